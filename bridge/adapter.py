@@ -1,0 +1,54 @@
+"""The one small interface every platform adapter implements.
+
+An adapter turns its platform's events into :class:`~bridge.models.PlatformEvent`
+and hands them to :class:`~bridge.ingress.Ingress`; it also implements
+:class:`Sender`, which :class:`~bridge.outbox.OutboxConsumer` calls to post what
+the workers routed to it.
+"""
+from __future__ import annotations
+
+from typing import Protocol
+
+from .models import OutboundPost
+
+
+class DeliveryError(Exception):
+    """A post could not be delivered."""
+
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.permanent = permanent
+
+
+class Sender(Protocol):
+    platform: str
+
+    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+        """Post a new message; return the destination message ids (several if the
+        text had to be split). ``reply_to`` is the destination message to reply to."""
+
+    async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        """Show the new text in the copies ``message_ids``; return the ids now showing it."""
+
+    async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
+        """Remove the copies ``message_ids``."""
+
+
+class Adapter(Protocol):
+    platform: str
+
+    async def start(self) -> None:
+        """Connect, start receiving events and sending the outbox; return when connected."""
+
+    async def stop(self) -> None:
+        """Stop receiving, finish the post in hand, disconnect."""
+
+    async def wait_closed(self) -> None:
+        """Return when the adapter stopped (by request or because its connection died)."""
+
+
+class AdapterStartError(Exception):
+    """The adapter cannot start; the message says why in words for a deployer
+    (e.g. which token the platform rejected). Never contains a token."""

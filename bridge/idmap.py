@@ -1,0 +1,66 @@
+"""The map from source messages to their relayed copies, and back.
+
+Written by the destination adapter right after posting, read when an edit,
+delete or reply follows. Every entry expires with the link's retention.
+"""
+from __future__ import annotations
+
+import json
+
+from .keys import DAY, Keys
+from .models import ChatRef, MessageRef
+
+
+class IdMap:
+    def __init__(self, redis, keys: Keys):
+        self._redis = redis
+        self._keys = keys
+
+    @staticmethod
+    def _field(link_id: str, destination: ChatRef) -> str:
+        return f"{link_id}|{destination.key}"
+
+    async def record(self, link_id: str, source: MessageRef, destination: ChatRef,
+                     copy_ids: list[str], retention_days: int) -> None:
+        ttl = retention_days * DAY
+        key = self._keys.idmap(source.key)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            pipe.hset(key, self._field(link_id, destination), json.dumps(copy_ids))
+            pipe.expire(key, ttl)
+            for copy_id in copy_ids:
+                copy = MessageRef(destination.platform, destination.chat_id, copy_id)
+                pipe.set(self._keys.origin(copy.key), f"{link_id}|{source.key}", ex=ttl)
+            await pipe.execute()
+
+    async def copies(self, link_id: str, source: MessageRef, destination: ChatRef) -> list[str]:
+        raw = await self._redis.hget(self._keys.idmap(source.key), self._field(link_id, destination))
+        return json.loads(raw) if raw else []
+
+    async def forget(self, link_id: str, source: MessageRef, destination: ChatRef) -> None:
+        for copy_id in await self.copies(link_id, source, destination):
+            copy = MessageRef(destination.platform, destination.chat_id, copy_id)
+            await self._redis.delete(self._keys.origin(copy.key))
+        await self._redis.hdel(self._keys.idmap(source.key), self._field(link_id, destination))
+
+    async def origin(self, copy: MessageRef) -> tuple[str, MessageRef] | None:
+        """The (link, source message) a relayed copy stands for, if it is one."""
+        raw = await self._redis.get(self._keys.origin(copy.key))
+        if not raw:
+            return None
+        link_id, _, source_key = (raw.decode() if isinstance(raw, bytes) else raw).partition("|")
+        platform, chat_id, message_id = source_key.split(":", 2)
+        return link_id, MessageRef(platform, chat_id, message_id)
+
+    async def reply_target(self, link_id: str, replied: MessageRef, destination: ChatRef) -> str | None:
+        """Which message in ``destination`` a reply to ``replied`` should point at.
+
+        ``replied`` is either an original message (then its copy in the
+        destination) or itself a relayed copy (then the original, if the
+        original lives in the destination, or the original's copy there).
+        """
+        origin = await self.origin(replied)
+        original = origin[1] if origin and origin[0] == link_id else replied
+        if original.chat == destination:
+            return original.message_id
+        copies = await self.copies(link_id, original, destination)
+        return copies[0] if copies else None

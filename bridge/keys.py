@@ -1,0 +1,48 @@
+"""Every Redis key the bridge owns, in one place (so retention can be audited)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DAY = 86400
+
+
+@dataclass(frozen=True)
+class Keys:
+    prefix: str = "tb:"
+
+    def seen(self, dedup_key: str) -> str:
+        """Ingress deduplication marker for one platform event."""
+        return f"{self.prefix}seen:{dedup_key}"
+
+    def seq(self, chat_key: str) -> str:
+        """Counter giving each event of a source chat its position."""
+        return f"{self.prefix}seq:{chat_key}"
+
+    def outbox(self, platform: str) -> str:
+        """Stream of posts waiting for one platform's adapter (text in flight only)."""
+        return f"{self.prefix}outbox:{platform}"
+
+    def delivered(self, delivery_key: str) -> str:
+        """Marker that one post reached one destination (delivery deduplication)."""
+        return f"{self.prefix}delivered:{delivery_key}"
+
+    def idmap(self, source_key: str) -> str:
+        """Hash: for one source message, the relayed copies per link and destination."""
+        return f"{self.prefix}idmap:{source_key}"
+
+    def origin(self, copy_key: str) -> str:
+        """For one relayed copy, the source message it copies (link|source key)."""
+        return f"{self.prefix}origin:{copy_key}"
+
+    def stats(self) -> str:
+        """Hash of counters (no content, no ids)."""
+        return f"{self.prefix}stats"
+
+    def heartbeat(self, component: str) -> str:
+        return f"{self.prefix}alive:{component}"
+
+    def webhooks(self) -> str:
+        """Hash: Discord channel id -> our webhook (id and token). Configuration-like state."""
+        return f"{self.prefix}discord:webhooks"
+
+    STATS_TTL = 90 * DAY

@@ -1,0 +1,449 @@
+"""Loading and validating `config/links.yaml` (the configuration contract).
+
+Every problem is collected, not just the first, and each names the file, the
+field (as a path such as ``links[0].communities[1]``) and a fix. The result is
+a tree of frozen dataclasses; the config is an allow-list: a chat it does not
+name is never relayed.
+"""
+from __future__ import annotations
+
+import difflib
+import re
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .languages import is_language
+from .models import PLATFORMS, ChatRef
+
+SENDER_MODES = ("full", "first_name", "initials", "pseudonym", "hidden")
+REDACTIONS = ("email", "phone", "url", "handle", "postcode", "iban", "card", "ip")
+MEDIA_MODES = ("allow", "images", "block")
+LINK_MODES = ("allow", "block")
+MENTION_MODES = ("none", "allow")
+CONSENT_MODES = ("none", "opt_in")
+MODERATION_MODES = ("none", "profanity", "approve")
+DIRECTIONS = ("both", "one-way")
+SELF_HOSTED_PROVIDERS = ("libre",)
+PROVIDERS = (
+    "libre", "google", "mymemory", "microsoft", "deepl", "yandex", "papago",
+    "baidu", "qcri", "pons", "linguee",
+)
+_SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    sender: str = "full"
+    redact: tuple[str, ...] = ()
+    media: str = "allow"
+    links: str = "allow"
+    mentions: str = "none"
+    translation: tuple[str, ...] = ("libre",)
+    show_original: bool = False
+    consent: str = "none"
+    moderation: str = "none"
+    moderators: tuple[str, ...] = ()
+    retention_days: int = 30
+
+
+BUILTIN_POLICIES: dict[str, Policy] = {
+    # Adults who know each other; still never pings anyone across the bridge.
+    "open": Policy(
+        name="open", sender="full", redact=(), media="allow", links="allow",
+        mentions="none", translation=("libre", "google", "mymemory"), show_original=False,
+        consent="none", moderation="none", retention_days=30,
+    ),
+    # The default for associations: first names, obvious personal data removed.
+    "community": Policy(
+        name="community", sender="first_name", redact=("email", "phone", "iban", "card"),
+        media="images", links="allow", mentions="none", translation=("libre", "mymemory"),
+        show_original=False, consent="none", moderation="profanity", retention_days=30,
+    ),
+    # Children: pseudonyms, everything personal removed, self-hosted translator
+    # only, consent and a teacher's approval before anything crosses.
+    "school": Policy(
+        name="school", sender="pseudonym", redact=REDACTIONS, media="block", links="block",
+        mentions="none", translation=("libre",), show_original=True, consent="opt_in",
+        moderation="approve", retention_days=7,
+    ),
+}
+POLICY_FIELDS = tuple(f.name for f in fields(Policy) if f.name != "name")
+
+
+@dataclass(frozen=True)
+class Community:
+    id: str
+    name: str
+    language: str
+    chats: tuple[ChatRef, ...]
+
+
+@dataclass(frozen=True)
+class Link:
+    id: str
+    communities: tuple[str, ...]
+    direction: str
+    policy: Policy
+
+    def speakers(self) -> tuple[str, ...]:
+        """Communities whose messages cross: all of them, or the first for one-way."""
+        return self.communities if self.direction == "both" else self.communities[:1]
+
+
+@dataclass(frozen=True)
+class Membership:
+    """A chat's place in one link."""
+
+    link: Link
+    community: Community
+
+
+@dataclass(frozen=True)
+class LinksConfig:
+    path: Path
+    communities: dict[str, Community]
+    links: tuple[Link, ...]
+    policies: dict[str, Policy] = field(default_factory=dict)
+
+    def memberships(self, chat: ChatRef) -> list[Membership]:
+        """Every link this chat takes part in (empty: an unknown chat)."""
+        found = []
+        for link in self.links:
+            for community_id in link.communities:
+                community = self.communities[community_id]
+                if chat in community.chats:
+                    found.append(Membership(link, community))
+        return found
+
+    def community_of(self, chat: ChatRef) -> Community | None:
+        for community in self.communities.values():
+            if chat in community.chats:
+                return community
+        return None
+
+    def chats(self, platform: str | None = None) -> list[ChatRef]:
+        return [
+            chat
+            for community in self.communities.values()
+            for chat in community.chats
+            if platform is None or chat.platform == platform
+        ]
+
+    def link(self, link_id: str) -> Link | None:
+        return next((link for link in self.links if link.id == link_id), None)
+
+
+@dataclass(frozen=True)
+class Problem:
+    file: str
+    field: str
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        return f"{self.file}: {self.field}: {self.message}\n    fix: {self.fix}"
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def load_links(path: str | Path, *, pseudonym_key: str | None = None, strict_secrets: bool = False) -> LinksConfig:
+    """Load and validate; raise :class:`ConfigError` listing every problem.
+
+    ``strict_secrets``: also require the secrets a policy needs (the pseudonym
+    key), as `twinbridge check` and the workers do.
+    """
+    path = Path(path)
+    checker = _Checker(str(path))
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(str(path), "(file)", "the file does not exist",
+                                   "create it from config/links.example.yaml, or pass --config PATH "
+                                   "/ set TWINBRIDGE_CONFIG")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(str(path), "(file)", f"cannot be read: {exc.__class__.__name__}",
+                                   "make it a readable UTF-8 text file")]) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([Problem(str(path), where, f"YAML syntax error: {problem}",
+                                   "check indentation (spaces, not tabs) and quoting near that line")]) from None
+    config = checker.check(data, pseudonym_key=pseudonym_key, strict_secrets=strict_secrets)
+    if checker.problems:
+        raise ConfigError(checker.problems)
+    assert config is not None
+    return replace(config, path=path)
+
+
+def _suggest(value: Any, choices: list[str] | tuple[str, ...]) -> str:
+    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    listed = ", ".join(str(c) for c in choices) if choices else "(none defined)"
+    hint = f" (did you mean '{close[0]}'?)" if close else ""
+    return f"use one of: {listed}{hint}"
+
+
+class _Checker:
+    def __init__(self, file: str):
+        self.file = file
+        self.problems: list[Problem] = []
+
+    def problem(self, where: str, message: str, fix: str) -> None:
+        self.problems.append(Problem(self.file, where, message, fix))
+
+    # -- top level -----------------------------------------------------------
+    def check(self, data: Any, *, pseudonym_key: str | None, strict_secrets: bool) -> LinksConfig | None:
+        if not isinstance(data, dict):
+            self.problem("(top level)", "expected a mapping with version, communities and links",
+                         "start from config/links.example.yaml")
+            return None
+        self._unknown_keys(data, "(top level)", ("version", "communities", "links", "policies"))
+        if data.get("version") != 1:
+            self.problem("version", f"expected 1, got {data.get('version')!r}", "write `version: 1` at the top")
+        policies = self._policies(data.get("policies"))
+        communities = self._communities(data.get("communities"))
+        links = self._links(data.get("links"), communities, policies)
+        if strict_secrets and not pseudonym_key:
+            for i, link in enumerate(links):
+                if link.policy.sender == "pseudonym":
+                    self.problem(f"links[{i}].policy", f"policy '{link.policy.name}' shows senders by pseudonym, "
+                                 "but TWINBRIDGE_PSEUDONYM_KEY is not set",
+                                 "set TWINBRIDGE_PSEUDONYM_KEY to a long random secret (e.g. `openssl rand -hex 32`) "
+                                 "in the environment or .env")
+        return LinksConfig(path=Path(self.file), communities=communities, links=tuple(links), policies=policies)
+
+    def _unknown_keys(self, mapping: dict, where: str, allowed: tuple[str, ...]) -> None:
+        for key in mapping:
+            if key not in allowed:
+                self.problem(f"{where}.{key}" if where != "(top level)" else str(key),
+                             "unknown field", f"remove it, or {_suggest(key, allowed)}")
+
+    # -- communities ---------------------------------------------------------
+    def _communities(self, raw: Any) -> dict[str, Community]:
+        if not isinstance(raw, dict) or not raw:
+            self.problem("communities", "expected a mapping of community ids to communities",
+                         "add at least two communities, e.g. `leicester: {name: Leicester, language: en, "
+                         "chats: [{telegram: -1001234567890}]}`")
+            return {}
+        result: dict[str, Community] = {}
+        seen_chats: dict[ChatRef, str] = {}
+        for cid, body in raw.items():
+            where = f"communities.{cid}"
+            if not isinstance(cid, str) or not _SLUG.match(cid):
+                self.problem(where, "a community id must be lower-case letters, digits, '-' or '_'",
+                             "rename it, e.g. `leicester`")
+                continue
+            if not isinstance(body, dict):
+                self.problem(where, "expected a mapping with name, language and chats",
+                             "see config/links.example.yaml")
+                continue
+            self._unknown_keys(body, where, ("name", "language", "chats"))
+            name = body.get("name")
+            if not isinstance(name, str) or not name.strip():
+                self.problem(f"{where}.name", "missing or empty", f"add `name: {cid.title()}`")
+                name = cid
+            language = body.get("language")
+            if not isinstance(language, str) or not is_language(language):
+                self.problem(f"{where}.language", f"{language!r} is not a language code",
+                             "use an ISO 639-1 code such as en, de, fr, es, zh, gu (or zh-CN, pt-BR)")
+                language = "und"
+            chats = self._chats(body.get("chats"), f"{where}.chats", cid, seen_chats)
+            result[cid] = Community(id=cid, name=name.strip(), language=language, chats=tuple(chats))
+        return result
+
+    def _chats(self, raw: Any, where: str, cid: str, seen: dict[ChatRef, str]) -> list[ChatRef]:
+        if not isinstance(raw, list) or not raw:
+            self.problem(where, "expected a list of chats", "add e.g. `- telegram: -1001234567890` or "
+                         "`- discord: 112233445566778899` (the channel id)")
+            return []
+        chats = []
+        for i, entry in enumerate(raw):
+            at = f"{where}[{i}]"
+            if not isinstance(entry, dict) or len(entry) != 1:
+                self.problem(at, "each chat is one `platform: id` pair", "write `- telegram: -1001234567890`")
+                continue
+            platform, value = next(iter(entry.items()))
+            if platform not in PLATFORMS:
+                self.problem(f"{at}.{platform}", "unknown platform", _suggest(platform, PLATFORMS))
+                continue
+            chat_id = self._chat_id(platform, value, f"{at}.{platform}")
+            if chat_id is None:
+                continue
+            chat = ChatRef(platform, chat_id)
+            if chat in seen:
+                self.problem(f"{at}.{platform}", f"chat {chat_id} is already listed under community '{seen[chat]}'",
+                             "a chat belongs to exactly one community; remove one of the entries")
+                continue
+            seen[chat] = cid
+            chats.append(chat)
+        return chats
+
+    def _chat_id(self, platform: str, value: Any, at: str) -> str | None:
+        text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
+        if platform == "telegram":
+            if not re.fullmatch(r"-?\d{1,16}", text) or int(text) == 0:
+                self.problem(at, f"{value!r} is not a Telegram chat id",
+                             "use the numeric chat id, e.g. -1001234567890 for a supergroup "
+                             "(forward a message to @userinfobot or read getUpdates to find it)")
+                return None
+            return str(int(text))
+        if not re.fullmatch(r"\d{17,20}", text):
+            self.problem(at, f"{value!r} is not a Discord channel id",
+                         "use the channel's numeric id (17-20 digits): Developer Mode on, right-click the "
+                         "channel, Copy Channel ID")
+            return None
+        return text
+
+    # -- policies ------------------------------------------------------------
+    def _policies(self, raw: Any) -> dict[str, Policy]:
+        policies = dict(BUILTIN_POLICIES)
+        if raw is None:
+            return policies
+        if not isinstance(raw, dict):
+            self.problem("policies", "expected a mapping of policy names to fields",
+                         "e.g. `policies: {school: {retention_days: 14}}`")
+            return policies
+        for name, body in raw.items():
+            where = f"policies.{name}"
+            if not isinstance(name, str) or not _SLUG.match(name):
+                self.problem(where, "a policy name must be lower-case letters, digits, '-' or '_'",
+                             "rename it, e.g. `school-strict`")
+                continue
+            if not isinstance(body, dict):
+                self.problem(where, "expected a mapping of policy fields", f"fields are: {', '.join(POLICY_FIELDS)}")
+                continue
+            base_name = body.get("base", name if name in BUILTIN_POLICIES else "community")
+            if base_name not in BUILTIN_POLICIES:
+                self.problem(f"{where}.base", f"unknown built-in policy {base_name!r}",
+                             _suggest(base_name, tuple(BUILTIN_POLICIES)))
+                base_name = "community"
+            self._unknown_keys(body, where, POLICY_FIELDS + ("base",))
+            policy = replace(BUILTIN_POLICIES[base_name], name=name)
+            changes = {}
+            for key, value in body.items():
+                if key in POLICY_FIELDS:
+                    checked = self._policy_field(key, value, f"{where}.{key}")
+                    if checked is not None:
+                        changes[key] = checked
+            policy = replace(policy, **changes)
+            if policy.moderation == "approve" and not policy.moderators:
+                self.problem(f"{where}.moderators", "moderation is `approve` but no moderator is listed",
+                             "list who approves, e.g. `moderators: [\"telegram:111\", \"discord:222\"]`")
+            if base_name == "school" or name == "school":
+                outside = [p for p in policy.translation if p not in SELF_HOSTED_PROVIDERS]
+                if outside:
+                    self.problem(f"{where}.translation",
+                                 f"a school policy lets only the self-hosted translator see pupils' text, "
+                                 f"not {', '.join(outside)}",
+                                 "use `translation: [libre]`")
+            policies[name] = policy
+        return policies
+
+    def _policy_field(self, key: str, value: Any, at: str) -> Any:
+        enums = {
+            "sender": SENDER_MODES, "media": MEDIA_MODES, "links": LINK_MODES, "mentions": MENTION_MODES,
+            "consent": CONSENT_MODES, "moderation": MODERATION_MODES,
+        }
+        if key in enums:
+            if value not in enums[key]:
+                self.problem(at, f"{value!r} is not allowed", _suggest(value, enums[key]))
+                return None
+            return value
+        if key in ("redact", "translation", "moderators"):
+            if not isinstance(value, list):
+                self.problem(at, "expected a list", f"write `{key}: [...]`")
+                return None
+            if key == "redact":
+                bad = [v for v in value if v not in REDACTIONS]
+                for v in bad:
+                    self.problem(at, f"{v!r} is not something the bridge can redact", _suggest(v, REDACTIONS))
+                return None if bad else tuple(value)
+            if key == "translation":
+                bad = [v for v in value if v not in PROVIDERS]
+                for v in bad:
+                    self.problem(at, f"{v!r} is not a translation provider", _suggest(v, PROVIDERS))
+                if len(set(value)) != len(value):
+                    self.problem(at, "a provider is listed twice", "list each provider once")
+                return None if bad else tuple(value)
+            good = []
+            for v in value:
+                platform, _, uid = str(v).partition(":")
+                if platform not in PLATFORMS or not uid.isdigit():
+                    self.problem(at, f"{v!r} is not a user", "write moderators as \"telegram:<user id>\" or "
+                                 "\"discord:<user id>\"")
+                else:
+                    good.append(f"{platform}:{uid}")
+            return tuple(good)
+        if key == "show_original":
+            if not isinstance(value, bool):
+                self.problem(at, f"{value!r} is not true or false", "write `show_original: true` or `false`")
+                return None
+            return value
+        if key == "retention_days":
+            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+                self.problem(at, f"{value!r} is not a number of days", "use a whole number from 1 to 3650")
+                return None
+            return value
+        return None  # pragma: no cover - every policy field is handled above
+
+    # -- links ---------------------------------------------------------------
+    def _links(self, raw: Any, communities: dict[str, Community], policies: dict[str, Policy]) -> list[Link]:
+        if not isinstance(raw, list) or not raw:
+            self.problem("links", "expected a list of links", "add e.g. `- {id: leicester-krefeld, communities: "
+                         "[leicester, krefeld], direction: both, policy: community}`")
+            return []
+        result: list[Link] = []
+        seen_ids: set[str] = set()
+        for i, body in enumerate(raw):
+            where = f"links[{i}]"
+            if not isinstance(body, dict):
+                self.problem(where, "expected a mapping with id, communities, direction and policy",
+                             "see config/links.example.yaml")
+                continue
+            self._unknown_keys(body, where, ("id", "communities", "direction", "policy"))
+            link_id = body.get("id")
+            if not isinstance(link_id, str) or not _SLUG.match(link_id):
+                self.problem(f"{where}.id", f"{link_id!r} is not a valid link id",
+                             "use lower-case letters, digits and '-', e.g. `leicester-krefeld`")
+                link_id = f"link-{i}"
+            elif link_id in seen_ids:
+                self.problem(f"{where}.id", f"link id '{link_id}' is used twice", "give each link its own id")
+            seen_ids.add(link_id)
+            members = body.get("communities")
+            ok_members: list[str] = []
+            if not isinstance(members, list) or len(members) < 2:
+                self.problem(f"{where}.communities", "a link joins two or more communities",
+                             "write e.g. `communities: [leicester, krefeld]`")
+            else:
+                for j, cid in enumerate(members):
+                    if cid not in communities:
+                        self.problem(f"{where}.communities[{j}]", f"unknown community {cid!r}",
+                                     _suggest(cid, tuple(communities)))
+                    elif cid in ok_members:
+                        self.problem(f"{where}.communities[{j}]", f"community '{cid}' is listed twice",
+                                     "list each community once")
+                    else:
+                        ok_members.append(cid)
+            direction = body.get("direction", "both")
+            if direction not in DIRECTIONS:
+                self.problem(f"{where}.direction", f"{direction!r} is not a direction", _suggest(direction, DIRECTIONS))
+                direction = "both"
+            policy_name = body.get("policy", "community")
+            policy = policies.get(policy_name) if isinstance(policy_name, str) else None
+            if policy is None:
+                self.problem(f"{where}.policy", f"unknown policy {policy_name!r}",
+                             f"{_suggest(policy_name, tuple(policies))}, or define it under `policies:`")
+                policy = BUILTIN_POLICIES["community"]
+            if len(ok_members) >= 2:
+                result.append(Link(id=link_id, communities=tuple(ok_members), direction=direction, policy=policy))
+        return result

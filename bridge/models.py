@@ -1,0 +1,172 @@
+"""The message model every hop passes along.
+
+A platform event (something a member did in a linked chat) enters as a
+:class:`PlatformEvent`; the workers turn it into one :class:`OutboundPost` per
+destination chat; the destination adapter posts it. Both are frozen and
+round-trip through plain dicts (JSON) so they can cross Redis and Celery
+without pickling.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field, replace
+from enum import Enum
+from typing import Any
+
+PLATFORMS = ("telegram", "discord")
+
+
+class EventKind(str, Enum):
+    NEW = "new"
+    EDIT = "edit"
+    DELETE = "delete"
+
+
+@dataclass(frozen=True)
+class ChatRef:
+    """A chat on one platform. Ids are strings everywhere: Discord snowflakes
+    and Telegram's negative group ids both survive JSON that way."""
+
+    platform: str
+    chat_id: str
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.chat_id}"
+
+    @classmethod
+    def parse(cls, text: str) -> "ChatRef":
+        platform, _, chat_id = text.partition(":")
+        return cls(platform, chat_id)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """One message in one chat."""
+
+    platform: str
+    chat_id: str
+    message_id: str
+
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef(self.platform, self.chat_id)
+
+    @property
+    def key(self) -> str:
+        return f"{self.platform}:{self.chat_id}:{self.message_id}"
+
+
+@dataclass(frozen=True)
+class Author:
+    id: str
+    display_name: str
+    first_name: str | None = None
+    username: str | None = None
+    is_bot: bool = False
+
+
+@dataclass(frozen=True)
+class Attachment:
+    kind: str  # photo | document | video | audio | voice | sticker | other
+    file_id: str = ""
+    file_name: str | None = None
+    mime_type: str | None = None
+    size: int | None = None
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PlatformEvent:
+    """Something a member did in a linked chat, as seen by an adapter."""
+
+    kind: EventKind
+    source: MessageRef
+    author: Author
+    text: str = ""
+    reply_to: MessageRef | None = None
+    attachments: tuple[Attachment, ...] = ()
+    timestamp: float = 0.0
+    # Bumped for each edit so that (source, kind, revision) identifies an event
+    # exactly once, whatever the platform redelivers.
+    revision: int = 0
+    # Position of this event in its source chat, assigned at ingress; lets the
+    # senders keep each destination in the order things were written.
+    seq: int = 0
+
+    @property
+    def dedup_key(self) -> str:
+        return f"{self.source.key}:{self.kind.value}:{self.revision}"
+
+    def with_seq(self, seq: int) -> "PlatformEvent":
+        return replace(self, seq=seq)
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "PlatformEvent":
+        return cls(
+            kind=EventKind(data["kind"]),
+            source=MessageRef(**data["source"]),
+            author=Author(**data["author"]),
+            text=data.get("text") or "",
+            reply_to=MessageRef(**data["reply_to"]) if data.get("reply_to") else None,
+            attachments=tuple(Attachment(**a) for a in data.get("attachments") or ()),
+            timestamp=float(data.get("timestamp") or 0.0),
+            revision=int(data.get("revision") or 0),
+            seq=int(data.get("seq") or 0),
+        )
+
+
+@dataclass(frozen=True)
+class OutboundPost:
+    """What one destination chat should show for one source event."""
+
+    kind: EventKind
+    link_id: str
+    destination: ChatRef
+    source: MessageRef
+    sender: str  # the sender as the policy allows, e.g. "Anna"; may be ""
+    community: str  # display name of the source community, e.g. "Leicester"
+    text: str = ""
+    reply_to: MessageRef | None = None  # the *source* message replied to
+    attachments: tuple[Attachment, ...] = ()
+    notes: tuple[str, ...] = field(default=())  # visible notes, e.g. "not translated"
+    seq: int = 0
+    retention_days: int = 30
+    allow_mentions: bool = False
+
+    @property
+    def label(self) -> str:
+        """How the sender is shown: "Anna · Leicester", or just "Leicester"."""
+        return f"{self.sender} · {self.community}" if self.sender else self.community
+
+    @property
+    def delivery_key(self) -> str:
+        return f"{self.link_id}:{self.source.key}:{self.kind.value}:{self.destination.key}"
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "OutboundPost":
+        return cls(
+            kind=EventKind(data["kind"]),
+            link_id=data["link_id"],
+            destination=ChatRef(**data["destination"]),
+            source=MessageRef(**data["source"]),
+            sender=data.get("sender") or "",
+            community=data.get("community") or "",
+            text=data.get("text") or "",
+            reply_to=MessageRef(**data["reply_to"]) if data.get("reply_to") else None,
+            attachments=tuple(Attachment(**a) for a in data.get("attachments") or ()),
+            notes=tuple(data.get("notes") or ()),
+            seq=int(data.get("seq") or 0),
+            retention_days=int(data.get("retention_days") or 30),
+            allow_mentions=bool(data.get("allow_mentions")),
+        )
+

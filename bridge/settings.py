@@ -1,0 +1,89 @@
+"""Runtime settings from the environment (and a `.env` file), per the runtime contract.
+
+Only this module reads ``os.environ``; everything else receives a :class:`Settings`.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
+DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path = Path("config/links.yaml")
+    redis_url: str = "redis://127.0.0.1:6379/0"
+    telegram_bot_token: str | None = None
+    discord_bot_token: str | None = None
+    telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
+    discord_api_url: str = DEFAULT_DISCORD_API_URL
+    discord_gateway_url: str | None = None  # None: ask Discord (GET /gateway/bot)
+    libretranslate_url: str | None = None
+    libretranslate_api_key: str | None = None
+    pseudonym_key: str | None = None
+    # Added to the contract: a prefix for every Redis key the bridge owns, so
+    # that several deployments (or test runs) can share one Redis database.
+    redis_prefix: str = "tb:"
+    log_level: str = "INFO"
+
+    def with_config(self, path: str | os.PathLike | None) -> "Settings":
+        return replace(self, config_path=Path(path)) if path else self
+
+    def redacted(self) -> dict[str, str]:
+        """For status output: tokens and keys are never shown."""
+        def mask(value: str | None) -> str:
+            return "set" if value else "unset"
+
+        return {
+            "config": str(self.config_path),
+            "redis": _strip_password(self.redis_url),
+            "telegram token": mask(self.telegram_bot_token),
+            "discord token": mask(self.discord_bot_token),
+            "telegram api": self.telegram_api_url,
+            "discord api": self.discord_api_url,
+            "discord gateway": self.discord_gateway_url or "from Discord",
+            "libretranslate": self.libretranslate_url or "unset",
+        }
+
+
+def _strip_password(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+def _get(env: dict[str, str], name: str) -> str | None:
+    value = env.get(name)
+    if value is None:
+        return None
+    value = value.strip()
+    return value or None
+
+
+def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = ".env") -> Settings:
+    """Settings from ``env`` (default: the process environment), after reading a
+    ``.env`` file whose values never override variables that are already set."""
+    if env is None:
+        if dotenv_path and Path(dotenv_path).is_file():
+            from dotenv import load_dotenv
+
+            load_dotenv(dotenv_path, override=False)
+        env = dict(os.environ)
+    return Settings(
+        config_path=Path(_get(env, "TWINBRIDGE_CONFIG") or "config/links.yaml"),
+        redis_url=_get(env, "REDIS_URL") or "redis://127.0.0.1:6379/0",
+        telegram_bot_token=_get(env, "TELEGRAM_BOT_TOKEN"),
+        discord_bot_token=_get(env, "DISCORD_BOT_TOKEN"),
+        telegram_api_url=(_get(env, "TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL).rstrip("/"),
+        discord_api_url=(_get(env, "DISCORD_API_URL") or DEFAULT_DISCORD_API_URL).rstrip("/"),
+        discord_gateway_url=_get(env, "DISCORD_GATEWAY_URL"),
+        libretranslate_url=_get(env, "LIBRETRANSLATE_URL"),
+        libretranslate_api_key=_get(env, "LIBRETRANSLATE_API_KEY"),
+        pseudonym_key=_get(env, "TWINBRIDGE_PSEUDONYM_KEY"),
+        redis_prefix=_get(env, "TWINBRIDGE_REDIS_PREFIX") or "tb:",
+        log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
+    )

@@ -1,0 +1,52 @@
+"""Shared fixtures: a real Redis (dedicated database, a key prefix per test,
+cleaned afterwards)."""
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+import redis as redis_lib
+import redis.asyncio as aioredis
+
+from bridge.keys import Keys
+
+TEST_REDIS_URL = os.environ.get("TWINBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+
+def _cleanup(prefix: str) -> None:
+    client = redis_lib.Redis.from_url(TEST_REDIS_URL)
+    for key in client.scan_iter(match=f"{prefix}*", count=1000):
+        client.delete(key)
+    client.close()
+
+
+@pytest.fixture
+def redis_url() -> str:
+    return TEST_REDIS_URL
+
+
+@pytest.fixture
+def prefix() -> str:
+    value = f"tbtest:{uuid.uuid4().hex[:10]}:"
+    yield value
+    _cleanup(value)
+
+
+@pytest.fixture
+def keys(prefix) -> Keys:
+    return Keys(prefix)
+
+
+@pytest.fixture
+def sync_redis(redis_url):
+    client = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    client.close()
+
+
+@pytest.fixture
+async def aredis(redis_url):
+    client = aioredis.Redis.from_url(redis_url, decode_responses=True)
+    yield client
+    await client.aclose()

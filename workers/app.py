@@ -1,0 +1,46 @@
+"""The Celery app: queues and at-least-once reliability settings.
+
+Tasks carry plain dicts (JSON), never pickles; no results are stored (message
+text would linger in Redis); a task is acknowledged only after it ran, and put
+back if its worker dies, so a crash loses nothing (the pipeline is idempotent).
+"""
+from __future__ import annotations
+
+from celery import Celery
+
+from bridge.settings import Settings, load_settings
+
+PIPELINE_QUEUE = "pipeline"
+PROCESS_EVENT_TASK = "twinbridge.process_event"
+
+
+def make_celery(settings: Settings | None = None) -> Celery:
+    settings = settings or load_settings()
+    app = Celery("twinbridge", broker=settings.redis_url, include=["workers.tasks"])
+    app.conf.update(
+        task_serializer="json",
+        accept_content=["json"],
+        task_ignore_result=True,
+        result_backend=None,
+        task_default_queue=PIPELINE_QUEUE,
+        task_acks_late=True,
+        task_reject_on_worker_lost=True,
+        worker_prefetch_multiplier=1,
+        # A task older than this is handed to another worker; routing takes
+        # milliseconds, translation is bounded well below it.
+        broker_transport_options={
+            "visibility_timeout": 300,
+            "global_keyprefix": f"{settings.redis_prefix}celery:",
+        },
+        broker_connection_retry_on_startup=True,
+        broker_connection_max_retries=None,
+        worker_hijack_root_logger=False,
+        worker_send_task_events=False,
+        task_send_sent_event=False,
+        timezone="UTC",
+    )
+    app.conf.twinbridge_settings = settings
+    return app
+
+
+app = make_celery()

@@ -1,0 +1,41 @@
+"""Thin Celery tasks: decode, call the pipeline, record. Logic lives in pipeline.py."""
+from __future__ import annotations
+
+import logging
+from functools import lru_cache
+
+import redis as redis_lib
+
+from bridge.keys import Keys
+from bridge.links import load_links
+from bridge.models import PlatformEvent
+
+from . import pipeline
+from .app import PROCESS_EVENT_TASK, app
+
+log = logging.getLogger(__name__)
+
+
+@lru_cache(maxsize=1)
+def _wiring():
+    """The worker's dependencies, built once per process (the one place they are wired)."""
+    settings = app.conf.twinbridge_settings
+    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+    keys = Keys(settings.redis_prefix)
+    return pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key), redis, keys
+
+
+@app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
+def process_event(self, event_data: dict) -> None:
+    event = PlatformEvent.from_dict(event_data)
+    ctx, redis, keys = _wiring()
+    try:
+        posts = pipeline.plan(event, ctx)
+        pipeline.publish(redis, keys, posts)
+    except redis_lib.exceptions.ConnectionError as exc:
+        log.warning("redis unavailable while processing an event; retrying")
+        raise self.retry(exc=exc, countdown=min(60, 2 ** min(self.request.retries, 6)))
+    redis.hincrby(keys.stats(), "worker.processed", 1)
+    redis.expire(keys.stats(), Keys.STATS_TTL)
+    log.debug("event %s -> %d posts", event.dedup_key, len(posts))
