@@ -51,4 +51,12 @@ class Adapter(Protocol):
 
 class AdapterStartError(Exception):
     """The adapter cannot start; the message says why in words for a deployer
-    (e.g. which token the platform rejected). Never contains a token."""
+    (e.g. which token the platform rejected). Never contains a token.
+
+    ``retryable``: the cause may pass (platform unreachable), so the runner
+    tries again with backoff; otherwise (token rejected) it gives up.
+    """
+
+    def __init__(self, message: str, *, retryable: bool = False):
+        super().__init__(message)
+        self.retryable = retryable

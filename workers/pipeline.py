@@ -28,16 +28,20 @@ def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]
     """(link id, destination chat) for every chat that should see ``event``.
 
     An unknown chat routes nowhere; a one-way link carries only its first
-    community's messages; a chat never receives its own messages back.
+    community's messages; a chat never receives its own messages back, and
+    receives each message once even when several links join it to the source.
     """
     targets: list[tuple[str, ChatRef]] = []
+    reached: set[ChatRef] = set()
     for membership in config.memberships(event.source.chat):
         link = membership.link
         if membership.community.id not in link.speakers():
             continue
         for community_id in link.communities:
             for chat in config.communities[community_id].chats:
-                if chat != event.source.chat:
+                # Several links may reach the same chat: it sees the message once.
+                if chat != event.source.chat and chat not in reached:
+                    reached.add(chat)
                     targets.append((link.id, chat))
     return targets
 

@@ -1,0 +1,152 @@
+"""The `twinbridge` command (the runtime contract in DESIGN.md)."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+
+from .links import ConfigError, LinksConfig, load_links
+from .settings import Settings, load_settings
+
+EXIT_CONFIG = 2
+
+
+def _settings(args) -> Settings:
+    return load_settings().with_config(getattr(args, "config", None))
+
+
+def _configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=getattr(logging, level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # aiohttp and discord.py log request details at DEBUG only; keep libraries quiet.
+    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def _load_config(settings: Settings) -> LinksConfig:
+    """Load the links, or print every problem and exit 2 (never a traceback)."""
+    try:
+        return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key, strict_secrets=True)
+    except ConfigError as exc:
+        print(f"twinbridge: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
+        for problem in exc.problems:
+            print(f"  {problem}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+
+
+def cmd_check(args) -> int:
+    settings = _settings(args)
+    config = _load_config(settings)
+    chats = config.chats()
+    print(f"{settings.config_path}: OK — {len(config.communities)} communities, {len(config.links)} links, "
+          f"{len(chats)} chats ({sum(c.platform == 'telegram' for c in chats)} Telegram, "
+          f"{sum(c.platform == 'discord' for c in chats)} Discord)")
+    for link in config.links:
+        names = ", ".join(f"{config.communities[c].name} ({config.communities[c].language})" for c in link.communities)
+        print(f"  {link.id}: {names}; {link.direction}; policy {link.policy.name}")
+    missing = [p for p in ("telegram", "discord") if any(c.platform == p for c in chats)
+               and not getattr(settings, f"{p}_bot_token")]
+    for platform in missing:
+        print(f"  note: {platform} chats are configured but {platform.upper()}_BOT_TOKEN is not set; "
+              f"`twinbridge run` will not start that adapter")
+    return 0
+
+
+def cmd_run(args) -> int:
+    settings = _settings(args)
+    _configure_logging(settings.log_level)
+    config = _load_config(settings)
+    if not (settings.telegram_bot_token or settings.discord_bot_token):
+        print("twinbridge: no adapter to start: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
+              "(in the environment or .env). To see the bridge work without tokens, run `twinbridge demo`.",
+              file=sys.stderr)
+        return EXIT_CONFIG
+    from .runner import FatalStartError, run
+
+    try:
+        asyncio.run(run(settings, config))
+    except FatalStartError as exc:
+        print(f"twinbridge: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_worker(args, extra: list[str]) -> int:
+    settings = _settings(args)
+    _load_config(settings)  # refuse to start on a broken config
+    # The Celery app reads its settings at import time; hand it --config.
+    os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
+    from workers.app import PIPELINE_QUEUE, app
+
+    argv = ["worker", "-Q", PIPELINE_QUEUE, "--loglevel", settings.log_level, *extra]
+    app.worker_main(argv=argv)
+    return 0
+
+
+def cmd_demo(args) -> int:
+    from .demo import main as demo_main
+
+    settings = _settings(args)
+    return asyncio.run(demo_main(settings, explicit_config=getattr(args, "config", None)))
+
+
+def cmd_not_yet(name: str):
+    def handler(args) -> int:
+        print(f"twinbridge {name}: not available in this version yet; it arrives with the "
+              f"privacy and announcement features. Nothing was done.", file=sys.stderr)
+        return 1
+
+    return handler
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="twinbridge", description=__doc__)
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="link definitions (default: $TWINBRIDGE_CONFIG or "
+                                                         "config/links.yaml)")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    sub.add_parser("run", parents=[common], help="start the platform adapters that have tokens")
+    sub.add_parser("worker", parents=[common], help="start a Celery worker on the pipeline queues "
+                                                    "(extra args go to Celery)")
+    sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
+    sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
+    announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")
+    announce.add_argument("--link", required=True, metavar="ID")
+    announce.add_argument("--at", metavar="WHEN")
+    announce.add_argument("text")
+    for name, what in (("export", "GDPR access"), ("forget", "GDPR erasure")):
+        p = sub.add_parser(name, parents=[common], help=f"{what} for one user")
+        p.add_argument("--user", required=True, metavar="PLATFORM:ID")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    parser = build_parser()
+    # Everything after `worker` that we don't know goes to Celery.
+    args, extra = parser.parse_known_args(argv)
+    if extra and args.command != "worker":
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    handlers = {
+        "run": cmd_run,
+        "check": cmd_check,
+        "demo": cmd_demo,
+        "announce": cmd_not_yet("announce"),
+        "export": cmd_not_yet("export"),
+        "forget": cmd_not_yet("forget"),
+    }
+    try:
+        if args.command == "worker":
+            return cmd_worker(args, extra)
+        return handlers[args.command](args)
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

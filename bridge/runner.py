@@ -1,0 +1,151 @@
+"""`twinbridge run`: start the adapters that have tokens and keep them running.
+
+This is the single place where the adapters' dependencies are wired. Each
+adapter is supervised: if its connection dies it is rebuilt with exponential
+backoff; a token the platform rejects stops the run with a clear message.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+import signal
+
+import redis.asyncio as aioredis
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .adapter import AdapterStartError
+from .ingress import Ingress, celery_enqueue
+from .keys import Keys
+from .links import LinksConfig
+from .settings import Settings, _strip_password
+from .stats import Stats
+
+log = logging.getLogger("twinbridge.run")
+
+MAX_BACKOFF = 60.0
+
+
+class FatalStartError(Exception):
+    """Raised out of :func:`run` when an adapter can never start (exit code 2)."""
+
+
+def backoff_delays(first: float = 1.0, cap: float = MAX_BACKOFF):
+    """1, 2, 4, ... seconds up to ``cap``, with jitter so that restarted
+    processes do not reconnect in lockstep."""
+    delay = first
+    while True:
+        yield delay * random.uniform(0.8, 1.2)
+        delay = min(cap, delay * 2)
+
+
+async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
+    """Ping until Redis answers (True) or ``stop`` is set (False)."""
+    for delay in backoff_delays():
+        try:
+            await client.ping()
+            return True
+        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+            log.error("Redis at %s is unreachable (%s); retrying in %.0fs",
+                      _strip_password(url), exc.__class__.__name__, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+            return False
+        except asyncio.TimeoutError:
+            pass
+    return False  # pragma: no cover
+
+
+def adapter_factories(settings: Settings):
+    """(platform, factory) for each platform whose token is set."""
+    factories = []
+    if settings.telegram_bot_token:
+        from .telegram.adapter import TelegramAdapter
+
+        factories.append(("telegram", TelegramAdapter))
+    if settings.discord_bot_token:
+        from .discord.adapter import DiscordAdapter
+
+        factories.append(("discord", DiscordAdapter))
+    return factories
+
+
+async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
+    """Run one adapter until ``stop``; rebuild it with backoff when it dies."""
+    delays = backoff_delays()
+    while not stop.is_set():
+        adapter = build()
+        try:
+            await adapter.start()
+            log.info("%s adapter connected", platform)
+            if ready is not None:
+                ready.set()
+            delays = backoff_delays()  # a good connection resets the backoff
+            closed = asyncio.ensure_future(adapter.wait_closed())
+            stopping = asyncio.ensure_future(stop.wait())
+            await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            if stopping.done():
+                closed.cancel()
+                break
+            stopping.cancel()
+            exc = closed.exception()
+            log.warning("%s adapter stopped (%s); restarting", platform,
+                        exc.__class__.__name__ if exc else "connection closed")
+        except AdapterStartError as exc:
+            if not exc.retryable:
+                raise FatalStartError(str(exc)) from None
+            log.error("%s adapter cannot start: %s", platform, exc)
+        except (RedisConnectionError, RedisTimeoutError) as exc:
+            log.error("%s adapter lost Redis (%s)", platform, exc.__class__.__name__)
+        except Exception:  # noqa: BLE001 - a crash restarts the adapter instead of the process
+            log.exception("%s adapter crashed", platform)
+        finally:
+            try:
+                await asyncio.wait_for(adapter.stop(), timeout=15)
+            except Exception:  # noqa: BLE001
+                log.debug("error while stopping the %s adapter", platform, exc_info=True)
+        if stop.is_set():
+            break
+        delay = next(delays)
+        log.info("restarting the %s adapter in %.0fs", platform, delay)
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=delay)
+        except asyncio.TimeoutError:
+            pass
+    log.info("%s adapter stopped", platform)
+
+
+async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | None = None) -> None:
+    stop = stop or asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except (NotImplementedError, RuntimeError):  # not the main thread
+            pass
+    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True,
+                                    health_check_interval=30, socket_connect_timeout=5)
+    try:
+        if not await wait_for_redis(redis, settings.redis_url, stop):
+            return
+        keys = Keys(settings.redis_prefix)
+        from workers.app import make_celery
+
+        ingress = Ingress(redis, keys, celery_enqueue(make_celery(settings)), Stats(redis, keys))
+        tasks = []
+        for platform, factory in adapter_factories(settings):
+            def build(factory=factory):
+                return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress)
+
+            tasks.append(asyncio.create_task(supervise(platform, build, stop), name=f"supervise-{platform}"))
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
+            for task in done:
+                if task.exception():
+                    raise task.exception()
+        finally:
+            stop.set()
+            await asyncio.gather(*tasks, return_exceptions=True)
+    finally:
+        await redis.aclose()

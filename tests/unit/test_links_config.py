@@ -1,0 +1,146 @@
+"""`config/links.yaml` validation: every problem names file, field and fix."""
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from bridge.links import ConfigError, load_links
+from bridge.models import ChatRef
+
+ROOT = Path(__file__).resolve().parents[2]
+
+GOOD = """
+version: 1
+communities:
+  leicester:
+    name: Leicester
+    language: en
+    chats:
+      - telegram: -1001234567890
+  krefeld:
+    name: Krefeld
+    language: de
+    chats:
+      - discord: 112233445566778899
+links:
+  - id: leicester-krefeld
+    communities: [leicester, krefeld]
+    direction: both
+    policy: community
+"""
+
+
+def write(tmp_path, text: str) -> Path:
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def problems(tmp_path, text: str, **kwargs) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        load_links(write(tmp_path, text), **kwargs)
+    return [str(p) for p in info.value.problems]
+
+
+def test_contract_example_loads(tmp_path):
+    config = load_links(write(tmp_path, GOOD))
+    assert [link.id for link in config.links] == ["leicester-krefeld"]
+    (membership,) = config.memberships(ChatRef("telegram", "-1001234567890"))
+    assert membership.community.name == "Leicester"
+    assert config.memberships(ChatRef("telegram", "-1009999")) == []
+
+
+@pytest.mark.parametrize("name", ["links.example.yaml", "school.example.yaml"])
+def test_shipped_examples_are_valid(name):
+    config = load_links(ROOT / "config" / name, pseudonym_key="k", strict_secrets=True)
+    assert config.links
+
+
+def test_leicester_example_has_the_real_twins():
+    config = load_links(ROOT / "config" / "links.example.yaml")
+    languages = {c.id: c.language for c in config.communities.values()}
+    assert {"krefeld": "de", "strasbourg": "fr", "masaya": "es", "chongqing": "zh", "rajkot": "gu"}.items() <= languages.items()
+
+
+def test_unknown_community_in_link_suggests_the_right_one(tmp_path):
+    (msg,) = problems(tmp_path, GOOD.replace("[leicester, krefeld]", "[leicester, krefled]"))
+    assert "links.yaml: links[0].communities[1]" in msg
+    assert "unknown community 'krefled'" in msg
+    assert "did you mean 'krefeld'" in msg
+
+
+def test_every_problem_is_reported_not_just_the_first(tmp_path):
+    bad = GOOD.replace("language: de", "language: deutsch").replace("direction: both", "direction: sideways") \
+        .replace("discord: 112233445566778899", "discord: 12345")
+    found = problems(tmp_path, bad)
+    fields = [m.split(": ")[1] for m in found]
+    assert "communities.krefeld.language" in fields
+    assert "links[0].direction" in fields
+    assert "communities.krefeld.chats[0].discord" in fields
+    assert all("fix:" in m for m in found)
+
+
+def test_yaml_syntax_error_names_the_line(tmp_path):
+    (msg,) = problems(tmp_path, "version: 1\ncommunities:\n  a: [unclosed\n")
+    assert "line" in msg and "YAML syntax error" in msg
+
+
+def test_missing_file_explains_where_to_start(tmp_path):
+    with pytest.raises(ConfigError) as info:
+        load_links(tmp_path / "nope.yaml")
+    assert "links.example.yaml" in str(info.value)
+
+
+def test_unknown_field_and_policy_values(tmp_path):
+    text = GOOD + """
+policies:
+  community:
+    sender: nickname
+    redact: [email, passport]
+    translaton: [libre]
+"""
+    found = problems(tmp_path, text)
+    joined = "\n".join(found)
+    assert "policies.community.sender" in joined and "'nickname' is not allowed" in joined
+    assert "'passport' is not something the bridge can redact" in joined
+    assert "policies.community.translaton: unknown field" in joined and "did you mean 'translation'" in joined
+
+
+def test_school_policy_refuses_outside_translators(tmp_path):
+    text = GOOD.replace("policy: community", "policy: school") + """
+policies:
+  school:
+    moderators: ["telegram:1"]
+    translation: [libre, google]
+"""
+    (msg,) = problems(tmp_path, text)
+    assert "policies.school.translation" in msg and "google" in msg
+
+
+def test_pseudonyms_need_a_key_when_strict(tmp_path):
+    text = GOOD.replace("policy: community", "policy: school") + """
+policies:
+  school:
+    moderators: ["telegram:1"]
+"""
+    load_links(write(tmp_path, text))  # fine when not strict
+    (msg,) = problems(tmp_path, text, strict_secrets=True)
+    assert "TWINBRIDGE_PSEUDONYM_KEY" in msg
+
+
+def test_chat_in_two_communities_is_refused(tmp_path):
+    text = GOOD.replace("- discord: 112233445566778899", "- telegram: -1001234567890")
+    (msg,) = problems(tmp_path, text)
+    assert "already listed under community 'leicester'" in msg
+
+
+def test_a_link_needs_two_communities(tmp_path):
+    (msg,) = problems(tmp_path, GOOD.replace("[leicester, krefeld]", "[leicester]"))
+    assert "links[0].communities" in msg and "two or more" in msg
+
+
+def test_top_level_not_a_mapping(tmp_path):
+    (msg,) = problems(tmp_path, "- just\n- a list\n")
+    assert "(top level)" in msg
