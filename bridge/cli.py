@@ -83,7 +83,9 @@ def cmd_worker(args, extra: list[str]) -> int:
     os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
     from workers.app import PIPELINE_QUEUE, app
 
-    argv = ["worker", "-Q", PIPELINE_QUEUE, "--loglevel", settings.log_level, *extra]
+    # Mingle and gossip only slow start-up down; workers share nothing but Redis.
+    argv = ["worker", "-Q", PIPELINE_QUEUE, "--loglevel", settings.log_level,
+            "--without-mingle", "--without-gossip", *extra]
     app.worker_main(argv=argv)
     return 0
 

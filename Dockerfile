@@ -1,0 +1,13 @@
+# One image for the adapters and the workers (they differ only by command).
+FROM python:3.11-slim
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --create-home --uid 10001 twinbridge
+WORKDIR /app
+COPY pyproject.toml README.md ./
+COPY bridge ./bridge
+COPY workers ./workers
+RUN pip install --no-cache-dir .
+COPY config ./config
+USER twinbridge
+ENTRYPOINT ["twinbridge"]
+CMD ["run"]

@@ -1,0 +1,63 @@
+"""Start the real `twinbridge` commands as a user would, against stand-ins."""
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+
+def twinbridge_command() -> list[str]:
+    """The installed console script (what a user types), or the module as a fallback."""
+    script = shutil.which("twinbridge", path=str(Path(sys.executable).parent)) or shutil.which("twinbridge")
+    return [script] if script else [sys.executable, "-m", "bridge.cli"]
+
+
+class Procs:
+    def __init__(self, tmp_path: Path):
+        self.tmp_path = tmp_path
+        self.procs: dict[str, subprocess.Popen] = {}
+
+    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+        log = open(self.tmp_path / f"{name}.log", "wb")
+        proc = subprocess.Popen(twinbridge_command() + args, env={**os.environ, **env}, stdout=log,
+                                stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp_path)
+        self.procs[name] = proc
+        return proc
+
+    def log(self, name: str) -> str:
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+
+    def stop(self, name: str, sig=signal.SIGTERM, timeout: float = 20) -> int | None:
+        proc = self.procs[name]
+        if proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            try:
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(5)
+        return proc.returncode
+
+    def stop_all(self) -> None:
+        for name in list(self.procs):
+            self.stop(name)
+
+
+@pytest.fixture
+def procs(tmp_path):
+    p = Procs(tmp_path)
+    yield p
+    p.stop_all()
+    for name in p.procs:  # shown by pytest only when the test failed
+        print(f"----- {name} log -----\n{p.log(name)[-4000:]}")
+
+
+def run_cli(args: list[str], env: dict[str, str] | None = None, cwd=None, timeout: float = 60):
+    return subprocess.run(twinbridge_command() + args, env={**os.environ, **(env or {})}, cwd=cwd,
+                          capture_output=True, text=True, timeout=timeout)

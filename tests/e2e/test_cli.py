@@ -1,0 +1,56 @@
+"""The command line as a deployer meets it: clear answers, exit codes, no tracebacks."""
+from __future__ import annotations
+
+import socket
+from pathlib import Path
+
+from .conftest import run_cli
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_check_accepts_the_example():
+    result = run_cli(["check", "--config", str(ROOT / "config" / "links.example.yaml")])
+    assert result.returncode == 0, result.stderr
+    assert "OK" in result.stdout
+
+
+def test_check_rejects_a_broken_config_with_file_field_and_fix(tmp_path):
+    broken = tmp_path / "links.yaml"
+    broken.write_text((ROOT / "config" / "links.example.yaml").read_text()
+                      .replace("language: de", "language: german")
+                      .replace("communities: [leicester, krefeld]", "communities: [leicester, krefled]"))
+    result = run_cli(["check", "--config", str(broken)])
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    assert f"{broken}: communities.krefeld.language" in result.stderr
+    assert f"{broken}: links[0].communities[1]: unknown community 'krefled'" in result.stderr
+    assert "did you mean 'krefeld'" in result.stderr
+    assert result.stderr.count("fix:") == 2
+
+
+def test_check_reads_twinbridge_config_from_the_environment(tmp_path):
+    bad = tmp_path / "other.yaml"
+    bad.write_text("version: 1\ncommunities: {}\nlinks: []\n")
+    result = run_cli(["check"], env={"TWINBRIDGE_CONFIG": str(bad)})
+    assert result.returncode == 2 and str(bad) in result.stderr
+
+
+def test_check_on_a_missing_file_says_how_to_start(tmp_path):
+    result = run_cli(["check"], cwd=tmp_path, env={"TWINBRIDGE_CONFIG": ""})
+    assert result.returncode == 2
+    assert "config/links.yaml" in result.stderr and "links.example.yaml" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_run_without_tokens_points_to_the_demo(tmp_path):
+    result = run_cli(["run", "--config", str(ROOT / "config" / "links.example.yaml")],
+                     env={"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": ""}, cwd=tmp_path)
+    assert result.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN" in result.stderr and "twinbridge demo" in result.stderr
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]

@@ -1,0 +1,169 @@
+"""The whole path, both directions, through the commands a user starts.
+
+`twinbridge worker` and `twinbridge run` run as subprocesses against a real
+Redis; the stand-ins of the Telegram Bot API and Discord run in this test's
+event loop, and every assertion is on what they received.
+"""
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+import redis.asyncio as aioredis
+
+from bridge.sandbox.discord_api import DiscordStandIn
+from bridge.sandbox.telegram_api import TelegramStandIn
+
+from ..helpers import wait_until
+from .conftest import free_port
+
+TG_TOKEN = "7000001:TEST-token"
+DC_TOKEN = "dGVzdA.e2e.token"
+LEICESTER = -1001000000001
+MASAYA = -1001000000003
+UNLINKED = -1009999999999
+GUILD = 112233445566770000
+KREFELD = 112233445566778899
+
+LINKS = f"""
+version: 1
+communities:
+  leicester: {{name: Leicester, language: en, chats: [{{telegram: {LEICESTER}}}]}}
+  krefeld: {{name: Krefeld, language: de, chats: [{{discord: {KREFELD}}}]}}
+  masaya: {{name: Masaya, language: es, chats: [{{telegram: {MASAYA}}}]}}
+links:
+  - id: twins
+    communities: [leicester, krefeld, masaya]
+    direction: both
+    policy: community
+"""
+ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
+MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max Krüger", "discriminator": "0"}
+
+
+@pytest.fixture
+async def standins():
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
+    await telegram.start()
+    await discord.start()
+    yield telegram, discord
+    await telegram.stop()
+    await discord.stop()
+
+
+def bridge_env(tmp_path, redis_url, prefix, telegram, discord) -> dict[str, str]:
+    config = tmp_path / "links.yaml"
+    config.write_text(textwrap.dedent(LINKS))
+    return {
+        "TWINBRIDGE_CONFIG": str(config),
+        "REDIS_URL": redis_url,
+        "TWINBRIDGE_REDIS_PREFIX": prefix,
+        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
+        "TELEGRAM_API_URL": telegram.url,
+        "DISCORD_BOT_TOKEN": DC_TOKEN,
+        "DISCORD_API_URL": discord.api_url,
+        "DISCORD_GATEWAY_URL": discord.gateway_url,
+        "TWINBRIDGE_LOG_LEVEL": "INFO",
+    }
+
+
+def webhook_posts(discord, channel_id):
+    return [p for p in discord.posts(channel_id) if p.get("webhook_id")]
+
+
+async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefix, aredis):
+    telegram, discord = standins
+    env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+    procs.start("worker", ["worker", "--concurrency", "2"], env)
+    procs.start("run", ["run"], env)
+    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
+    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
+                     message="the Telegram adapter to poll")
+
+    # Telegram -> Discord (and the other Telegram group of the link)
+    hello = telegram.inject_message(LEICESTER, ANNA, "Hello Krefeld!")
+    await wait_until(lambda: webhook_posts(discord, KREFELD), 30, message="the webhook post in Krefeld")
+    (post,) = webhook_posts(discord, KREFELD)
+    assert post["content"] == "Hello Krefeld!"
+    assert post["author"]["username"] == "Anna · Leicester"  # community policy: first name only
+    assert post["allowed_mentions"] == {"parse": []}
+    await wait_until(lambda: telegram.sent(MASAYA), 30, message="the copy in Masaya")
+    (copy,) = telegram.sent(MASAYA)
+    assert copy["text"] == "<b>Anna · Leicester:</b> Hello Krefeld!" and copy["parse_mode"] == "HTML"
+
+    # Discord -> Telegram, as a reply to the relayed copy: a real reply to Anna's original.
+    discord.inject_message(KREFELD, MAX, "Hallo Leicester!", reference_message_id=int(post["id"]))
+    await wait_until(lambda: telegram.sent(LEICESTER), 30, message="Max's answer in Leicester")
+    (answer,) = telegram.sent(LEICESTER)
+    assert answer["text"] == "<b>Max · Krefeld:</b> Hallo Leicester!"
+    assert _reply_target(answer) == hello["message_id"]
+
+    # An edit leaves one copy with the new text.
+    telegram.inject_edit(LEICESTER, hello["message_id"], "Hello Krefeld, hello Masaya!")
+    await wait_until(lambda: ("Anna · Leicester", "Hello Krefeld, hello Masaya!") in discord.transcript(KREFELD),
+                     30, message="the edited copy")
+    assert [t for _, t in discord.transcript(KREFELD)].count("Hello Krefeld, hello Masaya!") == 1
+
+    # Nothing typed on one side pings or formats on the other.
+    discord.inject_message(KREFELD, MAX, "@everyone <b>bold?</b> <@&42> & co")
+    await wait_until(lambda: len(telegram.sent(LEICESTER)) == 2, 30, message="the second answer")
+    assert telegram.sent(LEICESTER)[1]["text"] == \
+        "<b>Max · Krefeld:</b> @everyone &lt;b&gt;bold?&lt;/b&gt; &lt;@&amp;42&gt; &amp; co"
+    telegram.inject_message(LEICESTER, ANNA, "@everyone @here look")
+    await wait_until(lambda: len(webhook_posts(discord, KREFELD)) == 2, 30, message="the ping attempt")
+    assert all(p["allowed_mentions"] == {"parse": []} for p in webhook_posts(discord, KREFELD))
+
+    # An unlinked chat is never relayed, and is counted.
+    telegram.inject_message(UNLINKED, ANNA, "secret")
+    await wait_until(lambda: _stat(aredis, prefix, "telegram.skipped.unknown_chat"), 30,
+                     message="the unknown chat to be counted")
+
+    # The bridge never relays its own posts back: the gateway echoed every webhook post,
+    # yet each side shows exactly what the members wrote, once.
+    telegram.inject_message(LEICESTER, ANNA, "last one")
+    await wait_until(lambda: len(webhook_posts(discord, KREFELD)) == 3, 30, message="the last post")
+    assert len(telegram.sent(LEICESTER)) == 2
+    assert len(telegram.sent(MASAYA)) == 5  # Anna x3 (one edited in place) + Max x2
+    assert not any("secret" in (p.get("content") or "") for p in discord.posts())
+    assert all(chat != UNLINKED for chat in _sent_chats(telegram))
+    assert await _stat(aredis, prefix, "discord.skipped.webhook") >= 3 or \
+        await _stat(aredis, prefix, "discord.skipped.own_message") >= 3
+
+
+def _reply_target(message: dict):
+    params = message.get("reply_parameters")
+    if isinstance(params, dict):
+        return params.get("message_id")
+    return message.get("reply_to_message_id")
+
+
+def _sent_chats(telegram):
+    return {int(m["chat_id"]) for m in telegram.sent()}
+
+
+async def _stat(aredis, prefix, name) -> int:
+    return int(await aredis.hget(f"{prefix}stats", name) or 0)
+
+
+async def test_rejected_token_is_named_and_exits_2(tmp_path, procs, standins, redis_url, prefix):
+    telegram, discord = standins
+    env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+    env["TELEGRAM_BOT_TOKEN"] = "7000001:WRONG"
+    env["DISCORD_BOT_TOKEN"] = ""
+    proc = procs.start("run", ["run"], env)
+    await wait_until(lambda: proc.poll() is not None, 30, message="`twinbridge run` to exit")
+    log = procs.log("run")
+    assert proc.returncode == 2
+    assert "TELEGRAM_BOT_TOKEN was rejected" in log
+    assert "WRONG" not in log and "Traceback" not in log
+
+
+async def test_unreachable_redis_is_retried_not_a_crash_loop(tmp_path, procs, standins, prefix):
+    telegram, discord = standins
+    env = bridge_env(tmp_path, f"redis://127.0.0.1:{free_port()}/0", prefix, telegram, discord)
+    proc = procs.start("run", ["run"], env)
+    await wait_until(lambda: procs.log("run").count("unreachable") >= 2, 30, message="two retries")
+    assert proc.poll() is None  # still running, retrying with backoff
+    assert "Traceback" not in procs.log("run")
+    assert procs.stop("run") == 0
