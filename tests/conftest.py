@@ -50,3 +50,15 @@ async def aredis(redis_url):
     client = aioredis.Redis.from_url(redis_url, decode_responses=True)
     yield client
     await client.aclose()
+
+
+@pytest.fixture
+def procs(tmp_path):
+    """Start real `twinbridge` commands; stopped (and their logs shown on failure) afterwards."""
+    from .processes import Procs
+
+    p = Procs(tmp_path)
+    yield p
+    p.stop_all()
+    for name in p.procs:  # pytest shows this output only when the test failed
+        print(f"----- {name} log -----\n{p.log(name)[-4000:]}")

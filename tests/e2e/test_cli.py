@@ -1,10 +1,9 @@
 """The command line as a deployer meets it: clear answers, exit codes, no tracebacks."""
 from __future__ import annotations
 
-import socket
 from pathlib import Path
 
-from .conftest import run_cli
+from ..processes import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,8 +48,3 @@ def test_run_without_tokens_points_to_the_demo(tmp_path):
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "twinbridge demo" in result.stderr
 
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]

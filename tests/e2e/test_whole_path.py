@@ -15,7 +15,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import wait_until
-from .conftest import free_port
+from ..processes import free_port
 
 TG_TOKEN = "7000001:TEST-token"
 DC_TOKEN = "dGVzdA.e2e.token"

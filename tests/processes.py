@@ -1,15 +1,13 @@
-"""Start the real `twinbridge` commands as a user would, against stand-ins."""
+"""Starting the real `twinbridge` commands as subprocesses, as a user would."""
 from __future__ import annotations
 
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-
-import pytest
 
 
 def twinbridge_command() -> list[str]:
@@ -49,15 +47,13 @@ class Procs:
             self.stop(name)
 
 
-@pytest.fixture
-def procs(tmp_path):
-    p = Procs(tmp_path)
-    yield p
-    p.stop_all()
-    for name in p.procs:  # shown by pytest only when the test failed
-        print(f"----- {name} log -----\n{p.log(name)[-4000:]}")
-
-
 def run_cli(args: list[str], env: dict[str, str] | None = None, cwd=None, timeout: float = 60):
     return subprocess.run(twinbridge_command() + args, env={**os.environ, **(env or {})}, cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (to point a client at a dead service)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
