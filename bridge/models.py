@@ -8,6 +8,7 @@ without pickling.
 """
 from __future__ import annotations
 
+import hashlib
 from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
@@ -95,7 +96,12 @@ class PlatformEvent:
 
     @property
     def dedup_key(self) -> str:
-        return f"{self.source.key}:{self.kind.value}:{self.revision}"
+        key = f"{self.source.key}:{self.kind.value}:{self.revision}"
+        if self.kind == EventKind.EDIT:
+            # Telegram's edit_date has whole seconds: two edits within one second
+            # share a revision, so the text's digest tells them apart.
+            key += ":" + hashlib.sha256(self.text.encode()).hexdigest()[:12]
+        return key
 
     def with_seq(self, seq: int) -> "PlatformEvent":
         return replace(self, seq=seq)

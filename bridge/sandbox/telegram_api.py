@@ -1,0 +1,646 @@
+"""A protocol-level stand-in of the Telegram Bot API on loopback.
+
+The real aiogram client talks to it over HTTP exactly as it would to
+api.telegram.org (``{url}/bot{token}/{method}``, form, multipart or JSON
+bodies, the real response envelope and error bodies). Tests and the demo play
+the members' side through :meth:`TelegramStandIn.inject_message` and friends,
+and read what members would see through :meth:`TelegramStandIn.transcript`.
+
+What it checks like Telegram does: the token (401), the method (404), text
+length after entity parsing (4096, counted in UTF-16 code units), HTML
+entities (only Telegram's tags, balanced, with ``<``/``>``/``&`` escaped),
+replies to missing messages, edits of others' or missing messages, "message is
+not modified", deletes of missing messages, and one long poller per token
+(an older ``getUpdates`` is answered 409 when a newer one arrives).
+
+Deliberately not modelled: files and media uploads, Markdown parse modes (the
+text is taken as plain), chats the bot was never told about (any chat id
+exists; use :meth:`remove_bot` to get "bot was kicked").
+"""
+from __future__ import annotations
+
+import asyncio
+import html
+import json
+import time
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from typing import Any
+
+from aiohttp import web
+
+
+TEXT_LIMIT = 4096
+FIRST_UPDATE_ID = 100_000_001
+
+# Form and query values arrive as strings; these say how to read them back.
+_INT_FIELDS = frozenset({
+    "message_id", "offset", "limit", "timeout", "reply_to_message_id", "message_thread_id",
+    "from_chat_id", "user_id",
+})
+_BOOL_FIELDS = frozenset({
+    "disable_notification", "protect_content", "drop_pending_updates", "allow_sending_without_reply",
+    "disable_web_page_preview", "allow_paid_broadcast",
+})
+_JSON_FIELDS = frozenset({
+    "reply_parameters", "link_preview_options", "allowed_updates", "commands", "scope",
+    "reply_markup", "entities",
+})
+
+_ERROR_DESCRIPTIONS = {
+    400: "Bad Request",
+    401: "Unauthorized",
+    403: "Forbidden: bot was kicked from the supergroup chat",
+    404: "Not Found",
+    409: "Conflict: terminated by other getUpdates request; make sure that only one bot instance is running",
+    500: "Internal Server Error",
+    502: "Bad Gateway",
+}
+
+
+class ApiError(Exception):
+    """An error answer, with the body Telegram would send."""
+
+    def __init__(self, status: int, description: str, *, retry_after: int | None = None):
+        super().__init__(description)
+        self.status = status
+        self.description = description
+        self.retry_after = retry_after
+
+    def body(self) -> dict[str, Any]:
+        data: dict[str, Any] = {"ok": False, "error_code": self.status, "description": self.description}
+        if self.retry_after is not None:
+            data["parameters"] = {"retry_after": self.retry_after}
+        return data
+
+
+def _bad_request(detail: str) -> ApiError:
+    return ApiError(400, f"Bad Request: {detail}")
+
+
+# -- Telegram's HTML parse mode -------------------------------------------------
+
+_SIMPLE_TAGS = {
+    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
+    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
+    "code": "code", "pre": "pre", "blockquote": "blockquote",
+}
+ALLOWED_TAGS = frozenset(_SIMPLE_TAGS) | {"a", "span"}
+_NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
+
+
+def utf16_len(text: str) -> int:
+    """Telegram measures text and entity offsets in UTF-16 code units."""
+    return len(text.encode("utf-16-le")) // 2
+
+
+class _EntityParser(HTMLParser):
+    """Telegram's HTML: its tags only, balanced, and the three specials escaped."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=False)
+        self.text_parts: list[str] = []
+        self.length = 0  # UTF-16 units so far
+        self.open: list[tuple[str, int, dict[str, str | None]]] = []
+        self.entities: list[dict[str, Any]] = []
+
+    def _append(self, text: str) -> None:
+        self.text_parts.append(text)
+        self.length += utf16_len(text)
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        attributes = dict(attrs)
+        if tag not in ALLOWED_TAGS:
+            raise _bad_request(f'can\'t parse entities: Unsupported start tag "{tag}"')
+        if tag == "a" and not attributes.get("href"):
+            raise _bad_request("can't parse entities: the tag \"a\" needs an href")
+        if tag == "span" and attributes.get("class") != "tg-spoiler":
+            raise _bad_request("can't parse entities: Tag \"span\" must have class \"tg-spoiler\"")
+        self.open.append((tag, self.length, attributes))
+
+    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        raise _bad_request(f'can\'t parse entities: Unsupported start tag "{tag}/"')
+
+    def handle_endtag(self, tag: str) -> None:
+        if not self.open:
+            raise _bad_request(f'can\'t parse entities: Unexpected end tag "{tag}"')
+        name, start, attributes = self.open.pop()
+        if name != tag:
+            raise _bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{name}"')
+        length = self.length - start
+        if length <= 0:
+            return
+        entity: dict[str, Any] = {"offset": start, "length": length}
+        if tag == "a":
+            href = attributes.get("href") or ""
+            if href.startswith("tg://user?id="):
+                entity.update(type="text_mention", user={"id": int(href.split("=", 1)[1] or 0),
+                                                         "is_bot": False, "first_name": ""})
+            else:
+                entity.update(type="text_link", url=href)
+        elif tag == "span":
+            entity["type"] = "spoiler"
+        elif tag == "blockquote" and "expandable" in attributes:
+            entity["type"] = "expandable_blockquote"
+        else:
+            entity["type"] = _SIMPLE_TAGS[tag]
+            language = (attributes.get("class") or "")
+            if tag == "code" and language.startswith("language-") and self.open and self.open[-1][0] == "pre":
+                entity.update(type="pre", language=language[len("language-"):])
+        self.entities.append(entity)
+
+    def handle_data(self, data: str) -> None:
+        for special in "<>&":
+            if special in data:
+                raise _bad_request(
+                    f"can't parse entities: Unescaped \"{special}\" (write {html.escape(special)})")
+        self._append(data)
+
+    def handle_entityref(self, name: str) -> None:
+        if name not in _NAMED_ENTITIES:
+            raise _bad_request(f'can\'t parse entities: Unsupported HTML entity "&{name};"')
+        self._append(_NAMED_ENTITIES[name])
+
+    def handle_charref(self, name: str) -> None:
+        try:
+            code = int(name[1:], 16) if name[:1] in "xX" else int(name)
+            self._append(chr(code))
+        except (ValueError, OverflowError):
+            raise _bad_request(f'can\'t parse entities: Invalid character reference "&#{name};"') from None
+
+    def handle_comment(self, data: str) -> None:
+        raise _bad_request("can't parse entities: comments are not supported")
+
+    def handle_decl(self, decl: str) -> None:
+        raise _bad_request("can't parse entities: declarations are not supported")
+
+    handle_pi = handle_decl
+    unknown_decl = handle_decl
+
+
+def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
+    """(plain text, entities) as Telegram would show a text sent with parse_mode HTML;
+    raise :class:`ApiError` 400 "can't parse entities" on anything Telegram rejects."""
+    parser = _EntityParser()
+    parser.feed(source)
+    parser.close()
+    if parser.open:
+        raise _bad_request(
+            f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{parser.open[-1][0]}"')
+    return "".join(parser.text_parts), sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
+
+
+def _strip_text(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[dict[str, Any]]]:
+    """Telegram trims surrounding whitespace; entities move and shrink with it."""
+    stripped = text.strip()
+    if stripped == text:
+        return text, entities
+    shift = utf16_len(text[: len(text) - len(text.lstrip())])
+    limit = utf16_len(stripped)
+    kept = []
+    for entity in entities:
+        start = max(0, entity["offset"] - shift)
+        end = min(limit, entity["offset"] - shift + entity["length"])
+        if end > start:
+            kept.append({**entity, "offset": start, "length": end - start})
+    return stripped, kept
+
+
+def _command_entities(text: str) -> list[dict[str, Any]]:
+    """Telegram marks a leading "/command" (members' side; the only entity we compute)."""
+    if not text.startswith("/") or len(text) < 2:
+        return []
+    word = text.split(maxsplit=1)[0]
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(word)}]
+
+
+# -- state ----------------------------------------------------------------------
+
+@dataclass
+class _StoredMessage:
+    """One message in one chat, as its members see it now."""
+
+    message: dict[str, Any]  # the Bot API Message object (without reply nesting)
+    author_label: str  # the member's first name, or "bot"
+    text: str  # plain text (caption for media), entities already applied
+    from_bot: bool
+    deleted: bool = False
+
+
+@dataclass
+class _Chat:
+    chat: dict[str, Any]
+    next_message_id: int = 1
+    messages: dict[int, _StoredMessage] = field(default_factory=dict)
+    bot_removed: bool = False
+
+    def take_id(self) -> int:
+        message_id = self.next_message_id
+        self.next_message_id += 1
+        return message_id
+
+
+class TelegramStandIn:
+    """The Telegram Bot API for one bot, on 127.0.0.1."""
+
+    def __init__(self, token: str, bot_id: int = 7000001, bot_username: str = "twinbridge_bot"):
+        self.token = token
+        self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "twinbridge", "username": bot_username}
+        self.requests: list[tuple[float, str, dict]] = []
+        self._chats: dict[int, _Chat] = {}
+        self._updates: list[dict[str, Any]] = []
+        self._next_update_id = FIRST_UPDATE_ID
+        self._allowed_updates: list[str] = []
+        # Replaced after each wake-up, so a waiter only ever sees the wake-up it waited for.
+        self._wakeup = asyncio.Event()
+        self._poll_generation = 0
+        self._faults: dict[str, list[ApiError]] = {}
+        self._commands: dict[str, list[dict[str, Any]]] = {}
+        self._sent: list[dict[str, Any]] = []
+        self._runner: web.AppRunner | None = None
+        self._port: int | None = None
+        self._closing = False
+
+    # -- lifecycle ----------------------------------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        app = web.Application()
+        app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        # access_log=None: the access log would print request paths, and the path holds the token.
+        self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, host, port)
+        await site.start()
+        self._host = host
+        self._port = self._runner.addresses[0][1]
+        self._closing = False
+
+    async def stop(self) -> None:
+        self._closing = True
+        self._wake()  # release long polls now rather than at their timeout
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    @property
+    def url(self) -> str:
+        if self._port is None:
+            raise RuntimeError("TelegramStandIn is not started")
+        return f"http://{self._host}:{self._port}"
+
+    # -- the members' side ----------------------------------------------------------
+    def _chat(self, chat_id: int, chat_type: str = "supergroup", title: str | None = None) -> _Chat:
+        chat_id = int(chat_id)
+        if chat_id not in self._chats:
+            info: dict[str, Any] = {"id": chat_id, "type": chat_type}
+            if chat_type == "private":
+                info["first_name"] = title or "Member"
+            else:
+                info["title"] = title or f"Chat {chat_id}"
+            self._chats[chat_id] = _Chat(chat=info)
+        return self._chats[chat_id]
+
+    def inject_message(self, chat_id: int, user: dict, text: str, *, reply_to_message_id: int | None = None,
+                       chat_type: str = "supergroup", title: str | None = None) -> dict:
+        """A member writes ``text`` in the chat; returns the Message the bot will receive."""
+        if "id" not in user or not user.get("first_name"):
+            # aiogram would reject the update and the poller would retry it forever.
+            raise ValueError("a member needs at least an id and a first_name")
+        chat = self._chat(chat_id, chat_type, title)
+        author = {"is_bot": False, **user}
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(), "from": author, "chat": dict(chat.chat),
+            "date": int(time.time()), "text": text,
+        }
+        if entities := _command_entities(text):
+            message["entities"] = entities
+        if reply_to_message_id is not None:
+            replied = chat.messages.get(int(reply_to_message_id))
+            if replied is None or replied.deleted:
+                raise ValueError(f"no message {reply_to_message_id} in chat {chat_id} to reply to")
+            message["reply_to_message"] = dict(replied.message)
+        self._store(chat, message)
+        self._queue({"message": message})
+        return message
+
+    def inject_edit(self, chat_id: int, message_id: int, text: str) -> dict:
+        """The author edits their message; queues an ``edited_message`` update."""
+        chat = self._chats[int(chat_id)]
+        stored = chat.messages[int(message_id)]
+        if stored.deleted:
+            raise ValueError(f"message {message_id} in chat {chat_id} was deleted")
+        # Like Telegram: whole seconds, so two edits within a second share an edit_date.
+        message = {**stored.message, "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        if entities := _command_entities(text):
+            message["entities"] = entities
+        stored.message = message
+        stored.text = text
+        self._queue({"edited_message": message})
+        return message
+
+    def inject_update(self, update: dict) -> dict:
+        """Queue a raw update (stickers, polls, service messages...); an update_id is
+        assigned unless given. A contained message is stored in its chat too."""
+        update = dict(update)
+        for kind in ("message", "edited_message"):
+            message = update.get(kind)
+            if isinstance(message, dict) and isinstance(message.get("chat"), dict):
+                chat = self._chat(message["chat"]["id"], message["chat"].get("type", "supergroup"),
+                                  message["chat"].get("title"))
+                chat.next_message_id = max(chat.next_message_id, int(message["message_id"]) + 1)
+                self._store(chat, message)
+        self._queue(update)
+        return update
+
+    def remove_bot(self, chat_id: int) -> None:
+        """The bot is kicked from the chat: sends there now fail with 403 Forbidden."""
+        self._chat(chat_id).bot_removed = True
+
+    def _store(self, chat: _Chat, message: dict[str, Any]) -> None:
+        author = message.get("from") or {}
+        from_bot = author.get("id") == self.bot_user["id"]
+        label = "bot" if from_bot else str(author.get("first_name") or (message.get("sender_chat") or {}).get("title", ""))
+        stored_message = {k: v for k, v in message.items() if k != "reply_to_message"}
+        chat.messages[int(message["message_id"])] = _StoredMessage(
+            message=stored_message, author_label=label,
+            text=message.get("text") or message.get("caption") or "", from_bot=from_bot)
+
+    def _queue(self, payload: dict[str, Any]) -> None:
+        if "update_id" not in payload:
+            payload = {"update_id": self._next_update_id, **payload}
+        self._next_update_id = max(self._next_update_id, int(payload["update_id"]) + 1)
+        self._updates.append(payload)
+        self._wake()
+
+    def _wake(self) -> None:
+        self._wakeup.set()
+        self._wakeup = asyncio.Event()
+
+    # -- what the bot did ----------------------------------------------------------
+    def sent(self, chat_id: int | None = None) -> list[dict]:
+        """Every message the bot sent (successfully), with all its parameters and the
+        ``message_id`` it got, in order."""
+        return [dict(s) for s in self._sent if chat_id is None or s["chat_id"] == int(chat_id)]
+
+    def transcript(self, chat_id: int) -> list[tuple[str, str]]:
+        """What the chat's members see now, oldest first: (first name or "bot", plain text)."""
+        chat = self._chats.get(int(chat_id))
+        if chat is None:
+            return []
+        return [(m.author_label, m.text) for _, m in sorted(chat.messages.items()) if not m.deleted]
+
+    def pending_updates(self) -> list[dict]:
+        """Updates not yet confirmed by a getUpdates offset."""
+        return list(self._updates)
+
+    def fail_next(self, method: str, status: int, *, retry_after: int | None = None, count: int = 1,
+                  description: str | None = None) -> None:
+        """Answer the next ``count`` calls of ``method`` with a real Telegram error body."""
+        if status == 429:
+            retry_after = 5 if retry_after is None else retry_after
+            text = description or f"Too Many Requests: retry after {retry_after}"
+        else:
+            text = description or _ERROR_DESCRIPTIONS.get(status, "Error")
+        for _ in range(count):
+            self._faults.setdefault(method.lower(), []).append(ApiError(status, text, retry_after=retry_after))
+
+    # -- HTTP ----------------------------------------------------------------------
+    async def _handle(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        try:
+            params = await _read_params(request)
+        except ApiError as error:
+            return web.json_response(error.body(), status=error.status)
+        self.requests.append((time.time(), method, params))
+        try:
+            if request.match_info["token"] != self.token:
+                raise ApiError(401, "Unauthorized")
+            handler = self._methods().get(method.lower())
+            if handler is None:
+                raise ApiError(404, "Not Found: method not found")
+            faults = self._faults.get(method.lower())
+            if faults:
+                raise faults.pop(0)
+            result = await handler(params)
+        except ApiError as error:
+            return web.json_response(error.body(), status=error.status)
+        return web.json_response({"ok": True, "result": result})
+
+    def _methods(self) -> dict[str, Any]:
+        return {
+            "getme": self._get_me, "getupdates": self._get_updates, "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info, "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands, "deletemycommands": self._delete_my_commands,
+            "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
+            "deletemessage": self._delete_message, "close": self._true, "logout": self._true,
+        }
+
+    async def _true(self, params: dict) -> bool:
+        return True
+
+    async def _get_me(self, params: dict) -> dict:
+        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
+
+    async def _delete_webhook(self, params: dict) -> bool:
+        if params.get("drop_pending_updates"):
+            self._updates.clear()
+        return True
+
+    async def _get_webhook_info(self, params: dict) -> dict:
+        return {"url": "", "has_custom_certificate": False, "pending_update_count": len(self._updates)}
+
+    async def _get_updates(self, params: dict) -> list[dict]:
+        self._poll_generation += 1
+        generation = self._poll_generation
+        self._wake()  # an older poll still waiting is answered 409 now
+        offset = int(params.get("offset") or 0)
+        limit = min(100, max(1, int(params.get("limit") or 100)))
+        timeout = max(0, int(params.get("timeout") or 0))
+        if "allowed_updates" in params and params["allowed_updates"] is not None:
+            # Like Telegram, the filter sticks until the next call that sets it.
+            self._allowed_updates = list(params["allowed_updates"])
+        if offset > 0:
+            # Everything before the offset is confirmed and forgotten.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            if generation != self._poll_generation:
+                raise ApiError(409, _ERROR_DESCRIPTIONS[409])
+            ready = self._deliverable(offset)
+            if ready or self._closing:
+                return ready[:limit]
+            remaining = deadline - loop.time()
+            if remaining <= 0:
+                return []
+            wakeup = self._wakeup
+            try:
+                await asyncio.wait_for(wakeup.wait(), remaining)
+            except asyncio.TimeoutError:
+                return []
+
+    def _deliverable(self, offset: int) -> list[dict]:
+        updates = self._updates
+        if offset < 0:
+            updates = updates[offset:]
+        allowed = self._allowed_updates or None
+        if allowed is None:
+            return list(updates)
+        # Telegram silently drops updates of kinds the bot did not ask for.
+        wanted = [u for u in updates if any(kind in u for kind in allowed)]
+        unwanted = {u["update_id"] for u in updates} - {u["update_id"] for u in wanted}
+        self._updates = [u for u in self._updates if u["update_id"] not in unwanted]
+        return wanted
+
+    async def _set_my_commands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise _bad_request("parameter \"commands\" is required")
+        for command in commands:
+            name = str(command.get("command", ""))
+            if not (1 <= len(name) <= 32) or not name.replace("_", "").isalnum() or name.lower() != name:
+                raise _bad_request("BOT_COMMAND_INVALID")
+            if not (1 <= len(str(command.get("description", ""))) <= 256):
+                raise _bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        self._commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands]
+        return True
+
+    async def _get_my_commands(self, params: dict) -> list[dict]:
+        return self._commands.get(self._commands_key(params), [])
+
+    async def _delete_my_commands(self, params: dict) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    @staticmethod
+    def _commands_key(params: dict) -> str:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
+
+    def _chat_for_bot(self, params: dict) -> _Chat:
+        raw = params.get("chat_id")
+        if raw in (None, ""):
+            raise _bad_request("chat_id is empty")
+        try:
+            chat = self._chat(int(raw))
+        except (TypeError, ValueError):
+            raise _bad_request("chat not found") from None
+        if chat.bot_removed:
+            raise ApiError(403, _ERROR_DESCRIPTIONS[403])
+        return chat
+
+    @staticmethod
+    def _parse_text(params: dict) -> tuple[str, list[dict[str, Any]]]:
+        source = params.get("text")
+        if not isinstance(source, str):
+            raise _bad_request("message text is empty")
+        if str(params.get("parse_mode") or "").lower() == "html":
+            text, entities = parse_html(source)
+        else:
+            text, entities = source, list(params.get("entities") or [])
+        text, entities = _strip_text(text, entities)
+        if not text:
+            raise _bad_request("message text is empty")
+        if utf16_len(text) > TEXT_LIMIT:
+            raise _bad_request("message is too long")
+        return text, entities
+
+    async def _send_message(self, params: dict) -> dict:
+        chat = self._chat_for_bot(params)
+        text, entities = self._parse_text(params)
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id", params.get("reply_to_message_id"))
+        allow_without = bool(reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply")))
+        replied = None
+        if reply_to is not None:
+            replied = chat.messages.get(int(reply_to))
+            if replied is None or replied.deleted:
+                if not allow_without:
+                    raise _bad_request("message to be replied not found")
+                replied = None
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(), "from": dict(self.bot_user), "chat": dict(chat.chat),
+            "date": int(time.time()), "text": text,
+        }
+        if entities:
+            message["entities"] = entities
+        if replied is not None:
+            message["reply_to_message"] = dict(replied.message)
+        if isinstance(params.get("link_preview_options"), dict):
+            message["link_preview_options"] = params["link_preview_options"]
+        self._store(chat, message)
+        self._sent.append({**params, "chat_id": chat.chat["id"], "message_id": message["message_id"]})
+        return message
+
+    def _bots_message(self, chat: _Chat, params: dict, action: str) -> _StoredMessage:
+        if params.get("message_id") in (None, ""):
+            raise _bad_request("message identifier is not specified")
+        stored = chat.messages.get(int(params["message_id"]))
+        if stored is None or stored.deleted:
+            raise _bad_request(f"message to {action} not found")
+        return stored
+
+    async def _edit_message_text(self, params: dict) -> dict:
+        if params.get("inline_message_id"):
+            raise _bad_request("inline messages are not supported by this stand-in")
+        chat = self._chat_for_bot(params)
+        stored = self._bots_message(chat, params, "edit")
+        if not stored.from_bot:
+            raise _bad_request("message can't be edited")
+        text, entities = self._parse_text(params)
+        if text == stored.message.get("text") and entities == (stored.message.get("entities") or []):
+            raise _bad_request("message is not modified: specified new message content and reply markup "
+                               "are exactly the same as a current content and reply markup of the message")
+        message = {**stored.message, "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        if entities:
+            message["entities"] = entities
+        stored.message = message
+        stored.text = text
+        return message
+
+    async def _delete_message(self, params: dict) -> bool:
+        chat = self._chat_for_bot(params)
+        stored = self._bots_message(chat, params, "delete")
+        stored.deleted = True
+        return True
+
+
+async def _read_params(request: web.Request) -> dict[str, Any]:
+    """Parameters from the query string and a form, multipart or JSON body, typed back."""
+    raw: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.can_read_body:
+        if request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                raise _bad_request("can't parse JSON") from None
+            if not isinstance(body, dict):
+                raise _bad_request("JSON body must be an object")
+            raw.update(body)
+            return raw  # JSON values are typed already
+        if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
+            form = await request.post()
+            for key, value in form.items():
+                if isinstance(value, str):  # uploaded files are not modelled
+                    raw[key] = value
+    return {key: _typed(key, value) for key, value in raw.items()}
+
+
+def _typed(key: str, value: Any) -> Any:
+    if not isinstance(value, str):
+        return value
+    try:
+        if key in _JSON_FIELDS:
+            return json.loads(value)
+        if key in _INT_FIELDS:
+            return int(value)
+        if key == "chat_id":
+            return int(value) if value.lstrip("-").isdigit() else value
+        if key in _BOOL_FIELDS:
+            return value.lower() in ("true", "1")
+    except ValueError:
+        raise _bad_request(f"can't parse parameter \"{key}\"") from None
+    return value

@@ -1,0 +1,176 @@
+"""The Telegram adapter: aiogram long polling into ingress, the outbox out to Telegram.
+
+Two tasks run side by side: the Dispatcher's polling (members' messages ->
+:class:`~bridge.ingress.Ingress`) and an :class:`~bridge.outbox.OutboxConsumer`
+posting what the workers routed here through :class:`TelegramSender`.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.methods import DeleteWebhook, GetMe
+from aiogram.utils.token import TokenValidationError
+
+from ..adapter import AdapterStartError
+from ..ingress import Ingress
+from ..keys import Keys
+from ..links import LinksConfig
+from ..outbox import OutboxConsumer
+from ..settings import Settings
+from ..stats import Stats
+from .handlers import build_router
+from .sender import TelegramSender
+
+log = logging.getLogger(__name__)
+
+ALLOWED_UPDATES = ["message", "edited_message"]
+POLLING_TIMEOUT = 25  # seconds a getUpdates waits for news (Telegram's long poll)
+START_TIMEOUT = 15  # seconds for getMe and deleteWebhook at start
+STOP_GRACE = 10.0  # seconds to let the update or post in hand finish when stopping
+
+
+class TelegramAdapter:
+    platform = "telegram"
+
+    def __init__(self, *, settings: Settings, config: LinksConfig, redis, keys: Keys, ingress: Ingress):
+        self._settings = settings
+        self._config = config
+        self._redis = redis
+        self._keys = keys
+        self._ingress = ingress
+        self._bot: Bot | None = None
+        self._dispatcher: Dispatcher | None = None
+        self._consumer: OutboxConsumer | None = None
+        self._polling_task: asyncio.Task | None = None
+        self._consumer_task: asyncio.Task | None = None
+        # Held while an update is being accepted; stop() takes it so that it
+        # never interrupts an accept halfway.
+        self._in_flight = asyncio.Lock()
+
+    @property
+    def bot(self) -> Bot | None:
+        return self._bot
+
+    # -- start -----------------------------------------------------------------------
+    async def start(self) -> None:
+        url = self._settings.telegram_api_url
+        token = self._settings.telegram_bot_token
+        if not token:
+            raise AdapterStartError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather "
+                                    "and put it in the environment or .env")
+        try:
+            bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)),
+                      default=DefaultBotProperties(parse_mode=None))
+        except TokenValidationError:
+            raise AdapterStartError("TELEGRAM_BOT_TOKEN does not look like a Telegram bot token "
+                                    "(expected <digits>:<secret>): copy it again from @BotFather") from None
+        try:
+            me = await self._connect(bot, url)
+        except BaseException:
+            await bot.session.close()
+            raise
+        self._bot = bot
+        log.info("telegram adapter connected as @%s (id %s) via %s", me.username, me.id, url)
+
+        self._dispatcher = Dispatcher()
+        self._dispatcher.include_router(build_router(self._config, Stats(self._redis, self._keys)))
+        self._polling_task = asyncio.create_task(
+            self._dispatcher.start_polling(
+                bot,
+                polling_timeout=POLLING_TIMEOUT,
+                # One update at a time: accepted (stored in Redis) before the next
+                # getUpdates confirms it, and in the order members wrote.
+                handle_as_tasks=False,
+                allowed_updates=ALLOWED_UPDATES,
+                handle_signals=False,  # the runner owns signals
+                close_bot_session=False,  # the outbox still needs the session
+                ingress=self._ingress,
+                in_flight=self._in_flight,
+            ),
+            name="telegram-polling",
+        )
+        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram")
+        self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
+
+    @staticmethod
+    async def _connect(bot: Bot, url: str):
+        """getMe (is the token right, is the server there?) and drop any webhook,
+        which would make getUpdates fail with 409."""
+        try:
+            me = await bot(GetMe(), request_timeout=START_TIMEOUT)
+            await bot(DeleteWebhook(drop_pending_updates=False), request_timeout=START_TIMEOUT)
+            return me
+        except TelegramUnauthorizedError:
+            raise AdapterStartError(
+                f"TELEGRAM_BOT_TOKEN was rejected by the Telegram Bot API at {url} (401 Unauthorized): "
+                "get a new token from @BotFather") from None
+        except (TelegramNetworkError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            kind = exc.message.split(":", 1)[0] if isinstance(exc, TelegramNetworkError) else type(exc).__name__
+            raise AdapterStartError(
+                f"cannot reach the Telegram Bot API at {url} ({kind}): check TELEGRAM_API_URL "
+                "and the network") from None
+        except TelegramAPIError as exc:
+            raise AdapterStartError(
+                f"the Telegram Bot API at {url} refused to start the bot ({type(exc).__name__}: "
+                f"{exc.message.split(':', 1)[0]})") from None
+
+    # -- stop ------------------------------------------------------------------------
+    async def stop(self) -> None:
+        """Stop polling (after the update in hand), stop the outbox consumer (after the
+        post in hand, within a grace period), close the HTTP session. Safe to call twice."""
+        await self._stop_polling()
+        await self._stop_consumer()
+        if self._bot is not None:
+            await self._bot.session.close()
+            self._bot = None
+
+    async def _stop_polling(self) -> None:
+        task, dispatcher = self._polling_task, self._dispatcher
+        if task is None or dispatcher is None or task.done():
+            return
+        try:
+            await asyncio.wait_for(self._in_flight.acquire(), STOP_GRACE)
+            locked = True
+        except asyncio.TimeoutError:
+            locked = False  # an outage holds the accept; the update stays unconfirmed
+        try:
+            try:
+                await asyncio.wait_for(dispatcher.stop_polling(), STOP_GRACE)
+            except RuntimeError:
+                task.cancel()  # start_polling had not begun yet
+            except asyncio.TimeoutError:
+                task.cancel()
+            await asyncio.wait([task])
+        finally:
+            if locked:
+                self._in_flight.release()
+
+    async def _stop_consumer(self) -> None:
+        task = self._consumer_task
+        if self._consumer is None or task is None or task.done():
+            return
+        self._consumer.stop()
+        done, _ = await asyncio.wait([task], timeout=STOP_GRACE)
+        if not done:
+            # Still waiting out a retry: the post stays pending in the consumer
+            # group and is read again on the next start.
+            task.cancel()
+            await asyncio.wait([task])
+
+    async def wait_closed(self) -> None:
+        """Return when polling or the outbox consumer ended; re-raise if one crashed
+        (call :meth:`stop` afterwards to release the other)."""
+        tasks = [t for t in (self._polling_task, self._consumer_task) if t is not None]
+        if not tasks:
+            return
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()

@@ -1,0 +1,155 @@
+"""Telegram messages -> the bridge's message model, as plain functions.
+
+``skip_reason`` says why a message is not relayed (the reason is counted as
+``telegram.skipped.<reason>``); ``event_from_message`` builds the
+:class:`~bridge.models.PlatformEvent` for everything else.
+"""
+from __future__ import annotations
+
+from aiogram.enums import MessageEntityType
+from aiogram.types import Message
+
+from ..models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+
+PLATFORM = "telegram"
+
+# Things that happened to the chat rather than things a member said.
+SERVICE_FIELDS = (
+    "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo", "delete_chat_photo",
+    "group_chat_created", "supergroup_chat_created", "channel_chat_created",
+    "message_auto_delete_timer_changed", "migrate_to_chat_id", "migrate_from_chat_id", "pinned_message",
+    "chat_owner_left", "chat_owner_changed", "invoice", "successful_payment", "refunded_payment",
+    "users_shared", "chat_shared", "user_shared", "gift", "unique_gift", "gift_upgrade_sent",
+    "connected_website", "write_access_allowed", "passport_data", "proximity_alert_triggered",
+    "boost_added", "chat_background_set", "checklist_tasks_done", "checklist_tasks_added",
+    "direct_message_price_changed", "forum_topic_created", "forum_topic_edited", "forum_topic_closed",
+    "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
+    "giveaway_created", "giveaway_completed", "giveaway_winners", "paid_message_price_changed",
+    "video_chat_scheduled", "video_chat_started", "video_chat_ended", "video_chat_participants_invited",
+    "web_app_data", "suggested_post_approved", "suggested_post_approval_failed",
+    "suggested_post_declined", "suggested_post_paid", "suggested_post_refunded",
+)
+# Content the bridge cannot carry in words (and some of it is personal data:
+# a shared contact is a phone number, a live location is where someone is).
+UNSUPPORTED_FIELDS = (
+    "contact", "location", "venue", "game", "story", "checklist", "paid_media", "giveaway", "live_photo",
+)
+
+# User id Telegram shows as the sender of an anonymous group admin's message;
+# the admin is a person, the chat (sender_chat) is the author shown.
+GROUP_ANONYMOUS_BOT_ID = 1087968824
+# "Telegram" itself, the sender of automatic forwards from a linked channel.
+TELEGRAM_SERVICE_USER_ID = 777000
+
+
+def _has(message: Message, name: str) -> bool:
+    value = getattr(message, name, None)
+    return value is not None and value is not False and value != []
+
+
+def _speaks_for_chat(message: Message) -> bool:
+    """Sent on behalf of a chat (anonymous admin, linked channel): a person wrote it."""
+    return message.sender_chat is not None and (
+        message.from_user is None
+        or message.from_user.id in (GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_USER_ID)
+    )
+
+
+def _is_command(message: Message) -> bool:
+    return any(
+        entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0
+        for entity in message.entities or ()
+    )
+
+
+def skip_reason(message: Message) -> str | None:
+    """Why ``message`` is not relayed, or None when it is."""
+    if any(_has(message, name) for name in SERVICE_FIELDS):
+        return "service"
+    if message.poll is not None:
+        return "poll"
+    if message.dice is not None:
+        return "dice"
+    if message.via_bot is not None:
+        return "from_bot"
+    if message.from_user is not None and message.from_user.is_bot and not _speaks_for_chat(message):
+        return "from_bot"
+    if message.from_user is None and message.sender_chat is None:
+        return "no_author"
+    if _is_command(message):
+        return "command"
+    if any(_has(message, name) for name in UNSUPPORTED_FIELDS):
+        return "unsupported"
+    if not (message.text or message.caption or message.sticker or attachments_of(message)):
+        return "empty"
+    return None
+
+
+def attachments_of(message: Message) -> tuple[Attachment, ...]:
+    found: list[Attachment] = []
+    if message.photo:
+        largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
+        found.append(Attachment("photo", largest.file_id, size=largest.file_size, mime_type="image/jpeg"))
+    # An animation also carries a `document` copy of itself; take it once, as a video.
+    if message.animation:
+        a = message.animation
+        found.append(Attachment("video", a.file_id, a.file_name, a.mime_type, a.file_size))
+    elif message.document:
+        d = message.document
+        found.append(Attachment("document", d.file_id, d.file_name, d.mime_type, d.file_size))
+    if message.video:
+        v = message.video
+        found.append(Attachment("video", v.file_id, v.file_name, v.mime_type, v.file_size))
+    if message.video_note:
+        n = message.video_note
+        found.append(Attachment("video", n.file_id, None, "video/mp4", n.file_size))
+    if message.voice:
+        found.append(Attachment("voice", message.voice.file_id, None, message.voice.mime_type,
+                                message.voice.file_size))
+    if message.audio:
+        a = message.audio
+        found.append(Attachment("audio", a.file_id, a.file_name, a.mime_type, a.file_size))
+    return tuple(found)
+
+
+def author_of(message: Message) -> Author:
+    if _speaks_for_chat(message) or message.from_user is None:
+        chat = message.sender_chat
+        assert chat is not None
+        title = chat.title or chat.full_name or str(chat.id)
+        return Author(id=str(chat.id), display_name=title, first_name=title, username=chat.username)
+    user = message.from_user
+    display = " ".join(part for part in (user.first_name, user.last_name) if part)
+    return Author(id=str(user.id), display_name=display or str(user.id), first_name=user.first_name,
+                  username=user.username, is_bot=bool(user.is_bot))
+
+
+def reply_of(message: Message) -> MessageRef | None:
+    replied = message.reply_to_message
+    if replied is None:
+        return None
+    # In a forum topic every message "replies" to the topic's opening service
+    # message; that is the topic, not a reply anyone wrote.
+    if replied.forum_topic_created is not None:
+        return None
+    return MessageRef(PLATFORM, str(message.chat.id), str(replied.message_id))
+
+
+def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | None:
+    """The bridge's event for a member's message (NEW) or its edit (EDIT); None when skipped."""
+    if skip_reason(message) is not None:
+        return None
+    text = message.text or message.caption or ""
+    if message.sticker is not None and not text:
+        text = f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
+    revision = int(message.edit_date or 0) if kind == EventKind.EDIT else 0
+    return PlatformEvent(
+        kind=kind,
+        source=MessageRef(PLATFORM, str(message.chat.id), str(message.message_id)),
+        author=author_of(message),
+        text=text,
+        reply_to=reply_of(message),
+        attachments=attachments_of(message),
+        timestamp=message.date.timestamp(),
+        revision=revision,
+    )

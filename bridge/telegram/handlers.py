@@ -1,0 +1,75 @@
+"""The Router: members' messages and edits in linked chats go to ingress.
+
+Updates are handled one at a time (the adapter polls with
+``handle_as_tasks=False``), and Telegram only forgets an update when the next
+``getUpdates`` confirms it, so an update is confirmed only after ``accept``
+stored it in Redis, and each chat's events get their positions in the order
+they were written. While Redis or the broker is unreachable the handler keeps
+retrying, which holds the polling (Telegram keeps updates for 24 h) rather than
+dropping what members wrote.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiogram import Router
+from aiogram.types import Message
+from kombu.exceptions import OperationalError as BrokerError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ..ingress import Ingress
+from ..links import LinksConfig
+from ..models import EventKind
+from ..stats import Stats
+from .convert import event_from_message
+from .middleware import LinkedChatMiddleware
+
+log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, BrokerError, OSError, asyncio.TimeoutError)
+MAX_RETRY_DELAY = 30.0
+
+
+async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKind,
+                              in_flight: asyncio.Lock) -> None:
+    """Hand the message to ingress, retrying outages; ``in_flight`` is held
+    meanwhile so that stopping the adapter waits for this accept to finish."""
+    event = event_from_message(message, kind)
+    if event is None:  # the middleware already counted why
+        return
+    delay = 0.5
+    async with in_flight:
+        while True:
+            try:
+                await ingress.accept(event)
+                return
+            except TRANSIENT_ERRORS as exc:
+                log.warning("ingress unavailable (%s); retrying a telegram update in %.1fs",
+                            type(exc).__name__, delay)
+                await asyncio.sleep(delay)
+                delay = min(MAX_RETRY_DELAY, delay * 2)
+            except Exception as exc:  # noqa: BLE001
+                # A bug, not an outage: retrying would hold the chat forever. Logged by
+                # type only (aiogram would log the exception's text, which could quote content).
+                log.error("could not accept a telegram update (%s)", type(exc).__name__)
+                return
+
+
+def build_router(config: LinksConfig, stats: Stats) -> Router:
+    """The handlers expect ``ingress`` and ``in_flight`` in the dispatcher's workflow data."""
+    router = Router(name="twinbridge-telegram")
+    middleware = LinkedChatMiddleware(config, stats)
+    router.message.outer_middleware(middleware)
+    router.edited_message.outer_middleware(middleware)
+
+    @router.message()
+    async def on_message(message: Message, ingress: Ingress, in_flight: asyncio.Lock) -> None:
+        await accept_until_stored(ingress, message, EventKind.NEW, in_flight)
+
+    @router.edited_message()
+    async def on_edited_message(message: Message, ingress: Ingress, in_flight: asyncio.Lock) -> None:
+        await accept_until_stored(ingress, message, EventKind.EDIT, in_flight)
+
+    return router

@@ -1,0 +1,54 @@
+"""Outer middleware: only linked chats reach the handlers.
+
+The config is an allow-list, so a message from a chat no link names is dropped
+here, before any handler or filter sees it; so is anything ``skip_reason``
+rejects. Both are counted (never with content or ids).
+"""
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from aiogram import BaseMiddleware
+from aiogram.types import Message, TelegramObject
+
+from ..links import LinksConfig
+from ..models import ChatRef
+from ..stats import Stats
+from .convert import PLATFORM, skip_reason
+
+log = logging.getLogger(__name__)
+
+
+class LinkedChatMiddleware(BaseMiddleware):
+    """Resolves ``memberships`` (handed to handlers as data) or drops the event."""
+
+    def __init__(self, config: LinksConfig, stats: Stats):
+        self._config = config
+        self._stats = stats
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        if not isinstance(event, Message):
+            return await handler(event, data)
+        memberships = self._config.memberships(ChatRef(PLATFORM, str(event.chat.id)))
+        if not memberships:
+            await self._count("unknown_chat")
+            return None
+        reason = skip_reason(event)
+        if reason is not None:
+            await self._count(reason)
+            return None
+        data["memberships"] = memberships
+        return await handler(event, data)
+
+    async def _count(self, reason: str) -> None:
+        try:
+            await self._stats.incr(f"{PLATFORM}.skipped.{reason}")
+        except Exception as exc:  # noqa: BLE001 - a lost counter must not stop the polling
+            log.warning("could not count a skipped telegram message (%s)", type(exc).__name__)

@@ -1,0 +1,134 @@
+"""How a relayed post looks on Telegram (parse_mode HTML).
+
+``<b>{label}:</b> {text}``, then each note on its own line in italics, then a
+plain marker for each attachment the bridge does not relay yet ("[photo]").
+Everything that came from the other side is escaped, so nothing typed there
+can inject markup. A text over Telegram's limit is split at a paragraph,
+line, sentence or word boundary into several messages, the label on the first.
+"""
+from __future__ import annotations
+
+import html
+import re
+from dataclasses import dataclass
+
+from ..models import OutboundPost
+
+# Telegram counts the text after entity parsing (tags do not count) and in
+# UTF-16 code units, so an emoji takes two.
+TEXT_LIMIT = 4096
+
+_MENTION = re.compile(r"(?<![\w@])@(?=\w)")
+_WORD_JOINER = "\u2060"
+_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s")
+
+
+def utf16_len(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
+
+
+def esc(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+@dataclass(frozen=True)
+class Piece:
+    """A run of text on its own line(s): the body, a note (italic) or a marker."""
+
+    text: str
+    italic: bool = False
+
+    def html(self) -> str:
+        return f"<i>{esc(self.text)}</i>" if self.italic else esc(self.text)
+
+
+def defuse_mentions(text: str) -> str:
+    """"@name" pings its owner on Telegram; a word joiner after the @ keeps it
+    readable but no longer a mention (the policy's `mentions: none`)."""
+    return _MENTION.sub("@" + _WORD_JOINER, text)
+
+
+def attachment_markers(post: OutboundPost) -> str:
+    """Say what was attached, without pretending it was relayed."""
+    return " ".join(f"[{attachment.kind}]" for attachment in post.attachments)
+
+
+def _fit(text: str, budget: int) -> int:
+    """The longest prefix length (in code points) whose UTF-16 length fits ``budget``."""
+    n = min(len(text), budget)
+    while utf16_len(text[:n]) > budget:
+        n -= max(1, (utf16_len(text[:n]) - budget) // 2)
+    return n
+
+
+def _cut_point(text: str, budget: int) -> int:
+    """Where to end the next chunk: the latest good boundary within ``budget``."""
+    n = _fit(text, budget)
+    window = text[:n]
+    # A boundary too early would waste most of a message; prefer the strongest
+    # boundary in the second half of the window, else a weaker one.
+    floor = n // 2
+    for boundary in ("\n\n", "\n"):
+        at = window.rfind(boundary)
+        if at >= floor:
+            return at + len(boundary)
+    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
+    if sentence_ends and sentence_ends[-1] >= floor:
+        return sentence_ends[-1]
+    spaces = [m.end() for m in re.finditer(r"\s", window)]
+    if spaces and spaces[-1] >= floor // 2:
+        return spaces[-1]
+    return n  # one very long word: cut it
+
+
+def split_text(text: str, first_budget: int, budget: int) -> list[str]:
+    """``text`` in chunks: the first fits ``first_budget``, the others ``budget``."""
+    chunks: list[str] = []
+    rest = text
+    cap = first_budget
+    while utf16_len(rest) > cap:
+        cut = max(1, _cut_point(rest, cap))
+        chunk = rest[:cut].rstrip()
+        if chunk:
+            chunks.append(chunk)
+        rest = rest[cut:].lstrip()
+        cap = budget
+    if rest or not chunks:
+        chunks.append(rest)
+    return chunks
+
+
+def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
+    """The HTML texts of the message(s) showing ``post``, in order."""
+    label = post.label.strip()
+    prefix_html = f"<b>{esc(label)}:</b> " if label else ""
+    prefix_len = utf16_len(f"{label}: ") if label else 0
+
+    text = post.text.strip()
+    if not post.allow_mentions:
+        text = defuse_mentions(text)
+    pieces: list[Piece] = []
+    if text:
+        pieces += [Piece(chunk) for chunk in split_text(text, limit - prefix_len, limit)]
+    tail = [Piece(note.strip(), italic=True) for note in post.notes if note.strip()]
+    if markers := attachment_markers(post):
+        tail.append(Piece(markers))
+    for piece in tail:  # notes are short, but never trust that
+        chunks = split_text(piece.text, limit, limit)
+        pieces += [Piece(chunk, piece.italic) for chunk in chunks]
+
+    # Pack pieces into messages, one piece per line, without exceeding the limit.
+    parts: list[list[Piece]] = [[]]
+    used = prefix_len
+    for piece in pieces:
+        size = utf16_len(piece.text)
+        needed = size + (1 if parts[-1] else 0)
+        if parts[-1] and used + needed > limit:
+            parts.append([])
+            used, needed = 0, size
+        parts[-1].append(piece)
+        used += needed
+
+    rendered = ["\n".join(piece.html() for piece in part) for part in parts]
+    rendered[0] = (prefix_html + rendered[0]).strip() or "[empty message]"
+    return rendered

@@ -1,0 +1,165 @@
+"""Posting, editing and deleting relayed copies on Telegram (the Sender protocol).
+
+Errors become :class:`~bridge.adapter.DeliveryError` so the outbox consumer
+can decide: wait ``retry_after`` on flood control, give up on what can never
+work (bot removed, chat gone, request refused), retry the rest. Reasons name
+the method and Telegram's error class, never the message text.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import aiohttp
+from aiogram import Bot
+from aiogram.enums import ParseMode
+from aiogram.exceptions import (
+    AiogramError,
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramMigrateToChat,
+    TelegramNetworkError,
+    TelegramNotFound,
+    TelegramRetryAfter,
+    TelegramServerError,
+    TelegramUnauthorizedError,
+)
+from aiogram.methods import DeleteMessage, EditMessageText, SendMessage, TelegramMethod
+from aiogram.types import LinkPreviewOptions, Message, ReplyParameters
+
+from ..adapter import DeliveryError
+from ..models import OutboundPost
+from .render import render_parts
+
+log = logging.getLogger(__name__)
+
+NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+REQUEST_TIMEOUT = 20  # seconds; a hung request must not hold the outbox for aiogram's 60 s
+
+
+def _chat_id(post: OutboundPost) -> int | str:
+    chat_id = post.destination.chat_id
+    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
+
+
+def _description(exc: TelegramAPIError) -> str:
+    """Telegram's error class ("Bad Request: chat not found"), without the detail
+    after it, which can quote what was sent (e.g. "can't parse entities: ...")."""
+    return ":".join(exc.message.split(":")[:2]).strip()
+
+
+def delivery_error(exc: BaseException, action: str) -> DeliveryError:
+    """Map a failed Bot API call to a DeliveryError the outbox understands."""
+    where = f"telegram {action}"
+    if isinstance(exc, TelegramRetryAfter):
+        return DeliveryError(f"{where}: flood control, retry after {exc.retry_after}s",
+                             retry_after=float(exc.retry_after))
+    if isinstance(exc, TelegramMigrateToChat):
+        return DeliveryError(f"{where}: the group became supergroup {exc.migrate_to_chat_id}; "
+                             "put that id in links.yaml", permanent=True)
+    if isinstance(exc, TelegramUnauthorizedError):
+        return DeliveryError(f"{where}: the bot token was rejected (401)", permanent=True)
+    if isinstance(exc, (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest)):
+        # Bot removed, chat gone, request refused: the same request fails again.
+        return DeliveryError(f"{where}: {_description(exc)}", permanent=True)
+    if isinstance(exc, TelegramNetworkError):
+        kind = exc.message.split(":", 1)[0].strip() or "network error"
+        return DeliveryError(f"{where}: network error ({kind})")
+    if isinstance(exc, TelegramServerError):
+        return DeliveryError(f"{where}: {_description(exc)}")
+    if isinstance(exc, TelegramAPIError):
+        return DeliveryError(f"{where}: {type(exc).__name__}")
+    return DeliveryError(f"{where}: {type(exc).__name__}")
+
+
+def _says(exc: TelegramBadRequest, *fragments: str) -> bool:
+    message = exc.message.lower()
+    return any(fragment in message for fragment in fragments)
+
+
+class TelegramSender:
+    platform = "telegram"
+
+    def __init__(self, bot: Bot, *, request_timeout: int = REQUEST_TIMEOUT):
+        self._bot = bot
+        self._timeout = request_timeout
+
+    async def _call(self, method: TelegramMethod[Any], action: str) -> Any:
+        try:
+            return await self._bot(method, request_timeout=self._timeout)
+        except TelegramBadRequest:
+            raise  # callers decide which bad requests mean success
+        except (AiogramError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            raise delivery_error(exc, action) from exc
+
+    async def _send_part(self, chat_id: int | str, text: str, reply_to: str | None) -> str:
+        reply = None
+        if reply_to is not None and str(reply_to).isdigit():
+            reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+        method = SendMessage(chat_id=chat_id, text=text, parse_mode=ParseMode.HTML,
+                             link_preview_options=NO_PREVIEW, reply_parameters=reply)
+        try:
+            message: Message = await self._call(method, "sendMessage")
+        except TelegramBadRequest as exc:
+            raise delivery_error(exc, "sendMessage") from exc
+        return str(message.message_id)
+
+    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+        chat_id = _chat_id(post)
+        ids: list[str] = []
+        try:
+            for index, part in enumerate(render_parts(post)):
+                ids.append(await self._send_part(chat_id, part, reply_to if index == 0 else None))
+        except DeliveryError:
+            # The whole post is retried; take back the parts already shown so the
+            # retry does not show them twice.
+            if ids:
+                await self._delete_quietly(chat_id, ids)
+            raise
+        log.debug("sent %d part(s) to telegram chat %s", len(ids), chat_id)
+        return ids
+
+    async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        chat_id = _chat_id(post)
+        parts = render_parts(post)
+        showing: list[str] = []
+        for part, message_id in zip(parts, message_ids):
+            method = EditMessageText(chat_id=chat_id, message_id=int(message_id), text=part,
+                                     parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            try:
+                await self._call(method, "editMessageText")
+            except TelegramBadRequest as exc:
+                if not _says(exc, "message is not modified"):
+                    raise delivery_error(exc, "editMessageText") from exc
+            showing.append(message_id)
+        # The new text needs more or fewer messages than the old one did.
+        for part in parts[len(message_ids):]:
+            showing.append(await self._send_part(chat_id, part, None))
+        surplus = message_ids[len(parts):]
+        if surplus:
+            await self._delete_ids(chat_id, surplus)
+        return showing
+
+    async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
+        await self._delete_ids(_chat_id(post), message_ids)
+
+    async def _delete_ids(self, chat_id: int | str, message_ids: list[str]) -> None:
+        refused: DeliveryError | None = None
+        for message_id in message_ids:
+            try:
+                await self._call(DeleteMessage(chat_id=chat_id, message_id=int(message_id)), "deleteMessage")
+            except TelegramBadRequest as exc:
+                if _says(exc, "message to delete not found"):
+                    continue  # already gone: that is what we wanted
+                # E.g. older than 48 h; still try the other parts.
+                refused = delivery_error(exc, "deleteMessage")
+        if refused is not None:
+            raise refused
+
+    async def _delete_quietly(self, chat_id: int | str, message_ids: list[str]) -> None:
+        try:
+            await self._delete_ids(chat_id, message_ids)
+        except DeliveryError as exc:
+            log.warning("could not take back a partly sent post: %s", exc.reason)

@@ -1,0 +1,413 @@
+"""The real TelegramAdapter (aiogram polling, outbox consumer) against the
+Telegram stand-in, the real Redis and the real Celery producer.
+
+Every assertion is on what the other side received: the task message in the
+Celery queue in Redis, or what the stand-in got and now shows its members.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import time
+import traceback
+from pathlib import Path
+
+import pytest
+from kombu.exceptions import OperationalError
+
+import bridge.telegram
+from bridge.adapter import AdapterStartError
+from bridge.idmap import IdMap
+from bridge.ingress import Ingress, celery_enqueue
+from bridge.links import load_links
+from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
+from bridge.sandbox.telegram_api import TelegramStandIn
+from bridge.settings import Settings
+from bridge.stats import Stats
+from bridge.telegram.adapter import TelegramAdapter
+from tests.helpers import wait_until
+from workers.app import make_celery
+
+pytestmark = pytest.mark.integration
+
+TOKEN = "7000001:AAH-test-secret-token-for-the-stand-in"
+TG_CHAT = -1001000000001
+DISCORD_CHAT = "112233445566778899"
+LINK = "leicester-krefeld"
+ANNA = {"id": 111222333, "first_name": "Anna", "last_name": "Smith", "username": "anna_smith"}
+PAYLOADS = Path(bridge.telegram.__file__).parent / "payloads"
+
+LINKS_YAML = f"""
+version: 1
+communities:
+  leicester:
+    name: Leicester
+    language: en
+    chats:
+      - telegram: {TG_CHAT}
+  krefeld:
+    name: Krefeld
+    language: de
+    chats:
+      - discord: {DISCORD_CHAT}
+links:
+  - id: {LINK}
+    communities: [leicester, krefeld]
+    direction: both
+    policy: open
+"""
+
+
+# -- fixtures -----------------------------------------------------------------------
+
+@pytest.fixture
+async def standin():
+    server = TelegramStandIn(TOKEN)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(LINKS_YAML, encoding="utf-8")
+    return load_links(path)
+
+
+@pytest.fixture
+def settings(redis_url, prefix, standin, tmp_path):
+    return Settings(config_path=tmp_path / "links.yaml", redis_url=redis_url, redis_prefix=prefix,
+                    telegram_bot_token=TOKEN, telegram_api_url=standin.url)
+
+
+@pytest.fixture
+def celery_app(settings):
+    app = make_celery(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
+def ingress(aredis, keys, celery_app):
+    return Ingress(aredis, keys, celery_enqueue(celery_app))
+
+
+@pytest.fixture
+async def adapter(settings, config, aredis, keys, ingress):
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys, ingress=ingress)
+    await tg.start()
+    yield tg
+    await tg.stop()
+
+
+# -- helpers ------------------------------------------------------------------------
+
+async def queued_events(aredis, prefix) -> list[dict]:
+    """The events waiting in the Celery queue, oldest first, decoded from kombu's envelope."""
+    raw = await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)
+    events = []
+    for item in reversed(raw):  # kombu LPUSHes
+        envelope = json.loads(item)
+        assert envelope["headers"]["task"] == "twinbridge.process_event"
+        assert envelope["properties"]["body_encoding"] == "base64"
+        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+        events.append(args[0])
+    return events
+
+
+async def wait_for_queue(aredis, prefix, count: int) -> list[dict]:
+    await wait_until(lambda: _length_is(aredis, prefix, count), timeout=10, message=f"{count} queued events")
+    return await queued_events(aredis, prefix)
+
+
+async def _length_is(aredis, prefix, count):
+    return await aredis.llen(f"{prefix}celery:pipeline") >= count
+
+
+async def stats_of(aredis, keys) -> dict[str, int]:
+    return await Stats(aredis, keys).read()
+
+
+def recorded(name: str) -> dict:
+    """A recorded update, re-dated and without its update_id (the stand-in numbers it)."""
+    update = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
+    update.pop("update_id")
+    update["message"]["date"] = int(time.time())
+    return update
+
+
+def outbound(kind: EventKind, text: str = "", *, source_id: str = "998877", sender: str = "Jonas",
+             reply_to: MessageRef | None = None) -> OutboundPost:
+    return OutboundPost(kind=kind, link_id=LINK, destination=ChatRef("telegram", str(TG_CHAT)),
+                        source=MessageRef("discord", DISCORD_CHAT, source_id), sender=sender,
+                        community="Krefeld", text=text, reply_to=reply_to, seq=1)
+
+
+async def push(aredis, keys, post: OutboundPost) -> str:
+    return await aredis.xadd(keys.outbox("telegram"), {"post": json.dumps(post.to_dict())})
+
+
+def requests_of(standin, method: str) -> list[tuple[float, dict]]:
+    return [(at, params) for at, name, params in standin.requests if name == method]
+
+
+# -- members' messages into the pipeline ---------------------------------------------
+
+async def test_a_members_message_in_a_linked_chat_is_enqueued_exactly_once(adapter, standin, aredis, prefix, keys):
+    first = standin.inject_message(TG_CHAT, ANNA, "Hello Krefeld! <b>&</b>")
+    # A second message as a barrier: updates are handled in order, so once it is
+    # queued the first has been fully handled (and could not be queued again).
+    standin.inject_message(TG_CHAT, ANNA, "See you in May")
+    events = await wait_for_queue(aredis, prefix, 2)
+    assert [e["text"] for e in events] == ["Hello Krefeld! <b>&</b>", "See you in May"]
+    event = PlatformEvent.from_dict(events[0])
+    assert event.kind == EventKind.NEW
+    assert event.source == MessageRef("telegram", str(TG_CHAT), str(first["message_id"]))
+    assert event.author.display_name == "Anna Smith"
+    assert [e["seq"] for e in events] == [1, 2]
+    # Telegram was told both updates are done with (the next poll's offset).
+    await wait_until(lambda: standin.pending_updates() == [], timeout=5, message="updates confirmed")
+    assert (await stats_of(aredis, keys))["telegram.accepted"] == 2
+
+
+async def test_the_same_event_accepted_again_is_not_enqueued_again(adapter, standin, aredis, prefix, keys, ingress):
+    standin.inject_message(TG_CHAT, ANNA, "Only once, please")
+    [queued] = await wait_for_queue(aredis, prefix, 1)
+    # What a redelivered update would turn into: the identical event.
+    again = PlatformEvent.from_dict({**queued, "seq": 0})
+    assert await ingress.accept(again) is False
+    assert len(await queued_events(aredis, prefix)) == 1
+    assert (await stats_of(aredis, keys))["telegram.skipped.duplicate"] == 1
+
+
+async def test_an_edit_is_enqueued_as_an_edit(adapter, standin, aredis, prefix):
+    message = standin.inject_message(TG_CHAT, ANNA, "Meet at 5")
+    standin.inject_edit(TG_CHAT, message["message_id"], "Meet at 6")
+    events = await wait_for_queue(aredis, prefix, 2)
+    assert [(e["kind"], e["text"]) for e in events] == [("new", "Meet at 5"), ("edit", "Meet at 6")]
+    assert events[1]["revision"] > 0
+
+
+async def test_an_unknown_chat_is_counted_and_not_enqueued(adapter, standin, aredis, prefix, keys):
+    standin.inject_update(recorded("unknown_chat"))
+    standin.inject_message(TG_CHAT, ANNA, "barrier")
+    events = await wait_for_queue(aredis, prefix, 1)
+    await wait_until(lambda: standin.pending_updates() == [], timeout=5, message="updates confirmed")
+    assert [e["text"] for e in await queued_events(aredis, prefix)] == ["barrier"]
+    assert [e["source"]["chat_id"] for e in events] == [str(TG_CHAT)]
+    assert (await stats_of(aredis, keys))["telegram.skipped.unknown_chat"] == 1
+
+
+async def test_sticker_is_relayed_as_text_poll_service_bot_and_command_are_counted(
+        adapter, standin, aredis, prefix, keys):
+    for name in ("poll", "new_chat_members", "from_bot", "bot_command", "sticker"):
+        standin.inject_update(recorded(name))
+    [event] = await wait_for_queue(aredis, prefix, 1)  # the sticker comes last
+    assert event["text"] == "[sticker 👍]"
+    counts = await stats_of(aredis, keys)
+    assert {k: v for k, v in counts.items() if k.startswith("telegram.skipped.")} == {
+        "telegram.skipped.poll": 1, "telegram.skipped.service": 1,
+        "telegram.skipped.from_bot": 1, "telegram.skipped.command": 1,
+    }
+    assert len(await queued_events(aredis, prefix)) == 1
+
+
+async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
+        settings, config, aredis, keys, prefix, celery_app, standin):
+    """The update stays unconfirmed at Telegram while it cannot be enqueued, and the
+    messages after it wait their turn (they must reach the pipeline in order)."""
+    real_enqueue = celery_enqueue(celery_app)
+    pending_during_outage: list[list[dict]] = []
+
+    async def flaky_enqueue(event: dict) -> None:
+        if len(pending_during_outage) < 2:
+            pending_during_outage.append(standin.pending_updates())
+            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+        await real_enqueue(event)
+
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
+                         ingress=Ingress(aredis, keys, flaky_enqueue))
+    await tg.start()
+    try:
+        first = standin.inject_message(TG_CHAT, ANNA, "first")
+        standin.inject_message(TG_CHAT, ANNA, "second")
+        events = await wait_for_queue(aredis, prefix, 2)
+        assert [e["text"] for e in events] == ["first", "second"]
+        assert events[0]["seq"] < events[1]["seq"]
+        # During the outage (including after the retry's back-off) Telegram still
+        # held the first update: it had not been confirmed.
+        assert len(pending_during_outage) == 2
+        for pending in pending_during_outage:
+            assert first["message_id"] in [u["message"]["message_id"] for u in pending]
+        await wait_until(lambda: standin.pending_updates() == [], timeout=5, message="updates confirmed")
+    finally:
+        await tg.stop()
+
+
+async def test_nothing_of_ours_logs_text_or_token(adapter, standin, aredis, prefix, keys, caplog):
+    caplog.set_level("DEBUG")
+    standin.inject_message(TG_CHAT, ANNA, "a very private sentence")
+    await wait_for_queue(aredis, prefix, 1)
+    standin.fail_next("sendMessage", 429, retry_after=1)
+    await push(aredis, keys, outbound(EventKind.NEW, "ein sehr privater Satz"))
+    await wait_until(lambda: standin.sent(TG_CHAT), timeout=10, message="delivered")
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "retrying a post" in logged  # the records were captured
+    for secret in ("private sentence", "privater Satz", TOKEN, TOKEN.split(":")[1]):
+        assert secret not in logged
+
+
+# -- the outbox out to Telegram -------------------------------------------------------
+
+async def test_a_post_is_sent_edited_and_deleted(adapter, standin, aredis, keys):
+    idmap = IdMap(aredis, keys)
+    source = MessageRef("discord", DISCORD_CHAT, "998877")
+    destination = ChatRef("telegram", str(TG_CHAT))
+
+    await push(aredis, keys, outbound(EventKind.NEW, "Hallo <b>hi</b> & tschüss"))
+    await wait_until(lambda: standin.sent(TG_CHAT), timeout=10, message="sendMessage")
+    [sent] = standin.sent(TG_CHAT)
+    assert sent["text"] == "<b>Jonas · Krefeld:</b> Hallo &lt;b&gt;hi&lt;/b&gt; &amp; tschüss"
+    assert sent["parse_mode"] == "HTML"
+    assert sent["link_preview_options"] == {"is_disabled": True}
+    assert standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: Hallo <b>hi</b> & tschüss")]
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox entry deleted")
+    assert await idmap.copies(LINK, source, destination) == [str(sent["message_id"])]
+
+    await push(aredis, keys, outbound(EventKind.EDIT, "Hallo, bis Mai"))
+    await wait_until(lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: Hallo, bis Mai")],
+                     timeout=10, message="the copy edited")
+    [(_, edit)] = requests_of(standin, "editMessageText")
+    assert edit["message_id"] == sent["message_id"]
+
+    await push(aredis, keys, outbound(EventKind.DELETE))
+    await wait_until(lambda: standin.transcript(TG_CHAT) == [], timeout=10, message="the copy deleted")
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
+    assert await idmap.copies(LINK, source, destination) == []
+    assert len(standin.sent(TG_CHAT)) == 1
+
+
+async def test_a_reply_is_a_real_reply_to_the_members_message(adapter, standin, aredis, keys):
+    original = standin.inject_message(TG_CHAT, ANNA, "Who brings the cake?")
+    reply_to = MessageRef("telegram", str(TG_CHAT), str(original["message_id"]))
+    await push(aredis, keys, outbound(EventKind.NEW, "Ich!", reply_to=reply_to))
+    await wait_until(lambda: standin.sent(TG_CHAT), timeout=10, message="sendMessage")
+    [sent] = standin.sent(TG_CHAT)
+    assert sent["reply_parameters"] == {"message_id": original["message_id"], "allow_sending_without_reply": True}
+
+
+async def test_a_long_post_is_split_and_all_parts_are_deleted_together(adapter, standin, aredis, keys):
+    text = "\n\n".join(["Ein langer Absatz über das Frühlingsfest. " * 30] * 5)  # ~6500 characters
+    await push(aredis, keys, outbound(EventKind.NEW, text.strip()))
+    await wait_until(lambda: len(standin.sent(TG_CHAT)) == 2, timeout=10, message="two parts")
+    parts = standin.sent(TG_CHAT)
+    assert parts[0]["text"].startswith("<b>Jonas · Krefeld:</b> ")
+    assert not parts[1]["text"].startswith("<b>")
+    copies = await IdMap(aredis, keys).copies(LINK, MessageRef("discord", DISCORD_CHAT, "998877"),
+                                              ChatRef("telegram", str(TG_CHAT)))
+    assert copies == [str(p["message_id"]) for p in parts]
+    await push(aredis, keys, outbound(EventKind.DELETE))
+    await wait_until(lambda: standin.transcript(TG_CHAT) == [], timeout=10, message="both parts deleted")
+
+
+async def test_an_edit_that_changes_the_number_of_parts_leaves_exactly_one_copy(adapter, standin, aredis, keys, prefix):
+    idmap = IdMap(aredis, keys)
+    source = MessageRef("discord", DISCORD_CHAT, "998877")
+    destination = ChatRef("telegram", str(TG_CHAT))
+    long_text = "\n\n".join(["Ein langer Absatz über das Frühlingsfest. " * 30] * 5).strip()
+
+    await push(aredis, keys, outbound(EventKind.NEW, "kurz"))
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=10, message="sent")
+    await push(aredis, keys, outbound(EventKind.EDIT, long_text))  # one part -> two
+    await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 2, timeout=10, message="second part sent")
+    shown = " ".join(text for _, text in standin.transcript(TG_CHAT))
+    assert shown.startswith("Jonas · Krefeld: Ein langer") and shown.count("Frühlingsfest") == 150
+    copies = await idmap.copies(LINK, source, destination)
+    assert len(copies) == 2
+
+    await push(aredis, keys, outbound(EventKind.EDIT, "wieder kurz"))  # two parts -> one
+    await wait_until(lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: wieder kurz")],
+                     timeout=10, message="surplus part deleted")
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
+    assert await idmap.copies(LINK, source, destination) == copies[:1]
+
+    # The same text again: Telegram says "message is not modified", which is success.
+    await push(aredis, keys, outbound(EventKind.EDIT, "wieder kurz"))
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
+    assert await aredis.xlen(f"{prefix}dead") == 0
+    assert len(requests_of(standin, "editMessageText")) == 3
+    assert standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: wieder kurz")]
+
+
+async def test_flood_control_is_waited_out_and_the_post_delivered_once(adapter, standin, aredis, keys):
+    standin.fail_next("sendMessage", 429, retry_after=1)
+    await push(aredis, keys, outbound(EventKind.NEW, "Nach der Pause"))
+    await wait_until(lambda: standin.sent(TG_CHAT), timeout=10, message="delivered after 429")
+    attempts = requests_of(standin, "sendMessage")
+    assert len(attempts) == 2
+    assert attempts[1][0] - attempts[0][0] >= 1.0  # waited retry_after
+    assert standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: Nach der Pause")]
+    await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
+    assert len(standin.sent(TG_CHAT)) == 1
+
+
+async def test_a_kicked_bot_is_a_permanent_failure_dead_lettered_without_text(adapter, standin, aredis, keys, prefix):
+    standin.remove_bot(TG_CHAT)
+    await push(aredis, keys, outbound(EventKind.NEW, "secret words"))
+    await wait_until(lambda: aredis.xlen(f"{prefix}dead"), timeout=10, message="dead letter")
+    [(_, fields)] = await aredis.xrange(f"{prefix}dead")
+    assert "Forbidden" in fields["reason"] and "secret" not in fields["reason"]
+    assert len(requests_of(standin, "sendMessage")) == 1  # not retried
+
+
+async def _outbox_empty(aredis, keys) -> bool:
+    return await aredis.xlen(keys.outbox("telegram")) == 0
+
+
+# -- start and stop -----------------------------------------------------------------
+
+async def test_a_wrong_token_stops_start_with_a_message_for_the_deployer(config, aredis, keys, ingress, settings):
+    wrong = "7000001:this-is-not-the-right-secret"
+    tg = TelegramAdapter(settings=Settings(**{**settings.__dict__, "telegram_bot_token": wrong}),
+                         config=config, redis=aredis, keys=keys, ingress=ingress)
+    with pytest.raises(AdapterStartError) as caught:
+        await tg.start()
+    message = str(caught.value)
+    assert "TELEGRAM_BOT_TOKEN" in message and settings.telegram_api_url in message
+    assert wrong not in message and "this-is-not-the-right-secret" not in message
+    # Nor anywhere in what a traceback would print.
+    assert "not-the-right-secret" not in "".join(traceback.format_exception(caught.value))
+
+
+async def test_an_unreachable_api_names_the_url(config, aredis, keys, ingress, settings):
+    dead = Settings(**{**settings.__dict__, "telegram_api_url": "http://127.0.0.1:9"})
+    tg = TelegramAdapter(settings=dead, config=config, redis=aredis, keys=keys, ingress=ingress)
+    with pytest.raises(AdapterStartError) as caught:
+        await tg.start()
+    assert "http://127.0.0.1:9" in str(caught.value) and TOKEN not in str(caught.value)
+
+
+async def test_stop_ends_polling_and_wait_closed_returns(settings, config, aredis, keys, ingress, standin):
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys, ingress=ingress)
+    await tg.start()
+    await wait_until(lambda: requests_of(standin, "getUpdates"), timeout=5, message="polling")
+    started = time.monotonic()
+    await tg.stop()
+    await tg.wait_closed()
+    assert time.monotonic() - started < 5
+    polls = len(requests_of(standin, "getUpdates"))
+    standin.inject_message(TG_CHAT, ANNA, "nobody listens")
+    await tg.stop()  # twice is fine
+    assert len(requests_of(standin, "getUpdates")) == polls
+
+
+async def test_wait_closed_reraises_when_the_outbox_consumer_dies(settings, config, aredis, keys, ingress):
+    await aredis.set(keys.outbox("telegram"), "not a stream")  # the consumer's first call fails
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys, ingress=ingress)
+    await tg.start()
+    try:
+        with pytest.raises(Exception, match="WRONGTYPE"):
+            await tg.wait_closed()
+    finally:
+        await tg.stop()

@@ -1,0 +1,145 @@
+"""Recorded Bot API updates -> aiogram types -> the bridge's events (or a skip reason)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from aiogram.types import MessageEntity, Update
+
+import bridge.telegram
+from bridge.models import Attachment, EventKind, MessageRef, PlatformEvent
+from bridge.telegram.convert import event_from_message, skip_reason
+
+PAYLOADS = Path(bridge.telegram.__file__).parent / "payloads"
+CHAT = "-1001000000001"
+
+
+def load(name: str):
+    """(message, kind) from a recorded update, through aiogram's own validation."""
+    update = Update.model_validate(json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8")))
+    if update.edited_message is not None:
+        return update.edited_message, EventKind.EDIT
+    assert update.message is not None
+    return update.message, EventKind.NEW
+
+
+def convert(name: str) -> PlatformEvent | None:
+    message, kind = load(name)
+    return event_from_message(message, kind)
+
+
+def test_every_recorded_payload_is_a_valid_update_and_converts_or_skips():
+    names = sorted(p.stem for p in PAYLOADS.glob("*.json"))
+    assert len(names) >= 11
+    for name in names:
+        message, kind = load(name)
+        event = event_from_message(message, kind)
+        reason = skip_reason(message)
+        assert (event is None) == (reason is not None), name
+        if event is not None:  # survives the trip through Celery as JSON
+            assert PlatformEvent.from_dict(json.loads(json.dumps(event.to_dict()))) == event
+
+
+def test_text_message():
+    event = convert("text_message")
+    assert event.kind == EventKind.NEW
+    assert event.source == MessageRef("telegram", CHAT, "41")
+    assert event.text == "Hello Krefeld! Who is coming to the spring fair? <b>&</b> see you"
+    assert event.author.id == "111222333"
+    assert event.author.display_name == "Anna Smith"
+    assert event.author.first_name == "Anna"
+    assert event.author.username == "anna_smith"
+    assert event.author.is_bot is False
+    assert event.timestamp == 1767225600.0
+    assert event.revision == 0 and event.reply_to is None and event.attachments == ()
+
+
+def test_reply_points_at_the_replied_message_in_the_same_chat():
+    event = convert("reply")
+    assert event.reply_to == MessageRef("telegram", CHAT, "41")
+    assert event.author.display_name == "Raj"
+    assert event.author.username is None
+
+
+def test_edit_carries_the_edit_date_as_revision():
+    event = convert("edit")
+    assert event.kind == EventKind.EDIT
+    assert event.source == MessageRef("telegram", CHAT, "41")
+    assert event.revision == 1767225600 + 120
+    assert "12 April" in event.text
+    # Two edits within one second share edit_date; the text's digest tells them apart.
+    assert event.dedup_key.startswith(f"telegram:{CHAT}:41:edit:{1767225600 + 120}:")
+
+
+def test_photo_with_caption_takes_the_largest_size():
+    event = convert("photo_caption")
+    assert event.text == "The twinning stone in the park"
+    assert event.attachments == (
+        Attachment("photo", "AgACAgQAAxkBAAIBK2XlargeAAA", size=98211, mime_type="image/jpeg"),
+    )
+
+
+def test_document_and_voice_become_attachments():
+    document = convert("document")
+    assert document.text == ""
+    assert [(a.kind, a.file_name, a.mime_type) for a in document.attachments] == [
+        ("document", "programme.pdf", "application/pdf")]
+    voice = convert("voice")
+    assert [a.kind for a in voice.attachments] == ["voice"]
+
+
+def test_sticker_becomes_text_with_its_emoji():
+    event = convert("sticker")
+    assert event.text == "[sticker 👍]"
+    assert event.attachments == ()
+
+
+@pytest.mark.parametrize("name, reason", [
+    ("poll", "poll"),
+    ("dice", "dice"),
+    ("new_chat_members", "service"),
+    ("pinned_message", "service"),
+    ("from_bot", "from_bot"),
+    ("via_bot", "from_bot"),
+    ("bot_command", "command"),
+])
+def test_skipped_on_purpose(name, reason):
+    message, kind = load(name)
+    assert skip_reason(message) == reason
+    assert event_from_message(message, kind) is None
+
+
+def test_long_text_is_kept_whole_for_the_pipeline():
+    event = convert("long_text")
+    assert len(event.text) == 5000
+
+
+def test_unknown_chat_still_converts_the_middleware_drops_it():
+    event = convert("unknown_chat")
+    assert event.source.chat_id == "-1009999999999"
+
+
+def test_anonymous_admin_speaks_as_the_group():
+    event = convert("anonymous_admin")
+    assert event.author.id == CHAT
+    assert event.author.display_name == "Leicester Twinning Association"
+    assert event.author.is_bot is False
+
+
+def test_forum_topic_root_is_not_a_reply():
+    event = convert("forum_topic_message")
+    assert event.text == "Stalls are booked."
+    assert event.reply_to is None
+
+
+def test_a_command_later_in_the_text_is_not_a_command():
+    message, _ = load("text_message")
+    message = message.model_copy(update={"text": "see /privacy", "entities": [
+        MessageEntity(type="bot_command", offset=4, length=8)]})
+    assert skip_reason(message) is None
+
+
+def test_empty_message_is_skipped():
+    message, _ = load("text_message")
+    assert skip_reason(message.model_copy(update={"text": None})) == "empty"
