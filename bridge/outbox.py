@@ -54,8 +54,15 @@ class OutboxConsumer:
         pending_first = True
         while not self._stopping.is_set():
             start = "0" if pending_first else ">"
-            reply = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
-                                                 count=20, block=None if pending_first else 500)
+            try:
+                reply = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
+                                                     count=20, block=None if pending_first else 500)
+            except ResponseError as exc:
+                if "NOGROUP" not in str(exc):
+                    raise
+                # The stream expired or Redis lost it: start a new group, nothing is pending.
+                await self._ensure_group()
+                continue
             entries = reply[0][1] if reply else []
             if pending_first and not entries:
                 pending_first = False

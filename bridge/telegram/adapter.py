@@ -14,7 +14,8 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramUnauthorizedError
+from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramServerError,
+                               TelegramUnauthorizedError)
 from aiogram.methods import DeleteWebhook, GetMe
 from aiogram.utils.token import TokenValidationError
 
@@ -115,7 +116,11 @@ class TelegramAdapter:
             kind = exc.message.split(":", 1)[0] if isinstance(exc, TelegramNetworkError) else type(exc).__name__
             raise AdapterStartError(
                 f"cannot reach the Telegram Bot API at {url} ({kind}): check TELEGRAM_API_URL "
-                "and the network") from None
+                "and the network", retryable=True) from None
+        except TelegramServerError as exc:
+            raise AdapterStartError(
+                f"the Telegram Bot API at {url} is failing ({type(exc).__name__}); retrying",
+                retryable=True) from None
         except TelegramAPIError as exc:
             raise AdapterStartError(
                 f"the Telegram Bot API at {url} refused to start the bot ({type(exc).__name__}: "

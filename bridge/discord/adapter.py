@@ -1,0 +1,220 @@
+"""The Discord adapter: discord.py's gateway in, the outbox out.
+
+``start`` logs in over REST (so a rejected token is reported at once and
+clearly), opens the gateway in a task (discord.py reconnects and RESUMEs by
+itself), waits for READY, then starts consuming the Discord outbox.
+Tokens and message text never reach the logs at INFO or above.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import aiohttp
+import discord
+import yarl
+from discord.ext import commands
+from discord.gateway import DiscordWebSocket
+from discord.http import Route
+
+from ..adapter import AdapterStartError
+from ..idmap import IdMap
+from ..ingress import Ingress
+from ..keys import Keys
+from ..links import LinksConfig
+from ..outbox import OutboxConsumer
+from ..settings import Settings
+from ..stats import Stats
+from .cog import RelayCog
+from .sender import DiscordSender, RecentDeletes
+
+log = logging.getLogger(__name__)
+
+LOGIN_TIMEOUT = 30.0
+READY_TIMEOUT = 60.0
+STOP_TIMEOUT = 15.0
+
+PORTAL_HINT = "https://discord.com/developers/applications"
+
+
+def intents() -> discord.Intents:
+    """Guild structure, guild messages, and their content (a privileged
+    intent that must be switched on in the Developer Portal)."""
+    wanted = discord.Intents.none()
+    wanted.guilds = True
+    wanted.guild_messages = True
+    wanted.message_content = True
+    return wanted
+
+
+def build_bot() -> commands.Bot:
+    # The bridge never joins voice: skip discord.py's warnings about voice libraries.
+    discord.VoiceClient.warn_nacl = False
+    if hasattr(discord.VoiceClient, "warn_dave"):
+        discord.VoiceClient.warn_dave = False
+    return commands.Bot(
+        command_prefix=commands.when_mentioned,
+        intents=intents(),
+        help_command=None,
+        # Belt and braces: the sender passes allowed_mentions on every post too.
+        allowed_mentions=discord.AllowedMentions.none(),
+        # No message cache: message text is kept only while in flight.
+        max_messages=None,
+        chunk_guilds_at_startup=False,
+    )
+
+
+class DiscordAdapter:
+    platform = "discord"
+    ready_timeout = READY_TIMEOUT
+
+    def __init__(self, *, settings: Settings, config: LinksConfig, redis, keys: Keys, ingress: Ingress):
+        self._settings = settings
+        self._config = config
+        self._redis = redis
+        self._keys = keys
+        self._ingress = ingress
+        self._client: commands.Bot | None = None
+        self._connect_task: asyncio.Task | None = None
+        self._outbox: OutboxConsumer | None = None
+        self._outbox_task: asyncio.Task | None = None
+        self._stopping = False
+
+    @property
+    def client(self) -> commands.Bot | None:
+        return self._client
+
+    # -- start -------------------------------------------------------------------
+    async def start(self) -> None:
+        token = self._settings.discord_bot_token
+        if not token:
+            raise AdapterStartError("DISCORD_BOT_TOKEN is not set: create a bot in the Developer Portal "
+                                    f"({PORTAL_HINT}), Bot tab, and set its token")
+        api_url = self._settings.discord_api_url.rstrip("/")
+        # discord.py builds every REST and webhook URL from this class attribute.
+        Route.BASE = api_url
+        self._stopping = False
+        client = self._client = build_bot()
+        recent_deletes = RecentDeletes()
+        await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
+                                      stats=Stats(self._redis, self._keys), idmap=IdMap(self._redis, self._keys),
+                                      recent_deletes=recent_deletes))
+        try:
+            await self._login(client, token, api_url)
+            gateway = await self._gateway_url(client, api_url)
+            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+            self._connect_task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
+            await self._wait_ready(client, gateway)
+        except BaseException:
+            await self._close_client()
+            raise
+        sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes)
+        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord")
+        self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
+        log.info("Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?",
+                 len(client.guilds))
+
+    async def _login(self, client: commands.Bot, token: str, api_url: str) -> None:
+        try:
+            await asyncio.wait_for(client.login(token), timeout=LOGIN_TIMEOUT)
+        except discord.LoginFailure:
+            raise AdapterStartError(
+                f"DISCORD_BOT_TOKEN was rejected by Discord at {api_url} (401 Unauthorized): "
+                "reset the token in the Developer Portal, Bot tab") from None
+        except discord.HTTPException as exc:
+            raise AdapterStartError(
+                f"Discord at {api_url} answered HTTP {exc.status} to the login request; "
+                "check DISCORD_API_URL", retryable=exc.status >= 500 or exc.status == 429) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise AdapterStartError(
+                f"cannot reach Discord at {api_url} ({exc.__class__.__name__}); "
+                "check the network or DISCORD_API_URL", retryable=True) from None
+
+    async def _gateway_url(self, client: commands.Bot, api_url: str) -> str:
+        """DISCORD_GATEWAY_URL if set, else what Discord says (GET /gateway/bot)."""
+        if self._settings.discord_gateway_url:
+            return self._settings.discord_gateway_url
+        try:
+            _, url, _ = await asyncio.wait_for(client.http.get_bot_gateway(), timeout=LOGIN_TIMEOUT)
+        except (discord.GatewayNotFound, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise AdapterStartError(f"Discord at {api_url} did not say which gateway to use "
+                                    f"({exc.__class__.__name__}); set DISCORD_GATEWAY_URL or retry later",
+                                    retryable=True) from None
+        return url
+
+    async def _wait_ready(self, client: commands.Bot, gateway: str) -> None:
+        assert self._connect_task is not None
+        ready = asyncio.ensure_future(client.wait_until_ready())
+        try:
+            done, _ = await asyncio.wait({ready, self._connect_task}, timeout=self.ready_timeout,
+                                         return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            if not ready.done():
+                ready.cancel()
+        if ready in done:
+            return
+        if self._connect_task in done:
+            raise _gateway_start_error(self._connect_task, gateway)
+        raise AdapterStartError(f"the Discord gateway at {gateway} sent no READY within "
+                                f"{self.ready_timeout:.0f}s", retryable=True)
+
+    # -- stop --------------------------------------------------------------------
+    async def stop(self) -> None:
+        self._stopping = True
+        if self._outbox is not None:
+            self._outbox.stop()
+        if self._outbox_task is not None and not self._outbox_task.done():
+            # Let it finish the post in hand; cancel if it takes too long.
+            try:
+                await asyncio.wait_for(asyncio.shield(self._outbox_task), timeout=STOP_TIMEOUT)
+            except asyncio.TimeoutError:
+                self._outbox_task.cancel()
+            except Exception:  # noqa: BLE001 - reported by wait_closed
+                pass
+            await asyncio.gather(self._outbox_task, return_exceptions=True)
+        await self._close_client()
+
+    async def _close_client(self) -> None:
+        if self._client is not None:
+            try:
+                await self._client.close()
+            except Exception:  # noqa: BLE001 - closing is best effort
+                log.debug("error while closing the Discord client", exc_info=True)
+        if self._connect_task is not None:
+            if not self._connect_task.done():
+                try:
+                    await asyncio.wait_for(asyncio.shield(self._connect_task), timeout=STOP_TIMEOUT)
+                except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                    self._connect_task.cancel()
+            await asyncio.gather(self._connect_task, return_exceptions=True)
+
+    async def wait_closed(self) -> None:
+        """Return when the gateway or the outbox task ended; re-raise a crash."""
+        tasks = {t for t in (self._connect_task, self._outbox_task) if t is not None}
+        if not tasks:
+            return
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        for task in done:
+            if task.cancelled() or self._stopping:
+                continue
+            exc = task.exception()
+            if exc is not None:
+                raise exc
+
+
+def _gateway_start_error(task: asyncio.Task, gateway: str) -> AdapterStartError:
+    exc = None if task.cancelled() else task.exception()
+    if isinstance(exc, discord.PrivilegedIntentsRequired):
+        return AdapterStartError(
+            "Discord refused the Message Content intent (gateway close code 4014): open the Developer Portal "
+            f"({PORTAL_HINT}), your application, Bot tab, switch on \"Message Content Intent\" under "
+            "Privileged Gateway Intents, save, and start again")
+    if isinstance(exc, discord.ConnectionClosed) and exc.code == 4004:
+        return AdapterStartError(
+            f"DISCORD_BOT_TOKEN was rejected by the Discord gateway at {gateway} (close code 4004): "
+            "reset the token in the Developer Portal, Bot tab")
+    if isinstance(exc, discord.ConnectionClosed):
+        return AdapterStartError(f"the Discord gateway at {gateway} closed the connection "
+                                 f"(close code {exc.code})", retryable=exc.code not in (4010, 4011, 4012, 4013))
+    name = exc.__class__.__name__ if exc else "closed"
+    return AdapterStartError(f"cannot connect to the Discord gateway at {gateway} ({name})", retryable=True)

@@ -1,0 +1,124 @@
+"""Gateway events -> ingress: the cog that listens to linked channels.
+
+Every event first resolves its channel against the links (the config is an
+allow-list: an unlinked channel is dropped and counted), then the skip rules
+of :mod:`.convert`, then goes to :meth:`Ingress.accept`.
+
+discord.py runs each listener call as its own task, so two messages written
+in quick succession would race to the ingress and could swap places. Each
+channel therefore has a lock taken before the first await: asyncio locks
+queue their waiters in order, and the listener tasks start in the order the
+gateway delivered the events, so events reach the ingress in that order.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+
+import discord
+from discord.ext import commands
+from kombu.exceptions import OperationalError as KombuOperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from ..idmap import IdMap
+from ..ingress import Ingress
+from ..links import LinksConfig
+from ..models import ChatRef, MessageRef, PlatformEvent
+from ..stats import Stats
+from . import convert
+from .sender import RecentDeletes
+
+log = logging.getLogger(__name__)
+
+# Redis or the broker hiccuping must not lose what a member wrote: retry for
+# about a minute (the gateway cannot redeliver an event we dropped).
+ACCEPT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30)
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, KombuOperationalError, ConnectionError, TimeoutError)
+
+
+class RelayCog(commands.Cog, name="relay"):
+    """Members' messages, edits and deletes in linked channels -> ingress."""
+
+    def __init__(self, bot: commands.Bot, *, config: LinksConfig, ingress: Ingress, stats: Stats, idmap: IdMap,
+                 recent_deletes: RecentDeletes | None = None):
+        self.bot = bot
+        self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
+        self._config = config
+        self._ingress = ingress
+        self._stats = stats
+        self._idmap = idmap
+        self._locks: dict[int, asyncio.Lock] = {}
+
+    # -- listeners -------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if not self._linked(message.channel.id):
+            await self._skipped("unknown_chat")
+            return
+        reason = convert.skip_reason(message, self._own_ids())
+        event = None if reason else convert.event_from_message(message)
+        if event is None:
+            await self._skipped(reason or "empty")
+            return
+        await self._accept(message.channel.id, event)
+
+    @commands.Cog.listener()
+    async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
+        if not self._linked(payload.channel_id):
+            await self._skipped("unknown_chat")
+            return
+        reason = convert.edit_skip_reason(payload, self._own_ids())
+        event = None if reason else convert.event_from_raw_edit(payload)
+        if event is None:
+            await self._skipped(reason or "empty")
+            return
+        await self._accept(payload.channel_id, event)
+
+    @commands.Cog.listener()
+    async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
+        if not self._linked(payload.channel_id):
+            await self._skipped("unknown_chat")
+            return
+        reason = convert.delete_skip_reason(payload, self._own_ids())
+        if reason is None and payload.message_id in self._recent_deletes:
+            reason = "own_delete"  # the echo of a copy the bridge deleted
+        if reason:
+            await self._skipped(reason)
+            return
+        event = convert.event_from_raw_delete(payload, now=time.time())
+        await self._accept(payload.channel_id, event, unless_relayed_copy=True)
+
+    # -- helpers ---------------------------------------------------------------
+    def _linked(self, channel_id: int) -> bool:
+        return bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id))))
+
+    def _own_ids(self) -> set[int]:
+        return {self.bot.user.id} if self.bot.user else set()
+
+    async def _skipped(self, reason: str) -> None:
+        await self._stats.incr(f"discord.skipped.{reason}")
+
+    async def _accept(self, channel_id: int, event: PlatformEvent, *, unless_relayed_copy: bool = False) -> None:
+        lock = self._locks.setdefault(channel_id, asyncio.Lock())
+        async with lock:
+            if unless_relayed_copy and await self._is_relayed_copy(event.source):
+                # A relayed copy deleted here (e.g. by a moderator): that must
+                # not delete the original in its own community.
+                await self._skipped("relayed_copy")
+                return
+            for delay in (*ACCEPT_RETRY_DELAYS, None):
+                try:
+                    await self._ingress.accept(event)
+                    return
+                except _TRANSIENT as exc:
+                    if delay is None:
+                        log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
+                                  event.kind.value, channel_id, exc.__class__.__name__)
+                        return
+                    log.warning("ingress unavailable (%s); retrying in %ss", exc.__class__.__name__, delay)
+                    await asyncio.sleep(delay)
+
+    async def _is_relayed_copy(self, ref: MessageRef) -> bool:
+        return await self._idmap.origin(ref) is not None

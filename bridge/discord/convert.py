@@ -1,0 +1,154 @@
+"""discord.py objects -> the bridge's message model. Plain functions, no I/O.
+
+What is skipped on purpose, each with a reason the cog counts as
+``discord.skipped.<reason>``:
+
+- ``own_message``: our bot user (fallback posts made without a webhook);
+- ``webhook``: any webhook message, which includes every post the bridge
+  makes through its channel webhook (the gateway echoes them back);
+- ``bot``: other bots;
+- ``system``: joins, pins, "thread created" and other non-member messages;
+- ``empty``: nothing a partner community could read;
+- ``not_edited``: a MESSAGE_UPDATE that is not an edit (e.g. a link preview
+  being attached), which would otherwise relay an unchanged text again.
+"""
+from __future__ import annotations
+
+from collections.abc import Collection
+
+import discord
+
+from ..models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+
+PLATFORM = "discord"
+
+# Messages a member wrote; everything else is a system message.
+MEMBER_MESSAGE_TYPES = frozenset({discord.MessageType.default, discord.MessageType.reply})
+
+UNKNOWN_AUTHOR = Author(id="", display_name="")
+
+
+def skip_reason(message: discord.Message, own_ids: Collection[int]) -> str | None:
+    """Why ``message`` must not cross the bridge, or None if it may."""
+    if message.author.id in own_ids:
+        return "own_message"
+    if message.webhook_id is not None:
+        return "webhook"
+    if message.author.bot:
+        return "bot"
+    if message.type not in MEMBER_MESSAGE_TYPES or message.author.system:
+        return "system"
+    if not message.content.strip() and not message.attachments and not message.stickers:
+        return "empty"
+    return None
+
+
+def edit_skip_reason(payload: discord.RawMessageUpdateEvent, own_ids: Collection[int]) -> str | None:
+    message = getattr(payload, "message", None)
+    if message is None or "author" not in payload.data:
+        return "partial_update"
+    reason = skip_reason(message, own_ids)
+    if reason is None and message.edited_at is None:
+        return "not_edited"
+    return reason
+
+
+def delete_skip_reason(payload: discord.RawMessageDeleteEvent, own_ids: Collection[int]) -> str | None:
+    """Deletes carry no author; when discord.py still has the message cached,
+    the author-based reasons apply (not "empty": an empty message was never
+    relayed, and its delete is harmless)."""
+    cached = payload.cached_message
+    if cached is None:
+        return None
+    reason = skip_reason(cached, own_ids)
+    return reason if reason in ("own_message", "webhook", "bot", "system") else None
+
+
+def author_of(user: discord.abc.User) -> Author:
+    display_name = user.global_name or user.name
+    return Author(
+        id=str(user.id),
+        display_name=display_name,
+        first_name=display_name.split()[0] if display_name.split() else None,
+        username=user.name,
+        is_bot=bool(user.bot),
+    )
+
+
+def attachment_kind(content_type: str | None) -> str:
+    major = (content_type or "").split("/", 1)[0].lower()
+    return {"image": "photo", "video": "video", "audio": "audio"}.get(major, "document")
+
+
+def _attachments(message: discord.Message) -> tuple[Attachment, ...]:
+    return tuple(
+        Attachment(
+            kind=attachment_kind(a.content_type),
+            file_id=str(a.id),
+            file_name=a.filename,
+            mime_type=a.content_type,
+            size=a.size,
+            url=a.url,
+        )
+        for a in message.attachments
+    )
+
+
+def _text(message: discord.Message) -> str:
+    lines = [message.content] if message.content else []
+    lines += [f"[sticker {sticker.name}]" for sticker in message.stickers]
+    return "\n".join(lines)
+
+
+def _reply_to(message: discord.Message) -> MessageRef | None:
+    ref = message.reference
+    if ref is None or ref.message_id is None:
+        return None
+    if getattr(ref, "type", discord.MessageReferenceType.reply) is not discord.MessageReferenceType.reply:
+        return None  # a forward quotes another message; it does not answer it
+    if ref.channel_id != message.channel.id:
+        return None
+    return MessageRef(PLATFORM, str(message.channel.id), str(ref.message_id))
+
+
+def revision_of(message: discord.Message) -> int:
+    """Edits are numbered by their edit time (ms), so a redelivered
+    MESSAGE_UPDATE is the same event and a new edit a new one."""
+    return int(message.edited_at.timestamp() * 1000) if message.edited_at else 0
+
+
+def event_from_message(message: discord.Message, kind: EventKind = EventKind.NEW) -> PlatformEvent | None:
+    """The event for a member's message (NEW or EDIT); None when there is
+    nothing to relay. Call :func:`skip_reason` first."""
+    text = _text(message)
+    attachments = _attachments(message)
+    if not text.strip() and not attachments:
+        return None
+    edited = kind is EventKind.EDIT and message.edited_at is not None
+    return PlatformEvent(
+        kind=kind,
+        source=MessageRef(PLATFORM, str(message.channel.id), str(message.id)),
+        author=author_of(message.author),
+        text=text,
+        reply_to=_reply_to(message),
+        attachments=attachments,
+        timestamp=(message.edited_at if edited else message.created_at).timestamp(),
+        revision=revision_of(message) if kind is EventKind.EDIT else 0,
+    )
+
+
+def event_from_raw_edit(payload: discord.RawMessageUpdateEvent) -> PlatformEvent | None:
+    """An EDIT event from MESSAGE_UPDATE (which carries the whole message).
+    Call :func:`edit_skip_reason` first."""
+    return event_from_message(payload.message, EventKind.EDIT)
+
+
+def event_from_raw_delete(payload: discord.RawMessageDeleteEvent, *, now: float) -> PlatformEvent:
+    """A DELETE event; MESSAGE_DELETE says only which message, not whose."""
+    cached = payload.cached_message
+    return PlatformEvent(
+        kind=EventKind.DELETE,
+        source=MessageRef(PLATFORM, str(payload.channel_id), str(payload.message_id)),
+        author=author_of(cached.author) if cached is not None else UNKNOWN_AUTHOR,
+        timestamp=now,
+    )

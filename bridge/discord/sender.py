@@ -1,0 +1,316 @@
+"""Posting to Discord: the :class:`~bridge.adapter.Sender` for the outbox.
+
+Posts go through one channel webhook named "twinbridge" so each carries its
+sender and community as the username. Without the Manage Webhooks permission
+(or with the channel's 15 webhooks used up) the bot posts itself and names
+the sender in bold. Requests go through discord.py's own HTTP client, so its
+rate-limit buckets and 429 retries apply; whatever still fails is mapped to
+:class:`DeliveryError` for the outbox to retry or give up on. Failure reasons
+never contain message text.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import aiohttp
+import discord
+
+from ..adapter import DeliveryError
+from ..idmap import IdMap
+from ..keys import Keys
+from ..models import OutboundPost
+from . import render
+
+log = logging.getLogger(__name__)
+
+WEBHOOK_NAME = "twinbridge"
+WEBHOOK_REASON = "twinbridge relays the partner communities' messages into this channel"
+# discord.py already retries 429s and 5xx inside a request; this bounds the
+# whole operation so a hung connection cannot stall the outbox forever.
+OPERATION_TIMEOUT = 120.0
+# After a 403 on the webhook routes, post as the bot for a while before asking again.
+NO_WEBHOOK_RECHECK = 600.0
+
+UNKNOWN_CHANNEL = 10003
+UNKNOWN_MESSAGE = 10008
+UNKNOWN_WEBHOOK = 10015
+MAX_WEBHOOKS = 30007
+
+
+class RecentDeletes:
+    """Ids of messages the bridge itself deleted lately. MESSAGE_DELETE says
+    only which message went, so this is how the cog recognises the echo of
+    its own deletes (the bot keeps no message cache: no text in memory)."""
+
+    def __init__(self, ttl: float = 300.0):
+        self._ttl = ttl
+        self._until: dict[int, float] = {}
+
+    def add(self, message_id: int) -> None:
+        now = time.monotonic()
+        self._until = {m: t for m, t in self._until.items() if t > now}
+        self._until[message_id] = now + self._ttl
+
+    def __contains__(self, message_id: int) -> bool:
+        return self._until.get(message_id, 0.0) > time.monotonic()
+
+
+@dataclass(frozen=True)
+class _Hook:
+    id: int
+    token: str
+
+
+class DiscordSender:
+    platform = "discord"
+
+    def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None):
+        self._client = client
+        self.recent_deletes = recent_deletes or RecentDeletes()
+        self._redis = redis
+        self._keys = keys
+        self._idmap = IdMap(redis, keys)
+        self._no_webhook_until: dict[int, float] = {}
+        self._guild_of: dict[int, int] = {}
+
+    # -- the Sender protocol ------------------------------------------------------
+    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+        return await self._guarded(self._send(post, reply_to))
+
+    async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        return await self._guarded(self._edit(post, message_ids))
+
+    async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
+        await self._guarded(self._delete(int(post.destination.chat_id), message_ids))
+
+    # -- rendering ---------------------------------------------------------------
+    async def _parts(self, post: OutboundPost, channel_id: int, reply_to: str | None) -> tuple[str, list[str]]:
+        """(reply prefix, body parts). The first part leaves room for the
+        reply prefix and for the bold label of a fallback post, so either
+        form fits in 2000 characters."""
+        label = render.webhook_username(post.sender, post.community)
+        prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
+        body = render.compose(post.text, post.attachments, post.notes)
+        if not body.strip():
+            raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
+        first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))
+        return prefix, render.split(body, render.MAX_CONTENT, first_limit=first)
+
+    async def _reply_prefix(self, channel_id: int, reply_to: str) -> str:
+        try:
+            replied = await self._client.http.get_message(channel_id, int(reply_to))
+        except (discord.NotFound, discord.Forbidden):
+            return ""  # deleted or unreadable: post without the quote
+        guild_id = await self._guild_id(channel_id)
+        return render.reply_quote(replied.get("content") or "", render.jump_url(guild_id, channel_id, reply_to))
+
+    async def _guild_id(self, channel_id: int) -> int:
+        if channel_id not in self._guild_of:
+            channel = self._client.get_channel(channel_id)
+            guild = getattr(channel, "guild", None)
+            if guild is not None:
+                self._guild_of[channel_id] = guild.id
+            else:
+                data = await self._client.http.get_channel(channel_id)
+                self._guild_of[channel_id] = int(data["guild_id"])
+        return self._guild_of[channel_id]
+
+    # -- operations --------------------------------------------------------------
+    async def _send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+        channel_id = int(post.destination.chat_id)
+        prefix, parts = await self._parts(post, channel_id, reply_to)
+        hook = await self._webhook(channel_id)
+        posted: list[str] = []
+        try:
+            for index, part in enumerate(parts):
+                posted.append(await self._post_one(post, channel_id, hook, part, index=index,
+                                                   prefix=prefix, reply_to=reply_to))
+        except BaseException:
+            # A split text half posted would be posted again on retry: take
+            # the posted parts back so a retry shows the text exactly once.
+            await self._take_back(channel_id, hook, posted)
+            raise
+        return posted
+
+    async def _post_one(self, post: OutboundPost, channel_id: int, hook: _Hook | None, part: str, *,
+                        index: int, prefix: str, reply_to: str | None) -> str:
+        mentions = render.allowed_mentions(post.allow_mentions)
+        label = render.webhook_username(post.sender, post.community)
+        if hook is not None:
+            content = prefix + part if index == 0 else part
+            try:
+                message = await self._webhook_client(hook).send(
+                    content, username=label, allowed_mentions=mentions, wait=True)
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_WEBHOOK:
+                    # Someone deleted our webhook: forget it; the retry makes a new one.
+                    await self._forget_webhook(channel_id)
+                    raise DeliveryError("the channel webhook was deleted", retry_after=0.0) from None
+                raise
+            return str(message.id)
+        # Bot fallback: a bot message can be a real reply.
+        content = (render.fallback_prefix(label) + part) if index == 0 else part
+        reference = None
+        if index == 0 and reply_to:
+            reference = discord.MessageReference(message_id=int(reply_to), channel_id=channel_id,
+                                                 fail_if_not_exists=False)
+        message = await self._client.get_partial_messageable(channel_id).send(
+            content, allowed_mentions=mentions, reference=reference)
+        return str(message.id)
+
+    async def _edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        channel_id = int(post.destination.chat_id)
+        reply_to = None
+        if post.reply_to is not None:
+            reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
+        prefix, parts = await self._parts(post, channel_id, reply_to)
+        hook = await self._webhook(channel_id)
+        label = render.webhook_username(post.sender, post.community)
+        mentions = render.allowed_mentions(post.allow_mentions)
+        showing: list[str] = []
+        for index, part in enumerate(parts):
+            if index < len(message_ids):
+                if await self._edit_one(channel_id, hook, int(message_ids[index]), part,
+                                        prefix=prefix if index == 0 else "",
+                                        bot_prefix=render.fallback_prefix(label) if index == 0 else "",
+                                        mentions=mentions):
+                    showing.append(message_ids[index])
+            else:  # the new text needs more parts than the old one had
+                showing.append(await self._post_one(post, channel_id, hook, part, index=index,
+                                                    prefix=prefix, reply_to=reply_to))
+        await self._delete(channel_id, message_ids[len(parts):])
+        return showing
+
+    async def _edit_one(self, channel_id: int, hook: _Hook | None, message_id: int, part: str, *,
+                        prefix: str, bot_prefix: str, mentions: discord.AllowedMentions) -> bool:
+        """Edit one copy; False when it no longer exists."""
+        if hook is not None:
+            try:
+                await self._webhook_client(hook).edit_message(message_id, content=prefix + part,
+                                                               allowed_mentions=mentions)
+                return True
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_WEBHOOK:
+                    await self._forget_webhook(channel_id)
+                # Otherwise not a post of this webhook: a fallback post, or gone.
+        try:
+            await self._client.get_partial_messageable(channel_id).get_partial_message(message_id).edit(
+                content=bot_prefix + part, allowed_mentions=mentions)
+            return True
+        except discord.NotFound:
+            return False
+
+    async def _delete(self, channel_id: int, message_ids: list[str]) -> None:
+        hook = await self._cached_webhook(channel_id) if message_ids else None
+        for message_id in message_ids:
+            await self._delete_one(channel_id, hook, int(message_id))
+
+    async def _delete_one(self, channel_id: int, hook: _Hook | None, message_id: int) -> None:
+        self.recent_deletes.add(message_id)
+        if hook is not None:
+            try:
+                await self._webhook_client(hook).delete_message(message_id)
+                return
+            except discord.NotFound as exc:
+                if exc.code == UNKNOWN_WEBHOOK:
+                    await self._forget_webhook(channel_id)
+                # Otherwise a fallback post (or already gone): delete it as the bot.
+        try:
+            await self._client.get_partial_messageable(channel_id).get_partial_message(message_id).delete()
+        except discord.NotFound:
+            pass  # already deleted: that is what we wanted
+
+    async def _take_back(self, channel_id: int, hook: _Hook | None, message_ids: list[str]) -> None:
+        for message_id in message_ids:
+            try:
+                await asyncio.wait_for(self._delete_one(channel_id, hook, int(message_id)), timeout=10)
+            except Exception:  # noqa: BLE001 - best effort; the original error is what matters
+                log.warning("could not take back part of a split post in discord:%s", channel_id)
+
+    # -- the channel webhook ---------------------------------------------------
+    def _webhook_client(self, hook: _Hook) -> discord.Webhook:
+        return discord.Webhook.partial(hook.id, hook.token, client=self._client)
+
+    async def _cached_webhook(self, channel_id: int) -> _Hook | None:
+        raw = await self._redis.hget(self._keys.webhooks(), str(channel_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return _Hook(int(data["id"]), data["token"])
+
+    async def _forget_webhook(self, channel_id: int) -> None:
+        await self._redis.hdel(self._keys.webhooks(), str(channel_id))
+
+    async def _webhook(self, channel_id: int) -> _Hook | None:
+        """Our webhook in the channel (cached in Redis; reused if listed, else
+        created), or None when the bot has to post itself."""
+        cached = await self._cached_webhook(channel_id)
+        if cached is not None:
+            return cached
+        loop = asyncio.get_running_loop()
+        if loop.time() < self._no_webhook_until.get(channel_id, 0.0):
+            return None
+        try:
+            hooks = await self._client.http.channel_webhooks(channel_id)
+            data = next((h for h in hooks if self._is_ours(h)), None)
+            if data is None:
+                data = await self._client.http.create_webhook(channel_id, name=WEBHOOK_NAME, reason=WEBHOOK_REASON)
+        except discord.Forbidden:
+            log.warning("no Manage Webhooks permission in discord:%s; posting as the bot "
+                        "(grant it for per-sender names)", channel_id)
+            self._no_webhook_until[channel_id] = loop.time() + NO_WEBHOOK_RECHECK
+            return None
+        except discord.HTTPException as exc:
+            if exc.code != MAX_WEBHOOKS:
+                raise
+            log.warning("discord:%s already has 15 webhooks; posting as the bot", channel_id)
+            self._no_webhook_until[channel_id] = loop.time() + NO_WEBHOOK_RECHECK
+            return None
+        hook = _Hook(int(data["id"]), data["token"])
+        await self._redis.hset(self._keys.webhooks(), str(channel_id),
+                               json.dumps({"id": str(hook.id), "token": hook.token}))
+        return hook
+
+    def _is_ours(self, data: dict) -> bool:
+        if data.get("name") != WEBHOOK_NAME or not data.get("token"):
+            return False
+        me = self._client.user
+        owner = (data.get("user") or {}).get("id")
+        app = data.get("application_id")
+        return (me is not None and owner == str(me.id)) or (
+            app is not None and self._client.application_id is not None and app == str(self._client.application_id))
+
+    # -- errors ------------------------------------------------------------------
+    async def _guarded(self, operation):
+        try:
+            return await asyncio.wait_for(operation, timeout=OPERATION_TIMEOUT)
+        except DeliveryError:
+            raise
+        except discord.RateLimited as exc:
+            raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from None
+        except discord.HTTPException as exc:
+            raise delivery_error(exc) from None
+        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+            raise DeliveryError(f"Discord unreachable ({exc.__class__.__name__})") from None
+
+
+def delivery_error(exc: discord.HTTPException) -> DeliveryError:
+    """Map a failed Discord request; the reason names status and code only."""
+    reason = f"Discord answered HTTP {exc.status} (code {exc.code})"
+    if exc.status == 429:
+        retry_after = None
+        headers = getattr(exc.response, "headers", None) or {}
+        try:
+            retry_after = float(headers.get("Retry-After"))
+        except (TypeError, ValueError):
+            pass
+        return DeliveryError(reason, retry_after=retry_after)
+    if exc.status >= 500 or exc.status in (401, 408):
+        return DeliveryError(reason)  # transient (401: a token being rotated)
+    if exc.status == 404 and exc.code == UNKNOWN_CHANNEL:
+        return DeliveryError("unknown channel (deleted, or the bot was removed)", permanent=True)
+    return DeliveryError(reason, permanent=True)
