@@ -53,6 +53,16 @@ async def aredis(redis_url):
 
 
 @pytest.fixture
+def celery_app(settings):
+    """A Celery app (producer side) for the module's `settings` fixture."""
+    from workers.app import make_celery
+
+    app = make_celery(settings)
+    yield app
+    app.close()
+
+
+@pytest.fixture
 def procs(tmp_path):
     """Start real `twinbridge` commands; stopped (and their logs shown on failure) afterwards."""
     from .processes import Procs

@@ -2,8 +2,13 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import inspect
+import json
 import time
+from pathlib import Path
+
+from bridge.links import LinksConfig, load_links
 
 
 async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):
@@ -19,3 +24,45 @@ async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, m
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
         await asyncio.sleep(interval)
+
+
+def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open") -> str:
+    """links.yaml text joining Leicester (a Telegram group) and Krefeld (a Discord channel)."""
+    return f"""
+version: 1
+communities:
+  leicester:
+    name: Leicester
+    language: en
+    chats:
+      - telegram: {telegram_chat}
+  krefeld:
+    name: Krefeld
+    language: de
+    chats:
+      - discord: {discord_chat}
+links:
+  - id: {link}
+    communities: [leicester, krefeld]
+    direction: both
+    policy: {policy}
+"""
+
+
+def write_links(directory: Path, text: str) -> LinksConfig:
+    path = directory / "links.yaml"
+    path.write_text(text, encoding="utf-8")
+    return load_links(path)
+
+
+async def queued_events(aredis, prefix: str) -> list[dict]:
+    """The pipeline tasks waiting in Celery's Redis queue, oldest first, decoded
+    from kombu's envelope (what the adapters really enqueued)."""
+    events = []
+    for raw in reversed(await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)):  # kombu LPUSHes
+        envelope = json.loads(raw)
+        assert envelope["headers"]["task"] == "twinbridge.process_event"
+        assert envelope["properties"]["body_encoding"] == "base64"
+        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
+        events.append(args[0])
+    return events

@@ -9,7 +9,6 @@ from __future__ import annotations
 import textwrap
 
 import pytest
-import redis.asyncio as aioredis
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn

@@ -7,10 +7,8 @@ says it did.
 """
 from __future__ import annotations
 
-import base64
 import json
 import socket
-import textwrap
 from dataclasses import replace
 
 import aiohttp
@@ -20,13 +18,11 @@ from bridge.adapter import AdapterStartError
 from bridge.discord.adapter import DiscordAdapter
 from bridge.idmap import IdMap
 from bridge.ingress import Ingress, celery_enqueue
-from bridge.links import load_links
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.settings import Settings
 from bridge.stats import Stats
-from tests.helpers import wait_until
-from workers.app import make_celery
+from tests.helpers import queued_events, two_community_links, wait_until, write_links
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -38,25 +34,7 @@ LINK = "leicester-krefeld"
 TOKEN = "OTAwMDAwMDAwMDAwMDAwMDAx.standin.S3cr3t-t0ken-for-tests"
 JUERGEN = {"id": 331122334455667788, "username": "juergen.b", "global_name": "Jürgen Becker"}
 
-LINKS_YAML = f"""
-version: 1
-communities:
-  leicester:
-    name: Leicester
-    language: en
-    chats:
-      - telegram: {TELEGRAM_CHAT}
-  krefeld:
-    name: Krefeld
-    language: de
-    chats:
-      - discord: {CHANNEL}
-links:
-  - id: {LINK}
-    communities: [leicester, krefeld]
-    direction: both
-    policy: open
-"""
+LINKS_YAML = two_community_links(TELEGRAM_CHAT, CHANNEL, LINK)
 
 
 @pytest.fixture
@@ -70,22 +48,13 @@ async def standin():
 
 @pytest.fixture
 def config(tmp_path):
-    path = tmp_path / "links.yaml"
-    path.write_text(textwrap.dedent(LINKS_YAML), encoding="utf-8")
-    return load_links(path)
+    return write_links(tmp_path, LINKS_YAML)
 
 
 @pytest.fixture
 def settings(redis_url, prefix, standin):
     return Settings(redis_url=redis_url, redis_prefix=prefix, discord_bot_token=TOKEN,
                     discord_api_url=standin.api_url, discord_gateway_url=standin.gateway_url)
-
-
-@pytest.fixture
-def celery_app(settings):
-    app = make_celery(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture
@@ -105,17 +74,6 @@ async def adapter(make_adapter):
 
 
 # -- reading Redis -----------------------------------------------------------------
-
-async def queued_events(aredis, prefix) -> list[dict]:
-    """The pipeline tasks in Celery's Redis queue, decoded from kombu's envelope."""
-    events = []
-    for raw in await aredis.lrange(f"{prefix}celery:pipeline", 0, -1):
-        envelope = json.loads(raw)
-        assert envelope["headers"]["task"] == "twinbridge.process_event"
-        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        events.append(args[0])
-    return list(reversed(events))  # kombu LPUSHes: oldest last
-
 
 async def stat(aredis, keys, name) -> int:
     return (await Stats(aredis, keys).read()).get(name, 0)

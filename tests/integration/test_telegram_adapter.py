@@ -6,7 +6,6 @@ Celery queue in Redis, or what the stand-in got and now shows its members.
 """
 from __future__ import annotations
 
-import base64
 import json
 import time
 import traceback
@@ -19,14 +18,12 @@ import bridge.telegram
 from bridge.adapter import AdapterStartError
 from bridge.idmap import IdMap
 from bridge.ingress import Ingress, celery_enqueue
-from bridge.links import load_links
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.settings import Settings
 from bridge.stats import Stats
 from bridge.telegram.adapter import TelegramAdapter
-from tests.helpers import wait_until
-from workers.app import make_celery
+from tests.helpers import queued_events, two_community_links, wait_until, write_links
 
 pytestmark = pytest.mark.integration
 
@@ -37,25 +34,7 @@ LINK = "leicester-krefeld"
 ANNA = {"id": 111222333, "first_name": "Anna", "last_name": "Smith", "username": "anna_smith"}
 PAYLOADS = Path(bridge.telegram.__file__).parent / "payloads"
 
-LINKS_YAML = f"""
-version: 1
-communities:
-  leicester:
-    name: Leicester
-    language: en
-    chats:
-      - telegram: {TG_CHAT}
-  krefeld:
-    name: Krefeld
-    language: de
-    chats:
-      - discord: {DISCORD_CHAT}
-links:
-  - id: {LINK}
-    communities: [leicester, krefeld]
-    direction: both
-    policy: open
-"""
+LINKS_YAML = two_community_links(TG_CHAT, DISCORD_CHAT, LINK)
 
 
 # -- fixtures -----------------------------------------------------------------------
@@ -70,22 +49,13 @@ async def standin():
 
 @pytest.fixture
 def config(tmp_path):
-    path = tmp_path / "links.yaml"
-    path.write_text(LINKS_YAML, encoding="utf-8")
-    return load_links(path)
+    return write_links(tmp_path, LINKS_YAML)
 
 
 @pytest.fixture
 def settings(redis_url, prefix, standin, tmp_path):
     return Settings(config_path=tmp_path / "links.yaml", redis_url=redis_url, redis_prefix=prefix,
                     telegram_bot_token=TOKEN, telegram_api_url=standin.url)
-
-
-@pytest.fixture
-def celery_app(settings):
-    app = make_celery(settings)
-    yield app
-    app.close()
 
 
 @pytest.fixture
@@ -102,19 +72,6 @@ async def adapter(settings, config, aredis, keys, ingress):
 
 
 # -- helpers ------------------------------------------------------------------------
-
-async def queued_events(aredis, prefix) -> list[dict]:
-    """The events waiting in the Celery queue, oldest first, decoded from kombu's envelope."""
-    raw = await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)
-    events = []
-    for item in reversed(raw):  # kombu LPUSHes
-        envelope = json.loads(item)
-        assert envelope["headers"]["task"] == "twinbridge.process_event"
-        assert envelope["properties"]["body_encoding"] == "base64"
-        args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
-        events.append(args[0])
-    return events
-
 
 async def wait_for_queue(aredis, prefix, count: int) -> list[dict]:
     await wait_until(lambda: _length_is(aredis, prefix, count), timeout=10, message=f"{count} queued events")

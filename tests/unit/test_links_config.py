@@ -9,27 +9,11 @@ import pytest
 from bridge.links import ConfigError, load_links
 from bridge.models import ChatRef
 
+from ..helpers import two_community_links
+
 ROOT = Path(__file__).resolve().parents[2]
 
-GOOD = """
-version: 1
-communities:
-  leicester:
-    name: Leicester
-    language: en
-    chats:
-      - telegram: -1001234567890
-  krefeld:
-    name: Krefeld
-    language: de
-    chats:
-      - discord: 112233445566778899
-links:
-  - id: leicester-krefeld
-    communities: [leicester, krefeld]
-    direction: both
-    policy: community
-"""
+GOOD = two_community_links(-1001234567890, 112233445566778899, policy="community")
 
 
 def write(tmp_path, text: str) -> Path:
