@@ -34,6 +34,14 @@ class Keys:
         """For one relayed copy, the source message it copies (link|source key)."""
         return f"{self.prefix}origin:{copy_key}"
 
+    def cursor(self, destination_key: str, source_chat_key: str) -> str:
+        """The last position (seq) of a source chat delivered to one destination."""
+        return f"{self.prefix}cursor:{destination_key}:{source_chat_key}"
+
+    def dead_letters(self) -> str:
+        """Stream of posts that could not be delivered, with the reason."""
+        return f"{self.prefix}dead"
+
     def stats(self) -> str:
         """Hash of counters (no content, no ids)."""
         return f"{self.prefix}stats"

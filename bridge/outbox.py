@@ -1,10 +1,20 @@
 """Outbox consumption: the adapter side of delivery.
 
-Workers append one entry per destination post to the platform's outbox stream;
-the platform's adapter reads them with a consumer group (so a post it had in
-hand when it stopped is read again after a restart), resolves replies and
-copies through the id map, calls its :class:`~bridge.adapter.Sender`, records
-the copies, then acknowledges and deletes the entry (text lives only in flight).
+Workers append one entry per destination post to the platform's outbox stream.
+The platform's adapter reads them with a consumer group (what it had in hand
+when it stopped is read again after a restart) and hands each to the *lane* of
+its destination chat:
+
+- one lane per destination, so a chat that is rate limited or failing never
+  holds up the others;
+- inside a lane, a source chat's posts go out in the order they were written
+  (their ``seq``), whatever order the workers finished them in; a missing
+  position is waited for at most ``gap_timeout`` seconds;
+- each post is rate limited (shared limiter in Redis), retried on 429 (after
+  ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
+  ``max_attempts`` moved to the dead-letter stream with its reason;
+- the id map records the copies; then the entry is acknowledged and deleted
+  (message text lives in Redis only while in flight).
 """
 from __future__ import annotations
 
@@ -12,23 +22,29 @@ import asyncio
 import json
 import logging
 import random
+import time
+from typing import Callable, Sequence
 
 from redis.exceptions import ResponseError
 
 from .adapter import DeliveryError, Sender
 from .idmap import IdMap
 from .keys import DAY, Keys
-from .models import EventKind, OutboundPost
+from .models import ChatRef, EventKind, OutboundPost
 from .stats import Stats
 
 log = logging.getLogger(__name__)
 
 GROUP = "senders"
 MAX_ATTEMPTS = 8
+GAP_TIMEOUT = 5.0
+MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
 
 
 class OutboxConsumer:
-    def __init__(self, redis, keys: Keys, sender: Sender, *, consumer: str = "adapter"):
+    def __init__(self, redis, keys: Keys, sender: Sender, *, consumer: str = "adapter",
+                 limiter=None, limits_for: Callable[[str], Sequence] | None = None,
+                 gap_timeout: float = GAP_TIMEOUT, max_attempts: int = MAX_ATTEMPTS):
         self._redis = redis
         self._keys = keys
         self._sender = sender
@@ -36,10 +52,19 @@ class OutboxConsumer:
         self._consumer = consumer
         self._idmap = IdMap(redis, keys)
         self._stats = Stats(redis, keys)
+        self._limiter = limiter
+        self._limits_for = limits_for
+        self.gap_timeout = gap_timeout
+        self.max_attempts = max_attempts
         self._stopping = asyncio.Event()
+        self._lanes: dict[ChatRef, _Lane] = {}
+        self._in_hand: set[str] = set()
+        self._room = asyncio.Condition()
 
     def stop(self) -> None:
         self._stopping.set()
+        for lane in self._lanes.values():
+            lane.wake()
 
     async def _ensure_group(self) -> None:
         try:
@@ -50,13 +75,23 @@ class OutboxConsumer:
 
     async def run(self) -> None:
         await self._ensure_group()
-        # First what this consumer had read but not acknowledged before a restart.
-        pending_first = True
+        try:
+            await self._read_loop()
+        finally:
+            # Let each lane finish the post in hand; the rest stays pending in the group.
+            for lane in self._lanes.values():
+                lane.wake()
+            await asyncio.gather(*(lane.task for lane in self._lanes.values()), return_exceptions=True)
+
+    async def _read_loop(self) -> None:
+        pending_first = True  # first what this consumer had read but not acknowledged
         while not self._stopping.is_set():
+            async with self._room:
+                await self._room.wait_for(lambda: len(self._in_hand) < MAX_IN_HAND or self._stopping.is_set())
             start = "0" if pending_first else ">"
             try:
                 reply = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
-                                                     count=20, block=None if pending_first else 500)
+                                                     count=100, block=None if pending_first else 500)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -64,47 +99,79 @@ class OutboxConsumer:
                 await self._ensure_group()
                 continue
             entries = reply[0][1] if reply else []
-            if pending_first and not entries:
+            if pending_first:
                 pending_first = False
-                continue
+                entries = [e for e in entries if e[0] not in self._in_hand]
             for entry_id, fields in entries:
-                if self._stopping.is_set():
-                    return
-                await self._handle(entry_id, fields)
+                if entry_id in self._in_hand:
+                    continue
+                await self._take(entry_id, fields)
+            self._check_lanes()
 
-    async def _handle(self, entry_id, fields) -> None:
-        raw = fields.get(b"post") or fields.get("post")
+    def _check_lanes(self) -> None:
+        for lane in self._lanes.values():
+            if lane.task.done() and lane.task.exception():
+                raise lane.task.exception()
+
+    async def _take(self, entry_id, fields) -> None:
+        raw = fields.get("post") if "post" in fields else fields.get(b"post")
         try:
             post = OutboundPost.from_dict(json.loads(raw))
         except Exception:  # noqa: BLE001 - a malformed entry must not stop the others
             log.warning("dropping malformed outbox entry %s", entry_id)
             await self._stats.incr(f"{self._sender.platform}.outbox.malformed")
-        else:
-            await self.deliver(post)
+            await self._ack(entry_id)
+            return
+        self._in_hand.add(entry_id)
+        lane = self._lanes.get(post.destination)
+        if lane is None:
+            lane = self._lanes[post.destination] = _Lane(self, post.destination)
+        if not lane.put(entry_id, post):
+            # The same post twice in hand (a worker ran its task again): one is enough.
+            await self._stats.incr(f"{self._sender.platform}.delivery.duplicate")
+            await self._ack(entry_id)
+
+    async def _ack(self, entry_id) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             pipe.xack(self._stream, GROUP, entry_id)
             pipe.xdel(self._stream, entry_id)
             await pipe.execute()
+        self._in_hand.discard(entry_id)
+        async with self._room:
+            self._room.notify_all()
 
+    # -- delivering one post ---------------------------------------------------------
     async def deliver(self, post: OutboundPost) -> None:
+        """Deliver one post: rate limited, retried, dead-lettered when hopeless."""
         done_key = self._keys.delivered(post.delivery_key)
         if post.kind == EventKind.NEW and await self._redis.exists(done_key):
             await self._stats.incr(f"{self._sender.platform}.delivery.duplicate")
             return
-        for attempt in range(1, MAX_ATTEMPTS + 1):
+        for attempt in range(1, self.max_attempts + 1):
+            if self._limiter is not None and self._limits_for is not None:
+                await self._limiter.acquire(self._limits_for(post.destination.chat_id))
             try:
                 await self._deliver_once(post)
                 await self._redis.set(done_key, "1", ex=post.retention_days * DAY)
                 await self._stats.incr(f"{self._sender.platform}.delivered.{post.kind.value}")
                 return
             except DeliveryError as exc:
-                if exc.permanent or attempt == MAX_ATTEMPTS:
-                    log.warning("giving up on a post to %s: %s", post.destination.key, exc.reason)
-                    await self._stats.incr(f"{self._sender.platform}.delivery.failed")
-                    await self._dead_letter(post, exc.reason)
+                if exc.permanent or attempt == self.max_attempts:
+                    log.warning("giving up on a post to %s after %d attempt(s): %s",
+                                post.destination.key, attempt, exc.reason)
+                    await self._stats.incr(f"{self._sender.platform}.delivery.dead_lettered")
+                    await self.dead_letter(post, exc.reason, attempt)
                     return
-                delay = exc.retry_after if exc.retry_after is not None else min(30.0, 0.5 * 2 ** attempt)
-                delay += random.uniform(0, 0.25)
+                if exc.retry_after is not None:
+                    delay = exc.retry_after
+                    await self._stats.incr(f"{self._sender.platform}.delivery.rate_limited")
+                    if self._limiter is not None and self._limits_for is not None:
+                        # Everyone sending to this chat waits, not just this lane.
+                        for limit in self._limits_for(post.destination.chat_id)[:1]:
+                            await self._limiter.pause(limit.bucket, delay)
+                else:
+                    delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                    await self._stats.incr(f"{self._sender.platform}.delivery.retried")
                 log.info("retrying a post to %s in %.1fs (%s)", post.destination.key, delay, exc.reason)
                 await asyncio.sleep(delay)
 
@@ -128,9 +195,108 @@ class OutboxConsumer:
             await self._sender.delete(post, copies)
             await self._idmap.forget(post.link_id, post.source, post.destination)
 
-    async def _dead_letter(self, post: OutboundPost, reason: str) -> None:
-        key = f"{self._keys.prefix}dead"
+    async def dead_letter(self, post: OutboundPost, reason: str, attempts: int) -> None:
+        """Park an undeliverable post where organisers can see, retry or purge it
+        (`twinbridge dead-letters`). It keeps the text, so it expires with the link's retention."""
+        key = self._keys.dead_letters()
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"post": json.dumps(post.to_dict()), "reason": reason}, maxlen=10000)
+            pipe.xadd(key, {"post": json.dumps(post.to_dict(), ensure_ascii=False), "reason": reason,
+                            "attempts": str(attempts), "at": str(int(time.time()))}, maxlen=10000)
             pipe.expire(key, post.retention_days * DAY)
             await pipe.execute()
+
+    # -- order bookkeeping -----------------------------------------------------------
+    async def last_delivered(self, destination: ChatRef, source_chat: str) -> int:
+        raw = await self._redis.get(self._keys.cursor(destination.key, source_chat))
+        return int(raw) if raw else 0
+
+    async def mark_delivered(self, post: OutboundPost) -> None:
+        key = self._keys.cursor(post.destination.key, post.source.chat.key)
+        # Only ever forwards (a late duplicate must not move it back).
+        await self._redis.eval(_MAX_SET, 1, key, post.seq, post.retention_days * DAY)
+
+
+_MAX_SET = """
+local current = tonumber(redis.call('GET', KEYS[1]) or '0')
+if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+
+
+class _Lane:
+    """Delivers the posts for one destination chat, one at a time, in order per source chat."""
+
+    def __init__(self, outbox: OutboxConsumer, destination: ChatRef):
+        self.outbox = outbox
+        self.destination = destination
+        # source chat key -> {seq: [(entry_id, post, monotonic time taken), ...]}
+        self.held: dict[str, dict[int, list[tuple[object, OutboundPost, float]]]] = {}
+        self.cursors: dict[str, int] = {}
+        self._wakeup = asyncio.Event()
+        self.task = asyncio.create_task(self._run(), name=f"outbox-lane-{destination.key}")
+
+    def put(self, entry_id, post: OutboundPost) -> bool:
+        """Hold ``post`` for delivery; False if the very same post is already held."""
+        items = self.held.setdefault(post.source.chat.key, {}).setdefault(post.seq, [])
+        if post.seq and any(p.kind == post.kind and p.text == post.text for _, p, _ in items):
+            return False
+        items.append((entry_id, post, time.monotonic()))
+        self.wake()
+        return True
+
+    def wake(self) -> None:
+        self._wakeup.set()
+
+    async def _next(self):
+        """(the next post this lane may deliver, None), or (None, seconds to wait)."""
+        now = time.monotonic()
+        soonest = None
+        for source, by_seq in self.held.items():
+            if not by_seq:
+                continue
+            if source not in self.cursors:
+                self.cursors[source] = await self.outbox.last_delivered(self.destination, source)
+            seq = min(by_seq)
+            items = by_seq[seq]
+            expected = self.cursors[source] + 1
+            waited = now - items[0][2]
+            if seq > expected and waited < self.outbox.gap_timeout:
+                wait = self.outbox.gap_timeout - waited
+                soonest = wait if soonest is None else min(soonest, wait)
+                continue
+            if seq > expected:
+                # The missing positions never came (filtered, lost before ingress, or the
+                # cursor expired): do not hold the chat up any longer.
+                log.info("order gap in %s from %s: %d..%d missing; going on", self.destination.key,
+                         source, expected, seq - 1)
+                await self.outbox._stats.incr(f"{self.outbox._sender.platform}.order.gap_skipped")
+            item = items.pop(0)
+            if not items:
+                del by_seq[seq]
+            return item, None
+        return None, soonest
+
+    async def _run(self) -> None:
+        outbox = self.outbox
+        while True:
+            # Cleared before looking, so a put() while we look is not missed.
+            self._wakeup.clear()
+            item, wait = await self._next()
+            if item is None:
+                if outbox._stopping.is_set():
+                    return
+                try:
+                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
+                except asyncio.TimeoutError:
+                    pass
+                continue
+            entry_id, post, _ = item
+            await outbox.deliver(post)
+            source = post.source.chat.key
+            if post.seq:
+                self.cursors[source] = max(self.cursors.get(source, 0), post.seq)
+                await outbox.mark_delivered(post)
+            await outbox._ack(entry_id)
+            if outbox._stopping.is_set():
+                return
