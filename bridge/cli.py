@@ -97,6 +97,33 @@ def cmd_demo(args) -> int:
     return asyncio.run(demo_main(settings, explicit_config=getattr(args, "config", None)))
 
 
+def cmd_dead_letters(args) -> int:
+    import redis as redis_lib
+
+    from . import deadletters
+    from .keys import Keys
+
+    settings = _settings(args)
+    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    keys = Keys(settings.redis_prefix)
+    try:
+        if args.action == "list":
+            letters = deadletters.read(client, keys)
+            for letter in letters:
+                print(letter.summary())
+            print(f"{len(letters)} dead letter(s)" + ("" if not letters else
+                  "; `twinbridge dead-letters retry [ID ...]` sends them again, `purge [ID ...]` drops them"))
+        elif args.action == "retry":
+            print(f"{deadletters.retry(client, keys, args.ids)} dead letter(s) put back into the outbox")
+        else:
+            print(f"{deadletters.purge(client, keys, args.ids)} dead letter(s) purged")
+    except redis_lib.exceptions.ConnectionError as exc:
+        print(f"twinbridge: Redis at {settings.redacted()['redis']} is unreachable ({exc.__class__.__name__})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_not_yet(name: str):
     def handler(args) -> int:
         print(f"twinbridge {name}: not available in this version yet; it arrives with the "
@@ -121,6 +148,10 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument("--link", required=True, metavar="ID")
     announce.add_argument("--at", metavar="WHEN")
     announce.add_argument("text")
+    dead = sub.add_parser("dead-letters", parents=[common], help="posts that could not be delivered: "
+                                                                 "list, retry or purge them")
+    dead.add_argument("action", choices=("list", "retry", "purge"))
+    dead.add_argument("ids", nargs="*", metavar="ID", help="only these entries (default: all)")
     for name, what in (("export", "GDPR access"), ("forget", "GDPR erasure")):
         p = sub.add_parser(name, parents=[common], help=f"{what} for one user")
         p.add_argument("--user", required=True, metavar="PLATFORM:ID")
@@ -138,6 +169,7 @@ def main(argv: list[str] | None = None) -> int:
         "run": cmd_run,
         "check": cmd_check,
         "demo": cmd_demo,
+        "dead-letters": cmd_dead_letters,
         "announce": cmd_not_yet("announce"),
         "export": cmd_not_yet("export"),
         "forget": cmd_not_yet("forget"),

@@ -356,6 +356,10 @@ class TelegramStandIn:
         """The bot is kicked from the chat: sends there now fail with 403 Forbidden."""
         self._chat(chat_id).bot_removed = True
 
+    def add_bot(self, chat_id: int) -> None:
+        """The bot is added (back) to the chat."""
+        self._chat(chat_id).bot_removed = False
+
     def _store(self, chat: _Chat, message: dict[str, Any]) -> None:
         author = message.get("from") or {}
         from_bot = author.get("id") == self.bot_user["id"]
