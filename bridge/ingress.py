@@ -1,14 +1,24 @@
 """The only place adapters hand events to Redis.
 
 ``accept`` deduplicates an event (the same platform update delivered twice is
-accepted once), gives it its position in its source chat, and enqueues the
-pipeline task. It returns only once the task is stored in Redis, so an adapter
-may acknowledge the platform update after it returns.
+accepted once), gives it its position in its source chat, records it in the
+ingress stream and enqueues the pipeline task. It returns only once both are
+stored in Redis, so an adapter may acknowledge the platform update after it
+returns.
+
+Why a stream as well as the Celery queue: Celery's Redis transport can lose a
+task when a worker is killed between taking it from the queue and noting it
+as unacknowledged. The ingress entry stays until a worker has published the
+event's posts (atomically with removing the entry, see workers/pipeline.py),
+and :class:`IngressSweeper` enqueues again what stayed too long. Text stays in
+Redis only while the event is in flight.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import time
 from typing import Awaitable, Callable
 
 from .keys import DAY, Keys
@@ -17,7 +27,7 @@ from .stats import Stats
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[dict], Awaitable[None]]
+Enqueue = Callable[[dict, str], Awaitable[None]]  # (event, ingress entry id)
 
 # Long enough to absorb any platform redelivery; the marker holds no content.
 DEDUP_TTL = 7 * DAY
@@ -36,20 +46,39 @@ class Ingress:
         if not await self._redis.set(seen, "1", nx=True, ex=DEDUP_TTL):
             await self._stats.incr(f"{event.source.platform}.skipped.duplicate")
             return False
+        entry_id = None
         try:
             seq_key = self._keys.seq(event.source.chat.key)
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(seq_key)
                 pipe.expire(seq_key, 365 * DAY)
                 seq, _ = await pipe.execute()
-            await self._enqueue(event.with_seq(int(seq)).to_dict())
+            data = event.with_seq(int(seq)).to_dict()
+            stream = self._keys.ingress()
+            in_flight = self._keys.in_flight(event.source.chat.key, int(seq))
+            async with self._redis.pipeline(transaction=True) as pipe:
+                pipe.xadd(stream, {"event": json.dumps(data, ensure_ascii=False)})
+                pipe.expire(stream, DEDUP_TTL)
+                pipe.set(in_flight, "1", ex=DEDUP_TTL)
+                entry_id, _, _ = await pipe.execute()
+            await self._enqueue(data, entry_id)
         except BaseException:
-            # Not enqueued: forget the marker so a redelivery is accepted.
-            await asyncio.shield(self._redis.delete(seen))
+            # Not enqueued: forget the marker (and the entry) so a redelivery is accepted.
+            await asyncio.shield(self._forget(seen, entry_id, event))
             raise
         await self._stats.incr(f"{event.source.platform}.accepted")
         log.debug("accepted %s", event.dedup_key)
         return True
+
+    async def _forget(self, seen: str, entry_id, event: PlatformEvent) -> None:
+        try:
+            await self._redis.delete(seen)
+            if entry_id is not None:
+                await self._redis.xdel(self._keys.ingress(), entry_id)
+                seq = int(await self._redis.get(self._keys.seq(event.source.chat.key)) or 0)
+                await self._redis.delete(self._keys.in_flight(event.source.chat.key, seq))
+        except Exception:  # noqa: BLE001 - Redis is away; the sweeper will enqueue the entry
+            log.warning("could not undo a half-accepted event; it will be retried from the ingress stream")
 
 
 def celery_enqueue(celery_app) -> Enqueue:
@@ -57,9 +86,55 @@ def celery_enqueue(celery_app) -> Enqueue:
     (kombu's Redis transport is synchronous, so it runs in a thread)."""
     from workers.app import PIPELINE_QUEUE, PROCESS_EVENT_TASK
 
-    async def enqueue(event: dict) -> None:
+    async def enqueue(event: dict, ingress_id: str) -> None:
         await asyncio.to_thread(
-            celery_app.send_task, PROCESS_EVENT_TASK, args=[event], queue=PIPELINE_QUEUE
+            celery_app.send_task, PROCESS_EVENT_TASK, args=[event, ingress_id], queue=PIPELINE_QUEUE
         )
 
     return enqueue
+
+
+class IngressSweeper:
+    """Enqueues again the ingress entries no worker finished in time (their task
+    was lost with a worker, or never sent because the adapter died in between).
+    Running it twice is harmless: only one run of an event publishes."""
+
+    def __init__(self, redis, keys: Keys, enqueue: Enqueue, stale_after: float, stats: Stats | None = None):
+        self._redis = redis
+        self._keys = keys
+        self._enqueue = enqueue
+        self.stale_after = stale_after
+        self._stats = stats or Stats(redis, keys)
+
+    async def sweep_once(self) -> int:
+        """Enqueue entries older than ``stale_after`` (each at most once per period)."""
+        newest = int((time.time() - self.stale_after) * 1000)
+        entries = await self._redis.xrange(self._keys.ingress(), "-", f"{newest}-0", count=500)
+        requeued = 0
+        for entry_id, fields in entries:
+            marker = f"{self._keys.ingress()}:requeued:{entry_id}"
+            if not await self._redis.set(marker, "1", nx=True, ex=max(1, int(self.stale_after))):
+                continue
+            try:
+                event = json.loads(fields["event"])
+            except (KeyError, ValueError):
+                await self._redis.xdel(self._keys.ingress(), entry_id)
+                continue
+            await self._enqueue(event, entry_id)
+            requeued += 1
+        if requeued:
+            log.warning("enqueued %d stale ingress event(s) again", requeued)
+            await self._stats.incr("ingress.requeued", requeued)
+        return requeued
+
+    async def run(self, stop: asyncio.Event) -> None:
+        interval = max(1.0, min(10.0, self.stale_after / 2))
+        while not stop.is_set():
+            try:
+                await self.sweep_once()
+            except Exception:  # noqa: BLE001 - Redis away: the next round tries again
+                log.warning("ingress sweep failed; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=interval)
+            except asyncio.TimeoutError:
+                pass

@@ -14,6 +14,15 @@ class Keys:
         """Ingress deduplication marker for one platform event."""
         return f"{self.prefix}seen:{dedup_key}"
 
+    def ingress(self) -> str:
+        """Stream of accepted events not yet fully processed (text in flight only)."""
+        return f"{self.prefix}ingress"
+
+    def in_flight(self, chat_key: str, seq: int) -> str:
+        """Marker: the event at this position of a source chat is accepted but not yet
+        published (so an outbox lane knows a gap will fill)."""
+        return f"{self.prefix}inflight:{chat_key}:{seq}"
+
     def seq(self, chat_key: str) -> str:
         """Counter giving each event of a source chat its position."""
         return f"{self.prefix}seq:{chat_key}"

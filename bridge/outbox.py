@@ -9,7 +9,8 @@ its destination chat:
   holds up the others;
 - inside a lane, a source chat's posts go out in the order they were written
   (their ``seq``), whatever order the workers finished them in; a missing
-  position is waited for at most ``gap_timeout`` seconds;
+  position is waited for while it is still in flight (at most ``gap_timeout``
+  seconds), otherwise only briefly;
 - each post is rate limited (shared limiter in Redis), retried on 429 (after
   ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
   ``max_attempts`` moved to the dead-letter stream with its reason;
@@ -37,7 +38,12 @@ log = logging.getLogger(__name__)
 
 GROUP = "senders"
 MAX_ATTEMPTS = 8
-GAP_TIMEOUT = 5.0
+# A missing position that is still in flight (accepted, not yet published) is
+# waited for up to GAP_TIMEOUT (a task lost with a worker comes back after the
+# visibility timeout); one that is not in flight only for GAP_GRACE (time for
+# an already published post to be read from the stream).
+GAP_TIMEOUT = 600.0
+GAP_GRACE = 1.5
 MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
 
 
@@ -210,6 +216,9 @@ class OutboxConsumer:
         raw = await self._redis.get(self._keys.cursor(destination.key, source_chat))
         return int(raw) if raw else 0
 
+    async def in_flight(self, source_chat: str, seq: int) -> bool:
+        return bool(await self._redis.exists(self._keys.in_flight(source_chat, seq)))
+
     async def mark_delivered(self, post: OutboundPost) -> None:
         key = self._keys.cursor(post.destination.key, post.source.chat.key)
         # Only ever forwards (a late duplicate must not move it back).
@@ -261,8 +270,9 @@ class _Lane:
             items = by_seq[seq]
             expected = self.cursors[source] + 1
             waited = now - items[0][2]
-            if seq > expected and waited < self.outbox.gap_timeout:
-                wait = self.outbox.gap_timeout - waited
+            if seq > expected and waited < self.outbox.gap_timeout and (
+                    waited < GAP_GRACE or await self.outbox.in_flight(source, expected)):
+                wait = max(0.05, GAP_GRACE - waited) if waited < GAP_GRACE else 0.5
                 soonest = wait if soonest is None else min(soonest, wait)
                 continue
             if seq > expected:

@@ -28,6 +28,9 @@ class Settings:
     # that several deployments (or test runs) can share one Redis database.
     redis_prefix: str = "tb:"
     log_level: str = "INFO"
+    # Added: seconds after which a task a dead worker had taken is handed to
+    # another worker (Celery's Redis visibility timeout).
+    visibility_timeout: int = 300
 
     def with_config(self, path: str | os.PathLike | None) -> "Settings":
         return replace(self, config_path=Path(path)) if path else self
@@ -86,4 +89,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         pseudonym_key=_get(env, "TWINBRIDGE_PSEUDONYM_KEY"),
         redis_prefix=_get(env, "TWINBRIDGE_REDIS_PREFIX") or "tb:",
         log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
+        visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 300),
     )

@@ -26,10 +26,14 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        # A task older than this is handed to another worker; routing takes
-        # milliseconds, translation is bounded well below it.
+        # A task a dead worker had taken goes to another worker once it is older
+        # than the visibility timeout (routing takes milliseconds, translation is
+        # bounded well below it; a task run twice is harmless: delivery is
+        # deduplicated). The sweep for such tasks runs every few seconds.
         broker_transport_options={
-            "visibility_timeout": 300,
+            "visibility_timeout": settings.visibility_timeout,
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+            "unacked_restore_throttle": 1,
             "global_keyprefix": f"{settings.redis_prefix}celery:",
         },
         broker_connection_retry_on_startup=True,

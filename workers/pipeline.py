@@ -75,13 +75,26 @@ def plan(event: PlatformEvent, ctx: Context) -> list[OutboundPost]:
     return posts
 
 
-def publish(redis, keys: Keys, posts: list[OutboundPost]) -> None:
-    """Append each post to its destination platform's outbox, atomically."""
-    if not posts:
-        return
-    with redis.pipeline(transaction=True) as pipe:
-        for post in posts:
-            stream = keys.outbox(post.destination.platform)
-            pipe.xadd(stream, {"post": json.dumps(post.to_dict(), ensure_ascii=False)})
-            pipe.expire(stream, post.retention_days * DAY)
-        pipe.execute()
+_PUBLISH = """
+-- Remove the ingress entry and publish the posts, atomically: only the first
+-- run of an event publishes (a task run again after a worker died does not).
+if ARGV[1] ~= '' and redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
+redis.call('DEL', KEYS[2])  -- the in-flight marker: the lanes may stop waiting for it
+for i = 3, #KEYS do
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4])
+  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 3])
+end
+return #KEYS - 2
+"""
+
+
+def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
+            ingress_id: str | None = None) -> bool:
+    """Append each post to its destination platform's outbox and retire the
+    ingress entry, atomically. False when this event was already published."""
+    stream_keys = [keys.ingress(), keys.in_flight(event.source.chat.key, event.seq)]
+    args = [ingress_id or ""]
+    for post in posts:
+        stream_keys.append(keys.outbox(post.destination.platform))
+        args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
+    return redis.eval(_PUBLISH, len(stream_keys), *stream_keys, *args) != -1

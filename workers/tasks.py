@@ -27,15 +27,19 @@ def _wiring():
 
 
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
-def process_event(self, event_data: dict) -> None:
+def process_event(self, event_data: dict, ingress_id: str | None = None) -> None:
     event = PlatformEvent.from_dict(event_data)
     ctx, redis, keys = _wiring()
     try:
         posts = pipeline.plan(event, ctx)
-        pipeline.publish(redis, keys, posts)
+        if not pipeline.publish(redis, keys, event, posts, ingress_id):
+            redis.hincrby(keys.stats(), "worker.already_published", 1)
+            return
     except redis_lib.exceptions.ConnectionError as exc:
         log.warning("redis unavailable while processing an event; retrying")
-        raise self.retry(exc=exc, countdown=min(60, 2 ** min(self.request.retries, 6)))
+        # Never an ETA beyond the visibility timeout (the task would be handed out twice).
+        cap = min(60, app.conf.twinbridge_settings.visibility_timeout // 2)
+        raise self.retry(exc=exc, countdown=min(cap, 2 ** min(self.request.retries, 6)))
     redis.hincrby(keys.stats(), "worker.processed", 1)
     redis.expire(keys.stats(), Keys.STATS_TTL)
     log.debug("event %s -> %d posts", event.dedup_key, len(posts))

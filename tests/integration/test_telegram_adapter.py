@@ -177,11 +177,11 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
     real_enqueue = celery_enqueue(celery_app)
     pending_during_outage: list[list[dict]] = []
 
-    async def flaky_enqueue(event: dict) -> None:
+    async def flaky_enqueue(event: dict, *rest) -> None:
         if len(pending_during_outage) < 2:
             pending_during_outage.append(standin.pending_updates())
             raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        await real_enqueue(event)
+        await real_enqueue(event, *rest)
 
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
                          ingress=Ingress(aredis, keys, flaky_enqueue))
