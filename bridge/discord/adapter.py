@@ -23,6 +23,7 @@ from ..ingress import Ingress
 from ..keys import Keys
 from ..links import LinksConfig
 from ..outbox import OutboxConsumer
+from ..ratelimit import RateLimiter, discord_limits
 from ..settings import Settings
 from ..stats import Stats
 from .cog import RelayCog
@@ -109,7 +110,9 @@ class DiscordAdapter:
             await self._close_client()
             raise
         sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes)
-        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord")
+        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord",
+                                      limiter=RateLimiter(self._redis, self._keys.prefix),
+                                      limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
         log.info("Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?",
                  len(client.guilds))

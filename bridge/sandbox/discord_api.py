@@ -180,6 +180,7 @@ class DiscordStandIn:
         self.manage_webhooks = manage_webhooks
         self.message_content_enabled = message_content_enabled
         self.route_limit = route_limit
+        self.rate_limited_responses = 0  # every 429 sent (injected ones included)
 
         # Every REST request: (event-loop time, method, full path without the
         # query, JSON body or None), including those answered with an error.
@@ -422,6 +423,7 @@ class DiscordStandIn:
     def _rate_limited(self, retry_after: float, bucket_name: str, bucket: _Bucket,
                       body: dict | None = None) -> web.Response:
         retry_after = max(0.0, round(retry_after, 3))
+        self.rate_limited_responses += 1
         headers = self._ratelimit_headers(bucket_name, bucket, remaining=0, reset_after=retry_after)
         headers.update({
             "Retry-After": str(math.ceil(retry_after)),  # whole seconds, as Discord sends it

@@ -24,6 +24,7 @@ from ..ingress import Ingress
 from ..keys import Keys
 from ..links import LinksConfig
 from ..outbox import OutboxConsumer
+from ..ratelimit import RateLimiter, telegram_limits
 from ..settings import Settings
 from ..stats import Stats
 from .handlers import build_router
@@ -97,7 +98,9 @@ class TelegramAdapter:
             ),
             name="telegram-polling",
         )
-        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram")
+        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram",
+                                        limiter=RateLimiter(self._redis, self._keys.prefix),
+                                        limits_for=telegram_limits)
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
 
     @staticmethod
