@@ -44,6 +44,7 @@ MAX_ATTEMPTS = 8
 # an already published post to be read from the stream).
 GAP_TIMEOUT = 600.0
 GAP_GRACE = 1.5
+MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
 MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
 
 
@@ -153,7 +154,9 @@ class OutboxConsumer:
         if post.kind == EventKind.NEW and await self._redis.exists(done_key):
             await self._stats.incr(f"{self._sender.platform}.delivery.duplicate")
             return
-        for attempt in range(1, self.max_attempts + 1):
+        attempt = limited = 0
+        while True:
+            attempt += 1
             if self._limiter is not None and self._limits_for is not None:
                 await self._limiter.acquire(self._limits_for(post.destination.chat_id))
             try:
@@ -162,7 +165,13 @@ class OutboxConsumer:
                 await self._stats.incr(f"{self._sender.platform}.delivered.{post.kind.value}")
                 return
             except DeliveryError as exc:
-                if exc.permanent or attempt == self.max_attempts:
+                if exc.retry_after is not None and not exc.permanent:
+                    # A 429 is the platform saying "later", not a failure: it does not
+                    # use up the attempts (but a platform that never stops is bounded).
+                    limited += 1
+                    if limited <= MAX_RATE_LIMITED:
+                        attempt -= 1
+                if exc.permanent or attempt >= self.max_attempts:
                     log.warning("giving up on a post to %s after %d attempt(s): %s",
                                 post.destination.key, attempt, exc.reason)
                     await self._stats.incr(f"{self._sender.platform}.delivery.dead_lettered")

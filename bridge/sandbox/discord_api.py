@@ -112,6 +112,8 @@ class _Fault:
     retry_after: float | None
     remaining: int
     body: dict | None
+    starts: float = 0.0  # loop time; with `until`, a fault window instead of a count
+    until: float | None = None
 
 
 @dataclass
@@ -393,10 +395,23 @@ class DiscordStandIn:
         response.headers["Via"] = "1.1 google"
         return response
 
+    def fail_for(self, path_pattern: str, status: int, *, seconds: float, after: float = 0.0,
+                 retry_after: float | None = None) -> None:
+        """An outage window: from ``after`` seconds from now, for ``seconds``, every
+        request matching ``path_pattern`` (as in :meth:`fail_next`) gets ``status``."""
+        now = asyncio.get_running_loop().time()
+        method, _, pattern = path_pattern.strip().rpartition(" ")
+        self._faults.append(_Fault(method.upper() or None, pattern, status, retry_after, 1 << 30, None,
+                                   starts=now + after, until=now + after + seconds))
+
     def _take_fault(self, request: web.Request) -> _Fault | None:
         path = request.path[len(API_PREFIX):]
-        for fault in self._faults:
-            if fault.method not in (None, request.method):
+        now = asyncio.get_running_loop().time()
+        for fault in list(self._faults):
+            if fault.until is not None and now >= fault.until:
+                self._faults.remove(fault)
+                continue
+            if fault.method not in (None, request.method) or now < fault.starts:
                 continue
             if fnmatch.fnmatchcase(path, fault.pattern):
                 fault.remaining -= 1
