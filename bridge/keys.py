@@ -58,6 +58,10 @@ class Keys:
     def heartbeat(self, component: str) -> str:
         return f"{self.prefix}alive:{component}"
 
+    def discord_last_seen(self, channel_id: str) -> str:
+        """The newest member message accepted from a Discord channel (for catching up)."""
+        return f"{self.prefix}discord:last_seen:{channel_id}"
+
     def webhooks(self) -> str:
         """Hash: Discord channel id -> our webhook (id and token). Configuration-like state."""
         return f"{self.prefix}discord:webhooks"

@@ -99,7 +99,7 @@ class DiscordAdapter:
         recent_deletes = RecentDeletes()
         await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
                                       stats=Stats(self._redis, self._keys), idmap=IdMap(self._redis, self._keys),
-                                      recent_deletes=recent_deletes))
+                                      recent_deletes=recent_deletes, redis=self._redis, keys=self._keys))
         try:
             await self._login(client, token, api_url)
             gateway = await self._gateway_url(client, api_url)

@@ -23,6 +23,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..idmap import IdMap
+from ..keys import Keys
 from ..ingress import Ingress
 from ..links import LinksConfig
 from ..models import ChatRef, MessageRef, PlatformEvent
@@ -35,6 +36,7 @@ log = logging.getLogger(__name__)
 # Redis or the broker hiccuping must not lose what a member wrote: retry for
 # about a minute (the gateway cannot redeliver an event we dropped).
 ACCEPT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30)
+LAST_SEEN_TTL = 30 * 86400  # an id, not content; after a month away, no catching up
 _TRANSIENT = (RedisConnectionError, RedisTimeoutError, KombuOperationalError, ConnectionError, TimeoutError)
 
 
@@ -42,14 +44,52 @@ class RelayCog(commands.Cog, name="relay"):
     """Members' messages, edits and deletes in linked channels -> ingress."""
 
     def __init__(self, bot: commands.Bot, *, config: LinksConfig, ingress: Ingress, stats: Stats, idmap: IdMap,
-                 recent_deletes: RecentDeletes | None = None):
+                 recent_deletes: RecentDeletes | None = None, redis=None, keys: Keys | None = None):
         self.bot = bot
+        self._redis = redis
+        self._keys = keys
         self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
         self._config = config
         self._ingress = ingress
         self._stats = stats
         self._idmap = idmap
         self._locks: dict[int, asyncio.Lock] = {}
+
+    # -- catching up -------------------------------------------------------------
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        """A new gateway session (start, or a session that could not be resumed):
+        what members wrote while we were away is not replayed by Discord, so read it
+        from each linked channel's history since the last message we accepted.
+        The ingress drops what it had already accepted."""
+        if self._redis is None or self._keys is None:
+            return
+        for chat in self._config.chats("discord"):
+            last_seen = await self._redis.get(self._keys.discord_last_seen(chat.chat_id))
+            channel = self.bot.get_channel(int(chat.chat_id))
+            if not last_seen or channel is None:
+                continue  # first start: the bridge does not replay old history
+            caught_up = 0
+            try:
+                async for message in channel.history(limit=None, after=discord.Object(id=int(last_seen)),
+                                                     oldest_first=True):
+                    await self.on_message(message)
+                    caught_up += 1
+            except discord.HTTPException as exc:
+                log.warning("could not read the history of discord:%s (%s)", chat.chat_id, exc.status)
+            if caught_up:
+                log.info("caught up %d message(s) in discord:%s", caught_up, chat.chat_id)
+                await self._stats.incr("discord.caught_up", caught_up)
+
+    async def _remember_last_seen(self, event: PlatformEvent) -> None:
+        if self._redis is None or self._keys is None or event.kind.value != "new":
+            return
+        key = self._keys.discord_last_seen(event.source.chat_id)
+        # Snowflakes grow with time: keep the largest (a late event must not move it back).
+        await self._redis.eval("local c = redis.call('GET', KEYS[1]) "
+                               "if (not c) or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end "
+                               "redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1",
+                               1, key, event.source.message_id, LAST_SEEN_TTL)
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()
@@ -111,6 +151,7 @@ class RelayCog(commands.Cog, name="relay"):
             for delay in (*ACCEPT_RETRY_DELAYS, None):
                 try:
                     await self._ingress.accept(event)
+                    await self._remember_last_seen(event)
                     return
                 except _TRANSIENT as exc:
                     if delay is None:

@@ -545,8 +545,10 @@ class DiscordStandIn:
         after = int(request.query["after"]) if "after" in request.query else None
         found = [m for mid, m in self._messages[channel_id].items()
                  if (before is None or mid < before) and (after is None or mid > after)]
-        newest_first = list(reversed(found))[:limit]
-        return _json(newest_first)
+        # Discord answers newest first; with only `after`, the page is the oldest
+        # `limit` messages after it (so a client can walk forward).
+        page = found[:limit] if after is not None and before is None else found[-limit:]
+        return _json(list(reversed(page)))
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel_id = self._channel_or_404(request)

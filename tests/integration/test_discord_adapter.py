@@ -95,6 +95,32 @@ async def outbox_empty(aredis, keys) -> bool:
 
 # -- inbound ----------------------------------------------------------------------------
 
+async def test_messages_written_while_down_are_caught_up_from_history(make_adapter, standin, aredis, keys, prefix):
+    first = make_adapter()
+    await first.start()
+    standin.inject_message(CHANNEL, JUERGEN, "before the outage")
+    await wait_until(lambda: _queued_count(aredis, prefix, 1), message="the first message")
+    await first.stop()
+
+    # Written while the bridge was away: Discord will not replay them to a new session.
+    for n in range(120):  # more than one page of history
+        standin.inject_message(CHANNEL, JUERGEN, f"while away {n}")
+
+    second = make_adapter()
+    await second.start()
+    try:
+        await wait_until(lambda: _queued_count(aredis, prefix, 121), timeout=30, message="the caught-up messages")
+        texts = [e["text"] for e in await queued_events(aredis, prefix)]
+        assert texts == ["before the outage"] + [f"while away {n}" for n in range(120)]  # once each, in order
+        assert await stat(aredis, keys, "discord.caught_up") == 120
+    finally:
+        await second.stop()
+
+
+async def _queued_count(aredis, prefix, n):
+    return len(await queued_events(aredis, prefix)) >= n
+
+
 async def test_member_message_is_enqueued_once(adapter, standin, aredis, keys, prefix):
     assert standin.intents & (1 << 15), "the adapter must ask for the Message Content intent"
     message = standin.inject_message(CHANNEL, JUERGEN, "Guten Morgen, Leicester!")
