@@ -31,6 +31,19 @@ Enqueue = Callable[[dict, str], Awaitable[None]]  # (event, ingress entry id)
 
 # Long enough to absorb any platform redelivery; the marker holds no content.
 DEDUP_TTL = 7 * DAY
+# The seen marker's value: PENDING until the event is stored, then its ingress entry id
+# until the task is sent, then "1".
+PENDING = "pending"
+PENDING_TTL = 30  # seconds: how long a redelivery may wait after an accept died halfway
+PENDING_POLL = 0.5
+
+_STORE = """
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
+redis.call('SET', KEYS[3], id, 'EX', ARGV[2])
+return id
+"""
 
 
 class Ingress:
@@ -43,7 +56,22 @@ class Ingress:
     async def accept(self, event: PlatformEvent) -> bool:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
         seen = self._keys.seen(event.dedup_key)
-        if not await self._redis.set(seen, "1", nx=True, ex=DEDUP_TTL):
+        # A process killed halfway through an accept must not turn the platform's
+        # redelivery into a "duplicate" that was never stored (lost) or never enqueued
+        # (its chat stalled until the sweeper's visibility timeout).
+        while not await self._redis.set(seen, PENDING, nx=True, ex=PENDING_TTL):
+            value = await self._redis.get(seen)
+            if value == PENDING:
+                await asyncio.sleep(PENDING_POLL)  # another accept under way, or a dead one expiring
+                continue
+            if value is None:
+                continue  # expired meanwhile
+            stored = await self._redis.xrange(self._keys.ingress(), value, value, count=1) if "-" in value else []
+            if stored:
+                # Stored, but killed before the task was surely sent: send it (again);
+                # only one run of an event publishes.
+                await self._enqueue(json.loads(stored[0][1]["event"]), value)
+                await self._stats.incr(f"{event.source.platform}.requeued_on_redelivery")
             await self._stats.incr(f"{event.source.platform}.skipped.duplicate")
             return False
         entry_id = None
@@ -56,16 +84,18 @@ class Ingress:
             data = event.with_seq(int(seq)).to_dict()
             stream = self._keys.ingress()
             in_flight = self._keys.in_flight(event.source.chat.key, int(seq))
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.xadd(stream, {"event": json.dumps(data, ensure_ascii=False)})
-                pipe.expire(stream, DEDUP_TTL)
-                pipe.set(in_flight, "1", ex=DEDUP_TTL)
-                entry_id, _, _ = await pipe.execute()
+            # Entry, in-flight marker and the seen marker's entry id in one step.
+            entry_id = await self._redis.eval(_STORE, 3, stream, in_flight, seen,
+                                              json.dumps(data, ensure_ascii=False), DEDUP_TTL)
             await self._enqueue(data, entry_id)
         except BaseException:
             # Not enqueued: forget the marker (and the entry) so a redelivery is accepted.
             await asyncio.shield(self._forget(seen, entry_id, event))
             raise
+        try:  # enqueued: a redelivery is a plain duplicate (if this fails, it only enqueues again)
+            await self._redis.set(seen, "1", ex=DEDUP_TTL)
+        except Exception:  # noqa: BLE001
+            pass
         await self._stats.incr(f"{event.source.platform}.accepted")
         log.debug("accepted %s", event.dedup_key)
         return True

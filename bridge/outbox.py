@@ -24,9 +24,11 @@ import json
 import logging
 import random
 import time
-from typing import Callable, Sequence
+from typing import Awaitable, Callable, Sequence
 
+from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .adapter import DeliveryError, Sender
 from .idmap import IdMap
@@ -86,8 +88,9 @@ class OutboxConsumer:
             await self._read_loop()
         finally:
             # Let each lane finish the post in hand; the rest stays pending in the group.
-            for lane in self._lanes.values():
-                lane.wake()
+            # Also when the read loop failed (Redis away): lanes only return once stopping
+            # is set, and waiting for them without it would hang this consumer for good.
+            self.stop()
             await asyncio.gather(*(lane.task for lane in self._lanes.values()), return_exceptions=True)
 
     async def _read_loop(self) -> None:
@@ -161,7 +164,7 @@ class OutboxConsumer:
                 await self._limiter.acquire(self._limits_for(post.destination.chat_id))
             try:
                 await self._deliver_once(post)
-                await self._redis.set(done_key, "1", ex=post.retention_days * DAY)
+                await self._after_send(lambda: self._redis.set(done_key, "1", ex=post.retention_days * DAY))
                 await self._stats.incr(f"{self._sender.platform}.delivered.{post.kind.value}")
                 return
             except DeliveryError as exc:
@@ -196,7 +199,8 @@ class OutboxConsumer:
             if post.reply_to is not None:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
             ids = await self._sender.send(post, reply_to)
-            await self._idmap.record(post.link_id, post.source, post.destination, ids, post.retention_days)
+            await self._after_send(lambda: self._idmap.record(post.link_id, post.source, post.destination, ids,
+                                                              post.retention_days))
             return
         copies = await self._idmap.copies(post.link_id, post.source, post.destination)
         if not copies:
@@ -209,6 +213,21 @@ class OutboxConsumer:
         else:
             await self._sender.delete(post, copies)
             await self._idmap.forget(post.link_id, post.source, post.destination)
+
+    async def _after_send(self, write: Callable[[], Awaitable[object]]) -> None:
+        """Record in Redis that a post is on the platform, waiting out a Redis outage:
+        failing here would leave the entry unacknowledged and unmarked, so it would be
+        read again and posted twice once Redis is back."""
+        delay = 0.25
+        while True:
+            try:
+                await write()
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("Redis unavailable (%s) after a post to %s was sent; retrying in %.1fs",
+                            exc.__class__.__name__, self._sender.platform, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
 
     async def dead_letter(self, post: OutboundPost, reason: str, attempts: int) -> None:
         """Park an undeliverable post where organisers can see, retry or purge it
