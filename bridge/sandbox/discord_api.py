@@ -550,16 +550,21 @@ class DiscordStandIn:
         page = found[:limit] if after is not None and before is None else found[-limit:]
         return _json(list(reversed(page)))
 
-    async def _create_message(self, request: web.Request) -> web.Response:
-        channel_id = self._channel_or_404(request)
-        if isinstance(channel_id, web.Response):
-            return channel_id
+    def _message_body(self, request: web.Request) -> dict | web.Response:
+        """The JSON body of a message to create, or Discord's error for it."""
         body = request[_JSON_BODY]
         if body is None:
             return _error(400, "Cannot send an empty message", 50006)
         invalid = self._validate_content(body)
-        if invalid is not None:
-            return invalid
+        return body if invalid is None else invalid
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        channel_id = self._channel_or_404(request)
+        if isinstance(channel_id, web.Response):
+            return channel_id
+        body = self._message_body(request)
+        if isinstance(body, web.Response):
+            return body
         message = self._new_message(channel_id, self._users[self.bot_id], body.get("content") or "", member=True)
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
@@ -674,12 +679,9 @@ class DiscordStandIn:
         hook = self._webhook_or_error(request)
         if isinstance(hook, web.Response):
             return hook
-        body = request[_JSON_BODY]
-        if body is None:
-            return _error(400, "Cannot send an empty message", 50006)
-        invalid = self._validate_content(body)
-        if invalid is not None:
-            return invalid
+        body = self._message_body(request)
+        if isinstance(body, web.Response):
+            return body
         username = body.get("username")
         if username is not None:
             if not 1 <= len(username.strip()) <= 80:

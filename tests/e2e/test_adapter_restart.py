@@ -13,35 +13,20 @@ import os
 import signal
 import time
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import wait_until
-from .test_whole_path import ANNA, DC_TOKEN, TG_TOKEN
+from .test_whole_path import ANNA
+from .twins import dc_channel, fleet_env, standins, tg_chat
 
-GUILD = 112233445566770000
 PAIRS = 5
 PER_CHAT = 20  # 5 × 20 = 100 messages
 FIRST_HALF = PER_CHAT // 2
 
 
-def tg_chat(i: int) -> int:
-    return -1003000000000 - i
 
 
-def dc_channel(i: int) -> int:
-    return 112233445566600000 + i
 
 
-def links() -> str:
-    lines = ["version: 1", "communities:"]
-    for i in range(PAIRS):
-        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
-    lines.append("links:")
-    for i in range(PAIRS):
-        lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")
-    return "\n".join(lines) + "\n"
 
 
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
@@ -63,20 +48,11 @@ async def test_adapters_killed_mid_burst_lose_nothing(tmp_path, procs, redis_url
 
 async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *, kill: bool) -> dict:
     label = "adapter-restart (kill -9)" if kill else "adapter-restart (SIGTERM)"
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        dc_channel(i): f"twin-{i}" for i in range(PAIRS)}}})
+    telegram, discord = standins(PAIRS)
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(links())
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url,
-        }
+        env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")

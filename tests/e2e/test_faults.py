@@ -6,53 +6,29 @@ import os
 import signal
 import time
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import wait_until
-from .test_whole_path import ANNA, DC_TOKEN, TG_TOKEN
+from .test_whole_path import ANNA
+from .twins import dc_channel, fleet_env, standins, tg_chat
 
-GUILD = 112233445566770000
 PAIRS = 25
 PER_CHAT = 20  # 25 × 20 = 500 messages
 
 
-def tg_chat(i: int) -> int:
-    return -1002000000000 - i
 
 
-def dc_channel(i: int) -> int:
-    return 112233445566700000 + i
 
 
-def many_links() -> str:
-    lines = ["version: 1", "communities:"]
-    for i in range(PAIRS):
-        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
-    lines.append("links:")
-    for i in range(PAIRS):
-        lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")
-    return "\n".join(lines) + "\n"
 
 
 async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, procs, redis_url, prefix,
                                                                      keys, aredis):
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        dc_channel(i): f"twin-{i}" for i in range(PAIRS)}}})
+    telegram, discord = standins(PAIRS)
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(many_links())
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url,
-            "TWINBRIDGE_VISIBILITY_TIMEOUT": "6",  # so the test need not wait 5 minutes
-        }
+        # A short visibility timeout, so that the test need not wait 5 minutes.
+        env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, TWINBRIDGE_VISIBILITY_TIMEOUT="6")
         first = procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
@@ -100,27 +76,11 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(tmp_pat
     """Discord refuses webhook posts with 429 (retry_after 1 s) for 30 s, then with
     503 for 30 s. Everything arrives afterwards, once and in order, and the bridge
     waited as told instead of hammering the platform."""
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        dc_channel(i): f"twin-{i}" for i in range(2)}}})
+    telegram, discord = standins(2)
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        lines = ["version: 1", "communities:"]
-        for i in range(2):
-            lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                      f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
-        lines.append("links:")
-        lines += [f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}"
-                  for i in range(2)]
-        config.write_text("\n".join(lines) + "\n")
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url,
-        }
+        env = fleet_env(tmp_path, 2, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")

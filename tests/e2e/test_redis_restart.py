@@ -15,36 +15,21 @@ import pytest
 import redis.asyncio as aioredis
 
 from bridge.keys import Keys
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import wait_until
 from ..processes import free_port
-from .test_whole_path import ANNA, DC_TOKEN, TG_TOKEN
+from .test_whole_path import ANNA
+from .twins import dc_channel, fleet_env, standins, tg_chat
 
-GUILD = 112233445566770000
 PAIRS = 5
 PER_CHAT = 12  # 5 × 12 = 60 messages
 HALF = 8  # before the restart: more than a webhook bucket (5 per 2 s) lets out at once
 
 
-def tg_chat(i: int) -> int:
-    return -1002100000000 - i
 
 
-def dc_channel(i: int) -> int:
-    return 112233445566710000 + i
 
 
-def links() -> str:
-    lines = ["version: 1", "communities:"]
-    for i in range(PAIRS):
-        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
-    lines.append("links:")
-    for i in range(PAIRS):
-        lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")
-    return "\n".join(lines) + "\n"
 
 
 class OwnRedis:
@@ -105,21 +90,11 @@ async def test_redis_restarted_mid_flow_loses_nothing(tmp_path, procs):
     server = OwnRedis(binary, tmp_path / "redis", free_port())
     await server.start()
     aredis = aioredis.Redis.from_url(server.url, decode_responses=True)
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        dc_channel(i): f"twin-{i}" for i in range(PAIRS)}}})
+    telegram, discord = standins(PAIRS)
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(links())
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": server.url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url,
-            "TWINBRIDGE_VISIBILITY_TIMEOUT": "6",  # so a task lost with the connection comes back soon
-        }
+        env = fleet_env(tmp_path, PAIRS, server.url, prefix, telegram, discord, TWINBRIDGE_VISIBILITY_TIMEOUT="6")
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")

@@ -1,0 +1,48 @@
+"""A fleet of twinned pairs for fault tests: Telegram group i ↔ Discord channel i."""
+from __future__ import annotations
+
+from bridge.sandbox.discord_api import DiscordStandIn
+from bridge.sandbox.telegram_api import TelegramStandIn
+
+from .test_whole_path import DC_TOKEN, TG_TOKEN
+
+GUILD = 112233445566770000
+
+
+def tg_chat(i: int) -> int:
+    return -1002000000000 - i
+
+
+def dc_channel(i: int) -> int:
+    return 112233445566700000 + i
+
+
+def pair_links(pairs: int) -> str:
+    """links.yaml with one `policy: open` link per pair."""
+    lines = ["version: 1", "communities:"]
+    for i in range(pairs):
+        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
+                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
+    lines.append("links:")
+    for i in range(pairs):
+        lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")
+    return "\n".join(lines) + "\n"
+
+
+def standins(pairs: int) -> tuple[TelegramStandIn, DiscordStandIn]:
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
+        dc_channel(i): f"twin-{i}" for i in range(pairs)}}})
+    return telegram, discord
+
+
+def fleet_env(tmp_path, pairs: int, redis_url: str, prefix: str, telegram, discord, **extra: str) -> dict[str, str]:
+    """Write the fleet's links.yaml and return the environment for the `twinbridge` commands."""
+    config = tmp_path / "links.yaml"
+    config.write_text(pair_links(pairs))
+    return {
+        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
+        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
+        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
+        "DISCORD_GATEWAY_URL": discord.gateway_url, **extra,
+    }
