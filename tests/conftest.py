@@ -63,8 +63,9 @@ def celery_app(settings):
 
 
 @pytest.fixture
-def procs(tmp_path):
-    """Start real `twinbridge` commands; stopped (and their logs shown on failure) afterwards."""
+def procs(tmp_path, prefix):
+    """Start real `twinbridge` commands; stopped (and their logs shown on failure) afterwards.
+    Depends on `prefix` so the processes stop before the test's keys are cleaned up."""
     from .processes import Procs
 
     p = Procs(tmp_path)
