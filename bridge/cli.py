@@ -8,7 +8,7 @@ import os
 import sys
 
 from .links import ConfigError, LinksConfig, load_links
-from .settings import Settings, load_settings
+from .settings import Settings, _strip_password, load_settings
 
 EXIT_CONFIG = 2
 
@@ -118,7 +118,7 @@ def cmd_dead_letters(args) -> int:
         else:
             print(f"{deadletters.purge(client, keys, args.ids)} dead letter(s) purged")
     except redis_lib.exceptions.ConnectionError as exc:
-        print(f"twinbridge: Redis at {settings.redacted()['redis']} is unreachable ({exc.__class__.__name__})",
+        print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
               file=sys.stderr)
         return 1
     return 0

@@ -55,9 +55,6 @@ class Keys:
         """Hash of counters (no content, no ids)."""
         return f"{self.prefix}stats"
 
-    def heartbeat(self, component: str) -> str:
-        return f"{self.prefix}alive:{component}"
-
     def discord_last_seen(self, channel_id: str) -> str:
         """The newest member message accepted from a Discord channel (for catching up)."""
         return f"{self.prefix}discord:last_seen:{channel_id}"

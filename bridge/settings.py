@@ -35,22 +35,6 @@ class Settings:
     def with_config(self, path: str | os.PathLike | None) -> "Settings":
         return replace(self, config_path=Path(path)) if path else self
 
-    def redacted(self) -> dict[str, str]:
-        """For status output: tokens and keys are never shown."""
-        def mask(value: str | None) -> str:
-            return "set" if value else "unset"
-
-        return {
-            "config": str(self.config_path),
-            "redis": _strip_password(self.redis_url),
-            "telegram token": mask(self.telegram_bot_token),
-            "discord token": mask(self.discord_bot_token),
-            "telegram api": self.telegram_api_url,
-            "discord api": self.discord_api_url,
-            "discord gateway": self.discord_gateway_url or "from Discord",
-            "libretranslate": self.libretranslate_url or "unset",
-        }
-
 
 def _strip_password(url: str) -> str:
     if "@" in url and "://" in url:

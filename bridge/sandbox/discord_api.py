@@ -586,22 +586,28 @@ class DiscordStandIn:
         self._store_and_dispatch(message)
         return _json(self._public(message))
 
-    async def _fetch_message(self, request: web.Request) -> web.Response:
+    def _message_or_404(self, request: web.Request) -> tuple[int, dict] | web.Response:
+        """(channel id, message) named by the path, or Discord's 404 for it."""
         channel_id = self._channel_or_404(request)
         if isinstance(channel_id, web.Response):
             return channel_id
         message = self._get_message(channel_id, int(request.match_info["message_id"]))
         if message is None:
             return _error(404, "Unknown Message", 10008)
+        return channel_id, message
+
+    async def _fetch_message(self, request: web.Request) -> web.Response:
+        found = self._message_or_404(request)
+        if isinstance(found, web.Response):
+            return found
+        channel_id, message = found
         return _json(self._public(message))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
-        channel_id = self._channel_or_404(request)
-        if isinstance(channel_id, web.Response):
-            return channel_id
-        message = self._get_message(channel_id, int(request.match_info["message_id"]))
-        if message is None:
-            return _error(404, "Unknown Message", 10008)
+        found = self._message_or_404(request)
+        if isinstance(found, web.Response):
+            return found
+        channel_id, message = found
         if message.get("webhook_id") or message["author"]["id"] != str(self.bot_id):
             return _error(403, "Cannot edit a message authored by another user", 50005)
         return self._apply_edit(message, request[_JSON_BODY] or {})
