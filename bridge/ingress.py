@@ -22,7 +22,7 @@ import time
 from typing import Awaitable, Callable
 
 from .keys import DAY, Keys
-from .models import PlatformEvent
+from .models import ChatRef, PlatformEvent
 from .stats import Stats
 
 log = logging.getLogger(__name__)
@@ -47,14 +47,23 @@ return id
 
 
 class Ingress:
-    def __init__(self, redis, keys: Keys, enqueue: Enqueue, stats: Stats | None = None):
+    def __init__(self, redis, keys: Keys, enqueue: Enqueue, stats: Stats | None = None,
+                 retention_days: Callable[[ChatRef], int] | None = None):
         self._redis = redis
         self._keys = keys
         self._enqueue = enqueue
         self._stats = stats or Stats(redis, keys)
+        self._retention_days = retention_days
+
+    def _ttl(self, event: PlatformEvent) -> int:
+        """How long this event's markers may live: never past its links' retention."""
+        if self._retention_days is None:
+            return DEDUP_TTL
+        return max(1, min(DEDUP_TTL, self._retention_days(event.source.chat) * DAY))
 
     async def accept(self, event: PlatformEvent) -> bool:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
+        ttl = self._ttl(event)
         seen = self._keys.seen(event.dedup_key)
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored (lost) or never enqueued
@@ -79,21 +88,21 @@ class Ingress:
             seq_key = self._keys.seq(event.source.chat.key)
             async with self._redis.pipeline(transaction=True) as pipe:
                 pipe.incr(seq_key)
-                pipe.expire(seq_key, 365 * DAY)
+                pipe.expire(seq_key, ttl)
                 seq, _ = await pipe.execute()
             data = event.with_seq(int(seq)).to_dict()
             stream = self._keys.ingress()
             in_flight = self._keys.in_flight(event.source.chat.key, int(seq))
             # Entry, in-flight marker and the seen marker's entry id in one step.
             entry_id = await self._redis.eval(_STORE, 3, stream, in_flight, seen,
-                                              json.dumps(data, ensure_ascii=False), DEDUP_TTL)
+                                              json.dumps(data, ensure_ascii=False), ttl)
             await self._enqueue(data, entry_id)
         except BaseException:
             # Not enqueued: forget the marker (and the entry) so a redelivery is accepted.
             await asyncio.shield(self._forget(seen, entry_id, event))
             raise
         try:  # enqueued: a redelivery is a plain duplicate (if this fails, it only enqueues again)
-            await self._redis.set(seen, "1", ex=DEDUP_TTL)
+            await self._redis.set(seen, "1", ex=ttl)
         except Exception:  # noqa: BLE001
             pass
         await self._stats.incr(f"{event.source.platform}.accepted")

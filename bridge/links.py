@@ -119,6 +119,12 @@ class LinksConfig:
                     found.append(Membership(link, community))
         return found
 
+    def retention_days(self, chat: ChatRef) -> int:
+        """The shortest retention among the links this chat is in (what bounds
+        every trace of its messages); the default policy's for an unknown chat."""
+        days = [m.link.policy.retention_days for m in self.memberships(chat)]
+        return min(days) if days else BUILTIN_POLICIES["community"].retention_days
+
     def community_of(self, chat: ChatRef) -> Community | None:
         for community in self.communities.values():
             if chat in community.chats:

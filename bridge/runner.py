@@ -133,7 +133,7 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         from workers.app import make_celery
 
         enqueue = celery_enqueue(make_celery(settings))
-        ingress = Ingress(redis, keys, enqueue, Stats(redis, keys))
+        ingress = Ingress(redis, keys, enqueue, Stats(redis, keys), retention_days=config.retention_days)
         sweeper = IngressSweeper(redis, keys, enqueue, stale_after=settings.visibility_timeout)
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         for platform, factory in adapter_factories(settings):

@@ -61,6 +61,15 @@ def test_plan_builds_posts_with_label_and_policy(tmp_path):
     assert OutboundPost.from_dict(post.to_dict()) == post
 
 
+def test_retention_of_a_chat_is_its_shortest_link(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(CONFIG) + "policies:\n  community: {retention_days: 7}\n")
+    cfg = load_links(path)
+    assert cfg.retention_days(ChatRef("telegram", "-1001")) == 7  # in `lk` (30 days) and `notices` (7)
+    assert cfg.retention_days(ChatRef("discord", "112233445566778800")) == 30  # only in `lk`
+    assert cfg.retention_days(ChatRef("telegram", "-4242")) == 30
+
+
 def test_event_round_trips_through_a_dict():
     e = event("discord", "1", "x").with_seq(7)
     assert PlatformEvent.from_dict(e.to_dict()) == e
