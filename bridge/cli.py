@@ -52,6 +52,10 @@ def cmd_check(args) -> int:
     for platform in missing:
         print(f"  note: {platform} chats are configured but {platform.upper()}_BOT_TOKEN is not set; "
               f"`twinbridge run` will not start that adapter")
+    from workers.translation.wiring import translation_report
+
+    for line in translation_report(settings, config):
+        print(f"  note: {line}")
     return 0
 
 

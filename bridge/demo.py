@@ -2,9 +2,11 @@
 
 Real parts: the Redis at REDIS_URL, a Celery worker process (`twinbridge
 worker`) and the adapters process (`twinbridge run`, with the real aiogram and
-discord.py clients). Stand-ins: the Telegram Bot API and Discord, served by
-this process on 127.0.0.1 (bridge/sandbox). A short scripted exchange is
-played by "members" of the stand-ins, and what each chat shows is printed.
+discord.py clients), and the LibreTranslate at LIBRETRANSLATE_URL if one
+answers. Stand-ins: the Telegram Bot API, Discord, and (without a real one)
+LibreTranslate and MyMemory, served by this process on 127.0.0.1
+(bridge/sandbox). A short scripted exchange is played by "members" of the
+stand-ins, and what each chat shows is printed.
 """
 from __future__ import annotations
 
@@ -19,6 +21,7 @@ import uuid
 from pathlib import Path
 
 import redis.asyncio as aioredis
+import requests
 
 from .settings import Settings, _strip_password
 
@@ -50,7 +53,12 @@ links:
   - id: leicester-krefeld-masaya
     communities: [leicester, krefeld, masaya]
     direction: both
-    policy: community
+    policy: learners
+    glossary: [Düsseldorf]
+policies:
+  learners:
+    base: community
+    show_original: true
 """
 
 ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith", "username": "anna_leic"}
@@ -105,6 +113,23 @@ async def wait_for(condition, timeout: float = DEADLINE) -> bool:
     return False
 
 
+def _answers(url: str) -> bool:
+    """Whether a LibreTranslate answers at ``url`` (GET /languages, 3 s)."""
+    try:
+        return requests.get(url.rstrip("/") + "/languages", timeout=3).ok
+    except requests.RequestException:
+        return False
+
+
+def translator_urls(endpoints) -> str:
+    """Every internet provider pointed at this machine: the demo never leaves it."""
+    urls = {"mymemory": endpoints.mymemory_url, "google": endpoints.google_url}
+    closed = "http://127.0.0.1:9"
+    for name in ("deepl", "microsoft", "yandex", "papago", "baidu", "qcri"):
+        urls[name] = f"{closed}/{name}"
+    return ",".join(f"{name}={url}" for name, url in urls.items())
+
+
 def show_chat(title: str, lines: list[tuple[str, str]]) -> None:
     say(f"  ┌─ {title}")
     for author, text in lines or [("", "(nothing)")]:
@@ -116,6 +141,7 @@ def show_chat(title: str, lines: list[tuple[str, str]]) -> None:
 async def main(settings: Settings, explicit_config: str | None = None) -> int:
     from .sandbox.discord_api import DiscordStandIn
     from .sandbox.telegram_api import TelegramStandIn
+    from .sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
 
     say("twinbridge demo — the whole pipeline on this machine, no tokens needed\n")
     if explicit_config:
@@ -134,8 +160,14 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
     telegram = TelegramStandIn(token=TELEGRAM_TOKEN)
     discord = DiscordStandIn(token=DISCORD_TOKEN, guilds={GUILD: {"name": "Krefeld Partnerschaft",
                                                                   "channels": {KREFELD: "leicester"}}})
-    await telegram.start()
-    await discord.start()
+    endpoints = ProviderEndpointStandIn()
+    real_libre = settings.libretranslate_url if settings.libretranslate_url and await asyncio.to_thread(
+        _answers, settings.libretranslate_url) else None
+    libre = None if real_libre else LibreTranslateStandIn(api_key=None)
+    servers = [s for s in (telegram, discord, endpoints, libre) if s is not None]
+    for server in servers:
+        await server.start()
+    libre_url = real_libre or libre.url
     workdir = Path(tempfile.mkdtemp(prefix="twinbridge-demo-"))
     config_path = workdir / "links.yaml"
     config_path.write_text(textwrap.dedent(DEMO_LINKS))
@@ -149,6 +181,9 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         "DISCORD_BOT_TOKEN": DISCORD_TOKEN,
         "DISCORD_API_URL": discord.api_url,
         "DISCORD_GATEWAY_URL": discord.gateway_url,
+        "LIBRETRANSLATE_URL": libre_url,
+        "TWINBRIDGE_TRANSLATOR_URLS": translator_urls(endpoints),
+        "TWINBRIDGE_TRANSLATION_TIMEOUT": "10",
         "TWINBRIDGE_LOG_LEVEL": "WARNING",
         "PYTHONUNBUFFERED": "1",
     }
@@ -159,6 +194,15 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         say(f"  • Redis: {redis_where}, keys under '{prefix}' (removed at the end)")
         say(f"  • Telegram Bot API stand-in on {telegram.url}")
         say(f"  • Discord REST + gateway stand-in on {discord.api_url} / {discord.gateway_url}")
+        if real_libre:
+            say(f"  • translator: the real LibreTranslate at {real_libre}")
+        else:
+            where = (f" at {settings.libretranslate_url}" if settings.libretranslate_url
+                     else "; LIBRETRANSLATE_URL is unset")
+            say(f"  • translator: a LibreTranslate stand-in on {libre.url} (no real one answered{where}):")
+            say("    its \"translations\" are the text marked [de]/[es]/[en] with a few words swapped")
+        say(f"  • MyMemory/Google stand-in on {endpoints.url} (the policy's second choice;"
+            " nothing leaves this machine)")
         procs.start("worker", "worker", "--concurrency", "1")
         procs.start("adapters", "run")
         say("  • started `twinbridge worker` (a Celery worker) and `twinbridge run` (aiogram + discord.py)")
@@ -168,10 +212,11 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
             say("\nThe adapters did not connect. Their log says:\n" + procs.log_tail("adapters"))
             return 1
         say("  • both adapters connected to their stand-ins\n")
-        say("Link 'leicester-krefeld-masaya' (policy: community — first names only):")
+        say("Link 'leicester-krefeld-masaya' (policy: community, first names only, with the original shown"
+            " under each translation):")
         say("  Leicester (Telegram group, en) · Krefeld (Discord channel, de) · Masaya (Telegram group, es)\n")
 
-        steps = Script(telegram, discord)
+        steps = Script(telegram, discord, libre)
         ok &= await steps.run()
         say("\nWhat each chat shows now:")
         show_chat(f"Telegram · Leicester ({LEICESTER})", telegram.transcript(LEICESTER))
@@ -185,8 +230,14 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         say("  • real: Redis, the Celery worker process, the `twinbridge run` process with the aiogram and")
         say("    discord.py clients speaking HTTP and the gateway websocket to the stand-ins above.")
         say("  • stand-ins: no Telegram or Discord server was contacted; the members are scripted.")
-        say("  • not yet: translation (every message arrives in its original language), media relay,")
-        say("    moderation and consent — they arrive in later versions; nothing here pretends otherwise.")
+        if real_libre:
+            say(f"  • translation: by the real LibreTranslate at {real_libre}.")
+        else:
+            say("  • translation: by the stand-in, so the pipeline is real (detection, one call per language,")
+            say("    placeholders, the original shown) but the \"translations\" are not; set LIBRETRANSLATE_URL")
+            say("    to a running LibreTranslate (see the README) to see real ones.")
+        say("  • not yet: media relay, moderation and consent — they arrive in later versions; nothing here")
+        say("    pretends otherwise.")
         if not ok:
             say("\nSome steps did not complete within the deadline; logs: " + str(workdir))
             for name in procs.procs:
@@ -194,8 +245,8 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         return 0 if ok else 1
     finally:
         await procs.stop()
-        await telegram.stop()
-        await discord.stop()
+        for server in servers:
+            await server.stop()
         async for key in redis.scan_iter(match=f"{prefix}*", count=500):
             await redis.delete(key)
         await redis.aclose()
@@ -204,9 +255,10 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
 class Script:
     """The scripted exchange; each step waits for its effect with a deadline."""
 
-    def __init__(self, telegram, discord):
+    def __init__(self, telegram, discord, libre=None):
         self.telegram = telegram
         self.discord = discord
+        self.libre = libre  # the stand-in, when no real LibreTranslate answered
 
     async def step(self, title: str, condition) -> bool:
         arrived = await wait_for(condition)
@@ -227,6 +279,12 @@ class Script:
                               lambda: self._discord_has("We land in Düsseldorf"))
         ok &= await self.step("… and in Masaya's Telegram group",
                               lambda: self._telegram_has(MASAYA, "We land in Düsseldorf"))
+        if self._discord_has("übersetzt von") and self._telegram_has(MASAYA, "traducido por"):
+            calls = len([r for r in self.libre.requests if r.path == "/translate"]) if self.libre else None
+            say("  ✓ … translated once per language: German for Krefeld, Spanish for Masaya"
+                + (f" ({calls} translator calls)" if calls is not None else "") + ", the original underneath")
+        else:
+            say("  ! … no translator answered in time: the copies went out in English, marked \"not translated\"")
 
         copy = next((p for p in self.discord.posts(KREFELD) if "Düsseldorf" in (p.get("content") or "")), None)
         self.discord.inject_message(KREFELD, MAX, "Hallo Leicester! Wir holen euch am Flughafen ab.",

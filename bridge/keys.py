@@ -51,6 +51,11 @@ class Keys:
         """Stream of posts that could not be delivered, with the reason."""
         return f"{self.prefix}dead"
 
+    def translation(self, digest: str) -> str:
+        """A cached translation, keyed by a hash of the text and its settings;
+        only where the link's policy allows a cache, and never past its retention."""
+        return f"{self.prefix}tr:{digest}"
+
     def stats(self) -> str:
         """Hash of counters (no content, no ids)."""
         return f"{self.prefix}stats"

@@ -15,13 +15,16 @@ ISO_639_1 = frozenset(
 
 REGIONAL = frozenset({"zh-CN", "zh-TW", "pt-BR", "pt-PT", "en-GB", "en-US", "es-419", "fr-CA"})
 
-LANGUAGE_NAMES = {
-    "en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese",
-    "gu": "Gujarati", "it": "Italian", "pl": "Polish", "nl": "Dutch", "pt": "Portuguese",
-    "uk": "Ukrainian", "ru": "Russian", "ar": "Arabic", "hi": "Hindi", "ja": "Japanese",
-    "tr": "Turkish", "cs": "Czech", "sv": "Swedish", "da": "Danish", "fi": "Finnish",
-}
-
 
 def is_language(code: str) -> bool:
     return code in ISO_639_1 or code in REGIONAL
+
+
+# How each language names itself, for "Original (Deutsch)" notes.
+ENDONYMS = {
+    "en": "English", "de": "Deutsch", "fr": "français", "es": "español", "zh": "中文",
+    "zh-CN": "中文（简体）", "zh-TW": "中文（繁體）", "gu": "ગુજરાતી", "it": "italiano", "pl": "polski",
+    "nl": "Nederlands", "pt": "português", "pt-BR": "português (Brasil)", "uk": "українська",
+    "ru": "русский", "ar": "العربية", "hi": "हिन्दी", "ja": "日本語", "tr": "Türkçe", "cs": "čeština",
+    "sv": "svenska", "da": "dansk", "fi": "suomi", "el": "Ελληνικά", "he": "עברית", "ko": "한국어",
+}

@@ -27,10 +27,9 @@ CONSENT_MODES = ("none", "opt_in")
 MODERATION_MODES = ("none", "profanity", "approve")
 DIRECTIONS = ("both", "one-way")
 SELF_HOSTED_PROVIDERS = ("libre",)
-PROVIDERS = (
-    "libre", "google", "mymemory", "microsoft", "deepl", "yandex", "papago",
-    "baidu", "qcri", "pons", "linguee",
-)
+# libre is spoken to directly; the others are deep-translator's sentence
+# translators (its word dictionaries, pons and linguee, cannot translate messages).
+PROVIDERS = ("libre", "google", "mymemory", "microsoft", "deepl", "yandex", "papago", "baidu", "qcri")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 
 
@@ -48,6 +47,9 @@ class Policy:
     moderation: str = "none"
     moderators: tuple[str, ...] = ()
     retention_days: int = 30
+    # Added to the contract: days a translation may be cached (0: never, the
+    # default, as message text is personal data); at most retention_days.
+    translation_cache_days: int = 0
 
 
 BUILTIN_POLICIES: dict[str, Policy] = {
@@ -88,6 +90,9 @@ class Link:
     communities: tuple[str, ...]
     direction: str
     policy: Policy
+    # Added to the contract: words never translated (town, school and people's
+    # names); the communities' own names are always kept as well.
+    glossary: tuple[str, ...] = ()
 
     def speakers(self) -> tuple[str, ...]:
         """Communities whose messages cross: all of them, or the first for one-way."""
@@ -124,6 +129,17 @@ class LinksConfig:
         every trace of its messages); the default policy's for an unknown chat."""
         days = [m.link.policy.retention_days for m in self.memberships(chat)]
         return min(days) if days else BUILTIN_POLICIES["community"].retention_days
+
+    def glossary(self, link: Link) -> tuple[str, ...]:
+        """What a link's translations keep as written: its glossary and its communities' names."""
+        names = tuple(self.communities[c].name for c in link.communities)
+        return tuple(dict.fromkeys(link.glossary + names))
+
+    def languages_around(self, chat: ChatRef) -> tuple[str, ...]:
+        """The languages of every community this chat's links join (where a
+        message from it is most likely written in)."""
+        found = [self.communities[c].language for m in self.memberships(chat) for c in m.link.communities]
+        return tuple(dict.fromkeys(found))
 
     def community_of(self, chat: ChatRef) -> Community | None:
         for community in self.communities.values():
@@ -342,6 +358,11 @@ class _Checker:
                     if checked is not None:
                         changes[key] = checked
             policy = replace(policy, **changes)
+            if policy.translation_cache_days > policy.retention_days:
+                self.problem(f"{where}.translation_cache_days",
+                             "a cached translation would outlive the policy's retention "
+                             f"({policy.retention_days} days)",
+                             f"use at most {policy.retention_days}, or 0 for no cache")
             if policy.moderation == "approve" and not policy.moderators:
                 self.problem(f"{where}.moderators", "moderation is `approve` but no moderator is listed",
                              "list who approves, e.g. `moderators: [\"telegram:111\", \"discord:222\"]`")
@@ -395,9 +416,10 @@ class _Checker:
                 self.problem(at, f"{value!r} is not true or false", "write `show_original: true` or `false`")
                 return None
             return value
-        if key == "retention_days":
-            if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
-                self.problem(at, f"{value!r} is not a number of days", "use a whole number from 1 to 3650")
+        if key in ("retention_days", "translation_cache_days"):
+            low = 1 if key == "retention_days" else 0
+            if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 3650:
+                self.problem(at, f"{value!r} is not a number of days", f"use a whole number from {low} to 3650")
                 return None
             return value
         return None  # pragma: no cover - every policy field is handled above
@@ -416,7 +438,7 @@ class _Checker:
                 self.problem(where, "expected a mapping with id, communities, direction and policy",
                              "see config/links.example.yaml")
                 continue
-            self._unknown_keys(body, where, ("id", "communities", "direction", "policy"))
+            self._unknown_keys(body, where, ("id", "communities", "direction", "policy", "glossary"))
             link_id = body.get("id")
             if not isinstance(link_id, str) or not _SLUG.match(link_id):
                 self.problem(f"{where}.id", f"{link_id!r} is not a valid link id",
@@ -450,6 +472,23 @@ class _Checker:
                 self.problem(f"{where}.policy", f"unknown policy {policy_name!r}",
                              f"{_suggest(policy_name, tuple(policies))}, or define it under `policies:`")
                 policy = BUILTIN_POLICIES["community"]
+            glossary = self._glossary(body.get("glossary", []), f"{where}.glossary")
             if len(ok_members) >= 2:
-                result.append(Link(id=link_id, communities=tuple(ok_members), direction=direction, policy=policy))
+                result.append(Link(id=link_id, communities=tuple(ok_members), direction=direction, policy=policy,
+                                   glossary=glossary))
         return result
+
+    def _glossary(self, raw: Any, at: str) -> tuple[str, ...]:
+        if not isinstance(raw, list):
+            self.problem(at, "expected a list of words and names",
+                         "write e.g. `glossary: [Krefeld, Hochschule Niederrhein]`")
+            return ()
+        terms = []
+        for i, term in enumerate(raw):
+            if isinstance(term, bool) or not isinstance(term, (str, int)) or not str(term).strip() \
+                    or len(str(term)) > 100:
+                self.problem(f"{at}[{i}]", f"{term!r} is not a word or name",
+                             "write each term as text, up to 100 characters")
+            else:
+                terms.append(str(term).strip())
+        return tuple(terms)

@@ -143,6 +143,12 @@ class OutboundPost:
     seq: int = 0
     retention_days: int = 30
     allow_mentions: bool = False
+    # Translation: the language ``text`` is in, and, when the policy shows the
+    # original, the original text, its language and who translated it.
+    language: str = ""
+    original: str = ""
+    original_language: str = ""
+    translated_by: str = ""
 
     @property
     def label(self) -> str:
@@ -174,5 +180,9 @@ class OutboundPost:
             seq=int(data.get("seq") or 0),
             retention_days=int(data.get("retention_days") or 30),
             allow_mentions=bool(data.get("allow_mentions")),
+            language=data.get("language") or "",
+            original=data.get("original") or "",
+            original_language=data.get("original_language") or "",
+            translated_by=data.get("translated_by") or "",
         )
 

@@ -5,7 +5,7 @@ Only this module reads ``os.environ``; everything else receives a :class:`Settin
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 DEFAULT_TELEGRAM_API_URL = "https://api.telegram.org"
@@ -31,6 +31,15 @@ class Settings:
     # Added: seconds after which a task a dead worker had taken is handed to
     # another worker (Celery's Redis visibility timeout).
     visibility_timeout: int = 300
+    # Added: the longest a message waits for its translations (seconds); after
+    # that it goes out in the original, marked "not translated".
+    translation_timeout: float = 20.0
+    # Added: base URLs replacing a provider's own (a proxy, or a stand-in), as
+    # TWINBRIDGE_TRANSLATOR_URLS="google=http://…/m,mymemory=http://…/get".
+    translator_endpoints: dict[str, str] = field(default_factory=dict)
+    # Added: credentials of the deep-translator providers that need them, read
+    # from deep-translator's own variable names (DEEPL_API_KEY, …).
+    provider_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
 
     def with_config(self, path: str | os.PathLike | None) -> "Settings":
         return replace(self, config_path=Path(path)) if path else self
@@ -49,6 +58,31 @@ def _get(env: dict[str, str], name: str) -> str | None:
         return None
     value = value.strip()
     return value or None
+
+
+# Provider -> {constructor argument: environment variable}.
+PROVIDER_CREDENTIALS = {
+    "deepl": {"api_key": "DEEPL_API_KEY"},
+    "microsoft": {"api_key": "MICROSOFT_API_KEY", "region": "MICROSOFT_REGION"},
+    "yandex": {"api_key": "YANDEX_API_KEY"},
+    "qcri": {"api_key": "QCRI_API_KEY"},
+    "papago": {"client_id": "PAPAGO_CLIENT_ID", "secret_key": "PAPAGO_SECRET_KEY"},
+    "baidu": {"appid": "BAIDU_APPID", "appkey": "BAIDU_APPKEY"},
+}
+
+
+def _endpoints(raw: str | None) -> dict[str, str]:
+    pairs = (item.partition("=") for item in (raw or "").split(",") if "=" in item)
+    return {name.strip(): url.strip() for name, _, url in pairs if name.strip() and url.strip()}
+
+
+def _credentials(env: dict[str, str]) -> dict[str, dict[str, str]]:
+    found: dict[str, dict[str, str]] = {}
+    for provider, names in PROVIDER_CREDENTIALS.items():
+        given = {arg: value for arg, var in names.items() if (value := _get(env, var))}
+        if given:
+            found[provider] = given
+    return found
 
 
 def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = ".env") -> Settings:
@@ -74,4 +108,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         redis_prefix=_get(env, "TWINBRIDGE_REDIS_PREFIX") or "tb:",
         log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
         visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 300),
+        translation_timeout=float(_get(env, "TWINBRIDGE_TRANSLATION_TIMEOUT") or 20),
+        translator_endpoints=_endpoints(_get(env, "TWINBRIDGE_TRANSLATOR_URLS")),
+        provider_credentials=_credentials(env),
     )

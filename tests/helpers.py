@@ -26,8 +26,9 @@ async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, m
         await asyncio.sleep(interval)
 
 
-def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open") -> str:
-    """links.yaml text joining Leicester (a Telegram group) and Krefeld (a Discord channel)."""
+def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open",
+                        krefeld_language: str = "de") -> str:
+    """links.yaml text joining Leicester (a Telegram group, English) and Krefeld (a Discord channel)."""
     return f"""
 version: 1
 communities:
@@ -38,7 +39,7 @@ communities:
       - telegram: {telegram_chat}
   krefeld:
     name: Krefeld
-    language: de
+    language: {krefeld_language}
     chats:
       - discord: {discord_chat}
 links:

@@ -10,6 +10,14 @@ import sys
 from pathlib import Path
 
 
+# Translation providers that would reach the internet are pointed at a closed
+# loopback port unless a test gives its stand-in: no test ever leaves this machine.
+_CLOSED = "http://127.0.0.1:9"
+OFFLINE_TRANSLATORS = {"TWINBRIDGE_TRANSLATOR_URLS": ",".join(
+    f"{name}={_CLOSED}/{name}" for name in ("google", "mymemory", "deepl", "microsoft", "yandex", "papago",
+                                            "baidu", "qcri"))}
+
+
 def twinbridge_command() -> list[str]:
     """The installed console script (what a user types), or the module as a fallback."""
     script = shutil.which("twinbridge", path=str(Path(sys.executable).parent)) or shutil.which("twinbridge")
@@ -23,7 +31,8 @@ class Procs:
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         log = open(self.tmp_path / f"{name}.log", "wb")
-        proc = subprocess.Popen(twinbridge_command() + args, env={**os.environ, **env}, stdout=log,
+        env = {**os.environ, **OFFLINE_TRANSLATORS, **env}
+        proc = subprocess.Popen(twinbridge_command() + args, env=env, stdout=log,
                                 stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp_path)
         self.procs[name] = proc
         return proc
@@ -48,7 +57,8 @@ class Procs:
 
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, cwd=None, timeout: float = 60):
-    return subprocess.run(twinbridge_command() + args, env={**os.environ, **(env or {})}, cwd=cwd,
+    env = {**os.environ, **OFFLINE_TRANSLATORS, **(env or {})}
+    return subprocess.run(twinbridge_command() + args, env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=timeout)
 
 

@@ -1,19 +1,25 @@
 """route → moderate → translate → deliver, as plain functions.
 
 Routing decides which chats see an event; the policy decides how the sender
-is shown. Moderation and translation stages join here in later steps, between
-routing and delivery (moderation always before translation).
+is shown; translation turns the text into each destination's language, once
+per language. Moderation joins between routing and translation (a translator
+never sees what a policy removes).
 """
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, field
 
 from bridge.keys import DAY, Keys
-from bridge.links import LinksConfig
-from bridge.models import ChatRef, OutboundPost, PlatformEvent
+from bridge.links import Community, LinksConfig
+from bridge.models import ChatRef, EventKind, OutboundPost, PlatformEvent
+from bridge.phrases import not_translated_note
 
 from .privacy import shown_sender
+from .translation.detection import detect_language
+from .translation.providers import DISPLAY_NAMES
+from .translation.service import FAILED, TRANSLATED, Request, Translation, Translator
 
 
 @dataclass(frozen=True)
@@ -22,6 +28,8 @@ class Context:
 
     config: LinksConfig
     pseudonym_key: str | None = None
+    # No providers: every message between languages goes out untranslated, marked.
+    translator: Translator = field(default_factory=lambda: Translator({}))
 
 
 def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]]:
@@ -46,16 +54,66 @@ def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]
     return targets
 
 
-def plan(event: PlatformEvent, ctx: Context) -> list[OutboundPost]:
-    """The posts ``event`` turns into, one per destination chat."""
+def source_language(event: PlatformEvent, community: Community, config: LinksConfig) -> str:
+    """The language ``event`` is written in: detected among the languages its
+    links join, or, when detection is unsure, its community's language."""
+    detected = detect_language(event.text, config.languages_around(event.source.chat))
+    return detected.language if detected else community.language
+
+
+def translate(event: PlatformEvent, community: Community, routed: list[tuple[str, ChatRef]],
+              ctx: Context) -> dict[tuple[str, str], Translation]:
+    """(link id, target language) -> translation, for every routed destination.
+
+    Links with the same providers, glossary and cache share one request, so a
+    message is translated once per target language, not once per chat."""
+    if event.kind == EventKind.DELETE or not event.text.strip():
+        return {}
+    source = source_language(event, community, ctx.config)
+    groups: dict[tuple, tuple[set[str], set[str]]] = {}
+    for link_id, destination in routed:
+        link = ctx.config.link(link_id)
+        target = ctx.config.community_of(destination).language
+        key = (link.policy.translation, ctx.config.glossary(link), link.policy.translation_cache_days)
+        links, targets = groups.setdefault(key, (set(), set()))
+        links.add(link_id)
+        targets.add(target)
+    results: dict[tuple[str, str], Translation] = {}
+    for (providers, glossary, cache_days), (links, targets) in groups.items():
+        done = ctx.translator.translate(Request(event.text, source, frozenset(targets), providers, glossary,
+                                                cache_days))
+        for link_id in links:
+            for target, translation in done.items():
+                results[(link_id, target)] = translation
+    return results
+
+
+def plan(event: PlatformEvent, ctx: Context, counts: Counter | None = None) -> list[OutboundPost]:
+    """The posts ``event`` turns into, one per destination chat. ``counts``
+    (optional) collects how the translations went."""
     posts = []
     source_community = ctx.config.community_of(event.source.chat)
     if source_community is None:
         return []
-    for link_id, destination in route(event, ctx.config):
+    routed = route(event, ctx.config)
+    # Moderation goes here: nothing below may see what a policy removes.
+    translations = translate(event, source_community, routed, ctx)
+    for link_id, destination in routed:
         link = ctx.config.link(link_id)
         assert link is not None
         policy = link.policy
+        language = ctx.config.community_of(destination).language
+        text, notes, shown = event.text, (), {}
+        translation = translations.get((link_id, language))
+        if translation is not None:
+            if counts is not None:
+                counts[f"translation.{translation.status}"] += 1
+            text = translation.text
+            if translation.status == TRANSLATED and policy.show_original:
+                shown = {"original": event.text, "original_language": translation.source,
+                         "translated_by": DISPLAY_NAMES.get(translation.provider, translation.provider)}
+            elif translation.status == FAILED:
+                notes = (not_translated_note(language, translation.source),)
         posts.append(
             OutboundPost(
                 kind=event.kind,
@@ -64,12 +122,15 @@ def plan(event: PlatformEvent, ctx: Context) -> list[OutboundPost]:
                 source=event.source,
                 sender=shown_sender(event.author, event.source.platform, policy.sender, link_id, ctx.pseudonym_key),
                 community=source_community.name,
-                text=event.text,
+                text=text,
                 reply_to=event.reply_to,
                 attachments=event.attachments,
+                notes=notes,
                 seq=event.seq,
                 retention_days=policy.retention_days,
                 allow_mentions=policy.mentions == "allow",
+                language=language,
+                **shown,
             )
         )
     return posts

@@ -2,7 +2,8 @@
 
 The webhook's username carries the sender and community ("Anna · Leicester");
 the content is the text, markers for attachments the bridge does not relay
-(yet), and the post's notes in italics. Mentions never ping anyone unless the
+(yet), the post's notes in italics, and, where the policy shows it, the
+original as a quote under an italic line naming its language and translator. Mentions never ping anyone unless the
 link's policy allows user mentions; @everyone, @here and roles never ping.
 """
 from __future__ import annotations
@@ -69,8 +70,16 @@ def attachment_marker(attachment: Attachment) -> str:
     return _MARKERS.get(attachment.kind, "[attachment]")
 
 
-def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[str, ...] = ()) -> str:
-    """The body of a post: text, then attachment markers, then notes in italics."""
+def quoted_original(header: str, original: str) -> str:
+    """The original under its header: "*Original (Deutsch), translated by …*" and a quote."""
+    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in original.strip().split("\n"))
+    return f"*{discord.utils.escape_markdown(_one_line(header))}*\n{quoted}"
+
+
+def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[str, ...] = (),
+            original: str = "") -> str:
+    """The body of a post: text, then attachment markers, then notes in
+    italics, then the quoted original (already composed by :func:`quoted_original`)."""
     lines = []
     if text:
         lines.append(text)
@@ -81,6 +90,8 @@ def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[st
         note = _one_line(note)
         if note:
             lines.append(f"*{discord.utils.escape_markdown(note)}*")
+    if original:
+        lines.append(original)
     return "\n".join(lines)
 
 

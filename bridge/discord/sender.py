@@ -23,6 +23,7 @@ from ..adapter import DeliveryError
 from ..idmap import IdMap
 from ..keys import Keys
 from ..models import OutboundPost
+from ..phrases import original_header
 from . import render
 
 log = logging.getLogger(__name__)
@@ -94,7 +95,11 @@ class DiscordSender:
         form fits in 2000 characters."""
         label = render.webhook_username(post.sender, post.community)
         prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
-        body = render.compose(post.text, post.attachments, post.notes)
+        original = ""
+        if post.original.strip():
+            header = original_header(post.language, post.original_language, post.translated_by)
+            original = render.quoted_original(header, post.original)
+        body = render.compose(post.text, post.attachments, post.notes, original)
         if not body.strip():
             raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
         first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))

@@ -1,7 +1,9 @@
 """How a relayed post looks on Telegram (parse_mode HTML).
 
 ``<b>{label}:</b> {text}``, then each note on its own line in italics, then a
-plain marker for each attachment the bridge does not relay yet ("[photo]").
+plain marker for each attachment the bridge does not relay yet ("[photo]"),
+then, where the policy shows it, the original in a quote block under an
+italic line naming its language and the translator.
 Everything that came from the other side is escaped, so nothing typed there
 can inject markup. A text over Telegram's limit is split at a paragraph,
 line, sentence or word boundary into several messages, the label on the first.
@@ -13,6 +15,7 @@ import re
 from dataclasses import dataclass
 
 from ..models import OutboundPost
+from ..phrases import original_header
 
 # Telegram counts the text after entity parsing (tags do not count) and in
 # UTF-16 code units, so an emoji takes two.
@@ -37,8 +40,11 @@ class Piece:
 
     text: str
     italic: bool = False
+    quote: bool = False
 
     def html(self) -> str:
+        if self.quote:
+            return f"<blockquote>{esc(self.text)}</blockquote>"
         return f"<i>{esc(self.text)}</i>" if self.italic else esc(self.text)
 
 
@@ -113,9 +119,15 @@ def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     tail = [Piece(note.strip(), italic=True) for note in post.notes if note.strip()]
     if markers := attachment_markers(post):
         tail.append(Piece(markers))
+    original = post.original.strip()
+    if original:
+        if not post.allow_mentions:
+            original = defuse_mentions(original)
+        tail.append(Piece(original_header(post.language, post.original_language, post.translated_by), italic=True))
+        tail.append(Piece(original, quote=True))
     for piece in tail:  # notes are short, but never trust that
         chunks = split_text(piece.text, limit, limit)
-        pieces += [Piece(chunk, piece.italic) for chunk in chunks]
+        pieces += [Piece(chunk, piece.italic, piece.quote) for chunk in chunks]
 
     # Pack pieces into messages, one piece per line, without exceeding the limit.
     parts: list[list[Piece]] = [[]]

@@ -48,3 +48,30 @@ def test_run_without_tokens_points_to_the_demo(tmp_path):
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "twinbridge demo" in result.stderr
 
+
+
+def test_check_reports_translation_it_cannot_do(tmp_path):
+    links = tmp_path / "links.yaml"
+    links.write_text("""
+version: 1
+communities:
+  leicester: {name: Leicester, language: en, chats: [{telegram: -1001}]}
+  rajkot: {name: Rajkot, language: gu, chats: [{telegram: -1002}]}
+  krefeld: {name: Krefeld, language: de, chats: [{telegram: -1003}]}
+links:
+  - {id: gujarati, communities: [leicester, rajkot], policy: paid}
+  - {id: german, communities: [leicester, krefeld], policy: paid, glossary: [Krefeld Zoo]}
+policies:
+  paid: {base: community, translation: [deepl, microsoft], translation_cache_days: 60}
+""")
+    result = run_cli(["check", "--config", str(links)])
+    assert result.returncode == 2  # a cache may not outlive the retention (30 days)
+    assert "policies.paid.translation_cache_days" in result.stderr and "use at most 30" in result.stderr
+
+    links.write_text(links.read_text().replace("translation_cache_days: 60", "translation_cache_days: 7"))
+    result = run_cli(["check", "--config", str(links)], env={"DEEPL_API_KEY": "k"})
+    assert result.returncode == 0, result.stderr
+    assert "translation provider microsoft cannot be used: needs MICROSOFT_API_KEY" in result.stdout
+    assert "gujarati: deepl cannot translate en→gu" in result.stdout
+    assert "gujarati: no provider the policy allows can translate gu→en here" in result.stdout
+    assert "note: german:" not in result.stdout  # DeepL translates en↔de

@@ -18,7 +18,7 @@ async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis
     await discord.start()
     try:
         config = tmp_path / "links.yaml"
-        config.write_text(two_community_links(LEICESTER, KREFELD))
+        config.write_text(two_community_links(LEICESTER, KREFELD, krefeld_language="en"))
         env = {
             "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
             "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,

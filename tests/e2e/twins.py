@@ -22,7 +22,7 @@ def pair_links(pairs: int) -> str:
     lines = ["version: 1", "communities:"]
     for i in range(pairs):
         lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
+                  f"  twin{i}: {{name: Twin {i}, language: en, chats: [{{discord: {dc_channel(i)}}}]}}"]
     lines.append("links:")
     for i in range(pairs):
         lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")

@@ -49,6 +49,12 @@ async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url
     assert [p["destination"]["chat_id"] for p in telegram] == ["-1002", "-1002"]
     assert {p["sender"] for p in discord + telegram} == {"Anna Smith"}  # policy open: full name
     assert [p["seq"] for p in discord] == [1, 2]
+    # No translator answers here (LibreTranslate unset, the others on a closed port):
+    # the text goes out as written, with a note in the reader's language.
+    assert [(p["language"], p["notes"]) for p in discord][0] == (
+        "de", ["Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English."])
+    assert telegram[0]["notes"] == ["Non traduit : aucun traducteur n'était disponible. Original en English."]
+    assert int(await aredis.hget(keys.stats(), "translation.failed")) == 4
     # No task results are stored (they would keep message text in Redis).
     assert not [k async for k in aredis.scan_iter(match="*celery-task-meta*")]
 

@@ -1,0 +1,127 @@
+"""The real providers (our LibreTranslate client, deep-translator's MyMemory and
+Google classes) and the translator service, over real HTTP to the stand-ins.
+
+The service is synchronous (it runs inside a Celery task), so it is called in a
+thread while the stand-ins keep serving on this test's event loop."""
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from workers.translation.providers import DeepTranslatorProvider, LibreProvider
+from workers.translation.service import FAILED, TRANSLATED, Request, Translator
+
+KEY = "lt-key-for-tests"
+
+
+@pytest.fixture
+async def libre():
+    server = LibreTranslateStandIn(api_key=KEY)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def endpoints():
+    server = ProviderEndpointStandIn()
+    await server.start()
+    yield server
+    await server.stop()
+
+
+def translator(libre=None, endpoints=None, **options) -> Translator:
+    providers = {}
+    if libre is not None:
+        providers["libre"] = LibreProvider(libre.url, KEY)
+    if endpoints is not None:
+        providers["mymemory"] = DeepTranslatorProvider("mymemory", endpoint=endpoints.mymemory_url)
+        providers["google"] = DeepTranslatorProvider("google", endpoint=endpoints.google_url)
+    return Translator(providers, **options)
+
+
+async def run(t: Translator, request: Request):
+    return await asyncio.to_thread(t.translate, request)
+
+
+async def test_libre_gets_the_text_by_post_and_json_never_in_the_url(libre):
+    text = "Hello everyone, see you on Saturday"
+    done = await run(translator(libre), Request(text, "en", frozenset({"de", "es"}), ("libre",)))
+    assert done["de"].text == fake_translate(text, "en", "de") and done["de"].provider == "libre"
+    assert done["es"].text == fake_translate(text, "en", "es")
+    calls = [r for r in libre.requests if r.path == "/translate"]
+    assert len(calls) == 2
+    for call in calls:
+        assert call.method == "POST" and call.api_key == KEY and call.query_string == ""
+        assert call.q == [text]
+
+
+async def test_codes_are_mapped_for_deep_translator_providers(endpoints):
+    done = await run(translator(endpoints=endpoints), Request("hello", "en", frozenset({"de", "zh"}), ("mymemory",)))
+    assert {t: r.status for t, r in done.items()} == {"de": TRANSLATED, "zh": TRANSLATED}
+    sent = sorted(r.query_string for r in endpoints.requests)
+    assert any("langpair=en-GB|de-DE" in q for q in sent) and any("en-GB|zh-CN" in q for q in sent)
+
+
+async def test_falls_back_to_the_next_provider_when_the_first_keeps_failing(libre, endpoints):
+    libre.fail_next(503, count=5)
+    done = await run(translator(libre, endpoints, sleep=lambda s: None),
+                     Request("good morning", "en", frozenset({"de"}), ("libre", "mymemory")))
+    assert done["de"].status == TRANSLATED and done["de"].provider == "mymemory"
+    assert done["de"].text == fake_translate("good morning", "en", "de")
+    assert [r.status for r in libre.requests if r.path == "/translate"] == [503, 503]  # two attempts, then next
+    assert [r.provider for r in endpoints.requests] == ["mymemory"]
+
+
+async def test_a_stalled_provider_lets_the_message_through_untranslated_within_the_bound(libre):
+    libre.stall_forever()
+    t = translator(libre, deadline=2.0, call_timeout=1.5)
+    started = time.monotonic()
+    done = await run(t, Request("hello there", "en", frozenset({"de"}), ("libre",)))
+    elapsed = time.monotonic() - started
+    libre.unstall()
+    assert done["de"].status == FAILED and done["de"].text == "hello there"
+    assert "timed out" in done["de"].reason or "out of time" in done["de"].reason
+    assert elapsed < 2.0 + 2.0, f"held {elapsed:.1f}s, beyond the deadline's bound"
+
+
+async def test_google_answers_through_deep_translator_with_a_timeout(endpoints):
+    endpoints.stall(30, count=2)  # both attempts allowed
+    t = translator(endpoints=endpoints, deadline=2.0, call_timeout=1.0)
+    done = await run(t, Request("hello", "en", frozenset({"fr"}), ("google",)))
+    assert done["fr"].status == FAILED  # the stalled call was cut off, not waited for
+    endpoints.unstall()
+    done = await run(t, Request("hello", "en", frozenset({"fr"}), ("google",)))
+    assert done["fr"].text == fake_translate("hello", "en", "fr") and done["fr"].provider == "google"
+
+
+async def test_glossary_terms_never_reach_the_translator_and_survive(libre):
+    text = "Hello from Krefeld, the Hochschule Niederrhein says hello"
+    done = await run(translator(libre), Request(text, "en", frozenset({"de"}),
+                                                ("libre",), glossary=("Krefeld", "Hochschule Niederrhein")))
+    [call] = [r for r in libre.requests if r.path == "/translate"]
+    assert "Krefeld" not in call.q[0] and "Niederrhein" not in call.q[0]
+    assert "Krefeld" in done["de"].text and "Hochschule Niederrhein" in done["de"].text
+    assert done["de"].text.lower().startswith("[de] hallo from krefeld")
+
+
+async def test_a_text_over_the_provider_limit_is_split_at_sentences_and_joined_in_order(endpoints):
+    sentences = [f"This is sentence number {i} of a long announcement." for i in range(30)]
+    text = " ".join(sentences)  # ~1500 characters; MyMemory takes 500 at most
+    done = await run(translator(endpoints=endpoints), Request(text, "en", frozenset({"de"}), ("mymemory",)))
+    calls = [r for r in endpoints.requests if r.provider == "mymemory"]
+    assert len(calls) >= 3 and all(len(c.q[0]) < 500 for c in calls)
+    assert all(c.q[0].rstrip().endswith(".") for c in calls)
+    translated = done["de"].text
+    positions = [translated.index(f"number {i} ") for i in range(30)]
+    assert positions == sorted(positions)
+
+
+async def test_nothing_to_translate_makes_no_call(libre):
+    for text in ("🎉🎉🎉", "https://example.org/programme.pdf", "  ", "12:30"):
+        done = await run(translator(libre), Request(text, "en", frozenset({"de"}), ("libre",)))
+        assert done["de"].text == text
+    assert [r for r in libre.requests if r.path == "/translate"] == []

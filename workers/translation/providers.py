@@ -1,0 +1,332 @@
+"""The translator port and its providers.
+
+Every provider answers one call: translate these pieces of text from one
+language to another within ``timeout`` seconds, or raise
+:class:`TranslationFailed` saying why (never with the text in it: provider
+errors are logged and counted, and message text is personal data).
+
+``libre`` (a self-hosted LibreTranslate) is spoken to directly with POST and a
+JSON body, so chat text never lands in a URL or an access log. The others are
+deep-translator's classes; deep-translator sets no request timeouts, so its
+modules are handed a ``requests`` that always passes one (see
+:class:`_BoundedRequests`).
+"""
+from __future__ import annotations
+
+import importlib
+import re
+import threading
+import time
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Callable, Protocol
+
+import requests
+
+from .codes import base, provider_code
+
+DISPLAY_NAMES = {
+    "libre": "LibreTranslate", "google": "Google Translate", "mymemory": "MyMemory",
+    "microsoft": "Microsoft Translator", "deepl": "DeepL", "yandex": "Yandex Translate",
+    "papago": "Papago", "baidu": "Baidu Translate", "qcri": "QCRI",
+}
+
+
+class TranslationFailed(Exception):
+    """A provider could not translate. ``retryable``: the same call may work
+    later (timeouts, 429, 5xx); otherwise (unsupported pair, bad key, text too
+    long) only another provider can help."""
+
+    def __init__(self, provider: str, reason: str, *, retryable: bool = True):
+        super().__init__(f"{provider}: {reason}")
+        self.provider = provider
+        self.reason = reason
+        self.retryable = retryable
+
+
+class Provider(Protocol):
+    name: str
+    max_chars: int  # per call, all pieces together
+
+    def code_for(self, language: str, timeout: float = 3.0) -> str | None:
+        """The provider's code for ``language``, or None if it cannot translate it."""
+
+    def translate(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+        """``pieces`` translated (provider codes), in order, within ``timeout`` seconds."""
+
+
+def _classify_status(provider: str, status: int, detail: str = "") -> TranslationFailed:
+    if status == 429:
+        return TranslationFailed(provider, "rate limited (429)")
+    if status >= 500:
+        return TranslationFailed(provider, f"server error ({status})")
+    if status in (401, 403):
+        return TranslationFailed(provider, f"API key rejected ({status})", retryable=False)
+    return TranslationFailed(provider, f"request refused ({status}{': ' + detail if detail else ''})", retryable=False)
+
+
+# -- LibreTranslate ---------------------------------------------------------------
+
+class LibreProvider:
+    """A self-hosted LibreTranslate, via its HTTP API (POST /translate, JSON).
+
+    The server's languages and character limit are read once (GET /languages,
+    /frontend/settings) and remembered for ten minutes; while the server is
+    unreachable our codes are sent as they are and the server judges."""
+
+    name = "libre"
+    LANGUAGES_TTL = 600.0
+    DEFAULT_LIMIT = 5000
+
+    def __init__(self, url: str, api_key: str | None = None):
+        self.url = url.rstrip("/")
+        self.api_key = api_key
+        self._local = threading.local()
+        self._languages: tuple[float, frozenset[str]] | None = None
+        self.max_chars = self.DEFAULT_LIMIT
+
+    def _session(self) -> requests.Session:
+        if not hasattr(self._local, "session"):
+            self._local.session = requests.Session()
+        return self._local.session
+
+    def languages(self, timeout: float = 3.0) -> frozenset[str] | None:
+        now = time.monotonic()
+        if self._languages and now - self._languages[0] < self.LANGUAGES_TTL:
+            return self._languages[1]
+        try:
+            response = self._session().get(f"{self.url}/languages", timeout=timeout)
+            codes = frozenset(entry["code"] for entry in response.json()) if response.ok else None
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            codes = None
+        if codes:
+            self._languages = (now, codes)
+            self._read_char_limit(timeout)
+        return codes
+
+    def _read_char_limit(self, timeout: float) -> None:
+        try:
+            limit = int(self._session().get(f"{self.url}/frontend/settings", timeout=timeout).json()["charLimit"])
+        except (requests.RequestException, ValueError, KeyError, TypeError):
+            return
+        # -1 means unlimited; stay at a size a single request handles comfortably.
+        self.max_chars = self.DEFAULT_LIMIT if limit <= 0 else min(limit, self.DEFAULT_LIMIT)
+
+    def code_for(self, language: str, timeout: float = 3.0) -> str | None:
+        known = self.languages(timeout)
+        if known is None:
+            return {"zh-TW": "zt", "pt-BR": "pb"}.get(language, base(language))
+        return provider_code(language, known)
+
+    def translate(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+        """One POST for all pieces when they fit the server's limit together
+        (it counts a batch as one text), else one POST per piece."""
+        deadline = time.monotonic() + timeout
+        batches = [pieces] if sum(map(len, pieces)) <= self.max_chars else [[p] for p in pieces]
+        out: list[str] = []
+        for batch in batches:
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                raise TranslationFailed(self.name, "timed out")
+            out += self._post(batch, source, target, remaining)
+        return out
+
+    def _post(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+        body: dict[str, Any] = {"q": pieces, "source": source, "target": target, "format": "text"}
+        if self.api_key:
+            body["api_key"] = self.api_key
+        try:
+            response = self._session().post(f"{self.url}/translate", json=body, timeout=timeout)
+        except requests.Timeout:
+            raise TranslationFailed(self.name, "timed out") from None
+        except requests.RequestException:
+            raise TranslationFailed(self.name, "unreachable") from None
+        if response.status_code != 200:
+            detail = ""
+            try:
+                error = str(response.json().get("error", ""))
+                detail = "not supported" if "not supported" in error else ("too long" if "limit" in error else "")
+            except ValueError:
+                pass
+            raise _classify_status(self.name, response.status_code, detail)
+        try:
+            translated = response.json()["translatedText"]
+        except (ValueError, KeyError):
+            raise TranslationFailed(self.name, "unreadable answer") from None
+        if isinstance(translated, str):
+            translated = [translated]
+        if not isinstance(translated, list) or len(translated) != len(pieces):
+            raise TranslationFailed(self.name, "answer does not match the request")
+        return [str(t) for t in translated]
+
+
+# -- deep-translator --------------------------------------------------------------
+
+class _BoundedRequests:
+    """What deep-translator's modules see as ``requests``: the real module,
+    except that ``get`` and ``post`` always carry a timeout (the calling
+    thread's, set by :class:`DeepTranslatorProvider`). Without it a stalled
+    provider would hold a worker forever."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(requests, name)
+
+    def timeout(self) -> float:
+        return getattr(self._local, "timeout", 10.0)
+
+    def set_timeout(self, seconds: float) -> None:
+        self._local.timeout = seconds
+
+    def get(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = self.timeout()
+        return requests.get(url, **kwargs)
+
+    def post(self, url: str, **kwargs: Any) -> requests.Response:
+        kwargs["timeout"] = self.timeout()
+        return requests.post(url, **kwargs)
+
+
+_BOUNDED = _BoundedRequests()
+_MYMEMORY_REFUSAL = re.compile(r"MYMEMORY WARNING|QUERY LENGTH LIMIT|INVALID LANGUAGE PAIR|NO QUERY SPECIFIED"
+                               r"|'[A-Z-]+' IS AN INVALID")
+
+
+@dataclass(frozen=True)
+class _Spec:
+    module: str
+    cls: str
+    max_chars: int  # below the class's own length check, with room to spare
+    codes: str | None  # the constants table of supported codes; None: ask the class
+    credentials: tuple[str, ...] = ()  # constructor arguments that must be given
+
+
+_SPECS = {
+    "google": _Spec("google", "GoogleTranslator", 4500, "GOOGLE_LANGUAGES_TO_CODES"),
+    "mymemory": _Spec("mymemory", "MyMemoryTranslator", 450, "MY_MEMORY_LANGUAGES_TO_CODES"),
+    "deepl": _Spec("deepl", "DeeplTranslator", 4500, "DEEPL_LANGUAGE_TO_CODE", ("api_key",)),
+    "microsoft": _Spec("microsoft", "MicrosoftTranslator", 4500, None, ("api_key",)),
+    "yandex": _Spec("yandex", "YandexTranslator", 4500, None, ("api_key",)),
+    "papago": _Spec("papago", "PapagoTranslator", 4500, "PAPAGO_LANGUAGE_TO_CODE", ("client_id", "secret_key")),
+    "baidu": _Spec("baidu", "BaiduTranslator", 2000, "BAIDU_LANGUAGE_TO_CODE", ("appid", "appkey")),
+    "qcri": _Spec("qcri", "QcriTranslator", 2000, "QCRI_LANGUAGE_TO_CODE", ("api_key",)),
+}
+DEEP_TRANSLATOR_PROVIDERS = tuple(_SPECS)
+
+
+def required_credentials(provider: str) -> tuple[str, ...]:
+    spec = _SPECS.get(provider)
+    return spec.credentials if spec else ()
+
+
+def _load_module(name: str):
+    module = importlib.import_module(f"deep_translator.{name}")
+    module.requests = _BOUNDED  # see _BoundedRequests
+    return module
+
+
+@dataclass
+class DeepTranslatorProvider:
+    """One of deep-translator's providers behind the port, one call per piece.
+
+    ``endpoint`` replaces the provider's base URL (a proxy, or a stand-in on
+    loopback in tests and the demo)."""
+
+    name: str
+    credentials: Mapping[str, str] = field(default_factory=dict)
+    endpoint: str | None = None
+
+    def __post_init__(self) -> None:
+        self._spec = _SPECS[self.name]
+        self.max_chars = self._spec.max_chars
+        self._module = _load_module(self._spec.module)
+        self._supported: frozenset[str] | None = None
+        if self._spec.codes:
+            table = getattr(importlib.import_module("deep_translator.constants"), self._spec.codes)
+            self._supported = frozenset(table.values())
+
+    def code_for(self, language: str, timeout: float = 3.0) -> str | None:
+        if self._supported is None:  # the provider's list comes from its API: assume the plain code
+            return {"zh": "zh-Hans", "zh-CN": "zh-Hans", "zh-TW": "zh-Hant"}.get(language, base(language))
+        return provider_code(language, self._supported)
+
+    def _translator(self, source: str, target: str):
+        cls: Callable[..., Any] = getattr(self._module, self._spec.cls)
+        translator = cls(source=source, target=target, **dict(self.credentials))
+        if self.endpoint:
+            translator._base_url = self.endpoint
+        return translator
+
+    def translate(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+        from deep_translator import exceptions as dt
+
+        deadline = time.monotonic() + timeout
+        try:
+            _BOUNDED.set_timeout(max(0.1, timeout))
+            translator = self._translator(source, target)
+            out = []
+            for piece in pieces:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise TranslationFailed(self.name, "timed out")
+                _BOUNDED.set_timeout(remaining)
+                translated = translator.translate(piece) or ""
+                if self.name == "mymemory" and _MYMEMORY_REFUSAL.match(translated):
+                    # MyMemory answers quota and request errors with HTTP 200 and the
+                    # message in place of the translation; deep-translator passes it on.
+                    raise TranslationFailed(self.name, "refused the request (quota or language pair)")
+                out.append(translated)
+            return out
+        except TranslationFailed:
+            raise
+        except requests.Timeout:
+            raise TranslationFailed(self.name, "timed out") from None
+        except requests.RequestException:
+            raise TranslationFailed(self.name, "unreachable") from None
+        except dt.TooManyRequests:
+            raise TranslationFailed(self.name, "rate limited (429)") from None
+        except (dt.RequestError, dt.ServerException):
+            raise TranslationFailed(self.name, "request failed") from None
+        except (dt.LanguageNotSupportedException, dt.InvalidSourceOrTargetLanguage):
+            raise TranslationFailed(self.name, "language pair not supported", retryable=False) from None
+        except (dt.ApiKeyException, dt.AuthorizationException):
+            raise TranslationFailed(self.name, "API key missing or rejected", retryable=False) from None
+        except dt.NotValidLength:
+            raise TranslationFailed(self.name, "text too long for the provider", retryable=False) from None
+        except Exception as exc:  # deep-translator's errors carry the text: keep only the class name
+            raise TranslationFailed(self.name, f"failed ({exc.__class__.__name__})", retryable=False) from None
+
+
+def build_providers(*, libretranslate_url: str | None, libretranslate_api_key: str | None,
+                    credentials: Mapping[str, Mapping[str, str]], endpoints: Mapping[str, str],
+                    wanted: Collection[str]) -> tuple[dict[str, Provider], dict[str, str]]:
+    """The providers ``wanted`` (the union of the policies' lists) that can run
+    here, and for the others why not (for `twinbridge check` and the logs)."""
+    ready: dict[str, Provider] = {}
+    missing: dict[str, str] = {}
+    for name in wanted:
+        if name == "libre":
+            url = endpoints.get("libre") or libretranslate_url
+            if url:
+                ready[name] = LibreProvider(url, libretranslate_api_key)
+            else:
+                missing[name] = "LIBRETRANSLATE_URL is not set"
+            continue
+        spec = _SPECS.get(name)
+        if spec is None:
+            missing[name] = "not a provider this version supports"
+            continue
+        given = dict(credentials.get(name, {}))
+        absent = [c for c in spec.credentials if not given.get(c)]
+        if absent:
+            missing[name] = "needs " + ", ".join(credential_env(name, c) for c in absent)
+            continue
+        ready[name] = DeepTranslatorProvider(name, given, endpoints.get(name))
+    return ready, missing
+
+
+def credential_env(provider: str, credential: str) -> str:
+    """The environment variable that carries one provider credential."""
+    return f"{provider.upper()}_{credential.upper()}"

@@ -1,0 +1,151 @@
+"""Translating one message into the languages its destinations read.
+
+One call per target language (never per destination chat), the policy's
+providers tried in order, each call bounded in time and the whole message
+bounded by a deadline: whatever is not translated by then is delivered in the
+original and marked so, never dropped and never held.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable, Mapping
+from concurrent.futures import ThreadPoolExecutor, wait
+from dataclasses import dataclass, replace
+
+from .cache import TranslationCache, cache_digest
+from .codes import base
+from .providers import Provider, TranslationFailed
+from .text import Protected, chunks, has_words, protect, rejoin
+
+log = logging.getLogger(__name__)
+
+TRANSLATED, SAME_LANGUAGE, NOTHING_TO_TRANSLATE, FAILED = "translated", "same_language", "nothing", "failed"
+
+# Targets are translated side by side; each call waits on a remote server.
+_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="translate")
+
+
+@dataclass(frozen=True)
+class Request:
+    text: str
+    source: str  # the original's language (a configured code)
+    targets: frozenset[str]
+    providers: tuple[str, ...]  # the policy's list, in order of preference
+    glossary: tuple[str, ...] = ()
+    cache_days: int = 0  # 0: the policy allows no cache
+
+
+@dataclass(frozen=True)
+class Translation:
+    text: str  # what the destination shows: the translation, or the original
+    target: str
+    status: str  # TRANSLATED | SAME_LANGUAGE | NOTHING_TO_TRANSLATE | FAILED
+    provider: str = ""  # who translated (a provider name)
+    reason: str = ""  # why not translated (never contains message text)
+    cached: bool = False
+    source: str = ""  # the original's language
+
+
+class Translator:
+    """The translator port as the pipeline sees it."""
+
+    def __init__(self, providers: Mapping[str, Provider], *, unavailable: Mapping[str, str] | None = None,
+                 deadline: float = 20.0, call_timeout: float = 10.0, attempts: int = 2,
+                 cache: TranslationCache | None = None, clock: Callable[[], float] = time.monotonic,
+                 sleep: Callable[[float], None] = time.sleep):
+        self.providers = dict(providers)
+        self.unavailable = dict(unavailable or {})
+        self.deadline = deadline
+        self.call_timeout = call_timeout
+        self.attempts = attempts
+        self.cache = cache
+        self.clock = clock
+        self.sleep = sleep
+
+    def translate(self, request: Request) -> dict[str, Translation]:
+        """A :class:`Translation` for every target language of ``request``."""
+        results: dict[str, Translation] = {}
+        protected = protect(request.text, request.glossary)
+        todo = []
+        for target in sorted(request.targets):
+            if base(target) == base(request.source):  # regional variants read each other
+                results[target] = Translation(request.text, target, SAME_LANGUAGE)
+            elif not has_words(protected.text):
+                results[target] = Translation(request.text, target, NOTHING_TO_TRANSLATE)
+            else:
+                todo.append(target)
+        if not todo:
+            return self._from(request, results)
+        deadline = self.clock() + self.deadline
+        futures = {target: _POOL.submit(self._one, protected, request, target, deadline) for target in todo}
+        # The calls bound themselves; the margin covers a server that trickles bytes.
+        wait(futures.values(), timeout=self.deadline + 2.0)
+        for target, future in futures.items():
+            if future.done() and future.exception() is None:
+                results[target] = future.result()
+            else:
+                reason = "timed out" if not future.done() else "failed unexpectedly"
+                if future.done():
+                    log.error("translation to %s failed unexpectedly: %s", target,
+                              future.exception().__class__.__name__)
+                results[target] = Translation(request.text, target, FAILED, reason=reason)
+        return self._from(request, results)
+
+    @staticmethod
+    def _from(request: Request, results: dict[str, Translation]) -> dict[str, Translation]:
+        return {target: replace(t, source=request.source) for target, t in results.items()}
+
+    def _one(self, protected: Protected, request: Request, target: str, deadline: float) -> Translation:
+        digest = None
+        if self.cache and request.cache_days > 0:
+            digest = cache_digest(request.text, request.source, target, request.providers, request.glossary)
+            hit = self.cache.get(digest)
+            if hit:
+                return Translation(hit[0], target, TRANSLATED, provider=hit[1], cached=True)
+        reasons: list[str] = []
+        for name in request.providers:
+            provider = self.providers.get(name)
+            if provider is None:
+                reasons.append(f"{name}: {self.unavailable.get(name, 'not configured')}")
+                continue
+            done = self._with_provider(provider, protected, request.source, target, deadline, reasons)
+            if done is not None:
+                text = protected.restore(done)
+                if digest and self.cache:
+                    self.cache.put(digest, text, name, request.cache_days)
+                return Translation(text, target, TRANSLATED, provider=name)
+            if self.clock() >= deadline:
+                break
+        return Translation(request.text, target, FAILED, reason="; ".join(reasons) or "no translator allowed")
+
+    def _with_provider(self, provider: Provider, protected: Protected, source: str, target: str,
+                       deadline: float, reasons: list[str]) -> str | None:
+        """The translated (still protected) text, or None after the attempts allowed."""
+        remaining = deadline - self.clock()
+        source_code = provider.code_for(source, timeout=min(3.0, max(remaining, 0.1)))
+        target_code = provider.code_for(target, timeout=min(3.0, max(remaining, 0.1)))
+        if not source_code or not target_code:
+            reasons.append(f"{provider.name}: cannot translate {source}→{target}")
+            return None
+        pieces = chunks(protected.text, provider.max_chars)
+        for attempt in range(self.attempts):
+            remaining = deadline - self.clock()
+            if remaining <= 0.1:
+                reasons.append(f"{provider.name}: out of time")
+                return None
+            try:
+                translated = provider.translate(pieces, source_code, target_code,
+                                                timeout=min(self.call_timeout, remaining))
+                return rejoin(translated, pieces)
+            except TranslationFailed as exc:
+                log.warning("translation %s→%s by %s failed (attempt %d): %s",
+                            source, target, provider.name, attempt + 1, exc.reason)
+                reasons.append(f"{provider.name}: {exc.reason}")
+                if not exc.retryable:
+                    return None
+                pause = min(0.5 * (attempt + 1), deadline - self.clock() - 0.2)
+                if pause > 0 and attempt + 1 < self.attempts:
+                    self.sleep(pause)
+        return None
+
