@@ -125,3 +125,27 @@ async def test_nothing_to_translate_makes_no_call(libre):
         done = await run(translator(libre), Request(text, "en", frozenset({"de"}), ("libre",)))
         assert done["de"].text == text
     assert [r for r in libre.requests if r.path == "/translate"] == []
+
+
+async def test_cache_only_where_the_policy_allows_and_never_past_its_days(libre, sync_redis, keys, prefix):
+    from bridge.keys import DAY
+    from workers.translation.cache import TranslationCache
+
+    t = Translator({"libre": LibreProvider(libre.url, KEY)}, cache=TranslationCache(sync_redis, keys))
+    plain = Request("hello friends", "en", frozenset({"de"}), ("libre",))
+    await run(t, plain)
+    await run(t, plain)
+    assert len(translate_calls(libre)) == 2  # no cache unless the policy allows one
+    assert list(sync_redis.scan_iter(match=f"{prefix}tr:*")) == []
+
+    allowed = Request("hello friends", "en", frozenset({"de"}), ("libre",), cache_days=3)
+    first = await run(t, allowed)
+    second = await run(t, allowed)
+    assert len(translate_calls(libre)) == 3 and second["de"].cached and second["de"].text == first["de"].text
+    [key] = sync_redis.scan_iter(match=f"{prefix}tr:*")
+    assert "hello" not in key  # keyed by a hash, never by the text
+    assert 0 < sync_redis.ttl(key) <= 3 * DAY
+
+
+def translate_calls(server):
+    return [r for r in server.requests if r.path == "/translate"]
