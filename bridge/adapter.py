@@ -35,6 +35,11 @@ class Sender(Protocol):
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
         """Remove the copies ``message_ids``."""
 
+    async def notify(self, post: OutboundPost) -> list[str]:
+        """Post a notice of the bridge's own: to ``post.private_to`` privately when
+        set (else, or when the platform refuses, ``post.fallback`` in the
+        destination chat as a reply to ``post.source``); with ``post.buttons``."""
+
 
 class Adapter(Protocol):
     platform: str

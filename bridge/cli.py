@@ -52,6 +52,12 @@ def cmd_check(args) -> int:
     for platform in missing:
         print(f"  note: {platform} chats are configured but {platform.upper()}_BOT_TOKEN is not set; "
               f"`twinbridge run` will not start that adapter")
+    for link in config.links:
+        if link.policy.moderation == "approve":
+            on_telegram = [m for m in link.policy.moderators if m.startswith("telegram:")]
+            if on_telegram:
+                print(f"  note: {link.id}: moderators {', '.join(on_telegram)} receive held messages only after "
+                      "opening a private chat with the bot and saying /start (Telegram does not let bots write first)")
     from workers.translation.wiring import translation_report
 
     for line in translation_report(settings, config):
@@ -128,10 +134,51 @@ def cmd_dead_letters(args) -> int:
     return 0
 
 
+def _user_ref(text: str) -> str | None:
+    platform, _, user_id = (text or "").partition(":")
+    return f"{platform}:{user_id}" if platform in ("telegram", "discord") and user_id.isdigit() else None
+
+
+def cmd_rights(args) -> int:
+    """`export` (Art. 15: everything stored about a user, as JSON) and `forget` (Art. 17)."""
+    import json
+
+    import redis as redis_lib
+
+    from workers import rights
+
+    from .keys import Keys
+
+    user = _user_ref(args.user)
+    if user is None:
+        print(f"twinbridge {args.command}: --user {args.user!r} is not a user; write it as telegram:<numeric id> "
+              "or discord:<numeric id> (the id, not the name)", file=sys.stderr)
+        return EXIT_CONFIG
+    settings = _settings(args)
+    config = _load_config(settings)
+    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    keys = Keys(settings.redis_prefix)
+    try:
+        if args.command == "export":
+            print(json.dumps(rights.export_user(client, keys, config, user, settings.pseudonym_key),
+                             indent=2, ensure_ascii=False))
+        else:
+            done = rights.erase_user(client, keys, config, user)
+            print(f"erased what twinbridge kept about {user}: {done['consents']} consent record(s), "
+                  f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised; "
+                  f"{done['copies_to_delete']} relayed cop(ies) queued for deletion (the adapters delete them "
+                  "where the platform still allows it)")
+    except redis_lib.exceptions.ConnectionError as exc:
+        print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
 def cmd_not_yet(name: str):
     def handler(args) -> int:
         print(f"twinbridge {name}: not available in this version yet; it arrives with the "
-              f"privacy and announcement features. Nothing was done.", file=sys.stderr)
+              f"announcement feature. Nothing was done.", file=sys.stderr)
         return 1
 
     return handler
@@ -175,8 +222,8 @@ def main(argv: list[str] | None = None) -> int:
         "demo": cmd_demo,
         "dead-letters": cmd_dead_letters,
         "announce": cmd_not_yet("announce"),
-        "export": cmd_not_yet("export"),
-        "forget": cmd_not_yet("forget"),
+        "export": cmd_rights,
+        "forget": cmd_rights,
     }
     try:
         if args.command == "worker":

@@ -236,8 +236,10 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
             say("  • translation: by the stand-in, so the pipeline is real (detection, one call per language,")
             say("    placeholders, the original shown) but the \"translations\" are not; set LIBRETRANSLATE_URL")
             say("    to a running LibreTranslate (see the README) to see real ones.")
-        say("  • not yet: media relay, moderation and consent — they arrive in later versions; nothing here")
-        say("    pretends otherwise.")
+        say("  • not shown here: consent and a teacher's approval (the `school` policy; see")
+        say("    tests/e2e/test_privacy_path.py and docs/privacy.md).")
+        say("  • not yet: media relay (attachments arrive as markers such as [photo]) and announcements;")
+        say("    nothing here pretends otherwise.")
         if not ok:
             say("\nSome steps did not complete within the deadline; logs: " + str(workdir))
             for name in procs.procs:
@@ -300,12 +302,22 @@ class Script:
         ok &= await self.step("'@everyone … <b>…</b> &' from Discord arrives as plain text, pinging nobody",
                               lambda: self._telegram_has(LEICESTER, "<b>heute</b> & morgen"))
 
+        self.telegram.inject_message(LEICESTER, ANNA, "Call me on +44 7911 123456 or anna.smith@example.org")
+        ok &= await self.step("Anna shares her phone number and e-mail → removed before anything leaves "
+                              "(the policy's redaction), in every copy",
+                              lambda: self._discord_has("[phone removed]") and self._telegram_has(MASAYA, "[email removed]")
+                              and not self._discord_has("7911"))
+
+        self.discord.inject_message(KREFELD, MAX, "/privacy")
+        ok &= await self.step("Max asks /privacy on Discord → the bot answers in the channel with the link's notice",
+                              lambda: self._discord_has("Privacy notice"))
+
         self.telegram.inject_message(UNLINKED, STRANGER, "Can anyone see this?")
         self.telegram.inject_message(LEICESTER, ANNA, "See you soon!")
         ok &= await self.step("A message in a group that no link names is ignored (and counted)",
                               lambda: self._discord_has("See you soon!")
                               and not self._discord_has("Can anyone see this"))
         # Telegram allows about one message a second per chat: let Masaya's copies catch up.
-        ok &= await self.step("Masaya's group has received all four copies (paced at Telegram's 1 msg/s)",
+        ok &= await self.step("Masaya's group has received all five copies (paced at Telegram's 1 msg/s)",
                               lambda: self._telegram_has(MASAYA, "See you soon!"))
         return ok

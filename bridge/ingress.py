@@ -22,12 +22,13 @@ import time
 from typing import Awaitable, Callable
 
 from .keys import DAY, Keys
-from .models import ChatRef, PlatformEvent
+from .models import ChatRef, Command, PlatformEvent
 from .stats import Stats
 
 log = logging.getLogger(__name__)
 
 Enqueue = Callable[[dict, str], Awaitable[None]]  # (event, ingress entry id)
+EnqueueCommand = Callable[[dict], Awaitable[None]]
 
 # Long enough to absorb any platform redelivery; the marker holds no content.
 DEDUP_TTL = 7 * DAY
@@ -48,10 +49,12 @@ return id
 
 class Ingress:
     def __init__(self, redis, keys: Keys, enqueue: Enqueue, stats: Stats | None = None,
-                 retention_days: Callable[[ChatRef], int] | None = None):
+                 retention_days: Callable[[ChatRef], int] | None = None,
+                 enqueue_command: EnqueueCommand | None = None):
         self._redis = redis
         self._keys = keys
         self._enqueue = enqueue
+        self._enqueue_command = enqueue_command
         self._stats = stats or Stats(redis, keys)
         self._retention_days = retention_days
 
@@ -118,6 +121,25 @@ class Ingress:
                 await self._redis.delete(self._keys.in_flight(event.source.chat.key, seq))
         except Exception:  # noqa: BLE001 - Redis is away; the sweeper will enqueue the entry
             log.warning("could not undo a half-accepted event; it will be retried from the ingress stream")
+
+
+    async def command(self, command: Command) -> None:
+        """Hand a member's command to the workers. Commands are not replayed
+        after a crash the way messages are: a member simply says it again."""
+        if self._enqueue_command is None:
+            log.warning("a %s command arrived but this process cannot hand commands on", command.name)
+            return
+        await self._enqueue_command(command.to_dict())
+        await self._stats.incr(f"{command.platform}.commands.{command.name}")
+
+
+def celery_command_enqueue(celery_app) -> EnqueueCommand:
+    from workers.app import PIPELINE_QUEUE, PROCESS_COMMAND_TASK
+
+    async def enqueue(command: dict) -> None:
+        await asyncio.to_thread(celery_app.send_task, PROCESS_COMMAND_TASK, args=[command], queue=PIPELINE_QUEUE)
+
+    return enqueue
 
 
 def celery_enqueue(celery_app) -> Enqueue:

@@ -56,6 +56,30 @@ class Keys:
         only where the link's policy allows a cache, and never past its retention."""
         return f"{self.prefix}tr:{digest}"
 
+    def consent(self, link_id: str, user_ref: str) -> str:
+        """A member's consent in one link (``consent: opt_in``); lapses after the
+        link's retention without a message from them."""
+        return f"{self.prefix}consent:{link_id}:{user_ref}"
+
+    def explained(self, link_id: str, user_ref: str) -> str:
+        """Marker: the member was told once why their messages do not cross yet."""
+        return f"{self.prefix}explained:{link_id}:{user_ref}"
+
+    def held(self, hold_id: str) -> str:
+        """A message waiting for a moderator (``moderation: approve``), with its
+        text; expires with the link's retention."""
+        return f"{self.prefix}held:{hold_id}"
+
+    def authored(self, user_ref: str) -> str:
+        """Sorted set of "link|source message" (and "held|ID") a member wrote, each
+        scored with its own expiry: what /mydata lists and /forgetme takes back. Ids only."""
+        return f"{self.prefix}authored:{user_ref}"
+
+    def audit(self, link_id: str) -> str:
+        """Stream of one link's policy decisions (what was redacted, held, approved,
+        erased, consented), never message content; trimmed to the link's retention."""
+        return f"{self.prefix}audit:{link_id}"
+
     def stats(self) -> str:
         """Hash of counters (no content, no ids)."""
         return f"{self.prefix}stats"

@@ -20,6 +20,9 @@ class EventKind(str, Enum):
     NEW = "new"
     EDIT = "edit"
     DELETE = "delete"
+    # A message of the bridge's own to one chat or one member (a command's
+    # answer, a consent explanation, a held message shown to a moderator).
+    NOTICE = "notice"
 
 
 @dataclass(frozen=True)
@@ -149,6 +152,12 @@ class OutboundPost:
     original: str = ""
     original_language: str = ""
     translated_by: str = ""
+    # Notices: the member to tell privately (a user id on the destination's
+    # platform; ``destination`` is where to answer instead when that is not
+    # possible), and buttons as (label, data) pairs.
+    private_to: str = ""
+    buttons: tuple[tuple[str, str], ...] = ()
+    fallback: str = ""  # what to say in ``destination`` when the member cannot be told privately
 
     @property
     def label(self) -> str:
@@ -157,6 +166,11 @@ class OutboundPost:
 
     @property
     def delivery_key(self) -> str:
+        if self.kind == EventKind.NOTICE:
+            # One command may answer several times in one chat; and a notice's key must not
+            # name the member it went to (a marker outlives the notice), so it is a digest.
+            material = "\x00".join((self.source.key, self.destination.key, self.private_to, self.text))
+            return f"{self.link_id}:notice:{hashlib.sha256(material.encode()).hexdigest()[:24]}"
         return f"{self.link_id}:{self.source.key}:{self.kind.value}:{self.destination.key}"
 
     def to_dict(self) -> dict[str, Any]:
@@ -184,5 +198,38 @@ class OutboundPost:
             original=data.get("original") or "",
             original_language=data.get("original_language") or "",
             translated_by=data.get("translated_by") or "",
+            private_to=data.get("private_to") or "",
+            buttons=tuple((str(label), str(value)) for label, value in data.get("buttons") or ()),
+            fallback=data.get("fallback") or "",
         )
 
+
+
+@dataclass(frozen=True)
+class Command:
+    """A member's command ("/consent", "/approve 12", a button press), as an
+    adapter saw it. ``private``: said in a private chat with the bot."""
+
+    name: str
+    args: str
+    platform: str
+    chat_id: str
+    message_id: str
+    user: Author
+    private: bool = False
+    via: str = "message"  # message | button | slash
+
+    @property
+    def chat(self) -> ChatRef:
+        return ChatRef(self.platform, self.chat_id)
+
+    @property
+    def user_ref(self) -> str:
+        return f"{self.platform}:{self.user.id}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> "Command":
+        return cls(**{**data, "user": Author(**data["user"])})

@@ -154,7 +154,7 @@ class OutboxConsumer:
     async def deliver(self, post: OutboundPost) -> None:
         """Deliver one post: rate limited, retried, dead-lettered when hopeless."""
         done_key = self._keys.delivered(post.delivery_key)
-        if post.kind == EventKind.NEW and await self._redis.exists(done_key):
+        if post.kind in (EventKind.NEW, EventKind.NOTICE) and await self._redis.exists(done_key):
             await self._stats.incr(f"{self._sender.platform}.delivery.duplicate")
             return
         attempt = limited = 0
@@ -194,6 +194,9 @@ class OutboxConsumer:
                 await asyncio.sleep(delay)
 
     async def _deliver_once(self, post: OutboundPost) -> None:
+        if post.kind == EventKind.NOTICE:
+            await self._sender.notify(post)
+            return
         if post.kind == EventKind.NEW:
             reply_to = None
             if post.reply_to is not None:

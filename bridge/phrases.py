@@ -50,3 +50,16 @@ def original_header(reader: str, original_language: str, provider: str) -> str:
 def not_translated_note(reader: str, original_language: str) -> str:
     """The visible note on a message delivered untranslated."""
     return _pick(_NOT_TRANSLATED, reader).format(language=language_name(original_language))
+
+
+_MEDIA_WITHHELD = {
+    "en": "{count} attachment(s) not shown: this link does not carry them.",
+    "de": "{count} Anhang/Anhänge nicht gezeigt: diese Verbindung überträgt sie nicht.",
+    "fr": "{count} pièce(s) jointe(s) non affichée(s) : ce lien ne les transmet pas.",
+    "es": "{count} adjunto(s) no mostrado(s): este enlace no los transmite.",
+}
+
+
+def media_withheld_note(reader: str, count: int) -> str:
+    """The visible note where a policy withheld photos or files."""
+    return _pick(_MEDIA_WITHHELD, reader).format(count=count)

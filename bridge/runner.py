@@ -16,7 +16,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .adapter import AdapterStartError
-from .ingress import Ingress, IngressSweeper, celery_enqueue
+from .ingress import Ingress, IngressSweeper, celery_command_enqueue, celery_enqueue
 from .keys import Keys
 from .links import LinksConfig
 from .settings import Settings, _strip_password
@@ -132,8 +132,10 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         keys = Keys(settings.redis_prefix)
         from workers.app import make_celery
 
-        enqueue = celery_enqueue(make_celery(settings))
-        ingress = Ingress(redis, keys, enqueue, Stats(redis, keys), retention_days=config.retention_days)
+        celery_app = make_celery(settings)
+        enqueue = celery_enqueue(celery_app)
+        ingress = Ingress(redis, keys, enqueue, Stats(redis, keys), retention_days=config.retention_days,
+                          enqueue_command=celery_command_enqueue(celery_app))
         sweeper = IngressSweeper(redis, keys, enqueue, stale_after=settings.visibility_timeout)
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         for platform, factory in adapter_factories(settings):

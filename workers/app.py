@@ -12,6 +12,7 @@ from bridge.settings import Settings, load_settings
 
 PIPELINE_QUEUE = "pipeline"
 PROCESS_EVENT_TASK = "twinbridge.process_event"
+PROCESS_COMMAND_TASK = "twinbridge.process_command"
 
 
 def make_celery(settings: Settings | None = None) -> Celery:

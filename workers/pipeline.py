@@ -1,9 +1,10 @@
 """route → moderate → translate → deliver, as plain functions.
 
 Routing decides which chats see an event; the policy decides how the sender
-is shown; translation turns the text into each destination's language, once
-per language. Moderation joins between routing and translation (a translator
-never sees what a policy removes).
+is shown; moderation applies the rest of each link's policy (redaction,
+links, profanity, media) before translation turns the text into each
+destination's language, once per language: a translator never sees what a
+policy removes.
 """
 from __future__ import annotations
 
@@ -14,8 +15,9 @@ from dataclasses import dataclass, field
 from bridge.keys import DAY, Keys
 from bridge.links import Community, LinksConfig
 from bridge.models import ChatRef, EventKind, OutboundPost, PlatformEvent
-from bridge.phrases import not_translated_note
+from bridge.phrases import media_withheld_note, not_translated_note
 
+from .moderation.stage import Moderated, moderate
 from .privacy import shown_sender
 from .translation.detection import detect_language
 from .translation.providers import DISPLAY_NAMES
@@ -30,6 +32,19 @@ class Context:
     pseudonym_key: str | None = None
     # No providers: every message between languages goes out untranslated, marked.
     translator: Translator = field(default_factory=lambda: Translator({}))
+
+
+@dataclass
+class Outcome:
+    """What happened to one event, for the counters, the audit log and the
+    after-effects (consent explanations, held messages); no content but the
+    held messages' own."""
+
+    counts: Counter = field(default_factory=Counter)
+    decisions: dict[str, Counter] = field(default_factory=dict)  # link id -> policy decisions
+    needs_consent: set[str] = field(default_factory=set)  # links the author has not consented to
+    held: dict[str, Moderated] = field(default_factory=dict)  # links where a moderator must approve
+    crossed: set[str] = field(default_factory=set)  # links the event crossed
 
 
 def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]]:
@@ -62,11 +77,12 @@ def source_language(event: PlatformEvent, community: Community, config: LinksCon
 
 
 def translate(event: PlatformEvent, community: Community, routed: list[tuple[str, ChatRef]],
-              ctx: Context) -> dict[tuple[str, str], Translation]:
+              moderated: dict[str, Moderated], ctx: Context) -> dict[tuple[str, str], Translation]:
     """(link id, target language) -> translation, for every routed destination.
 
-    Links with the same providers, glossary and cache share one request, so a
-    message is translated once per target language, not once per chat."""
+    Links with the same moderated text, providers, glossary and cache share
+    one request, so a message is translated once per target language, not
+    once per chat."""
     if event.kind == EventKind.DELETE or not event.text.strip():
         return {}
     source = source_language(event, community, ctx.config)
@@ -74,46 +90,70 @@ def translate(event: PlatformEvent, community: Community, routed: list[tuple[str
     for link_id, destination in routed:
         link = ctx.config.link(link_id)
         target = ctx.config.community_of(destination).language
-        key = (link.policy.translation, ctx.config.glossary(link), link.policy.translation_cache_days)
+        key = (moderated[link_id].text, link.policy.translation, ctx.config.glossary(link),
+               link.policy.translation_cache_days)
         links, targets = groups.setdefault(key, (set(), set()))
         links.add(link_id)
         targets.add(target)
     results: dict[tuple[str, str], Translation] = {}
-    for (providers, glossary, cache_days), (links, targets) in groups.items():
-        done = ctx.translator.translate(Request(event.text, source, frozenset(targets), providers, glossary,
-                                                cache_days))
+    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
+        done = ctx.translator.translate(Request(text, source, frozenset(targets), providers, glossary, cache_days))
         for link_id in links:
             for target, translation in done.items():
                 results[(link_id, target)] = translation
     return results
 
 
-def plan(event: PlatformEvent, ctx: Context, counts: Counter | None = None) -> list[OutboundPost]:
-    """The posts ``event`` turns into, one per destination chat. ``counts``
-    (optional) collects how the translations went."""
+def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
+         without_consent: frozenset[str] = frozenset(), approved_link: str | None = None) -> list[OutboundPost]:
+    """The posts ``event`` turns into, one per destination chat. ``outcome``
+    (optional) collects counters, each link's policy decisions and what was
+    gated. ``without_consent``: links whose consent the author has not given
+    (nothing crosses them). ``approved_link``: a held event a moderator
+    approved; it goes to that link only, without being held again."""
+    outcome = outcome if outcome is not None else Outcome()
     posts = []
     source_community = ctx.config.community_of(event.source.chat)
     if source_community is None:
         return []
-    routed = route(event, ctx.config)
-    # Moderation goes here: nothing below may see what a policy removes.
-    translations = translate(event, source_community, routed, ctx)
+    routed = [(link_id, chat) for link_id, chat in route(event, ctx.config)
+              if approved_link is None or link_id == approved_link]
+    moderated = {}
+    for link_id in dict.fromkeys(link_id for link_id, _ in routed):
+        link = ctx.config.link(link_id)
+        if link_id in without_consent and event.kind != EventKind.DELETE:
+            outcome.needs_consent.add(link_id)
+            continue
+        allowed = moderate(event, link, ctx.config)
+        if allowed.decisions:
+            outcome.decisions[link_id] = allowed.decisions
+            outcome.counts.update({f"moderation.{k}": v for k, v in allowed.decisions.items()})
+        if link.policy.moderation == "approve" and link_id != approved_link and event.kind != EventKind.DELETE:
+            outcome.held[link_id] = allowed  # nothing crosses (or reaches a translator) before a moderator says so
+            continue
+        moderated[link_id] = allowed
+        outcome.crossed.add(link_id)
+    routed = [(link_id, chat) for link_id, chat in routed if link_id in moderated]
+    # Only moderated text goes on to the translators.
+    translations = translate(event, source_community, routed, moderated, ctx)
     for link_id, destination in routed:
         link = ctx.config.link(link_id)
         assert link is not None
         policy = link.policy
+        allowed = moderated[link_id]
         language = ctx.config.community_of(destination).language
-        text, notes, shown = event.text, (), {}
+        text, notes, shown = allowed.text, (), {}
         translation = translations.get((link_id, language))
         if translation is not None:
-            if counts is not None:
-                counts[f"translation.{translation.status}"] += 1
+            outcome.counts[f"translation.{translation.status}"] += 1
             text = translation.text
             if translation.status == TRANSLATED and policy.show_original:
-                shown = {"original": event.text, "original_language": translation.source,
+                shown = {"original": allowed.text, "original_language": translation.source,
                          "translated_by": DISPLAY_NAMES.get(translation.provider, translation.provider)}
             elif translation.status == FAILED:
                 notes = (not_translated_note(language, translation.source),)
+        if allowed.withheld_media:
+            notes += (media_withheld_note(language, allowed.withheld_media),)
         posts.append(
             OutboundPost(
                 kind=event.kind,
@@ -124,7 +164,7 @@ def plan(event: PlatformEvent, ctx: Context, counts: Counter | None = None) -> l
                 community=source_community.name,
                 text=text,
                 reply_to=event.reply_to,
-                attachments=event.attachments,
+                attachments=allowed.attachments,
                 notes=notes,
                 seq=event.seq,
                 retention_days=policy.retention_days,
@@ -147,6 +187,16 @@ for i = 3, #KEYS do
 end
 return #KEYS - 2
 """
+
+
+def send_notices(redis, keys: Keys, notices: list[OutboundPost]) -> None:
+    """Queue the bridge's own notices for their platforms' adapters."""
+    pipe = redis.pipeline()
+    for notice in notices:
+        stream = keys.outbox(notice.destination.platform)
+        pipe.xadd(stream, {"post": json.dumps(notice.to_dict(), ensure_ascii=False)})
+        pipe.expire(stream, notice.retention_days * DAY)
+    pipe.execute()
 
 
 def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],

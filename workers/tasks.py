@@ -1,18 +1,24 @@
-"""Thin Celery tasks: decode, call the pipeline, record. Logic lives in pipeline.py."""
+"""Thin Celery tasks: decode, call plain functions, record.
+
+The logic lives in pipeline.py (route → moderate → translate), holds.py,
+rights.py and commands.py.
+"""
 from __future__ import annotations
 
 import logging
-from collections import Counter
 from functools import lru_cache
 
 import redis as redis_lib
 
+from bridge import audit
 from bridge.keys import Keys
 from bridge.links import load_links
-from bridge.models import PlatformEvent
+from bridge.models import Command, PlatformEvent
 
-from . import pipeline
-from .app import PROCESS_EVENT_TASK, app
+from . import commands, holds, pipeline, rights
+from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
+from .notices import consent_explanation
+from .privacy import shown_sender
 from .translation.wiring import build_translator
 
 log = logging.getLogger(__name__)
@@ -29,23 +35,80 @@ def _wiring():
     return pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, translator=translator), redis, keys
 
 
+def _retry_later(task, exc):
+    log.warning("redis unavailable while processing; retrying")
+    # Never an ETA beyond the visibility timeout (the task would be handed out twice).
+    cap = min(60, app.conf.twinbridge_settings.visibility_timeout // 2)
+    return task.retry(exc=exc, countdown=min(cap, 2 ** min(task.request.retries, 6)))
+
+
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
 def process_event(self, event_data: dict, ingress_id: str | None = None) -> None:
     event = PlatformEvent.from_dict(event_data)
     ctx, redis, keys = _wiring()
+    author = f"{event.source.platform}:{event.author.id}"
     try:
-        counts: Counter = Counter()
-        posts = pipeline.plan(event, ctx, counts)
+        asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
+        without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
+        outcome = pipeline.Outcome()
+        posts = pipeline.plan(event, ctx, outcome, without_consent=without_consent)
+        # Before publishing: once the ingress entry is gone, a run that died here would not
+        # come back, and a held message or an explanation would be lost. Both are idempotent.
+        _gated(event, author, outcome, ctx, redis, keys)
         if not pipeline.publish(redis, keys, event, posts, ingress_id):
             redis.hincrby(keys.stats(), "worker.already_published", 1)
             return
+        _after(event, author, outcome, ctx, redis, keys)
     except redis_lib.exceptions.ConnectionError as exc:
-        log.warning("redis unavailable while processing an event; retrying")
-        # Never an ETA beyond the visibility timeout (the task would be handed out twice).
-        cap = min(60, app.conf.twinbridge_settings.visibility_timeout // 2)
-        raise self.retry(exc=exc, countdown=min(cap, 2 ** min(self.request.retries, 6)))
+        raise _retry_later(self, exc)
+    log.debug("event %s -> %d posts", event.dedup_key, len(posts))
+
+
+def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
+    """What follows a published event: counters, audit, the index of what crossed."""
     redis.hincrby(keys.stats(), "worker.processed", 1)
-    for name, n in counts.items():
+    for name, n in outcome.counts.items():
         redis.hincrby(keys.stats(), name, n)
     redis.expire(keys.stats(), Keys.STATS_TTL)
-    log.debug("event %s -> %d posts", event.dedup_key, len(posts))
+    for link_id, decisions in outcome.decisions.items():
+        audit.record_decisions(redis, keys, link_id, decisions, subject=author,
+                               retention_days=ctx.config.link(link_id).policy.retention_days)
+    for link_id in outcome.crossed:
+        days = ctx.config.link(link_id).policy.retention_days
+        rights.note_crossed(redis, keys, author, link_id, event.source, days)
+        rights.refresh_consent(redis, keys, link_id, author, days)
+
+
+def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
+    """Consent explanations (once per member and link) and held messages for the moderators."""
+    notices = []
+    community = ctx.config.community_of(event.source.chat)
+    for link_id in sorted(outcome.needs_consent):
+        link = ctx.config.link(link_id)
+        days = link.policy.retention_days
+        redis.hincrby(keys.stats(), "moderation.consent_missing", 1)
+        if redis.set(keys.explained(link_id, author), "1", nx=True, ex=days * 86400):
+            names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
+            notices.append(consent_explanation(event.source, event.author.id, names, community.name, days))
+    for link_id, allowed in outcome.held.items():
+        link = ctx.config.link(link_id)
+        shown = shown_sender(event.author, event.source.platform, link.policy.sender, link_id, ctx.pseudonym_key)
+        label = f"{shown} · {community.name}" if shown else community.name
+        _, for_moderators = holds.hold(redis, keys, event, link, allowed, label)
+        notices += for_moderators
+        redis.hincrby(keys.stats(), "moderation.held", 1)
+    if notices:
+        pipeline.send_notices(redis, keys, notices)
+
+
+@app.task(name=PROCESS_COMMAND_TASK, bind=True, acks_late=True, max_retries=None)
+def process_command(self, command_data: dict) -> None:
+    command = Command.from_dict(command_data)
+    ctx, redis, keys = _wiring()
+    try:
+        notices = commands.handle(command, ctx, redis, keys)
+        pipeline.send_notices(redis, keys, notices)
+    except redis_lib.exceptions.ConnectionError as exc:
+        raise _retry_later(self, exc)
+    redis.hincrby(keys.stats(), f"commands.{command.name}", 1)
+    log.info("command /%s from %s handled (%d answer(s))", command.name, command.platform, len(notices))

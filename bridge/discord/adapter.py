@@ -27,6 +27,7 @@ from ..ratelimit import RateLimiter, discord_limits
 from ..settings import Settings
 from ..stats import Stats
 from .cog import RelayCog
+from .commands_cog import CommandsCog
 from .sender import DiscordSender, RecentDeletes
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,7 @@ def intents() -> discord.Intents:
     wanted.guilds = True
     wanted.guild_messages = True
     wanted.message_content = True
+    wanted.dm_messages = True  # commands said to the bot privately (/mydata, /approve)
     return wanted
 
 
@@ -97,6 +99,7 @@ class DiscordAdapter:
         self._stopping = False
         client = self._client = build_bot()
         recent_deletes = RecentDeletes()
+        await client.add_cog(CommandsCog(client, config=self._config, ingress=self._ingress))
         await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
                                       stats=Stats(self._redis, self._keys), idmap=IdMap(self._redis, self._keys),
                                       recent_deletes=recent_deletes, redis=self._redis, keys=self._keys))

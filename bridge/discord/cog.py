@@ -36,7 +36,8 @@ log = logging.getLogger(__name__)
 # Redis or the broker hiccuping must not lose what a member wrote: retry for
 # about a minute (the gateway cannot redeliver an event we dropped).
 ACCEPT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30)
-LAST_SEEN_TTL = 30 * 86400  # an id, not content; after a month away, no catching up
+# An id, not content; after a month away (or the link's retention, if shorter), no catching up.
+LAST_SEEN_TTL = 30 * 86400
 _TRANSIENT = (RedisConnectionError, RedisTimeoutError, KombuOperationalError, ConnectionError, TimeoutError)
 
 
@@ -89,7 +90,8 @@ class RelayCog(commands.Cog, name="relay"):
         await self._redis.eval("local c = redis.call('GET', KEYS[1]) "
                                "if (not c) or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end "
                                "redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1",
-                               1, key, event.source.message_id, LAST_SEEN_TTL)
+                               1, key, event.source.message_id,
+                               min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400))
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()

@@ -18,6 +18,7 @@ from collections.abc import Collection
 
 import discord
 
+from ..commands import parse as parse_command
 from ..models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 
 PLATFORM = "discord"
@@ -40,6 +41,8 @@ def skip_reason(message: discord.Message, own_ids: Collection[int]) -> str | Non
         return "system"
     if not message.content.strip() and not message.attachments and not message.stickers:
         return "empty"
+    if parse_command(message.content) is not None:
+        return "command"  # answered by the commands cog, never relayed
     return None
 
 

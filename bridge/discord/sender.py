@@ -88,6 +88,9 @@ class DiscordSender:
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
         await self._guarded(self._delete(int(post.destination.chat_id), message_ids))
 
+    async def notify(self, post: OutboundPost) -> list[str]:
+        return await self._guarded(self._notify(post))
+
     # -- rendering ---------------------------------------------------------------
     async def _parts(self, post: OutboundPost, channel_id: int, reply_to: str | None) -> tuple[str, list[str]]:
         """(reply prefix, body parts). The first part leaves room for the
@@ -235,6 +238,42 @@ class DiscordSender:
                 await asyncio.wait_for(self._delete_one(channel_id, hook, int(message_id)), timeout=10)
             except Exception:  # noqa: BLE001 - best effort; the original error is what matters
                 log.warning("could not take back part of a split post in discord:%s", channel_id)
+
+    # -- notices ---------------------------------------------------------------------
+    async def _notify(self, post: OutboundPost) -> list[str]:
+        """A notice from the bot: by direct message if possible (members can close
+        their DMs), else the fallback as a reply in the channel."""
+        if post.private_to:
+            try:
+                dm = await self._client.create_dm(discord.Object(id=int(post.private_to)))
+                return await self._send_plain(dm, post.text, post.buttons, None)
+            except discord.Forbidden:
+                if not post.fallback:
+                    raise DeliveryError("discord: the member does not accept direct messages", permanent=True) from None
+            channel = self._client.get_partial_messageable(int(post.destination.chat_id))
+            return await self._send_plain(channel, post.fallback, (), post.source.message_id)
+        channel = self._client.get_partial_messageable(int(post.destination.chat_id))
+        return await self._send_plain(channel, post.text, post.buttons, None)
+
+    async def _send_plain(self, channel, text: str, buttons, reply_to: str | None) -> list[str]:
+        view = None
+        if buttons:
+            view = discord.ui.View(timeout=None)
+            for label, data in buttons:
+                style = discord.ButtonStyle.success if data.startswith("approve") else discord.ButtonStyle.danger
+                view.add_item(discord.ui.Button(label=label, custom_id=data, style=style))
+        parts = render.split(text.strip() or "…")
+        ids = []
+        for index, part in enumerate(parts):
+            reference = None
+            if index == 0 and reply_to and str(reply_to).isdigit():
+                reference = discord.MessageReference(message_id=int(reply_to), channel_id=channel.id,
+                                                     fail_if_not_exists=False)
+            kwargs = {"view": view} if view is not None and index == len(parts) - 1 else {}
+            message = await channel.send(part, allowed_mentions=discord.AllowedMentions.none(), reference=reference,
+                                         **kwargs)
+            ids.append(str(message.id))
+        return ids
 
     # -- the channel webhook ---------------------------------------------------
     def _webhook_client(self, hook: _Hook) -> discord.Webhook:

@@ -12,10 +12,38 @@ echo.
 Members are simulated with :meth:`DiscordStandIn.inject_message` and friends;
 what the bridge sent is read back with :meth:`posts`, :meth:`transcript` and
 :attr:`requests`; :meth:`fail_next` injects Discord-shaped failures.
+
+Direct messages: ``POST /users/@me/channels`` opens one DM channel (type 1,
+a stable id) per user; the bot posts there like in any channel, unless the
+user has DMs closed (:meth:`close_dms`: 403, code 50007). DM messages are
+dispatched only to sessions with the Direct Messages intent, with their
+content (DMs are exempt from the Message Content intent).
+
+Message components: the bot's messages (bot, webhook and interaction routes,
+and their edits) may carry action rows of buttons; their shape is checked
+(400, 50035 Invalid Form Body with the failing field's path) and they are
+stored and echoed. A member pressing a button is
+:meth:`inject_component_click` and running a registered slash command is
+:meth:`inject_slash_command`: both dispatch INTERACTION_CREATE as Discord
+sends it. ``POST /interactions/{id}/{token}/callback`` (types 4, 5, 6, 7 and
+9; flag 64 makes it ephemeral) must come within :attr:`interaction_ack_deadline`
+seconds and only once (400, 40060); follow-ups go through
+``/webhooks/{application_id}/{token}`` (the first one after a type 5 defer
+replaces its "thinking" message) and ``.../messages/@original``. Everything
+answered is in :attr:`interaction_responses`. Application commands are
+bulk-overwritten with ``PUT /applications/{id}/commands`` (global) and
+``PUT /applications/{id}/guilds/{guild_id}/commands``.
+
+Deliberately not modelled: select menus beyond their custom_id (stored, not
+clickable), components v2, modals' submission, autocomplete, subcommands
+and option types other than string, integer, boolean and number, group DMs,
+command permissions, and the 15-minute interaction token beyond refusing
+follow-ups after it.
 """
 from __future__ import annotations
 
 import asyncio
+import base64
 import copy
 import fnmatch
 import hashlib
@@ -37,7 +65,42 @@ DISCORD_EPOCH_MS = 1420070400000
 
 INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
 INTENT_MESSAGE_CONTENT = 1 << 15
+
+CHANNEL_GUILD_TEXT = 0
+CHANNEL_DM = 1
+
+# Interactions: types, callback types and message flags.
+INTERACTION_APPLICATION_COMMAND = 2
+INTERACTION_MESSAGE_COMPONENT = 3
+CALLBACK_CHANNEL_MESSAGE = 4
+CALLBACK_DEFERRED_CHANNEL_MESSAGE = 5
+CALLBACK_DEFERRED_UPDATE_MESSAGE = 6
+CALLBACK_UPDATE_MESSAGE = 7
+CALLBACK_MODAL = 9
+FLAG_EPHEMERAL = 1 << 6
+FLAG_LOADING = 1 << 7
+INTERACTION_ACK_DEADLINE = 3.0  # seconds to send the initial response
+INTERACTION_TOKEN_TTL = 15 * 60.0  # seconds the token works for follow-ups
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+# Components (without the components v2 flag).
+COMPONENT_ACTION_ROW = 1
+COMPONENT_BUTTON = 2
+_SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
+BUTTON_STYLE_LINK = 5
+BUTTON_STYLE_PREMIUM = 6
+MAX_ACTION_ROWS = 5
+MAX_ROW_WIDTH = 5
+MAX_CUSTOM_ID = 100
+MAX_BUTTON_LABEL = 80
+
+# Application commands.
+MAX_COMMANDS = 100
+MAX_COMMAND_OPTIONS = 25
+_COMMAND_NAME = re.compile(r"^[-_'\w]{1,32}$")
+_OPTION_VALUE_TYPES = {3: str, 4: int, 5: bool, 10: float}  # string, integer, boolean, number
 
 MAX_CONTENT = 2000
 # Per-request storage for the parsed JSON body (a typed key where aiohttp has them).
@@ -55,7 +118,14 @@ PERM_SEND_MESSAGES = 1 << 11
 PERM_MANAGE_MESSAGES = 1 << 13
 PERM_EMBED_LINKS = 1 << 14
 PERM_READ_HISTORY = 1 << 16
+PERM_ATTACH_FILES = 1 << 15
+PERM_MENTION_EVERYONE = 1 << 17
+PERM_USE_EXTERNAL_EMOJIS = 1 << 18
 PERM_MANAGE_WEBHOOKS = 1 << 29
+# A member without roles, in the interactions they start (``permissions`` overrides it).
+PERM_MEMBER = PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_EMBED_LINKS | PERM_READ_HISTORY | PERM_ATTACH_FILES
+# What an app may do in a DM with its bot user, as interactions announce it.
+PERM_APP_IN_DM = PERM_ATTACH_FILES | PERM_EMBED_LINKS | PERM_MENTION_EVERYONE | PERM_USE_EXTERNAL_EMOJIS
 
 _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
@@ -85,6 +155,147 @@ def _error(status: int, message: str, code: int = 0, *, errors: dict | None = No
 def _form_error(field_name: str, code: str, message: str) -> web.Response:
     return _error(400, "Invalid Form Body", 50035,
                   errors={field_name: {"_errors": [{"code": code, "message": message}]}})
+
+
+class _FormError(Exception):
+    """A 50035 Invalid Form Body at a path into the JSON body, e.g.
+    ``("components", 0, "components", 1, "custom_id")``; an empty path is the body itself."""
+
+    def __init__(self, path: tuple, code: str, message: str):
+        super().__init__(message)
+        self.path = path
+        self.code = code
+        self.message = message
+
+    def response(self) -> web.Response:
+        errors: dict[str, Any] = {"_errors": [{"code": self.code, "message": self.message}]}
+        for key in reversed(self.path):
+            errors = {str(key): errors}
+        return _error(400, "Invalid Form Body", 50035, errors=errors)
+
+
+def _components(raw: Any) -> list[dict]:
+    """Action rows of buttons (and select menus, kept as given) checked as Discord checks
+    them; returns them as stored, each component numbered (``id``) like Discord does."""
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise _FormError(("components",), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+    if len(raw) > MAX_ACTION_ROWS:
+        raise _FormError(("components",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
+    rows = copy.deepcopy(raw)
+    custom_ids: set[str] = set()
+    next_id = 1
+    for r, row in enumerate(rows):
+        where = ("components", r)
+        if not isinstance(row, dict) or row.get("type") != COMPONENT_ACTION_ROW:
+            raise _FormError(where + ("type",), "UNION_TYPE_CHOICES",
+                             "Value of field \"type\" must be one of (1,).")
+        children = row.get("components")
+        if not isinstance(children, list) or not 1 <= len(children) <= MAX_ROW_WIDTH:
+            raise _FormError(where + ("components",), "BASE_TYPE_BAD_LENGTH",
+                             f"Must be between 1 and {MAX_ROW_WIDTH} in length.")
+        row.setdefault("id", next_id)
+        next_id = max(next_id, int(row["id"])) + 1
+        for c, child in enumerate(children):
+            at = where + ("components", c)
+            kind = child.get("type") if isinstance(child, dict) else None
+            if kind != COMPONENT_BUTTON and kind not in _SELECT_TYPES:
+                raise _FormError(at + ("type",), "UNION_TYPE_CHOICES",
+                                 "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
+            if kind in _SELECT_TYPES and len(children) > 1:
+                raise _FormError(at, "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
+                                 "The specified component exceeds the maximum width")
+            style = child.get("style")
+            if kind == COMPONENT_BUTTON and style not in (1, 2, 3, 4, 5, 6):
+                raise _FormError(at + ("style",), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
+            label = child.get("label")
+            if label is not None and (not isinstance(label, str) or len(label) > MAX_BUTTON_LABEL):
+                raise _FormError(at + ("label",), "BASE_TYPE_MAX_LENGTH",
+                                 f"Must be {MAX_BUTTON_LABEL} or fewer in length.")
+            if kind == COMPONENT_BUTTON and style == BUTTON_STYLE_LINK:
+                if not child.get("url"):
+                    raise _FormError(at + ("url",), "BASE_TYPE_REQUIRED", "This field is required")
+            elif kind != COMPONENT_BUTTON or style != BUTTON_STYLE_PREMIUM:
+                custom_id = child.get("custom_id")
+                if custom_id is None:
+                    raise _FormError(at + ("custom_id",), "BASE_TYPE_REQUIRED", "This field is required")
+                if not isinstance(custom_id, str) or not custom_id:
+                    raise _FormError(at + ("custom_id",), "BASE_TYPE_BAD_LENGTH",
+                                     f"Must be between 1 and {MAX_CUSTOM_ID} in length.")
+                if len(custom_id) > MAX_CUSTOM_ID:
+                    raise _FormError(at + ("custom_id",), "BASE_TYPE_MAX_LENGTH",
+                                     f"Must be {MAX_CUSTOM_ID} or fewer in length.")
+                if custom_id in custom_ids:
+                    raise _FormError(at + ("custom_id",), "COMPONENT_CUSTOM_ID_DUPLICATED",
+                                     "Component custom id cannot be duplicated")
+                custom_ids.add(custom_id)
+            child.setdefault("id", next_id)
+            next_id = max(next_id, int(child["id"])) + 1
+    return rows
+
+
+def _check_options(options: Any, path: tuple) -> None:
+    if options is None:
+        return
+    if not isinstance(options, list):
+        raise _FormError(path, "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+    if len(options) > MAX_COMMAND_OPTIONS:
+        raise _FormError(path, "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_COMMAND_OPTIONS} or fewer in length.")
+    optional_seen = False
+    for index, option in enumerate(options):
+        at = path + (index,)
+        if not isinstance(option, dict):
+            raise _FormError(at, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        if option.get("type") not in range(1, 12):
+            raise _FormError(at + ("type",), "BASE_TYPE_CHOICES",
+                             "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.")
+        name = option.get("name")
+        if not isinstance(name, str) or not _COMMAND_NAME.match(name) or name != name.lower():
+            raise _FormError(at + ("name",), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+        description = option.get("description")
+        if not isinstance(description, str) or not 1 <= len(description) <= 100:
+            raise _FormError(at + ("description",), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+        if option["type"] in (1, 2):
+            _check_options(option.get("options"), at + ("options",))
+        elif option.get("required"):
+            if optional_seen:
+                raise _FormError(at + ("required",), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                                 "Required options must be placed before non-required options")
+        else:
+            optional_seen = True
+
+
+def _check_commands(body: Any) -> None:
+    """A bulk overwrite body as Discord checks it (names, descriptions, options, duplicates)."""
+    if not isinstance(body, list):
+        raise _FormError((), "LIST_TYPE_CONVERT", "Only iterables may be used in a ListType")
+    if len(body) > MAX_COMMANDS:
+        raise _FormError((), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_COMMANDS} or fewer in length.")
+    seen: set[tuple[int, str]] = set()
+    for index, command in enumerate(body):
+        if not isinstance(command, dict):
+            raise _FormError((index,), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        kind = command.get("type") or 1
+        if kind not in (1, 2, 3):
+            raise _FormError((index, "type"), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3}.")
+        name = command.get("name")
+        if not isinstance(name, str) or not name:
+            raise _FormError((index, "name"), "BASE_TYPE_REQUIRED", "This field is required")
+        if kind == 1:  # slash commands: lower-case names and a description
+            if not _COMMAND_NAME.match(name) or name != name.lower():
+                raise _FormError((index, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
+            description = command.get("description")
+            if not isinstance(description, str) or not 1 <= len(description) <= 100:
+                raise _FormError((index, "description"), "BASE_TYPE_BAD_LENGTH",
+                                 "Must be between 1 and 100 in length.")
+            _check_options(command.get("options"), (index, "options"))
+        elif len(name) > 32:
+            raise _FormError((index, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        if (kind, name) in seen:
+            raise _FormError((index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                             "Application command names must be unique")
+        seen.add((kind, name))
 
 
 class _Snowflakes:
@@ -159,6 +370,24 @@ class _Session:
     connection: _Connection | None = None
 
 
+@dataclass(eq=False)
+class _Interaction:
+    """One interaction the stand-in dispatched, and how the app has answered it."""
+
+    id: int
+    token: str
+    type: int  # INTERACTION_APPLICATION_COMMAND or INTERACTION_MESSAGE_COMPONENT
+    channel_id: int
+    user: dict
+    created: float  # loop time
+    message_id: int | None = None  # the message whose component was used
+    custom_id: str | None = None
+    command: str | None = None
+    response_type: int | None = None  # the callback type, once acknowledged
+    original_id: int | None = None  # the response message (types 4 and 5)
+    message_ids: set = field(default_factory=set)  # original and follow-ups
+
+
 class DiscordStandIn:
     """Discord's REST API, webhooks and gateway for one bot on 127.0.0.1.
 
@@ -169,6 +398,9 @@ class DiscordStandIn:
     off in the Developer Portal (an IDENTIFY asking for it is closed with 4014).
     ``route_limit`` is (requests, seconds) per route bucket, as announced in
     the ``X-RateLimit-*`` headers and enforced with 429s.
+    ``interaction_ack_deadline`` (seconds, None for no limit) is how long an
+    interaction may wait for its initial response before Discord forgets it
+    (404 Unknown interaction, 10062).
     """
 
     def __init__(self, token: str, guilds: dict[int, dict] | None = None,
@@ -203,6 +435,15 @@ class DiscordStandIn:
         self._connections: set[_Connection] = set()
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
+        self._dm_users: dict[int, int] = {}  # DM channel id -> its user's id
+        self._dm_channels: dict[int, int] = {}  # user id -> DM channel id
+        self._closed_dms: set[int] = set()
+        self._ephemeral: dict[int, dict] = {}  # ephemeral interaction messages: only their user sees them
+        self._interactions: dict[int, _Interaction] = {}
+        self._interaction_tokens: dict[str, int] = {}
+        self._interaction_log: list[dict] = []
+        self._app_commands: dict[int | None, list[dict]] = {}  # guild id (None: global) -> commands
+        self.interaction_ack_deadline: float | None = INTERACTION_ACK_DEADLINE
         for guild_id, guild in (guilds or {}).items():
             self._guilds[int(guild_id)] = {"name": guild.get("name", f"guild {guild_id}"), "channels": {}}
             for channel_id, name in (guild.get("channels") or {}).items():
@@ -254,9 +495,12 @@ class DiscordStandIn:
                        reference_message_id: int | None = None, attachments: list[dict] | None = None,
                        sticker_items: list[dict] | None = None, message_type: int | None = None) -> dict:
         """A member (``author``: id, username, optional global_name, bot) writes
-        in a channel; returns the message as Discord stores it."""
+        in a channel, or in their DM channel with the bot (see :meth:`dm_channel_id`);
+        returns the message as Discord stores it."""
         channel_id = int(channel_id)
         self._require_channel(channel_id)
+        if channel_id in self._dm_users and int(author["id"]) != self._dm_users[channel_id]:
+            raise ValueError(f"channel {channel_id} is the DM channel of user {self._dm_users[channel_id]}")
         user = self._remember_user(author)
         message = self._new_message(channel_id, user, content, member=True)
         if attachments:
@@ -287,6 +531,89 @@ class DiscordStandIn:
     def inject_dispatch(self, event_name: str, data: dict) -> None:
         """Send any dispatch as is (odd payloads, events the stand-in does not model)."""
         self._dispatch(event_name, data)
+
+    def add_user(self, user: dict) -> dict:
+        """Give a member who has not written anything yet their name (GET /users/{id},
+        DM recipients); unknown ids are users too, with a plain ``user<id>`` profile."""
+        return copy.deepcopy(self._remember_user(user))
+
+    def close_dms(self, user_id: int) -> None:
+        """The user does not accept DMs from the bot: posts to their DM channel get 403
+        "Cannot send messages to this user" (50007); opening the channel still works."""
+        self._closed_dms.add(int(user_id))
+
+    def open_dms(self, user_id: int) -> None:
+        self._closed_dms.discard(int(user_id))
+
+    def dm_channel_id(self, user_id: int) -> int:
+        """The id of the user's DM channel with the bot (the one POST /users/@me/channels opens)."""
+        self._user(int(user_id))
+        return self._dm_channel(int(user_id))
+
+    def inject_component_click(self, user: dict, channel_id: int, message_id: int, custom_id: str, *,
+                               permissions: int | None = None) -> dict:
+        """The member presses the button ``custom_id`` on a message of the bot's (in a
+        guild channel or their DM channel); dispatches INTERACTION_CREATE (type 3) and
+        returns its payload. Like in the Discord apps, only an enabled button that is
+        on the message can be pressed. ``permissions`` are the member's in the channel."""
+        channel_id = int(channel_id)
+        self._require_channel(channel_id)
+        member = self._remember_user(user)
+        message = self._get_message(channel_id, int(message_id))
+        if message is None:
+            ephemeral = self._ephemeral.get(int(message_id))
+            if ephemeral is not None and ephemeral["_viewer"] == member["id"]:
+                message = ephemeral
+        if message is None:
+            raise ValueError(f"no message {message_id} in channel {channel_id} that this user can see")
+        buttons = [child for row in message.get("components") or () for child in row.get("components") or ()
+                   if child.get("type") == COMPONENT_BUTTON]
+        button = next((b for b in buttons if b.get("custom_id") == custom_id), None)
+        if button is None or button.get("disabled"):
+            raise ValueError(f"message {message_id} has no enabled button with custom_id {custom_id!r}")
+        data = {"custom_id": custom_id, "component_type": COMPONENT_BUTTON, "id": button.get("id")}
+        return self._start_interaction(INTERACTION_MESSAGE_COMPONENT, member, channel_id, data,
+                                       message=message, permissions=permissions)
+
+    def inject_slash_command(self, user: dict, channel_id: int, name: str, options: dict | None = None, *,
+                             permissions: int | None = None) -> dict:
+        """The member runs ``/name`` with ``options`` (option name -> value) in a channel;
+        dispatches INTERACTION_CREATE (type 2) and returns its payload. The command must
+        have been registered (PUT .../commands) for that guild or globally, and only its
+        declared options (string, integer, boolean or number) can be given."""
+        channel_id = int(channel_id)
+        self._require_channel(channel_id)
+        member = self._remember_user(user)
+        guild_id = self._channel_guild.get(channel_id)
+        command = self._command_for(name, guild_id)
+        if command is None:
+            where = f"guild {guild_id}" if guild_id else "DMs"
+            raise KeyError(f"no slash command /{name} is registered for {where}: PUT it first (tree.sync())")
+        declared = {o["name"]: o for o in command.get("options") or ()}
+        given = dict(options or {})
+        for option in declared.values():
+            if option.get("required") and option["name"] not in given:
+                raise ValueError(f"/{name} needs the option {option['name']!r}")
+        data_options = []
+        for key, value in given.items():
+            option = declared.get(key)
+            if option is None:
+                raise ValueError(f"/{name} has no option {key!r}")
+            kind = _OPTION_VALUE_TYPES.get(option["type"])
+            if kind is None:
+                raise ValueError(f"option type {option['type']} is not modelled by the stand-in")
+            if kind is float and isinstance(value, int) and not isinstance(value, bool):
+                value = float(value)
+            if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+                raise ValueError(f"option {key!r} of /{name} takes a {kind.__name__}, not {value!r}")
+            data_options.append({"name": key, "type": option["type"], "value": value})
+        data: dict[str, Any] = {"id": command["id"], "name": command["name"], "type": 1}
+        if data_options:
+            data["options"] = data_options
+        if command.get("guild_id"):
+            data["guild_id"] = command["guild_id"]
+        return self._start_interaction(INTERACTION_APPLICATION_COMMAND, member, channel_id, data,
+                                       permissions=permissions)
 
     async def drop_connections(self, code: int = 4000) -> None:
         """Close every gateway websocket (the sessions stay resumable)."""
@@ -320,6 +647,28 @@ class DiscordStandIn:
         found = self._get_message(int(channel_id), int(message_id))
         return copy.deepcopy(found) if found else None
 
+    def dms(self, user_id: int) -> list[dict]:
+        """The bot's messages in its DM channel with the user, as they are now, oldest first."""
+        channel_id = self._dm_channels.get(int(user_id))
+        if channel_id is None:
+            return []
+        return [self._public(m) for m in self._messages[channel_id].values()
+                if m["author"]["id"] == str(self.bot_id) and not m.get("webhook_id")]
+
+    @property
+    def interaction_responses(self) -> list[dict]:
+        """Every accepted answer to an interaction, in order: ``interaction_id``,
+        ``interaction_type`` (2 or 3), ``custom_id`` / ``command``, ``user_id``,
+        ``channel_id``, ``kind`` ("callback", "followup", "edit_original", "edit_followup",
+        "delete_original", "delete_followup"), ``type`` (the callback type, for callbacks), ``data`` (the
+        body's message data), ``ephemeral`` and ``message_id`` (the message it made or
+        changed, if any)."""
+        return copy.deepcopy(self._interaction_log)
+
+    def application_commands(self, guild_id: int | None = None) -> list[dict]:
+        """The application commands as Discord stores them: global ones, or a guild's."""
+        return copy.deepcopy(self._app_commands.get(int(guild_id) if guild_id is not None else None, []))
+
     def webhooks(self, channel_id: int | None = None) -> list[dict]:
         return [copy.deepcopy(w) for w in self._webhooks.values()
                 if channel_id is None or w["channel_id"] == str(channel_id)]
@@ -337,6 +686,8 @@ class DiscordStandIn:
     def _add_routes(self, app: web.Application) -> None:
         routes = [
             ("GET", "/users/@me", self._get_me),
+            ("POST", "/users/@me/channels", self._create_dm),
+            ("GET", "/users/{user_id}", self._get_user),
             ("GET", "/gateway", self._get_gateway),
             ("GET", "/gateway/bot", self._get_gateway_bot),
             ("GET", "/oauth2/applications/@me", self._get_application),
@@ -353,6 +704,11 @@ class DiscordStandIn:
             ("GET", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self._webhook_fetch),
             ("PATCH", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self._webhook_edit),
             ("DELETE", "/webhooks/{webhook_id}/{webhook_token}/messages/{message_id}", self._webhook_delete),
+            ("POST", "/interactions/{interaction_id}/{interaction_token}/callback", self._interaction_callback),
+            ("GET", "/applications/{application_id}/commands", self._get_commands),
+            ("PUT", "/applications/{application_id}/commands", self._put_commands),
+            ("GET", "/applications/{application_id}/guilds/{guild_id}/commands", self._get_commands),
+            ("PUT", "/applications/{application_id}/guilds/{guild_id}/commands", self._put_commands),
         ]
         for method, template, handler in routes:
             app.router.add_route(method, API_PREFIX + template, handler)
@@ -376,12 +732,13 @@ class DiscordStandIn:
         if resource is None:  # no such route (or method): Discord's plain 404
             return _error(404, "404: Not Found")
         route_name = f"{request.method} {resource.canonical[len(API_PREFIX):]}"
-        needs_bot = "{webhook_token}" not in route_name and route_name != "GET /gateway"
+        needs_bot = "{webhook_token}" not in route_name and "{interaction_token}" not in route_name \
+            and route_name != "GET /gateway"
         if needs_bot and request.headers.get("Authorization") != f"Bot {self.token}":
             return _error(401, "401: Unauthorized")
 
         bucket_name = route_name
-        major = request.match_info.get("channel_id") or (
+        major = request.match_info.get("channel_id") or request.match_info.get("interaction_id") or (
             f"{request.match_info.get('webhook_id')}:{request.match_info.get('webhook_token')}"
             if "webhook_id" in request.match_info else "")
         fault = self._take_fault(request)
@@ -487,6 +844,43 @@ class DiscordStandIn:
     async def _get_me(self, request: web.Request) -> web.Response:
         return _json(self._bot_user())
 
+    def _user(self, user_id: int) -> dict:
+        """Every snowflake is a user, as on Discord: those the stand-in never saw get a
+        plain profile (``add_user``, ``inject_message`` and interactions give them a name)."""
+        if user_id not in self._users:
+            self._users[user_id] = {"id": str(user_id), "username": f"user{user_id}", "global_name": None,
+                                    "discriminator": "0", "avatar": None, "public_flags": 0, "flags": 0}
+        return self._users[user_id]
+
+    async def _get_user(self, request: web.Request) -> web.Response:
+        try:
+            user_id = int(request.match_info["user_id"])
+        except ValueError:
+            return _form_error("user_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+        return _json(self._user(user_id))
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        body = request[_JSON_BODY]
+        recipient = body.get("recipient_id") if isinstance(body, dict) else None
+        if recipient is None:
+            return _form_error("recipient_id", "BASE_TYPE_REQUIRED", "This field is required")
+        try:
+            user_id = int(recipient)
+        except (TypeError, ValueError):
+            return _form_error("recipient_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+        if user_id == self.bot_id:
+            return _error(400, "Invalid Recipient(s)", 50033)
+        self._user(user_id)
+        return _json(self._channel_payload(self._dm_channel(user_id)))
+
+    def _dm_channel(self, user_id: int) -> int:
+        if user_id not in self._dm_channels:
+            channel_id = self._ids.next()
+            self._dm_channels[user_id] = channel_id
+            self._dm_users[channel_id] = user_id
+            self._messages[channel_id] = {}
+        return self._dm_channels[user_id]
+
     async def _get_gateway(self, request: web.Request) -> web.Response:
         return _json({"url": self.gateway_url})
 
@@ -510,11 +904,16 @@ class DiscordStandIn:
 
     # -- REST: channels and messages -------------------------------------------
     def _channel_payload(self, channel_id: int) -> dict:
+        if channel_id in self._dm_users:
+            messages = self._messages.get(channel_id) or {}
+            user = self._users[self._dm_users[channel_id]]
+            return {"id": str(channel_id), "type": CHANNEL_DM, "flags": 0, "recipients": [copy.deepcopy(user)],
+                    "last_message_id": str(next(reversed(messages))) if messages else None}
         guild_id = self._channel_guild[channel_id]
         names = list(self._guilds[guild_id]["channels"])
         messages = self._messages.get(channel_id) or {}
         return {
-            "id": str(channel_id), "type": 0, "guild_id": str(guild_id),
+            "id": str(channel_id), "type": CHANNEL_GUILD_TEXT, "guild_id": str(guild_id),
             "name": self._guilds[guild_id]["channels"][channel_id], "position": names.index(channel_id),
             "permission_overwrites": [], "parent_id": None, "topic": None, "nsfw": False,
             "rate_limit_per_user": 0, "flags": 0,
@@ -526,7 +925,7 @@ class DiscordStandIn:
             channel_id = int(request.match_info["channel_id"])
         except ValueError:
             return _form_error("channel_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.")
-        if channel_id not in self._channel_guild:
+        if channel_id not in self._channel_guild and channel_id not in self._dm_users:
             return _error(404, "Unknown Channel", 10003)
         return channel_id
 
@@ -553,10 +952,16 @@ class DiscordStandIn:
     def _message_body(self, request: web.Request) -> dict | web.Response:
         """The JSON body of a message to create, or Discord's error for it."""
         body = request[_JSON_BODY]
-        if body is None:
+        if not isinstance(body, dict):
             return _error(400, "Cannot send an empty message", 50006)
         invalid = self._validate_content(body)
-        return body if invalid is None else invalid
+        if invalid is not None:
+            return invalid
+        try:
+            _components(body.get("components"))
+        except _FormError as error:
+            return error.response()
+        return body
 
     async def _create_message(self, request: web.Request) -> web.Response:
         channel_id = self._channel_or_404(request)
@@ -565,9 +970,12 @@ class DiscordStandIn:
         body = self._message_body(request)
         if isinstance(body, web.Response):
             return body
+        if self._dm_users.get(channel_id) in self._closed_dms:
+            return _error(403, "Cannot send messages to this user", 50007)
         message = self._new_message(channel_id, self._users[self.bot_id], body.get("content") or "", member=True)
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
+        message["components"] = _components(body.get("components"))
         if body.get("flags"):
             message["flags"] = int(body["flags"])
         if body.get("nonce") is not None:
@@ -633,6 +1041,8 @@ class DiscordStandIn:
         channel_id = self._channel_or_404(request)
         if isinstance(channel_id, web.Response):
             return channel_id
+        if channel_id in self._dm_users:
+            return _error(400, "Cannot execute action on a DM channel", 50003)
         if not self.manage_webhooks:
             return _error(403, "Missing Permissions", 50013)
         return _json([self._webhook_payload(h) for h in self._webhooks.values()
@@ -642,6 +1052,8 @@ class DiscordStandIn:
         channel_id = self._channel_or_404(request)
         if isinstance(channel_id, web.Response):
             return channel_id
+        if channel_id in self._dm_users:
+            return _error(400, "Cannot execute action on a DM channel", 50003)
         if not self.manage_webhooks:
             return _error(403, "Missing Permissions", 50013)
         name = (request[_JSON_BODY] or {}).get("name") or ""
@@ -682,6 +1094,8 @@ class DiscordStandIn:
         return _json(data)
 
     async def _execute_webhook(self, request: web.Request) -> web.Response:
+        if request.match_info["webhook_id"] == str(self.application_id):
+            return await self._followup(request)
         hook = self._webhook_or_error(request)
         if isinstance(hook, web.Response):
             return hook
@@ -706,6 +1120,7 @@ class DiscordStandIn:
         message["application_id"] = hook.get("application_id")
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
+        message["components"] = _components(body.get("components"))  # the bot's webhooks are app-owned
         if body.get("flags"):
             message["flags"] = int(body["flags"])
         message["_notified"] = self._mentions(message, body.get("allowed_mentions"))
@@ -725,24 +1140,340 @@ class DiscordStandIn:
         return hook, message
 
     async def _webhook_fetch(self, request: web.Request) -> web.Response:
+        if request.match_info["webhook_id"] == str(self.application_id):
+            return await self._interaction_message_route(request)
         found = self._webhook_message(request)
         if isinstance(found, web.Response):
             return found
         return _json(self._public(found[1]))
 
     async def _webhook_edit(self, request: web.Request) -> web.Response:
+        if request.match_info["webhook_id"] == str(self.application_id):
+            return await self._interaction_message_route(request)
         found = self._webhook_message(request)
         if isinstance(found, web.Response):
             return found
         return self._apply_edit(found[1], request[_JSON_BODY] or {})
 
     async def _webhook_delete(self, request: web.Request) -> web.Response:
+        if request.match_info["webhook_id"] == str(self.application_id):
+            return await self._interaction_message_route(request)
         found = self._webhook_message(request)
         if isinstance(found, web.Response):
             return found
         hook, message = found
         self._delete_message(int(hook["channel_id"]), int(message["id"]))
         return web.Response(status=204)
+
+    # -- interactions ---------------------------------------------------------------
+    def _owners(self, channel_id: int) -> dict[str, str]:
+        """authorizing_integration_owners of a guild install: the guild, or "0" in the bot's DMs."""
+        guild_id = self._channel_guild.get(channel_id)
+        return {"0": str(guild_id) if guild_id is not None else "0"}
+
+    def _start_interaction(self, kind: int, user: dict, channel_id: int, data: dict, *,
+                           message: dict | None = None, permissions: int | None = None) -> dict:
+        interaction_id = self._ids.next()
+        secret = secrets.token_urlsafe(72)
+        token = base64.urlsafe_b64encode(f"interaction:{interaction_id}:{secret}".encode()).decode().rstrip("=")
+        guild_id = self._channel_guild.get(channel_id)
+        payload: dict[str, Any] = {
+            "id": str(interaction_id), "application_id": str(self.application_id), "type": kind,
+            "data": data, "channel": self._channel_payload(channel_id), "channel_id": str(channel_id),
+            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
+            "authorizing_integration_owners": self._owners(channel_id),
+            "context": 0 if guild_id is not None else 1,  # GUILD or BOT_DM
+            "app_permissions": str(self._bot_permissions() if guild_id is not None else PERM_APP_IN_DM),
+            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+        }
+        if guild_id is not None:
+            payload.update({
+                "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+                "guild_id": str(guild_id), "guild_locale": "en-US",
+                "member": {
+                    "user": copy.deepcopy(user), "roles": [], "nick": None, "avatar": None, "banner": None,
+                    "premium_since": None, "pending": False, "mute": False, "deaf": False, "flags": 0,
+                    "joined_at": "2024-01-01T00:00:00.000000+00:00", "communication_disabled_until": None,
+                    "permissions": str(PERM_MEMBER if permissions is None else permissions),
+                },
+            })
+        else:
+            payload["user"] = copy.deepcopy(user)
+        if message is not None:
+            payload["message"] = self._public(message)
+        self._interactions[interaction_id] = _Interaction(
+            id=interaction_id, token=token, type=kind, channel_id=channel_id, user=copy.deepcopy(user),
+            created=time.monotonic(), message_id=int(message["id"]) if message is not None else None,
+            custom_id=data.get("custom_id"),
+            command=data.get("name") if kind == INTERACTION_APPLICATION_COMMAND else None)
+        self._interaction_tokens[token] = interaction_id
+        self._dispatch("INTERACTION_CREATE", payload)
+        return copy.deepcopy(payload)
+
+    def _command_for(self, name: str, guild_id: int | None) -> dict | None:
+        """The chat-input command ``name`` a member can run here (guild ones first)."""
+        in_dm = guild_id is None
+        candidates = ([] if in_dm else self._app_commands.get(guild_id, [])) + self._app_commands.get(None, [])
+        for command in candidates:
+            if command["name"] != name or command.get("type", 1) != 1:
+                continue
+            contexts = command.get("contexts")
+            if in_dm and (command.get("dm_permission") is False or (contexts is not None and 1 not in contexts)):
+                continue
+            if not in_dm and contexts is not None and 0 not in contexts:
+                continue
+            return command
+        return None
+
+    def _log_interaction(self, interaction: _Interaction, kind: str, callback_type: int | None, data: dict,
+                         message: dict | None) -> None:
+        self._interaction_log.append({
+            "interaction_id": str(interaction.id), "interaction_type": interaction.type,
+            "custom_id": interaction.custom_id, "command": interaction.command,
+            "user_id": interaction.user["id"], "channel_id": str(interaction.channel_id),
+            "kind": kind, "type": callback_type, "data": copy.deepcopy(data),
+            "ephemeral": bool(message is not None and int(message.get("flags") or 0) & FLAG_EPHEMERAL),
+            "message_id": message["id"] if message is not None else None,
+        })
+
+    def _interaction_message(self, interaction: _Interaction, data: dict, *, loading: bool = False,
+                             followup: bool = False) -> dict:
+        """A message the app sends in answer to an interaction: shown to everyone in the
+        channel (and dispatched), or, with flag 64, only to the member who interacted."""
+        ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
+        message = self._new_message(interaction.channel_id, self._users[self.bot_id], data.get("content") or "",
+                                    member=False)
+        slash = interaction.type == INTERACTION_APPLICATION_COMMAND
+        message["type"] = 20 if slash and not followup else 0  # CHAT_INPUT_COMMAND for the response
+        message["webhook_id"] = str(self.application_id)
+        message["application_id"] = str(self.application_id)
+        message["tts"] = bool(data.get("tts"))
+        message["embeds"] = list(data.get("embeds") or [])
+        message["components"] = _components(data.get("components"))
+        message["flags"] = (FLAG_EPHEMERAL if ephemeral else 0) | (FLAG_LOADING if loading else 0)
+        metadata: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type,
+                                    "user": copy.deepcopy(interaction.user),
+                                    "authorizing_integration_owners": self._owners(interaction.channel_id)}
+        if interaction.message_id is not None:
+            metadata["interacted_message_id"] = str(interaction.message_id)
+        if followup and interaction.original_id is not None:
+            metadata["original_response_message_id"] = str(interaction.original_id)
+        message["interaction_metadata"] = metadata
+        if slash:
+            message["interaction"] = {"id": str(interaction.id), "type": interaction.type,
+                                      "name": interaction.command, "user": copy.deepcopy(interaction.user)}
+        self._mentions(message, data.get("allowed_mentions"))
+        interaction.message_ids.add(int(message["id"]))
+        if ephemeral:
+            message["_viewer"] = interaction.user["id"]
+            self._ephemeral[int(message["id"])] = message
+        else:
+            self._store_and_dispatch(message)
+        return message
+
+    def _interaction_target(self, interaction: _Interaction, message_id: int | None) -> dict | None:
+        if message_id is None:
+            return None
+        return self._get_message(interaction.channel_id, message_id) or self._ephemeral.get(message_id)
+
+    async def _interaction_callback(self, request: web.Request) -> web.Response:
+        try:
+            interaction = self._interactions.get(int(request.match_info["interaction_id"]))
+        except ValueError:
+            interaction = None
+        if interaction is None or interaction.token != request.match_info["interaction_token"]:
+            return _error(404, "Unknown interaction", 10062)
+        if interaction.response_type is not None:
+            return _error(400, "Interaction has already been acknowledged.", 40060)
+        if self.interaction_ack_deadline is not None \
+                and time.monotonic() - interaction.created > self.interaction_ack_deadline:
+            return _error(404, "Unknown interaction", 10062)
+        body = request[_JSON_BODY]
+        if not isinstance(body, dict) or body.get("type") is None:
+            return _form_error("type", "BASE_TYPE_REQUIRED", "This field is required")
+        kind = body["type"]
+        allowed = (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE, CALLBACK_MODAL)
+        if interaction.type == INTERACTION_MESSAGE_COMPONENT:
+            allowed += (CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE)
+        if kind not in allowed:
+            return _form_error("type", "BASE_TYPE_CHOICES",
+                               "Value must be one of {" + ", ".join(map(str, sorted(allowed))) + "}.")
+        data = body.get("data") or {}
+        if not isinstance(data, dict):
+            return _form_error("data", "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+        message = None
+        if kind == CALLBACK_CHANNEL_MESSAGE:
+            invalid = self._validate_content(data)
+            if invalid is not None:
+                return invalid
+            try:
+                _components(data.get("components"))
+            except _FormError as error:
+                return _FormError(("data",) + error.path, error.code, error.message).response()
+            message = self._interaction_message(interaction, data)
+        elif kind == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
+            message = self._interaction_message(interaction, {"flags": data.get("flags")}, loading=True)
+        elif kind == CALLBACK_UPDATE_MESSAGE:
+            message = self._interaction_target(interaction, interaction.message_id)
+            if message is None:
+                return _error(404, "Unknown Message", 10008)
+            try:
+                _components(data.get("components"))
+            except _FormError as error:
+                return _FormError(("data",) + error.path, error.code, error.message).response()
+            edited = self._apply_edit(message, data)
+            if edited.status != 200:
+                return edited
+        elif kind == CALLBACK_MODAL:
+            for key in ("custom_id", "title", "components"):
+                if not data.get(key):
+                    return _FormError(("data", key), "BASE_TYPE_REQUIRED", "This field is required").response()
+        interaction.response_type = kind
+        if kind in (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE):
+            interaction.original_id = int(message["id"])
+        self._log_interaction(interaction, "callback", kind, data, message)
+        if request.query.get("with_response", "false").lower() not in ("true", "1"):
+            return web.Response(status=204)
+        callback: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type}
+        if kind in (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE):
+            callback.update(response_message_id=message["id"],
+                            response_message_loading=kind == CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+                            response_message_ephemeral=bool(int(message["flags"]) & FLAG_EPHEMERAL))
+        answer: dict[str, Any] = {"interaction": callback}
+        if message is not None:
+            answer["resource"] = {"type": kind, "message": self._public(message)}
+        return _json(answer)
+
+    def _interaction_by_token(self, request: web.Request) -> _Interaction | web.Response:
+        """The interaction whose token is in a /webhooks/{application_id}/{token} path."""
+        interaction = self._interactions.get(self._interaction_tokens.get(request.match_info["webhook_token"], 0))
+        if interaction is None or time.monotonic() - interaction.created > INTERACTION_TOKEN_TTL:
+            return _error(401, "Invalid Webhook Token", 50027)
+        return interaction
+
+    async def _followup(self, request: web.Request) -> web.Response:
+        interaction = self._interaction_by_token(request)
+        if isinstance(interaction, web.Response):
+            return interaction
+        if interaction.response_type is None:  # follow-ups need an initial response first
+            return _error(404, "Unknown Webhook", 10015)
+        body = self._message_body(request)
+        if isinstance(body, web.Response):
+            return body
+        original = None
+        if interaction.response_type == CALLBACK_DEFERRED_CHANNEL_MESSAGE:
+            original = self._interaction_target(interaction, interaction.original_id)
+        if original is not None and int(original.get("flags") or 0) & FLAG_LOADING:
+            # The first follow-up after a "thinking" defer becomes that message.
+            message = original
+            edited = self._edit_interaction_message(message, body)
+            if edited.status != 200:
+                return edited
+        else:
+            message = self._interaction_message(interaction, body, followup=True)
+        self._log_interaction(interaction, "followup", None, body, message)
+        if request.query.get("wait", "false").lower() in ("true", "1"):
+            return _json(self._public(message))
+        return web.Response(status=204)
+
+    def _edit_interaction_message(self, message: dict, body: dict) -> web.Response:
+        """An edit through the interaction webhook; it also ends a "thinking" state."""
+        flags = int(message.get("flags") or 0)
+        message["flags"] = flags & ~FLAG_LOADING
+        fields = {k: v for k, v in body.items() if k in ("content", "embeds", "components", "allowed_mentions")}
+        edited = self._apply_edit(message, fields)
+        if edited.status != 200:
+            message["flags"] = flags
+        return edited
+
+    async def _interaction_message_route(self, request: web.Request) -> web.Response:
+        """GET / PATCH / DELETE /webhooks/{application_id}/{token}/messages/{@original | id}."""
+        interaction = self._interaction_by_token(request)
+        if isinstance(interaction, web.Response):
+            return interaction
+        reference = request.match_info["message_id"]
+        message_id: int | None = None
+        if reference == "@original":
+            if interaction.response_type in (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE):
+                message_id = interaction.original_id
+            elif interaction.response_type in (CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE):
+                message_id = interaction.message_id  # the message whose component was used
+        elif reference.isdigit() and int(reference) in interaction.message_ids:
+            message_id = int(reference)
+        message = self._interaction_target(interaction, message_id)
+        if message is None:
+            return _error(404, "Unknown Message", 10008)
+        if request.method == "GET":
+            return _json(self._public(message))
+        kind = "original" if reference == "@original" else "followup"
+        if request.method == "DELETE":
+            if "_viewer" in message:
+                del self._ephemeral[int(message["id"])]
+            else:
+                self._delete_message(int(message["channel_id"]), int(message["id"]))
+            self._log_interaction(interaction, f"delete_{kind}", None, {}, message)
+            return web.Response(status=204)
+        body = request[_JSON_BODY] or {}
+        edited = self._edit_interaction_message(message, body)
+        if edited.status == 200:
+            self._log_interaction(interaction, f"edit_{kind}", None, body, message)
+        return edited
+
+    # -- REST: application commands --------------------------------------------------
+    def _commands_scope(self, request: web.Request) -> tuple[bool, int | None, web.Response | None]:
+        """(found, guild id or None for global, error response)."""
+        if request.match_info["application_id"] != str(self.application_id):
+            return False, None, _error(403, "Missing Access", 50001)
+        raw = request.match_info.get("guild_id")
+        if raw is None:
+            return True, None, None
+        if not raw.isdigit():
+            return False, None, _form_error("guild_id", "NUMBER_TYPE_COERCE", "Value is not snowflake.")
+        if int(raw) not in self._guilds:
+            return False, None, _error(403, "Missing Access", 50001)
+        return True, int(raw), None
+
+    async def _get_commands(self, request: web.Request) -> web.Response:
+        found, guild_id, error = self._commands_scope(request)
+        if not found:
+            return error
+        return _json(copy.deepcopy(self._app_commands.get(guild_id, [])))
+
+    async def _put_commands(self, request: web.Request) -> web.Response:
+        """Bulk overwrite: the body is the whole new list; commands keep their id by (type, name)."""
+        found, guild_id, error = self._commands_scope(request)
+        if not found:
+            return error
+        body = request[_JSON_BODY]
+        try:
+            _check_commands(body)
+        except _FormError as invalid:
+            return invalid.response()
+        existing = {(c["type"], c["name"]): c for c in self._app_commands.get(guild_id, [])}
+        stored = []
+        for given in body:
+            kind = given.get("type") or 1
+            old = existing.get((kind, given["name"]))
+            permissions = given.get("default_member_permissions")
+            command: dict[str, Any] = {
+                "id": old["id"] if old else str(self._ids.next()), "application_id": str(self.application_id),
+                "version": str(self._ids.next()), "type": kind, "name": given["name"],
+                "name_localizations": given.get("name_localizations"),
+                "description": given.get("description") or "",
+                "description_localizations": given.get("description_localizations"),
+                "default_member_permissions": None if permissions is None else str(permissions),
+                "nsfw": bool(given.get("nsfw", False)), "contexts": given.get("contexts"),
+                "integration_types": given.get("integration_types") or [0],
+            }
+            if given.get("options"):
+                command["options"] = copy.deepcopy(given["options"])
+            if guild_id is None:
+                command["dm_permission"] = given.get("dm_permission") is not False
+            else:
+                command["guild_id"] = str(guild_id)
+            stored.append(command)
+        self._app_commands[guild_id] = stored
+        return _json(copy.deepcopy(stored))
 
     # -- messages --------------------------------------------------------------
     def _validate_content(self, body: dict) -> web.Response | None:
@@ -757,6 +1488,10 @@ class DiscordStandIn:
         return None
 
     def _apply_edit(self, message: dict, body: dict) -> web.Response:
+        try:
+            components = _components(body.get("components")) if "components" in body else None
+        except _FormError as error:
+            return error.response()
         if "content" in body:
             invalid = self._validate_content({"content": body["content"], "embeds": message["embeds"] or body.get("embeds")})
             if invalid is not None:
@@ -764,18 +1499,21 @@ class DiscordStandIn:
             message["content"] = body["content"] or ""
         if "embeds" in body:
             message["embeds"] = list(body["embeds"] or [])
+        if components is not None:
+            message["components"] = components
         message["edited_timestamp"] = _iso(int(time.time() * 1000))
         notified = self._mentions(message, body.get("allowed_mentions"))
         for post in self._posts:
             if post["id"] == message["id"]:
                 post["edits"].append(copy.deepcopy(body))
                 post["notified_after_edit"] = notified
-        self._dispatch("MESSAGE_UPDATE", message)
+        if "_viewer" not in message:  # ephemeral messages are not dispatched
+            self._dispatch("MESSAGE_UPDATE", message)
         return _json(self._public(message))
 
     def _new_message(self, channel_id: int, author: dict, content: str, *, member: bool) -> dict:
         message_id = self._ids.next()
-        guild_id = self._channel_guild[channel_id]
+        guild_id = self._channel_guild.get(channel_id)
         ms = (message_id >> 22) + DISCORD_EPOCH_MS
         message: dict[str, Any] = {
             "id": str(message_id), "type": 0, "channel_id": str(channel_id), "guild_id": str(guild_id),
@@ -783,7 +1521,9 @@ class DiscordStandIn:
             "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
             "attachments": [], "embeds": [], "components": [], "pinned": False, "flags": 0,
         }
-        if member:
+        if guild_id is None:  # a DM
+            del message["guild_id"]
+        elif member:
             message["member"] = {
                 "roles": [], "nick": None, "avatar": None, "banner": None, "premium_since": None,
                 "pending": False, "mute": False, "deaf": False, "flags": 0,
@@ -803,8 +1543,9 @@ class DiscordStandIn:
     def _attach_reference(self, message: dict, channel_id: int, target_id: int) -> None:
         target = self._get_message(channel_id, target_id)
         message["type"] = 19
-        message["message_reference"] = {"type": 0, "message_id": str(target_id), "channel_id": str(channel_id),
-                                        "guild_id": str(self._channel_guild[channel_id])}
+        message["message_reference"] = {"type": 0, "message_id": str(target_id), "channel_id": str(channel_id)}
+        if channel_id in self._channel_guild:
+            message["message_reference"]["guild_id"] = str(self._channel_guild[channel_id])
         message["referenced_message"] = self._public(target) if target else None
 
     def _mentions(self, message: dict, allowed: dict | None) -> dict:
@@ -844,22 +1585,23 @@ class DiscordStandIn:
         for post in self._posts:
             if post["id"] == str(message_id):
                 post["deleted"] = True
-        self._dispatch("MESSAGE_DELETE", {"id": str(message_id), "channel_id": str(channel_id),
-                                          "guild_id": str(self._channel_guild[channel_id])})
+        deleted = {"id": str(message_id), "channel_id": str(channel_id)}
+        if channel_id in self._channel_guild:
+            deleted["guild_id"] = str(self._channel_guild[channel_id])
+        self._dispatch("MESSAGE_DELETE", deleted)
 
     def _get_message(self, channel_id: int, message_id: int) -> dict | None:
         return self._messages.get(channel_id, {}).get(message_id)
 
     def _public(self, message: dict) -> dict:
-        data = copy.deepcopy(message)
-        data.pop("_notified", None)
+        data = {k: copy.deepcopy(v) for k, v in message.items() if not k.startswith("_")}
         data.pop("guild_id", None)  # REST message objects carry no guild_id
         data.pop("member", None)
         return data
 
     def _require_channel(self, channel_id: int) -> None:
-        if channel_id not in self._channel_guild:
-            raise KeyError(f"unknown channel {channel_id}: add it with add_channel()")
+        if channel_id not in self._channel_guild and channel_id not in self._dm_users:
+            raise KeyError(f"unknown channel {channel_id}: add it with add_channel() (or open a DM)")
 
     def _remember_user(self, author: dict) -> dict:
         user = {"id": str(author["id"]), "username": author.get("username") or f"user{author['id']}",
@@ -876,14 +1618,17 @@ class DiscordStandIn:
     def _dispatch(self, event: str, data: dict) -> None:
         """Queue a dispatch for every session entitled to it (sessions that are
         momentarily disconnected keep it for RESUME)."""
+        direct = event.startswith("MESSAGE_") and "guild_id" not in data
         for session in list(self._sessions.values()):
-            if event.startswith("MESSAGE_") and not session.intents & INTENT_GUILD_MESSAGES:
+            if event.startswith("MESSAGE_") and not session.intents & (
+                    INTENT_DIRECT_MESSAGES if direct else INTENT_GUILD_MESSAGES):
                 continue
             if event.startswith(("GUILD_", "CHANNEL_")) and not session.intents & INTENT_GUILDS:
                 continue
-            payload = copy.deepcopy(data)
-            payload.pop("_notified", None)
-            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not session.intents & INTENT_MESSAGE_CONTENT:
+            payload = {k: copy.deepcopy(v) for k, v in data.items() if not k.startswith("_")}
+            # DMs with the app are exempt from the Message Content intent.
+            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not direct \
+                    and not session.intents & INTENT_MESSAGE_CONTENT:
                 self._strip_content(payload)
             session.seq += 1
             frame = {"op": 0, "t": event, "s": session.seq, "d": payload}
@@ -914,10 +1659,13 @@ class DiscordStandIn:
             "geo_ordered_rtc_regions": [], "auth": {}, "_trace": ["[\"twinbridge-standin\"]"],
         }
 
+    def _bot_permissions(self) -> int:
+        return PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_MANAGE_MESSAGES | PERM_EMBED_LINKS \
+            | PERM_READ_HISTORY | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+
     def _guild_payload(self, guild_id: int) -> dict:
         guild = self._guilds[guild_id]
-        permissions = PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_MANAGE_MESSAGES | PERM_EMBED_LINKS \
-            | PERM_READ_HISTORY | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+        permissions = self._bot_permissions()
         return {
             "id": str(guild_id), "name": guild["name"], "icon": None, "splash": None, "banner": None,
             "owner_id": "900000000000000009", "afk_channel_id": None, "afk_timeout": 300,

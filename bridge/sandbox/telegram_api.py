@@ -13,15 +13,34 @@ replies to missing messages, edits of others' or missing messages, "message is
 not modified", deletes of missing messages, and one long poller per token
 (an older ``getUpdates`` is answered 409 when a newer one arrives).
 
+Private chats (chat id == user id, type "private"): a bot cannot write first.
+Sending to a user who has not written to the bot in private (``/start``, see
+:meth:`TelegramStandIn.start_private`) is answered 403 "bot can't initiate
+conversation with a user"; :meth:`block_bot` gives "bot was blocked by the
+user". Inline keyboards on the bot's messages (``reply_markup`` with
+``inline_keyboard``; buttons need ``text`` and one action, ``callback_data``
+1-64 bytes) are checked, stored and echoed; ``editMessageText`` and
+``editMessageReplyMarkup`` without ``reply_markup`` remove the keyboard, as on
+Telegram. A member pressing a button is :meth:`inject_callback`, a
+``callback_query`` update; ``answerCallbackQuery`` is accepted once per query
+and recorded in :attr:`callback_answers`. Members' leading ``/command`` (also
+``/command@bot_username``) carries a ``bot_command`` entity.
+
 Deliberately not modelled: files and media uploads, Markdown parse modes (the
-text is taken as plain), chats the bot was never told about (any chat id
-exists; use :meth:`remove_bot` to get "bot was kicked").
+text is taken as plain), groups the bot was never told about (any negative
+chat id exists; use :meth:`remove_bot` to get "bot was kicked"), reply
+keyboards and force-reply (accepted, not stored), inline mode and inline
+messages, ``my_chat_member`` updates, the wall-clock expiry of callback
+queries (use :meth:`expire_callbacks`).
 """
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import html
 import json
+import re
+import secrets
 import time
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
@@ -36,11 +55,11 @@ FIRST_UPDATE_ID = 100_000_001
 # Form and query values arrive as strings; these say how to read them back.
 _INT_FIELDS = frozenset({
     "message_id", "offset", "limit", "timeout", "reply_to_message_id", "message_thread_id",
-    "from_chat_id", "user_id",
+    "from_chat_id", "user_id", "cache_time",
 })
 _BOOL_FIELDS = frozenset({
     "disable_notification", "protect_content", "drop_pending_updates", "allow_sending_without_reply",
-    "disable_web_page_preview", "allow_paid_broadcast",
+    "disable_web_page_preview", "allow_paid_broadcast", "show_alert",
 })
 _JSON_FIELDS = frozenset({
     "reply_parameters", "link_preview_options", "allowed_updates", "commands", "scope",
@@ -206,12 +225,73 @@ def _strip_text(text: str, entities: list[dict[str, Any]]) -> tuple[str, list[di
     return stripped, kept
 
 
+FORBIDDEN_NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
+FORBIDDEN_BLOCKED = "Forbidden: bot was blocked by the user"
+QUERY_INVALID = "query is too old and response timeout expired or query ID is invalid"
+CALLBACK_DATA_LIMIT = 64  # bytes
+# The fields of an InlineKeyboardButton of which exactly one must be set.
+_BUTTON_ACTIONS = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
+                   "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
+                   "callback_game", "pay")
+
+# "/command" (letters, digits, underscores) with an optional "@bot_username", ended
+# by the text's end or a character that cannot continue it.
+_BOT_COMMAND = re.compile(r"/[A-Za-z0-9_]{1,64}(?:@[A-Za-z0-9_]{3,32})?(?![A-Za-z0-9_@/])")
+
+
 def _command_entities(text: str) -> list[dict[str, Any]]:
-    """Telegram marks a leading "/command" (members' side; the only entity we compute)."""
-    if not text.startswith("/") or len(text) < 2:
+    """Telegram marks a leading "/command" or "/command@bot_username" (members' side;
+    the only entity we compute)."""
+    match = _BOT_COMMAND.match(text)
+    if match is None:
         return []
-    word = text.split(maxsplit=1)[0]
-    return [{"type": "bot_command", "offset": 0, "length": utf16_len(word)}]
+    return [{"type": "bot_command", "offset": 0, "length": utf16_len(match.group(0))}]
+
+
+def _button_error(detail: str) -> ApiError:
+    return _bad_request(f"can't parse inline keyboard button: {detail}")
+
+
+def _inline_keyboard(markup: Any) -> dict[str, Any] | None:
+    """The InlineKeyboardMarkup to store with a message (None for no inline keyboard),
+    or :class:`ApiError` 400 with Telegram's description for a malformed one."""
+    if markup is None:
+        return None
+    if not isinstance(markup, dict):
+        raise _bad_request("can't parse reply keyboard markup JSON object")
+    if "inline_keyboard" not in markup:
+        return None  # a reply keyboard, keyboard removal or force reply: not modelled
+    rows = markup["inline_keyboard"]
+    if not isinstance(rows, list) or not all(isinstance(row, list) for row in rows):
+        raise _bad_request('field "inline_keyboard" of the InlineKeyboardMarkup should be an Array of Arrays')
+    keyboard = []
+    for row in rows:
+        kept_row = []
+        for button in row:
+            if not isinstance(button, dict):
+                raise _button_error("InlineKeyboardButton should be an Object")
+            if "text" not in button:
+                raise _button_error('Can\'t find field "text"')
+            if not isinstance(button["text"], str):
+                raise _button_error('Field "text" must be of type String')
+            actions = [name for name in _BUTTON_ACTIONS if button.get(name) is not None]
+            if not actions:
+                raise _button_error("Text buttons are unallowed in the inline keyboard")
+            if "callback_data" in actions:
+                data = button["callback_data"]
+                if not isinstance(data, str):
+                    raise _button_error('Field "callback_data" must be of type String')
+                if not 1 <= len(data.encode("utf-8")) <= CALLBACK_DATA_LIMIT:
+                    raise _bad_request("BUTTON_DATA_INVALID")
+            if "url" in actions:
+                if not isinstance(button["url"], str):
+                    raise _button_error('Field "url" must be of type String')
+                if not button["url"].startswith(("http://", "https://", "tg://")):
+                    raise _bad_request("BUTTON_URL_INVALID")
+            kept_row.append({key: value for key, value in button.items() if value is not None})
+        if kept_row:
+            keyboard.append(kept_row)
+    return {"inline_keyboard": keyboard}
 
 
 # -- state ----------------------------------------------------------------------
@@ -232,7 +312,12 @@ class _Chat:
     chat: dict[str, Any]
     next_message_id: int = 1
     messages: dict[int, _StoredMessage] = field(default_factory=dict)
-    bot_removed: bool = False
+    bot_removed: bool = False  # kicked from the group; in a private chat: blocked by the user
+    started: bool = False  # private chats: the user has written to the bot
+
+    @property
+    def private(self) -> bool:
+        return self.chat["type"] == "private"
 
     def take_id(self) -> int:
         message_id = self.next_message_id
@@ -257,6 +342,8 @@ class TelegramStandIn:
         self._faults: dict[str, list[ApiError]] = {}
         self._commands: dict[str, list[dict[str, Any]]] = {}
         self._sent: list[dict[str, Any]] = []
+        self._callback_queries: dict[str, dict[str, Any]] = {}  # id -> the query, while answerable
+        self._callback_answers: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
         self._port: int | None = None
         self._closing = False
@@ -288,24 +375,41 @@ class TelegramStandIn:
         return f"http://{self._host}:{self._port}"
 
     # -- the members' side ----------------------------------------------------------
-    def _chat(self, chat_id: int, chat_type: str = "supergroup", title: str | None = None) -> _Chat:
+    def _chat(self, chat_id: int, chat_type: str | None = None, title: str | None = None,
+              user: dict | None = None) -> _Chat:
+        """The chat, created on first mention. Positive ids are users' private chats
+        (as on Telegram), negative ones groups (a supergroup unless ``chat_type`` says)."""
         chat_id = int(chat_id)
         if chat_id not in self._chats:
+            chat_type = chat_type or ("private" if chat_id > 0 else "supergroup")
             info: dict[str, Any] = {"id": chat_id, "type": chat_type}
             if chat_type == "private":
-                info["first_name"] = title or "Member"
+                user = user or {}
+                info["first_name"] = user.get("first_name") or title or "Member"
+                for key in ("last_name", "username"):
+                    if user.get(key):
+                        info[key] = user[key]
             else:
                 info["title"] = title or f"Chat {chat_id}"
             self._chats[chat_id] = _Chat(chat=info)
         return self._chats[chat_id]
 
     def inject_message(self, chat_id: int, user: dict, text: str, *, reply_to_message_id: int | None = None,
-                       chat_type: str = "supergroup", title: str | None = None) -> dict:
-        """A member writes ``text`` in the chat; returns the Message the bot will receive."""
+                       chat_type: str | None = None, title: str | None = None) -> dict:
+        """A member writes ``text`` in the chat; returns the Message the bot will receive.
+
+        ``chat_type`` defaults to "private" for a positive chat id (which must then be
+        the member's own id) and "supergroup" otherwise. Writing in private lets the
+        bot write back (see :meth:`start_private`)."""
         if "id" not in user or not user.get("first_name"):
             # aiogram would reject the update and the poller would retry it forever.
             raise ValueError("a member needs at least an id and a first_name")
-        chat = self._chat(chat_id, chat_type, title)
+        chat_type = chat_type or ("private" if int(chat_id) > 0 else "supergroup")
+        if chat_type == "private" and int(chat_id) != int(user["id"]):
+            raise ValueError(f"a private chat's id is its user's id ({user['id']}), not {chat_id}")
+        chat = self._chat(chat_id, chat_type, title, user=user)
+        if chat.private:
+            chat.started = True
         author = {"is_bot": False, **user}
         message: dict[str, Any] = {
             "message_id": chat.take_id(), "from": author, "chat": dict(chat.chat),
@@ -345,12 +449,57 @@ class TelegramStandIn:
         for kind in ("message", "edited_message"):
             message = update.get(kind)
             if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-                chat = self._chat(message["chat"]["id"], message["chat"].get("type", "supergroup"),
-                                  message["chat"].get("title"))
+                chat = self._chat(message["chat"]["id"], message["chat"].get("type"),
+                                  message["chat"].get("title"), user=message["chat"])
                 chat.next_message_id = max(chat.next_message_id, int(message["message_id"]) + 1)
                 self._store(chat, message)
+                if chat.private and (message.get("from") or {}).get("id") == chat.chat["id"]:
+                    chat.started = True
         self._queue(update)
         return update
+
+    def start_private(self, user: dict) -> dict:
+        """The member opens the bot's private chat and presses Start: a "/start" message
+        in the private chat (id == the user's id). The bot may write to them from now on.
+        Returns the Message the bot will receive."""
+        return self.inject_message(int(user["id"]), user, "/start", chat_type="private")
+
+    def block_bot(self, user_id: int) -> None:
+        """The member blocks the bot: sends to them fail with 403 "bot was blocked by the user"."""
+        self._chat(user_id, "private").bot_removed = True
+
+    def unblock_bot(self, user_id: int) -> None:
+        self._chat(user_id, "private").bot_removed = False
+
+    def inject_callback(self, user: dict, chat_id: int, message_id: int, data: str) -> dict:
+        """The member presses the inline button carrying ``data`` under the bot's message;
+        queues a ``callback_query`` update shaped as Telegram sends it and returns it.
+        Like in the Telegram apps, only a button that is on the message can be pressed."""
+        if "id" not in user or not user.get("first_name"):
+            raise ValueError("a member needs at least an id and a first_name")
+        chat = self._chats.get(int(chat_id))
+        stored = chat.messages.get(int(message_id)) if chat is not None else None
+        if stored is None or stored.deleted:
+            raise ValueError(f"no message {message_id} in chat {chat_id}")
+        buttons = [button for row in (stored.message.get("reply_markup") or {}).get("inline_keyboard", [])
+                   for button in row]
+        if not any(button.get("callback_data") == data for button in buttons):
+            raise ValueError(f"message {message_id} in chat {chat_id} has no button with callback_data {data!r}")
+        # chat_instance: a stable opaque id for (bot, chat), a signed 64-bit number as a string.
+        digest = hashlib.sha256(f"{self.bot_user['id']}:{chat.chat['id']}".encode()).digest()
+        query = {
+            "id": str(secrets.randbits(63)), "from": {"is_bot": False, **user},
+            "message": dict(stored.message), "chat_instance": str(int.from_bytes(digest[:8], "big", signed=True)),
+            "data": data,
+        }
+        self._callback_queries[query["id"]] = query
+        update = {"update_id": self._next_update_id, "callback_query": query}
+        self._queue(update)
+        return update
+
+    def expire_callbacks(self) -> None:
+        """Every callback query not yet answered expires (Telegram's answer deadline passed)."""
+        self._callback_queries.clear()
 
     def remove_bot(self, chat_id: int) -> None:
         """The bot is kicked from the chat: sends there now fail with 403 Forbidden."""
@@ -385,6 +534,33 @@ class TelegramStandIn:
         """Every message the bot sent (successfully), with all its parameters and the
         ``message_id`` it got, in order."""
         return [dict(s) for s in self._sent if chat_id is None or s["chat_id"] == int(chat_id)]
+
+    def message(self, chat_id: int, message_id: int) -> dict | None:
+        """One message as the chat's members see it now (None if missing or deleted)."""
+        chat = self._chats.get(int(chat_id))
+        stored = chat.messages.get(int(message_id)) if chat is not None else None
+        return None if stored is None or stored.deleted else dict(stored.message)
+
+    def private_messages(self, user_id: int) -> list[dict]:
+        """The bot's messages in its private chat with the user as the user sees them
+        now (Message objects: edited text, current ``reply_markup``; deleted ones left out)."""
+        chat = self._chats.get(int(user_id))
+        if chat is None or not chat.private:
+            return []
+        return [dict(m.message) for _, m in sorted(chat.messages.items()) if m.from_bot and not m.deleted]
+
+    @property
+    def callback_answers(self) -> list[dict]:
+        """Every accepted answerCallbackQuery, in order: the parameters sent (text,
+        show_alert, url, cache_time when given) plus ``callback_query_id``, ``user_id``,
+        ``chat_id``, ``message_id`` and ``data`` of the query answered."""
+        return [dict(a) for a in self._callback_answers]
+
+    def commands(self, scope_type: str = "default", *, language_code: str = "", **scope: Any) -> list[dict]:
+        """The commands set with setMyCommands for a scope (``chat_id=``/``user_id=`` for
+        the scopes that need them) and language, as getMyCommands answers."""
+        params = {"scope": {"type": scope_type, **scope}, "language_code": language_code}
+        return [dict(c) for c in self._commands.get(self._commands_key(params), [])]
 
     def transcript(self, chat_id: int) -> list[tuple[str, str]]:
         """What the chat's members see now, oldest first: (first name or "bot", plain text)."""
@@ -436,6 +612,8 @@ class TelegramStandIn:
             "getwebhookinfo": self._get_webhook_info, "setmycommands": self._set_my_commands,
             "getmycommands": self._get_my_commands, "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "answercallbackquery": self._answer_callback_query,
             "deletemessage": self._delete_message, "close": self._true, "logout": self._true,
         }
 
@@ -528,11 +706,16 @@ class TelegramStandIn:
         if raw in (None, ""):
             raise _bad_request("chat_id is empty")
         try:
-            chat = self._chat(int(raw))
+            chat_id = int(raw)
         except (TypeError, ValueError):
             raise _bad_request("chat not found") from None
+        chat = self._chats.get(chat_id)
+        if (chat is None and chat_id > 0) or (chat is not None and chat.private and not chat.started):
+            # A user's private chat: the user has to write to the bot first.
+            raise ApiError(403, FORBIDDEN_NOT_STARTED)
+        chat = chat or self._chat(chat_id)
         if chat.bot_removed:
-            raise ApiError(403, _ERROR_DESCRIPTIONS[403])
+            raise ApiError(403, FORBIDDEN_BLOCKED if chat.private else _ERROR_DESCRIPTIONS[403])
         return chat
 
     @staticmethod
@@ -554,6 +737,7 @@ class TelegramStandIn:
     async def _send_message(self, params: dict) -> dict:
         chat = self._chat_for_bot(params)
         text, entities = self._parse_text(params)
+        markup = _inline_keyboard(params.get("reply_markup"))
         reply = params.get("reply_parameters") or {}
         reply_to = reply.get("message_id", params.get("reply_to_message_id"))
         allow_without = bool(reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply")))
@@ -574,6 +758,8 @@ class TelegramStandIn:
             message["reply_to_message"] = dict(replied.message)
         if isinstance(params.get("link_preview_options"), dict):
             message["link_preview_options"] = params["link_preview_options"]
+        if markup is not None:
+            message["reply_markup"] = markup
         self._store(chat, message)
         self._sent.append({**params, "chat_id": chat.chat["id"], "message_id": message["message_id"]})
         return message
@@ -594,22 +780,60 @@ class TelegramStandIn:
         if not stored.from_bot:
             raise _bad_request("message can't be edited")
         text, entities = self._parse_text(params)
-        if text == stored.message.get("text") and entities == (stored.message.get("entities") or []):
-            raise _bad_request("message is not modified: specified new message content and reply markup "
-                               "are exactly the same as a current content and reply markup of the message")
+        # Like Telegram: an edit without reply_markup takes the inline keyboard away.
+        markup = _inline_keyboard(params.get("reply_markup"))
+        if text == stored.message.get("text") and entities == (stored.message.get("entities") or []) \
+                and markup == stored.message.get("reply_markup"):
+            raise _not_modified()
         message = {**stored.message, "text": text, "edit_date": int(time.time())}
         message.pop("entities", None)
+        message.pop("reply_markup", None)
         if entities:
             message["entities"] = entities
+        if markup is not None:
+            message["reply_markup"] = markup
         stored.message = message
         stored.text = text
         return message
+
+    async def _edit_message_reply_markup(self, params: dict) -> dict:
+        if params.get("inline_message_id"):
+            raise _bad_request("inline messages are not supported by this stand-in")
+        chat = self._chat_for_bot(params)
+        stored = self._bots_message(chat, params, "edit")
+        if not stored.from_bot:
+            raise _bad_request("message can't be edited")
+        markup = _inline_keyboard(params.get("reply_markup"))  # omitted: the keyboard is removed
+        if markup == stored.message.get("reply_markup"):
+            raise _not_modified()
+        message = {**stored.message, "edit_date": int(time.time())}
+        message.pop("reply_markup", None)
+        if markup is not None:
+            message["reply_markup"] = markup
+        stored.message = message
+        return message
+
+    async def _answer_callback_query(self, params: dict) -> bool:
+        query = self._callback_queries.pop(str(params.get("callback_query_id") or ""), None)
+        if query is None:  # unknown, expired or already answered
+            raise _bad_request(QUERY_INVALID)
+        answer = {key: params[key] for key in ("text", "show_alert", "url", "cache_time") if key in params}
+        answer.update(callback_query_id=query["id"], user_id=query["from"]["id"],
+                      chat_id=query["message"]["chat"]["id"], message_id=query["message"]["message_id"],
+                      data=query.get("data"))
+        self._callback_answers.append(answer)
+        return True
 
     async def _delete_message(self, params: dict) -> bool:
         chat = self._chat_for_bot(params)
         stored = self._bots_message(chat, params, "delete")
         stored.deleted = True
         return True
+
+
+def _not_modified() -> ApiError:
+    return _bad_request("message is not modified: specified new message content and reply markup "
+                        "are exactly the same as a current content and reply markup of the message")
 
 
 async def _read_params(request: web.Request) -> dict[str, Any]:

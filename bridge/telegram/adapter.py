@@ -27,12 +27,13 @@ from ..outbox import OutboxConsumer
 from ..ratelimit import RateLimiter, telegram_limits
 from ..settings import Settings
 from ..stats import Stats
+from .commands import build_commands_router, register_commands
 from .handlers import build_router
 from .sender import TelegramSender
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message"]
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
 POLLING_TIMEOUT = 25  # seconds a getUpdates waits for news (Telegram's long poll)
 START_TIMEOUT = 15  # seconds for getMe and deleteWebhook at start
 STOP_GRACE = 10.0  # seconds to let the update or post in hand finish when stopping
@@ -81,7 +82,10 @@ class TelegramAdapter:
         self._bot = bot
         log.info("telegram adapter connected as @%s (id %s) via %s", me.username, me.id, url)
 
+        await register_commands(bot, START_TIMEOUT)
         self._dispatcher = Dispatcher()
+        # Commands first: they are answered, never relayed.
+        self._dispatcher.include_router(build_commands_router(self._config, me.username))
         self._dispatcher.include_router(build_router(self._config, Stats(self._redis, self._keys)))
         self._polling_task = asyncio.create_task(
             self._dispatcher.start_polling(

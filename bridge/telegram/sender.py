@@ -27,11 +27,11 @@ from aiogram.exceptions import (
     TelegramUnauthorizedError,
 )
 from aiogram.methods import DeleteMessage, EditMessageText, SendMessage, TelegramMethod
-from aiogram.types import LinkPreviewOptions, Message, ReplyParameters
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
 from ..adapter import DeliveryError
 from ..models import OutboundPost
-from .render import render_parts
+from .render import TEXT_LIMIT, render_parts, split_text
 
 log = logging.getLogger(__name__)
 
@@ -163,3 +163,39 @@ class TelegramSender:
             await self._delete_ids(chat_id, message_ids)
         except DeliveryError as exc:
             log.warning("could not take back a partly sent post: %s", exc.reason)
+
+    # -- notices ---------------------------------------------------------------------
+    async def notify(self, post: OutboundPost) -> list[str]:
+        """A notice, as plain text: privately if possible (a bot may write to a member
+        only after they opened a private chat with it), else the fallback in the chat."""
+        if post.private_to:
+            try:
+                return await self._send_plain(int(post.private_to), post.text, post.buttons, None)
+            except DeliveryError as exc:
+                if exc.retry_after is not None or not exc.permanent:
+                    raise
+                if not post.fallback or post.destination.chat_id == post.private_to:
+                    raise DeliveryError("telegram: cannot write to the member privately "
+                                        "(they have not started a private chat with the bot)", permanent=True)
+            return await self._send_plain(_chat_id(post), post.fallback, (), post.source.message_id)
+        return await self._send_plain(_chat_id(post), post.text, post.buttons, None)
+
+    async def _send_plain(self, chat_id: int | str, text: str, buttons, reply_to: str | None) -> list[str]:
+        markup = None
+        if buttons:
+            markup = InlineKeyboardMarkup(inline_keyboard=[[
+                InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]])
+        chunks = split_text(text.strip() or "…", TEXT_LIMIT, TEXT_LIMIT)
+        ids = []
+        for index, chunk in enumerate(chunks):
+            reply = None
+            if index == 0 and reply_to and str(reply_to).isdigit():
+                reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
+            method = SendMessage(chat_id=chat_id, text=chunk, link_preview_options=NO_PREVIEW, reply_parameters=reply,
+                                 reply_markup=markup if index == len(chunks) - 1 else None)
+            try:
+                message: Message = await self._call(method, "sendMessage")
+            except TelegramBadRequest as exc:
+                raise delivery_error(exc, "sendMessage") from exc
+            ids.append(str(message.message_id))
+        return ids

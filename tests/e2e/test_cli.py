@@ -1,6 +1,7 @@
 """The command line as a deployer meets it: clear answers, exit codes, no tracebacks."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from ..processes import run_cli
@@ -75,3 +76,17 @@ policies:
     assert "gujarati: deepl cannot translate en→gu" in result.stdout
     assert "gujarati: no provider the policy allows can translate gu→en here" in result.stdout
     assert "note: german:" not in result.stdout  # DeepL translates en↔de
+
+
+def test_export_and_forget_on_the_command_line(tmp_path, redis_url, prefix, sync_redis):
+    env = {"REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix}
+    example = str(ROOT / "config" / "links.example.yaml")
+    bad = run_cli(["export", "--config", example, "--user", "anna"], env=env)
+    assert bad.returncode == 2 and "telegram:<numeric id>" in bad.stderr and "Traceback" not in bad.stderr
+    sync_redis.set(f"{prefix}consent:leicester-krefeld:telegram:5001", "1", ex=3600)
+    exported = run_cli(["export", "--config", example, "--user", "telegram:5001"], env=env)
+    assert exported.returncode == 0, exported.stderr
+    assert json.loads(exported.stdout)["consent"][0]["link"] == "leicester-krefeld"
+    forgot = run_cli(["forget", "--config", example, "--user", "telegram:5001"], env=env)
+    assert forgot.returncode == 0 and "1 consent record(s)" in forgot.stdout
+    assert not sync_redis.exists(f"{prefix}consent:leicester-krefeld:telegram:5001")

@@ -6,6 +6,7 @@ Celery queue in Redis, or what the stand-in got and now shows its members.
 """
 from __future__ import annotations
 
+import base64
 import json
 import time
 import traceback
@@ -17,7 +18,7 @@ from kombu.exceptions import OperationalError
 import bridge.telegram
 from bridge.adapter import AdapterStartError
 from bridge.idmap import IdMap
-from bridge.ingress import Ingress, celery_enqueue
+from bridge.ingress import Ingress, celery_command_enqueue, celery_enqueue
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.settings import Settings
@@ -60,7 +61,7 @@ def settings(redis_url, prefix, standin, tmp_path):
 
 @pytest.fixture
 def ingress(aredis, keys, celery_app):
-    return Ingress(aredis, keys, celery_enqueue(celery_app))
+    return Ingress(aredis, keys, celery_enqueue(celery_app), enqueue_command=celery_command_enqueue(celery_app))
 
 
 @pytest.fixture
@@ -158,8 +159,10 @@ async def test_an_unknown_chat_is_counted_and_not_enqueued(adapter, standin, are
 
 async def test_sticker_is_relayed_as_text_poll_service_bot_and_command_are_counted(
         adapter, standin, aredis, prefix, keys):
-    for name in ("poll", "new_chat_members", "from_bot", "bot_command", "sticker"):
+    """(Our own commands are answered, never relayed: see test_commands_are_handed_to_the_workers.)"""
+    for name in ("poll", "new_chat_members", "from_bot", "sticker"):
         standin.inject_update(recorded(name))
+    standin.inject_message(TG_CHAT, ANNA, "/help")  # somebody else's command
     [event] = await wait_for_queue(aredis, prefix, 1)  # the sticker comes last
     assert event["text"] == "[sticker 👍]"
     counts = await stats_of(aredis, keys)
@@ -368,3 +371,18 @@ async def test_wait_closed_reraises_when_the_outbox_consumer_dies(settings, conf
             await tg.wait_closed()
     finally:
         await tg.stop()
+
+
+async def test_commands_are_handed_to_the_workers_not_relayed(adapter, standin, aredis, prefix, keys):
+    standin.inject_update(recorded("bot_command"))  # "/privacy@twinbridge_bot" in the linked group
+    standin.inject_message(TG_CHAT, ANNA, "/consent withdraw")
+    standin.inject_message(TG_CHAT, ANNA, "/consent@some_other_bot")  # not ours: ignored
+    standin.inject_message(TG_CHAT, ANNA, "barrier")
+    await wait_until(lambda: _length_is(aredis, prefix, 3), timeout=10, message="three queued tasks")
+    tasks = [json.loads(raw) for raw in reversed(await aredis.lrange(f"{prefix}celery:pipeline", 0, -1))]
+    names = [t["headers"]["task"] for t in tasks]
+    assert names == ["twinbridge.process_command", "twinbridge.process_command", "twinbridge.process_event"]
+    commands = [json.loads(base64.b64decode(t["body"]))[0][0] for t in tasks[:2]]
+    assert [(c["name"], c["args"], c["chat_id"], c["user"]["id"]) for c in commands] == [
+        ("privacy", "", str(TG_CHAT), "111222333"), ("consent", "withdraw", str(TG_CHAT), str(ANNA["id"]))]
+    assert standin.commands()  # the command menu was registered with setMyCommands

@@ -74,7 +74,8 @@ def test_no_translator_delivers_the_original_with_a_note_in_the_readers_language
     ctx, _ = setup(tmp_path, providers=False)
     posts = {p.destination.key: p for p in plan(event("-1001", "Hello everyone, the bus leaves at nine"), ctx)}
     assert posts["telegram:-1003"].text == "Hello everyone, the bus leaves at nine"
-    assert posts["telegram:-1003"].notes == ("Sin traducir: no había ningún traductor disponible. Original en English.",)
+    assert posts["telegram:-1003"].notes == (
+        "Sin traducir: no había ningún traductor disponible. Original en English.",)
     assert not posts["telegram:-1003"].original
 
 

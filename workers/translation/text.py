@@ -18,6 +18,7 @@ _KEEP_AS_IS = re.compile(
     r"|<a?:\w+:\d+>|<[@#][!&]?\d+>"   # Discord custom emoji, user/role/channel mentions
     r"|(?<![\w@])@\w{2,}"             # @handles
     r"|`[^`\n]+`"                     # inline code
+    r"|\[(?:email|phone|link|handle|postcode|IBAN|card number|IP address) removed\]"  # redaction markers
 )
 _PLACEHOLDER = re.compile(r"⟦\s*(\d+)\s*⟧")
 _SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])")

@@ -1,0 +1,108 @@
+"""Commands, slash commands and button presses on Discord -> the workers.
+
+The same words as on Telegram: a message in a linked channel (or a direct
+message to the bot) that starts with "/consent", "/approve 12", … is taken as
+the command and never relayed; the same commands are registered as
+application (slash) commands; the Approve/Reject buttons on a held message
+arrive as component interactions. Interactions are acknowledged at once
+(Discord allows three seconds); the workers decide and answer.
+"""
+from __future__ import annotations
+
+import logging
+
+import discord
+from discord.ext import commands
+
+from ..commands import COMMANDS, parse, parse_button
+from ..ingress import Ingress
+from ..links import LinksConfig
+from ..models import Author, ChatRef, Command
+from . import convert
+
+log = logging.getLogger(__name__)
+
+SLASH_ACK = "Got it: the answer follows in a moment (privately where it concerns only you)."
+
+
+def _author(user: discord.abc.User) -> Author:
+    return Author(id=str(user.id), display_name=getattr(user, "global_name", None) or user.name,
+                  first_name=None, username=user.name, is_bot=user.bot)
+
+
+def slash_commands() -> list[dict]:
+    """The application commands, in the shape Discord's bulk overwrite takes."""
+    held = ("id", "the ID of the held message", True)
+    argument = {"approve": held, "reject": held,
+                "consent": ("action", "say `withdraw` to stop your messages crossing", False)}
+    found = []
+    for name, description in COMMANDS.items():
+        entry = {"name": name, "description": description[:100], "type": 1}
+        if name in argument:
+            option, text, required = argument[name]
+            entry["options"] = [{"name": option, "description": text, "type": 3, "required": required}]
+        found.append(entry)
+    return found
+
+
+class CommandsCog(commands.Cog, name="commands"):
+    def __init__(self, bot: commands.Bot, *, config: LinksConfig, ingress: Ingress):
+        self.bot = bot
+        self._config = config
+        self._ingress = ingress
+
+    def _counts(self, channel_id: int | None, private: bool) -> bool:
+        return private or (channel_id is not None
+                           and bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id)))))
+
+    @commands.Cog.listener()
+    async def on_ready(self) -> None:
+        if self.bot.application_id is None:
+            return
+        try:
+            await self.bot.http.bulk_upsert_global_commands(self.bot.application_id, slash_commands())
+        except discord.HTTPException as exc:
+            log.warning("could not register the slash commands (HTTP %s)", exc.status)
+
+    @commands.Cog.listener()
+    async def on_message(self, message: discord.Message) -> None:
+        if message.author.bot or message.webhook_id is not None:
+            return
+        private = message.guild is None
+        if not self._counts(message.channel.id, private):
+            return
+        parsed = parse(message.content)
+        if parsed is None:
+            return
+        name, args = parsed
+        await self._ingress.command(Command(name=name, args=args, platform=convert.PLATFORM,
+                                            chat_id=str(message.channel.id), message_id=str(message.id),
+                                            user=_author(message.author), private=private))
+
+    @commands.Cog.listener()
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        data = interaction.data or {}
+        private = interaction.guild_id is None
+        if interaction.type == discord.InteractionType.component:
+            decided = parse_button(str(data.get("custom_id", "")))
+            await interaction.response.defer()  # "deferred update": the message stays as it is for now
+            if decided is None or interaction.message is None:
+                return
+            name, args = decided
+            message_id = str(interaction.message.id)
+            via = "button"
+        elif interaction.type == discord.InteractionType.application_command:
+            name = str(data.get("name", ""))
+            if name not in COMMANDS or not self._counts(interaction.channel_id, private):
+                await interaction.response.send_message("This command works in a linked channel or a direct "
+                                                        "message to me.", ephemeral=True)
+                return
+            args = " ".join(str(option.get("value", "")) for option in data.get("options") or ())
+            await interaction.response.send_message(SLASH_ACK, ephemeral=True)
+            message_id = str(interaction.id)
+            via = "slash"
+        else:
+            return
+        await self._ingress.command(Command(name=name, args=args.strip(), platform=convert.PLATFORM,
+                                            chat_id=str(interaction.channel_id), message_id=message_id,
+                                            user=_author(interaction.user), private=private, via=via))

@@ -1,0 +1,75 @@
+"""Commands and button presses on Telegram -> the workers.
+
+This router comes before the relay router: a command is answered, never
+relayed. Commands count in linked groups and in private chats with the bot
+(where moderators decide and members receive what is private to them);
+anywhere else they are dropped like any other message from an unknown chat.
+Button presses (approve/reject on a held message) are acknowledged at once,
+as Telegram expects, and decided by the workers.
+"""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.methods import SetMyCommands
+from aiogram.types import BotCommand, CallbackQuery, Message
+
+from ..commands import COMMANDS, parse, parse_button
+from ..ingress import Ingress
+from ..links import LinksConfig
+from ..models import Author, ChatRef, Command
+from .convert import PLATFORM
+
+log = logging.getLogger(__name__)
+
+
+def _author(user) -> Author:
+    name = " ".join(p for p in (user.first_name, user.last_name) if p) or (user.username or "")
+    return Author(id=str(user.id), display_name=name, first_name=user.first_name, username=user.username,
+                  is_bot=user.is_bot)
+
+
+def build_commands_router(config: LinksConfig, bot_username: str | None) -> Router:
+    router = Router(name="twinbridge-telegram-commands")
+
+    def command_of(message: Message) -> tuple[str, str] | None:
+        if message.from_user is None or message.from_user.is_bot:
+            return None
+        private = message.chat.type == "private"
+        if not private and not config.memberships(ChatRef(PLATFORM, str(message.chat.id))):
+            return None
+        return parse(message.text or "", bot_username)
+
+    @router.message(lambda message: command_of(message) is not None)
+    async def on_command(message: Message, ingress: Ingress) -> None:
+        name, args = command_of(message)
+        await ingress.command(Command(name=name, args=args, platform=PLATFORM, chat_id=str(message.chat.id),
+                                      message_id=str(message.message_id), user=_author(message.from_user),
+                                      private=message.chat.type == "private"))
+
+    @router.callback_query()
+    async def on_button(query: CallbackQuery, ingress: Ingress) -> None:
+        decided = parse_button(query.data or "")
+        try:
+            await query.answer("…" if decided else "This button is no longer in use.")
+        except TelegramAPIError as exc:
+            log.info("could not answer a button press (%s)", type(exc).__name__)
+        if decided is None or query.message is None:
+            return
+        name, args = decided
+        await ingress.command(Command(name=name, args=args, platform=PLATFORM, chat_id=str(query.message.chat.id),
+                                      message_id=str(query.message.message_id), user=_author(query.from_user),
+                                      private=query.message.chat.type == "private", via="button"))
+
+    return router
+
+
+async def register_commands(bot: Bot, timeout: int) -> None:
+    """The command menu members see (Telegram's setMyCommands); a failure only costs the menu."""
+    try:
+        await bot(SetMyCommands(commands=[BotCommand(command=name, description=text[:256])
+                                          for name, text in COMMANDS.items()]), request_timeout=timeout)
+    except TelegramAPIError as exc:
+        log.warning("could not register the command menu (%s)", type(exc).__name__)

@@ -1,0 +1,75 @@
+"""Consent, access and erasure against a real Redis (what /mydata, /forgetme,
+`twinbridge export` and `twinbridge forget` do underneath)."""
+from __future__ import annotations
+
+import json
+import textwrap
+
+from bridge import audit
+from bridge.links import load_links
+from bridge.models import Author, EventKind, MessageRef, OutboundPost, PlatformEvent
+from workers import holds, rights
+from workers.moderation.stage import Moderated
+
+CONFIG = """
+version: 1
+communities:
+  a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
+  b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
+links:
+  - {id: classes, communities: [a, b], policy: school}
+policies:
+  school: {moderators: ["telegram:9001"], retention_days: 7}
+"""
+USER = "telegram:5001"
+
+
+def config(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(CONFIG))
+    return load_links(path, pseudonym_key="k")
+
+
+def test_export_lists_everything_and_erasure_leaves_nothing(tmp_path, sync_redis, keys, prefix):
+    cfg = config(tmp_path)
+    link = cfg.link("classes")
+    rights.give_consent(sync_redis, keys, "classes", USER, 7)
+    source = MessageRef("telegram", "-1002", "41")
+    rights.note_crossed(sync_redis, keys, USER, "classes", source, 7)
+    sync_redis.hset(keys.idmap(source.key), "classes|discord:112233445566778811", json.dumps(["900"]))
+    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", "42"), text="Still waiting",
+                          author=Author(id="5001", display_name="Anna Smith"))
+    allowed = Moderated("Still waiting", ())
+    hold_id, notices = holds.hold(sync_redis, keys, event, link, allowed, "Blue Heron 4 · Year 8")
+    assert [n.private_to for n in notices] == ["9001"] and notices[0].buttons[0] == ("Approve", f"approve:{hold_id}")
+
+    data = rights.export_user(sync_redis, keys, cfg, USER, "k")
+    assert [c["link"] for c in data["consent"]] == ["classes"]
+    assert data["messages_relayed"] == [{"link": "classes", "message": source.key,
+                                         "copies": {"discord:112233445566778811": ["900"]}, "kept_for_days": None}]
+    assert data["held_for_approval"] == [{"id": hold_id, "link": "classes", "text": "Still waiting"}]
+    assert {e["action"] for e in data["audit_entries"]} == {"consent.given", "held"}
+    assert data["pseudonyms"]["classes"]
+
+    done = rights.erase_user(sync_redis, keys, cfg, USER)
+    assert done == {"copies_to_delete": 1, "consents": 1, "held": 1, "audit_entries": 2}
+    [(_, fields)] = sync_redis.xrange(keys.outbox("discord"))
+    delete = OutboundPost.from_dict(json.loads(fields["post"]))
+    assert (delete.kind, delete.source, delete.destination.chat_id) == (EventKind.DELETE, source, "112233445566778811")
+    entries = audit.entries(sync_redis, keys, "classes")
+    assert {e["subject"] for e in entries} == {"erased"} and "erased" in {e["action"] for e in entries}
+    for key in sync_redis.scan_iter(match=f"{prefix}*"):
+        assert USER not in key and "5001" not in key
+    assert rights.export_user(sync_redis, keys, cfg, USER, None)["consent"] == []
+
+
+def test_consent_is_withdrawn_and_a_stranger_can_be_forgotten_harmlessly(tmp_path, sync_redis, keys):
+    cfg = config(tmp_path)
+    rights.give_consent(sync_redis, keys, "classes", USER, 7)
+    assert rights.has_consent(sync_redis, keys, "classes", USER)
+    assert 0 < sync_redis.ttl(keys.consent("classes", USER)) <= 7 * 86400
+    assert rights.withdraw_consent(sync_redis, keys, "classes", USER, 7)
+    assert not rights.has_consent(sync_redis, keys, "classes", USER)
+    # Somebody the bridge never saw: nothing to do, nothing breaks.
+    assert rights.erase_user(sync_redis, keys, cfg, "discord:123") == {
+        "copies_to_delete": 0, "consents": 0, "held": 0, "audit_entries": 0}

@@ -1,0 +1,32 @@
+"""Recognising the member and moderator commands (the same words on both platforms)."""
+from __future__ import annotations
+
+import pytest
+
+from bridge.commands import parse, parse_button
+from bridge.discord.commands_cog import slash_commands
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("/consent", ("consent", "")),
+    ("/consent withdraw", ("consent", "withdraw")),
+    ("/Consent  Withdraw ", ("consent", "Withdraw")),
+    ("/approve@twinbridge_bot a1b2c3", ("approve", "a1b2c3")),
+    ("/privacy", ("privacy", "")),
+    ("/start", ("start", "")),
+    ("/help", None),  # not ours
+    ("/approve@other_bot 12", None),  # addressed to another bot
+    ("consent please", None),
+    ("/path/to/file", None),
+    ("", None),
+])
+def test_parse(text, expected):
+    assert parse(text, "twinbridge_bot") == expected
+
+
+def test_buttons_and_slash_commands():
+    assert parse_button("approve:a1b2c3") == ("approve", "a1b2c3")
+    assert parse_button("reject:") is None and parse_button("delete:1") is None
+    names = {c["name"]: c for c in slash_commands()}
+    assert set(names) == {"consent", "privacy", "mydata", "forgetme", "approve", "reject"}
+    assert names["approve"]["options"][0]["required"] and all(len(c["description"]) <= 100 for c in names.values())

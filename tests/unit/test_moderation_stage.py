@@ -1,0 +1,73 @@
+"""The moderation stage and the gates of the pipeline (pure functions)."""
+from __future__ import annotations
+
+import textwrap
+
+from bridge.links import load_links
+from bridge.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from bridge.privacy_notice import privacy_notice
+from workers.pipeline import Context, Outcome, plan
+
+CONFIG = """
+version: 1
+communities:
+  leicester: {name: Leicester, language: en, chats: [{telegram: -1001}]}
+  krefeld: {name: Krefeld, language: de, chats: [{discord: 112233445566778899}]}
+  school-a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
+  school-b: {name: Klasse 8b, language: en, chats: [{telegram: -1003}]}
+links:
+  - {id: towns, communities: [leicester, krefeld], policy: community}
+  - {id: classes, communities: [school-a, school-b], policy: school}
+policies:
+  school: {moderators: ["telegram:9001"]}
+"""
+
+
+def ctx(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(CONFIG))
+    return Context(load_links(path, pseudonym_key="k"), pseudonym_key="k")
+
+
+def event(chat, text, attachments=(), kind=EventKind.NEW):
+    return PlatformEvent(kind=kind, source=MessageRef("telegram", chat, "7"), text=text, attachments=attachments,
+                         author=Author(id="5001", display_name="Anna Smith", first_name="Anna"))
+
+
+def test_community_policy_redacts_masks_and_keeps_only_photos(tmp_path):
+    outcome = Outcome()
+    photo, doc = Attachment("photo", "p"), Attachment("document", "d", "plan.pdf")
+    [post] = plan(event("-1001", "Mail anna.smith@example.org, it's fucking great", (photo, doc)), ctx(tmp_path),
+                  outcome)
+    assert "[email removed]" in post.text and "anna.smith" not in post.text
+    assert "f******" in post.text and "fucking" not in post.text
+    assert post.attachments == (photo,)
+    assert post.notes[-1].startswith("1 Anhang")  # the German reader is told something was withheld
+    assert outcome.decisions["towns"] == {"redacted.email": 1, "profanity.masked": 1, "media.withheld": 1}
+    assert outcome.crossed == {"towns"}
+
+
+def test_school_policy_holds_everything_and_nothing_crosses(tmp_path):
+    outcome = Outcome()
+    assert plan(event("-1002", "Hi, call me on +44 7911 123456"), ctx(tmp_path), outcome) == []
+    assert set(outcome.held) == {"classes"} and "[phone removed]" in outcome.held["classes"].text
+    # Approved by a moderator: it crosses that link, pseudonymous.
+    [post] = plan(event("-1002", "Hi, call me on +44 7911 123456"), ctx(tmp_path), Outcome(), approved_link="classes")
+    assert post.sender != "Anna" and "Anna" not in post.sender and "[phone removed]" in post.text
+
+
+def test_without_consent_nothing_crosses_but_deletes_still_do(tmp_path):
+    outcome = Outcome()
+    assert plan(event("-1001", "hello"), ctx(tmp_path), outcome, without_consent=frozenset({"towns"})) == []
+    assert outcome.needs_consent == {"towns"} and not outcome.crossed
+    deleted = plan(event("-1001", "", kind=EventKind.DELETE), ctx(tmp_path), without_consent=frozenset({"towns"}))
+    assert [p.kind for p in deleted] == [EventKind.DELETE]
+
+
+def test_privacy_notice_follows_the_policy(tmp_path):
+    config = ctx(tmp_path).config
+    school = privacy_notice(config, config.link("classes"), "school-a")
+    assert "pseudonym" in school and "/consent" in school and "moderator" in school
+    assert "LibreTranslate" in school and "Google" not in school and "7 days" in school
+    towns = privacy_notice(config, config.link("towns"), "leicester")
+    assert "first name" in towns and "MyMemory" in towns and "Krefeld" in towns and "30 days" in towns

@@ -1,0 +1,111 @@
+"""What each member and moderator command does (called by the thin task).
+
+Each function takes the command and returns the notices to send; the Redis
+writes (consent, held items, erasure) are in :mod:`.rights` and
+:mod:`.holds`. Answers that concern only the member go to them privately.
+"""
+from __future__ import annotations
+
+import json
+
+from bridge.links import LinksConfig
+from bridge.models import Command, OutboundPost
+from bridge.privacy_notice import privacy_notice
+
+from . import holds, rights
+from .notices import answer, tell_privately
+from .pipeline import Context, Outcome, plan, publish
+from .privacy import shown_sender
+
+
+def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    handler = {
+        "start": _start, "privacy": _privacy, "consent": _consent, "mydata": _mydata,
+        "forgetme": _forgetme, "approve": _decide, "reject": _decide,
+    }.get(command.name)
+    return handler(command, ctx, redis, keys) if handler else []
+
+
+def _memberships(command: Command, config: LinksConfig):
+    return [] if command.private else config.memberships(command.chat)
+
+
+def _start(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    if not command.private:
+        return []
+    return [answer(command, "Hello! I am the twinbridge bot. Moderators receive messages held for approval "
+                            "here; /mydata and /forgetme work here too. In a linked group, /privacy says what "
+                            "is shared with the twin communities.")]
+
+
+def _privacy(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    memberships = _memberships(command, ctx.config)
+    if not memberships:
+        return [answer(command, "Say /privacy in a linked group or channel to read what it shares, "
+                                "with whom and for how long.")]
+    return [answer(command, privacy_notice(ctx.config, m.link, m.community.id)) for m in memberships]
+
+
+def _consent(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    memberships = _memberships(command, ctx.config)
+    if not memberships:
+        return [answer(command, "Say /consent in the linked group whose messages you want to share.")]
+    asking = [m for m in memberships if m.link.policy.consent == "opt_in"]
+    if not asking:
+        return [tell_privately(command, "This chat's links do not ask for consent: your messages already cross "
+                                        "(/privacy says how).", fallback="")]
+    names = ", ".join(dict.fromkeys(ctx.config.communities[c].name for m in asking for c in m.link.communities
+                                    if c != m.community.id))
+    if command.args.lower().startswith("withdraw"):
+        for m in asking:
+            rights.withdraw_consent(redis, keys, m.link.id, command.user_ref, m.link.policy.retention_days)
+        text = f"Done: from now on your messages here are no longer shared with {names}."
+    else:
+        for m in asking:
+            rights.give_consent(redis, keys, m.link.id, command.user_ref, m.link.policy.retention_days)
+        text = (f"Thank you! From now on your messages here are shared with {names}. "
+                "Say /consent withdraw to stop.")
+    return [tell_privately(command, text, fallback=text)]
+
+
+def _mydata(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    data = rights.export_user(redis, keys, ctx.config, command.user_ref, ctx.pseudonym_key)
+    return [tell_privately(command, "What twinbridge stores about you:\n" + json.dumps(data, indent=1,
+                                                                                       ensure_ascii=False))]
+
+
+def _forgetme(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    done = rights.erase_user(redis, keys, ctx.config, command.user_ref)
+    if not any(done.values()):
+        return [tell_privately(command, "twinbridge had nothing stored about you: there was nothing to erase.",
+                               fallback="twinbridge had nothing stored about you: there was nothing to erase.")]
+    text = (f"Done: your data is erased. {done['copies_to_delete']} relayed cop(ies) of your messages are being "
+            "deleted where the platform still allows it (Telegram: 48 hours); your consent, messages waiting "
+            "for a moderator and your name in the privacy log are gone.")
+    return [tell_privately(command, text, fallback="Done: what twinbridge kept about you is erased.")]
+
+
+def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    hold_id = command.args.split()[0] if command.args.split() else ""
+    held = holds.load(redis, keys, hold_id) if hold_id else None
+    if held is None:
+        return [tell_privately(command, f"There is no message waiting with ID {hold_id or '(none given)'}: "
+                                        "it was decided already, or it expired.", fallback="")]
+    link = ctx.config.link(held.link_id)
+    if link is None or command.user_ref not in link.policy.moderators:
+        return [tell_privately(command, "Only the moderators of this link can decide held messages.",
+                               fallback="")]
+    decision = "approved" if command.name == "approve" else "rejected"
+    if not holds.settle(redis, keys, held, decision, command.user_ref, link.policy.retention_days):
+        return [tell_privately(command, f"Message {held.hold_id} was just decided by another moderator.",
+                               fallback="")]
+    if decision == "approved":
+        outcome = Outcome()
+        posts = plan(held.event, ctx, outcome, approved_link=link.id)
+        publish(redis, keys, held.event, posts)
+        for link_id in outcome.crossed:
+            rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
+                                ctx.config.link(link_id).policy.retention_days)
+    shown = shown_sender(held.event.author, held.event.source.platform, link.policy.sender, link.id,
+                         ctx.pseudonym_key)
+    return [tell_privately(command, f"Message {held.hold_id} from {shown or 'a member'} {decision}.", fallback="")]

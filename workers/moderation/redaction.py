@@ -1,0 +1,416 @@
+"""Personal data in chat messages, replaced by visible markers before a message
+crosses a link (pure functions: no I/O, no network).
+
+Each kind has one detector. They run from the most specific to the least
+(an e-mail address before the handle and link inside it, an IBAN or card
+number before the phone number its digits might look like), and each sees the
+text with earlier finds blanked out, so nothing is found twice and nothing is
+replaced inside a marker. Markers already in the text count as found, which
+makes ``redact`` idempotent.
+
+Precision over recall: a chat full of "[phone removed]" where a date stood is
+worse for the twinning than the rare number a human moderator still catches.
+What each kind covers, and deliberately leaves alone:
+
+email     local@domain.tld, ASCII or Latin letters with accents, IDN in punycode.
+          Not "@handle", "user@localhost" or "x@y" (no dot-TLD), and not
+          spelled-out "anna at example dot org" ("at"/"dot" are ordinary words
+          in too many sentences to tell).
+url       http(s)://…, www.…, and bare domains "example.org/agenda" whose TLD is
+          on a short known list (or any lower-case TLD when a path follows).
+          TLDs that are also everyday words ("it", "in", "at", "be", "me", "no",
+          "is", "us", "my") count only with a path, a third label
+          ("comune.roma.it") or a hyphen/digit in the name ("partner-schule.at"),
+          so "great.it was" stays. Not "e.g.", "i.e.", "Mr.Smith", decimals, or
+          file names ("report.pdf", "photo.jpg": not TLDs on the list).
+handle    @username, 5–32 of [A-Za-z0-9_] starting with a letter (Telegram; dots
+          inside for Discord), and Discord mentions <@123…>/<@!123…>. Not
+          e-mail addresses, "@everyone"/"@here", "@ 5pm", "@home" (too short).
+postcode  GB "LE1 5WW"; NL "1234 AB" before a town name or after a keyword;
+          US ZIP+4 "12345-6789" and ", IL 62704"; after a keyword (PLZ, CP,
+          code postal, código postal, CAP, postcode, ZIP, PIN, 邮编) the
+          region's 4/5/6-digit code; DE/FR/ES/IT/MX "47798 Krefeld" at the start
+          of a line or after "," ":" ";" when a capitalised town word follows
+          (not a unit like "Einwohner", "Euro"). Each only for its regions.
+          Not plain numbers ("10000 people"), not "wir wohnen in 47798 Krefeld"
+          (no anchor), not 4-digit codes without a keyword, not street names.
+iban      Country code + check digits + the country's exact length, groups of
+          four separated by single spaces allowed, mod-97 checksum valid.
+card      13–19 digits, contiguous or in 4-4-4-4(-3) / 4-6-5 / 4-6-4 groups
+          (spaces or dashes), Luhn-valid, with a known issuer prefix
+          (Visa, Mastercard, Amex, Discover, JCB, Diners, UnionPay, Maestro UK).
+ip        IPv4 (four octets 0–255, no leading zeros, optional :port; not after
+          "v"/"version", not a fifth dotted number) and IPv6 (``ipaddress``
+          validated, at least four hex digits). Not "1.2.3", dates, or times.
+phone     ``phonenumbers`` with STRICT_GROUPING leniency (valid numbers whose
+          digit groups match the numbering plan): international "+…" always,
+          "00…" and national formats for the given regions, overlapping finds of
+          several regions merged. Dates and year ranges are dropped even where
+          a region's plan would accept them (Nicaragua's 8 digits take
+          "2020-2025"). Not prices, times, scores, ISBNs, versions, coordinates.
+"""
+from __future__ import annotations
+
+import ipaddress
+import re
+from collections import Counter
+from collections.abc import Callable, Collection, Iterable, Iterator
+from dataclasses import dataclass
+
+import phonenumbers
+
+KINDS = ("email", "phone", "url", "handle", "postcode", "iban", "card", "ip")
+
+MARKERS = {
+    "email": "[email removed]",
+    "phone": "[phone removed]",
+    "url": "[link removed]",
+    "handle": "[handle removed]",
+    "postcode": "[postcode removed]",
+    "iban": "[IBAN removed]",
+    "card": "[card number removed]",
+    "ip": "[IP address removed]",
+}
+
+# Most specific first: see the module docstring.
+_ORDER = ("email", "iban", "card", "url", "ip", "handle", "postcode", "phone")
+
+_MARKER_RE = re.compile("|".join(re.escape(m) for m in MARKERS.values()))
+_MASK = "\x00"  # stands in for what is already found: no detector matches it
+
+Span = tuple[int, int]
+
+# Latin letters with accents count as letters in addresses and around handles.
+_L = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+
+
+@dataclass(frozen=True)
+class Redacted:
+    text: str  # the text with each found item replaced by its marker
+    found: dict[str, int]  # kind -> how many were replaced (only kinds with >0)
+
+
+def redact(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> Redacted:
+    """Replace each item of the given kinds with a visible marker: "[email removed]",
+    "[phone removed]", "[link removed]", "[handle removed]", "[postcode removed]",
+    "[IBAN removed]", "[card number removed]", "[IP address removed]".
+    ``regions``: ISO 3166 region codes to parse national phone numbers and postcodes
+    for (e.g. {"GB","DE","FR","NI","CN","IN"}); international +… numbers always."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds of personal data: {sorted(unknown)}")
+    wanted = frozenset(r.upper() for r in regions)
+    masked = _mask(text.replace(_MASK, " "), (m.span() for m in _MARKER_RE.finditer(text)))
+    finds: list[tuple[int, int, str]] = []
+    for kind in _ORDER:
+        if kind not in kinds:
+            continue
+        spans = [s for s in _merge(_DETECTORS[kind](masked, wanted)) if _MASK not in masked[s[0]:s[1]]]
+        finds += [(start, end, kind) for start, end in spans]
+        masked = _mask(masked, spans)
+    out, found, pos = [], Counter(), 0
+    for start, end, kind in sorted(finds):
+        out += [text[pos:start], MARKERS[kind]]
+        found[kind] += 1
+        pos = end
+    out.append(text[pos:])
+    return Redacted("".join(out), dict(found))
+
+
+_LANGUAGE_REGIONS = {
+    "en": ("GB", "US", "IE"), "de": ("DE", "AT", "CH"), "fr": ("FR", "BE", "CH"),
+    "es": ("ES", "NI", "MX"), "zh": ("CN",), "gu": ("IN",), "hi": ("IN",), "it": ("IT", "CH"),
+    "nl": ("NL", "BE"), "pl": ("PL",), "pt": ("PT", "BR"), "da": ("DK",), "sv": ("SE",),
+    "fi": ("FI",), "cs": ("CZ",), "el": ("GR",), "tr": ("TR",), "uk": ("UA",), "ru": ("RU",),
+    "ja": ("JP",), "ko": ("KR",),
+}
+
+
+def regions_for_languages(languages: Collection[str]) -> set[str]:
+    """Likely regions for the link's languages (en→GB,US,IE; de→DE,AT,CH; fr→FR,BE,CH;
+    es→ES,NI,MX; zh→CN; gu→IN; it→IT; nl→NL,BE; pl→PL; pt→PT,BR…)."""
+    regions: set[str] = set()
+    for language in languages:
+        base, _, variant = language.replace("_", "-").partition("-")
+        regions.update(_LANGUAGE_REGIONS.get(base.lower(), ()))
+        if len(variant) == 2 and variant.isalpha():  # "pt-BR", "zh-TW"; not "es-419"
+            regions.add(variant.upper())
+    return regions
+
+
+# --- plumbing ---------------------------------------------------------------
+
+def _mask(text: str, spans: Iterable[Span]) -> str:
+    for start, end in spans:
+        text = text[:start] + _MASK * (end - start) + text[end:]
+    return text
+
+
+def _merge(spans: Iterable[Span]) -> list[Span]:
+    """Overlapping finds (one number seen by several regions) become one."""
+    merged: list[list[int]] = []
+    for start, end in sorted(spans):
+        if merged and start < merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], end)
+        else:
+            merged.append([start, end])
+    return [(s, e) for s, e in merged]
+
+
+# --- email ------------------------------------------------------------------
+
+_EMAIL = re.compile(
+    rf"(?<![{_L}._%+-])[{_L}_%+-](?:[{_L}._%+-]*[{_L}_%+-])?"  # local part, no dot at either end
+    rf"@(?:[{_L}](?:[{_L}-]*[{_L}])?\.)+(?:[A-Za-z]{{2,24}}|xn--[A-Za-z0-9-]+)(?![{_L}-])"
+)
+
+
+def _emails(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    return (m.span() for m in _EMAIL.finditer(text))
+
+
+# --- url --------------------------------------------------------------------
+
+_TLDS = frozenset(
+    """com org net edu gov int info biz eu io app dev online site web shop school museum
+    travel club news blog email social gg ly nrw berlin koeln paris bzh cat gal barcelona madrid
+    uk de fr es nl cn ie ch pl pt br mx ni us ca au nz se dk fi cz sk hu ro gr tr ru ua
+    jp kr tw hk sg za ar cl lu si hr ee lv lt is me tv at be it in no my""".split()
+)
+# TLDs that are everyday words: "great.it was", "ok.no worries" are typos, not links.
+_WORDLIKE_TLDS = frozenset("at be in is it me my no us".split())
+_SCHEME_URL = re.compile(r"(?i)(?<![\w@.])(?:https?://|www\.)[^\s<>\"]+")
+_BARE_DOMAIN = re.compile(
+    r"(?i)(?<![\w@./:-])((?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?\.)+([a-z]{2,24}))(?::\d{2,5})?(/[^\s<>\"]*)?(?![\w@-])"
+)
+_TRAILING = ".,;:!?'\"»”’…)]}"
+
+
+def _trim(text: str, start: int, end: int) -> Span:
+    """Sentence punctuation after a link is not part of it; a ")" is unless unbalanced."""
+    while end > start and text[end - 1] in _TRAILING:
+        if text[end - 1] == ")" and text.count("(", start, end) >= text.count(")", start, end):
+            break
+        end -= 1
+    return start, end
+
+
+def _urls(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    for m in _SCHEME_URL.finditer(text):
+        yield _trim(text, *m.span())
+    for m in _BARE_DOMAIN.finditer(text):
+        host, tld, path = m.group(1), m.group(2), m.group(3)
+        if path is not None and len(path) > 1 and tld.islower():
+            yield _trim(text, *m.span())  # "schule.nrw/termine": a path makes any TLD a link
+        elif tld.lower() in _TLDS and (
+            tld.lower() not in _WORDLIKE_TLDS or path or host.count(".") >= 2 or re.search(r"[\d-]", host)
+        ):
+            yield _trim(text, *m.span())
+
+
+# --- handle -----------------------------------------------------------------
+
+_HANDLE = re.compile(rf"(?<![{_L}@._/-])@([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)(?![{_L}@-])")
+_DISCORD_MENTION = re.compile(r"<@!?\d{15,21}>")
+_NOT_PEOPLE = frozenset({"everyone", "here", "channel", "admin", "admins"})
+
+
+def _handles(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    for m in _HANDLE.finditer(text):
+        if 5 <= len(m.group(1)) <= 32 and m.group(1).lower() not in _NOT_PEOPLE:
+            yield m.span()
+    for m in _DISCORD_MENTION.finditer(text):
+        yield m.span()
+
+
+# --- postcode ---------------------------------------------------------------
+
+# Inward codes like "2GB"/"1TB" follow console names ("PS5 2GB") more often than streets.
+_UK_POSTCODE = re.compile(
+    r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GTP]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w-])"
+)
+_NL_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
+_TOWN_AFTER = re.compile(r"[ \t]+[A-ZÀ-ÝŁŚŻ][\w'-]+")
+_ZIP4 = re.compile(r"(?<![\w-])\d{5}-\d{4}(?![\w-])")
+_US_STATE_ZIP = re.compile(r"(?<=, )([A-Z]{2}) (\d{5})(?![\w-])")
+_US_STATES = frozenset(
+    """AL AK AZ AR CA CO CT DE DC FL GA HI ID IL IN IA KS KY LA ME MD MA MI MN MS MO MT NE NV
+    NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR""".split()
+)
+_POSTCODE_KEYWORD = re.compile(
+    r"(?:(?i:plz|postleitzahl|code postal|c[oó]digo postal|post ?code|zip(?: ?code)?|pin ?code|postcode)"
+    r"|\bCP\b|\bC\.P\.|\bCAP\b|\bPIN\b|邮编|邮政编码)"
+    r"(?:\s+(?i:ist|is|es|est|è|lautet))?\s*[:：]?\s*(\d{4,6}(?:-\d{4})?)(?!\d)"
+)
+_DIGITS_BY_REGION = {
+    "DE": 5, "FR": 5, "ES": 5, "IT": 5, "MX": 5, "US": 5, "NI": 5, "FI": 5, "HR": 5, "GR": 5,
+    "AT": 4, "CH": 4, "BE": 4, "NL": 4, "DK": 4, "NO": 4, "CN": 6, "IN": 6,
+}
+_TOWN_FIRST_REGIONS = frozenset({"DE", "FR", "ES", "IT", "MX"})
+# The town ends the clause ("…, 47798 Krefeld", "75001 Paris, France", "60311 Frankfurt
+# am Main"): "10000 Schritte heute geschafft" goes on like a sentence.
+_ADDRESS_LINE = re.compile(
+    r"(?m)(?:^|(?<=[,;:(]))[ \t]*(\d{5})(?=[ \t]+([A-ZÀ-Ý][\w'-]+)"
+    r"(?:[ \t]+(?:am|an|der|sur|de|del|la|le|di|im|[A-ZÀ-Ý][\w'-]*))*[ \t]*(?:$|[,.;:!?()]))"
+)
+# Capitalised words that follow a 5-digit count rather than a postcode ("25000 Einwohner").
+_UNITS = frozenset(
+    """euro euros eur dollar dollars usd pfund franken yuan rupien rupees einwohner menschen leute
+    personen besucher teilnehmer schüler kinder stimmen punkte kilometer km meter jahre tage
+    stunden minuten seiten stück unterschriften follower views likes people persons students
+    visitors members votes points pupils""".split()
+)
+
+
+def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    if "GB" in regions:
+        yield from (m.span() for m in _UK_POSTCODE.finditer(text))
+    if "NL" in regions:
+        for m in _NL_POSTCODE.finditer(text):
+            keyword = re.search(r"(?i)post ?code\s*:?\s*$", text[max(0, m.start() - 12):m.start()])
+            if keyword or _TOWN_AFTER.match(text, m.end()):
+                yield m.span()
+    if "US" in regions:
+        yield from (m.span() for m in _ZIP4.finditer(text))
+        yield from (m.span(2) for m in _US_STATE_ZIP.finditer(text) if m.group(1) in _US_STATES)
+    lengths = {_DIGITS_BY_REGION[r] for r in regions if r in _DIGITS_BY_REGION}
+    for m in _POSTCODE_KEYWORD.finditer(text):
+        code = m.group(1)
+        is_pin = m.group(0)[:3].lower() == "pin"
+        if (len(code) in lengths or ("US" in regions and _ZIP4.fullmatch(code))) and (not is_pin or len(code) == 6):
+            yield m.span(1)
+    if regions & _TOWN_FIRST_REGIONS:
+        for m in _ADDRESS_LINE.finditer(text):
+            if m.group(2).lower() not in _UNITS:
+                yield m.span(1)
+
+
+# --- iban -------------------------------------------------------------------
+
+_IBAN_LENGTHS = {
+    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
+    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
+    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
+    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
+    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
+    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
+    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
+    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
+    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+}
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})\d{2}")
+
+
+def iban_is_valid(iban: str) -> bool:
+    """Country length and the ISO 7064 mod-97 check (spaces ignored)."""
+    iban = iban.replace(" ", "").upper()
+    if not iban.isascii() or not iban.isalnum() or _IBAN_LENGTHS.get(iban[:2]) != len(iban):
+        return False
+    rearranged = iban[4:] + iban[:4]
+    return int("".join(str(int(c, 36)) for c in rearranged)) % 97 == 1
+
+
+def _ibans(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    for m in _IBAN_START.finditer(text):
+        length = _IBAN_LENGTHS.get(m.group(1).upper())
+        if not length:
+            continue
+        # Walk the characters: a single space is allowed only between groups of four.
+        i, chars = m.start(), []
+        while i < len(text) and len(chars) < length:
+            c = text[i]
+            if c.isascii() and c.isalnum():
+                chars.append(c)
+            elif not (c == " " and len(chars) % 4 == 0 and text[i + 1:i + 2].isalnum()):
+                break
+            i += 1
+        after = text[i:i + 1]
+        if len(chars) == length and not (after.isascii() and after.isalnum()) and iban_is_valid("".join(chars)):
+            yield m.start(), i
+
+
+# --- card -------------------------------------------------------------------
+
+_CARD = re.compile(
+    r"(?<![\w+.,/-])(?:"
+    r"\d{13,19}"
+    r"|\d{4}(?P<s>[ -])\d{4}(?P=s)\d{4}(?P=s)\d{1,4}(?:(?P=s)\d{3})?"  # 4-4-4-4, 4-4-4-4-3
+    r"|\d{4}(?P<a>[ -])\d{6}(?P=a)\d{4,5}"  # Amex 4-6-5, Diners 4-6-4
+    r")(?![\w-]|[.,]\d)"
+)
+
+
+def luhn_is_valid(number: str) -> bool:
+    digits = [int(d) for d in reversed(re.sub(r"[ -]", "", number))]
+    total = sum(digits[0::2]) + sum(sum(divmod(2 * d, 10)) for d in digits[1::2])
+    return bool(digits) and total % 10 == 0
+
+
+def _known_issuer(d: str) -> bool:
+    n, two, three, four, six = len(d), int(d[:2]), int(d[:3]), int(d[:4]), int(d[:6])
+    return (
+        (d[0] == "4" and n in (13, 16, 19))  # Visa
+        or ((51 <= two <= 55 or 2221 <= four <= 2720) and n == 16)  # Mastercard
+        or (two in (34, 37) and n == 15)  # American Express
+        or ((four == 6011 or two == 65 or 644 <= three <= 649 or 622126 <= six <= 622925) and 16 <= n <= 19)  # Discover
+        or (3528 <= four <= 3589 and 16 <= n <= 19)  # JCB
+        or ((two in (36, 38, 39) or 300 <= three <= 305) and 14 <= n <= 19)  # Diners Club
+        or (two == 62 and 16 <= n <= 19)  # UnionPay
+        or ((two in (50, 56, 57, 58) or four in (6759, 6761, 6762, 6763)) and 13 <= n <= 19)  # Maestro
+    )
+
+
+def _cards(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    for m in _CARD.finditer(text):
+        digits = re.sub(r"[ -]", "", m.group(0))
+        if 13 <= len(digits) <= 19 and _known_issuer(digits) and luhn_is_valid(digits):
+            yield m.span()
+
+
+# --- ip ---------------------------------------------------------------------
+
+_IPV4 = re.compile(r"(?<![\w.:/-])((?:\d{1,3}\.){3}\d{1,3})(?::\d{1,5})?(?![\w-]|\.\d)")
+_VERSION_BEFORE = re.compile(r"(?i)(?:\bversion|\bversión|\bver\.?|\bv)\s*$")
+_IPV6 = re.compile(r"(?<![\w:.])[0-9A-Fa-f:]*:[0-9A-Fa-f:.]*[0-9A-Fa-f](?:%[\w.]+)?(?![\w:])")
+
+
+def _ips(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    for m in _IPV4.finditer(text):
+        octets = m.group(1).split(".")
+        if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets) and not _VERSION_BEFORE.search(
+            text[max(0, m.start() - 10):m.start()]
+        ):
+            yield m.span()
+    for m in _IPV6.finditer(text):
+        candidate = m.group(0).split("%")[0]
+        if candidate.count(":") < 2 or sum(c in "0123456789abcdefABCDEF" for c in candidate) < 4:
+            continue  # "14:30:00" is not an address, nor is a bare "::1"
+        try:
+            ipaddress.IPv6Address(candidate)
+        except ValueError:
+            continue
+        yield m.span()
+
+
+# --- phone ------------------------------------------------------------------
+
+_DATE_LIKE = re.compile(
+    r"\d{1,4}([./-])\d{1,2}\1\d{1,4}"  # 23.11.2026, 2026-11-23, 12/05/2009
+    r"|(?:1[89]|20)\d\d\s*[-–—/]\s*(?:(?:1[89]|20)\d\d|\d\d)"  # 1990-2020, 2026/27
+)
+
+
+def _phones(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    if sum(c.isdigit() for c in text) < 6:  # no dialable number can hide here
+        return
+    # "ZZ" (unknown region) finds only international numbers: +44 …, 0049 ….
+    for region in ("ZZ", *sorted(regions & phonenumbers.SUPPORTED_REGIONS)):
+        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING):
+            if not _DATE_LIKE.fullmatch(m.raw_string):
+                yield m.start, m.end
+
+
+_DETECTORS: dict[str, Callable[[str, frozenset[str]], Iterable[Span]]] = {
+    "email": _emails, "url": _urls, "handle": _handles, "postcode": _postcodes,
+    "iban": _ibans, "card": _cards, "ip": _ips, "phone": _phones,
+}

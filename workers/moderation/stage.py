@@ -1,0 +1,61 @@
+"""The moderation stage: what a link's policy lets cross, decided before any
+translator sees the text.
+
+Per link (policies differ between links): personal data the policy lists under
+``redact`` is replaced by visible markers, links are removed where ``links:
+block``, profanity is masked where ``moderation: profanity``, and media is
+kept, narrowed to images, or withheld as ``media`` says. Every decision is
+counted (for the audit log) without any content.
+"""
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from bridge.links import LinksConfig, Link
+from bridge.models import Attachment, PlatformEvent
+
+from .profanity import check_profanity
+from .redaction import redact, regions_for_languages
+
+
+@dataclass(frozen=True)
+class Moderated:
+    """One event as one link's policy lets it cross."""
+
+    text: str
+    attachments: tuple[Attachment, ...]
+    withheld_media: int = 0  # attachments the policy does not carry
+    decisions: Counter = field(default_factory=Counter)  # e.g. {"redacted.phone": 1, "media.withheld": 2}
+
+
+def link_languages(config: LinksConfig, link: Link) -> list[str]:
+    return list(dict.fromkeys(config.communities[c].language for c in link.communities))
+
+
+def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated:
+    policy = link.policy
+    decisions: Counter = Counter()
+    text = event.text
+    kinds = set(policy.redact)
+    if policy.links == "block":
+        kinds.add("url")
+    languages = link_languages(config, link)
+    if text and kinds:
+        redacted = redact(text, kinds, regions_for_languages(languages))
+        text = redacted.text
+        decisions.update({f"redacted.{kind}": n for kind, n in redacted.found.items()})
+    if text and policy.moderation == "profanity":
+        checked = check_profanity(text, languages)
+        if checked.count:
+            text = checked.text
+            decisions["profanity.masked"] += checked.count
+    kept = event.attachments
+    if policy.media == "block":
+        kept = ()
+    elif policy.media == "images":
+        kept = tuple(a for a in event.attachments if a.kind == "photo")
+    withheld = len(event.attachments) - len(kept)
+    if withheld:
+        decisions["media.withheld"] += withheld
+    return Moderated(text, kept, withheld, decisions)
