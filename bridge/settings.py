@@ -40,6 +40,9 @@ class Settings:
     # Added: credentials of the deep-translator providers that need them, read
     # from deep-translator's own variable names (DEEPL_API_KEY, …).
     provider_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    # Added, for benchmarks only: "off" lifts the bridge's own pacing to the
+    # platforms' published limits (to measure the pipeline, not the limits).
+    rate_limits: str = "platform"
 
     def with_config(self, path: str | os.PathLike | None) -> "Settings":
         return replace(self, config_path=Path(path)) if path else self
@@ -111,4 +114,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         translation_timeout=float(_get(env, "TWINBRIDGE_TRANSLATION_TIMEOUT") or 20),
         translator_endpoints=_endpoints(_get(env, "TWINBRIDGE_TRANSLATOR_URLS")),
         provider_credentials=_credentials(env),
+        rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",
     )

@@ -2,6 +2,7 @@
 messages shown to moderators), as posts for the outbox. Plain functions."""
 from __future__ import annotations
 
+from bridge import phrases
 from bridge.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
 
 SYSTEM_LINK = "twinbridge"  # notices belong to no link
@@ -43,14 +44,11 @@ def tell_privately(command: Command, text: str, *, fallback: str | None = None) 
     return _post(command.chat, _source(command), text, private_to=command.user.id, fallback=fallback)
 
 
-def consent_explanation(source: MessageRef, user_id: str, link_names: str, community: str,
+def consent_explanation(source: MessageRef, user_id: str, link_names: str, community: str, language: str,
                         retention_days: int) -> OutboundPost:
-    """Told once to a member whose messages do not cross because they have not consented."""
-    text = (f"Hello! This {community} chat is linked with {link_names} by twinbridge. "
-            "Your messages are not shared with them until you agree: say /consent in the chat "
-            "(and /consent withdraw to stop again). /privacy explains what is shared and for how long.")
-    fallback = (f"Hello! Your messages here are not shared with {link_names} until you say /consent "
-                "(/privacy explains what that means).")
+    """Told once, in the member's language, to a member whose messages do not cross
+    because they have not consented."""
+    text, fallback = phrases.consent_explanation(language, community, link_names)
     return _post(source.chat, source, text, private_to=user_id, fallback=fallback, retention_days=retention_days)
 
 

@@ -89,7 +89,8 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
         redis.hincrby(keys.stats(), "moderation.consent_missing", 1)
         if redis.set(keys.explained(link_id, author), "1", nx=True, ex=days * 86400):
             names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
-            notices.append(consent_explanation(event.source, event.author.id, names, community.name, days))
+            notices.append(consent_explanation(event.source, event.author.id, names, community.name,
+                                               community.language, days))
     for link_id, allowed in outcome.held.items():
         link = ctx.config.link(link_id)
         shown = shown_sender(event.author, event.source.platform, link.policy.sender, link_id, ctx.pseudonym_key)

@@ -34,6 +34,14 @@ answered is in :attr:`interaction_responses`. Application commands are
 bulk-overwritten with ``PUT /applications/{id}/commands`` (global) and
 ``PUT /applications/{id}/guilds/{guild_id}/commands``.
 
+Opt-in, for benchmarks (off by default): ``global_limit=(50, 1.0)`` adds
+Discord's global bucket over every REST request, webhook executions included
+(the limit Discord applies per bot, or per IP without a bot token) except
+interaction callbacks, answered with a ``"global": true`` 429 and
+``X-RateLimit-Global``; ``receipts=True`` stamps each post (:meth:`posts`)
+with ``received_at``: ``time.perf_counter()`` when its request reached the
+stand-in. :attr:`post_count` counts posts without copying them.
+
 Deliberately not modelled: select menus beyond their custom_id (stored, not
 clickable), components v2, modals' submission, autocomplete, subcommands
 and option types other than string, integer, boolean and number, group DMs,
@@ -44,6 +52,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextvars
 import copy
 import fnmatch
 import hashlib
@@ -105,6 +114,8 @@ _OPTION_VALUE_TYPES = {3: str, 4: int, 5: bool, 10: float}  # string, integer, b
 MAX_CONTENT = 2000
 # Per-request storage for the parsed JSON body (a typed key where aiohttp has them).
 _JSON_BODY = web.RequestKey("json_body", object) if hasattr(web, "RequestKey") else "json_body"
+# When the request being handled reached the stand-in (perf_counter), for receipts.
+_RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at", default=0.0)
 MAX_WEBHOOKS_PER_CHANNEL = 15
 HEARTBEAT_INTERVAL_MS = 41250
 SESSION_BUFFER = 1000  # dispatches kept per session for RESUME
@@ -401,13 +412,20 @@ class DiscordStandIn:
     ``interaction_ack_deadline`` (seconds, None for no limit) is how long an
     interaction may wait for its initial response before Discord forgets it
     (404 Unknown interaction, 10062).
+    ``global_limit`` (requests, seconds), off by default, is the global bucket
+    over all REST requests but interaction callbacks. ``receipts=True`` stamps
+    each post with ``received_at`` (``time.perf_counter()`` at its arrival).
     """
 
     def __init__(self, token: str, guilds: dict[int, dict] | None = None,
                  bot_id: int = 900000000000000001, application_id: int = 900000000000000002, *,
                  bot_name: str = "twinbridge", manage_webhooks: bool = True,
-                 message_content_enabled: bool = True, route_limit: tuple[int, float] = (5, 2.0)):
+                 message_content_enabled: bool = True, route_limit: tuple[int, float] = (5, 2.0),
+                 global_limit: tuple[int, float] | None = None, receipts: bool = False):
         self.token = token
+        self.global_limit = global_limit
+        self.receipts = receipts
+        self.global_rate_limited_responses = 0  # the 429s of the global bucket (also in rate_limited_responses)
         self.bot_id = bot_id
         self.application_id = application_id
         self.bot_name = bot_name
@@ -629,10 +647,15 @@ class DiscordStandIn:
     def posts(self, channel_id: int | None = None) -> list[dict]:
         """Messages created by the bot or its webhooks, with every field the
         client sent plus: id, channel_id, via ("webhook" | "bot"), webhook_id,
-        notified (who Discord would ping), edits (bodies of later PATCHes) and
-        deleted."""
+        notified (who Discord would ping), edits (bodies of later PATCHes),
+        deleted, and received_at with ``receipts=True``."""
         return [copy.deepcopy(p) for p in self._posts
                 if channel_id is None or p["channel_id"] == str(channel_id)]
+
+    @property
+    def post_count(self) -> int:
+        """How many posts the bot and its webhooks have made (cheap, unlike ``len(posts())``)."""
+        return len(self._posts)
 
     def transcript(self, channel_id: int) -> list[tuple[str, str]]:
         """What members see now, oldest first: (author shown, content)."""
@@ -718,6 +741,8 @@ class DiscordStandIn:
     async def _middleware(self, request: web.Request, handler):
         if not request.path.startswith(API_PREFIX):
             return await handler(request)
+        if self.receipts:
+            _RECEIVED_AT.set(time.perf_counter())
         body = None
         if request.can_read_body and request.content_type == "application/json":
             try:
@@ -744,6 +769,10 @@ class DiscordStandIn:
         fault = self._take_fault(request)
         if fault is not None:
             return self._fault_response(fault, bucket_name, major)
+        if self.global_limit is not None and not route_name.startswith("POST /interactions/"):
+            global_bucket, limited = self._spend("global", "", self.global_limit)
+            if limited:
+                return self._globally_limited(global_bucket.reset_at - loop_time)
         bucket, limited = self._spend(bucket_name, major)
         if limited:
             return self._rate_limited(bucket.reset_at - loop_time, bucket_name, bucket)
@@ -805,11 +834,20 @@ class DiscordStandIn:
         payload = body or {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
         return _json(payload, status=429, headers=headers)
 
-    def _spend(self, bucket_name: str, major: str) -> tuple[_Bucket, bool]:
+    def _globally_limited(self, retry_after: float) -> web.Response:
+        retry_after = max(0.0, round(retry_after, 3))
+        self.rate_limited_responses += 1
+        self.global_rate_limited_responses += 1
+        headers = {"Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Global": "true",
+                   "X-RateLimit-Scope": "global", "Via": "1.1 google"}
+        return _json({"message": "You are being rate limited.", "retry_after": retry_after, "global": True},
+                     status=429, headers=headers)
+
+    def _spend(self, bucket_name: str, major: str, limit: tuple[int, float] | None = None) -> tuple[_Bucket, bool]:
         now = asyncio.get_running_loop().time()
         bucket = self._buckets.get((bucket_name, major))
         if bucket is None:
-            bucket = self._buckets[(bucket_name, major)] = _Bucket(*self.route_limit)
+            bucket = self._buckets[(bucket_name, major)] = _Bucket(*(limit or self.route_limit))
         if now >= bucket.reset_at:
             bucket.count = 0
             bucket.reset_at = now + bucket.window
@@ -1571,6 +1609,8 @@ class DiscordStandIn:
         post = copy.deepcopy(body)
         post.update({"id": message["id"], "channel_id": message["channel_id"], "via": via,
                      "webhook_id": webhook_id, "notified": message["_notified"], "edits": [], "deleted": False})
+        if self.receipts:
+            post["received_at"] = _RECEIVED_AT.get()
         self._posts.append(post)
 
     def _store_and_dispatch(self, message: dict) -> None:

@@ -26,6 +26,16 @@ Telegram. A member pressing a button is :meth:`inject_callback`, a
 and recorded in :attr:`callback_answers`. Members' leading ``/command`` (also
 ``/command@bot_username``) carries a ``bot_command`` entity.
 
+Opt-in, for benchmarks (off by default, so tests see the stand-in as before):
+``enforce_limits=True`` answers sends (``sendMessage``, ``editMessageText``) over
+Telegram's published limits with 429 "Too Many Requests: retry after N" and
+``parameters.retry_after``: at most 1 per chat per second, 20 per group per
+minute, 30 per bot per second (sliding windows of accepted sends; the limits are
+:data:`CHAT_LIMIT`, :data:`GROUP_LIMIT`, :data:`BOT_LIMIT`). Every 429 sent,
+planned ones included, is counted in :attr:`TelegramStandIn.rate_limited_responses`.
+``receipts=True`` stamps each sent message (:meth:`TelegramStandIn.sent`) with
+``received_at``: ``time.perf_counter()`` when its request reached the stand-in.
+
 Deliberately not modelled: files and media uploads, Markdown parse modes (the
 text is taken as plain), groups the bot was never told about (any negative
 chat id exists; use :meth:`remove_bot` to get "bot was kicked"), reply
@@ -36,12 +46,15 @@ queries (use :meth:`expire_callbacks`).
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import hashlib
 import html
 import json
 import re
 import secrets
+import math
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -51,6 +64,14 @@ from aiohttp import web
 
 TEXT_LIMIT = 4096
 FIRST_UPDATE_ID = 100_000_001
+
+# Telegram's published limits (count, seconds), enforced with enforce_limits=True.
+CHAT_LIMIT = (1, 1.0)  # "avoid sending more than one message per second" in a chat
+GROUP_LIMIT = (20, 60.0)  # "no more than 20 messages per minute" in a group
+BOT_LIMIT = (30, 1.0)  # "about 30 messages per second" for bulk notifications
+_LIMITED_METHODS = frozenset({"sendmessage", "editmessagetext"})
+# When the request being handled reached the stand-in (perf_counter), for receipts.
+_RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at", default=0.0)
 
 # Form and query values arrive as strings; these say how to read them back.
 _INT_FIELDS = frozenset({
@@ -328,8 +349,14 @@ class _Chat:
 class TelegramStandIn:
     """The Telegram Bot API for one bot, on 127.0.0.1."""
 
-    def __init__(self, token: str, bot_id: int = 7000001, bot_username: str = "twinbridge_bot"):
+    def __init__(self, token: str, bot_id: int = 7000001, bot_username: str = "twinbridge_bot", *,
+                 enforce_limits: bool = False, receipts: bool = False):
         self.token = token
+        self.enforce_limits = enforce_limits
+        self.receipts = receipts
+        self.rate_limited_responses = 0  # every 429 sent (planned ones included)
+        # bucket -> times (loop clock) of the sends it accepted lately, for enforce_limits
+        self._windows: dict[str, deque] = {}
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "twinbridge", "username": bot_username}
         self.requests: list[tuple[float, str, dict]] = []
         self._chats: dict[int, _Chat] = {}
@@ -532,8 +559,13 @@ class TelegramStandIn:
     # -- what the bot did ----------------------------------------------------------
     def sent(self, chat_id: int | None = None) -> list[dict]:
         """Every message the bot sent (successfully), with all its parameters and the
-        ``message_id`` it got, in order."""
+        ``message_id`` it got (and ``received_at`` with ``receipts=True``), in order."""
         return [dict(s) for s in self._sent if chat_id is None or s["chat_id"] == int(chat_id)]
+
+    @property
+    def sent_count(self) -> int:
+        """How many messages the bot has sent so far (cheap, unlike ``len(sent())``)."""
+        return len(self._sent)
 
     def message(self, chat_id: int, message_id: int) -> dict | None:
         """One message as the chat's members see it now (None if missing or deleted)."""
@@ -586,6 +618,8 @@ class TelegramStandIn:
 
     # -- HTTP ----------------------------------------------------------------------
     async def _handle(self, request: web.Request) -> web.Response:
+        if self.receipts:
+            _RECEIVED_AT.set(time.perf_counter())
         method = request.match_info["method"]
         try:
             params = await _read_params(request)
@@ -601,10 +635,39 @@ class TelegramStandIn:
             faults = self._faults.get(method.lower())
             if faults:
                 raise faults.pop(0)
+            if self.enforce_limits and method.lower() in _LIMITED_METHODS:
+                self._check_limits(params)
             result = await handler(params)
         except ApiError as error:
+            if error.status == 429:
+                self.rate_limited_responses += 1
             return web.json_response(error.body(), status=error.status)
         return web.json_response({"ok": True, "result": result})
+
+    def _check_limits(self, params: dict) -> None:
+        """429 with retry_after when this send would exceed a limit (enforce_limits);
+        otherwise the send is counted in every window it belongs to. A send that then
+        fails for another reason (400, 403) still counts, as it would on Telegram."""
+        try:
+            chat_id = int(params.get("chat_id"))
+        except (TypeError, ValueError):
+            return  # the handler answers 400
+        buckets = [(f"chat:{chat_id}", CHAT_LIMIT), ("bot", BOT_LIMIT)]
+        if chat_id < 0:
+            buckets.append((f"group:{chat_id}", GROUP_LIMIT))
+        now = asyncio.get_running_loop().time()
+        wait = 0.0
+        for name, (count, period) in buckets:
+            window = self._windows.setdefault(name, deque())
+            while window and window[0] <= now - period:
+                window.popleft()
+            if len(window) >= count:
+                wait = max(wait, window[len(window) - count] + period - now)
+        if wait > 0:
+            retry_after = max(1, math.ceil(wait))  # Telegram says whole seconds
+            raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
+        for name, _ in buckets:
+            self._windows[name].append(now)
 
     def _methods(self) -> dict[str, Any]:
         return {
@@ -761,7 +824,10 @@ class TelegramStandIn:
         if markup is not None:
             message["reply_markup"] = markup
         self._store(chat, message)
-        self._sent.append({**params, "chat_id": chat.chat["id"], "message_id": message["message_id"]})
+        entry = {**params, "chat_id": chat.chat["id"], "message_id": message["message_id"]}
+        if self.receipts:
+            entry["received_at"] = _RECEIVED_AT.get()
+        self._sent.append(entry)
         return message
 
     def _bots_message(self, chat: _Chat, params: dict, action: str) -> _StoredMessage:

@@ -103,7 +103,8 @@ class TelegramAdapter:
             name="telegram-polling",
         )
         self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram",
-                                        limiter=RateLimiter(self._redis, self._keys.prefix),
+                                        limiter=RateLimiter(self._redis, self._keys.prefix)
+                                        if self._settings.rate_limits != "off" else None,
                                         limits_for=telegram_limits)
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
 
