@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -114,15 +115,28 @@ class LinksConfig:
     links: tuple[Link, ...]
     policies: dict[str, Policy] = field(default_factory=dict)
 
-    def memberships(self, chat: ChatRef) -> list[Membership]:
-        """Every link this chat takes part in (empty: an unknown chat)."""
-        found = []
+    @cached_property
+    def _memberships(self) -> dict[ChatRef, tuple[Membership, ...]]:
+        # Built once: every event asks, and a deployment may have hundreds of links.
+        found: dict[ChatRef, list[Membership]] = {}
         for link in self.links:
             for community_id in link.communities:
                 community = self.communities[community_id]
-                if chat in community.chats:
-                    found.append(Membership(link, community))
-        return found
+                for chat in community.chats:
+                    found.setdefault(chat, []).append(Membership(link, community))
+        return {chat: tuple(m) for chat, m in found.items()}
+
+    @cached_property
+    def _links_by_id(self) -> dict[str, Link]:
+        return {link.id: link for link in self.links}
+
+    @cached_property
+    def _community_by_chat(self) -> dict[ChatRef, Community]:
+        return {chat: community for community in self.communities.values() for chat in community.chats}
+
+    def memberships(self, chat: ChatRef) -> list[Membership]:
+        """Every link this chat takes part in (empty: an unknown chat)."""
+        return list(self._memberships.get(chat, ()))
 
     def retention_days(self, chat: ChatRef) -> int:
         """The shortest retention among the links this chat is in (what bounds
@@ -142,10 +156,7 @@ class LinksConfig:
         return tuple(dict.fromkeys(found))
 
     def community_of(self, chat: ChatRef) -> Community | None:
-        for community in self.communities.values():
-            if chat in community.chats:
-                return community
-        return None
+        return self._community_by_chat.get(chat)
 
     def chats(self, platform: str | None = None) -> list[ChatRef]:
         return [
@@ -156,7 +167,7 @@ class LinksConfig:
         ]
 
     def link(self, link_id: str) -> Link | None:
-        return next((link for link in self.links if link.id == link_id), None)
+        return self._links_by_id.get(link_id)
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,16 @@ async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, m
         await asyncio.sleep(interval)
 
 
+async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrency: int = 2) -> None:
+    """Start `twinbridge worker` and `twinbridge run`; return once both adapters
+    talk to their stand-ins."""
+    procs.start("worker", ["worker", "--concurrency", str(concurrency)], env)
+    procs.start("run", ["run"], env)
+    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
+    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
+                     message="the Telegram adapter to poll")
+
+
 def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open",
                         krefeld_language: str = "de") -> str:
     """links.yaml text joining Leicester (a Telegram group, English) and Krefeld (a Discord channel)."""

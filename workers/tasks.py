@@ -66,17 +66,20 @@ def process_event(self, event_data: dict, ingress_id: str | None = None) -> None
 
 def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
     """What follows a published event: counters, audit, the index of what crossed."""
-    redis.hincrby(keys.stats(), "worker.processed", 1)
+    counters = redis.pipeline(transaction=False)  # one round trip for all of them
+    counters.hincrby(keys.stats(), "worker.processed", 1)
     for name, n in outcome.counts.items():
-        redis.hincrby(keys.stats(), name, n)
-    redis.expire(keys.stats(), Keys.STATS_TTL)
+        counters.hincrby(keys.stats(), name, n)
+    counters.expire(keys.stats(), Keys.STATS_TTL)
+    counters.execute()
     for link_id, decisions in outcome.decisions.items():
         audit.record_decisions(redis, keys, link_id, decisions, subject=author,
                                retention_days=ctx.config.link(link_id).policy.retention_days)
     for link_id in outcome.crossed:
-        days = ctx.config.link(link_id).policy.retention_days
-        rights.note_crossed(redis, keys, author, link_id, event.source, days)
-        rights.refresh_consent(redis, keys, link_id, author, days)
+        policy = ctx.config.link(link_id).policy
+        rights.note_crossed(redis, keys, author, link_id, event.source, policy.retention_days)
+        if policy.consent == "opt_in":
+            rights.refresh_consent(redis, keys, link_id, author, policy.retention_days)
 
 
 def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:

@@ -838,13 +838,17 @@ class TelegramStandIn:
             raise _bad_request(f"message to {action} not found")
         return stored
 
-    async def _edit_message_text(self, params: dict) -> dict:
+    def _editable(self, params: dict) -> _StoredMessage:
+        """The bot's own message an edit method names (Telegram's errors otherwise)."""
         if params.get("inline_message_id"):
             raise _bad_request("inline messages are not supported by this stand-in")
-        chat = self._chat_for_bot(params)
-        stored = self._bots_message(chat, params, "edit")
+        stored = self._bots_message(self._chat_for_bot(params), params, "edit")
         if not stored.from_bot:
             raise _bad_request("message can't be edited")
+        return stored
+
+    async def _edit_message_text(self, params: dict) -> dict:
+        stored = self._editable(params)
         text, entities = self._parse_text(params)
         # Like Telegram: an edit without reply_markup takes the inline keyboard away.
         markup = _inline_keyboard(params.get("reply_markup"))
@@ -863,12 +867,7 @@ class TelegramStandIn:
         return message
 
     async def _edit_message_reply_markup(self, params: dict) -> dict:
-        if params.get("inline_message_id"):
-            raise _bad_request("inline messages are not supported by this stand-in")
-        chat = self._chat_for_bot(params)
-        stored = self._bots_message(chat, params, "edit")
-        if not stored.from_bot:
-            raise _bad_request("message can't be edited")
+        stored = self._editable(params)
         markup = _inline_keyboard(params.get("reply_markup"))  # omitted: the keyboard is removed
         if markup == stored.message.get("reply_markup"):
             raise _not_modified()

@@ -17,7 +17,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import wait_until
+from ..helpers import start_bridge, wait_until
 
 TG_TOKEN = "7000001:TEST-token"
 DC_TOKEN = "dGVzdA.e2e.token"
@@ -65,11 +65,7 @@ async def world(tmp_path, procs, redis_url, prefix):
         "LIBRETRANSLATE_URL": libre.url, "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
         "TWINBRIDGE_LOG_LEVEL": "INFO",
     }
-    procs.start("worker", ["worker", "--concurrency", "2"], env)
-    procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
-    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
-                     message="the Telegram adapter to poll")
+    await start_bridge(procs, env, telegram, discord)
     yield telegram, discord, libre, env
     procs.stop_all()
     for server in (telegram, discord, libre):

@@ -14,7 +14,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
-from ..helpers import wait_until
+from ..helpers import start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS
 
 TG_TOKEN = "7000001:TEST-token"
@@ -68,11 +68,7 @@ async def world(tmp_path, procs, redis_url, prefix):
         "LIBRETRANSLATE_URL": libre.url, "LIBRETRANSLATE_API_KEY": LT_KEY,
         "TWINBRIDGE_TRANSLATOR_URLS": urls, "TWINBRIDGE_TRANSLATION_TIMEOUT": str(BOUND),
     }
-    procs.start("worker", ["worker", "--concurrency", "2"], env)
-    procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
-    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
-                     message="the Telegram adapter to poll")
+    await start_bridge(procs, env, telegram, discord)
     yield telegram, discord, libre, endpoints
     procs.stop_all()
     for server in (telegram, discord, libre, endpoints):

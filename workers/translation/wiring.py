@@ -19,14 +19,15 @@ def wanted_providers(config: LinksConfig) -> list[str]:
     return list(dict.fromkeys(p for link in config.links for p in link.policy.translation))
 
 
+def _providers(settings: Settings, config: LinksConfig):
+    return build_providers(libretranslate_url=settings.libretranslate_url,
+                           libretranslate_api_key=settings.libretranslate_api_key,
+                           credentials=settings.provider_credentials, endpoints=settings.translator_endpoints,
+                           wanted=wanted_providers(config))
+
+
 def build_translator(settings: Settings, config: LinksConfig, redis=None, keys: Keys | None = None) -> Translator:
-    providers, unavailable = build_providers(
-        libretranslate_url=settings.libretranslate_url,
-        libretranslate_api_key=settings.libretranslate_api_key,
-        credentials=settings.provider_credentials,
-        endpoints=settings.translator_endpoints,
-        wanted=wanted_providers(config),
-    )
+    providers, unavailable = _providers(settings, config)
     for name, why in unavailable.items():
         log.warning("translation provider %s is not available: %s", name, why)
     cache = TranslationCache(redis, keys) if redis is not None and keys is not None else None
@@ -36,13 +37,7 @@ def build_translator(settings: Settings, config: LinksConfig, redis=None, keys: 
 def translation_report(settings: Settings, config: LinksConfig, probe_timeout: float = 3.0) -> list[str]:
     """What `twinbridge check` says about translation: providers that cannot
     run here, and language pairs a link's providers cannot translate."""
-    providers, unavailable = build_providers(
-        libretranslate_url=settings.libretranslate_url,
-        libretranslate_api_key=settings.libretranslate_api_key,
-        credentials=settings.provider_credentials,
-        endpoints=settings.translator_endpoints,
-        wanted=wanted_providers(config),
-    )
+    providers, unavailable = _providers(settings, config)
     lines = [f"translation provider {name} cannot be used: {why}" for name, why in unavailable.items()]
     libre = providers.get("libre")
     if libre is not None and libre.languages(probe_timeout) is None:
