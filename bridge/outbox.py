@@ -94,23 +94,29 @@ class OutboxConsumer:
             await asyncio.gather(*(lane.task for lane in self._lanes.values()), return_exceptions=True)
 
     async def _read_loop(self) -> None:
-        pending_first = True  # first what this consumer had read but not acknowledged
+        # First what this consumer had read but not acknowledged (all of it, page by
+        # page: a restart under load can leave thousands), then new entries.
+        pending_from: str | None = "0"
         while not self._stopping.is_set():
             async with self._room:
                 await self._room.wait_for(lambda: len(self._in_hand) < MAX_IN_HAND or self._stopping.is_set())
-            start = "0" if pending_first else ">"
+            start = pending_from if pending_from is not None else ">"
             try:
                 reply = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
-                                                     count=100, block=None if pending_first else 500)
+                                                     count=100, block=None if pending_from is not None else 500)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
                 # The stream expired or Redis lost it: start a new group, nothing is pending.
                 await self._ensure_group()
+                pending_from = "0"
                 continue
             entries = reply[0][1] if reply else []
-            if pending_first:
-                pending_first = False
+            if pending_from is not None:
+                if not entries:
+                    pending_from = None  # the pending list is read through
+                    continue
+                pending_from = entries[-1][0]
                 entries = [e for e in entries if e[0] not in self._in_hand]
             for entry_id, fields in entries:
                 if entry_id in self._in_hand:

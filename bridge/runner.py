@@ -124,8 +124,11 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
-    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True,
-                                    health_check_interval=30, socket_connect_timeout=5)
+    # A blocking pool: under a burst, a call waits for a free connection instead of
+    # failing with MaxConnectionsError (which tore the adapters down under load).
+    pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, decode_responses=True, max_connections=200,
+                                                    timeout=30, health_check_interval=30, socket_connect_timeout=5)
+    redis = aioredis.Redis(connection_pool=pool)
     try:
         if not await wait_for_redis(redis, settings.redis_url, stop):
             return

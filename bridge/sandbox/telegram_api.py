@@ -32,7 +32,9 @@ Telegram's published limits with 429 "Too Many Requests: retry after N" and
 ``parameters.retry_after``: at most 1 per chat per second, 20 per group per
 minute, 30 per bot per second (sliding windows of accepted sends; the limits are
 :data:`CHAT_LIMIT`, :data:`GROUP_LIMIT`, :data:`BOT_LIMIT`). Every 429 sent,
-planned ones included, is counted in :attr:`TelegramStandIn.rate_limited_responses`.
+planned ones included, is counted in :attr:`TelegramStandIn.rate_limited_responses`
+(and by the limit that refused it, "chat", "group" or "bot", in
+:attr:`TelegramStandIn.rate_limited_by`).
 ``receipts=True`` stamps each sent message (:meth:`TelegramStandIn.sent`) with
 ``received_at``: ``time.perf_counter()`` when its request reached the stand-in.
 
@@ -50,11 +52,11 @@ import contextvars
 import hashlib
 import html
 import json
+import math
 import re
 import secrets
-import math
 import time
-from collections import deque
+from collections import Counter, deque
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from typing import Any
@@ -355,6 +357,7 @@ class TelegramStandIn:
         self.enforce_limits = enforce_limits
         self.receipts = receipts
         self.rate_limited_responses = 0  # every 429 sent (planned ones included)
+        self.rate_limited_by: Counter = Counter()  # enforce_limits 429s by the limit that refused
         # bucket -> times (loop clock) of the sends it accepted lately, for enforce_limits
         self._windows: dict[str, deque] = {}
         self.bot_user = {"id": bot_id, "is_bot": True, "first_name": "twinbridge", "username": bot_username}
@@ -656,14 +659,15 @@ class TelegramStandIn:
         if chat_id < 0:
             buckets.append((f"group:{chat_id}", GROUP_LIMIT))
         now = asyncio.get_running_loop().time()
-        wait = 0.0
+        wait, refused_by = 0.0, None
         for name, (count, period) in buckets:
             window = self._windows.setdefault(name, deque())
             while window and window[0] <= now - period:
                 window.popleft()
-            if len(window) >= count:
-                wait = max(wait, window[len(window) - count] + period - now)
+            if len(window) >= count and window[len(window) - count] + period - now > wait:
+                wait, refused_by = window[len(window) - count] + period - now, name.split(":")[0]
         if wait > 0:
+            self.rate_limited_by[refused_by] += 1
             retry_after = max(1, math.ceil(wait))  # Telegram says whole seconds
             raise ApiError(429, f"Too Many Requests: retry after {retry_after}", retry_after=retry_after)
         for name, _ in buckets:

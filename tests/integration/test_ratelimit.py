@@ -9,7 +9,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bridge.ratelimit import Limit, RateLimiter, discord_limits, telegram_limits
+from bridge.ratelimit import MARGIN, Limit, RateLimiter, discord_limits, telegram_limits
 
 CLOSE = 0.05  # seconds of slack for the round trips between two bookings
 
@@ -152,11 +152,13 @@ async def test_every_key_has_a_ttl_of_a_few_periods(limiter, aredis, prefix):
         assert 0 < ttl <= (3 * periods.get(bucket, 1.0) + 1.5) * 1000, (key, ttl)
 
 
-def test_platform_limits():
+def test_platform_limits_with_a_margin_of_five_percent():
+    m = MARGIN
     assert telegram_limits("-1001234") == [
-        Limit("tg:chat:-1001234", 1, 1.0), Limit("tg:group:-1001234", 20, 60.0), Limit("tg:bot", 30, 1.0)]
-    assert telegram_limits("42") == [Limit("tg:chat:42", 1, 1.0), Limit("tg:bot", 30, 1.0)]
-    assert discord_limits("99") == [Limit("dc:channel:99", 5, 2.0), Limit("dc:bot", 50, 1.0)]
+        Limit("tg:chat:-1001234", 1, 1.0 * m), Limit("tg:group:-1001234", 20, 60.0 * m), Limit("tg:bot", 30, 1.0 * m)]
+    assert telegram_limits("42") == [Limit("tg:chat:42", 1, 1.0 * m), Limit("tg:bot", 30, 1.0 * m)]
+    assert discord_limits("99") == [Limit("dc:channel:99", 5, 2.0 * m), Limit("dc:bot", 50, 1.0 * m)]
+    assert m == 1.05
 
 
 async def test_bad_input_is_refused(limiter):

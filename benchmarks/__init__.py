@@ -1,0 +1,1 @@
+"""twinbridge benchmarks: `python -m benchmarks.run` (see benchmarks/README.md)."""
