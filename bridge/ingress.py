@@ -137,7 +137,8 @@ def celery_command_enqueue(celery_app) -> EnqueueCommand:
     from workers.app import PIPELINE_QUEUE, PROCESS_COMMAND_TASK
 
     async def enqueue(command: dict) -> None:
-        await asyncio.to_thread(celery_app.send_task, PROCESS_COMMAND_TASK, args=[command], queue=PIPELINE_QUEUE)
+        await asyncio.to_thread(celery_app.send_task, PROCESS_COMMAND_TASK, args=[command], queue=PIPELINE_QUEUE,
+                                argsrepr="", kwargsrepr="")
 
     return enqueue
 
@@ -149,7 +150,10 @@ def celery_enqueue(celery_app) -> Enqueue:
 
     async def enqueue(event: dict, ingress_id: str) -> None:
         await asyncio.to_thread(
-            celery_app.send_task, PROCESS_EVENT_TASK, args=[event, ingress_id], queue=PIPELINE_QUEUE
+            celery_app.send_task, PROCESS_EVENT_TASK, args=[event, ingress_id], queue=PIPELINE_QUEUE,
+            # Celery copies the arguments into a header for monitoring tools: that would
+            # be the message text a second time, so the header stays empty.
+            argsrepr="", kwargsrepr="",
         )
 
     return enqueue

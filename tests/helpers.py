@@ -73,6 +73,7 @@ async def queued_events(aredis, prefix: str) -> list[dict]:
     for raw in reversed(await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)):  # kombu LPUSHes
         envelope = json.loads(raw)
         assert envelope["headers"]["task"] == "twinbridge.process_event"
+        assert envelope["headers"]["argsrepr"] == ""  # no second copy of the text in the headers
         assert envelope["properties"]["body_encoding"] == "base64"
         args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
         events.append(args[0])
