@@ -50,12 +50,22 @@ def intents() -> discord.Intents:
     return wanted
 
 
+class _NoTree(discord.app_commands.CommandTree):
+    """The bridge's slash commands are answered by CommandsCog.on_interaction (the same
+    path as commands typed in a message); discord.py's own tree would look each one up
+    among its (empty) registrations and log an error."""
+
+    def _from_interaction(self, interaction: discord.Interaction) -> None:
+        return None
+
+
 def build_bot() -> commands.Bot:
     # The bridge never joins voice: skip discord.py's warnings about voice libraries.
     discord.VoiceClient.warn_nacl = False
     if hasattr(discord.VoiceClient, "warn_dave"):
         discord.VoiceClient.warn_dave = False
     return commands.Bot(
+        tree_cls=_NoTree,
         command_prefix=commands.when_mentioned,
         intents=intents(),
         help_command=None,
