@@ -149,11 +149,14 @@ class LinksConfig:
         names = tuple(self.communities[c].name for c in link.communities)
         return tuple(dict.fromkeys(link.glossary + names))
 
+    def languages(self, link: Link) -> tuple[str, ...]:
+        """The languages the link's communities write, each once, in order."""
+        return tuple(dict.fromkeys(self.communities[c].language for c in link.communities))
+
     def languages_around(self, chat: ChatRef) -> tuple[str, ...]:
         """The languages of every community this chat's links join (where a
         message from it is most likely written in)."""
-        found = [self.communities[c].language for m in self.memberships(chat) for c in m.link.communities]
-        return tuple(dict.fromkeys(found))
+        return tuple(dict.fromkeys(lang for m in self.memberships(chat) for lang in self.languages(m.link)))
 
     def community_of(self, chat: ChatRef) -> Community | None:
         return self._community_by_chat.get(chat)

@@ -1075,7 +1075,8 @@ class DiscordStandIn:
             data.pop("token", None)
         return data
 
-    async def _list_webhooks(self, request: web.Request) -> web.Response:
+    def _webhook_channel(self, request: web.Request) -> int | web.Response:
+        """The guild channel a webhook route names, if the bot may manage its webhooks."""
         channel_id = self._channel_or_404(request)
         if isinstance(channel_id, web.Response):
             return channel_id
@@ -1083,17 +1084,19 @@ class DiscordStandIn:
             return _error(400, "Cannot execute action on a DM channel", 50003)
         if not self.manage_webhooks:
             return _error(403, "Missing Permissions", 50013)
+        return channel_id
+
+    async def _list_webhooks(self, request: web.Request) -> web.Response:
+        channel_id = self._webhook_channel(request)
+        if isinstance(channel_id, web.Response):
+            return channel_id
         return _json([self._webhook_payload(h) for h in self._webhooks.values()
                                   if h["channel_id"] == str(channel_id)])
 
     async def _create_webhook(self, request: web.Request) -> web.Response:
-        channel_id = self._channel_or_404(request)
+        channel_id = self._webhook_channel(request)
         if isinstance(channel_id, web.Response):
             return channel_id
-        if channel_id in self._dm_users:
-            return _error(400, "Cannot execute action on a DM channel", 50003)
-        if not self.manage_webhooks:
-            return _error(403, "Missing Permissions", 50013)
         name = (request[_JSON_BODY] or {}).get("name") or ""
         if not 1 <= len(name) <= 80:
             return _form_error("name", "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")

@@ -16,6 +16,8 @@ from deep_translator.exceptions import RequestError, TooManyRequests
 
 from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
+from ..helpers import wait_until
+
 KEY = "lt-test-key-0001"
 
 
@@ -148,8 +150,8 @@ async def test_stall_forever_until_unstall(libre):
     libre.stall_forever()
     url, body = libre.url + "/translate", {"q": "hello", "source": "en", "target": "de", "api_key": KEY}
     pending = asyncio.create_task(post(url, json=body))
-    await asyncio.sleep(0.3)
-    assert not pending.done() and len(libre.requests) == 1 and libre.requests[0].status is None
+    await wait_until(lambda: len(libre.requests) == 1, 5, message="the request to arrive and be held")
+    assert not pending.done() and libre.requests[0].status is None
     libre.unstall()
     assert (await pending).json() == {"translatedText": "[de] hallo"}
     libre.reset()

@@ -29,10 +29,6 @@ class Moderated:
     decisions: Counter = field(default_factory=Counter)  # e.g. {"redacted.phone": 1, "media.withheld": 2}
 
 
-def link_languages(config: LinksConfig, link: Link) -> list[str]:
-    return list(dict.fromkeys(config.communities[c].language for c in link.communities))
-
-
 def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated:
     policy = link.policy
     decisions: Counter = Counter()
@@ -40,7 +36,7 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
     kinds = set(policy.redact)
     if policy.links == "block":
         kinds.add("url")
-    languages = link_languages(config, link)
+    languages = config.languages(link)
     if text and kinds:
         redacted = redact(text, kinds, regions_for_languages(languages))
         text = redacted.text

@@ -213,14 +213,6 @@ _SPECS = {
     "baidu": _Spec("baidu", "BaiduTranslator", 2000, "BAIDU_LANGUAGE_TO_CODE", ("appid", "appkey")),
     "qcri": _Spec("qcri", "QcriTranslator", 2000, "QCRI_LANGUAGE_TO_CODE", ("api_key",)),
 }
-DEEP_TRANSLATOR_PROVIDERS = tuple(_SPECS)
-
-
-def required_credentials(provider: str) -> tuple[str, ...]:
-    spec = _SPECS.get(provider)
-    return spec.credentials if spec else ()
-
-
 def _load_module(name: str):
     module = importlib.import_module(f"deep_translator.{name}")
     module.requests = _BOUNDED  # see _BoundedRequests

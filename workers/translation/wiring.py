@@ -43,7 +43,7 @@ def translation_report(settings: Settings, config: LinksConfig, probe_timeout: f
     if libre is not None and libre.languages(probe_timeout) is None:
         lines.append(f"LibreTranslate at {libre.url} did not answer; its languages were not checked")
     for link in config.links:
-        languages = list(dict.fromkeys(config.communities[c].language for c in link.communities))
+        languages = config.languages(link)
         speakers = {config.communities[c].language for c in link.speakers()}
         for source in languages:
             if source not in speakers:
