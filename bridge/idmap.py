@@ -22,25 +22,38 @@ class IdMap:
 
     async def record(self, link_id: str, source: MessageRef, destination: ChatRef,
                      copy_ids: list[str], retention_days: int) -> None:
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.record_into(pipe, link_id, source, destination, copy_ids, retention_days)
+            await pipe.execute()
+
+    def record_into(self, pipe, link_id: str, source: MessageRef, destination: ChatRef,
+                    copy_ids: list[str], retention_days: int) -> None:
+        """Add the writes of :meth:`record` to ``pipe`` (the outbox sends them with
+        the rest of a post's bookkeeping, in one round trip)."""
         ttl = retention_days * DAY
         key = self._keys.idmap(source.key)
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, self._field(link_id, destination), json.dumps(copy_ids))
-            pipe.expire(key, ttl)
-            for copy_id in copy_ids:
-                copy = MessageRef(destination.platform, destination.chat_id, copy_id)
-                pipe.set(self._keys.origin(copy.key), f"{link_id}|{source.key}", ex=ttl)
-            await pipe.execute()
+        pipe.hset(key, self._field(link_id, destination), json.dumps(copy_ids))
+        pipe.expire(key, ttl)
+        for copy_id in copy_ids:
+            copy = MessageRef(destination.platform, destination.chat_id, copy_id)
+            pipe.set(self._keys.origin(copy.key), f"{link_id}|{source.key}", ex=ttl)
 
     async def copies(self, link_id: str, source: MessageRef, destination: ChatRef) -> list[str]:
         raw = await self._redis.hget(self._keys.idmap(source.key), self._field(link_id, destination))
         return json.loads(raw) if raw else []
 
     async def forget(self, link_id: str, source: MessageRef, destination: ChatRef) -> None:
-        for copy_id in await self.copies(link_id, source, destination):
+        copies = await self.copies(link_id, source, destination)
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.forget_into(pipe, link_id, source, destination, copies)
+            await pipe.execute()
+
+    def forget_into(self, pipe, link_id: str, source: MessageRef, destination: ChatRef, copies: list[str]) -> None:
+        """Add the writes of :meth:`forget` for the known ``copies`` to ``pipe``."""
+        for copy_id in copies:
             copy = MessageRef(destination.platform, destination.chat_id, copy_id)
-            await self._redis.delete(self._keys.origin(copy.key))
-        await self._redis.hdel(self._keys.idmap(source.key), self._field(link_id, destination))
+            pipe.delete(self._keys.origin(copy.key))
+        pipe.hdel(self._keys.idmap(source.key), self._field(link_id, destination))
 
     async def origin(self, copy: MessageRef) -> tuple[str, MessageRef] | None:
         """The (link, source message) a relayed copy stands for, if it is one."""

@@ -2,9 +2,10 @@
 
 ``accept`` deduplicates an event (the same platform update delivered twice is
 accepted once), gives it its position in its source chat, records it in the
-ingress stream and enqueues the pipeline task. It returns only once both are
-stored in Redis, so an adapter may acknowledge the platform update after it
-returns.
+ingress stream and enqueues the pipeline task, the last two in one Redis script
+(bridge/task_queue.py says why the adapters write Celery's message themselves).
+It returns only once both are stored, so an adapter may acknowledge the platform
+update after it returns. Two round trips per event, no threads.
 
 Why a stream as well as the Celery queue: Celery's Redis transport can lose a
 task when a worker is killed between taking it from the queue and noting it
@@ -19,44 +20,62 @@ import asyncio
 import json
 import logging
 import time
-from typing import Awaitable, Callable
+from typing import Callable
 
 from .keys import DAY, Keys
 from .models import ChatRef, Command, PlatformEvent
 from .stats import Stats
+from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue
 
 log = logging.getLogger(__name__)
 
-Enqueue = Callable[[dict, str], Awaitable[None]]  # (event, ingress entry id)
-EnqueueCommand = Callable[[dict], Awaitable[None]]
-
 # Long enough to absorb any platform redelivery; the marker holds no content.
 DEDUP_TTL = 7 * DAY
-# The seen marker's value: PENDING until the event is stored, then its ingress entry id
-# until the task is sent, then "1".
+# The seen marker's value: PENDING while the event is being stored, then "1".
 PENDING = "pending"
 PENDING_TTL = 30  # seconds: how long a redelivery may wait after an accept died halfway
 PENDING_POLL = 0.5
+# The ingress-id argument of a task enqueued by accept(): "the entry this event's
+# in-flight marker names" (the task is pushed in the same script that creates the
+# entry, before its id is known; workers/pipeline.py looks it up when publishing).
+IN_FLIGHT = "in-flight"
 
+# KEYS: seen, seq. ARGV: PENDING, its TTL, the retention TTL.
+# The event's position, or (when it was accepted before or is being accepted) the seen marker.
+_BEGIN = """
+if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+  local seq = redis.call('INCR', KEYS[2])
+  redis.call('EXPIRE', KEYS[2], ARGV[3])
+  return seq
+end
+return redis.call('GET', KEYS[1]) or ''
+"""
+
+# KEYS: ingress stream, in-flight marker, seen, Celery queue, counters.
+# ARGV: event JSON, TTL, task message, counter name, counters' TTL.
+# Entry, in-flight marker (holding the entry id), seen marker, task and counter: all or nothing.
 _STORE = """
 local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], '1', 'EX', ARGV[2])
-redis.call('SET', KEYS[3], id, 'EX', ARGV[2])
+redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
+redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
+redis.call('LPUSH', KEYS[4], ARGV[3])
+redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
+redis.call('EXPIRE', KEYS[5], ARGV[5])
 return id
 """
 
 
 class Ingress:
-    def __init__(self, redis, keys: Keys, enqueue: Enqueue, stats: Stats | None = None,
-                 retention_days: Callable[[ChatRef], int] | None = None,
-                 enqueue_command: EnqueueCommand | None = None):
+    def __init__(self, redis, keys: Keys, tasks: TaskQueue, stats: Stats | None = None,
+                 retention_days: Callable[[ChatRef], int] | None = None):
         self._redis = redis
         self._keys = keys
-        self._enqueue = enqueue
-        self._enqueue_command = enqueue_command
+        self._tasks = tasks
         self._stats = stats or Stats(redis, keys)
         self._retention_days = retention_days
+        self._begin = redis.register_script(_BEGIN)
+        self._store = redis.register_script(_STORE)
 
     def _ttl(self, event: PlatformEvent) -> int:
         """How long this event's markers may live: never past its links' retention."""
@@ -68,95 +87,48 @@ class Ingress:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
         ttl = self._ttl(event)
         seen = self._keys.seen(event.dedup_key)
+        chat = event.source.chat.key
         # A process killed halfway through an accept must not turn the platform's
-        # redelivery into a "duplicate" that was never stored (lost) or never enqueued
-        # (its chat stalled until the sweeper's visibility timeout).
-        while not await self._redis.set(seen, PENDING, nx=True, ex=PENDING_TTL):
-            value = await self._redis.get(seen)
-            if value == PENDING:
+        # redelivery into a "duplicate" that was never stored: while the marker is
+        # PENDING, a redelivery waits for it to become "1" or to expire.
+        while True:
+            got = await self._begin(keys=[seen, self._keys.seq(chat)], args=[PENDING, PENDING_TTL, ttl])
+            if isinstance(got, int):
+                seq = got
+                break
+            if got == PENDING:
                 await asyncio.sleep(PENDING_POLL)  # another accept under way, or a dead one expiring
                 continue
-            if value is None:
-                continue  # expired meanwhile
-            stored = await self._redis.xrange(self._keys.ingress(), value, value, count=1) if "-" in value else []
-            if stored:
-                # Stored, but killed before the task was surely sent: send it (again);
-                # only one run of an event publishes.
-                await self._enqueue(json.loads(stored[0][1]["event"]), value)
-                await self._stats.incr(f"{event.source.platform}.requeued_on_redelivery")
             await self._stats.incr(f"{event.source.platform}.skipped.duplicate")
             return False
-        entry_id = None
+        data = event.with_seq(seq).to_dict()
+        in_flight = self._keys.in_flight(chat, seq)
         try:
-            seq_key = self._keys.seq(event.source.chat.key)
-            async with self._redis.pipeline(transaction=True) as pipe:
-                pipe.incr(seq_key)
-                pipe.expire(seq_key, ttl)
-                seq, _ = await pipe.execute()
-            data = event.with_seq(int(seq)).to_dict()
-            stream = self._keys.ingress()
-            in_flight = self._keys.in_flight(event.source.chat.key, int(seq))
-            # Entry, in-flight marker and the seen marker's entry id in one step.
-            entry_id = await self._redis.eval(_STORE, 3, stream, in_flight, seen,
-                                              json.dumps(data, ensure_ascii=False), ttl)
-            await self._enqueue(data, entry_id)
+            message = self._tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT])
+            await self._store(keys=[self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()],
+                              args=[json.dumps(data, ensure_ascii=False), ttl, message,
+                                    f"{event.source.platform}.accepted", Keys.STATS_TTL])
         except BaseException:
-            # Not enqueued: forget the marker (and the entry) so a redelivery is accepted.
-            await asyncio.shield(self._forget(seen, entry_id, event))
+            # Not stored (or the reply was lost): let a redelivery be accepted, unless it was.
+            await asyncio.shield(self._forget(seen, in_flight, ttl))
             raise
-        try:  # enqueued: a redelivery is a plain duplicate (if this fails, it only enqueues again)
-            await self._redis.set(seen, "1", ex=ttl)
-        except Exception:  # noqa: BLE001
-            pass
-        await self._stats.incr(f"{event.source.platform}.accepted")
         log.debug("accepted %s", event.dedup_key)
         return True
 
-    async def _forget(self, seen: str, entry_id, event: PlatformEvent) -> None:
+    async def _forget(self, seen: str, in_flight: str, ttl: int) -> None:
         try:
-            await self._redis.delete(seen)
-            if entry_id is not None:
-                await self._redis.xdel(self._keys.ingress(), entry_id)
-                seq = int(await self._redis.get(self._keys.seq(event.source.chat.key)) or 0)
-                await self._redis.delete(self._keys.in_flight(event.source.chat.key, seq))
-        except Exception:  # noqa: BLE001 - Redis is away; the sweeper will enqueue the entry
-            log.warning("could not undo a half-accepted event; it will be retried from the ingress stream")
-
+            if await self._redis.exists(in_flight):
+                await self._redis.set(seen, "1", ex=ttl)  # the script ran; only its answer was lost
+            else:
+                await self._redis.delete(seen)
+        except Exception:  # noqa: BLE001 - Redis is away; the PENDING marker expires on its own
+            log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 
     async def command(self, command: Command) -> None:
         """Hand a member's command to the workers. Commands are not replayed
         after a crash the way messages are: a member simply says it again."""
-        if self._enqueue_command is None:
-            log.warning("a %s command arrived but this process cannot hand commands on", command.name)
-            return
-        await self._enqueue_command(command.to_dict())
+        await self._tasks.push(self._redis, PROCESS_COMMAND_TASK, [command.to_dict()])
         await self._stats.incr(f"{command.platform}.commands.{command.name}")
-
-
-def celery_command_enqueue(celery_app) -> EnqueueCommand:
-    from workers.app import PIPELINE_QUEUE, PROCESS_COMMAND_TASK
-
-    async def enqueue(command: dict) -> None:
-        await asyncio.to_thread(celery_app.send_task, PROCESS_COMMAND_TASK, args=[command], queue=PIPELINE_QUEUE,
-                                argsrepr="", kwargsrepr="")
-
-    return enqueue
-
-
-def celery_enqueue(celery_app) -> Enqueue:
-    """Enqueue through Celery without blocking the adapter's event loop
-    (kombu's Redis transport is synchronous, so it runs in a thread)."""
-    from workers.app import PIPELINE_QUEUE, PROCESS_EVENT_TASK
-
-    async def enqueue(event: dict, ingress_id: str) -> None:
-        await asyncio.to_thread(
-            celery_app.send_task, PROCESS_EVENT_TASK, args=[event, ingress_id], queue=PIPELINE_QUEUE,
-            # Celery copies the arguments into a header for monitoring tools: that would
-            # be the message text a second time, so the header stays empty.
-            argsrepr="", kwargsrepr="",
-        )
-
-    return enqueue
 
 
 class IngressSweeper:
@@ -164,10 +136,10 @@ class IngressSweeper:
     was lost with a worker, or never sent because the adapter died in between).
     Running it twice is harmless: only one run of an event publishes."""
 
-    def __init__(self, redis, keys: Keys, enqueue: Enqueue, stale_after: float, stats: Stats | None = None):
+    def __init__(self, redis, keys: Keys, tasks: TaskQueue, stale_after: float, stats: Stats | None = None):
         self._redis = redis
         self._keys = keys
-        self._enqueue = enqueue
+        self._tasks = tasks
         self.stale_after = stale_after
         self._stats = stats or Stats(redis, keys)
 
@@ -185,7 +157,7 @@ class IngressSweeper:
             except (KeyError, ValueError):
                 await self._redis.xdel(self._keys.ingress(), entry_id)
                 continue
-            await self._enqueue(event, entry_id)
+            await self._tasks.push(self._redis, PROCESS_EVENT_TASK, [event, entry_id])
             requeued += 1
         if requeued:
             log.warning("enqueued %d stale ingress event(s) again", requeued)

@@ -48,6 +48,7 @@ GAP_TIMEOUT = 600.0
 GAP_GRACE = 1.5
 MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
 MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
+_SKIPPED = object()  # an edit or delete of a post that has no copy in the destination
 
 
 class OutboxConsumer:
@@ -65,6 +66,7 @@ class OutboxConsumer:
         self._limits_for = limits_for
         self.gap_timeout = gap_timeout
         self.max_attempts = max_attempts
+        self._max_set = redis.register_script(_MAX_SET)
         self._stopping = asyncio.Event()
         self._lanes: dict[ChatRef, _Lane] = {}
         self._in_hand: set[str] = set()
@@ -152,16 +154,22 @@ class OutboxConsumer:
             pipe.xack(self._stream, GROUP, entry_id)
             pipe.xdel(self._stream, entry_id)
             await pipe.execute()
+        await self._released(entry_id)
+
+    async def _released(self, entry_id) -> None:
         self._in_hand.discard(entry_id)
         async with self._room:
             self._room.notify_all()
 
     # -- delivering one post ---------------------------------------------------------
-    async def deliver(self, post: OutboundPost) -> None:
-        """Deliver one post: rate limited, retried, dead-lettered when hopeless."""
+    async def deliver(self, post: OutboundPost, entry_id=None) -> None:
+        """Deliver one post: rate limited, retried, dead-lettered when hopeless; then
+        record it (id map, delivery marker, order cursor) and acknowledge ``entry_id``,
+        all in one transaction."""
         done_key = self._keys.delivered(post.delivery_key)
         if post.kind in (EventKind.NEW, EventKind.NOTICE) and await self._redis.exists(done_key):
             await self._stats.incr(f"{self._sender.platform}.delivery.duplicate")
+            await self._finish(post, entry_id)
             return
         attempt = limited = 0
         while True:
@@ -169,10 +177,7 @@ class OutboxConsumer:
             if self._limiter is not None and self._limits_for is not None:
                 await self._limiter.acquire(self._limits_for(post.destination.chat_id))
             try:
-                await self._deliver_once(post)
-                await self._after_send(lambda: self._redis.set(done_key, "1", ex=post.retention_days * DAY))
-                await self._stats.incr(f"{self._sender.platform}.delivered.{post.kind.value}")
-                return
+                writes = await self._deliver_once(post)
             except DeliveryError as exc:
                 if exc.retry_after is not None and not exc.permanent:
                     # A 429 is the platform saying "later", not a failure: it does not
@@ -185,6 +190,7 @@ class OutboxConsumer:
                                 post.destination.key, attempt, exc.reason)
                     await self._stats.incr(f"{self._sender.platform}.delivery.dead_lettered")
                     await self.dead_letter(post, exc.reason, attempt)
+                    await self._finish(post, entry_id)
                     return
                 if exc.retry_after is not None:
                     delay = exc.retry_after
@@ -198,30 +204,61 @@ class OutboxConsumer:
                     await self._stats.incr(f"{self._sender.platform}.delivery.retried")
                 log.info("retrying a post to %s in %.1fs (%s)", post.destination.key, delay, exc.reason)
                 await asyncio.sleep(delay)
+                continue
+            if writes is not _SKIPPED:
+                # The post is on the platform: its bookkeeping must reach Redis, whatever it takes.
+                await self._after_send(lambda: self._finish(post, entry_id, writes, delivered=True))
+            else:
+                await self._finish(post, entry_id)
+            return
 
-    async def _deliver_once(self, post: OutboundPost) -> None:
+    async def _deliver_once(self, post: OutboundPost):
+        """Send ``post``; return the id-map writes it calls for (a function adding them
+        to a pipeline, or None), or _SKIPPED when there was nothing to change."""
         if post.kind == EventKind.NOTICE:
             await self._sender.notify(post)
-            return
+            return None
         if post.kind == EventKind.NEW:
             reply_to = None
             if post.reply_to is not None:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
             ids = await self._sender.send(post, reply_to)
-            await self._after_send(lambda: self._idmap.record(post.link_id, post.source, post.destination, ids,
-                                                              post.retention_days))
-            return
+            return lambda pipe: self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids,
+                                                        post.retention_days)
         copies = await self._idmap.copies(post.link_id, post.source, post.destination)
         if not copies:
             # Never relayed there (older than the id map, or filtered): nothing to change.
             await self._stats.incr(f"{self._sender.platform}.skipped.{post.kind.value}_without_copy")
-            return
+            return _SKIPPED
         if post.kind == EventKind.EDIT:
             ids = await self._sender.edit(post, copies)
-            await self._idmap.record(post.link_id, post.source, post.destination, ids, post.retention_days)
-        else:
-            await self._sender.delete(post, copies)
-            await self._idmap.forget(post.link_id, post.source, post.destination)
+            return lambda pipe: self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids,
+                                                        post.retention_days)
+        await self._sender.delete(post, copies)
+        return lambda pipe: self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+
+    async def _finish(self, post: OutboundPost, entry_id, writes=None, *, delivered: bool = False) -> None:
+        """Everything that follows one post, in one round trip: its id-map writes, the
+        delivery marker and counter (when ``delivered``), the order cursor of its
+        destination (delivered or not, its turn is over) and the entry's acknowledgement."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            if writes is not None:
+                writes(pipe)
+            if delivered:
+                if post.kind in (EventKind.NEW, EventKind.NOTICE):
+                    pipe.set(self._keys.delivered(post.delivery_key), "1", ex=post.retention_days * DAY)
+                pipe.hincrby(self._keys.stats(), f"{self._sender.platform}.delivered.{post.kind.value}", 1)
+                pipe.expire(self._keys.stats(), Keys.STATS_TTL)
+            if post.seq:
+                # Only ever forwards (a late duplicate must not move it back).
+                await self._max_set(keys=[self._keys.cursor(post.destination.key, post.source.chat.key)],
+                                    args=[post.seq, post.retention_days * DAY], client=pipe)
+            if entry_id is not None:
+                pipe.xack(self._stream, GROUP, entry_id)
+                pipe.xdel(self._stream, entry_id)
+            await pipe.execute()
+        if entry_id is not None:
+            await self._released(entry_id)
 
     async def _after_send(self, write: Callable[[], Awaitable[object]]) -> None:
         """Record in Redis that a post is on the platform, waiting out a Redis outage:
@@ -255,11 +292,6 @@ class OutboxConsumer:
 
     async def in_flight(self, source_chat: str, seq: int) -> bool:
         return bool(await self._redis.exists(self._keys.in_flight(source_chat, seq)))
-
-    async def mark_delivered(self, post: OutboundPost) -> None:
-        key = self._keys.cursor(post.destination.key, post.source.chat.key)
-        # Only ever forwards (a late duplicate must not move it back).
-        await self._redis.eval(_MAX_SET, 1, key, post.seq, post.retention_days * DAY)
 
 
 _MAX_SET = """
@@ -339,11 +371,9 @@ class _Lane:
                     pass
                 continue
             entry_id, post, _ = item
-            await outbox.deliver(post)
-            source = post.source.chat.key
+            await outbox.deliver(post, entry_id)
             if post.seq:
+                source = post.source.chat.key
                 self.cursors[source] = max(self.cursors.get(source, 0), post.seq)
-                await outbox.mark_delivered(post)
-            await outbox._ack(entry_id)
             if outbox._stopping.is_set():
                 return

@@ -16,11 +16,12 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .adapter import AdapterStartError
-from .ingress import Ingress, IngressSweeper, celery_command_enqueue, celery_enqueue
+from .ingress import Ingress, IngressSweeper
 from .keys import Keys
 from .links import LinksConfig
 from .settings import Settings, _strip_password
 from .stats import Stats
+from .task_queue import TaskQueue
 
 log = logging.getLogger("twinbridge.run")
 
@@ -133,13 +134,9 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         if not await wait_for_redis(redis, settings.redis_url, stop):
             return
         keys = Keys(settings.redis_prefix)
-        from workers.app import make_celery
-
-        celery_app = make_celery(settings)
-        enqueue = celery_enqueue(celery_app)
-        ingress = Ingress(redis, keys, enqueue, Stats(redis, keys), retention_days=config.retention_days,
-                          enqueue_command=celery_command_enqueue(celery_app))
-        sweeper = IngressSweeper(redis, keys, enqueue, stale_after=settings.visibility_timeout)
+        queue = TaskQueue.for_settings(settings)
+        ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days)
+        sweeper = IngressSweeper(redis, keys, queue, stale_after=settings.visibility_timeout)
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         for platform, factory in adapter_factories(settings):
             def build(factory=factory):

@@ -6,13 +6,13 @@ back if its worker dies, so a crash loses nothing (the pipeline is idempotent).
 """
 from __future__ import annotations
 
-from celery import Celery
+import gc
+import logging
+
+from celery import Celery, signals
 
 from bridge.settings import Settings, load_settings
-
-PIPELINE_QUEUE = "pipeline"
-PROCESS_EVENT_TASK = "twinbridge.process_event"
-PROCESS_COMMAND_TASK = "twinbridge.process_command"
+from bridge.task_queue import PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, broker_key_prefix  # noqa: F401
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
@@ -35,7 +35,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
             "visibility_timeout": settings.visibility_timeout,
             "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
             "unacked_restore_throttle": 1,
-            "global_keyprefix": f"{settings.redis_prefix}celery:",
+            "global_keyprefix": broker_key_prefix(settings),
         },
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
@@ -49,3 +49,22 @@ def make_celery(settings: Settings | None = None) -> Celery:
 
 
 app = make_celery()
+
+
+@signals.worker_init.connect
+def _preload_before_fork(sender=None, **_) -> None:
+    """In the worker's main process, before its pool forks: load the data every task
+    needs once (workers.tasks.preload), so the pool's processes share it instead of
+    each loading a copy (~100 MB each, mostly the language model). Only for this app's
+    workers (another app made by make_celery, e.g. a benchmark's, is left alone)."""
+    if getattr(sender, "app", None) is not app:
+        return
+    try:
+        from .tasks import preload
+
+        preload()
+    except Exception:  # an optimisation only: each process still loads what it lacks
+        logging.getLogger(__name__).warning("preloading before fork failed", exc_info=True)
+        return
+    # Keep the collector from touching (and so copying) the loaded objects' pages in the children.
+    gc.freeze()

@@ -17,7 +17,7 @@ from bridge.models import PlatformEvent
 
 from .moderation.stage import Moderated
 from .notices import held_for_moderator
-from .rights import note_authored
+from .rights import note_authored_into
 
 
 @dataclass(frozen=True)
@@ -41,9 +41,11 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
     ttl = link.policy.retention_days * DAY
     record = {"link_id": link.id, "author": author, "event": event.to_dict()}
     if redis.set(keys.held(hold_id), json.dumps(record, ensure_ascii=False), ex=ttl, nx=True):
-        note_authored(redis, keys, author, f"held|{hold_id}", link.policy.retention_days)
-        audit.record(redis, keys, link.id, "held", subject=author, detail=f"id={hold_id}",
-                     retention_days=link.policy.retention_days)
+        pipe = redis.pipeline()  # one round trip for the index entry and the audit entry
+        note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days)
+        audit.record_into(pipe, keys, link.id, "held", subject=author, detail=f"id={hold_id}",
+                          retention_days=link.policy.retention_days)
+        pipe.execute()
     notices = [held_for_moderator(m, hold_id, link.id, shown_as, allowed.text, len(allowed.attachments),
                                   link.policy.retention_days) for m in link.policy.moderators]
     return hold_id, [n for n in notices if n is not None]

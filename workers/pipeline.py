@@ -12,6 +12,7 @@ import json
 from collections import Counter
 from dataclasses import dataclass, field
 
+from bridge.ingress import IN_FLIGHT
 from bridge.keys import DAY, Keys
 from bridge.links import Community, LinksConfig
 from bridge.models import ChatRef, EventKind, OutboundPost, PlatformEvent
@@ -179,14 +180,22 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
 _PUBLISH = """
 -- Remove the ingress entry and publish the posts, atomically: only the first
 -- run of an event publishes (a task run again after a worker died does not).
-if ARGV[1] ~= '' and redis.call('XDEL', KEYS[1], ARGV[1]) == 0 then return -1 end
+-- ARGV[1]: the ingress entry id; IN_FLIGHT: the id the in-flight marker holds
+-- (the adapters enqueue the task in the same script that creates the entry, before
+-- its id is known); '': not from the ingress stream (an approved held message).
+local id = ARGV[1]
+if id == '%s' then
+  id = redis.call('GET', KEYS[2])
+  if not id then return -1 end
+end
+if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
 redis.call('DEL', KEYS[2])  -- the in-flight marker: the lanes may stop waiting for it
 for i = 3, #KEYS do
   redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 3])
 end
 return #KEYS - 2
-"""
+""" % IN_FLIGHT
 
 
 def send_notices(redis, keys: Keys, notices: list[OutboundPost]) -> None:
@@ -208,4 +217,18 @@ def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
     for post in posts:
         stream_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    return redis.eval(_PUBLISH, len(stream_keys), *stream_keys, *args) != -1
+    return _run_script(redis, _PUBLISH, stream_keys, args) != -1
+
+
+_SCRIPTS: dict[str, object] = {}  # script text -> redis-py Script (its SHA1 computed once)
+
+
+def _run_script(redis, text: str, keys: list, args: list):
+    """Run a Lua script by EVALSHA: the server keeps it, so only its SHA1 travels with
+    each call, not its text. After a Redis restart (or SCRIPT FLUSH) the server answers
+    NOSCRIPT and redis-py loads the text again by itself. Keyed by the text, so a
+    changed script is a new script."""
+    script = _SCRIPTS.get(text)
+    if script is None:
+        script = _SCRIPTS[text] = redis.register_script(text)
+    return script(keys, args, client=redis)

@@ -42,21 +42,32 @@ def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_d
 
 def refresh_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
     """Consent lapses only after the link's retention without a message."""
-    redis.expire(keys.consent(link_id, user_ref), retention_days * DAY, xx=True)
+    refresh_consent_into(redis, keys, link_id, user_ref, retention_days)  # one command: no pipeline needed
+
+
+def refresh_consent_into(pipe, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
+    """``refresh_consent``'s command, added to ``pipe`` (executed by the caller)."""
+    pipe.expire(keys.consent(link_id, user_ref), retention_days * DAY, xx=True)
 
 
 def note_authored(redis, keys: Keys, user_ref: str, member: str, retention_days: int) -> None:
     """Remember ``member`` ("link|source message", or "held|ID") for the member's
     access and erasure requests. Each entry carries its own expiry (the score),
     so none outlives its link's retention even while the member keeps writing."""
+    pipe = redis.pipeline()
+    note_authored_into(pipe, keys, user_ref, member, retention_days)
+    pipe.execute()
+
+
+def note_authored_into(pipe, keys: Keys, user_ref: str, member: str, retention_days: int) -> None:
+    """``note_authored``'s commands, added to ``pipe`` (executed by the caller:
+    a redis-py pipeline cannot hold another one)."""
     key = keys.authored(user_ref)
     now = time.time()
-    pipe = redis.pipeline()
     pipe.zremrangebyscore(key, "-inf", now)
     pipe.zadd(key, {member: now + retention_days * DAY})
     pipe.expire(key, retention_days * DAY, nx=True)
     pipe.expire(key, retention_days * DAY, gt=True)
-    pipe.execute()
 
 
 def authored(redis, keys: Keys, user_ref: str) -> list[str]:
@@ -65,6 +76,12 @@ def authored(redis, keys: Keys, user_ref: str) -> list[str]:
 
 def note_crossed(redis, keys: Keys, user_ref: str, link_id: str, source: MessageRef, retention_days: int) -> None:
     note_authored(redis, keys, user_ref, f"{link_id}|{source.key}", retention_days)
+
+
+def note_crossed_into(pipe, keys: Keys, user_ref: str, link_id: str, source: MessageRef,
+                      retention_days: int) -> None:
+    """``note_crossed``'s commands, added to ``pipe`` (executed by the caller)."""
+    note_authored_into(pipe, keys, user_ref, f"{link_id}|{source.key}", retention_days)
 
 
 def _days_left(redis, key: str) -> float | None:

@@ -17,8 +17,10 @@ from bridge.models import Command, PlatformEvent
 
 from . import commands, holds, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
+from .moderation import profanity, redaction
 from .notices import consent_explanation
 from .privacy import shown_sender
+from .translation import detection
 from .translation.wiring import build_translator
 
 log = logging.getLogger(__name__)
@@ -33,6 +35,22 @@ def _wiring():
     keys = Keys(settings.redis_prefix)
     translator = build_translator(settings, config, redis, keys)
     return pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, translator=translator), redis, keys
+
+
+def preload() -> None:
+    """Load the data every message needs (the language model, the word lists and the
+    matchers of the links that mask profanity, phone-number metadata) now. The worker
+    calls this in its parent process before the pool forks (workers/app.py), so the
+    children share those pages copy-on-write instead of each loading its own copy.
+    Pure data only: nothing here may open a connection (``_wiring`` does, and its
+    sockets must not be shared across a fork; each child builds its own)."""
+    settings = app.conf.twinbridge_settings
+    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    detection.preload()
+    redaction.preload()
+    profanity.preload([config.languages(link) for link in config.links if link.policy.moderation == "profanity"])
+    for chat in config.chats():  # each chat's identifier over its links' languages (the usual script)
+        detection.detect_language("Good morning, see you at the market", config.languages_around(chat))
 
 
 def _retry_later(task, exc):
@@ -65,35 +83,46 @@ def process_event(self, event_data: dict, ingress_id: str | None = None) -> None
 
 
 def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
-    """What follows a published event: counters, audit, the index of what crossed."""
-    counters = redis.pipeline(transaction=False)  # one round trip for all of them
-    counters.hincrby(keys.stats(), "worker.processed", 1)
+    """What follows a published event: counters, audit, the index of what crossed.
+
+    All of it goes in one pipeline, one round trip (this runs for every message).
+    Not a transaction: none of these writes depends on another, and a run that
+    dies halfway is not repeated either way (the event is already published)."""
+    writes = redis.pipeline(transaction=False)
+    writes.hincrby(keys.stats(), "worker.processed", 1)
     for name, n in outcome.counts.items():
-        counters.hincrby(keys.stats(), name, n)
-    counters.expire(keys.stats(), Keys.STATS_TTL)
-    counters.execute()
+        writes.hincrby(keys.stats(), name, n)
+    writes.expire(keys.stats(), Keys.STATS_TTL)
     for link_id, decisions in outcome.decisions.items():
-        audit.record_decisions(redis, keys, link_id, decisions, subject=author,
-                               retention_days=ctx.config.link(link_id).policy.retention_days)
+        audit.record_decisions_into(writes, keys, link_id, decisions, subject=author,
+                                    retention_days=ctx.config.link(link_id).policy.retention_days)
     for link_id in outcome.crossed:
         policy = ctx.config.link(link_id).policy
-        rights.note_crossed(redis, keys, author, link_id, event.source, policy.retention_days)
+        rights.note_crossed_into(writes, keys, author, link_id, event.source, policy.retention_days)
         if policy.consent == "opt_in":
-            rights.refresh_consent(redis, keys, link_id, author, policy.retention_days)
+            rights.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
+    writes.execute()
 
 
 def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
     """Consent explanations (once per member and link) and held messages for the moderators."""
     notices = []
     community = ctx.config.community_of(event.source.chat)
-    for link_id in sorted(outcome.needs_consent):
-        link = ctx.config.link(link_id)
-        days = link.policy.retention_days
-        redis.hincrby(keys.stats(), "moderation.consent_missing", 1)
-        if redis.set(keys.explained(link_id, author), "1", nx=True, ex=days * 86400):
-            names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
-            notices.append(consent_explanation(event.source, event.author.id, names, community.name,
-                                               community.language, days))
+    consent_links = sorted(outcome.needs_consent)
+    if consent_links:
+        # One round trip: the counter and the "explained already?" marker of every link.
+        marks = redis.pipeline(transaction=False)
+        for link_id in consent_links:
+            marks.hincrby(keys.stats(), "moderation.consent_missing", 1)
+            marks.set(keys.explained(link_id, author), "1", nx=True,
+                      ex=ctx.config.link(link_id).policy.retention_days * 86400)
+        first_time = marks.execute()[1::2]  # the SET NX replies
+        for link_id, new in zip(consent_links, first_time):
+            if new:
+                link = ctx.config.link(link_id)
+                names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
+                notices.append(consent_explanation(event.source, event.author.id, names, community.name,
+                                                   community.language, link.policy.retention_days))
     for link_id, allowed in outcome.held.items():
         link = ctx.config.link(link_id)
         shown = shown_sender(event.author, event.source.platform, link.policy.sender, link_id, ctx.pseudonym_key)

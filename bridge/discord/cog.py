@@ -18,7 +18,6 @@ import time
 
 import discord
 from discord.ext import commands
-from kombu.exceptions import OperationalError as KombuOperationalError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -38,7 +37,13 @@ log = logging.getLogger(__name__)
 ACCEPT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30)
 # An id, not content; after a month away (or the link's retention, if shorter), no catching up.
 LAST_SEEN_TTL = 30 * 86400
-_TRANSIENT = (RedisConnectionError, RedisTimeoutError, KombuOperationalError, ConnectionError, TimeoutError)
+_KEEP_LARGEST = """
+local c = redis.call('GET', KEYS[1])
+if (not c) or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return 1
+"""
+_TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 
 class RelayCog(commands.Cog, name="relay"):
@@ -48,6 +53,7 @@ class RelayCog(commands.Cog, name="relay"):
                  recent_deletes: RecentDeletes | None = None, redis=None, keys: Keys | None = None):
         self.bot = bot
         self._redis = redis
+        self._keep_largest = None  # the script, registered on first use
         self._keys = keys
         self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
         self._config = config
@@ -87,11 +93,10 @@ class RelayCog(commands.Cog, name="relay"):
             return
         key = self._keys.discord_last_seen(event.source.chat_id)
         # Snowflakes grow with time: keep the largest (a late event must not move it back).
-        await self._redis.eval("local c = redis.call('GET', KEYS[1]) "
-                               "if (not c) or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end "
-                               "redis.call('EXPIRE', KEYS[1], ARGV[2]) return 1",
-                               1, key, event.source.message_id,
-                               min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400))
+        if self._keep_largest is None:
+            self._keep_largest = self._redis.register_script(_KEEP_LARGEST)
+        await self._keep_largest(keys=[key], args=[event.source.message_id,
+                                                   min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400)])
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()

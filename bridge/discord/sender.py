@@ -76,6 +76,7 @@ class DiscordSender:
         self._keys = keys
         self._idmap = IdMap(redis, keys)
         self._no_webhook_until: dict[int, float] = {}
+        self._hooks: dict[int, _Hook] = {}  # Redis holds them for restarts; this saves a round trip per post
         self._guild_of: dict[int, int] = {}
 
     # -- the Sender protocol ------------------------------------------------------
@@ -280,13 +281,18 @@ class DiscordSender:
         return discord.Webhook.partial(hook.id, hook.token, client=self._client)
 
     async def _cached_webhook(self, channel_id: int) -> _Hook | None:
+        hook = self._hooks.get(channel_id)
+        if hook is not None:
+            return hook
         raw = await self._redis.hget(self._keys.webhooks(), str(channel_id))
         if not raw:
             return None
         data = json.loads(raw)
-        return _Hook(int(data["id"]), data["token"])
+        hook = self._hooks[channel_id] = _Hook(int(data["id"]), data["token"])
+        return hook
 
     async def _forget_webhook(self, channel_id: int) -> None:
+        self._hooks.pop(channel_id, None)
         await self._redis.hdel(self._keys.webhooks(), str(channel_id))
 
     async def _webhook(self, channel_id: int) -> _Hook | None:
@@ -314,7 +320,7 @@ class DiscordSender:
             log.warning("discord:%s already has 15 webhooks; posting as the bot", channel_id)
             self._no_webhook_until[channel_id] = loop.time() + NO_WEBHOOK_RECHECK
             return None
-        hook = _Hook(int(data["id"]), data["token"])
+        hook = self._hooks[channel_id] = _Hook(int(data["id"]), data["token"])
         await self._redis.hset(self._keys.webhooks(), str(channel_id),
                                json.dumps({"id": str(hook.id), "token": hook.token}))
         return hook

@@ -15,7 +15,6 @@ import logging
 
 from aiogram import Router
 from aiogram.types import Message
-from kombu.exceptions import OperationalError as BrokerError
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
@@ -28,7 +27,7 @@ from .middleware import LinkedChatMiddleware
 
 log = logging.getLogger(__name__)
 
-TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, BrokerError, OSError, asyncio.TimeoutError)
+TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
 MAX_RETRY_DELAY = 30.0
 
 

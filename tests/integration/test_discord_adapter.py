@@ -17,7 +17,8 @@ import pytest
 from bridge.adapter import AdapterStartError
 from bridge.discord.adapter import DiscordAdapter
 from bridge.idmap import IdMap
-from bridge.ingress import Ingress, celery_enqueue
+from bridge.ingress import Ingress
+from bridge.task_queue import TaskQueue
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.settings import Settings
@@ -61,7 +62,7 @@ def settings(redis_url, prefix, standin):
 def make_adapter(settings, config, aredis, keys, celery_app):
     def make(**overrides):
         return DiscordAdapter(settings=overrides.get("settings", settings), config=config, redis=aredis, keys=keys,
-                              ingress=Ingress(aredis, keys, celery_enqueue(celery_app)))
+                              ingress=Ingress(aredis, keys, TaskQueue.for_settings(celery_app.conf.twinbridge_settings)))
     return make
 
 

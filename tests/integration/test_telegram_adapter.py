@@ -13,16 +13,17 @@ import traceback
 from pathlib import Path
 
 import pytest
-from kombu.exceptions import OperationalError
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 import bridge.telegram
 from bridge.adapter import AdapterStartError
 from bridge.idmap import IdMap
-from bridge.ingress import Ingress, celery_command_enqueue, celery_enqueue
+from bridge.ingress import Ingress
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.settings import Settings
 from bridge.stats import Stats
+from bridge.task_queue import TaskQueue
 from bridge.telegram.adapter import TelegramAdapter
 from tests.helpers import queued_events, two_community_links, wait_until, write_links
 
@@ -60,8 +61,8 @@ def settings(redis_url, prefix, standin, tmp_path):
 
 
 @pytest.fixture
-def ingress(aredis, keys, celery_app):
-    return Ingress(aredis, keys, celery_enqueue(celery_app), enqueue_command=celery_command_enqueue(celery_app))
+def ingress(aredis, keys, settings):
+    return Ingress(aredis, keys, TaskQueue.for_settings(settings))
 
 
 @pytest.fixture
@@ -177,17 +178,20 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
         settings, config, aredis, keys, prefix, celery_app, standin):
     """The update stays unconfirmed at Telegram while it cannot be enqueued, and the
     messages after it wait their turn (they must reach the pipeline in order)."""
-    real_enqueue = celery_enqueue(celery_app)
     pending_during_outage: list[list[dict]] = []
 
-    async def flaky_enqueue(event: dict, *rest) -> None:
-        if len(pending_during_outage) < 2:
-            pending_during_outage.append(standin.pending_updates())
-            raise OperationalError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-        await real_enqueue(event, *rest)
+    class FlakyQueue(TaskQueue):
+        """The first two enqueues meet a broker that refuses connections."""
 
+        def message(self, task: str, args: list) -> str:
+            if len(pending_during_outage) < 2:
+                pending_during_outage.append(standin.pending_updates())
+                raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+            return super().message(task, args)
+
+    real = TaskQueue.for_settings(settings)
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
-                         ingress=Ingress(aredis, keys, flaky_enqueue))
+                         ingress=Ingress(aredis, keys, FlakyQueue(real.key, "pipeline")))
     await tg.start()
     try:
         first = standin.inject_message(TG_CHAT, ANNA, "first")

@@ -149,3 +149,14 @@ async def test_cache_only_where_the_policy_allows_and_never_past_its_days(libre,
 
 def translate_calls(server):
     return [r for r in server.requests if r.path == "/translate"]
+
+
+async def test_a_proxy_in_the_environment_is_used(libre, monkeypatch):
+    # The stand-in plays the proxy: the URL's host does not even resolve, so an answer
+    # means the request went through the proxy the environment names.
+    for name in ("no_proxy", "NO_PROXY", "all_proxy", "ALL_PROXY", "https_proxy", "HTTPS_PROXY"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("http_proxy", libre.url)
+    t = Translator({"libre": LibreProvider("http://libretranslate.invalid:5000", KEY)})
+    done = await run(t, Request("hello there", "en", frozenset({"de"}), ("libre",)))
+    assert done["de"].status == TRANSLATED and done["de"].text == fake_translate("hello there", "en", "de")

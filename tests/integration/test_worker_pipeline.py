@@ -4,10 +4,10 @@ from __future__ import annotations
 import json
 import textwrap
 
-from bridge.ingress import Ingress, celery_enqueue
+from bridge.ingress import Ingress
+from bridge.task_queue import TaskQueue
 from bridge.models import Author, EventKind, MessageRef, PlatformEvent
 from bridge.settings import Settings
-from workers.app import make_celery
 
 from ..helpers import wait_until
 
@@ -31,7 +31,7 @@ async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url
     config = tmp_path / "links.yaml"
     config.write_text(textwrap.dedent(LINKS))
     settings = Settings(config_path=config, redis_url=redis_url, redis_prefix=prefix)
-    ingress = Ingress(aredis, keys, celery_enqueue(make_celery(settings)))
+    ingress = Ingress(aredis, keys, TaskQueue.for_settings(settings))
 
     assert await ingress.accept(event("-1001", "1", "Hello twins"))
     assert not await ingress.accept(event("-1001", "1", "Hello twins"))  # redelivered: dropped

@@ -127,3 +127,64 @@ def test_long_text_is_split_within_the_provider_limit_and_joined_in_order():
     assert done["de"].text == text.upper()
     (pieces, _, _), = libre.calls
     assert len(pieces) > 1 and all(len(p) <= 60 for p in pieces)
+
+
+class Stalled(Upper):
+    """A provider whose server never answers: each call takes the whole timeout it
+    was given (on the translator's clock), then fails; records what it was given."""
+
+    def __init__(self, clock, name="libre"):
+        super().__init__(name)
+        self.clock = clock
+        self.given: list[tuple[float, float]] = []  # (timeout, time left before the deadline)
+
+    def _stall(self, timeout):
+        self.given.append((timeout, self.deadline - self.clock[0]))
+        self.clock[0] += timeout
+
+    def code_for(self, language, timeout=3.0):
+        self._stall(timeout)  # the language list never comes: the code is sent as it is
+        return language
+
+    def translate(self, pieces, source, target, timeout):
+        self._stall(timeout)
+        raise TranslationFailed(self.name, "timed out")
+
+
+def test_a_single_target_is_translated_in_the_calling_thread_several_side_by_side():
+    class Where(Upper):
+        def translate(self, pieces, source, target, timeout):
+            with self.lock:
+                self.threads.append(threading.current_thread())
+            return super().translate(pieces, source, target, timeout)
+
+    libre = Where()
+    libre.threads = []
+    done = Translator({"libre": libre}).translate(Request("hello", "en", frozenset({"de", "en-GB"}), ("libre",)))
+    assert done["de"].text == "HELLO" and done["de"].source == "en"
+    assert libre.threads == [threading.current_thread()]
+    libre.threads = []
+    Translator({"libre": libre}).translate(Request("hello", "en", frozenset({"de", "fr"}), ("libre",)))
+    assert len(libre.threads) == 2 and threading.current_thread() not in libre.threads
+
+
+@pytest.mark.parametrize("targets", [{"de"}, {"de", "fr"}])
+def test_a_provider_that_breaks_fails_the_target_not_the_message(targets):
+    libre = Upper(fail=[RuntimeError("bug")] * 2)
+    done = Translator({"libre": libre}).translate(Request("hello", "en", frozenset(targets), ("libre",)))
+    assert {r.status for r in done.values()} <= {FAILED, TRANSLATED} and done["de"].text in ("hello", "HELLO")
+    assert any(r.status == FAILED and r.reason == "failed unexpectedly" for r in done.values())
+
+
+def test_a_single_target_in_the_calling_thread_stays_within_the_deadline():
+    clock = [0.0]
+    libre, mymemory = Stalled(clock), Stalled(clock, "mymemory")
+    for provider in (libre, mymemory):
+        provider.deadline = 5.0
+    translator = Translator({"libre": libre, "mymemory": mymemory}, deadline=5.0, call_timeout=10.0,
+                            clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    done = translator.translate(Request("hello there", "en", frozenset({"de"}), ("libre", "mymemory")))
+    assert done["de"].status == FAILED and done["de"].text == "hello there"
+    # Every wait was given at most the time left (0.1 s at least), so the stalls add up to the deadline.
+    assert all(timeout <= max(left, 0.1) for timeout, left in libre.given + mymemory.given)
+    assert clock[0] <= 5.0 + 0.2

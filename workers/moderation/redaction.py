@@ -410,6 +410,13 @@ def _phones(text: str, regions: frozenset[str]) -> Iterator[Span]:
                 yield m.start, m.end
 
 
+def preload() -> None:
+    """Load every region's phone-number metadata now (phonenumbers loads a region's on
+    first use). A worker's parent process does this before forking its pool, so the
+    children share it copy-on-write instead of each loading its own."""
+    phonenumbers.PhoneMetadata.load_all()
+
+
 _DETECTORS: dict[str, Callable[[str, frozenset[str]], Iterable[Span]]] = {
     "email": _emails, "url": _urls, "handle": _handles, "postcode": _postcodes,
     "iban": _ibans, "card": _cards, "ip": _ips, "phone": _phones,

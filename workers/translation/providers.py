@@ -14,7 +14,9 @@ modules are handed a ``requests`` that always passes one (see
 from __future__ import annotations
 
 import importlib
+import os
 import re
+import sys
 import threading
 import time
 from collections.abc import Collection, Mapping
@@ -65,6 +67,42 @@ def _classify_status(provider: str, status: int, detail: str = "") -> Translatio
     return TranslationFailed(provider, f"request refused ({status}{': ' + detail if detail else ''})", retryable=False)
 
 
+# -- HTTP sessions ------------------------------------------------------------------
+
+# A requests.Session with trust_env (the default) reads on every request the proxy
+# variables (scanning os.environ), the CA bundle variables and a netrc file (a stat).
+_PROXY_VARIABLES = ("http_proxy", "https_proxy", "all_proxy", "no_proxy")
+
+
+def _environment_needed() -> bool:
+    """Whether requests must keep reading the environment itself: a proxy is set
+    (either case), or a netrc file may hold credentials; elsewhere than Linux,
+    proxies may also come from the system's settings, which only requests reads."""
+    if sys.platform != "linux":
+        return True
+    if any(os.environ.get(name) or os.environ.get(name.upper()) for name in _PROXY_VARIABLES):
+        return True
+    if os.environ.get("NETRC") is not None:
+        return True
+    return any(os.path.exists(os.path.expanduser(f"~/{name}")) for name in (".netrc", "_netrc"))
+
+
+def new_session() -> requests.Session:
+    """A session for one provider in one thread (kept, so connections are reused).
+
+    Unless a proxy or a netrc file is configured (a deployment behind a proxy keeps
+    working), it does not consult the environment on each request: those lookups
+    were prominent in a worker's CPU profile. The environment is read once, here;
+    a CA bundle set there (REQUESTS_CA_BUNDLE, CURL_CA_BUNDLE) is still used."""
+    session = requests.Session()
+    if not _environment_needed():
+        session.trust_env = False
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+        if bundle:  # what requests would have picked up on each request
+            session.verify = bundle
+    return session
+
+
 # -- LibreTranslate ---------------------------------------------------------------
 
 class LibreProvider:
@@ -86,8 +124,8 @@ class LibreProvider:
         self.max_chars = self.DEFAULT_LIMIT
 
     def _session(self) -> requests.Session:
-        if not hasattr(self._local, "session"):
-            self._local.session = requests.Session()
+        if not hasattr(self._local, "session"):  # requests' sessions are not meant to be shared by threads
+            self._local.session = new_session()
         return self._local.session
 
     def languages(self, timeout: float = 3.0) -> frozenset[str] | None:
@@ -180,13 +218,22 @@ class _BoundedRequests:
     def set_timeout(self, seconds: float) -> None:
         self._local.timeout = seconds
 
+    def _session(self) -> requests.Session:
+        """This thread's session: kept (connections reused), but with no cookies
+        carried from one call to the next, as with a new session per call."""
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = new_session()
+        session.cookies.clear()
+        return session
+
     def get(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs["timeout"] = self.timeout()
-        return requests.get(url, **kwargs)
+        return self._session().get(url, **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
         kwargs["timeout"] = self.timeout()
-        return requests.post(url, **kwargs)
+        return self._session().post(url, **kwargs)
 
 
 _BOUNDED = _BoundedRequests()

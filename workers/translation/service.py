@@ -78,6 +78,15 @@ class Translator:
         if not todo:
             return self._from(request, results)
         deadline = self.clock() + self.deadline
+        if len(todo) == 1:
+            # One target (the usual case): translated in this thread. Handing it to the
+            # pool would cost a thread switch and buy nothing, as nothing runs beside it.
+            # The deadline still bounds it: every wait in _one (provider calls, pauses
+            # between attempts) is given at most the time left before the deadline. (Only
+            # the pool's extra margin is gone: a server trickling bytes slower than the
+            # read timeout could hold this call past it, where the pool would give up.)
+            results[todo[0]] = self._guarded(protected, request, todo[0], deadline)
+            return self._from(request, results)
         futures = {target: _POOL.submit(self._one, protected, request, target, deadline) for target in todo}
         # The calls bound themselves; the margin covers a server that trickles bytes.
         wait(futures.values(), timeout=self.deadline + 2.0)
@@ -95,6 +104,14 @@ class Translator:
     @staticmethod
     def _from(request: Request, results: dict[str, Translation]) -> dict[str, Translation]:
         return {target: replace(t, source=request.source) for target, t in results.items()}
+
+    def _guarded(self, protected: Protected, request: Request, target: str, deadline: float) -> Translation:
+        """``_one`` in the calling thread, failing as a pooled call fails (marked, never raised)."""
+        try:
+            return self._one(protected, request, target, deadline)
+        except Exception as exc:
+            log.error("translation to %s failed unexpectedly: %s", target, exc.__class__.__name__)
+            return Translation(request.text, target, FAILED, reason="failed unexpectedly")
 
     def _one(self, protected: Protected, request: Request, target: str, deadline: float) -> Translation:
         digest = None
@@ -119,12 +136,15 @@ class Translator:
                 break
         return Translation(request.text, target, FAILED, reason="; ".join(reasons) or "no translator allowed")
 
+    def _lookup_timeout(self, deadline: float) -> float:
+        return min(3.0, max(deadline - self.clock(), 0.1))
+
     def _with_provider(self, provider: Provider, protected: Protected, source: str, target: str,
                        deadline: float, reasons: list[str]) -> str | None:
         """The translated (still protected) text, or None after the attempts allowed."""
-        remaining = deadline - self.clock()
-        source_code = provider.code_for(source, timeout=min(3.0, max(remaining, 0.1)))
-        target_code = provider.code_for(target, timeout=min(3.0, max(remaining, 0.1)))
+        # Each lookup may ask the server (its language list): each gets only the time left then.
+        source_code = provider.code_for(source, timeout=self._lookup_timeout(deadline))
+        target_code = provider.code_for(target, timeout=self._lookup_timeout(deadline))
         if not source_code or not target_code:
             reasons.append(f"{provider.name}: cannot translate {source}→{target}")
             return None

@@ -1,0 +1,79 @@
+"""Celery task messages written by the adapters straight into the broker's Redis list.
+
+Why not ``Celery.send_task``: kombu's Redis transport is synchronous, so from the
+adapters' event loop it had to run in a thread, and it cost a round trip (two,
+with its exchange lookup) after the event was stored. The benchmark put it at
+11 % of the adapters' time, plus the thread hand-offs (docs/benchmarks.md,
+"Profile"). Building the same message here lets ingress store an event and
+enqueue its task in one Redis script: one round trip, from the event loop, and no
+state in which an event is stored but its task not sent.
+
+The message is the one kombu's Redis transport pushes for
+``send_task(name, args, queue=...)``: Celery's task protocol 2, a JSON body,
+base64 body encoding, the default priority; tests/integration/test_task_queue.py
+compares the two field by field, and every end-to-end test runs these messages
+through a real ``celery worker``.
+"""
+from __future__ import annotations
+
+import base64
+import json
+import os
+import socket
+import uuid
+
+# The queue and the tasks the adapters enqueue (workers/app.py registers them).
+PIPELINE_QUEUE = "pipeline"
+PROCESS_EVENT_TASK = "twinbridge.process_event"
+PROCESS_COMMAND_TASK = "twinbridge.process_command"
+
+# The body's third part: no callbacks, chains or chords (Celery's "embed").
+_EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
+
+
+def broker_key_prefix(settings) -> str:
+    """kombu's ``global_keyprefix``: every Celery key lives under the bridge's prefix."""
+    return f"{settings.redis_prefix}celery:"
+
+
+class TaskQueue:
+    """The Redis list a Celery queue lives in, and the messages to push there."""
+
+    def __init__(self, key: str, routing_key: str):
+        self.key = key
+        self._routing_key = routing_key
+        self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
+
+    @classmethod
+    def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
+        """``queue`` of the broker workers/app.py configures from ``settings``
+        (without importing Celery into the adapters' process)."""
+        return cls(broker_key_prefix(settings) + queue, queue)
+
+    def message(self, task: str, args: list) -> str:
+        """The JSON Celery would push to run ``task(*args)``. Task arguments are
+        never repeated in the headers (argsrepr is empty): that would be the
+        message text a second time."""
+        task_id = str(uuid.uuid4())
+        body = json.dumps([args, {}, _EMBED]).encode("utf-8")
+        return json.dumps({
+            "body": base64.b64encode(body).decode("ascii"),
+            "content-encoding": "utf-8",
+            "content-type": "application/json",
+            "headers": {
+                "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None, "expires": None,
+                "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
+                "root_id": task_id, "parent_id": None, "argsrepr": "", "kwargsrepr": "",
+                "origin": self._origin, "ignore_result": None, "replaced_task_nesting": 0,
+                "stamped_headers": None, "stamps": {},
+            },
+            "properties": {
+                "correlation_id": task_id, "reply_to": None, "delivery_mode": 2,
+                "delivery_info": {"exchange": "", "routing_key": self._routing_key},
+                "priority": 0, "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
+            },
+        })
+
+    async def push(self, redis, task: str, args: list) -> None:
+        """Enqueue ``task(*args)`` (``redis``: an asyncio client)."""
+        await redis.lpush(self.key, self.message(task, args))

@@ -1,0 +1,124 @@
+"""The worker's writes around one message, batched: what follows a published event
+goes to Redis in one round trip, with the same result as the writes one by one,
+and the publishing script runs by EVALSHA."""
+from __future__ import annotations
+
+import textwrap
+from collections import Counter
+
+from bridge import audit
+from bridge.keys import DAY, Keys
+from bridge.links import load_links
+from bridge.models import Author, EventKind, MessageRef, PlatformEvent
+from workers import pipeline, rights, tasks
+
+CONFIG = """
+version: 1
+communities:
+  a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
+  b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
+links:
+  - {id: classes, communities: [a, b], policy: school}
+policies:
+  school: {moderators: ["telegram:9001"], retention_days: 7}
+"""
+USER = "telegram:5001"
+SOURCE = MessageRef("telegram", "-1002", "41")
+
+
+class OnlyPipelines:
+    """A client that allows nothing but pipelines: each one is a round trip."""
+
+    def __init__(self, redis):
+        self._redis = redis
+        self.pipelines = []
+
+    def pipeline(self, transaction=True):
+        pipe = self._redis.pipeline(transaction=transaction)
+        self.pipelines.append(pipe)
+        return pipe
+
+    def __getattr__(self, name):
+        raise AssertionError(f"a separate round trip: {name}")
+
+
+def context(tmp_path) -> pipeline.Context:
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(CONFIG))
+    return pipeline.Context(config=load_links(path, pseudonym_key="k"), pseudonym_key="k")
+
+
+def event() -> PlatformEvent:
+    return PlatformEvent(kind=EventKind.NEW, source=SOURCE, text="hello",
+                         author=Author(id="5001", display_name="Anna Smith"))
+
+
+def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, keys):
+    ctx = context(tmp_path)
+    sync_redis.set(keys.consent("classes", USER), "1", ex=100)  # about to lapse
+    outcome = pipeline.Outcome()
+    outcome.counts.update({"moderation.redacted.phone": 2, "translation.translated": 1})
+    outcome.decisions["classes"] = Counter({"redacted.phone": 2, "redacted.email": 1, "media.withheld": 1})
+    outcome.crossed.add("classes")
+
+    client = OnlyPipelines(sync_redis)
+    tasks._after(event(), USER, outcome, ctx, client, keys)
+
+    assert len(client.pipelines) == 1
+    assert sync_redis.hgetall(keys.stats()) == {
+        "worker.processed": "1", "moderation.redacted.phone": "2", "translation.translated": "1"}
+    assert 0 < sync_redis.ttl(keys.stats()) <= Keys.STATS_TTL
+    entries = audit.entries(sync_redis, keys, "classes")
+    assert [(e["action"], e["detail"], e["subject"]) for e in entries] == [
+        ("media", "withheld=1", USER), ("redacted", "email=1 phone=2", USER)]
+    assert 6 * DAY < sync_redis.ttl(keys.audit("classes")) <= 7 * DAY
+    assert rights.authored(sync_redis, keys, USER) == [f"classes|{SOURCE.key}"]
+    assert 6 * DAY < sync_redis.ttl(keys.authored(USER)) <= 7 * DAY
+    assert 6 * DAY < sync_redis.ttl(keys.consent("classes", USER)) <= 7 * DAY  # refreshed
+
+
+def test_the_pipeline_variants_write_what_the_plain_functions_write(sync_redis, prefix):
+    one, other = Keys(prefix + "one:"), Keys(prefix + "other:")
+    decisions = {"redacted.phone": 1, "profanity.masked": 3}
+    audit.record_decisions(sync_redis, one, "l", decisions, subject=USER, retention_days=3)
+    audit.record(sync_redis, one, "l", "consent.given", subject=USER, retention_days=3)
+    rights.note_crossed(sync_redis, one, USER, "l", SOURCE, 3)
+    rights.refresh_consent(sync_redis, one, "l", USER, 3)  # no consent: nothing to refresh
+
+    pipe = sync_redis.pipeline(transaction=False)
+    audit.record_decisions_into(pipe, other, "l", decisions, subject=USER, retention_days=3)
+    audit.record_into(pipe, other, "l", "consent.given", subject=USER, retention_days=3)
+    rights.note_crossed_into(pipe, other, USER, "l", SOURCE, 3)
+    rights.refresh_consent_into(pipe, other, "l", USER, 3)
+    pipe.execute()
+
+    def fields(k: Keys):
+        return [{f: v for f, v in e.items() if f != "id"} for e in audit.entries(sync_redis, k, "l")]
+
+    assert fields(one) == fields(other) and len(fields(one)) == 3
+    assert rights.authored(sync_redis, one, USER) == rights.authored(sync_redis, other, USER)
+    for k in (one, other):
+        assert 2 * DAY < sync_redis.ttl(k.audit("l")) <= 3 * DAY
+        assert 2 * DAY < sync_redis.ttl(k.authored(USER)) <= 3 * DAY
+        assert not sync_redis.exists(k.consent("l", USER))
+
+
+def test_a_missing_consent_is_explained_once(tmp_path, sync_redis, keys):
+    ctx = context(tmp_path)
+    for _ in range(2):
+        outcome = pipeline.Outcome(needs_consent={"classes"})
+        tasks._gated(event(), USER, outcome, ctx, sync_redis, keys)
+    assert sync_redis.hget(keys.stats(), "moderation.consent_missing") == "2"
+    assert sync_redis.xlen(keys.outbox("telegram")) == 1  # the explanation, once
+    assert 6 * DAY < sync_redis.ttl(keys.explained("classes", USER)) <= 7 * DAY
+
+
+def test_a_script_runs_by_its_sha(sync_redis, keys):
+    # The server may or may not know this script yet (NOSCRIPT: redis-py loads it).
+    text = "-- twinbridge test script\nreturn redis.call('INCR', KEYS[1]) + tonumber(ARGV[1])"
+    assert pipeline._run_script(sync_redis, text, [keys.stats()], [10]) == 11
+    script = pipeline._SCRIPTS[text]
+    assert sync_redis.script_exists(script.sha) == [True]
+    assert pipeline._run_script(sync_redis, text, [keys.stats()], [10]) == 12
+    assert pipeline._SCRIPTS[text] is script  # its SHA1 computed once
+    pipeline._SCRIPTS.pop(text)

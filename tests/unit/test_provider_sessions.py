@@ -1,0 +1,64 @@
+"""The providers' HTTP sessions: kept, and reading the environment on each request
+only where it matters (a proxy or a netrc file)."""
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from workers.translation import providers
+from workers.translation.providers import LibreProvider, new_session
+
+ENVIRONMENT = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
+               "NO_PROXY", "NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+@pytest.fixture(autouse=True)
+def plain_environment(monkeypatch, tmp_path):
+    for name in ENVIRONMENT:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path))  # no ~/.netrc
+
+
+def test_without_a_proxy_the_environment_is_not_read_on_each_request():
+    session = new_session()
+    assert session.trust_env is False and session.verify is True
+
+
+@pytest.mark.parametrize("name", ["HTTPS_PROXY", "http_proxy", "ALL_PROXY", "all_proxy", "NO_PROXY", "https_proxy"])
+def test_a_proxy_in_the_environment_is_still_used(monkeypatch, name):
+    monkeypatch.setenv(name, "http://proxy.example:3128")
+    assert new_session().trust_env is True
+
+
+def test_a_netrc_file_is_still_read(monkeypatch, tmp_path):
+    (tmp_path / ".netrc").write_text("machine translate.example login a password b\n")
+    assert new_session().trust_env is True
+    (tmp_path / ".netrc").unlink()
+    monkeypatch.setenv("NETRC", str(tmp_path / "elsewhere"))
+    assert new_session().trust_env is True
+
+
+def test_a_ca_bundle_from_the_environment_is_kept(monkeypatch):
+    monkeypatch.setenv("CURL_CA_BUNDLE", "/etc/ssl/curl.pem")
+    assert new_session().verify == "/etc/ssl/curl.pem"
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/requests.pem")  # requests' own order
+    session = new_session()
+    assert session.trust_env is False and session.verify == "/etc/ssl/requests.pem"
+
+
+def test_one_session_per_provider_and_thread():
+    libre = LibreProvider("http://127.0.0.1:9")
+    assert libre._session() is libre._session()
+    other: list = []
+    thread = threading.Thread(target=lambda: other.append(libre._session()))
+    thread.start()
+    thread.join()
+    assert other[0] is not libre._session()
+
+
+def test_deep_translator_calls_keep_their_session_but_no_cookies():
+    bounded = providers._BoundedRequests()
+    session = bounded._session()
+    session.cookies.set("NID", "tracking", domain="translate.example")
+    assert bounded._session() is session and len(session.cookies) == 0
