@@ -5,8 +5,9 @@ broker, serializer, acks-late, prefetch and transport options; its own key
 prefix) with one no-op task that pushes the timestamp it was given onto a
 Redis list. Its worker is a separate ``celery worker`` process (prefork, the
 same concurrency as the bridge's). The client sends the task the way the
-adapters do (``send_task`` in a thread) and a blocking pop observes its
-effect: send → observed is the floor under the bridge's end-to-end latency.
+adapters do (the task message pushed from the event loop, bridge/task_queue.py)
+and a blocking pop observes its effect: send → observed is the floor under the
+bridge's end-to-end latency.
 
 The worker process loads the app from :mod:`benchmarks.floor_worker`.
 """
@@ -20,6 +21,7 @@ from functools import lru_cache
 import redis as redis_lib
 
 from bridge.settings import Settings, load_settings
+from bridge.task_queue import TaskQueue
 from workers.app import PIPELINE_QUEUE, make_celery
 
 FLOOR_TASK = "twinbridge.bench.floor_noop"
@@ -49,7 +51,7 @@ class Floor:
         self.concurrency = concurrency
         self.prefix = world.prefix + "floor:"  # removed with the world's keys
         self.key = self.prefix + "observed"
-        self.client = make_floor_app(Settings(redis_url=world.redis_url, redis_prefix=self.prefix))
+        self.queue = TaskQueue.for_settings(Settings(redis_url=world.redis_url, redis_prefix=self.prefix))
 
     async def start(self) -> None:
         argv = [sys.executable, "-m", "celery", "-A", "benchmarks.floor_worker", "worker", "-Q", PIPELINE_QUEUE,
@@ -60,9 +62,6 @@ class Floor:
 
     def pid(self) -> int:
         return self.world.procs.pid("floor-worker")
-
-    def _send(self) -> None:
-        self.client.send_task(FLOOR_TASK, args=[time.perf_counter(), self.key], queue=PIPELINE_QUEUE)
 
     async def measure(self, rate: float, count: int, timeout: float = 30.0) -> dict:
         """Send ``count`` no-op tasks at ``rate``; send → observed latencies (s)."""
@@ -82,7 +81,9 @@ class Floor:
         observer = asyncio.create_task(observe())
 
         def fire() -> None:
-            task = asyncio.create_task(asyncio.to_thread(self._send))  # as the adapters enqueue
+            # As the adapters enqueue (bridge/ingress.py): the task message pushed by the
+            # event loop's own Redis client, no thread.
+            task = asyncio.create_task(self.queue.push(redis, FLOOR_TASK, [time.perf_counter(), self.key]))
             sends.add(task)
             task.add_done_callback(sends.discard)
 
@@ -92,6 +93,3 @@ class Floor:
         except asyncio.TimeoutError:
             pass
         return {**offered, "latencies": latencies, "lost": count - len(latencies)}
-
-    def close(self) -> None:
-        self.client.close()

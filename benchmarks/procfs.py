@@ -57,6 +57,18 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """Proportional set size in MiB: resident pages, each shared page divided among the
+    processes sharing it (so a group's PSS sum counts a page once; 0 if gone)."""
+    try:
+        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
+            if line.startswith("Pss:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 class CpuMeter:
     """CPU seconds used by groups of processes between :meth:`start` and :meth:`stop`.
 
@@ -83,12 +95,15 @@ def self_cpu_seconds() -> float:
 
 
 def memory(groups: dict[str, int]) -> dict[str, dict]:
-    """Per group: the main process's and each child's VmRSS, and their total (MiB)."""
+    """Per group: the main process's and each child's VmRSS, their total, and the
+    group's PSS total (MiB): RSS counts pages a pool's processes share (copy-on-write
+    after the fork) once per process, PSS once in all."""
     out = {}
     for name, pid in groups.items():
         kids = children(pid)
         out[name] = {"main": rss_mb(pid), "children": [rss_mb(k) for k in kids]}
         out[name]["total"] = out[name]["main"] + sum(out[name]["children"])
+        out[name]["pss_total"] = pss_mb(pid) + sum(pss_mb(k) for k in kids)
     return out
 
 

@@ -14,9 +14,10 @@ def _peak_memory(samples) -> dict:
     peak: dict[str, dict] = {}
     for _, groups in samples:
         for name, mem in groups.items():
-            p = peak.setdefault(name, {"main": 0.0, "children": [], "total": 0.0})
+            p = peak.setdefault(name, {"main": 0.0, "children": [], "total": 0.0, "pss_total": 0.0})
             p["main"] = max(p["main"], mem["main"])
             p["total"] = max(p["total"], mem["total"])
+            p["pss_total"] = max(p["pss_total"], mem.get("pss_total", 0.0))
             kids = mem["children"]
             p["children"] = [max(a, b) for a, b in zip(p["children"] + [0.0] * len(kids), kids)] \
                 if len(kids) >= len(p["children"]) else p["children"]

@@ -81,24 +81,21 @@ async def one_rate(ctx: Context, rate: float, memory_at_rest: dict) -> dict:
         await world.start_worker(CONCURRENCY)
         await world.start_adapters()
         floor = Floor(world, CONCURRENCY)
-        try:
-            await floor.start()
-            traffic = Traffic(world, pair_ids(0, PAIRS))
-            await traffic.warm_up()
-            await floor.measure(50, 100)
-            groups = process_groups(world, "adapters", "worker", "floor-worker")
-            if not memory_at_rest:
-                memory_at_rest.update(procfs.memory({k: v for k, v in groups.items() if k != "floor-worker"}))
-            runs, floors = [], []
-            for i in range(ctx.runs):
-                runs.append(await measured_run(world, traffic, rate, seconds, groups))
-                floors.append(await floor_run(floor, rate, floor_seconds))
-                b, f, r = runs[-1]["latency_ms"], floors[-1]["latency_ms"], runs[-1]
-                ctx.say(f"latency: {rate} msg/s run {i + 1}: p50 {b['p50']:.1f} p99 {b['p99']:.1f} ms "
-                        f"({r['delivered']}/{r['offered']} arrived, {r['adapter_restarts']} adapter restarts); "
-                        f"floor p50 {f['p50']:.1f} p99 {f['p99']:.1f} ms")
-        finally:
-            floor.close()
+        await floor.start()
+        traffic = Traffic(world, pair_ids(0, PAIRS))
+        await traffic.warm_up()
+        await floor.measure(50, 100)
+        groups = process_groups(world, "adapters", "worker", "floor-worker")
+        if not memory_at_rest:
+            memory_at_rest.update(procfs.memory({k: v for k, v in groups.items() if k != "floor-worker"}))
+        runs, floors = [], []
+        for i in range(ctx.runs):
+            runs.append(await measured_run(world, traffic, rate, seconds, groups))
+            floors.append(await floor_run(floor, rate, floor_seconds))
+            b, f, r = runs[-1]["latency_ms"], floors[-1]["latency_ms"], runs[-1]
+            ctx.say(f"latency: {rate} msg/s run {i + 1}: p50 {b['p50']:.1f} p99 {b['p99']:.1f} ms "
+                    f"({r['delivered']}/{r['offered']} arrived, {r['adapter_restarts']} adapter restarts); "
+                    f"floor p50 {f['p50']:.1f} p99 {f['p99']:.1f} ms")
     return {"seconds": seconds, "runs": runs, "floor_runs": floors, "summary": summarise(runs, floors)}
 
 

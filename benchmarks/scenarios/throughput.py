@@ -1,7 +1,7 @@
 """2. Sustained throughput without a growing backlog, with 1, 2 and 4 worker processes.
 
 The latency world (120 links, both directions, translation, no pacing); for
-each ``--concurrency`` a short search over offered rates: up by half from
+each ``--concurrency`` a short search over offered rates: up by GROWTH from
 :data:`FIRST_RATE` while the bridge keeps up, then bisecting to
 :data:`GRANULARITY`. A rate *keeps up* when the generator really offered it
 (≥ 95 %), the backlog when the offer stopped was under one second's worth of
@@ -18,8 +18,8 @@ from .common import measured_run
 from .latency import PAIRS
 
 CONCURRENCIES = (1, 2, 4)
-FIRST_RATE = 100
-GROWTH = 1.5
+FIRST_RATE = 250
+GROWTH = 1.4  # 250, 350, 500 (rounded), …
 GRANULARITY = 25  # msg/s: the search stops when the bracket is this narrow
 DRAIN_LIMIT = 5.0  # seconds after the offer stops
 
@@ -112,7 +112,7 @@ async def search(ctx: Context, concurrency: int, seconds: float, levels: int) ->
 
 async def run(ctx: Context, concurrencies=CONCURRENCIES) -> dict:
     seconds = 5.0 if ctx.quick else 8.0
-    levels = 2 if ctx.quick else 4
+    levels = 2 if ctx.quick else 5
     results = [await search(ctx, c, seconds, levels) for c in concurrencies]
     return {
         "setup": {"links": PAIRS, "seconds_per_level": seconds, "max_levels": levels, "first_rate": FIRST_RATE,

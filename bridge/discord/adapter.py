@@ -90,6 +90,7 @@ class DiscordAdapter:
         self._client: commands.Bot | None = None
         self._connect_task: asyncio.Task | None = None
         self._outbox: OutboxConsumer | None = None
+        self._relay_stats: Stats | None = None
         self._outbox_task: asyncio.Task | None = None
         self._stopping = False
 
@@ -110,8 +111,9 @@ class DiscordAdapter:
         client = self._client = build_bot()
         recent_deletes = RecentDeletes()
         await client.add_cog(CommandsCog(client, config=self._config, ingress=self._ingress))
+        self._relay_stats = Stats(self._redis, self._keys)
         await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
-                                      stats=Stats(self._redis, self._keys), idmap=IdMap(self._redis, self._keys),
+                                      stats=self._relay_stats, idmap=IdMap(self._redis, self._keys),
                                       recent_deletes=recent_deletes, redis=self._redis, keys=self._keys))
         try:
             await self._login(client, token, api_url)
@@ -190,6 +192,8 @@ class DiscordAdapter:
                 pass
             await asyncio.gather(self._outbox_task, return_exceptions=True)
         await self._close_client()
+        if self._relay_stats is not None:
+            await self._relay_stats.flush()
 
     async def _close_client(self) -> None:
         if self._client is not None:

@@ -145,7 +145,10 @@ class RelayCog(commands.Cog, name="relay"):
         return {self.bot.user.id} if self.bot.user else set()
 
     async def _skipped(self, reason: str) -> None:
-        await self._stats.incr(f"discord.skipped.{reason}")
+        if reason in ("webhook", "own_message"):
+            self._stats.incr_soon(f"discord.skipped.{reason}")  # the echo of each post we make: batched
+        else:
+            await self._stats.incr(f"discord.skipped.{reason}")
 
     async def _accept(self, channel_id: int, event: PlatformEvent, *, unless_relayed_copy: bool = False) -> None:
         lock = self._locks.setdefault(channel_id, asyncio.Lock())

@@ -200,6 +200,9 @@ class CountingStats:
     async def incr(self, name, amount=1):
         self.counts[name] = self.counts.get(name, 0) + amount
 
+    def incr_soon(self, name, amount=1):
+        self.counts[name] = self.counts.get(name, 0) + amount
+
 
 class NoCopies:
     async def origin(self, ref):
