@@ -30,6 +30,7 @@ from ..stats import Stats
 from .commands import build_commands_router, register_commands
 from .handlers import build_router
 from .sender import TelegramSender
+from . import responses  # noqa: F401 - keeps the Bot API response models cached (see there)
 
 log = logging.getLogger(__name__)
 
