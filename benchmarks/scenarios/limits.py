@@ -139,6 +139,16 @@ def pacing_evidence(world: World, tg_from: float, dc_from: float) -> dict:
     }
 
 
+def _histogram(offsets: list[float], width: float) -> list[int]:
+    """How many of ``offsets`` (seconds from the flood) fell in each ``width`` slot."""
+    counts: list[int] = []
+    for offset in offsets:
+        slot = int(max(0.0, offset) // width)
+        counts += [0] * (slot + 1 - len(counts))
+        counts[slot] += 1
+    return counts
+
+
 def _counts(world: World) -> dict:
     by = world.telegram.rate_limited_by
     return {"telegram_429": world.telegram.rate_limited_responses,
@@ -190,6 +200,8 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
             "achieved_rate": n / took if took else None,
             "allowed_rate": CHATS * PER_CHAT / ideal[destination] if ideal[destination] else None,
             "share_of_allowed": ideal[destination] / took if took else None,
+            # Where the time went: a slow start (posts still in the pipeline) or the pacing.
+            "arrived_per_half_second": _histogram([t - flood_at for t in times], 0.5),
         }
         ctx.say(f"limits run {run}: {destination}: {n}/{CHATS * PER_CHAT} posts in {took or 0:.2f}s "
                 f"(ideal {ideal[destination]:.2f}s, share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})")

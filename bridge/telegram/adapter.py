@@ -1,6 +1,7 @@
 """The Telegram adapter: aiogram long polling into ingress, the outbox out to Telegram.
 
-Two tasks run side by side: the Dispatcher's polling (members' messages ->
+Two tasks run side by side: the polling (:class:`~bridge.telegram.polling.Poller`:
+getUpdates batches through aiogram's Dispatcher, members' messages ->
 :class:`~bridge.ingress.Ingress`) and an :class:`~bridge.outbox.OutboxConsumer`
 posting what the workers routed here through :class:`TelegramSender`.
 """
@@ -29,6 +30,7 @@ from ..settings import Settings
 from ..stats import Stats
 from .commands import build_commands_router, register_commands
 from .handlers import build_router
+from .polling import Poller
 from .sender import TelegramSender
 from . import responses  # noqa: F401 - keeps the Bot API response models cached (see there)
 
@@ -54,9 +56,7 @@ class TelegramAdapter:
         self._consumer: OutboxConsumer | None = None
         self._polling_task: asyncio.Task | None = None
         self._consumer_task: asyncio.Task | None = None
-        # Held while an update is being accepted; stop() takes it so that it
-        # never interrupts an accept halfway.
-        self._in_flight = asyncio.Lock()
+        self._poller: Poller | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -90,21 +90,11 @@ class TelegramAdapter:
         # Commands first: they are answered, never relayed.
         self._dispatcher.include_router(build_commands_router(self._config, me.username))
         self._dispatcher.include_router(build_router(self._config, Stats(self._redis, self._keys)))
-        self._polling_task = asyncio.create_task(
-            self._dispatcher.start_polling(
-                bot,
-                polling_timeout=POLLING_TIMEOUT,
-                # One update at a time: accepted (stored in Redis) before the next
-                # getUpdates confirms it, and in the order members wrote.
-                handle_as_tasks=False,
-                allowed_updates=ALLOWED_UPDATES,
-                handle_signals=False,  # the runner owns signals
-                close_bot_session=False,  # the outbox still needs the session
-                ingress=self._ingress,
-                in_flight=self._in_flight,
-            ),
-            name="telegram-polling",
-        )
+        # Each batch stored before the next getUpdates confirms it, each chat's updates
+        # in the order members wrote, the chats side by side (polling.py says why).
+        self._poller = Poller(bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
+                              ingress=self._ingress)
+        self._polling_task = asyncio.create_task(self._poller.run(), name="telegram-polling")
         self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram",
                                         limiter=RateLimiter(self._redis, self._keys.prefix)
                                         if self._settings.rate_limits != "off" else None,
@@ -148,25 +138,15 @@ class TelegramAdapter:
             self._bot = None
 
     async def _stop_polling(self) -> None:
-        task, dispatcher = self._polling_task, self._dispatcher
-        if task is None or dispatcher is None or task.done():
+        task, poller = self._polling_task, self._poller
+        if task is None or poller is None or task.done():
             return
-        try:
-            await asyncio.wait_for(self._in_flight.acquire(), STOP_GRACE)
-            locked = True
-        except asyncio.TimeoutError:
-            locked = False  # an outage holds the accept; the update stays unconfirmed
-        try:
-            try:
-                await asyncio.wait_for(dispatcher.stop_polling(), STOP_GRACE)
-            except RuntimeError:
-                task.cancel()  # start_polling had not begun yet
-            except asyncio.TimeoutError:
-                task.cancel()
+        poller.stop()  # the batch in hand is stored first
+        done, _ = await asyncio.wait([task], timeout=STOP_GRACE)
+        if not done:
+            # An outage holds an accept: its update stays unconfirmed and comes again.
+            task.cancel()
             await asyncio.wait([task])
-        finally:
-            if locked:
-                self._in_flight.release()
 
     async def _stop_consumer(self) -> None:
         task = self._consumer_task

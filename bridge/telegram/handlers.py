@@ -31,44 +31,42 @@ TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.Ti
 MAX_RETRY_DELAY = 30.0
 
 
-async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKind,
-                              in_flight: asyncio.Lock) -> None:
-    """Hand the message to ingress, retrying outages; ``in_flight`` is held
-    meanwhile so that stopping the adapter waits for this accept to finish."""
+async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKind) -> None:
+    """Hand the message to ingress, retrying outages (the poller confirms the update
+    to Telegram only after this returns, and stopping waits for it, within limits)."""
     event = event_from_message(message, kind)
     if event is None:  # the middleware already counted why
         return
     delay = 0.5
-    async with in_flight:
-        while True:
-            try:
-                await ingress.accept(event)
-                return
-            except TRANSIENT_ERRORS as exc:
-                log.warning("ingress unavailable (%s); retrying a telegram update in %.1fs",
-                            type(exc).__name__, delay)
-                await asyncio.sleep(delay)
-                delay = min(MAX_RETRY_DELAY, delay * 2)
-            except Exception as exc:  # noqa: BLE001
-                # A bug, not an outage: retrying would hold the chat forever. Logged by
-                # type only (aiogram would log the exception's text, which could quote content).
-                log.error("could not accept a telegram update (%s)", type(exc).__name__)
-                return
+    while True:
+        try:
+            await ingress.accept(event)
+            return
+        except TRANSIENT_ERRORS as exc:
+            log.warning("ingress unavailable (%s); retrying a telegram update in %.1fs",
+                        type(exc).__name__, delay)
+            await asyncio.sleep(delay)
+            delay = min(MAX_RETRY_DELAY, delay * 2)
+        except Exception as exc:  # noqa: BLE001
+            # A bug, not an outage: retrying would hold the chat forever. Logged by
+            # type only (aiogram would log the exception's text, which could quote content).
+            log.error("could not accept a telegram update (%s)", type(exc).__name__)
+            return
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:
-    """The handlers expect ``ingress`` and ``in_flight`` in the dispatcher's workflow data."""
+    """The handlers expect ``ingress`` in the dispatcher's workflow data."""
     router = Router(name="twinbridge-telegram")
     middleware = LinkedChatMiddleware(config, stats)
     router.message.outer_middleware(middleware)
     router.edited_message.outer_middleware(middleware)
 
     @router.message()
-    async def on_message(message: Message, ingress: Ingress, in_flight: asyncio.Lock) -> None:
-        await accept_until_stored(ingress, message, EventKind.NEW, in_flight)
+    async def on_message(message: Message, ingress: Ingress) -> None:
+        await accept_until_stored(ingress, message, EventKind.NEW)
 
     @router.edited_message()
-    async def on_edited_message(message: Message, ingress: Ingress, in_flight: asyncio.Lock) -> None:
-        await accept_until_stored(ingress, message, EventKind.EDIT, in_flight)
+    async def on_edited_message(message: Message, ingress: Ingress) -> None:
+        await accept_until_stored(ingress, message, EventKind.EDIT)
 
     return router

@@ -209,6 +209,54 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
         await tg.stop()
 
 
+async def test_chats_are_accepted_side_by_side_each_in_order_and_confirmed_only_when_stored(
+        settings, aredis, keys, prefix, standin, tmp_path):
+    """One getUpdates batch: a chat whose accept meets an outage does not hold up
+    another chat, its own messages stay in order behind it, and the batch is
+    confirmed to Telegram only once every update of it is stored."""
+    other_chat = TG_CHAT - 1
+    config = write_links(tmp_path, LINKS_YAML.replace(f"      - telegram: {TG_CHAT}\n",
+                                                      f"      - telegram: {TG_CHAT}\n      - telegram: {other_chat}\n"))
+    stored: list[str] = []
+    pending_while_held: list[list[dict]] = []
+
+    class OutageForOneChat(TaskQueue):
+        """The first two enqueues of TG_CHAT's first message meet a refusing broker."""
+
+        def message(self, task: str, args: list) -> str:
+            event = args[0]
+            if event["text"] == "first" and len(pending_while_held) < 2:
+                pending_while_held.append(standin.pending_updates())
+                raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
+            stored.append(event["text"])
+            return super().message(task, args)
+
+    real = TaskQueue.for_settings(settings)
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
+                         ingress=Ingress(aredis, keys, OutageForOneChat(real.key, "pipeline")))
+    # All three in one batch: written before the adapter starts polling.
+    first = standin.inject_message(TG_CHAT, ANNA, "first")
+    standin.inject_message(TG_CHAT, ANNA, "second")
+    standin.inject_message(other_chat, ANNA, "elsewhere")
+    await tg.start()
+    try:
+        events = await wait_for_queue(aredis, prefix, 3)
+        # The other chat did not wait for the outage (~1.5 s of back-off) of the first.
+        assert stored == ["elsewhere", "first", "second"]
+        by_chat = {}
+        for event in events:
+            by_chat.setdefault(event["source"]["chat_id"], []).append(event)
+        assert [e["text"] for e in by_chat[str(TG_CHAT)]] == ["first", "second"]
+        assert by_chat[str(TG_CHAT)][0]["seq"] < by_chat[str(TG_CHAT)][1]["seq"]
+        # While the first message could not be stored, the batch was not confirmed
+        # (even though the other chat's update was stored by then).
+        assert len(pending_while_held) == 2
+        assert first["message_id"] in [u["message"]["message_id"] for u in pending_while_held[1]]
+        await wait_until(lambda: standin.pending_updates() == [], timeout=5, message="updates confirmed")
+    finally:
+        await tg.stop()
+
+
 async def test_nothing_of_ours_logs_text_or_token(adapter, standin, aredis, prefix, keys, caplog):
     caplog.set_level("DEBUG")
     standin.inject_message(TG_CHAT, ANNA, "a very private sentence")

@@ -1,0 +1,109 @@
+"""Long polling that stores a whole batch before confirming it, chats side by side.
+
+aiogram's own polling (``Dispatcher.start_polling``) offers two modes. One update
+at a time: the next getUpdates, which confirms the batch to Telegram, waits until
+each update is stored, but a flood of 100 updates is then accepted strictly one
+after another (the benchmark's flood waited ~0.5 s for its first Telegram
+messages to reach Discord, docs/benchmarks.md). Or one task per update: fast,
+but the batch is confirmed before it is stored (a crash loses it) and a chat's
+messages may be stored out of order.
+
+This loop takes a batch, feeds each chat's updates in order through the
+dispatcher (the chats side by side), and asks for the next batch, which
+confirms this one, only when every update of it is stored.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from aiogram import Bot, Dispatcher
+from aiogram.methods import GetUpdates
+from aiogram.types import Update
+
+log = logging.getLogger(__name__)
+
+RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after a failed getUpdates, then 30 s each time
+
+
+def chat_of(update: Update) -> int | None:
+    """The chat whose order ``update`` belongs to (None: no chat; kept in update order)."""
+    for message in (update.message, update.edited_message):
+        if message is not None:
+            return message.chat.id
+    query = update.callback_query
+    if query is not None and query.message is not None:
+        return query.message.chat.id
+    return None
+
+
+class Poller:
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str], **data: Any):
+        self._bot = bot
+        self._dispatcher = dispatcher
+        self._data = data  # handed to the handlers (e.g. ingress)
+        self._get_updates = GetUpdates(timeout=timeout, allowed_updates=allowed_updates)
+        # Wait longer than the long poll itself before calling the request failed.
+        self._request_timeout = int((bot.session.timeout or 60) + timeout)
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Finish the batch in hand (the caller bounds how long), fetch no more."""
+        self._stopping.set()
+
+    async def run(self) -> None:
+        failures = 0
+        while not self._stopping.is_set():
+            updates = await self._fetch()
+            if updates is None:  # stopping while waiting for news
+                return
+            if isinstance(updates, Exception):
+                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                failures += 1
+                # By type only: aiogram's messages may quote the request URL, which holds the token.
+                log.warning("getUpdates failed (%s); trying again in %.0fs", type(updates).__name__, delay)
+                await self._sleep_unless_stopping(delay)
+                continue
+            if failures:
+                log.info("getUpdates works again after %d failure(s)", failures)
+                failures = 0
+            if updates:
+                await self._feed(updates)
+                self._get_updates.offset = updates[-1].update_id + 1  # confirmed by the next getUpdates
+
+    async def _fetch(self) -> list[Update] | Exception | None:
+        """The next batch; an exception if getUpdates failed; None if stopped meanwhile."""
+        fetch = asyncio.ensure_future(self._bot(self._get_updates, request_timeout=self._request_timeout))
+        stopping = asyncio.ensure_future(self._stopping.wait())
+        try:
+            await asyncio.wait({fetch, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if not fetch.done():
+            fetch.cancel()  # nothing is in hand: the unconfirmed updates come again next time
+            await asyncio.gather(fetch, return_exceptions=True)
+            return None
+        exc = fetch.exception()
+        return exc if exc is not None else fetch.result()
+
+    async def _feed(self, updates: list[Update]) -> None:
+        by_chat: dict[int | None, list[Update]] = {}
+        for update in updates:
+            by_chat.setdefault(chat_of(update), []).append(update)
+        await asyncio.gather(*(self._feed_in_order(chat_updates) for chat_updates in by_chat.values()))
+
+    async def _feed_in_order(self, updates: list[Update]) -> None:
+        for update in updates:
+            try:
+                await self._dispatcher.feed_update(self._bot, update, **self._data)
+            except Exception as exc:  # noqa: BLE001 - one bad update must not hold the others
+                # The handlers retry outages themselves; this is a bug. Logged by type only
+                # (an exception's text could quote the message).
+                log.error("a telegram update could not be handled (%s)", type(exc).__name__)
+
+    async def _sleep_unless_stopping(self, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
