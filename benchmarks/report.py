@@ -265,6 +265,7 @@ def limits_section(data: dict) -> list[str]:
             + ". Discord 429s of the global bucket: " + _list([r["discord_global_429"] for r in data["runs"]])
             + "; 429s during the warm-ups: " + "; ".join(
                 f"Telegram {r['warm_up_429']['telegram_429']}, Discord {r['warm_up_429']['discord_429']}"
+                + (f" (global {r['warm_up_429']['discord_global_429']})" if "discord_global_429" in r["warm_up_429"] else "")
                 for r in data["runs"]) + ".", ""]
     ev = [r.get("pacing") for r in data["runs"] if r.get("pacing")]
     if ev:

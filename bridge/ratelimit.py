@@ -206,10 +206,13 @@ def telegram_limits(chat_id: str) -> list[Limit]:
     return limits
 
 
+DISCORD_GLOBAL = Limit("dc:bot", 50, 1.0 * MARGIN)  # "50 requests/s per bot" (the global limit)
+
+
 def discord_limits(channel_id: str) -> list[Limit]:
     return [
         # Webhook executions: Discord's usual bucket is 5 per 2 s per webhook, and we
         # keep one webhook per channel. discord.py also honours the X-RateLimit-* headers.
         Limit(f"dc:channel:{channel_id}", 5, 2.0 * MARGIN),
-        Limit("dc:bot", 50, 1.0 * MARGIN),  # "50 requests/s per bot" (the global limit)
+        DISCORD_GLOBAL,
     ]

@@ -184,7 +184,7 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
     receipts = traffic.receipts()
     injected = traffic.batch.injected
     out = {"run": run, "messages": expected,
-           "warm_up_429": {k: v for k, v in warm.items() if k in ("telegram_429", "discord_429")},
+           "warm_up_429": {k: v for k, v in warm.items() if k in ("telegram_429", "discord_429", "discord_global_429")},
            **counts, "pacing": evidence, "platforms": {}}
     ideal = {"telegram": ideal_telegram_seconds([PER_CHAT] * CHATS),
              "discord": ideal_discord_seconds([PER_CHAT] * CHATS)}

@@ -124,10 +124,9 @@ class DiscordAdapter:
         except BaseException:
             await self._close_client()
             raise
-        sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes)
-        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord",
-                                      limiter=RateLimiter(self._redis, self._keys.prefix)
-                                      if self._settings.rate_limits != "off" else None,
+        limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
+        sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes, limiter=limiter)
+        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord", limiter=limiter,
                                       limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
         log.info("Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?",

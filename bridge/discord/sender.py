@@ -24,6 +24,7 @@ from ..idmap import IdMap
 from ..keys import Keys
 from ..models import OutboundPost
 from ..phrases import original_header
+from ..ratelimit import DISCORD_GLOBAL
 from . import render
 
 log = logging.getLogger(__name__)
@@ -69,8 +70,13 @@ class _Hook:
 class DiscordSender:
     platform = "discord"
 
-    def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None):
+    def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None,
+                 limiter=None):
         self._client = client
+        # Books the global bucket for the REST calls a post may need besides its own
+        # (finding or creating the channel's webhook): the first posts to fifty channels
+        # at once otherwise provoked ~35 global 429s (docs/benchmarks.md, flood warm-up).
+        self._limiter = limiter
         self.recent_deletes = recent_deletes or RecentDeletes()
         self._redis = redis
         self._keys = keys
@@ -305,9 +311,11 @@ class DiscordSender:
         if loop.time() < self._no_webhook_until.get(channel_id, 0.0):
             return None
         try:
+            await self._book_global()
             hooks = await self._client.http.channel_webhooks(channel_id)
             data = next((h for h in hooks if self._is_ours(h)), None)
             if data is None:
+                await self._book_global()
                 data = await self._client.http.create_webhook(channel_id, name=WEBHOOK_NAME, reason=WEBHOOK_REASON)
         except discord.Forbidden:
             log.warning("no Manage Webhooks permission in discord:%s; posting as the bot "
@@ -324,6 +332,10 @@ class DiscordSender:
         await self._redis.hset(self._keys.webhooks(), str(channel_id),
                                json.dumps({"id": str(hook.id), "token": hook.token}))
         return hook
+
+    async def _book_global(self) -> None:
+        if self._limiter is not None:
+            await self._limiter.acquire([DISCORD_GLOBAL])
 
     def _is_ours(self, data: dict) -> bool:
         if data.get("name") != WEBHOOK_NAME or not data.get("token"):
