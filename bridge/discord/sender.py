@@ -24,7 +24,7 @@ from ..idmap import IdMap
 from ..keys import Keys
 from ..models import OutboundPost
 from ..phrases import original_header
-from ..ratelimit import DISCORD_GLOBAL
+from ..ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
 
 log = logging.getLogger(__name__)
@@ -73,9 +73,10 @@ class DiscordSender:
     def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None,
                  limiter=None):
         self._client = client
-        # Books the global bucket for the REST calls a post may need besides its own
-        # (finding or creating the channel's webhook): the first posts to fifty channels
-        # at once otherwise provoked ~35 global 429s (docs/benchmarks.md, flood warm-up).
+        # Books the requests a post may need besides the one the outbox booked (finding
+        # or creating the channel's webhook, the further parts of a long text): the first
+        # posts to fifty channels at once otherwise provoked ~35 global 429s
+        # (docs/benchmarks.md, flood warm-up).
         self._limiter = limiter
         self.recent_deletes = recent_deletes or RecentDeletes()
         self._redis = redis
@@ -142,6 +143,8 @@ class DiscordSender:
         posted: list[str] = []
         try:
             for index, part in enumerate(parts):
+                if index:  # the outbox booked one request per post; a long text takes several
+                    await self._book(discord_limits(str(channel_id)))
                 posted.append(await self._post_one(post, channel_id, hook, part, index=index,
                                                    prefix=prefix, reply_to=reply_to))
         except BaseException:
@@ -311,12 +314,14 @@ class DiscordSender:
         if loop.time() < self._no_webhook_until.get(channel_id, 0.0):
             return None
         try:
-            await self._book_global()
+            await self._book([DISCORD_GLOBAL])
             hooks = await self._client.http.channel_webhooks(channel_id)
             data = next((h for h in hooks if self._is_ours(h)), None)
             if data is None:
-                await self._book_global()
+                await self._book([DISCORD_GLOBAL])
                 data = await self._client.http.create_webhook(channel_id, name=WEBHOOK_NAME, reason=WEBHOOK_REASON)
+            # The slot the outbox booked for the post went by while we looked: book again.
+            await self._book([DISCORD_GLOBAL])
         except discord.Forbidden:
             log.warning("no Manage Webhooks permission in discord:%s; posting as the bot "
                         "(grant it for per-sender names)", channel_id)
@@ -333,9 +338,9 @@ class DiscordSender:
                                json.dumps({"id": str(hook.id), "token": hook.token}))
         return hook
 
-    async def _book_global(self) -> None:
+    async def _book(self, limits) -> None:
         if self._limiter is not None:
-            await self._limiter.acquire([DISCORD_GLOBAL])
+            await self._limiter.acquire(limits)
 
     def _is_ours(self, data: dict) -> bool:
         if data.get("name") != WEBHOOK_NAME or not data.get("token"):
