@@ -46,27 +46,26 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
 
 
-def rss_mb(pid: int) -> float:
-    """VmRSS in MiB (0 if the process is gone)."""
+def _kib_field(path: str, name: str) -> float:
+    """A "Name:  123 kB" line of a /proc file, in MiB (0 if the process is gone)."""
     try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmRSS:"):
+        for line in Path(path).read_text().splitlines():
+            if line.startswith(name):
                 return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    """VmRSS in MiB (0 if the process is gone)."""
+    return _kib_field(f"/proc/{pid}/status", "VmRSS:")
 
 
 def pss_mb(pid: int) -> float:
     """Proportional set size in MiB: resident pages, each shared page divided among the
     processes sharing it (so a group's PSS sum counts a page once; 0 if gone)."""
-    try:
-        for line in Path(f"/proc/{pid}/smaps_rollup").read_text().splitlines():
-            if line.startswith("Pss:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _kib_field(f"/proc/{pid}/smaps_rollup", "Pss:")
 
 
 class CpuMeter:

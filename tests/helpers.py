@@ -36,6 +36,19 @@ async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrenc
                      message="the Telegram adapter to poll")
 
 
+# A school link between two classes: pupils pseudonymous, one Telegram moderator, 7 days.
+SCHOOL_CLASSES_LINKS = """
+version: 1
+communities:
+  a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
+  b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
+links:
+  - {id: classes, communities: [a, b], policy: school}
+policies:
+  school: {moderators: ["telegram:9001"], retention_days: 7}
+"""
+
+
 def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open",
                         krefeld_language: str = "de") -> str:
     """links.yaml text joining Leicester (a Telegram group, English) and Krefeld (a Discord channel)."""

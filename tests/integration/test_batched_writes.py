@@ -10,18 +10,10 @@ from bridge import audit
 from bridge.keys import DAY, Keys
 from bridge.links import load_links
 from bridge.models import Author, EventKind, MessageRef, PlatformEvent
+from tests.helpers import SCHOOL_CLASSES_LINKS
 from workers import pipeline, rights, tasks
 
-CONFIG = """
-version: 1
-communities:
-  a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
-  b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
-links:
-  - {id: classes, communities: [a, b], policy: school}
-policies:
-  school: {moderators: ["telegram:9001"], retention_days: 7}
-"""
+CONFIG = SCHOOL_CLASSES_LINKS
 USER = "telegram:5001"
 SOURCE = MessageRef("telegram", "-1002", "41")
 

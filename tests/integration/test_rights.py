@@ -8,19 +8,11 @@ import textwrap
 from bridge import audit
 from bridge.links import load_links
 from bridge.models import Author, EventKind, MessageRef, OutboundPost, PlatformEvent
+from tests.helpers import SCHOOL_CLASSES_LINKS
 from workers import holds, rights
 from workers.moderation.stage import Moderated
 
-CONFIG = """
-version: 1
-communities:
-  a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
-  b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
-links:
-  - {id: classes, communities: [a, b], policy: school}
-policies:
-  school: {moderators: ["telegram:9001"], retention_days: 7}
-"""
+CONFIG = SCHOOL_CLASSES_LINKS
 USER = "telegram:5001"
 
 
