@@ -5,9 +5,9 @@ a detail without content ("phone=1 email=1") and the member concerned
 ("telegram:5001", pseudonymised when they are erased). Each link has its own
 stream, trimmed to the link's retention on every write and expiring with it.
 
-``record``/``record_decisions`` write at once; the ``*_into`` variants only add
-their commands to a pipeline the caller executes, so a worker can send every
-write that follows one message in a single round trip.
+``record`` writes at once; the ``*_into`` functions only add their commands to
+a pipeline the caller executes, so a worker can send every write that follows
+one message in a single round trip.
 """
 from __future__ import annotations
 
@@ -34,18 +34,10 @@ def record_into(pipe, keys: Keys, link_id: str, action: str, *, subject: str = "
     pipe.expire(key, retention_days * DAY)
 
 
-def record_decisions(redis, keys: Keys, link_id: str, decisions: Mapping[str, int], *, subject: str,
-                     retention_days: int) -> None:
-    """One entry per kind of decision taken on one message, e.g. action "redacted"
-    with detail "email=1 phone=2"."""
-    pipe = redis.pipeline()
-    record_decisions_into(pipe, keys, link_id, decisions, subject=subject, retention_days=retention_days)
-    pipe.execute()
-
-
 def record_decisions_into(pipe, keys: Keys, link_id: str, decisions: Mapping[str, int], *, subject: str,
                           retention_days: int) -> None:
-    """``record_decisions``' commands, added to ``pipe`` (executed by the caller)."""
+    """One entry per kind of decision taken on one message, e.g. action "redacted"
+    with detail "email=1 phone=2", added to ``pipe`` (executed by the caller)."""
     grouped: dict[str, list[str]] = {}
     for name, count in sorted(decisions.items()):
         action, _, what = name.partition(".")

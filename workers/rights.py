@@ -40,13 +40,9 @@ def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_d
     return had
 
 
-def refresh_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
-    """Consent lapses only after the link's retention without a message."""
-    refresh_consent_into(redis, keys, link_id, user_ref, retention_days)  # one command: no pipeline needed
-
-
 def refresh_consent_into(pipe, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
-    """``refresh_consent``'s command, added to ``pipe`` (executed by the caller)."""
+    """Consent lapses only after the link's retention without a message: added to
+    ``pipe`` (executed by the caller with the rest that follows a message)."""
     pipe.expire(keys.consent(link_id, user_ref), retention_days * DAY, xx=True)
 
 

@@ -37,9 +37,26 @@ def _free_at(window: deque, count: int, period: float, t: float) -> float:
     return t if len(live) < count else live[len(live) - count] + period
 
 
+def _last_send(remaining: list[int], try_send, next_time) -> float:
+    """Last send of a greedy schedule: at each instant the chats with the most left
+    send first (no chat is starved) while ``try_send(i, t)`` lets them, then time moves
+    to ``next_time(t)``."""
+    t = last = 0.0
+    while any(remaining):
+        progress = True
+        while progress:
+            progress = False
+            for i in sorted(range(len(remaining)), key=lambda k: -remaining[k]):
+                if remaining[i] and try_send(i, t):
+                    remaining[i] -= 1
+                    last, progress = t, True
+        if any(remaining):
+            t = next_time(t)
+    return last
+
+
 def ideal_telegram_seconds(per_chat: list[int]) -> float:
-    """Last send of the fastest schedule under the Telegram stand-in's limits (groups).
-    At each instant the chats with the most left go first (no chat is starved)."""
+    """Last send of the fastest schedule under the Telegram stand-in's limits (groups)."""
     remaining = list(per_chat)
     chats = [deque() for _ in remaining]
     groups = [deque() for _ in remaining]
@@ -49,21 +66,17 @@ def ideal_telegram_seconds(per_chat: list[int]) -> float:
         return max(_free_at(chats[i], *CHAT_LIMIT, t), _free_at(groups[i], *GROUP_LIMIT, t),
                    _free_at(bot, *BOT_LIMIT, t))
 
-    t = last = 0.0
-    while any(remaining):
-        progress = True
-        while progress:
-            progress = False
-            for i in sorted(range(len(remaining)), key=lambda k: -remaining[k]):
-                if remaining[i] and ready_at(i, t) <= t:
-                    for window in (chats[i], groups[i], bot):
-                        window.append(t)
-                    remaining[i] -= 1
-                    last, progress = t, True
-        waiting = [ready_at(i, t) for i, left in enumerate(remaining) if left]
-        if waiting:
-            t = max(t, min(waiting)) + EPSILON
-    return last
+    def try_send(i: int, t: float) -> bool:
+        if ready_at(i, t) > t:
+            return False
+        for window in (chats[i], groups[i], bot):
+            window.append(t)
+        return True
+
+    def next_time(t: float) -> float:
+        return max(t, min(ready_at(i, t) for i, left in enumerate(remaining) if left)) + EPSILON
+
+    return _last_send(remaining, try_send, next_time)
 
 
 def ideal_discord_seconds(per_channel: list[int], route=DISCORD_ROUTE, global_limit=DISCORD_GLOBAL) -> float:
@@ -78,21 +91,18 @@ def ideal_discord_seconds(per_channel: list[int], route=DISCORD_ROUTE, global_li
             bucket[0], bucket[1] = 0, t + window
         return bucket[0] < limit
 
-    t = last = 0.0
-    while any(remaining):
-        progress = True
-        while progress:
-            progress = False
-            for i in sorted(range(len(remaining)), key=lambda k: -remaining[k]):
-                if remaining[i] and spend(glob, *global_limit, t) and spend(routes[i], *route, t):
-                    glob[0] += 1
-                    routes[i][0] += 1
-                    remaining[i] -= 1
-                    last, progress = t, True
+    def try_send(i: int, t: float) -> bool:
+        if not (spend(glob, *global_limit, t) and spend(routes[i], *route, t)):
+            return False
+        glob[0] += 1
+        routes[i][0] += 1
+        return True
+
+    def next_time(t: float) -> float:
         resets = [b[1] for b in [glob] + [routes[i] for i, left in enumerate(remaining) if left] if b[1] > t]
-        if any(remaining):
-            t = min(resets) if resets else t + 0.001
-    return last
+        return min(resets) if resets else t + 0.001
+
+    return _last_send(remaining, try_send, next_time)
 
 
 def _busiest_window(times: list[float], period: float) -> int:

@@ -1,6 +1,6 @@
 """The worker's writes around one message, batched: what follows a published event
-goes to Redis in one round trip, with the same result as the writes one by one,
-and the publishing script runs by EVALSHA."""
+goes to Redis in one round trip, with every write's result and TTL, and the
+publishing script runs by EVALSHA."""
 from __future__ import annotations
 
 import textwrap
@@ -67,32 +67,6 @@ def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, ke
     assert rights.authored(sync_redis, keys, USER) == [f"classes|{SOURCE.key}"]
     assert 6 * DAY < sync_redis.ttl(keys.authored(USER)) <= 7 * DAY
     assert 6 * DAY < sync_redis.ttl(keys.consent("classes", USER)) <= 7 * DAY  # refreshed
-
-
-def test_the_pipeline_variants_write_what_the_plain_functions_write(sync_redis, prefix):
-    one, other = Keys(prefix + "one:"), Keys(prefix + "other:")
-    decisions = {"redacted.phone": 1, "profanity.masked": 3}
-    audit.record_decisions(sync_redis, one, "l", decisions, subject=USER, retention_days=3)
-    audit.record(sync_redis, one, "l", "consent.given", subject=USER, retention_days=3)
-    rights.note_crossed(sync_redis, one, USER, "l", SOURCE, 3)
-    rights.refresh_consent(sync_redis, one, "l", USER, 3)  # no consent: nothing to refresh
-
-    pipe = sync_redis.pipeline(transaction=False)
-    audit.record_decisions_into(pipe, other, "l", decisions, subject=USER, retention_days=3)
-    audit.record_into(pipe, other, "l", "consent.given", subject=USER, retention_days=3)
-    rights.note_crossed_into(pipe, other, USER, "l", SOURCE, 3)
-    rights.refresh_consent_into(pipe, other, "l", USER, 3)
-    pipe.execute()
-
-    def fields(k: Keys):
-        return [{f: v for f, v in e.items() if f != "id"} for e in audit.entries(sync_redis, k, "l")]
-
-    assert fields(one) == fields(other) and len(fields(one)) == 3
-    assert rights.authored(sync_redis, one, USER) == rights.authored(sync_redis, other, USER)
-    for k in (one, other):
-        assert 2 * DAY < sync_redis.ttl(k.audit("l")) <= 3 * DAY
-        assert 2 * DAY < sync_redis.ttl(k.authored(USER)) <= 3 * DAY
-        assert not sync_redis.exists(k.consent("l", USER))
 
 
 def test_a_missing_consent_is_explained_once(tmp_path, sync_redis, keys):
