@@ -112,21 +112,38 @@ def cmd_dead_letters(args) -> int:
 
     from . import deadletters
     from .keys import Keys
+    from .task_queue import TaskQueue
 
     settings = _settings(args)
     client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     keys = Keys(settings.redis_prefix)
     try:
         if args.action == "list":
-            letters = deadletters.read(client, keys)
+            letters = deadletters.read(client, keys, args.link)
+            if letters:
+                print("by link and reason:")
+                for (link, reason), n in sorted(deadletters.counts(letters).items()):
+                    print(f"  {n:5d}  link {link}: {reason}")
+                print("entries (oldest first; `show ID` for one, `--text` to see what it says):")
             for letter in letters:
                 print(letter.summary())
             print(f"{len(letters)} dead letter(s)" + ("" if not letters else
                   "; `twinbridge dead-letters retry [ID ...]` sends them again, `purge [ID ...]` drops them"))
+        elif args.action == "show":
+            if len(args.ids) != 1:
+                print("twinbridge dead-letters show: give one ID (see `twinbridge dead-letters list`)", file=sys.stderr)
+                return EXIT_CONFIG
+            letter = deadletters.get(client, keys, args.ids[0])
+            if letter is None:
+                print(f"twinbridge dead-letters: no dead letter {args.ids[0]} (purged, retried or expired)",
+                      file=sys.stderr)
+                return 1
+            print("\n".join(letter.details(with_text=args.text)))
         elif args.action == "retry":
-            print(f"{deadletters.retry(client, keys, args.ids)} dead letter(s) put back into the outbox")
+            done = deadletters.retry(client, keys, args.ids, tasks=TaskQueue.for_settings(settings), link=args.link)
+            print(f"{done} dead letter(s) put back into the outbox or the pipeline")
         else:
-            print(f"{deadletters.purge(client, keys, args.ids)} dead letter(s) purged")
+            print(f"{deadletters.purge(client, keys, args.ids, link=args.link)} dead letter(s) purged")
     except redis_lib.exceptions.ConnectionError as exc:
         print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
               file=sys.stderr)
@@ -199,10 +216,13 @@ def build_parser() -> argparse.ArgumentParser:
     announce.add_argument("--link", required=True, metavar="ID")
     announce.add_argument("--at", metavar="WHEN")
     announce.add_argument("text")
-    dead = sub.add_parser("dead-letters", parents=[common], help="posts that could not be delivered: "
-                                                                 "list, retry or purge them")
-    dead.add_argument("action", choices=("list", "retry", "purge"))
-    dead.add_argument("ids", nargs="*", metavar="ID", help="only these entries (default: all)")
+    dead = sub.add_parser("dead-letters", parents=[common], help="posts that could not be delivered and events "
+                                                                 "that could not be processed: list, show, retry "
+                                                                 "or purge them")
+    dead.add_argument("action", choices=("list", "show", "retry", "purge"))
+    dead.add_argument("ids", nargs="*", metavar="ID", help="only these entries (default: all; `show`: one)")
+    dead.add_argument("--link", metavar="ID", help="only this link's entries")
+    dead.add_argument("--text", action="store_true", help="`show`: also the text and the sender (personal data)")
     for name, what in (("export", "GDPR access"), ("forget", "GDPR erasure")):
         p = sub.add_parser(name, parents=[common], help=f"{what} for one user")
         p.add_argument("--user", required=True, metavar="PLATFORM:ID")

@@ -48,8 +48,32 @@ class Keys:
         return f"{self.prefix}cursor:{destination_key}:{source_chat_key}"
 
     def dead_letters(self) -> str:
-        """Stream of posts that could not be delivered, with the reason."""
+        """The old single stream of dead letters (before issue 12), whose TTL every write
+        reset; read once to move its entries into the per-entry store below, then gone."""
         return f"{self.prefix}dead"
+
+    def dead_letter(self, entry_id: str) -> str:
+        """Hash: one post or event that could not be delivered or processed, with its
+        reason and (for a retry) its content; expires with its link's retention."""
+        return f"{self.prefix}dead:entry:{entry_id}"
+
+    def dead_letter_index(self) -> str:
+        """Sorted set of every dead letter's id, scored with its expiry (pruned on use)."""
+        return f"{self.prefix}dead:index"
+
+    def dead_letters_of_link(self, link_id: str) -> str:
+        """Sorted set of one link's dead-letter ids, scored with their expiry (the link's cap)."""
+        return f"{self.prefix}dead:link:{link_id}"
+
+    def dead_letters_of_author(self, author_digest: str) -> str:
+        """Sorted set of one member's dead-letter ids, scored with their expiry (the per-sender
+        cap, and what erasure removes); named by a salted digest, never the member's id."""
+        return f"{self.prefix}dead:author:{author_digest}"
+
+    def dead_letter_salt(self) -> str:
+        """The random salt of the member digests above. Configuration-like (no TTL): a new
+        salt would orphan the digests of existing dead letters until they expire."""
+        return f"{self.prefix}dead:salt"
 
     def translation(self, digest: str) -> str:
         """A cached translation, keyed by a hash of the text and its settings;

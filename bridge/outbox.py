@@ -13,7 +13,7 @@ its destination chat:
   seconds), otherwise only briefly;
 - each post is rate limited (shared limiter in Redis), retried on 429 (after
   ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
-  ``max_attempts`` moved to the dead-letter stream with its reason;
+  ``max_attempts`` parked in the dead letters with its reason;
 - the id map records the copies; then the entry is acknowledged and deleted
   (message text lives in Redis only while in flight).
 """
@@ -30,6 +30,7 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
+from . import deadletters
 from .adapter import DeliveryError, Sender
 from .idmap import IdMap
 from .keys import DAY, Keys
@@ -194,7 +195,7 @@ class OutboxConsumer:
                     log.warning("giving up on a post to %s after %d attempt(s): %s",
                                 post.destination.key, attempt, exc.reason)
                     await self._stats.incr(f"{self._sender.platform}.delivery.dead_lettered")
-                    await self.dead_letter(post, exc.reason, attempt)
+                    await self.dead_letter(post, exc.reason, attempt, entry_id)
                     await self._finish(post, entry_id)
                     return
                 if exc.retry_after is not None:
@@ -280,15 +281,17 @@ class OutboxConsumer:
                 await asyncio.sleep(delay)
                 delay = min(5.0, delay * 2)
 
-    async def dead_letter(self, post: OutboundPost, reason: str, attempts: int) -> None:
+    async def dead_letter(self, post: OutboundPost, reason: str, attempts: int, entry_id=None) -> None:
         """Park an undeliverable post where organisers can see, retry or purge it
-        (`twinbridge dead-letters`). It keeps the text, so it expires with the link's retention."""
-        key = self._keys.dead_letters()
-        async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, {"post": json.dumps(post.to_dict(), ensure_ascii=False), "reason": reason,
-                            "attempts": str(attempts), "at": str(int(time.time()))}, maxlen=10000)
-            pipe.expire(key, post.retention_days * DAY)
-            await pipe.execute()
+        (`twinbridge dead-letters`, bridge/deadletters.py): it expires with the link's
+        retention, and carries its author's digest (from the outbox entry) for erasure."""
+        author = ""
+        if entry_id is not None:
+            found = await self._redis.xrange(self._stream, entry_id, entry_id)
+            author = (found[0][1].get("author") or "") if found else ""
+        if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts, author)) == 0:
+            log.warning("a dead letter for %s was refused: its link's or sender's dead letters are full",
+                        post.destination.key)
 
     # -- order bookkeeping -----------------------------------------------------------
     async def last_delivered(self, destination: ChatRef, source_chat: str) -> int:

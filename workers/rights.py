@@ -14,7 +14,7 @@ import json
 import time
 from datetime import datetime, timezone
 
-from bridge import audit
+from bridge import audit, deadletters
 from bridge.keys import DAY, Keys
 from bridge.links import LinksConfig
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
@@ -167,6 +167,7 @@ def erase_user(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
                          detail=f"copies={done['copies_to_delete']} consents={consents}",
                          retention_days=link.policy.retention_days)
     redis.delete(keys.authored(user_ref))
+    deadletters.forget_author(redis, keys, user_ref)  # parked posts and events: their text, name, id
     return done
 
 

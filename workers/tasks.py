@@ -15,7 +15,7 @@ from bridge.keys import Keys
 from bridge.links import load_links
 from bridge.models import Command, PlatformEvent
 
-from . import commands, holds, pipeline, rights
+from . import commands, failures, holds, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
 from .moderation import profanity, redaction
 from .notices import consent_explanation
@@ -57,28 +57,53 @@ def _retry_later(task, exc):
     log.warning("redis unavailable while processing; retrying")
     # Never an ETA beyond the visibility timeout (the task would be handed out twice).
     cap = min(60, app.conf.twinbridge_settings.visibility_timeout // 2)
-    return task.retry(exc=exc, countdown=min(cap, 2 ** min(task.request.retries, 6)))
+    # argsrepr: the retried message must not repeat the event (its text) in its headers.
+    return task.retry(countdown=min(cap, 2 ** min(task.request.retries, 6)), argsrepr="", kwargsrepr="")
 
 
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
 def process_event(self, event_data: dict, ingress_id: str | None = None) -> None:
-    event = PlatformEvent.from_dict(event_data)
     ctx, redis, keys = _wiring()
-    author = f"{event.source.platform}:{event.author.id}"
     try:
-        asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
-        without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
-        outcome = pipeline.Outcome()
-        posts = pipeline.plan(event, ctx, outcome, without_consent=without_consent)
-        # Before publishing: once the ingress entry is gone, a run that died here would not
-        # come back, and a held message or an explanation would be lost. Both are idempotent.
-        _gated(event, author, outcome, ctx, redis, keys)
-        if not pipeline.publish(redis, keys, event, posts, ingress_id):
-            redis.hincrby(keys.stats(), "worker.already_published", 1)
-            return
-        _after(event, author, outcome, ctx, redis, keys)
-    except redis_lib.exceptions.ConnectionError as exc:
-        raise _retry_later(self, exc)
+        try:
+            event = PlatformEvent.from_dict(event_data)
+        except Exception as exc:  # noqa: BLE001 - whatever a malformed dict raises
+            raise failures.BadPayload() from exc
+        _process(event, ingress_id, ctx, redis, keys)
+    except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
+        if failures.redis_unavailable(exc):
+            raise _retry_later(self, exc)
+        reason = failures.describe(exc)
+        attempts = self.request.retries + 1
+        if failures.retriable(exc) and self.request.retries < failures.EVENT_RETRIES:
+            cap = app.conf.twinbridge_settings.visibility_timeout / 4
+            countdown = failures.backoff(self.request.retries, cap)
+            log.warning("event task failed on attempt %d (%s); retrying in %.1fs", attempts, reason, countdown)
+            redis.hincrby(keys.stats(), "worker.event_retried", 1)
+            # No exc=: Celery would log its message, which may quote the text.
+            raise self.retry(countdown=countdown, argsrepr="", kwargsrepr="")
+        try:
+            failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, attempts)
+            redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
+        except Exception as again:  # noqa: BLE001
+            if failures.redis_unavailable(again):
+                raise _retry_later(self, again)
+            raise
+
+
+def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Keys) -> None:
+    author = f"{event.source.platform}:{event.author.id}"
+    asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
+    without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
+    outcome = pipeline.Outcome()
+    posts = pipeline.plan(event, ctx, outcome, without_consent=without_consent)
+    # Before publishing: once the ingress entry is gone, a run that died here would not
+    # come back, and a held message or an explanation would be lost. Both are idempotent.
+    _gated(event, author, outcome, ctx, redis, keys)
+    if not pipeline.publish(redis, keys, event, posts, ingress_id):
+        redis.hincrby(keys.stats(), "worker.already_published", 1)
+        return
+    _after(event, author, outcome, ctx, redis, keys)
     log.debug("event %s -> %d posts", event.dedup_key, len(posts))
 
 
@@ -131,7 +156,7 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
         notices += for_moderators
         redis.hincrby(keys.stats(), "moderation.held", 1)
     if notices:
-        pipeline.send_notices(redis, keys, notices)
+        pipeline.send_notices(redis, keys, notices, author=author)
 
 
 @app.task(name=PROCESS_COMMAND_TASK, bind=True, acks_late=True, max_retries=None)
@@ -140,7 +165,7 @@ def process_command(self, command_data: dict) -> None:
     ctx, redis, keys = _wiring()
     try:
         notices = commands.handle(command, ctx, redis, keys)
-        pipeline.send_notices(redis, keys, notices)
+        pipeline.send_notices(redis, keys, notices, author=command.user_ref)
     except redis_lib.exceptions.ConnectionError as exc:
         raise _retry_later(self, exc)
     redis.hincrby(keys.stats(), f"commands.{command.name}", 1)

@@ -131,7 +131,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             doubled += twice
         assert not telegram.sent(), "echoes of the webhook posts must not come back to Telegram"
         stats = await aredis.hgetall(keys.stats())
-        assert await aredis.xlen(keys.dead_letters()) == 0
+        assert await aredis.zcard(keys.dead_letter_index()) == 0
         print(f"\nFIGURES {label}: {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
               f"channels); delivered before the stop {delivered_at_stop}; accepted before the stop "
               f"{accepted_at_stop}, updates unconfirmed at the stop {unconfirmed_at_stop}, fetched again and "
