@@ -347,7 +347,7 @@ async def test_an_edit_that_changes_the_number_of_parts_leaves_exactly_one_copy(
     # The same text again: Telegram says "message is not modified", which is success.
     await push(aredis, keys, outbound(EventKind.EDIT, "wieder kurz"))
     await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
-    assert await aredis.xlen(f"{prefix}dead") == 0
+    assert await aredis.zcard(keys.dead_letter_index()) == 0
     assert len(requests_of(standin, "editMessageText")) == 3
     assert standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: wieder kurz")]
 
@@ -367,8 +367,9 @@ async def test_flood_control_is_waited_out_and_the_post_delivered_once(adapter, 
 async def test_a_kicked_bot_is_a_permanent_failure_dead_lettered_without_text(adapter, standin, aredis, keys, prefix):
     standin.remove_bot(TG_CHAT)
     await push(aredis, keys, outbound(EventKind.NEW, "secret words"))
-    await wait_until(lambda: aredis.xlen(f"{prefix}dead"), timeout=10, message="dead letter")
-    [(_, fields)] = await aredis.xrange(f"{prefix}dead")
+    await wait_until(lambda: aredis.zcard(keys.dead_letter_index()), timeout=10, message="dead letter")
+    [entry_id] = await aredis.zrange(keys.dead_letter_index(), 0, -1)
+    fields = await aredis.hgetall(keys.dead_letter(entry_id))
     assert "Forbidden" in fields["reason"] and "secret" not in fields["reason"]
     assert len(requests_of(standin, "sendMessage")) == 1  # not retried
 
