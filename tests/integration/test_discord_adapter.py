@@ -230,7 +230,7 @@ async def test_rate_limited_webhook_is_retried_and_delivered_once(adapter, stand
     assert len(executes) == 2
     assert executes[1] - executes[0] >= 0.3  # it waited retry_after
     assert await stat(aredis, keys, "discord.delivered.new") == 1
-    assert await aredis.xlen(f"{keys.prefix}dead") == 0
+    assert await aredis.zcard(keys.dead_letter_index()) == 0
 
 
 async def test_long_text_is_split_and_a_reply_quotes_the_copy(adapter, standin, aredis, keys):
