@@ -81,7 +81,7 @@ def process_event(self, event_data: dict, ingress_id: str | None = None) -> None
             log.warning("event task failed on attempt %d (%s); retrying in %.1fs", attempts, reason, countdown)
             redis.hincrby(keys.stats(), "worker.event_retried", 1)
             # No exc=: Celery would log its message, which may quote the text.
-            raise self.retry(countdown=countdown, argsrepr="", kwargsrepr="")
+            raise self.retry(countdown=countdown, max_retries=failures.EVENT_RETRIES, argsrepr="", kwargsrepr="")
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, attempts)
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
