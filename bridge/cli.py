@@ -129,6 +129,11 @@ def cmd_dead_letters(args) -> int:
                 print(letter.summary())
             print(f"{len(letters)} dead letter(s)" + ("" if not letters else
                   "; `twinbridge dead-letters retry [ID ...]` sends them again, `purge [ID ...]` drops them"))
+            full = deadletters.refused(client, keys)
+            if full:
+                print("refused because the store was full (dropped, not kept): " + ", ".join(
+                    f"{n} ({'a link' if what == 'link_full' else 'one sender'} at its cap)"
+                    for what, n in sorted(full.items())))
         elif args.action == "show":
             if len(args.ids) != 1:
                 print("twinbridge dead-letters show: give one ID (see `twinbridge dead-letters list`)", file=sys.stderr)

@@ -264,6 +264,12 @@ def counts(letters: list[DeadLetter]) -> Counter:
     return Counter((letter.link or "?", letter.reason) for letter in letters)
 
 
+def refused(redis, keys: Keys) -> dict[str, int]:
+    """How many dead letters the caps refused (counters; not per link: no ids kept)."""
+    stats = redis.hgetall(keys.stats())
+    return {name.rpartition(".")[2]: int(n) for name, n in stats.items() if name.startswith("dead_letters.refused.")}
+
+
 def _selected(redis, keys, entry_ids, link) -> list[DeadLetter]:
     letters = read(redis, keys, link)
     return [letter for letter in letters if not entry_ids or letter.entry_id in entry_ids]

@@ -66,6 +66,7 @@ def test_one_member_or_one_link_cannot_fill_it(sync_redis, keys):
     assert stats["dead_letters.refused.sender_full"] == "2" and stats["dead_letters.refused.link_full"] == "1"
     assert len(deadletters.read(sync_redis, keys)) == 9
     assert len(deadletters.read(sync_redis, keys, link="twins")) == 8
+    assert deadletters.refused(sync_redis, keys) == {"link_full": 1, "sender_full": 2}
 
 
 def test_the_command_shows_counts_reasons_and_ages_and_text_only_when_asked(sync_redis, redis_url, prefix, keys):
