@@ -317,7 +317,8 @@ def _requeue_event_into(pipe, redis, keys: Keys, tasks: TaskQueue, letter: DeadL
     chat = f"{source[0]}:{source[1]}"
     ttl = max(1, letter.expires - int(time.time()))
     seq = redis.incr(keys.seq(chat))
-    redis.expire(keys.seq(chat), ttl, gt=True)
+    if redis.ttl(keys.seq(chat)) < ttl:  # also when INCR just made it (no TTL yet)
+        redis.expire(keys.seq(chat), ttl)
     data = {**letter.payload, "seq": seq}
     script = redis.register_script(_REQUEUE)
     script(keys=[keys.ingress(), keys.in_flight(chat, seq), tasks.key],
