@@ -9,6 +9,7 @@ import logging
 from functools import lru_cache
 
 import redis as redis_lib
+from celery.exceptions import Retry
 
 from bridge import audit
 from bridge.keys import Keys
@@ -62,7 +63,9 @@ def _retry_later(task, exc):
 
 
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
-def process_event(self, event_data: dict, ingress_id: str | None = None) -> None:
+def process_event(self, event_data: dict, ingress_id: str | None = None, failed: int = 0) -> None:
+    """``failed``: how many runs of this event failed before (counted apart from the
+    retries that wait for Redis, which are not the event's fault)."""
     ctx, redis, keys = _wiring()
     try:
         try:
@@ -70,20 +73,22 @@ def process_event(self, event_data: dict, ingress_id: str | None = None) -> None
         except Exception as exc:  # noqa: BLE001 - whatever a malformed dict raises
             raise failures.BadPayload() from exc
         _process(event, ingress_id, ctx, redis, keys)
+    except Retry:
+        raise  # a retry asked for on purpose (not a failure)
     except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
         if failures.redis_unavailable(exc):
             raise _retry_later(self, exc)
         reason = failures.describe(exc)
-        attempts = self.request.retries + 1
-        if failures.retriable(exc) and self.request.retries < failures.EVENT_RETRIES:
+        if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
             cap = app.conf.twinbridge_settings.visibility_timeout / 4
-            countdown = failures.backoff(self.request.retries, cap)
-            log.warning("event task failed on attempt %d (%s); retrying in %.1fs", attempts, reason, countdown)
+            countdown = failures.backoff(failed, cap)
+            log.warning("event task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             redis.hincrby(keys.stats(), "worker.event_retried", 1)
             # No exc=: Celery would log its message, which may quote the text.
-            raise self.retry(countdown=countdown, max_retries=failures.EVENT_RETRIES, argsrepr="", kwargsrepr="")
+            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                             argsrepr="", kwargsrepr="")
         try:
-            failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, attempts)
+            failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
         except Exception as again:  # noqa: BLE001
             if failures.redis_unavailable(again):
