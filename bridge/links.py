@@ -32,6 +32,14 @@ SELF_HOSTED_PROVIDERS = ("libre",)
 # translators (its word dictionaries, pons and linguee, cannot translate messages).
 PROVIDERS = ("libre", "google", "mymemory", "microsoft", "deepl", "yandex", "papago", "baidu", "qcri")
 _SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Bounds on what the file may make us hold: its size, the nodes its anchors and
+# aliases expand to (a "billion laughs" file is a few hundred bytes that expand
+# to 10^9 strings), how deeply it nests, and the length of each name.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 40
+MAX_NAME = 64  # a community's name (shown in every relayed post's label)
+MAX_USER_ID = 20  # digits of a platform user id (Discord snowflakes have up to 20)
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,121 @@ class ConfigError(Exception):
         super().__init__("\n".join(str(p) for p in problems))
 
 
+class _TooComplex(yaml.YAMLError):
+    def __init__(self, message: str, fix: str, mark=None):
+        super().__init__(message)
+        self.message, self.fix, self.mark = message, fix, mark
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing documents that nest too deeply or whose
+    aliases expand to too many nodes, before anything is built from them (the
+    composer shares an aliased node, so counting costs one pass over distinct nodes)."""
+
+    def __init__(self, stream) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent, index):
+        self._depth += 1
+        try:
+            if self._depth > MAX_DEPTH:
+                raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep",
+                                  "a links file needs a handful of levels; remove the extra brackets or indentation",
+                                  self.peek_event().start_mark)
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+    def compose_document(self):
+        node = super().compose_document()
+        _check_expansion(node)
+        return node
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
+
+
+def _check_expansion(root: yaml.Node) -> None:
+    """Raise :class:`_TooComplex` if the document, with every alias written out,
+    would exceed MAX_EXPANDED_NODES nodes, or if an alias refers to itself."""
+    sizes: dict[int, int] = {}
+    open_nodes: set[int] = set()
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    while stack:
+        node, children_done = stack.pop()
+        key = id(node)
+        if children_done:
+            open_nodes.discard(key)
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_EXPANDED_NODES:
+                raise _TooComplex(f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values "
+                                  "(an alias bomb?)", "write the repeated parts out, or use fewer aliases "
+                                  "(`*name`) of aliases", node.start_mark)
+            continue
+        if key in sizes:
+            continue
+        if key in open_nodes:
+            raise _TooComplex("an alias refers to the node it is inside of (a loop)",
+                              "use aliases (`*name`) only for parts defined before and outside them",
+                              node.start_mark)
+        open_nodes.add(key)
+        stack.append((node, True))
+        stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
+
+
+def _read_yaml(path: Path) -> Any:
+    """The parsed file, or :class:`ConfigError` (missing, too large, unreadable, bad YAML, bombs)."""
+    file = str(path)
+    try:
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ConfigError([Problem(file, "(file)", f"too large (over {MAX_FILE_BYTES // 1024} KiB)",
+                                       "a links file is a few kilobytes: check that this is the right file, "
+                                       "or split very large deployments into several installs")])
+        text = raw.decode("utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(file, "(file)", "the file does not exist",
+                                   "create it from config/links.example.yaml, or pass --config PATH "
+                                   "/ set TWINBRIDGE_CONFIG")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(file, "(file)", f"cannot be read: {exc.__class__.__name__}",
+                                   "make it a readable UTF-8 text file")]) from None
+    try:
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader with bounds
+    except _TooComplex as exc:
+        where = f"line {exc.mark.line + 1}, column {exc.mark.column + 1}" if exc.mark else "(file)"
+        raise ConfigError([Problem(file, where, f"refused: {exc.message}", exc.fix)]) from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
+        problem = getattr(exc, "problem", None) or "invalid YAML"
+        raise ConfigError([Problem(file, where, f"YAML syntax error: {problem}",
+                                   "check indentation (spaces, not tabs) and quoting near that line")]) from None
+    except (ValueError, OverflowError, RecursionError) as exc:  # e.g. a date like 2024-13-45, a 5000-digit number
+        raise ConfigError([Problem(file, "(file)", f"a value cannot be read ({exc.__class__.__name__})",
+                                   "quote values that are meant as text, e.g. `name: \"2024-13-45\"`")]) from None
+
+
+def _show(value: Any, limit: int = 40) -> str:
+    """A value for a problem message: its repr, shortened (a hostile file may hold megabytes)."""
+    text = repr(value) if isinstance(value, (str, int, float, bool, type(None))) else \
+        f"a {'list' if isinstance(value, list) else 'mapping' if isinstance(value, dict) else type(value).__name__}"
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _key(value: Any) -> str:
+    """A mapping key as part of a field path, shortened."""
+    text = str(value) if isinstance(value, (str, int, float, bool, type(None))) else _show(value)
+    return text if len(text) <= 40 else text[:39] + "…"
+
+
 def load_links(path: str | Path, *, pseudonym_key: str | None = None, strict_secrets: bool = False) -> LinksConfig:
     """Load and validate; raise :class:`ConfigError` listing every problem.
 
@@ -198,23 +321,7 @@ def load_links(path: str | Path, *, pseudonym_key: str | None = None, strict_sec
     """
     path = Path(path)
     checker = _Checker(str(path))
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(str(path), "(file)", "the file does not exist",
-                                   "create it from config/links.example.yaml, or pass --config PATH "
-                                   "/ set TWINBRIDGE_CONFIG")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(str(path), "(file)", f"cannot be read: {exc.__class__.__name__}",
-                                   "make it a readable UTF-8 text file")]) from None
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
-        problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError([Problem(str(path), where, f"YAML syntax error: {problem}",
-                                   "check indentation (spaces, not tabs) and quoting near that line")]) from None
+    data = _read_yaml(path)
     config = checker.check(data, pseudonym_key=pseudonym_key, strict_secrets=strict_secrets)
     if checker.problems:
         raise ConfigError(checker.problems)
@@ -223,7 +330,8 @@ def load_links(path: str | Path, *, pseudonym_key: str | None = None, strict_sec
 
 
 def _suggest(value: Any, choices: list[str] | tuple[str, ...]) -> str:
-    close = difflib.get_close_matches(str(value), [str(c) for c in choices], n=1)
+    close = difflib.get_close_matches(_key(value), [str(c) for c in choices], n=1) \
+        if isinstance(value, (str, int)) else []
     listed = ", ".join(str(c) for c in choices) if choices else "(none defined)"
     hint = f" (did you mean '{close[0]}'?)" if close else ""
     return f"use one of: {listed}{hint}"
@@ -244,8 +352,9 @@ class _Checker:
                          "start from config/links.example.yaml")
             return None
         self._unknown_keys(data, "(top level)", ("version", "communities", "links", "policies"))
-        if data.get("version") != 1:
-            self.problem("version", f"expected 1, got {data.get('version')!r}", "write `version: 1` at the top")
+        version = data.get("version")
+        if isinstance(version, bool) or version != 1:
+            self.problem("version", f"expected 1, got {_show(version)}", "write `version: 1` at the top")
         policies = self._policies(data.get("policies"))
         communities = self._communities(data.get("communities"))
         links = self._links(data.get("links"), communities, policies)
@@ -261,7 +370,7 @@ class _Checker:
     def _unknown_keys(self, mapping: dict, where: str, allowed: tuple[str, ...]) -> None:
         for key in mapping:
             if key not in allowed:
-                self.problem(f"{where}.{key}" if where != "(top level)" else str(key),
+                self.problem(f"{where}.{_key(key)}" if where != "(top level)" else _key(key),
                              "unknown field", f"remove it, or {_suggest(key, allowed)}")
 
     # -- communities ---------------------------------------------------------
@@ -274,7 +383,7 @@ class _Checker:
         result: dict[str, Community] = {}
         seen_chats: dict[ChatRef, str] = {}
         for cid, body in raw.items():
-            where = f"communities.{cid}"
+            where = f"communities.{_key(cid)}"
             if not isinstance(cid, str) or not _SLUG.match(cid):
                 self.problem(where, "a community id must be lower-case letters, digits, '-' or '_'",
                              "rename it, e.g. `leicester`")
@@ -286,11 +395,15 @@ class _Checker:
             self._unknown_keys(body, where, ("name", "language", "chats"))
             name = body.get("name")
             if not isinstance(name, str) or not name.strip():
-                self.problem(f"{where}.name", "missing or empty", f"add `name: {cid.title()}`")
+                self.problem(f"{where}.name", "missing, empty or not text", f"add `name: {cid.title()}`")
                 name = cid
+            elif len(name.strip()) > MAX_NAME:
+                self.problem(f"{where}.name", f"longer than {MAX_NAME} characters",
+                             f"shorten it to at most {MAX_NAME} characters (it labels every relayed post)")
+                name = name.strip()[:MAX_NAME]
             language = body.get("language")
-            if not isinstance(language, str) or not is_language(language):
-                self.problem(f"{where}.language", f"{language!r} is not a language code",
+            if not isinstance(language, str) or len(language) > 15 or not is_language(language):
+                self.problem(f"{where}.language", f"{_show(language)} is not a language code",
                              "use an ISO 639-1 code such as en, de, fr, es, zh, gu (or zh-CN, pt-BR)")
                 language = "und"
             chats = self._chats(body.get("chats"), f"{where}.chats", cid, seen_chats)
@@ -310,7 +423,7 @@ class _Checker:
                 continue
             platform, value = next(iter(entry.items()))
             if platform not in PLATFORMS:
-                self.problem(f"{at}.{platform}", "unknown platform", _suggest(platform, PLATFORMS))
+                self.problem(f"{at}.{_key(platform)}", "unknown platform", _suggest(platform, PLATFORMS))
                 continue
             chat_id = self._chat_id(platform, value, f"{at}.{platform}")
             if chat_id is None:
@@ -328,13 +441,13 @@ class _Checker:
         text = str(value).strip() if isinstance(value, (int, str)) and not isinstance(value, bool) else ""
         if platform == "telegram":
             if not re.fullmatch(r"-?\d{1,16}", text) or int(text) == 0:
-                self.problem(at, f"{value!r} is not a Telegram chat id",
+                self.problem(at, f"{_show(value)} is not a Telegram chat id",
                              "use the numeric chat id, e.g. -1001234567890 for a supergroup "
                              "(forward a message to @userinfobot or read getUpdates to find it)")
                 return None
             return str(int(text))
         if not re.fullmatch(r"\d{17,20}", text):
-            self.problem(at, f"{value!r} is not a Discord channel id",
+            self.problem(at, f"{_show(value)} is not a Discord channel id",
                          "use the channel's numeric id (17-20 digits): Developer Mode on, right-click the "
                          "channel, Copy Channel ID")
             return None
@@ -350,7 +463,7 @@ class _Checker:
                          "e.g. `policies: {school: {retention_days: 14}}`")
             return policies
         for name, body in raw.items():
-            where = f"policies.{name}"
+            where = f"policies.{_key(name)}"
             if not isinstance(name, str) or not _SLUG.match(name):
                 self.problem(where, "a policy name must be lower-case letters, digits, '-' or '_'",
                              "rename it, e.g. `school-strict`")
@@ -359,8 +472,8 @@ class _Checker:
                 self.problem(where, "expected a mapping of policy fields", f"fields are: {', '.join(POLICY_FIELDS)}")
                 continue
             base_name = body.get("base", name if name in BUILTIN_POLICIES else "community")
-            if base_name not in BUILTIN_POLICIES:
-                self.problem(f"{where}.base", f"unknown built-in policy {base_name!r}",
+            if not isinstance(base_name, str) or base_name not in BUILTIN_POLICIES:
+                self.problem(f"{where}.base", f"unknown built-in policy {_show(base_name)}",
                              _suggest(base_name, tuple(BUILTIN_POLICIES)))
                 base_name = "community"
             self._unknown_keys(body, where, POLICY_FIELDS + ("base",))
@@ -397,7 +510,7 @@ class _Checker:
         }
         if key in enums:
             if value not in enums[key]:
-                self.problem(at, f"{value!r} is not allowed", _suggest(value, enums[key]))
+                self.problem(at, f"{_show(value)} is not allowed", _suggest(value, enums[key]))
                 return None
             return value
         if key in ("redact", "translation", "moderators"):
@@ -407,33 +520,33 @@ class _Checker:
             if key == "redact":
                 bad = [v for v in value if v not in REDACTIONS]
                 for v in bad:
-                    self.problem(at, f"{v!r} is not something the bridge can redact", _suggest(v, REDACTIONS))
+                    self.problem(at, f"{_show(v)} is not something the bridge can redact", _suggest(v, REDACTIONS))
                 return None if bad else tuple(value)
             if key == "translation":
                 bad = [v for v in value if v not in PROVIDERS]
                 for v in bad:
-                    self.problem(at, f"{v!r} is not a translation provider", _suggest(v, PROVIDERS))
-                if len(set(value)) != len(value):
+                    self.problem(at, f"{_show(v)} is not a translation provider", _suggest(v, PROVIDERS))
+                if not bad and len(set(value)) != len(value):
                     self.problem(at, "a provider is listed twice", "list each provider once")
                 return None if bad else tuple(value)
             good = []
             for v in value:
-                platform, _, uid = str(v).partition(":")
-                if platform not in PLATFORMS or not uid.isdigit():
-                    self.problem(at, f"{v!r} is not a user", "write moderators as \"telegram:<user id>\" or "
+                platform, _, uid = v.partition(":") if isinstance(v, str) else ("", "", "")
+                if platform not in PLATFORMS or not re.fullmatch(rf"[0-9]{{1,{MAX_USER_ID}}}", uid):
+                    self.problem(at, f"{_show(v)} is not a user", "write moderators as \"telegram:<user id>\" or "
                                  "\"discord:<user id>\"")
                 else:
                     good.append(f"{platform}:{uid}")
             return tuple(good)
         if key == "show_original":
             if not isinstance(value, bool):
-                self.problem(at, f"{value!r} is not true or false", "write `show_original: true` or `false`")
+                self.problem(at, f"{_show(value)} is not true or false", "write `show_original: true` or `false`")
                 return None
             return value
         if key in ("retention_days", "translation_cache_days"):
             low = 1 if key == "retention_days" else 0
             if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 3650:
-                self.problem(at, f"{value!r} is not a number of days", f"use a whole number from {low} to 3650")
+                self.problem(at, f"{_show(value)} is not a number of days", f"use a whole number from {low} to 3650")
                 return None
             return value
         return None  # pragma: no cover - every policy field is handled above
@@ -455,7 +568,7 @@ class _Checker:
             self._unknown_keys(body, where, ("id", "communities", "direction", "policy", "glossary"))
             link_id = body.get("id")
             if not isinstance(link_id, str) or not _SLUG.match(link_id):
-                self.problem(f"{where}.id", f"{link_id!r} is not a valid link id",
+                self.problem(f"{where}.id", f"{_show(link_id)} is not a valid link id",
                              "use lower-case letters, digits and '-', e.g. `leicester-krefeld`")
                 link_id = f"link-{i}"
             elif link_id in seen_ids:
@@ -468,8 +581,8 @@ class _Checker:
                              "write e.g. `communities: [leicester, krefeld]`")
             else:
                 for j, cid in enumerate(members):
-                    if cid not in communities:
-                        self.problem(f"{where}.communities[{j}]", f"unknown community {cid!r}",
+                    if not isinstance(cid, str) or cid not in communities:
+                        self.problem(f"{where}.communities[{j}]", f"unknown community {_show(cid)}",
                                      _suggest(cid, tuple(communities)))
                     elif cid in ok_members:
                         self.problem(f"{where}.communities[{j}]", f"community '{cid}' is listed twice",
@@ -478,12 +591,12 @@ class _Checker:
                         ok_members.append(cid)
             direction = body.get("direction", "both")
             if direction not in DIRECTIONS:
-                self.problem(f"{where}.direction", f"{direction!r} is not a direction", _suggest(direction, DIRECTIONS))
+                self.problem(f"{where}.direction", f"{_show(direction)} is not a direction", _suggest(direction, DIRECTIONS))
                 direction = "both"
             policy_name = body.get("policy", "community")
             policy = policies.get(policy_name) if isinstance(policy_name, str) else None
             if policy is None:
-                self.problem(f"{where}.policy", f"unknown policy {policy_name!r}",
+                self.problem(f"{where}.policy", f"unknown policy {_show(policy_name)}",
                              f"{_suggest(policy_name, tuple(policies))}, or define it under `policies:`")
                 policy = BUILTIN_POLICIES["community"]
             glossary = self._glossary(body.get("glossary", []), f"{where}.glossary")
@@ -501,7 +614,7 @@ class _Checker:
         for i, term in enumerate(raw):
             if isinstance(term, bool) or not isinstance(term, (str, int)) or not str(term).strip() \
                     or len(str(term)) > 100:
-                self.problem(f"{at}[{i}]", f"{term!r} is not a word or name",
+                self.problem(f"{at}[{i}]", f"{_show(term)} is not a word or name",
                              "write each term as text, up to 100 characters")
             else:
                 terms.append(str(term).strip())
