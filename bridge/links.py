@@ -252,8 +252,8 @@ def _check_expansion(root: yaml.Node) -> None:
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_EXPANDED_NODES:
                 raise _TooComplex(f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values "
-                                  "(an alias bomb?)", "write the repeated parts out, or use fewer aliases "
-                                  "(`*name`) of aliases", node.start_mark)
+                                  "(an alias bomb?)", "write the repeated parts out, or nest fewer aliases "
+                                  "(`*name`) inside anchored parts", node.start_mark)
             continue
         if key in sizes:
             continue
