@@ -161,8 +161,11 @@ class OutboundPost:
 
     @property
     def label(self) -> str:
-        """How the sender is shown: "Anna · Leicester", or just "Leicester"."""
-        return f"{self.sender} · {self.community}" if self.sender else self.community
+        """How the sender is shown: "Anna · Leicester", or just "Leicester" (one
+        line, and the "·" is ours: see bridge.names)."""
+        from .names import label
+
+        return label(self.sender, self.community)
 
     @property
     def delivery_key(self) -> str:

@@ -5,6 +5,10 @@ the content is the text, markers for attachments the bridge does not relay
 (yet), the post's notes in italics, and, where the policy shows it, the
 original as a quote under an italic line naming its language and translator. Mentions never ping anyone unless the
 link's policy allows user mentions; @everyone, @here and roles never ping.
+
+Whatever a member wrote (the text, the original, the quoted reply) is escaped
+(:func:`escape`) so Discord shows it exactly as typed: no markdown, heading,
+quote, list, masked link, mention, timestamp or custom emoji can be forged.
 """
 from __future__ import annotations
 
@@ -13,6 +17,8 @@ import re
 import discord
 
 from ..models import Attachment
+from ..names import one_line as _clean_line
+from ..names import shown_name
 
 MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username
@@ -38,8 +44,8 @@ def webhook_username(sender: str, community: str) -> str:
     """The label Discord accepts: "<sender> · <community>", at most 80
     characters (the sender is shortened first so the community stays
     visible), without the words Discord reserves."""
-    sender = _defuse(_one_line(sender))
-    community = _defuse(_one_line(community))
+    sender = _defuse(shown_name(sender))
+    community = _defuse(shown_name(community))
     if not sender:
         label = community
     else:
@@ -54,7 +60,66 @@ def webhook_username(sender: str, community: str) -> str:
 
 
 def _one_line(text: str) -> str:
-    return " ".join((text or "").split())
+    return _clean_line(text)
+
+
+# -- escaping what members wrote ---------------------------------------------------------
+
+# A link as Discord's client recognises it, left as it is (escaping would break it);
+# characters that could start markdown end it.
+_URL = re.compile(r"https?://[^\s<>\[\]`|*~\\]+")
+# Markdown anywhere on a line: emphasis, strike, spoiler, code, and "<" (mentions
+# <@id> <@&id> <#id>, timestamps <t:…>, custom emoji <:name:id>, </command:id>).
+_INLINE = re.compile(r"[\\*_~|`<]")
+# Markdown at the start of a line: headings, "-#" subtext, quotes, list items.
+# A long text is split at spaces, so a part may start where a line did not:
+# these are escaped after any space as well.
+_LINE_START = re.compile(r"(?:(?<=\s)|^)([#>]|[-+](?=\s|#|$))")
+_NUMBERED = re.compile(r"(?:(?<=\s)|^)(\d{1,9})([.)])(?=\s|$)")
+_MASS_MENTION = re.compile(r"@(?=everyone|here)")
+_USER_MENTION = re.compile(r"(<@!?\d{15,21}>)")
+_ZWSP = "\u200b"
+
+
+def escape(text: str, *, allow_user_mentions: bool = False) -> str:
+    """``text`` as Discord markdown that shows exactly ``text`` (links stay links).
+
+    Every character Discord would read as markdown gets a backslash (Discord
+    shows "\\X" as "X" for any punctuation X); "@everyone"/"@here" get a
+    zero-width space so they show but are no longer mentions, whatever
+    ``allowed_mentions`` says. Square brackets are escaped when the text has a
+    "](" (a masked link needs one; "[de]" alone stays readable in the raw
+    content). ``allow_user_mentions`` (the policy's `mentions: allow`) leaves
+    <@id> user mentions working."""
+    brackets = "](" in text
+    out, position = [], 0
+    for url in _URL.finditer(text):
+        out += [_escape_plain(text[position:url.start()], brackets, allow_user_mentions), url.group()]
+        position = url.end()
+    out.append(_escape_plain(text[position:], brackets, allow_user_mentions))
+    return "".join(out)
+
+
+def _escape_plain(text: str, brackets: bool, allow_user_mentions: bool) -> str:
+    # With user mentions allowed, they are set aside (the odd items of the split).
+    pieces = _USER_MENTION.split(text) if allow_user_mentions else [text]
+    for i in range(0, len(pieces), 2):
+        piece = _INLINE.sub(lambda m: "\\" + m.group(), pieces[i])
+        if brackets:
+            piece = piece.replace("[", "\\[").replace("]", "\\]")
+        piece = _NUMBERED.sub(lambda m: m.group(1) + "\\" + m.group(2), piece)
+        piece = _LINE_START.sub(lambda m: "\\" + m.group(1), piece)
+        pieces[i] = _MASS_MENTION.sub("@" + _ZWSP, piece)
+    return "".join(pieces)
+
+
+_UNESCAPE = re.compile(r"\\([^0-9A-Za-z\s])")
+
+
+def plain_text(content: str) -> str:
+    """What Discord shows for ``content`` with its markdown escapes resolved (the
+    text of a relayed copy, to be quoted and escaped again)."""
+    return _UNESCAPE.sub(r"\1", content).replace(_ZWSP, "")
 
 
 def _defuse(text: str) -> str:
@@ -70,26 +135,29 @@ def attachment_marker(attachment: Attachment) -> str:
     return _MARKERS.get(attachment.kind, "[attachment]")
 
 
-def quoted_original(header: str, original: str) -> str:
+def quoted_original(header: str, original: str, *, allow_user_mentions: bool = False) -> str:
     """The original under its header: "*Original (Deutsch), translated by …*" and a quote."""
-    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in original.strip().split("\n"))
-    return f"*{discord.utils.escape_markdown(_one_line(header))}*\n{quoted}"
+    return f"*{escape(_one_line(header))}*\n{_quote(escape(original.strip(), allow_user_mentions=allow_user_mentions))}"
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
 
 
 def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[str, ...] = (),
-            original: str = "") -> str:
-    """The body of a post: text, then attachment markers, then notes in
+            original: str = "", *, allow_user_mentions: bool = False) -> str:
+    """The body of a post: text (escaped), then attachment markers, then notes in
     italics, then the quoted original (already composed by :func:`quoted_original`)."""
     lines = []
     if text:
-        lines.append(text)
+        lines.append(escape(text, allow_user_mentions=allow_user_mentions))
     markers = " ".join(attachment_marker(a) for a in attachments)
     if markers:
         lines.append(markers)
     for note in notes:
         note = _one_line(note)
         if note:
-            lines.append(f"*{discord.utils.escape_markdown(note)}*")
+            lines.append(f"*{escape(note)}*")
     if original:
         lines.append(original)
     return "\n".join(lines)
@@ -120,7 +188,9 @@ def _cut_point(text: str, budget: int) -> int:
         ends = [m.end() for m in re.finditer(pattern, window) if floor <= m.end() <= budget + 1]
         if ends:
             return min(ends[-1], budget)
-    return budget
+    # A hard cut never separates an escaping backslash from what it escapes.
+    backslashes = len(text[:budget]) - len(text[:budget].rstrip("\\"))
+    return budget - 1 if backslashes % 2 else budget
 
 
 def jump_url(guild_id: int | str, channel_id: int | str, message_id: int | str) -> str:
@@ -141,15 +211,17 @@ def strip_reply_quote(content: str) -> str:
 
 def reply_quote(replied_content: str, link: str, chars: int = QUOTE_CHARS) -> str:
     """Webhooks cannot reply, so a relayed reply starts with a short quote of
-    the replied-to message and a jump link to it (ending in a newline)."""
-    text = strip_reply_quote(replied_content).strip()
+    the replied-to message and a jump link to it (ending in a newline). The
+    quote shows the replied-to text as plain text (its markdown escaped, also
+    where the cut would have left a code block or spoiler open)."""
+    text = plain_text(strip_reply_quote(replied_content)).strip()
     if len(text) > chars:
         cut = text.rfind(" ", 0, chars)
         text = text[:cut if cut > chars // 2 else chars].rstrip() + "…"
-    quoted = "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n")) if text else ""
+    quoted = _quote(escape(text)) if text else ""
     return f"{quoted}\n{link}\n" if quoted else f"{link}\n"
 
 
 def fallback_prefix(label: str) -> str:
     """Without a webhook the bot posts itself, naming the sender in bold."""
-    return f"**{discord.utils.escape_markdown(label)}:** "
+    return f"**{escape(_one_line(label))}:** "

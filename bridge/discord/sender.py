@@ -109,8 +109,9 @@ class DiscordSender:
         original = ""
         if post.original.strip():
             header = original_header(post.language, post.original_language, post.translated_by)
-            original = render.quoted_original(header, post.original)
-        body = render.compose(post.text, post.attachments, post.notes, original)
+            original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
+        body = render.compose(post.text, post.attachments, post.notes, original,
+                              allow_user_mentions=post.allow_mentions)
         if not body.strip():
             raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
         first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))

@@ -188,7 +188,8 @@ async def test_post_edit_delete_through_the_webhook(adapter, standin, aredis, ke
     (post,) = await wait_until(lambda: standin.posts(CHANNEL), message="the webhook post")
     assert post["via"] == "webhook"
     assert post["username"] == "Anna · Leicester"
-    assert post["content"] == "@everyone hello <@&123>"
+    # Shown as typed, neither a mention nor a ping (escaped; allowed_mentions as a second guard).
+    assert post["content"] == "@\u200beveryone hello \\<@&123>"
     assert post["allowed_mentions"] == {"parse": []}
     assert post["notified"] == {"everyone": False, "users": [], "roles": []}
     assert [w["name"] for w in standin.webhooks(CHANNEL)] == ["twinbridge"]
@@ -259,14 +260,14 @@ async def test_without_manage_webhooks_the_bot_posts_itself(adapter, standin, ar
 
     (post,) = await wait_until(lambda: standin.posts(CHANNEL), message="the bot post")
     assert post["via"] == "bot"
-    assert post["content"] == "**Anna · Leicester:** @here hi"
+    assert post["content"] == "**Anna · Leicester:** @\u200bhere hi"
     assert post["allowed_mentions"] == {"parse": []}
     assert post["notified"] == {"everyone": False, "users": [], "roles": []}
     # Its own message comes back through the gateway and is not re-ingested.
     await wait_until(lambda: stat(aredis, keys, "discord.skipped.own_message"), message="the echo skipped")
 
     await put_in_outbox(aredis, keys, outbound(EventKind.EDIT, "@here hi, edited"))
-    await wait_until(lambda: standin.transcript(CHANNEL) == [("twinbridge", "**Anna · Leicester:** @here hi, edited")],
+    await wait_until(lambda: standin.transcript(CHANNEL) == [("twinbridge", "**Anna · Leicester:** @\u200bhere hi, edited")],
                      message="the edited bot post")
 
 

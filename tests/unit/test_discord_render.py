@@ -146,3 +146,65 @@ def test_reply_to_a_relayed_reply_does_not_nest_quotes():
 
 def test_jump_url():
     assert render.jump_url(10, 20, 30) == "https://discord.com/channels/10/20/30"
+
+
+# -- what members wrote shows as typed (issue 12, item 16) ------------------------------
+
+_SHOWN = re.compile(r"\\([^0-9A-Za-z\s])")
+
+
+def _shows(content: str) -> str:
+    return _SHOWN.sub(r"\1", content).replace("\u200b", "")
+
+
+@pytest.mark.parametrize("typed", [
+    "**bold** __under__ ~~strike~~ ||spoiler|| `code` ```block```",
+    "# h1\n## h2\n### h3\n-# subtext\n> quote\n>>> block\n- item\n* item\n+ item\n1. one\n2) two",
+    "[masked](https://evil.example) and [x]( https://evil.example )",
+    "<@123456789012345678> <@&42> <#123456789012345678> <t:1700000000:R> <:e:123456789012345678> </x:1>",
+    "back\\slash \\* \\\\",
+])
+def test_escape_shows_exactly_what_was_typed(typed):
+    escaped = render.escape(typed)
+    assert _shows(escaped) == typed
+    bare = _SHOWN.sub("e", escaped)
+    assert not re.search(r"[*_~|`<]", bare)
+    assert not any(re.match(r"\s*([#>]|[-*+]\s|\d+[.)]\s)", line) for line in bare.split("\n"))
+
+
+def test_escape_keeps_links_working_and_everyone_harmless():
+    assert render.escape("see https://example.org/a_b_c?x=1#top") == "see https://example.org/a_b_c?x=1#top"
+    assert render.escape("@everyone @here") == "@\u200beveryone @\u200bhere"
+    assert render.escape("[de] Hallo") == "[de] Hallo"  # brackets only matter before "]("
+
+
+def test_user_mentions_work_only_when_the_policy_allows_them():
+    assert render.escape("hi <@123456789012345678>") == "hi \\<@123456789012345678>"
+    assert render.escape("hi <@123456789012345678>", allow_user_mentions=True) == "hi <@123456789012345678>"
+    assert render.escape("<@&42> @everyone", allow_user_mentions=True) == "\\<@&42> @\u200beveryone"
+
+
+def test_split_never_parts_an_escape_from_its_character():
+    text = render.escape("*" * 3000)
+    parts = render.split(text, 2000)
+    assert all(not re.search(r"(?<!\\)(\\\\)*\\$", part) for part in parts)
+    assert _shows("".join(parts)) == "*" * 3000
+
+
+def test_original_and_notes_are_escaped_too():
+    original = render.quoted_original("Original (English)", "**Anna · Leicester**\n> hi")
+    assert original == "*Original (English)*\n> \\*\\*Anna · Leicester\\*\\*\n> \\> hi"
+    assert render.compose("#1 fan", notes=("*note*",)) == "\\#1 fan\n*\\*note\\**"
+
+
+def test_reply_quote_shows_the_replied_text_plainly():
+    link = "https://discord.com/channels/1/2/3"
+    quote = render.reply_quote("```\n# Big\n@everyone", link)
+    assert quote == f"> \\`\\`\\`\n> \\# Big\n> @\u200beveryone\n{link}\n"
+    # A relayed copy (already escaped) is quoted as it shows, not double-escaped.
+    assert render.reply_quote(render.escape("**hi**"), link) == f"> \\*\\*hi\\*\\*\n{link}\n"
+
+
+def test_a_chosen_name_cannot_pose_as_another_community():
+    label = render.webhook_username("Admin · Krefeld\n**Bot** \u202eevil", "Leicester")
+    assert label == "Admin - Krefeld **Bot** evil · Leicester"

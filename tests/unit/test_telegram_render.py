@@ -117,3 +117,9 @@ def test_the_stand_in_rejects_what_telegram_rejects(bad):
     with pytest.raises(ApiError) as caught:
         parse_html(bad)
     assert caught.value.description.startswith("Bad Request: can't parse entities")
+
+
+def test_a_chosen_name_stays_on_one_line_and_cannot_pose_as_another_community():
+    [html_text] = render_parts(post("hi", sender="Admin · Leicester\n<b>Bot</b>\u202e"))
+    assert html_text == "<b>Admin - Leicester &lt;b&gt;Bot&lt;/b&gt; · Krefeld:</b> hi"
+    assert [e["type"] for e in parse_html(html_text)[1]] == ["bold"]
