@@ -15,7 +15,7 @@ with its ``result-container`` div. Point a translator's ``_base_url`` at
 
 Both translate with :func:`fake_translate`: visibly fake, deterministic, and
 leaving placeholders (``⟦0⟧``), URLs and ``<span translate="no">`` alone.
-Tests plan trouble with ``fail_next`` / ``stall`` / ``stall_forever`` and read
+Tests plan trouble with ``fail_next`` / ``stall`` / ``stall_forever`` / ``drip`` and read
 what arrived in ``requests`` and ``translations``.
 
 Deliberately not modelled: real translation or language detection (a script
@@ -175,6 +175,7 @@ class _StandIn:
         self._failures: list[tuple[int, str | None]] = []
         self._stalls: list[float] = []
         self._stall_all = False
+        self._drip: float | None = None  # seconds between the bytes of a translation's answer
         # Replaced on every release, so a held request only sees the release it waited for.
         self._release = asyncio.Event()
         self._runner: web.AppRunner | None = None
@@ -182,7 +183,7 @@ class _StandIn:
         self._port: int | None = None
 
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+        app = web.Application(middlewares=[self._dripping])
         self._add_routes(app)
         # access_log=None: provider requests carry the members' text in the query string.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
@@ -219,9 +220,17 @@ class _StandIn:
         """Hold every translation request until :meth:`unstall` (or :meth:`stop`)."""
         self._stall_all = True
 
+    def drip(self, interval: float = 0.5) -> None:
+        """Answer every translation request slowly: status and headers at once,
+        then the body one byte every ``interval`` seconds (until :meth:`unstall`).
+        Each read of a client gets a byte well within any per-read timeout; only a
+        deadline on the whole request stops waiting for the answer."""
+        self._drip = interval
+
     def unstall(self) -> None:
         self._stalls.clear()
         self._stall_all = False
+        self._drip = None
         self._release.set()
         self._release = asyncio.Event()
 
@@ -254,7 +263,32 @@ class _StandIn:
         except _Reject as reject:
             response = reject.response
         record.status = response.status
+        if gated and self._drip is not None:
+            response["drip"] = self._drip  # see _dripping
         return response
+
+    @web.middleware
+    async def _dripping(self, request: web.Request, handler) -> web.StreamResponse:
+        """Send an answer marked by :meth:`_serve` one byte at a time (see :meth:`drip`)."""
+        response = await handler(request)
+        interval = response.get("drip") if isinstance(response, web.Response) else None
+        if interval is None:
+            return response
+        body = response.body if isinstance(response.body, bytes) else b""
+        stream = web.StreamResponse(status=response.status, headers={
+            k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")})
+        stream.content_length = len(body)
+        await stream.prepare(request)
+        release = self._release
+        for i in range(len(body)):
+            await stream.write(body[i:i + 1])
+            if not release.is_set():
+                try:
+                    await asyncio.wait_for(release.wait(), interval)
+                except asyncio.TimeoutError:
+                    pass
+        await stream.write_eof()
+        return stream
 
 
 # -- LibreTranslate -----------------------------------------------------------------

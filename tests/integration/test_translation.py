@@ -88,6 +88,26 @@ async def test_a_stalled_provider_lets_the_message_through_untranslated_within_t
     assert elapsed < 2.0 + 2.0, f"held {elapsed:.1f}s, beyond the deadline's bound"
 
 
+@pytest.mark.parametrize("provider", ["libre", "mymemory", "google"])
+async def test_a_server_dripping_its_answer_cannot_hold_a_call_past_the_deadline(libre, endpoints, provider):
+    # A byte every 0.2 s: each read succeeds long before a per-read timeout, so only a
+    # deadline on the whole request ends it (the answers are 40-200 bytes: 8-40 s).
+    libre.drip(0.2)
+    endpoints.drip(0.2)
+    t = translator(libre, endpoints, deadline=2.0, call_timeout=1.5)
+    started = time.monotonic()
+    done = await run(t, Request("hello there", "en", frozenset({"de"}), (provider,)))
+    elapsed = time.monotonic() - started
+    libre.unstall()
+    endpoints.unstall()
+    assert done["de"].status == FAILED and done["de"].text == "hello there"
+    assert "timed out" in done["de"].reason or "out of time" in done["de"].reason, done["de"].reason
+    assert elapsed < 2.0 + 2.0, f"held {elapsed:.1f}s, beyond the deadline's bound"
+    # Once the server answers normally again, the same provider translates.
+    done = await run(t, Request("hello there", "en", frozenset({"de"}), (provider,)))
+    assert done["de"].status == TRANSLATED
+
+
 async def test_google_answers_through_deep_translator_with_a_timeout(endpoints):
     endpoints.stall(30, count=2)  # both attempts allowed
     t = translator(endpoints=endpoints, deadline=2.0, call_timeout=1.0)

@@ -8,8 +8,12 @@ errors are logged and counted, and message text is personal data).
 ``libre`` (a self-hosted LibreTranslate) is spoken to directly with POST and a
 JSON body, so chat text never lands in a URL or an access log. The others are
 deep-translator's classes; deep-translator sets no request timeouts, so its
-modules are handed a ``requests`` that always passes one (see
+modules are handed a ``requests`` that always bounds the call (see
 :class:`_BoundedRequests`).
+
+Every HTTP call has a deadline for the whole answer (:func:`request_within`):
+requests' ``timeout`` bounds each read, so a server sending one byte a second
+would otherwise hold a call, and the message, for as long as it likes.
 """
 from __future__ import annotations
 
@@ -24,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Callable, Protocol
 
 import requests
+import urllib3
 
 from .codes import base, provider_code
 
@@ -103,6 +108,53 @@ def new_session() -> requests.Session:
     return session
 
 
+# -- a deadline for the whole request ----------------------------------------------
+
+MAX_ANSWER_BYTES = 4 * 1024 * 1024  # a translation of 5000 characters is a few kB
+
+
+class DeadlineExceeded(requests.Timeout):
+    """The answer had not fully arrived by the request's deadline."""
+
+
+def request_within(session: requests.Session, method: str, url: str, deadline: float,
+                   **kwargs: Any) -> requests.Response:
+    """``session.request(method, url, ...)`` whose whole answer has arrived by
+    ``deadline`` (a :func:`time.monotonic` instant), else :class:`DeadlineExceeded`.
+
+    Connecting and each read are bounded by the time left when the call starts
+    (requests' per-read timeout); the body is then read as it comes, chunk by
+    chunk, and the deadline checked after every chunk, so a server trickling its
+    answer is cut off within one read of the deadline. The response returned has
+    its content read (``.json()``, ``.text`` work as usual)."""
+    remaining = deadline - time.monotonic()
+    if remaining <= 0:
+        raise DeadlineExceeded("no time left")
+    kwargs.pop("timeout", None)
+    response = session.request(method, url, stream=True, timeout=(remaining, remaining), **kwargs)
+    body = bytearray()
+    try:
+        while True:
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded("the answer did not arrive in time")
+            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            if not chunk:
+                break
+            body += chunk
+            if len(body) > MAX_ANSWER_BYTES:
+                raise requests.ConnectionError("answer too large")
+        # What Response.content would have done (it has no deadline): the body is complete.
+        response._content = bytes(body)
+        response._content_consumed = True
+    except urllib3.exceptions.ReadTimeoutError:
+        raise requests.ReadTimeout("read timed out") from None
+    except (urllib3.exceptions.HTTPError, OSError) as exc:
+        raise requests.ConnectionError(exc.__class__.__name__) from None
+    finally:
+        response.close()  # returns a fully read connection to the pool, closes a cut-off one
+    return response
+
+
 # -- LibreTranslate ---------------------------------------------------------------
 
 class LibreProvider:
@@ -133,7 +185,7 @@ class LibreProvider:
         if self._languages and now - self._languages[0] < self.LANGUAGES_TTL:
             return self._languages[1]
         try:
-            response = self._session().get(f"{self.url}/languages", timeout=timeout)
+            response = request_within(self._session(), "GET", f"{self.url}/languages", now + timeout)
             codes = frozenset(entry["code"] for entry in response.json()) if response.ok else None
         except (requests.RequestException, ValueError, KeyError, TypeError):
             codes = None
@@ -144,7 +196,8 @@ class LibreProvider:
 
     def _read_char_limit(self, timeout: float) -> None:
         try:
-            limit = int(self._session().get(f"{self.url}/frontend/settings", timeout=timeout).json()["charLimit"])
+            limit = int(request_within(self._session(), "GET", f"{self.url}/frontend/settings",
+                                       time.monotonic() + timeout).json()["charLimit"])
         except (requests.RequestException, ValueError, KeyError, TypeError):
             return
         # -1 means unlimited; stay at a size a single request handles comfortably.
@@ -166,15 +219,15 @@ class LibreProvider:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TranslationFailed(self.name, "timed out")
-            out += self._post(batch, source, target, remaining)
+            out += self._post(batch, source, target, deadline)
         return out
 
-    def _post(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+    def _post(self, pieces: list[str], source: str, target: str, deadline: float) -> list[str]:
         body: dict[str, Any] = {"q": pieces, "source": source, "target": target, "format": "text"}
         if self.api_key:
             body["api_key"] = self.api_key
         try:
-            response = self._session().post(f"{self.url}/translate", json=body, timeout=timeout)
+            response = request_within(self._session(), "POST", f"{self.url}/translate", deadline, json=body)
         except requests.Timeout:
             raise TranslationFailed(self.name, "timed out") from None
         except requests.RequestException:
@@ -202,9 +255,12 @@ class LibreProvider:
 
 class _BoundedRequests:
     """What deep-translator's modules see as ``requests``: the real module,
-    except that ``get`` and ``post`` always carry a timeout (the calling
-    thread's, set by :class:`DeepTranslatorProvider`). Without it a stalled
-    provider would hold a worker forever."""
+    except that ``get`` and ``post`` always have a deadline for the whole
+    answer (the calling thread's, set by :class:`DeepTranslatorProvider`; see
+    :func:`request_within`). Without it a stalled or trickling provider would
+    hold a worker forever."""
+
+    DEFAULT_TIMEOUT = 10.0
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -212,11 +268,11 @@ class _BoundedRequests:
     def __getattr__(self, name: str) -> Any:
         return getattr(requests, name)
 
-    def timeout(self) -> float:
-        return getattr(self._local, "timeout", 10.0)
+    def deadline(self) -> float:
+        return getattr(self._local, "deadline", None) or time.monotonic() + self.DEFAULT_TIMEOUT
 
-    def set_timeout(self, seconds: float) -> None:
-        self._local.timeout = seconds
+    def set_deadline(self, deadline: float | None) -> None:
+        self._local.deadline = deadline
 
     def _session(self) -> requests.Session:
         """This thread's session: kept (connections reused), but with no cookies
@@ -228,12 +284,10 @@ class _BoundedRequests:
         return session
 
     def get(self, url: str, **kwargs: Any) -> requests.Response:
-        kwargs["timeout"] = self.timeout()
-        return self._session().get(url, **kwargs)
+        return request_within(self._session(), "GET", url, self.deadline(), **kwargs)
 
     def post(self, url: str, **kwargs: Any) -> requests.Response:
-        kwargs["timeout"] = self.timeout()
-        return self._session().post(url, **kwargs)
+        return request_within(self._session(), "POST", url, self.deadline(), **kwargs)
 
 
 _BOUNDED = _BoundedRequests()
@@ -301,16 +355,14 @@ class DeepTranslatorProvider:
     def translate(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
         from deep_translator import exceptions as dt
 
-        deadline = time.monotonic() + timeout
+        deadline = time.monotonic() + max(0.1, timeout)
         try:
-            _BOUNDED.set_timeout(max(0.1, timeout))
+            _BOUNDED.set_deadline(deadline)
             translator = self._translator(source, target)
             out = []
             for piece in pieces:
-                remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if deadline - time.monotonic() <= 0:
                     raise TranslationFailed(self.name, "timed out")
-                _BOUNDED.set_timeout(remaining)
                 translated = translator.translate(piece) or ""
                 if self.name == "mymemory" and _MYMEMORY_REFUSAL.match(translated):
                     # MyMemory answers quota and request errors with HTTP 200 and the
@@ -336,6 +388,8 @@ class DeepTranslatorProvider:
             raise TranslationFailed(self.name, "text too long for the provider", retryable=False) from None
         except Exception as exc:  # deep-translator's errors carry the text: keep only the class name
             raise TranslationFailed(self.name, f"failed ({exc.__class__.__name__})", retryable=False) from None
+        finally:
+            _BOUNDED.set_deadline(None)
 
 
 def build_providers(*, libretranslate_url: str | None, libretranslate_api_key: str | None,
