@@ -280,14 +280,17 @@ class _StandIn:
         stream.content_length = len(body)
         await stream.prepare(request)
         release = self._release
-        for i in range(len(body)):
-            await stream.write(body[i:i + 1])
-            if not release.is_set():
-                try:
-                    await asyncio.wait_for(release.wait(), interval)
-                except asyncio.TimeoutError:
-                    pass
-        await stream.write_eof()
+        try:
+            for i in range(len(body)):
+                await stream.write(body[i:i + 1])
+                if not release.is_set():
+                    try:
+                        await asyncio.wait_for(release.wait(), interval)
+                    except asyncio.TimeoutError:
+                        pass
+            await stream.write_eof()
+        except ConnectionError:  # the client gave up waiting: what a deadline does
+            pass
         return stream
 
 

@@ -146,6 +146,8 @@ def request_within(session: requests.Session, method: str, url: str, deadline: f
         # What Response.content would have done (it has no deadline): the body is complete.
         response._content = bytes(body)
         response._content_consumed = True
+    except requests.RequestException:
+        raise
     except urllib3.exceptions.ReadTimeoutError:
         raise requests.ReadTimeout("read timed out") from None
     except (urllib3.exceptions.HTTPError, OSError) as exc:
