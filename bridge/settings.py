@@ -34,6 +34,11 @@ class Settings:
     # Added: the longest a message waits for its translations (seconds); after
     # that it goes out in the original, marked "not translated".
     translation_timeout: float = 20.0
+    # Added: Celery's soft and hard time limits of every task (seconds). The soft
+    # one puts the task back to run again (workers/app.py); the hard one ends the
+    # process running it. Defaults: well above the translation deadline.
+    task_soft_time_limit: float = 0.0  # 0: translation_timeout + 40
+    task_time_limit: float = 0.0  # 0: the soft limit + 30
     # Added: base URLs replacing a provider's own (a proxy, or a stand-in), as
     # TWINBRIDGE_TRANSLATOR_URLS="google=http://…/m,mymemory=http://…/get".
     translator_endpoints: dict[str, str] = field(default_factory=dict)
@@ -43,6 +48,11 @@ class Settings:
     # Added, for benchmarks only: "off" lifts the bridge's own pacing to the
     # platforms' published limits (to measure the pipeline, not the limits).
     rate_limits: str = "platform"
+
+    def time_limits(self) -> tuple[float, float]:
+        """(soft, hard) time limit of every task, in seconds."""
+        soft = self.task_soft_time_limit or self.translation_timeout + 40
+        return soft, max(self.task_time_limit or soft + 30, soft + 1)
 
     def with_config(self, path: str | os.PathLike | None) -> "Settings":
         return replace(self, config_path=Path(path)) if path else self
@@ -112,6 +122,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
         visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 300),
         translation_timeout=float(_get(env, "TWINBRIDGE_TRANSLATION_TIMEOUT") or 20),
+        task_soft_time_limit=float(_get(env, "TWINBRIDGE_TASK_SOFT_TIME_LIMIT") or 0),
+        task_time_limit=float(_get(env, "TWINBRIDGE_TASK_TIME_LIMIT") or 0),
         translator_endpoints=_endpoints(_get(env, "TWINBRIDGE_TRANSLATOR_URLS")),
         provider_credentials=_credentials(env),
         rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",

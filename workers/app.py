@@ -9,16 +9,42 @@ from __future__ import annotations
 import gc
 import logging
 
-from celery import Celery, signals
+from celery import Celery, Task, signals
+from celery.exceptions import SoftTimeLimitExceeded
 
 from bridge.settings import Settings, load_settings
 from bridge.task_queue import PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, broker_key_prefix  # noqa: F401
 
 
+log = logging.getLogger(__name__)
+TIME_LIMIT_RETRIES = 3  # then the task fails; its ingress entry stays for the sweeper
+
+
+class TimeBoundTask(Task):
+    """Every task of the app: past its soft time limit it is sent again (shortly,
+    a few times), not failed. The limit interrupts it anywhere, but publishing is
+    one atomic script and everything before it is idempotent, so a run cut off
+    has published all of an event or nothing, and the next run finishes it."""
+
+    def __call__(self, *args, **kwargs):
+        try:
+            return super().__call__(*args, **kwargs)
+        except SoftTimeLimitExceeded as exc:
+            if self.request.called_directly or self.request.retries >= TIME_LIMIT_RETRIES:
+                raise
+            log.warning("task %s exceeded its soft time limit; running it again", self.name)
+            raise self.retry(exc=exc, countdown=1, max_retries=None) from None
+
+
 def make_celery(settings: Settings | None = None) -> Celery:
     settings = settings or load_settings()
-    app = Celery("twinbridge", broker=settings.redis_url, include=["workers.tasks"])
+    app = Celery("twinbridge", broker=settings.redis_url, include=["workers.tasks"], task_cls=TimeBoundTask)
+    soft_limit, hard_limit = settings.time_limits()
     app.conf.update(
+        # A task past its soft limit is run again (TimeBoundTask); past the hard
+        # limit its process is replaced. Translation has its own, shorter deadline.
+        task_soft_time_limit=soft_limit,
+        task_time_limit=hard_limit,
         task_serializer="json",
         accept_content=["json"],
         task_ignore_result=True,

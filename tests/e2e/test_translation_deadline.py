@@ -1,9 +1,11 @@
-"""The translation deadline on the whole path, against a translator that answers
-one byte at a time: real worker and adapters, stand-ins on loopback.
+"""Time bounds on the whole path: real worker and adapters, stand-ins on loopback.
 
-A message with one target language is translated in the worker's own thread
-(docs/reliability.md), so only a deadline on each provider call's whole answer
-keeps it from waiting as long as the server likes to drip."""
+- The translation deadline holds against a translator that answers one byte at
+  a time. A message with one target language is translated in the worker's own
+  thread, so only a deadline on each provider call's whole answer keeps it from
+  waiting as long as the server likes to drip.
+- Celery's soft time limit is a backstop above that deadline: a task cut off by
+  it runs again and publishes its event once, never half."""
 from __future__ import annotations
 
 import textwrap
@@ -13,7 +15,7 @@ import pytest
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
+from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
 from ..helpers import start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS
@@ -21,7 +23,7 @@ from .test_translation_path import ANNA, DC_TOKEN, GUILD, KREFELD, LEICESTER, LT
 
 pytestmark = pytest.mark.e2e
 
-BOUND = 4  # TWINBRIDGE_TRANSLATION_TIMEOUT
+BOUND = 4  # TWINBRIDGE_TRANSLATION_TIMEOUT of the first test
 LINKS = f"""
 version: 1
 communities:
@@ -34,44 +36,74 @@ policies:
 """
 
 
-async def test_a_translator_dripping_its_answer_cannot_hold_a_message(tmp_path, procs, redis_url, prefix):
+@pytest.fixture
+async def world(tmp_path, procs, redis_url, prefix):
+    """Start the stand-ins, then (by calling the returned function) the bridge with extra env."""
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
     libre = LibreTranslateStandIn(api_key=LT_KEY)
     endpoints = ProviderEndpointStandIn()
     for server in (telegram, discord, libre, endpoints):
         await server.start()
-    try:
-        config = tmp_path / "links.yaml"
-        config.write_text(textwrap.dedent(LINKS))
-        urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
-            "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
+    config = tmp_path / "links.yaml"
+    config.write_text(textwrap.dedent(LINKS))
+    urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
+        "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
+
+    async def start(**extra: str):
         env = {
             "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
             "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
             "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
             "DISCORD_GATEWAY_URL": discord.gateway_url,
             "LIBRETRANSLATE_URL": libre.url, "LIBRETRANSLATE_API_KEY": LT_KEY,
-            "TWINBRIDGE_TRANSLATOR_URLS": urls, "TWINBRIDGE_TRANSLATION_TIMEOUT": str(BOUND),
+            "TWINBRIDGE_TRANSLATOR_URLS": urls, **extra,
         }
         await start_bridge(procs, env, telegram, discord)
+        return telegram, discord, libre, endpoints
 
-        # Both translators answer, one byte every half second: every read succeeds (no
-        # per-read timeout fires); the whole answers would take half a minute or more.
-        libre.drip(0.5)
-        endpoints.drip(0.5)
-        started = time.monotonic()
-        telegram.inject_message(LEICESTER, ANNA, "Who brings the cake on Sunday?")
-        marked = await wait_until(
-            lambda: next((t for _, t in discord.transcript(KREFELD) if "cake" in t), None), 120,
-            message="the untranslated copy")
-        waited = time.monotonic() - started
-        assert marked.startswith("Who brings the cake on Sunday?\n")
-        assert "*Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English.*" in marked
-        print(f"delivered untranslated {waited:.1f} s after it was sent (deadline {BOUND} s)")
-        assert waited < BOUND + 10, f"held {waited:.0f}s"  # the bound plus polling and delivery
-        assert any(r.path == "/translate" for r in libre.requests)  # it was asked, and cut off
-    finally:
-        procs.stop_all()
-        for server in (telegram, discord, libre, endpoints):
-            await server.stop()
+    yield start
+    procs.stop_all()
+    for server in (telegram, discord, libre, endpoints):
+        await server.stop()
+
+
+def copies(discord, fragment: str) -> list[str]:
+    return [t for _, t in discord.transcript(KREFELD) if fragment in t]
+
+
+async def test_a_translator_dripping_its_answer_cannot_hold_a_message(world):
+    telegram, discord, libre, endpoints = await world(TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND))
+    # Both translators answer, one byte every half second: every read succeeds (no
+    # per-read timeout fires); the whole answers would take half a minute or more.
+    libre.drip(0.5)
+    endpoints.drip(0.5)
+    started = time.monotonic()
+    telegram.inject_message(LEICESTER, ANNA, "Who brings the cake on Sunday?")
+    marked = (await wait_until(lambda: copies(discord, "cake"), 120, message="the untranslated copy"))[0]
+    waited = time.monotonic() - started
+    print(f"delivered untranslated {waited:.1f} s after it was sent (deadline {BOUND} s)")
+    assert marked.startswith("Who brings the cake on Sunday?\n")
+    assert "*Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English.*" in marked
+    assert waited < BOUND + 10, f"held {waited:.0f}s"  # the bound plus polling and delivery
+    assert any(r.path == "/translate" for r in libre.requests)  # it was asked, and cut off
+
+
+async def test_a_task_past_its_soft_time_limit_runs_again_and_publishes_once(world, procs):
+    # A translation deadline far above the task's soft limit: the limit strikes first.
+    telegram, discord, libre, _ = await world(
+        TWINBRIDGE_TRANSLATION_TIMEOUT="120", TWINBRIDGE_TASK_SOFT_TIME_LIMIT="3", TWINBRIDGE_TASK_TIME_LIMIT="20")
+    libre.stall_forever()
+    telegram.inject_message(LEICESTER, ANNA, "Good morning")
+    await wait_until(lambda: "exceeded its soft time limit" in procs.log("worker"), 60,
+                     message="the soft time limit to strike")
+    assert discord.transcript(KREFELD) == []  # nothing published by the run that was cut off
+    libre.unstall()
+    translated = fake_translate("Good morning", "en", "de")
+    await wait_until(lambda: copies(discord, translated), 60, message="the translated copy")
+    # A later message from the same chat arrives after it (per-chat order), so by then
+    # any second copy of the first would have been posted too.
+    telegram.inject_message(LEICESTER, ANNA, "Good night")
+    await wait_until(lambda: copies(discord, fake_translate("Good night", "en", "de")), 60, message="the next one")
+    assert [t for _, t in discord.transcript(KREFELD)] == [translated, fake_translate("Good night", "en", "de")]
+    assert "Traceback" not in procs.log("worker")

@@ -29,6 +29,7 @@ from typing import Any, Callable, Protocol
 
 import requests
 import urllib3
+from celery.exceptions import SoftTimeLimitExceeded
 
 from .codes import base, provider_code
 
@@ -388,6 +389,8 @@ class DeepTranslatorProvider:
             raise TranslationFailed(self.name, "API key missing or rejected", retryable=False) from None
         except dt.NotValidLength:
             raise TranslationFailed(self.name, "text too long for the provider", retryable=False) from None
+        except SoftTimeLimitExceeded:
+            raise  # the task's time limit, not the provider's failure
         except Exception as exc:  # deep-translator's errors carry the text: keep only the class name
             raise TranslationFailed(self.name, f"failed ({exc.__class__.__name__})", retryable=False) from None
         finally:

@@ -13,6 +13,8 @@ from collections.abc import Callable, Mapping
 from concurrent.futures import ThreadPoolExecutor, wait
 from dataclasses import dataclass, replace
 
+from celery.exceptions import SoftTimeLimitExceeded
+
 from .cache import TranslationCache, cache_digest
 from .codes import base
 from .providers import Provider, TranslationFailed
@@ -109,6 +111,8 @@ class Translator:
         """``_one`` in the calling thread, failing as a pooled call fails (marked, never raised)."""
         try:
             return self._one(protected, request, target, deadline)
+        except SoftTimeLimitExceeded:
+            raise  # the task's own limit: it runs again, nothing is published (workers/app.py)
         except Exception as exc:
             log.error("translation to %s failed unexpectedly: %s", target, exc.__class__.__name__)
             return Translation(request.text, target, FAILED, reason="failed unexpectedly")
