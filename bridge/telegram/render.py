@@ -22,6 +22,9 @@ from ..phrases import original_header
 TEXT_LIMIT = 4096
 
 _MENTION = re.compile(r"(?<![\w@])@(?=\w)")
+# What Telegram would make a tappable bot command ("/forgetme@bot"): tapping it sends
+# the command as the reader, so a member could make others erase their data.
+_COMMAND = re.compile(r"(?<![\w/<>])/(?=[A-Za-z0-9_])")  # after < or > Telegram sees no command
 _WORD_JOINER = "\u2060"
 _SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s")
 
@@ -52,6 +55,11 @@ def defuse_mentions(text: str) -> str:
     """"@name" pings its owner on Telegram; a word joiner after the @ keeps it
     readable but no longer a mention (the policy's `mentions: none`)."""
     return _MENTION.sub("@" + _WORD_JOINER, text)
+
+
+def defuse_commands(text: str) -> str:
+    """"/command" is tappable on Telegram; a word joiner after the / keeps it readable, not tappable."""
+    return _COMMAND.sub("/" + _WORD_JOINER, text)
 
 
 def attachment_markers(post: OutboundPost) -> str:
@@ -110,7 +118,7 @@ def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     prefix_html = f"<b>{esc(label)}:</b> " if label else ""
     prefix_len = utf16_len(f"{label}: ") if label else 0
 
-    text = post.text.strip()
+    text = defuse_commands(post.text.strip())
     if not post.allow_mentions:
         text = defuse_mentions(text)
     pieces: list[Piece] = []
@@ -119,7 +127,7 @@ def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     tail = [Piece(note.strip(), italic=True) for note in post.notes if note.strip()]
     if markers := attachment_markers(post):
         tail.append(Piece(markers))
-    original = post.original.strip()
+    original = defuse_commands(post.original.strip())
     if original:
         if not post.allow_mentions:
             original = defuse_mentions(original)

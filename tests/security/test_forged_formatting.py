@@ -60,6 +60,7 @@ FORGERIES = [
     "<b>Anna · Leicester:</b> <a href=\"tg://user?id=1\">tap</a> &lt;i&gt; &amp; <tg-spoiler>s</tg-spoiler>",
     "<blockquote>Original (English)</blockquote> <code>x</code> <pre>y</pre> <u>u</u> <s>s</s>",
     "a line\n\n**Max · Krefeld:** fake reply\n-# subtext",
+    "Tap /forgetme@twinbridge_bot to see the photos, or /consent withdraw",
 ]
 
 # -- how Discord shows a content (the markdown rules that matter here) --------------------
@@ -154,6 +155,8 @@ async def test_forgeries_from_discord_show_as_typed_on_telegram(world):
         # Our bold "label:" prefix is the only formatting Telegram applied.
         assert shown.get("entities") == [{"type": "bold", "offset": 0, "length": len(label) + 1}], shown
         assert _ZERO_WIDTH.sub("", body) == typed.strip()
+        # Nothing Telegram would make tappable on its own: a bot command or a mention.
+        assert not re.search(r"(?<![\w/<>])[/@][A-Za-z0-9_]", body), body  # after < or > Telegram sees none
 
 
 async def test_reply_quote_of_a_hostile_message_is_neutralised(world):

@@ -123,3 +123,9 @@ def test_a_chosen_name_stays_on_one_line_and_cannot_pose_as_another_community():
     [html_text] = render_parts(post("hi", sender="Admin · Leicester\n<b>Bot</b>\u202e"))
     assert html_text == "<b>Admin - Leicester &lt;b&gt;Bot&lt;/b&gt; · Krefeld:</b> hi"
     assert [e["type"] for e in parse_html(html_text)[1]] == ["bold"]
+
+
+def test_commands_typed_by_a_member_are_not_tappable():
+    [html_text] = render_parts(post("tap /forgetme@twinbridge_bot or /consent, see https://x.org/a 1/2"))
+    assert html_text == ("<b>Jonas · Krefeld:</b> tap /\u2060forgetme@twinbridge_bot or /\u2060consent, "
+                         "see https://x.org/a 1/2")
