@@ -13,6 +13,15 @@ as unacknowledged. The ingress entry stays until a worker has published the
 event's posts (atomically with removing the entry, see workers/pipeline.py),
 and :class:`IngressSweeper` enqueues again what stayed too long. Text stays in
 Redis only while the event is in flight.
+
+Members' commands take the same path (``command``): a position in their chat's
+sequence, shared with the chat's messages, and an ingress entry, so a command
+lost with a worker is run again like a message. A command of a group is also
+noted as pending in its chat until handled; the workers run a later message of
+that chat only after it (workers/ordering.py), so "/consent" and the message
+after it are handled in the order they were written. Events of one chat reach
+this class in the order the platform delivered them: each call takes the chat's
+lock before its first await (adapters call in delivery order).
 """
 from __future__ import annotations
 
@@ -20,6 +29,8 @@ import asyncio
 import json
 import logging
 import time
+import weakref
+from dataclasses import replace
 from typing import Callable
 
 from .keys import DAY, Keys
@@ -51,9 +62,10 @@ end
 return redis.call('GET', KEYS[1]) or ''
 """
 
-# KEYS: ingress stream, in-flight marker, seen, Celery queue, counters.
-# ARGV: event JSON, TTL, task message, counter name, counters' TTL.
-# Entry, in-flight marker (holding the entry id), seen marker, task and counter: all or nothing.
+# KEYS: ingress stream, in-flight marker, seen, Celery queue, counters[, pending commands].
+# ARGV: event JSON, TTL, task message, counter name, counters' TTL[, the command's seq].
+# Entry, in-flight marker (holding the entry id), seen marker, task and counter (and a
+# group command's pending mark): all or nothing.
 _STORE = """
 local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
@@ -62,6 +74,10 @@ redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
 redis.call('LPUSH', KEYS[4], ARGV[3])
 redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
 redis.call('EXPIRE', KEYS[5], ARGV[5])
+if KEYS[6] then
+  redis.call('ZADD', KEYS[6], ARGV[6], ARGV[6])
+  redis.call('EXPIRE', KEYS[6], ARGV[2])
+end
 return id
 """
 
@@ -76,44 +92,85 @@ class Ingress:
         self._retention_days = retention_days
         self._begin = redis.register_script(_BEGIN)
         self._store = redis.register_script(_STORE)
+        self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
-    def _ttl(self, event: PlatformEvent) -> int:
-        """How long this event's markers may live: never past its links' retention."""
+    def _ttl(self, chat: ChatRef) -> int:
+        """How long an event's markers may live: never past its chat's links' retention."""
         if self._retention_days is None:
             return DEDUP_TTL
-        return max(1, min(DEDUP_TTL, self._retention_days(event.source.chat) * DAY))
+        return max(1, min(DEDUP_TTL, self._retention_days(chat) * DAY))
+
+    def _chat_lock(self, chat_key: str) -> asyncio.Lock:
+        # Taken without an await when free, so calls keep the order they were made in;
+        # a lock nobody holds or waits for is dropped (weak values).
+        lock = self._locks.get(chat_key)
+        if lock is None:
+            lock = self._locks[chat_key] = asyncio.Lock()
+        return lock
 
     async def accept(self, event: PlatformEvent) -> bool:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
-        ttl = self._ttl(event)
-        seen = self._keys.seen(event.dedup_key)
-        chat = event.source.chat.key
+        chat, ttl = event.source.chat.key, self._ttl(event.source.chat)
+        async with self._chat_lock(chat):
+            seq = await self._position(event.dedup_key, chat, ttl, f"{event.source.platform}.skipped.duplicate")
+            if seq is None:
+                return False
+            data = event.with_seq(seq).to_dict()
+            await self._store_entry(event.dedup_key, chat, seq, ttl, data, PROCESS_EVENT_TASK, data,
+                                    f"{event.source.platform}.accepted")
+        log.debug("accepted %s", event.dedup_key)
+        return True
+
+    async def command(self, command: Command) -> bool:
+        """Hand a member's command to the workers, durably and in its chat's order
+        (as :meth:`accept` does for messages); True when enqueued, False for a
+        redelivery. A group's command is marked pending until a worker handled it."""
+        chat = command.order_key
+        # A private chat belongs to no link: its markers live a day (a redelivery comes within one).
+        ttl = min(DAY, self._ttl(command.chat)) if command.private else self._ttl(command.chat)
+        async with self._chat_lock(chat):
+            seq = await self._position(command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate")
+            if seq is None:
+                return False
+            data = replace(command, seq=seq).to_dict()
+            # The entry's "event" field wraps the command: the sweeper re-enqueues every entry
+            # as process_event, which hands a command on (workers/tasks.py).
+            await self._store_entry(command.dedup_key, chat, seq, ttl, {"command": data}, PROCESS_COMMAND_TASK, data,
+                                    f"{command.platform}.commands.{command.name}", pending=not command.private)
+        return True
+
+    async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str) -> int | None:
+        """The next position in ``chat`` for a new event; None (counted) for a duplicate."""
+        seen = self._keys.seen(dedup_key)
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored: while the marker is
         # PENDING, a redelivery waits for it to become "1" or to expire.
         while True:
             got = await self._begin(keys=[seen, self._keys.seq(chat)], args=[PENDING, PENDING_TTL, ttl])
             if isinstance(got, int):
-                seq = got
-                break
+                return got
             if got == PENDING:
                 await asyncio.sleep(PENDING_POLL)  # another accept under way, or a dead one expiring
                 continue
-            await self._stats.incr(f"{event.source.platform}.skipped.duplicate")
-            return False
-        data = event.with_seq(seq).to_dict()
+            await self._stats.incr(duplicate_counter)
+            return None
+
+    async def _store_entry(self, dedup_key: str, chat: str, seq: int, ttl: int, entry: dict, task: str,
+                           task_data: dict, counter: str, pending: bool = False) -> None:
+        seen = self._keys.seen(dedup_key)
         in_flight = self._keys.in_flight(chat, seq)
         try:
-            message = self._tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT])
-            await self._store(keys=[self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()],
-                              args=[json.dumps(data, ensure_ascii=False), ttl, message,
-                                    f"{event.source.platform}.accepted", Keys.STATS_TTL])
+            keys = [self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()]
+            args = [json.dumps(entry, ensure_ascii=False), ttl, self._tasks.message(task, [task_data, IN_FLIGHT]),
+                    counter, Keys.STATS_TTL]
+            if pending:
+                keys.append(self._keys.pending_commands(chat))
+                args.append(seq)
+            await self._store(keys=keys, args=args)
         except BaseException:
             # Not stored (or the reply was lost): let a redelivery be accepted, unless it was.
             await asyncio.shield(self._forget(seen, in_flight, ttl))
             raise
-        log.debug("accepted %s", event.dedup_key)
-        return True
 
     async def _forget(self, seen: str, in_flight: str, ttl: int) -> None:
         try:
@@ -123,12 +180,6 @@ class Ingress:
                 await self._redis.delete(seen)
         except Exception:  # noqa: BLE001 - Redis is away; the PENDING marker expires on its own
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
-
-    async def command(self, command: Command) -> None:
-        """Hand a member's command to the workers. Commands are not replayed
-        after a crash the way messages are: a member simply says it again."""
-        await self._tasks.push(self._redis, PROCESS_COMMAND_TASK, [command.to_dict()])
-        await self._stats.incr(f"{command.platform}.commands.{command.name}")
 
 
 class IngressSweeper:

@@ -27,6 +27,11 @@ class Keys:
         """Counter giving each event of a source chat its position."""
         return f"{self.prefix}seq:{chat_key}"
 
+    def pending_commands(self, chat_key: str) -> str:
+        """Sorted set of the positions (seq) of a chat's commands accepted but not yet
+        handled: a later event of the chat waits for them (docs/reliability.md)."""
+        return f"{self.prefix}pendingcmd:{chat_key}"
+
     def outbox(self, platform: str) -> str:
         """Stream of posts waiting for one platform's adapter (text in flight only)."""
         return f"{self.prefix}outbox:{platform}"
@@ -93,6 +98,21 @@ class Keys:
         """A message waiting for a moderator (``moderation: approve``), with its
         text; expires with the link's retention."""
         return f"{self.prefix}held:{hold_id}"
+
+    def hold_ref(self, link_id: str, dedup_key: str) -> str:
+        """The hold ID one event got in one link (so a task run twice holds it once);
+        ids only, expires with the link's retention."""
+        return f"{self.prefix}holdref:{link_id}:{dedup_key}"
+
+    def pseudonym(self, link_id: str, user_ref: str) -> str:
+        """The pseudonym a member was given in one link; expires with the link's
+        retention after their last message, deleted by erasure."""
+        return f"{self.prefix}pseudonym:{link_id}:{user_ref}"
+
+    def pseudonym_claim(self, link_id: str, name: str) -> str:
+        """Marker that a pseudonym is taken in one link (its value: a keyed hash of the
+        member, never their id), so no two members of a link share one."""
+        return f"{self.prefix}pseudonym-claim:{link_id}:{name}"
 
     def authored(self, user_ref: str) -> str:
         """Sorted set of "link|source message" (and "held|ID") a member wrote, each

@@ -221,10 +221,27 @@ class Command:
     user: Author
     private: bool = False
     via: str = "message"  # message | button | slash
+    seq: int = 0  # its position in its chat, shared with the chat's messages (set by the ingress)
 
     @property
     def chat(self) -> ChatRef:
         return ChatRef(self.platform, self.chat_id)
+
+    @property
+    def dedup_key(self) -> str:
+        """Identifies this command as the platform delivered it (a redelivery is the same).
+        Hashed: in a private chat the chat id is the member's id, and the ingress's
+        markers must not name them."""
+        said = f"{self.platform}:{self.chat_id}:{self.message_id}:{self.via}:{self.name}"
+        return "cmd:" + hashlib.sha256(said.encode()).hexdigest()[:32]
+
+    @property
+    def order_key(self) -> str:
+        """The sequence this command takes a position in: its chat's (shared with the
+        chat's messages), or for a private chat with the bot one named by a hash."""
+        if not self.private:
+            return self.chat.key
+        return "private:" + hashlib.sha256(self.chat.key.encode()).hexdigest()[:24]
 
     @property
     def user_ref(self) -> str:

@@ -14,8 +14,7 @@ from bridge.privacy_notice import privacy_notice
 
 from . import holds, rights
 from .notices import answer, tell_privately
-from .pipeline import Context, Outcome, plan, publish
-from .privacy import shown_sender
+from .pipeline import Context, Outcome, plan
 
 
 def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
@@ -86,26 +85,31 @@ def _forgetme(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]
 
 
 def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
-    hold_id = command.args.split()[0] if command.args.split() else ""
-    held = holds.load(redis, keys, hold_id) if hold_id else None
-    if held is None:
-        return [tell_privately(command, f"There is no message waiting with ID {hold_id or '(none given)'}: "
-                                        "it was decided already, or it expired.", fallback="")]
-    link = ctx.config.link(held.link_id)
+    typed = command.args.split()[0][:40] if command.args.split() else ""
+    held = holds.load(redis, keys, typed) if typed else None
+    link = ctx.config.link(held.link_id) if held is not None else None
     if link is None or command.user_ref not in link.policy.moderators:
-        return [tell_privately(command, "Only the moderators of this link can decide held messages.",
+        # The same answer for an ID that does not exist and one of a link this member does
+        # not moderate: an answer must not tell which IDs exist.
+        return [tell_privately(command, f"There is no message waiting for you with ID {typed or '(none given)'}: "
+                                        "it was decided already, it expired, or it is not yours to decide.",
                                fallback="")]
-    decision = "approved" if command.name == "approve" else "rejected"
-    if not holds.settle(redis, keys, held, decision, command.user_ref, link.policy.retention_days):
-        return [tell_privately(command, f"Message {held.hold_id} was just decided by another moderator.",
-                               fallback="")]
-    if decision == "approved":
+    shown = ctx.shown(held.event.author, held.event.source.platform, link) or "a member"
+    retention = link.policy.retention_days
+    if command.name == "approve" and link.policy.consent == "opt_in" and not rights.has_consent(
+            redis, keys, link.id, held.author):
+        # Consent withdrawn (or the member erased) while the message waited: it does not cross.
+        if holds.settle(redis, keys, held, "dropped.no_consent", command.user_ref, retention):
+            return [tell_privately(command, f"Message {held.hold_id} from {shown} was not relayed: its author "
+                                            "has withdrawn their consent since.", fallback="")]
+    elif command.name == "approve":
         outcome = Outcome()
         posts = plan(held.event, ctx, outcome, approved_link=link.id)
-        publish(redis, keys, held.event, posts)
-        for link_id in outcome.crossed:
-            rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
-                                ctx.config.link(link_id).policy.retention_days)
-    shown = shown_sender(held.event.author, held.event.source.platform, link.policy.sender, link.id,
-                         ctx.pseudonym_key)
-    return [tell_privately(command, f"Message {held.hold_id} from {shown or 'a member'} {decision}.", fallback="")]
+        if holds.release(redis, keys, held, posts, command.user_ref, retention):
+            for link_id in outcome.crossed:
+                rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
+                                    ctx.config.link(link_id).policy.retention_days)
+            return [tell_privately(command, f"Message {held.hold_id} from {shown} approved.", fallback="")]
+    elif holds.settle(redis, keys, held, "rejected", command.user_ref, retention):
+        return [tell_privately(command, f"Message {held.hold_id} from {shown} rejected.", fallback="")]
+    return [tell_privately(command, f"Message {held.hold_id} was just decided by another moderator.", fallback="")]

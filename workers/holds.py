@@ -3,14 +3,21 @@
 A held message is stored, with its text, until a moderator of its link
 decides or the link's retention passes; each moderator listed in the policy
 receives it privately with Approve and Reject buttons. Every step is audited.
+
+Hold IDs are random (65 bits, 13 characters of a base32 alphabet without
+look-alike letters), so nobody can guess one; the event's dedup key maps to
+its ID, so a task run twice holds it once and notifies once. Releasing an
+approved message removes the hold and queues its posts in one script: an
+approval interrupted by a crash is simply done again, and releases once.
 """
 from __future__ import annotations
 
-import hashlib
 import json
+import re
+import secrets
 from dataclasses import dataclass
 
-from bridge import audit
+from bridge import audit, deadletters
 from bridge.keys import DAY, Keys
 from bridge.links import Link
 from bridge.models import PlatformEvent
@@ -28,42 +35,133 @@ class Held:
     author: str  # "telegram:5001"
 
 
-def hold_id_for(event: PlatformEvent, link_id: str) -> str:
-    """The same event held in the same link always gets the same ID, so a task
-    run twice (a worker died) holds it once and notifies once."""
-    return hashlib.sha256(f"{link_id}|{event.dedup_key}".encode()).hexdigest()[:6]
+# Crockford's base32, lower case: no i, l, o, u to mistake for 1, 1, 0 or v.
+ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+ID_LENGTH = 13  # 65 random bits
+_ID = re.compile(f"[{ALPHABET}]{{{ID_LENGTH}}}")
+_LOOKALIKES = str.maketrans({"i": "1", "l": "1", "o": "0"})
+
+
+def new_hold_id() -> str:
+    bits = secrets.randbits(5 * ID_LENGTH)
+    return "".join(ALPHABET[(bits >> (5 * i)) & 31] for i in range(ID_LENGTH))
+
+
+def normalise_id(typed: str) -> str | None:
+    """The hold ID a moderator typed ("#7K3…", with look-alike letters), or None
+    when it cannot be one (then nothing is looked up)."""
+    candidate = typed.strip().lstrip("#").lower().translate(_LOOKALIKES)
+    return candidate if _ID.fullmatch(candidate) else None
+
+
+# KEYS: the event's hold reference, the new hold, then one outbox stream per notice.
+# ARGV: the new ID, the record, its TTL, then (notice, its TTL) per notice, last the
+# author's digest (kept with each notice, which quotes them, for the dead letters).
+# {ID, 1} when held now (the notices queued with it), {ID, 0} when the event was
+# held before, {'', 0} when the random ID is taken (the caller draws another).
+_HOLD = """
+local existing = redis.call('GET', KEYS[1])
+if existing then return {existing, 0} end
+if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return {'', 0} end
+redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
+for i = 3, #KEYS do
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 2], 'author', ARGV[#ARGV])
+  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
+end
+return {ARGV[1], 1}
+"""
 
 
 def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated, shown_as: str) -> tuple[str, list]:
-    """Store ``event`` for ``link``'s moderators; return its ID and the notices to send them."""
-    hold_id = hold_id_for(event, link.id)
+    """Store ``event`` for ``link``'s moderators and queue the notices to them, once
+    (a second call for the same event and link changes nothing). Returns the hold
+    ID and the notices queued by this call."""
     author = f"{event.source.platform}:{event.author.id}"
     ttl = link.policy.retention_days * DAY
-    record = {"link_id": link.id, "author": author, "event": event.to_dict()}
-    if redis.set(keys.held(hold_id), json.dumps(record, ensure_ascii=False), ex=ttl, nx=True):
-        pipe = redis.pipeline()  # one round trip for the index entry and the audit entry
-        note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days)
-        audit.record_into(pipe, keys, link.id, "held", subject=author, detail=f"id={hold_id}",
-                          retention_days=link.policy.retention_days)
-        pipe.execute()
-    notices = [held_for_moderator(m, hold_id, link.id, shown_as, allowed.text, len(allowed.attachments),
-                                  link.policy.retention_days) for m in link.policy.moderators]
-    return hold_id, [n for n in notices if n is not None]
+    record = json.dumps({"link_id": link.id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
+    digest = deadletters.author_digest(redis, keys, author)
+    while True:
+        hold_id = new_hold_id()
+        notices = [n for n in (held_for_moderator(m, hold_id, link.id, shown_as, allowed.text,
+                                                  len(allowed.attachments), link.policy.retention_days)
+                               for m in link.policy.moderators) if n is not None]
+        script_keys = [keys.hold_ref(link.id, event.dedup_key), keys.held(hold_id)]
+        args = [hold_id, record, ttl]
+        for notice in notices:
+            script_keys.append(keys.outbox(notice.destination.platform))
+            args += [json.dumps(notice.to_dict(), ensure_ascii=False), notice.retention_days * DAY]
+        args.append(digest)
+        got, created = _run(redis, _HOLD, script_keys, args)
+        if got:
+            break
+    if not created:
+        return got, []
+    pipe = redis.pipeline()  # one round trip for the index entry and the audit entry
+    note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days)
+    audit.record_into(pipe, keys, link.id, "held", subject=author, detail=f"id={hold_id}",
+                      retention_days=link.policy.retention_days)
+    pipe.execute()
+    return hold_id, notices
 
 
 def load(redis, keys: Keys, hold_id: str) -> Held | None:
-    raw = redis.get(keys.held(hold_id.strip().lstrip("#")))
+    """The held item with this ID (as typed), or None."""
+    normalised = normalise_id(hold_id)
+    raw = redis.get(keys.held(normalised)) if normalised else None
     if not raw:
         return None
     data = json.loads(raw)
-    return Held(hold_id.strip().lstrip("#"), data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
+    return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
+
+
+# KEYS: the hold, then one outbox stream per post. ARGV: (post, its TTL) per post, last the
+# author's digest.
+# The hold is removed and its posts queued together, or nothing (decided before): -1.
+_RELEASE = """
+if redis.call('DEL', KEYS[1]) == 0 then return -1 end
+for i = 2, #KEYS do
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 3], 'author', ARGV[#ARGV])
+  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 2])
+end
+return #KEYS - 1
+"""
+
+
+def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retention_days: int) -> bool:
+    """Remove the held item and queue ``posts`` (its approved copies), atomically;
+    False if it was decided before (by another moderator, or a run that died after
+    releasing it). Then the index and the audit."""
+    script_keys = [keys.held(held.hold_id)]
+    args = []
+    for post in posts:
+        script_keys.append(keys.outbox(post.destination.platform))
+        args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
+    args.append(deadletters.author_digest(redis, keys, held.author))
+    if _run(redis, _RELEASE, script_keys, args) == -1:
+        return False
+    _settled(redis, keys, held, "approved", moderator, retention_days)
+    return True
 
 
 def settle(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> bool:
     """Remove the held item (once: False if another moderator was first) and audit the decision."""
     if not redis.delete(keys.held(held.hold_id)):
         return False
+    _settled(redis, keys, held, decision, moderator, retention_days)
+    return True
+
+
+def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> None:
     redis.zrem(keys.authored(held.author), f"held|{held.hold_id}")
     audit.record(redis, keys, held.link_id, decision, subject=held.author,
                  detail=f"id={held.hold_id} by={moderator}", retention_days=retention_days)
-    return True
+
+
+_SCRIPTS: dict[str, object] = {}
+
+
+def _run(redis, text: str, script_keys: list, args: list):
+    script = _SCRIPTS.get(text)
+    if script is None:
+        script = _SCRIPTS[text] = redis.register_script(text)
+    return script(script_keys, args, client=redis)

@@ -20,7 +20,7 @@ from bridge.models import ChatRef, EventKind, OutboundPost, PlatformEvent
 from bridge.phrases import media_withheld_note, not_translated_note
 
 from .moderation.stage import Moderated, moderate
-from .privacy import shown_sender
+from .privacy import PseudonymBook, shown_sender
 from .translation.detection import detect_language
 from .translation.providers import DISPLAY_NAMES
 from .translation.service import FAILED, TRANSLATED, Request, Translation, Translator
@@ -34,6 +34,13 @@ class Context:
     pseudonym_key: str | None = None
     # No providers: every message between languages goes out untranslated, marked.
     translator: Translator = field(default_factory=lambda: Translator({}))
+    # The workers' allocator of unique pseudonyms; without it (no Redis) they are only derived.
+    pseudonyms: PseudonymBook | None = None
+
+    def shown(self, author, platform: str, link) -> str:
+        """How ``author`` is shown in ``link`` (a :class:`~bridge.links.Link`)."""
+        return shown_sender(author, platform, link.policy.sender, link.id, self.pseudonym_key, self.pseudonyms,
+                            link.policy.retention_days)
 
 
 @dataclass
@@ -162,7 +169,7 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
                 link_id=link_id,
                 destination=destination,
                 source=event.source,
-                sender=shown_sender(event.author, event.source.platform, policy.sender, link_id, ctx.pseudonym_key),
+                sender=ctx.shown(event.author, event.source.platform, link),
                 community=source_community.name,
                 text=text,
                 reply_to=event.reply_to,

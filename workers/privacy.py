@@ -1,9 +1,17 @@
-"""How a sender is shown on the other side, as the link's policy allows."""
+"""How a sender is shown on the other side, as the link's policy allows.
+
+Pseudonyms: a keyed hash of the member and the link proposes a name; the
+first proposal no other member of the link holds is theirs (allocated in
+Redis, see :class:`PseudonymBook`), so no two members of a link share one
+and a member keeps theirs while they write (it lapses after the link's
+retention without a message, and erasure deletes it).
+"""
 from __future__ import annotations
 
 import hashlib
 import hmac
 
+from bridge.keys import DAY, Keys
 from bridge.models import Author
 
 _ADJECTIVES = (
@@ -20,18 +28,101 @@ _ANIMALS = (
 )
 
 
-def pseudonym_for(platform: str, user_id: str, link_id: str, key: str) -> str:
-    """A readable pseudonym ("Blue Heron 42"), stable for one user in one link,
-    unlinkable across links, and different under a rotated key."""
-    digest = hmac.new(key.encode(), f"{link_id}\x00{platform}\x00{user_id}".encode(), hashlib.sha256).digest()
+# How many names a member is offered before the fallback: with 102,400 two-digit
+# names, even a link of 1,000 members finds a free one among the first few.
+CANDIDATES = 12
+
+
+def _digest(platform: str, user_id: str, link_id: str, key: str, attempt: int = 0) -> bytes:
+    suffix = f"\x00{attempt}" if attempt else ""
+    return hmac.new(key.encode(), f"{link_id}\x00{platform}\x00{user_id}{suffix}".encode(), hashlib.sha256).digest()
+
+
+def _name(digest: bytes, wide: bool = False) -> str:
     adjective = _ADJECTIVES[digest[0] % len(_ADJECTIVES)]
     animal = _ANIMALS[digest[1] % len(_ANIMALS)]
-    number = int.from_bytes(digest[2:4], "big") % 100
+    number = int.from_bytes(digest[2:6], "big") % 100_000 if wide else int.from_bytes(digest[2:4], "big") % 100
     return f"{adjective} {animal} {number}"
 
 
-def shown_sender(author: Author, platform: str, mode: str, link_id: str, pseudonym_key: str | None) -> str:
-    """The sender as ``mode`` (a policy's `sender`) allows; "" when hidden."""
+def pseudonym_for(platform: str, user_id: str, link_id: str, key: str) -> str:
+    """A readable pseudonym ("Blue Heron 42") derived from the member, the link and
+    the key: unlinkable across links, different under a rotated key. Only the
+    first proposal; :class:`PseudonymBook` makes it unique within the link."""
+    return _name(_digest(platform, user_id, link_id, key))
+
+
+def pseudonym_candidates(platform: str, user_id: str, link_id: str, key: str) -> list[str]:
+    """The names offered to a member in order (deterministic); the last one is drawn
+    from a thousand times more names, the fallback when all others are taken."""
+    names = [_name(_digest(platform, user_id, link_id, key, i)) for i in range(CANDIDATES)]
+    return names + [_name(_digest(platform, user_id, link_id, key, CANDIDATES), wide=True)]
+
+
+# KEYS: the member's pseudonym, then the claim marker of each candidate name.
+# ARGV: TTL, the owner tag (a keyed hash of the member), then the candidate names.
+# The member's name if they have one (its expiry renewed), else the first free candidate.
+_ALLOCATE = """
+local mine = redis.call('GET', KEYS[1])
+if mine then
+  for i = 2, #KEYS do
+    if ARGV[i + 1] == mine then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
+  end
+  redis.call('EXPIRE', KEYS[1], ARGV[1])
+  return mine
+end
+for i = 2, #KEYS do
+  local owner = redis.call('GET', KEYS[i])
+  if (not owner) or owner == ARGV[2] then
+    redis.call('SET', KEYS[i], ARGV[2], 'EX', ARGV[1])
+    redis.call('SET', KEYS[1], ARGV[i + 1], 'EX', ARGV[1])
+    return ARGV[i + 1]
+  end
+end
+redis.call('SET', KEYS[1], ARGV[#ARGV], 'EX', ARGV[1])
+return ARGV[#ARGV]
+"""
+
+
+class PseudonymBook:
+    """Allocates each member's pseudonym in a link, unique and stable (Redis).
+
+    The claim markers hold a keyed hash of the member, not their id. A member's
+    name is renewed each time it is shown, so it lapses only after the link's
+    retention without a message from them."""
+
+    def __init__(self, redis, keys: Keys, key: str):
+        self._redis = redis
+        self._keys = keys
+        self._key = key
+        self._script = redis.register_script(_ALLOCATE)
+
+    def name(self, platform: str, user_id: str, link_id: str, retention_days: int) -> str:
+        user_ref = f"{platform}:{user_id}"
+        names = pseudonym_candidates(platform, user_id, link_id, self._key)
+        owner = _digest(platform, user_id, link_id, self._key, -1).hex()[:32]
+        keys = [self._keys.pseudonym(link_id, user_ref)] + [self._keys.pseudonym_claim(link_id, n) for n in names]
+        return self._script(keys=keys, args=[retention_days * DAY, owner, *names])
+
+
+def current_pseudonym(redis, keys: Keys, link_id: str, user_ref: str) -> str | None:
+    """The pseudonym ``user_ref`` holds in ``link_id`` now, if any (for /mydata)."""
+    return redis.get(keys.pseudonym(link_id, user_ref))
+
+
+def forget_pseudonym(redis, keys: Keys, link_id: str, user_ref: str) -> int:
+    """Erase a member's pseudonym in a link, and its claim (the name is free again)."""
+    name = redis.get(keys.pseudonym(link_id, user_ref))
+    if name is None:
+        return 0
+    return redis.delete(keys.pseudonym(link_id, user_ref), keys.pseudonym_claim(link_id, name))
+
+
+def shown_sender(author: Author, platform: str, mode: str, link_id: str, pseudonym_key: str | None,
+                 pseudonyms: PseudonymBook | None = None, retention_days: int = 1) -> str:
+    """The sender as ``mode`` (a policy's `sender`) allows; "" when hidden.
+    Pseudonyms come from ``pseudonyms`` when given (the workers: unique in the
+    link), else only derived (tests and tools without Redis)."""
     name = (author.display_name or "").strip()
     first = (author.first_name or name.split(" ")[0] if name else "").strip()
     if mode == "full":
@@ -45,5 +136,7 @@ def shown_sender(author: Author, platform: str, mode: str, link_id: str, pseudon
         if not pseudonym_key:
             # Never fall back to the real name; `twinbridge check` demands the key.
             return "A member"
+        if pseudonyms is not None:
+            return pseudonyms.name(platform, author.id, link_id, retention_days)
         return pseudonym_for(platform, author.id, link_id, pseudonym_key)
     return ""

@@ -19,7 +19,7 @@ from bridge.keys import DAY, Keys
 from bridge.links import LinksConfig
 from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
 
-from .privacy import pseudonym_for
+from .privacy import current_pseudonym, forget_pseudonym
 
 ERASED = "erased"
 
@@ -87,7 +87,6 @@ def _days_left(redis, key: str) -> float | None:
 
 def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym_key: str | None) -> dict:
     """Everything stored about ``user_ref`` ("telegram:5001"), as a JSON-ready dict."""
-    platform, _, user_id = user_ref.partition(":")
     data: dict = {
         "user": user_ref,
         "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -99,8 +98,9 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         key = keys.consent(link.id, user_ref)
         if redis.exists(key):
             data["consent"].append({"link": link.id, "given": True, "lapses_in_days": _days_left(redis, key)})
-        if link.policy.sender == "pseudonym" and pseudonym_key:
-            data["pseudonyms"][link.id] = pseudonym_for(platform, user_id, link.id, pseudonym_key)
+        pseudonym = current_pseudonym(redis, keys, link.id, user_ref)
+        if pseudonym:
+            data["pseudonyms"][link.id] = pseudonym
         for entry in audit.entries(redis, keys, link.id):
             if entry.get("subject") == user_ref:
                 data["audit_entries"].append({"link": link.id, "at": _when(entry["id"]), "action": entry["action"],
@@ -159,6 +159,7 @@ def erase_user(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
     for link in config.links:
         consents = redis.delete(keys.consent(link.id, user_ref))
         redis.delete(keys.explained(link.id, user_ref))
+        forget_pseudonym(redis, keys, link.id, user_ref)
         rewritten = _pseudonymise_audit(redis, keys, link.id, user_ref)
         done["consents"] += consents
         done["audit_entries"] += rewritten

@@ -6,6 +6,7 @@ rights.py and commands.py.
 from __future__ import annotations
 
 import logging
+import time
 from functools import lru_cache
 
 import redis as redis_lib
@@ -16,11 +17,11 @@ from bridge.keys import Keys
 from bridge.links import load_links
 from bridge.models import Command, PlatformEvent
 
-from . import commands, failures, holds, pipeline, rights
+from . import commands, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
 from .moderation import profanity, redaction
 from .notices import consent_explanation
-from .privacy import shown_sender
+from .privacy import PseudonymBook
 from .translation import detection
 from .translation.wiring import build_translator
 
@@ -35,7 +36,10 @@ def _wiring():
     redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     translator = build_translator(settings, config, redis, keys)
-    return pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, translator=translator), redis, keys
+    pseudonyms = PseudonymBook(redis, keys, settings.pseudonym_key) if settings.pseudonym_key else None
+    ctx = pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, translator=translator,
+                           pseudonyms=pseudonyms)
+    return ctx, redis, keys
 
 
 def preload() -> None:
@@ -62,16 +66,45 @@ def _retry_later(task, exc):
     return task.retry(countdown=min(cap, 2 ** min(task.request.retries, 6)), argsrepr="", kwargsrepr="")
 
 
+def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | None) -> None:
+    """Retry ``task`` shortly while ``earlier`` (a position of its chat that must be
+    handled first, or 0) is pending; for at most the time a lost task needs to come
+    back, then go on (workers/ordering.py)."""
+    if not earlier:
+        return
+    since = waiting_since or time.time()
+    if time.time() - since > app.conf.twinbridge_settings.visibility_timeout + ORDER_WAIT_MARGIN:
+        log.warning("gave up waiting for an earlier event of the same chat; going on")
+        redis.hincrby(keys.stats(), "worker.order_wait_expired", 1)
+        return
+    redis.hincrby(keys.stats(), "worker.order_waits", 1)
+    countdown = min(1.0, 0.05 * 2 ** min(task.request.retries, 5))
+    raise task.retry(countdown=countdown, max_retries=None, kwargs={"waiting_since": since})
+
+
+# Past the visibility timeout (when a lost task has come back), how long a task still waits.
+ORDER_WAIT_MARGIN = 60
+
+
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
-def process_event(self, event_data: dict, ingress_id: str | None = None, failed: int = 0) -> None:
+def process_event(self, event_data: dict, ingress_id: str | None = None, failed: int = 0,
+                  waiting_since: float | None = None) -> None:
     """``failed``: how many runs of this event failed before (counted apart from the
-    retries that wait for Redis, which are not the event's fault)."""
+    retries that wait for Redis, which are not the event's fault). ``waiting_since``:
+    when it began to wait for an earlier command of its chat (workers/ordering.py)."""
+    if "command" in event_data:
+        # A command's ingress entry, enqueued again by the ingress sweeper: the command task handles it.
+        process_command.apply_async(args=[event_data["command"], ingress_id], argsrepr="", kwargsrepr="")
+        return
     ctx, redis, keys = _wiring()
     try:
         try:
             event = PlatformEvent.from_dict(event_data)
         except Exception as exc:  # noqa: BLE001 - whatever a malformed dict raises
             raise failures.BadPayload() from exc
+        if event.seq:
+            _wait_turn(self, redis, keys, ordering.pending_command_before(redis, keys, event.source.chat.key,
+                                                                          event.seq), waiting_since)
         _process(event, ingress_id, ctx, redis, keys)
     except Retry:
         raise  # a retry asked for on purpose (not a failure)
@@ -155,22 +188,30 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
                                                    community.language, link.policy.retention_days))
     for link_id, allowed in outcome.held.items():
         link = ctx.config.link(link_id)
-        shown = shown_sender(event.author, event.source.platform, link.policy.sender, link_id, ctx.pseudonym_key)
+        shown = ctx.shown(event.author, event.source.platform, link)
         label = f"{shown} · {community.name}" if shown else community.name
-        _, for_moderators = holds.hold(redis, keys, event, link, allowed, label)
-        notices += for_moderators
+        holds.hold(redis, keys, event, link, allowed, label)  # queues the moderators' notices itself, once
         redis.hincrby(keys.stats(), "moderation.held", 1)
     if notices:
         pipeline.send_notices(redis, keys, notices, author=author)
 
 
 @app.task(name=PROCESS_COMMAND_TASK, bind=True, acks_late=True, max_retries=None)
-def process_command(self, command_data: dict) -> None:
+def process_command(self, command_data: dict, ingress_id: str | None = None,
+                    waiting_since: float | None = None) -> None:
+    """Handle a member's command in its chat's order; run again after a crash, it
+    does each step at most once (consent is a state, a hold is released once, the
+    answers are queued with retiring the command)."""
     command = Command.from_dict(command_data)
     ctx, redis, keys = _wiring()
     try:
+        if command.seq and not command.private:
+            _wait_turn(self, redis, keys, ordering.event_in_flight_before(redis, keys, command.chat.key,
+                                                                          command.seq), waiting_since)
         notices = commands.handle(command, ctx, redis, keys)
-        pipeline.send_notices(redis, keys, notices, author=command.user_ref)
+        if not ordering.finish_command(redis, keys, command, notices, ingress_id):
+            redis.hincrby(keys.stats(), "worker.already_published", 1)
+            return
     except redis_lib.exceptions.ConnectionError as exc:
         raise _retry_later(self, exc)
     redis.hincrby(keys.stats(), f"commands.{command.name}", 1)

@@ -81,16 +81,17 @@ class CommandsCog(commands.Cog, name="commands"):
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
+        # The command is handed to the ingress before the interaction is acknowledged (an
+        # HTTP round trip): its position in the channel must come before that of a message
+        # written right after it (the ingress keeps the order of its calls, not of awaits).
         data = interaction.data or {}
         private = interaction.guild_id is None
         if interaction.type == discord.InteractionType.component:
             decided = parse_button(str(data.get("custom_id", "")))
+            if decided is not None and interaction.message is not None:
+                name, args = decided
+                await self._hand_over(interaction, name, args, str(interaction.message.id), private, "button")
             await interaction.response.defer()  # "deferred update": the message stays as it is for now
-            if decided is None or interaction.message is None:
-                return
-            name, args = decided
-            message_id = str(interaction.message.id)
-            via = "button"
         elif interaction.type == discord.InteractionType.application_command:
             name = str(data.get("name", ""))
             if name not in COMMANDS or not self._counts(interaction.channel_id, private):
@@ -98,11 +99,11 @@ class CommandsCog(commands.Cog, name="commands"):
                                                         "message to me.", ephemeral=True)
                 return
             args = " ".join(str(option.get("value", "")) for option in data.get("options") or ())
+            await self._hand_over(interaction, name, args, str(interaction.id), private, "slash")
             await interaction.response.send_message(SLASH_ACK, ephemeral=True)
-            message_id = str(interaction.id)
-            via = "slash"
-        else:
-            return
+
+    async def _hand_over(self, interaction: discord.Interaction, name: str, args: str, message_id: str,
+                         private: bool, via: str) -> None:
         await self._ingress.command(Command(name=name, args=args.strip(), platform=convert.PLATFORM,
                                             chat_id=str(interaction.channel_id), message_id=message_id,
                                             user=_author(interaction.user), private=private, via=via))

@@ -108,7 +108,7 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     text = held["text"]
     assert "[email removed]" in text and "[phone removed]" in text and "[link removed]" in text
     assert not any(bit in text for bit in SECRET_BITS)
-    hold_id = re.search(r"ID ([0-9a-f]{6})", text).group(1)
+    hold_id = re.search(r"ID ([0-9a-hjkmnp-tv-z]{13})", text).group(1)
     assert [b["callback_data"] for b in held["reply_markup"]["inline_keyboard"][0]] == [
         f"approve:{hold_id}", f"reject:{hold_id}"]
     dm = await wait_until(lambda: discord.dms(TEACHER_DC["id"]), 30, message="the held message at the Discord teacher")
@@ -136,7 +136,7 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     telegram.inject_message(CLASS_TG, ANNA, "Second message")
     await wait_until(lambda: len(discord.dms(TEACHER_DC["id"])) >= 2, 30, message="the second held message")
     second = discord.dms(TEACHER_DC["id"])[-1]
-    second_id = re.search(r"ID ([0-9a-f]{6})", second["content"]).group(1)
+    second_id = re.search(r"ID ([0-9a-hjkmnp-tv-z]{13})", second["content"]).group(1)
     discord.inject_component_click(TEACHER_DC, int(second["channel_id"]), int(second["id"]), f"reject:{second_id}")
     await wait_until(lambda: any(f"{second_id}" in m["content"] and "rejected" in m["content"]
                                  for m in discord.dms(TEACHER_DC["id"])), 30, message="the rejection confirmed")

@@ -11,6 +11,7 @@ from bridge.models import Author, EventKind, MessageRef, OutboundPost, PlatformE
 from tests.helpers import SCHOOL_CLASSES_LINKS
 from workers import holds, rights
 from workers.moderation.stage import Moderated
+from workers.privacy import PseudonymBook
 
 CONFIG = SCHOOL_CLASSES_LINKS
 USER = "telegram:5001"
@@ -35,13 +36,14 @@ def test_export_lists_everything_and_erasure_leaves_nothing(tmp_path, sync_redis
     hold_id, notices = holds.hold(sync_redis, keys, event, link, allowed, "Blue Heron 4 · Year 8")
     assert [n.private_to for n in notices] == ["9001"] and notices[0].buttons[0] == ("Approve", f"approve:{hold_id}")
 
+    pseudonym = PseudonymBook(sync_redis, keys, "k").name("telegram", "5001", "classes", 7)  # shown once
     data = rights.export_user(sync_redis, keys, cfg, USER, "k")
     assert [c["link"] for c in data["consent"]] == ["classes"]
     assert data["messages_relayed"] == [{"link": "classes", "message": source.key,
                                          "copies": {"discord:112233445566778811": ["900"]}, "kept_for_days": None}]
     assert data["held_for_approval"] == [{"id": hold_id, "link": "classes", "text": "Still waiting"}]
     assert {e["action"] for e in data["audit_entries"]} == {"consent.given", "held"}
-    assert data["pseudonyms"]["classes"]
+    assert data["pseudonyms"] == {"classes": pseudonym}
 
     done = rights.erase_user(sync_redis, keys, cfg, USER)
     assert done == {"copies_to_delete": 1, "consents": 1, "held": 1, "audit_entries": 2}
