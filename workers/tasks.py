@@ -79,7 +79,9 @@ def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | Non
         return
     redis.hincrby(keys.stats(), "worker.order_waits", 1)
     countdown = min(1.0, 0.05 * 2 ** min(task.request.retries, 5))
-    raise task.retry(countdown=countdown, max_retries=None, kwargs={"waiting_since": since})
+    # argsrepr empty: the arguments (the message text) are not repeated in the headers.
+    raise task.retry(countdown=countdown, max_retries=None,
+                     kwargs={**(task.request.kwargs or {}), "waiting_since": since}, argsrepr="", kwargsrepr="")
 
 
 # Past the visibility timeout (when a lost task has come back), how long a task still waits.
