@@ -199,14 +199,15 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
 
 
 @app.task(name=PROCESS_COMMAND_TASK, bind=True, acks_late=True, max_retries=None)
-def process_command(self, command_data: dict, ingress_id: str | None = None,
+def process_command(self, command_data: dict, ingress_id: str | None = None, failed: int = 0,
                     waiting_since: float | None = None) -> None:
     """Handle a member's command in its chat's order; run again after a crash, it
     does each step at most once (consent is a state, a hold is released once, the
-    answers are queued with retiring the command)."""
-    command = Command.from_dict(command_data)
+    answers are queued with retiring the command). A command that keeps failing
+    is retired unanswered after a few tries, so its chat goes on."""
     ctx, redis, keys = _wiring()
     try:
+        command = Command.from_dict(command_data)
         if command.seq and not command.private:
             _wait_turn(self, redis, keys, ordering.event_in_flight_before(redis, keys, command.chat.key,
                                                                           command.seq), waiting_since)
@@ -214,7 +215,23 @@ def process_command(self, command_data: dict, ingress_id: str | None = None,
         if not ordering.finish_command(redis, keys, command, notices, ingress_id):
             redis.hincrby(keys.stats(), "worker.already_published", 1)
             return
-    except redis_lib.exceptions.ConnectionError as exc:
-        raise _retry_later(self, exc)
+    except Retry:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad command must neither stall its chat nor stop the worker
+        if failures.redis_unavailable(exc):
+            raise _retry_later(self, exc)
+        reason = failures.describe(exc)
+        if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
+            countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
+            log.warning("command task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
+            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                             argsrepr="", kwargsrepr="")
+        log.error("command dropped after %d attempt(s) (%s)", failed + 1, reason)
+        redis.hincrby(keys.stats(), "worker.command_dropped", 1)
+        try:
+            ordering.finish_command(redis, keys, Command.from_dict(command_data), [], ingress_id)
+        except (TypeError, KeyError, ValueError, AttributeError):
+            pass  # not even a command: its ingress entry expires with its TTL
+        return
     redis.hincrby(keys.stats(), f"commands.{command.name}", 1)
     log.info("command /%s from %s handled (%d answer(s))", command.name, command.platform, len(notices))
