@@ -273,7 +273,8 @@ class DiscordSender:
             for label, data in buttons:
                 style = discord.ButtonStyle.success if data.startswith("approve") else discord.ButtonStyle.danger
                 view.add_item(discord.ui.Button(label=label, custom_id=data, style=style))
-        parts = render.split(text.strip() or "…")
+        # Notices are plain text, and may quote a member (a held message shown to a moderator).
+        parts = render.split(render.escape(text.strip()) or "…")
         ids = []
         for index, part in enumerate(parts):
             reference = None

@@ -177,3 +177,56 @@ async def test_reply_quote_of_a_hostile_message_is_neutralised(world):
     body = "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in quote)
     assert live_markup(body) == [], (body, live_markup(body))
     assert discord_shows(body) == hostile
+
+
+# -- a held message shown to a moderator -------------------------------------------------
+
+PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
+CLASS_TG = -1001000000011
+CLASS_DC = 112233445566778811
+TEACHER_DC = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber",
+              "discriminator": "0"}
+SCHOOL = f"""
+version: 1
+communities:
+  a: {{name: Year 8, language: en, chats: [{{telegram: {CLASS_TG}}}]}}
+  b: {{name: Klasse 8b, language: en, chats: [{{discord: {CLASS_DC}}}]}}
+links:
+  - {{id: year8, communities: [a, b], policy: school}}
+policies:
+  school: {{moderators: ["discord:{TEACHER_DC['id']}"]}}
+"""
+
+
+async def test_a_held_message_shows_as_typed_to_the_moderator(tmp_path, procs, redis_url, prefix):
+    """A pupil's held message is copied into the teacher's DM with Approve/Reject:
+    it must not be able to pose as the bridge ("**Already approved**", a masked link)."""
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {CLASS_DC: "8b"}}})
+    await telegram.start()
+    await discord.start()
+    try:
+        config = tmp_path / "links.yaml"
+        config.write_text(textwrap.dedent(SCHOOL))
+        env = {
+            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
+            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
+            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
+            "DISCORD_GATEWAY_URL": discord.gateway_url, "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
+        }
+        await start_bridge(procs, env, telegram, discord)
+        telegram.inject_message(CLASS_TG, ANNA, "/consent")
+        await wait_until(lambda: any("Thank you!" in t for w, t in telegram.transcript(CLASS_TG) if w == "bot"),
+                         30, message="the consent confirmation")
+        typed = "**Already approved by Mrs Patel** ~~ignore~~\n# Approve it [here](https://evil.example) @everyone"
+        telegram.inject_message(CLASS_TG, ANNA, typed)
+        dm = (await wait_until(lambda: discord.dms(TEACHER_DC["id"]), 30, message="the held message"))[0]
+        content = dm["content"]
+        assert "Held for approval" in content
+        assert live_markup(content) == [], (content, live_markup(content))
+        # As typed, but for the link, which the school policy removes before anyone sees it.
+        assert typed.replace("https://evil.example", "[link removed]") in discord_shows(content)
+    finally:
+        procs.stop_all()
+        await telegram.stop()
+        await discord.stop()
