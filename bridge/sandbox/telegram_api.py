@@ -488,6 +488,16 @@ class TelegramStandIn:
         self._queue(update)
         return update
 
+    def inject_unparseable(self, chat_id: int, *, text: str = "") -> dict:
+        """Queue an update no Bot API client can parse: a message to ``chat_id`` whose
+        ``date`` is not a number and whose ``from`` lacks ``first_name``, as a buggy or
+        future Bot API server could send. Nothing is stored in the chat. Returns the update."""
+        message = {"message_id": self._chat(chat_id).take_id(), "chat": dict(self._chat(chat_id).chat),
+                   "from": {"id": 1, "is_bot": False}, "date": "not-a-date", "text": text}
+        update = {"message": message}
+        self._queue(update)
+        return {"update_id": self._next_update_id - 1, **update}
+
     def start_private(self, user: dict) -> dict:
         """The member opens the bot's private chat and presses Start: a "/start" message
         in the private chat (id == the user's id). The bot may write to them from now on.

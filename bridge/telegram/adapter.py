@@ -57,6 +57,7 @@ class TelegramAdapter:
         self._polling_task: asyncio.Task | None = None
         self._consumer_task: asyncio.Task | None = None
         self._poller: Poller | None = None
+        self._stats: Stats | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -89,11 +90,12 @@ class TelegramAdapter:
         self._dispatcher = Dispatcher(disable_fsm=True)
         # Commands first: they are answered, never relayed.
         self._dispatcher.include_router(build_commands_router(self._config, me.username))
-        self._dispatcher.include_router(build_router(self._config, Stats(self._redis, self._keys)))
+        self._stats = Stats(self._redis, self._keys)
+        self._dispatcher.include_router(build_router(self._config, self._stats))
         # Each batch stored before the next getUpdates confirms it, each chat's updates
         # in the order members wrote, the chats side by side (polling.py says why).
         self._poller = Poller(bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
-                              ingress=self._ingress)
+                              stats=self._stats, ingress=self._ingress)
         self._polling_task = asyncio.create_task(self._poller.run(), name="telegram-polling")
         self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram",
                                         limiter=RateLimiter(self._redis, self._keys.prefix)
@@ -133,6 +135,8 @@ class TelegramAdapter:
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
         await self._stop_polling()
         await self._stop_consumer()
+        if self._stats is not None:
+            await self._stats.flush()  # the skipped updates counted with incr_soon
         if self._bot is not None:
             await self._bot.session.close()
             self._bot = None

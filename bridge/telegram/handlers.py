@@ -47,11 +47,9 @@ async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKin
                         type(exc).__name__, delay)
             await asyncio.sleep(delay)
             delay = min(MAX_RETRY_DELAY, delay * 2)
-        except Exception as exc:  # noqa: BLE001
-            # A bug, not an outage: retrying would hold the chat forever. Logged by
-            # type only (aiogram would log the exception's text, which could quote content).
-            log.error("could not accept a telegram update (%s)", type(exc).__name__)
-            return
+        # Anything else is a bug, not an outage: retrying would hold the chat forever.
+        # It propagates to the poller, which skips the update, counts it
+        # (telegram.skipped.error) and logs it by type only.
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:

@@ -11,6 +11,12 @@ messages may be stored out of order.
 This loop takes a batch, feeds each chat's updates in order through the
 dispatcher (the chats side by side), and asks for the next batch, which
 confirms this one, only when every update of it is stored.
+
+One bad update never stalls the others: the batch is fetched as a raw JSON list
+(:class:`RawGetUpdates`, through aiogram's own session) and each update is
+validated on its own, so one that aiogram cannot parse is skipped, counted and
+confirmed with the rest instead of failing the whole batch (which Telegram would
+then send again, forever).
 """
 from __future__ import annotations
 
@@ -21,10 +27,19 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
+from pydantic import ValidationError
+
+from ..stats import Stats
 
 log = logging.getLogger(__name__)
 
 RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after a failed getUpdates, then 30 s each time
+
+
+class RawGetUpdates(GetUpdates):
+    """getUpdates answered as plain JSON objects, validated one by one by the poller."""
+
+    __returning__ = list[dict[str, Any]]
 
 
 def chat_of(update: Update) -> int | None:
@@ -39,11 +54,13 @@ def chat_of(update: Update) -> int | None:
 
 
 class Poller:
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str], **data: Any):
+    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str],
+                 stats: Stats | None = None, **data: Any):
         self._bot = bot
         self._dispatcher = dispatcher
+        self._stats = stats
         self._data = data  # handed to the handlers (e.g. ingress)
-        self._get_updates = GetUpdates(timeout=timeout, allowed_updates=allowed_updates)
+        self._get_updates = RawGetUpdates(timeout=timeout, allowed_updates=allowed_updates)
         # Wait longer than the long poll itself before calling the request failed.
         self._request_timeout = int((bot.session.timeout or 60) + timeout)
         self._stopping = asyncio.Event()
@@ -69,10 +86,32 @@ class Poller:
                 log.info("getUpdates works again after %d failure(s)", failures)
                 failures = 0
             if updates:
-                await self._feed(updates)
-                self._get_updates.offset = updates[-1].update_id + 1  # confirmed by the next getUpdates
+                next_offset = _next_offset(updates)
+                await self._feed(self._parse(updates))
+                if next_offset is not None:
+                    self._get_updates.offset = next_offset  # confirmed by the next getUpdates
 
-    async def _fetch(self) -> list[Update] | Exception | None:
+    def _parse(self, raw_updates: list[dict[str, Any]]) -> list[Update]:
+        """The updates aiogram can read; the others are skipped and counted (logged by
+        update_id and exception type only: pydantic's messages quote the input)."""
+        parsed = []
+        for raw in raw_updates:
+            try:
+                parsed.append(Update.model_validate(raw, context={"bot": self._bot}))
+            except ValidationError:
+                self._skipped(raw, "unparseable")
+            except Exception as exc:  # noqa: BLE001 - whatever a model validator raises
+                self._skipped(raw, "unparseable", exc)
+        return parsed
+
+    def _skipped(self, raw: Any, reason: str, exc: BaseException | None = None) -> None:
+        update_id = raw.get("update_id") if isinstance(raw, dict) else None
+        log.warning("skipped telegram update %s: %s%s", update_id if isinstance(update_id, int) else "?", reason,
+                    f" ({type(exc).__name__})" if exc is not None else "")
+        if self._stats is not None:
+            self._stats.incr_soon(f"telegram.skipped.{reason}")
+
+    async def _fetch(self) -> list[dict[str, Any]] | Exception | None:
         """The next batch; an exception if getUpdates failed; None if stopped meanwhile."""
         fetch = asyncio.ensure_future(self._bot(self._get_updates, request_timeout=self._request_timeout))
         stopping = asyncio.ensure_future(self._stopping.wait())
@@ -98,12 +137,22 @@ class Poller:
             try:
                 await self._dispatcher.feed_update(self._bot, update, **self._data)
             except Exception as exc:  # noqa: BLE001 - one bad update must not hold the others
-                # The handlers retry outages themselves; this is a bug. Logged by type only
-                # (an exception's text could quote the message).
-                log.error("a telegram update could not be handled (%s)", type(exc).__name__)
+                # The handlers retry outages themselves; this is a bug. Logged by id and
+                # type only (an exception's text could quote the message).
+                log.error("a telegram update (%s) could not be handled (%s)", update.update_id, type(exc).__name__)
+                if self._stats is not None:
+                    self._stats.incr_soon("telegram.skipped.error")
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except asyncio.TimeoutError:
             pass
+
+
+def _next_offset(raw_updates: list[dict[str, Any]]) -> int | None:
+    """One past the largest update_id of the batch, read before validation so that an
+    update aiogram cannot parse is confirmed (not fetched again) too."""
+    ids = [u.get("update_id") for u in raw_updates if isinstance(u, dict)]
+    ids = [i for i in ids if isinstance(i, int) and not isinstance(i, bool)]
+    return max(ids) + 1 if ids else None

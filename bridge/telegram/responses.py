@@ -13,7 +13,9 @@ from aiogram.client.session.base import Response
 from aiogram.methods import (AnswerCallbackQuery, DeleteMessage, DeleteWebhook, EditMessageText, GetMe, GetUpdates,
                              SendMessage, SetMyCommands)
 
-CALLED = (GetUpdates, SendMessage, EditMessageText, DeleteMessage, AnswerCallbackQuery, GetMe, DeleteWebhook,
+from .polling import RawGetUpdates
+
+CALLED = (RawGetUpdates, GetUpdates, SendMessage, EditMessageText, DeleteMessage, AnswerCallbackQuery, GetMe, DeleteWebhook,
           SetMyCommands)
 
 KEPT = tuple(Response[method.__returning__] for method in CALLED)

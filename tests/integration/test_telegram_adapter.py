@@ -439,3 +439,30 @@ async def test_commands_are_handed_to_the_workers_not_relayed(adapter, standin, 
     assert [(c["name"], c["args"], c["chat_id"], c["user"]["id"]) for c in commands] == [
         ("privacy", "", str(TG_CHAT), "111222333"), ("consent", "withdraw", str(TG_CHAT), str(ANNA["id"]))]
     assert standin.commands()  # the command menu was registered with setMyCommands
+
+
+# -- one bad update never stalls the others (issue 12, item 7) -----------------------------
+
+async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(adapter, standin, aredis, prefix, keys,
+                                                                              caplog):
+    for n in range(5):
+        standin.inject_message(TG_CHAT, ANNA, f"before {n}")
+    bad = standin.inject_unparseable(TG_CHAT, text="unparseable secret words")
+    for n in range(5):
+        standin.inject_message(TG_CHAT, ANNA, f"after {n}")
+
+    events = await wait_for_queue(aredis, prefix, 10)
+    assert [e["text"] for e in events] == [f"before {n}" for n in range(5)] + [f"after {n}" for n in range(5)]
+    # Confirmed with the rest: Telegram will not send it again.
+    await wait_until(lambda: standin.pending_updates() == [], timeout=10, message="the batch confirmed")
+    await wait_until(lambda: _stat_is(aredis, keys, "telegram.skipped.unparseable", 1), timeout=10,
+                     message="the bad update counted")
+    # The poller still works: later messages come through.
+    standin.inject_message(TG_CHAT, ANNA, "still here")
+    assert (await wait_for_queue(aredis, prefix, 11))[-1]["text"] == "still here"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert str(bad["update_id"]) in logged and "secret words" not in logged
+
+
+async def _stat_is(aredis, keys, name: str, value: int) -> bool:
+    return (await stats_of(aredis, keys)).get(name, 0) == value
