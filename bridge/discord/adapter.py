@@ -28,6 +28,7 @@ from ..settings import Settings
 from ..stats import Stats
 from .cog import RelayCog
 from .commands_cog import CommandsCog
+from .gateway_guard import skip_malformed_events
 from .sender import DiscordSender, RecentDeletes
 
 log = logging.getLogger(__name__)
@@ -112,6 +113,8 @@ class DiscordAdapter:
         recent_deletes = RecentDeletes()
         await client.add_cog(CommandsCog(client, config=self._config, ingress=self._ingress))
         self._relay_stats = Stats(self._redis, self._keys)
+        relay_stats = self._relay_stats
+        skip_malformed_events(client, lambda event: relay_stats.incr_soon("discord.skipped.malformed"))
         await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
                                       stats=self._relay_stats, idmap=IdMap(self._redis, self._keys),
                                       recent_deletes=recent_deletes, redis=self._redis, keys=self._keys))

@@ -61,31 +61,54 @@ class RelayCog(commands.Cog, name="relay"):
         self._stats = stats
         self._idmap = idmap
         self._locks: dict[int, asyncio.Lock] = {}
+        self._live = asyncio.Event()  # cleared while a new session catches up (on_connect .. on_ready)
+        self._live.set()
 
     # -- catching up -------------------------------------------------------------
     @commands.Cog.listener()
+    async def on_connect(self) -> None:
+        """A new gateway session (discord.py dispatches ``connect`` on READY, never on
+        RESUMED): hold the live events until :meth:`on_ready` has caught up, so that
+        a message that arrives meanwhile neither overtakes the missed ones nor moves
+        the last-seen mark past them. (This runs before any listener task of the
+        session's later events: dispatched listeners start in order.)"""
+        self._live.clear()
+
+    @commands.Cog.listener()
     async def on_ready(self) -> None:
-        """A new gateway session (start, or a session that could not be resumed):
-        what members wrote while we were away is not replayed by Discord, so read it
-        from each linked channel's history since the last message we accepted.
-        The ingress drops what it had already accepted."""
-        if self._redis is None or self._keys is None:
-            return
-        for chat in self._config.chats("discord"):
-            last_seen = await self._redis.get(self._keys.discord_last_seen(chat.chat_id))
-            channel = self.bot.get_channel(int(chat.chat_id))
+        """A new gateway session (start, a session that could not be resumed, or a
+        client rebuilt after a crash): what members wrote while we were away is not
+        replayed by Discord, so read it from each linked channel's history since the
+        last message we accepted. The ingress drops what it had already accepted."""
+        try:
+            if self._redis is None or self._keys is None:
+                return
+            for chat in self._config.chats("discord"):
+                await self._catch_up(chat.chat_id)
+        finally:
+            self._live.set()
+
+    async def _catch_up(self, chat_id: str) -> None:
+        channel = self.bot.get_channel(int(chat_id))
+        caught_up = 0
+        try:
+            last_seen = await self._redis.get(self._keys.discord_last_seen(chat_id))
             if not last_seen or channel is None:
-                continue  # first start: the bridge does not replay old history
-            caught_up = 0
-            try:
+                return  # first start: the bridge does not replay old history
+            async with self._lock(channel.id):  # in order with the live events held meanwhile
                 async for message in channel.history(limit=None, after=discord.Object(id=int(last_seen)),
                                                      oldest_first=True):
-                    await self.on_message(message)
-                    caught_up += 1
-            except discord.HTTPException as exc:
-                log.warning("could not read the history of discord:%s (%s)", chat.chat_id, exc.status)
+                    event = await self._event_of(message)
+                    if event is not None:
+                        await self._accept_in_order(message.channel.id, event)
+                        caught_up += 1
+        except discord.HTTPException as exc:
+            log.warning("could not read the history of discord:%s (%s)", chat_id, exc.status)
+        except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others
+            log.error("could not catch up discord:%s (%s)", chat_id, exc.__class__.__name__)
+        finally:
             if caught_up:
-                log.info("caught up %d message(s) in discord:%s", caught_up, chat.chat_id)
+                log.info("caught up %d message(s) in discord:%s", caught_up, chat_id)
                 await self._stats.incr("discord.caught_up", caught_up)
 
     async def _remember_last_seen(self, event: PlatformEvent) -> None:
@@ -101,15 +124,20 @@ class RelayCog(commands.Cog, name="relay"):
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()
     async def on_message(self, message: discord.Message) -> None:
+        event = await self._event_of(message)
+        if event is not None:
+            await self._accept(message.channel.id, event)
+
+    async def _event_of(self, message: discord.Message) -> PlatformEvent | None:
+        """The event to accept, or None (counted) when the message is not relayed."""
         if not self._linked(message.channel.id):
             await self._skipped("unknown_chat")
-            return
+            return None
         reason = convert.skip_reason(message, self._own_ids())
         event = None if reason else convert.event_from_message(message)
         if event is None:
             await self._skipped(reason or "empty")
-            return
-        await self._accept(message.channel.id, event)
+        return event
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
@@ -150,26 +178,34 @@ class RelayCog(commands.Cog, name="relay"):
         else:
             await self._stats.incr(f"discord.skipped.{reason}")
 
+    def _lock(self, channel_id: int) -> asyncio.Lock:
+        return self._locks.setdefault(channel_id, asyncio.Lock())
+
     async def _accept(self, channel_id: int, event: PlatformEvent, *, unless_relayed_copy: bool = False) -> None:
-        lock = self._locks.setdefault(channel_id, asyncio.Lock())
-        async with lock:
+        # Waiting for a catch-up keeps the order: waiters resume in the order they came.
+        await self._live.wait()
+        async with self._lock(channel_id):
             if unless_relayed_copy and await self._is_relayed_copy(event.source):
                 # A relayed copy deleted here (e.g. by a moderator): that must
                 # not delete the original in its own community.
                 await self._skipped("relayed_copy")
                 return
-            for delay in (*ACCEPT_RETRY_DELAYS, None):
-                try:
-                    await self._ingress.accept(event)
-                    await self._remember_last_seen(event)
+            await self._accept_in_order(channel_id, event)
+
+    async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> None:
+        """Hand ``event`` to the ingress (the caller holds the channel's lock)."""
+        for delay in (*ACCEPT_RETRY_DELAYS, None):
+            try:
+                await self._ingress.accept(event)
+                await self._remember_last_seen(event)
+                return
+            except _TRANSIENT as exc:
+                if delay is None:
+                    log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
+                              event.kind.value, channel_id, exc.__class__.__name__)
                     return
-                except _TRANSIENT as exc:
-                    if delay is None:
-                        log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
-                                  event.kind.value, channel_id, exc.__class__.__name__)
-                        return
-                    log.warning("ingress unavailable (%s); retrying in %ss", exc.__class__.__name__, delay)
-                    await asyncio.sleep(delay)
+                log.warning("ingress unavailable (%s); retrying in %ss", exc.__class__.__name__, delay)
+                await asyncio.sleep(delay)
 
     async def _is_relayed_copy(self, ref: MessageRef) -> bool:
         return await self._idmap.origin(ref) is not None

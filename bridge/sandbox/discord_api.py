@@ -439,6 +439,8 @@ class DiscordStandIn:
         self.requests: list[tuple[float, str, str, dict | None]] = []
         self.identified = asyncio.Event()  # set by the first accepted IDENTIFY
         self.intents: int | None = None  # from the last IDENTIFY
+        self.sessions_started = 0  # IDENTIFYs accepted (fresh sessions; a RESUME is not one)
+        self.refusing_connections = False  # see end_sessions()
 
         self._ids = _Snowflakes()
         self._guilds: dict[int, dict] = {}
@@ -549,6 +551,32 @@ class DiscordStandIn:
     def inject_dispatch(self, event_name: str, data: dict) -> None:
         """Send any dispatch as is (odd payloads, events the stand-in does not model)."""
         self._dispatch(event_name, data)
+
+    def inject_malformed_message(self, channel_id: int, author: dict, content: str = "") -> dict:
+        """A MESSAGE_CREATE no client can parse (its id is not a snowflake and it has no
+        author), as a gateway bug or an unannounced schema change could send. Not
+        stored: the channel's history does not show it. Returns the payload."""
+        channel_id = int(channel_id)
+        self._require_channel(channel_id)
+        message = self._new_message(channel_id, self._remember_user(author), content, member=True)
+        message["id"] = "not-a-snowflake"
+        message.pop("author", None)
+        self._dispatch("MESSAGE_CREATE", message)
+        return copy.deepcopy(message)
+
+    def end_sessions(self, *, refuse_connections: bool = True) -> None:
+        """Discord forgets every gateway session and closes their websockets: a RESUME is
+        answered with op 9 (not resumable), so the client must IDENTIFY a fresh session,
+        which replays nothing. With ``refuse_connections`` the gateway also refuses new
+        websockets (HTTP 503) until :meth:`accept_connections`, so that members can
+        write while the bot has no session."""
+        self.refusing_connections = refuse_connections
+        self._sessions.clear()
+        for connection in list(self._connections):
+            connection.close(4000, "stand-in ended the session")
+
+    def accept_connections(self) -> None:
+        self.refusing_connections = False
 
     def add_user(self, user: dict) -> dict:
         """Give a member who has not written anything yet their name (GET /users/{id},
@@ -1730,7 +1758,9 @@ class DiscordStandIn:
             "channels": [self._channel_payload(c) for c in guild["channels"]],
         }
 
-    async def _gateway(self, request: web.Request) -> web.WebSocketResponse:
+    async def _gateway(self, request: web.Request) -> web.StreamResponse:
+        if self.refusing_connections:
+            return web.Response(status=503, text="gateway unavailable")
         ws = web.WebSocketResponse(max_msg_size=4 * 1024 * 1024)
         await ws.prepare(request)
         connection = _Connection(ws, compress=request.query.get("compress") == "zlib-stream")
@@ -1821,6 +1851,7 @@ class DiscordStandIn:
             if stale is not None:
                 del self._sessions[stale.id]
         self._sessions[session.id] = session
+        self.sessions_started += 1
         session.connection = connection
         connection.session = session
         # READY, then one GUILD_CREATE per guild, each numbered in this session.

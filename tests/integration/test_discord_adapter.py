@@ -308,3 +308,42 @@ async def test_unreachable_discord_is_named_and_retryable(make_adapter, settings
     assert raised.value.retryable is True
     assert TOKEN not in str(raised.value)
     await adapter.stop()
+
+
+# -- one bad event never stalls the channel; fresh sessions catch up (issue 12, item 7) ----
+
+async def test_a_malformed_gateway_event_is_skipped_and_the_session_lives_on(adapter, standin, aredis, keys, prefix,
+                                                                             caplog):
+    for n in range(5):
+        standin.inject_message(CHANNEL, JUERGEN, f"before {n}")
+    standin.inject_malformed_message(CHANNEL, JUERGEN, "malformed secret words")
+    for n in range(5):
+        standin.inject_message(CHANNEL, JUERGEN, f"after {n}")
+
+    await wait_until(lambda: _queued_count(aredis, prefix, 10), timeout=30, message="every well-formed message")
+    texts = [e["text"] for e in await queued_events(aredis, prefix)]
+    assert texts == [f"before {n}" for n in range(5)] + [f"after {n}" for n in range(5)]
+    await wait_until(lambda: stat(aredis, keys, "discord.skipped.malformed"), message="the bad event counted")
+    assert await stat(aredis, keys, "discord.skipped.malformed") == 1
+    assert standin.sessions_started == 1, "the malformed event must not cost the gateway session"
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "MESSAGE_CREATE" in logged and "secret words" not in logged
+
+
+async def test_what_was_written_while_the_session_was_down_is_caught_up_after_a_fresh_session(
+        adapter, standin, aredis, keys, prefix):
+    standin.inject_message(CHANNEL, JUERGEN, "before the session ended")
+    await wait_until(lambda: _queued_count(aredis, prefix, 1), message="the first message")
+
+    standin.end_sessions()  # Discord forgets the session: no RESUME, no replay
+    for n in range(3):
+        standin.inject_message(CHANNEL, JUERGEN, f"while down {n}")
+    standin.accept_connections()
+
+    await wait_until(lambda: standin.sessions_started == 2, timeout=30, message="a fresh session")
+    standin.inject_message(CHANNEL, JUERGEN, "in the new session")  # must not overtake the missed ones
+    await wait_until(lambda: _queued_count(aredis, prefix, 5), timeout=30, message="the caught-up messages")
+    texts = [e["text"] for e in await queued_events(aredis, prefix)]
+    assert texts == ["before the session ended", "while down 0", "while down 1", "while down 2",
+                     "in the new session"]
+    assert await stat(aredis, keys, "discord.caught_up") >= 3
