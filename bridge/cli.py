@@ -3,11 +3,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import logging
 import os
 import sys
 
 from .links import ConfigError, LinksConfig, load_links
+from .logging_setup import configure_from_settings
 from .settings import Settings, _strip_password, load_settings
 
 EXIT_CONFIG = 2
@@ -15,15 +15,6 @@ EXIT_CONFIG = 2
 
 def _settings(args) -> Settings:
     return load_settings().with_config(getattr(args, "config", None))
-
-
-def _configure_logging(level: str) -> None:
-    logging.basicConfig(
-        level=getattr(logging, level, logging.INFO),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # aiohttp and discord.py log request details at DEBUG only; keep libraries quiet.
-    logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
 
 def _load_config(settings: Settings) -> LinksConfig:
@@ -67,7 +58,6 @@ def cmd_check(args) -> int:
 
 def cmd_run(args) -> int:
     settings = _settings(args)
-    _configure_logging(settings.log_level)
     config = _load_config(settings)
     if not (settings.telegram_bot_token or settings.discord_bot_token):
         print("twinbridge: no adapter to start: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
@@ -250,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_rights,
         "forget": cmd_rights,
     }
+    # Every command logs through one privacy-safe formatter (bridge/logging_setup.py).
+    configure_from_settings(_settings(args))
     try:
         if args.command == "worker":
             return cmd_worker(args, extra)

@@ -13,6 +13,7 @@ from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 
 from bridge.settings import Settings, load_settings
+from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
 from bridge.task_queue import PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, broker_key_prefix  # noqa: F401
 
 

@@ -1,0 +1,184 @@
+"""Logging for every `twinbridge` process: one handler, nothing of the members in it.
+
+No level ever logs message text, names, tokens or webhook URLs (DESIGN.md), and
+that includes the libraries' own loggers: at DEBUG, discord.py dumps every
+gateway event and HTTP body (message text, member names, interaction tokens)
+and every webhook URL (which holds the webhook's token); Celery's pool logs the
+task's arguments; an exception's message can quote whatever it choked on.
+
+So every record goes through :class:`PrivacyFormatter`, which
+
+1. rewrites the records known to carry payloads, keeping what is useful to a
+   deployer (the event type, the HTTP method, route and status, the task name);
+2. replaces any dict, list or bytes argument of a library's record by its shape
+   (a payload is never useful in a log line; its size and keys may be);
+3. formats exceptions by type and stack frames only, never their messages;
+4. scrubs the finished line as a last line of defence: the bot tokens it was
+   given, anything shaped like a Telegram or Discord token, and the id/token
+   parts of webhook and interaction URLs.
+
+Our own code logs ids, counts and exception types only; the formatter is the net
+under it and under the libraries.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import sys
+import traceback
+from collections.abc import Iterable
+from typing import Any
+
+FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+OUR_LOGGERS = ("bridge", "workers", "twinbridge")
+REDACTED = "[redacted]"
+
+# URL parts that are secrets: /bot<token>/ (Telegram), /webhooks/<id>/<token> and
+# /interactions/<id>/<token> (Discord; a webhook id plus its token is a credential).
+_URL_SECRETS = (
+    (re.compile(r"/bot\d+:[A-Za-z0-9_-]+"), "/bot" + REDACTED),
+    (re.compile(r"/webhooks/\d+/[A-Za-z0-9._-]+"), "/webhooks/{id}/{token}"),
+    (re.compile(r"/webhooks/\d+"), "/webhooks/{id}"),
+    (re.compile(r"/interactions/\d+/[A-Za-z0-9._-]+"), "/interactions/{id}/{token}"),
+)
+# Token shapes: Telegram "<bot id>:<35 characters>", Discord "<base64 id>.<time>.<hmac>".
+_TOKEN_SHAPES = (
+    re.compile(r"\b\d{5,}:[A-Za-z0-9_-]{30,}"),
+    re.compile(r"\b[A-Za-z0-9_-]{20,}\.[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]{20,}"),
+    re.compile(r"(?i)\b(Bot|Bearer)\s+[A-Za-z0-9._-]{20,}"),
+)
+
+
+def _summary(value: Any) -> str:
+    """The shape of a payload, never its content."""
+    if isinstance(value, dict):
+        if "op" in value and "t" in value:  # a gateway frame
+            return f"op={value.get('op')} t={value.get('t')} s={value.get('s')}"
+        return f"<{len(value)}-field object>"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return f"<{len(value)} items>"
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        return f"<{len(value)} bytes>"
+    return f"<{type(value).__name__}>"
+
+
+def _shape_args(args: tuple) -> tuple:
+    return tuple(a if isinstance(a, (str, int, float, bool, type(None))) else _summary(a) for a in args)
+
+
+def _rewrite(record: logging.LogRecord) -> None:
+    """Rewrite, in place, a copy of ``record`` that may carry a payload."""
+    name, msg, args = record.name, record.msg, record.args
+    if name == "discord.http" and isinstance(args, tuple):
+        if msg == "%s %s with %s has returned %s" and len(args) == 4:
+            body = args[2]
+            record.args = (args[0], args[1], "no body" if body is None else
+                           f"a {len(body)}-character body" if isinstance(body, str) else _summary(body), args[3])
+            return
+        if msg == "%s %s has received %s" and len(args) == 3:
+            record.args = (args[0], args[1], _summary(args[2]))
+            return
+    if name == "discord.webhook.async_" and isinstance(args, tuple) and args and str(msg).startswith("Webhook ID %s"):
+        record.args = ("{id}", *args[1:])  # the id half of a credential
+    if name.startswith("celery") and isinstance(args, dict):
+        # Celery's task trace lines: the exception's and the return value's type only.
+        record.args = {k: (_type_only(v) if k in ("exc", "return_value", "args", "kwargs") else v)
+                       for k, v in args.items()}
+        return
+    if name == "celery.concurrency.base" or (isinstance(msg, str) and msg.startswith("TaskPool: Apply")):
+        # "TaskPool: Apply <target> (args:... kwargs:...)": the arguments are the task message.
+        record.msg, record.args = "TaskPool: Apply a task", ()
+        return
+    if name == "asyncio" and isinstance(msg, str):
+        # "Task exception was never retrieved ... exception=KeyError('<text>')>": the type only.
+        record.msg = re.sub(r"exception=([\w.]+)\(.*?\)>", r"exception=\1(...)>", msg, flags=re.S)
+    if not name.startswith(OUR_LOGGERS) and isinstance(record.args, tuple):
+        record.args = _shape_args(record.args)
+    elif not name.startswith(OUR_LOGGERS) and isinstance(record.args, dict):
+        record.args = {k: v if isinstance(v, (str, int, float, bool, type(None))) else _summary(v)
+                       for k, v in record.args.items()}
+    if not name.startswith(OUR_LOGGERS) and not isinstance(msg, str):
+        record.msg = _summary(msg)  # e.g. logger.debug(payload)
+
+
+def _type_only(value: Any) -> str:
+    if value is None:
+        return "None"
+    if isinstance(value, str):
+        # Celery hands the exception as its repr ("KeyError('...')"): keep the type.
+        head = re.match(r"[A-Za-z_][\w.]*", value)
+        return head.group(0) if head and "(" in value else "<str>"
+    return type(value).__name__
+
+
+class PrivacyFormatter(logging.Formatter):
+    """See the module's docstring."""
+
+    def __init__(self, fmt: str = FORMAT, *, secrets: Iterable[str] = ()):
+        super().__init__(fmt)
+        # Longest first, so a token is replaced whole before any part of it.
+        self._secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
+
+    def format(self, record: logging.LogRecord) -> str:
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.exc_text = None  # formatted again below, without the messages
+        try:
+            _rewrite(safe)
+            line = super().format(safe)
+        except Exception as exc:  # noqa: BLE001 - a bad record must not lose the line entirely
+            line = f"{self.formatTime(record)} {record.levelname} {record.name}: " \
+                   f"<log record not formatted ({type(exc).__name__})>"
+        return self.scrub(line)
+
+    def formatException(self, ei) -> str:
+        """The stack and the exception types of the chain, never the messages."""
+        _, exc, _ = ei
+        parts: list[str] = []
+        seen: set[int] = set()
+        while exc is not None and id(exc) not in seen:
+            seen.add(id(exc))
+            frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
+            parts.insert(0, f"Traceback (most recent call last):\n{frames}{type(exc).__module__}.{type(exc).__qualname__}"
+                            " (message not logged)")
+            exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
+        return "\n\nThe above led to:\n\n".join(parts)
+
+    def formatStack(self, stack_info: str) -> str:
+        return stack_info  # code only
+
+    def scrub(self, line: str) -> str:
+        for secret in self._secrets:
+            line = line.replace(secret, REDACTED)
+        for pattern, replacement in _URL_SECRETS:
+            line = pattern.sub(replacement, line)
+        for pattern in _TOKEN_SHAPES:
+            line = pattern.sub(REDACTED, line)
+        return line
+
+
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
+    """Route every logger of this process through one stderr handler with the
+    :class:`PrivacyFormatter`; ``secrets`` (the bot tokens) are never printed."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(PrivacyFormatter(secrets=secrets))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(getattr(logging, str(level).upper(), logging.INFO))
+    # Loggers that libraries gave handlers of their own would bypass the formatter.
+    for logger in list(logging.Logger.manager.loggerDict.values()):
+        if isinstance(logger, logging.Logger) and logger.handlers:
+            for old in list(logger.handlers):
+                logger.removeHandler(old)
+            logger.propagate = True
+    logging.captureWarnings(True)
+    if root.level > logging.DEBUG:
+        # One line per Telegram update ("Update id=... is handled"): noise below DEBUG.
+        logging.getLogger("aiogram.event").setLevel(logging.WARNING)
+
+
+def configure_from_settings(settings) -> None:
+    configure_logging(settings.log_level, secrets=(settings.telegram_bot_token, settings.discord_bot_token,
+                                                   getattr(settings, "libretranslate_api_key", None),
+                                                   getattr(settings, "pseudonym_key", None)))
