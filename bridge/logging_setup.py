@@ -105,9 +105,10 @@ def _type_only(value: Any) -> str:
     if value is None:
         return "None"
     if isinstance(value, str):
-        # Celery hands the exception as its repr ("KeyError('...')"): keep the type.
-        head = re.match(r"[A-Za-z_][\w.]*", value)
-        return head.group(0) if head and "(" in value else "<str>"
+        # Celery hands the exception as its repr ("KeyError('...')", or for a retry
+        # "Retry in 1s: KeyError('...')"): keep the exception's type.
+        head = re.search(r"\b([A-Z][\w.]*)\(", value)
+        return head.group(1) if head else "<str>"
     return type(value).__name__
 
 

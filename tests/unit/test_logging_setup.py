@@ -52,6 +52,9 @@ def test_celery_lines_show_no_arguments_or_exception_text():
                  {"name": "twinbridge.process_event", "id": "1", "description": "raised unexpected",
                   "exc": "KeyError('secret words')"})
     assert shown.endswith("twinbridge.process_event[1] raised unexpected: KeyError")
+    shown = line("celery.app.trace", "Task %(name)s[%(id)s] retry: %(exc)s",
+                 {"name": "twinbridge.process_event", "id": "1", "exc": "Retry in 1s: KeyError('secret words')"})
+    assert shown.endswith("twinbridge.process_event[1] retry: KeyError")
     shown = line("celery.pool", "TaskPool: Apply %s (args:%s kwargs:%s)", "<fn>", "('secret words',)", "{}")
     assert "secret" not in shown
 
