@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import zoneinfo
 from dataclasses import dataclass, field, fields, replace
 from functools import cached_property
 from pathlib import Path
@@ -91,6 +92,8 @@ class Community:
     name: str
     language: str
     chats: tuple[ChatRef, ...]
+    timezone: str = "UTC"  # IANA name; event times are shown in it
+    organisers: tuple[str, ...] = ()  # "platform:user id", besides the chats' admins
 
 
 @dataclass(frozen=True)
@@ -392,7 +395,7 @@ class _Checker:
                 self.problem(where, "expected a mapping with name, language and chats",
                              "see config/links.example.yaml")
                 continue
-            self._unknown_keys(body, where, ("name", "language", "chats"))
+            self._unknown_keys(body, where, ("name", "language", "chats", "timezone", "organisers"))
             name = body.get("name")
             if not isinstance(name, str) or not name.strip():
                 self.problem(f"{where}.name", "missing, empty or not text", f"add `name: {cid.title()}`")
@@ -407,8 +410,37 @@ class _Checker:
                              "use an ISO 639-1 code such as en, de, fr, es, zh, gu (or zh-CN, pt-BR)")
                 language = "und"
             chats = self._chats(body.get("chats"), f"{where}.chats", cid, seen_chats)
-            result[cid] = Community(id=cid, name=name.strip(), language=language, chats=tuple(chats))
+            timezone = self._timezone(body.get("timezone", "UTC"), f"{where}.timezone")
+            organisers = self._users(body.get("organisers", []), f"{where}.organisers", "organisers")
+            result[cid] = Community(id=cid, name=name.strip(), language=language, chats=tuple(chats),
+                                    timezone=timezone, organisers=organisers or ())
         return result
+
+    def _timezone(self, value: Any, at: str) -> str:
+        if isinstance(value, str) and len(value) <= 64 and re.fullmatch(r"[A-Za-z0-9_+/-]+", value):
+            try:
+                zoneinfo.ZoneInfo(value)
+                return value
+            except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+                pass
+        self.problem(at, f"{_show(value)} is not a time zone",
+                     "use an IANA name such as Europe/Berlin, America/Managua or Asia/Kolkata (default UTC)")
+        return "UTC"
+
+    def _users(self, value: Any, at: str, key: str) -> tuple[str, ...] | None:
+        """A list of "platform:user id" references (moderators, organisers)."""
+        if not isinstance(value, list):
+            self.problem(at, "expected a list", f"write `{key}: [\"telegram:111\", \"discord:222\"]`")
+            return None
+        good = []
+        for v in value:
+            platform, _, uid = v.partition(":") if isinstance(v, str) else ("", "", "")
+            if platform not in PLATFORMS or not re.fullmatch(rf"[0-9]{{1,{MAX_USER_ID}}}", uid):
+                self.problem(at, f"{_show(v)} is not a user", f"write {key} as \"telegram:<user id>\" or "
+                             "\"discord:<user id>\" (the numeric id, at most 20 digits)")
+            else:
+                good.append(f"{platform}:{uid}")
+        return tuple(good)
 
     def _chats(self, raw: Any, where: str, cid: str, seen: dict[ChatRef, str]) -> list[ChatRef]:
         if not isinstance(raw, list) or not raw:
@@ -513,7 +545,9 @@ class _Checker:
                 self.problem(at, f"{_show(value)} is not allowed", _suggest(value, enums[key]))
                 return None
             return value
-        if key in ("redact", "translation", "moderators"):
+        if key == "moderators":
+            return self._users(value, at, key)
+        if key in ("redact", "translation"):
             if not isinstance(value, list):
                 self.problem(at, "expected a list", f"write `{key}: [...]`")
                 return None
@@ -529,15 +563,6 @@ class _Checker:
                 if not bad and len(set(value)) != len(value):
                     self.problem(at, "a provider is listed twice", "list each provider once")
                 return None if bad else tuple(value)
-            good = []
-            for v in value:
-                platform, _, uid = v.partition(":") if isinstance(v, str) else ("", "", "")
-                if platform not in PLATFORMS or not re.fullmatch(rf"[0-9]{{1,{MAX_USER_ID}}}", uid):
-                    self.problem(at, f"{_show(v)} is not a user", "write moderators as \"telegram:<user id>\" or "
-                                 "\"discord:<user id>\"")
-                else:
-                    good.append(f"{platform}:{uid}")
-            return tuple(good)
         if key == "show_original":
             if not isinstance(value, bool):
                 self.problem(at, f"{_show(value)} is not true or false", "write `show_original: true` or `false`")

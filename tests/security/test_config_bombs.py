@@ -114,6 +114,9 @@ LONG = "x" * 5000
     (lambda d: d["policies"]["open-adults"].__setitem__("moderators", ["telegram:" + "1" * 500]),
      "policies.open-adults.moderators"),
     (lambda d: d["links"][0].__setitem__("glossary", [LONG]), "links[0].glossary[0]"),
+    (lambda d: d["communities"]["krefeld"].__setitem__("organisers", ["discord:" + "3" * 500]),
+     "communities.krefeld.organisers"),
+    (lambda d: d["communities"]["krefeld"].__setitem__("timezone", "Europe/" + LONG), "communities.krefeld.timezone"),
 ])
 def test_names_and_codes_are_bounded_in_length(tmp_path, edit, field):
     data = yaml.safe_load(EXAMPLE.read_text())

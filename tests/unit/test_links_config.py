@@ -128,3 +128,27 @@ def test_a_link_needs_two_communities(tmp_path):
 def test_top_level_not_a_mapping(tmp_path):
     (msg,) = problems(tmp_path, "- just\n- a list\n")
     assert "(top level)" in msg
+
+
+def test_design_contract_community_fields_timezone_and_organisers(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(
+        "version: 1\n"
+        "communities:\n"
+        "  leicester: {name: Leicester, language: en, chats: [{telegram: -1001234567890}]}\n"
+        "  krefeld:\n"
+        "    name: Krefeld\n"
+        "    language: de\n"
+        "    timezone: Europe/Berlin\n"
+        "    organisers: [\"discord:333\"]\n"
+        "    chats: [{discord: 112233445566778899}]\n"
+        "links: [{id: leicester-krefeld, communities: [leicester, krefeld]}]\n")
+    config = load_links(path)
+    assert config.communities["krefeld"].timezone == "Europe/Berlin"
+    assert config.communities["krefeld"].organisers == ("discord:333",)
+    assert config.communities["leicester"].timezone == "UTC" and config.communities["leicester"].organisers == ()
+    path.write_text(path.read_text().replace("Europe/Berlin", "Europe/Krefeld").replace('"discord:333"', "333"))
+    with pytest.raises(ConfigError) as err:
+        load_links(path)
+    fields = [p.field for p in err.value.problems]
+    assert fields == ["communities.krefeld.timezone", "communities.krefeld.organisers"]
