@@ -34,7 +34,8 @@ class TimeBoundTask(Task):
             if self.request.called_directly or self.request.retries >= TIME_LIMIT_RETRIES:
                 raise
             log.warning("task %s exceeded its soft time limit; running it again", self.name)
-            raise self.retry(exc=exc, countdown=1, max_retries=None) from None
+            # argsrepr="": the retried message must not carry the event (its text) in its headers.
+            raise self.retry(exc=exc, countdown=1, max_retries=None, argsrepr="", kwargsrepr="") from None
 
 
 def make_celery(settings: Settings | None = None) -> Celery:
