@@ -159,6 +159,7 @@ def cmd_rights(args) -> int:
 
     from workers import rights
 
+    from . import persons
     from .keys import Keys
 
     user = _user_ref(args.user)
@@ -170,6 +171,7 @@ def cmd_rights(args) -> int:
     config = _load_config(settings)
     client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     keys = Keys(settings.redis_prefix)
+    persons.use_secret(settings.pseudonym_key)
     try:
         if args.command == "export":
             print(json.dumps(rights.export_user(client, keys, config, user, settings.pseudonym_key),
@@ -177,8 +179,10 @@ def cmd_rights(args) -> int:
         else:
             done = rights.erase_user(client, keys, config, user)
             print(f"erased what twinbridge kept about {user}: {done['consents']} consent record(s), "
-                  f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised; "
-                  f"{done['copies_to_delete']} relayed cop(ies) queued for deletion (the adapters delete them "
+                  f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised, "
+                  f"{done['in_flight']} message(s) on their way dropped; {done['copies_to_delete']} relayed "
+                  f"cop(ies) and {done['notices_to_delete']} notice(s) showing their data queued for deletion, "
+                  f"{done['quotes_dropped']} quote(s) in others' replies queued for removal (the adapters do it "
                   "where the platform still allows it)")
     except redis_lib.exceptions.ConnectionError as exc:
         print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",

@@ -124,6 +124,38 @@ class Keys:
         erased, consented), never message content; trimmed to the link's retention."""
         return f"{self.prefix}audit:{link_id}"
 
+    def person_salt(self) -> str:
+        """The install's random salt for person keys (bridge/persons.py), when
+        TWINBRIDGE_PSEUDONYM_KEY is not set. Configuration: no expiry."""
+        return f"{self.prefix}config:person_salt"
+
+    def erased(self, person: str) -> str:
+        """Tombstone of an erased member (by person key, never a platform id): its
+        value is when; what they wrote before is neither published nor sent. Expires
+        with the longest link retention."""
+        return f"{self.prefix}erased:{person}"
+
+    def erasure(self, person: str) -> str:
+        """An erasure under way (hash: the member's ref and when it started), so a
+        crashed worker's erasure is driven to the end by the next; deleted when done."""
+        return f"{self.prefix}erasure:{person}"
+
+    def erasures(self) -> str:
+        """Pattern matching every erasure under way (for SCAN)."""
+        return f"{self.prefix}erasure:*"
+
+    def notices_about(self, person: str) -> str:
+        """Sorted set of the bot's notices that show a member's data ("link|notice
+        source|chat|private_to"), each scored with its expiry: a held message shown to a
+        moderator, a decision naming them, their /mydata answer. Erasure deletes them."""
+        return f"{self.prefix}notices:{person}"
+
+    def quoted_in(self, source_key: str) -> str:
+        """Set of the relayed replies ("link|reply's source|destination") whose post
+        quotes this source message (Discord webhooks quote what they reply to), so
+        erasing the message can drop the quote. Expires with the link's retention."""
+        return f"{self.prefix}quoted:{source_key}"
+
     def stats(self) -> str:
         """Hash of counters (no content, no ids)."""
         return f"{self.prefix}stats"

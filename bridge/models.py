@@ -23,6 +23,9 @@ class EventKind(str, Enum):
     # A message of the bridge's own to one chat or one member (a command's
     # answer, a consent explanation, a held message shown to a moderator).
     NOTICE = "notice"
+    # Drop the quote of an erased message from a relayed reply (Discord webhooks
+    # cannot reply, so a relayed reply quotes what it answers).
+    UNQUOTE = "unquote"
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,10 @@ class OutboundPost:
     private_to: str = ""
     buttons: tuple[tuple[str, str], ...] = ()
     fallback: str = ""  # what to say in ``destination`` when the member cannot be told privately
+    # Whose data the post shows (a person key, bridge/persons.py, never a platform id)
+    # and when they wrote it: after an erasure, what they wrote before is not sent.
+    author: str = ""
+    written_at: float = 0.0
 
     @property
     def label(self) -> str:
@@ -204,6 +211,8 @@ class OutboundPost:
             private_to=data.get("private_to") or "",
             buttons=tuple((str(label), str(value)) for label, value in data.get("buttons") or ()),
             fallback=data.get("fallback") or "",
+            author=data.get("author") or "",
+            written_at=float(data.get("written_at") or 0.0),
         )
 
 

@@ -15,7 +15,11 @@ its destination chat:
   ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
   ``max_attempts`` parked in the dead letters with its reason;
 - the id map records the copies; then the entry is acknowledged and deleted
-  (message text lives in Redis only while in flight).
+  (message text lives in Redis only while in flight);
+- for erasure (workers/erasure.py): a post whose author was erased after writing
+  it is not sent (their tombstone, bridge/persons.py); the bot's notices showing a
+  member's data and the relayed replies quoting a message are indexed, so erasure
+  can delete the notices and drop the quotes.
 """
 from __future__ import annotations
 
@@ -24,17 +28,18 @@ import json
 import logging
 import random
 import time
+from dataclasses import replace
 from typing import Awaitable, Callable, Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import deadletters
+from . import deadletters, persons
 from .adapter import DeliveryError, Sender
 from .idmap import IdMap
 from .keys import DAY, Keys
-from .models import ChatRef, EventKind, OutboundPost
+from .models import ChatRef, EventKind, MessageRef, OutboundPost
 from .stats import Stats
 
 log = logging.getLogger(__name__)
@@ -182,6 +187,11 @@ class OutboxConsumer:
             attempt += 1
             if self._limiter is not None and self._limits_for is not None:
                 await self._limiter.acquire(self._limits_for(post.destination.chat_id))
+            if await self._author_erased(post):
+                # Its author was erased while it waited (in the lane, for its turn, for a
+                # retry): it must not go out now. Checked right before each attempt.
+                await self._refuse_erased(post, entry_id)
+                return
             try:
                 writes = await self._deliver_once(post)
             except DeliveryError as exc:
@@ -222,26 +232,91 @@ class OutboxConsumer:
         """Send ``post``; return the id-map writes it calls for (a function adding them
         to a pipeline, or None), or _SKIPPED when there was nothing to change."""
         if post.kind == EventKind.NOTICE:
-            await self._sender.notify(post)
-            return None
+            ids = await self._sender.notify(post)
+            if not (post.author and ids) or (post.private_to and post.fallback):
+                # Nothing of a member's, or no telling where it went: a private notice with
+                # a fallback may have gone to its chat instead (and the fallback never
+                # carries private data).
+                return None
+            if await self._author_erased(post) and await self._take_back(
+                    replace(post, destination=notice_chat(post)), ids):
+                return None
+            return lambda pipe: self._note_notice(pipe, post, ids)
         if post.kind == EventKind.NEW:
-            reply_to = None
+            reply_to = quoted = None
             if post.reply_to is not None:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
+                if reply_to is not None and hasattr(self._sender, "unquote"):
+                    quoted = await self._original_of(post)
             ids = await self._sender.send(post, reply_to)
-            return lambda pipe: self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids,
-                                                        post.retention_days)
+            if await self._author_erased(post) and await self._take_back(post, ids):
+                return None
+
+            def writes(pipe):
+                self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids, post.retention_days)
+                if quoted is not None:
+                    self._note_quote(pipe, post, quoted)
+            return writes
         copies = await self._idmap.copies(post.link_id, post.source, post.destination)
         if not copies:
             # Never relayed there (older than the id map, or filtered): nothing to change.
             await self._stats.incr(f"{self._sender.platform}.skipped.{post.kind.value}_without_copy")
             return _SKIPPED
+        if post.kind == EventKind.UNQUOTE:
+            unquote = getattr(self._sender, "unquote", None)
+            if unquote is None:
+                return _SKIPPED  # this platform's replies quote nothing
+            await unquote(post, copies)
+            return None
         if post.kind == EventKind.EDIT:
             ids = await self._sender.edit(post, copies)
             return lambda pipe: self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids,
                                                         post.retention_days)
         await self._sender.delete(post, copies)
         return lambda pipe: self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+
+    # -- erasure bookkeeping ---------------------------------------------------------
+    async def _author_erased(self, post: OutboundPost) -> bool:
+        if not post.author or post.kind not in (EventKind.NEW, EventKind.EDIT, EventKind.NOTICE):
+            return False
+        return persons.erased_before(await self._redis.get(self._keys.erased(post.author)), post.written_at)
+
+    async def _take_back(self, post: OutboundPost, ids: list[str]) -> bool:
+        """The author was erased while their post was being sent (the platform client
+        may retry for seconds): delete it at once. False if that failed (then it is
+        recorded as usual, for a later erasure to find)."""
+        try:
+            await self._sender.delete(post, ids)
+        except DeliveryError as exc:
+            log.warning("could not take back a post of an erased member in %s: %s", post.destination.key, exc.reason)
+            return False
+        await self._stats.incr(f"{self._sender.platform}.erasure.taken_back")
+        return True
+
+    async def _refuse_erased(self, post: OutboundPost, entry_id) -> None:
+        await self._stats.incr(f"{self._sender.platform}.erasure.refused")
+        await self._finish(post, entry_id)
+
+    async def _original_of(self, post: OutboundPost) -> MessageRef:
+        """The source message a reply answers (its reply_to may be a relayed copy)."""
+        origin = await self._idmap.origin(post.reply_to)
+        return origin[1] if origin and origin[0] == post.link_id else post.reply_to
+
+    def _note_quote(self, pipe, post: OutboundPost, quoted: MessageRef) -> None:
+        key = self._keys.quoted_in(quoted.key)
+        pipe.sadd(key, f"{post.link_id}|{post.source.key}|{post.destination.key}")
+        pipe.expire(key, post.retention_days * DAY)
+
+    def _note_notice(self, pipe, post: OutboundPost, ids: list[str]) -> None:
+        """Remember where a notice showing a member's data went, for their erasure.
+        Its copies are kept in the id map under a reference of its own."""
+        ref, chat = notice_ref(post), notice_chat(post)
+        ttl = post.retention_days * DAY
+        self._idmap.record_into(pipe, post.link_id, ref, chat, ids, post.retention_days)
+        key = self._keys.notices_about(post.author)
+        pipe.zadd(key, {f"{post.link_id}|{ref.key}|{chat.key}|{post.private_to}": time.time() + ttl})
+        pipe.expire(key, ttl, nx=True)
+        pipe.expire(key, ttl, gt=True)
 
     async def _finish(self, post: OutboundPost, entry_id, writes=None, *, delivered: bool = False) -> None:
         """Everything that follows one post, in one round trip: its id-map writes, the
@@ -300,6 +375,22 @@ class OutboxConsumer:
 
     async def in_flight(self, source_chat: str, seq: int) -> bool:
         return bool(await self._redis.exists(self._keys.in_flight(source_chat, seq)))
+
+
+def notice_chat(post: OutboundPost) -> ChatRef:
+    """Where a notice without a fallback went: the member's private chat when it was
+    sent privately (on Telegram its id is the member's; on Discord the sender opens the
+    DM channel from ``private_to`` again), else its destination."""
+    if post.private_to:
+        return ChatRef(post.destination.platform, post.private_to)
+    return post.destination
+
+
+def notice_ref(post: OutboundPost) -> MessageRef:
+    """The id-map reference of a notice's copies: its destination chat and a digest
+    of the notice (one command may be answered several times from one message)."""
+    digest = post.delivery_key.rsplit(":", 1)[-1]
+    return MessageRef(post.destination.platform, post.destination.chat_id, f"notice-{digest}")
 
 
 _MAX_SET = """

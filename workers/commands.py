@@ -7,6 +7,8 @@ writes (consent, held items, erasure) are in :mod:`.rights` and
 from __future__ import annotations
 
 import json
+import time
+from dataclasses import replace
 
 from bridge.links import LinksConfig
 from bridge.models import Command, OutboundPost
@@ -69,8 +71,10 @@ def _consent(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
 
 def _mydata(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
     data = rights.export_user(redis, keys, ctx.config, command.user_ref, ctx.pseudonym_key)
-    return [tell_privately(command, "What twinbridge stores about you:\n" + json.dumps(data, indent=1,
-                                                                                       ensure_ascii=False))]
+    answer_ = tell_privately(command, "What twinbridge stores about you:\n" + json.dumps(data, indent=1,
+                                                                                        ensure_ascii=False))
+    # It shows their data: tagged with them, so that their erasure deletes it too.
+    return [replace(answer_, author=rights.person(redis, keys, command.user_ref), written_at=time.time())]
 
 
 def _forgetme(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
@@ -96,20 +100,26 @@ def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
                                fallback="")]
     shown = ctx.shown(held.event.author, held.event.source.platform, link) or "a member"
     retention = link.policy.retention_days
+    author = rights.person(redis, keys, held.author)
+
+    def naming_them(text: str) -> list[OutboundPost]:
+        # It names the member (by pseudonym or name): tagged with them, for their erasure.
+        return [replace(tell_privately(command, text, fallback=""), author=author, written_at=held.event.timestamp)]
     if command.name == "approve" and link.policy.consent == "opt_in" and not rights.has_consent(
             redis, keys, link.id, held.author):
         # Consent withdrawn (or the member erased) while the message waited: it does not cross.
         if holds.settle(redis, keys, held, "dropped.no_consent", command.user_ref, retention):
-            return [tell_privately(command, f"Message {held.hold_id} from {shown} was not relayed: its author "
-                                            "has withdrawn their consent since.", fallback="")]
+            return naming_them(f"Message {held.hold_id} from {shown} was not relayed: its author "
+                               "has withdrawn their consent since.")
     elif command.name == "approve":
         outcome = Outcome()
-        posts = plan(held.event, ctx, outcome, approved_link=link.id)
+        posts = [replace(post, author=author, written_at=held.event.timestamp)
+                 for post in plan(held.event, ctx, outcome, approved_link=link.id)]
         if holds.release(redis, keys, held, posts, command.user_ref, retention):
             for link_id in outcome.crossed:
                 rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
                                     ctx.config.link(link_id).policy.retention_days)
-            return [tell_privately(command, f"Message {held.hold_id} from {shown} approved.", fallback="")]
+            return naming_them(f"Message {held.hold_id} from {shown} approved.")
     elif holds.settle(redis, keys, held, "rejected", command.user_ref, retention):
-        return [tell_privately(command, f"Message {held.hold_id} from {shown} rejected.", fallback="")]
+        return naming_them(f"Message {held.hold_id} from {shown} rejected.")
     return [tell_privately(command, f"Message {held.hold_id} was just decided by another moderator.", fallback="")]

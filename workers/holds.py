@@ -15,7 +15,7 @@ from __future__ import annotations
 import json
 import re
 import secrets
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from bridge import audit, deadletters
 from bridge.keys import DAY, Keys
@@ -24,7 +24,7 @@ from bridge.models import PlatformEvent
 
 from .moderation.stage import Moderated
 from .notices import held_for_moderator
-from .rights import note_authored_into
+from .rights import note_authored_into, person
 
 
 @dataclass(frozen=True)
@@ -80,11 +80,14 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
     ttl = link.policy.retention_days * DAY
     record = json.dumps({"link_id": link.id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
     digest = deadletters.author_digest(redis, keys, author)
+    member = person(redis, keys, author)
     while True:
         hold_id = new_hold_id()
-        notices = [n for n in (held_for_moderator(m, hold_id, link.id, shown_as, allowed.text,
-                                                  len(allowed.attachments), link.policy.retention_days)
-                               for m in link.policy.moderators) if n is not None]
+        # Tagged with the author: their erasure finds and deletes these copies at the moderators.
+        notices = [replace(n, author=member, written_at=event.timestamp)
+                   for n in (held_for_moderator(m, hold_id, link.id, shown_as, allowed.text,
+                                                len(allowed.attachments), link.policy.retention_days)
+                             for m in link.policy.moderators) if n is not None]
         script_keys = [keys.hold_ref(link.id, event.dedup_key), keys.held(hold_id)]
         args = [hold_id, record, ttl]
         for notice in notices:
@@ -98,7 +101,7 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
         return got, []
     pipe = redis.pipeline()  # one round trip for the index entry and the audit entry
     note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days)
-    audit.record_into(pipe, keys, link.id, "held", subject=author, detail=f"id={hold_id}",
+    audit.record_into(pipe, keys, link.id, "held", subject=member, detail=f"id={hold_id}",
                       retention_days=link.policy.retention_days)
     pipe.execute()
     return hold_id, notices
@@ -153,8 +156,9 @@ def settle(redis, keys: Keys, held: Held, decision: str, moderator: str, retenti
 
 def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> None:
     redis.zrem(keys.authored(held.author), f"held|{held.hold_id}")
-    audit.record(redis, keys, held.link_id, decision, subject=held.author,
-                 detail=f"id={held.hold_id} by={moderator}", retention_days=retention_days)
+    # People by person key only (a moderator too): the audit names nobody by platform id.
+    audit.record(redis, keys, held.link_id, decision, subject=person(redis, keys, held.author),
+                 detail=f"id={held.hold_id} by={person(redis, keys, moderator)}", retention_days=retention_days)
 
 
 _SCRIPTS: dict[str, object] = {}

@@ -3,10 +3,10 @@ erasure (/forgetme, `twinbridge forget`). Plain functions over Redis.
 
 What the bridge keeps about a member: their consent per link, which of their
 messages crossed (ids of the source message and its copies, never text),
-their messages waiting for a moderator (with text), and audit entries naming
-them. Erasure takes back the relayed copies (delete posts through the
-outbox, where the platform still allows it), deletes the rest, and rewrites
-the audit entries that named them to "erased".
+their messages waiting for a moderator (with text), the bot's notices showing
+their data (held messages at the moderators, decisions naming them, their
+/mydata answer), and audit entries keyed by their person key (a salted hash,
+bridge/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 """
 from __future__ import annotations
 
@@ -14,14 +14,19 @@ import json
 import time
 from datetime import datetime, timezone
 
-from bridge import audit, deadletters
+from bridge import audit, persons
 from bridge.keys import DAY, Keys
 from bridge.links import LinksConfig
-from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
+from bridge.models import MessageRef
 
-from .privacy import current_pseudonym, forget_pseudonym
+from .privacy import current_pseudonym
 
 ERASED = "erased"
+
+
+def person(redis, keys: Keys, user_ref: str) -> str:
+    """How the audit log and the outbox name ``user_ref`` (never by platform id)."""
+    return persons.person(redis, keys, user_ref)
 
 
 def has_consent(redis, keys: Keys, link_id: str, user_ref: str) -> bool:
@@ -31,12 +36,12 @@ def has_consent(redis, keys: Keys, link_id: str, user_ref: str) -> bool:
 def give_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
     redis.set(keys.consent(link_id, user_ref), "1", ex=retention_days * DAY)
     redis.delete(keys.explained(link_id, user_ref))
-    audit.record(redis, keys, link_id, "consent.given", subject=user_ref, retention_days=retention_days)
+    audit.record(redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref), retention_days=retention_days)
 
 
 def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> bool:
     had = bool(redis.delete(keys.consent(link_id, user_ref)))
-    audit.record(redis, keys, link_id, "consent.withdrawn", subject=user_ref, retention_days=retention_days)
+    audit.record(redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref), retention_days=retention_days)
     return had
 
 
@@ -94,6 +99,7 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
                 "waits for a moderator; below is everything else it keeps about you.",
         "consent": [], "messages_relayed": [], "held_for_approval": [], "audit_entries": [], "pseudonyms": {},
     }
+    me = person(redis, keys, user_ref)
     for link in config.links:
         key = keys.consent(link.id, user_ref)
         if redis.exists(key):
@@ -102,7 +108,7 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         if pseudonym:
             data["pseudonyms"][link.id] = pseudonym
         for entry in audit.entries(redis, keys, link.id):
-            if entry.get("subject") == user_ref:
+            if audit.concerns(entry, me, user_ref):
                 data["audit_entries"].append({"link": link.id, "at": _when(entry["id"]), "action": entry["action"],
                                               "detail": entry.get("detail", "")})
     for member in sorted(authored(redis, keys, user_ref)):
@@ -130,64 +136,7 @@ def _when(entry_id: str) -> str:
 
 
 def erase_user(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
-    """Erase what the bridge keeps about ``user_ref``; queue deletes of the relayed
-    copies of their messages. Returns what was done (counts, no content)."""
-    from .pipeline import send_notices
+    """Erase what the bridge keeps about ``user_ref`` (see :mod:`.erasure`)."""
+    from .erasure import erase
 
-    done = {"copies_to_delete": 0, "consents": 0, "held": 0, "audit_entries": 0}
-    deletes: list[OutboundPost] = []
-    touched: set[str] = set()
-    for member in authored(redis, keys, user_ref):
-        kind, _, rest = member.partition("|")
-        if kind == "held":
-            done["held"] += redis.delete(keys.held(rest))
-            continue
-        link = config.link(kind)
-        platform, chat_id, message_id = rest.split(":", 2)
-        source = MessageRef(platform, chat_id, message_id)
-        for field, ids in redis.hgetall(keys.idmap(rest)).items():
-            link_id, _, destination = field.partition("|")
-            if link_id != kind:
-                continue
-            touched.add(link_id)
-            done["copies_to_delete"] += len(json.loads(ids))
-            deletes.append(OutboundPost(kind=EventKind.DELETE, link_id=link_id, destination=ChatRef.parse(destination),
-                                        source=source, sender="", community="",
-                                        retention_days=link.policy.retention_days if link else 1))
-    if deletes:
-        send_notices(redis, keys, deletes)  # the adapters delete the copies and their id-map entries
-    for link in config.links:
-        consents = redis.delete(keys.consent(link.id, user_ref))
-        redis.delete(keys.explained(link.id, user_ref))
-        forget_pseudonym(redis, keys, link.id, user_ref)
-        rewritten = _pseudonymise_audit(redis, keys, link.id, user_ref)
-        done["consents"] += consents
-        done["audit_entries"] += rewritten
-        if consents or rewritten or link.id in touched:
-            audit.record(redis, keys, link.id, "erased", subject=ERASED,
-                         detail=f"copies={done['copies_to_delete']} consents={consents}",
-                         retention_days=link.policy.retention_days)
-    redis.delete(keys.authored(user_ref))
-    deadletters.forget_author(redis, keys, user_ref)  # parked posts and events: their text, name, id
-    return done
-
-
-def _pseudonymise_audit(redis, keys: Keys, link_id: str, user_ref: str) -> int:
-    """Rewrite the entries naming ``user_ref`` to name nobody. A stream entry
-    cannot be changed in place: each is removed and appended again, keeping
-    its original time in an "at" field."""
-    key = keys.audit(link_id)
-    changed = 0
-    ttl = redis.ttl(key)
-    for entry_id, fields in redis.xrange(key):
-        if fields.get("subject") != user_ref:
-            continue
-        pipe = redis.pipeline()
-        pipe.xdel(key, entry_id)
-        pipe.xadd(key, {**fields, "subject": ERASED, "at": fields.get("at") or _when(entry_id)})
-        pipe.execute()
-        changed += 1
-    if changed and ttl and ttl > 0:
-        redis.expire(key, ttl)
-    return changed
-
+    return erase(redis, keys, config, user_ref)

@@ -7,17 +7,19 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from functools import lru_cache
 
 import redis as redis_lib
 from celery.exceptions import Retry
+from celery.signals import worker_ready
 
-from bridge import audit
+from bridge import audit, persons
 from bridge.keys import Keys
 from bridge.links import load_links
 from bridge.models import Command, PlatformEvent
 
-from . import commands, failures, holds, ordering, pipeline, rights
+from . import commands, erasure, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
 from .moderation import profanity, redaction
 from .notices import consent_explanation
@@ -27,6 +29,8 @@ from .translation.wiring import build_translator
 
 log = logging.getLogger(__name__)
 
+RESUME_ERASURES_TASK = "twinbridge.resume_erasures"
+
 
 @lru_cache(maxsize=1)
 def _wiring():
@@ -35,6 +39,7 @@ def _wiring():
     config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
     redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
+    persons.use_secret(settings.pseudonym_key)
     translator = build_translator(settings, config, redis, keys)
     pseudonyms = PseudonymBook(redis, keys, settings.pseudonym_key) if settings.pseudonym_key else None
     ctx = pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, translator=translator,
@@ -133,21 +138,29 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
 
 def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Keys) -> None:
     author = f"{event.source.platform}:{event.author.id}"
+    person = rights.person(redis, keys, author)
+    if persons.erased_before(redis.get(keys.erased(person)), event.timestamp):
+        # Written before its author's erasure, still on its way: retire it unpublished.
+        pipeline.publish(redis, keys, event, [], ingress_id)
+        redis.hincrby(keys.stats(), "worker.erasure.refused", 1)
+        return
     asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
     without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
     outcome = pipeline.Outcome()
-    posts = pipeline.plan(event, ctx, outcome, without_consent=without_consent)
+    posts = [replace(post, author=person, written_at=event.timestamp)
+             for post in pipeline.plan(event, ctx, outcome, without_consent=without_consent)]
     # Before publishing: once the ingress entry is gone, a run that died here would not
     # come back, and a held message or an explanation would be lost. Both are idempotent.
     _gated(event, author, outcome, ctx, redis, keys)
     if not pipeline.publish(redis, keys, event, posts, ingress_id):
         redis.hincrby(keys.stats(), "worker.already_published", 1)
         return
-    _after(event, author, outcome, ctx, redis, keys)
+    _after(event, author, outcome, ctx, redis, keys, person)
     log.debug("event %s -> %d posts", event.dedup_key, len(posts))
 
 
-def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
+def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys,
+           person: str) -> None:
     """What follows a published event: counters, audit, the index of what crossed.
 
     All of it goes in one pipeline, one round trip (this runs for every message).
@@ -159,7 +172,8 @@ def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
         writes.hincrby(keys.stats(), name, n)
     writes.expire(keys.stats(), Keys.STATS_TTL)
     for link_id, decisions in outcome.decisions.items():
-        audit.record_decisions_into(writes, keys, link_id, decisions, subject=author,
+        # The author by person key (a salted hash), never by platform id.
+        audit.record_decisions_into(writes, keys, link_id, decisions, subject=person,
                                     retention_days=ctx.config.link(link_id).policy.retention_days)
     for link_id in outcome.crossed:
         policy = ctx.config.link(link_id).policy
@@ -235,3 +249,20 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
         return
     redis.hincrby(keys.stats(), f"commands.{command.name}", 1)
     log.info("command /%s from %s handled (%d answer(s))", command.name, command.platform, len(notices))
+
+
+@app.task(name=RESUME_ERASURES_TASK, bind=True, acks_late=True, max_retries=None)
+def resume_erasures(self) -> None:
+    """Drive to the end the erasures a crash interrupted (sent when a worker starts)."""
+    ctx, redis, keys = _wiring()
+    try:
+        erasure.resume(redis, keys, ctx.config)
+    except redis_lib.exceptions.ConnectionError as exc:
+        raise _retry_later(self, exc)
+
+
+@worker_ready.connect
+def _resume_erasures_on_start(sender=None, **_kwargs) -> None:
+    # Sent as a task, not run here: this is the parent process, whose connections must
+    # not be shared with the pool's children (see preload).
+    app.send_task(RESUME_ERASURES_TASK)

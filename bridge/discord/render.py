@@ -24,6 +24,8 @@ MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username
 QUOTE_CHARS = 100  # how much of a replied-to message the quote shows
 FALLBACK_USERNAME = "twinbridge"
+# What a relayed reply shows when its quote was dropped and nothing else was left.
+ERASED_QUOTE = "*(reply to an erased message)*"
 
 # Discord rejects webhook usernames containing these words (50035
 # USERNAME_INVALID_CONTAINS); a hyphen keeps the name readable and accepted.

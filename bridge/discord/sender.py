@@ -94,7 +94,12 @@ class DiscordSender:
         return await self._guarded(self._edit(post, message_ids))
 
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
-        await self._guarded(self._delete(int(post.destination.chat_id), message_ids))
+        await self._guarded(self._delete_in(post, message_ids))
+
+    async def unquote(self, post: OutboundPost, message_ids: list[str]) -> None:
+        """Drop the quote (and jump link) of an erased message from the top of a relayed
+        reply; the reply itself stays."""
+        await self._guarded(self._unquote(int(post.destination.chat_id), message_ids))
 
     async def notify(self, post: OutboundPost) -> list[str]:
         return await self._guarded(self._notify(post))
@@ -222,6 +227,34 @@ class DiscordSender:
             return True
         except discord.NotFound:
             return False
+
+    async def _delete_in(self, post: OutboundPost, message_ids: list[str]) -> None:
+        if post.private_to:
+            # A notice sent to a member's DMs (erasure takes it back): their DM channel.
+            dm = await self._client.create_dm(discord.Object(id=int(post.private_to)))
+            channel_id = dm.id
+        else:
+            channel_id = int(post.destination.chat_id)
+        await self._delete(channel_id, message_ids)
+
+    async def _unquote(self, channel_id: int, message_ids: list[str]) -> None:
+        if not message_ids:
+            return
+        hook = await self._cached_webhook(channel_id)
+        first = int(message_ids[0])  # the quote heads the first part only
+        try:
+            if hook is not None:
+                message = await self._webhook_client(hook).fetch_message(first)
+                content = message.content
+            else:
+                content = (await self._client.http.get_message(channel_id, first)).get("content") or ""
+        except discord.NotFound:
+            return  # gone already
+        kept = render.strip_reply_quote(content)
+        if kept == content:
+            return
+        await self._edit_one(channel_id, hook, first, kept or render.ERASED_QUOTE, prefix="", bot_prefix="",
+                             mentions=discord.AllowedMentions.none())
 
     async def _delete(self, channel_id: int, message_ids: list[str]) -> None:
         hook = await self._cached_webhook(channel_id) if message_ids else None

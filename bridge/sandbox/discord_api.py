@@ -698,6 +698,12 @@ class DiscordStandIn:
         found = self._get_message(int(channel_id), int(message_id))
         return copy.deepcopy(found) if found else None
 
+    def bridge_messages(self) -> list[dict]:
+        """Every message the bot or its webhooks show now, in every channel and DM,
+        as they are now (for whole-platform scans)."""
+        return [self._public(m) for channel in self._messages.values() for m in channel.values()
+                if m.get("webhook_id") or m["author"]["id"] == str(self.bot_id)]
+
     def dms(self, user_id: int) -> list[dict]:
         """The bot's messages in its DM channel with the user, as they are now, oldest first."""
         channel_id = self._dm_channels.get(int(user_id))

@@ -586,6 +586,12 @@ class TelegramStandIn:
         stored = chat.messages.get(int(message_id)) if chat is not None else None
         return None if stored is None or stored.deleted else dict(stored.message)
 
+    def bot_messages(self) -> list[dict]:
+        """Every message the bot shows now, in every chat it is in (groups and private
+        chats), as members see them; deleted ones left out (for whole-platform scans)."""
+        return [dict(m.message) for chat in self._chats.values() for _, m in sorted(chat.messages.items())
+                if m.from_bot and not m.deleted]
+
     def private_messages(self, user_id: int) -> list[dict]:
         """The bot's messages in its private chat with the user as the user sees them
         now (Message objects: edited text, current ``reply_markup``; deleted ones left out)."""

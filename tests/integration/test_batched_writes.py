@@ -53,8 +53,9 @@ def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, ke
     outcome.decisions["classes"] = Counter({"redacted.phone": 2, "redacted.email": 1, "media.withheld": 1})
     outcome.crossed.add("classes")
 
+    person = rights.person(sync_redis, keys, USER)
     client = OnlyPipelines(sync_redis)
-    tasks._after(event(), USER, outcome, ctx, client, keys)
+    tasks._after(event(), USER, outcome, ctx, client, keys, person)
 
     assert len(client.pipelines) == 1
     assert sync_redis.hgetall(keys.stats()) == {
@@ -62,7 +63,7 @@ def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, ke
     assert 0 < sync_redis.ttl(keys.stats()) <= Keys.STATS_TTL
     entries = audit.entries(sync_redis, keys, "classes")
     assert [(e["action"], e["detail"], e["subject"]) for e in entries] == [
-        ("media", "withheld=1", USER), ("redacted", "email=1 phone=2", USER)]
+        ("media", "withheld=1", person), ("redacted", "email=1 phone=2", person)]
     assert 6 * DAY < sync_redis.ttl(keys.audit("classes")) <= 7 * DAY
     assert rights.authored(sync_redis, keys, USER) == [f"classes|{SOURCE.key}"]
     assert 6 * DAY < sync_redis.ttl(keys.authored(USER)) <= 7 * DAY

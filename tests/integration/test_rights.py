@@ -46,7 +46,9 @@ def test_export_lists_everything_and_erasure_leaves_nothing(tmp_path, sync_redis
     assert data["pseudonyms"] == {"classes": pseudonym}
 
     done = rights.erase_user(sync_redis, keys, cfg, USER)
-    assert done == {"copies_to_delete": 1, "consents": 1, "held": 1, "audit_entries": 2}
+    # in_flight: the held message's notice to the moderator, still queued (no adapter runs here).
+    assert done == {"copies_to_delete": 1, "consents": 1, "held": 1, "audit_entries": 2, "quotes_dropped": 0,
+                    "notices_to_delete": 0, "in_flight": 1, "dead_letters": 0, "pseudonyms": 1}
     [(_, fields)] = sync_redis.xrange(keys.outbox("discord"))
     delete = OutboundPost.from_dict(json.loads(fields["post"]))
     assert (delete.kind, delete.source, delete.destination.chat_id) == (EventKind.DELETE, source, "112233445566778811")
@@ -65,5 +67,36 @@ def test_consent_is_withdrawn_and_a_stranger_can_be_forgotten_harmlessly(tmp_pat
     assert rights.withdraw_consent(sync_redis, keys, "classes", USER, 7)
     assert not rights.has_consent(sync_redis, keys, "classes", USER)
     # Somebody the bridge never saw: nothing to do, nothing breaks.
-    assert rights.erase_user(sync_redis, keys, cfg, "discord:123") == {
-        "copies_to_delete": 0, "consents": 0, "held": 0, "audit_entries": 0}
+    assert not any(rights.erase_user(sync_redis, keys, cfg, "discord:123").values())
+
+
+def test_audit_names_people_only_by_a_salted_key_that_export_still_finds(tmp_path, sync_redis, keys, prefix):
+    from bridge import persons
+
+    cfg = config(tmp_path)
+    link = cfg.link("classes")
+    rights.give_consent(sync_redis, keys, "classes", USER, 7)
+    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", "43"), text="Hello",
+                          author=Author(id="5001", display_name="Anna Smith"))
+    hold_id, _ = holds.hold(sync_redis, keys, event, link, Moderated("Hello", ()), "Blue Heron 4 · Year 8")
+    assert holds.settle(sync_redis, keys, holds.load(sync_redis, keys, hold_id), "approved", "telegram:9001", 7)
+
+    entries = audit.entries(sync_redis, keys, "classes")
+    assert {e["action"] for e in entries} == {"consent.given", "held", "approved"}
+    assert not any("telegram:" in json.dumps(e) or "5001" in json.dumps(e) or "9001" in json.dumps(e)
+                   for e in entries)
+    # Keyed by an HMAC under the install's random salt (no pseudonym key here): configuration, no expiry.
+    assert sync_redis.ttl(keys.person_salt()) == -1
+    member, moderator = persons.person(sync_redis, keys, USER), persons.person(sync_redis, keys, "telegram:9001")
+    assert {e["subject"] for e in entries} == {member} and member != moderator
+    # /mydata and `twinbridge export` still find them: the member's entries, and the moderator's decision.
+    assert {e["action"] for e in rights.export_user(sync_redis, keys, cfg, USER, None)["audit_entries"]} == {
+        "consent.given", "held", "approved"}
+    assert [e["action"] for e in rights.export_user(sync_redis, keys, cfg, "telegram:9001", None)["audit_entries"]] == [
+        "approved"]
+    # With TWINBRIDGE_PSEUDONYM_KEY the key derives from it instead (the same in every process).
+    persons.use_secret("a-secret")
+    try:
+        assert persons.person(sync_redis, keys, USER) not in (member, persons.person_of(b"other", USER))
+    finally:
+        persons.use_secret(None)

@@ -1,0 +1,60 @@
+"""How long erasure takes for a member with 1,000 relayed messages (Telegram -> Discord),
+through the real worker and adapters: the figures go in docs/privacy.md ("What erasure
+removes, and how long it takes"). The platforms' pacing is lifted (the stand-in's
+route buckets and the bridge's own limiter, TWINBRIDGE_RATE_LIMITS=off) so that what
+is measured is the bridge's work; on real Discord each delete waits its turn in the
+channel's bucket (about 5 per 2 s). No timing is asserted: only that it all ends."""
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from bridge.sandbox.discord_api import DiscordStandIn
+from bridge.sandbox.telegram_api import TelegramStandIn
+
+from ..helpers import start_bridge, wait_until
+from ..security.traces import redis_traces, standin_traces
+from .twins import GUILD, dc_channel, fleet_env, tg_chat
+from .test_whole_path import DC_TOKEN, TG_TOKEN
+
+pytestmark = pytest.mark.e2e
+
+MESSAGES = 1000
+ANNA = {"id": 8310000077, "is_bot": False, "first_name": "Quillon", "last_name": "Vesperine", "username": "qv_erase"}
+
+
+async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redis_url, prefix, sync_redis):
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
+                             route_limit=(100000, 1.0))
+    for server in (telegram, discord):
+        await server.start()
+    try:
+        env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, TWINBRIDGE_RATE_LIMITS="off")
+        await start_bridge(procs, env, telegram, discord)
+        telegram.start_private(ANNA)
+        for n in range(MESSAGES):
+            telegram.inject_message(tg_chat(0), ANNA, f"Quillon's note {n:04d}")
+
+        def copies():
+            return [p for p in discord.posts(dc_channel(0)) if p.get("webhook_id") and not p.get("deleted")]
+        await wait_until(lambda: len(copies()) >= MESSAGES, 600, interval=0.5, message="1,000 relayed copies")
+
+        started = time.monotonic()
+        telegram.inject_message(ANNA["id"], ANNA, "/forgetme")
+        await wait_until(lambda: any("your data is erased" in m["text"] for m in telegram.private_messages(ANNA["id"])),
+                         120, interval=0.05, message="the erasure's answer")
+        answered = time.monotonic() - started
+        await wait_until(lambda: not copies(), 600, interval=0.2, message="every copy deleted")
+        deleted = time.monotonic() - started
+        needles = [str(ANNA["id"]), ANNA["first_name"], ANNA["last_name"], ANNA["username"], "Quillon's note"]
+        await wait_until(lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+                         120, interval=1.0, message="no trace left")
+        clean = time.monotonic() - started
+        print(f"\nERASURE {MESSAGES} messages: answered after {answered:.2f} s, copies deleted after {deleted:.1f} s, "
+              f"no trace after {clean:.1f} s; stats {sync_redis.hgetall(f'{prefix}stats')}")
+    finally:
+        procs.stop_all()
+        for server in (telegram, discord):
+            await server.stop()
