@@ -36,12 +36,14 @@ def has_consent(redis, keys: Keys, link_id: str, user_ref: str) -> bool:
 def give_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
     redis.set(keys.consent(link_id, user_ref), "1", ex=retention_days * DAY)
     redis.delete(keys.explained(link_id, user_ref))
-    audit.record(redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref), retention_days=retention_days)
+    audit.record(redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref),
+                 retention_days=retention_days)
 
 
 def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> bool:
     had = bool(redis.delete(keys.consent(link_id, user_ref)))
-    audit.record(redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref), retention_days=retention_days)
+    audit.record(redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref),
+                 retention_days=retention_days)
     return had
 
 
