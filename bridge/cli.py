@@ -157,7 +157,7 @@ def cmd_rights(args) -> int:
 
     import redis as redis_lib
 
-    from workers import rights
+    from workers import erasure, rights
 
     from . import persons
     from .keys import Keys
@@ -178,6 +178,8 @@ def cmd_rights(args) -> int:
                              indent=2, ensure_ascii=False))
         else:
             done = rights.erase_user(client, keys, config, user)
+            # Finish any erasure a crash interrupted (a worker does it too when it starts).
+            erasure.resume(client, keys, config)
             print(f"erased what twinbridge kept about {user}: {done['consents']} consent record(s), "
                   f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised, "
                   f"{done['in_flight']} message(s) on their way dropped; {done['copies_to_delete']} relayed "
