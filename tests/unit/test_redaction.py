@@ -9,6 +9,7 @@ from workers.moderation.redaction import (
     KINDS,
     MARKERS,
     Redacted,
+    find,
     iban_is_valid,
     luhn_is_valid,
     redact,
@@ -185,10 +186,36 @@ def test_markers_already_in_the_text_are_left_alone():
 
 
 def test_regions_for_languages():
-    assert regions_for_languages(["en"]) == {"GB", "US", "IE"}
-    assert regions_for_languages(["de", "es"]) == {"DE", "AT", "CH", "ES", "NI", "MX"}
-    assert regions_for_languages(["zh", "gu"]) == {"CN", "IN"}
+    assert regions_for_languages(["en"]) == {"GB", "US", "IE", "CA", "AU", "NZ", "IN", "ZA"}
+    assert regions_for_languages(["de", "es"]) >= {"DE", "AT", "CH", "ES", "NI", "MX", "AR"}
+    assert regions_for_languages(["zh", "gu"]) == {"CN", "TW", "HK", "SG", "IN"}
     assert regions_for_languages(["pt-BR"]) == {"PT", "BR"}
-    assert regions_for_languages(["zh-TW"]) == {"CN", "TW"}
-    assert regions_for_languages(["es-419"]) == {"ES", "NI", "MX"}
+    assert "TW" in regions_for_languages(["zh-TW"])
+    assert regions_for_languages(["es-419"]) == regions_for_languages(["es"])
     assert regions_for_languages(["xx"]) == set()
+
+
+def test_finds_are_spans_of_the_original_text_hidden_characters_included():
+    text = "mail a\u200bnna@exam\u00adple.org, call \uff10\uff17\uff17\uff10\uff10 900123 ok"
+    finds = find(text, KINDS, {"GB"})
+    assert [(text[s:e], kind) for s, e, kind in finds] == [
+        ("a\u200bnna@exam\u00adple.org", "email"), ("\uff10\uff17\uff17\uff10\uff10 900123", "phone")]
+    # Everything else stays exactly as typed, invisible characters outside the finds too.
+    text = "\u200bHi\u00a0there\u200d! Call 0 7 7 0 0 9 0 0 1 2 3, caf\u0065\u0301 at 14:30 \U0001F44B"
+    assert redact(text, KINDS, {"GB"}).text == (
+        "\u200bHi\u00a0there\u200d! Call [phone removed], caf\u0065\u0301 at 14:30 \U0001F44B")
+
+
+def test_a_phone_number_goes_because_of_its_shape_not_its_allocation():
+    # Ofcom's drama range, a number with a digit too many for its range, an unassigned prefix.
+    for number in ["+44 7700 900123", "+44 20 7946 0000", "+49 151 2345678901", "+1 555 010 1234"]:
+        assert redact(f"ring {number} now", {"phone"}) == Redacted("ring [phone removed] now", {"phone": 1}), number
+
+
+def test_national_formats_of_the_link_languages_countries():
+    en = regions_for_languages(["en"])  # an English-speaking class may be in India, Canada…
+    for text in ["98765 43210", "+91-98765-43210", "(212) 555-0147", "0412 345 678", "082 123 4567"]:
+        assert redact(text, {"phone"}, en).found == {"phone": 1}, text
+    zh = regions_for_languages(["zh"])
+    for text in ["138 0013 8000", "13800138000", "0912 345 678"]:
+        assert redact(text, {"phone"}, zh).found == {"phone": 1}, text

@@ -59,6 +59,9 @@ from dataclasses import dataclass
 
 import phonenumbers
 
+from .normalise import normalise
+from .phones import phone_spans
+
 KINDS = ("email", "phone", "url", "handle", "postcode", "iban", "card", "ip")
 
 MARKERS = {
@@ -81,7 +84,9 @@ _MASK = "\x00"  # stands in for what is already found: no detector matches it
 Span = tuple[int, int]
 
 # Latin letters with accents count as letters in addresses and around handles.
-_L = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f"
+# Latin letters with accents, Greek and Cyrillic count as letters in addresses and around
+# handles (an address with a Cyrillic "а" in it is still an address).
+_L = "A-Za-z0-9\u00c0-\u00d6\u00d8-\u00f6\u00f8-\u024f\u0370-\u03ff\u0400-\u04ff"
 
 
 @dataclass(frozen=True)
@@ -96,20 +101,8 @@ def redact(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> 
     "[IBAN removed]", "[card number removed]", "[IP address removed]".
     ``regions``: ISO 3166 region codes to parse national phone numbers and postcodes
     for (e.g. {"GB","DE","FR","NI","CN","IN"}); international +… numbers always."""
-    unknown = set(kinds) - set(KINDS)
-    if unknown:
-        raise ValueError(f"unknown kinds of personal data: {sorted(unknown)}")
-    wanted = frozenset(r.upper() for r in regions)
-    masked = _mask(text.replace(_MASK, " "), (m.span() for m in _MARKER_RE.finditer(text)))
-    finds: list[tuple[int, int, str]] = []
-    for kind in _ORDER:
-        if kind not in kinds:
-            continue
-        spans = [s for s in _merge(_DETECTORS[kind](masked, wanted)) if _MASK not in masked[s[0]:s[1]]]
-        finds += [(start, end, kind) for start, end in spans]
-        masked = _mask(masked, spans)
     out, found, pos = [], Counter(), 0
-    for start, end, kind in sorted(finds):
+    for start, end, kind in find(text, kinds, regions):
         out += [text[pos:start], MARKERS[kind]]
         found[kind] += 1
         pos = end
@@ -117,23 +110,58 @@ def redact(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> 
     return Redacted("".join(out), dict(found))
 
 
+def find(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> list[tuple[int, int, str]]:
+    """(start, end, kind) of each item of personal data in ``text``, in order, as
+    spans of the original text: detectors read the normalised copy (see
+    normalise.py), so hidden characters inside an item are part of its span."""
+    unknown = set(kinds) - set(KINDS)
+    if unknown:
+        raise ValueError(f"unknown kinds of personal data: {sorted(unknown)}")
+    wanted = frozenset(r.upper() for r in regions)
+    copy = normalise(text.replace(_MASK, " "))
+    masked = _mask(copy.text, (m.span() for m in _MARKER_RE.finditer(copy.text)))
+    finds: list[tuple[int, int, str]] = []
+    for kind in _ORDER:
+        if kind not in kinds:
+            continue
+        spans = [s for s in _merge(_DETECTORS[kind](masked, wanted)) if _MASK not in masked[s[0]:s[1]]]
+        finds += [(*copy.original_span(start, end), kind) for start, end in spans]
+        masked = _mask(masked, spans)
+    # One original character can fold into several ("½" → "1⁄2"): finds that now
+    # touch the same characters become one.
+    merged: list[tuple[int, int, str]] = []
+    for start, end, kind in sorted(finds):
+        if merged and start < merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]), merged[-1][2])
+        else:
+            merged.append((start, end, kind))
+    return merged
+
+
+# Where a language's speakers live in numbers (a community says only its language, and a
+# pupil of an English-speaking class may have an Indian or Canadian number or address).
 _LANGUAGE_REGIONS = {
-    "en": ("GB", "US", "IE"), "de": ("DE", "AT", "CH"), "fr": ("FR", "BE", "CH"),
-    "es": ("ES", "NI", "MX"), "zh": ("CN",), "gu": ("IN",), "hi": ("IN",), "it": ("IT", "CH"),
-    "nl": ("NL", "BE"), "pl": ("PL",), "pt": ("PT", "BR"), "da": ("DK",), "sv": ("SE",),
-    "fi": ("FI",), "cs": ("CZ",), "el": ("GR",), "tr": ("TR",), "uk": ("UA",), "ru": ("RU",),
-    "ja": ("JP",), "ko": ("KR",),
+    "en": ("GB", "US", "IE", "CA", "AU", "NZ", "IN", "ZA"), "de": ("DE", "AT", "CH", "LU"),
+    "fr": ("FR", "BE", "CH", "CA", "LU", "MA"), "es": ("ES", "MX", "NI", "AR", "CO", "CL", "PE", "US"),
+    "pt": ("PT", "BR"), "it": ("IT", "CH"), "nl": ("NL", "BE"), "pl": ("PL",),
+    "zh": ("CN", "TW", "HK", "SG"), "ja": ("JP",), "ko": ("KR",),
+    "hi": ("IN",), "gu": ("IN",), "mr": ("IN",), "ta": ("IN", "LK"), "te": ("IN",), "kn": ("IN",),
+    "ml": ("IN",), "pa": ("IN", "PK"), "bn": ("BD", "IN"), "ur": ("PK", "IN"),
+    "da": ("DK",), "sv": ("SE", "FI"), "fi": ("FI",), "nb": ("NO",), "nn": ("NO",), "no": ("NO",),
+    "cs": ("CZ",), "sk": ("SK",), "hu": ("HU",), "ro": ("RO", "MD"), "el": ("GR", "CY"),
+    "tr": ("TR",), "uk": ("UA",), "ru": ("RU", "UA", "KZ"), "ar": ("EG", "SA", "MA", "AE"),
 }
 
 
 def regions_for_languages(languages: Collection[str]) -> set[str]:
-    """Likely regions for the link's languages (en→GB,US,IE; de→DE,AT,CH; fr→FR,BE,CH;
-    es→ES,NI,MX; zh→CN; gu→IN; it→IT; nl→NL,BE; pl→PL; pt→PT,BR…)."""
+    """Regions whose phone numbers and postcodes members of these languages write
+    (en→GB,US,IE,CA,AU,NZ,IN,ZA; de→DE,AT,CH,LU; zh→CN,TW,HK,SG; gu→IN…), plus the
+    region a language tag names ("pt-BR", "zh-TW"; not "es-419")."""
     regions: set[str] = set()
     for language in languages:
         base, _, variant = language.replace("_", "-").partition("-")
         regions.update(_LANGUAGE_REGIONS.get(base.lower(), ()))
-        if len(variant) == 2 and variant.isalpha():  # "pt-BR", "zh-TW"; not "es-419"
+        if len(variant) == 2 and variant.isalpha():
             regions.add(variant.upper())
     return regions
 
@@ -165,8 +193,34 @@ _EMAIL = re.compile(
 )
 
 
+# Spelled-out addresses: "anna [at] example [dot] org", "info(at)schule.de", "anna @ example.org",
+# "anna at example dot org". The "at" and "dot" in brackets in the link languages; as bare
+# words only in English and only together ("look at example.com" is not an address).
+_AT_WORDS = "at|ät|arroba|arobase|chiocciola|apenstaartje|klammeraffe|affe|małpa|malpa|snabel-a|собака"
+_DOT_WORDS = "dot|punkt|point|punto|punt|kropka|ponto|пункт|точка|[.]"
+_SPELLED_AT = rf"\s*[\[({{<]\s*(?:{_AT_WORDS}|@)\s*[\])}}>]\s*|\s+at\s+|\s+@\s*|\s*@\s+"
+_SPELLED_DOT = rf"\s*[\[({{<]\s*(?:{_DOT_WORDS})\s*[\])}}>]\s*|\s+dot\s+|\s?[.]\s?"
+_LABEL = rf"[{_L}](?:[{_L}-]*[{_L}])?"
+_SPELLED_EMAIL = re.compile(
+    rf"(?i)(?<![{_L}._%+-])[{_L}_%+-](?:[{_L}._%+-]*[{_L}_%+-])?(?P<at>{_SPELLED_AT})"
+    rf"(?P<domain>(?:{_LABEL}(?:{_SPELLED_DOT}))+)(?P<tld>[A-Za-z]{{2,24}})(?![{_L}-])"
+)
+_PLAIN_DOT = re.compile(r"(?<![\[({<\s])\s?[.]\s?(?![\])}>])")
+
+
+_SPELLED_HINT = re.compile(rf"(?i)@|[\[({{<]\s*(?:{_AT_WORDS})\s*[\])}}>]|\bdot\b")
+
+
 def _emails(text: str, regions: frozenset[str]) -> Iterator[Span]:
-    return (m.span() for m in _EMAIL.finditer(text))
+    yield from (m.span() for m in _EMAIL.finditer(text))
+    if not _SPELLED_HINT.search(text):
+        return  # the common case: nothing that could spell out an "@"
+    for m in _SPELLED_EMAIL.finditer(text):
+        if m.group("tld").lower() not in _TLDS:
+            continue  # spelled out, the end must be a TLD that we know
+        if m.group("at").strip().lower() == "at" and _PLAIN_DOT.search(m.group("domain")):
+            continue  # "look at example.com": a bare "at" needs a spelled-out dot too
+        yield m.span()
 
 
 # --- url --------------------------------------------------------------------
@@ -210,14 +264,22 @@ def _urls(text: str, regions: frozenset[str]) -> Iterator[Span]:
 
 # --- handle -----------------------------------------------------------------
 
-_HANDLE = re.compile(rf"(?<![{_L}@._/-])@([A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)(?![{_L}@-])")
+# Telegram usernames are 5–32 characters, Discord's, Instagram's and TikTok's from 2 (and
+# may start with a digit or "_"): "@bob" is someone. What follows an "@" used as "at" is
+# left: "@home", "@ 5pm", "@5pm", "@14:30", "@everyone".
+_HANDLE = re.compile(rf"(?<![{_L}@._/-])@([A-Za-z0-9_][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)*)(?![{_L}@-])")
 _DISCORD_MENTION = re.compile(r"<@!?\d{15,21}>")
-_NOT_PEOPLE = frozenset({"everyone", "here", "channel", "admin", "admins"})
+_NOT_PEOPLE = frozenset(
+    """everyone here channel admin admins home work school night noon lunch dinner breakfast
+    the last least all once me you him her us them it my your this that""".split()
+)
+_TIME_OR_NUMBER = re.compile(r"(?i)\d{1,2}(?:[:.h]\d{2})?(?:am|pm|h|uhr)?|\d+(?:st|nd|rd|th)?|_+")
 
 
 def _handles(text: str, regions: frozenset[str]) -> Iterator[Span]:
     for m in _HANDLE.finditer(text):
-        if 5 <= len(m.group(1)) <= 32 and m.group(1).lower() not in _NOT_PEOPLE:
+        name = m.group(1)
+        if 2 <= len(name) <= 32 and name.lower() not in _NOT_PEOPLE and not _TIME_OR_NUMBER.fullmatch(name):
             yield m.span()
     for m in _DISCORD_MENTION.finditer(text):
         yield m.span()
@@ -230,6 +292,17 @@ _UK_POSTCODE = re.compile(
     r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GTP]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w-])"
 )
 _NL_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
+_CA_POSTCODE = re.compile(r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w-])")
+# Eircode: routing key and a unique part; the unique part must hold a letter ("A65 F4E2"),
+# or "D02 2023" would be a Dublin district and a year.
+_IE_EIRCODE = re.compile(r"(?<![\w-])(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?(?=[0-9AC-FHKNPRTV-Y]{0,3}[AC-FHKNPRTV-Y])"
+                         r"[0-9AC-FHKNPRTV-Y]{4}(?![\w-])")
+_JP_POSTCODE = re.compile(r"〒\s?\d{3}-?\d{4}(?!\d)")
+_JP_PLAIN = re.compile(r"(?<![\w-])\d{3}-\d{4}(?![\w-])")
+_PT_POSTCODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?![\w-])")
+_BR_CEP = re.compile(r"(?<![\w-])\d{5}-\d{3}(?![\w-])")
+_PL_POSTCODE = re.compile(r"(?<![\w-])\d{2}-\d{3}(?![\w-])")
+_AU_STATE_POSTCODE = re.compile(r"\b(?:NSW|VIC|QLD|SA|WA|TAS|NT|ACT) (\d{4})(?![\w-])")
 _TOWN_AFTER = re.compile(r"[ \t]+[A-ZÀ-ÝŁŚŻ][\w'-]+")
 _ZIP4 = re.compile(r"(?<![\w-])\d{5}-\d{4}(?![\w-])")
 _US_STATE_ZIP = re.compile(r"(?<=, )([A-Z]{2}) (\d{5})(?![\w-])")
@@ -238,31 +311,60 @@ _US_STATES = frozenset(
     NH NJ NM NY NC ND OH OK OR PA RI SC SD TN TX UT VT VA WA WV WI WY PR""".split()
 )
 _POSTCODE_KEYWORD = re.compile(
-    r"(?:(?i:plz|postleitzahl|code postal|c[oó]digo postal|post ?code|zip(?: ?code)?|pin ?code|postcode)"
-    r"|\bCP\b|\bC\.P\.|\bCAP\b|\bPIN\b|邮编|邮政编码)"
-    r"(?:\s+(?i:ist|is|es|est|è|lautet))?\s*[:：]?\s*(\d{4,6}(?:-\d{4})?)(?!\d)"
+    r"(?:(?i:plz|postleitzahl|code postal|c[oó]digo postal|post ?code|zip(?: ?code)?|pin ?code|postcode"
+    r"|kod pocztowy|posta kodu|postnummer|postinumero|postal code|cep|индекс|почтовый индекс)"
+    r"|\bCP\b|\bC\.P\.|\bCAP\b|\bPIN\b|邮编|邮政编码|郵便番号|우편번호)"
+    r"(?:\s+(?i:ist|is|es|est|è|lautet|to|je))?\s*[:：]?\s*(\d{2,6}(?:-\d{3,4})?|\d{3} \d{2,3})(?!\d)"
 )
 _DIGITS_BY_REGION = {
-    "DE": 5, "FR": 5, "ES": 5, "IT": 5, "MX": 5, "US": 5, "NI": 5, "FI": 5, "HR": 5, "GR": 5,
-    "AT": 4, "CH": 4, "BE": 4, "NL": 4, "DK": 4, "NO": 4, "CN": 6, "IN": 6,
+    "DE": 5, "FR": 5, "ES": 5, "IT": 5, "MX": 5, "US": 5, "NI": 5, "FI": 5, "HR": 5, "GR": 5, "TR": 5,
+    "UA": 5, "KR": 5, "SE": 5, "CZ": 5, "SK": 5, "PE": 5, "CO": 6, "MA": 5, "EG": 5, "SA": 5, "PK": 5,
+    "AT": 4, "CH": 4, "BE": 4, "NL": 4, "DK": 4, "NO": 4, "HU": 4, "AU": 4, "NZ": 4, "ZA": 4, "AR": 4,
+    "LU": 4, "PT": 7, "BR": 8, "PL": 5, "CN": 6, "IN": 6, "RU": 6, "SG": 6, "RO": 6, "CL": 7, "JP": 7,
+    "TW": 5, "BD": 4,
 }
-_TOWN_FIRST_REGIONS = frozenset({"DE", "FR", "ES", "IT", "MX"})
-# The town ends the clause ("…, 47798 Krefeld", "75001 Paris, France", "60311 Frankfurt
-# am Main"): "10000 Schritte heute geschafft" goes on like a sentence.
-_ADDRESS_LINE = re.compile(
-    r"(?m)(?:^|(?<=[,;:(]))[ \t]*(\d{5})(?=[ \t]+([A-ZÀ-Ý][\w'-]+)"
-    r"(?:[ \t]+(?:am|an|der|sur|de|del|la|le|di|im|[A-ZÀ-Ý][\w'-]*))*[ \t]*(?:$|[,.;:!?()]))"
+_TOWN_FIRST_REGIONS = frozenset({"DE", "FR", "ES", "IT", "MX", "FI", "HR", "TR", "UA", "LU", "MA"})
+_FOUR_DIGIT_TOWN_REGIONS = frozenset({"AT", "CH", "BE", "DK", "NO", "HU", "LU"})
+_SPACED_TOWN_REGIONS = frozenset({"SE", "CZ", "SK", "GR"})  # "114 55 Stockholm", "110 00 Praha"
+# A code then its town, ending the clause ("…, 47798 Krefeld", "75001 Paris, France", "in
+# 60311 Frankfurt am Main"): "10000 Schritte heute geschafft" goes on like a sentence.
+# Anchored at a line start, after "," ";" ":" "(" or a place preposition.
+_TOWN_TAIL = (r"(?=[ \t]+([A-ZÀ-ÝΑ-ΩА-Я][\w'-]+)"
+              r"(?:[ \t]+(?:am|an|der|sur|de|del|la|le|di|im|[A-ZÀ-ÝΑ-ΩА-Я][\w'-]*))*[ \t]*(?:$|[,.;:!?()]))")
+_ANCHOR_BEFORE = re.compile(
+    r"(?m)(?:^|[,;:(]|(?<![\w'])(?i:in|à|en|a|nach|aus|w|do|da|di|de|bei|from|to) )[ \t]*$"
 )
+_ADDRESS_LINE = re.compile(rf"(?m)(?<![\w.,/-])(\d{{5}}){_TOWN_TAIL}")
+_ADDRESS_LINE_4 = re.compile(rf"(?m)(?<![\w.,/-])((?!19\d\d|20\d\d)[1-9]\d{{3}}){_TOWN_TAIL}")
+_ADDRESS_LINE_SPACED = re.compile(rf"(?m)(?<![\w.,/-])(\d{{3}} \d{{2}}){_TOWN_TAIL}")
+# India and China write the town (or district) first: "Ahmedabad 380009", "Mumbai - 400 001",
+# "અમદાવાદ 380009", "上海市徐汇区 200030"; the code ends the clause.
+_PIN_AFTER_TOWN = re.compile(
+    r"(?:\b[A-Z][a-z]+|[\u0900-\u0dff]+)[ \t]*[-–,]?[ \t]*"
+    r"([1-9]\d{2} ?\d{3})(?![\w-])(?=[ \t]*(?:$|[,.;:!?()।]))"
+)
+_CN_AFTER_PLACE = re.compile(r"(?<=[\u4e00-\u9fff])[ \t,，]*(\d{6})(?!\d)(?=\s*(?:$|[,.;:!?()，。；：！？）]))")
 # Capitalised words that follow a 5-digit count rather than a postcode ("25000 Einwohner").
 _UNITS = frozenset(
     """euro euros eur dollar dollars usd pfund franken yuan rupien rupees einwohner menschen leute
-    personen besucher teilnehmer schüler kinder stimmen punkte kilometer km meter jahre tage
+    personen besucher teilnehmer schüler kinder stimmen punkte kilometer km meter jahre jahren tage
     stunden minuten seiten stück unterschriften follower views likes people persons students
-    visitors members votes points pupils""".split()
+    visitors members votes points pupils fans""".split()
 )
 
 
+_NEXT_TO_CJK = re.compile(r"^[\u3040-\u9fff] ?\d|\d ?[\u3040-\u9fff]$")
+
+
+def _stands_alone(text: str, start: int, end: int) -> bool:
+    """A code of digits and a dash is not the tail of a longer number: "(11) 91234-5678"
+    and "+55 11 91234-5678" are phone numbers that look like a ZIP+4."""
+    return not re.search(r"[\d)][ .-]?$", text[max(0, start - 2):start]) and not re.match(r"[ .-]?\d", text[end:end + 2])
+
+
 def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
+    if not any(c.isdigit() for c in text):
+        return  # every format has digits
     if "GB" in regions:
         yield from (m.span() for m in _UK_POSTCODE.finditer(text))
     if "NL" in regions:
@@ -271,18 +373,48 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
             if keyword or _TOWN_AFTER.match(text, m.end()):
                 yield m.span()
     if "US" in regions:
-        yield from (m.span() for m in _ZIP4.finditer(text))
+        yield from (m.span() for m in _ZIP4.finditer(text) if _stands_alone(text, *m.span()))
         yield from (m.span(2) for m in _US_STATE_ZIP.finditer(text) if m.group(1) in _US_STATES)
+    if "CA" in regions:
+        yield from (m.span() for m in _CA_POSTCODE.finditer(text))
+    if "IE" in regions:
+        yield from (m.span() for m in _IE_EIRCODE.finditer(text))
+    if "AU" in regions:
+        yield from (m.span(1) for m in _AU_STATE_POSTCODE.finditer(text))
+    yield from (m.span() for m in _JP_POSTCODE.finditer(text))  # 〒 says what it is
+    if "JP" in regions:  # "100-0001 東京都…": next to the address, else a US local number
+        yield from (m.span() for m in _JP_PLAIN.finditer(text)
+                    if _stands_alone(text, *m.span()) and _NEXT_TO_CJK.search(text[max(0, m.start() - 2):m.end() + 2]))
+    for region, pattern in (("PT", _PT_POSTCODE), ("BR", _BR_CEP)):
+        if region in regions:
+            yield from (m.span() for m in pattern.finditer(text) if _stands_alone(text, *m.span()))
+    if "PL" in regions:
+        for m in _PL_POSTCODE.finditer(text):
+            if _TOWN_AFTER.match(text, m.end()):  # "00-950 Warszawa"; not a score "12-345"
+                yield m.span()
     lengths = {_DIGITS_BY_REGION[r] for r in regions if r in _DIGITS_BY_REGION}
     for m in _POSTCODE_KEYWORD.finditer(text):
         code = m.group(1)
+        digits = sum(c.isdigit() for c in code)
         is_pin = m.group(0)[:3].lower() == "pin"
-        if (len(code) in lengths or ("US" in regions and _ZIP4.fullmatch(code))) and (not is_pin or len(code) == 6):
+        if (digits in lengths or ("US" in regions and _ZIP4.fullmatch(code))) and (not is_pin or digits == 6):
             yield m.span(1)
+    address_lines = []
     if regions & _TOWN_FIRST_REGIONS:
-        for m in _ADDRESS_LINE.finditer(text):
-            if m.group(2).lower() not in _UNITS:
+        address_lines.append(_ADDRESS_LINE)
+    if regions & _FOUR_DIGIT_TOWN_REGIONS:
+        address_lines.append(_ADDRESS_LINE_4)
+    if regions & _SPACED_TOWN_REGIONS:
+        address_lines.append(_ADDRESS_LINE_SPACED)
+    for pattern in address_lines:
+        for m in pattern.finditer(text):
+            line_start = text.rfind("\n", 0, m.start()) + 1
+            if m.group(2).lower() not in _UNITS and _ANCHOR_BEFORE.search(text, max(line_start, m.start() - 12), m.start()):
                 yield m.span(1)
+    if "IN" in regions:
+        yield from (m.span(1) for m in _PIN_AFTER_TOWN.finditer(text))
+    if "CN" in regions:
+        yield from (m.span(1) for m in _CN_AFTER_PLACE.finditer(text))
 
 
 # --- iban -------------------------------------------------------------------
@@ -394,20 +526,8 @@ def _ips(text: str, regions: frozenset[str]) -> Iterator[Span]:
 
 # --- phone ------------------------------------------------------------------
 
-_DATE_LIKE = re.compile(
-    r"\d{1,4}([./-])\d{1,2}\1\d{1,4}"  # 23.11.2026, 2026-11-23, 12/05/2009
-    r"|(?:1[89]|20)\d\d\s*[-–—/]\s*(?:(?:1[89]|20)\d\d|\d\d)"  # 1990-2020, 2026/27
-)
-
-
 def _phones(text: str, regions: frozenset[str]) -> Iterator[Span]:
-    if sum(c.isdigit() for c in text) < 6:  # no dialable number can hide here
-        return
-    # "ZZ" (unknown region) finds only international numbers: +44 …, 0049 ….
-    for region in ("ZZ", *sorted(regions & phonenumbers.SUPPORTED_REGIONS)):
-        for m in phonenumbers.PhoneNumberMatcher(text, region, leniency=phonenumbers.Leniency.STRICT_GROUPING):
-            if not _DATE_LIKE.fullmatch(m.raw_string):
-                yield m.start, m.end
+    return phone_spans(text, regions)  # by shape and possible length: see phones.py
 
 
 def preload() -> None:

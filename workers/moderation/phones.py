@@ -1,0 +1,185 @@
+"""Phone numbers by their shape, on the normalised copy of a message.
+
+A number is removed because it could be dialled, not because it is allocated
+today: a reserved range ("+44 7700 900123", kept for drama) or a typo of a
+real number is still someone's number in a chat. So a run of digits with the
+separators people put in phone numbers (spaces, "-", ".", "/", brackets: "0
+7 7 0 0 9 0 0 1 2 3", "0151.2345.6789", "+49 (0) 151 2345 6789", "138 0013
+8000") is a phone number when phonenumbers calls it *possible* (its length
+fits the numbering plan): international "+…"/"00…" always, national numbers
+for the link's regions.
+
+Look-alikes are set aside first, by shape or by the word before them, since
+"possible" is mostly a matter of length:
+- dates (23.11.2026, 2026-11-23, 12/05/09), months (06/2024), year ranges
+  (1999–2004, 2026/27); times and decimals never join a run (":" and "," end it);
+- quantities: thousands groups (1.250.000, 1 250 000), decimals (51.33881234),
+  numbers with a currency, unit or counted noun next to them (€ 1 234 567,
+  2 500 000 km, 1234567 points/Punkte/personnes/人);
+- references named as such: order, booking, invoice, ticket, ISBN, version,
+  build, student numbers… in the link languages ("Bestellnummer 4711 0815 2231",
+  "订单号 20261123004711", "Pedido nº 20231123-0042"), and "#1234567";
+- dotted quads (999.168.1.1), ISBN-13 (978/979 with a valid check digit), lists in
+  order ("1 2 3 4 5 6 7 8 9 10", "sizes 36 38 40 42 44", "1914 1918 1939 1945") unless
+  they start with a trunk "0", pairs ("6-4 6-3 6-7 7-5").
+None of these exceptions applies to a number written with "+".
+Letters typed for digits inside a number count as digits ("o7700 9OO 123").
+Fewer than 7 digits is never a phone number here (room, order and house
+numbers; local numbers without an area code are let through).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import lru_cache
+
+import phonenumbers
+
+MIN_DIGITS = 7
+MAX_DIGITS = 17  # E.164's 15 plus an international or trunk prefix
+
+_HIDE = "\x01"  # a look-alike's place in the phone view: no run crosses it
+
+# Look-alikes that runs must not swallow; each bounded so it cannot eat part of
+# a dotted phone number ("06.12.34.56.78" is not the date 06.12.34).
+_DATE = re.compile(
+    r"(?<![\d./-])(?:"
+    r"(?:0?[1-9]|[12]\d|3[01])([./-])(?:0?[1-9]|1[0-2])\1(?:\d{4}|\d{2})"  # 23.11.2026, 23/11/26
+    r"|(?:0?[1-9]|1[0-2])([./-])(?:0?[1-9]|[12]\d|3[01])\2(?:\d{4}|\d{2})"  # 11/23/2026 (US)
+    r"|(?:1[5-9]|20)\d\d([./-])(?:0?[1-9]|1[0-2])\3(?:0?[1-9]|[12]\d|3[01])"  # 2026-11-23
+    r")(?!\d|[./-]\d)"
+    r"|(?<![\d./-])(?:1[5-9]|20)\d\d ?[-/] ?(?:(?:1[5-9]|20)\d\d|\d\d)(?!\d|[./-]\d)"  # 1999-2004, 2026/27
+    r"|(?<![\d./-])(?:0?[1-9]|1[0-2])[./](?:1[5-9]|20)\d\d(?!\d|[./-]\d)"  # 06/2024, 9.2025
+)
+# Letters typed for digits inside a number: "o7700 900 123", "07700 9OO 123", "0l51".
+_LETTER_DIGIT = re.compile(r"(?<![A-Za-z])[oO](?=\d{2})|(?<=\d)[oOlI]+(?![A-Za-z])")
+_AS_DIGITS = str.maketrans("oOlI", "0011")
+# Glued to a Latin, Greek or Cyrillic word it is part of a code ("A4711", "v2"); Chinese
+# and Japanese write numbers right after their words ("手机号是13800138000").
+_RUN = re.compile(r"(?<![A-Za-z]-)(?<![A-Za-z0-9_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff])(?<!\d[,:])(?:\+ ?)?\(?\d[\d ()./-]*")
+_GROUP = re.compile(r"\d+")
+_UNIT_AFTER = re.compile(
+    r"\s?(?:[€$£¥₹%‰°元円人个次票位분원]|(?i:eur|usd|gbp|chf|cny|rmb|inr|pln|yen|yuan|euros?|dollars?|pounds?"
+    r"|rupees?|pesos?|reais|córdobas?|złotych|zł|km|kg|mb|gb|tb|kb|px|mi|m²|km²|ha|l|ml|t"
+    r"|points?|pts|people|persons|views|likes|followers|votes|steps|visitors|members|students|pupils|times"
+    r"|punkte|leute|menschen|einwohner|schritte|besucher|stimmen|aufrufe|mal|personnes|habitants|vues|fois"
+    r"|personas|habitantes|puntos|visitas|votos|veces|persone|abitanti|punti|volte|mensen|inwoners|punten"
+    r"|keer|osób|mieszkańców|punktów|razy|pessoas|pontos|vezes|लोग|अंक)(?!\w))"
+)
+_CURRENCY_BEFORE = re.compile(r"[€$£¥₹]\s?$")
+# Words that name the number as something other than a phone number, just before it.
+_REFERENCE_BEFORE = re.compile(
+    r"(?i)(?:order|booking|invoice|ticket|tracking|reference|ref|receipt|case|account|customer|isbn|issn|doi"
+    r"|version|build|release|serial|v|student|matrikel\w*|bestell\w*|auftrag\w*|rechnung\w*|buchung\w*|sendung\w*|kunden\w*"
+    r"|vorgang\w*|aktenzeichen|referenz\w*|commande|facture|réf[ée]rence|réf|billet|dossier|pedido|factura"
+    r"|referencia|reserva|ordine|fattura|riferimento|prenotazione|bestelling|factuur|referentie|boeking"
+    r"|zamówieni\w*|faktur\w*|rezerwacj\w*|encomenda|fatura|referência"
+    r"|订单号?|单号|发票号?|编号|注文番号|注文|予約番号|伝票番号)"
+    r"\.?\s*(?:(?i:no|nr|nº|n°|num|number|nummer|numéro|número|numero|numer|id|code|#)\.?\s*)?[:：#]?\s*$"
+)
+
+
+def phone_spans(text: str, regions: frozenset[str]) -> Iterator[tuple[int, int]]:
+    """Spans of ``text`` (already normalised: ASCII digits, "-" dashes) that are phone numbers."""
+    if sum(c.isdigit() for c in text) < MIN_DIGITS:
+        return
+    view = _LETTER_DIGIT.sub(lambda m: m.group(0).translate(_AS_DIGITS), text)
+    view = _DATE.sub(lambda m: _HIDE * len(m.group(0)), view)
+    national = tuple(sorted(regions & phonenumbers.SUPPORTED_REGIONS))
+    for run in _RUN.finditer(view):
+        groups = [(m.start() + run.start(), m.end() + run.start()) for m in _GROUP.finditer(run.group(0))]
+        plus = run.group(0).startswith("+")
+        for piece in _pieces(view, groups):
+            yield from _numbers_in(view, piece, plus and piece[0] == groups[0], national)
+
+
+def _pieces(text: str, groups: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
+    """A run's digit groups, cut where the separator says a new number starts
+    (" / ", two spaces, a line break)."""
+    piece = [groups[0]]
+    for before, group in zip(groups, groups[1:]):
+        between = text[before[1]:group[0]]
+        if "  " in between or " / " in between or "\n" in between or len(between) > 3:
+            yield piece
+            piece = []
+        piece.append(group)
+    yield piece
+
+
+def _numbers_in(text: str, groups: list[tuple[int, int]], plus: bool,
+                national: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+    """The phone numbers among consecutive digit groups: the longest possible
+    number from each group on (so "0151 2345678 0171 1234567" is two)."""
+    digits = [text[s:e] for s, e in groups]
+    if sum(map(len, digits)) < MIN_DIGITS or _looks_like_something_else(text, groups, digits, plus):
+        return
+    i = 0
+    while i < len(groups):
+        for j in range(len(groups), i, -1):
+            number = "".join(digits[i:j])
+            if MIN_DIGITS <= len(number) <= MAX_DIGITS and _possible(("+" if plus and i == 0 else "") + number, national):
+                start = groups[i][0] - (1 if plus and i == 0 else 0)
+                if plus and i == 0 and text[start] != "+":
+                    start -= 1  # "+ 44 …"
+                end = groups[j - 1][1]
+                if text[start - 1:start] == "(" or (text[end:end + 1] == ")" and "(" in text[start:end]):
+                    start, end = start - (text[start - 1:start] == "("), end + (text[end:end + 1] == ")")
+                yield start, end
+                i = j
+                break
+        else:
+            i += 1
+
+
+def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits: list[str], plus: bool) -> bool:
+    start, end = groups[0][0], groups[-1][1]
+    if plus:
+        return False  # "+…" is written only for phone numbers
+    before = text[max(0, start - 30):start]
+    if before.endswith("#") or _CURRENCY_BEFORE.search(before) or _REFERENCE_BEFORE.search(before):
+        return True
+    after = text[end:end + 12]
+    if _UNIT_AFTER.match(after) or re.match(r"[.,]\d", after):
+        return True  # 2 500 000 km, 1.250.000,50
+    seps = {text[a[1]:b[0]] for a, b in zip(groups, groups[1:])}
+    if (len(groups) >= 2 and not digits[0].startswith("0") and len(digits[0]) <= 3 and len(seps) == 1
+            and all(len(d) == 3 for d in digits[1:])
+            and (seps != {" "} or len(digits[0]) < 3 or len(groups) > 3)):
+        return True  # thousands: 1.250.000, 1 250 000 (but "612 345 678" is a Spanish mobile)
+    if len(groups) == 2 and seps <= {".", ","} and len(digits[0]) <= 3 and not digits[0].startswith("0"):
+        return True  # a decimal: 51.33881234
+    if len(groups) == 4 and seps == {"."} and all(len(d) <= 3 for d in digits) and not digits[0].startswith("0"):
+        return True  # an IP address or version that is not one: 999.168.1.1
+    number = "".join(digits)
+    if len(number) == 13 and number[:3] in ("978", "979") and _isbn13_ok(number):
+        return True
+    values = [int(d) for d in digits]
+    if len(groups) >= 4 and not digits[0].startswith("0") and (
+            all(a < b for a, b in zip(values, values[1:])) or all(a > b for a, b in zip(values, values[1:]))):
+        return True  # a list in order: 1 2 3 4 5 6 7 8 9 10, sizes 36 38 40 42, 1914 1918 1939 1945
+    separators = [text[a[1]:b[0]] for a, b in zip(groups, groups[1:])]
+    if (len(groups) >= 6 and max(map(len, digits)) <= 2 and separators[0::2] == [separators[0]] * len(separators[0::2])
+            and separators[1::2] == [separators[1]] * len(separators[1::2]) and separators[0] != separators[1]):
+        return True  # pairs: tennis sets 6-4 6-3 6-7 7-5
+    return False
+
+
+def _isbn13_ok(number: str) -> bool:
+    return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(number)) % 10 == 0
+
+
+@lru_cache(maxsize=4096)
+def _possible(number: str, national: tuple[str, ...]) -> bool:
+    candidates = [(number, None)] if number.startswith("+") else []
+    if number.startswith("00") and len(number) > 8:
+        candidates.append(("+" + number[2:], None))
+    if not number.startswith("+"):
+        candidates += [(number, region) for region in national]
+    for candidate, region in candidates:
+        try:
+            parsed = phonenumbers.parse(candidate, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed):
+            return True
+    return False
