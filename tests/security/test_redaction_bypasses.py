@@ -75,6 +75,10 @@ HOSTILE = [
     ("ring 07700-900-123 or 07700.900.123", ["07700"], "[phone removed]"),
     ("ring +44 7700 900123", ["7700 900123"], "[phone removed]"),  # a reserved (drama) range
     ("ring ⓪⑦⑦⓪⓪ ⑨⓪⓪①②③", ["07700"], "[phone removed]"),
+    ("ring o77OO 9OO l23", ["77", "9OO"], "[phone removed]"),  # letters for digits
+    ("ring 07700 900123 €", ["07700", "900123"], "[phone removed]"),  # a unit does not make it a price
+    ("ring order 07700 900123", ["07700", "900123"], "[phone removed]"),  # nor a word an order number
+    ("ring 07700 900123 2 times", ["07700", "900123"], "[phone removed]"),
     ("slides: https://exam\u00adple.org/deck", ["example", "deck"], "[link removed]"),
     ("slides: exam\u00adple.org/agenda", ["example"], "[link removed]"),
     ("slides: ｅｘａｍｐｌｅ．ｏｒｇ/agenda", ["example"], "[link removed]"),

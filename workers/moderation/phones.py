@@ -18,7 +18,8 @@ Look-alikes are set aside first, by shape or by the word before them, since
   2 500 000 km, 1234567 points/Punkte/personnes/人);
 - references named as such: order, booking, invoice, ticket, ISBN, version,
   build, student numbers… in the link languages ("Bestellnummer 4711 0815 2231",
-  "订单号 20261123004711", "Pedido nº 20231123-0042"), and "#1234567";
+  "订单号 20261123004711", "Pedido nº 20231123-0042"), and "#1234567" — but not a
+  number dialled with a trunk "0" and 10–12 digits ("order 07700 900123" still goes);
 - dotted quads (999.168.1.1), ISBN-13 (978/979 with a valid check digit), lists in
   order ("1 2 3 4 5 6 7 8 9 10", "sizes 36 38 40 42 44", "1914 1918 1939 1945") unless
   they start with a trunk "0", pairs ("6-4 6-3 6-7 7-5").
@@ -52,7 +53,7 @@ _DATE = re.compile(
     r"|(?<![\d./-])(?:0?[1-9]|1[0-2])[./](?:1[5-9]|20)\d\d(?!\d|[./-]\d)"  # 06/2024, 9.2025
 )
 # Letters typed for digits inside a number: "o7700 900 123", "07700 9OO 123", "0l51".
-_LETTER_DIGIT = re.compile(r"(?<![A-Za-z])[oO](?=\d{2})|(?<=\d)[oOlI]+(?![A-Za-z])")
+_LETTER_DIGIT = re.compile(r"(?<![A-Za-z])[oOlI](?=\d{2})|(?<=\d)[oOlI]+(?![A-Za-z])")
 _AS_DIGITS = str.maketrans("oOlI", "0011")
 # Glued to a Latin, Greek or Cyrillic word it is part of a code ("A4711", "v2"); Chinese
 # and Japanese write numbers right after their words ("手机号是13800138000").
@@ -81,9 +82,9 @@ _REFERENCE_BEFORE = re.compile(
 
 def phone_spans(text: str, regions: frozenset[str]) -> Iterator[tuple[int, int]]:
     """Spans of ``text`` (already normalised: ASCII digits, "-" dashes) that are phone numbers."""
-    if sum(c.isdigit() for c in text) < MIN_DIGITS:
-        return
     view = _LETTER_DIGIT.sub(lambda m: m.group(0).translate(_AS_DIGITS), text)
+    if sum(c.isdigit() for c in view) < MIN_DIGITS:
+        return
     view = _DATE.sub(lambda m: _HIDE * len(m.group(0)), view)
     national = tuple(sorted(regions & phonenumbers.SUPPORTED_REGIONS))
     for run in _RUN.finditer(view):
@@ -110,25 +111,57 @@ def _numbers_in(text: str, groups: list[tuple[int, int]], plus: bool,
                 national: tuple[str, ...]) -> Iterator[tuple[int, int]]:
     """The phone numbers among consecutive digit groups: the longest possible
     number from each group on (so "0151 2345678 0171 1234567" is two)."""
+    if not plus:
+        # A price or count next to a run may be only its first or last group ("0151 2345678
+        # 2 times", "€5 0151 2345678"); if what is left is too short for a number, the
+        # unit does not make a phone number a quantity ("07700 900123 €" still goes).
+        trimmed = groups
+        while len(trimmed) > 1 and _UNIT_AFTER.match(text, trimmed[-1][1]):
+            trimmed = trimmed[:-1]
+        while len(trimmed) > 1 and _CURRENCY_BEFORE.search(text, max(0, trimmed[0][0] - 2), trimmed[0][0]):
+            trimmed = trimmed[1:]
+        if sum(e - s for s, e in trimmed) >= MIN_DIGITS:
+            groups = trimmed
     digits = [text[s:e] for s, e in groups]
     if sum(map(len, digits)) < MIN_DIGITS or _looks_like_something_else(text, groups, digits, plus):
         return
+    numbers: list[list[int]] = []
     i = 0
     while i < len(groups):
-        for j in range(len(groups), i, -1):
-            number = "".join(digits[i:j])
-            if MIN_DIGITS <= len(number) <= MAX_DIGITS and _possible(("+" if plus and i == 0 else "") + number, national):
-                start = groups[i][0] - (1 if plus and i == 0 else 0)
-                if plus and i == 0 and text[start] != "+":
-                    start -= 1  # "+ 44 …"
-                end = groups[j - 1][1]
-                if text[start - 1:start] == "(" or (text[end:end + 1] == ")" and "(" in text[start:end]):
-                    start, end = start - (text[start - 1:start] == "("), end + (text[end:end + 1] == ")")
-                yield start, end
-                i = j
-                break
+        found = _longest_from(text, groups, digits, i, plus and i == 0, national)
+        if found:
+            start, end, i = found
+            numbers.append([start, end, i])
+        elif numbers and numbers[-1][2] == i:
+            # Too short to start a number itself, right after one in the same run: the
+            # rest of it ("…123 07700 900123" leaves no "900123" behind).
+            numbers[-1][1:] = [groups[i][1], i + 1]
+            i += 1
         else:
             i += 1
+    for start, end, _ in numbers:
+        yield start, end
+
+
+def _longest_from(text: str, groups: list[tuple[int, int]], digits: list[str], i: int, plus: bool,
+                  national: tuple[str, ...]) -> tuple[int, int, int] | None:
+    """(start, end, next group) of the longest possible number starting at group i."""
+    longest, count = i, 0  # at most MAX_DIGITS: a long run costs linear time, not quadratic
+    while longest < len(groups) and count + len(digits[longest]) <= MAX_DIGITS:
+        count += len(digits[longest])
+        longest += 1
+    for j in range(longest, i, -1):
+        number = "".join(digits[i:j])
+        if len(number) < MIN_DIGITS:
+            return None
+        if _possible(("+" if plus else "") + number, national):
+            start, end = groups[i][0], groups[j - 1][1]
+            if plus:
+                start = text.rindex("+", 0, start)  # "+44", "+ 44"
+            if text[start - 1:start] == "(" or (text[end:end + 1] == ")" and "(" in text[start:end]):
+                start, end = start - (text[start - 1:start] == "("), end + (text[end:end + 1] == ")")
+            return start, end, j
+    return None
 
 
 def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits: list[str], plus: bool) -> bool:
@@ -136,11 +169,16 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
     if plus:
         return False  # "+…" is written only for phone numbers
     before = text[max(0, start - 30):start]
-    if before.endswith("#") or _CURRENCY_BEFORE.search(before) or _REFERENCE_BEFORE.search(before):
+    number = "".join(digits)
+    trunk_dialled = number.startswith("0") and 10 <= len(number) <= 12  # 07700 900123, 0151 23456789
+    if (before.endswith("#") or _REFERENCE_BEFORE.search(before)) and not trunk_dialled:
         return True
     after = text[end:end + 12]
-    if _UNIT_AFTER.match(after) or re.match(r"[.,]\d", after):
-        return True  # 2 500 000 km, 1.250.000,50
+    if re.match(r"[.,]\d", after):
+        return True  # 1.250.000,50
+    if (len(groups) == 1 and len(digits[0]) <= 8 and not digits[0].startswith("0")
+            and (_CURRENCY_BEFORE.search(before) or _UNIT_AFTER.match(after))):
+        return True  # €1234567, 1234567 points; grouped amounts are thousands (below)
     seps = {text[a[1]:b[0]] for a, b in zip(groups, groups[1:])}
     if (len(groups) >= 2 and not digits[0].startswith("0") and len(digits[0]) <= 3 and len(seps) == 1
             and all(len(d) == 3 for d in digits[1:])
@@ -150,7 +188,6 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
         return True  # a decimal: 51.33881234
     if len(groups) == 4 and seps == {"."} and all(len(d) <= 3 for d in digits) and not digits[0].startswith("0"):
         return True  # an IP address or version that is not one: 999.168.1.1
-    number = "".join(digits)
     if len(number) == 13 and number[:3] in ("978", "979") and _isbn13_ok(number):
         return True
     values = [int(d) for d in digits]
