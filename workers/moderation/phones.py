@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from functools import lru_cache
 
 import phonenumbers
 
@@ -96,11 +95,13 @@ def phone_spans(text: str, regions: frozenset[str]) -> Iterator[tuple[int, int]]
 
 def _pieces(text: str, groups: list[tuple[int, int]]) -> Iterator[list[tuple[int, int]]]:
     """A run's digit groups, cut where the separator says a new number starts
-    (" / ", two spaces, a line break)."""
+    (" / ", two spaces, a line break) after a whole one."""
     piece = [groups[0]]
     for before, group in zip(groups, groups[1:]):
         between = text[before[1]:group[0]]
-        if "  " in between or " / " in between or "\n" in between or len(between) > 3:
+        strong = "  " in between or " / " in between or len(between) > 3
+        # "02151 / 77 88 99" is one number: a cut needs a whole number before it.
+        if "\n" in between or (strong and sum(e - s for s, e in piece) >= MIN_DIGITS):
             yield piece
             piece = []
         piece.append(group)
@@ -205,7 +206,8 @@ def _isbn13_ok(number: str) -> bool:
     return sum(int(d) * (3 if i % 2 else 1) for i, d in enumerate(number)) % 10 == 0
 
 
-@lru_cache(maxsize=4096)
+# Not cached: a cache would keep members' phone numbers in the worker's memory after
+# their messages have gone.
 def _possible(number: str, national: tuple[str, ...]) -> bool:
     candidates = [(number, None)] if number.startswith("+") else []
     if number.startswith("00") and len(number) > 8:

@@ -1,6 +1,13 @@
 """Personal data in chat messages, replaced by visible markers before a message
 crosses a link (pure functions: no I/O, no network).
 
+Detectors read a normalised copy of the text (normalise.py: NFKC, no format
+characters such as zero-width spaces or soft hyphens, every script's digits as
+ASCII), so "ａｎｎａ＠ｅｘａｍｐｌｅ．ｏｒｇ", "anna\u200b@example.org" and
+"٠٧٧٠٠ ٩٠٠١٢٣" are found like their plain forms; each find is mapped back onto
+the original text, hidden characters inside it included, and only that span is
+replaced: the rest of the message stays exactly as typed.
+
 Each kind has one detector. They run from the most specific to the least
 (an e-mail address before the handle and link inside it, an IBAN or card
 number before the phone number its digits might look like), and each sees the
@@ -8,14 +15,17 @@ text with earlier finds blanked out, so nothing is found twice and nothing is
 replaced inside a marker. Markers already in the text count as found, which
 makes ``redact`` idempotent.
 
-Precision over recall: a chat full of "[phone removed]" where a date stood is
-worse for the twinning than the rare number a human moderator still catches.
-What each kind covers, and deliberately leaves alone:
+A pupil's number in a school chat is worse than a date wrongly removed, and a
+chat full of "[phone removed]" where dates stood is bad for the twinning: both
+are measured on tests/unit/data/pii_bypasses.tsv (docs/privacy.md has the
+figures). What each kind covers, and deliberately leaves alone:
 
-email     local@domain.tld, ASCII or Latin letters with accents, IDN in punycode.
-          Not "@handle", "user@localhost" or "x@y" (no dot-TLD), and not
-          spelled-out "anna at example dot org" ("at"/"dot" are ordinary words
-          in too many sentences to tell).
+email     local@domain.tld, Latin (with accents), Greek or Cyrillic letters, IDN
+          in punycode; spelled out "anna [at] example [dot] org", "info(at)schule.de",
+          "anna @ example.org", with "at"/"dot" in brackets in the link languages
+          ([arroba], (ät), [punkt], [chiocciola], [małpa]…) or as bare English words
+          "anna at example dot org" (both words: "look at example.com" stays), the
+          TLD on the known list. Not "user@localhost" or "x@y" (no dot-TLD).
 url       http(s)://…, www.…, and bare domains "example.org/agenda" whose TLD is
           on a short known list (or any lower-case TLD when a path follows).
           TLDs that are also everyday words ("it", "in", "at", "be", "me", "no",
@@ -23,17 +33,23 @@ url       http(s)://…, www.…, and bare domains "example.org/agenda" whose TL
           ("comune.roma.it") or a hyphen/digit in the name ("partner-schule.at"),
           so "great.it was" stays. Not "e.g.", "i.e.", "Mr.Smith", decimals, or
           file names ("report.pdf", "photo.jpg": not TLDs on the list).
-handle    @username, 5–32 of [A-Za-z0-9_] starting with a letter (Telegram; dots
-          inside for Discord), and Discord mentions <@123…>/<@!123…>. Not
-          e-mail addresses, "@everyone"/"@here", "@ 5pm", "@home" (too short).
-postcode  GB "LE1 5WW"; NL "1234 AB" before a town name or after a keyword;
-          US ZIP+4 "12345-6789" and ", IL 62704"; after a keyword (PLZ, CP,
-          code postal, código postal, CAP, postcode, ZIP, PIN, 邮编) the
-          region's 4/5/6-digit code; DE/FR/ES/IT/MX "47798 Krefeld" at the start
-          of a line or after "," ":" ";" when a capitalised town word follows
-          (not a unit like "Einwohner", "Euro"). Each only for its regions.
-          Not plain numbers ("10000 people"), not "wir wohnen in 47798 Krefeld"
-          (no anchor), not 4-digit codes without a keyword, not street names.
+handle    @username of 2–32 of [A-Za-z0-9_] (dots inside for Discord; Discord,
+          Instagram and TikTok names may be that short), and Discord mentions
+          <@123…>/<@!123…>. Not e-mail addresses, "@everyone"/"@here", "@ 5pm",
+          "@5pm", "@14:30", and not "@home", "@school", "@work"… ("@" for "at").
+postcode  GB "LE1 5WW"; IE "A65 F4E2"; CA "K1A 0B1"; NL "1234 AB" before a town
+          or after a keyword; US ZIP+4 "12345-6789" and ", IL 62704"; AU "NSW 2000";
+          PL "00-950 Warszawa"; PT "1100-053"; BR "01310-100"; JP "〒100-0001"
+          (and "100-0001" next to Japanese text); IN "Mumbai 400001",
+          "अहमदाबाद 380009"; CN "上海市徐汇区 200030"; after a keyword (PLZ, CP,
+          code postal, código postal, CAP, CEP, postcode, ZIP, PIN, kod pocztowy,
+          邮编, 郵便番号, 우편번호…) the region's code; DE/FR/ES/IT/MX… "47798 Krefeld",
+          AT/CH/BE/DK… "1010 Wien", SE/CZ/GR "114 55 Stockholm" when a capitalised
+          town ends the clause, at a line start, after "," ":" ";" "(" or a place
+          preposition ("in 47798 Krefeld", "à 59000 Lille"). Each only for its
+          regions. Not counts ("10000 Schritte heute", "25000 Einwohner"), not
+          years before a town, not digit codes that are the tail of a longer
+          number ("(11) 91234-5678" is a phone number, not a ZIP+4).
 iban      Country code + check digits + the country's exact length, groups of
           four separated by single spaces allowed, mod-97 checksum valid.
 card      13–19 digits, contiguous or in 4-4-4-4(-3) / 4-6-5 / 4-6-4 groups
@@ -42,12 +58,11 @@ card      13–19 digits, contiguous or in 4-4-4-4(-3) / 4-6-5 / 4-6-4 groups
 ip        IPv4 (four octets 0–255, no leading zeros, optional :port; not after
           "v"/"version", not a fifth dotted number) and IPv6 (``ipaddress``
           validated, at least four hex digits). Not "1.2.3", dates, or times.
-phone     ``phonenumbers`` with STRICT_GROUPING leniency (valid numbers whose
-          digit groups match the numbering plan): international "+…" always,
-          "00…" and national formats for the given regions, overlapping finds of
-          several regions merged. Dates and year ranges are dropped even where
-          a region's plan would accept them (Nicaragua's 8 digits take
-          "2020-2025"). Not prices, times, scores, ISBNs, versions, coordinates.
+phone     By shape and possible length, not by allocation (phones.py): runs of
+          digits with the separators people use (spaced out one by one, dotted,
+          dashed, bracketed), international "+…"/"00…" always, national formats
+          for the given regions; dates, times, prices, years, thousands, lists,
+          scores and named references (order, ISBN, version…) set aside.
 """
 from __future__ import annotations
 
