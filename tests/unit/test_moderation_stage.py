@@ -71,3 +71,10 @@ def test_privacy_notice_follows_the_policy(tmp_path):
     assert "LibreTranslate" in school and "Google" not in school and "7 days" in school
     towns = privacy_notice(config, config.link("towns"), "leicester")
     assert "first name" in towns and "MyMemory" in towns and "Krefeld" in towns and "30 days" in towns
+
+
+def test_a_reserved_range_is_still_a_phone_number(tmp_path):
+    # Ofcom keeps 07700 900xxx for drama; phonenumbers calls it invalid, but in a chat it is
+    # someone's number (or a typo of one): `redact: [phone]` removes it by its shape.
+    [post] = plan(event("-1001", "ring me on +44 7700 900123 or 0 7 7 0 0 9 0 0 1 2 4"), ctx(tmp_path), Outcome())
+    assert post.text == "ring me on [phone removed] or [phone removed]"
