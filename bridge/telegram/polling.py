@@ -27,7 +27,6 @@ from typing import Any
 from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
-from pydantic import ValidationError
 
 from ..stats import Stats
 
@@ -98,9 +97,7 @@ class Poller:
         for raw in raw_updates:
             try:
                 parsed.append(Update.model_validate(raw, context={"bot": self._bot}))
-            except ValidationError:
-                self._skipped(raw, "unparseable")
-            except Exception as exc:  # noqa: BLE001 - whatever a model validator raises
+            except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, or whatever a validator raises
                 self._skipped(raw, "unparseable", exc)
         return parsed
 
