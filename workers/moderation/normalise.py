@@ -40,8 +40,9 @@ class Normalised:
 
 
 def normalise(text: str) -> Normalised:
-    if text.isascii():  # the common case: nothing to fold, and offsets stay as they are
-        return Normalised(text)
+    if text.isascii() or (unicodedata.is_normalized("NFKC", text)
+                          and not any(_folds(c) for c in text if not c.isascii())):
+        return Normalised(text)  # the common case: nothing to fold, offsets stay as they are
     out: list[str] = []
     starts: list[int] = []
     ends: list[int] = []
@@ -62,6 +63,10 @@ def normalise(text: str) -> Normalised:
         ends += [j] * len(chunk)
         i = j
     return Normalised("".join(out), tuple(starts), tuple(ends))
+
+
+def _folds(c: str) -> bool:
+    return ord(c) in _EXTRA or unicodedata.category(c) == "Cf" or unicodedata.decimal(c, None) is not None
 
 
 def _fold(chunk: str) -> str:
