@@ -17,8 +17,11 @@ class IdMap:
         self._keys = keys
 
     @staticmethod
-    def _field(link_id: str, destination: ChatRef) -> str:
+    def field(link_id: str, destination: ChatRef) -> str:
+        """The hash field of one link's copies in one destination."""
         return f"{link_id}|{destination.key}"
+
+    _field = field  # its former, private name, still used below
 
     async def record(self, link_id: str, source: MessageRef, destination: ChatRef,
                      copy_ids: list[str], retention_days: int) -> None:

@@ -73,6 +73,7 @@ class OutboxConsumer:
         self.gap_timeout = gap_timeout
         self.max_attempts = max_attempts
         self._max_set = redis.register_script(_MAX_SET)
+        self._note_notice_script = redis.register_script(_NOTE_NOTICE)
         self._stopping = asyncio.Event()
         self._lanes: dict[ChatRef, _Lane] = {}
         self._ended: list[_Lane] = []
@@ -238,10 +239,15 @@ class OutboxConsumer:
                 # a fallback may have gone to its chat instead (and the fallback never
                 # carries private data).
                 return None
-            if await self._author_erased(post) and await self._take_back(
-                    replace(post, destination=notice_chat(post)), ids):
-                return None
-            return lambda pipe: self._note_notice(pipe, post, ids)
+            recorded = []
+
+            async def note() -> None:
+                recorded.append(await self._note_notice(post, ids))
+            await self._after_send(note)
+            if not recorded[-1]:
+                # Its member was erased while it was being sent: take it back at once.
+                await self._take_back(replace(post, destination=notice_chat(post)), ids)
+            return None
         if post.kind == EventKind.NEW:
             reply_to = quoted = None
             if post.reply_to is not None:
@@ -307,16 +313,21 @@ class OutboxConsumer:
         pipe.sadd(key, f"{post.link_id}|{post.source.key}|{post.destination.key}")
         pipe.expire(key, post.retention_days * DAY)
 
-    def _note_notice(self, pipe, post: OutboundPost, ids: list[str]) -> None:
-        """Remember where a notice showing a member's data went, for their erasure.
-        Its copies are kept in the id map under a reference of its own."""
+    async def _note_notice(self, post: OutboundPost, ids: list[str]) -> bool:
+        """Remember where a notice showing a member's data went, for their erasure (its
+        copies go in the id map under a reference of their own); False, recording
+        nothing, when the member's tombstone is there. One script, so an erasure either
+        finds the record (it reads the index after setting the tombstone) or the record
+        is refused: no notice slips between the two."""
         ref, chat = notice_ref(post), notice_chat(post)
         ttl = post.retention_days * DAY
-        self._idmap.record_into(pipe, post.link_id, ref, chat, ids, post.retention_days)
-        key = self._keys.notices_about(post.author)
-        pipe.zadd(key, {f"{post.link_id}|{ref.key}|{chat.key}|{post.private_to}": time.time() + ttl})
-        pipe.expire(key, ttl, nx=True)
-        pipe.expire(key, ttl, gt=True)
+        origins = [self._keys.origin(MessageRef(chat.platform, chat.chat_id, copy_id).key) for copy_id in ids]
+        done = await self._note_notice_script(
+            keys=[self._keys.erased(post.author), self._keys.notices_about(post.author),
+                  self._keys.idmap(ref.key), *origins],
+            args=[repr(post.written_at), f"{post.link_id}|{ref.key}|{chat.key}|{post.private_to}", time.time() + ttl,
+                  ttl, IdMap.field(post.link_id, chat), json.dumps(ids), f"{post.link_id}|{ref.key}"])
+        return bool(done)
 
     async def _finish(self, post: OutboundPost, entry_id, writes=None, *, delivered: bool = False) -> None:
         """Everything that follows one post, in one round trip: its id-map writes, the
@@ -392,6 +403,20 @@ def notice_ref(post: OutboundPost) -> MessageRef:
     digest = post.delivery_key.rsplit(":", 1)[-1]
     return MessageRef(post.destination.platform, post.destination.chat_id, f"notice-{digest}")
 
+
+# KEYS: the member's tombstone, their notices index, the notice's id-map hash, then the
+# origin key of each copy. ARGV: written_at, index entry, its expiry (score), TTL, id-map
+# field, the copies (JSON), origin value. 0 (nothing written) when erased meanwhile.
+_NOTE_NOTICE = """
+local mark = redis.call('GET', KEYS[1])
+if mark and tonumber(ARGV[1]) <= tonumber(mark) then return 0 end
+redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
+if redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
+redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
+redis.call('EXPIRE', KEYS[3], ARGV[4])
+for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[7], 'EX', ARGV[4]) end
+return 1
+"""
 
 _MAX_SET = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
