@@ -129,13 +129,19 @@ def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: l
         link = config.link(kind)
         retention = link.policy.retention_days if link else 1
         source = MessageRef(*rest.split(":", 2))
+        known = {}
         for field, ids in copies.items():
             link_id, _, destination = field.partition("|")
-            if link_id != kind:
-                continue
-            touched.add(link_id)
-            done["copies_to_delete"] += len(json.loads(ids))
-            _queue_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=link_id,
+            if link_id == kind:
+                known[destination] = len(json.loads(ids))
+        if known:
+            touched.add(kind)
+            done["copies_to_delete"] += sum(known.values())
+        # Every chat the message was routed to, not only those with a recorded copy: a
+        # copy whose record is being written right now is recorded before this delete is
+        # taken up, since it waits in the same outbox lane behind the post.
+        for destination in sorted(set(known) | _routed(config, kind, source.chat)):
+            _queue_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=kind,
                                                   destination=ChatRef.parse(destination), source=source,
                                                   sender="", community="", retention_days=retention))
         for entry in quoting:
@@ -148,6 +154,15 @@ def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: l
         write.delete(keys.quoted_in(rest))
     write.zrem(keys.authored(user_ref), *members)
     write.execute()
+
+
+def _routed(config: LinksConfig, link_id: str, source_chat: ChatRef) -> set[str]:
+    """The chats ``link_id`` relays a message of ``source_chat`` to."""
+    link = config.link(link_id)
+    if link is None:
+        return set()
+    return {chat.key for community in link.communities for chat in config.communities[community].chats
+            if chat != source_chat}
 
 
 def _delete_notices(redis, keys: Keys, person: str, entries: list[str], done: Counter) -> None:

@@ -180,7 +180,13 @@ def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
         rights.note_crossed_into(writes, keys, author, link_id, event.source, policy.retention_days)
         if policy.consent == "opt_in":
             rights.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
-    writes.execute()
+    # Read last, after the index entry is written: an erasure that read the member's index
+    # before that entry existed had set their tombstone first, so it shows here.
+    writes.get(keys.erased(person))
+    mark = writes.execute()[-1]
+    if outcome.crossed and persons.erased_before(mark, event.timestamp):
+        # The author was erased while this event was being published: take it back too.
+        erasure.erase(redis, keys, ctx.config, author)
 
 
 def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
