@@ -15,6 +15,7 @@ import json
 import random
 import re
 import textwrap
+import time
 import uuid
 
 import pytest
@@ -184,3 +185,12 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     again = run_cli(["forget", "--user", f"telegram:{anna['id']}"], env)
     assert again.returncode == 0, again.stderr
     assert traces() == []
+
+    # The tombstone refuses only what was written before the erasure: Anna is not muted.
+    # (Telegram dates are whole seconds: what she writes in the erasure's own second counts
+    # as before it, so this waits for the next one.)
+    [mark] = [sync_redis.get(k) for k in sync_redis.scan_iter(match=f"{prefix}erased:*")]
+    await wait_until(lambda: time.time() >= int(float(mark)) + 1, 5, message="the next second")
+    telegram.inject_message(TOWN_TG, anna, "Back again after a fresh start")
+    await wait_until(lambda: shown_in(discord, TOWN_DC, "Back again after a fresh start"), 30,
+                     message="a message written after the erasure")
