@@ -29,8 +29,10 @@ class Settings:
     redis_prefix: str = "tb:"
     log_level: str = "INFO"
     # Added: seconds after which a task a dead worker had taken is handed to
-    # another worker (Celery's Redis visibility timeout).
-    visibility_timeout: int = 300
+    # another worker (Celery's Redis visibility timeout). Live workers renew the
+    # tasks they hold (workers/leases.py), so this bounds recovery after a crash,
+    # not how long a task may run.
+    visibility_timeout: int = 15
     # Added: the longest a message waits for its translations (seconds); after
     # that it goes out in the original, marked "not translated".
     translation_timeout: float = 20.0
@@ -120,7 +122,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         pseudonym_key=_get(env, "TWINBRIDGE_PSEUDONYM_KEY"),
         redis_prefix=_get(env, "TWINBRIDGE_REDIS_PREFIX") or "tb:",
         log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
-        visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 300),
+        visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 15),
         translation_timeout=float(_get(env, "TWINBRIDGE_TRANSLATION_TIMEOUT") or 20),
         task_soft_time_limit=float(_get(env, "TWINBRIDGE_TASK_SOFT_TIME_LIMIT") or 0),
         task_time_limit=float(_get(env, "TWINBRIDGE_TASK_TIME_LIMIT") or 0),

@@ -36,11 +36,18 @@ def broker_key_prefix(settings) -> str:
     return f"{settings.redis_prefix}celery:"
 
 
+# kombu's Redis transport keeps the messages workers hold, unacknowledged, in this hash
+# (under the global key prefix; tests/integration/test_kombu_layout.py checks the name).
+UNACKED_HASH = "unacked"
+
+
 class TaskQueue:
     """The Redis list a Celery queue lives in, and the messages to push there."""
 
-    def __init__(self, key: str, routing_key: str):
+    def __init__(self, key: str, routing_key: str, unacked_key: str | None = None):
         self.key = key
+        # Where workers hold what they took from the queue (for telling a lost task from a held one).
+        self.unacked_key = unacked_key
         self._routing_key = routing_key
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
 
@@ -48,13 +55,14 @@ class TaskQueue:
     def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
         """``queue`` of the broker workers/app.py configures from ``settings``
         (without importing Celery into the adapters' process)."""
-        return cls(broker_key_prefix(settings) + queue, queue)
+        prefix = broker_key_prefix(settings)
+        return cls(prefix + queue, queue, prefix + UNACKED_HASH)
 
-    def message(self, task: str, args: list) -> str:
-        """The JSON Celery would push to run ``task(*args)``. Task arguments are
-        never repeated in the headers (argsrepr is empty): that would be the
-        message text a second time."""
-        task_id = str(uuid.uuid4())
+    def message(self, task: str, args: list, task_id: str | None = None) -> str:
+        """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a
+        new one by default). Task arguments are never repeated in the headers
+        (argsrepr is empty): that would be the message text a second time."""
+        task_id = task_id or new_task_id()
         body = json.dumps([args, {}, _EMBED]).encode("utf-8")
         return json.dumps({
             "body": base64.b64encode(body).decode("ascii"),
@@ -74,6 +82,10 @@ class TaskQueue:
             },
         })
 
-    async def push(self, redis, task: str, args: list) -> None:
+    async def push(self, redis, task: str, args: list, task_id: str | None = None) -> None:
         """Enqueue ``task(*args)`` (``redis``: an asyncio client)."""
-        await redis.lpush(self.key, self.message(task, args))
+        await redis.lpush(self.key, self.message(task, args, task_id))
+
+
+def new_task_id() -> str:
+    return str(uuid.uuid4())

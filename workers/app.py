@@ -16,6 +16,8 @@ from bridge.settings import Settings, load_settings
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
 from bridge.task_queue import PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, broker_key_prefix  # noqa: F401
 
+from .leases import HeldTaskRenewal
+
 
 log = logging.getLogger(__name__)
 TIME_LIMIT_RETRIES = 3  # then the task fails; its ingress entry stays for the sweeper
@@ -55,14 +57,17 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
-        # A task a dead worker had taken goes to another worker once it is older
-        # than the visibility timeout (routing takes milliseconds, translation is
-        # bounded well below it; a task run twice is harmless: delivery is
-        # deduplicated). The sweep for such tasks runs every few seconds.
+        # A task a dead worker had taken goes to another worker once its lease is
+        # older than the visibility timeout (15 s by default). A live worker renews
+        # the leases of everything it holds (workers/leases.py), so a task that runs
+        # longer (a slow translation) is not handed out twice. Every worker sweeps
+        # for lapsed leases every couple of seconds; the sweep's lock must not
+        # outlive a worker killed while holding it by more than a timeout either.
         broker_transport_options={
             "visibility_timeout": settings.visibility_timeout,
-            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 4)),
+            "unacked_restore_interval": max(1, min(10, settings.visibility_timeout // 8)),
             "unacked_restore_throttle": 1,
+            "unacked_mutex_expire": max(5, settings.visibility_timeout),
             "global_keyprefix": broker_key_prefix(settings),
         },
         broker_connection_retry_on_startup=True,
@@ -73,6 +78,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
     )
     app.conf.twinbridge_settings = settings
+    app.steps["consumer"].add(HeldTaskRenewal)
     return app
 
 
