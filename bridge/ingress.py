@@ -36,7 +36,7 @@ from typing import Callable
 from .keys import DAY, Keys
 from .models import ChatRef, Command, PlatformEvent
 from .stats import Stats
-from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue
+from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, new_task_id
 
 log = logging.getLogger(__name__)
 
@@ -63,11 +63,12 @@ return redis.call('GET', KEYS[1]) or ''
 """
 
 # KEYS: ingress stream, in-flight marker, seen, Celery queue, counters[, pending commands].
-# ARGV: event JSON, TTL, task message, counter name, counters' TTL[, the command's seq].
-# Entry, in-flight marker (holding the entry id), seen marker, task and counter (and a
+# ARGV: event JSON, TTL, task message, counter name, counters' TTL, the task's id[, the command's seq].
+# Entry (naming its task, so the sweeper can tell a lost task from a waiting one),
+# in-flight marker (holding the entry id), seen marker, task and counter (and a
 # group command's pending mark): all or nothing.
 _STORE = """
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'task', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
 redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
@@ -75,7 +76,7 @@ redis.call('LPUSH', KEYS[4], ARGV[3])
 redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
 redis.call('EXPIRE', KEYS[5], ARGV[5])
 if KEYS[6] then
-  redis.call('ZADD', KEYS[6], ARGV[6], ARGV[6])
+  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[7])
   redis.call('EXPIRE', KEYS[6], ARGV[2])
 end
 return id
@@ -160,9 +161,10 @@ class Ingress:
         seen = self._keys.seen(dedup_key)
         in_flight = self._keys.in_flight(chat, seq)
         try:
+            task_id = new_task_id()
             keys = [self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()]
-            args = [json.dumps(entry, ensure_ascii=False), ttl, self._tasks.message(task, [task_data, IN_FLIGHT]),
-                    counter, Keys.STATS_TTL]
+            args = [json.dumps(entry, ensure_ascii=False), ttl,
+                    self._tasks.message(task, [task_data, IN_FLIGHT], task_id), counter, Keys.STATS_TTL, task_id]
             if pending:
                 keys.append(self._keys.pending_commands(chat))
                 args.append(seq)
@@ -182,47 +184,105 @@ class Ingress:
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 
 
-class IngressSweeper:
-    """Enqueues again the ingress entries no worker finished in time (their task
-    was lost with a worker, or never sent because the adapter died in between).
-    Running it twice is harmless: only one run of an event publishes."""
+# KEYS: the Celery queue (list), kombu's unacknowledged messages (hash). ARGV: task ids.
+# Which of the tasks are still somewhere a worker will run them from: waiting in the
+# queue, or held by a worker (alive, or dead and about to be restored by kombu).
+# Each message's first "id" is its task id (the body before it is base64, without quotes).
+_FIND_TASKS = """
+local wanted = {}
+for i = 1, #ARGV do wanted[ARGV[i]] = true end
+local found = {}
+local function look(message)
+  local id = string.match(message, '"id":%s*"([^"]+)"')
+  if id and wanted[id] then
+    found[#found + 1] = id
+    wanted[id] = nil
+  end
+end
+for _, message in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do look(message) end
+if #found < #ARGV then
+  for _, message in ipairs(redis.call('HVALS', KEYS[2])) do look(message) end
+end
+return found
+"""
 
-    def __init__(self, redis, keys: Keys, tasks: TaskQueue, stale_after: float, stats: Stats | None = None):
+
+class IngressSweeper:
+    """Enqueues again the ingress entries whose task is really lost: neither waiting
+    in the Celery queue nor held by a worker (kombu's unacknowledged hash, from which
+    a dead worker's tasks are restored by the workers themselves). Celery's Redis
+    transport loses a task when a worker dies between taking it from the queue and
+    noting it as held; a task that failed and was acknowledged leaves its entry too.
+
+    An entry is enqueued again only after two sweeps in a row found its task
+    nowhere (a live worker notes what it took within milliseconds), under the
+    same task id (so the next sweep finds it queued: no duplicates pile up, however
+    long the queue), and with a growing pause between the requeues of one entry
+    (a task that keeps failing is not run in a tight loop). Several sweepers
+    (several `twinbridge run`) take turns through a short lock."""
+
+    MAX_PAUSE = 300.0  # seconds, the longest pause between two requeues of one entry
+
+    def __init__(self, redis, keys: Keys, tasks: TaskQueue, grace: float = 5.0, interval: float = 2.0,
+                 stats: Stats | None = None):
         self._redis = redis
         self._keys = keys
         self._tasks = tasks
-        self.stale_after = stale_after
+        self.grace = grace  # an entry younger than this is not looked at (its task is surely on its way)
+        self.interval = interval
         self._stats = stats or Stats(redis, keys)
+        self._find = redis.register_script(_FIND_TASKS)
+        self._missing: set[str] = set()  # entries whose task the last sweep did not find
+        self._requeues: dict[str, tuple[int, float]] = {}  # entry id -> (requeues, monotonic time of the last)
+        self._task_ids: dict[str, str] = {}  # for entries written without a task id (before this version)
 
     async def sweep_once(self) -> int:
-        """Enqueue entries older than ``stale_after`` (each at most once per period)."""
-        newest = int((time.time() - self.stale_after) * 1000)
+        """Enqueue the entries whose task was found nowhere twice in a row; returns how many."""
+        if not await self._redis.set(self._keys.ingress_sweep_lock(), "1", nx=True,
+                                     ex=max(1, int(self.interval))):
+            return 0  # another sweeper's turn
+        newest = int((time.time() - self.grace) * 1000)
         entries = await self._redis.xrange(self._keys.ingress(), "-", f"{newest}-0", count=500)
-        requeued = 0
+        tasks: dict[str, str] = {}
+        events: dict[str, dict] = {}
         for entry_id, fields in entries:
-            marker = f"{self._keys.ingress()}:requeued:{entry_id}"
-            if not await self._redis.set(marker, "1", nx=True, ex=max(1, int(self.stale_after))):
-                continue
             try:
-                event = json.loads(fields["event"])
-            except (KeyError, ValueError):
+                events[entry_id] = json.loads(fields["event"])
+            except (KeyError, ValueError):  # not ours to run: drop it instead of stalling on it
                 await self._redis.xdel(self._keys.ingress(), entry_id)
+                await self._stats.incr("ingress.dropped_unreadable")
                 continue
-            await self._tasks.push(self._redis, PROCESS_EVENT_TASK, [event, entry_id])
+            tasks[entry_id] = fields.get("task") or self._task_ids.setdefault(entry_id, new_task_id())
+        found = set(await self._find(keys=[self._tasks.key, self._tasks.unacked_key],
+                                     args=list(tasks.values()))) if tasks else set()
+        missing = {entry_id for entry_id, task_id in tasks.items() if task_id not in found}
+        lost, self._missing = missing & self._missing, missing - self._missing
+        now = time.monotonic()
+        requeued = 0
+        for entry_id in sorted(lost):
+            count, last = self._requeues.get(entry_id, (0, 0.0))
+            if count and now - last < min(self.MAX_PAUSE, self.grace * 2 ** count):
+                self._missing.add(entry_id)  # still lost; its turn comes after the pause
+                continue
+            await self._tasks.push(self._redis, PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])
+            self._requeues[entry_id] = (count + 1, now)
             requeued += 1
+        if len(entries) < 500:  # all stale entries seen: forget those that left (published, or expired)
+            for book in (self._requeues, self._task_ids):
+                for entry_id in [e for e in book if e not in events]:
+                    del book[entry_id]
         if requeued:
-            log.warning("enqueued %d stale ingress event(s) again", requeued)
+            log.warning("enqueued %d lost ingress event(s) again", requeued)
             await self._stats.incr("ingress.requeued", requeued)
         return requeued
 
     async def run(self, stop: asyncio.Event) -> None:
-        interval = max(1.0, min(10.0, self.stale_after / 2))
         while not stop.is_set():
             try:
                 await self.sweep_once()
             except Exception:  # noqa: BLE001 - Redis away: the next round tries again
                 log.warning("ingress sweep failed; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
             try:
-                await asyncio.wait_for(stop.wait(), timeout=interval)
+                await asyncio.wait_for(stop.wait(), timeout=self.interval)
             except asyncio.TimeoutError:
                 pass

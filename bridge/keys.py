@@ -18,13 +18,18 @@ class Keys:
         """Stream of accepted events not yet fully processed (text in flight only)."""
         return f"{self.prefix}ingress"
 
+    def ingress_sweep_lock(self) -> str:
+        """Lock: one ingress sweeper at a time looks for lost tasks (a few seconds)."""
+        return f"{self.prefix}ingress:sweeping"
+
     def in_flight(self, chat_key: str, seq: int) -> str:
         """Marker: the event at this position of a source chat is accepted but not yet
         published (so an outbox lane knows a gap will fill)."""
         return f"{self.prefix}inflight:{chat_key}:{seq}"
 
     def seq(self, chat_key: str) -> str:
-        """Counter giving each event of a source chat its position."""
+        """Counter giving each event of a source chat its position. Expires with the
+        retention after the chat's last event; the cursors below expire with it."""
         return f"{self.prefix}seq:{chat_key}"
 
     def pending_commands(self, chat_key: str) -> str:

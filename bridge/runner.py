@@ -137,7 +137,7 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         keys = Keys(settings.redis_prefix)
         queue = TaskQueue.for_settings(settings)
         ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days)
-        sweeper = IngressSweeper(redis, keys, queue, stale_after=settings.visibility_timeout)
+        sweeper = IngressSweeper(redis, keys, queue)
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         factories = adapter_factories(settings)  # imports aiogram and discord.py
         # What is loaded by now (the client libraries' types, the config) lives as long
