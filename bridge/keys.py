@@ -54,7 +54,8 @@ class Keys:
         return f"{self.prefix}origin:{copy_key}"
 
     def cursor(self, destination_key: str, source_chat_key: str) -> str:
-        """The last position (seq) of a source chat delivered to one destination."""
+        """The last position (seq) of a source chat delivered to one destination; it
+        expires when that chat's counter (``seq``) does, never later (bridge/outbox.py)."""
         return f"{self.prefix}cursor:{destination_key}:{source_chat_key}"
 
     def dead_letters(self) -> str:

@@ -343,7 +343,8 @@ class OutboxConsumer:
                 pipe.expire(self._keys.stats(), Keys.STATS_TTL)
             if post.seq:
                 # Only ever forwards (a late duplicate must not move it back).
-                await self._max_set(keys=[self._keys.cursor(post.destination.key, post.source.chat.key)],
+                await self._max_set(keys=[self._keys.cursor(post.destination.key, post.source.chat.key),
+                                          self._keys.seq(post.source.chat.key)],
                                     args=[post.seq, post.retention_days * DAY], client=pipe)
             if entry_id is not None:
                 pipe.xack(self._stream, GROUP, entry_id)
@@ -418,10 +419,20 @@ for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[7], 'EX', ARGV[4]) end
 return 1
 """
 
+# KEYS: the cursor, its source chat's sequence counter. ARGV: the position delivered, a TTL.
+# The cursor expires when the counter does (never later: a cursor outliving its counter
+# would say 57 to a counter that restarted at 1); a cursor whose counter is gone is dropped.
 _MAX_SET = """
 local current = tonumber(redis.call('GET', KEYS[1]) or '0')
 if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
+local left = redis.call('PTTL', KEYS[2])
+if left > 0 then
+  redis.call('PEXPIRE', KEYS[1], left)
+elseif left == -2 then
+  redis.call('DEL', KEYS[1])
+else
+  redis.call('EXPIRE', KEYS[1], ARGV[2])
+end
 return 1
 """
 
@@ -456,6 +467,9 @@ class _Lane:
         soonest = None
         for source, by_seq in self.held.items():
             if not by_seq:
+                # Read the cursor again when this chat speaks next: it may have expired
+                # with its counter meanwhile (a long idle), and the counter restarted.
+                self.cursors.pop(source, None)
                 continue
             if source not in self.cursors:
                 self.cursors[source] = await self.outbox.last_delivered(self.destination, source)
