@@ -183,11 +183,11 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
     class FlakyQueue(TaskQueue):
         """The first two enqueues meet a broker that refuses connections."""
 
-        def message(self, task: str, args: list) -> str:
+        def message(self, task: str, args: list, task_id: str | None = None) -> str:
             if len(pending_during_outage) < 2:
                 pending_during_outage.append(standin.pending_updates())
                 raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
-            return super().message(task, args)
+            return super().message(task, args, task_id)
 
     real = TaskQueue.for_settings(settings)
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
@@ -223,13 +223,13 @@ async def test_chats_are_accepted_side_by_side_each_in_order_and_confirmed_only_
     class OutageForOneChat(TaskQueue):
         """The first two enqueues of TG_CHAT's first message meet a refusing broker."""
 
-        def message(self, task: str, args: list) -> str:
+        def message(self, task: str, args: list, task_id: str | None = None) -> str:
             event = args[0]
             if event["text"] == "first" and len(pending_while_held) < 2:
                 pending_while_held.append(standin.pending_updates())
                 raise RedisConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
             stored.append(event["text"])
-            return super().message(task, args)
+            return super().message(task, args, task_id)
 
     real = TaskQueue.for_settings(settings)
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
