@@ -27,8 +27,9 @@ async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, p
     await telegram.start()
     await discord.start()
     try:
-        # A short visibility timeout, so that the test need not wait 5 minutes.
-        env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, TWINBRIDGE_VISIBILITY_TIMEOUT="6")
+        # Default settings: the killed worker's tasks run again within the visibility
+        # timeout (15 s; live workers renew theirs), tests/faults/test_worker_recovery.py.
+        env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         first = procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
