@@ -34,7 +34,7 @@ from dataclasses import dataclass
 from .ingress import IN_FLIGHT
 from .keys import DAY, Keys
 from .models import OutboundPost
-from .task_queue import PROCESS_EVENT_TASK, TaskQueue
+from .task_queue import PROCESS_EVENT_TASK, TaskQueue, new_task_id
 
 POST = "post"
 EVENT = "event"
@@ -321,15 +321,17 @@ def _requeue_event_into(pipe, redis, keys: Keys, tasks: TaskQueue, letter: DeadL
         redis.expire(keys.seq(chat), ttl)
     data = {**letter.payload, "seq": seq}
     script = redis.register_script(_REQUEUE)
+    task_id = new_task_id()  # named in the entry, so the ingress sweeper can tell it is queued
     script(keys=[keys.ingress(), keys.in_flight(chat, seq), tasks.key],
-           args=[json.dumps(data, ensure_ascii=False), ttl, tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT])],
+           args=[json.dumps(data, ensure_ascii=False), ttl,
+                 tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT], task_id), task_id],
            client=pipe)
     return True
 
 
-# KEYS: ingress stream, in-flight marker, Celery queue. ARGV: event JSON, TTL, task message.
+# KEYS: ingress stream, in-flight marker, Celery queue. ARGV: event JSON, TTL, task message, task id.
 _REQUEUE = """
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1])
+local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'task', ARGV[4])
 if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
 redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
 redis.call('LPUSH', KEYS[3], ARGV[3])
