@@ -95,7 +95,11 @@ async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs,
         assert int(stats.get("ingress.requeued", 0)) == 0
         shown = [text for _, text in discord.transcript(dc_channel(0))]
         assert len(shown) == 4 and "guten Morgen" in shown[0] and "hallo" in shown[1].lower(), shown
-        assert len([r for r in libre.requests if r.path == "/translate"]) == 4
+        asked = Counter(r.q[0] for r in libre.requests if r.path == "/translate")
+        # Each waiting event translated once; the slow one asked twice at most (the
+        # translator's own second attempt after its first call timed out), by one run.
+        assert asked["hello"] == asked["thank you"] == asked["good night"] == 1, asked
+        assert asked["good morning"] <= 2, asked
     finally:
         for server in (telegram, discord, libre):
             await server.stop()
