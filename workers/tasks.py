@@ -101,7 +101,9 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
     when it began to wait for an earlier command of its chat (workers/ordering.py)."""
     if "command" in event_data:
         # A command's ingress entry, enqueued again by the ingress sweeper: the command task handles it.
-        process_command.apply_async(args=[event_data["command"], ingress_id], argsrepr="", kwargsrepr="")
+        # Under the entry's task id, so that the sweeper finds the command queued (bridge/ingress.py).
+        process_command.apply_async(args=[event_data["command"], ingress_id], task_id=self.request.id,
+                                    argsrepr="", kwargsrepr="")
         return
     ctx, redis, keys = _wiring()
     try:
