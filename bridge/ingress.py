@@ -224,12 +224,13 @@ class IngressSweeper:
     MAX_PAUSE = 300.0  # seconds, the longest pause between two requeues of one entry
 
     def __init__(self, redis, keys: Keys, tasks: TaskQueue, grace: float = 5.0, interval: float = 2.0,
-                 stats: Stats | None = None):
+                 pause: float = 5.0, stats: Stats | None = None):
         self._redis = redis
         self._keys = keys
         self._tasks = tasks
         self.grace = grace  # an entry younger than this is not looked at (its task is surely on its way)
         self.interval = interval
+        self.pause = pause  # before the second requeue of one entry; doubling up to MAX_PAUSE
         self._stats = stats or Stats(redis, keys)
         self._find = redis.register_script(_FIND_TASKS)
         self._missing: set[str] = set()  # entries whose task the last sweep did not find
@@ -261,7 +262,7 @@ class IngressSweeper:
         requeued = 0
         for entry_id in sorted(lost):
             count, last = self._requeues.get(entry_id, (0, 0.0))
-            if count and now - last < min(self.MAX_PAUSE, self.grace * 2 ** count):
+            if count and now - last < min(self.MAX_PAUSE, self.pause * 2 ** (count - 1)):
                 self._missing.add(entry_id)  # still lost; its turn comes after the pause
                 continue
             await self._tasks.push(self._redis, PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])
