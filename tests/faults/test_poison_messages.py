@@ -94,12 +94,33 @@ async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(tmp_path,
         assert listed.returncode == 0, listed.stderr
         assert "2 dead letter(s)" in listed.stdout and "bad payload" in listed.stdout
         assert "a bad timestamp" not in listed.stdout and "Anna" not in listed.stdout
+
+        # An organiser retries them: both go back through ingress and the worker, at new
+        # positions of the chat; still poisoned, they are parked again, and the chat goes on.
+        first_ids = {letter.entry_id for letter in letters.values()}
+        retried = run_cli(["dead-letters", "retry"], env=env)
+        assert "2 dead letter(s) put back" in retried.stdout, retried.stdout + retried.stderr
+        telegram.inject_message(CHAT, ANNA, "good 4")
+        await wait_until(lambda: len(shown()) >= 4, 60, message="the message after the retried ones")
+        assert shown() == ["good 1", "good 2", "good 3", "good 4"]
+        sync = redis_lib.Redis.from_url(redis_url, decode_responses=True)
+        try:
+            await wait_until(lambda: _parked_again(sync, keys, first_ids), 60, message="both parked again")
+        finally:
+            sync.close()
+        await wait_until(lambda: _nothing_queued(aredis, prefix, keys), 30, message="empty queues after the retry")
         print(f"\nFIGURES poison: 3 good messages around 2 poisoned ones in one chat shown, in order, "
               f"{elapsed:.1f}s after the first was written; pipeline error parked after {raised.attempts} "
               f"attempts, bad payload after {rejected.attempts}")
     finally:
         await telegram.stop()
         await discord.stop()
+
+
+def _parked_again(sync, keys, first_ids) -> bool:
+    letters = deadletters.read(sync, keys)
+    return len(letters) == 2 and not first_ids & {letter.entry_id for letter in letters} \
+        and sorted(letter.attempts for letter in letters) == [1, 1 + deadletters.EVENT_RETRIES]
 
 
 async def _nothing_queued(aredis, prefix, keys) -> bool:
