@@ -48,7 +48,7 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
                                                                           keys, aredis):
     """Two workers, a burst over several chats; the translator holds every request
     until the first worker is killed, so that worker certainly dies holding tasks it
-    had started (and any it had reserved). Everything arrives once, in order, and the
+    had started, and six more it had reserved. Everything arrives once, in order, and the
     last message within 30 s of the kill."""
     telegram, discord = standins(PAIRS)
     libre = LibreTranslateStandIn()
@@ -61,7 +61,9 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
         assert "TWINBRIDGE_VISIBILITY_TIMEOUT" not in env and "TWINBRIDGE_VISIBILITY_TIMEOUT" not in os.environ
         (tmp_path / "links.yaml").write_text(_burst_links(PAIRS))
         libre.stall_forever()
-        doomed = procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
+        # The doomed worker also reserves tasks beyond the two it runs (prefetch 4 × 2 processes).
+        doomed = procs.start("worker-1", ["worker", "--concurrency", "2", "--prefetch-multiplier", "4",
+                                          "-n", "w1@%h"], env)
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
@@ -71,8 +73,10 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
         for n in range(PER_CHAT):
             for i in range(PAIRS):
                 telegram.inject_message(tg_chat(i), ANNA, f"m{n:02d}")
-        # Every process of both workers is inside a translation (4 held requests).
+        # Every process of both workers is inside a translation (4 held requests), and the
+        # doomed one holds 6 more it reserved: 8 + 2 messages unacknowledged.
         await wait_until(lambda: len(libre.requests) >= 4, 30, message="both workers busy")
+        await wait_until(lambda: _held(aredis, keys, 10), 30, message="the first worker's reserved tasks")
         held_at_kill = await aredis.hlen(_unacked(keys))
         os.killpg(doomed.pid, signal.SIGKILL)  # the worker and its pool, mid-burst
         killed = time.monotonic()
@@ -105,9 +109,8 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
             await server.stop()
 
 
-async def _processed(aredis, keys, at_least: int):
-    value = int(await aredis.hget(keys.stats(), "worker.processed") or 0)
-    return value if value >= at_least else 0
+async def _held(aredis, keys, at_least: int) -> bool:
+    return await aredis.hlen(_unacked(keys)) >= at_least
 
 
 async def _drained(aredis, keys) -> bool:
