@@ -114,6 +114,7 @@ def test_retry_sends_a_post_to_its_outbox_and_an_event_back_through_ingress(sync
     assert json.loads(event_fields["event"])["seq"] == 10  # a new position: the lanes moved past the old one
     assert sync_redis.get(keys.in_flight(SOURCE.chat.key, 10)) == entry_id
     [message] = sync_redis.lrange(tasks.key, 0, -1)
+    assert json.loads(message)["headers"]["id"] == event_fields["task"]  # the sweeper finds it queued
     args = json.loads(base64.b64decode(json.loads(message)["body"]))[0]
     assert args == [json.loads(event_fields["event"]), IN_FLIGHT]
     assert deadletters.read(sync_redis, keys) == []
