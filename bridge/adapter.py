@@ -7,9 +7,14 @@ the workers routed to it.
 """
 from __future__ import annotations
 
-from typing import Protocol
+from typing import Awaitable, Callable, Protocol, Sequence
 
+from .intents import DeliveryIntent
 from .models import OutboundPost
+
+# Called by a sender with what each message of a post will show (sender name and
+# content, as :meth:`Sender.find_sent` reads them back), right before its first request.
+BeforePost = Callable[[Sequence[str]], Awaitable[None]]
 
 
 class DeliveryError(Exception):
@@ -25,9 +30,16 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     platform: str
 
-    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
         """Post a new message; return the destination message ids (several if the
-        text had to be split). ``reply_to`` is the destination message to reply to."""
+        text had to be split). ``reply_to`` is the destination message to reply to.
+        Return as soon as the platform answered (the outbox records the copy then).
+        ``before_post`` is awaited once, before the first request (the delivery intent)."""
+
+    async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
+        """After a crash or an error that may have posted: the ids of the messages the
+        intent describes that are on the platform (None for a part not found), or None
+        when the platform does not let the bot look (Telegram: no history for bots)."""
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         """Show the new text in the copies ``message_ids``; return the ids now showing it."""

@@ -6,9 +6,19 @@ delete or reply follows. Every entry expires with the link's retention.
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 
+from .intents import DeliveryIntent, parse_field
 from .keys import DAY, Keys
 from .models import ChatRef, MessageRef
+
+
+@dataclass(frozen=True)
+class SourceTrace:
+    """Everything known to be (or maybe be) relayed from one source message."""
+
+    copies: dict[tuple[str, ChatRef], list[str]]  # (link, destination) -> copy ids
+    unknown: list[DeliveryIntent]  # posts begun but never recorded: a copy may exist, its id is unknown
 
 
 class IdMap:
@@ -40,6 +50,16 @@ class IdMap:
         for copy_id in copy_ids:
             copy = MessageRef(destination.platform, destination.chat_id, copy_id)
             pipe.set(self._keys.origin(copy.key), f"{link_id}|{source.key}", ex=ttl)
+
+    async def trace(self, source: MessageRef) -> SourceTrace:
+        """The recorded copies of ``source`` and the intents whose copy is unknown
+        (for erasure: the former can be deleted; the latter say where a copy may
+        exist; a delete for that destination makes the outbox look for it)."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            pipe.hgetall(self._keys.idmap(source.key))
+            pipe.hgetall(self._keys.intents(source.key))
+            recorded, begun = await pipe.execute()
+        return _trace(source, recorded, begun)
 
     async def copies(self, link_id: str, source: MessageRef, destination: ChatRef) -> list[str]:
         raw = await self._redis.hget(self._keys.idmap(source.key), self._field(link_id, destination))
@@ -80,3 +100,19 @@ class IdMap:
             return original.message_id
         copies = await self.copies(link_id, original, destination)
         return copies[0] if copies else None
+
+
+def trace_sync(redis, keys: Keys, source: MessageRef) -> SourceTrace:
+    """:meth:`IdMap.trace` for a synchronous client (``decode_responses=True``), as the workers use."""
+    with redis.pipeline(transaction=False) as pipe:
+        pipe.hgetall(keys.idmap(source.key))
+        pipe.hgetall(keys.intents(source.key))
+        recorded, begun = pipe.execute()
+    return _trace(source, recorded, begun)
+
+
+def _trace(source: MessageRef, recorded: dict, begun: dict) -> SourceTrace:
+    copies = {parse_field(field): json.loads(raw) for field, raw in recorded.items()}
+    unknown = [DeliveryIntent.load(source, field, raw) for field, raw in sorted(begun.items())
+               if parse_field(field) not in copies]
+    return SourceTrace(copies, unknown)

@@ -49,6 +49,18 @@ class Keys:
         """Hash: for one source message, the relayed copies per link and destination."""
         return f"{self.prefix}idmap:{source_key}"
 
+    def intents(self, source_key: str) -> str:
+        """Hash: for one source message, per link and destination, the intent of a post
+        about to be sent whose copy is not recorded yet (time, salted digests of what
+        was sent, never text). Removed when the copy is recorded; expires with the
+        link's retention (a crash can leave one: see bridge/intents.py)."""
+        return f"{self.prefix}intent:{source_key}"
+
+    def adapter_lease(self, platform: str) -> str:
+        """The running adapter of one platform (its consumer name); a short TTL that the
+        holder renews, so a second `twinbridge run` stands by and takes over when it dies."""
+        return f"{self.prefix}lease:adapter:{platform}"
+
     def origin(self, copy_key: str) -> str:
         """For one relayed copy, the source message it copies (link|source key)."""
         return f"{self.prefix}origin:{copy_key}"

@@ -38,7 +38,9 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from . import deadletters, persons
 from .adapter import DeliveryError, Sender
 from .idmap import IdMap
+from .intents import Intents
 from .keys import DAY, Keys
+from .lease import process_identity
 from .models import ChatRef, EventKind, MessageRef, OutboundPost
 from .stats import Stats
 
@@ -58,20 +60,23 @@ _SKIPPED = object()  # an edit or delete of a post that has no copy in the desti
 
 
 class OutboxConsumer:
-    def __init__(self, redis, keys: Keys, sender: Sender, *, consumer: str = "adapter",
+    def __init__(self, redis, keys: Keys, sender: Sender, *, consumer: str | None = None,
                  limiter=None, limits_for: Callable[[str], Sequence] | None = None,
-                 gap_timeout: float = GAP_TIMEOUT, max_attempts: int = MAX_ATTEMPTS):
+                 gap_timeout: float = GAP_TIMEOUT, max_attempts: int = MAX_ATTEMPTS, claim_idle: float = 0.0):
         self._redis = redis
         self._keys = keys
         self._sender = sender
         self._stream = keys.outbox(sender.platform)
-        self._consumer = consumer
+        # Unique per consumer: two adapters sharing a name would share one pending list.
+        self._consumer = consumer or f"{sender.platform}:{process_identity()}"
         self._idmap = IdMap(redis, keys)
+        self._intents = Intents(redis, keys)
         self._stats = Stats(redis, keys)
         self._limiter = limiter
         self._limits_for = limits_for
         self.gap_timeout = gap_timeout
         self.max_attempts = max_attempts
+        self.claim_idle = claim_idle
         self._max_set = redis.register_script(_MAX_SET)
         self._note_notice_script = redis.register_script(_NOTE_NOTICE)
         self._stopping = asyncio.Event()
@@ -94,6 +99,7 @@ class OutboxConsumer:
 
     async def run(self) -> None:
         await self._ensure_group()
+        await self._take_over()
         try:
             await self._read_loop()
         finally:
@@ -102,6 +108,29 @@ class OutboxConsumer:
             # is set, and waiting for them without it would hang this consumer for good.
             self.stop()
             await asyncio.gather(*(lane.task for lane in self._lanes.values()), return_exceptions=True)
+
+    async def _take_over(self) -> None:
+        """Make what earlier consumers of the group read but never acknowledged (a
+        process that died, or an adapter restarted in this one) this consumer's, so
+        that it is read again below; then drop those consumers. Only one consumer of a
+        platform runs at a time (the adapter lease, bridge/lease.py), so they are
+        gone: ``claim_idle`` is 0 unless a caller runs consumers side by side."""
+        start = "0-0"
+        claimed = 0
+        while True:
+            reply = await self._redis.xautoclaim(self._stream, GROUP, self._consumer, int(self.claim_idle * 1000),
+                                                 start_id=start, count=500)
+            # (redis-py drops the cursor of a JUSTID reply, hence the entries)
+            start, entries = reply[0], reply[1]
+            claimed += len(entries)
+            if start in ("0-0", b"0-0"):
+                break
+        for info in await self._redis.xinfo_consumers(self._stream, GROUP):
+            name = info["name"]
+            if name != self._consumer and int(info["pending"]) == 0:
+                await self._redis.xgroup_delconsumer(self._stream, GROUP, name)
+        if claimed:
+            log.info("%s outbox: took over %d post(s) an earlier consumer had in hand", self._sender.platform, claimed)
 
     async def _read_loop(self) -> None:
         # First what this consumer had read but not acknowledged (all of it, page by
@@ -184,6 +213,10 @@ class OutboxConsumer:
             await self._finish(post, entry_id)
             return
         attempt = limited = 0
+        # A NEW post may have been sent already, by a process that died before recording
+        # it (its intent is still there): look for it before sending it again. Also after
+        # an error that leaves open whether the platform took the post (5xx, timeout).
+        look_first = post.kind == EventKind.NEW
         while True:
             attempt += 1
             if self._limiter is not None and self._limits_for is not None:
@@ -194,8 +227,13 @@ class OutboxConsumer:
                 await self._refuse_erased(post, entry_id)
                 return
             try:
-                writes = await self._deliver_once(post)
+                writes = await self._sent_earlier(post) if look_first else None
+                look_first = False
+                if writes is None:
+                    writes = await self._deliver_once(post)
             except DeliveryError as exc:
+                if post.kind == EventKind.NEW and exc.retry_after is None and not exc.permanent:
+                    look_first = True
                 if exc.retry_after is not None and not exc.permanent:
                     # A 429 is the platform saying "later", not a failure: it does not
                     # use up the attempts (but a platform that never stops is bounded).
@@ -207,7 +245,8 @@ class OutboxConsumer:
                                 post.destination.key, attempt, exc.reason)
                     await self._stats.incr(f"{self._sender.platform}.delivery.dead_lettered")
                     await self.dead_letter(post, exc.reason, attempt, entry_id)
-                    await self._finish(post, entry_id)
+                    # The intent stays only if an attempt may have posted it after all.
+                    await self._finish(post, entry_id, resolve_intent=not look_first)
                     return
                 if exc.retry_after is not None:
                     delay = exc.retry_after
@@ -254,16 +293,20 @@ class OutboxConsumer:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
                 if reply_to is not None and hasattr(self._sender, "unquote"):
                     quoted = await self._original_of(post)
-            ids = await self._sender.send(post, reply_to)
+            ids = await self._sender.send(post, reply_to,
+                                          before_post=lambda shown: self._intents.record(post, shown))
             if await self._author_erased(post) and await self._take_back(post, ids):
                 return None
 
             def writes(pipe):
-                self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids, post.retention_days)
+                self._record_copies(post, ids)(pipe)
                 if quoted is not None:
                     self._note_quote(pipe, post, quoted)
             return writes
         copies = await self._idmap.copies(post.link_id, post.source, post.destination)
+        if not copies:
+            # Not recorded; but a crash may have left a copy whose id is unknown.
+            copies = await self._recover_copies(post)
         if not copies:
             # Never relayed there (older than the id map, or filtered): nothing to change.
             await self._stats.incr(f"{self._sender.platform}.skipped.{post.kind.value}_without_copy")
@@ -276,8 +319,7 @@ class OutboxConsumer:
             return None
         if post.kind == EventKind.EDIT:
             ids = await self._sender.edit(post, copies)
-            return lambda pipe: self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids,
-                                                        post.retention_days)
+            return self._record_copies(post, ids)
         await self._sender.delete(post, copies)
         return lambda pipe: self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
 
@@ -301,7 +343,20 @@ class OutboxConsumer:
 
     async def _refuse_erased(self, post: OutboundPost, entry_id) -> None:
         await self._stats.incr(f"{self._sender.platform}.erasure.refused")
-        await self._finish(post, entry_id)
+        resolved = True
+        if post.kind == EventKind.NEW:
+            # An earlier attempt may have posted it before a crash: take that copy back too.
+            try:
+                looked = await self._find_intended(post)
+            except DeliveryError:
+                looked = ([], False, False)
+            if looked is not None:
+                ids, _, verified = looked
+                if ids:
+                    await self._take_back(post, ids)
+                # Where nobody could look, the intent stays (IdMap.trace reports it).
+                resolved = verified
+        await self._finish(post, entry_id, resolve_intent=resolved)
 
     async def _original_of(self, post: OutboundPost) -> MessageRef:
         """The source message a reply answers (its reply_to may be a relayed copy)."""
@@ -329,13 +384,67 @@ class OutboxConsumer:
                   ttl, IdMap.field(post.link_id, chat), json.dumps(ids), f"{post.link_id}|{ref.key}"])
         return bool(done)
 
-    async def _finish(self, post: OutboundPost, entry_id, writes=None, *, delivered: bool = False) -> None:
+    def _record_copies(self, post: OutboundPost, ids: list[str]):
+        def writes(pipe) -> None:
+            self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids, post.retention_days)
+            self._intents.resolve_into(pipe, post.link_id, post.source, post.destination)
+        return writes
+
+    async def _find_intended(self, post: OutboundPost) -> tuple[list[str], bool, bool] | None:
+        """Look on the platform for the messages of the intent ``post`` left unrecorded:
+        None without such an intent, else (ids found, whether all parts were found,
+        whether the platform let us look at all)."""
+        intent = await self._intents.get(post.link_id, post.source, post.destination)
+        if intent is None:
+            return None
+        found = await self._sender.find_sent(intent)
+        platform = self._sender.platform
+        if found is None:  # the platform does not let us look (Telegram)
+            await self._stats.incr(f"{platform}.intent.unverifiable")
+            return [], False, False
+        ids = [i for i in found if i is not None]
+        complete = bool(ids) and len(ids) == len(found)
+        await self._stats.incr(f"{platform}.intent.{'found' if complete else 'partly_found' if ids else 'not_found'}")
+        return ids, complete, True
+
+    async def _sent_earlier(self, post: OutboundPost):
+        """The id-map writes of ``post`` if an earlier attempt did post it, else None (send it).
+        A split post found only in part is taken back, so that sending it again shows it once."""
+        looked = await self._find_intended(post)
+        if looked is None:
+            return None
+        ids, complete, _ = looked
+        if complete:
+            log.info("a post to %s was found on the platform, sent before a restart or error; "
+                     "recorded, not sent again", post.destination.key)
+            return self._record_copies(post, ids)
+        if ids:
+            await self._sender.delete(post, ids)
+        return None
+
+    async def _recover_copies(self, post: OutboundPost) -> list[str]:
+        """For an edit or delete of a post without recorded copies: the copies an
+        unrecorded intent left, found on the platform and recorded now (else [])."""
+        looked = await self._find_intended(post)
+        if looked is None or not looked[1]:
+            return []
+        ids = looked[0]
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self._record_copies(post, ids)(pipe)
+            await pipe.execute()
+        return ids
+
+    async def _finish(self, post: OutboundPost, entry_id, writes=None, *, delivered: bool = False,
+                      resolve_intent: bool = True) -> None:
         """Everything that follows one post, in one round trip: its id-map writes, the
         delivery marker and counter (when ``delivered``), the order cursor of its
-        destination (delivered or not, its turn is over) and the entry's acknowledgement."""
+        destination (delivered or not, its turn is over), its intent (dealt with) and
+        the entry's acknowledgement."""
         async with self._redis.pipeline(transaction=True) as pipe:
             if writes is not None:
                 writes(pipe)
+            if post.kind == EventKind.NEW and resolve_intent:
+                self._intents.resolve_into(pipe, post.link_id, post.source, post.destination)
             if delivered:
                 if post.kind in (EventKind.NEW, EventKind.NOTICE):
                     pipe.set(self._keys.delivered(post.delivery_key), "1", ex=post.retention_days * DAY)

@@ -19,6 +19,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
 from .keys import Keys
+from .lease import AdapterLease, process_identity
 from .links import LinksConfig
 from .settings import Settings, _strip_password
 from .stats import Stats
@@ -73,11 +74,16 @@ def adapter_factories(settings: Settings):
     return factories
 
 
-async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None) -> None:
-    """Run one adapter until ``stop``; rebuild it with backoff when it dies."""
+async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None,
+                    lease: AdapterLease | None = None) -> None:
+    """Run one adapter until ``stop``; rebuild it with backoff when it dies. With a
+    ``lease``, only while this process holds it (another `twinbridge run` may)."""
     delays = backoff_delays()
     while not stop.is_set():
+        if lease is not None and not await lease.acquire(stop):
+            break
         adapter = build()
+        keeper = asyncio.ensure_future(lease.keep() if lease is not None else asyncio.Event().wait())
         try:
             await adapter.start()
             log.info("%s adapter connected", platform)
@@ -86,11 +92,15 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
             delays = backoff_delays()  # a good connection resets the backoff
             closed = asyncio.ensure_future(adapter.wait_closed())
             stopping = asyncio.ensure_future(stop.wait())
-            await asyncio.wait({closed, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            await asyncio.wait({closed, stopping, keeper}, return_when=asyncio.FIRST_COMPLETED)
             if stopping.done():
                 closed.cancel()
                 break
             stopping.cancel()
+            if keeper.done():
+                closed.cancel()
+                log.warning("%s adapter: lost its lease to another `twinbridge run`; stopping it here", platform)
+                continue
             exc = closed.exception()
             log.warning("%s adapter stopped (%s); restarting", platform,
                         exc.__class__.__name__ if exc else "connection closed")
@@ -107,6 +117,10 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
                 await asyncio.wait_for(adapter.stop(), timeout=15)
             except Exception:  # noqa: BLE001
                 log.debug("error while stopping the %s adapter", platform, exc_info=True)
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            if lease is not None:
+                await lease.release()  # a standing-by process takes over at once
         if stop.is_set():
             break
         delay = next(delays)
@@ -146,11 +160,14 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         # such stalls as latency spikes and as two sends booked 1.05 s apart arriving
         # 0.9 s apart: a 429).
         gc.freeze()
+        identity = process_identity()
         for platform, factory in factories:
             def build(factory=factory):
                 return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress)
 
-            tasks.append(asyncio.create_task(supervise(platform, build, stop), name=f"supervise-{platform}"))
+            lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
+            tasks.append(asyncio.create_task(supervise(platform, build, stop, lease=lease),
+                                             name=f"supervise-{platform}"))
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:

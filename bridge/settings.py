@@ -50,6 +50,9 @@ class Settings:
     # Added, for benchmarks only: "off" lifts the bridge's own pacing to the
     # platforms' published limits (to measure the pipeline, not the limits).
     rate_limits: str = "platform"
+    # Added: seconds a `twinbridge run` holds a platform's adapter without renewing
+    # (a second one stands by; after a crash it takes over within this time).
+    adapter_lease: float = 10.0
 
     def time_limits(self) -> tuple[float, float]:
         """(soft, hard) time limit of every task, in seconds."""
@@ -129,4 +132,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         translator_endpoints=_endpoints(_get(env, "TWINBRIDGE_TRANSLATOR_URLS")),
         provider_credentials=_credentials(env),
         rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",
+        adapter_lease=max(1.0, float(_get(env, "TWINBRIDGE_ADAPTER_LEASE") or 10)),
     )

@@ -91,6 +91,7 @@ class DiscordAdapter:
         self._client: commands.Bot | None = None
         self._connect_task: asyncio.Task | None = None
         self._outbox: OutboxConsumer | None = None
+        self._sender: DiscordSender | None = None
         self._relay_stats: Stats | None = None
         self._outbox_task: asyncio.Task | None = None
         self._stopping = False
@@ -128,9 +129,9 @@ class DiscordAdapter:
             await self._close_client()
             raise
         limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
-        sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes, limiter=limiter)
-        self._outbox = OutboxConsumer(self._redis, self._keys, sender, consumer="discord", limiter=limiter,
-                                      limits_for=discord_limits)
+        sender = self._sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes,
+                                              limiter=limiter, api_url=api_url)
+        self._outbox = OutboxConsumer(self._redis, self._keys, sender, limiter=limiter, limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
         log.info("Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?",
                  len(client.guilds))
@@ -193,6 +194,8 @@ class DiscordAdapter:
             except Exception:  # noqa: BLE001 - reported by wait_closed
                 pass
             await asyncio.gather(self._outbox_task, return_exceptions=True)
+        if self._sender is not None:
+            await self._sender.close()
         await self._close_client()
         if self._relay_stats is not None:
             await self._relay_stats.flush()

@@ -15,12 +15,16 @@ import json
 import logging
 import time
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import aiohttp
 import discord
 
-from ..adapter import DeliveryError
+from discord.http import Route
+
+from ..adapter import BeforePost, DeliveryError
 from ..idmap import IdMap
+from ..intents import DeliveryIntent
 from ..keys import Keys
 from ..models import OutboundPost
 from ..phrases import original_header
@@ -36,6 +40,14 @@ WEBHOOK_REASON = "twinbridge relays the partner communities' messages into this 
 OPERATION_TIMEOUT = 120.0
 # After a 403 on the webhook routes, post as the bot for a while before asking again.
 NO_WEBHOOK_RECHECK = 600.0
+
+# Webhook posts go through our own request; bounded like discord.py's operations.
+WEBHOOK_TIMEOUT = 30.0
+# Looking for a post after a crash: the history from a little before the intent (clocks
+# differ), in pages of 100, at most this many pages.
+CLOCK_SKEW = 60.0
+HISTORY_PAGE = 100
+HISTORY_PAGES = 20
 
 UNKNOWN_CHANNEL = 10003
 UNKNOWN_MESSAGE = 10008
@@ -71,8 +83,11 @@ class DiscordSender:
     platform = "discord"
 
     def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None,
-                 limiter=None):
+                 limiter=None, api_url: str | None = None):
         self._client = client
+        self._api_url = api_url.rstrip("/") if api_url else None
+        self._session: aiohttp.ClientSession | None = None  # webhook posts (see _execute_webhook)
+        self._hook_ready_at: dict[int, float] = {}  # webhook id -> loop time its bucket refills
         # Books the requests a post may need besides the one the outbox booked (finding
         # or creating the channel's webhook, the further parts of a long text): the first
         # posts to fifty channels at once otherwise provoked ~35 global 429s
@@ -87,8 +102,16 @@ class DiscordSender:
         self._guild_of: dict[int, int] = {}
 
     # -- the Sender protocol ------------------------------------------------------
-    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
-        return await self._guarded(self._send(post, reply_to))
+    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
+        return await self._guarded(self._send(post, reply_to, before_post))
+
+    async def find_sent(self, intent: DeliveryIntent) -> list[str | None]:
+        return await self._guarded(self._find_sent(intent))
+
+    async def close(self) -> None:
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         return await self._guarded(self._edit(post, message_ids))
@@ -142,10 +165,15 @@ class DiscordSender:
         return self._guild_of[channel_id]
 
     # -- operations --------------------------------------------------------------
-    async def _send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+    async def _send(self, post: OutboundPost, reply_to: str | None, before_post: BeforePost | None) -> list[str]:
         channel_id = int(post.destination.chat_id)
         prefix, parts = await self._parts(post, channel_id, reply_to)
         hook = await self._webhook(channel_id)
+        if before_post is not None:
+            label = render.webhook_username(post.sender, post.community)
+            await before_post([_shown(label if hook is not None else None,
+                                      _content(hook, label, part, index=index, prefix=prefix))
+                               for index, part in enumerate(parts)])
         posted: list[str] = []
         try:
             for index, part in enumerate(parts):
@@ -164,20 +192,11 @@ class DiscordSender:
                         index: int, prefix: str, reply_to: str | None) -> str:
         mentions = render.allowed_mentions(post.allow_mentions)
         label = render.webhook_username(post.sender, post.community)
+        content = _content(hook, label, part, index=index, prefix=prefix)
         if hook is not None:
-            content = prefix + part if index == 0 else part
-            try:
-                message = await self._webhook_client(hook).send(
-                    content, username=label, allowed_mentions=mentions, wait=True)
-            except discord.NotFound as exc:
-                if exc.code == UNKNOWN_WEBHOOK:
-                    # Someone deleted our webhook: forget it; the retry makes a new one.
-                    await self._forget_webhook(channel_id)
-                    raise DeliveryError("the channel webhook was deleted", retry_after=0.0) from None
-                raise
-            return str(message.id)
+            return await self._execute_webhook(channel_id, hook, {
+                "content": content, "username": label, "allowed_mentions": mentions.to_dict()})
         # Bot fallback: a bot message can be a real reply.
-        content = (render.fallback_prefix(label) + part) if index == 0 else part
         reference = None
         if index == 0 and reply_to:
             reference = discord.MessageReference(message_id=int(reply_to), channel_id=channel_id,
@@ -185,6 +204,79 @@ class DiscordSender:
         message = await self._client.get_partial_messageable(channel_id).send(
             content, allowed_mentions=mentions, reference=reference)
         return str(message.id)
+
+    async def _execute_webhook(self, channel_id: int, hook: _Hook, payload: dict) -> str:
+        """Post through the webhook on our own request path, so the post is recorded as
+        soon as Discord answers: discord.py's webhook client, when a response empties
+        the bucket, sleeps out its reset (up to 2 s) before returning the message, and a
+        crash in that sleep left a post on Discord unrecorded. The wait moves to before
+        the *next* post of this webhook instead."""
+        loop = asyncio.get_running_loop()
+        wait = self._hook_ready_at.get(hook.id, 0.0) - loop.time()
+        if wait > 0:
+            await asyncio.sleep(wait)
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
+        # The URL holds the webhook's token: it is never logged (errors name status and code only).
+        url = f"{self._api_url or Route.BASE}/webhooks/{hook.id}/{hook.token}"
+        async with self._session.post(url, json=payload, params={"wait": "true"}) as response:
+            try:
+                data = await response.json(content_type=None)
+            except ValueError:
+                data = None
+            headers = response.headers
+            status = response.status
+        if headers.get("X-RateLimit-Remaining") == "0" and status != 429:
+            try:
+                self._hook_ready_at[hook.id] = loop.time() + float(headers.get("X-RateLimit-Reset-After", 0))
+            except ValueError:
+                pass
+        if 200 <= status < 300 and isinstance(data, dict) and "id" in data:
+            return str(data["id"])
+        code = data.get("code", 0) if isinstance(data, dict) else 0
+        if status == 404 and code == UNKNOWN_WEBHOOK:
+            # Someone deleted our webhook: forget it; the retry makes a new one.
+            await self._forget_webhook(channel_id)
+            raise DeliveryError("the channel webhook was deleted", retry_after=0.0)
+        retry_after = None
+        if status == 429:
+            try:
+                retry_after = float(data.get("retry_after") if isinstance(data, dict) else headers.get("Retry-After"))
+            except (TypeError, ValueError):
+                retry_after = 1.0
+        raise error_for(status, code, retry_after)
+
+    # -- looking for a post after a crash ------------------------------------------
+    async def _find_sent(self, intent: DeliveryIntent) -> list[str | None]:
+        """The messages of ``intent`` in its channel: posted by our webhook (or the bot)
+        after the intent's time, showing what the intent's digests say. Reads the
+        channel's history forward from then, a bounded number of pages."""
+        channel_id = int(intent.destination.chat_id)
+        hook = await self._cached_webhook(channel_id)
+        me = self._client.user.id if self._client.user is not None else None
+        found: list[str | None] = [None] * len(intent.marks)
+        since = datetime.fromtimestamp(intent.at - CLOCK_SKEW, tz=timezone.utc)
+        after = discord.utils.time_snowflake(since)
+        for _ in range(HISTORY_PAGES):
+            await self._book([DISCORD_GLOBAL])
+            page = await self._client.http.logs_from(channel_id, HISTORY_PAGE, after=after)
+            for message in sorted(page, key=lambda m: int(m["id"])):
+                author = message.get("author") or {}
+                if message.get("webhook_id"):
+                    if hook is None or str(message["webhook_id"]) != str(hook.id):
+                        continue
+                    label = author.get("username") or ""
+                elif me is not None and str(author.get("id")) == str(me):
+                    label = None
+                else:
+                    continue
+                index = intent.match(_shown(label, message.get("content") or ""))
+                if index is not None and found[index] is None:
+                    found[index] = str(message["id"])
+            if all(found) or len(page) < HISTORY_PAGE:
+                break
+            after = max(int(m["id"]) for m in page)
+        return found
 
     async def _edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         channel_id = int(post.destination.chat_id)
@@ -402,17 +494,36 @@ class DiscordSender:
 
 def delivery_error(exc: discord.HTTPException) -> DeliveryError:
     """Map a failed Discord request; the reason names status and code only."""
-    reason = f"Discord answered HTTP {exc.status} (code {exc.code})"
+    retry_after = None
     if exc.status == 429:
-        retry_after = None
         headers = getattr(exc.response, "headers", None) or {}
         try:
             retry_after = float(headers.get("Retry-After"))
         except (TypeError, ValueError):
             pass
+    return error_for(exc.status, exc.code, retry_after)
+
+
+def error_for(status: int, code: int, retry_after: float | None) -> DeliveryError:
+    reason = f"Discord answered HTTP {status} (code {code})"
+    if status == 429:
         return DeliveryError(reason, retry_after=retry_after)
-    if exc.status >= 500 or exc.status in (401, 408):
+    if status >= 500 or status in (401, 408):
         return DeliveryError(reason)  # transient (401: a token being rotated)
-    if exc.status == 404 and exc.code == UNKNOWN_CHANNEL:
+    if status == 404 and code == UNKNOWN_CHANNEL:
         return DeliveryError("unknown channel (deleted, or the bot was removed)", permanent=True)
     return DeliveryError(reason, permanent=True)
+
+
+def _content(hook: _Hook | None, label: str, part: str, *, index: int, prefix: str) -> str:
+    """What one message of a post says: a webhook post names the sender as its username,
+    a post by the bot itself in a bold first line."""
+    if index:
+        return part
+    return prefix + part if hook is not None else render.fallback_prefix(label) + part
+
+
+def _shown(username: str | None, content: str) -> str:
+    """What a message shows, as a delivery intent's digest covers it: the webhook
+    username (None for the bot's own posts) and the content, as Discord returns it."""
+    return f"{username if username is not None else ''}\n{content.strip()}"

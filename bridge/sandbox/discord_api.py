@@ -450,6 +450,7 @@ class DiscordStandIn:
         self._webhooks: dict[int, dict] = {}
         self._users: dict[int, dict] = {bot_id: self._bot_user()}
         self._faults: list[_Fault] = []
+        self._answers_held: asyncio.Event | None = None  # see hold_webhook_answers
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._sessions: dict[str, _Session] = {}
         self._connections: set[_Connection] = set()
@@ -729,6 +730,18 @@ class DiscordStandIn:
     def webhooks(self, channel_id: int | None = None) -> list[dict]:
         return [copy.deepcopy(w) for w in self._webhooks.values()
                 if channel_id is None or w["channel_id"] == str(channel_id)]
+
+    def hold_webhook_answers(self) -> None:
+        """From now on a webhook post is stored (and shown, and dispatched) at once but
+        answered only after :meth:`release_webhook_answers`: a client that dies
+        meanwhile has posted without learning the message's id (what a crash between
+        Discord accepting a post and the bridge recording it looks like)."""
+        self._answers_held = asyncio.Event()
+
+    def release_webhook_answers(self) -> None:
+        if self._answers_held is not None:
+            self._answers_held.set()
+            self._answers_held = None
 
     def fail_next(self, path_pattern: str, status: int, *, retry_after: float | None = None,
                   count: int = 1, body: dict | None = None) -> None:
@@ -1201,6 +1214,8 @@ class DiscordStandIn:
         message["_notified"] = self._mentions(message, body.get("allowed_mentions"))
         self._record_post(message, body, via="webhook", webhook_id=hook["id"])
         self._store_and_dispatch(message)
+        if self._answers_held is not None:
+            await self._answers_held.wait()
         if request.query.get("wait", "false").lower() in ("true", "1"):
             return _json(self._public(message))
         return web.Response(status=204)

@@ -97,7 +97,7 @@ class TelegramAdapter:
         self._poller = Poller(bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
                               stats=self._stats, ingress=self._ingress)
         self._polling_task = asyncio.create_task(self._poller.run(), name="telegram-polling")
-        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot), consumer="telegram",
+        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot),
                                         limiter=RateLimiter(self._redis, self._keys.prefix)
                                         if self._settings.rate_limits != "off" else None,
                                         limits_for=telegram_limits)

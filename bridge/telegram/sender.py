@@ -29,7 +29,8 @@ from aiogram.exceptions import (
 from aiogram.methods import DeleteMessage, EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
-from ..adapter import DeliveryError
+from ..adapter import BeforePost, DeliveryError
+from ..intents import DeliveryIntent
 from ..models import OutboundPost
 from .render import TEXT_LIMIT, render_parts, split_text
 
@@ -106,11 +107,14 @@ class TelegramSender:
             raise delivery_error(exc, "sendMessage") from exc
         return str(message.message_id)
 
-    async def send(self, post: OutboundPost, reply_to: str | None) -> list[str]:
+    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
         chat_id = _chat_id(post)
         ids: list[str] = []
+        parts = render_parts(post)
+        if before_post is not None:
+            await before_post(parts)
         try:
-            for index, part in enumerate(render_parts(post)):
+            for index, part in enumerate(parts):
                 ids.append(await self._send_part(chat_id, part, reply_to if index == 0 else None))
         except DeliveryError:
             # The whole post is retried; take back the parts already shown so the
@@ -120,6 +124,11 @@ class TelegramSender:
             raise
         log.debug("sent %d part(s) to telegram chat %s", len(ids), chat_id)
         return ids
+
+    async def find_sent(self, intent: DeliveryIntent) -> None:
+        """A bot cannot read a chat's history on Telegram: whether a post in flight when
+        the adapter died arrived cannot be told, so it is sent again (docs/reliability.md)."""
+        return None
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         chat_id = _chat_id(post)

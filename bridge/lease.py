@@ -1,0 +1,94 @@
+"""One running adapter per platform, however many `twinbridge run` processes there are.
+
+Two adapters of one platform would both consume its outbox (two lanes for one chat:
+order and exactly-once gone) and, on Telegram, fight over ``getUpdates`` (only one
+poller per token). So an adapter runs only while its process holds the platform's
+lease in Redis: a key naming the holder, with a short TTL that the holder renews.
+A second process stands by and takes over when the holder stops (it releases the
+lease) or dies (the lease expires).
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import secrets
+import socket
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from .keys import Keys
+
+log = logging.getLogger(__name__)
+
+# Renew; or take it again if it expired while nobody else took it (a Redis restart or
+# a stall longer than the TTL: no one else ran the adapter meanwhile).
+_RENEW = """
+local holder = redis.call('GET', KEYS[1])
+if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
+return 0
+"""
+_RELEASE = """
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
+
+def process_identity() -> str:
+    """Unique per process start (host, pid, random): an outbox consumer name and lease holder."""
+    return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
+
+
+class LeaseLost(Exception):
+    """Another process holds the lease now (or it could not be renewed in time)."""
+
+
+class AdapterLease:
+    def __init__(self, redis, keys: Keys, platform: str, holder: str, ttl: float = 10.0):
+        self._redis = redis
+        self._key = keys.adapter_lease(platform)
+        self.platform = platform
+        self.holder = holder
+        self.ttl = ttl
+        self._renew = redis.register_script(_RENEW)
+        self._release = redis.register_script(_RELEASE)
+
+    async def acquire(self, stop: asyncio.Event) -> bool:
+        """Wait until this process holds the lease (True) or ``stop`` is set (False)."""
+        told = False
+        while not stop.is_set():
+            if await self._redis.set(self._key, self.holder, nx=True, px=int(self.ttl * 1000)):
+                if told:
+                    log.info("%s adapter: taking over (the other `twinbridge run` is gone)", self.platform)
+                return True
+            if await self._redis.get(self._key) == self.holder:
+                return True
+            if not told:
+                log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
+                told = True
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))
+            except asyncio.TimeoutError:
+                pass
+        return False
+
+    async def keep(self) -> None:
+        """Renew the lease until cancelled; raise :class:`LeaseLost` when another process
+        holds it. While Redis is away nobody can take it over, so that is waited out
+        (and if it expired meanwhile with nobody else taking it, it is taken again)."""
+        while True:
+            await asyncio.sleep(self.ttl / 3)
+            try:
+                renewed = await self._renew(keys=[self._key], args=[self.holder, int(self.ttl * 1000)])
+            except (RedisConnectionError, RedisTimeoutError, OSError):
+                continue
+            if not renewed:
+                raise LeaseLost()
+
+    async def release(self) -> None:
+        try:
+            await self._release(keys=[self._key], args=[self.holder])
+        except (RedisConnectionError, RedisTimeoutError, OSError):
+            pass  # it expires by itself
