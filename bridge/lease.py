@@ -41,6 +41,22 @@ def process_identity() -> str:
     return f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(4)}"
 
 
+def _dead_here(holder: str) -> bool:
+    """Whether ``holder`` (a :func:`process_identity`) was a process of this host (same
+    hostname: same machine or container, so the same process ids) that is gone."""
+    host, _, rest = holder.partition(":")
+    pid = rest.partition(":")[0]
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except OSError:
+        return False  # exists (owned by someone else)
+    return False
+
+
 class LeaseLost(Exception):
     """Another process holds the lease now (or it could not be renewed in time)."""
 
@@ -63,8 +79,14 @@ class AdapterLease:
                 if told:
                     log.info("%s adapter: taking over (the other `twinbridge run` is gone)", self.platform)
                 return True
-            if await self._redis.get(self._key) == self.holder:
+            holder = await self._redis.get(self._key)
+            if holder == self.holder:
                 return True
+            if holder and _dead_here(holder):
+                # A process of this host that died without releasing it (kill -9): no
+                # need to wait for the lease to expire.
+                await self._release(keys=[self._key], args=[holder])
+                continue
             if not told:
                 log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
                 told = True
