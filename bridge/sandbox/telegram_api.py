@@ -372,6 +372,7 @@ class TelegramStandIn:
         self._faults: dict[str, list[ApiError]] = {}
         self._commands: dict[str, list[dict[str, Any]]] = {}
         self._sent: list[dict[str, Any]] = []
+        self._answers_held: asyncio.Event | None = None  # see hold_send_answers
         self._callback_queries: dict[str, dict[str, Any]] = {}  # id -> the query, while answerable
         self._callback_answers: list[dict[str, Any]] = []
         self._runner: web.AppRunner | None = None
@@ -848,7 +849,20 @@ class TelegramStandIn:
         if self.receipts:
             entry["received_at"] = _RECEIVED_AT.get()
         self._sent.append(entry)
+        if self._answers_held is not None:
+            await self._answers_held.wait()
         return message
+
+    def hold_send_answers(self) -> None:
+        """From now on a sendMessage is carried out (the chat shows it) but answered only
+        after :meth:`release_send_answers`: a bot that dies meanwhile sent it without
+        learning so (a crash between Telegram accepting a post and the bridge recording it)."""
+        self._answers_held = asyncio.Event()
+
+    def release_send_answers(self) -> None:
+        if self._answers_held is not None:
+            self._answers_held.set()
+            self._answers_held = None
 
     def _bots_message(self, chat: _Chat, params: dict, action: str) -> _StoredMessage:
         if params.get("message_id") in (None, ""):

@@ -76,3 +76,57 @@ async def test_post_accepted_but_unrecorded_is_found_not_sent_again(tmp_path, pr
 async def _recorded(idmap: IdMap, source: MessageRef):
     trace = await idmap.trace(source)
     return trace if trace.copies and not trace.unknown else None
+
+
+MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max", "discriminator": "0"}
+
+
+async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(tmp_path, procs, redis_url, prefix,
+                                                                              keys, aredis):
+    """The documented limit on Telegram, where a bot cannot read history: every chat's
+    post in flight at the kill is shown again after the restart, once, right after
+    itself, and nothing else is; until then its intent says where a copy may be."""
+    pairs = 3
+    telegram, discord = standins(pairs)
+    await telegram.start()
+    await discord.start()
+    try:
+        env = fleet_env(tmp_path, pairs, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE="3")
+        procs.start("worker", ["worker", "--concurrency", "2"], env)
+        first = procs.start("run-1", ["run"], env)
+        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+
+        def shown(i: int) -> list[str]:
+            return [m["text"].rpartition("</b> ")[2] for m in telegram.sent(tg_chat(i))]
+
+        for i in range(pairs):
+            discord.inject_message(dc_channel(i), MAX, "first")
+        await wait_until(lambda: all(shown(i) == ["first"] for i in range(pairs)), 60, message="the first posts")
+        telegram.hold_send_answers()
+        sources = [discord.inject_message(dc_channel(i), MAX, "in flight") for i in range(pairs)]
+        await wait_until(lambda: all(shown(i) == ["first", "in flight"] for i in range(pairs)), 60,
+                         message="the second posts shown, unanswered")
+        idmap = IdMap(aredis, keys)
+        for i, message in enumerate(sources):
+            trace = await idmap.trace(MessageRef("discord", str(dc_channel(i)), str(message["id"])))
+            assert trace.copies == {}
+            assert [i.destination for i in trace.unknown] == [ChatRef("telegram", str(tg_chat(i)))]
+        os.killpg(first.pid, signal.SIGKILL)
+        await wait_until(lambda: first.poll() is not None, 10, message="run-1 gone")
+        telegram.release_send_answers()
+
+        procs.start("run-2", ["run"], env)
+        for i in range(pairs):
+            discord.inject_message(dc_channel(i), MAX, "after")
+        await wait_until(lambda: all(shown(i)[-1:] == ["after"] for i in range(pairs)), 90, message="the last posts")
+        for i in range(pairs):
+            assert shown(i) == ["first", "in flight", "in flight", "after"], shown(i)
+        stats = await aredis.hgetall(keys.stats())
+        assert int(stats.get("telegram.intent.unverifiable", 0)) == pairs, stats
+        for i, message in enumerate(sources):
+            trace = await idmap.trace(MessageRef("discord", str(dc_channel(i)), str(message["id"])))
+            assert len(trace.copies) == 1 and trace.unknown == []
+    finally:
+        telegram.release_send_answers()
+        await telegram.stop()
+        await discord.stop()
