@@ -75,21 +75,27 @@ class AdapterLease:
         """Wait until this process holds the lease (True) or ``stop`` is set (False)."""
         told = False
         while not stop.is_set():
-            if await self._redis.set(self._key, self.holder, nx=True, px=int(self.ttl * 1000)):
-                if told:
-                    log.info("%s adapter: taking over (the other `twinbridge run` is gone)", self.platform)
-                return True
-            holder = await self._redis.get(self._key)
-            if holder == self.holder:
-                return True
-            if holder and _dead_here(holder):
-                # A process of this host that died without releasing it (kill -9): no
-                # need to wait for the lease to expire.
-                await self._release(keys=[self._key], args=[holder])
-                continue
-            if not told:
-                log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
-                told = True
+            try:
+                if await self._redis.set(self._key, self.holder, nx=True, px=int(self.ttl * 1000)):
+                    if told:
+                        log.info("%s adapter: taking over (the other `twinbridge run` is gone)", self.platform)
+                    return True
+                holder = await self._redis.get(self._key)
+                if holder == self.holder:
+                    return True
+                if holder and _dead_here(holder):
+                    # A process of this host that died without releasing it (kill -9): no
+                    # need to wait for the lease to expire.
+                    await self._release(keys=[self._key], args=[holder])
+                    continue
+                if not told:
+                    log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
+                    told = True
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                if not told:  # once, not every second of an outage
+                    log.warning("%s adapter: Redis unavailable (%s) while taking the adapter lease; retrying",
+                                self.platform, exc.__class__.__name__)
+                    told = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))
             except asyncio.TimeoutError:
