@@ -58,7 +58,7 @@ def _dead_here(holder: str) -> bool:
 
 
 class LeaseLost(Exception):
-    """Another process holds the lease now (or it could not be renewed in time)."""
+    """Another process holds the lease now."""
 
 
 class AdapterLease:
@@ -73,7 +73,7 @@ class AdapterLease:
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this process holds the lease (True) or ``stop`` is set (False)."""
-        told = False
+        told = warned = False
         while not stop.is_set():
             try:
                 if await self._redis.set(self._key, self.holder, nx=True, px=int(self.ttl * 1000)):
@@ -92,10 +92,10 @@ class AdapterLease:
                     log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
                     told = True
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                if not told:  # once, not every second of an outage
+                if not warned:  # once, not every second of an outage
                     log.warning("%s adapter: Redis unavailable (%s) while taking the adapter lease; retrying",
                                 self.platform, exc.__class__.__name__)
-                    told = True
+                    warned = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))
             except asyncio.TimeoutError:
