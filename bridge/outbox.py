@@ -14,8 +14,11 @@ its destination chat:
 - each post is rate limited (shared limiter in Redis), retried on 429 (after
   ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
   ``max_attempts`` parked in the dead letters with its reason;
-- the id map records the copies; then the entry is acknowledged and deleted
-  (message text lives in Redis only while in flight);
+- before a NEW post is sent its *intent* is recorded (bridge/intents.py); a post read
+  again with an intent left over (a crash, an error that may have posted it) is looked
+  for on the platform before it is sent again;
+- the id map records the copies (and drops the intent); then the entry is acknowledged
+  and deleted (message text lives in Redis only while in flight);
 - for erasure (workers/erasure.py): a post whose author was erased after writing
   it is not sent (their tombstone, bridge/persons.py); the bot's notices showing a
   member's data and the relayed replies quoting a message are indexed, so erasure
