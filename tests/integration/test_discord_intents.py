@@ -40,3 +40,26 @@ async def test_a_delete_finds_a_copy_known_only_by_its_intent(adapter, standin, 
     trace = await idmap.trace(post.source)
     assert trace.copies == {} and trace.unknown == []
     assert (await Stats(aredis, keys).read()).get("discord.intent.found") == 1
+
+
+async def test_a_post_read_again_is_found_not_posted_twice_also_as_the_bot(adapter, standin, aredis, keys):
+    """The restart path, for a bot post (no Manage Webhooks): the entry is read again
+    with its intent still there; the post is in the channel, so it is recorded, not sent."""
+    standin.manage_webhooks = False
+    post = outbound(EventKind.NEW, "Hello Krefeld")
+    await put_in_outbox(aredis, keys, post)
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the post delivered")
+    (copy,) = standin.posts(CHANNEL)
+    assert copy["via"] == "bot"
+
+    # As if the process died right after Discord answered: nothing recorded but the intent.
+    idmap = IdMap(aredis, keys)
+    await idmap.forget(post.link_id, post.source, post.destination)
+    await aredis.delete(keys.delivered(post.delivery_key))
+    await Intents(aredis, keys).record(post, [_shown(None, copy["content"])])
+
+    await put_in_outbox(aredis, keys, post)
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the entry handled again")
+    assert len(standin.posts(CHANNEL)) == 1  # not posted again
+    trace = await idmap.trace(post.source)
+    assert trace.copies == {(post.link_id, post.destination): [str(copy["id"])]} and trace.unknown == []
