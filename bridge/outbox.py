@@ -446,7 +446,9 @@ class OutboxConsumer:
         async with self._redis.pipeline(transaction=True) as pipe:
             if writes is not None:
                 writes(pipe)
-            if post.kind == EventKind.NEW and resolve_intent:
+            # A delete ends an intent too (found and deleted, or nowhere to be found: what
+            # erasure asks for must not leave the digests of a member's text behind).
+            if post.kind in (EventKind.NEW, EventKind.DELETE) and resolve_intent:
                 self._intents.resolve_into(pipe, post.link_id, post.source, post.destination)
             if delivered:
                 if post.kind in (EventKind.NEW, EventKind.NOTICE):

@@ -63,3 +63,12 @@ async def test_a_post_read_again_is_found_not_posted_twice_also_as_the_bot(adapt
     assert len(standin.posts(CHANNEL)) == 1  # not posted again
     trace = await idmap.trace(post.source)
     assert trace.copies == {(post.link_id, post.destination): [str(copy["id"])]} and trace.unknown == []
+
+
+async def test_a_delete_for_a_copy_nowhere_to_be_found_drops_the_intent(adapter, standin, aredis, keys):
+    post = outbound(EventKind.NEW, "never arrived", source_id="777")
+    await Intents(aredis, keys).record(post, [_shown("Anna · Leicester", "never arrived")])
+    await put_in_outbox(aredis, keys, outbound(EventKind.DELETE, source_id="777"))
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the delete handled")
+    assert not await aredis.exists(keys.intents(post.source.key))
+    assert (await Stats(aredis, keys).read()).get("discord.intent.not_found") == 1
