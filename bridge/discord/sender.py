@@ -105,7 +105,7 @@ class DiscordSender:
     async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
         return await self._guarded(self._send(post, reply_to, before_post))
 
-    async def find_sent(self, intent: DeliveryIntent) -> list[str | None]:
+    async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
         return await self._guarded(self._find_sent(intent))
 
     async def close(self) -> None:
@@ -247,7 +247,7 @@ class DiscordSender:
         raise error_for(status, code, retry_after)
 
     # -- looking for a post after a crash ------------------------------------------
-    async def _find_sent(self, intent: DeliveryIntent) -> list[str | None]:
+    async def _find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
         """The messages of ``intent`` in its channel: posted by our webhook (or the bot)
         after the intent's time, showing what the intent's digests say. Reads the
         channel's history forward from then, a bounded number of pages."""
@@ -259,7 +259,13 @@ class DiscordSender:
         after = discord.utils.time_snowflake(since)
         for _ in range(HISTORY_PAGES):
             await self._book([DISCORD_GLOBAL])
-            page = await self._client.http.logs_from(channel_id, HISTORY_PAGE, after=after)
+            try:
+                page = await self._client.http.logs_from(channel_id, HISTORY_PAGE, after=after)
+            except discord.Forbidden:
+                # No Read Message History here: we cannot tell, as on Telegram.
+                log.warning("cannot read the history of discord:%s to look for a post in flight at a crash; "
+                            "grant Read Message History", channel_id)
+                return None
             for message in sorted(page, key=lambda m: int(m["id"])):
                 author = message.get("author") or {}
                 if message.get("webhook_id"):

@@ -72,3 +72,14 @@ async def test_a_delete_for_a_copy_nowhere_to_be_found_drops_the_intent(adapter,
     await wait_until(lambda: outbox_empty(aredis, keys), message="the delete handled")
     assert not await aredis.exists(keys.intents(post.source.key))
     assert (await Stats(aredis, keys).read()).get("discord.intent.not_found") == 1
+
+
+async def test_without_read_message_history_the_post_is_sent_again_not_parked(adapter, standin, aredis, keys):
+    post = outbound(EventKind.NEW, "Hello Krefeld", source_id="888")
+    await Intents(aredis, keys).record(post, [_shown("Anna · Leicester", "Hello Krefeld")])
+    standin.fail_next("GET /channels/*/messages", 403)
+    await put_in_outbox(aredis, keys, post)
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the post handled")
+    assert [p["content"] for p in standin.posts(CHANNEL)] == ["Hello Krefeld"]
+    assert await aredis.xlen(keys.dead_letters()) == 0
+    assert (await Stats(aredis, keys).read()).get("discord.intent.unverifiable") == 1
