@@ -11,7 +11,19 @@ import redis.asyncio as aioredis
 
 from bridge.keys import Keys
 
-TEST_REDIS_URL = os.environ.get("TWINBRIDGE_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
+
+def _test_redis_url() -> str:
+    """db 15, or with pytest-xdist one database per worker (gw0: 15, gw1: 13, gw2: 12, …;
+    14 is the benchmark's), so parallel groups never see each other's keys or queues."""
+    explicit = os.environ.get("TWINBRIDGE_TEST_REDIS_URL")
+    if explicit:
+        return explicit
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    index = int(worker[2:]) if worker[2:].isdigit() else 0
+    return f"redis://127.0.0.1:6379/{15 if index == 0 else 14 - index}"
+
+
+TEST_REDIS_URL = _test_redis_url()
 
 
 def _cleanup(prefix: str) -> None:
