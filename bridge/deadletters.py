@@ -18,19 +18,18 @@ One link holds at most ``MAX_PER_LINK`` entries and one member at most
 
 An entry keeps the content a retry needs (the text, the sender as shown), so it is
 listed without it: text only on an explicit ``show ID --text``. The member is kept
-only as a salted digest (``author_digest``), which is what erasure
-(``forget_author``) finds their entries by.
+only by their person key (bridge/persons.py: the one salted hash the bridge names
+people by), which is what erasure (``forget_author``) finds their entries by.
 """
 from __future__ import annotations
 
-import hashlib
-import hmac
 import json
 import secrets
 import time
 from collections import Counter
 from dataclasses import dataclass
 
+from . import persons
 from .ingress import IN_FLIGHT
 from .keys import DAY, Keys
 from .models import OutboundPost
@@ -56,7 +55,7 @@ class Record:
     reason: str
     attempts: int
     payload: dict  # the post or event, text included (what a retry needs)
-    author: str  # author_digest(...) or ""
+    author: str  # the member's person key (bridge/persons.py) or ""
     retention_days: int
 
 
@@ -115,28 +114,23 @@ def _when(ts: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(ts)) if ts else "?"
 
 
-# -- members, by salted digest --------------------------------------------------------
-_SALTS: dict[tuple[int, str], bytes] = {}
-
-
-def author_digest(redis, keys: Keys, user_ref: str) -> str:
-    """A salted digest of ``user_ref`` ("telegram:5001"): what a dead letter keeps of its
-    author, enough for erasure to find it, and no id. The salt lives in Redis (made once,
-    random), cached per process. ``redis``: a synchronous client."""
-    if not user_ref:
+# -- members, by person key -------------------------------------------------------------
+def event_author(redis, keys: Keys, event_data) -> str:
+    """The person key (bridge/persons.py) of a raw event's author, leniently (the event
+    may be malformed): "" when it names none. ``redis``: a synchronous client."""
+    source = event_source(event_data)
+    try:
+        author_id = str(event_data["author"]["id"])
+    except (KeyError, TypeError):
         return ""
-    cache_key = (id(redis), keys.prefix)
-    salt = _SALTS.get(cache_key)
-    if salt is None:
-        redis.set(keys.dead_letter_salt(), secrets.token_hex(16), nx=True)
-        salt = _SALTS[cache_key] = redis.get(keys.dead_letter_salt()).encode()
-    return hmac.new(salt, user_ref.encode(), hashlib.sha256).hexdigest()[:32]
+    return persons.person(redis, keys, f"{source[0]}:{author_id}") if source and author_id else ""
 
 
 # -- storing ---------------------------------------------------------------------------
-def post_record(post: OutboundPost, reason: str, attempts: int, author: str = "") -> Record:
+def post_record(post: OutboundPost, reason: str, attempts: int) -> Record:
+    """A post is filed under the member it carries (``post.author``, a person key), if any."""
     return Record(POST, post.link_id, post.source.key, post.destination.key, post.kind.value, reason, attempts,
-                  post.to_dict(), author, post.retention_days)
+                  post.to_dict(), post.author, post.retention_days)
 
 
 def event_record(event_data, link: str, reason: str, attempts: int, author: str, retention_days: int) -> Record:
@@ -224,6 +218,7 @@ def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = N
 def read(redis, keys: Keys, link: str | None = None) -> list[DeadLetter]:
     """Every dead letter (of ``link``), oldest first; entries that expired are pruned from the indexes."""
     _adopt_legacy_stream(redis, keys)
+    _refile_legacy_digests(redis, keys)
     index = keys.dead_letters_of_link(link) if link else keys.dead_letter_index()
     redis.zremrangebyscore(index, "-inf", time.time())
     ids = redis.zrange(index, 0, -1)
@@ -297,7 +292,7 @@ def retry(redis, keys: Keys, entry_ids: list[str] | None = None, *, tasks: TaskQ
                 stream = keys.outbox(post.destination.platform)
                 # The delivered marker must not stop the retry of a post that never arrived.
                 pipe.delete(keys.delivered(post.delivery_key))
-                pipe.xadd(stream, {"post": json.dumps(letter.payload, ensure_ascii=False), "author": letter.author})
+                pipe.xadd(stream, {"post": json.dumps(letter.payload, ensure_ascii=False)})  # its author inside
                 pipe.expire(stream, post.retention_days * DAY)
             elif tasks is None or not _requeue_event_into(pipe, redis, keys, tasks, letter):
                 continue
@@ -350,10 +345,10 @@ def purge(redis, keys: Keys, entry_ids: list[str] | None = None, *, link: str | 
 
 def forget_author(redis, keys: Keys, user_ref: str) -> int:
     """Erasure: remove every dead letter of ``user_ref`` (their text, their name as shown,
-    their id inside a parked event), found by their salted digest. Returns how many."""
+    their id inside a parked event), found by their person key. Returns how many."""
     _adopt_legacy_stream(redis, keys)
-    digest = author_digest(redis, keys, user_ref)
-    by_author = keys.dead_letters_of_author(digest)
+    _refile_legacy_digests(redis, keys)
+    by_author = keys.dead_letters_of_author(persons.person(redis, keys, user_ref))
     ids = redis.zrange(by_author, 0, -1)
     removed = 0
     for entry_id in ids:
@@ -386,3 +381,45 @@ def _adopt_legacy_stream(redis, keys: Keys) -> None:
             record = post_record(post, fields.get("reason", "?"), int(fields.get("attempts") or 0))
             add(redis, keys, record, link_cap=10 ** 9, sender_cap=10 ** 9, now=at)
     redis.delete(legacy)
+
+
+def _refile_legacy_digests(redis, keys: Keys) -> None:
+    """Entries written while the dead letters had a salt of their own (``dead:salt``)
+    name their member by a digest under it: file each under the member's person key
+    instead, worked out from what the entry holds (a post's own author, or the member
+    a notice went to privately; an event's author), then drop that salt. An entry that
+    names nobody keeps no author and expires with its retention. Runs once (while the
+    old salt exists); running it twice harms nothing."""
+    legacy_salt = keys.dead_letter_salt()
+    if not redis.exists(legacy_salt):
+        return
+    now = time.time()
+    redis.zremrangebyscore(keys.dead_letter_index(), "-inf", now)
+    for entry_id in redis.zrange(keys.dead_letter_index(), 0, -1):
+        letter = get(redis, keys, entry_id)
+        if letter is None or not letter.author or letter.author.startswith(persons.PREFIX):
+            continue
+        author = _person_in(redis, keys, letter)
+        pipe = redis.pipeline(transaction=True)
+        pipe.delete(keys.dead_letters_of_author(letter.author))
+        pipe.hset(keys.dead_letter(entry_id), "author", author)
+        if author:
+            pipe.zadd(keys.dead_letters_of_author(author), {entry_id: letter.expires})
+        pipe.execute()
+        if author:  # the index lives as long as its longest-lived entry
+            by_author, left = keys.dead_letters_of_author(author), max(1, letter.expires - int(now))
+            if redis.ttl(by_author) < left:
+                redis.expire(by_author, left)
+    redis.delete(legacy_salt)
+
+
+def _person_in(redis, keys: Keys, letter: DeadLetter) -> str:
+    if letter.kind == EVENT:
+        return event_author(redis, keys, letter.payload)
+    author = letter.payload.get("author") or ""
+    if isinstance(author, str) and author.startswith(persons.PREFIX):
+        return author
+    private_to, destination = letter.payload.get("private_to"), letter.payload.get("destination")
+    if private_to and isinstance(destination, dict) and destination.get("platform"):
+        return persons.person(redis, keys, f"{destination['platform']}:{private_to}")
+    return ""

@@ -88,14 +88,15 @@ class Keys:
         """Sorted set of one link's dead-letter ids, scored with their expiry (the link's cap)."""
         return f"{self.prefix}dead:link:{link_id}"
 
-    def dead_letters_of_author(self, author_digest: str) -> str:
+    def dead_letters_of_author(self, person: str) -> str:
         """Sorted set of one member's dead-letter ids, scored with their expiry (the per-sender
-        cap, and what erasure removes); named by a salted digest, never the member's id."""
-        return f"{self.prefix}dead:author:{author_digest}"
+        cap, and what erasure removes); named by their person key, never the member's id."""
+        return f"{self.prefix}dead:author:{person}"
 
     def dead_letter_salt(self) -> str:
-        """The random salt of the member digests above. Configuration-like (no TTL): a new
-        salt would orphan the digests of existing dead letters until they expire."""
+        """The dead letters' own salt of an earlier version (no longer made): while it
+        exists, the entries filed under digests made with it are re-filed under person
+        keys, then it is deleted (bridge/deadletters.py)."""
         return f"{self.prefix}dead:salt"
 
     def translation(self, digest: str) -> str:

@@ -485,12 +485,8 @@ class OutboxConsumer:
     async def dead_letter(self, post: OutboundPost, reason: str, attempts: int, entry_id=None) -> None:
         """Park an undeliverable post where organisers can see, retry or purge it
         (`twinbridge dead-letters`, bridge/deadletters.py): it expires with the link's
-        retention, and carries its author's digest (from the outbox entry) for erasure."""
-        author = ""
-        if entry_id is not None:
-            found = await self._redis.xrange(self._stream, entry_id, entry_id)
-            author = (found[0][1].get("author") or "") if found else ""
-        if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts, author)) == 0:
+        retention, and is filed under its author (``post.author``, a person key) for erasure."""
+        if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts)) == 0:
             log.warning("a dead letter for %s was refused: its link's or sender's dead letters are full",
                         post.destination.key)
 

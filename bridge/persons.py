@@ -24,6 +24,7 @@ import secrets
 
 from .keys import Keys
 
+PREFIX = "p:"  # every person key starts with it
 _SALTS: dict[tuple[str, str | None], bytes] = {}  # (key prefix, secret) -> salt, per process
 _secret: str | None = None
 
@@ -52,7 +53,7 @@ def salt(redis, keys: Keys) -> bytes:
 
 def person_of(salt_value: bytes, user_ref: str) -> str:
     """"p:" and 32 hex digits for "telegram:5001" (128 bits: no collisions in practice)."""
-    return "p:" + hmac.new(salt_value, user_ref.encode(), hashlib.sha256).hexdigest()[:32]
+    return PREFIX + hmac.new(salt_value, user_ref.encode(), hashlib.sha256).hexdigest()[:32]
 
 
 def person(redis, keys: Keys, user_ref: str) -> str:

@@ -75,12 +75,7 @@ def park_event(redis, keys: Keys, config: LinksConfig, event_data, ingress_id: s
     links = sorted((m.link for m in config.memberships(chat)), key=lambda link: link.policy.retention_days) \
         if chat else []
     link = links[0] if links else None
-    author = ""
-    try:
-        author_id = event_data["author"]["id"]
-        author = deadletters.author_digest(redis, keys, f"{source[0]}:{author_id}") if source else ""
-    except (KeyError, TypeError):
-        pass
+    author = deadletters.event_author(redis, keys, event_data)
     try:
         seq = int(event_data.get("seq") or 0)
     except (AttributeError, TypeError, ValueError):

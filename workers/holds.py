@@ -17,7 +17,7 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from bridge import audit, deadletters
+from bridge import audit
 from bridge.keys import DAY, Keys
 from bridge.links import Link
 from bridge.models import PlatformEvent
@@ -55,8 +55,8 @@ def normalise_id(typed: str) -> str | None:
 
 
 # KEYS: the event's hold reference, the new hold, then one outbox stream per notice.
-# ARGV: the new ID, the record, its TTL, then (notice, its TTL) per notice, last the
-# author's digest (kept with each notice, which quotes them, for the dead letters).
+# ARGV: the new ID, the record, its TTL, then (notice, its TTL) per notice (each tagged with
+# the author's person key: it quotes them).
 # {ID, 1} when held now (the notices queued with it), {ID, 0} when the event was
 # held before, {'', 0} when the random ID is taken (the caller draws another).
 _HOLD = """
@@ -65,7 +65,7 @@ if existing then return {existing, 0} end
 if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return {'', 0} end
 redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
 for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 2], 'author', ARGV[#ARGV])
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 2])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
 end
 return {ARGV[1], 1}
@@ -79,7 +79,6 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
     author = f"{event.source.platform}:{event.author.id}"
     ttl = link.policy.retention_days * DAY
     record = json.dumps({"link_id": link.id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
-    digest = deadletters.author_digest(redis, keys, author)
     member = person(redis, keys, author)
     while True:
         hold_id = new_hold_id()
@@ -93,7 +92,6 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
         for notice in notices:
             script_keys.append(keys.outbox(notice.destination.platform))
             args += [json.dumps(notice.to_dict(), ensure_ascii=False), notice.retention_days * DAY]
-        args.append(digest)
         got, created = _run(redis, _HOLD, script_keys, args)
         if got:
             break
@@ -117,13 +115,12 @@ def load(redis, keys: Keys, hold_id: str) -> Held | None:
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
 
 
-# KEYS: the hold, then one outbox stream per post. ARGV: (post, its TTL) per post, last the
-# author's digest.
+# KEYS: the hold, then one outbox stream per post. ARGV: (post, its TTL) per post.
 # The hold is removed and its posts queued together, or nothing (decided before): -1.
 _RELEASE = """
 if redis.call('DEL', KEYS[1]) == 0 then return -1 end
 for i = 2, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 3], 'author', ARGV[#ARGV])
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 3])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 2])
 end
 return #KEYS - 1
@@ -139,7 +136,6 @@ def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retentio
     for post in posts:
         script_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    args.append(deadletters.author_digest(redis, keys, held.author))
     if _run(redis, _RELEASE, script_keys, args) == -1:
         return False
     _settled(redis, keys, held, "approved", moderator, retention_days)

@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import json
 
-from bridge import deadletters
+from bridge import persons
 from bridge.ingress import IN_FLIGHT
 from bridge.keys import DAY, Keys
 from bridge.models import Command, OutboundPost
+
+from .pipeline import tagged
 
 # How far back a command looks for messages of its chat still in flight: more than
 # any burst the adapters accept while a worker handles a command.
@@ -53,8 +55,8 @@ return 0
 
 # KEYS: ingress stream, the command's in-flight marker, the chat's pending commands, then
 # one outbox stream per answer. ARGV: the ingress entry id (IN_FLIGHT: the one the marker
-# names; '': not from the ingress), the command's position, then (answer, its TTL) per answer,
-# last the member's digest (kept with each answer for the dead letters, see bridge/deadletters.py).
+# names; '': not from the ingress), the command's position, then (answer, its TTL) per answer
+# (each carrying its member's person key, for erasure and the dead letters).
 # Retire the command and queue its answers, atomically: only the first run answers (-1 after).
 _FINISH = """
 local id = ARGV[1]
@@ -66,7 +68,7 @@ if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
 redis.call('DEL', KEYS[2])
 redis.call('ZREM', KEYS[3], ARGV[2])
 for i = 4, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 5], 'author', ARGV[#ARGV])
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 5])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 4])
 end
 return #KEYS - 3
@@ -92,12 +94,16 @@ def finish_command(redis, keys: Keys, command: Command, answers: list[OutboundPo
     """Retire the handled command from the ingress (and its pending mark) and queue its
     answers, atomically. False when another run of it finished first."""
     chat = command.order_key
+    if answers and command.name != "forgetme":
+        # An answer to a member is theirs (filed under them in the dead letters, deleted by
+        # their erasure), unless it names someone already. Not the /forgetme answer: it
+        # comes after the erasure and must not start a new record about them.
+        answers = tagged(answers, persons.person(redis, keys, command.user_ref))
     script_keys = [keys.ingress(), keys.in_flight(chat, command.seq), keys.pending_commands(chat)]
     args = [ingress_id or "", command.seq]
     for post in answers:
         script_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    args.append(deadletters.author_digest(redis, keys, command.user_ref) if answers else "")
     return _run(redis, _FINISH, script_keys, args) != -1
 
 

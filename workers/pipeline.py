@@ -9,10 +9,11 @@ policy removes.
 from __future__ import annotations
 
 import json
+import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
-from bridge import deadletters
+from bridge import persons
 from bridge.ingress import IN_FLIGHT
 from bridge.keys import DAY, Keys
 from bridge.links import Community, LinksConfig
@@ -191,7 +192,6 @@ _PUBLISH = """
 -- ARGV[1]: the ingress entry id; IN_FLIGHT: the id the in-flight marker holds
 -- (the adapters enqueue the task in the same script that creates the entry, before
 -- its id is known); '': not from the ingress stream (an approved held message).
--- The last ARGV: the author's digest, kept with each post for the dead letters.
 local id = ARGV[1]
 if id == '%s' then
   id = redis.call('GET', KEYS[2])
@@ -200,22 +200,32 @@ end
 if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
 redis.call('DEL', KEYS[2])  -- the in-flight marker: the lanes may stop waiting for it
 for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4], 'author', ARGV[#ARGV])
+  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 3])
 end
 return #KEYS - 2
 """ % IN_FLIGHT
 
 
+def tagged(posts: list[OutboundPost], person: str) -> list[OutboundPost]:
+    """``posts`` with those that name nobody yet tagged as the data of ``person`` (a
+    person key), written now: the one reference by which the outbox refuses them after
+    the member's erasure, erasure finds them, and the dead letters file them."""
+    now = time.time()
+    return [post if post.author else replace(post, author=person, written_at=post.written_at or now)
+            for post in posts]
+
+
 def send_notices(redis, keys: Keys, notices: list[OutboundPost], author: str | None = None) -> None:
     """Queue the bridge's own notices for their platforms' adapters. ``author``: the member
-    ("telegram:5001") they are about, so that a notice parked in the dead letters (it may
-    quote them) is erased with the rest of theirs."""
-    digest = deadletters.author_digest(redis, keys, author) if author and notices else ""
+    ("telegram:5001") they are about: each notice not tagged yet carries their person key,
+    so that it is erased with the rest of theirs (also once parked in the dead letters)."""
+    if author and notices:
+        notices = tagged(notices, persons.person(redis, keys, author))
     pipe = redis.pipeline()
     for notice in notices:
         stream = keys.outbox(notice.destination.platform)
-        pipe.xadd(stream, {"post": json.dumps(notice.to_dict(), ensure_ascii=False), "author": digest})
+        pipe.xadd(stream, {"post": json.dumps(notice.to_dict(), ensure_ascii=False)})
         pipe.expire(stream, notice.retention_days * DAY)
     pipe.execute()
 
@@ -229,7 +239,6 @@ def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
     for post in posts:
         stream_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    args.append(deadletters.author_digest(redis, keys, f"{event.source.platform}:{event.author.id}") if posts else "")
     return _run_script(redis, _PUBLISH, stream_keys, args) != -1
 
 

@@ -174,10 +174,8 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     # 7. Every key the bridge keeps expires within the link's retention (configuration aside).
     for key in sync_redis.scan_iter(match=f"{prefix}*"):
         # Celery's own queue state, the channel webhooks (configuration) and the counters
-        # (numbers only; kept 90 days, see docs/privacy.md) are not the link's data; nor is the
-        # random salt of the dead letters' member digests (configuration, no personal data).
-        if key.startswith(f"{prefix}celery:") or key in (f"{prefix}discord:webhooks", f"{prefix}stats",
-                                                          f"{prefix}dead:salt"):
+        # (numbers only; kept 90 days, see docs/privacy.md) are not the link's data.
+        if key.startswith(f"{prefix}celery:") or key in (f"{prefix}discord:webhooks", f"{prefix}stats"):
             continue
         ttl = sync_redis.ttl(key)
         assert 0 < ttl <= RETENTION * DAY, f"{key} has TTL {ttl}"
