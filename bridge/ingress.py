@@ -207,6 +207,16 @@ return found
 """
 
 
+# KEYS: ingress stream, Celery queue. ARGV: entry id, task message.
+# Enqueue the entry's task again only while the entry is there: an erasure (or a worker
+# publishing it) may have removed it since the sweep read it.
+_REQUEUE_IF_THERE = """
+if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
+redis.call('LPUSH', KEYS[2], ARGV[2])
+return 1
+"""
+
+
 class IngressSweeper:
     """Enqueues again the ingress entries whose task is really lost: neither waiting
     in the Celery queue nor held by a worker (kombu's unacknowledged hash, from which
@@ -233,6 +243,7 @@ class IngressSweeper:
         self.pause = pause  # before the second requeue of one entry; doubling up to MAX_PAUSE
         self._stats = stats or Stats(redis, keys)
         self._find = redis.register_script(_FIND_TASKS)
+        self._requeue = redis.register_script(_REQUEUE_IF_THERE)
         self._missing: set[str] = set()  # entries whose task the last sweep did not find
         self._requeues: dict[str, tuple[int, float]] = {}  # entry id -> (requeues, monotonic time of the last)
         self._task_ids: dict[str, str] = {}  # for entries written without a task id (before this version)
@@ -265,7 +276,9 @@ class IngressSweeper:
             if count and now - last < min(self.MAX_PAUSE, self.pause * 2 ** (count - 1)):
                 self._missing.add(entry_id)  # still lost; its turn comes after the pause
                 continue
-            await self._tasks.push(self._redis, PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])
+            message = self._tasks.message(PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])
+            if not await self._requeue(keys=[self._keys.ingress(), self._tasks.key], args=[entry_id, message]):
+                continue  # gone meanwhile: published, or erased
             self._requeues[entry_id] = (count + 1, now)
             requeued += 1
         if len(entries) < 500:  # all stale entries seen: forget those that left (published, or expired)

@@ -37,17 +37,22 @@ def broker_key_prefix(settings) -> str:
 
 
 # kombu's Redis transport keeps the messages workers hold, unacknowledged, in this hash
-# (under the global key prefix; tests/integration/test_kombu_layout.py checks the name).
+# (tag -> [message, exchange, routing key]) and their tags, scored with the time taken, in
+# this sorted set (under the global key prefix; tests/integration/test_kombu_layout.py
+# checks the names).
 UNACKED_HASH = "unacked"
+UNACKED_INDEX = "unacked_index"
 
 
 class TaskQueue:
     """The Redis list a Celery queue lives in, and the messages to push there."""
 
-    def __init__(self, key: str, routing_key: str, unacked_key: str | None = None):
+    def __init__(self, key: str, routing_key: str, unacked_key: str | None = None,
+                 unacked_index_key: str | None = None):
         self.key = key
         # Where workers hold what they took from the queue (for telling a lost task from a held one).
         self.unacked_key = unacked_key
+        self.unacked_index_key = unacked_index_key
         self._routing_key = routing_key
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
 
@@ -55,8 +60,13 @@ class TaskQueue:
     def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
         """``queue`` of the broker workers/app.py configures from ``settings``
         (without importing Celery into the adapters' process)."""
-        prefix = broker_key_prefix(settings)
-        return cls(prefix + queue, queue, prefix + UNACKED_HASH)
+        return cls.for_prefix(settings.redis_prefix, queue)
+
+    @classmethod
+    def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
+        """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
+        prefix = f"{redis_prefix}celery:"
+        return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX)
 
     def message(self, task: str, args: list, task_id: str | None = None) -> str:
         """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a
@@ -85,6 +95,22 @@ class TaskQueue:
     async def push(self, redis, task: str, args: list, task_id: str | None = None) -> None:
         """Enqueue ``task(*args)`` (``redis``: an asyncio client)."""
         await redis.lpush(self.key, self.message(task, args, task_id))
+
+
+def task_arguments(message) -> tuple[str, list, dict] | None:
+    """(task name, args, kwargs) of a task message as kombu keeps it (a JSON string
+    or the decoded dict; base64 body), or None when it is not one of ours to read."""
+    try:
+        if isinstance(message, (str, bytes)):
+            message = json.loads(message)
+        task = message["headers"]["task"]
+        body = message["body"]
+        if (message.get("properties") or {}).get("body_encoding") == "base64":
+            body = base64.b64decode(body)
+        args, kwargs, _embed = json.loads(body)
+        return (task, list(args), dict(kwargs)) if isinstance(task, str) else None
+    except (KeyError, TypeError, ValueError):
+        return None
 
 
 def new_task_id() -> str:

@@ -38,6 +38,7 @@ from bridge.links import LinksConfig
 from bridge.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
 from bridge.outbox import GROUP as OUTBOX_GROUP
 
+from . import erasure_queue
 from .privacy import forget_pseudonym
 
 log = logging.getLogger(__name__)
@@ -62,7 +63,7 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
     begin.execute()
 
     done: Counter = Counter(dict.fromkeys(COUNTS, 0))
-    done["in_flight"] = _drop_in_flight(redis, keys, person, user_ref)
+    done["in_flight"] = _drop_in_flight(redis, keys, person, user_ref, erased_at)
     touched: set[str] = set()
     while members := redis.zrange(keys.authored(user_ref), 0, BATCH - 1):
         _take_back(redis, keys, config, user_ref, members, done, touched)
@@ -194,11 +195,12 @@ def _forget_gates(redis, keys: Keys, config: LinksConfig, user_ref: str, done: C
         done["pseudonyms"] += 1 if forget_pseudonym(redis, keys, link.id, user_ref) else 0
 
 
-def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str) -> int:
+def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: float) -> int:
     """Remove what the member wrote that is still on its way: outbox entries tagged
-    with their person key, ingress entries of their events (with the events' in-flight
-    markers, so no outbox lane waits for them). A post or task already in someone's
-    hands is refused by the tombstone instead."""
+    with their person key; their events and commands no worker has run yet, from the
+    ingress stream and from the broker's queue and unacked hash (workers/erasure_queue.py,
+    with their positions' markers, so no lane waits for them). A post or task a live
+    worker or adapter is handling right now is refused by the tombstone instead."""
     dropped = 0
     for platform in PLATFORMS:
         stream = keys.outbox(platform)
@@ -210,20 +212,8 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str) -> int:
                 pipe.xdel(stream, *mine)
                 pipe.execute()
                 dropped += len(mine)
-    for page in _pages(redis, keys.ingress()):
-        pipe = redis.pipeline(transaction=True)
-        count = 0
-        for entry_id, fields in page:
-            event = _event_of(fields)
-            if event is None or f"{event['source']['platform']}:{event['author']['id']}" != user_ref:
-                continue
-            pipe.xdel(keys.ingress(), entry_id)
-            chat = f"{event['source']['platform']}:{event['source']['chat_id']}"
-            pipe.delete(keys.in_flight(chat, int(event.get("seq") or 0)))
-            count += 1
-        if count:
-            pipe.execute()
-            dropped += count
+    dropped += erasure_queue.drop_ingress_entries(redis, keys, user_ref, erased_at)
+    dropped += erasure_queue.drop_queued_tasks(redis, keys, user_ref, erased_at)
     return dropped
 
 
@@ -246,17 +236,8 @@ def _author_of_post(fields) -> str:
         return ""
 
 
-def _event_of(fields) -> dict | None:
-    try:
-        event = json.loads(fields.get("event") or "")
-        event["source"]["platform"], event["author"]["id"]  # noqa: B018 - the fields this needs
-        return event
-    except (ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
 def _erase_dead_letters(redis, keys: Keys, person: str, user_ref: str) -> int:
     """Dead letters keep a post's text, the name as shown and a parked event's ids
-    (issue 12 item 1): the dead-letter module removes the member's, found by its own
-    salted digest of them."""
+    (issue 12 item 1): the dead-letter module removes the member's, filed under the
+    same person key as everything else."""
     return deadletters.forget_author(redis, keys, user_ref)
