@@ -59,6 +59,7 @@ GAP_TIMEOUT = 600.0
 GAP_GRACE = 1.5
 MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
 MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
+DELETE_BATCH = 100  # consecutive deletes of a lane taken together, where the platform deletes in batches
 _SKIPPED = object()  # an edit or delete of a post that has no copy in the destination
 
 
@@ -325,6 +326,63 @@ class OutboxConsumer:
             return self._record_copies(post, ids)
         await self._sender.delete(post, copies)
         return lambda pipe: self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+
+    # -- deletes in batches --------------------------------------------------------------
+    @property
+    def deletes_in_batches(self) -> bool:
+        """Whether the platform deletes many messages of a chat in one request (Telegram's
+        deleteMessages; a Discord webhook deletes its messages one by one)."""
+        return hasattr(self._sender, "delete_many")
+
+    async def deliver_deletes(self, batch: list[tuple[object, OutboundPost]]) -> None:
+        """Delete the copies of several posts in one destination with one request per
+        ``DELETE_BATCH`` copies (an erasure queues one delete per message: 1,000 copies
+        in a group are 10 requests, not 1,000 paced at the group's 20 per minute). Each
+        post's bookkeeping is then what :meth:`deliver` does for a delete. Whatever goes
+        wrong with a batch (a copy too old to delete, the chat gone), its posts are
+        delivered one by one instead, which handles each case as usual."""
+        found = []
+        for entry_id, post in batch:
+            copies = await self._idmap.copies(post.link_id, post.source, post.destination)
+            if not copies:
+                copies = await self._recover_copies(post)
+            if copies:
+                found.append((entry_id, post, copies))
+                continue
+            await self._stats.incr(f"{self._sender.platform}.skipped.{post.kind.value}_without_copy")
+            await self._finish(post, entry_id)
+        ids = [copy_id for _, _, copies in found for copy_id in copies]
+        chunks = [ids[i:i + DELETE_BATCH] for i in range(0, len(ids), DELETE_BATCH)]
+        done = 0
+        attempt = 0
+        while done < len(chunks):
+            if self._limiter is not None and self._limits_for is not None:
+                await self._limiter.acquire(self._limits_for(found[0][1].destination.chat_id))
+            try:
+                await self._sender.delete_many(found[0][1].destination, chunks[done])
+            except DeliveryError as exc:
+                attempt += 1
+                if exc.retry_after is not None and not exc.permanent and attempt <= MAX_RATE_LIMITED:
+                    await self._stats.incr(f"{self._sender.platform}.delivery.rate_limited")
+                    if self._limiter is not None and self._limits_for is not None:
+                        for limit in self._limits_for(found[0][1].destination.chat_id)[:1]:
+                            await self._limiter.pause(limit.bucket, exc.retry_after)
+                    await asyncio.sleep(exc.retry_after)
+                    continue
+                log.info("a batch of deletes in %s failed (%s); deleting one by one",
+                         found[0][1].destination.key, exc.reason)
+                await self._stats.incr(f"{self._sender.platform}.delete_batch.fell_back")
+                for entry_id, post, _ in found:
+                    await self.deliver(post, entry_id)
+                return
+            done += 1
+        if chunks:
+            await self._stats.incr(f"{self._sender.platform}.delete_batch.requests", len(chunks))
+        for entry_id, post, copies in found:
+            def forget(pipe, post=post, copies=copies):
+                self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+            await self._after_send(lambda post=post, entry_id=entry_id, forget=forget:
+                                   self._finish(post, entry_id, forget, delivered=True))
 
     # -- erasure bookkeeping ---------------------------------------------------------
     async def _author_erased(self, post: OutboundPost) -> bool:
@@ -604,6 +662,25 @@ class _Lane:
             return item, None
         return None, soonest
 
+    def _deletes_after(self, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
+        """The deletes waiting right behind ``first`` (a delete without a position, as
+        erasure queues them) in its source chat's queue, taken out to go with it: only
+        consecutive ones, so nothing overtakes a post queued between them, and not the
+        deletes of private notices (their copies are in another chat)."""
+        if first.seq or first.private_to:
+            return []
+        items = self.held.get(first.source.chat.key, {}).get(0, [])
+        taken = []
+        while items and len(taken) < DELETE_BATCH - 1:
+            _, post, _ = items[0]
+            if post.kind != EventKind.DELETE or post.private_to or post.destination != first.destination:
+                break
+            entry_id, post, _ = items.pop(0)
+            taken.append((entry_id, post))
+        if not items:
+            self.held.get(first.source.chat.key, {}).pop(0, None)
+        return taken
+
     async def _run(self) -> None:
         outbox = self.outbox
         while True:
@@ -619,7 +696,11 @@ class _Lane:
                     pass
                 continue
             entry_id, post, _ = item
-            await outbox.deliver(post, entry_id)
+            batch = self._deletes_after(post) if post.kind == EventKind.DELETE and outbox.deletes_in_batches else []
+            if batch:
+                await outbox.deliver_deletes([(entry_id, post), *batch])
+            else:
+                await outbox.deliver(post, entry_id)
             if post.seq:
                 source = post.source.chat.key
                 self.cursors[source] = max(self.cursors.get(source, 0), post.seq)

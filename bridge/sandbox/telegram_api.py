@@ -86,7 +86,7 @@ _BOOL_FIELDS = frozenset({
 })
 _JSON_FIELDS = frozenset({
     "reply_parameters", "link_preview_options", "allowed_updates", "commands", "scope",
-    "reply_markup", "entities",
+    "reply_markup", "entities", "message_ids",
 })
 
 _ERROR_DESCRIPTIONS = {
@@ -698,7 +698,8 @@ class TelegramStandIn:
             "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
-            "deletemessage": self._delete_message, "close": self._true, "logout": self._true,
+            "deletemessage": self._delete_message, "deletemessages": self._delete_messages,
+            "close": self._true, "logout": self._true,
         }
 
     async def _true(self, params: dict) -> bool:
@@ -927,6 +928,20 @@ class TelegramStandIn:
         chat = self._chat_for_bot(params)
         stored = self._bots_message(chat, params, "delete")
         stored.deleted = True
+        return True
+
+    async def _delete_messages(self, params: dict) -> bool:
+        """Like Telegram: 1-100 ids, those that cannot be found are skipped, True."""
+        chat = self._chat_for_bot(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not ids:
+            raise _bad_request("message identifiers are not specified")
+        if len(ids) > 100:
+            raise _bad_request("too many message identifiers specified")
+        for message_id in ids:
+            stored = chat.messages.get(int(message_id))
+            if stored is not None:
+                stored.deleted = True
         return True
 
 

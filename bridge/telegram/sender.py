@@ -26,17 +26,18 @@ from aiogram.exceptions import (
     TelegramServerError,
     TelegramUnauthorizedError,
 )
-from aiogram.methods import DeleteMessage, EditMessageText, SendMessage, TelegramMethod
+from aiogram.methods import DeleteMessage, DeleteMessages, EditMessageText, SendMessage, TelegramMethod
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
 from ..adapter import BeforePost, DeliveryError
 from ..intents import DeliveryIntent
-from ..models import OutboundPost
+from ..models import ChatRef, OutboundPost
 from .render import TEXT_LIMIT, render_parts, split_text
 
 log = logging.getLogger(__name__)
 
 NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
+DELETE_BATCH = 100  # message ids one deleteMessages call takes
 REQUEST_TIMEOUT = 20  # seconds; a hung request must not hold the outbox for aiogram's 60 s
 
 
@@ -166,6 +167,17 @@ class TelegramSender:
                 refused = delivery_error(exc, "deleteMessage")
         if refused is not None:
             raise refused
+
+    async def delete_many(self, destination: ChatRef, message_ids: list[str]) -> None:
+        """Delete up to DELETE_BATCH messages of one chat in one request (deleteMessages;
+        ids Telegram cannot find are skipped, so a copy already gone is no error). The
+        outbox gathers consecutive deletes of a lane into such batches (erasure)."""
+        chat_id = int(destination.chat_id) if destination.chat_id.lstrip("-").isdigit() else destination.chat_id
+        method = DeleteMessages(chat_id=chat_id, message_ids=[int(m) for m in message_ids])
+        try:
+            await self._call(method, "deleteMessages")
+        except TelegramBadRequest as exc:
+            raise delivery_error(exc, "deleteMessages") from exc
 
     async def _delete_quietly(self, chat_id: int | str, message_ids: list[str]) -> None:
         try:

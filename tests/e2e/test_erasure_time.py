@@ -14,6 +14,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import start_bridge, wait_until
+from ..processes import run_cli
 from ..security.traces import redis_traces, standin_traces
 from .twins import GUILD, dc_channel, fleet_env, tg_chat
 from .test_whole_path import DC_TOKEN, TG_TOKEN
@@ -54,6 +55,64 @@ async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redi
         clean = time.monotonic() - started
         print(f"\nERASURE {MESSAGES} messages: answered after {answered:.2f} s, copies deleted after {deleted:.1f} s, "
               f"no trace after {clean:.1f} s; stats {sync_redis.hgetall(f'{prefix}stats')}")
+    finally:
+        procs.stop_all()
+        for server in (telegram, discord):
+            await server.stop()
+
+
+async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on(tmp_path, procs, redis_url, prefix,
+                                                                               sync_redis):
+    """Discord -> Telegram: 1,000 copies of one member's messages in one Telegram group,
+    erased with the platforms' pacing on (the bridge's limiter: Telegram's 20 requests per
+    minute per group, 1 per second per chat; the stand-in enforcing them on sends). The
+    copies are made with the pacing lifted (1,000 sends would take 50 minutes), then the
+    adapters restart with it on for the erasure. Deletes go as deleteMessages, up to 100
+    ids a request: about 10 requests, where one deleteMessage per copy at 20 a minute took
+    50 minutes."""
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
+                             route_limit=(100000, 1.0))
+    member = {"id": "300000000000000881", "username": "ovidia.quell", "global_name": "Ovidia Quellmore",
+              "discriminator": "0"}
+    for server in (telegram, discord):
+        await server.start()
+    try:
+        env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, TWINBRIDGE_RATE_LIMITS="off")
+        await start_bridge(procs, env, telegram, discord)
+        for n in range(MESSAGES):
+            discord.inject_message(dc_channel(0), member, f"Ovidia's note {n:04d}")
+
+        def copies():
+            return [m for m in telegram.bot_messages() if m["chat"]["id"] == tg_chat(0)]
+        await wait_until(lambda: len(copies()) >= MESSAGES, 900, interval=0.5, message="1,000 relayed copies")
+
+        # The adapters again, now with the platforms' pacing on (the default), and the
+        # stand-in answering sends over Telegram's limits with 429.
+        procs.stop("run")
+        telegram.enforce_limits = True
+        paced = {k: v for k, v in env.items() if k != "TWINBRIDGE_RATE_LIMITS"}
+        procs.start("run", ["run"], paced)
+        await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests[-50:]), 30,
+                         message="the Telegram adapter to poll again")
+        deletes_before = sum(1 for _, m, _ in telegram.requests if m.lower().startswith("deletemessage"))
+
+        started = time.monotonic()
+        forgot = run_cli(["forget", "--user", f"discord:{member['id']}"], env=paced, timeout=300)
+        assert forgot.returncode == 0, forgot.stderr
+        answered = time.monotonic() - started
+        await wait_until(lambda: not copies(), 600, interval=0.2, message="every Telegram copy deleted")
+        deleted = time.monotonic() - started
+        calls = [m.lower() for _, m, _ in telegram.requests if m.lower().startswith("deletemessage")][deletes_before:]
+        needles = [member["id"], member["username"], member["global_name"], "Ovidia's note"]
+        await wait_until(lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+                         120, interval=1.0, message="no trace left")
+        clean = time.monotonic() - started
+        print(f"\nERASURE {MESSAGES} Telegram copies in one group, pacing on: forget returned after {answered:.2f} s, "
+              f"copies deleted after {deleted:.1f} s ({calls.count('deletemessages')} deleteMessages, "
+              f"{calls.count('deletemessage')} deleteMessage requests), no trace after {clean:.1f} s; "
+              f"429s from the stand-in: {telegram.rate_limited_responses}")
+        assert calls.count("deletemessage") == 0 and calls.count("deletemessages") <= MESSAGES // 100 + 2
     finally:
         procs.stop_all()
         for server in (telegram, discord):
