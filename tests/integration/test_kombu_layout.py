@@ -18,7 +18,7 @@ from kombu.transport import redis as kombu_redis
 
 from bridge.ingress import _FIND_TASKS
 from bridge.settings import Settings
-from bridge.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, TaskQueue, new_task_id
+from bridge.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
 from workers.app import make_celery
 from workers.leases import held_delivery_tags, renew
 
@@ -32,7 +32,7 @@ def settings(redis_url, prefix) -> Settings:
 
 def test_kombu_key_names_are_the_ones_we_use():
     assert kombu_redis.Channel.unacked_key == UNACKED_HASH == "unacked"
-    assert kombu_redis.Channel.unacked_index_key == "unacked_index"
+    assert kombu_redis.Channel.unacked_index_key == UNACKED_INDEX == "unacked_index"
 
 
 def test_renewed_leases_keep_a_held_message_and_lapsed_ones_restore_it(settings, sync_redis, celery_app):
