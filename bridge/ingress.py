@@ -29,6 +29,7 @@ import asyncio
 import json
 import logging
 import time
+import uuid
 import weakref
 from dataclasses import replace
 from typing import Callable
@@ -42,7 +43,8 @@ log = logging.getLogger(__name__)
 
 # Long enough to absorb any platform redelivery; the marker holds no content.
 DEDUP_TTL = 7 * DAY
-# The seen marker's value: PENDING while the event is being stored, then "1".
+# The seen marker's value: PENDING and the accepting process's identity ("pending:<who>")
+# while the event is being stored, then "1".
 PENDING = "pending"
 PENDING_TTL = 30  # seconds: how long a redelivery may wait after an accept died halfway
 PENDING_POLL = 0.5
@@ -51,23 +53,36 @@ PENDING_POLL = 0.5
 # entry, before its id is known; workers/pipeline.py looks it up when publishing).
 IN_FLIGHT = "in-flight"
 
-# KEYS: seen, seq. ARGV: PENDING, its TTL, the retention TTL.
-# The event's position, or (when it was accepted before or is being accepted) the seen marker.
+# KEYS: seen, seq[, the platform's adapter lease]. ARGV: this process's PENDING token, its
+# TTL, the retention TTL. The event's position, or (when it was accepted before or is being
+# accepted) the seen marker. A PENDING marker of another process is taken over at once when
+# this process holds the platform's adapter lease: the other process no longer runs the
+# adapter (it was killed, or lost the lease), so its accept will never finish; without that,
+# the platform's redelivery (and its chat behind it) waited out the marker's whole TTL.
 _BEGIN = """
-if redis.call('SET', KEYS[1], ARGV[1], 'NX', 'EX', ARGV[2]) then
+local current = redis.call('GET', KEYS[1])
+if current and KEYS[3] and current ~= ARGV[1] and string.sub(current, 1, 8) == 'pending:' then
+  local holder = redis.call('GET', KEYS[3])
+  if holder and 'pending:' .. holder == ARGV[1] then current = nil end
+end
+if not current then
+  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
   local seq = redis.call('INCR', KEYS[2])
   redis.call('EXPIRE', KEYS[2], ARGV[3])
   return seq
 end
-return redis.call('GET', KEYS[1]) or ''
+return current
 """
 
 # KEYS: ingress stream, in-flight marker, seen, Celery queue, counters[, pending commands].
-# ARGV: event JSON, TTL, task message, counter name, counters' TTL, the task's id[, the command's seq].
+# ARGV: event JSON, TTL, task message, counter name, counters' TTL, the task's id, this
+# process's PENDING token[, the command's seq]. Nothing is stored (nil) when the seen marker
+# no longer holds the token: another process took the accept over (see _BEGIN) and stores it.
 # Entry (naming its task, so the sweeper can tell a lost task from a waiting one),
 # in-flight marker (holding the entry id), seen marker, task and counter (and a
 # group command's pending mark): all or nothing.
 _STORE = """
+if redis.call('GET', KEYS[3]) ~= ARGV[7] then return false end
 local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'task', ARGV[6])
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
@@ -76,23 +91,42 @@ redis.call('LPUSH', KEYS[4], ARGV[3])
 redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
 redis.call('EXPIRE', KEYS[5], ARGV[5])
 if KEYS[6] then
-  redis.call('ZADD', KEYS[6], ARGV[7], ARGV[7])
+  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[8])
   redis.call('EXPIRE', KEYS[6], ARGV[2])
 end
 return id
 """
 
+# KEYS: seen, in-flight marker. ARGV: this process's PENDING token, the TTL.
+# After a failed or unanswered store: if the script ran (its in-flight marker exists) the
+# event is accepted; otherwise the marker is dropped, unless another process took it over.
+_UNDO = """
+if redis.call('EXISTS', KEYS[2]) == 1 then
+  redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
+  return 1
+end
+if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
+return 0
+"""
+
 
 class Ingress:
     def __init__(self, redis, keys: Keys, tasks: TaskQueue, stats: Stats | None = None,
-                 retention_days: Callable[[ChatRef], int] | None = None):
+                 retention_days: Callable[[ChatRef], int] | None = None, *, identity: str | None = None,
+                 leased: bool = False):
+        """``identity``: this process's (bridge/lease.py); ``leased``: the adapters run only
+        while this process holds their platform's lease, so another process's unfinished
+        accept can be taken over at once (bridge/runner.py)."""
         self._redis = redis
+        self._pending = f"{PENDING}:{identity or uuid.uuid4().hex}"
+        self._leased = leased
         self._keys = keys
         self._tasks = tasks
         self._stats = stats or Stats(redis, keys)
         self._retention_days = retention_days
         self._begin = redis.register_script(_BEGIN)
         self._store = redis.register_script(_STORE)
+        self._undo = redis.register_script(_UNDO)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _ttl(self, chat: ChatRef) -> int:
@@ -113,12 +147,14 @@ class Ingress:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
         chat, ttl = event.source.chat.key, self._ttl(event.source.chat)
         async with self._chat_lock(chat):
-            seq = await self._position(event.dedup_key, chat, ttl, f"{event.source.platform}.skipped.duplicate")
+            seq = await self._position(event.dedup_key, chat, ttl, f"{event.source.platform}.skipped.duplicate",
+                                       event.source.platform)
             if seq is None:
                 return False
             data = event.with_seq(seq).to_dict()
-            await self._store_entry(event.dedup_key, chat, seq, ttl, data, PROCESS_EVENT_TASK, data,
-                                    f"{event.source.platform}.accepted")
+            if not await self._store_entry(event.dedup_key, chat, seq, ttl, data, PROCESS_EVENT_TASK, data,
+                                           f"{event.source.platform}.accepted"):
+                return False
         log.debug("accepted %s", event.dedup_key)
         return True
 
@@ -130,56 +166,65 @@ class Ingress:
         # A private chat belongs to no link: its markers live a day (a redelivery comes within one).
         ttl = min(DAY, self._ttl(command.chat)) if command.private else self._ttl(command.chat)
         async with self._chat_lock(chat):
-            seq = await self._position(command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate")
+            seq = await self._position(command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate",
+                                       command.platform)
             if seq is None:
                 return False
             data = replace(command, seq=seq).to_dict()
             # The entry's "event" field wraps the command: the sweeper re-enqueues every entry
             # as process_event, which hands a command on (workers/tasks.py).
-            await self._store_entry(command.dedup_key, chat, seq, ttl, {"command": data}, PROCESS_COMMAND_TASK, data,
-                                    f"{command.platform}.commands.{command.name}", pending=not command.private)
-        return True
+            return await self._store_entry(command.dedup_key, chat, seq, ttl, {"command": data}, PROCESS_COMMAND_TASK,
+                                           data, f"{command.platform}.commands.{command.name}",
+                                           pending=not command.private)
 
-    async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str) -> int | None:
+    async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str,
+                        platform: str) -> int | None:
         """The next position in ``chat`` for a new event; None (counted) for a duplicate."""
-        seen = self._keys.seen(dedup_key)
+        keys = [self._keys.seen(dedup_key), self._keys.seq(chat)]
+        if self._leased:
+            keys.append(self._keys.adapter_lease(platform))
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored: while the marker is
-        # PENDING, a redelivery waits for it to become "1" or to expire.
+        # PENDING, a redelivery waits for it to become "1", to expire, or (see _BEGIN) to
+        # be taken over from a process that no longer runs the adapter.
         while True:
-            got = await self._begin(keys=[seen, self._keys.seq(chat)], args=[PENDING, PENDING_TTL, ttl])
+            got = await self._begin(keys=keys, args=[self._pending, PENDING_TTL, ttl])
             if isinstance(got, int):
                 return got
-            if got == PENDING:
+            if got.startswith(PENDING):
                 await asyncio.sleep(PENDING_POLL)  # another accept under way, or a dead one expiring
                 continue
             await self._stats.incr(duplicate_counter)
             return None
 
     async def _store_entry(self, dedup_key: str, chat: str, seq: int, ttl: int, entry: dict, task: str,
-                           task_data: dict, counter: str, pending: bool = False) -> None:
+                           task_data: dict, counter: str, pending: bool = False) -> bool:
+        """Store the entry and enqueue its task; False when another process took the
+        accept over meanwhile (it stores the event; this position stays a gap)."""
         seen = self._keys.seen(dedup_key)
         in_flight = self._keys.in_flight(chat, seq)
         try:
             task_id = new_task_id()
             keys = [self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()]
             args = [json.dumps(entry, ensure_ascii=False), ttl,
-                    self._tasks.message(task, [task_data, IN_FLIGHT], task_id), counter, Keys.STATS_TTL, task_id]
+                    self._tasks.message(task, [task_data, IN_FLIGHT], task_id), counter, Keys.STATS_TTL, task_id,
+                    self._pending]
             if pending:
                 keys.append(self._keys.pending_commands(chat))
                 args.append(seq)
-            await self._store(keys=keys, args=args)
+            stored = await self._store(keys=keys, args=args)
         except BaseException:
             # Not stored (or the reply was lost): let a redelivery be accepted, unless it was.
             await asyncio.shield(self._forget(seen, in_flight, ttl))
             raise
+        if stored is None:
+            await self._stats.incr("ingress.taken_over")
+            return False
+        return True
 
     async def _forget(self, seen: str, in_flight: str, ttl: int) -> None:
         try:
-            if await self._redis.exists(in_flight):
-                await self._redis.set(seen, "1", ex=ttl)  # the script ran; only its answer was lost
-            else:
-                await self._redis.delete(seen)
+            await self._undo(keys=[seen, in_flight], args=[self._pending, ttl])
         except Exception:  # noqa: BLE001 - Redis is away; the PENDING marker expires on its own
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 

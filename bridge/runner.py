@@ -150,7 +150,10 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
             return
         keys = Keys(settings.redis_prefix)
         queue = TaskQueue.for_settings(settings)
-        ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days)
+        identity = process_identity()
+        # The adapters run only while this process holds their platform's lease (below).
+        ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days,
+                          identity=identity, leased=True)
         sweeper = IngressSweeper(redis, keys, queue)
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         factories = adapter_factories(settings)  # imports aiogram and discord.py
@@ -160,7 +163,6 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         # such stalls as latency spikes and as two sends booked 1.05 s apart arriving
         # 0.9 s apart: a 429).
         gc.freeze()
-        identity = process_identity()
         for platform, factory in factories:
             def build(factory=factory):
                 return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress)
