@@ -614,6 +614,8 @@ class _Lane:
         # source chat key -> {seq: [(entry_id, post, monotonic time taken), ...]}
         self.held: dict[str, dict[int, list[tuple[object, OutboundPost, float]]]] = {}
         self.cursors: dict[str, int] = {}
+        # source chat key -> (a missing position seen in flight, when it was first seen gone)
+        self._in_flight_seen: dict[str, tuple[int, float | None]] = {}
         self._wakeup = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"outbox-lane-{destination.key}")
 
@@ -645,11 +647,11 @@ class _Lane:
             items = by_seq[seq]
             expected = self.cursors[source] + 1
             waited = now - items[0][2]
-            if seq > expected and waited < self.outbox.gap_timeout and (
-                    waited < GAP_GRACE or await self.outbox.in_flight(source, expected)):
-                wait = max(0.05, GAP_GRACE - waited) if waited < GAP_GRACE else 0.5
-                soonest = wait if soonest is None else min(soonest, wait)
-                continue
+            if seq > expected and waited < self.outbox.gap_timeout:
+                wait = await self._gap_wait(source, expected, waited, now)
+                if wait is not None:
+                    soonest = wait if soonest is None else min(soonest, wait)
+                    continue
             if seq > expected:
                 # The missing positions never came (filtered, lost before ingress, or the
                 # cursor expired): do not hold the chat up any longer.
@@ -661,6 +663,28 @@ class _Lane:
                 del by_seq[seq]
             return item, None
         return None, soonest
+
+    async def _gap_wait(self, source: str, expected: int, waited: float, now: float) -> float | None:
+        """How long to wait for the missing position ``expected`` of ``source`` before
+        going on without it (None: go on now). Briefly for any gap (GAP_GRACE: a published
+        post may not be read from the stream yet); as long as it is in flight; and once
+        more briefly from the moment it stopped being in flight, because a worker that
+        publishes it clears its in-flight marker in the same script that appends the post,
+        which this consumer reads a moment later (a post restored after a worker died
+        was overtaken this way)."""
+        if waited < GAP_GRACE:
+            return max(0.05, GAP_GRACE - waited)
+        if await self.outbox.in_flight(source, expected):
+            self._in_flight_seen[source] = (expected, None)
+            return 0.5
+        seen = self._in_flight_seen.get(source)
+        if seen is None or seen[0] != expected:
+            return None  # never in flight while we looked: filtered, or lost before ingress
+        landed = seen[1] if seen[1] is not None else now
+        self._in_flight_seen[source] = (expected, landed)
+        if now - landed < GAP_GRACE:
+            return max(0.05, GAP_GRACE - (now - landed))
+        return None
 
     def _deletes_after(self, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
         """The deletes waiting right behind ``first`` (a delete without a position, as

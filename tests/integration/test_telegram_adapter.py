@@ -6,6 +6,7 @@ Celery queue in Redis, or what the stand-in got and now shows its members.
 """
 from __future__ import annotations
 
+import asyncio
 import base64
 import json
 import time
@@ -466,3 +467,29 @@ async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(a
 
 async def _stat_is(aredis, keys, name: str, value: int) -> bool:
     return (await stats_of(aredis, keys)).get(name, 0) == value
+
+
+async def test_a_position_published_after_a_long_wait_is_not_overtaken(adapter, standin, aredis, keys):
+    """A post waits behind a missing position that is in flight (a worker died with it:
+    kombu gives it to another worker ~15 s later). The worker that finally publishes it
+    clears the in-flight marker in the same script that appends the post, which the
+    outbox reads a moment later: the waiting post must not overtake it in between."""
+    def post(seq: int, text: str) -> OutboundPost:
+        return OutboundPost(kind=EventKind.NEW, link_id=LINK, destination=ChatRef("telegram", str(TG_CHAT)),
+                            source=MessageRef("discord", DISCORD_CHAT, str(seq)), sender="Jonas",
+                            community="Krefeld", text=text, seq=seq)
+
+    source_chat = ChatRef("discord", DISCORD_CHAT).key
+    await aredis.set(keys.seq(source_chat), 3, ex=3600)  # the positions ingress gave out
+    await push(aredis, keys, post(1, "one"))
+    await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 1, timeout=10, message="the first post")
+    await aredis.set(keys.in_flight(source_chat, 2), "1-0", ex=60)
+    await push(aredis, keys, post(3, "three"))
+    await asyncio.sleep(3)  # past the lane's first look: position 2 is seen in flight
+    assert len(standin.transcript(TG_CHAT)) == 1
+    # Published: the marker goes at once; the post is read a moment later.
+    await aredis.delete(keys.in_flight(source_chat, 2))
+    await asyncio.sleep(1.0)
+    await push(aredis, keys, post(2, "two"))
+    await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 3, timeout=15, message="all three posts")
+    assert [text.rsplit(" ", 1)[-1] for _, text in standin.transcript(TG_CHAT)] == ["one", "two", "three"]
