@@ -128,6 +128,10 @@ def fake_translate(text: str, source: str, target: str, *, format: str = "text")
 
 # -- shared machinery ---------------------------------------------------------------
 
+# Marks an answer to be sent one byte at a time (see drip()).
+_DRIP = web.ResponseKey("drip", float)
+
+
 @dataclass
 class TranslateRequest:
     """One request as it arrived; ``status`` is filled in once it is answered.
@@ -264,14 +268,14 @@ class _StandIn:
             response = reject.response
         record.status = response.status
         if gated and self._drip is not None:
-            response["drip"] = self._drip  # see _dripping
+            response[_DRIP] = self._drip  # see _dripping
         return response
 
     @web.middleware
     async def _dripping(self, request: web.Request, handler) -> web.StreamResponse:
         """Send an answer marked by :meth:`_serve` one byte at a time (see :meth:`drip`)."""
         response = await handler(request)
-        interval = response.get("drip") if isinstance(response, web.Response) else None
+        interval = response.get(_DRIP) if isinstance(response, web.Response) else None
         if interval is None:
             return response
         body = response.body if isinstance(response.body, bytes) else b""
