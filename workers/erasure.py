@@ -204,7 +204,7 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: fl
     dropped = 0
     for platform in PLATFORMS:
         stream = keys.outbox(platform)
-        for page in _pages(redis, stream):
+        for page in erasure_queue.stream_pages(redis, stream):
             mine = [entry_id for entry_id, fields in page if _author_of_post(fields) == person]
             if mine:
                 pipe = redis.pipeline(transaction=True)
@@ -215,18 +215,6 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: fl
     dropped += erasure_queue.drop_ingress_entries(redis, keys, user_ref, erased_at)
     dropped += erasure_queue.drop_queued_tasks(redis, keys, user_ref, erased_at)
     return dropped
-
-
-def _pages(redis, stream: str, size: int = 1000):
-    start = "-"
-    while True:
-        page = redis.xrange(stream, start, "+", count=size)
-        if not page:
-            return
-        yield page
-        if len(page) < size:
-            return
-        start = "(" + page[-1][0]
 
 
 def _author_of_post(fields) -> str:

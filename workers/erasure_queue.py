@@ -78,7 +78,7 @@ def drop_ingress_entries(redis, keys: Keys, user_ref: str, erased_at: float) -> 
     """Remove the member's entries from the ingress stream (the sweeper would enqueue
     their tasks again otherwise), with their positions' markers. Returns how many."""
     dropped = 0
-    for page in _stream_pages(redis, keys.ingress()):
+    for page in stream_pages(redis, keys.ingress()):
         pipe = redis.pipeline(transaction=True)
         mine = 0
         for entry_id, fields in page:
@@ -167,7 +167,8 @@ def _json(raw):
         return None
 
 
-def _stream_pages(redis, stream: str, size: int = PAGE):
+def stream_pages(redis, stream: str, size: int = PAGE):
+    """A stream's entries, a page (``size`` entries, one round trip) at a time."""
     start = "-"
     while True:
         page = redis.xrange(stream, start, "+", count=size)

@@ -21,11 +21,10 @@ from __future__ import annotations
 import json
 
 from bridge import persons
-from bridge.ingress import IN_FLIGHT
 from bridge.keys import DAY, Keys
 from bridge.models import Command, OutboundPost
 
-from .pipeline import tagged
+from .pipeline import RETIRE_INGRESS_ENTRY, tagged
 
 # How far back a command looks for messages of its chat still in flight: more than
 # any burst the adapters accept while a worker handles a command.
@@ -58,21 +57,14 @@ return 0
 # names; '': not from the ingress), the command's position, then (answer, its TTL) per answer
 # (each carrying its member's person key, for erasure and the dead letters).
 # Retire the command and queue its answers, atomically: only the first run answers (-1 after).
-_FINISH = """
-local id = ARGV[1]
-if id == '%s' then
-  id = redis.call('GET', KEYS[2])
-  if not id then return -1 end
-end
-if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
-redis.call('DEL', KEYS[2])
+_FINISH = RETIRE_INGRESS_ENTRY + """
 redis.call('ZREM', KEYS[3], ARGV[2])
 for i = 4, #KEYS do
   redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 5])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 4])
 end
 return #KEYS - 3
-""" % IN_FLIGHT
+"""
 
 
 def _in_flight_prefix(keys: Keys, chat_key: str) -> str:

@@ -186,12 +186,12 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
     return posts
 
 
-_PUBLISH = """
--- Remove the ingress entry and publish the posts, atomically: only the first
--- run of an event publishes (a task run again after a worker died does not).
--- ARGV[1]: the ingress entry id; IN_FLIGHT: the id the in-flight marker holds
--- (the adapters enqueue the task in the same script that creates the entry, before
--- its id is known); '': not from the ingress stream (an approved held message).
+# The first lines of every script that retires an ingress entry (KEYS[1]: the ingress
+# stream, KEYS[2]: the in-flight marker; ARGV[1]: the entry id, IN_FLIGHT for "the one the
+# in-flight marker names" (the adapters enqueue the task in the same script that creates
+# the entry, before its id is known), '' for none (an approved held message)). Only the
+# first run gets past them: a task run again after a worker died returns -1.
+RETIRE_INGRESS_ENTRY = """
 local id = ARGV[1]
 if id == '%s' then
   id = redis.call('GET', KEYS[2])
@@ -199,12 +199,17 @@ if id == '%s' then
 end
 if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
 redis.call('DEL', KEYS[2])  -- the in-flight marker: the lanes may stop waiting for it
+""" % IN_FLIGHT
+
+# Retire the ingress entry and publish the posts (one outbox stream per KEYS[3…], the
+# post and its TTL per pair of ARGV[2…]), atomically.
+_PUBLISH = RETIRE_INGRESS_ENTRY + """
 for i = 3, #KEYS do
   redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4])
   redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 3])
 end
 return #KEYS - 2
-""" % IN_FLIGHT
+"""
 
 
 def tagged(posts: list[OutboundPost], person: str) -> list[OutboundPost]:

@@ -19,7 +19,6 @@ from kombu.transport import redis as kombu_redis
 from bridge.ingress import _FIND_TASKS
 from bridge.settings import Settings
 from bridge.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
-from workers.app import make_celery
 from workers.leases import held_delivery_tags, renew
 
 pytestmark = pytest.mark.integration

@@ -19,7 +19,6 @@ import yaml
 
 from bridge.cli import main as cli_main
 
-from ..processes import run_cli
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "links.example.yaml"
