@@ -53,7 +53,7 @@ PENDING_POLL = 0.5
 # entry, before its id is known; workers/pipeline.py looks it up when publishing).
 IN_FLIGHT = "in-flight"
 
-# KEYS: seen, seq[, the platform's adapter lease]. ARGV: this process's PENDING token, its
+# KEYS: seen, seq[, the platform's adapter lease, the counters]. ARGV: this process's PENDING token, its
 # TTL, the retention TTL. The event's position, or (when it was accepted before or is being
 # accepted) the seen marker. A PENDING marker of another process is taken over at once when
 # this process holds the platform's adapter lease: the other process no longer runs the
@@ -63,7 +63,10 @@ _BEGIN = """
 local current = redis.call('GET', KEYS[1])
 if current and KEYS[3] and current ~= ARGV[1] and string.sub(current, 1, 8) == 'pending:' then
   local holder = redis.call('GET', KEYS[3])
-  if holder and 'pending:' .. holder == ARGV[1] then current = nil end
+  if holder and 'pending:' .. holder == ARGV[1] then
+    current = nil
+    redis.call('HINCRBY', KEYS[4], 'ingress.pending_taken_over', 1)
+  end
 end
 if not current then
   redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
@@ -182,7 +185,7 @@ class Ingress:
         """The next position in ``chat`` for a new event; None (counted) for a duplicate."""
         keys = [self._keys.seen(dedup_key), self._keys.seq(chat)]
         if self._leased:
-            keys.append(self._keys.adapter_lease(platform))
+            keys += [self._keys.adapter_lease(platform), self._keys.stats()]
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored: while the marker is
         # PENDING, a redelivery waits for it to become "1", to expire, or (see _BEGIN) to

@@ -47,6 +47,7 @@ async def test_the_lease_holder_takes_over_a_dead_processs_accept_at_once(aredis
     assert _queued_texts(list(reversed(await aredis.lrange(queue.key, 0, -1)))) == ["m1", "m2"]
     assert await aredis.get(keys.seen(_event(1).dedup_key)) == "1"
     assert not await ingress.accept(_event(1))  # and it is accepted once
+    assert await aredis.hget(keys.stats(), "ingress.pending_taken_over") == "1"
 
 
 async def test_an_accept_under_way_elsewhere_is_waited_for_without_the_lease(aredis, keys, redis_url, prefix):
