@@ -247,10 +247,12 @@ class Command:
     @property
     def order_key(self) -> str:
         """The sequence this command takes a position in: its chat's (shared with the
-        chat's messages), or for a private chat with the bot one named by a hash."""
+        chat's messages), or for a command in a private chat with the bot, which needs no
+        order with anything else, one of its own, named like its seen marker (a hash of a
+        chat id alone would name the member: in a private chat it is their id)."""
         if not self.private:
             return self.chat.key
-        return "private:" + hashlib.sha256(self.chat.key.encode()).hexdigest()[:24]
+        return "private:" + self.dedup_key.removeprefix("cmd:")
 
     @property
     def user_ref(self) -> str:
