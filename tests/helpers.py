@@ -5,6 +5,7 @@ import asyncio
 import base64
 import inspect
 import json
+import textwrap
 import time
 from pathlib import Path
 
@@ -24,6 +25,26 @@ async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, m
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
         await asyncio.sleep(interval)
+
+
+# The bot tokens the end-to-end tests give the stand-ins (and so the bridge).
+TG_TOKEN = "7000001:TEST-token"
+DC_TOKEN = "dGVzdA.e2e.token"
+
+
+def bridge_env(tmp_path: Path, links_yaml: str, redis_url: str, prefix: str, telegram, discord,
+               **extra: str) -> dict[str, str]:
+    """Write ``links_yaml`` (dedented) to tmp_path/links.yaml and return the environment for
+    the `twinbridge` commands: Redis, the config, and the two stand-ins' URLs and bot tokens
+    (each stand-in's own, so a test with its own tokens needs nothing more), plus ``extra``."""
+    config = tmp_path / "links.yaml"
+    config.write_text(textwrap.dedent(links_yaml), encoding="utf-8")
+    return {
+        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
+        "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.url,
+        "DISCORD_BOT_TOKEN": discord.token, "DISCORD_API_URL": discord.api_url,
+        "DISCORD_GATEWAY_URL": discord.gateway_url, **extra,
+    }
 
 
 async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrency: int = 2) -> None:

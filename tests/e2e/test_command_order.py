@@ -6,19 +6,15 @@ command). The worker runs four tasks at a time, so a command and the message
 after it really are handled in parallel unless the bridge orders them."""
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 
 pytestmark = pytest.mark.e2e
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 TOWN_TG = -1001000000021
 GUILD = 112233445566770000
 TWIN_DC = 112233445566778821
@@ -50,13 +46,7 @@ async def world(tmp_path, procs, redis_url, prefix):
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {TWIN_DC: "twin"}}})
     for server in (telegram, discord):
         await server.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-    }
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
     await start_bridge(procs, env, telegram, discord, concurrency=4)
     await wait_until(lambda: {c["name"] for c in discord.application_commands()} >= {"consent"}, 30,
                      message="the slash commands registered")

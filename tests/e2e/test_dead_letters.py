@@ -13,7 +13,7 @@ from bridge.task_queue import TaskQueue
 
 from ..helpers import wait_until
 from ..processes import run_cli
-from .test_whole_path import DC_TOKEN, GUILD, KREFELD, LEICESTER, MASAYA, MAX, TG_TOKEN, bridge_env
+from .test_whole_path import DC_TOKEN, GUILD, KREFELD, LEICESTER, MASAYA, MAX, TG_TOKEN, whole_path_env
 
 pytestmark = pytest.mark.e2e
 
@@ -24,7 +24,7 @@ async def test_kicked_bot_is_dead_lettered_listed_and_retried(tmp_path, procs, r
     await telegram.start()
     await discord.start()
     try:
-        env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+        env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
@@ -63,7 +63,7 @@ async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_u
     await telegram.start()
     await discord.start()
     try:
-        env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+        env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")

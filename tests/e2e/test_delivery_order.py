@@ -5,8 +5,8 @@ from __future__ import annotations
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import two_community_links, wait_until
-from .test_whole_path import ANNA, DC_TOKEN, GUILD, KREFELD, LEICESTER, TG_TOKEN
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, two_community_links, wait_until
+from .test_whole_path import ANNA, GUILD, KREFELD, LEICESTER
 
 BURST = 30  # a Discord webhook takes 5 posts per 2 s: about 12 s
 
@@ -17,14 +17,8 @@ async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(two_community_links(LEICESTER, KREFELD, krefeld_language="en"))
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url,
-        }
+        env = bridge_env(tmp_path, two_community_links(LEICESTER, KREFELD, krefeld_language="en"),
+                         redis_url, prefix, telegram, discord)
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)

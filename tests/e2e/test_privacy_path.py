@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import re
-import textwrap
 
 import pytest
 
@@ -17,10 +16,8 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 CLASS_TG = -1001000000011
 GUILD = 112233445566770000
@@ -56,15 +53,8 @@ async def world(tmp_path, procs, redis_url, prefix):
     libre = LibreTranslateStandIn()
     for server in (telegram, discord, libre):
         await server.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "LIBRETRANSLATE_URL": libre.url, "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        "TWINBRIDGE_LOG_LEVEL": "INFO",
-    }
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="INFO")
     await start_bridge(procs, env, telegram, discord)
     yield telegram, discord, libre, env
     procs.stop_all()

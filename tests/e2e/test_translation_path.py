@@ -5,7 +5,6 @@ Assertions are on what the stand-ins received: the translator's requests (how
 many, what text) and the posts members see."""
 from __future__ import annotations
 
-import textwrap
 import time
 
 import pytest
@@ -14,11 +13,9 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 LT_KEY = "lt-e2e-key"
 LEICESTER = -1001000000001
 KREFELD_TG = -1001000000002
@@ -57,17 +54,11 @@ async def world(tmp_path, procs, redis_url, prefix):
     endpoints = ProviderEndpointStandIn()
     for server in (telegram, discord, libre, endpoints):
         await server.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
     urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
         "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "LIBRETRANSLATE_URL": libre.url, "LIBRETRANSLATE_API_KEY": LT_KEY,
-        "TWINBRIDGE_TRANSLATOR_URLS": urls, "TWINBRIDGE_TRANSLATION_TIMEOUT": str(BOUND),
-    }
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
+                     LIBRETRANSLATE_URL=libre.url, LIBRETRANSLATE_API_KEY=LT_KEY,
+                     TWINBRIDGE_TRANSLATOR_URLS=urls, TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND))
     await start_bridge(procs, env, telegram, discord)
     yield telegram, discord, libre, endpoints
     procs.stop_all()

@@ -6,18 +6,14 @@ event loop, and every assertion is on what they received.
 """
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, wait_until
 from ..processes import free_port
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 LEICESTER = -1001000000001
 MASAYA = -1001000000003
 UNLINKED = -1009999999999
@@ -53,20 +49,9 @@ async def standins():
     await discord.stop()
 
 
-def bridge_env(tmp_path, redis_url, prefix, telegram, discord) -> dict[str, str]:
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    return {
-        "TWINBRIDGE_CONFIG": str(config),
-        "REDIS_URL": redis_url,
-        "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN,
-        "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN,
-        "DISCORD_API_URL": discord.api_url,
-        "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "TWINBRIDGE_LOG_LEVEL": "INFO",
-    }
+def whole_path_env(tmp_path, redis_url, prefix, telegram, discord) -> dict[str, str]:
+    """This module's links.yaml written, and the environment for it (INFO logs)."""
+    return bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, TWINBRIDGE_LOG_LEVEL="INFO")
 
 
 def webhook_posts(discord, channel_id):
@@ -75,7 +60,7 @@ def webhook_posts(discord, channel_id):
 
 async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefix, aredis):
     telegram, discord = standins
-    env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+    env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
     procs.start("worker", ["worker", "--concurrency", "2"], env)
     procs.start("run", ["run"], env)
     await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
@@ -154,7 +139,7 @@ async def _stat(aredis, prefix, name) -> int:
 
 async def test_rejected_token_is_named_and_exits_2(tmp_path, procs, standins, redis_url, prefix):
     telegram, discord = standins
-    env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+    env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
     env["TELEGRAM_BOT_TOKEN"] = "7000001:WRONG"
     env["DISCORD_BOT_TOKEN"] = ""
     proc = procs.start("run", ["run"], env)
@@ -167,7 +152,7 @@ async def test_rejected_token_is_named_and_exits_2(tmp_path, procs, standins, re
 
 async def test_unreachable_redis_is_retried_not_a_crash_loop(tmp_path, procs, standins, prefix):
     telegram, discord = standins
-    env = bridge_env(tmp_path, f"redis://127.0.0.1:{free_port()}/0", prefix, telegram, discord)
+    env = whole_path_env(tmp_path, f"redis://127.0.0.1:{free_port()}/0", prefix, telegram, discord)
     proc = procs.start("run", ["run"], env)
     await wait_until(lambda: procs.log("run").count("unreachable") >= 2, 30, message="two retries")
     assert proc.poll() is None  # still running, retrying with backoff

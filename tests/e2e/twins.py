@@ -4,7 +4,7 @@ from __future__ import annotations
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from .test_whole_path import DC_TOKEN, TG_TOKEN
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env
 
 GUILD = 112233445566770000
 
@@ -38,11 +38,4 @@ def standins(pairs: int) -> tuple[TelegramStandIn, DiscordStandIn]:
 
 def fleet_env(tmp_path, pairs: int, redis_url: str, prefix: str, telegram, discord, **extra: str) -> dict[str, str]:
     """Write the fleet's links.yaml and return the environment for the `twinbridge` commands."""
-    config = tmp_path / "links.yaml"
-    config.write_text(pair_links(pairs))
-    return {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-        "DISCORD_GATEWAY_URL": discord.gateway_url, **extra,
-    }
+    return bridge_env(tmp_path, pair_links(pairs), redis_url, prefix, telegram, discord, **extra)

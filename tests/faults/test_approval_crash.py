@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import re
 import signal
-import textwrap
 import time
 
 import pytest
@@ -15,12 +14,10 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, wait_until
 
 pytestmark = pytest.mark.e2e
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 CLASS_TG = -1001000000031
 GUILD = 112233445566770000
 CLASS_DC = 112233445566778831
@@ -45,17 +42,10 @@ async def test_an_approval_survives_its_worker_being_killed(tmp_path, procs, red
     for server in (telegram, discord, libre):
         await server.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(textwrap.dedent(LINKS))
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url, "LIBRETRANSLATE_URL": libre.url,
-            "TWINBRIDGE_PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
-            # Short, so that a lost task comes back within seconds in the test.
-            "TWINBRIDGE_VISIBILITY_TIMEOUT": "6",
-        }
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                         TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
+                         # Short, so that a lost task comes back within seconds in the test.
+                         TWINBRIDGE_VISIBILITY_TIMEOUT="6")
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")

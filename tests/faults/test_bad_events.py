@@ -15,7 +15,7 @@ import pytest
 from bridge.keys import Keys
 from bridge.stats import Stats
 
-from ..e2e.test_whole_path import ANNA, MAX, bridge_env, standins  # noqa: F401 - standins is a fixture
+from ..e2e.test_whole_path import ANNA, MAX, standins, whole_path_env  # noqa: F401 - standins is a fixture
 from ..e2e.test_whole_path import KREFELD, LEICESTER, MASAYA
 from ..helpers import start_bridge, wait_until
 
@@ -39,7 +39,7 @@ async def stat(aredis, prefix, name) -> int:
 async def test_a_bad_update_or_gateway_event_in_a_burst_stalls_nothing(tmp_path, procs, standins, redis_url,
                                                                       prefix, aredis):
     telegram, discord = standins
-    await start_bridge(procs, bridge_env(tmp_path, redis_url, prefix, telegram, discord), telegram, discord)
+    await start_bridge(procs, whole_path_env(tmp_path, redis_url, prefix, telegram, discord), telegram, discord)
     started = time.monotonic()
 
     half = BURST // 2
@@ -73,7 +73,7 @@ async def test_discord_messages_written_while_the_adapters_were_dead_are_relayed
     """A crash (SIGKILL of `twinbridge run`) costs the gateway session; the new one is
     fresh (IDENTIFY) and gets no replay: what was written meanwhile comes from history."""
     telegram, discord = standins
-    env = bridge_env(tmp_path, redis_url, prefix, telegram, discord)
+    env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
     await start_bridge(procs, env, telegram, discord)
     discord.inject_message(KREFELD, MAX, "dc before")
     # In both twins before the kill: a post in flight at a kill may be shown twice (item 13, not this test's).

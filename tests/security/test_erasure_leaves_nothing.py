@@ -14,7 +14,6 @@ import asyncio
 import json
 import random
 import re
-import textwrap
 import time
 import uuid
 
@@ -24,14 +23,12 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 from ..processes import run_cli
 from .traces import redis_traces, standin_traces
 
 pytestmark = pytest.mark.e2e
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 PSEUDONYM_KEY = "test-pseudonym-key-erasure-0123456789"
 GUILD = 112233445566770000
 TOWN_TG, TOWN_DC = -1001000000021, 112233445566778821
@@ -75,14 +72,8 @@ async def world(tmp_path, procs, redis_url, prefix):
     libre = LibreTranslateStandIn()
     for server in (telegram, discord, libre):
         await server.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "LIBRETRANSLATE_URL": libre.url, "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
-    }
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
     await start_bridge(procs, env, telegram, discord)
     yield telegram, discord, env
     procs.stop_all()

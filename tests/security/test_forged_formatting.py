@@ -12,19 +12,16 @@ sender prefix.
 from __future__ import annotations
 
 import re
-import textwrap
 
 import pytest
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 
 pytestmark = pytest.mark.e2e
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 LEICESTER = -1001000000001
 GUILD = 112233445566770000
 KREFELD = 112233445566778899
@@ -113,13 +110,7 @@ async def world(tmp_path, procs, redis_url, prefix):
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
     await telegram.start()
     await discord.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-    }
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
     await start_bridge(procs, env, telegram, discord)
     yield telegram, discord
     procs.stop_all()
@@ -206,14 +197,7 @@ async def test_a_held_message_shows_as_typed_to_the_moderator(tmp_path, procs, r
     await telegram.start()
     await discord.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(textwrap.dedent(SCHOOL))
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url, "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY,
-        }
+        env = bridge_env(tmp_path, SCHOOL, redis_url, prefix, telegram, discord, TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
         await start_bridge(procs, env, telegram, discord)
         telegram.inject_message(CLASS_TG, ANNA, "/consent")
         await wait_until(lambda: any("Thank you!" in t for w, t in telegram.transcript(CLASS_TG) if w == "bot"),

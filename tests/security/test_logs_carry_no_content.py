@@ -10,14 +10,12 @@ bot tokens, the webhooks' ids and tokens and the interactions' tokens.
 """
 from __future__ import annotations
 
-import textwrap
-
 import pytest
 
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import bridge_env, start_bridge, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -69,14 +67,9 @@ async def world(tmp_path, procs, redis_url, prefix):
         TOWN_DC: "town", CLASS_DC: "klasse"}}})
     for server in (telegram, discord):
         await server.start()
-    config = tmp_path / "links.yaml"
-    config.write_text(textwrap.dedent(LINKS))
-    env = {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url, "DISCORD_GATEWAY_URL": discord.gateway_url,
-        "TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY, "TWINBRIDGE_LOG_LEVEL": "DEBUG",
-    }
+    # The stand-ins' tokens, which are this module's own (secrets the logs are searched for).
+    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
+                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="DEBUG")
     await start_bridge(procs, env, telegram, discord)
     yield telegram, discord
     procs.stop_all()

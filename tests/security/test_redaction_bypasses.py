@@ -21,7 +21,7 @@ from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 from workers.moderation.stage import moderate
 
-from ..helpers import start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
 
 LINKS = """
 version: 1
@@ -138,8 +138,6 @@ def test_look_alikes_stay(tmp_path, text):
 
 # --- end to end: a real worker and adapters, the stand-ins of Telegram, Discord, LibreTranslate ---
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 CLASS_TG = -1001000000011
 GUILD = 112233445566770000
 CLASS_DC = 112233445566778811
@@ -167,15 +165,9 @@ async def test_hostile_member_through_the_real_pipeline(tmp_path, procs, redis_u
     for server in (telegram, discord, libre):
         await server.start()
     try:
-        config = tmp_path / "links.yaml"
-        config.write_text(textwrap.dedent(LINKS.format(tg=CLASS_TG, dc=CLASS_DC, language="de")))
-        env = {
-            "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-            "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-            "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-            "DISCORD_GATEWAY_URL": discord.gateway_url, "LIBRETRANSLATE_URL": libre.url,
-            "TWINBRIDGE_PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef", "TWINBRIDGE_LOG_LEVEL": "INFO",
-        }
+        env = bridge_env(tmp_path, LINKS.format(tg=CLASS_TG, dc=CLASS_DC, language="de"), redis_url, prefix,
+                         telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                         TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef", TWINBRIDGE_LOG_LEVEL="INFO")
         await start_bridge(procs, env, telegram, discord)
         telegram.start_private(TEACHER)
         telegram.inject_message(CLASS_TG, PUPIL, "/consent")
