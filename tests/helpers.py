@@ -7,6 +7,7 @@ import inspect
 import json
 import textwrap
 import time
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bridge.links import LinksConfig, load_links
@@ -25,6 +26,20 @@ async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, m
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {message} (last: {last!r})")
         await asyncio.sleep(interval)
+
+
+@asynccontextmanager
+async def serving(*standins):
+    """Start the stand-ins in order; on the way out (however it is left) stop the ones started."""
+    started = []
+    try:
+        for standin in standins:
+            await standin.start()
+            started.append(standin)
+        yield standins
+    finally:
+        for standin in started:
+            await standin.stop()
 
 
 # The bot tokens the end-to-end tests give the stand-ins (and so the bridge).

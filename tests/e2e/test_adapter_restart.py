@@ -13,8 +13,7 @@ import os
 import signal
 import time
 
-
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 from .test_whole_path import ANNA
 from .twins import dc_channel, fleet_env, standins, tg_chat
 
@@ -47,9 +46,7 @@ async def test_adapters_killed_mid_burst_lose_nothing(tmp_path, procs, redis_url
 async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *, kill: bool) -> dict:
     label = "adapter-restart (kill -9)" if kill else "adapter-restart (SIGTERM)"
     telegram, discord = standins(PAIRS)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
@@ -143,9 +140,6 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
               f"not found (sent again) {stats.get('discord.intent.not_found', 0)}; "
               f"lost 0, out of order 0, shown twice {doubled}")
         return {"doubled": doubled, "delivered_at_stop": delivered_at_stop}
-    finally:
-        await telegram.stop()
-        await discord.stop()
 
 
 async def _terminate(proc) -> None:
@@ -180,9 +174,7 @@ async def test_telegram_side_stopped_mid_burst_repeats_nothing(tmp_path, procs, 
 async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, keys, aredis, *, kill: bool) -> dict:
     label = "adapter-restart to Telegram (kill -9)" if kill else "adapter-restart to Telegram (SIGTERM)"
     telegram, discord = standins(PAIRS)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
@@ -240,6 +232,3 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
               f"complete {completed_after:.1f}s after the stop ({time.monotonic() - started:.1f}s after the burst "
               f"began)")
         return {"doubled": doubled}
-    finally:
-        await telegram.stop()
-        await discord.stop()

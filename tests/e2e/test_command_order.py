@@ -11,7 +11,7 @@ import pytest
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -44,16 +44,13 @@ def dc_member(k: int) -> dict:
 async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {TWIN_DC: "twin"}}})
-    for server in (telegram, discord):
-        await server.start()
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
-    await start_bridge(procs, env, telegram, discord, concurrency=4)
-    await wait_until(lambda: {c["name"] for c in discord.application_commands()} >= {"consent"}, 30,
-                     message="the slash commands registered")
-    yield telegram, discord
-    procs.stop_all()
-    for server in (telegram, discord):
-        await server.stop()
+    async with serving(telegram, discord):
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
+        await start_bridge(procs, env, telegram, discord, concurrency=4)
+        await wait_until(lambda: {c["name"] for c in discord.application_commands()} >= {"consent"}, 30,
+                         message="the slash commands registered")
+        yield telegram, discord
+        procs.stop_all()
 
 
 def on_telegram(telegram) -> list[str]:

@@ -11,7 +11,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.task_queue import TaskQueue
 
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 from ..processes import run_cli
 from .test_whole_path import DC_TOKEN, GUILD, KREFELD, LEICESTER, MASAYA, MAX, TG_TOKEN, whole_path_env
 
@@ -21,9 +21,7 @@ pytestmark = pytest.mark.e2e
 async def test_kicked_bot_is_dead_lettered_listed_and_retried(tmp_path, procs, redis_url, prefix, keys, aredis):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "x"}}})
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
@@ -49,9 +47,6 @@ async def test_kicked_bot_is_dead_lettered_listed_and_retried(tmp_path, procs, r
         assert [text for _, text in telegram.transcript(MASAYA)] == \
             ["Max · Krefeld: Treffen am Samstag", "Max · Krefeld: Bringt Regenschirme mit"]
         assert "0 dead letter(s)" in run_cli(["dead-letters", "list"], env=env).stdout
-    finally:
-        await telegram.stop()
-        await discord.stop()
 
 
 async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_url, prefix, keys, aredis):
@@ -60,9 +55,7 @@ async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_u
     holds their text, their id, or their name."""
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "x"}}})
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
@@ -86,9 +79,6 @@ async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_u
         for trace in ("Samstag", "Geheimnis", MAX["id"], "Max", MAX["username"]):
             assert trace not in after, trace
         assert "0 dead letter(s)" in run_cli(["dead-letters", "list"], env=env).stdout
-    finally:
-        await telegram.stop()
-        await discord.stop()
 
 
 async def _dead_letter_contents(aredis, prefix) -> str:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, two_community_links, wait_until
+from ..helpers import (
+    DC_TOKEN,
+    TG_TOKEN,
+    bridge_env,
+    serving,
+    two_community_links,
+    wait_until,
+)
 from .test_whole_path import ANNA, GUILD, KREFELD, LEICESTER
 
 BURST = 30  # a Discord webhook takes 5 posts per 2 s: about 12 s
@@ -14,9 +21,7 @@ BURST = 30  # a Discord webhook takes 5 posts per 2 s: about 12 s
 async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "x"}}})
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = bridge_env(tmp_path, two_community_links(LEICESTER, KREFELD, krefeld_language="en"),
                          redis_url, prefix, telegram, discord)
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
@@ -35,6 +40,3 @@ async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis
         assert shown() == expected  # complete, once, in order
         # The shared limiter kept to the webhook's bucket: no 429 was provoked.
         assert discord.rate_limited_responses == 0
-    finally:
-        await telegram.stop()
-        await discord.stop()

@@ -6,8 +6,7 @@ import os
 import signal
 import time
 
-
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 from .test_whole_path import ANNA
 from .twins import dc_channel, fleet_env, standins, tg_chat
 
@@ -24,9 +23,7 @@ PER_CHAT = 20  # 25 × 20 = 500 messages
 async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, procs, redis_url, prefix,
                                                                      keys, aredis):
     telegram, discord = standins(PAIRS)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         # Default settings: the killed worker's tasks run again within the visibility
         # timeout (15 s; live workers renew theirs), tests/faults/test_worker_recovery.py.
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
@@ -62,9 +59,6 @@ async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, p
               f"tasks run again without effect: {stats.get('worker.already_published', 0)}; "
               f"ingress entries enqueued again: {stats.get('ingress.requeued', 0)}; "
               f"lost 0, doubled 0, out of order 0; all delivered in {elapsed:.1f}s")
-    finally:
-        await telegram.stop()
-        await discord.stop()
 
 
 async def _processed(aredis, keys, at_least: int):
@@ -78,9 +72,7 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(tmp_pat
     503 for 30 s. Everything arrives afterwards, once and in order, and the bridge
     waited as told instead of hammering the platform."""
     telegram, discord = standins(2)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = fleet_env(tmp_path, 2, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
@@ -110,6 +102,3 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(tmp_pat
               f"webhook POSTs {len(webhook_posts)}; retries after 5xx {stats.get('discord.delivery.retried', 0)}; "
               f"dead letters {stats.get('discord.delivery.dead_lettered', 0)}; "
               f"complete {max(0.0, recovered):.1f}s after the outage ended; lost 0, doubled 0, out of order 0")
-    finally:
-        await telegram.stop()
-        await discord.stop()

@@ -16,7 +16,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 CLASS_TG = -1001000000011
@@ -51,15 +51,12 @@ async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {CLASS_DC: "klasse-8b"}}})
     libre = LibreTranslateStandIn()
-    for server in (telegram, discord, libre):
-        await server.start()
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="INFO")
-    await start_bridge(procs, env, telegram, discord)
-    yield telegram, discord, libre, env
-    procs.stop_all()
-    for server in (telegram, discord, libre):
-        await server.stop()
+    async with serving(telegram, discord, libre):
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="INFO")
+        await start_bridge(procs, env, telegram, discord)
+        yield telegram, discord, libre, env
+        procs.stop_all()
 
 
 def said_in_group(telegram, fragment):

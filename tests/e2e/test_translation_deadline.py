@@ -13,13 +13,10 @@ import time
 
 import pytest
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from bridge.sandbox.translator_api import fake_translate
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
-from ..processes import OFFLINE_TRANSLATORS
-from .test_translation_path import ANNA, GUILD, KREFELD, LEICESTER, LT_KEY
+from ..helpers import serving, start_bridge, wait_until
+from .test_translation_path import ANNA, KREFELD, LEICESTER, translation_env, translation_standins
 
 pytestmark = pytest.mark.e2e
 
@@ -39,26 +36,16 @@ policies:
 @pytest.fixture
 async def world(tmp_path, procs, redis_url, prefix):
     """Start the stand-ins, then (by calling the returned function) the bridge with extra env."""
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
-    libre = LibreTranslateStandIn(api_key=LT_KEY)
-    endpoints = ProviderEndpointStandIn()
-    for server in (telegram, discord, libre, endpoints):
-        await server.start()
-    urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
-        "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
+    telegram, discord, libre, endpoints = translation_standins()
+    async with serving(telegram, discord, libre, endpoints):
 
-    async def start(**extra: str):
-        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
-                         LIBRETRANSLATE_URL=libre.url, LIBRETRANSLATE_API_KEY=LT_KEY,
-                         TWINBRIDGE_TRANSLATOR_URLS=urls, **extra)
-        await start_bridge(procs, env, telegram, discord)
-        return telegram, discord, libre, endpoints
+        async def start(**extra: str):
+            env = translation_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, libre, endpoints, **extra)
+            await start_bridge(procs, env, telegram, discord)
+            return telegram, discord, libre, endpoints
 
-    yield start
-    procs.stop_all()
-    for server in (telegram, discord, libre, endpoints):
-        await server.stop()
+        yield start
+        procs.stop_all()
 
 
 def copies(discord, fragment: str) -> list[str]:

@@ -13,7 +13,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS
 
 LT_KEY = "lt-e2e-key"
@@ -46,24 +46,32 @@ ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
 MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max Krüger", "discriminator": "0"}
 
 
-@pytest.fixture
-async def world(tmp_path, procs, redis_url, prefix):
-    telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
-    libre = LibreTranslateStandIn(api_key=LT_KEY)
-    endpoints = ProviderEndpointStandIn()
-    for server in (telegram, discord, libre, endpoints):
-        await server.start()
+def translation_standins() -> tuple[TelegramStandIn, DiscordStandIn, LibreTranslateStandIn, ProviderEndpointStandIn]:
+    """Telegram, Discord (Krefeld's channel), LibreTranslate (keyed) and MyMemory's endpoint; not started."""
+    return (TelegramStandIn(token=TG_TOKEN),
+            DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}}),
+            LibreTranslateStandIn(api_key=LT_KEY), ProviderEndpointStandIn())
+
+
+def translation_env(tmp_path, links: str, redis_url, prefix, telegram, discord, libre, endpoints,
+                    **extra: str) -> dict[str, str]:
+    """bridge_env with LibreTranslate and MyMemory at their stand-ins (the other providers unreachable)."""
     urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
         "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
-                     LIBRETRANSLATE_URL=libre.url, LIBRETRANSLATE_API_KEY=LT_KEY,
-                     TWINBRIDGE_TRANSLATOR_URLS=urls, TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND))
-    await start_bridge(procs, env, telegram, discord)
-    yield telegram, discord, libre, endpoints
-    procs.stop_all()
-    for server in (telegram, discord, libre, endpoints):
-        await server.stop()
+    return bridge_env(tmp_path, links, redis_url, prefix, telegram, discord,
+                      LIBRETRANSLATE_URL=libre.url, LIBRETRANSLATE_API_KEY=LT_KEY,
+                      TWINBRIDGE_TRANSLATOR_URLS=urls, **extra)
+
+
+@pytest.fixture
+async def world(tmp_path, procs, redis_url, prefix):
+    telegram, discord, libre, endpoints = translation_standins()
+    async with serving(telegram, discord, libre, endpoints):
+        env = translation_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, libre, endpoints,
+                              TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND))
+        await start_bridge(procs, env, telegram, discord)
+        yield telegram, discord, libre, endpoints
+        procs.stop_all()
 
 
 def translate_calls(libre) -> list:

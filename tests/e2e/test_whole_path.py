@@ -11,7 +11,7 @@ import pytest
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
 from ..processes import free_port
 
 LEICESTER = -1001000000001
@@ -42,11 +42,8 @@ MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max Krü
 async def standins():
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
-    await telegram.start()
-    await discord.start()
-    yield telegram, discord
-    await telegram.stop()
-    await discord.stop()
+    async with serving(telegram, discord):
+        yield telegram, discord
 
 
 def whole_path_env(tmp_path, redis_url, prefix, telegram, discord) -> dict[str, str]:

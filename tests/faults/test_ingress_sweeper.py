@@ -20,7 +20,7 @@ from bridge.sandbox.translator_api import LibreTranslateStandIn
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -57,9 +57,7 @@ async def _task_copies(aredis, keys) -> Counter:
 async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs, redis_url, prefix, keys, aredis):
     telegram, discord = standins(1)
     libre = LibreTranslateStandIn()
-    for server in (telegram, discord, libre):
-        await server.start()
-    try:
+    async with serving(telegram, discord, libre):
         # A short visibility timeout, as the sweeper used to take it for "stale".
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
                         TWINBRIDGE_TRANSLATION_TIMEOUT="40", TWINBRIDGE_VISIBILITY_TIMEOUT="6")
@@ -100,9 +98,6 @@ async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs,
         # translator's own second attempt after its first call timed out), by one run.
         assert asked["hello"] == asked["thank you"] == asked["good night"] == 1, asked
         assert asked["good morning"] <= 2, asked
-    finally:
-        for server in (telegram, discord, libre):
-            await server.stop()
 
 
 async def _accepted(aredis, keys, n: int) -> bool:

@@ -16,7 +16,7 @@ from bridge.sandbox.translator_api import LibreTranslateStandIn
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(180)]
 
@@ -51,10 +51,7 @@ async def _pass_time(aredis, prefix: str, seconds: int) -> int:
 async def test_order_holds_after_the_counter_and_cursor_expired(tmp_path, procs, redis_url, prefix, keys, aredis):
     telegram, discord = standins(1)
     libre = LibreTranslateStandIn()
-    servers = (telegram, discord, libre)
-    for server in servers:
-        await server.start()
-    try:
+    async with serving(telegram, discord, libre):
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url)
         (tmp_path / "links.yaml").write_text(textwrap.dedent(LINKS))
         procs.start("worker", ["worker", "--concurrency", "2"], env)
@@ -93,9 +90,6 @@ async def test_order_holds_after_the_counter_and_cursor_expired(tmp_path, procs,
         # The cursor is written right after the post is on the platform (the stand-in may
         # show it a moment before the adapter records it).
         await wait_until(lambda: _equals(aredis, cursor, "2"), 10, message="the cursor at 2")
-    finally:
-        for server in servers:
-            await server.stop()
 
 
 async def _equals(aredis, key: str, value: str) -> bool:

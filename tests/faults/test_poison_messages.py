@@ -23,7 +23,7 @@ from bridge.task_queue import TaskQueue
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 from ..processes import run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -41,9 +41,7 @@ def poisoned(message_id: str, **fields) -> PlatformEvent:
 async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(tmp_path, procs, redis_url, prefix,
                                                                        keys, aredis):
     telegram, discord = standins(1)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
@@ -112,9 +110,6 @@ async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(tmp_path,
         print(f"\nFIGURES poison: 3 good messages around 2 poisoned ones in one chat shown, in order, "
               f"{elapsed:.1f}s after the first was written; pipeline error parked after {raised.attempts} "
               f"attempts, bad payload after {rejected.attempts}")
-    finally:
-        await telegram.stop()
-        await discord.stop()
 
 
 def _parked_again(sync, keys, first_ids) -> bool:

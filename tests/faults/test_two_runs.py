@@ -12,7 +12,7 @@ import pytest
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -24,9 +24,7 @@ LEASE = 4  # seconds (TWINBRIDGE_ADAPTER_LEASE): how long a dead holder keeps it
 async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_path, procs, redis_url, prefix,
                                                                             keys, aredis):
     telegram, discord = standins(PAIRS)
-    await telegram.start()
-    await discord.start()
-    try:
+    async with serving(telegram, discord):
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE=str(LEASE))
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
@@ -91,6 +89,3 @@ async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_
               f"{complete_after:.1f}s after the kill; posts in flight found in history "
               f"{stats.get('discord.intent.found', 0)}, sent again {stats.get('discord.intent.not_found', 0)}; "
               f"lost 0, shown twice 0, out of order 0")
-    finally:
-        await telegram.stop()
-        await discord.stop()

@@ -18,7 +18,7 @@ from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpoin
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
-from ..helpers import wait_until
+from ..helpers import serving, wait_until
 from ..processes import OFFLINE_TRANSLATORS
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
@@ -52,10 +52,7 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
     last message within 30 s of the kill."""
     telegram, discord = standins(PAIRS)
     libre = LibreTranslateStandIn()
-    servers = (telegram, discord, libre)
-    for server in servers:
-        await server.start()
-    try:
+    async with serving(telegram, discord, libre):
         # Default settings: no TWINBRIDGE_VISIBILITY_TIMEOUT.
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url)
         assert "TWINBRIDGE_VISIBILITY_TIMEOUT" not in env and "TWINBRIDGE_VISIBILITY_TIMEOUT" not in os.environ
@@ -104,9 +101,6 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
               f"the kill; last message shown {recovered:.1f}s after the kill; tasks run again without effect: "
               f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
               f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0")
-    finally:
-        for server in servers:
-            await server.stop()
 
 
 async def _held(aredis, keys, at_least: int) -> bool:
@@ -137,10 +131,7 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path
     never hands the task out again, and each translator is asked as often as one run asks."""
     telegram, discord = standins(1)
     libre, endpoints = LibreTranslateStandIn(), ProviderEndpointStandIn()
-    servers = (telegram, discord, libre, endpoints)
-    for server in servers:
-        await server.start()
-    try:
+    async with serving(telegram, discord, libre, endpoints):
         urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
             "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
@@ -172,6 +163,3 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path
         assert len(asked_libre) == 2 and len(asked_mymemory) == 1, (asked_libre, asked_mymemory)
         assert len(shown) == 1 and "guten Morgen" in shown[0][1], shown
         assert not await aredis.hget(keys.stats(), "worker.already_published")
-    finally:
-        for server in servers:
-            await server.stop()

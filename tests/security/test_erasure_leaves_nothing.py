@@ -23,7 +23,7 @@ from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 from ..processes import run_cli
 from .traces import redis_traces, standin_traces
 
@@ -70,15 +70,12 @@ async def world(tmp_path, procs, redis_url, prefix):
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
         TOWN_DC: "twinbury", CLASS_DC: "klasse-9a"}}})
     libre = LibreTranslateStandIn()
-    for server in (telegram, discord, libre):
-        await server.start()
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
-    await start_bridge(procs, env, telegram, discord)
-    yield telegram, discord, env
-    procs.stop_all()
-    for server in (telegram, discord, libre):
-        await server.stop()
+    async with serving(telegram, discord, libre):
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
+        await start_bridge(procs, env, telegram, discord)
+        yield telegram, discord, env
+        procs.stop_all()
 
 
 def shown_in(discord, channel, fragment):

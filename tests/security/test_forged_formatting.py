@@ -18,7 +18,7 @@ import pytest
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -108,14 +108,11 @@ def assert_safe_label(label: str, community: str) -> None:
 async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
-    await telegram.start()
-    await discord.start()
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
-    await start_bridge(procs, env, telegram, discord)
-    yield telegram, discord
-    procs.stop_all()
-    await telegram.stop()
-    await discord.stop()
+    async with serving(telegram, discord):
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
+        await start_bridge(procs, env, telegram, discord)
+        yield telegram, discord
+        procs.stop_all()
 
 
 def webhook_posts(discord) -> list[dict]:

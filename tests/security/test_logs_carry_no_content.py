@@ -15,7 +15,7 @@ import pytest
 from bridge.sandbox.discord_api import DiscordStandIn
 from bridge.sandbox.telegram_api import TelegramStandIn
 
-from ..helpers import bridge_env, start_bridge, wait_until
+from ..helpers import bridge_env, serving, start_bridge, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -65,16 +65,13 @@ async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twin", "channels": {
         TOWN_DC: "town", CLASS_DC: "klasse"}}})
-    for server in (telegram, discord):
-        await server.start()
-    # The stand-ins' tokens, which are this module's own (secrets the logs are searched for).
-    env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
-                     TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="DEBUG")
-    await start_bridge(procs, env, telegram, discord)
-    yield telegram, discord
-    procs.stop_all()
-    for server in (telegram, discord):
-        await server.stop()
+    async with serving(telegram, discord):
+        # The stand-ins' tokens, which are this module's own (secrets the logs are searched for).
+        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
+                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="DEBUG")
+        await start_bridge(procs, env, telegram, discord)
+        yield telegram, discord
+        procs.stop_all()
 
 
 def town_posts(discord):
