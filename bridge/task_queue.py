@@ -32,8 +32,8 @@ PROCESS_COMMAND_TASK = "twinbridge.process_command"
 # The second stage: translators, which receive only moderated text (workers/pipeline.py).
 TRANSLATION_QUEUE = "translation"
 TRANSLATE_TASK = "twinbridge.translate"
-# Back on the moderation queue once an event is published: the records of what crossed.
-AFTER_PUBLISH_TASK = "twinbridge.after_publish"
+# Back on the moderation queue when an event's author was erased while it was published.
+ERASE_AGAIN_TASK = "twinbridge.erase_again"
 
 
 def handed_over_id(task_id: str) -> str:

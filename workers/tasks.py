@@ -19,7 +19,7 @@ from bridge import audit, persons
 from bridge.keys import Keys
 from bridge.links import load_links
 from bridge.models import Command, MessageRef, PlatformEvent
-from bridge.task_queue import AFTER_PUBLISH_TASK, TRANSLATE_TASK, handed_over_id
+from bridge.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
 
 from . import commands, erasure, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
@@ -170,7 +170,7 @@ def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Key
         translate.apply_async(args=[drafts.to_dict(), ingress_id, after], task_id=handed_over_id(task_id),
                               argsrepr="", kwargsrepr="")
         return
-    _publish(list(drafts.posts), drafts, ingress_id, after, redis, keys)
+    _publish(list(drafts.posts), drafts, ingress_id, after, ctx, redis, keys)
 
 
 def _after_data(source: MessageRef, timestamp: float, author: str, person: str, outcome: pipeline.Outcome) -> dict:
@@ -180,13 +180,18 @@ def _after_data(source: MessageRef, timestamp: float, author: str, person: str, 
             "decisions": {link_id: dict(counter) for link_id, counter in outcome.decisions.items()}}
 
 
-def _publish(posts: list, drafts: pipeline.Drafts, ingress_id: str | None, after: dict, redis, keys: Keys) -> bool:
-    """Publish (the one atomic script that retires the ingress entry), then have the
-    moderation worker record what crossed. False when the event was published before."""
+def _publish(posts: list, drafts: pipeline.Drafts, ingress_id: str | None, after: dict, ctx, redis,
+             keys: Keys) -> bool:
+    """Publish (the one atomic script that retires the ingress entry), then record what
+    crossed. False when the event was published before."""
     if not pipeline.publish_posts(redis, keys, drafts.chat_key, drafts.seq, posts, ingress_id):
         redis.hincrby(keys.stats(), "worker.already_published", 1)
         return False
-    after_publish.apply_async(args=[after], argsrepr="", kwargsrepr="")
+    outcome = pipeline.Outcome(counts=Counter(after.get("counts") or {}),
+                               decisions={k: Counter(v) for k, v in (after.get("decisions") or {}).items()},
+                               crossed=set(after.get("crossed") or ()))
+    written = Written(MessageRef(**after["source"]), float(after.get("timestamp") or 0.0))
+    _after(written, after["author"], outcome, ctx, redis, keys, after["person"])
     log.debug("event -> %d posts", len(posts))
     return True
 
@@ -205,7 +210,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
         counts = Counter(after.get("counts") or {})
         counts.update(outcome.counts)
         after["counts"] = dict(counts)
-        _publish(posts, drafts, ingress_id, after, redis, keys)
+        _publish(posts, drafts, ingress_id, after, ctx, redis, keys)
     except Retry:
         raise
     except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
@@ -232,21 +237,15 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
             raise
 
 
-@app.task(name=AFTER_PUBLISH_TASK, bind=True, acks_late=True, max_retries=None)
-def after_publish(self, after: dict) -> None:
-    """Back on the moderation worker, once an event is published: counters, audit, the
-    index of what crossed, consent refreshed, and the erasure check."""
+@app.task(name=ERASE_AGAIN_TASK, bind=True, acks_late=True, max_retries=None)
+def erase_again(self, author: str) -> None:
+    """On the moderation worker: take back what an erased member's event published while
+    their erasure ran (seen by the stage that published it, after publishing)."""
     ctx, redis, keys = _wiring()
     try:
-        outcome = pipeline.Outcome(counts=Counter(after.get("counts") or {}),
-                                   decisions={k: Counter(v) for k, v in (after.get("decisions") or {}).items()},
-                                   crossed=set(after.get("crossed") or ()))
-        written = Written(MessageRef(**after["source"]), float(after.get("timestamp") or 0.0))
-        _after(written, after["author"], outcome, ctx, redis, keys, after["person"])
-    except Exception as exc:  # noqa: BLE001
-        if failures.redis_unavailable(exc):
-            raise _retry_later(self, exc)
-        log.error("recording a published event failed (%s)", failures.describe(exc))
+        erasure.erase(redis, keys, ctx.config, author)
+    except redis_lib.exceptions.ConnectionError as exc:
+        raise _retry_later(self, exc)
 
 
 @dataclass(frozen=True)
@@ -283,8 +282,9 @@ def _after(event: PlatformEvent | Written, author: str, outcome: pipeline.Outcom
     writes.get(keys.erased(person))
     mark = writes.execute()[-1]
     if outcome.crossed and persons.erased_before(mark, event.timestamp):
-        # The author was erased while this event was being published: take it back too.
-        erasure.erase(redis, keys, ctx.config, author)
+        # The author was erased while this event was being published: take it back too
+        # (erasure is the moderation worker's: it holds the policy secrets it needs).
+        erase_again.apply_async(args=[author], argsrepr="", kwargsrepr="")
 
 
 def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
