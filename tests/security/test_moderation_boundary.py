@@ -18,12 +18,10 @@ from bridge.sandbox.telegram_api import TelegramStandIn
 from bridge.sandbox.translator_api import LibreTranslateStandIn
 from bridge.task_queue import TRANSLATE_TASK, task_arguments
 
-from ..helpers import wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
 
 pytestmark = pytest.mark.e2e
 
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
 CLASS_TG = -1001000000071
 GUILD = 112233445566770000
 CLASS_DC = 112233445566778871
@@ -55,23 +53,13 @@ async def stand_ins():
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {CLASS_DC: "8b"}}})
     libre = LibreTranslateStandIn()
-    for server in (telegram, discord, libre):
-        await server.start()
-    yield telegram, discord, libre
-    for server in (telegram, discord, libre):
-        await server.stop()
+    async with serving(telegram, discord, libre):
+        yield telegram, discord, libre
 
 
 def environment(tmp_path, config: str, redis_url, prefix, telegram, discord, libre) -> dict[str, str]:
-    path = tmp_path / "links.yaml"
-    path.write_text(config)
-    return {
-        "TWINBRIDGE_CONFIG": str(path), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": TG_TOKEN, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": DC_TOKEN, "DISCORD_API_URL": discord.api_url,
-        "DISCORD_GATEWAY_URL": discord.gateway_url, "LIBRETRANSLATE_URL": libre.url,
-        "TWINBRIDGE_PSEUDONYM_KEY": "test-pseudonym-key-0123456789abcdef",
-    }
+    return bridge_env(tmp_path, config, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
+                      TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef")
 
 
 def without_secrets(env: dict[str, str]) -> dict[str, str]:
