@@ -17,10 +17,12 @@ def _settings(args) -> Settings:
     return load_settings().with_config(getattr(args, "config", None))
 
 
-def _load_config(settings: Settings) -> LinksConfig:
-    """Load the links, or print every problem and exit 2 (never a traceback)."""
+def _load_config(settings: Settings, strict_secrets: bool = True) -> LinksConfig:
+    """Load the links, or print every problem and exit 2 (never a traceback).
+    ``strict_secrets``: also refuse a policy whose secret is not set."""
     try:
-        return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key, strict_secrets=True)
+        return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key,
+                          strict_secrets=strict_secrets)
     except ConfigError as exc:
         print(f"twinbridge: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -78,13 +80,16 @@ def cmd_run(args) -> int:
 
 def cmd_worker(args, extra: list[str]) -> int:
     settings = _settings(args)
-    _load_config(settings)  # refuse to start on a broken config
+    # Refuse to start on a broken config. Translators hold no policy secrets (a
+    # pseudonym is made by the moderation worker): theirs are not asked for.
+    _load_config(settings, strict_secrets=args.role != "translation")
     # The Celery app reads its settings at import time; hand it --config.
     os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
-    from workers.app import PIPELINE_QUEUE, app
+    from workers.app import ROLES, app
 
+    app.conf.twinbridge_role = args.role
     # Mingle and gossip only slow start-up down; workers share nothing but Redis.
-    argv = ["worker", "-Q", PIPELINE_QUEUE, "--loglevel", settings.log_level,
+    argv = ["worker", "-Q", ",".join(ROLES[args.role]), "--loglevel", settings.log_level,
             "--without-mingle", "--without-gossip", *extra]
     app.worker_main(argv=argv)
     return 0
@@ -209,8 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "config/links.yaml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="start the platform adapters that have tokens")
-    sub.add_parser("worker", parents=[common], help="start a Celery worker on the pipeline queues "
-                                                    "(extra args go to Celery)")
+    worker = sub.add_parser("worker", parents=[common], help="start a Celery worker on the pipeline queues "
+                                                             "(extra args go to Celery)")
+    worker.add_argument("--role", choices=("all", "moderation", "translation"), default="all",
+                        help="moderation: route, consent, redaction, holds (the only worker that sees "
+                             "unredacted text); translation: translate moderated text and publish; "
+                             "all (default): both in one process")
     sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
     sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
     announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")

@@ -37,7 +37,7 @@ from typing import Callable
 from .keys import DAY, Keys
 from .models import ChatRef, Command, PlatformEvent
 from .stats import Stats
-from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, new_task_id
+from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, handed_over_id, new_task_id
 
 log = logging.getLogger(__name__)
 
@@ -232,8 +232,9 @@ class Ingress:
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 
 
-# KEYS: the Celery queue (list), kombu's unacknowledged messages (hash). ARGV: task ids.
-# Which of the tasks are still somewhere a worker will run them from: waiting in the
+# KEYS: the Celery queues (lists: the first stage's, then the later stages'), kombu's
+# unacknowledged messages (hash, last). ARGV: task ids.
+# Which of the tasks are still somewhere a worker will run them from: waiting in a
 # queue, or held by a worker (alive, or dead and about to be restored by kombu).
 # Each message's first "id" is its task id (the body before it is base64, without quotes).
 _FIND_TASKS = """
@@ -247,9 +248,11 @@ local function look(message)
     wanted[id] = nil
   end
 end
-for _, message in ipairs(redis.call('LRANGE', KEYS[1], 0, -1)) do look(message) end
+for k = 1, #KEYS - 1 do
+  for _, message in ipairs(redis.call('LRANGE', KEYS[k], 0, -1)) do look(message) end
+end
 if #found < #ARGV then
-  for _, message in ipairs(redis.call('HVALS', KEYS[2])) do look(message) end
+  for _, message in ipairs(redis.call('HVALS', KEYS[#KEYS])) do look(message) end
 end
 return found
 """
@@ -313,9 +316,12 @@ class IngressSweeper:
                 await self._stats.incr("ingress.dropped_unreadable")
                 continue
             tasks[entry_id] = fields.get("task") or self._task_ids.setdefault(entry_id, new_task_id())
-        found = set(await self._find(keys=[self._tasks.key, self._tasks.unacked_key],
-                                     args=list(tasks.values()))) if tasks else set()
-        missing = {entry_id for entry_id, task_id in tasks.items() if task_id not in found}
+        # An event's task is the entry's (moderation), or the translation task it was handed to.
+        wanted = [task_id for first in tasks.values() for task_id in (first, handed_over_id(first))]
+        queues = [self._tasks.key, *getattr(self._tasks, "later_keys", ())]
+        found = set(await self._find(keys=[*queues, self._tasks.unacked_key], args=wanted)) if tasks else set()
+        missing = {entry_id for entry_id, task_id in tasks.items()
+                   if task_id not in found and handed_over_id(task_id) not in found}
         lost, self._missing = missing & self._missing, missing - self._missing
         now = time.monotonic()
         requeued = 0

@@ -22,10 +22,26 @@ import os
 import socket
 import uuid
 
-# The queue and the tasks the adapters enqueue (workers/app.py registers them).
+# The queue and the tasks the adapters enqueue (workers/app.py registers them): the
+# first stage's, moderation's. Its list keeps the name "pipeline" it had when one task
+# did everything, so that what an older version queued is still consumed.
 PIPELINE_QUEUE = "pipeline"
+MODERATION_QUEUE = PIPELINE_QUEUE
 PROCESS_EVENT_TASK = "twinbridge.process_event"
 PROCESS_COMMAND_TASK = "twinbridge.process_command"
+# The second stage: translators, which receive only moderated text (workers/pipeline.py).
+TRANSLATION_QUEUE = "translation"
+TRANSLATE_TASK = "twinbridge.translate"
+# Back on the moderation queue when an event's author was erased while it was published.
+ERASE_AGAIN_TASK = "twinbridge.erase_again"
+
+
+def handed_over_id(task_id: str) -> str:
+    """The id of the translation task the moderation task ``task_id`` hands its event
+    to: derived, so that the ingress sweeper, knowing the entry's task id, finds the
+    event's task in either stage, and a moderation task run twice hands over under
+    one id."""
+    return f"{task_id}.translate"
 
 # The body's third part: no callbacks, chains or chords (Celery's "embed").
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
@@ -48,8 +64,10 @@ class TaskQueue:
     """The Redis list a Celery queue lives in, and the messages to push there."""
 
     def __init__(self, key: str, routing_key: str, unacked_key: str | None = None,
-                 unacked_index_key: str | None = None):
+                 unacked_index_key: str | None = None, later_keys: tuple[str, ...] = ()):
         self.key = key
+        # The later stages' queues, where an event's task may be once moderation handed it over.
+        self.later_keys = later_keys
         # Where workers hold what they took from the queue (for telling a lost task from a held one).
         self.unacked_key = unacked_key
         self.unacked_index_key = unacked_index_key
@@ -66,7 +84,8 @@ class TaskQueue:
     def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
         """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
         prefix = f"{redis_prefix}celery:"
-        return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX)
+        return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX,
+                   (prefix + TRANSLATION_QUEUE,) if queue == MODERATION_QUEUE else ())
 
     def message(self, task: str, args: list, task_id: str | None = None) -> str:
         """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a

@@ -14,13 +14,27 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from bridge.settings import Settings, load_settings
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
-from bridge.task_queue import PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, broker_key_prefix  # noqa: F401
+from bridge.task_queue import (  # noqa: F401
+    MODERATION_QUEUE, PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE,
+    broker_key_prefix,
+)
 
 from .leases import HeldTaskRenewal
 
 
 log = logging.getLogger(__name__)
 TIME_LIMIT_RETRIES = 3  # then the task fails; its ingress entry stays for the sweeper
+
+# The worker roles (`twinbridge worker --role R`) and the queues each consumes. Every
+# task but translation runs on the moderation queue: routing, consent, redaction,
+# holds and their approval, erasure, the records after publishing. The translators
+# consume only the translation queue, whose tasks carry moderated drafts (never an
+# event), so a translation worker neither sees unredacted text nor can release a hold.
+ROLES = {
+    "all": (MODERATION_QUEUE, TRANSLATION_QUEUE),
+    "moderation": (MODERATION_QUEUE,),
+    "translation": (TRANSLATION_QUEUE,),
+}
 
 
 class TimeBoundTask(Task):
@@ -53,7 +67,8 @@ def make_celery(settings: Settings | None = None) -> Celery:
         accept_content=["json"],
         task_ignore_result=True,
         result_backend=None,
-        task_default_queue=PIPELINE_QUEUE,
+        task_default_queue=MODERATION_QUEUE,
+        task_routes={TRANSLATE_TASK: {"queue": TRANSLATION_QUEUE}},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -78,6 +93,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
     )
     app.conf.twinbridge_settings = settings
+    app.conf.twinbridge_role = "all"  # set by `twinbridge worker --role`
     app.steps["consumer"].add(HeldTaskRenewal)
     return app
 

@@ -25,10 +25,10 @@ import json
 from bridge.ingress import IN_FLIGHT
 from bridge.keys import Keys
 from bridge.models import Command
-from bridge.task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, task_arguments
+from bridge.task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TaskQueue, task_arguments
 
 PAGE = 1000
-_OURS = (PROCESS_EVENT_TASK, PROCESS_COMMAND_TASK)
+_OURS = (PROCESS_EVENT_TASK, PROCESS_COMMAND_TASK, TRANSLATE_TASK)
 
 
 def written_by(data, user_ref: str, erased_at: float) -> bool:
@@ -94,24 +94,26 @@ def drop_ingress_entries(redis, keys: Keys, user_ref: str, erased_at: float) -> 
 
 
 def drop_queued_tasks(redis, keys: Keys, user_ref: str, erased_at: float) -> int:
-    """Remove the member's task messages from the broker: waiting in the pipeline queue
-    or held unacknowledged, with their ingress entries and markers. Returns how many."""
+    """Remove the member's task messages from the broker: waiting in the moderation or
+    the translation queue, or held unacknowledged, with their ingress entries and
+    markers. Returns how many."""
     tasks = TaskQueue.for_prefix(keys.prefix)
     dropped = 0
-    start = 0
-    while True:
-        page = redis.lrange(tasks.key, start, start + PAGE - 1)
-        mine = [(raw, found) for raw in page if (found := _theirs(raw, user_ref, erased_at)) is not None]
-        if mine:
-            pipe = redis.pipeline(transaction=True)
-            for raw, _ in mine:
-                pipe.lrem(tasks.key, 1, raw)
-            _retire_into(redis, pipe, keys, [found for _, found in mine])
-            pipe.execute()
-            dropped += len(mine)
-        if len(page) < PAGE:
-            break
-        start += PAGE - len(mine)  # the page's removals moved the rest up
+    for queue in (tasks.key, *tasks.later_keys):
+        start = 0
+        while True:
+            page = redis.lrange(queue, start, start + PAGE - 1)
+            mine = [(raw, found) for raw in page if (found := _theirs(raw, user_ref, erased_at)) is not None]
+            if mine:
+                pipe = redis.pipeline(transaction=True)
+                for raw, _ in mine:
+                    pipe.lrem(queue, 1, raw)
+                _retire_into(redis, pipe, keys, [found for _, found in mine])
+                pipe.execute()
+                dropped += len(mine)
+            if len(page) < PAGE:
+                break
+            start += PAGE - len(mine)  # the page's removals moved the rest up
     cursor = 0
     while True:
         cursor, held = redis.hscan(tasks.unacked_key, cursor, count=PAGE)
@@ -138,12 +140,24 @@ def _theirs(message, user_ref: str, erased_at: float) -> tuple[dict, str] | None
     decoded = task_arguments(message)
     if decoded is None or decoded[0] not in _OURS or not decoded[1]:
         return None
-    _task, args, kwargs = decoded
-    data = args[0]
+    task, args, kwargs = decoded
+    data = _handed_over_event(args) if task == TRANSLATE_TASK else args[0]
     if not isinstance(data, dict) or not written_by(data, user_ref, erased_at):
         return None
     ingress_id = args[1] if len(args) > 1 else kwargs.get("ingress_id")
     return data, ingress_id if isinstance(ingress_id, str) else ""
+
+
+def _handed_over_event(args: list) -> dict | None:
+    """A translation task's arguments (drafts, ingress id, the record for after publishing)
+    as the ids of its event: source, author, time, position (no text)."""
+    try:
+        drafts, after = args[0], args[2]
+        _platform, author_id = after["author"].split(":", 1)
+        return {"source": after["source"], "author": {"id": author_id}, "timestamp": after["timestamp"],
+                "seq": drafts["seq"]}
+    except (IndexError, KeyError, TypeError, ValueError, AttributeError):
+        return None
 
 
 def _retire_into(redis, pipe, keys: Keys, found: list[tuple[dict, str]]) -> None:

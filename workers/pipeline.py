@@ -1,6 +1,9 @@
 """route → moderate → translate → deliver, as plain functions.
 
-Routing decides which chats see an event; the policy decides how the sender
+Two stages, each run by its own Celery task on its own queue (workers/tasks.py):
+:func:`moderated` (the moderation worker: the only one that sees the unredacted
+text) hands :class:`Drafts` to :func:`translated` (the translation worker), which
+publishes. Routing decides which chats see an event; the policy decides how the sender
 is shown; moderation applies the rest of each link's policy (redaction,
 links, profanity, media) before translation turns the text into each
 destination's language, once per language: a translator never sees what a
@@ -86,49 +89,57 @@ def source_language(event: PlatformEvent, community: Community, config: LinksCon
     return detected.language if detected else community.language
 
 
-def translate(event: PlatformEvent, community: Community, routed: list[tuple[str, ChatRef]],
-              moderated: dict[str, Moderated], ctx: Context) -> dict[tuple[str, str], Translation]:
-    """(link id, target language) -> translation, for every routed destination.
+@dataclass(frozen=True)
+class Drafts:
+    """What the moderation stage hands to the translation stage: the posts of one
+    event, each already moderated for its link (its text is what the policy lets
+    cross, never the unredacted original), not yet translated; plain data (JSON)."""
 
-    Links with the same moderated text, providers, glossary and cache share
-    one request, so a message is translated once per target language, not
-    once per chat."""
-    if event.kind == EventKind.DELETE or not event.text.strip():
-        return {}
-    source = source_language(event, community, ctx.config)
-    groups: dict[tuple, tuple[set[str], set[str]]] = {}
-    for link_id, destination in routed:
-        link = ctx.config.link(link_id)
-        target = ctx.config.community_of(destination).language
-        key = (moderated[link_id].text, link.policy.translation, ctx.config.glossary(link),
-               link.policy.translation_cache_days)
-        links, targets = groups.setdefault(key, (set(), set()))
-        links.add(link_id)
-        targets.add(target)
-    results: dict[tuple[str, str], Translation] = {}
-    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
-        done = ctx.translator.translate(Request(text, source, frozenset(targets), providers, glossary, cache_days))
-        for link_id in links:
-            for target, translation in done.items():
-                results[(link_id, target)] = translation
-    return results
+    chat_key: str  # the source chat (its in-flight marker is retired with publishing)
+    seq: int
+    posts: tuple[OutboundPost, ...]
+    source_language: str = ""  # "": nothing to translate (a deletion, no text)
+
+    @property
+    def needs_translation(self) -> bool:
+        return bool(self.source_language and self.posts)
+
+    def to_dict(self) -> dict:
+        return {"chat_key": self.chat_key, "seq": self.seq, "source_language": self.source_language,
+                "posts": [post.to_dict() for post in self.posts]}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Drafts:
+        return cls(chat_key=data["chat_key"], seq=int(data.get("seq") or 0),
+                   posts=tuple(OutboundPost.from_dict(p) for p in data.get("posts") or ()),
+                   source_language=data.get("source_language") or "")
 
 
 def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
          without_consent: frozenset[str] = frozenset(), approved_link: str | None = None) -> list[OutboundPost]:
-    """The posts ``event`` turns into, one per destination chat. ``outcome``
-    (optional) collects counters, each link's policy decisions and what was
-    gated. ``without_consent``: links whose consent the author has not given
-    (nothing crosses them). ``approved_link``: a held event a moderator
-    approved; it goes to that link only, without being held again."""
+    """The posts ``event`` turns into, one per destination chat: both stages in one
+    call (:func:`moderated` then :func:`translated`). ``outcome`` (optional) collects
+    counters, each link's policy decisions and what was gated."""
     outcome = outcome if outcome is not None else Outcome()
-    posts = []
+    drafts = moderated(event, ctx, outcome, without_consent=without_consent, approved_link=approved_link)
+    return translated(drafts, ctx, outcome)
+
+
+def moderated(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
+              without_consent: frozenset[str] = frozenset(), approved_link: str | None = None) -> Drafts:
+    """The moderation stage: route, consent, moderation and holds, and how the sender
+    is shown; the posts with each link's moderated text, untranslated.
+    ``without_consent``: links whose consent the author has not given (nothing
+    crosses them). ``approved_link``: a held event a moderator approved; it goes to
+    that link only, without being held again."""
+    outcome = outcome if outcome is not None else Outcome()
+    chat_key = event.source.chat.key
     source_community = ctx.config.community_of(event.source.chat)
     if source_community is None:
-        return []
+        return Drafts(chat_key, event.seq, ())
     routed = [(link_id, chat) for link_id, chat in route(event, ctx.config)
               if approved_link is None or link_id == approved_link]
-    moderated = {}
+    moderated_texts = {}
     for link_id in dict.fromkeys(link_id for link_id, _ in routed):
         link = ctx.config.link(link_id)
         if link_id in without_consent and event.kind != EventKind.DELETE:
@@ -141,29 +152,17 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
         if link.policy.moderation == "approve" and link_id != approved_link and event.kind != EventKind.DELETE:
             outcome.held[link_id] = allowed  # nothing crosses (or reaches a translator) before a moderator says so
             continue
-        moderated[link_id] = allowed
+        moderated_texts[link_id] = allowed
         outcome.crossed.add(link_id)
-    routed = [(link_id, chat) for link_id, chat in routed if link_id in moderated]
-    # Only moderated text goes on to the translators.
-    translations = translate(event, source_community, routed, moderated, ctx)
+    posts = []
     for link_id, destination in routed:
+        if link_id not in moderated_texts:
+            continue
         link = ctx.config.link(link_id)
-        assert link is not None
         policy = link.policy
-        allowed = moderated[link_id]
+        allowed = moderated_texts[link_id]
         language = ctx.config.community_of(destination).language
-        text, notes, shown = allowed.text, (), {}
-        translation = translations.get((link_id, language))
-        if translation is not None:
-            outcome.counts[f"translation.{translation.status}"] += 1
-            text = translation.text
-            if translation.status == TRANSLATED and policy.show_original:
-                shown = {"original": allowed.text, "original_language": translation.source,
-                         "translated_by": DISPLAY_NAMES.get(translation.provider, translation.provider)}
-            elif translation.status == FAILED:
-                notes = (not_translated_note(language, translation.source),)
-        if allowed.withheld_media:
-            notes += (media_withheld_note(language, allowed.withheld_media),)
+        notes = (media_withheld_note(language, allowed.withheld_media),) if allowed.withheld_media else ()
         posts.append(
             OutboundPost(
                 kind=event.kind,
@@ -172,7 +171,7 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
                 source=event.source,
                 sender=ctx.shown(event.author, event.source.platform, link),
                 community=source_community.name,
-                text=text,
+                text=allowed.text,  # only moderated text goes on to the translators
                 reply_to=event.reply_to,
                 attachments=allowed.attachments,
                 notes=notes,
@@ -180,9 +179,49 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
                 retention_days=policy.retention_days,
                 allow_mentions=policy.mentions == "allow",
                 language=language,
-                **shown,
             )
         )
+    language = ""
+    if posts and event.kind != EventKind.DELETE and event.text.strip():
+        language = source_language(event, source_community, ctx.config)
+    return Drafts(chat_key, event.seq, tuple(posts), language)
+
+
+def translated(drafts: Drafts, ctx: Context, outcome: Outcome | None = None) -> list[OutboundPost]:
+    """The translation stage: each draft in its destination's language. Links with
+    the same moderated text, providers, glossary and cache share one request, so a
+    message is translated once per target language, not once per chat."""
+    outcome = outcome if outcome is not None else Outcome()
+    if not drafts.needs_translation:
+        return list(drafts.posts)
+    groups: dict[tuple, tuple[set[str], set[str]]] = {}
+    for post in drafts.posts:
+        link = ctx.config.link(post.link_id)
+        key = (post.text, link.policy.translation, ctx.config.glossary(link), link.policy.translation_cache_days)
+        links, targets = groups.setdefault(key, (set(), set()))
+        links.add(post.link_id)
+        targets.add(post.language)
+    translations: dict[tuple[str, str], Translation] = {}
+    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
+        request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days)
+        done = ctx.translator.translate(request)
+        for link_id in links:
+            for target, translation in done.items():
+                translations[(link_id, target)] = translation
+    posts = []
+    for post in drafts.posts:
+        translation = translations.get((post.link_id, post.language))
+        if translation is None:
+            posts.append(post)
+            continue
+        outcome.counts[f"translation.{translation.status}"] += 1
+        changes: dict = {"text": translation.text}
+        if translation.status == TRANSLATED and ctx.config.link(post.link_id).policy.show_original:
+            changes.update(original=post.text, original_language=translation.source,
+                           translated_by=DISPLAY_NAMES.get(translation.provider, translation.provider))
+        elif translation.status == FAILED:
+            changes["notes"] = (not_translated_note(post.language, translation.source),) + post.notes
+        posts.append(replace(post, **changes))
     return posts
 
 
@@ -239,7 +278,13 @@ def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
             ingress_id: str | None = None) -> bool:
     """Append each post to its destination platform's outbox and retire the
     ingress entry, atomically. False when this event was already published."""
-    stream_keys = [keys.ingress(), keys.in_flight(event.source.chat.key, event.seq)]
+    return publish_posts(redis, keys, event.source.chat.key, event.seq, posts, ingress_id)
+
+
+def publish_posts(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost],
+                  ingress_id: str | None = None) -> bool:
+    """:func:`publish` by the source chat and position (the translation stage has no event)."""
+    stream_keys = [keys.ingress(), keys.in_flight(chat_key, seq)]
     args = [ingress_id or ""]
     for post in posts:
         stream_keys.append(keys.outbox(post.destination.platform))

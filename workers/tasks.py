@@ -7,7 +7,8 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import replace
+from collections import Counter
+from dataclasses import asdict, dataclass, replace
 from functools import lru_cache
 
 import redis as redis_lib
@@ -17,7 +18,8 @@ from celery.signals import worker_ready
 from bridge import audit, persons
 from bridge.keys import Keys
 from bridge.links import load_links
-from bridge.models import Command, PlatformEvent
+from bridge.models import Command, MessageRef, PlatformEvent
+from bridge.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
 
 from . import commands, erasure, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
@@ -56,6 +58,8 @@ def preload() -> None:
     sockets must not be shared across a fork; each child builds its own)."""
     settings = app.conf.twinbridge_settings
     config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    if app.conf.twinbridge_role == "translation":
+        return  # translators detect nothing and moderate nothing: no word lists, no model
     detection.preload()
     redaction.preload()
     profanity.preload([config.languages(link) for link in config.links if link.policy.moderation == "profanity"])
@@ -114,7 +118,7 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
         if event.seq:
             _wait_turn(self, redis, keys, ordering.pending_command_before(redis, keys, event.source.chat.key,
                                                                           event.seq), waiting_since)
-        _process(event, ingress_id, ctx, redis, keys)
+        _process(event, ingress_id, ctx, redis, keys, self.request.id)
     except Retry:
         raise  # a retry asked for on purpose (not a failure)
     except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
@@ -138,7 +142,10 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
             raise
 
 
-def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Keys) -> None:
+def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Keys, task_id: str) -> None:
+    """The moderation stage: everything that needs the unredacted text or the policy's
+    secrets, then the moderated drafts handed to the translation stage (or, when
+    nothing is to be translated, published here)."""
     author = f"{event.source.platform}:{event.author.id}"
     person = rights.person(redis, keys, author)
     if persons.erased_before(redis.get(keys.erased(person)), event.timestamp):
@@ -149,19 +156,107 @@ def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Key
     asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
     without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
     outcome = pipeline.Outcome()
-    posts = [replace(post, author=person, written_at=event.timestamp)
-             for post in pipeline.plan(event, ctx, outcome, without_consent=without_consent)]
+    drafts = pipeline.moderated(event, ctx, outcome, without_consent=without_consent)
+    drafts = replace(drafts, posts=tuple(replace(post, author=person, written_at=event.timestamp)
+                                         for post in drafts.posts))
     # Before publishing: once the ingress entry is gone, a run that died here would not
     # come back, and a held message or an explanation would be lost. Both are idempotent.
     _gated(event, author, outcome, ctx, redis, keys)
-    if not pipeline.publish(redis, keys, event, posts, ingress_id):
-        redis.hincrby(keys.stats(), "worker.already_published", 1)
+    after = _after_data(event.source, event.timestamp, author, person, outcome)
+    if drafts.needs_translation:
+        # Under an id derived from this task's: the ingress sweeper looks for both, and a
+        # run of this task repeated after a crash hands over under the same id (the
+        # publishing script lets only one of the copies publish).
+        translate.apply_async(args=[drafts.to_dict(), ingress_id, after], task_id=handed_over_id(task_id),
+                              argsrepr="", kwargsrepr="")
         return
-    _after(event, author, outcome, ctx, redis, keys, person)
-    log.debug("event %s -> %d posts", event.dedup_key, len(posts))
+    _publish(list(drafts.posts), drafts, ingress_id, after, ctx, redis, keys)
 
 
-def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys,
+def _after_data(source: MessageRef, timestamp: float, author: str, person: str, outcome: pipeline.Outcome) -> dict:
+    """What the step after publishing needs, as plain data (ids and counters, no text)."""
+    return {"source": asdict(source), "timestamp": timestamp, "author": author, "person": person,
+            "counts": dict(outcome.counts), "crossed": sorted(outcome.crossed),
+            "decisions": {link_id: dict(counter) for link_id, counter in outcome.decisions.items()}}
+
+
+def _publish(posts: list, drafts: pipeline.Drafts, ingress_id: str | None, after: dict, ctx, redis,
+             keys: Keys) -> bool:
+    """Publish (the one atomic script that retires the ingress entry), then record what
+    crossed. False when the event was published before."""
+    if not pipeline.publish_posts(redis, keys, drafts.chat_key, drafts.seq, posts, ingress_id):
+        redis.hincrby(keys.stats(), "worker.already_published", 1)
+        return False
+    outcome = pipeline.Outcome(counts=Counter(after.get("counts") or {}),
+                               decisions={k: Counter(v) for k, v in (after.get("decisions") or {}).items()},
+                               crossed=set(after.get("crossed") or ()))
+    written = Written(MessageRef(**after["source"]), float(after.get("timestamp") or 0.0))
+    _after(written, after["author"], outcome, ctx, redis, keys, after["person"])
+    log.debug("event -> %d posts", len(posts))
+    return True
+
+
+@app.task(name=TRANSLATE_TASK, bind=True, acks_late=True, max_retries=None)
+def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dict | None = None,
+              failed: int = 0) -> None:
+    """The translation stage: moderated drafts in, translated posts published. It never
+    receives an event, only what moderation let cross each link."""
+    ctx, redis, keys = _wiring()
+    try:
+        drafts = pipeline.Drafts.from_dict(drafts_data)
+        outcome = pipeline.Outcome()
+        posts = pipeline.translated(drafts, ctx, outcome)
+        after = dict(after or {})
+        counts = Counter(after.get("counts") or {})
+        counts.update(outcome.counts)
+        after["counts"] = dict(counts)
+        _publish(posts, drafts, ingress_id, after, ctx, redis, keys)
+    except Retry:
+        raise
+    except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
+        if failures.redis_unavailable(exc):
+            raise _retry_later(self, exc)
+        reason = failures.describe(exc)
+        if failed < failures.EVENT_RETRIES:
+            countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
+            log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason,
+                        countdown)
+            redis.hincrby(keys.stats(), "worker.event_retried", 1)
+            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                             argsrepr="", kwargsrepr="")
+        # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
+        source = (after or {}).get("source") or {}
+        seq = (drafts_data or {}).get("seq") if isinstance(drafts_data, dict) else 0
+        try:
+            failures.park_event(redis, keys, ctx.config, {"source": source, "seq": seq}, ingress_id, reason,
+                                failed + 1)
+            redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
+        except Exception as again:  # noqa: BLE001
+            if failures.redis_unavailable(again):
+                raise _retry_later(self, again)
+            raise
+
+
+@app.task(name=ERASE_AGAIN_TASK, bind=True, acks_late=True, max_retries=None)
+def erase_again(self, author: str) -> None:
+    """On the moderation worker: take back what an erased member's event published while
+    their erasure ran (seen by the stage that published it, after publishing)."""
+    ctx, redis, keys = _wiring()
+    try:
+        erasure.erase(redis, keys, ctx.config, author)
+    except redis_lib.exceptions.ConnectionError as exc:
+        raise _retry_later(self, exc)
+
+
+@dataclass(frozen=True)
+class Written:
+    """Of a published event, what the records after publishing need (no text)."""
+
+    source: MessageRef
+    timestamp: float
+
+
+def _after(event: PlatformEvent | Written, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys,
            person: str) -> None:
     """What follows a published event: counters, audit, the index of what crossed.
 
@@ -187,8 +282,9 @@ def _after(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
     writes.get(keys.erased(person))
     mark = writes.execute()[-1]
     if outcome.crossed and persons.erased_before(mark, event.timestamp):
-        # The author was erased while this event was being published: take it back too.
-        erasure.erase(redis, keys, ctx.config, author)
+        # The author was erased while this event was being published: take it back too
+        # (erasure is the moderation worker's: it holds the policy secrets it needs).
+        erase_again.apply_async(args=[author], argsrepr="", kwargsrepr="")
 
 
 def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, redis, keys: Keys) -> None:
