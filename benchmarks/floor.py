@@ -5,7 +5,7 @@ broker, serializer, acks-late, prefetch and transport options; its own key
 prefix) with one no-op task that pushes the timestamp it was given onto a
 Redis list. Its worker is a separate ``celery worker`` process (prefork, the
 same concurrency as the bridge's). The client sends the task the way the
-adapters do (the task message pushed from the event loop, bridge/task_queue.py)
+adapters do (the task message pushed from the event loop, core/task_queue.py)
 and a blocking pop observes its effect: send → observed is the floor under the
 bridge's end-to-end latency.
 
@@ -20,8 +20,8 @@ from functools import lru_cache
 
 import redis as redis_lib
 
-from bridge.settings import Settings, load_settings
-from bridge.task_queue import TaskQueue
+from core.settings import Settings, load_settings
+from core.task_queue import TaskQueue
 from workers.app import PIPELINE_QUEUE, make_celery
 
 FLOOR_TASK = "twinbridge.bench.floor_noop"

@@ -27,9 +27,9 @@ from pathlib import Path
 import redis as redis_lib
 import redis.asyncio as aioredis
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.translator_api import LibreTranslateStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TG_TOKEN = "7000001:BENCH-sandbox-token-not-a-real-one"

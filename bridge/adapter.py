@@ -1,6 +1,6 @@
 """The one small interface every platform adapter implements.
 
-An adapter turns its platform's events into :class:`~bridge.models.PlatformEvent`
+An adapter turns its platform's events into :class:`~core.models.PlatformEvent`
 and hands them to :class:`~bridge.ingress.Ingress`; it also implements
 :class:`Sender`, which :class:`~bridge.outbox.OutboxConsumer` calls to post what
 the workers routed to it.
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, Protocol, Sequence
 
-from .intents import DeliveryIntent
-from .models import OutboundPost
+from core.intents import DeliveryIntent
+from core.models import OutboundPost
 
 # Called by a sender with what each message of a post will show (sender name and
 # content, as :meth:`Sender.find_sent` reads them back), right before its first request.

@@ -6,9 +6,9 @@ import asyncio
 import os
 import sys
 
-from .links import ConfigError, LinksConfig, load_links
-from .logging_setup import configure_from_settings
-from .settings import Settings, _strip_password, load_settings
+from core.links import ConfigError, LinksConfig, load_links
+from core.logging_setup import configure_from_settings
+from core.settings import Settings, _strip_password, load_settings
 
 EXIT_CONFIG = 2
 
@@ -105,9 +105,9 @@ def cmd_demo(args) -> int:
 def cmd_dead_letters(args) -> int:
     import redis as redis_lib
 
-    from . import deadletters
-    from .keys import Keys
-    from .task_queue import TaskQueue
+    from core import deadletters
+    from core.keys import Keys
+    from core.task_queue import TaskQueue
 
     settings = _settings(args)
     client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
@@ -164,8 +164,8 @@ def cmd_rights(args) -> int:
 
     from workers import erasure, rights
 
-    from . import persons
-    from .keys import Keys
+    from core import persons
+    from core.keys import Keys
 
     user = _user_ref(args.user)
     if user is None:
@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_rights,
         "forget": cmd_rights,
     }
-    # Every command logs through one privacy-safe formatter (bridge/logging_setup.py).
+    # Every command logs through one privacy-safe formatter (core/logging_setup.py).
     configure_from_settings(_settings(args))
     try:
         if args.command == "worker":

@@ -5,7 +5,7 @@ worker`) and the adapters process (`twinbridge run`, with the real aiogram and
 discord.py clients), and the LibreTranslate at LIBRETRANSLATE_URL if one
 answers. Stand-ins: the Telegram Bot API, Discord, and (without a real one)
 LibreTranslate and MyMemory, served by this process on 127.0.0.1
-(bridge/sandbox). A short scripted exchange is played by "members" of the
+(sandbox/, top level). A short scripted exchange is played by "members" of the
 stand-ins, and what each chat shows is printed.
 """
 from __future__ import annotations
@@ -23,7 +23,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 import requests
 
-from .settings import Settings, _strip_password
+from core.settings import Settings, _strip_password
 
 TELEGRAM_TOKEN = "7000001:DEMO-sandbox-token-not-a-real-one"
 DISCORD_TOKEN = "ZGVtbw.sandbox.token-not-a-real-one"
@@ -139,9 +139,9 @@ def show_chat(title: str, lines: list[tuple[str, str]]) -> None:
 
 
 async def main(settings: Settings, explicit_config: str | None = None) -> int:
-    from .sandbox.discord_api import DiscordStandIn
-    from .sandbox.telegram_api import TelegramStandIn
-    from .sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
+    from sandbox.discord_api import DiscordStandIn
+    from sandbox.telegram_api import TelegramStandIn
+    from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
 
     say("twinbridge demo — the whole pipeline on this machine, no tokens needed\n")
     if explicit_config:

@@ -3,7 +3,7 @@
 ``accept`` deduplicates an event (the same platform update delivered twice is
 accepted once), gives it its position in its source chat, records it in the
 ingress stream and enqueues the pipeline task, the last two in one Redis script
-(bridge/task_queue.py says why the adapters write Celery's message themselves).
+(core/task_queue.py says why the adapters write Celery's message themselves).
 It returns only once both are stored, so an adapter may acknowledge the platform
 update after it returns. Two round trips per event, no threads.
 
@@ -34,10 +34,10 @@ import weakref
 from dataclasses import replace
 from typing import Callable
 
-from .keys import DAY, Keys
-from .models import ChatRef, Command, PlatformEvent
-from .stats import Stats
-from .task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, handed_over_id, new_task_id
+from core.keys import DAY, Keys
+from core.models import ChatRef, Command, PlatformEvent
+from core.stats import Stats
+from core.task_queue import IN_FLIGHT, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, handed_over_id, new_task_id
 
 log = logging.getLogger(__name__)
 
@@ -48,10 +48,6 @@ DEDUP_TTL = 7 * DAY
 PENDING = "pending"
 PENDING_TTL = 30  # seconds: how long a redelivery may wait after an accept died halfway
 PENDING_POLL = 0.5
-# The ingress-id argument of a task enqueued by accept(): "the entry this event's
-# in-flight marker names" (the task is pushed in the same script that creates the
-# entry, before its id is known; workers/pipeline.py looks it up when publishing).
-IN_FLIGHT = "in-flight"
 
 # KEYS: seen, seq[, the platform's adapter lease, the counters]. ARGV: this process's PENDING token, its
 # TTL, the retention TTL. The event's position, or (when it was accepted before or is being

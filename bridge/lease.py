@@ -18,7 +18,7 @@ import socket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from .keys import Keys
+from core.keys import Keys
 
 log = logging.getLogger(__name__)
 

@@ -14,13 +14,13 @@ its destination chat:
 - each post is rate limited (shared limiter in Redis), retried on 429 (after
   ``retry_after``) and on 5xx/network errors (backoff with jitter), and after
   ``max_attempts`` parked in the dead letters with its reason;
-- before a NEW post is sent its *intent* is recorded (bridge/intents.py); a post read
+- before a NEW post is sent its *intent* is recorded (core/intents.py); a post read
   again with an intent left over (a crash, an error that may have posted it) is looked
   for on the platform before it is sent again;
 - the id map records the copies (and drops the intent); then the entry is acknowledged
   and deleted (message text lives in Redis only while in flight);
 - for erasure (workers/erasure.py): a post whose author was erased after writing
-  it is not sent (their tombstone, bridge/persons.py); the bot's notices showing a
+  it is not sent (their tombstone, core/persons.py); the bot's notices showing a
   member's data and the relayed replies quoting a message are indexed, so erasure
   can delete the notices and drop the quotes.
 """
@@ -38,14 +38,14 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from . import deadletters, persons
+from core import deadletters, persons
 from .adapter import DeliveryError, Sender
-from .idmap import IdMap
-from .intents import Intents
-from .keys import DAY, Keys
+from core.idmap import IdMap
+from core.intents import Intents
+from core.keys import DAY, Keys
 from .lease import process_identity
-from .models import ChatRef, EventKind, MessageRef, OutboundPost
-from .stats import Stats
+from core.models import ChatRef, EventKind, MessageRef, OutboundPost
+from core.stats import Stats
 
 log = logging.getLogger(__name__)
 
@@ -542,7 +542,7 @@ class OutboxConsumer:
 
     async def dead_letter(self, post: OutboundPost, reason: str, attempts: int, entry_id=None) -> None:
         """Park an undeliverable post where organisers can see, retry or purge it
-        (`twinbridge dead-letters`, bridge/deadletters.py): it expires with the link's
+        (`twinbridge dead-letters`, core/deadletters.py): it expires with the link's
         retention, and is filed under its author (``post.author``, a person key) for erasure."""
         if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts)) == 0:
             log.warning("a dead letter for %s was refused: its link's or sender's dead letters are full",

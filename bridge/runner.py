@@ -18,12 +18,12 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
-from .keys import Keys
+from core.keys import Keys
 from .lease import AdapterLease, process_identity
-from .links import LinksConfig
-from .settings import Settings, _strip_password
-from .stats import Stats
-from .task_queue import TaskQueue
+from core.links import LinksConfig
+from core.settings import Settings, _strip_password
+from core.stats import Stats
+from core.task_queue import TaskQueue
 
 log = logging.getLogger("twinbridge.run")
 

@@ -9,7 +9,7 @@ import pytest
 import redis as redis_lib
 import redis.asyncio as aioredis
 
-from bridge.keys import Keys
+from core.keys import Keys
 
 
 def _test_redis_url() -> str:

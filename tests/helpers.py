@@ -10,7 +10,7 @@ import time
 from contextlib import asynccontextmanager
 from pathlib import Path
 
-from bridge.links import LinksConfig, load_links
+from core.links import LinksConfig, load_links
 
 
 async def wait_until(condition, timeout: float = 20.0, interval: float = 0.05, message: str = "condition"):

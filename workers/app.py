@@ -12,9 +12,9 @@ import logging
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 
-from bridge.settings import Settings, load_settings
+from core.settings import Settings, load_settings
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
-from bridge.task_queue import (  # noqa: F401
+from core.task_queue import (  # noqa: F401
     MODERATION_QUEUE, PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE,
     broker_key_prefix,
 )

@@ -1,4 +1,4 @@
-"""Celery's part in "no text in the logs" (bridge/logging_setup.py has the rest).
+"""Celery's part in "no text in the logs" (core/logging_setup.py has the rest).
 
 - Celery leaves the logging to twinbridge: a ``setup_logging`` receiver stops it
   from installing its own handlers (whose formats, e.g. the task loggers', would
@@ -8,7 +8,7 @@
   ``argsrepr``/``kwargsrepr`` headers of every task it publishes itself (a
   retry, for one), and shows them in its received/retry lines, events and
   ``celery inspect``. The bridge's own messages already send them empty
-  (bridge/task_queue.py).
+  (core/task_queue.py).
 """
 from __future__ import annotations
 
@@ -16,8 +16,8 @@ import logging
 
 from celery import signals
 
-from bridge.logging_setup import configure_from_settings
-from bridge.settings import load_settings
+from core.logging_setup import configure_from_settings
+from core.settings import load_settings
 
 
 @signals.setup_logging.connect

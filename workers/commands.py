@@ -10,9 +10,9 @@ import json
 import time
 from dataclasses import replace
 
-from bridge.links import LinksConfig
-from bridge.models import Command, OutboundPost
-from bridge.privacy_notice import privacy_notice
+from core.links import LinksConfig
+from core.models import Command, OutboundPost
+from core.privacy_notice import privacy_notice
 
 from . import holds, rights
 from .notices import answer, tell_privately

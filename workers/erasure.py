@@ -32,10 +32,10 @@ import logging
 import time
 from collections import Counter
 
-from bridge import audit, deadletters, persons
-from bridge.keys import DAY, Keys
-from bridge.links import LinksConfig
-from bridge.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
+from core import audit, deadletters, persons
+from core.keys import DAY, Keys
+from core.links import LinksConfig
+from core.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
 from bridge.outbox import GROUP as OUTBOX_GROUP
 
 from . import erasure_queue

@@ -11,7 +11,7 @@ position only while its in-flight marker is there) and no later command or messa
 of the chat waits for a removed command (workers/ordering.py).
 
 Which are the member's: events they wrote before the erasure (the tombstone's
-rule, bridge/persons.py: what they write afterwards crosses as usual) and their
+rule, core/persons.py: what they write afterwards crosses as usual) and their
 commands, except /forgetme (an erasure request; the one running now answers them).
 
 Bounded work: the queue is read in pages of ``PAGE`` messages and the unacked hash
@@ -20,12 +20,13 @@ one transaction. Running it again finds nothing more.
 """
 from __future__ import annotations
 
+from core.task_queue import IN_FLIGHT
+
 import json
 
-from bridge.ingress import IN_FLIGHT
-from bridge.keys import Keys
-from bridge.models import Command
-from bridge.task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TaskQueue, task_arguments
+from core.keys import Keys
+from core.models import Command
+from core.task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TaskQueue, task_arguments
 
 PAGE = 1000
 _OURS = (PROCESS_EVENT_TASK, PROCESS_COMMAND_TASK, TRANSLATE_TASK)

@@ -19,10 +19,10 @@ from pathlib import Path
 
 import redis as redis_lib
 
-from bridge import deadletters
-from bridge.keys import Keys
-from bridge.links import LinksConfig
-from bridge.models import ChatRef
+from core import deadletters
+from core.keys import Keys
+from core.links import LinksConfig
+from core.models import ChatRef
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,10 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from bridge import audit
-from bridge.keys import DAY, Keys
-from bridge.links import Link
-from bridge.models import PlatformEvent
+from core import audit
+from core.keys import DAY, Keys
+from core.links import Link
+from core.models import PlatformEvent
 
 from .moderation.stage import Moderated
 from .notices import held_for_moderator

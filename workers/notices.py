@@ -2,8 +2,8 @@
 messages shown to moderators), as posts for the outbox. Plain functions."""
 from __future__ import annotations
 
-from bridge import phrases
-from bridge.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
+from core import phrases
+from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
 
 SYSTEM_LINK = "twinbridge"  # notices belong to no link
 NOTICE_RETENTION_DAYS = 1  # a notice is in flight only; its delivery marker is all that stays

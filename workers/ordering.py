@@ -20,9 +20,9 @@ from __future__ import annotations
 
 import json
 
-from bridge import persons
-from bridge.keys import DAY, Keys
-from bridge.models import Command, OutboundPost
+from core import persons
+from core.keys import DAY, Keys
+from core.models import Command, OutboundPost
 
 from .pipeline import RETIRE_INGRESS_ENTRY, tagged
 

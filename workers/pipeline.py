@@ -16,12 +16,12 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from bridge import persons
-from bridge.ingress import IN_FLIGHT
-from bridge.keys import DAY, Keys
-from bridge.links import Community, LinksConfig
-from bridge.models import ChatRef, EventKind, OutboundPost, PlatformEvent
-from bridge.phrases import media_withheld_note, not_translated_note
+from core import persons
+from core.keys import DAY, Keys
+from core.links import Community, LinksConfig
+from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
+from core.phrases import media_withheld_note, not_translated_note
+from core.task_queue import IN_FLIGHT
 
 from .moderation.stage import Moderated, moderate
 from .privacy import PseudonymBook, shown_sender
@@ -42,7 +42,7 @@ class Context:
     pseudonyms: PseudonymBook | None = None
 
     def shown(self, author, platform: str, link) -> str:
-        """How ``author`` is shown in ``link`` (a :class:`~bridge.links.Link`)."""
+        """How ``author`` is shown in ``link`` (a :class:`~core.links.Link`)."""
         return shown_sender(author, platform, link.policy.sender, link.id, self.pseudonym_key, self.pseudonyms,
                             link.policy.retention_days)
 

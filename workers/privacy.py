@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from bridge.keys import DAY, Keys
-from bridge.models import Author
+from core.keys import DAY, Keys
+from core.models import Author
 
 _ADJECTIVES = (
     "Amber", "Blue", "Brave", "Bright", "Calm", "Clever", "Coral", "Crimson", "Gentle", "Golden",

@@ -6,7 +6,7 @@ messages crossed (ids of the source message and its copies, never text),
 their messages waiting for a moderator (with text), the bot's notices showing
 their data (held messages at the moderators, decisions naming them, their
 /mydata answer), and audit entries keyed by their person key (a salted hash,
-bridge/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
+core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 """
 from __future__ import annotations
 
@@ -14,10 +14,10 @@ import json
 import time
 from datetime import datetime, timezone
 
-from bridge import audit, persons
-from bridge.keys import DAY, Keys
-from bridge.links import LinksConfig
-from bridge.models import MessageRef
+from core import audit, persons
+from core.keys import DAY, Keys
+from core.links import LinksConfig
+from core.models import MessageRef
 
 from .privacy import current_pseudonym
 

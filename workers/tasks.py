@@ -15,11 +15,11 @@ import redis as redis_lib
 from celery.exceptions import Retry
 from celery.signals import worker_ready
 
-from bridge import audit, persons
-from bridge.keys import Keys
-from bridge.links import load_links
-from bridge.models import Command, MessageRef, PlatformEvent
-from bridge.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
+from core import audit, persons
+from core.keys import Keys
+from core.links import load_links
+from core.models import Command, MessageRef, PlatformEvent
+from core.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
 
 from . import commands, erasure, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app

@@ -18,14 +18,14 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from ..adapter import AdapterStartError
-from ..idmap import IdMap
+from core.idmap import IdMap
 from ..ingress import Ingress
-from ..keys import Keys
-from ..links import LinksConfig
+from core.keys import Keys
+from core.links import LinksConfig
 from ..outbox import OutboxConsumer
-from ..ratelimit import RateLimiter, discord_limits
-from ..settings import Settings
-from ..stats import Stats
+from core.ratelimit import RateLimiter, discord_limits
+from core.settings import Settings
+from core.stats import Stats
 from .cog import RelayCog
 from .commands_cog import CommandsCog
 from .gateway_guard import skip_malformed_events

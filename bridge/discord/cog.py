@@ -21,12 +21,12 @@ from discord.ext import commands
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from ..idmap import IdMap
-from ..keys import Keys
+from core.idmap import IdMap
+from core.keys import Keys
 from ..ingress import Ingress
-from ..links import LinksConfig
-from ..models import ChatRef, MessageRef, PlatformEvent
-from ..stats import Stats
+from core.links import LinksConfig
+from core.models import ChatRef, MessageRef, PlatformEvent
+from core.stats import Stats
 from . import convert
 from .sender import RecentDeletes
 

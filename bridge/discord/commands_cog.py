@@ -14,10 +14,10 @@ import logging
 import discord
 from discord.ext import commands
 
-from ..commands import COMMANDS, parse, parse_button
+from core.commands import COMMANDS, parse, parse_button
 from ..ingress import Ingress
-from ..links import LinksConfig
-from ..models import Author, ChatRef, Command
+from core.links import LinksConfig
+from core.models import Author, ChatRef, Command
 from . import convert
 
 log = logging.getLogger(__name__)

@@ -18,8 +18,8 @@ from collections.abc import Collection
 
 import discord
 
-from ..commands import parse as parse_command
-from ..models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.commands import parse as parse_command
+from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 
 PLATFORM = "discord"
 

@@ -16,9 +16,9 @@ import re
 
 import discord
 
-from ..models import Attachment
-from ..names import one_line as _clean_line
-from ..names import shown_name
+from core.models import Attachment
+from core.names import one_line as _clean_line
+from core.names import shown_name
 
 MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username

@@ -23,12 +23,12 @@ import discord
 from discord.http import Route
 
 from ..adapter import BeforePost, DeliveryError
-from ..idmap import IdMap
-from ..intents import DeliveryIntent
-from ..keys import Keys
-from ..models import OutboundPost
-from ..phrases import original_header
-from ..ratelimit import DISCORD_GLOBAL, discord_limits
+from core.idmap import IdMap
+from core.intents import DeliveryIntent
+from core.keys import Keys
+from core.models import OutboundPost
+from core.phrases import original_header
+from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
 
 log = logging.getLogger(__name__)

@@ -22,12 +22,12 @@ from aiogram.utils.token import TokenValidationError
 
 from ..adapter import AdapterStartError
 from ..ingress import Ingress
-from ..keys import Keys
-from ..links import LinksConfig
+from core.keys import Keys
+from core.links import LinksConfig
 from ..outbox import OutboxConsumer
-from ..ratelimit import RateLimiter, telegram_limits
-from ..settings import Settings
-from ..stats import Stats
+from core.ratelimit import RateLimiter, telegram_limits
+from core.settings import Settings
+from core.stats import Stats
 from .commands import build_commands_router, register_commands
 from .handlers import build_router
 from .polling import Poller

@@ -16,10 +16,10 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommand, CallbackQuery, Message
 
-from ..commands import COMMANDS, parse, parse_button
+from core.commands import COMMANDS, parse, parse_button
 from ..ingress import Ingress
-from ..links import LinksConfig
-from ..models import Author, ChatRef, Command
+from core.links import LinksConfig
+from core.models import Author, ChatRef, Command
 from .convert import PLATFORM
 
 log = logging.getLogger(__name__)

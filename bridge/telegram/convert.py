@@ -2,14 +2,14 @@
 
 ``skip_reason`` says why a message is not relayed (the reason is counted as
 ``telegram.skipped.<reason>``); ``event_from_message`` builds the
-:class:`~bridge.models.PlatformEvent` for everything else.
+:class:`~core.models.PlatformEvent` for everything else.
 """
 from __future__ import annotations
 
 from aiogram.enums import MessageEntityType
 from aiogram.types import Message
 
-from ..models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 
 PLATFORM = "telegram"
 

@@ -19,9 +19,9 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from ..ingress import Ingress
-from ..links import LinksConfig
-from ..models import EventKind
-from ..stats import Stats
+from core.links import LinksConfig
+from core.models import EventKind
+from core.stats import Stats
 from .convert import event_from_message
 from .middleware import LinkedChatMiddleware
 

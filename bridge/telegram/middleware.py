@@ -13,9 +13,9 @@ from typing import Any
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
 
-from ..links import LinksConfig
-from ..models import ChatRef
-from ..stats import Stats
+from core.links import LinksConfig
+from core.models import ChatRef
+from core.stats import Stats
 from .convert import PLATFORM, skip_reason
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
-from ..stats import Stats
+from core.stats import Stats
 
 log = logging.getLogger(__name__)
 

@@ -14,8 +14,8 @@ import html
 import re
 from dataclasses import dataclass
 
-from ..models import OutboundPost
-from ..phrases import original_header
+from core.models import OutboundPost
+from core.phrases import original_header
 
 # Telegram counts the text after entity parsing (tags do not count) and in
 # UTF-16 code units, so an emoji takes two.

@@ -30,8 +30,8 @@ from aiogram.methods import DeleteMessage, DeleteMessages, EditMessageText, Send
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
 
 from ..adapter import BeforePost, DeliveryError
-from ..intents import DeliveryIntent
-from ..models import ChatRef, OutboundPost
+from core.intents import DeliveryIntent
+from core.models import ChatRef, OutboundPost
 from .render import TEXT_LIMIT, render_parts, split_text
 
 log = logging.getLogger(__name__)

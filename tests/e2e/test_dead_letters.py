@@ -6,10 +6,10 @@ from types import SimpleNamespace
 import pytest
 
 from bridge.ingress import Ingress
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.task_queue import TaskQueue
+from core.models import Author, EventKind, MessageRef, PlatformEvent
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from core.task_queue import TaskQueue
 
 from ..helpers import serving, wait_until
 from ..processes import run_cli

@@ -2,8 +2,8 @@
 what the workers finish out of order)."""
 from __future__ import annotations
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import (
     DC_TOKEN,

@@ -10,8 +10,8 @@ import time
 
 import pytest
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import start_bridge, wait_until
 from ..processes import run_cli

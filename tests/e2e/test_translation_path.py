@@ -9,9 +9,9 @@ import time
 
 import pytest
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS

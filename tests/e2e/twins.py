@@ -1,8 +1,8 @@
 """A fleet of twinned pairs for fault tests: Telegram group i ↔ Discord channel i."""
 from __future__ import annotations
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env
 

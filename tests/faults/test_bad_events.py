@@ -12,8 +12,8 @@ import time
 
 import pytest
 
-from bridge.keys import Keys
-from bridge.stats import Stats
+from core.keys import Keys
+from core.stats import Stats
 
 from ..e2e.test_whole_path import ANNA, MAX, standins, whole_path_env  # noqa: F401 - standins is a fixture
 from ..e2e.test_whole_path import KREFELD, LEICESTER, MASAYA

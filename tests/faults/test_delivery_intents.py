@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from bridge.idmap import IdMap
-from bridge.models import ChatRef, MessageRef
+from core.idmap import IdMap
+from core.models import ChatRef, MessageRef
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat

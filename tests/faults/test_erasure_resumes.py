@@ -9,12 +9,12 @@ import signal
 
 import pytest
 
-from bridge import persons
-from bridge.idmap import IdMap
-from bridge.keys import Keys
-from bridge.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost
-from bridge.settings import Settings
-from bridge.task_queue import PROCESS_COMMAND_TASK, TaskQueue
+from core import persons
+from core.idmap import IdMap
+from core.keys import Keys
+from core.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost
+from core.settings import Settings
+from core.task_queue import PROCESS_COMMAND_TASK, TaskQueue
 from workers import rights
 
 from ..e2e.twins import dc_channel, pair_links, tg_chat

@@ -11,8 +11,8 @@ import textwrap
 
 import pytest
 
-from bridge.models import ChatRef
-from bridge.sandbox.translator_api import LibreTranslateStandIn
+from core.models import ChatRef
+from sandbox.translator_api import LibreTranslateStandIn
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat

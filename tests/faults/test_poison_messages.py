@@ -16,10 +16,10 @@ from types import SimpleNamespace
 import pytest
 import redis as redis_lib
 
-from bridge import deadletters
+from core import deadletters
 from bridge.ingress import Ingress
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
-from bridge.task_queue import TaskQueue
+from core.models import Author, EventKind, MessageRef, PlatformEvent
+from core.task_queue import TaskQueue
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat

@@ -8,8 +8,8 @@ import textwrap
 
 import pytest
 
-from bridge.links import load_links
-from bridge.models import Author, Command, EventKind, MessageRef, PlatformEvent
+from core.links import load_links
+from core.models import Author, Command, EventKind, MessageRef, PlatformEvent
 from workers import commands, holds, rights
 from workers.moderation.stage import Moderated
 from workers.pipeline import Context

@@ -6,10 +6,10 @@ from __future__ import annotations
 import textwrap
 from collections import Counter
 
-from bridge import audit
-from bridge.keys import DAY, Keys
-from bridge.links import load_links
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
+from core import audit
+from core.keys import DAY, Keys
+from core.links import load_links
+from core.models import Author, EventKind, MessageRef, PlatformEvent
 from tests.helpers import SCHOOL_CLASSES_LINKS
 from workers import pipeline, rights, tasks
 

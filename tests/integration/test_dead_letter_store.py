@@ -11,11 +11,11 @@ from types import SimpleNamespace
 
 import pytest
 
-from bridge import deadletters, persons
+from core import deadletters, persons
 from bridge.ingress import IN_FLIGHT
-from bridge.keys import DAY
-from bridge.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
-from bridge.task_queue import TaskQueue
+from core.keys import DAY
+from core.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
+from core.task_queue import TaskQueue
 
 from ..processes import run_cli
 

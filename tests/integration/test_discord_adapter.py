@@ -16,13 +16,13 @@ import pytest
 
 from bridge.adapter import AdapterStartError
 from bridge.discord.adapter import DiscordAdapter
-from bridge.idmap import IdMap
+from core.idmap import IdMap
 from bridge.ingress import Ingress
-from bridge.task_queue import TaskQueue
-from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.settings import Settings
-from bridge.stats import Stats
+from core.task_queue import TaskQueue
+from core.models import ChatRef, EventKind, MessageRef, OutboundPost
+from sandbox.discord_api import DiscordStandIn
+from core.settings import Settings
+from core.stats import Stats
 from tests.helpers import queued_events, two_community_links, wait_until, write_links
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -7,10 +7,10 @@ import pytest
 
 from bridge.discord import render
 from bridge.discord.sender import _shown
-from bridge.idmap import IdMap
-from bridge.intents import Intents
-from bridge.models import EventKind
-from bridge.stats import Stats
+from core.idmap import IdMap
+from core.intents import Intents
+from core.models import EventKind
+from core.stats import Stats
 from tests.helpers import wait_until
 
 from .test_discord_adapter import (CHANNEL, adapter, config, make_adapter, outbound, outbox_empty,  # noqa: F401

@@ -10,9 +10,9 @@ import time
 import pytest
 
 from bridge.ingress import PENDING_TTL, Ingress
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
-from bridge.settings import Settings
-from bridge.task_queue import TaskQueue
+from core.models import Author, EventKind, MessageRef, PlatformEvent
+from core.settings import Settings
+from core.task_queue import TaskQueue
 
 pytestmark = pytest.mark.integration
 

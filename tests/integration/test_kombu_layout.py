@@ -17,8 +17,8 @@ from kombu import Connection
 from kombu.transport import redis as kombu_redis
 
 from bridge.ingress import _FIND_TASKS
-from bridge.settings import Settings
-from bridge.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
+from core.settings import Settings
+from core.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
 from workers.leases import held_delivery_tags, renew
 
 pytestmark = pytest.mark.integration

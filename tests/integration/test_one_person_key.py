@@ -1,6 +1,6 @@
 """One salted hash per person (issue 12 follow-up): the dead letters, the outbox entries
 and the answers to a member's commands name the member by the same person key
-(bridge/persons.py) as the audit, the tombstones and the notices; there is no second
+(core/persons.py) as the audit, the tombstones and the notices; there is no second
 salt. Real Redis, the real publishing, parking and erasure functions."""
 from __future__ import annotations
 
@@ -9,10 +9,10 @@ import time
 
 import pytest
 
-from bridge import deadletters, persons
-from bridge.keys import DAY
-from bridge.links import load_links
-from bridge.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost, PlatformEvent
+from core import deadletters, persons
+from core.keys import DAY
+from core.links import load_links
+from core.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost, PlatformEvent
 from workers import erasure, failures, ordering, pipeline
 
 pytestmark = pytest.mark.integration

@@ -7,9 +7,9 @@ import textwrap
 
 import pytest
 
-from bridge.keys import DAY
-from bridge.links import load_links
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
+from core.keys import DAY
+from core.links import load_links
+from core.models import Author, EventKind, MessageRef, PlatformEvent
 from workers import rights
 from workers.pipeline import Context, plan
 from workers.privacy import PseudonymBook, pseudonym_for

@@ -9,7 +9,7 @@ import time
 import pytest
 import redis.asyncio as aioredis
 
-from bridge.ratelimit import MARGIN, Limit, RateLimiter, discord_limits, telegram_limits
+from core.ratelimit import MARGIN, Limit, RateLimiter, discord_limits, telegram_limits
 
 CLOSE = 0.05  # seconds of slack for the round trips between two bookings
 

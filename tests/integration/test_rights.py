@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import textwrap
 
-from bridge import audit
-from bridge.links import load_links
-from bridge.models import Author, EventKind, MessageRef, OutboundPost, PlatformEvent
+from core import audit
+from core.links import load_links
+from core.models import Author, EventKind, MessageRef, OutboundPost, PlatformEvent
 from tests.helpers import SCHOOL_CLASSES_LINKS
 from workers import holds, rights
 from workers.moderation.stage import Moderated
@@ -71,7 +71,7 @@ def test_consent_is_withdrawn_and_a_stranger_can_be_forgotten_harmlessly(tmp_pat
 
 
 def test_audit_names_people_only_by_a_salted_key_that_export_still_finds(tmp_path, sync_redis, keys, prefix):
-    from bridge import persons
+    from core import persons
 
     cfg = config(tmp_path)
     link = cfg.link("classes")

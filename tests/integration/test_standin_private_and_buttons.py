@@ -22,8 +22,8 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
 from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

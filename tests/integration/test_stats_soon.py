@@ -5,8 +5,8 @@ from __future__ import annotations
 import redis.asyncio as aioredis
 import pytest
 
-from bridge import stats as stats_module
-from bridge.stats import Stats
+from core import stats as stats_module
+from core.stats import Stats
 from tests.helpers import wait_until
 
 pytestmark = pytest.mark.integration

@@ -10,8 +10,8 @@ import json
 
 import pytest
 
-from bridge.settings import Settings
-from bridge.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, TaskQueue
+from core.settings import Settings
+from core.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, TaskQueue
 from workers.app import make_celery
 
 pytestmark = pytest.mark.integration

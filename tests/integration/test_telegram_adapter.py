@@ -18,13 +18,13 @@ from redis.exceptions import ConnectionError as RedisConnectionError
 
 import bridge.telegram
 from bridge.adapter import AdapterStartError
-from bridge.idmap import IdMap
+from core.idmap import IdMap
 from bridge.ingress import Ingress
-from bridge.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.settings import Settings
-from bridge.stats import Stats
-from bridge.task_queue import TaskQueue
+from core.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
+from sandbox.telegram_api import TelegramStandIn
+from core.settings import Settings
+from core.stats import Stats
+from core.task_queue import TaskQueue
 from bridge.telegram.adapter import TelegramAdapter
 from tests.helpers import queued_events, two_community_links, wait_until, write_links
 

@@ -5,9 +5,9 @@ import json
 import textwrap
 
 from bridge.ingress import Ingress
-from bridge.task_queue import TaskQueue
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
-from bridge.settings import Settings
+from core.task_queue import TaskQueue
+from core.models import Author, EventKind, MessageRef, PlatformEvent
+from core.settings import Settings
 
 from ..helpers import wait_until
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 import pytest
 from kombu import Connection
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.settings import Settings
-from bridge.task_queue import PIPELINE_QUEUE, TaskQueue
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from core.settings import Settings
+from core.task_queue import PIPELINE_QUEUE, TaskQueue
 from workers.app import make_celery
 
 from ..e2e.test_whole_path import DC_TOKEN, TG_TOKEN

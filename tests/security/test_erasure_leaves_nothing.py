@@ -19,9 +19,9 @@ import uuid
 
 import pytest
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.translator_api import LibreTranslateStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 from ..processes import run_cli

@@ -13,10 +13,10 @@ import textwrap
 
 import pytest
 
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn
-from bridge.task_queue import TRANSLATE_TASK, task_arguments
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.translator_api import LibreTranslateStandIn
+from core.task_queue import TRANSLATE_TASK, task_arguments
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
 

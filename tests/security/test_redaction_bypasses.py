@@ -14,11 +14,11 @@ import unicodedata
 
 import pytest
 
-from bridge.links import load_links
-from bridge.models import Author, EventKind, MessageRef, PlatformEvent
-from bridge.sandbox.discord_api import DiscordStandIn
-from bridge.sandbox.telegram_api import TelegramStandIn
-from bridge.sandbox.translator_api import LibreTranslateStandIn
+from core.links import load_links
+from core.models import Author, EventKind, MessageRef, PlatformEvent
+from sandbox.discord_api import DiscordStandIn
+from sandbox.telegram_api import TelegramStandIn
+from sandbox.translator_api import LibreTranslateStandIn
 from workers.moderation.stage import moderate
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until

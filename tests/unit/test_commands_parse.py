@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.commands import parse, parse_button
+from core.commands import parse, parse_button
 from bridge.discord.commands_cog import slash_commands
 
 

@@ -18,7 +18,7 @@ import bridge.discord
 from bridge.discord import convert
 from bridge.discord.adapter import intents
 from bridge.discord.cog import RelayCog
-from bridge.models import Author, ChatRef, EventKind, MessageRef
+from core.models import Author, ChatRef, EventKind, MessageRef
 
 PAYLOADS = Path(bridge.discord.__file__).parent / "payloads"
 BOT_ID = 900000000000000001

@@ -11,7 +11,7 @@ from discord.http import handle_message_parameters
 
 import bridge.discord
 from bridge.discord import render
-from bridge.models import Attachment
+from core.models import Attachment
 
 LONG_TEXT = json.loads((Path(bridge.discord.__file__).parent / "payloads" / "message_create_long_text.json")
                        .read_text(encoding="utf-8"))["content"]

@@ -1,7 +1,7 @@
 """The plain functions behind poison-message handling (workers/failures.py)."""
 from __future__ import annotations
 
-from bridge.models import PlatformEvent
+from core.models import PlatformEvent
 from workers import failures
 
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bridge.links import ConfigError, load_links
-from bridge.models import ChatRef
+from core.links import ConfigError, load_links
+from core.models import ChatRef
 
 from ..helpers import two_community_links
 

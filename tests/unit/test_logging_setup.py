@@ -1,9 +1,9 @@
-"""The privacy formatter every process logs through (bridge/logging_setup.py)."""
+"""The privacy formatter every process logs through (core/logging_setup.py)."""
 from __future__ import annotations
 
 import logging
 
-from bridge.logging_setup import PrivacyFormatter
+from core.logging_setup import PrivacyFormatter
 
 TG_TOKEN = "7000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
 DC_TOKEN = "OTAwMDAwMDAwMDAwMDAwMDAx.GhJkLm.abcdefghijklmnopqrstuvwxyz0123"

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import textwrap
 
-from bridge.links import load_links
-from bridge.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
-from bridge.privacy_notice import privacy_notice
+from core.links import load_links
+from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.privacy_notice import privacy_notice
 from workers.pipeline import Context, Outcome, plan
 
 CONFIG = """

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import textwrap
 
-from bridge.links import load_links
-from bridge.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.links import load_links
+from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 from workers.pipeline import Context, plan
 from workers.translation.service import Translator
 

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import textwrap
 
-from bridge.links import load_links
-from bridge.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
+from core.links import load_links
+from core.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from workers.pipeline import Context, plan, route
 from workers.privacy import pseudonym_for, shown_sender
 

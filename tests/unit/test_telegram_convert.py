@@ -8,7 +8,7 @@ import pytest
 from aiogram.types import MessageEntity, Update
 
 import bridge.telegram
-from bridge.models import Attachment, EventKind, MessageRef, PlatformEvent
+from core.models import Attachment, EventKind, MessageRef, PlatformEvent
 from bridge.telegram.convert import event_from_message, skip_reason
 
 PAYLOADS = Path(bridge.telegram.__file__).parent / "payloads"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bridge.models import Attachment, ChatRef, EventKind, MessageRef, OutboundPost
-from bridge.sandbox.telegram_api import ApiError, parse_html
+from core.models import Attachment, ChatRef, EventKind, MessageRef, OutboundPost
+from sandbox.telegram_api import ApiError, parse_html
 from bridge.telegram.render import TEXT_LIMIT, render_parts, split_text, utf16_len
 
 

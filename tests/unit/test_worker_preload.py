@@ -6,7 +6,7 @@ from types import SimpleNamespace
 
 import redis as redis_lib
 
-from bridge.settings import Settings
+from core.settings import Settings
 from workers import app as app_module
 from workers import tasks
 from workers.moderation import profanity

@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
-from bridge.links import LinksConfig, Link
-from bridge.models import Attachment, PlatformEvent
+from core.links import LinksConfig, Link
+from core.models import Attachment, PlatformEvent
 
 from .profanity import check_profanity
 from .redaction import redact, regions_for_languages

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from bridge.keys import Keys
-from bridge.links import LinksConfig
-from bridge.settings import Settings
+from core.keys import Keys
+from core.links import LinksConfig
+from core.settings import Settings
 
 from .cache import TranslationCache
 from .providers import build_providers

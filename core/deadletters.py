@@ -18,7 +18,7 @@ One link holds at most ``MAX_PER_LINK`` entries and one member at most
 
 An entry keeps the content a retry needs (the text, the sender as shown), so it is
 listed without it: text only on an explicit ``show ID --text``. The member is kept
-only by their person key (bridge/persons.py: the one salted hash the bridge names
+only by their person key (core/persons.py: the one salted hash the bridge names
 people by), which is what erasure (``forget_author``) finds their entries by.
 """
 from __future__ import annotations
@@ -30,10 +30,9 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import persons
-from .ingress import IN_FLIGHT
 from .keys import DAY, Keys
 from .models import OutboundPost
-from .task_queue import PROCESS_EVENT_TASK, TaskQueue, new_task_id
+from .task_queue import IN_FLIGHT, PROCESS_EVENT_TASK, TaskQueue, new_task_id
 
 POST = "post"
 EVENT = "event"
@@ -55,7 +54,7 @@ class Record:
     reason: str
     attempts: int
     payload: dict  # the post or event, text included (what a retry needs)
-    author: str  # the member's person key (bridge/persons.py) or ""
+    author: str  # the member's person key (core/persons.py) or ""
     retention_days: int
 
 
@@ -116,7 +115,7 @@ def _when(ts: int) -> str:
 
 # -- members, by person key -------------------------------------------------------------
 def event_author(redis, keys: Keys, event_data) -> str:
-    """The person key (bridge/persons.py) of a raw event's author, leniently (the event
+    """The person key (core/persons.py) of a raw event's author, leniently (the event
     may be malformed): "" when it names none. ``redis``: a synchronous client."""
     source = event_source(event_data)
     try:

@@ -53,7 +53,7 @@ class Keys:
         """Hash: for one source message, per link and destination, the intent of a post
         about to be sent whose copy is not recorded yet (time, salted digests of what
         was sent, never text). Removed when the copy is recorded; expires with the
-        link's retention (a crash can leave one: see bridge/intents.py)."""
+        link's retention (a crash can leave one: see core/intents.py)."""
         return f"{self.prefix}intent:{source_key}"
 
     def adapter_lease(self, platform: str) -> str:
@@ -96,7 +96,7 @@ class Keys:
     def dead_letter_salt(self) -> str:
         """The dead letters' own salt of an earlier version (no longer made): while it
         exists, the entries filed under digests made with it are re-filed under person
-        keys, then it is deleted (bridge/deadletters.py)."""
+        keys, then it is deleted (core/deadletters.py)."""
         return f"{self.prefix}dead:salt"
 
     def translation(self, digest: str) -> str:
@@ -144,7 +144,7 @@ class Keys:
         return f"{self.prefix}audit:{link_id}"
 
     def person_salt(self) -> str:
-        """The install's random salt for person keys (bridge/persons.py), when
+        """The install's random salt for person keys (core/persons.py), when
         TWINBRIDGE_PSEUDONYM_KEY is not set. Configuration: no expiry."""
         return f"{self.prefix}config:person_salt"
 

@@ -35,6 +35,11 @@ TRANSLATE_TASK = "twinbridge.translate"
 # Back on the moderation queue when an event's author was erased while it was published.
 ERASE_AGAIN_TASK = "twinbridge.erase_again"
 
+# The ingress-id argument of a task enqueued by accept(): "the entry this event's
+# in-flight marker names" (the task is pushed in the same script that creates the
+# entry, before its id is known; workers/pipeline.py looks it up when publishing).
+IN_FLIGHT = "in-flight"
+
 
 def handed_over_id(task_id: str) -> str:
     """The id of the translation task the moderation task ``task_id`` hands its event

@@ -3,7 +3,7 @@
 Entries name an action ("redacted", "media.withheld", "consent.given", …),
 a detail without content ("phone=1 email=1", "id=… by=<person>") and the member
 concerned. People (members and moderators) appear only as person keys, a salted
-hash (bridge/persons.py), never by platform id; an erased member's entries are
+hash (core/persons.py), never by platform id; an erased member's entries are
 rewritten to name nobody. Each link has its own stream, trimmed to the link's
 retention on every write and expiring with it.
 

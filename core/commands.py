@@ -1,7 +1,7 @@
 """The member and moderator commands (the same words on both platforms).
 
 Adapters recognise them here and hand them to the workers as
-:class:`~bridge.models.Command`; a command is never relayed to the other side.
+:class:`~core.models.Command`; a command is never relayed to the other side.
 """
 from __future__ import annotations
 

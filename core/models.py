@@ -161,7 +161,7 @@ class OutboundPost:
     private_to: str = ""
     buttons: tuple[tuple[str, str], ...] = ()
     fallback: str = ""  # what to say in ``destination`` when the member cannot be told privately
-    # Whose data the post shows (a person key, bridge/persons.py, never a platform id)
+    # Whose data the post shows (a person key, core/persons.py, never a platform id)
     # and when they wrote it: after an erasure, what they wrote before is not sent.
     author: str = ""
     written_at: float = 0.0
@@ -169,7 +169,7 @@ class OutboundPost:
     @property
     def label(self) -> str:
         """How the sender is shown: "Anna · Leicester", or just "Leicester" (one
-        line, and the "·" is ours: see bridge.names)."""
+        line, and the "·" is ours: see core.names)."""
         from .names import label
 
         return label(self.sender, self.community)

@@ -16,7 +16,7 @@ An intent still there means "a copy may exist; its id is unknown":
   channel's messages after the intent's time and matches the digests: found, it
   is recorded and not sent again. A Telegram bot cannot read history: the post is
   sent again (at most the one post per chat that was in flight).
-- erasure, edits and deletes see it with :meth:`bridge.idmap.IdMap.trace`.
+- erasure, edits and deletes see it with :meth:`core.idmap.IdMap.trace`.
 
 Each intent expires with its link's retention, like the id map.
 """
