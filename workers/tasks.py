@@ -1,7 +1,7 @@
 """Thin Celery tasks: decode, call plain functions, record.
 
 The logic lives in pipeline.py (route → moderate → translate), holds.py,
-rights.py and commands.py.
+rights.py and command_handlers.py.
 """
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from core.links import load_links
 from core.models import Command, MessageRef, PlatformEvent
 from core.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
 
-from . import commands, erasure, failures, holds, ordering, pipeline, rights
+from . import command_handlers, erasure, failures, holds, ordering, pipeline, rights
 from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
 from .moderation import profanity, redaction
 from .notices import consent_explanation
@@ -329,7 +329,7 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
         if command.seq and not command.private:
             _wait_turn(self, redis, keys, ordering.event_in_flight_before(redis, keys, command.chat.key,
                                                                           command.seq), waiting_since)
-        notices = commands.handle(command, ctx, redis, keys)
+        notices = command_handlers.handle(command, ctx, redis, keys)
         if not ordering.finish_command(redis, keys, command, notices, ingress_id):
             redis.hincrby(keys.stats(), "worker.already_published", 1)
             return

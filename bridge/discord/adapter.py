@@ -27,7 +27,7 @@ from core.ratelimit import RateLimiter, discord_limits
 from core.settings import Settings
 from core.stats import Stats
 from .cog import RelayCog
-from .commands_cog import CommandsCog
+from .command_cog import CommandsCog
 from .gateway_guard import skip_malformed_events
 from .sender import DiscordSender, RecentDeletes
 

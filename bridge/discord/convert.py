@@ -18,7 +18,7 @@ from collections.abc import Collection
 
 import discord
 
-from core.commands import parse as parse_command
+from core.chat_commands import parse as parse_command
 from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 
 PLATFORM = "discord"

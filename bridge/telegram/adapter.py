@@ -28,7 +28,7 @@ from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, telegram_limits
 from core.settings import Settings
 from core.stats import Stats
-from .commands import build_commands_router, register_commands
+from .command_router import build_commands_router, register_commands
 from .handlers import build_router
 from .polling import Poller
 from .sender import TelegramSender

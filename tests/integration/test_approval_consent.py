@@ -10,7 +10,7 @@ import pytest
 
 from core.links import load_links
 from core.models import Author, Command, EventKind, MessageRef, PlatformEvent
-from workers import commands, holds, rights
+from workers import command_handlers, holds, rights
 from workers.moderation.stage import Moderated
 from workers.pipeline import Context
 
@@ -38,7 +38,7 @@ def hold_one(redis, keys, ctx, n: int) -> str:
 def approve(redis, keys, ctx, hold_id: str) -> str:
     command = Command(name="approve", args=hold_id, platform="telegram", chat_id="9001", message_id="1",
                       user=TEACHER, private=True, via="button")
-    [answer] = commands.handle(command, ctx, redis, keys)
+    [answer] = command_handlers.handle(command, ctx, redis, keys)
     return answer.text
 
 

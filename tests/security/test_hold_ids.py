@@ -15,7 +15,7 @@ import pytest
 
 from core.links import load_links
 from core.models import Author, Command, EventKind, MessageRef, PlatformEvent
-from workers import commands, holds
+from workers import command_handlers, holds
 from workers.moderation.stage import Moderated
 from workers.pipeline import Context
 
@@ -62,7 +62,7 @@ def held_message(redis, keys, ctx, link_id: str, chat: str, n: int) -> str:
 def decide(redis, keys, ctx, who: Author, name: str, hold_id: str, via: str = "message") -> str:
     command = Command(name=name, args=hold_id, platform="telegram", chat_id=who.id, message_id="1", user=who,
                       private=True, via=via)
-    [answer] = commands.handle(command, ctx, redis, keys)
+    [answer] = command_handlers.handle(command, ctx, redis, keys)
     return answer.text
 
 

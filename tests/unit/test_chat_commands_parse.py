@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import pytest
 
-from core.commands import parse, parse_button
-from bridge.discord.commands_cog import slash_commands
+from core.chat_commands import parse, parse_button
+from bridge.discord.command_cog import slash_commands
 
 
 @pytest.mark.parametrize("text,expected", [

@@ -14,7 +14,7 @@ import logging
 import discord
 from discord.ext import commands
 
-from core.commands import COMMANDS, parse, parse_button
+from core.chat_commands import COMMANDS, parse, parse_button
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command

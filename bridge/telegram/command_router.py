@@ -16,7 +16,7 @@ from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SetMyCommands
 from aiogram.types import BotCommand, CallbackQuery, Message
 
-from core.commands import COMMANDS, parse, parse_button
+from core.chat_commands import COMMANDS, parse, parse_button
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
