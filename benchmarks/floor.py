@@ -90,6 +90,6 @@ class Floor:
         offered = await pace(rate, count, fire)
         try:
             await asyncio.wait_for(observer, timeout)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
         return {**offered, "latencies": latencies, "lost": count - len(latencies)}

@@ -401,7 +401,7 @@ def calibration(result: dict) -> str:
     """How the threshold trades answers for mistakes (None = community language)."""
     answers, oos = result["answers"], result["out_of_set"]
     lines = ["| threshold | answered | right | wrong | unsure (None) | accuracy of answers "
-             "| ≤4 words answered | it/pl/nl/pt lines answered (n={}) |".format(len(oos)),
+             f"| ≤4 words answered | it/pl/nl/pt lines answered (n={len(oos)}) |",
              "|---|---|---|---|---|---|---|---|"]
     for t in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
         given = [a for a in answers if a[1] is not None and a[2] >= t]

@@ -9,7 +9,7 @@ import platform
 import statistics
 import subprocess
 import time
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 
 from .procfs import cpu_model
 
@@ -56,7 +56,7 @@ class Sampler:
             self.samples.append((time.perf_counter(), value))
             await asyncio.sleep(self.interval)
 
-    def start(self) -> "Sampler":
+    def start(self) -> Sampler:
         self._task = asyncio.create_task(self._run())
         return self
 
@@ -130,5 +130,5 @@ async def machine(redis) -> dict:
         "kombu": kombu.__version__,
         "redis_py": redis_lib.__version__,
         "git_revision": _git_revision(),
-        "date": dt.datetime.now(dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "date": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
     }

@@ -302,7 +302,7 @@ class World:
             env.pop("TWINBRIDGE_RATE_LIMITS", None)
         return env
 
-    async def __aenter__(self) -> "World":
+    async def __aenter__(self) -> World:
         _LIVE_PREFIXES[self.prefix] = self.redis_url
         await self.standins.start()
         (self.workdir / "links.yaml").write_text(self.layout.yaml())

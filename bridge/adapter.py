@@ -7,7 +7,8 @@ the workers routed to it.
 """
 from __future__ import annotations
 
-from typing import Awaitable, Callable, Protocol, Sequence
+from typing import Protocol
+from collections.abc import Awaitable, Callable, Sequence
 
 from core.intents import DeliveryIntent
 from core.models import OutboundPost

@@ -206,8 +206,8 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         procs.start("worker", "worker", "--concurrency", "1")
         procs.start("adapters", "run")
         say("  • started `twinbridge worker` (a Celery worker) and `twinbridge run` (aiogram + discord.py)")
-        connected = await wait_for(lambda: discord.identified.is_set()
-                                   and any(m == "getUpdates" for _, m, _ in telegram.requests) or bool(procs.dead()))
+        connected = await wait_for(lambda: (discord.identified.is_set()
+                                   and any(m == "getUpdates" for _, m, _ in telegram.requests)) or bool(procs.dead()))
         if not connected or procs.dead():
             say("\nThe adapters did not connect. Their log says:\n" + procs.log_tail("adapters"))
             return 1

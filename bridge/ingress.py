@@ -32,7 +32,7 @@ import time
 import uuid
 import weakref
 from dataclasses import replace
-from typing import Callable
+from collections.abc import Callable
 
 from core.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
@@ -344,9 +344,9 @@ class IngressSweeper:
         while not stop.is_set():
             try:
                 await self.sweep_once()
-            except Exception:  # noqa: BLE001 - Redis away: the next round tries again
+            except Exception:  # Redis away: the next round tries again
                 log.warning("ingress sweep failed; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
             try:
                 await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass

@@ -98,7 +98,7 @@ class AdapterLease:
                     warned = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
         return False
 

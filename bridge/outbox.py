@@ -32,7 +32,7 @@ import logging
 import random
 import time
 from dataclasses import replace
-from typing import Awaitable, Callable, Sequence
+from collections.abc import Awaitable, Callable, Sequence
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -716,7 +716,7 @@ class _Lane:
                     return
                 try:
                     await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
                 continue
             entry_id, post, _ = item

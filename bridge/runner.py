@@ -55,7 +55,7 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)
             return False
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     return False  # pragma: no cover
 
@@ -110,12 +110,12 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
             log.error("%s adapter cannot start: %s", platform, exc)
         except (RedisConnectionError, RedisTimeoutError) as exc:
             log.error("%s adapter lost Redis (%s)", platform, exc.__class__.__name__)
-        except Exception:  # noqa: BLE001 - a crash restarts the adapter instead of the process
+        except Exception:  # a crash restarts the adapter instead of the process
             log.exception("%s adapter crashed", platform)
         finally:
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=15)
-            except Exception:  # noqa: BLE001
+            except Exception:
                 log.debug("error while stopping the %s adapter", platform, exc_info=True)
             keeper.cancel()
             await asyncio.gather(keeper, return_exceptions=True)
@@ -127,7 +127,7 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
         log.info("restarting the %s adapter in %.0fs", platform, delay)
         try:
             await asyncio.wait_for(stop.wait(), timeout=delay)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
     log.info("%s adapter stopped", platform)
 

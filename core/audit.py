@@ -17,6 +17,7 @@ import time
 from collections.abc import Mapping
 
 from .keys import DAY, Keys
+from datetime import UTC
 
 
 def record(redis, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "",
@@ -96,7 +97,7 @@ def rewrite_naming(redis, keys: Keys, link_id: str, names: tuple[str, ...], repl
 
 
 def _when(entry_id: str) -> str:
-    from datetime import datetime, timezone
+    from datetime import datetime
 
     millis = int(entry_id.split("-")[0])
-    return datetime.fromtimestamp(millis / 1000, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="seconds")

@@ -27,7 +27,7 @@ import json
 import secrets
 import time
 from dataclasses import dataclass
-from typing import Sequence
+from collections.abc import Sequence
 
 from .keys import DAY, Keys
 from .models import ChatRef, MessageRef, OutboundPost
@@ -64,7 +64,7 @@ class DeliveryIntent:
         return self.marks.index(digest) if digest in self.marks else None
 
     @classmethod
-    def load(cls, source: MessageRef, field: str, raw: str) -> "DeliveryIntent":
+    def load(cls, source: MessageRef, field: str, raw: str) -> DeliveryIntent:
         link_id, destination = parse_field(field)
         data = json.loads(raw)
         return cls(link_id, source, destination, float(data["at"]), data["salt"], tuple(data["marks"]))

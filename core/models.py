@@ -41,7 +41,7 @@ class ChatRef:
         return f"{self.platform}:{self.chat_id}"
 
     @classmethod
-    def parse(cls, text: str) -> "ChatRef":
+    def parse(cls, text: str) -> ChatRef:
         platform, _, chat_id = text.partition(":")
         return cls(platform, chat_id)
 
@@ -109,7 +109,7 @@ class PlatformEvent:
             key += ":" + hashlib.sha256(self.text.encode()).hexdigest()[:12]
         return key
 
-    def with_seq(self, seq: int) -> "PlatformEvent":
+    def with_seq(self, seq: int) -> PlatformEvent:
         return replace(self, seq=seq)
 
     def to_dict(self) -> dict[str, Any]:
@@ -118,7 +118,7 @@ class PlatformEvent:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "PlatformEvent":
+    def from_dict(cls, data: dict[str, Any]) -> PlatformEvent:
         return cls(
             kind=EventKind(data["kind"]),
             source=MessageRef(**data["source"]),
@@ -189,7 +189,7 @@ class OutboundPost:
         return data
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "OutboundPost":
+    def from_dict(cls, data: dict[str, Any]) -> OutboundPost:
         return cls(
             kind=EventKind(data["kind"]),
             link_id=data["link_id"],
@@ -262,5 +262,5 @@ class Command:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> "Command":
+    def from_dict(cls, data: dict[str, Any]) -> Command:
         return cls(**{**data, "user": Author(**data["user"])})

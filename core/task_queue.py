@@ -80,13 +80,13 @@ class TaskQueue:
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
 
     @classmethod
-    def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
+    def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> TaskQueue:
         """``queue`` of the broker workers/app.py configures from ``settings``
         (without importing Celery into the adapters' process)."""
         return cls.for_prefix(settings.redis_prefix, queue)
 
     @classmethod
-    def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> "TaskQueue":
+    def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> TaskQueue:
         """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
         prefix = f"{redis_prefix}celery:"
         return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX,

@@ -64,7 +64,7 @@ import time
 import zlib
 from collections import deque
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 from typing import Any
 
 from aiohttp import WSMsgType, web
@@ -145,7 +145,7 @@ _FORBIDDEN_NAME = re.compile(r"discord|clyde", re.IGNORECASE)
 
 
 def _iso(ms: int) -> str:
-    return datetime.fromtimestamp(ms / 1000, tz=timezone.utc).isoformat()
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
 
 
 def _json(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
@@ -355,7 +355,7 @@ class _Connection:
     compress: bool
     queue: asyncio.Queue = field(default_factory=asyncio.Queue)
     compressor: Any = None
-    session: "_Session | None" = None
+    session: _Session | None = None
     closing: bool = False
 
     def __post_init__(self) -> None:
@@ -1805,7 +1805,7 @@ class DiscordStandIn:
                 connection.queue.put_nowait(None)
             try:
                 await asyncio.wait_for(writer, timeout=5)
-            except (asyncio.TimeoutError, Exception):  # noqa: BLE001 - the peer is gone either way
+            except Exception:  # noqa: BLE001 - the peer is gone either way
                 writer.cancel()
         return ws
 

@@ -744,7 +744,7 @@ class TelegramStandIn:
             wakeup = self._wakeup
             try:
                 await asyncio.wait_for(wakeup.wait(), remaining)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 return []
 
     def _deliverable(self, offset: int) -> list[dict]:

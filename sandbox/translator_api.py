@@ -32,9 +32,10 @@ import json
 import math
 import re
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from http import HTTPStatus
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from aiohttp import web
 
@@ -74,7 +75,7 @@ _KEEP = {"text": re.compile(_KEEP_TEXT),
                             + _KEEP_TEXT, re.IGNORECASE | re.DOTALL)}
 
 
-@lru_cache(maxsize=None)
+@cache
 def _phrase_table(source: str, target: str) -> tuple[re.Pattern | None, dict[str, str]]:
     table: dict[str, str] = {}
     for entry in _PHRASES:
@@ -259,7 +260,7 @@ class _StandIn:
                 release = self._release
                 try:
                     await asyncio.wait_for(release.wait(), None if math.isinf(seconds) else seconds)
-                except asyncio.TimeoutError:
+                except TimeoutError:
                     pass
             planned = self._failures.pop(0) if self._failures else None
         try:
@@ -290,7 +291,7 @@ class _StandIn:
                 if not release.is_set():
                     try:
                         await asyncio.wait_for(release.wait(), interval)
-                    except asyncio.TimeoutError:
+                    except TimeoutError:
                         pass
             await stream.write_eof()
         except ConnectionError:  # the client gave up waiting: what a deadline does

@@ -70,7 +70,7 @@ class HeldTaskRenewal(bootsteps.StartStopStep):
             return
         try:
             renew(consumer.channel, held_delivery_tags(consumer.channel))
-        except Exception:  # noqa: BLE001 - Redis away: the next round tries again; kombu reconnects
+        except Exception:  # Redis away: the next round tries again; kombu reconnects
             log.warning("could not renew the leases of held tasks; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
 
     def stop(self, c):

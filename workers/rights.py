@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 from core import audit, persons
 from core.keys import DAY, Keys
@@ -96,7 +96,7 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
     """Everything stored about ``user_ref`` ("telegram:5001"), as a JSON-ready dict."""
     data: dict = {
         "user": user_ref,
-        "generated_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": "twinbridge never stores message text except while delivering it and while a message "
                 "waits for a moderator; below is everything else it keeps about you.",
         "consent": [], "messages_relayed": [], "held_for_approval": [], "audit_entries": [], "pseudonyms": {},
@@ -134,7 +134,7 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
 
 def _when(entry_id: str) -> str:
     millis = int(entry_id.split("-")[0])
-    return datetime.fromtimestamp(millis / 1000, timezone.utc).isoformat(timespec="seconds")
+    return datetime.fromtimestamp(millis / 1000, UTC).isoformat(timespec="seconds")
 
 
 def erase_user(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:

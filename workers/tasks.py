@@ -113,7 +113,7 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
     try:
         try:
             event = PlatformEvent.from_dict(event_data)
-        except Exception as exc:  # noqa: BLE001 - whatever a malformed dict raises
+        except Exception as exc:  # whatever a malformed dict raises
             raise failures.BadPayload() from exc
         if event.seq:
             _wait_turn(self, redis, keys, ordering.pending_command_before(redis, keys, event.source.chat.key,
@@ -136,7 +136,7 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
-        except Exception as again:  # noqa: BLE001
+        except Exception as again:
             if failures.redis_unavailable(again):
                 raise _retry_later(self, again)
             raise
@@ -231,7 +231,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
             failures.park_event(redis, keys, ctx.config, {"source": source, "seq": seq}, ingress_id, reason,
                                 failed + 1)
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
-        except Exception as again:  # noqa: BLE001
+        except Exception as again:
             if failures.redis_unavailable(again):
                 raise _retry_later(self, again)
             raise

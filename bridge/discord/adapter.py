@@ -147,7 +147,7 @@ class DiscordAdapter:
             raise AdapterStartError(
                 f"Discord at {api_url} answered HTTP {exc.status} to the login request; "
                 "check DISCORD_API_URL", retryable=exc.status >= 500 or exc.status == 429) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise AdapterStartError(
                 f"cannot reach Discord at {api_url} ({exc.__class__.__name__}); "
                 "check the network or DISCORD_API_URL", retryable=True) from None
@@ -158,7 +158,7 @@ class DiscordAdapter:
             return self._settings.discord_gateway_url
         try:
             _, url, _ = await asyncio.wait_for(client.http.get_bot_gateway(), timeout=LOGIN_TIMEOUT)
-        except (discord.GatewayNotFound, aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, discord.GatewayNotFound, aiohttp.ClientError, OSError) as exc:
             raise AdapterStartError(f"Discord at {api_url} did not say which gateway to use "
                                     f"({exc.__class__.__name__}); set DISCORD_GATEWAY_URL or retry later",
                                     retryable=True) from None
@@ -189,7 +189,7 @@ class DiscordAdapter:
             # Let it finish the post in hand; cancel if it takes too long.
             try:
                 await asyncio.wait_for(asyncio.shield(self._outbox_task), timeout=STOP_TIMEOUT)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 self._outbox_task.cancel()
             except Exception:  # noqa: BLE001 - reported by wait_closed
                 pass
@@ -204,13 +204,13 @@ class DiscordAdapter:
         if self._client is not None:
             try:
                 await self._client.close()
-            except Exception:  # noqa: BLE001 - closing is best effort
+            except Exception:  # closing is best effort
                 log.debug("error while closing the Discord client", exc_info=True)
         if self._connect_task is not None:
             if not self._connect_task.done():
                 try:
                     await asyncio.wait_for(asyncio.shield(self._connect_task), timeout=STOP_TIMEOUT)
-                except (asyncio.TimeoutError, Exception):  # noqa: BLE001
+                except Exception:  # noqa: BLE001 - timed out or failed: cancelled either way
                     self._connect_task.cancel()
             await asyncio.gather(self._connect_task, return_exceptions=True)
 

@@ -15,7 +15,7 @@ import json
 import logging
 import time
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, UTC
 
 import aiohttp
 import discord
@@ -255,7 +255,7 @@ class DiscordSender:
         hook = await self._cached_webhook(channel_id)
         me = self._client.user.id if self._client.user is not None else None
         found: list[str | None] = [None] * len(intent.marks)
-        since = datetime.fromtimestamp(intent.at - CLOCK_SKEW, tz=timezone.utc)
+        since = datetime.fromtimestamp(intent.at - CLOCK_SKEW, tz=UTC)
         after = discord.utils.time_snowflake(since)
         for _ in range(HISTORY_PAGES):
             await self._book([DISCORD_GLOBAL])
@@ -494,7 +494,7 @@ class DiscordSender:
             raise DeliveryError("rate limited by Discord", retry_after=exc.retry_after) from None
         except discord.HTTPException as exc:
             raise delivery_error(exc) from None
-        except (aiohttp.ClientError, asyncio.TimeoutError, OSError) as exc:
+        except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"Discord unreachable ({exc.__class__.__name__})") from None
 
 

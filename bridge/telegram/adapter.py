@@ -115,7 +115,7 @@ class TelegramAdapter:
             raise AdapterStartError(
                 f"TELEGRAM_BOT_TOKEN was rejected by the Telegram Bot API at {url} (401 Unauthorized): "
                 "get a new token from @BotFather") from None
-        except (TelegramNetworkError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, TelegramNetworkError, aiohttp.ClientError) as exc:
             kind = exc.message.split(":", 1)[0] if isinstance(exc, TelegramNetworkError) else type(exc).__name__
             raise AdapterStartError(
                 f"cannot reach the Telegram Bot API at {url} ({kind}): check TELEGRAM_API_URL "

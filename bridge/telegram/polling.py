@@ -143,7 +143,7 @@ class Poller:
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except asyncio.TimeoutError:
+        except TimeoutError:
             pass
 
 

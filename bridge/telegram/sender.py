@@ -7,7 +7,6 @@ the method and Telegram's error class, never the message text.
 """
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
@@ -93,7 +92,7 @@ class TelegramSender:
             return await self._bot(method, request_timeout=self._timeout)
         except TelegramBadRequest:
             raise  # callers decide which bad requests mean success
-        except (AiogramError, asyncio.TimeoutError, aiohttp.ClientError) as exc:
+        except (TimeoutError, AiogramError, aiohttp.ClientError) as exc:
             raise delivery_error(exc, action) from exc
 
     async def _send_part(self, chat_id: int | str, text: str, reply_to: str | None) -> str:

@@ -68,7 +68,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 from importlib import resources
 
-__all__ = ["ProfanityResult", "check_profanity", "available_languages"]
+__all__ = ["ProfanityResult", "available_languages", "check_profanity"]
 
 ALWAYS = "en"  # the bridge's common tongue: its list applies on every link
 _PACKAGE = __package__ or "workers.moderation"
@@ -232,13 +232,13 @@ def _wordlists():
     return resources.files(_PACKAGE).joinpath("wordlists")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def available_languages() -> frozenset[str]:
     """The languages a word list ships for ("en", "de", ...)."""
     return frozenset(p.name[:-4] for p in _wordlists().iterdir() if p.name.endswith(".txt"))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _load(lang: str) -> tuple[_Entry, ...]:
     return tuple(_parse(_wordlists().joinpath(f"{lang}.txt").read_text(encoding="utf-8")))
 
