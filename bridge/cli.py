@@ -40,11 +40,12 @@ def cmd_check(args) -> int:
     for link in config.links:
         names = ", ".join(f"{config.communities[c].name} ({config.communities[c].language})" for c in link.communities)
         print(f"  {link.id}: {names}; {link.direction}; policy {link.policy.name}")
-    missing = [p for p in ("telegram", "discord") if any(c.platform == p for c in chats)
-               and not getattr(settings, f"{p}_bot_token")]
-    for platform in missing:
-        print(f"  note: {platform} chats are configured but {platform.upper()}_BOT_TOKEN is not set; "
-              f"`twinbridge run` will not start that adapter")
+    from .platforms import PLATFORMS
+
+    for platform in PLATFORMS:
+        if any(c.platform == platform.name for c in chats) and not platform.token(settings):
+            print(f"  note: {platform.name} chats are configured but {platform.token_setting.upper()} is not set; "
+                  f"`twinbridge run` will not start that adapter")
     for link in config.links:
         if link.policy.moderation == "approve":
             on_telegram = [m for m in link.policy.moderators if m.startswith("telegram:")]

@@ -1,6 +1,7 @@
 """`twinbridge run`: start the adapters that have tokens and keep them running.
 
-This is the single place where the adapters' dependencies are wired. Each
+This is the adapters' composition root: the platforms come from
+:mod:`bridge.platforms`, and each adapter is handed its dependencies here. Each
 adapter is supervised: if its connection dies it is rebuilt with exponential
 backoff; a token the platform rejects stops the run with a clear message.
 """
@@ -11,6 +12,7 @@ import gc
 import logging
 import random
 import signal
+from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
@@ -20,6 +22,7 @@ from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
 from core.keys import Keys
 from .lease import AdapterLease, process_identity
+from .platforms import PLATFORMS, AdapterFactory, Platform
 from core.links import LinksConfig
 from core.settings import Settings, _strip_password
 from core.stats import Stats
@@ -60,17 +63,18 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
     return False  # pragma: no cover
 
 
-def adapter_factories(settings: Settings):
-    """(platform, factory) for each platform whose token is set."""
+def adapter_factories(settings: Settings, platforms: Sequence[Platform] = PLATFORMS) -> list[tuple[str, AdapterFactory]]:
+    """(platform, adapter factory) for each platform whose token is set; only
+    those platforms' adapters (and their client libraries) are imported."""
     factories = []
-    if settings.telegram_bot_token:
-        from .telegram.adapter import TelegramAdapter
-
-        factories.append(("telegram", TelegramAdapter))
-    if settings.discord_bot_token:
-        from .discord.adapter import DiscordAdapter
-
-        factories.append(("discord", DiscordAdapter))
+    for platform in platforms:
+        if not platform.token(settings):
+            continue
+        try:
+            factories.append((platform.name, platform.load()))
+        except ImportError as exc:
+            raise FatalStartError(f"{platform.token_setting.upper()} is set but the {platform.name} adapter cannot "
+                                  f"be loaded ({type(exc).__name__}: {exc}): install its dependencies") from None
     return factories
 
 
@@ -132,7 +136,9 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
     log.info("%s adapter stopped", platform)
 
 
-async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | None = None) -> None:
+async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | None = None,
+              platforms: Sequence[Platform] = PLATFORMS) -> None:
+    """Run the adapters of the ``platforms`` whose tokens are set until ``stop``."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -155,8 +161,8 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days,
                           identity=identity, leased=True)
         sweeper = IngressSweeper(redis, keys, queue)
+        factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
-        factories = adapter_factories(settings)  # imports aiogram and discord.py
         # What is loaded by now (the client libraries' types, the config) lives as long
         # as the process: out of the collector's sight, a full collection takes
         # microseconds instead of ~130 ms stalling the event loop (the benchmark saw
