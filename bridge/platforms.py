@@ -7,11 +7,13 @@ only when its token is set, so a platform whose client library is not installed
 costs nothing to the others. docs/architecture.md, "Adding a platform", says
 what else a new platform needs.
 """
+
 from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
+from collections.abc import Callable
 
 from .adapter import Adapter
 

@@ -63,7 +63,9 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
     return False  # pragma: no cover
 
 
-def adapter_factories(settings: Settings, platforms: Sequence[Platform] = PLATFORMS) -> list[tuple[str, AdapterFactory]]:
+def adapter_factories(
+    settings: Settings, platforms: Sequence[Platform] = PLATFORMS
+) -> list[tuple[str, AdapterFactory]]:
     """(platform, adapter factory) for each platform whose token is set; only
     those platforms' adapters (and their client libraries) are imported."""
     factories = []

@@ -1,6 +1,7 @@
 """Adding a platform is one entry in the registry (bridge/platforms.py): `twinbridge run`
 builds the adapter the entry names, hands it what every adapter gets, runs it under the
 platform's lease and stops it; a platform whose token is unset is never imported."""
+
 from __future__ import annotations
 
 import asyncio
@@ -53,7 +54,8 @@ MATRIX = Platform("matrix", "matrix_bot_token", f"{__name__}:FakeMatrixAdapter")
 
 
 async def test_a_platform_registered_with_one_entry_is_started_under_its_lease_and_stopped(
-        redis_url, prefix, keys, aredis, tmp_path):
+    redis_url, prefix, keys, aredis, tmp_path
+):
     STARTED.clear()
     settings = MatrixSettings(redis_url=redis_url, redis_prefix=prefix, matrix_bot_token="matrix-token")
     config = LinksConfig(path=tmp_path / "links.yaml", communities={}, links=())
@@ -77,7 +79,9 @@ def test_an_unset_token_leaves_the_platform_unimported_and_a_set_one_must_load()
     assert adapter_factories(MatrixSettings(), PLATFORMS + (missing,)) == []
     with_telegram = MatrixSettings(telegram_bot_token="123:abc")
     assert [name for name, _ in adapter_factories(with_telegram, PLATFORMS + (missing,))] == ["telegram"]
-    with pytest.raises(FatalStartError, match="MATRIX_BOT_TOKEN is set but the matrix adapter cannot be loaded") as caught:
+    with pytest.raises(
+        FatalStartError, match="MATRIX_BOT_TOKEN is set but the matrix adapter cannot be loaded"
+    ) as caught:
         adapter_factories(MatrixSettings(matrix_bot_token="matrix-token"), PLATFORMS + (missing,))
     assert "matrix-token" not in str(caught.value)
 
