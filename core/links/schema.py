@@ -1,0 +1,27 @@
+"""What `config/links.yaml` may say: the allowed values of each field, and the
+bounds on what a file may make the bridge hold."""
+from __future__ import annotations
+
+import re
+
+SENDER_MODES = ("full", "first_name", "initials", "pseudonym", "hidden")
+REDACTIONS = ("email", "phone", "url", "handle", "postcode", "iban", "card", "ip")
+MEDIA_MODES = ("allow", "images", "block")
+LINK_MODES = ("allow", "block")
+MENTION_MODES = ("none", "allow")
+CONSENT_MODES = ("none", "opt_in")
+MODERATION_MODES = ("none", "profanity", "approve")
+DIRECTIONS = ("both", "one-way")
+SELF_HOSTED_PROVIDERS = ("libre",)
+# libre is spoken to directly; the others are deep-translator's sentence
+# translators (its word dictionaries, pons and linguee, cannot translate messages).
+PROVIDERS = ("libre", "google", "mymemory", "microsoft", "deepl", "yandex", "papago", "baidu", "qcri")
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
+# Bounds on what the file may make us hold: its size, the nodes its anchors and
+# aliases expand to (a "billion laughs" file is a few hundred bytes that expand
+# to 10^9 strings), how deeply it nests, and the length of each name.
+MAX_FILE_BYTES = 1024 * 1024
+MAX_EXPANDED_NODES = 100_000
+MAX_DEPTH = 40
+MAX_NAME = 64  # a community's name (shown in every relayed post's label)
+MAX_USER_ID = 20  # digits of a platform user id (Discord snowflakes have up to 20)
