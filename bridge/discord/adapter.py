@@ -12,10 +12,7 @@ import logging
 
 import aiohttp
 import discord
-import yarl
 from discord.ext import commands
-from discord.gateway import DiscordWebSocket
-from discord.http import Route
 
 from ..adapter import AdapterStartError
 from core.idmap import IdMap
@@ -28,6 +25,7 @@ from core.settings import Settings
 from core.stats import Stats
 from .cog import RelayCog
 from .command_cog import CommandsCog
+from .endpoints import use_api, use_gateway
 from .gateway_guard import skip_malformed_events
 from .sender import DiscordSender, RecentDeletes
 
@@ -51,22 +49,31 @@ def intents() -> discord.Intents:
     return wanted
 
 
-class _NoTree(discord.app_commands.CommandTree):
+class RelayOnlyTree(discord.app_commands.CommandTree):
     """The bridge's slash commands are answered by CommandsCog.on_interaction (the same
-    path as commands typed in a message); discord.py's own tree would look each one up
-    among its (empty) registrations and log an error."""
+    path as commands typed in a message). discord.py's own tree would look each one up
+    among its (empty) registrations and log an error: its global check turns them away
+    first, quietly."""
 
-    def _from_interaction(self, interaction: discord.Interaction) -> None:
-        return None
+    async def interaction_check(self, interaction: discord.Interaction, /) -> bool:
+        return False
+
+
+class NoVoiceWarnings(logging.Filter):
+    """The bridge never joins voice: discord.py's one-time warnings that its voice
+    libraries are missing (logged when a client is created) would only confuse."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).endswith("is not installed, voice will NOT be supported")
+
+
+NO_VOICE_WARNINGS = NoVoiceWarnings()
 
 
 def build_bot() -> commands.Bot:
-    # The bridge never joins voice: skip discord.py's warnings about voice libraries.
-    discord.VoiceClient.warn_nacl = False
-    if hasattr(discord.VoiceClient, "warn_dave"):
-        discord.VoiceClient.warn_dave = False
+    logging.getLogger("discord.client").addFilter(NO_VOICE_WARNINGS)  # once: the same filter object
     return commands.Bot(
-        tree_cls=_NoTree,
+        tree_cls=RelayOnlyTree,
         command_prefix=commands.when_mentioned,
         intents=intents(),
         help_command=None,
@@ -107,8 +114,7 @@ class DiscordAdapter:
             raise AdapterStartError("DISCORD_BOT_TOKEN is not set: create a bot in the Developer Portal "
                                     f"({PORTAL_HINT}), Bot tab, and set its token")
         api_url = self._settings.discord_api_url.rstrip("/")
-        # discord.py builds every REST and webhook URL from this class attribute.
-        Route.BASE = api_url
+        use_api(api_url)
         self._stopping = False
         client = self._client = build_bot()
         recent_deletes = RecentDeletes()
@@ -122,7 +128,7 @@ class DiscordAdapter:
         try:
             await self._login(client, token, api_url)
             gateway = await self._gateway_url(client, api_url)
-            DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(gateway)
+            use_gateway(gateway)
             self._connect_task = asyncio.create_task(client.connect(reconnect=True), name="discord-gateway")
             await self._wait_ready(client, gateway)
         except BaseException:

@@ -20,8 +20,6 @@ from datetime import datetime, UTC
 import aiohttp
 import discord
 
-from discord.http import Route
-
 from ..adapter import BeforePost, DeliveryError
 from core.idmap import IdMap
 from core.intents import DeliveryIntent
@@ -30,6 +28,7 @@ from core.models import OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
+from .endpoints import api_base
 
 log = logging.getLogger(__name__)
 
@@ -218,7 +217,7 @@ class DiscordSender:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
         # The URL holds the webhook's token: it is never logged (errors name status and code only).
-        url = f"{self._api_url or Route.BASE}/webhooks/{hook.id}/{hook.token}"
+        url = f"{self._api_url or api_base()}/webhooks/{hook.id}/{hook.token}"
         async with self._session.post(url, json=payload, params={"wait": "true"}) as response:
             try:
                 data = await response.json(content_type=None)

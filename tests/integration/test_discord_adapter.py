@@ -8,6 +8,7 @@ says it did.
 from __future__ import annotations
 
 import json
+import logging
 import socket
 from dataclasses import replace
 
@@ -308,6 +309,25 @@ async def test_unreachable_discord_is_named_and_retryable(make_adapter, settings
     assert raised.value.retryable is True
     assert TOKEN not in str(raised.value)
     await adapter.stop()
+
+
+# -- slash commands ---------------------------------------------------------------------
+
+async def test_a_slash_command_is_handed_over_and_discord_py_s_own_tree_stays_quiet(adapter, standin, aredis, prefix,
+                                                                                   caplog):
+    await wait_until(lambda: standin.application_commands(), message="the slash commands registered")
+    with caplog.at_level(logging.DEBUG, logger="discord.app_commands"):
+        standin.inject_slash_command(JUERGEN, CHANNEL, "privacy")
+        await wait_until(lambda: _tasks_named(aredis, prefix, "twinbridge.process_command"),
+                         message="the command handed to the workers")
+        await wait_until(lambda: standin.interaction_responses, message="the acknowledgement")
+    # The tree (RelayOnlyTree) turns the command away unlooked-up: no "command not found" error.
+    assert not [r for r in caplog.records if r.name.startswith("discord.app_commands")]
+
+
+async def _tasks_named(aredis, prefix, name: str) -> list[dict]:
+    tasks = [json.loads(raw) for raw in await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)]
+    return [t for t in tasks if t["headers"]["task"] == name]
 
 
 # -- one bad event never stalls the channel; fresh sessions catch up (issue 12, item 7) ----

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 
 import aiohttp
 import discord
@@ -22,6 +23,7 @@ from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
+from bridge.discord.adapter import NO_VOICE_WARNINGS
 from sandbox.discord_api import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from tests.helpers import wait_until
@@ -220,9 +222,7 @@ async def discord_standin():
 
 def make_client(message_content: bool = True) -> discord.Client:
     """A plain discord.py client with guild and DM messages (and their content, unless told)."""
-    discord.VoiceClient.warn_nacl = False  # never joins voice (as in bridge/discord/adapter.py)
-    if hasattr(discord.VoiceClient, "warn_dave"):
-        discord.VoiceClient.warn_dave = False
+    logging.getLogger("discord.client").addFilter(NO_VOICE_WARNINGS)  # never joins voice (as the adapter)
     intents = discord.Intents.none()
     intents.guilds = intents.guild_messages = intents.dm_messages = True
     intents.message_content = message_content
