@@ -66,3 +66,22 @@ async def test_no_voice_warnings_are_logged_and_nothing_of_discord_py_is_patched
         assert isinstance(client.tree, RelayOnlyTree)
     finally:
         await client.close()
+
+
+# discord.py's HTTPClient is undocumented: the sender and the command cog call these of
+# its methods (raw JSON, no message cache) with these arguments.
+HTTP_CALLS = {
+    "get_message": ["channel_id", "message_id"],
+    "get_channel": ["channel_id"],
+    "get_bot_gateway": [],
+    "logs_from": ["channel_id", "limit", "after"],
+    "channel_webhooks": ["channel_id"],
+    "create_webhook": ["channel_id", "name", "reason"],
+    "bulk_upsert_global_commands": ["application_id", "payload"],
+}
+
+
+@pytest.mark.parametrize("method", sorted(HTTP_CALLS))
+def test_the_http_client_methods_called_take_the_arguments_given(method):
+    parameters = inspect.signature(getattr(discord.http.HTTPClient, method)).parameters
+    assert set(HTTP_CALLS[method]) <= set(parameters), method
