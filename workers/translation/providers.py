@@ -7,9 +7,13 @@ errors are logged and counted, and message text is personal data).
 
 ``libre`` (a self-hosted LibreTranslate) is spoken to directly with POST and a
 JSON body, so chat text never lands in a URL or an access log. The others are
-deep-translator's classes; deep-translator sets no request timeouts, so its
-modules are handed a ``requests`` that always bounds the call (see
-:class:`_BoundedRequests`).
+deep-translator's classes. deep-translator has no setting for a request timeout
+or a base URL, so two of its internals are used (the only ones): each provider
+module's ``requests`` is replaced by one that always bounds the call (see
+:class:`_BoundedRequests`), and ``endpoint`` is set as the translator's
+``_base_url``. pyproject.toml pins deep-translator to the minor version this was
+checked against; tests/unit/test_deep_translator_upstream.py fails when upstream
+changes either.
 
 Every HTTP call has a deadline for the whole answer (:func:`request_within`):
 requests' ``timeout`` bounds each read, so a server sending one byte a second
@@ -320,7 +324,8 @@ _SPECS = {
 }
 def _load_module(name: str):
     module = importlib.import_module(f"deep_translator.{name}")
-    module.requests = _BOUNDED  # see _BoundedRequests
+    # Its classes call the module's requests.get/post without a timeout (see _BoundedRequests).
+    module.requests = _BOUNDED
     return module
 
 
@@ -352,7 +357,7 @@ class DeepTranslatorProvider:
     def _translator(self, source: str, target: str):
         cls: Callable[..., Any] = getattr(self._module, self._spec.cls)
         translator = cls(source=source, target=target, **dict(self.credentials))
-        if self.endpoint:
+        if self.endpoint:  # read by translate(); set from constants.BASE_URLS in __init__, no argument for it
             translator._base_url = self.endpoint
         return translator
 
