@@ -19,6 +19,7 @@ import discord
 from core.models import Attachment
 from core.names import one_line as _clean_line
 from core.names import shown_name
+from core.text import split_text
 
 MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username
@@ -166,33 +167,11 @@ def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[st
 
 
 def split(text: str, limit: int = MAX_CONTENT, first_limit: int | None = None) -> list[str]:
-    """Split ``text`` into parts of at most ``limit`` characters (the first at
-    most ``first_limit``), preferring paragraph, then line, then sentence, then
-    word boundaries; only an unbroken run longer than a part is cut hard."""
-    parts: list[str] = []
-    rest = text.strip()
-    budget = first_limit if first_limit is not None else limit
-    while len(rest) > budget:
-        cut = _cut_point(rest, budget)
-        head, rest = rest[:cut].rstrip(), rest[cut:].lstrip()
-        if head:
-            parts.append(head)
-        budget = limit
-    if rest:
-        parts.append(rest)
-    return parts
-
-
-def _cut_point(text: str, budget: int) -> int:
-    window = text[:budget + 1]  # a boundary right after the budget still counts
-    floor = budget // 3  # never leave a tiny first part just to hit a boundary
-    for pattern in (r"\n\s*\n", r"\n", r"[.!?…。]['\")\]]*\s", r"\s"):
-        ends = [m.end() for m in re.finditer(pattern, window) if floor <= m.end() <= budget + 1]
-        if ends:
-            return min(ends[-1], budget)
-    # A hard cut never separates an escaping backslash from what it escapes.
-    backslashes = len(text[:budget]) - len(text[:budget].rstrip("\\"))
-    return budget - 1 if backslashes % 2 else budget
+    """Split the (escaped) ``text`` into parts of at most ``limit`` characters
+    (the first at most ``first_limit``) at paragraph, line, sentence or word
+    boundaries, a part at least a third full; a hard cut never parts an
+    escaping backslash from what it escapes."""
+    return split_text(text, limit, first_limit=first_limit, min_fill=1 / 3, markdown_escapes=True)
 
 
 def jump_url(guild_id: int | str, channel_id: int | str, message_id: int | str) -> str:

@@ -14,8 +14,10 @@ import html
 import re
 from dataclasses import dataclass
 
+from core import text as core_text
 from core.models import OutboundPost
 from core.phrases import original_header
+from core.text import utf16_len
 
 # Telegram counts the text after entity parsing (tags do not count) and in
 # UTF-16 code units, so an emoji takes two.
@@ -26,11 +28,6 @@ _MENTION = re.compile(r"(?<![\w@])@(?=\w)")
 # the command as the reader, so a member could make others erase their data.
 _COMMAND = re.compile(r"(?<![\w/<>])/(?=[A-Za-z0-9_])")  # after < or > Telegram sees no command
 _WORD_JOINER = "\u2060"
-_SENTENCE_END = re.compile(r"[.!?…。！？][\"'”’)\]]*\s")
-
-
-def utf16_len(text: str) -> int:
-    return len(text.encode("utf-16-le")) // 2
 
 
 def esc(text: str) -> str:
@@ -67,49 +64,10 @@ def attachment_markers(post: OutboundPost) -> str:
     return " ".join(f"[{attachment.kind}]" for attachment in post.attachments)
 
 
-def _fit(text: str, budget: int) -> int:
-    """The longest prefix length (in code points) whose UTF-16 length fits ``budget``."""
-    n = min(len(text), budget)
-    while utf16_len(text[:n]) > budget:
-        n -= max(1, (utf16_len(text[:n]) - budget) // 2)
-    return n
-
-
-def _cut_point(text: str, budget: int) -> int:
-    """Where to end the next chunk: the latest good boundary within ``budget``."""
-    n = _fit(text, budget)
-    window = text[:n]
-    # A boundary too early would waste most of a message; prefer the strongest
-    # boundary in the second half of the window, else a weaker one.
-    floor = n // 2
-    for boundary in ("\n\n", "\n"):
-        at = window.rfind(boundary)
-        if at >= floor:
-            return at + len(boundary)
-    sentence_ends = [m.end() for m in _SENTENCE_END.finditer(window)]
-    if sentence_ends and sentence_ends[-1] >= floor:
-        return sentence_ends[-1]
-    spaces = [m.end() for m in re.finditer(r"\s", window)]
-    if spaces and spaces[-1] >= floor // 2:
-        return spaces[-1]
-    return n  # one very long word: cut it
-
-
 def split_text(text: str, first_budget: int, budget: int) -> list[str]:
-    """``text`` in chunks: the first fits ``first_budget``, the others ``budget``."""
-    chunks: list[str] = []
-    rest = text
-    cap = first_budget
-    while utf16_len(rest) > cap:
-        cut = max(1, _cut_point(rest, cap))
-        chunk = rest[:cut].rstrip()
-        if chunk:
-            chunks.append(chunk)
-        rest = rest[cut:].lstrip()
-        cap = budget
-    if rest or not chunks:
-        chunks.append(rest)
-    return chunks
+    """``text`` in chunks: the first fits ``first_budget``, the others ``budget``
+    (Telegram's rule: UTF-16 code units, counted before HTML escaping)."""
+    return core_text.split_text(text, budget, first_limit=first_budget, measure=utf16_len)
 
 
 def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:

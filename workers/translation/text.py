@@ -13,6 +13,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from core.text import split_text
+
 _KEEP_AS_IS = re.compile(
     r"https?://\S+|www\.\S+"          # links
     r"|<a?:\w+:\d+>|<[@#][!&]?\d+>"   # Discord custom emoji, user/role/channel mentions
@@ -21,7 +23,6 @@ _KEEP_AS_IS = re.compile(
     r"|\[(?:email|phone|link|handle|postcode|IBAN|card number|IP address) removed\]"  # redaction markers
 )
 _PLACEHOLDER = re.compile(r"⟦\s*(\d+)\s*⟧")
-_SENTENCE_END = re.compile(r"(?<=[.!?…])\s+|(?<=[。！？])")
 
 
 @dataclass(frozen=True)
@@ -74,49 +75,10 @@ def has_words(protected_text: str) -> bool:
 
 def chunks(text: str, limit: int) -> list[str]:
     """``text`` cut into pieces of at most ``limit`` characters such that
-    ``"".join(pieces) == text``: whole lines where they fit, else whole
-    sentences, else whole words; only a single overlong word is cut hard."""
-    if len(text) <= limit:
-        return [text]
-    units = _units(text, limit)
-    pieces: list[str] = []
-    current = ""
-    for unit in units:
-        if current and len(current) + len(unit) > limit:
-            pieces.append(current)
-            current = ""
-        current += unit
-    if current:
-        pieces.append(current)
-    return pieces
-
-
-def _units(text: str, limit: int) -> list[str]:
-    """The smallest pieces ``chunks`` packs: lines, or sentences/words of an
-    overlong line; each keeps its trailing separator so joining restores it."""
-    units: list[str] = []
-    for line in text.splitlines(keepends=True):
-        if len(line) <= limit:
-            units.append(line)
-            continue
-        for sentence in _split_keep(line, _SENTENCE_END):
-            if len(sentence) <= limit:
-                units.append(sentence)
-                continue
-            for word in _split_keep(sentence, re.compile(r"(?<=\s)(?=\S)")):
-                units += [word[i:i + limit] for i in range(0, len(word), limit)]
-    return units
-
-
-def _split_keep(text: str, boundary: re.Pattern) -> list[str]:
-    """Split after each boundary match, keeping every character."""
-    parts, start = [], 0
-    for match in boundary.finditer(text):
-        if match.end() > start:
-            parts.append(text[start:match.end()])
-            start = match.end()
-    parts.append(text[start:])
-    return [p for p in parts if p]
+    ``"".join(pieces) == text``, at the strongest boundary in each piece's room
+    (paragraph, line, sentence, word), so a sentence that fits is never cut;
+    only a single overlong word is cut hard."""
+    return split_text(text, limit, keep_whitespace=True, min_fill=0)
 
 
 def rejoin(translated_pieces: list[str], original_pieces: list[str]) -> str:
