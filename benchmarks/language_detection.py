@@ -361,7 +361,7 @@ def child(name: str, rounds: int) -> dict:
 # --- parent ----------------------------------------------------------------------------
 
 def _pct(pair) -> str:
-    value, n = pair if pair else (None, 0)
+    value, _n = pair if pair else (None, 0)
     return "–" if value is None else f"{100 * value:.1f}"
 
 
@@ -386,7 +386,8 @@ def table(results: list[dict]) -> str:
             f"| {label} | {r['version']} | {r['restriction']} | {_pct(r['acc_restricted'])} "
             f"| {_pct(r['acc_restricted_latin'])} | {_pct(r['acc_restricted_short'])} | {_pct(r.get('acc_open'))} "
             f"| {_num(r['median_us'])} | {_num(r['p95_us'])} | {_num(r['load_ms'])} | {_num(r['rss_mb'], '{:.1f}')} "
-            f"| {_num(r.get('peak_mb'), '{:.1f}')} | {_num(r['own_mb'], '{:.1f}')} ({_num(r['with_deps_mb'], '{:.1f}')}) |")
+            f"| {_num(r.get('peak_mb'), '{:.1f}')} | {_num(r['own_mb'], '{:.1f}')} "
+            f"({_num(r['with_deps_mb'], '{:.1f}')}) |")
     notes = []
     for r in results:
         if r["status"] == "missing":

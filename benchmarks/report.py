@@ -60,7 +60,8 @@ def headline(scenarios: dict) -> list[list[str]]:
                      verdict(p99 is not None and p99 <= TARGETS["p99_ms_at_200"])])
         ratio = at200["ratio_p50"]["median"]
         rows.append(["bridge p50 / no-op Celery p50 at 200 msg/s", "≤ 4", f"{spread(at200['ratio_p50'])} "
-                     f"(p99: {spread(at200['ratio_p99'])})", verdict(ratio is not None and ratio <= TARGETS["floor_ratio"])])
+                     f"(p99: {spread(at200['ratio_p99'])})",
+                     verdict(ratio is not None and ratio <= TARGETS["floor_ratio"])])
     throughput = scenarios.get("throughput", {}).get("by_concurrency", {})
     if "2" in throughput:
         best = throughput["2"]["max_sustained"]
@@ -76,7 +77,8 @@ def headline(scenarios: dict) -> list[list[str]]:
             shares = [r["platforms"][platform]["share_of_allowed"] for r in limits]
             s = _over(shares)
             rows.append([f"{platform.capitalize()} flood: share of the allowed rate", "≥ 90 %",
-                         f"{spread(s, 0, 100)} %", verdict(s["median"] is not None and s["median"] >= TARGETS["limit_share"])])
+                         f"{spread(s, 0, 100)} %",
+                         verdict(s["median"] is not None and s["median"] >= TARGETS["limit_share"])])
         t429 = [r["telegram_429"] for r in limits]
         d429 = [r["discord_429"] for r in limits]
         rows.append(["429s provoked during the flood", "0", f"Telegram {_list(t429)}, Discord {_list(d429)}",
@@ -95,7 +97,8 @@ def headline(scenarios: dict) -> list[list[str]]:
         adapter = memory.get("adapters", {}).get("total")
         worker = memory.get("worker", {})
         rows.append([f"adapters process RSS under load ({latency['memory_mb']['under_load_rate']} msg/s)",
-                     "≤ 150 MB", f"{num(adapter, 0)} MB", verdict(adapter is not None and adapter <= TARGETS["adapter_mb"])])
+                     "≤ 150 MB", f"{num(adapter, 0)} MB",
+                     verdict(adapter is not None and adapter <= TARGETS["adapter_mb"])])
         largest = max([worker.get("main", 0)] + worker.get("children", []))
         rows.append(["worker RSS under load, largest single process", "≤ 250 MB", f"{num(largest, 0)} MB",
                      verdict(largest <= TARGETS["worker_mb"])])
@@ -177,7 +180,8 @@ def latency_section(data: dict) -> list[str]:
         cpu = {n: block["summary"]["cpu_ms_per_message"][n]["median"] or 0.0 for n in names}
         bridge = cpu.get("adapters", 0) + cpu.get("worker", 0) + cpu.get("redis", 0)
         everything = bridge + cpu.get("harness", 0)
-        rows.append([rate, num(bridge, 2), num(everything, 2), num(1000 / cpu["adapters"], 0) if cpu.get("adapters") else "–",
+        rows.append([rate, num(bridge, 2), num(everything, 2),
+                     num(1000 / cpu["adapters"], 0) if cpu.get("adapters") else "–",
                      num(cores * 1000 / everything, 0) if everything else "–",
                      num(cores * 1000 / bridge, 0) if bridge else "–"])
     out += ["", f"What these costs allow (medians; a ceiling = CPU available / CPU per message): the adapters "
@@ -265,7 +269,8 @@ def limits_section(data: dict) -> list[str]:
             + ". Discord 429s of the global bucket: " + _list([r["discord_global_429"] for r in data["runs"]])
             + "; 429s during the warm-ups: " + "; ".join(
                 f"Telegram {r['warm_up_429']['telegram_429']}, Discord {r['warm_up_429']['discord_429']}"
-                + (f" (global {r['warm_up_429']['discord_global_429']})" if "discord_global_429" in r["warm_up_429"] else "")
+                + (f" (global {r['warm_up_429']['discord_global_429']})"
+                   if "discord_global_429" in r["warm_up_429"] else "")
                 for r in data["runs"]) + ".", ""]
     ev = [r.get("pacing") for r in data["runs"] if r.get("pacing")]
     if ev:
@@ -337,7 +342,8 @@ def profile_section(data: dict) -> list[str]:
             "GIL is sampled: shares are of the interpreter's time (system calls release the GIL and are not in "
             "them). *self*: the function running; *inclusive*: twinbridge functions anywhere on the stack; "
             "*library entry*: the outermost library function below the event loops and bootstraps (what one call "
-            "into a library costs in all); *area*: the running function's package. Collapsed stacks: `benchmarks/results/profile-*.collapsed.gz`.",
+            "into a library costs in all); *area*: the running function's package. Collapsed stacks: "
+            "`benchmarks/results/profile-*.collapsed.gz`.",
             ""]
     for name, p in data["processes"].items():
         if "error" in p:
@@ -367,7 +373,8 @@ def markdown(results: dict) -> str:
     out += machine_lines(results) + [""]
     rows = headline(scenarios)
     if rows:
-        out += ["### Against the targets", ""] + table(["what", "target", "measured: median (min–max)", ""], rows) + [""]
+        out += (["### Against the targets", ""] + table(["what", "target", "measured: median (min–max)", ""], rows)
+                + [""])
     sections = [
         ("latency", "rates", lambda d: latency_section({**d, "_machine": results.get("machine")})),
         ("throughput", "by_concurrency", throughput_section),
@@ -426,7 +433,8 @@ def write_plot(results: dict, path: Path = PLOT) -> bool:
     for q, (color, marker) in styles.items():
         summaries = [latency["rates"][r]["summary"][q] for r in rates]
         med = [s["median"] for s in summaries]
-        err = [[m - s["min"] for m, s in zip(med, summaries)], [s["max"] - m for m, s in zip(med, summaries)]]
+        err = [[m - s["min"] for m, s in zip(med, summaries, strict=True)],
+               [s["max"] - m for m, s in zip(med, summaries, strict=True)]]
         ax.errorbar(x, med, yerr=err, color=color, marker=marker, capsize=4, label=f"bridge {q}")
         floor = [latency["rates"][r]["summary"]["floor"].get(q, {}).get("median") for r in rates]
         if all(v is not None for v in floor) and q != "p95":
@@ -437,7 +445,7 @@ def write_plot(results: dict, path: Path = PLOT) -> bool:
             ha="right", va="top")
     ax.text(x[-1], TARGETS["p99_ms_at_200"] * 1.1, "target p99 ≤ 60 ms at 200/s", color="tab:red", fontsize=8,
             ha="right", va="bottom")
-    for rate, xv in zip(rates, x):  # say where posts went missing: their latency is not in the curves
+    for rate, xv in zip(rates, x, strict=True):  # say where posts went missing: their latency is not in the curves
         summary = latency["rates"][rate]["summary"]
         offered = sum(r["offered"] for r in latency["rates"][rate]["runs"])
         if summary.get("lost") and offered:

@@ -88,8 +88,8 @@ async def measure(args) -> tuple[dict, bool]:
     try:
         await redis.ping()
         machine_info = await machine(redis)
-    except Exception as exc:  # noqa: BLE001
-        raise SystemExit(f"benchmarks need a Redis at {args.redis_url} ({exc.__class__.__name__}: {exc})")
+    except Exception as exc:
+        raise SystemExit(f"benchmarks need a Redis at {args.redis_url} ({exc.__class__.__name__}: {exc})") from exc
     finally:
         await redis.aclose()
     ctx = Context(redis_url=args.redis_url, quick=args.quick, runs=args.runs)

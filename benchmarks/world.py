@@ -168,10 +168,9 @@ class Processes:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
-        log = open(self.workdir / f"{name}.log", "ab")
-        proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                cwd=self.workdir, start_new_session=True)
-        log.close()
+        with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
+                                    cwd=self.workdir, start_new_session=True)
         self.procs[name] = proc
         _LIVE_PROCS[proc.pid] = proc
         return proc

@@ -31,7 +31,8 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     platform: str
 
-    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
+    async def send(self, post: OutboundPost, reply_to: str | None, *,
+                   before_post: BeforePost | None = None) -> list[str]:
         """Post a new message; return the destination message ids (several if the
         text had to be split). ``reply_to`` is the destination message to reply to.
         Return as soon as the platform answered (the outbox records the copy then).

@@ -79,11 +79,11 @@ class Processes:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, *args: str) -> None:
-        log = open(self.workdir / f"{name}.log", "wb")
-        self.procs[name] = subprocess.Popen(
-            [sys.executable, "-m", "bridge.cli", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+        with open(self.workdir / f"{name}.log", "wb") as log:  # the child keeps its own copy
+            self.procs[name] = subprocess.Popen(
+                [sys.executable, "-m", "bridge.cli", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     def dead(self) -> list[str]:
         return [name for name, p in self.procs.items() if p.poll() is not None]
@@ -305,7 +305,8 @@ class Script:
         self.telegram.inject_message(LEICESTER, ANNA, "Call me on +44 7911 123456 or anna.smith@example.org")
         ok &= await self.step("Anna shares her phone number and e-mail → removed before anything leaves "
                               "(the policy's redaction), in every copy",
-                              lambda: self._discord_has("[phone removed]") and self._telegram_has(MASAYA, "[email removed]")
+                              lambda: self._discord_has("[phone removed]")
+                              and self._telegram_has(MASAYA, "[email removed]")
                               and not self._discord_has("7911"))
 
         self.discord.inject_message(KREFELD, MAX, "/privacy")

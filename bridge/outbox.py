@@ -27,6 +27,7 @@ its destination chat:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import random
@@ -267,7 +268,7 @@ class OutboxConsumer:
                 continue
             if writes is not _SKIPPED:
                 # The post is on the platform: its bookkeeping must reach Redis, whatever it takes.
-                await self._after_send(lambda: self._finish(post, entry_id, writes, delivered=True))
+                await self._after_send(functools.partial(self._finish, post, entry_id, writes, delivered=True))
             else:
                 await self._finish(post, entry_id)
             return

@@ -225,7 +225,7 @@ def read(redis, keys: Keys, link: str | None = None) -> list[DeadLetter]:
     for entry_id in ids:
         pipe.hgetall(keys.dead_letter(entry_id))
     letters, gone = [], []
-    for entry_id, fields in zip(ids, pipe.execute()):
+    for entry_id, fields in zip(ids, pipe.execute(), strict=True):
         letter = _letter(entry_id, fields)
         if letter is None:
             gone.append(entry_id)

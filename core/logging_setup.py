@@ -139,8 +139,8 @@ class PrivacyFormatter(logging.Formatter):
         while exc is not None and id(exc) not in seen:
             seen.add(id(exc))
             frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
-            parts.insert(0, f"Traceback (most recent call last):\n{frames}{type(exc).__module__}.{type(exc).__qualname__}"
-                            " (message not logged)")
+            parts.insert(0, f"Traceback (most recent call last):\n{frames}"
+                            f"{type(exc).__module__}.{type(exc).__qualname__} (message not logged)")
             exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
         return "\n\nThe above led to:\n\n".join(parts)
 

@@ -691,7 +691,8 @@ class DiscordStandIn:
         shown = []
         for message in self._messages.get(int(channel_id), {}).values():
             author = message["author"]
-            name = author["username"] if message.get("webhook_id") else (author.get("global_name") or author["username"])
+            name = (author["username"] if message.get("webhook_id")
+                    else (author.get("global_name") or author["username"]))
             shown.append((name, message["content"]))
         return shown
 
@@ -1093,14 +1094,14 @@ class DiscordStandIn:
         found = self._message_or_404(request)
         if isinstance(found, web.Response):
             return found
-        channel_id, message = found
+        _, message = found
         return _json(self._public(message))
 
     async def _edit_message(self, request: web.Request) -> web.Response:
         found = self._message_or_404(request)
         if isinstance(found, web.Response):
             return found
-        channel_id, message = found
+        _, message = found
         if message.get("webhook_id") or message["author"]["id"] != str(self.bot_id):
             return _error(403, "Cannot edit a message authored by another user", 50005)
         return self._apply_edit(message, request[_JSON_BODY] or {})
@@ -1583,7 +1584,8 @@ class DiscordStandIn:
         except _FormError as error:
             return error.response()
         if "content" in body:
-            invalid = self._validate_content({"content": body["content"], "embeds": message["embeds"] or body.get("embeds")})
+            invalid = self._validate_content({"content": body["content"],
+                                              "embeds": message["embeds"] or body.get("embeds")})
             if invalid is not None:
                 return invalid
             message["content"] = body["content"] or ""
@@ -1824,7 +1826,8 @@ class DiscordStandIn:
             text = json.dumps(item, separators=(",", ":"))
             try:
                 if connection.compressor is not None:
-                    data = connection.compressor.compress(text.encode()) + connection.compressor.flush(zlib.Z_SYNC_FLUSH)
+                    data = (connection.compressor.compress(text.encode())
+                            + connection.compressor.flush(zlib.Z_SYNC_FLUSH))
                     await ws.send_bytes(data)
                 else:
                     await ws.send_str(text)

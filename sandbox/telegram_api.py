@@ -553,7 +553,8 @@ class TelegramStandIn:
     def _store(self, chat: _Chat, message: dict[str, Any]) -> None:
         author = message.get("from") or {}
         from_bot = author.get("id") == self.bot_user["id"]
-        label = "bot" if from_bot else str(author.get("first_name") or (message.get("sender_chat") or {}).get("title", ""))
+        label = ("bot" if from_bot
+                 else str(author.get("first_name") or (message.get("sender_chat") or {}).get("title", "")))
         stored_message = {k: v for k, v in message.items() if k != "reply_to_message"}
         chat.messages[int(message["message_id"])] = _StoredMessage(
             message=stored_message, author_label=label,

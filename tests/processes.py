@@ -30,10 +30,10 @@ class Procs:
         self.procs: dict[str, subprocess.Popen] = {}
 
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
-        log = open(self.tmp_path / f"{name}.log", "wb")
         env = {**os.environ, **OFFLINE_TRANSLATORS, **env}
-        proc = subprocess.Popen(twinbridge_command() + args, env=env, stdout=log,
-                                stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp_path)
+        with open(self.tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy
+            proc = subprocess.Popen(twinbridge_command() + args, env=env, stdout=log,
+                                    stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp_path)
         self.procs[name] = proc
         return proc
 

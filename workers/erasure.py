@@ -187,7 +187,7 @@ def _forget_gates(redis, keys: Keys, config: LinksConfig, user_ref: str, done: C
         pipe.delete(keys.consent(link.id, user_ref))
         pipe.delete(keys.explained(link.id, user_ref))
     replies = pipe.execute()
-    for link, consents in zip(config.links, replies[::2]):
+    for link, consents in zip(config.links, replies[::2], strict=True):
         done["consents"] += consents
         if consents:
             touched.add(link.id)

@@ -168,7 +168,7 @@ def _retire_into(redis, pipe, keys: Keys, found: list[tuple[dict, str]]) -> None
     for data, ingress_id in found:
         position = _position(keys, data) if ingress_id == IN_FLIGHT else None
         read.get(position[0] if position else keys.in_flight("-", 0))
-    for (data, ingress_id), marked in zip(found, read.execute()):
+    for (data, ingress_id), marked in zip(found, read.execute(), strict=True):
         entry_id = marked if ingress_id == IN_FLIGHT else ingress_id
         if entry_id:
             pipe.xdel(keys.ingress(), entry_id)

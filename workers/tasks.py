@@ -121,9 +121,9 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
         _process(event, ingress_id, ctx, redis, keys, self.request.id)
     except Retry:
         raise  # a retry asked for on purpose (not a failure)
-    except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
+    except Exception as exc:  # one bad event must neither stall its chat nor stop the worker
         if failures.redis_unavailable(exc):
-            raise _retry_later(self, exc)
+            raise _retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
             cap = app.conf.twinbridge_settings.visibility_timeout / 4
@@ -132,13 +132,13 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
             redis.hincrby(keys.stats(), "worker.event_retried", 1)
             # No exc=: Celery would log its message, which may quote the text.
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="")
+                             argsrepr="", kwargsrepr="") from exc
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
         except Exception as again:
             if failures.redis_unavailable(again):
-                raise _retry_later(self, again)
+                raise _retry_later(self, again) from again
             raise
 
 
@@ -213,9 +213,9 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
         _publish(posts, drafts, ingress_id, after, ctx, redis, keys)
     except Retry:
         raise
-    except Exception as exc:  # noqa: BLE001 - one bad event must neither stall its chat nor stop the worker
+    except Exception as exc:  # one bad event must neither stall its chat nor stop the worker
         if failures.redis_unavailable(exc):
-            raise _retry_later(self, exc)
+            raise _retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failed < failures.EVENT_RETRIES:
             countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
@@ -223,7 +223,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
                         countdown)
             redis.hincrby(keys.stats(), "worker.event_retried", 1)
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="")
+                             argsrepr="", kwargsrepr="") from exc
         # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
         source = (after or {}).get("source") or {}
         seq = (drafts_data or {}).get("seq") if isinstance(drafts_data, dict) else 0
@@ -233,7 +233,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
             redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
         except Exception as again:
             if failures.redis_unavailable(again):
-                raise _retry_later(self, again)
+                raise _retry_later(self, again) from again
             raise
 
 
@@ -245,7 +245,7 @@ def erase_again(self, author: str) -> None:
     try:
         erasure.erase(redis, keys, ctx.config, author)
     except redis_lib.exceptions.ConnectionError as exc:
-        raise _retry_later(self, exc)
+        raise _retry_later(self, exc) from exc
 
 
 @dataclass(frozen=True)
@@ -300,7 +300,7 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
             marks.set(keys.explained(link_id, author), "1", nx=True,
                       ex=ctx.config.link(link_id).policy.retention_days * 86400)
         first_time = marks.execute()[1::2]  # the SET NX replies
-        for link_id, new in zip(consent_links, first_time):
+        for link_id, new in zip(consent_links, first_time, strict=True):
             if new:
                 link = ctx.config.link(link_id)
                 names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
@@ -335,15 +335,15 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
             return
     except Retry:
         raise
-    except Exception as exc:  # noqa: BLE001 - one bad command must neither stall its chat nor stop the worker
+    except Exception as exc:  # one bad command must neither stall its chat nor stop the worker
         if failures.redis_unavailable(exc):
-            raise _retry_later(self, exc)
+            raise _retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
             countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
             log.warning("command task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="")
+                             argsrepr="", kwargsrepr="") from exc
         log.error("command dropped after %d attempt(s) (%s)", failed + 1, reason)
         redis.hincrby(keys.stats(), "worker.command_dropped", 1)
         try:
@@ -362,7 +362,7 @@ def resume_erasures(self) -> None:
     try:
         erasure.resume(redis, keys, ctx.config)
     except redis_lib.exceptions.ConnectionError as exc:
-        raise _retry_later(self, exc)
+        raise _retry_later(self, exc) from exc
 
 
 @worker_ready.connect

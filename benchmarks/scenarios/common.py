@@ -19,7 +19,7 @@ def _peak_memory(samples) -> dict:
             p["total"] = max(p["total"], mem["total"])
             p["pss_total"] = max(p["pss_total"], mem.get("pss_total", 0.0))
             kids = mem["children"]
-            p["children"] = [max(a, b) for a, b in zip(p["children"] + [0.0] * len(kids), kids)] \
+            p["children"] = [max(a, b) for a, b in zip(p["children"] + [0.0] * len(kids), kids, strict=False)] \
                 if len(kids) >= len(p["children"]) else p["children"]
     return peak
 

@@ -54,7 +54,7 @@ def summarise(runs: list[dict], floors: list[dict]) -> dict:
                                        for name in floors[0]["cpu_ms_per_task"]}
     for q in ("p50", "p99"):
         ratios = [b["latency_ms"][q] / f["latency_ms"][q] if b["latency_ms"][q] and f["latency_ms"][q] else None
-                  for b, f in zip(runs, floors)]
+                  for b, f in zip(runs, floors, strict=False)]
         out[f"ratio_{q}"] = over_runs(ratios)
     out["cpu_ms_per_message"] = {name: over_runs(pick(runs, "cpu_ms_per_message", name))
                                  for name in runs[0]["cpu_ms_per_message"]}

@@ -120,7 +120,7 @@ def _gaps(by_chat: dict, span: int) -> list[float]:
     out = []
     for times in by_chat.values():
         times = sorted(times)
-        out += [b - a for a, b in zip(times, times[span:])]
+        out += [b - a for a, b in zip(times, times[span:], strict=False)]
     return out
 
 
@@ -214,7 +214,8 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
             "arrived_per_half_second": _histogram([t - flood_at for t in times], 0.5),
         }
         ctx.say(f"limits run {run}: {destination}: {n}/{CHATS * PER_CHAT} posts in {took or 0:.2f}s "
-                f"(ideal {ideal[destination]:.2f}s, share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})")
+                f"(ideal {ideal[destination]:.2f}s, "
+                f"share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})")
     ctx.say(f"limits run {run}: 429s: telegram {counts['telegram_429']} (per chat {counts['telegram_429_chat']}, "
             f"per group {counts['telegram_429_group']}, per bot {counts['telegram_429_bot']}), "
             f"discord {counts['discord_429']} (global {counts['discord_global_429']})")

@@ -118,8 +118,8 @@ class RelayCog(commands.Cog, name="relay"):
         # Snowflakes grow with time: keep the largest (a late event must not move it back).
         if self._keep_largest is None:
             self._keep_largest = self._redis.register_script(_KEEP_LARGEST)
-        await self._keep_largest(keys=[key], args=[event.source.message_id,
-                                                   min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400)])
+        ttl = min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400)
+        await self._keep_largest(keys=[key], args=[event.source.message_id, ttl])
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()

@@ -101,7 +101,8 @@ class DiscordSender:
         self._guild_of: dict[int, int] = {}
 
     # -- the Sender protocol ------------------------------------------------------
-    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
+    async def send(self, post: OutboundPost, reply_to: str | None, *,
+                   before_post: BeforePost | None = None) -> list[str]:
         return await self._guarded(self._send(post, reply_to, before_post))
 
     async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:

@@ -15,7 +15,7 @@ from aiogram.methods import (AnswerCallbackQuery, DeleteMessage, DeleteWebhook, 
 
 from .polling import RawGetUpdates
 
-CALLED = (RawGetUpdates, GetUpdates, SendMessage, EditMessageText, DeleteMessage, AnswerCallbackQuery, GetMe, DeleteWebhook,
-          SetMyCommands)
+CALLED = (RawGetUpdates, GetUpdates, SendMessage, EditMessageText, DeleteMessage, AnswerCallbackQuery, GetMe,
+          DeleteWebhook, SetMyCommands)
 
 KEPT = tuple(Response[method.__returning__] for method in CALLED)

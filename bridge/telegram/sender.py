@@ -107,7 +107,8 @@ class TelegramSender:
             raise delivery_error(exc, "sendMessage") from exc
         return str(message.message_id)
 
-    async def send(self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None) -> list[str]:
+    async def send(self, post: OutboundPost, reply_to: str | None, *,
+                   before_post: BeforePost | None = None) -> list[str]:
         chat_id = _chat_id(post)
         ids: list[str] = []
         parts = render_parts(post)
@@ -134,7 +135,7 @@ class TelegramSender:
         chat_id = _chat_id(post)
         parts = render_parts(post)
         showing: list[str] = []
-        for part, message_id in zip(parts, message_ids):
+        for part, message_id in zip(parts, message_ids, strict=False):
             method = EditMessageText(chat_id=chat_id, message_id=int(message_id), text=part,
                                      parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
             try:
@@ -196,7 +197,7 @@ class TelegramSender:
                     raise
                 if not post.fallback or post.destination.chat_id == post.private_to:
                     raise DeliveryError("telegram: cannot write to the member privately "
-                                        "(they have not started a private chat with the bot)", permanent=True)
+                                        "(they have not started a private chat with the bot)", permanent=True) from exc
             return await self._send_plain(_chat_id(post), post.fallback, (), post.source.message_id)
         return await self._send_plain(_chat_id(post), post.text, post.buttons, None)
 

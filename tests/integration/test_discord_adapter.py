@@ -62,8 +62,9 @@ def settings(redis_url, prefix, standin):
 @pytest.fixture
 def make_adapter(settings, config, aredis, keys, celery_app):
     def make(**overrides):
+        queue = TaskQueue.for_settings(celery_app.conf.twinbridge_settings)
         return DiscordAdapter(settings=overrides.get("settings", settings), config=config, redis=aredis, keys=keys,
-                              ingress=Ingress(aredis, keys, TaskQueue.for_settings(celery_app.conf.twinbridge_settings)))
+                              ingress=Ingress(aredis, keys, queue))
     return make
 
 
@@ -228,7 +229,8 @@ async def test_rate_limited_webhook_is_retried_and_delivered_once(adapter, stand
 
     await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
     assert [p["content"] for p in standin.posts(CHANNEL)] == ["Hello Krefeld"]
-    executes = [t for t, method, path, _ in standin.requests if method == "POST" and path.startswith("/api/v10/webhooks/")]
+    executes = [t for t, method, path, _ in standin.requests
+                if method == "POST" and path.startswith("/api/v10/webhooks/")]
     assert len(executes) == 2
     assert executes[1] - executes[0] >= 0.3  # it waited retry_after
     assert await stat(aredis, keys, "discord.delivered.new") == 1
@@ -268,8 +270,8 @@ async def test_without_manage_webhooks_the_bot_posts_itself(adapter, standin, ar
     await wait_until(lambda: stat(aredis, keys, "discord.skipped.own_message"), message="the echo skipped")
 
     await put_in_outbox(aredis, keys, outbound(EventKind.EDIT, "@here hi, edited"))
-    await wait_until(lambda: standin.transcript(CHANNEL) == [("twinbridge", "**Anna · Leicester:** @\u200bhere hi, edited")],
-                     message="the edited bot post")
+    edited = [("twinbridge", "**Anna · Leicester:** @\u200bhere hi, edited")]
+    await wait_until(lambda: standin.transcript(CHANNEL) == edited, message="the edited bot post")
 
 
 # -- start-up failures ------------------------------------------------------------------

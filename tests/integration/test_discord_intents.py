@@ -13,8 +13,8 @@ from core.models import EventKind
 from core.stats import Stats
 from tests.helpers import wait_until
 
-from .test_discord_adapter import (CHANNEL, adapter, config, make_adapter, outbound, outbox_empty,  # noqa: F401
-                                   put_in_outbox, settings, standin)
+from .test_discord_adapter import CHANNEL, outbound, outbox_empty, put_in_outbox
+from .test_discord_adapter import adapter, config, make_adapter, settings, standin  # noqa: F401 - fixtures
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 

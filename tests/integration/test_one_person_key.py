@@ -90,7 +90,8 @@ def test_entries_filed_under_the_old_digest_are_moved_to_the_person_key(sync_red
     old_digest = "d" * 32
     now = int(time.time())
     for entry_id, payload, kind in (("aaa", an_event().to_dict(), deadletters.EVENT),
-                                    ("bbb", a_post(persons.person(sync_redis, keys, ANNA)).to_dict(), deadletters.POST)):
+                                    ("bbb", a_post(persons.person(sync_redis, keys, ANNA)).to_dict(),
+                                     deadletters.POST)):
         sync_redis.hset(keys.dead_letter(entry_id), mapping={
             "kind": kind, "link": "twins", "source": SOURCE.key, "destination": "", "what": "new", "reason": "x",
             "attempts": "1", "at": str(now), "expires": str(now + DAY), "author": old_digest,

@@ -68,12 +68,11 @@ async def test_bot_cannot_write_first_in_private(telegram, bot):
     with pytest.raises(TelegramForbiddenError, match="bot can't initiate conversation with a user"):
         await bot.send_message(ANNA["id"], "Hello Anna")
     # The exact body, as Telegram sends it.
-    async with aiohttp.ClientSession() as http:
-        async with http.post(f"{telegram.url}/bot{TG_TOKEN}/sendMessage",
-                             json={"chat_id": ANNA["id"], "text": "hi"}) as resp:
-            assert resp.status == 403
-            assert await resp.json() == {"ok": False, "error_code": 403,
-                                         "description": "Forbidden: bot can't initiate conversation with a user"}
+    async with aiohttp.ClientSession() as http, http.post(f"{telegram.url}/bot{TG_TOKEN}/sendMessage",
+                                                         json={"chat_id": ANNA["id"], "text": "hi"}) as resp:
+        assert resp.status == 403
+        assert await resp.json() == {"ok": False, "error_code": 403,
+                                     "description": "Forbidden: bot can't initiate conversation with a user"}
     # Being seen in a group is not enough.
     telegram.inject_message(GROUP, ANNA, "hello group")
     with pytest.raises(TelegramForbiddenError):
@@ -394,12 +393,11 @@ async def test_component_clicks_reach_discord_py_and_are_answered(discord_standi
         assert ("twinbridge", "ok") not in discord_standin.transcript(CHANNEL)
 
         # Answering twice is refused.
-        async with aiohttp.ClientSession() as http:
-            async with http.post(f"{discord_standin.api_url}/interactions/{payload['id']}/{payload['token']}"
-                                 "/callback", json={"type": 4, "data": {"content": "again"}}) as resp:
-                assert resp.status == 400
-                assert await resp.json() == {"message": "Interaction has already been acknowledged.",
-                                             "code": 40060}
+        async with aiohttp.ClientSession() as http, http.post(
+                f"{discord_standin.api_url}/interactions/{payload['id']}/{payload['token']}/callback",
+                json={"type": 4, "data": {"content": "again"}}) as resp:
+            assert resp.status == 400
+            assert await resp.json() == {"message": "Interaction has already been acknowledged.", "code": 40060}
 
         # UPDATE_MESSAGE edits the message whose button was pressed, for everyone.
         discord_standin.inject_component_click(MAREN, CHANNEL, question.id, "consent:no")

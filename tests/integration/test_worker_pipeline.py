@@ -51,7 +51,7 @@ async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url
     assert [p["seq"] for p in discord] == [1, 2]
     # No translator answers here (LibreTranslate unset, the others on a closed port):
     # the text goes out as written, with a note in the reader's language.
-    assert [(p["language"], p["notes"]) for p in discord][0] == (
+    assert (discord[0]["language"], discord[0]["notes"]) == (
         "de", ["Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English."])
     assert telegram[0]["notes"] == ["Non traduit : aucun traducteur n'était disponible. Original en English."]
     assert int(await aredis.hget(keys.stats(), "translation.failed")) == 4

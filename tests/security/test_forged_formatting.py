@@ -123,7 +123,7 @@ async def test_forgeries_from_telegram_show_as_typed_on_discord(world):
     telegram, discord = world
     for n, typed in enumerate(FORGERIES, start=1):
         telegram.inject_message(LEICESTER, MALLORY_TG, typed)
-        await wait_until(lambda: len(webhook_posts(discord)) >= n, 30, message=f"forgery {n} on Discord")
+        await wait_until(lambda n=n: len(webhook_posts(discord)) >= n, 30, message=f"forgery {n} on Discord")
         post = webhook_posts(discord)[n - 1]
         assert_literal_on_discord(post["content"], typed)
         assert post["allowed_mentions"] == {"parse": []}
@@ -134,7 +134,7 @@ async def test_forgeries_from_discord_show_as_typed_on_telegram(world):
     telegram, discord = world
     for n, typed in enumerate(FORGERIES, start=1):
         discord.inject_message(KREFELD, MALLORY_DC, typed)
-        await wait_until(lambda: len(telegram.sent(LEICESTER)) >= n, 30, message=f"forgery {n} on Telegram")
+        await wait_until(lambda n=n: len(telegram.sent(LEICESTER)) >= n, 30, message=f"forgery {n} on Telegram")
         sent = telegram.sent(LEICESTER)[n - 1]
         assert sent["parse_mode"] == "HTML"
         shown = telegram.message(LEICESTER, sent["message_id"])

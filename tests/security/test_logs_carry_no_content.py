@@ -130,7 +130,8 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
     forbidden = {
         **{f"text {w}": w for w in WORDS},
         **{f"name {n}": n for n in NAMES},
-        "telegram token": TG_SECRET, "discord token": DC_TOKEN, "discord token (secret part)": DC_TOKEN.rsplit(".", 1)[1],
+        "telegram token": TG_SECRET, "discord token": DC_TOKEN,
+        "discord token (secret part)": DC_TOKEN.rsplit(".", 1)[1],
         "interaction token": interaction["token"],
         **{f"webhook id {h['id']}": str(h["id"]) for h in webhooks},
         **{f"webhook token {h['id']}": h["token"] for h in webhooks if h.get("token")},

@@ -146,7 +146,7 @@ TRAPS = [
 
 def _assert_masking(original: str, result: ProfanityResult) -> None:
     assert len(result.text) == len(original)
-    for a, b in zip(original, result.text):
+    for a, b in zip(original, result.text, strict=True):
         assert b == a or b == "*" or (a.isspace() and b == a)
 
 

@@ -92,7 +92,8 @@ def test_markers_are_plain_ascii_in_brackets():
         assert marker.isascii() and marker.startswith("[") and marker.endswith("]")
 
 
-@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB29 NWBK 6016 1331 9268 19"])
+@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000",
+                                  "GB29 NWBK 6016 1331 9268 19"])
 def test_iban_checksum_valid(iban):
     assert iban_is_valid(iban)
     assert redact(f"IBAN: {iban}.", {"iban"}) == Redacted("IBAN: [IBAN removed].", {"iban": 1})

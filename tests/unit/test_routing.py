@@ -34,7 +34,7 @@ def event(platform, chat, text="Hello", kind=EventKind.NEW):
 
 def test_routes_to_every_other_chat_of_the_link(tmp_path):
     targets = route(event("telegram", "-1001"), config(tmp_path))
-    assert [(l, c.key) for l, c in targets] == [
+    assert [(link, c.key) for link, c in targets] == [
         ("lk", "discord:112233445566778899"), ("lk", "telegram:-1003"), ("lk", "discord:112233445566778800"),
     ]
 

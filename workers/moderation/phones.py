@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from itertools import pairwise
 
 import phonenumbers
 
@@ -56,7 +57,8 @@ _LETTER_DIGIT = re.compile(r"(?<![A-Za-z])[oOlI](?=\d{2})|(?<=\d)[oOlI]+(?![A-Za
 _AS_DIGITS = str.maketrans("oOlI", "0011")
 # Glued to a Latin, Greek or Cyrillic word it is part of a code ("A4711", "v2"); Chinese
 # and Japanese write numbers right after their words ("手机号是13800138000").
-_RUN = re.compile(r"(?<![A-Za-z]-)(?<![A-Za-z0-9_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff])(?<!\d[,:])(?:\+ ?)?\(?\d[\d ()./-]*")
+_RUN = re.compile(r"(?<![A-Za-z]-)(?<![A-Za-z0-9_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff])(?<!\d[,:])"
+                  r"(?:\+ ?)?\(?\d[\d ()./-]*")
 _GROUP = re.compile(r"\d+")
 _UNIT_AFTER = re.compile(
     r"\s?(?:[€$£¥₹%‰°元円人个次票位분원]|(?i:eur|usd|gbp|chf|cny|rmb|inr|pln|yen|yuan|euros?|dollars?|pounds?"
@@ -97,7 +99,7 @@ def _pieces(text: str, groups: list[tuple[int, int]]) -> Iterator[list[tuple[int
     """A run's digit groups, cut where the separator says a new number starts
     (" / ", two spaces, a line break) after a whole one."""
     piece = [groups[0]]
-    for before, group in zip(groups, groups[1:]):
+    for before, group in pairwise(groups):
         between = text[before[1]:group[0]]
         strong = "  " in between or " / " in between or len(between) > 3
         # "02151 / 77 88 99" is one number: a cut needs a whole number before it.
@@ -180,7 +182,7 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
     if (len(groups) == 1 and len(digits[0]) <= 8 and not digits[0].startswith("0")
             and (_CURRENCY_BEFORE.search(before) or _UNIT_AFTER.match(after))):
         return True  # €1234567, 1234567 points; grouped amounts are thousands (below)
-    seps = {text[a[1]:b[0]] for a, b in zip(groups, groups[1:])}
+    seps = {text[a[1]:b[0]] for a, b in pairwise(groups)}
     if (len(groups) >= 2 and not digits[0].startswith("0") and len(digits[0]) <= 3 and len(seps) == 1
             and all(len(d) == 3 for d in digits[1:])
             and (seps != {" "} or len(digits[0]) < 3 or len(groups) > 3)):
@@ -193,9 +195,9 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
         return True
     values = [int(d) for d in digits]
     if len(groups) >= 4 and not digits[0].startswith("0") and (
-            all(a < b for a, b in zip(values, values[1:])) or all(a > b for a, b in zip(values, values[1:]))):
+            all(a < b for a, b in pairwise(values)) or all(a > b for a, b in pairwise(values))):
         return True  # a list in order: 1 2 3 4 5 6 7 8 9 10, sizes 36 38 40 42, 1914 1918 1939 1945
-    separators = [text[a[1]:b[0]] for a, b in zip(groups, groups[1:])]
+    separators = [text[a[1]:b[0]] for a, b in pairwise(groups)]
     if (len(groups) >= 6 and max(map(len, digits)) <= 2 and separators[0::2] == [separators[0]] * len(separators[0::2])
             and separators[1::2] == [separators[1]] * len(separators[1::2]) and separators[0] != separators[1]):
         return True  # pairs: tennis sets 6-4 6-3 6-7 7-5

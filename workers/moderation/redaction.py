@@ -374,7 +374,8 @@ _NEXT_TO_CJK = re.compile(r"^[\u3040-\u9fff] ?\d|\d ?[\u3040-\u9fff]$")
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """A code of digits and a dash is not the tail of a longer number: "(11) 91234-5678"
     and "+55 11 91234-5678" are phone numbers that look like a ZIP+4."""
-    return not re.search(r"[\d)][ .-]?$", text[max(0, start - 2):start]) and not re.match(r"[ .-]?\d", text[end:end + 2])
+    return (not re.search(r"[\d)][ .-]?$", text[max(0, start - 2):start])
+            and not re.match(r"[ .-]?\d", text[end:end + 2]))
 
 
 def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
@@ -424,7 +425,8 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
     for pattern in address_lines:
         for m in pattern.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
-            if m.group(2).lower() not in _UNITS and _ANCHOR_BEFORE.search(text, max(line_start, m.start() - 12), m.start()):
+            if (m.group(2).lower() not in _UNITS
+                    and _ANCHOR_BEFORE.search(text, max(line_start, m.start() - 12), m.start())):
                 yield m.span(1)
     if "IN" in regions:
         yield from (m.span(1) for m in _PIN_AFTER_TOWN.finditer(text))

@@ -397,7 +397,7 @@ class DeepTranslatorProvider:
             raise TranslationFailed(self.name, "text too long for the provider", retryable=False) from None
         except SoftTimeLimitExceeded:
             raise  # the task's time limit, not the provider's failure
-        except Exception as exc:  # deep-translator's errors carry the text: keep only the class name
+        except Exception as exc:  # noqa: BLE001 - deep-translator's errors carry the text: keep only the class name
             raise TranslationFailed(self.name, f"failed ({exc.__class__.__name__})", retryable=False) from None
         finally:
             _BOUNDED.set_deadline(None)

@@ -85,7 +85,7 @@ def rejoin(translated_pieces: list[str], original_pieces: list[str]) -> str:
     """Join translated pieces, keeping the whitespace each original piece
     ended with (translators tend to strip it)."""
     out = []
-    for translated, original in zip(translated_pieces, original_pieces):
+    for translated, original in zip(translated_pieces, original_pieces, strict=False):
         trailing = original[len(original.rstrip()):]
         out.append(translated.rstrip() + trailing)
     return "".join(out)
