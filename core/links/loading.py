@@ -101,7 +101,7 @@ def read_yaml(path: Path) -> Any:
         raise ConfigError([Problem(file, "(file)", f"cannot be read: {exc.__class__.__name__}",
                                    "make it a readable UTF-8 text file")]) from None
     try:
-        return yaml.load(text, Loader=_BoundedLoader)
+        return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader with bounds
     except _TooComplex as exc:
         where = f"line {exc.mark.line + 1}, column {exc.mark.column + 1}" if exc.mark else "(file)"
         raise ConfigError([Problem(file, where, f"refused: {exc.message}", exc.fix)]) from None

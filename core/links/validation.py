@@ -308,7 +308,8 @@ class Checker:
                         ok_members.append(cid)
             direction = body.get("direction", "both")
             if direction not in DIRECTIONS:
-                self.problem(f"{where}.direction", f"{show(direction)} is not a direction", suggest(direction, DIRECTIONS))
+                self.problem(f"{where}.direction", f"{show(direction)} is not a direction",
+                             suggest(direction, DIRECTIONS))
                 direction = "both"
             policy_name = body.get("policy", "community")
             policy = policies.get(policy_name) if isinstance(policy_name, str) else None
