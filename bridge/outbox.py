@@ -32,8 +32,8 @@ import json
 import logging
 import random
 import time
-from dataclasses import replace
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import ResponseError
@@ -58,6 +58,7 @@ MAX_ATTEMPTS = 8
 # an already published post to be read from the stream).
 GAP_TIMEOUT = 600.0
 GAP_GRACE = 1.5
+READ_COUNT = 100  # entries one read of the stream takes at most
 MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
 MAX_IN_HAND = 2000  # entries read but not yet delivered, across lanes (back-pressure)
 DELETE_BATCH = 100  # consecutive deletes of a lane taken together, where the platform deletes in batches
@@ -89,6 +90,11 @@ class OutboxConsumer:
         self._ended: list[_Lane] = []
         self._in_hand: set[str] = set()
         self._room = asyncio.Condition()
+        # Reads of new entries begun, and the last of them that came back with everything
+        # the stream had (fewer than READ_COUNT entries) once its entries were in their
+        # lanes: a post appended before read N began is in its lane once _read_through >= N.
+        self._reads_begun = 0
+        self._read_through = 0
 
     def stop(self) -> None:
         self._stopping.set()
@@ -145,9 +151,13 @@ class OutboxConsumer:
             async with self._room:
                 await self._room.wait_for(lambda: len(self._in_hand) < MAX_IN_HAND or self._stopping.is_set())
             start = pending_from if pending_from is not None else ">"
+            if pending_from is None:
+                self._reads_begun += 1
+            this_read = self._reads_begun
             try:
                 reply = await self._redis.xreadgroup(GROUP, self._consumer, {self._stream: start},
-                                                     count=100, block=None if pending_from is not None else 500)
+                                                     count=READ_COUNT,
+                                                     block=None if pending_from is not None else 500)
             except ResponseError as exc:
                 if "NOGROUP" not in str(exc):
                     raise
@@ -166,7 +176,19 @@ class OutboxConsumer:
                 if entry_id in self._in_hand:
                     continue
                 await self._take(entry_id, fields)
+            if start == ">" and len(entries) < READ_COUNT:
+                self._read_through = this_read
             self._check_lanes()
+
+    def read_mark(self) -> int:
+        """A mark for :meth:`read_past`: taken now, before what the caller saw (a marker
+        gone) can have been appended to the stream and read."""
+        return self._reads_begun
+
+    def read_past(self, mark: int) -> bool:
+        """Whether everything appended to the stream before ``mark`` was taken is in its
+        lane now: a read begun after it came back with all there was."""
+        return self._read_through > mark
 
     def _check_lanes(self) -> None:
         # Only lanes that ended (noted by their done callback): with hundreds of
@@ -606,6 +628,16 @@ return 1
 """
 
 
+@dataclass
+class _Gap:
+    """What a lane saw of a missing position of a source chat."""
+
+    seq: int
+    seen_in_flight: bool = False
+    gone_at: float | None = None  # when its in-flight marker was first seen gone
+    read_mark: int | None = None  # the reader's mark (OutboxConsumer.read_mark) at that moment
+
+
 class _Lane:
     """Delivers the posts for one destination chat, one at a time, in order per source chat."""
 
@@ -615,8 +647,8 @@ class _Lane:
         # source chat key -> {seq: [(entry_id, post, monotonic time taken), ...]}
         self.held: dict[str, dict[int, list[tuple[object, OutboundPost, float]]]] = {}
         self.cursors: dict[str, int] = {}
-        # source chat key -> (a missing position seen in flight, when it was first seen gone)
-        self._in_flight_seen: dict[str, tuple[int, float | None]] = {}
+        # source chat key -> what was seen of its missing position (_Gap)
+        self._gaps: dict[str, _Gap] = {}
         self._wakeup = asyncio.Event()
         self.task = asyncio.create_task(self._run(), name=f"outbox-lane-{destination.key}")
 
@@ -667,25 +699,32 @@ class _Lane:
 
     async def _gap_wait(self, source: str, expected: int, waited: float, now: float) -> float | None:
         """How long to wait for the missing position ``expected`` of ``source`` before
-        going on without it (None: go on now). Briefly for any gap (GAP_GRACE: a published
-        post may not be read from the stream yet); as long as it is in flight; and once
-        more briefly from the moment it stopped being in flight, because a worker that
-        publishes it clears its in-flight marker in the same script that appends the post,
-        which this consumer reads a moment later (a post restored after a worker died
-        was overtaken this way)."""
+        going on without it (None: go on now). Briefly for any gap (GAP_GRACE); as long as
+        it is in flight; and once it is not, until the reader has read past that moment.
+        A worker that publishes the position clears its in-flight marker in the same
+        script that appends the post, and only the reader puts the post in this lane:
+        however long the reader takes (a loaded machine, back-pressure), a post published
+        before the marker was seen gone is here once a read begun after that came back
+        with everything the stream had. A position seen in flight and then gone also
+        keeps the GAP_GRACE it had before (a post restored after a worker died).
+        Without that read, a lane that looked in between let the next position overtake
+        it (tests/faults/test_worker_recovery.py, once in a full run)."""
         if waited < GAP_GRACE:
             return max(0.05, GAP_GRACE - waited)
+        gap = self._gaps.get(source)
+        if gap is None or gap.seq != expected:
+            gap = self._gaps[source] = _Gap(expected)
         if await self.outbox.in_flight(source, expected):
-            self._in_flight_seen[source] = (expected, None)
+            gap.seen_in_flight, gap.gone_at, gap.read_mark = True, None, None
             return 0.5
-        seen = self._in_flight_seen.get(source)
-        if seen is None or seen[0] != expected:
-            return None  # never in flight while we looked: filtered, or lost before ingress
-        landed = seen[1] if seen[1] is not None else now
-        self._in_flight_seen[source] = (expected, landed)
-        if now - landed < GAP_GRACE:
-            return max(0.05, GAP_GRACE - (now - landed))
-        return None
+        if gap.gone_at is None:
+            # Taken after the marker was read as gone: a read begun later finds the post.
+            gap.gone_at, gap.read_mark = now, self.outbox.read_mark()
+        if gap.seen_in_flight and now - gap.gone_at < GAP_GRACE:
+            return max(0.05, GAP_GRACE - (now - gap.gone_at))
+        if not self.outbox.read_past(gap.read_mark):
+            return 0.1
+        return None  # not in flight, and not in the stream: filtered, or lost before ingress
 
     def _deletes_after(self, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
         """The deletes waiting right behind ``first`` (a delete without a position, as

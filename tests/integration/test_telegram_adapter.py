@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import dataclasses
 import json
 import time
 import traceback
@@ -493,3 +494,57 @@ async def test_a_position_published_after_a_long_wait_is_not_overtaken(adapter, 
     await push(aredis, keys, post(2, "two"))
     await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 3, timeout=15, message="all three posts")
     assert [text.rsplit(" ", 1)[-1] for _, text in standin.transcript(TG_CHAT)] == ["one", "two", "three"]
+
+
+async def test_a_position_published_while_the_reader_is_held_back_is_not_overtaken(settings, config, aredis, keys,
+                                                                                 ingress, standin):
+    """The in-flight marker goes in the script that appends the post; only the reader
+    puts the post in its lane, and the reader may be held back (here by back-pressure:
+    as many posts in hand as the consumer takes, their lane waiting out flood control)
+    for longer than any fixed grace. The waiting post must not overtake the missing
+    position before the reader has read past the moment its marker went."""
+    from bridge.outbox import GAP_GRACE, MAX_IN_HAND
+
+    settings = dataclasses.replace(settings, rate_limits="off")  # the backlog is delivered at once afterwards
+    other_chat = TG_CHAT - 1
+
+    def post(seq: int, text: str, chat: int = TG_CHAT, source: str = DISCORD_CHAT) -> OutboundPost:
+        return OutboundPost(kind=EventKind.NEW, link_id=LINK, destination=ChatRef("telegram", str(chat)),
+                            source=MessageRef("discord", source, f"{source}-{seq}-{text}"), sender="Jonas",
+                            community="Krefeld", text=text, seq=seq)
+
+    source_chat = ChatRef("discord", DISCORD_CHAT).key
+    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys, ingress=ingress)
+    await tg.start()
+    try:
+        await aredis.set(keys.seq(source_chat), 3, ex=3600)  # the positions ingress gave out
+        await push(aredis, keys, post(1, "one"))
+        await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 1, timeout=10, message="the first post")
+        await aredis.set(keys.in_flight(source_chat, 2), "1-0", ex=60)
+        await push(aredis, keys, post(3, "three"))
+        await asyncio.sleep(GAP_GRACE + 1.5)  # past the lane's first look: position 2 is seen in flight
+        # Another chat's backlog fills the consumer's hands; its lane waits out a 429.
+        standin.fail_next("sendMessage", 429, retry_after=6)
+        fillers = aredis.pipeline(transaction=False)
+        for n in range(MAX_IN_HAND):
+            fillers.xadd(keys.outbox("telegram"), {"post": json.dumps(post(0, f"filler {n}", other_chat,
+                                                                           "998").to_dict())})
+        await fillers.execute()
+        await wait_until(lambda: _pending_at_least(aredis, keys, MAX_IN_HAND + 1), timeout=20,
+                         message="the backlog in hand")
+        # Published: the post appended and its marker gone in one step (as workers/pipeline.py does).
+        publish = aredis.pipeline(transaction=True)
+        publish.xadd(keys.outbox("telegram"), {"post": json.dumps(post(2, "two").to_dict())})
+        publish.delete(keys.in_flight(source_chat, 2))
+        await publish.execute()
+        await asyncio.sleep(4)  # more than the lane's grace and its in-flight polling; less than the 429
+        assert len(standin.transcript(TG_CHAT)) == 1, "position 3 overtook position 2 the reader had not read yet"
+        await wait_until(lambda: len(standin.transcript(TG_CHAT)) == 3, timeout=60, message="all three posts")
+        assert [text.rsplit(" ", 1)[-1] for _, text in standin.transcript(TG_CHAT)] == ["one", "two", "three"]
+    finally:
+        await tg.stop()
+
+
+async def _pending_at_least(aredis, keys, count: int) -> bool:
+    summary = await aredis.xpending(keys.outbox("telegram"), "senders")
+    return summary["pending"] >= count
