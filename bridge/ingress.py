@@ -34,6 +34,7 @@ import weakref
 from dataclasses import replace
 from collections.abc import Callable
 
+from core.backoff import Backoff
 from core.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
 from core.stats import Stats
@@ -323,7 +324,7 @@ class IngressSweeper:
         requeued = 0
         for entry_id in sorted(lost):
             count, last = self._requeues.get(entry_id, (0, 0.0))
-            if count and now - last < min(self.MAX_PAUSE, self.pause * 2 ** (count - 1)):
+            if count and now - last < Backoff(first=self.pause, cap=self.MAX_PAUSE).delay(count - 1):
                 self._missing.add(entry_id)  # still lost; its turn comes after the pause
                 continue
             message = self._tasks.message(PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])

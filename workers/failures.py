@@ -13,13 +13,13 @@ Plain functions; the task only decides when to call them.
 from __future__ import annotations
 
 import logging
-import random
 import traceback
 from pathlib import Path
 
 import redis as redis_lib
 
 from core import deadletters
+from core.backoff import Backoff
 from core.keys import Keys
 from core.links import LinksConfig
 from core.models import ChatRef
@@ -48,7 +48,7 @@ def retriable(exc: BaseException) -> bool:
 def backoff(retries: int, cap: float) -> float:
     """Countdown before retry number ``retries + 1``: 1 s, 2 s, 4 s … (half to full, at
     most ``cap``: never near the visibility timeout, or the task would be handed out twice)."""
-    return min(cap, BACKOFF_BASE * 2 ** retries) * random.uniform(0.5, 1.0)
+    return Backoff(first=BACKOFF_BASE, cap=cap, jitter=(0.5, 1.0)).delay(retries)
 
 
 def describe(exc: BaseException) -> str:

@@ -20,7 +20,9 @@ import discord
 from discord.ext import commands
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
+from core.backoff import Backoff, log_retry
 from core.idmap import IdMap
 from core.keys import Keys
 from ..ingress import Ingress
@@ -34,7 +36,8 @@ log = logging.getLogger(__name__)
 
 # Redis or the broker hiccuping must not lose what a member wrote: retry for
 # about a minute (the gateway cannot redeliver an event we dropped).
-ACCEPT_RETRY_DELAYS = (0.5, 1, 2, 4, 8, 15, 30)
+ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)
+ACCEPT_ATTEMPTS = 8  # waits of 0.5, 1, 2, 4, 8, 16 and 30 s between them
 # An id, not content; after a month away (or the link's retention, if shorter), no catching up.
 LAST_SEEN_TTL = 30 * 86400
 _KEEP_LARGEST = """
@@ -194,18 +197,18 @@ class RelayCog(commands.Cog, name="relay"):
 
     async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> None:
         """Hand ``event`` to the ingress (the caller holds the channel's lock)."""
-        for delay in (*ACCEPT_RETRY_DELAYS, None):
-            try:
-                await self._ingress.accept(event)
-                await self._remember_last_seen(event)
-                return
-            except _TRANSIENT as exc:
-                if delay is None:
-                    log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
-                              event.kind.value, channel_id, exc.__class__.__name__)
-                    return
-                log.warning("ingress unavailable (%s); retrying in %ss", exc.__class__.__name__, delay)
-                await asyncio.sleep(delay)
+        retrying = AsyncRetrying(retry=retry_if_exception_type(_TRANSIENT), wait=ACCEPT_BACKOFF,
+                                 stop=stop_after_attempt(ACCEPT_ATTEMPTS), reraise=True,
+                                 before_sleep=log_retry(log, "ingress unavailable (%s); retrying in %.1fs"))
+        try:
+            await retrying(self._accept_and_remember, event)
+        except _TRANSIENT as exc:
+            log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
+                      event.kind.value, channel_id, exc.__class__.__name__)
+
+    async def _accept_and_remember(self, event: PlatformEvent) -> None:
+        await self._ingress.accept(event)
+        await self._remember_last_seen(event)
 
     async def _is_relayed_copy(self, ref: MessageRef) -> bool:
         return await self._idmap.origin(ref) is not None

@@ -17,8 +17,10 @@ from aiogram import Router
 from aiogram.types import Message
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type
 
 from ..ingress import Ingress
+from core.backoff import Backoff, log_retry
 from core.links import LinksConfig
 from core.models import EventKind
 from core.stats import Stats
@@ -28,7 +30,7 @@ from .middleware import LinkedChatMiddleware
 log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, asyncio.TimeoutError)
-MAX_RETRY_DELAY = 30.0
+ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)  # and on, for as long as the outage lasts
 
 
 async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKind) -> None:
@@ -37,19 +39,13 @@ async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKin
     event = event_from_message(message, kind)
     if event is None:  # the middleware already counted why
         return
-    delay = 0.5
-    while True:
-        try:
-            await ingress.accept(event)
-            return
-        except TRANSIENT_ERRORS as exc:
-            log.warning("ingress unavailable (%s); retrying a telegram update in %.1fs",
-                        type(exc).__name__, delay)
-            await asyncio.sleep(delay)
-            delay = min(MAX_RETRY_DELAY, delay * 2)
-        # Anything else is a bug, not an outage: retrying would hold the chat forever.
-        # It propagates to the poller, which skips the update, counts it
-        # (telegram.skipped.error) and logs it by type only.
+    # Anything but an outage is a bug: retrying would hold the chat forever. It
+    # propagates to the poller, which skips the update, counts it
+    # (telegram.skipped.error) and logs it by type only.
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(TRANSIENT_ERRORS), wait=ACCEPT_BACKOFF, reraise=True,
+        before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"))
+    await retrying(ingress.accept, event)
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:

@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from core.backoff import Backoff
+
 from .cache import TranslationCache, cache_digest
 from .codes import base
 from .providers import Provider, TranslationFailed
@@ -23,6 +25,8 @@ from .text import Protected, chunks, has_words, protect, rejoin
 log = logging.getLogger(__name__)
 
 TRANSLATED, SAME_LANGUAGE, NOTHING_TO_TRANSLATE, FAILED = "translated", "same_language", "nothing", "failed"
+# Between a provider's attempts (never past the deadline).
+RETRY_BACKOFF = Backoff(first=0.5, cap=4.0)
 
 # Targets are translated side by side; each call waits on a remote server.
 _POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="translate")
@@ -168,7 +172,7 @@ class Translator:
                 reasons.append(f"{provider.name}: {exc.reason}")
                 if not exc.retryable:
                     return None
-                pause = min(0.5 * (attempt + 1), deadline - self.clock() - 0.2)
+                pause = min(RETRY_BACKOFF.delay(attempt), deadline - self.clock() - 0.2)
                 if pause > 0 and attempt + 1 < self.attempts:
                     self.sleep(pause)
         return None
