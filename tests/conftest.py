@@ -4,12 +4,33 @@ from __future__ import annotations
 
 import os
 import uuid
+from pathlib import Path
 
 import pytest
 import redis as redis_lib
 import redis.asyncio as aioredis
 
 from core.keys import Keys
+
+# What a test needs, marked by its directory (tests/unit: nothing; tests/integration: a
+# real Redis, clients against the stand-ins, sometimes a worker; tests/e2e: the
+# `twinbridge` commands as subprocesses). tests/security and tests/faults are groups of
+# their own: their modules say which kind they are (pytestmark), unit when they do not.
+KINDS = ("unit", "integration", "e2e")
+GROUPS = ("security", "faults")
+
+
+@pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).parent
+    for item in items:
+        directory = item.path.relative_to(root).parts[0]
+        if directory in KINDS:
+            item.add_marker(directory)
+        elif directory in GROUPS:
+            item.add_marker(directory)
+            if not any(item.get_closest_marker(kind) for kind in KINDS):
+                item.add_marker("unit")
 
 
 def _test_redis_url() -> str:

@@ -19,6 +19,8 @@ import yaml
 
 from bridge.cli import main as cli_main
 
+pytestmark = pytest.mark.e2e  # `twinbridge check`, mostly as a subprocess
+
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE = ROOT / "config" / "links.example.yaml"
