@@ -27,7 +27,7 @@ from pathlib import Path
 import redis as redis_lib
 import redis.asyncio as aioredis
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 

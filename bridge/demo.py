@@ -139,7 +139,7 @@ def show_chat(title: str, lines: list[tuple[str, str]]) -> None:
 
 
 async def main(settings: Settings, explicit_config: str | None = None) -> int:
-    from sandbox.discord_api import DiscordStandIn
+    from sandbox.discord import DiscordStandIn
     from sandbox.telegram_api import TelegramStandIn
     from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
 

@@ -13,7 +13,7 @@ burst through and *then* keeps refilling at count/period, so any window of one
 period can hold up to 2*count - 1 sends (20 right away, then one every 3 s, is 39
 messages in a group's first minute). The platforms count per window: Telegram's
 20 per minute per group, Discord's reset-after-window buckets (see
-sandbox/discord_api.py). So each bucket keeps the times of its recent and
+sandbox/discord/ratelimits.py). So each bucket keeps the times of its recent and
 booked sends, and a send may be booked at time t only if every window of
 ``period`` seconds around t then holds at most ``count`` sends. A burst of
 ``count`` still goes out at once; the next one waits until the window has slid.

@@ -7,7 +7,7 @@ import pytest
 
 from bridge.ingress import Ingress
 from core.models import Author, EventKind, MessageRef, PlatformEvent
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from core.task_queue import TaskQueue
 

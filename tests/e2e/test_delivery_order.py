@@ -2,7 +2,7 @@
 what the workers finish out of order)."""
 from __future__ import annotations
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import (

@@ -12,7 +12,7 @@ import re
 import pytest
 
 from core.keys import DAY
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 

@@ -1,7 +1,7 @@
 """A fleet of twinned pairs for fault tests: Telegram group i ↔ Discord channel i."""
 from __future__ import annotations
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env

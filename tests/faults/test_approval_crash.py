@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 

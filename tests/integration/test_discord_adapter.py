@@ -21,7 +21,7 @@ from core.idmap import IdMap
 from bridge.ingress import Ingress
 from core.task_queue import TaskQueue
 from core.models import ChatRef, EventKind, MessageRef, OutboundPost
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from core.settings import Settings
 from core.stats import Stats
 from tests.helpers import queued_events, two_community_links, wait_until, write_links

@@ -24,7 +24,7 @@ from discord.gateway import DiscordWebSocket
 from discord.http import Route
 
 from bridge.discord.adapter import NO_VOICE_WARNINGS
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from tests.helpers import wait_until
 

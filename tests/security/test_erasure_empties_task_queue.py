@@ -12,7 +12,7 @@ from __future__ import annotations
 import pytest
 from kombu import Connection
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from core.settings import Settings
 from core.task_queue import PIPELINE_QUEUE, TaskQueue

@@ -19,7 +19,7 @@ import uuid
 
 import pytest
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 

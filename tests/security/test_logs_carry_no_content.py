@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import pytest
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 
 from ..helpers import bridge_env, serving, start_bridge, wait_until

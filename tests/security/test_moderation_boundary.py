@@ -13,7 +13,7 @@ import textwrap
 
 import pytest
 
-from sandbox.discord_api import DiscordStandIn
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram_api import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 from core.task_queue import TRANSLATE_TASK, task_arguments

@@ -1,0 +1,74 @@
+"""What every REST request meets before its route, in Discord's order: the request log,
+the JSON body, authorisation, injected faults, the global and the route's rate limit;
+and after it: Discord's error body for a :class:`DiscordError`, the rate-limit headers."""
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from sandbox.discord.faults import Faults
+from sandbox.discord.protocol import API_PREFIX, JSON_BODY, DiscordError
+from sandbox.discord.ratelimits import RateLimits
+from sandbox.discord.state import RECEIVED_AT, DiscordState
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+
+class RestMiddleware:
+    def __init__(self, state: DiscordState, ratelimits: RateLimits, faults: Faults):
+        self._state = state
+        self._ratelimits = ratelimits
+        self._faults = faults
+        # Every REST request: (event-loop time, method, full path without the
+        # query, JSON body or None), including those answered with an error.
+        self.requests: list[tuple[float, str, str, dict | None]] = []
+
+    @web.middleware
+    async def handle(self, request: web.Request, handler: Handler) -> web.StreamResponse:
+        if not request.path.startswith(API_PREFIX):
+            return await handler(request)
+        if self._state.receipts:
+            RECEIVED_AT.set(time.perf_counter())
+        body = None
+        if request.can_read_body and request.content_type == "application/json":
+            try:
+                body = await request.json()
+            except ValueError:
+                return DiscordError(400, "400: Bad Request").response()
+        loop_time = asyncio.get_running_loop().time()
+        self.requests.append((loop_time, request.method, request.path, body))
+        request[JSON_BODY] = body
+
+        resource = request.match_info.route.resource
+        if resource is None:  # no such route (or method): Discord's plain 404
+            return DiscordError(404, "404: Not Found").response()
+        route_name = f"{request.method} {resource.canonical[len(API_PREFIX):]}"
+        needs_bot = "{webhook_token}" not in route_name and "{interaction_token}" not in route_name \
+            and route_name != "GET /gateway"
+        if needs_bot and request.headers.get("Authorization") != f"Bot {self._state.token}":
+            return DiscordError(401, "401: Unauthorized").response()
+
+        bucket_name = route_name
+        major = request.match_info.get("channel_id") or request.match_info.get("interaction_id") or (
+            f"{request.match_info.get('webhook_id')}:{request.match_info.get('webhook_token')}"
+            if "webhook_id" in request.match_info else "")
+        injected = self._faults.answer(request, bucket_name, major)
+        if injected is not None:
+            return injected
+        if not route_name.startswith("POST /interactions/"):
+            globally_limited = self._ratelimits.spend_global()
+            if globally_limited is not None:
+                return globally_limited
+        bucket, limited = self._ratelimits.spend(bucket_name, major)
+        if limited:
+            return self._ratelimits.rate_limited(bucket.reset_at - loop_time, bucket_name, bucket)
+        try:
+            response = await handler(request)
+        except DiscordError as error:
+            response = error.response()
+        response.headers.update(self._ratelimits.headers(bucket_name, bucket))
+        response.headers["Via"] = "1.1 google"
+        return response

@@ -1,0 +1,131 @@
+"""Discord's numbers and the shape of its answers: API version, intents, permissions,
+limits, interaction and component types, JSON responses and error bodies.
+
+Route handlers raise :class:`DiscordError` (or :class:`FormError`, Discord's 50035
+Invalid Form Body with the path of the failing field); the stand-in's middleware
+turns it into Discord's error response.
+"""
+from __future__ import annotations
+
+import json
+from datetime import datetime, UTC
+from typing import Any
+
+from aiohttp import web
+
+API_PREFIX = "/api/v10"
+DISCORD_EPOCH_MS = 1420070400000
+
+INTENT_GUILDS = 1 << 0
+INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_DIRECT_MESSAGES = 1 << 12
+INTENT_MESSAGE_CONTENT = 1 << 15
+
+CHANNEL_GUILD_TEXT = 0
+CHANNEL_DM = 1
+
+# Interactions: types, callback types and message flags.
+INTERACTION_APPLICATION_COMMAND = 2
+INTERACTION_MESSAGE_COMPONENT = 3
+CALLBACK_CHANNEL_MESSAGE = 4
+CALLBACK_DEFERRED_CHANNEL_MESSAGE = 5
+CALLBACK_DEFERRED_UPDATE_MESSAGE = 6
+CALLBACK_UPDATE_MESSAGE = 7
+CALLBACK_MODAL = 9
+FLAG_EPHEMERAL = 1 << 6
+FLAG_LOADING = 1 << 7
+INTERACTION_ACK_DEADLINE = 3.0  # seconds to send the initial response
+INTERACTION_TOKEN_TTL = 15 * 60.0  # seconds the token works for follow-ups
+ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+
+# Components (without the components v2 flag).
+COMPONENT_ACTION_ROW = 1
+COMPONENT_BUTTON = 2
+SELECT_TYPES = frozenset({3, 5, 6, 7, 8})
+BUTTON_STYLE_LINK = 5
+BUTTON_STYLE_PREMIUM = 6
+MAX_ACTION_ROWS = 5
+MAX_ROW_WIDTH = 5
+MAX_CUSTOM_ID = 100
+MAX_BUTTON_LABEL = 80
+
+# Application commands.
+MAX_COMMANDS = 100
+MAX_COMMAND_OPTIONS = 25
+
+MAX_CONTENT = 2000
+MAX_WEBHOOKS_PER_CHANNEL = 15
+
+# Permissions the bot's role has in the stand-in guilds (administrator-free,
+# but enough for the bridge: view, send, manage messages, read history,
+# manage webhooks). Manage Webhooks is removed when manage_webhooks=False.
+PERM_VIEW_CHANNEL = 1 << 10
+PERM_SEND_MESSAGES = 1 << 11
+PERM_MANAGE_MESSAGES = 1 << 13
+PERM_EMBED_LINKS = 1 << 14
+PERM_READ_HISTORY = 1 << 16
+PERM_ATTACH_FILES = 1 << 15
+PERM_MENTION_EVERYONE = 1 << 17
+PERM_USE_EXTERNAL_EMOJIS = 1 << 18
+PERM_MANAGE_WEBHOOKS = 1 << 29
+# A member without roles, in the interactions they start (``permissions`` overrides it).
+PERM_MEMBER = PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_EMBED_LINKS | PERM_READ_HISTORY | PERM_ATTACH_FILES
+# What an app may do in a DM with its bot user, as interactions announce it.
+PERM_APP_IN_DM = PERM_ATTACH_FILES | PERM_EMBED_LINKS | PERM_MENTION_EVERYONE | PERM_USE_EXTERNAL_EMOJIS
+
+# Per-request storage for the parsed JSON body (a typed key where aiohttp has them).
+JSON_BODY: Any = web.RequestKey("json_body", object) if hasattr(web, "RequestKey") else "json_body"
+
+
+def iso(ms: int) -> str:
+    return datetime.fromtimestamp(ms / 1000, tz=UTC).isoformat()
+
+
+def json_response(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
+    # Exactly "application/json" (no charset), as Discord sends it; discord.py
+    # compares the header verbatim before decoding.
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers,
+                        content_type="application/json")
+
+
+class DiscordError(Exception):
+    """An error answer as Discord gives it: ``{"message", "code"[, "errors"]}``."""
+
+    def __init__(self, status: int, message: str, code: int = 0, *, errors: dict | None = None):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.errors = errors
+
+    def response(self) -> web.Response:
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.errors:
+            body["errors"] = self.errors
+        return json_response(body, status=self.status)
+
+
+class FormError(DiscordError):
+    """A 50035 Invalid Form Body at a path into the JSON body, e.g.
+    ``("components", 0, "components", 1, "custom_id")``; an empty path is the body itself."""
+
+    def __init__(self, path: tuple, code: str, message: str):
+        errors: dict[str, Any] = {"_errors": [{"code": code, "message": message}]}
+        for key in reversed(path):
+            errors = {str(key): errors}
+        super().__init__(400, "Invalid Form Body", 50035, errors=errors)
+        self.path = path
+        self.field_code = code
+        self.field_message = message
+
+    def under(self, *prefix: Any) -> FormError:
+        """The same error for a body nested under ``prefix`` (an interaction's ``data``)."""
+        return FormError(prefix + self.path, self.field_code, self.field_message)
+
+
+def snowflake(raw: str, field_name: str) -> int:
+    """A path segment that must be a snowflake, or Discord's form error for it."""
+    try:
+        return int(raw)
+    except ValueError:
+        raise FormError((field_name,), "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None

@@ -1,0 +1,141 @@
+"""The bot's REST routes: who it is, where the gateway is, users and DM channels,
+channels and their messages (create, fetch, list, edit, delete)."""
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable
+
+from aiohttp import web
+
+from sandbox.discord import forms
+from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, json_response, snowflake
+from sandbox.discord.state import DiscordState
+
+Route = tuple[str, str, Callable]
+
+
+class RestRoutes:
+    def __init__(self, state: DiscordState, gateway_url: Callable[[], str]):
+        self._state = state
+        self._gateway_url = gateway_url
+
+    def routes(self) -> list[Route]:
+        return [
+            ("GET", "/users/@me", self._get_me),
+            ("POST", "/users/@me/channels", self._create_dm),
+            ("GET", "/users/{user_id}", self._get_user),
+            ("GET", "/gateway", self._get_gateway),
+            ("GET", "/gateway/bot", self._get_gateway_bot),
+            ("GET", "/oauth2/applications/@me", self._get_application),
+            ("GET", "/channels/{channel_id}", self._get_channel),
+            ("GET", "/channels/{channel_id}/messages", self._list_messages),
+            ("POST", "/channels/{channel_id}/messages", self._create_message),
+            ("GET", "/channels/{channel_id}/messages/{message_id}", self._fetch_message),
+            ("PATCH", "/channels/{channel_id}/messages/{message_id}", self._edit_message),
+            ("DELETE", "/channels/{channel_id}/messages/{message_id}", self._remove_message),
+        ]
+
+    # -- identity and the gateway's address ----------------------------------------------
+    async def _get_me(self, request: web.Request) -> web.Response:
+        return json_response(self._state.bot_user())
+
+    async def _get_user(self, request: web.Request) -> web.Response:
+        return json_response(self._state.user(snowflake(request.match_info["user_id"], "user_id")))
+
+    async def _create_dm(self, request: web.Request) -> web.Response:
+        body = request[JSON_BODY]
+        recipient = body.get("recipient_id") if isinstance(body, dict) else None
+        if recipient is None:
+            raise FormError(("recipient_id",), "BASE_TYPE_REQUIRED", "This field is required")
+        try:
+            user_id = int(recipient)
+        except (TypeError, ValueError):
+            raise FormError(("recipient_id",), "NUMBER_TYPE_COERCE", "Value is not snowflake.") from None
+        if user_id == self._state.bot_id:
+            raise DiscordError(400, "Invalid Recipient(s)", 50033)
+        self._state.user(user_id)
+        return json_response(self._state.channel_payload(self._state.dm_channel(user_id)))
+
+    async def _get_gateway(self, request: web.Request) -> web.Response:
+        return json_response({"url": self._gateway_url()})
+
+    async def _get_gateway_bot(self, request: web.Request) -> web.Response:
+        return json_response({
+            "url": self._gateway_url(), "shards": 1,
+            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1},
+        })
+
+    async def _get_application(self, request: web.Request) -> web.Response:
+        return json_response({
+            "id": str(self._state.application_id), "name": self._state.bot_name, "icon": None,
+            "description": "", "summary": "", "type": None, "hook": True,
+            "bot_public": False, "bot_require_code_grant": False, "verify_key": secrets.token_hex(32),
+            "owner": {"id": "900000000000000009", "username": "owner", "discriminator": "0",
+                      "global_name": None, "avatar": None, "public_flags": 0, "flags": 0},
+            "flags": (1 << 19),  # GATEWAY_MESSAGE_CONTENT_LIMITED: the intent toggle is on
+            "team": None, "bot": self._state.bot_user(), "rpc_origins": [],
+            "interactions_endpoint_url": None, "redirect_uris": [], "tags": [],
+        })
+
+    # -- channels and messages ----------------------------------------------------------
+    async def _get_channel(self, request: web.Request) -> web.Response:
+        channel_id = self._state.known_channel(request.match_info["channel_id"])
+        return json_response(self._state.channel_payload(channel_id))
+
+    async def _list_messages(self, request: web.Request) -> web.Response:
+        channel_id = self._state.known_channel(request.match_info["channel_id"])
+        limit = max(1, min(100, int(request.query.get("limit", 50))))
+        before = int(request.query["before"]) if "before" in request.query else None
+        after = int(request.query["after"]) if "after" in request.query else None
+        found = [m for mid, m in self._state.messages[channel_id].items()
+                 if (before is None or mid < before) and (after is None or mid > after)]
+        # Discord answers newest first; with only `after`, the page is the oldest
+        # `limit` messages after it (so a client can walk forward).
+        page = found[:limit] if after is not None and before is None else found[-limit:]
+        return json_response(list(reversed(page)))
+
+    async def _create_message(self, request: web.Request) -> web.Response:
+        state = self._state
+        channel_id = state.known_channel(request.match_info["channel_id"])
+        body = forms.message_body(request)
+        if state.dm_users.get(channel_id) in state.closed_dms:
+            raise DiscordError(403, "Cannot send messages to this user", 50007)
+        message = state.new_message(channel_id, state.users[state.bot_id], body.get("content") or "", member=True)
+        message["tts"] = bool(body.get("tts"))
+        message["embeds"] = list(body.get("embeds") or [])
+        message["components"] = forms.components(body.get("components"))
+        if body.get("flags"):
+            message["flags"] = int(body["flags"])
+        if body.get("nonce") is not None:
+            message["nonce"] = body["nonce"]
+        reference = body.get("message_reference")
+        if reference and reference.get("message_id"):
+            target = int(reference["message_id"])
+            if state.get_message(channel_id, target) is None:
+                if reference.get("fail_if_not_exists", True):
+                    raise FormError(("message_reference",), "MESSAGE_REFERENCE_UNKNOWN_MESSAGE", "Unknown message")
+            else:
+                state.attach_reference(message, channel_id, target)
+        message["_notified"] = state.mentions(message, body.get("allowed_mentions"))
+        state.record_post(message, body, via="bot", webhook_id=None)
+        state.store(message)
+        return json_response(state.public(message))
+
+    def _message(self, request: web.Request) -> dict:
+        channel_id = self._state.known_channel(request.match_info["channel_id"])
+        return self._state.known_message(channel_id, request.match_info["message_id"])
+
+    async def _fetch_message(self, request: web.Request) -> web.Response:
+        return json_response(self._state.public(self._message(request)))
+
+    async def _edit_message(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        if message.get("webhook_id") or message["author"]["id"] != str(self._state.bot_id):
+            raise DiscordError(403, "Cannot edit a message authored by another user", 50005)
+        self._state.apply_edit(message, request[JSON_BODY] or {})
+        return json_response(self._state.public(message))
+
+    async def _remove_message(self, request: web.Request) -> web.Response:
+        message = self._message(request)
+        self._state.delete_message(int(message["channel_id"]), int(message["id"]))  # the bot has Manage Messages
+        return web.Response(status=204)

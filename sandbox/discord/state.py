@@ -1,0 +1,434 @@
+"""The recorded world of the Discord stand-in: guilds and channels, users and their DM
+channels, every message as Discord stores it, and what the bot and its webhooks posted.
+
+Every change that Discord would announce on the gateway (a message created, edited or
+deleted, a channel created, an interaction) goes to :meth:`DiscordState.dispatch`, which
+hands it to the subscribed gateway; the world itself knows nothing about websockets.
+"""
+from __future__ import annotations
+
+import contextvars
+import copy
+import re
+import time
+from collections.abc import Callable
+from typing import Any
+
+from sandbox.discord import forms
+from sandbox.discord.protocol import (
+    CHANNEL_DM,
+    CHANNEL_GUILD_TEXT,
+    DISCORD_EPOCH_MS,
+    PERM_EMBED_LINKS,
+    PERM_MANAGE_MESSAGES,
+    PERM_MANAGE_WEBHOOKS,
+    PERM_READ_HISTORY,
+    PERM_SEND_MESSAGES,
+    PERM_VIEW_CHANNEL,
+    DiscordError,
+    iso,
+    snowflake,
+)
+
+# When the request being handled reached the stand-in (perf_counter), for receipts:
+# set by the REST middleware, read when a post is recorded.
+RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at", default=0.0)
+
+_USER_MENTION = re.compile(r"<@!?(\d+)>")
+_ROLE_MENTION = re.compile(r"<@&(\d+)>")
+_EVERYONE = re.compile(r"@(everyone|here)")
+_MEMBER_SINCE = "2024-01-01T00:00:00.000000+00:00"
+
+
+class Snowflakes:
+    """Discord ids: milliseconds since the Discord epoch << 22, strictly increasing."""
+
+    def __init__(self) -> None:
+        self._last = 0
+        self._increment = 0
+
+    def next(self) -> int:
+        ms = int(time.time() * 1000) - DISCORD_EPOCH_MS
+        self._increment = (self._increment + 1) & 0xFFF
+        value = (ms << 22) | (1 << 17) | self._increment
+        if value <= self._last:
+            value = self._last + 1
+        self._last = value
+        return value
+
+
+class DiscordState:
+    """Guilds, channels, users, DMs and messages of one bot's Discord, and its posts.
+
+    ``guilds`` maps guild id -> ``{"name": str, "channels": {channel_id: name}}``.
+    ``manage_webhooks`` is whether the bot's role has Manage Webhooks; ``receipts``
+    stamps each post with the perf_counter time its request arrived.
+    """
+
+    def __init__(self, token: str, guilds: dict[int, dict] | None, *, bot_id: int, application_id: int,
+                 bot_name: str, manage_webhooks: bool, receipts: bool):
+        self.token = token
+        self.bot_id = bot_id
+        self.application_id = application_id
+        self.bot_name = bot_name
+        self.manage_webhooks = manage_webhooks
+        self.receipts = receipts
+        self.ids = Snowflakes()
+        self.guilds: dict[int, dict] = {}
+        self.channel_guild: dict[int, int] = {}
+        self.messages: dict[int, dict[int, dict]] = {}  # channel -> id -> message (API shape)
+        self.users: dict[int, dict] = {bot_id: self.bot_user()}
+        self.dm_users: dict[int, int] = {}  # DM channel id -> its user's id
+        self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
+        self.closed_dms: set[int] = set()
+        self._posts: list[dict] = []
+        self._listeners: list[Callable[[str, dict], None]] = []
+        for guild_id, guild in (guilds or {}).items():
+            self.guilds[int(guild_id)] = {"name": guild.get("name", f"guild {guild_id}"), "channels": {}}
+            for channel_id, name in (guild.get("channels") or {}).items():
+                self._add_channel(int(guild_id), int(channel_id), name)
+
+    # -- events ------------------------------------------------------------------
+    def subscribe(self, listener: Callable[[str, dict], None]) -> None:
+        self._listeners.append(listener)
+
+    def dispatch(self, event: str, data: dict) -> None:
+        for listener in self._listeners:
+            listener(event, data)
+
+    # -- guilds and channels -------------------------------------------------------
+    def add_channel(self, guild_id: int, channel_id: int, name: str) -> None:
+        self.guilds.setdefault(int(guild_id), {"name": f"guild {guild_id}", "channels": {}})
+        self._add_channel(int(guild_id), int(channel_id), name)
+        self.dispatch("CHANNEL_CREATE", self.channel_payload(int(channel_id)))
+
+    def _add_channel(self, guild_id: int, channel_id: int, name: str) -> None:
+        self.guilds[guild_id]["channels"][channel_id] = name
+        self.channel_guild[channel_id] = guild_id
+        self.messages.setdefault(channel_id, {})
+
+    def channel_payload(self, channel_id: int) -> dict:
+        messages = self.messages.get(channel_id) or {}
+        last_message_id = str(next(reversed(messages))) if messages else None
+        if channel_id in self.dm_users:
+            user = self.users[self.dm_users[channel_id]]
+            return {"id": str(channel_id), "type": CHANNEL_DM, "flags": 0, "recipients": [copy.deepcopy(user)],
+                    "last_message_id": last_message_id}
+        guild_id = self.channel_guild[channel_id]
+        names = list(self.guilds[guild_id]["channels"])
+        return {
+            "id": str(channel_id), "type": CHANNEL_GUILD_TEXT, "guild_id": str(guild_id),
+            "name": self.guilds[guild_id]["channels"][channel_id], "position": names.index(channel_id),
+            "permission_overwrites": [], "parent_id": None, "topic": None, "nsfw": False,
+            "rate_limit_per_user": 0, "flags": 0, "last_message_id": last_message_id,
+        }
+
+    def bot_permissions(self) -> int:
+        return PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_MANAGE_MESSAGES | PERM_EMBED_LINKS \
+            | PERM_READ_HISTORY | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+
+    def guild_payload(self, guild_id: int) -> dict:
+        """A guild as GUILD_CREATE carries it: roles, the bot as member, the channels."""
+        guild = self.guilds[guild_id]
+        permissions = self.bot_permissions()
+        return {
+            "id": str(guild_id), "name": guild["name"], "icon": None, "splash": None, "banner": None,
+            "owner_id": "900000000000000009", "afk_channel_id": None, "afk_timeout": 300,
+            "verification_level": 1, "default_message_notifications": 1, "explicit_content_filter": 2,
+            "features": [], "mfa_level": 0, "system_channel_id": None, "system_channel_flags": 0,
+            "rules_channel_id": None, "vanity_url_code": None, "description": None, "premium_tier": 0,
+            "premium_subscription_count": 0, "preferred_locale": "en-US", "nsfw_level": 0,
+            "premium_progress_bar_enabled": False, "joined_at": _MEMBER_SINCE,
+            "large": False, "unavailable": False, "member_count": 2, "lazy": True,
+            "roles": [{"id": str(guild_id), "name": "@everyone", "permissions": str(permissions),
+                       "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
+                       "icon": None, "unicode_emoji": None, "flags": 0}],
+            "emojis": [], "stickers": [], "voice_states": [], "presences": [], "threads": [],
+            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
+            "members": [{"user": self.bot_user(), "roles": [], "nick": None, "avatar": None,
+                         "joined_at": _MEMBER_SINCE, "premium_since": None,
+                         "deaf": False, "mute": False, "pending": False, "flags": 0,
+                         "communication_disabled_until": None}],
+            "channels": [self.channel_payload(c) for c in guild["channels"]],
+        }
+
+    def known_channel(self, raw_id: str) -> int:
+        """The guild or DM channel a path names, or Discord's error for it."""
+        channel_id = snowflake(raw_id, "channel_id")
+        if channel_id not in self.channel_guild and channel_id not in self.dm_users:
+            raise DiscordError(404, "Unknown Channel", 10003)
+        return channel_id
+
+    def require_channel(self, channel_id: int) -> None:
+        if channel_id not in self.channel_guild and channel_id not in self.dm_users:
+            raise KeyError(f"unknown channel {channel_id}: add it with add_channel() (or open a DM)")
+
+    # -- users and DM channels -------------------------------------------------------
+    def bot_user(self) -> dict:
+        return {
+            "id": str(self.bot_id), "username": self.bot_name, "discriminator": "0", "global_name": None,
+            "avatar": None, "bot": True, "verified": True, "mfa_enabled": False, "flags": 0,
+            "public_flags": 0, "email": None, "locale": "en-US", "premium_type": 0,
+        }
+
+    def user(self, user_id: int) -> dict:
+        """Every snowflake is a user, as on Discord: those the stand-in never saw get a
+        plain profile (``add_user``, ``inject_message`` and interactions give them a name)."""
+        if user_id not in self.users:
+            self.users[user_id] = {"id": str(user_id), "username": f"user{user_id}", "global_name": None,
+                                   "discriminator": "0", "avatar": None, "public_flags": 0, "flags": 0}
+        return self.users[user_id]
+
+    def remember_user(self, author: dict) -> dict:
+        user = {"id": str(author["id"]), "username": author.get("username") or f"user{author['id']}",
+                "global_name": author.get("global_name"), "discriminator": author.get("discriminator", "0"),
+                "avatar": author.get("avatar"), "public_flags": 0, "flags": 0}
+        if author.get("bot"):
+            user["bot"] = True
+        if author.get("system"):
+            user["system"] = True
+        self.users[int(user["id"])] = user
+        return user
+
+    def dm_channel(self, user_id: int) -> int:
+        if user_id not in self.dm_channels:
+            channel_id = self.ids.next()
+            self.dm_channels[user_id] = channel_id
+            self.dm_users[channel_id] = user_id
+            self.messages[channel_id] = {}
+        return self.dm_channels[user_id]
+
+    def add_user(self, user: dict) -> dict:
+        """Give a member who has not written anything yet their name (GET /users/{id},
+        DM recipients); unknown ids are users too, with a plain ``user<id>`` profile."""
+        return copy.deepcopy(self.remember_user(user))
+
+    def close_dms(self, user_id: int) -> None:
+        """The user does not accept DMs from the bot: posts to their DM channel get 403
+        "Cannot send messages to this user" (50007); opening the channel still works."""
+        self.closed_dms.add(int(user_id))
+
+    def open_dms(self, user_id: int) -> None:
+        self.closed_dms.discard(int(user_id))
+
+    def dm_channel_id(self, user_id: int) -> int:
+        """The id of the user's DM channel with the bot (the one POST /users/@me/channels opens)."""
+        self.user(int(user_id))
+        return self.dm_channel(int(user_id))
+
+    # -- messages ------------------------------------------------------------------
+    def new_message(self, channel_id: int, author: dict, content: str, *, member: bool) -> dict:
+        message_id = self.ids.next()
+        guild_id = self.channel_guild.get(channel_id)
+        ms = (message_id >> 22) + DISCORD_EPOCH_MS
+        message: dict[str, Any] = {
+            "id": str(message_id), "type": 0, "channel_id": str(channel_id), "guild_id": str(guild_id),
+            "author": dict(author), "content": content, "timestamp": iso(ms), "edited_timestamp": None,
+            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
+            "attachments": [], "embeds": [], "components": [], "pinned": False, "flags": 0,
+        }
+        if guild_id is None:  # a DM
+            del message["guild_id"]
+        elif member:
+            message["member"] = {
+                "roles": [], "nick": None, "avatar": None, "banner": None, "premium_since": None,
+                "pending": False, "mute": False, "deaf": False, "flags": 0,
+                "joined_at": _MEMBER_SINCE, "communication_disabled_until": None,
+            }
+        return message
+
+    def attachment(self, data: dict) -> dict:
+        attachment_id = self.ids.next()
+        filename = data.get("filename", "file.bin")
+        url = f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{filename}"
+        return {"id": str(attachment_id), "filename": filename, "size": int(data.get("size", 1024)),
+                "url": data.get("url", url), "proxy_url": data.get("url", url),
+                "content_type": data.get("content_type"), **{k: v for k, v in data.items()
+                                                             if k in ("width", "height", "description")}}
+
+    def attach_reference(self, message: dict, channel_id: int, target_id: int) -> None:
+        target = self.get_message(channel_id, target_id)
+        message["type"] = 19
+        message["message_reference"] = {"type": 0, "message_id": str(target_id), "channel_id": str(channel_id)}
+        if channel_id in self.channel_guild:
+            message["message_reference"]["guild_id"] = str(self.channel_guild[channel_id])
+        message["referenced_message"] = self.public(target) if target else None
+
+    def mentions(self, message: dict, allowed: dict | None) -> dict:
+        """Fill the mention fields as Discord does and say who would be pinged.
+        Without ``allowed_mentions`` Discord parses everything in the content."""
+        content = message.get("content") or ""
+        parse = {"everyone", "users", "roles"} if allowed is None else set(allowed.get("parse") or ())
+        users_allowed = {int(u) for u in (allowed or {}).get("users") or ()}
+        roles_allowed = {int(r) for r in (allowed or {}).get("roles") or ()}
+        users = [int(u) for u in _USER_MENTION.findall(content)]
+        roles = [int(r) for r in _ROLE_MENTION.findall(content)]
+        pinged_users = [u for u in dict.fromkeys(users) if "users" in parse or u in users_allowed]
+        pinged_roles = [r for r in dict.fromkeys(roles) if "roles" in parse or r in roles_allowed]
+        everyone = bool(_EVERYONE.search(content)) and "everyone" in parse
+        message["mention_everyone"] = everyone
+        message["mentions"] = [self.users.get(u, {"id": str(u), "username": f"user{u}", "discriminator": "0",
+                                                  "global_name": None, "avatar": None}) for u in pinged_users]
+        message["mention_roles"] = [str(r) for r in pinged_roles]
+        return {"everyone": everyone, "users": [str(u) for u in pinged_users],
+                "roles": [str(r) for r in pinged_roles]}
+
+    def record_post(self, message: dict, body: dict, *, via: str, webhook_id: str | None) -> None:
+        """Remember what the bot sent (``body``) for :meth:`posts`; ``message`` carries
+        ``_notified`` from :meth:`mentions` until it is stored."""
+        post = copy.deepcopy(body)
+        post.update({"id": message["id"], "channel_id": message["channel_id"], "via": via,
+                     "webhook_id": webhook_id, "notified": message["_notified"], "edits": [], "deleted": False})
+        if self.receipts:
+            post["received_at"] = RECEIVED_AT.get()
+        self._posts.append(post)
+
+    def store(self, message: dict) -> None:
+        """Keep a new message in its channel and announce it (MESSAGE_CREATE)."""
+        message.pop("_notified", None)
+        self.messages[int(message["channel_id"])][int(message["id"])] = message
+        self.dispatch("MESSAGE_CREATE", message)
+
+    def delete_message(self, channel_id: int, message_id: int) -> None:
+        message = self.messages.get(channel_id, {}).pop(message_id, None)
+        if message is None:
+            raise KeyError(f"no message {message_id} in channel {channel_id}")
+        for post in self._posts:
+            if post["id"] == str(message_id):
+                post["deleted"] = True
+        deleted = {"id": str(message_id), "channel_id": str(channel_id)}
+        if channel_id in self.channel_guild:
+            deleted["guild_id"] = str(self.channel_guild[channel_id])
+        self.dispatch("MESSAGE_DELETE", deleted)
+
+    def get_message(self, channel_id: int, message_id: int) -> dict | None:
+        return self.messages.get(channel_id, {}).get(message_id)
+
+    def known_message(self, channel_id: int, raw_id: str) -> dict:
+        message = self.get_message(channel_id, int(raw_id))
+        if message is None:
+            raise DiscordError(404, "Unknown Message", 10008)
+        return message
+
+    def public(self, message: dict) -> dict:
+        """A message as REST answers carry it (no guild_id or member, no private fields)."""
+        data = {k: copy.deepcopy(v) for k, v in message.items() if not k.startswith("_")}
+        data.pop("guild_id", None)
+        data.pop("member", None)
+        return data
+
+    def apply_edit(self, message: dict, body: dict) -> None:
+        """A PATCH of a message (bot, webhook or interaction route), checked first; recorded
+        in its post's ``edits`` and announced with MESSAGE_UPDATE (unless ephemeral)."""
+        components = forms.components(body.get("components")) if "components" in body else None
+        if "content" in body:
+            forms.check_content({"content": body["content"], "embeds": message["embeds"] or body.get("embeds")})
+            message["content"] = body["content"] or ""
+        if "embeds" in body:
+            message["embeds"] = list(body["embeds"] or [])
+        if components is not None:
+            message["components"] = components
+        message["edited_timestamp"] = iso(int(time.time() * 1000))
+        notified = self.mentions(message, body.get("allowed_mentions"))
+        for post in self._posts:
+            if post["id"] == message["id"]:
+                post["edits"].append(copy.deepcopy(body))
+                post["notified_after_edit"] = notified
+        if "_viewer" not in message:  # ephemeral messages are not dispatched
+            self.dispatch("MESSAGE_UPDATE", message)
+
+    # -- members' side -------------------------------------------------------------
+    def inject_message(self, channel_id: int, author: dict, content: str, *,
+                       reference_message_id: int | None = None, attachments: list[dict] | None = None,
+                       sticker_items: list[dict] | None = None, message_type: int | None = None) -> dict:
+        """A member (``author``: id, username, optional global_name, bot) writes
+        in a channel, or in their DM channel with the bot (see :meth:`dm_channel_id`);
+        returns the message as Discord stores it."""
+        channel_id = int(channel_id)
+        self.require_channel(channel_id)
+        if channel_id in self.dm_users and int(author["id"]) != self.dm_users[channel_id]:
+            raise ValueError(f"channel {channel_id} is the DM channel of user {self.dm_users[channel_id]}")
+        user = self.remember_user(author)
+        message = self.new_message(channel_id, user, content, member=True)
+        if attachments:
+            message["attachments"] = [self.attachment(a) for a in attachments]
+        if sticker_items:
+            message["sticker_items"] = list(sticker_items)
+        if reference_message_id is not None:
+            self.attach_reference(message, channel_id, int(reference_message_id))
+        if message_type is not None:
+            message["type"] = message_type
+        self.mentions(message, None)
+        self.store(message)
+        return copy.deepcopy(message)
+
+    def inject_edit(self, channel_id: int, message_id: int, content: str) -> dict:
+        message = self.get_message(int(channel_id), int(message_id))
+        if message is None:
+            raise KeyError(f"no message {message_id} in channel {channel_id}")
+        message["content"] = content
+        message["edited_timestamp"] = iso(int(time.time() * 1000))
+        self.mentions(message, None)
+        self.dispatch("MESSAGE_UPDATE", message)
+        return copy.deepcopy(message)
+
+    def inject_delete(self, channel_id: int, message_id: int) -> None:
+        self.delete_message(int(channel_id), int(message_id))
+
+    def inject_dispatch(self, event_name: str, data: dict) -> None:
+        """Send any dispatch as is (odd payloads, events the stand-in does not model)."""
+        self.dispatch(event_name, data)
+
+    def inject_malformed_message(self, channel_id: int, author: dict, content: str = "") -> dict:
+        """A MESSAGE_CREATE no client can parse (its id is not a snowflake and it has no
+        author), as a gateway bug or an unannounced schema change could send. Not
+        stored: the channel's history does not show it. Returns the payload."""
+        channel_id = int(channel_id)
+        self.require_channel(channel_id)
+        message = self.new_message(channel_id, self.remember_user(author), content, member=True)
+        message["id"] = "not-a-snowflake"
+        message.pop("author", None)
+        self.dispatch("MESSAGE_CREATE", message)
+        return copy.deepcopy(message)
+
+    # -- what the bridge did ---------------------------------------------------------
+    def posts(self, channel_id: int | None = None) -> list[dict]:
+        """Messages created by the bot or its webhooks, with every field the
+        client sent plus: id, channel_id, via ("webhook" | "bot"), webhook_id,
+        notified (who Discord would ping), edits (bodies of later PATCHes),
+        deleted, and received_at with ``receipts=True``."""
+        return [copy.deepcopy(p) for p in self._posts
+                if channel_id is None or p["channel_id"] == str(channel_id)]
+
+    @property
+    def post_count(self) -> int:
+        """How many posts the bot and its webhooks have made (cheap, unlike ``len(posts())``)."""
+        return len(self._posts)
+
+    def transcript(self, channel_id: int) -> list[tuple[str, str]]:
+        """What members see now, oldest first: (author shown, content)."""
+        shown = []
+        for message in self.messages.get(int(channel_id), {}).values():
+            author = message["author"]
+            shown_name = author.get("global_name") or author["username"]
+            name = author["username"] if message.get("webhook_id") else shown_name
+            shown.append((name, message["content"]))
+        return shown
+
+    def message(self, channel_id: int, message_id: int) -> dict | None:
+        found = self.get_message(int(channel_id), int(message_id))
+        return copy.deepcopy(found) if found else None
+
+    def bridge_messages(self) -> list[dict]:
+        """Every message the bot or its webhooks show now, in every channel and DM,
+        as they are now (for whole-platform scans)."""
+        return [self.public(m) for channel in self.messages.values() for m in channel.values()
+                if m.get("webhook_id") or m["author"]["id"] == str(self.bot_id)]
+
+    def dms(self, user_id: int) -> list[dict]:
+        """The bot's messages in its DM channel with the user, as they are now, oldest first."""
+        channel_id = self.dm_channels.get(int(user_id))
+        if channel_id is None:
+            return []
+        return [self.public(m) for m in self.messages[channel_id].values()
+                if m["author"]["id"] == str(self.bot_id) and not m.get("webhook_id")]
