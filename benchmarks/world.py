@@ -28,7 +28,7 @@ import redis as redis_lib
 import redis.asyncio as aioredis
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 
 REPO = Path(__file__).resolve().parent.parent

@@ -18,7 +18,7 @@ import asyncio
 import time
 from collections import deque
 
-from sandbox.telegram_api import BOT_LIMIT, CHAT_LIMIT, GROUP_LIMIT
+from sandbox.telegram.ratelimits import BOT_LIMIT, CHAT_LIMIT, GROUP_LIMIT
 
 from ..load import Traffic
 from ..world import Layout, World, add_pairs

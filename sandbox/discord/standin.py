@@ -6,8 +6,6 @@ its concern, listed below by part; the stand-in only wires the parts and serves 
 """
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 
 from sandbox.discord.app_commands import ApplicationCommands
@@ -20,26 +18,7 @@ from sandbox.discord.ratelimits import RateLimits
 from sandbox.discord.rest import RestRoutes
 from sandbox.discord.state import DiscordState
 from sandbox.discord.webhooks import Webhooks
-
-
-class _Part:
-    """A public attribute or method of the stand-in that lives in one of its parts
-    (reads, calls and assignments go to the part)."""
-
-    def __init__(self, part: str):
-        self.part = part
-        self.name = ""
-
-    def __set_name__(self, owner: type, name: str) -> None:
-        self.name = name
-
-    def __get__(self, stand_in: Any, owner: type | None = None) -> Any:
-        if stand_in is None:
-            return self
-        return getattr(getattr(stand_in, self.part), self.name)
-
-    def __set__(self, stand_in: Any, value: Any) -> None:
-        setattr(getattr(stand_in, self.part), self.name, value)
+from sandbox.parts import Part
 
 
 class DiscordStandIn:
@@ -61,56 +40,56 @@ class DiscordStandIn:
     """
 
     # The world (state.py): the bot, guilds, channels, users, DMs, messages, posts.
-    token = _Part("state")
-    bot_id = _Part("state")
-    application_id = _Part("state")
-    bot_name = _Part("state")
-    manage_webhooks = _Part("state")
-    receipts = _Part("state")
-    add_channel = _Part("state")
-    add_user = _Part("state")
-    close_dms = _Part("state")
-    open_dms = _Part("state")
-    dm_channel_id = _Part("state")
-    inject_message = _Part("state")
-    inject_edit = _Part("state")
-    inject_delete = _Part("state")
-    inject_dispatch = _Part("state")
-    inject_malformed_message = _Part("state")
-    posts = _Part("state")
-    post_count = _Part("state")
-    transcript = _Part("state")
-    message = _Part("state")
-    bridge_messages = _Part("state")
-    dms = _Part("state")
+    token = Part("state")
+    bot_id = Part("state")
+    application_id = Part("state")
+    bot_name = Part("state")
+    manage_webhooks = Part("state")
+    receipts = Part("state")
+    add_channel = Part("state")
+    add_user = Part("state")
+    close_dms = Part("state")
+    open_dms = Part("state")
+    dm_channel_id = Part("state")
+    inject_message = Part("state")
+    inject_edit = Part("state")
+    inject_delete = Part("state")
+    inject_dispatch = Part("state")
+    inject_malformed_message = Part("state")
+    posts = Part("state")
+    post_count = Part("state")
+    transcript = Part("state")
+    message = Part("state")
+    bridge_messages = Part("state")
+    dms = Part("state")
     # The gateway (gateway.py): sessions, intents, connections.
-    message_content_enabled = _Part("gateway")
-    identified = _Part("gateway")
-    intents = _Part("gateway")
-    sessions_started = _Part("gateway")
-    refusing_connections = _Part("gateway")
-    end_sessions = _Part("gateway")
-    accept_connections = _Part("gateway")
-    drop_connections = _Part("gateway")
-    request_reconnect = _Part("gateway")
+    message_content_enabled = Part("gateway")
+    identified = Part("gateway")
+    intents = Part("gateway")
+    sessions_started = Part("gateway")
+    refusing_connections = Part("gateway")
+    end_sessions = Part("gateway")
+    accept_connections = Part("gateway")
+    drop_connections = Part("gateway")
+    request_reconnect = Part("gateway")
     # Interactions (interactions.py) and application commands (app_commands.py).
-    interaction_ack_deadline = _Part("interactions")
-    interaction_responses = _Part("interactions")
-    inject_component_click = _Part("interactions")
-    inject_slash_command = _Part("interactions")
-    application_commands = _Part("app_commands")
+    interaction_ack_deadline = Part("interactions")
+    interaction_responses = Part("interactions")
+    inject_component_click = Part("interactions")
+    inject_slash_command = Part("interactions")
+    application_commands = Part("app_commands")
     # Webhooks (webhooks.py).
-    webhooks = _Part("channel_webhooks")
-    hold_webhook_answers = _Part("channel_webhooks")
-    release_webhook_answers = _Part("channel_webhooks")
+    webhooks = Part("channel_webhooks")
+    hold_webhook_answers = Part("channel_webhooks")
+    release_webhook_answers = Part("channel_webhooks")
     # Rate limits (ratelimits.py), injected faults (faults.py), the request log (middleware.py).
-    route_limit = _Part("ratelimits")
-    global_limit = _Part("ratelimits")
-    rate_limited_responses = _Part("ratelimits")
-    global_rate_limited_responses = _Part("ratelimits")
-    fail_next = _Part("faults")
-    fail_for = _Part("faults")
-    requests = _Part("middleware")
+    route_limit = Part("ratelimits")
+    global_limit = Part("ratelimits")
+    rate_limited_responses = Part("ratelimits")
+    global_rate_limited_responses = Part("ratelimits")
+    fail_next = Part("faults")
+    fail_for = Part("faults")
+    requests = Part("middleware")
 
     def __init__(self, token: str, guilds: dict[int, dict] | None = None,
                  bot_id: int = 900000000000000001, application_id: int = 900000000000000002, *,

@@ -8,7 +8,7 @@ import pytest
 from bridge.ingress import Ingress
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from core.task_queue import TaskQueue
 
 from ..helpers import serving, wait_until

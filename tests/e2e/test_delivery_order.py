@@ -3,7 +3,7 @@ what the workers finish out of order)."""
 from __future__ import annotations
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 
 from ..helpers import (
     DC_TOKEN,

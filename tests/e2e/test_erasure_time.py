@@ -11,7 +11,7 @@ import time
 import pytest
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 
 from ..helpers import start_bridge, wait_until
 from ..processes import run_cli

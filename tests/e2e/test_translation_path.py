@@ -10,7 +10,7 @@ import time
 import pytest
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
 from ..processes import free_port

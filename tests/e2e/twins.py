@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env
 

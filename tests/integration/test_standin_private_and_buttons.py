@@ -25,7 +25,7 @@ from discord.http import Route
 
 from bridge.discord.adapter import NO_VOICE_WARNINGS
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from tests.helpers import wait_until
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]

@@ -22,7 +22,7 @@ from bridge.adapter import AdapterStartError
 from core.idmap import IdMap
 from bridge.ingress import Ingress
 from core.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from core.settings import Settings
 from core.stats import Stats
 from core.task_queue import TaskQueue

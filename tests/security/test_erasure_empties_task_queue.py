@@ -13,7 +13,7 @@ import pytest
 from kombu import Connection
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from core.settings import Settings
 from core.task_queue import PIPELINE_QUEUE, TaskQueue
 from workers.app import make_celery

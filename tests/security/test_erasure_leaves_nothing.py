@@ -20,7 +20,7 @@ import uuid
 import pytest
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until

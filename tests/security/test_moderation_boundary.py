@@ -14,7 +14,7 @@ import textwrap
 import pytest
 
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 from core.task_queue import TRANSLATE_TASK, task_arguments
 

@@ -17,7 +17,7 @@ import pytest
 from core.links import load_links
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from sandbox.discord import DiscordStandIn
-from sandbox.telegram_api import TelegramStandIn
+from sandbox.telegram import TelegramStandIn
 from sandbox.translator_api import LibreTranslateStandIn
 from workers.moderation.stage import moderate
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from core.models import Attachment, ChatRef, EventKind, MessageRef, OutboundPost
-from sandbox.telegram_api import ApiError, parse_html
+from sandbox.telegram.formatting import parse_html
+from sandbox.telegram.protocol import ApiError
 from bridge.telegram.render import TEXT_LIMIT, render_parts, split_text, utf16_len
 
 

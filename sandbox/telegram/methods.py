@@ -1,0 +1,232 @@
+"""The Bot API methods the bridge calls, checked as Telegram checks them: getMe, the
+webhook pair, getUpdates (see :mod:`sandbox.telegram.updates`), the command menus,
+sendMessage (HTML entities, 4096 UTF-16 units, replies, inline keyboards),
+editMessageText / editMessageReplyMarkup ("message is not modified", others' or missing
+messages), answerCallbackQuery (once per query), deleteMessage and deleteMessages."""
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from sandbox.telegram.formatting import parse_html, strip_text, utf16_len
+from sandbox.telegram.keyboards import inline_keyboard
+from sandbox.telegram.protocol import QUERY_INVALID, TEXT_LIMIT, bad_request, not_modified
+from sandbox.telegram.state import Chat, StoredMessage, TelegramState
+from sandbox.telegram.updates import Updates
+
+Method = Callable[[dict], Awaitable[Any]]
+
+
+class BotMethods:
+    def __init__(self, state: TelegramState, updates: Updates):
+        self._state = state
+        self._updates = updates
+        self._commands: dict[str, list[dict[str, Any]]] = {}
+        self._answers_held: asyncio.Event | None = None  # see hold_send_answers
+
+    def table(self) -> dict[str, Method]:
+        """Method name (lower case: Telegram's are case-insensitive) -> handler."""
+        return {
+            "getme": self._get_me, "getupdates": self._updates.get_updates, "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info, "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands, "deletemycommands": self._delete_my_commands,
+            "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
+            "editmessagereplymarkup": self._edit_message_reply_markup,
+            "answercallbackquery": self._answer_callback_query,
+            "deletemessage": self._delete_message, "deletemessages": self._delete_messages,
+            "close": self._true, "logout": self._true,
+        }
+
+    # -- for tests -----------------------------------------------------------------------
+    def commands(self, scope_type: str = "default", *, language_code: str = "", **scope: Any) -> list[dict]:
+        """The commands set with setMyCommands for a scope (``chat_id=``/``user_id=`` for
+        the scopes that need them) and language, as getMyCommands answers."""
+        params = {"scope": {"type": scope_type, **scope}, "language_code": language_code}
+        return [dict(c) for c in self._commands.get(self._commands_key(params), [])]
+
+    def hold_send_answers(self) -> None:
+        """From now on a sendMessage is carried out (the chat shows it) but answered only
+        after :meth:`release_send_answers`: a bot that dies meanwhile sent it without
+        learning so (a crash between Telegram accepting a post and the bridge recording it)."""
+        self._answers_held = asyncio.Event()
+
+    def release_send_answers(self) -> None:
+        if self._answers_held is not None:
+            self._answers_held.set()
+            self._answers_held = None
+
+    # -- the bot and its updates ----------------------------------------------------------
+    async def _true(self, params: dict) -> bool:
+        return True
+
+    async def _get_me(self, params: dict) -> dict:
+        return {**self._state.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
+                "supports_inline_queries": False}
+
+    async def _delete_webhook(self, params: dict) -> bool:
+        if params.get("drop_pending_updates"):
+            self._updates.drop_pending()
+        return True
+
+    async def _get_webhook_info(self, params: dict) -> dict:
+        return {"url": "", "has_custom_certificate": False,
+                "pending_update_count": len(self._updates.pending_updates())}
+
+    # -- command menus --------------------------------------------------------------------
+    async def _set_my_commands(self, params: dict) -> bool:
+        commands = params.get("commands")
+        if not isinstance(commands, list):
+            raise bad_request("parameter \"commands\" is required")
+        for command in commands:
+            name = str(command.get("command", ""))
+            if not (1 <= len(name) <= 32) or not name.replace("_", "").isalnum() or name.lower() != name:
+                raise bad_request("BOT_COMMAND_INVALID")
+            if not (1 <= len(str(command.get("description", ""))) <= 256):
+                raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
+        self._commands[self._commands_key(params)] = [
+            {"command": c["command"], "description": c["description"]} for c in commands]
+        return True
+
+    async def _get_my_commands(self, params: dict) -> list[dict]:
+        return self._commands.get(self._commands_key(params), [])
+
+    async def _delete_my_commands(self, params: dict) -> bool:
+        self._commands.pop(self._commands_key(params), None)
+        return True
+
+    @staticmethod
+    def _commands_key(params: dict) -> str:
+        scope = params.get("scope") or {"type": "default"}
+        return json.dumps([scope, params.get("language_code") or ""], sort_keys=True)
+
+    # -- messages ---------------------------------------------------------------------------
+    @staticmethod
+    def _parse_text(params: dict) -> tuple[str, list[dict[str, Any]]]:
+        source = params.get("text")
+        if not isinstance(source, str):
+            raise bad_request("message text is empty")
+        if str(params.get("parse_mode") or "").lower() == "html":
+            text, entities = parse_html(source)
+        else:
+            text, entities = source, list(params.get("entities") or [])
+        text, entities = strip_text(text, entities)
+        if not text:
+            raise bad_request("message text is empty")
+        if utf16_len(text) > TEXT_LIMIT:
+            raise bad_request("message is too long")
+        return text, entities
+
+    async def _send_message(self, params: dict) -> dict:
+        state = self._state
+        chat = state.chat_for_bot(params)
+        text, entities = self._parse_text(params)
+        markup = inline_keyboard(params.get("reply_markup"))
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id", params.get("reply_to_message_id"))
+        allow_without = bool(reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply")))
+        replied = None
+        if reply_to is not None:
+            replied = chat.messages.get(int(reply_to))
+            if replied is None or replied.deleted:
+                if not allow_without:
+                    raise bad_request("message to be replied not found")
+                replied = None
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(), "from": dict(state.bot_user), "chat": dict(chat.chat),
+            "date": int(time.time()), "text": text,
+        }
+        if entities:
+            message["entities"] = entities
+        if replied is not None:
+            message["reply_to_message"] = dict(replied.message)
+        if isinstance(params.get("link_preview_options"), dict):
+            message["link_preview_options"] = params["link_preview_options"]
+        if markup is not None:
+            message["reply_markup"] = markup
+        state.store(chat, message)
+        state.record_sent(params, chat, message)
+        if self._answers_held is not None:
+            await self._answers_held.wait()
+        return message
+
+    @staticmethod
+    def _bots_message(chat: Chat, params: dict, action: str) -> StoredMessage:
+        if params.get("message_id") in (None, ""):
+            raise bad_request("message identifier is not specified")
+        stored = chat.messages.get(int(params["message_id"]))
+        if stored is None or stored.deleted:
+            raise bad_request(f"message to {action} not found")
+        return stored
+
+    def _editable(self, params: dict) -> StoredMessage:
+        """The bot's own message an edit method names (Telegram's errors otherwise)."""
+        if params.get("inline_message_id"):
+            raise bad_request("inline messages are not supported by this stand-in")
+        stored = self._bots_message(self._state.chat_for_bot(params), params, "edit")
+        if not stored.from_bot:
+            raise bad_request("message can't be edited")
+        return stored
+
+    async def _edit_message_text(self, params: dict) -> dict:
+        stored = self._editable(params)
+        text, entities = self._parse_text(params)
+        # Like Telegram: an edit without reply_markup takes the inline keyboard away.
+        markup = inline_keyboard(params.get("reply_markup"))
+        if text == stored.message.get("text") and entities == (stored.message.get("entities") or []) \
+                and markup == stored.message.get("reply_markup"):
+            raise not_modified()
+        message = {**stored.message, "text": text, "edit_date": int(time.time())}
+        message.pop("entities", None)
+        message.pop("reply_markup", None)
+        if entities:
+            message["entities"] = entities
+        if markup is not None:
+            message["reply_markup"] = markup
+        stored.message = message
+        stored.text = text
+        return message
+
+    async def _edit_message_reply_markup(self, params: dict) -> dict:
+        stored = self._editable(params)
+        markup = inline_keyboard(params.get("reply_markup"))  # omitted: the keyboard is removed
+        if markup == stored.message.get("reply_markup"):
+            raise not_modified()
+        message = {**stored.message, "edit_date": int(time.time())}
+        message.pop("reply_markup", None)
+        if markup is not None:
+            message["reply_markup"] = markup
+        stored.message = message
+        return message
+
+    async def _answer_callback_query(self, params: dict) -> bool:
+        query = self._state.callback_queries.pop(str(params.get("callback_query_id") or ""), None)
+        if query is None:  # unknown, expired or already answered
+            raise bad_request(QUERY_INVALID)
+        answer = {key: params[key] for key in ("text", "show_alert", "url", "cache_time") if key in params}
+        answer.update(callback_query_id=query["id"], user_id=query["from"]["id"],
+                      chat_id=query["message"]["chat"]["id"], message_id=query["message"]["message_id"],
+                      data=query.get("data"))
+        self._state.record_callback_answer(answer)
+        return True
+
+    async def _delete_message(self, params: dict) -> bool:
+        chat = self._state.chat_for_bot(params)
+        self._bots_message(chat, params, "delete").deleted = True
+        return True
+
+    async def _delete_messages(self, params: dict) -> bool:
+        """Like Telegram: 1-100 ids, those that cannot be found are skipped, True."""
+        chat = self._state.chat_for_bot(params)
+        ids = params.get("message_ids")
+        if not isinstance(ids, list) or not ids:
+            raise bad_request("message identifiers are not specified")
+        if len(ids) > 100:
+            raise bad_request("too many message identifiers specified")
+        for message_id in ids:
+            stored = chat.messages.get(int(message_id))
+            if stored is not None:
+                stored.deleted = True
+        return True
