@@ -29,7 +29,7 @@ import redis.asyncio as aioredis
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 
 REPO = Path(__file__).resolve().parent.parent
 TG_TOKEN = "7000001:BENCH-sandbox-token-not-a-real-one"

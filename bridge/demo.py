@@ -141,7 +141,7 @@ def show_chat(title: str, lines: list[tuple[str, str]]) -> None:
 async def main(settings: Settings, explicit_config: str | None = None) -> int:
     from sandbox.discord import DiscordStandIn
     from sandbox.telegram import TelegramStandIn
-    from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
+    from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn
 
     say("twinbridge demo — the whole pipeline on this machine, no tokens needed\n")
     if explicit_config:

@@ -14,7 +14,7 @@ import pytest
 from core.keys import DAY
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 

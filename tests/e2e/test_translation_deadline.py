@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from sandbox.translator_api import fake_translate
+from sandbox.translator import fake_translate
 
 from ..helpers import serving, start_bridge, wait_until
 from .test_translation_path import ANNA, KREFELD, LEICESTER, translation_env, translation_standins

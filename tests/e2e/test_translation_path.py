@@ -11,7 +11,7 @@ import pytest
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
 from ..processes import OFFLINE_TRANSLATORS

@@ -12,7 +12,7 @@ import pytest
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, wait_until
 

@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn
+from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn
 
 from ..e2e.test_whole_path import ANNA
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat

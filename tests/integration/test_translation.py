@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 from workers.translation.providers import DeepTranslatorProvider, LibreProvider
 from workers.translation.service import FAILED, TRANSLATED, Request, Translator
 

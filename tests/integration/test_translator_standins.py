@@ -14,7 +14,7 @@ import requests
 from deep_translator import GoogleTranslator, MyMemoryTranslator
 from deep_translator.exceptions import RequestError, TooManyRequests
 
-from sandbox.translator_api import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
+from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn, fake_translate
 
 from ..helpers import wait_until
 

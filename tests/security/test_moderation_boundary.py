@@ -15,7 +15,7 @@ import pytest
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 from core.task_queue import TRANSLATE_TASK, task_arguments
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until

@@ -18,7 +18,7 @@ from core.links import load_links
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
-from sandbox.translator_api import LibreTranslateStandIn
+from sandbox.translator import LibreTranslateStandIn
 from workers.moderation.stage import moderate
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, start_bridge, wait_until
