@@ -84,7 +84,7 @@ def report(root: Path, title: str) -> str:
     pairs = {(a, b) for a, b in import_pairs(root, packages) if a in package_of and b in package_of}
     total = sum(m.lines for m in modules)
     out = [f"#### {title}", "",
-           f"`{root.name}` at {_commit(root)}: {len(modules)} modules, {total:,} lines in "
+           f"At {_commit(root)}: {len(modules)} modules, {total:,} lines in "
            + ", ".join(f"`{p}/`" for p in packages) + ".", ""]
 
     out += ["| package | modules | lines | its modules, largest first (lines) |", "|---|---:|---:|---|"]
