@@ -10,14 +10,15 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
-import random
 import signal
 from collections.abc import Sequence
 
 import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type
 
+from core.backoff import Backoff, log_retry
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
 from core.keys import Keys
@@ -30,37 +31,42 @@ from core.task_queue import TaskQueue
 
 log = logging.getLogger("twinbridge.run")
 
-MAX_BACKOFF = 60.0
+# 1, 2, 4, ... seconds up to a minute, with jitter so that restarted processes do
+# not reconnect in lockstep.
+RECONNECT_BACKOFF = Backoff(first=1.0, cap=60.0, jitter=(0.8, 1.2))
 
 
 class FatalStartError(Exception):
     """Raised out of :func:`run` when an adapter can never start (exit code 2)."""
 
 
-def backoff_delays(first: float = 1.0, cap: float = MAX_BACKOFF):
-    """1, 2, 4, ... seconds up to ``cap``, with jitter so that restarted
-    processes do not reconnect in lockstep."""
-    delay = first
-    while True:
-        yield delay * random.uniform(0.8, 1.2)
-        delay = min(cap, delay * 2)
+class _Stopped(Exception):
+    """``stop`` was set while waiting to try again."""
 
 
 async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
     """Ping until Redis answers (True) or ``stop`` is set (False)."""
-    for delay in backoff_delays():
+
+    async def sleep_unless_stopped(seconds: float) -> None:
         try:
-            await client.ping()
-            return True
-        except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-            log.error("Redis at %s is unreachable (%s); retrying in %.0fs",
-                      _strip_password(url), exc.__class__.__name__, delay)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-            return False
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
         except TimeoutError:
-            pass
-    return False  # pragma: no cover
+            return
+        raise _Stopped
+
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)), wait=RECONNECT_BACKOFF,
+        sleep=sleep_unless_stopped, reraise=True,
+        before_sleep=log_retry(log, "Redis at %s is unreachable (%s); retrying in %.0fs", _strip_password(url),
+                               level=logging.ERROR))
+    async def ping() -> None:  # redis-py's ping is a plain method returning an awaitable: tenacity would not await it
+        await client.ping()
+
+    try:
+        await retrying(ping)
+    except _Stopped:
+        return False
+    return True
 
 
 def adapter_factories(
@@ -84,7 +90,7 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
                     lease: AdapterLease | None = None) -> None:
     """Run one adapter until ``stop``; rebuild it with backoff when it dies. With a
     ``lease``, only while this process holds it (another `twinbridge run` may)."""
-    delays = backoff_delays()
+    delays = RECONNECT_BACKOFF.delays()
     while not stop.is_set():
         if lease is not None and not await lease.acquire(stop):
             break
@@ -95,7 +101,7 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
             log.info("%s adapter connected", platform)
             if ready is not None:
                 ready.set()
-            delays = backoff_delays()  # a good connection resets the backoff
+            delays = RECONNECT_BACKOFF.delays()  # a good connection resets the backoff
             closed = asyncio.ensure_future(adapter.wait_closed())
             stopping = asyncio.ensure_future(stop.wait())
             await asyncio.wait({closed, stopping, keeper}, return_when=asyncio.FIRST_COMPLETED)

@@ -16,6 +16,7 @@ from celery.exceptions import Retry
 from celery.signals import worker_ready
 
 from core import audit, persons
+from core.backoff import Backoff
 from core.keys import Keys
 from core.links import load_links
 from core.models import Command, MessageRef, PlatformEvent
@@ -71,8 +72,9 @@ def _retry_later(task, exc):
     log.warning("redis unavailable while processing; retrying")
     # Never an ETA beyond the visibility timeout (the task would be handed out twice).
     cap = min(60, app.conf.twinbridge_settings.visibility_timeout // 2)
+    countdown = Backoff(first=1, cap=cap).delay(task.request.retries)
     # argsrepr: the retried message must not repeat the event (its text) in its headers.
-    return task.retry(countdown=min(cap, 2 ** min(task.request.retries, 6)), argsrepr="", kwargsrepr="")
+    return task.retry(countdown=countdown, argsrepr="", kwargsrepr="")
 
 
 def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | None) -> None:
@@ -87,7 +89,7 @@ def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | Non
         redis.hincrby(keys.stats(), "worker.order_wait_expired", 1)
         return
     redis.hincrby(keys.stats(), "worker.order_waits", 1)
-    countdown = min(1.0, 0.05 * 2 ** min(task.request.retries, 5))
+    countdown = ORDER_WAIT_BACKOFF.delay(task.request.retries)
     # argsrepr empty: the arguments (the message text) are not repeated in the headers.
     raise task.retry(countdown=countdown, max_retries=None,
                      kwargs={**(task.request.kwargs or {}), "waiting_since": since}, argsrepr="", kwargsrepr="")
@@ -95,6 +97,8 @@ def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | Non
 
 # Past the visibility timeout (when a lost task has come back), how long a task still waits.
 ORDER_WAIT_MARGIN = 60
+# While an earlier event of the chat is pending: 50 ms, doubling, at most 1 s.
+ORDER_WAIT_BACKOFF = Backoff(first=0.05, cap=1.0)
 
 
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)

@@ -28,11 +28,12 @@ from aiogram import Bot, Dispatcher
 from aiogram.methods import GetUpdates
 from aiogram.types import Update
 
+from core.backoff import Backoff
 from core.stats import Stats
 
 log = logging.getLogger(__name__)
 
-RETRY_DELAYS = (1.0, 2.0, 4.0, 8.0, 15.0, 30.0)  # after a failed getUpdates, then 30 s each time
+RETRY_BACKOFF = Backoff(first=1.0, cap=30.0)  # after a failed getUpdates: 1, 2, 4 … then 30 s each time
 
 
 class RawGetUpdates(GetUpdates):
@@ -75,7 +76,7 @@ class Poller:
             if updates is None:  # stopping while waiting for news
                 return
             if isinstance(updates, Exception):
-                delay = RETRY_DELAYS[min(failures, len(RETRY_DELAYS) - 1)]
+                delay = RETRY_BACKOFF.delay(failures)
                 failures += 1
                 # By type only: aiogram's messages may quote the request URL, which holds the token.
                 log.warning("getUpdates failed (%s); trying again in %.0fs", type(updates).__name__, delay)
