@@ -104,7 +104,8 @@ class DeadLetter:
             if self.payload.get("original"):
                 lines.append(f"original:    {self.payload['original']}")
         else:
-            author = self.payload.get("author") if isinstance(self.payload.get("author"), dict) else {}
+            author = self.payload.get("author")
+            author = author if isinstance(author, dict) else {}
             lines += [f"author:      {author.get('display_name', '?')}", f"text:        {self.payload.get('text', '')}"]
         return lines
 

@@ -180,6 +180,6 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> No
 
 
 def configure_from_settings(settings) -> None:
-    configure_logging(settings.log_level, secrets=(settings.telegram_bot_token, settings.discord_bot_token,
-                                                   getattr(settings, "libretranslate_api_key", None),
-                                                   getattr(settings, "pseudonym_key", None)))
+    secrets = (settings.telegram_bot_token, settings.discord_bot_token,
+               getattr(settings, "libretranslate_api_key", None), getattr(settings, "pseudonym_key", None))
+    configure_logging(settings.log_level, secrets=[secret for secret in secrets if secret])

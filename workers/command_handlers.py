@@ -92,7 +92,7 @@ def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
     typed = command.args.split()[0][:40] if command.args.split() else ""
     held = holds.load(redis, keys, typed) if typed else None
     link = ctx.config.link(held.link_id) if held is not None else None
-    if link is None or command.user_ref not in link.policy.moderators:
+    if held is None or link is None or command.user_ref not in link.policy.moderators:
         # The same answer for an ID that does not exist and one of a link this member does
         # not moderate: an answer must not tell which IDs exist.
         return [tell_privately(command, f"There is no message waiting for you with ID {typed or '(none given)'}: "
@@ -118,7 +118,7 @@ def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         if holds.release(redis, keys, held, posts, command.user_ref, retention):
             for link_id in outcome.crossed:
                 rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
-                                    ctx.config.link(link_id).policy.retention_days)
+                                    ctx.config.known_link(link_id).policy.retention_days)
             return naming_them(f"Message {held.hold_id} from {shown} approved.")
     elif holds.settle(redis, keys, held, "rejected", command.user_ref, retention):
         return naming_them(f"Message {held.hold_id} from {shown} rejected.")

@@ -79,10 +79,10 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
 
     finish = redis.pipeline(transaction=True)
     for link_id in sorted(touched):
-        link = config.link(link_id)
+        kept = config.link(link_id)  # None: the link left the configuration since
         audit.record_into(finish, keys, link_id, "erased", subject=ERASED,
                           detail=f"copies={done['copies_to_delete']} consents={done['consents']}",
-                          retention_days=link.policy.retention_days if link else longest)
+                          retention_days=kept.policy.retention_days if kept else longest)
     finish.delete(keys.authored(user_ref), keys.notices_about(person), job)
     finish.execute()
     return dict(done)

@@ -17,6 +17,8 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
+from redis.commands.core import Script
+
 from core import audit
 from core.keys import DAY, Keys
 from core.links import Link
@@ -109,7 +111,7 @@ def load(redis, keys: Keys, hold_id: str) -> Held | None:
     """The held item with this ID (as typed), or None."""
     normalised = normalise_id(hold_id)
     raw = redis.get(keys.held(normalised)) if normalised else None
-    if not raw:
+    if not raw or not normalised:
         return None
     data = json.loads(raw)
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
@@ -157,7 +159,7 @@ def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, reten
                  detail=f"id={held.hold_id} by={person(redis, keys, moderator)}", retention_days=retention_days)
 
 
-_SCRIPTS: dict[str, object] = {}
+_SCRIPTS: dict[str, Script] = {}
 
 
 def _run(redis, text: str, script_keys: list, args: list):

@@ -20,6 +20,8 @@ from __future__ import annotations
 
 import json
 
+from redis.commands.core import Script
+
 from core import persons
 from core.keys import DAY, Keys
 from core.models import Command, OutboundPost
@@ -99,7 +101,7 @@ def finish_command(redis, keys: Keys, command: Command, answers: list[OutboundPo
     return _run(redis, _FINISH, script_keys, args) != -1
 
 
-_SCRIPTS: dict[str, object] = {}  # script text -> redis-py Script (EVALSHA after the first call)
+_SCRIPTS: dict[str, Script] = {}  # script text -> redis-py Script (EVALSHA after the first call)
 
 
 def _run(redis, text: str, script_keys: list, args: list):

@@ -16,6 +16,8 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
+from redis.commands.core import Script
+
 from core import persons
 from core.keys import DAY, Keys
 from core.links import Community, LinksConfig
@@ -141,7 +143,7 @@ def moderated(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None
               if approved_link is None or link_id == approved_link]
     moderated_texts = {}
     for link_id in dict.fromkeys(link_id for link_id, _ in routed):
-        link = ctx.config.link(link_id)
+        link = ctx.config.known_link(link_id)
         if link_id in without_consent and event.kind != EventKind.DELETE:
             outcome.needs_consent.add(link_id)
             continue
@@ -158,10 +160,10 @@ def moderated(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None
     for link_id, destination in routed:
         if link_id not in moderated_texts:
             continue
-        link = ctx.config.link(link_id)
+        link = ctx.config.known_link(link_id)
         policy = link.policy
         allowed = moderated_texts[link_id]
-        language = ctx.config.community_of(destination).language
+        language = ctx.config.known_community(destination).language
         notes = (media_withheld_note(language, allowed.withheld_media),) if allowed.withheld_media else ()
         posts.append(
             OutboundPost(
@@ -196,7 +198,7 @@ def translated(drafts: Drafts, ctx: Context, outcome: Outcome | None = None) -> 
         return list(drafts.posts)
     groups: dict[tuple, tuple[set[str], set[str]]] = {}
     for post in drafts.posts:
-        link = ctx.config.link(post.link_id)
+        link = ctx.config.known_link(post.link_id)
         key = (post.text, link.policy.translation, ctx.config.glossary(link), link.policy.translation_cache_days)
         links, targets = groups.setdefault(key, (set(), set()))
         links.add(post.link_id)
@@ -206,8 +208,8 @@ def translated(drafts: Drafts, ctx: Context, outcome: Outcome | None = None) -> 
         request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days)
         done = ctx.translator.translate(request)
         for link_id in links:
-            for target, translation in done.items():
-                translations[(link_id, target)] = translation
+            for target, result in done.items():
+                translations[(link_id, target)] = result
     posts = []
     for post in drafts.posts:
         translation = translations.get((post.link_id, post.language))
@@ -216,7 +218,7 @@ def translated(drafts: Drafts, ctx: Context, outcome: Outcome | None = None) -> 
             continue
         outcome.counts[f"translation.{translation.status}"] += 1
         changes: dict = {"text": translation.text}
-        if translation.status == TRANSLATED and ctx.config.link(post.link_id).policy.show_original:
+        if translation.status == TRANSLATED and ctx.config.known_link(post.link_id).policy.show_original:
             changes.update(original=post.text, original_language=translation.source,
                            translated_by=DISPLAY_NAMES.get(translation.provider, translation.provider))
         elif translation.status == FAILED:
@@ -285,14 +287,14 @@ def publish_posts(redis, keys: Keys, chat_key: str, seq: int, posts: list[Outbou
                   ingress_id: str | None = None) -> bool:
     """:func:`publish` by the source chat and position (the translation stage has no event)."""
     stream_keys = [keys.ingress(), keys.in_flight(chat_key, seq)]
-    args = [ingress_id or ""]
+    args: list[str | int] = [ingress_id or ""]
     for post in posts:
         stream_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
     return _run_script(redis, _PUBLISH, stream_keys, args) != -1
 
 
-_SCRIPTS: dict[str, object] = {}  # script text -> redis-py Script (its SHA1 computed once)
+_SCRIPTS: dict[str, Script] = {}  # script text -> redis-py Script (its SHA1 computed once)
 
 
 def _run_script(redis, text: str, keys: list, args: list):

@@ -139,6 +139,10 @@ class LinksConfig:
     def community_of(self, chat: ChatRef) -> Community | None:
         return self._community_by_chat.get(chat)
 
+    def known_community(self, chat: ChatRef) -> Community:
+        """The community of a chat this configuration gave out (a route's destination): KeyError for any other."""
+        return self._community_by_chat[chat]
+
     def chats(self, platform: str | None = None) -> list[ChatRef]:
         return [
             chat
@@ -149,3 +153,7 @@ class LinksConfig:
 
     def link(self, link_id: str) -> Link | None:
         return self._links_by_id.get(link_id)
+
+    def known_link(self, link_id: str) -> Link:
+        """A link by an id this configuration gave out (routes, outcomes): KeyError for any other."""
+        return self._links_by_id[link_id]

@@ -34,7 +34,7 @@ class Normalised:
 
     def original_span(self, start: int, end: int) -> tuple[int, int]:
         """The original characters behind text[start:end] (end > start)."""
-        if self.starts is None:
+        if self.starts is None or self.ends is None:
             return start, end
         return self.starts[start], self.ends[end - 1]
 

@@ -211,7 +211,7 @@ def _isbn13_ok(number: str) -> bool:
 # Not cached: a cache would keep members' phone numbers in the worker's memory after
 # their messages have gone.
 def _possible(number: str, national: tuple[str, ...]) -> bool:
-    candidates = [(number, None)] if number.startswith("+") else []
+    candidates: list[tuple[str, str | None]] = [(number, None)] if number.startswith("+") else []
     if number.startswith("00") and len(number) > 8:
         candidates.append(("+" + number[2:], None))
     if not number.startswith("+"):

@@ -297,6 +297,12 @@ _SINGLE_RE = re.compile(_SINGLE)
 _SPELLED_MAX = 24  # letters one spelled-out word may take (keeps "a a a a ..." linear)
 
 
+def _entry(m: re.Match[str]) -> int:
+    """The index of the entry a match is of: each alternative is a group named e<index>."""
+    assert m.lastgroup is not None  # every alternative is a named group
+    return int(m.lastgroup[1:])
+
+
 def _spaced(skel: str, matcher: _Matcher):
     """Entries spelled out in runs of single letters ("what a s h i t day"):
     (first letter, last letter, entry index), as positions in ``skel``."""
@@ -307,7 +313,7 @@ def _spaced(skel: str, matcher: _Matcher):
         while i < len(joined):
             m = matcher.loose.match(joined, i, i + _SPELLED_MAX)
             if m and m.end() - i >= 2:
-                yield letters[i], letters[m.end() - 1], int(m.lastgroup[1:])
+                yield letters[i], letters[m.end() - 1], _entry(m)
                 i = m.end()
             else:
                 i += 1
@@ -327,7 +333,7 @@ def check_profanity(text: str, languages: Collection[str]) -> ProfanityResult:
     skel, origin = _skeleton(text)
     # (start, end) in the skeleton, entry index, whether spaces inside stay
     found: list[tuple[int, int, int, bool]] = [
-        (m.start(), m.end(), int(m.lastgroup[1:]), True) for m in matcher.regex.finditer(skel)]
+        (m.start(), m.end(), _entry(m), True) for m in matcher.regex.finditer(skel)]
     if _SPACED.search(skel):
         taken = [(a, b) for a, b, _, _ in found]
         for a, last, index in _spaced(skel, matcher):

@@ -116,7 +116,7 @@ def redact(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> 
     "[IBAN removed]", "[card number removed]", "[IP address removed]".
     ``regions``: ISO 3166 region codes to parse national phone numbers and postcodes
     for (e.g. {"GB","DE","FR","NI","CN","IN"}); international +… numbers always."""
-    out, found, pos = [], Counter(), 0
+    out, found, pos = [], Counter[str](), 0
     for start, end, kind in find(text, kinds, regions):
         out += [text[pos:start], MARKERS[kind]]
         found[kind] += 1
@@ -465,7 +465,7 @@ def _ibans(text: str, regions: frozenset[str]) -> Iterator[Span]:
         if not length:
             continue
         # Walk the characters: a single space is allowed only between groups of four.
-        i, chars = m.start(), []
+        i, chars = m.start(), list[str]()
         while i < len(text) and len(chars) < length:
             c = text[i]
             if c.isascii() and c.isalnum():

@@ -83,12 +83,12 @@ def _script(ch: str) -> str:
     return "KANA" if name.startswith(("HIRAGANA", "KATAKANA")) else name
 
 
-def _words_by_script(text: str) -> tuple[Counter, Counter]:
+def _words_by_script(text: str) -> tuple[Counter[str], Counter[str]]:
     """(words, letters) per script in a cleaned text. A run of one script is
     a word ("祝Anna生日快乐" is three); Chinese has no spaces, so a run of
     Han characters counts one word per two characters (the usual length of
     a Chinese word), else one long Chinese line would count as one word."""
-    words, letters = Counter(), Counter()
+    words, letters = Counter[str](), Counter[str]()
     for token in text.split():
         run, length = None, 0
         for ch in token + " ":

@@ -323,7 +323,7 @@ _SPECS = {
     "qcri": _Spec("qcri", "QcriTranslator", 2000, "QCRI_LANGUAGE_TO_CODE", ("api_key",)),
 }
 def _load_module(name: str):
-    module = importlib.import_module(f"deep_translator.{name}")
+    module: Any = importlib.import_module(f"deep_translator.{name}")  # untyped: its requests is set below
     # Its classes call the module's requests.get/post without a timeout (see _BoundedRequests).
     module.requests = _BOUNDED
     return module
