@@ -1,4 +1,4 @@
-"""The `twinbridge` command (the runtime contract in DESIGN.md)."""
+"""The `twinbridge` command (its commands and environment: README.md, "Command line" and "Environment")."""
 from __future__ import annotations
 
 import argparse

@@ -1,6 +1,6 @@
 """Logging for every `twinbridge` process: one handler, nothing of the members in it.
 
-No level ever logs message text, names, tokens or webhook URLs (DESIGN.md), and
+No level ever logs message text, names, tokens or webhook URLs (docs/privacy.md), and
 that includes the libraries' own loggers: at DEBUG, discord.py dumps every
 gateway event and HTTP body (message text, member names, interaction tokens)
 and every webhook URL (which holds the webhook's token); Celery's pool logs the
