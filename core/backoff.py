@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from tenacity import RetryCallState
@@ -30,7 +30,7 @@ class Backoff:
 
     def delay(self, attempt: int) -> float:
         """The wait before retry ``attempt`` (0 for the first): ``first`` × 2^attempt, at most ``cap``, jittered."""
-        wait = self.first * 2 ** min(max(attempt, 0), 64)  # 2^64: far past any cap, never an overflow
+        wait = self.first * 2.0 ** min(max(attempt, 0), 64)  # 2^64: far past any cap, never an overflow
         wait = min(self.cap, wait)
         low, high = self.jitter
         return wait if low == high == 1.0 else wait * random.uniform(low, high)
@@ -47,7 +47,8 @@ class Backoff:
         return self.delay(retry_state.attempt_number - 1)
 
 
-def log_retry(logger: logging.Logger, message: str, *args: object, level: int = logging.WARNING):
+def log_retry(logger: logging.Logger, message: str, *args: object,
+              level: int = logging.WARNING) -> Callable[[RetryCallState], None]:
     """tenacity's ``before_sleep``: log ``message % (*args, error type, wait)``. The
     exception is named by its type only: messages may quote content, URLs or tokens."""
 

@@ -27,7 +27,12 @@ import re
 import sys
 import traceback
 from collections.abc import Iterable
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from logging import _SysExcInfoType  # typeshed's name for what sys.exc_info() returns
+
+    from .settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 OUR_LOGGERS = ("bridge", "workers", "twinbridge")
@@ -62,7 +67,7 @@ def _summary(value: Any) -> str:
     return f"<{type(value).__name__}>"
 
 
-def _shape_args(args: tuple) -> tuple:
+def _shape_args(args: tuple[object, ...]) -> tuple[object, ...]:
     return tuple(a if isinstance(a, (str, int, float, bool, type(None))) else _summary(a) for a in args)
 
 
@@ -131,7 +136,7 @@ class PrivacyFormatter(logging.Formatter):
                    f"<log record not formatted ({type(exc).__name__})>"
         return self.scrub(line)
 
-    def formatException(self, ei) -> str:
+    def formatException(self, ei: _SysExcInfoType) -> str:
         """The stack and the exception types of the chain, never the messages."""
         _, exc, _ = ei
         parts: list[str] = []
@@ -179,7 +184,7 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> No
         logging.getLogger("aiogram.event").setLevel(logging.WARNING)
 
 
-def configure_from_settings(settings) -> None:
+def configure_from_settings(settings: Settings) -> None:
     secrets = (settings.telegram_bot_token, settings.discord_bot_token,
                getattr(settings, "libretranslate_api_key", None), getattr(settings, "pseudonym_key", None))
     configure_logging(settings.log_level, secrets=[secret for secret in secrets if secret])

@@ -59,7 +59,7 @@ class Settings:
         soft = self.task_soft_time_limit or self.translation_timeout + 40
         return soft, max(self.task_time_limit or soft + 30, soft + 1)
 
-    def with_config(self, path: str | os.PathLike | None) -> Settings:
+    def with_config(self, path: str | os.PathLike[str] | None) -> Settings:
         return replace(self, config_path=Path(path)) if path else self
 
 

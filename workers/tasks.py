@@ -20,10 +20,10 @@ from core.backoff import Backoff
 from core.keys import Keys
 from core.links import load_links
 from core.models import Command, MessageRef, PlatformEvent
-from core.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK, handed_over_id
+from core.task_queue import ERASE_AGAIN_TASK, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, handed_over_id
 
 from . import command_handlers, erasure, failures, holds, ordering, pipeline, rights
-from .app import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, app
+from .app import app
 from .moderation import profanity, redaction
 from .notices import consent_explanation
 from .privacy import PseudonymBook

@@ -15,7 +15,7 @@ from .validation import Checker
 
 
 class _TooComplex(yaml.YAMLError):
-    def __init__(self, message: str, fix: str, mark=None):
+    def __init__(self, message: str, fix: str, mark: yaml.Mark | None = None) -> None:
         super().__init__(message)
         self.message, self.fix, self.mark = message, fix, mark
 
@@ -25,24 +25,25 @@ class _BoundedLoader(yaml.SafeLoader):
     aliases expand to too many nodes, before anything is built from them (the
     composer shares an aliased node, so counting costs one pass over distinct nodes)."""
 
-    def __init__(self, stream) -> None:
+    def __init__(self, stream: str) -> None:
         super().__init__(stream)
         self._depth = 0
 
-    def compose_node(self, parent, index):
+    def compose_node(self, parent: yaml.Node | None, index: int) -> yaml.Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
                 raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep",
                                   "a links file needs a handful of levels; remove the extra brackets or indentation",
-                                  self.peek_event().start_mark)
+                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]  # untyped in its stubs
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
 
-    def compose_document(self):
+    def compose_document(self) -> yaml.Node | None:
         node = super().compose_document()
-        _check_expansion(node)
+        if node is not None:
+            _check_expansion(node)
         return node
 
 

@@ -62,7 +62,7 @@ class Checker:
                                  "in the environment or .env")
         return LinksConfig(path=Path(self.file), communities=communities, links=tuple(links), policies=policies)
 
-    def _unknown_keys(self, mapping: dict, where: str, allowed: tuple[str, ...]) -> None:
+    def _unknown_keys(self, mapping: dict[str, Any], where: str, allowed: tuple[str, ...]) -> None:
         for key in mapping:
             if key not in allowed:
                 self.problem(f"{where}.{field_key(key)}" if where != "(top level)" else field_key(key),
