@@ -31,11 +31,11 @@ import html
 import json
 import math
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from http import HTTPStatus
 from typing import Any
-from collections.abc import Callable
 
 from aiohttp import web
 

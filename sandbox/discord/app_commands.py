@@ -4,16 +4,13 @@ looked up when a member runs a slash command."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
 
 from sandbox.discord import forms
-from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, json_response
+from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, Route, json_response
 from sandbox.discord.state import DiscordState
-
-Route = tuple[str, str, Callable]
 
 
 class ApplicationCommands:

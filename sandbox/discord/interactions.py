@@ -12,7 +12,6 @@ import base64
 import copy
 import secrets
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -39,11 +38,11 @@ from sandbox.discord.protocol import (
     PERM_MEMBER,
     DiscordError,
     FormError,
+    Route,
     json_response,
 )
 from sandbox.discord.state import DiscordState
 
-Route = tuple[str, str, Callable]
 _OPTION_VALUE_TYPES = {3: str, 4: int, 5: bool, 10: float}  # string, integer, boolean, number
 
 

@@ -8,7 +8,8 @@ turns it into Discord's error response.
 from __future__ import annotations
 
 import json
-from datetime import datetime, UTC
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -72,6 +73,9 @@ PERM_MANAGE_WEBHOOKS = 1 << 29
 PERM_MEMBER = PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_EMBED_LINKS | PERM_READ_HISTORY | PERM_ATTACH_FILES
 # What an app may do in a DM with its bot user, as interactions announce it.
 PERM_APP_IN_DM = PERM_ATTACH_FILES | PERM_EMBED_LINKS | PERM_MENTION_EVERYONE | PERM_USE_EXTERNAL_EMOJIS
+
+# A route a part serves: (method, path under API_PREFIX, handler).
+Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
 # Per-request storage for the parsed JSON body (a typed key where aiohttp has them).
 JSON_BODY: Any = web.RequestKey("json_body", object) if hasattr(web, "RequestKey") else "json_body"

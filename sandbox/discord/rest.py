@@ -8,10 +8,8 @@ from collections.abc import Callable
 from aiohttp import web
 
 from sandbox.discord import forms
-from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, json_response, snowflake
+from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, Route, json_response, snowflake
 from sandbox.discord.state import DiscordState
-
-Route = tuple[str, str, Callable]
 
 
 class RestRoutes:

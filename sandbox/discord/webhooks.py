@@ -6,16 +6,13 @@ from __future__ import annotations
 import asyncio
 import copy
 import secrets
-from collections.abc import Callable
 
 from aiohttp import web
 
 from sandbox.discord import forms
 from sandbox.discord.interactions import Interactions
-from sandbox.discord.protocol import JSON_BODY, MAX_WEBHOOKS_PER_CHANNEL, DiscordError, json_response
+from sandbox.discord.protocol import JSON_BODY, MAX_WEBHOOKS_PER_CHANNEL, DiscordError, Route, json_response
 from sandbox.discord.state import DiscordState
-
-Route = tuple[str, str, Callable]
 
 
 class Webhooks:

@@ -105,8 +105,11 @@ class _EntityParser(HTMLParser):
     def handle_decl(self, decl: str) -> None:
         raise bad_request("can't parse entities: declarations are not supported")
 
-    handle_pi = handle_decl
-    unknown_decl = handle_decl
+    def handle_pi(self, data: str) -> None:
+        self.handle_decl(data)
+
+    def unknown_decl(self, data: str) -> None:
+        self.handle_decl(data)
 
 
 def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:

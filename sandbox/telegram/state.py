@@ -224,7 +224,7 @@ class TelegramState:
             raise ValueError(f"message {message_id} in chat {chat_id} has no button with callback_data {data!r}")
         # chat_instance: a stable opaque id for (bot, chat), a signed 64-bit number as a string.
         digest = hashlib.sha256(f"{self.bot_user['id']}:{chat.chat['id']}".encode()).digest()
-        query = {
+        query: dict[str, Any] = {
             "id": str(secrets.randbits(63)), "from": {"is_bot": False, **user},
             "message": dict(stored.message), "chat_instance": str(int.from_bytes(digest[:8], "big", signed=True)),
             "data": data,
