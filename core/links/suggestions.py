@@ -8,8 +8,11 @@ from typing import Any
 
 def show(value: Any, limit: int = 40) -> str:
     """A value for a problem message: its repr, shortened (a hostile file may hold megabytes)."""
-    text = repr(value) if isinstance(value, (str, int, float, bool, type(None))) else \
-        f"a {'list' if isinstance(value, list) else 'mapping' if isinstance(value, dict) else type(value).__name__}"
+    if isinstance(value, (str, int, float, bool, type(None))):
+        text = repr(value)
+    else:
+        kind = "list" if isinstance(value, list) else "mapping" if isinstance(value, dict) else type(value).__name__
+        text = f"a {kind}"
     return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
