@@ -29,7 +29,7 @@ from core.ratelimit import RateLimiter, telegram_limits
 from core.settings import Settings
 from core.stats import Stats
 from .command_router import build_commands_router, register_commands
-from .handlers import build_router
+from .handlers import build_errors_router, build_router
 from .polling import Poller
 from .sender import TelegramSender
 from . import responses  # noqa: F401 - keeps the Bot API response models cached (see there)
@@ -84,24 +84,33 @@ class TelegramAdapter:
         self._bot = bot
         log.info("telegram adapter connected as @%s (id %s) via %s", me.username, me.id, url)
 
-        await register_commands(bot, START_TIMEOUT)
-        # No FSM: the bridge keeps no conversation state, and the FSM middleware costs
-        # ~6 % of the adapter's CPU per update (docs/benchmarks.md, profile).
-        self._dispatcher = Dispatcher(disable_fsm=True)
-        # Commands first: they are answered, never relayed.
-        self._dispatcher.include_router(build_commands_router(self._config, me.username))
         self._stats = Stats(self._redis, self._keys)
-        self._dispatcher.include_router(build_router(self._config, self._stats))
+        self._dispatcher = self._build_dispatcher(me.username, self._stats)
         # Each batch stored before the next getUpdates confirms it, each chat's updates
         # in the order members wrote, the chats side by side (polling.py says why).
         self._poller = Poller(bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
-                              stats=self._stats, ingress=self._ingress)
+                              stats=self._stats)
         self._polling_task = asyncio.create_task(self._poller.run(), name="telegram-polling")
         self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot),
                                         limiter=RateLimiter(self._redis, self._keys.prefix)
                                         if self._settings.rate_limits != "off" else None,
                                         limits_for=telegram_limits)
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
+
+    def _build_dispatcher(self, bot_username: str | None, stats: Stats) -> Dispatcher:
+        # No FSM: the bridge keeps no conversation state, and the FSM middleware costs
+        # ~6 % of the adapter's CPU per update (docs/benchmarks.md, profile). The
+        # handlers take the ingress from the workflow data.
+        dispatcher = Dispatcher(disable_fsm=True, ingress=self._ingress)
+        # Commands first: they are answered, never relayed.
+        dispatcher.include_router(build_commands_router(self._config, bot_username))
+        dispatcher.include_router(build_router(self._config, stats))
+        dispatcher.include_router(build_errors_router(stats))
+        # The poller emits these as aiogram's own polling does: the command menu before
+        # the first getUpdates, the skipped-update counters flushed when polling ends.
+        dispatcher.startup.register(register_commands)
+        dispatcher.shutdown.register(stats.flush)
+        return dispatcher
 
     @staticmethod
     async def _connect(bot: Bot, url: str):
@@ -133,10 +142,8 @@ class TelegramAdapter:
     async def stop(self) -> None:
         """Stop polling (after the update in hand), stop the outbox consumer (after the
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
-        await self._stop_polling()
+        await self._stop_polling()  # the dispatcher's shutdown flushes the counters
         await self._stop_consumer()
-        if self._stats is not None:
-            await self._stats.flush()  # the skipped updates counted with incr_soon
         if self._bot is not None:
             await self._bot.session.close()
             self._bot = None

@@ -24,6 +24,8 @@ from .convert import PLATFORM
 
 log = logging.getLogger(__name__)
 
+REQUEST_TIMEOUT = 15  # seconds for setMyCommands
+
 
 def _author(user) -> Author:
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or (user.username or "")
@@ -42,14 +44,17 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
             return None
         return parse(message.text or "", bot_username)
 
-    async def is_command(message: Message) -> bool:
+    async def is_command(message: Message) -> dict[str, tuple[str, str]] | bool:
         # A coroutine on purpose: aiogram runs a plain function filter in a thread
         # (asyncio.to_thread), for every message; the benchmark's profile found it.
-        return command_of(message) is not None
+        # What it parsed reaches the handler as ``parsed`` (aiogram merges a filter's dict
+        # into the handler's data).
+        parsed = command_of(message)
+        return {"parsed": parsed} if parsed is not None else False
 
     @router.message(is_command)
-    async def on_command(message: Message, ingress: Ingress) -> None:
-        name, args = command_of(message)
+    async def on_command(message: Message, ingress: Ingress, parsed: tuple[str, str]) -> None:
+        name, args = parsed
         await ingress.command(Command(name=name, args=args, platform=PLATFORM, chat_id=str(message.chat.id),
                                       message_id=str(message.message_id), user=_author(message.from_user),
                                       private=message.chat.type == "private"))
@@ -71,10 +76,11 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
     return router
 
 
-async def register_commands(bot: Bot, timeout: int) -> None:
-    """The command menu members see (Telegram's setMyCommands); a failure only costs the menu."""
+async def register_commands(bot: Bot) -> None:
+    """The command menu members see (Telegram's setMyCommands), on the dispatcher's
+    startup; a failure only costs the menu."""
     try:
         await bot(SetMyCommands(commands=[BotCommand(command=name, description=text[:256])
-                                          for name, text in COMMANDS.items()]), request_timeout=timeout)
+                                          for name, text in COMMANDS.items()]), request_timeout=REQUEST_TIMEOUT)
     except TelegramAPIError as exc:
         log.warning("could not register the command menu (%s)", type(exc).__name__)

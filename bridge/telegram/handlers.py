@@ -14,7 +14,7 @@ import asyncio
 import logging
 
 from aiogram import Router
-from aiogram.types import Message
+from aiogram.types import ErrorEvent, Message
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type
@@ -40,8 +40,8 @@ async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKin
     if event is None:  # the middleware already counted why
         return
     # Anything but an outage is a bug: retrying would hold the chat forever. It
-    # propagates to the poller, which skips the update, counts it
-    # (telegram.skipped.error) and logs it by type only.
+    # propagates to the dispatcher's error handler (build_errors_router), which
+    # skips the update, counts it (telegram.skipped.error) and logs it by type only.
     retrying = AsyncRetrying(
         retry=retry_if_exception_type(TRANSIENT_ERRORS), wait=ACCEPT_BACKOFF, reraise=True,
         before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"))
@@ -49,7 +49,7 @@ async def accept_until_stored(ingress: Ingress, message: Message, kind: EventKin
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:
-    """The handlers expect ``ingress`` in the dispatcher's workflow data."""
+    """The handlers take ``ingress`` from the dispatcher's workflow data."""
     router = Router(name="twinbridge-telegram")
     middleware = LinkedChatMiddleware(config, stats)
     router.message.outer_middleware(middleware)
@@ -62,5 +62,21 @@ def build_router(config: LinksConfig, stats: Stats) -> Router:
     @router.edited_message()
     async def on_edited_message(message: Message, ingress: Ingress) -> None:
         await accept_until_stored(ingress, message, EventKind.EDIT)
+
+    return router
+
+
+def build_errors_router(stats: Stats) -> Router:
+    """What a handler raised past its own retries is a bug, not an outage: the update
+    is skipped (confirmed with its batch), counted and logged by id and exception type
+    only (an exception's text could quote the message); the other updates go on."""
+    router = Router(name="twinbridge-telegram-errors")
+
+    @router.errors()
+    async def on_error(event: ErrorEvent) -> bool:
+        log.error("a telegram update (%s) could not be handled (%s)", event.update.update_id,
+                  type(event.exception).__name__)
+        stats.incr_soon("telegram.skipped.error")
+        return True  # handled: the poller carries on with the chat's next update
 
     return router

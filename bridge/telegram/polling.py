@@ -10,7 +10,12 @@ messages may be stored out of order.
 
 This loop takes a batch, feeds each chat's updates in order through the
 dispatcher (the chats side by side), and asks for the next batch, which
-confirms this one, only when every update of it is stored.
+confirms this one, only when every update of it is stored. Like aiogram's own
+polling it emits the dispatcher's startup event before the first getUpdates and
+its shutdown event when it ends, so that start-up and clean-up work hangs on
+``dp.startup`` / ``dp.shutdown``; the handlers' dependencies come from the
+dispatcher's workflow data, and an update whose handling fails is dealt with
+by the dispatcher's error handlers (``dp.errors``).
 
 One bad update never stalls the others: the batch is fetched as a raw JSON list
 (:class:`RawGetUpdates`, through aiogram's own session) and each update is
@@ -55,11 +60,10 @@ def chat_of(update: Update) -> int | None:
 
 class Poller:
     def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str],
-                 stats: Stats | None = None, **data: Any):
+                 stats: Stats | None = None):
         self._bot = bot
         self._dispatcher = dispatcher
         self._stats = stats
-        self._data = data  # handed to the handlers (e.g. ingress)
         self._get_updates = RawGetUpdates(timeout=timeout, allowed_updates=allowed_updates)
         # Wait longer than the long poll itself before calling the request failed.
         self._request_timeout = int((bot.session.timeout or 60) + timeout)
@@ -70,6 +74,16 @@ class Poller:
         self._stopping.set()
 
     async def run(self) -> None:
+        """Poll until :meth:`stop`, between the dispatcher's startup and shutdown events."""
+        # What aiogram's start_polling hands its startup and shutdown handlers.
+        data = {"dispatcher": self._dispatcher, "bots": (self._bot,), **self._dispatcher.workflow_data}
+        await self._dispatcher.emit_startup(bot=self._bot, **data)
+        try:
+            await self._poll()
+        finally:
+            await self._dispatcher.emit_shutdown(bot=self._bot, **data)
+
+    async def _poll(self) -> None:
         failures = 0
         while not self._stopping.is_set():
             updates = await self._fetch()
@@ -133,13 +147,12 @@ class Poller:
     async def _feed_in_order(self, updates: list[Update]) -> None:
         for update in updates:
             try:
-                await self._dispatcher.feed_update(self._bot, update, **self._data)
+                await self._dispatcher.feed_update(self._bot, update)
             except Exception as exc:  # noqa: BLE001 - one bad update must not hold the others
-                # The handlers retry outages themselves; this is a bug. Logged by id and
-                # type only (an exception's text could quote the message).
-                log.error("a telegram update (%s) could not be handled (%s)", update.update_id, type(exc).__name__)
-                if self._stats is not None:
-                    self._stats.incr_soon("telegram.skipped.error")
+                # The dispatcher's error handler (handlers.build_errors_router) deals with
+                # what a handler raises; this is what got past it. By id and type only.
+                log.error("a telegram update (%s) failed past the error handler (%s)", update.update_id,
+                          type(exc).__name__)
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:

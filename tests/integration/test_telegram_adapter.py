@@ -466,6 +466,24 @@ async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(a
     assert str(bad["update_id"]) in logged and "secret words" not in logged
 
 
+async def test_an_update_whose_handling_fails_is_skipped_counted_and_the_chat_goes_on(adapter, standin, aredis, prefix,
+                                                                                     keys, caplog):
+    """A handler raising what is not an outage (a bug) reaches the dispatcher's error
+    handler: the update is confirmed, counted, logged without its text; polling goes on."""
+    position = keys.seq(ChatRef("telegram", str(TG_CHAT)).key)
+    await aredis.set(position, "not a number", ex=60)  # ingress cannot give out a position: a Redis error
+    standin.inject_message(TG_CHAT, ANNA, "failing secret words")
+    await wait_until(lambda: _stat_is(aredis, keys, "telegram.skipped.error", 1), timeout=10,
+                     message="the failed update counted")
+    await wait_until(lambda: standin.pending_updates() == [], timeout=10, message="the failed update confirmed")
+    await aredis.delete(position)
+    standin.inject_message(TG_CHAT, ANNA, "still here")
+    assert [e["text"] for e in await wait_for_queue(aredis, prefix, 1)] == ["still here"]
+    logged = "\n".join(r.getMessage() for r in caplog.records)
+    assert "could not be handled (ResponseError)" in logged and "secret words" not in logged
+    assert "past the error handler" not in logged
+
+
 async def _stat_is(aredis, keys, name: str, value: int) -> bool:
     return (await stats_of(aredis, keys)).get(name, 0) == value
 
