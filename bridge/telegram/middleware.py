@@ -1,8 +1,12 @@
-"""Outer middleware: only linked chats reach the handlers.
+"""The relay router's middlewares.
 
-The config is an allow-list, so a message from a chat no link names is dropped
-here, before any handler or filter sees it; so is anything ``skip_reason``
-rejects. Both are counted (never with content or ids).
+:class:`LinkedChatMiddleware` (outer): only linked chats reach the handlers. The
+config is an allow-list, so a message from a chat no link names is dropped here,
+before any handler or filter sees it; so is anything ``skip_reason`` rejects.
+Both are counted (never with content or ids).
+
+:class:`RetryOutages` (inner): a handler that meets an outage of Redis or the
+broker is run again, with growing pauses, until the update is stored.
 """
 from __future__ import annotations
 
@@ -12,6 +16,11 @@ from typing import Any
 
 from aiogram import BaseMiddleware
 from aiogram.types import Message, TelegramObject
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type
+
+from core.backoff import Backoff, log_retry
 
 from core.links import LinksConfig
 from core.models import ChatRef
@@ -19,6 +28,9 @@ from core.stats import Stats
 from .convert import PLATFORM, skip_reason
 
 log = logging.getLogger(__name__)
+
+TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
+ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)  # and on, for as long as the outage lasts
 
 
 class LinkedChatMiddleware(BaseMiddleware):
@@ -52,3 +64,22 @@ class LinkedChatMiddleware(BaseMiddleware):
             await self._stats.incr(f"{PLATFORM}.skipped.{reason}")
         except Exception as exc:  # noqa: BLE001 - a lost counter must not stop the polling
             log.warning("could not count a skipped telegram message (%s)", type(exc).__name__)
+
+
+class RetryOutages(BaseMiddleware):
+    """Runs the handler again while Redis or the broker is unreachable: the poller
+    confirms an update to Telegram only after its handler returned, and stopping
+    waits for it (within limits), so nothing members wrote is dropped. Anything
+    else is a bug, not an outage (retrying would hold the chat forever): it goes
+    on to the dispatcher's error handler."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(TRANSIENT_ERRORS), wait=ACCEPT_BACKOFF, reraise=True,
+            before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"))
+        return await retrying(handler, event, data)
