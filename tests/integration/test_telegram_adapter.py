@@ -15,6 +15,9 @@ import traceback
 from pathlib import Path
 
 import pytest
+from aiogram import Bot, Dispatcher
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
 from redis.exceptions import ConnectionError as RedisConnectionError
 
 import bridge.telegram
@@ -27,6 +30,7 @@ from core.settings import Settings
 from core.stats import Stats
 from core.task_queue import TaskQueue
 from bridge.telegram.adapter import TelegramAdapter
+from bridge.telegram.polling import Poller
 from tests.helpers import queued_events, two_community_links, wait_until, write_links
 
 pytestmark = pytest.mark.integration
@@ -415,6 +419,34 @@ async def test_stop_ends_polling_and_wait_closed_returns(settings, config, aredi
     standin.inject_message(TG_CHAT, ANNA, "nobody listens")
     await tg.stop()  # twice is fine
     assert len(requests_of(standin, "getUpdates")) == polls
+
+
+async def test_the_poller_emits_the_dispatchers_startup_and_shutdown_events_around_polling(standin):
+    """As aiogram's own start_polling does: startup before the first getUpdates, shutdown
+    when polling ends, each with the bot and the dispatcher's workflow data."""
+    bot = Bot(TOKEN, session=AiohttpSession(api=TelegramAPIServer.from_base(standin.url)))
+    dispatcher = Dispatcher(disable_fsm=True, ingress="the ingress")
+    seen: list[tuple[str, int, str]] = []
+
+    @dispatcher.startup()
+    async def on_startup(bot: Bot, ingress: str) -> None:
+        seen.append(("startup", len(requests_of(standin, "getUpdates")), ingress))
+
+    @dispatcher.shutdown()
+    async def on_shutdown(bot: Bot, ingress: str) -> None:
+        seen.append(("shutdown", len(requests_of(standin, "getUpdates")), ingress))
+
+    poller = Poller(bot, dispatcher, timeout=1, allowed_updates=["message"])
+    polling = asyncio.create_task(poller.run())
+    try:
+        await wait_until(lambda: requests_of(standin, "getUpdates"), timeout=5, message="polling")
+        assert seen == [("startup", 0, "the ingress")]
+        poller.stop()
+        await asyncio.wait_for(polling, 10)
+        assert seen[-1][0] == "shutdown" and seen[-1][1] >= 1 and len(seen) == 2
+    finally:
+        polling.cancel()
+        await bot.session.close()
 
 
 async def test_wait_closed_reraises_when_the_outbox_consumer_dies(settings, config, aredis, keys, ingress):
