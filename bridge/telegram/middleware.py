@@ -82,4 +82,8 @@ class RetryOutages(BaseMiddleware):
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(TRANSIENT_ERRORS), wait=ACCEPT_BACKOFF, reraise=True,
             before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"))
-        return await retrying(handler, event, data)
+
+        async def handle() -> Any:  # a coroutine function for tenacity (aiogram's handler is a partial)
+            return await handler(event, data)
+
+        return await retrying(handle)
