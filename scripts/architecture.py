@@ -65,7 +65,7 @@ def _commit(root: Path) -> str:
         return subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs"], capture_output=True,
                               text=True, check=True).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
-        return "not a git checkout"
+        return ""  # not a git checkout
 
 
 def _top(name: str) -> str:
@@ -83,8 +83,9 @@ def report(root: Path, title: str) -> str:
     package_of = {m.name: m.package for m in modules}
     pairs = {(a, b) for a, b in import_pairs(root, packages) if a in package_of and b in package_of}
     total = sum(m.lines for m in modules)
+    commit = _commit(root)
     out = [f"#### {title}", "",
-           f"At {_commit(root)}: {len(modules)} modules, {total:,} lines in "
+           (f"At {commit}: " if commit else "") + f"{len(modules)} modules, {total:,} lines in "
            + ", ".join(f"`{p}/`" for p in packages) + ".", ""]
 
     out += ["| package | modules | lines | its modules, largest first (lines) |", "|---|---:|---:|---|"]
