@@ -2,12 +2,15 @@
 only where it matters (a proxy or a netrc file)."""
 from __future__ import annotations
 
+import json
 import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from workers.translation import providers
-from workers.translation.providers import LibreProvider, new_session
+from workers.translation.providers import DeadlineExceeded, LibreProvider, new_session, request_within
 
 ENVIRONMENT = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
                "NO_PROXY", "NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
@@ -62,3 +65,60 @@ def test_deep_translator_calls_keep_their_session_but_no_cookies():
     session = bounded._session()
     session.cookies.set("NID", "tracking", domain="translate.example")
     assert bounded._session() is session and len(session.cookies) == 0
+
+
+class _Answers(BaseHTTPRequestHandler):
+    """HTTP/1.1 with keep-alive: a JSON answer, sent whole or (at /drip) a byte at a time."""
+
+    protocol_version = "HTTP/1.1"
+
+    def setup(self) -> None:  # once per TCP connection
+        super().setup()
+        self.server.connections += 1  # type: ignore[attr-defined]
+
+    def do_GET(self) -> None:
+        body = json.dumps({"ok": True, "padding": "x" * 64}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        for start in range(0, len(body), 1 if self.path == "/drip" else len(body)):
+            self.wfile.write(body[start:start + (1 if self.path == "/drip" else len(body))])
+            self.wfile.flush()
+            if self.path == "/drip":
+                time.sleep(0.02)
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@pytest.fixture
+def answers():
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
+    server.daemon_threads = True
+    server.connections = 0  # type: ignore[attr-defined]
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield server
+    server.shutdown()
+    server.server_close()
+
+
+def _url(server) -> str:
+    return f"http://127.0.0.1:{server.server_address[1]}"
+
+
+def test_a_fully_read_answer_is_readable_and_leaves_its_connection_to_the_next_request(answers):
+    session = new_session()
+    for _ in range(3):
+        response = request_within(session, "GET", f"{_url(answers)}/", time.monotonic() + 5)
+        assert response.json()["ok"] is True and response.content.startswith(b'{"ok"')
+    assert answers.connections == 1
+
+
+def test_an_answer_cut_off_at_the_deadline_does_not_leave_its_connection(answers):
+    session = new_session()
+    with pytest.raises(DeadlineExceeded):
+        request_within(session, "GET", f"{_url(answers)}/drip", time.monotonic() + 0.3)
+    assert request_within(session, "GET", f"{_url(answers)}/", time.monotonic() + 5).json()["ok"] is True
+    assert answers.connections == 2  # the cut-off one was closed, not reused half-read

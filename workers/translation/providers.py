@@ -22,6 +22,7 @@ would otherwise hold a call, and the message, for as long as it likes.
 from __future__ import annotations
 
 import importlib
+import io
 import os
 import re
 import sys
@@ -138,20 +139,20 @@ def request_within(session: requests.Session, method: str, url: str, deadline: f
         raise DeadlineExceeded("no time left")
     kwargs.pop("timeout", None)
     response = session.request(method, url, stream=True, timeout=(remaining, remaining), **kwargs)
+    received = response.raw  # urllib3's response, read here instead of by Response.content (no deadline)
     body = bytearray()
+    complete = False
     try:
         while True:
             if time.monotonic() >= deadline:
                 raise DeadlineExceeded("the answer did not arrive in time")
-            chunk = response.raw.read1(64 * 1024, decode_content=True)
+            chunk = received.read1(64 * 1024, decode_content=True)
             if not chunk:
                 break
             body += chunk
             if len(body) > MAX_ANSWER_BYTES:
                 raise requests.ConnectionError("answer too large")
-        # What Response.content would have done (it has no deadline): the body is complete.
-        response._content = bytes(body)
-        response._content_consumed = True
+        complete = True
     except requests.RequestException:
         raise
     except urllib3.exceptions.ReadTimeoutError:
@@ -159,7 +160,11 @@ def request_within(session: requests.Session, method: str, url: str, deadline: f
     except (urllib3.exceptions.HTTPError, OSError) as exc:
         raise requests.ConnectionError(exc.__class__.__name__) from None
     finally:
-        response.close()  # returns a fully read connection to the pool, closes a cut-off one
+        if not complete:
+            received.close()  # a cut-off answer: its connection cannot be reused
+        received.release_conn()  # a fully read one goes back to the session's pool
+    # The body, decoded, is what .content, .text and .json() read from now on.
+    response.raw = io.BytesIO(bytes(body))
     return response
 
 
