@@ -4,6 +4,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
 RUN useradd --create-home --uid 10001 twinbridge
 WORKDIR /app
 COPY pyproject.toml README.md ./
+COPY core ./core
 COPY bridge ./bridge
 COPY workers ./workers
 RUN pip install --no-cache-dir .

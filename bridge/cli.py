@@ -107,7 +107,7 @@ def cmd_dead_letters(args) -> int:
     import redis as redis_lib
 
     from core import deadletters
-    from core.keys import Keys
+    from core.storage.keys import Keys
     from core.task_queue import TaskQueue
 
     settings = _settings(args)
@@ -166,7 +166,7 @@ def cmd_rights(args) -> int:
     from workers import erasure, rights
 
     from core import persons
-    from core.keys import Keys
+    from core.storage.keys import Keys
 
     user = _user_ref(args.user)
     if user is None:

@@ -35,7 +35,8 @@ from dataclasses import replace
 from collections.abc import Callable
 
 from core.backoff import Backoff
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
 from core.stats import Stats
 from core.task_queue import IN_FLIGHT, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, handed_over_id, new_task_id
@@ -49,65 +50,6 @@ DEDUP_TTL = 7 * DAY
 PENDING = "pending"
 PENDING_TTL = 30  # seconds: how long a redelivery may wait after an accept died halfway
 PENDING_POLL = 0.5
-
-# KEYS: seen, seq[, the platform's adapter lease, the counters]. ARGV: this process's PENDING token, its
-# TTL, the retention TTL. The event's position, or (when it was accepted before or is being
-# accepted) the seen marker. A PENDING marker of another process is taken over at once when
-# this process holds the platform's adapter lease: the other process no longer runs the
-# adapter (it was killed, or lost the lease), so its accept will never finish; without that,
-# the platform's redelivery (and its chat behind it) waited out the marker's whole TTL.
-_BEGIN = """
-local current = redis.call('GET', KEYS[1])
-if current and KEYS[3] and current ~= ARGV[1] and string.sub(current, 1, 8) == 'pending:' then
-  local holder = redis.call('GET', KEYS[3])
-  if holder and 'pending:' .. holder == ARGV[1] then
-    current = nil
-    redis.call('HINCRBY', KEYS[4], 'ingress.pending_taken_over', 1)
-  end
-end
-if not current then
-  redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2])
-  local seq = redis.call('INCR', KEYS[2])
-  redis.call('EXPIRE', KEYS[2], ARGV[3])
-  return seq
-end
-return current
-"""
-
-# KEYS: ingress stream, in-flight marker, seen, Celery queue, counters[, pending commands].
-# ARGV: event JSON, TTL, task message, counter name, counters' TTL, the task's id, this
-# process's PENDING token[, the command's seq]. Nothing is stored (nil) when the seen marker
-# no longer holds the token: another process took the accept over (see _BEGIN) and stores it.
-# Entry (naming its task, so the sweeper can tell a lost task from a waiting one),
-# in-flight marker (holding the entry id), seen marker, task and counter (and a
-# group command's pending mark): all or nothing.
-_STORE = """
-if redis.call('GET', KEYS[3]) ~= ARGV[7] then return false end
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'task', ARGV[6])
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
-redis.call('SET', KEYS[3], '1', 'EX', ARGV[2])
-redis.call('LPUSH', KEYS[4], ARGV[3])
-redis.call('HINCRBY', KEYS[5], ARGV[4], 1)
-redis.call('EXPIRE', KEYS[5], ARGV[5])
-if KEYS[6] then
-  redis.call('ZADD', KEYS[6], ARGV[8], ARGV[8])
-  redis.call('EXPIRE', KEYS[6], ARGV[2])
-end
-return id
-"""
-
-# KEYS: seen, in-flight marker. ARGV: this process's PENDING token, the TTL.
-# After a failed or unanswered store: if the script ran (its in-flight marker exists) the
-# event is accepted; otherwise the marker is dropped, unless another process took it over.
-_UNDO = """
-if redis.call('EXISTS', KEYS[2]) == 1 then
-  redis.call('SET', KEYS[1], '1', 'EX', ARGV[2])
-  return 1
-end
-if redis.call('GET', KEYS[1]) == ARGV[1] then redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 class Ingress:
@@ -124,9 +66,9 @@ class Ingress:
         self._tasks = tasks
         self._stats = stats or Stats(redis, keys)
         self._retention_days = retention_days
-        self._begin = redis.register_script(_BEGIN)
-        self._store = redis.register_script(_STORE)
-        self._undo = redis.register_script(_UNDO)
+        self._begin = scripts.register(redis, "ingress_begin")
+        self._store = scripts.register(redis, "ingress_store")
+        self._undo = scripts.register(redis, "ingress_undo")
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _ttl(self, chat: ChatRef) -> int:
@@ -229,42 +171,6 @@ class Ingress:
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 
 
-# KEYS: the Celery queues (lists: the first stage's, then the later stages'), kombu's
-# unacknowledged messages (hash, last). ARGV: task ids.
-# Which of the tasks are still somewhere a worker will run them from: waiting in a
-# queue, or held by a worker (alive, or dead and about to be restored by kombu).
-# Each message's first "id" is its task id (the body before it is base64, without quotes).
-_FIND_TASKS = """
-local wanted = {}
-for i = 1, #ARGV do wanted[ARGV[i]] = true end
-local found = {}
-local function look(message)
-  local id = string.match(message, '"id":%s*"([^"]+)"')
-  if id and wanted[id] then
-    found[#found + 1] = id
-    wanted[id] = nil
-  end
-end
-for k = 1, #KEYS - 1 do
-  for _, message in ipairs(redis.call('LRANGE', KEYS[k], 0, -1)) do look(message) end
-end
-if #found < #ARGV then
-  for _, message in ipairs(redis.call('HVALS', KEYS[#KEYS])) do look(message) end
-end
-return found
-"""
-
-
-# KEYS: ingress stream, Celery queue. ARGV: entry id, task message.
-# Enqueue the entry's task again only while the entry is there: an erasure (or a worker
-# publishing it) may have removed it since the sweep read it.
-_REQUEUE_IF_THERE = """
-if #redis.call('XRANGE', KEYS[1], ARGV[1], ARGV[1]) == 0 then return 0 end
-redis.call('LPUSH', KEYS[2], ARGV[2])
-return 1
-"""
-
-
 class IngressSweeper:
     """Enqueues again the ingress entries whose task is really lost: neither waiting
     in the Celery queue nor held by a worker (kombu's unacknowledged hash, from which
@@ -290,8 +196,8 @@ class IngressSweeper:
         self.interval = interval
         self.pause = pause  # before the second requeue of one entry; doubling up to MAX_PAUSE
         self._stats = stats or Stats(redis, keys)
-        self._find = redis.register_script(_FIND_TASKS)
-        self._requeue = redis.register_script(_REQUEUE_IF_THERE)
+        self._find = scripts.register(redis, "ingress_find_tasks")
+        self._requeue = scripts.register(redis, "ingress_requeue_if_there")
         self._missing: set[str] = set()  # entries whose task the last sweep did not find
         self._requeues: dict[str, tuple[int, float]] = {}  # entry id -> (requeues, monotonic time of the last)
         self._task_ids: dict[str, str] = {}  # for entries written without a task id (before this version)

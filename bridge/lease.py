@@ -18,22 +18,10 @@ import socket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.keys import Keys
+from core.storage import scripts
+from core.storage.keys import Keys
 
 log = logging.getLogger(__name__)
-
-# Renew; or take it again if it expired while nobody else took it (a Redis restart or
-# a stall longer than the TTL: no one else ran the adapter meanwhile).
-_RENEW = """
-local holder = redis.call('GET', KEYS[1])
-if holder == ARGV[1] then return redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
-if not holder then redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2]) return 1 end
-return 0
-"""
-_RELEASE = """
-if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
-return 0
-"""
 
 
 def process_identity() -> str:
@@ -68,8 +56,8 @@ class AdapterLease:
         self.platform = platform
         self.holder = holder
         self.ttl = ttl
-        self._renew = redis.register_script(_RENEW)
-        self._release = redis.register_script(_RELEASE)
+        self._renew = scripts.register(redis, "lease_renew")
+        self._release = scripts.register(redis, "lease_release")
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this process holds the lease (True) or ``stop`` is set (False)."""

@@ -43,14 +43,15 @@ from core import deadletters, persons
 from .adapter import DeliveryError, Sender
 from core.idmap import IdMap
 from core.intents import Intents
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
+from core.storage.outbox import GROUP
 from .lease import process_identity
 from core.models import ChatRef, EventKind, MessageRef, OutboundPost
 from core.stats import Stats
 
 log = logging.getLogger(__name__)
 
-GROUP = "senders"
 MAX_ATTEMPTS = 8
 # A missing position that is still in flight (accepted, not yet published) is
 # waited for up to GAP_TIMEOUT (a task lost with a worker comes back after the
@@ -83,8 +84,8 @@ class OutboxConsumer:
         self.gap_timeout = gap_timeout
         self.max_attempts = max_attempts
         self.claim_idle = claim_idle
-        self._max_set = redis.register_script(_MAX_SET)
-        self._note_notice_script = redis.register_script(_NOTE_NOTICE)
+        self._max_set = scripts.register(redis, "cursor_advance")
+        self._note_notice_script = scripts.register(redis, "notice_note")
         self._stopping = asyncio.Event()
         self._lanes: dict[ChatRef, _Lane] = {}
         self._ended: list[_Lane] = []
@@ -594,38 +595,6 @@ def notice_ref(post: OutboundPost) -> MessageRef:
     of the notice (one command may be answered several times from one message)."""
     digest = post.delivery_key.rsplit(":", 1)[-1]
     return MessageRef(post.destination.platform, post.destination.chat_id, f"notice-{digest}")
-
-
-# KEYS: the member's tombstone, their notices index, the notice's id-map hash, then the
-# origin key of each copy. ARGV: written_at, index entry, its expiry (score), TTL, id-map
-# field, the copies (JSON), origin value. 0 (nothing written) when erased meanwhile.
-_NOTE_NOTICE = """
-local mark = redis.call('GET', KEYS[1])
-if mark and tonumber(ARGV[1]) <= tonumber(mark) then return 0 end
-redis.call('ZADD', KEYS[2], ARGV[3], ARGV[2])
-if redis.call('TTL', KEYS[2]) < tonumber(ARGV[4]) then redis.call('EXPIRE', KEYS[2], ARGV[4]) end
-redis.call('HSET', KEYS[3], ARGV[5], ARGV[6])
-redis.call('EXPIRE', KEYS[3], ARGV[4])
-for i = 4, #KEYS do redis.call('SET', KEYS[i], ARGV[7], 'EX', ARGV[4]) end
-return 1
-"""
-
-# KEYS: the cursor, its source chat's sequence counter. ARGV: the position delivered, a TTL.
-# The cursor expires when the counter does (never later: a cursor outliving its counter
-# would say 57 to a counter that restarted at 1); a cursor whose counter is gone is dropped.
-_MAX_SET = """
-local current = tonumber(redis.call('GET', KEYS[1]) or '0')
-if tonumber(ARGV[1]) > current then redis.call('SET', KEYS[1], ARGV[1]) end
-local left = redis.call('PTTL', KEYS[2])
-if left > 0 then
-  redis.call('PEXPIRE', KEYS[1], left)
-elseif left == -2 then
-  redis.call('DEL', KEYS[1])
-else
-  redis.call('EXPIRE', KEYS[1], ARGV[2])
-end
-return 1
-"""
 
 
 @dataclass

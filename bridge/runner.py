@@ -21,7 +21,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type
 from core.backoff import Backoff, log_retry
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
-from core.keys import Keys
+from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
 from .platforms import PLATFORMS, AdapterFactory, Platform
 from core.links import LinksConfig

@@ -16,8 +16,9 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 
-from .keys import DAY, Keys
 from datetime import UTC
+
+from .storage.keys import DAY, Keys
 
 
 def record(redis, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "",

@@ -30,7 +30,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import persons
-from .keys import DAY, Keys
+from .storage import scripts
+from .storage.keys import DAY, Keys
 from .models import OutboundPost
 from .task_queue import IN_FLIGHT, PROCESS_EVENT_TASK, TaskQueue, new_task_id
 
@@ -150,48 +151,6 @@ def event_source(event_data) -> tuple[str, str, str] | None:
         return None
 
 
-# KEYS: entry, index, link index, author index, counters, ingress stream, in-flight marker.
-# ARGV: now, expiry, ttl, link cap, author cap, entry id, retire ('1'/'0'), ingress id,
-#       has author ('1'/'0'), counters' TTL, then the entry's field/value pairs.
-# Returns -1 (retire asked, but the event was published or parked already: nothing
-# stored), 0 (refused by a cap; counted) or 1 (stored).
-_ADD = """
-if ARGV[7] == '1' then
-  local id = ARGV[8]
-  if id == '%s' then
-    id = redis.call('GET', KEYS[7])
-    if not id then return -1 end
-  end
-  if id ~= '' and redis.call('XDEL', KEYS[6], id) == 0 then return -1 end
-  redis.call('DEL', KEYS[7])  -- the lanes stop waiting for this position
-end
-local now, ttl = tonumber(ARGV[1]), tonumber(ARGV[3])
-local function refuse(what)
-  redis.call('HINCRBY', KEYS[5], 'dead_letters.refused.' .. what, 1)
-  redis.call('EXPIRE', KEYS[5], ARGV[10])
-  return 0
-end
-redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now)
-redis.call('ZREMRANGEBYSCORE', KEYS[3], '-inf', now)
-if redis.call('ZCARD', KEYS[3]) >= tonumber(ARGV[4]) then return refuse('link_full') end
-local indexes = {KEYS[2], KEYS[3]}
-if ARGV[9] == '1' then
-  redis.call('ZREMRANGEBYSCORE', KEYS[4], '-inf', now)
-  if redis.call('ZCARD', KEYS[4]) >= tonumber(ARGV[5]) then return refuse('sender_full') end
-  indexes[3] = KEYS[4]
-end
-redis.call('HSET', KEYS[1], unpack(ARGV, 11))
-redis.call('EXPIRE', KEYS[1], ttl)
-for _, key in ipairs(indexes) do
-  redis.call('ZADD', key, ARGV[2], ARGV[6])
-  if redis.call('TTL', key) < ttl then redis.call('EXPIRE', key, ttl) end
-end
-redis.call('HINCRBY', KEYS[5], 'dead_letters.stored', 1)
-redis.call('EXPIRE', KEYS[5], ARGV[10])
-return 1
-""" % IN_FLIGHT
-
-
 def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = None,
         link_cap: int = MAX_PER_LINK, sender_cap: int = MAX_PER_SENDER, now: float | None = None):
     """Store ``record`` (one script, so atomic). ``retire``: (ingress id or IN_FLIGHT or "",
@@ -206,7 +165,7 @@ def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = N
               "attempts": str(record.attempts), "at": str(now), "expires": str(now + ttl),
               "author": record.author, "payload": json.dumps(record.payload, ensure_ascii=False)}
     ingress_id, in_flight = retire if retire is not None else ("", keys.ingress())  # unused then
-    script = redis.register_script(_ADD)
+    script = scripts.register(redis, "dead_letter_add")
     return script(keys=[keys.dead_letter(entry_id), keys.dead_letter_index(), keys.dead_letters_of_link(record.link),
                         keys.dead_letters_of_author(record.author or "-"), keys.stats(), keys.ingress(), in_flight],
                   args=[now, now + ttl, ttl, link_cap, sender_cap, entry_id, "1" if retire else "0", ingress_id,
@@ -315,23 +274,13 @@ def _requeue_event_into(pipe, redis, keys: Keys, tasks: TaskQueue, letter: DeadL
     if redis.ttl(keys.seq(chat)) < ttl:  # also when INCR just made it (no TTL yet)
         redis.expire(keys.seq(chat), ttl)
     data = {**letter.payload, "seq": seq}
-    script = redis.register_script(_REQUEUE)
+    script = scripts.register(redis, "dead_letter_requeue")
     task_id = new_task_id()  # named in the entry, so the ingress sweeper can tell it is queued
     script(keys=[keys.ingress(), keys.in_flight(chat, seq), tasks.key],
            args=[json.dumps(data, ensure_ascii=False), ttl,
                  tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT], task_id), task_id],
            client=pipe)
     return True
-
-
-# KEYS: ingress stream, in-flight marker, Celery queue. ARGV: event JSON, TTL, task message, task id.
-_REQUEUE = """
-local id = redis.call('XADD', KEYS[1], '*', 'event', ARGV[1], 'task', ARGV[4])
-if redis.call('TTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('EXPIRE', KEYS[1], ARGV[2]) end
-redis.call('SET', KEYS[2], id, 'EX', ARGV[2])
-redis.call('LPUSH', KEYS[3], ARGV[3])
-return id
-"""
 
 
 def purge(redis, keys: Keys, entry_ids: list[str] | None = None, *, link: str | None = None) -> int:

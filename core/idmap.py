@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 
 from .intents import DeliveryIntent, parse_field
-from .keys import DAY, Keys
+from .storage.keys import DAY, Keys
 from .models import ChatRef, MessageRef
 
 

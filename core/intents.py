@@ -29,7 +29,7 @@ import time
 from dataclasses import dataclass
 from collections.abc import Sequence
 
-from .keys import DAY, Keys
+from .storage.keys import DAY, Keys
 from .models import ChatRef, MessageRef, OutboundPost
 
 

@@ -22,7 +22,7 @@ import hashlib
 import hmac
 import secrets
 
-from .keys import Keys
+from .storage.keys import Keys
 
 PREFIX = "p:"  # every person key starts with it
 _SALTS: dict[tuple[str, str | None], bytes] = {}  # (key prefix, secret) -> salt, per process

@@ -48,6 +48,9 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from .storage import scripts
+from .storage.keys import Keys
+
 US = 1_000_000  # microseconds per second (Lua numbers hold them exactly)
 
 
@@ -64,101 +67,20 @@ class Limit:
             raise ValueError(f"bad limit {self!r}: need count >= 1 and period > 0")
 
 
-_PRELUDE = """
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 
-local function read_bucket(key)
-  local nums = {}
-  local raw = redis.call('GET', key)
-  if raw then
-    for word in string.gmatch(raw, '%d+') do nums[#nums + 1] = tonumber(word) end
-  end
-  local paused = table.remove(nums, 1) or 0
-  return paused, nums
-end
 
-local function write_bucket(key, paused, sends, ttl_us)
-  local parts = {string.format('%.0f', paused > now and paused or 0)}
-  for i = 1, #sends do parts[#parts + 1] = string.format('%.0f', sends[i]) end
-  redis.call('SET', key, table.concat(parts, ' '), 'PX', math.max(1, math.ceil(ttl_us / 1000)))
-end
-"""
-
-# KEYS: the buckets; ARGV: count, period (us) for each bucket. Returns the wait in us.
-_RESERVE = _PRELUDE + """
-local b = {}
-local candidates = {now}
-for i = 1, #KEYS do
-  local count, period = tonumber(ARGV[2 * i - 1]), tonumber(ARGV[2 * i])
-  local paused, sends = read_bucket(KEYS[i])
-  local live = {}  -- a send at or before now - period cannot share a window with t >= now
-  for _, s in ipairs(sends) do
-    if s > now - period then
-      live[#live + 1] = s
-      candidates[#candidates + 1] = s + period
-    end
-  end
-  candidates[#candidates + 1] = paused
-  b[i] = {count = count, period = period, paused = paused, sends = live}
-end
-
--- t is free in a bucket unless paused, or unless some `count` consecutive bookings
--- would share a window shorter than `period` with t (count + 1 sends in one window).
-local function free(x, t)
-  if t < x.paused then return false end
-  local s, n = x.sends, x.count
-  for i = 1, #s - n + 1 do
-    if s[i + n - 1] - x.period < t and t < s[i] + x.period then return false end
-  end
-  return true
-end
-
--- The busy times are open intervals (and [now, paused)), so the earliest free
--- instant is now or one of their right ends.
-table.sort(candidates)
-local at
-for _, c in ipairs(candidates) do
-  if c >= now then
-    local ok = true
-    for i = 1, #b do
-      if not free(b[i], c) then ok = false; break end
-    end
-    if ok then at = c; break end
-  end
-end
-
-for i = 1, #KEYS do
-  local x = b[i]
-  local pos = #x.sends + 1
-  while pos > 1 and x.sends[pos - 1] > at do pos = pos - 1 end
-  table.insert(x.sends, pos, at)
-  local horizon = math.max(x.paused, x.sends[#x.sends] + x.period)
-  write_bucket(KEYS[i], x.paused, x.sends, horizon - now + x.period)
-end
-return at - now
-"""
-
-# KEYS[1]: the bucket; ARGV[1]: how long to block it (us). Never shortens a pause or a TTL.
-_PAUSE = _PRELUDE + """
-local paused, sends = read_bucket(KEYS[1])
-local untl = math.max(paused, now + tonumber(ARGV[1]))
-local ttl = math.max(redis.call('PTTL', KEYS[1]) * 1000, untl - now + 1000000)
-write_bucket(KEYS[1], untl, sends, ttl)
-return 1
-"""
 
 
 class RateLimiter:
     def __init__(self, redis, prefix: str):
         """``redis``: a ``redis.asyncio.Redis`` (decode_responses=True)."""
         self._redis = redis
-        self._prefix = prefix
-        self._reserve = redis.register_script(_RESERVE)
-        self._pause = redis.register_script(_PAUSE)
+        self._keys = Keys(prefix)
+        self._reserve = scripts.register(redis, "rate_limit_reserve")
+        self._pause = scripts.register(redis, "rate_limit_pause")
 
     def key(self, bucket: str) -> str:
-        return f"{self._prefix}rl:{bucket}"
+        return self._keys.rate_limit(bucket)
 
     async def reserve(self, limits: Sequence[Limit]) -> float:
         """Book one send in every bucket of ``limits``; seconds to wait before sending."""

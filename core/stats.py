@@ -5,7 +5,7 @@ import asyncio
 import logging
 from collections import Counter
 
-from .keys import Keys
+from .storage.keys import Keys
 
 log = logging.getLogger(__name__)
 

@@ -22,6 +22,8 @@ import os
 import socket
 import uuid
 
+from .storage.keys import Keys
+
 # The queue and the tasks the adapters enqueue (workers/app.py registers them): the
 # first stage's, moderation's. Its list keeps the name "pipeline" it had when one task
 # did everything, so that what an older version queued is still consumed.
@@ -54,7 +56,7 @@ _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
 def broker_key_prefix(settings) -> str:
     """kombu's ``global_keyprefix``: every Celery key lives under the bridge's prefix."""
-    return f"{settings.redis_prefix}celery:"
+    return Keys(settings.redis_prefix).broker_prefix()
 
 
 # kombu's Redis transport keeps the messages workers hold, unacknowledged, in this hash
@@ -88,7 +90,7 @@ class TaskQueue:
     @classmethod
     def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> TaskQueue:
         """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
-        prefix = f"{redis_prefix}celery:"
+        prefix = Keys(redis_prefix).broker_prefix()
         return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX,
                    (prefix + TRANSLATION_QUEUE,) if queue == MODERATION_QUEUE else ())
 

@@ -10,7 +10,7 @@ import pytest
 import redis as redis_lib
 import redis.asyncio as aioredis
 
-from core.keys import Keys
+from core.storage.keys import Keys
 
 # What a test needs, marked by its directory (tests/unit: nothing; tests/integration: a
 # real Redis, clients against the stand-ins, sometimes a worker; tests/e2e: the

@@ -33,10 +33,10 @@ import time
 from collections import Counter
 
 from core import audit, deadletters, persons
-from core.keys import DAY, Keys
+from core.storage import outbox
+from core.storage.keys import DAY, Keys
 from core.links import LinksConfig
 from core.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
-from bridge.outbox import GROUP as OUTBOX_GROUP
 
 from . import erasure_queue
 from .privacy import forget_pseudonym
@@ -101,12 +101,6 @@ def resume(redis, keys: Keys, config: LinksConfig) -> int:
     return finished
 
 
-def _queue_into(pipe, keys: Keys, post: OutboundPost) -> None:
-    stream = keys.outbox(post.destination.platform)
-    pipe.xadd(stream, {"post": json.dumps(post.to_dict(), ensure_ascii=False)})
-    pipe.expire(stream, post.retention_days * DAY)
-
-
 def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: list[str],
                done: Counter, touched: set[str]) -> None:
     """One batch of the member's index: delete posts for the relayed copies, edit posts
@@ -142,13 +136,13 @@ def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: l
         # copy whose record is being written right now is recorded before this delete is
         # taken up, since it waits in the same outbox lane behind the post.
         for destination in sorted(set(known) | _routed(config, kind, source.chat)):
-            _queue_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=kind,
+            outbox.append_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=kind,
                                                   destination=ChatRef.parse(destination), source=source,
                                                   sender="", community="", retention_days=retention))
         for entry in quoting:
             link_id, reply_source, destination = entry.split("|", 2)
             done["quotes_dropped"] += 1
-            _queue_into(write, keys, OutboundPost(kind=EventKind.UNQUOTE, link_id=link_id,
+            outbox.append_into(write, keys, OutboundPost(kind=EventKind.UNQUOTE, link_id=link_id,
                                                   destination=ChatRef.parse(destination),
                                                   source=MessageRef(*reply_source.split(":", 2)),
                                                   sender="", community="", retention_days=retention))
@@ -172,7 +166,7 @@ def _delete_notices(redis, keys: Keys, person: str, entries: list[str], done: Co
     for entry in entries:
         link_id, source, destination, private_to = entry.split("|", 3)
         done["notices_to_delete"] += 1
-        _queue_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=link_id,
+        outbox.append_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=link_id,
                                               destination=ChatRef.parse(destination),
                                               source=MessageRef(*source.split(":", 2)), sender="", community="",
                                               private_to=private_to, retention_days=1))
@@ -205,23 +199,13 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: fl
     for platform in PLATFORMS:
         stream = keys.outbox(platform)
         for page in erasure_queue.stream_pages(redis, stream):
-            mine = [entry_id for entry_id, fields in page if _author_of_post(fields) == person]
+            mine = [entry_id for entry_id, fields in page if outbox.author_of(fields) == person]
             if mine:
-                pipe = redis.pipeline(transaction=True)
-                pipe.xack(stream, OUTBOX_GROUP, *mine)
-                pipe.xdel(stream, *mine)
-                pipe.execute()
+                outbox.drop(redis, keys, platform, mine)
                 dropped += len(mine)
     dropped += erasure_queue.drop_ingress_entries(redis, keys, user_ref, erased_at)
     dropped += erasure_queue.drop_queued_tasks(redis, keys, user_ref, erased_at)
     return dropped
-
-
-def _author_of_post(fields) -> str:
-    try:
-        return json.loads(fields.get("post") or "{}").get("author") or ""
-    except (ValueError, AttributeError):
-        return ""
 
 
 def _erase_dead_letters(redis, keys: Keys, person: str, user_ref: str) -> int:

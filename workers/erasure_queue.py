@@ -24,7 +24,7 @@ from core.task_queue import IN_FLIGHT
 
 import json
 
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.models import Command
 from core.task_queue import PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TaskQueue, task_arguments
 

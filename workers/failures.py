@@ -20,7 +20,7 @@ import redis as redis_lib
 
 from core import deadletters
 from core.backoff import Backoff
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import ChatRef
 
@@ -60,8 +60,8 @@ def describe(exc: BaseException) -> str:
     if frames:
         last = frames[-1]
         where = f" in {Path(last.filename).parent.name}/{Path(last.filename).name}:{last.lineno} ({last.name})"
-    prefix = "bad payload: " if isinstance(exc, BadPayload) else ""
-    return f"{prefix}{type(cause).__name__}{where}"
+    label = "bad payload: " if isinstance(exc, BadPayload) else ""
+    return f"{label}{type(cause).__name__}{where}"
 
 
 def park_event(redis, keys: Keys, config: LinksConfig, event_data, ingress_id: str | None, reason: str,

@@ -17,10 +17,10 @@ import re
 import secrets
 from dataclasses import dataclass, replace
 
-from redis.commands.core import Script
 
 from core import audit
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
 from core.links import Link
 from core.models import PlatformEvent
 
@@ -56,22 +56,6 @@ def normalise_id(typed: str) -> str | None:
     return candidate if _ID.fullmatch(candidate) else None
 
 
-# KEYS: the event's hold reference, the new hold, then one outbox stream per notice.
-# ARGV: the new ID, the record, its TTL, then (notice, its TTL) per notice (each tagged with
-# the author's person key: it quotes them).
-# {ID, 1} when held now (the notices queued with it), {ID, 0} when the event was
-# held before, {'', 0} when the random ID is taken (the caller draws another).
-_HOLD = """
-local existing = redis.call('GET', KEYS[1])
-if existing then return {existing, 0} end
-if not redis.call('SET', KEYS[2], ARGV[2], 'NX', 'EX', ARGV[3]) then return {'', 0} end
-redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[3])
-for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 2])
-  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 1])
-end
-return {ARGV[1], 1}
-"""
 
 
 def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated, shown_as: str) -> tuple[str, list]:
@@ -94,7 +78,7 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
         for notice in notices:
             script_keys.append(keys.outbox(notice.destination.platform))
             args += [json.dumps(notice.to_dict(), ensure_ascii=False), notice.retention_days * DAY]
-        got, created = _run(redis, _HOLD, script_keys, args)
+        got, created = scripts.run(redis, "hold", script_keys, args)
         if got:
             break
     if not created:
@@ -117,16 +101,6 @@ def load(redis, keys: Keys, hold_id: str) -> Held | None:
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
 
 
-# KEYS: the hold, then one outbox stream per post. ARGV: (post, its TTL) per post.
-# The hold is removed and its posts queued together, or nothing (decided before): -1.
-_RELEASE = """
-if redis.call('DEL', KEYS[1]) == 0 then return -1 end
-for i = 2, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 3])
-  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 2])
-end
-return #KEYS - 1
-"""
 
 
 def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retention_days: int) -> bool:
@@ -138,7 +112,7 @@ def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retentio
     for post in posts:
         script_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    if _run(redis, _RELEASE, script_keys, args) == -1:
+    if scripts.run(redis, "hold_release", script_keys, args) == -1:
         return False
     _settled(redis, keys, held, "approved", moderator, retention_days)
     return True
@@ -158,12 +132,3 @@ def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, reten
     audit.record(redis, keys, held.link_id, decision, subject=person(redis, keys, held.author),
                  detail=f"id={held.hold_id} by={person(redis, keys, moderator)}", retention_days=retention_days)
 
-
-_SCRIPTS: dict[str, Script] = {}
-
-
-def _run(redis, text: str, script_keys: list, args: list):
-    script = _SCRIPTS.get(text)
-    if script is None:
-        script = _SCRIPTS[text] = redis.register_script(text)
-    return script(script_keys, args, client=redis)

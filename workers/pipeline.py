@@ -16,14 +16,13 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from redis.commands.core import Script
 
 from core import persons
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
 from core.links import Community, LinksConfig
 from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
 from core.phrases import media_withheld_note, not_translated_note
-from core.task_queue import IN_FLIGHT
 
 from .moderation.stage import Moderated, moderate
 from .privacy import PseudonymBook, shown_sender
@@ -227,30 +226,7 @@ def translated(drafts: Drafts, ctx: Context, outcome: Outcome | None = None) -> 
     return posts
 
 
-# The first lines of every script that retires an ingress entry (KEYS[1]: the ingress
-# stream, KEYS[2]: the in-flight marker; ARGV[1]: the entry id, IN_FLIGHT for "the one the
-# in-flight marker names" (the adapters enqueue the task in the same script that creates
-# the entry, before its id is known), '' for none (an approved held message)). Only the
-# first run gets past them: a task run again after a worker died returns -1.
-RETIRE_INGRESS_ENTRY = """
-local id = ARGV[1]
-if id == '%s' then
-  id = redis.call('GET', KEYS[2])
-  if not id then return -1 end
-end
-if id ~= '' and redis.call('XDEL', KEYS[1], id) == 0 then return -1 end
-redis.call('DEL', KEYS[2])  -- the in-flight marker: the lanes may stop waiting for it
-""" % IN_FLIGHT
 
-# Retire the ingress entry and publish the posts (one outbox stream per KEYS[3…], the
-# post and its TTL per pair of ARGV[2…]), atomically.
-_PUBLISH = RETIRE_INGRESS_ENTRY + """
-for i = 3, #KEYS do
-  redis.call('XADD', KEYS[i], '*', 'post', ARGV[2 * i - 4])
-  redis.call('EXPIRE', KEYS[i], ARGV[2 * i - 3])
-end
-return #KEYS - 2
-"""
 
 
 def tagged(posts: list[OutboundPost], person: str) -> list[OutboundPost]:
@@ -291,18 +267,5 @@ def publish_posts(redis, keys: Keys, chat_key: str, seq: int, posts: list[Outbou
     for post in posts:
         stream_keys.append(keys.outbox(post.destination.platform))
         args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    return _run_script(redis, _PUBLISH, stream_keys, args) != -1
+    return scripts.run(redis, "publish", stream_keys, args) != -1
 
-
-_SCRIPTS: dict[str, Script] = {}  # script text -> redis-py Script (its SHA1 computed once)
-
-
-def _run_script(redis, text: str, keys: list, args: list):
-    """Run a Lua script by EVALSHA: the server keeps it, so only its SHA1 travels with
-    each call, not its text. After a Redis restart (or SCRIPT FLUSH) the server answers
-    NOSCRIPT and redis-py loads the text again by itself. Keyed by the text, so a
-    changed script is a new script."""
-    script = _SCRIPTS.get(text)
-    if script is None:
-        script = _SCRIPTS[text] = redis.register_script(text)
-    return script(keys, args, client=redis)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
 from core.models import Author
 
 _ADJECTIVES = (
@@ -59,29 +60,6 @@ def pseudonym_candidates(platform: str, user_id: str, link_id: str, key: str) ->
     return names + [_name(_digest(platform, user_id, link_id, key, CANDIDATES), wide=True)]
 
 
-# KEYS: the member's pseudonym, then the claim marker of each candidate name.
-# ARGV: TTL, the owner tag (a keyed hash of the member), then the candidate names.
-# The member's name if they have one (its expiry renewed), else the first free candidate.
-_ALLOCATE = """
-local mine = redis.call('GET', KEYS[1])
-if mine then
-  for i = 2, #KEYS do
-    if ARGV[i + 1] == mine then redis.call('EXPIRE', KEYS[i], ARGV[1]) end
-  end
-  redis.call('EXPIRE', KEYS[1], ARGV[1])
-  return mine
-end
-for i = 2, #KEYS do
-  local owner = redis.call('GET', KEYS[i])
-  if (not owner) or owner == ARGV[2] then
-    redis.call('SET', KEYS[i], ARGV[2], 'EX', ARGV[1])
-    redis.call('SET', KEYS[1], ARGV[i + 1], 'EX', ARGV[1])
-    return ARGV[i + 1]
-  end
-end
-redis.call('SET', KEYS[1], ARGV[#ARGV], 'EX', ARGV[1])
-return ARGV[#ARGV]
-"""
 
 
 class PseudonymBook:
@@ -95,7 +73,7 @@ class PseudonymBook:
         self._redis = redis
         self._keys = keys
         self._key = key
-        self._script = redis.register_script(_ALLOCATE)
+        self._script = scripts.register(redis, "pseudonym_allocate")
 
     def name(self, platform: str, user_id: str, link_id: str, retention_days: int) -> str:
         user_ref = f"{platform}:{user_id}"

@@ -15,7 +15,7 @@ import time
 from datetime import datetime, UTC
 
 from core import audit, persons
-from core.keys import DAY, Keys
+from core.storage.keys import DAY, Keys
 from core.links import LinksConfig
 from core.models import MessageRef
 

@@ -17,7 +17,7 @@ from celery.signals import worker_ready
 
 from core import audit, persons
 from core.backoff import Backoff
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.links import load_links
 from core.models import Command, MessageRef, PlatformEvent
 from core.task_queue import ERASE_AGAIN_TASK, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, handed_over_id

@@ -17,7 +17,7 @@ from discord.ext import commands
 from ..adapter import AdapterStartError
 from core.idmap import IdMap
 from ..ingress import Ingress
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, discord_limits

@@ -24,7 +24,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from core.backoff import Backoff, log_retry
 from core.idmap import IdMap
-from core.keys import Keys
+from core.storage import scripts
+from core.storage.keys import Keys
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import ChatRef, MessageRef, PlatformEvent
@@ -40,12 +41,6 @@ ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)
 ACCEPT_ATTEMPTS = 8  # waits of 0.5, 1, 2, 4, 8, 16 and 30 s between them
 # An id, not content; after a month away (or the link's retention, if shorter), no catching up.
 LAST_SEEN_TTL = 30 * 86400
-_KEEP_LARGEST = """
-local c = redis.call('GET', KEYS[1])
-if (not c) or tonumber(ARGV[1]) > tonumber(c) then redis.call('SET', KEYS[1], ARGV[1]) end
-redis.call('EXPIRE', KEYS[1], ARGV[2])
-return 1
-"""
 _TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 
@@ -120,7 +115,7 @@ class RelayCog(commands.Cog, name="relay"):
         key = self._keys.discord_last_seen(event.source.chat_id)
         # Snowflakes grow with time: keep the largest (a late event must not move it back).
         if self._keep_largest is None:
-            self._keep_largest = self._redis.register_script(_KEEP_LARGEST)
+            self._keep_largest = scripts.register(self._redis, "discord_keep_largest")
         ttl = min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400)
         await self._keep_largest(keys=[key], args=[event.source.message_id, ttl])
 

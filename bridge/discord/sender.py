@@ -23,7 +23,7 @@ import discord
 from ..adapter import BeforePost, DeliveryError
 from core.idmap import IdMap
 from core.intents import DeliveryIntent
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.models import OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits

@@ -22,7 +22,7 @@ from aiogram.utils.token import TokenValidationError
 
 from ..adapter import AdapterStartError
 from ..ingress import Ingress
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, telegram_limits

@@ -11,7 +11,7 @@ import re
 
 import pytest
 
-from core.keys import DAY
+from core.storage.keys import DAY
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 from sandbox.translator import LibreTranslateStandIn

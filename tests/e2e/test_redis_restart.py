@@ -14,7 +14,7 @@ import uuid
 import pytest
 import redis.asyncio as aioredis
 
-from core.keys import Keys
+from core.storage.keys import Keys
 
 from ..helpers import wait_until
 from ..processes import free_port

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.stats import Stats
 
 from ..e2e.test_whole_path import ANNA, MAX, standins, whole_path_env  # noqa: F401 - standins is a fixture

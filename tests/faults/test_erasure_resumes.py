@@ -11,7 +11,7 @@ import pytest
 
 from core import persons
 from core.idmap import IdMap
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost
 from core.settings import Settings
 from core.task_queue import PROCESS_COMMAND_TASK, TaskQueue

@@ -7,7 +7,8 @@ import textwrap
 from collections import Counter
 
 from core import audit
-from core.keys import DAY, Keys
+from core.storage import scripts
+from core.storage.keys import DAY, Keys
 from core.links import load_links
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from tests.helpers import SCHOOL_CLASSES_LINKS
@@ -82,10 +83,12 @@ def test_a_missing_consent_is_explained_once(tmp_path, sync_redis, keys):
 
 def test_a_script_runs_by_its_sha(sync_redis, keys):
     # The server may or may not know this script yet (NOSCRIPT: redis-py loads it).
-    text = "-- twinbridge test script\nreturn redis.call('INCR', KEYS[1]) + tonumber(ARGV[1])"
-    assert pipeline._run_script(sync_redis, text, [keys.stats()], [10]) == 11
-    script = pipeline._SCRIPTS[text]
+    # One that only reads: the highest earlier position of a chat still in flight.
+    chat = "telegram:-100"
+    sync_redis.set(keys.in_flight(chat, 3), "x", ex=60)
+    assert scripts.run(sync_redis, "event_in_flight_before", [], [5, keys.in_flight_prefix(chat), 10]) == 3
+    script = scripts._REGISTERED["event_in_flight_before"]
     assert sync_redis.script_exists(script.sha) == [True]
-    assert pipeline._run_script(sync_redis, text, [keys.stats()], [10]) == 12
-    assert pipeline._SCRIPTS[text] is script  # its SHA1 computed once
-    pipeline._SCRIPTS.pop(text)
+    sync_redis.delete(keys.in_flight(chat, 3))
+    assert scripts.run(sync_redis, "event_in_flight_before", [], [5, keys.in_flight_prefix(chat), 10]) == 0
+    assert scripts._REGISTERED["event_in_flight_before"] is script  # its SHA1 computed once

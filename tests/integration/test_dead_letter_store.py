@@ -12,8 +12,8 @@ from types import SimpleNamespace
 import pytest
 
 from core import deadletters, persons
-from bridge.ingress import IN_FLIGHT
-from core.keys import DAY
+from core.task_queue import IN_FLIGHT
+from core.storage.keys import DAY
 from core.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from core.task_queue import TaskQueue
 

@@ -16,7 +16,7 @@ import pytest
 from kombu import Connection
 from kombu.transport import redis as kombu_redis
 
-from bridge.ingress import _FIND_TASKS
+from core.storage import scripts
 from core.settings import Settings
 from core.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
 from workers.leases import held_delivery_tags, renew
@@ -38,7 +38,7 @@ def test_renewed_leases_keep_a_held_message_and_lapsed_ones_restore_it(settings,
     queue = TaskQueue.for_settings(settings)
     task_id = new_task_id()
     sync_redis.lpush(queue.key, queue.message(PROCESS_EVENT_TASK, [{"seq": 1}, "in-flight"], task_id))
-    find = sync_redis.register_script(_FIND_TASKS)
+    find = scripts.register(sync_redis, "ingress_find_tasks")
     options = celery_app.conf.broker_transport_options
     assert options["visibility_timeout"] == 15  # the default: renewal makes a short one safe
 
@@ -80,5 +80,5 @@ def test_a_message_celery_writes_is_found_by_its_task_id(settings, sync_redis, c
     """A retry is a message Celery writes (same task id): the sweeper must see it too."""
     queue = TaskQueue.for_settings(settings)
     result = celery_app.send_task(PROCESS_EVENT_TASK, args=[{"seq": 1}, "in-flight"], queue=PIPELINE_QUEUE)
-    find = sync_redis.register_script(_FIND_TASKS)
+    find = scripts.register(sync_redis, "ingress_find_tasks")
     assert find(keys=[queue.key, queue.unacked_key], args=[result.id, new_task_id()]) == [result.id]

@@ -10,7 +10,7 @@ import time
 import pytest
 
 from core import deadletters, persons
-from core.keys import DAY
+from core.storage.keys import DAY
 from core.links import load_links
 from core.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost, PlatformEvent
 from workers import erasure, failures, ordering, pipeline

@@ -7,7 +7,7 @@ import textwrap
 
 import pytest
 
-from core.keys import DAY
+from core.storage.keys import DAY
 from core.links import load_links
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from workers import rights

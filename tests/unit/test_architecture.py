@@ -1,7 +1,11 @@
-"""The layout's rules, read from the source (an AST walk, nothing imported)."""
+"""The layout's rules, read from the source (an AST walk, nothing imported): the stand-ins
+stay out of the product; the kernel (`core/`) imports neither the adapters (`bridge/`) nor the
+workers (`workers/`), the workers import no adapter (import-linter checks the same in CI), and
+only the storage layer (`core/storage/`) writes Lua or names a Redis key."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -59,3 +63,88 @@ def test_the_demo_imports_the_stand_ins_only_when_it_runs():
     eager = [f"{DEMO}:{line} imports {name}" for line, name, module_level in imports if module_level]
     assert not eager, "import the stand-ins inside the demo's functions, so that " \
                       "`import bridge.demo` (the CLI) never loads them:\n" + "\n".join(eager)
+
+
+# -- the kernel and its storage layer ----------------------------------------------------
+PACKAGES = ("core", "bridge", "workers", "sandbox")
+
+
+def _modules(*packages: str) -> dict[str, ast.Module]:
+    found = {}
+    for package in packages:
+        for path in sorted((ROOT / package).rglob("*.py")):
+            found[path.relative_to(ROOT).as_posix()] = ast.parse(path.read_text(encoding="utf-8"), str(path))
+    return found
+
+
+def _imported(path: str, tree: ast.Module) -> set[str]:
+    """The top-level packages a module imports (relative imports resolved)."""
+    here = path.split("/")[:-1]
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = here[:len(here) - (node.level - 1)] if node.level > 1 else here
+                names.add(base[0] if base else (node.module or "").split(".")[0])
+            else:
+                names.add((node.module or "").split(".")[0])
+    return names
+
+
+def test_the_kernel_imports_neither_adapters_nor_workers():
+    offenders = {path: sorted(_imported(path, tree) & {"bridge", "workers", "sandbox"})
+                 for path, tree in _modules("core").items()}
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def test_workers_import_no_adapter():
+    offenders = {path: sorted(_imported(path, tree) & {"bridge", "sandbox"})
+                 for path, tree in _modules("workers").items()}
+    assert {path: names for path, names in offenders.items() if names} == {}
+
+
+def _strings(tree: ast.Module):
+    """Every string constant of a module but its docstrings (which may quote Lua)."""
+    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
+                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+                  and node.body and isinstance(node.body[0], ast.Expr)}
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
+            yield node
+
+
+def test_lua_lives_in_the_storage_layer_only():
+    offenders = sorted({path for path, tree in _modules(*PACKAGES).items()
+                        if not path.startswith("core/storage/")
+                        for node in _strings(tree) if "redis.call(" in node.value})
+    assert offenders == []
+    stray = [p.relative_to(ROOT).as_posix() for package in PACKAGES for p in (ROOT / package).rglob("*.lua")
+             if not p.is_relative_to(ROOT / "core/storage/scripts")]
+    assert stray == []
+
+
+_PREFIX = re.compile(r"(^|\.|_)prefix$")
+
+
+def _formats_a_key(node: ast.JoinedStr) -> bool:
+    """An f-string starting with the key prefix: ``f"{self._prefix}stats"``."""
+    first = node.values[0] if node.values else None
+    return isinstance(first, ast.FormattedValue) and bool(_PREFIX.search(ast.unparse(first.value)))
+
+
+# Modules that still build a key by hand, and why.
+KEYS_BY_HAND = {
+}
+
+
+def test_keys_are_named_by_the_storage_layer_only():
+    found = {}
+    for path, tree in _modules(*PACKAGES).items():
+        if path.startswith("core/storage/"):
+            continue
+        lines = [node.lineno for node in ast.walk(tree) if isinstance(node, ast.JoinedStr) and _formats_a_key(node)]
+        if lines:
+            found[path] = lines
+    assert sorted(found) == sorted(KEYS_BY_HAND), found

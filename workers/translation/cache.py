@@ -11,7 +11,7 @@ import hashlib
 import json
 from collections.abc import Sequence
 
-from core.keys import DAY, Keys
+from core.storage.keys import DAY, Keys
 
 
 def cache_digest(text: str, source: str, target: str, providers: Sequence[str], glossary: Sequence[str]) -> str:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from core.keys import Keys
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.settings import Settings
 

@@ -27,6 +27,11 @@ class Keys:
         published (so an outbox lane knows a gap will fill)."""
         return f"{self.prefix}inflight:{chat_key}:{seq}"
 
+    def in_flight_prefix(self, chat_key: str) -> str:
+        """What every in-flight marker of one source chat starts with (a script appends
+        the positions it looks at)."""
+        return f"{self.prefix}inflight:{chat_key}:"
+
     def seq(self, chat_key: str) -> str:
         """Counter giving each event of a source chat its position. Expires with the
         retention after the chat's last event; the cursors below expire with it."""
@@ -174,6 +179,20 @@ class Keys:
         quotes this source message (Discord webhooks quote what they reply to), so
         erasing the message can drop the quote. Expires with the link's retention."""
         return f"{self.prefix}quoted:{source_key}"
+
+    def rate_limit(self, bucket: str) -> str:
+        """One rate-limit bucket's bookings and pause (core/ratelimit.py); expires a
+        period after its last booking."""
+        return f"{self.prefix}rl:{bucket}"
+
+    def broker_prefix(self) -> str:
+        """What every Celery key starts with (kombu's ``global_keyprefix``): the broker's
+        queues and unacknowledged messages live under the bridge's prefix."""
+        return f"{self.prefix}celery:"
+
+    def everything(self) -> str:
+        """Pattern matching every key of this install (for SCAN: the demo removes them)."""
+        return f"{self.prefix}*"
 
     def stats(self) -> str:
         """Hash of counters (no content, no ids)."""
