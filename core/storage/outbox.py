@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 
+from redis.exceptions import ResponseError
+
 from ..models import OutboundPost
 from .keys import DAY, Keys
 
@@ -52,3 +54,62 @@ def drop(redis, keys: Keys, platform: str, entry_ids: list) -> None:
     pipe.xack(stream, GROUP, *entry_ids)
     pipe.xdel(stream, *entry_ids)
     pipe.execute()
+
+
+class OutboxStream:
+    """One platform's outbox as its adapter reads it (an asyncio client): the consumer
+    group, what earlier consumers left in hand, pages of entries, acknowledgements."""
+
+    def __init__(self, redis, keys: Keys, platform: str):
+        self._redis = redis
+        self.name = keys.outbox(platform)
+
+    async def ensure_group(self) -> None:
+        try:
+            await self._redis.xgroup_create(self.name, GROUP, id="0", mkstream=True)
+        except ResponseError as exc:
+            if "BUSYGROUP" not in str(exc):
+                raise
+
+    async def take_over(self, consumer: str, idle: float) -> int:
+        """Make what other consumers of the group read but never acknowledged (idle for
+        ``idle`` seconds) ``consumer``'s, then drop those consumers; how many entries."""
+        start = "0-0"
+        claimed = 0
+        while True:
+            reply = await self._redis.xautoclaim(self.name, GROUP, consumer, int(idle * 1000),
+                                                 start_id=start, count=500)
+            # (redis-py drops the cursor of a JUSTID reply, hence the entries)
+            start, entries = reply[0], reply[1]
+            claimed += len(entries)
+            if start in ("0-0", b"0-0"):
+                break
+        for info in await self._redis.xinfo_consumers(self.name, GROUP):
+            name = info["name"]
+            if name != consumer and int(info["pending"]) == 0:
+                await self._redis.xgroup_delconsumer(self.name, GROUP, name)
+        return claimed
+
+    async def read(self, consumer: str, start: str, *, count: int, block: int | None) -> list | None:
+        """Up to ``count`` entries (id, fields) for ``consumer``: its own pending ones from
+        ``start``, or new ones when ``start`` is ">" (waiting up to ``block`` ms). None when
+        the group was gone (the stream expired or Redis lost it): it is made anew, with
+        nothing pending."""
+        try:
+            reply = await self._redis.xreadgroup(GROUP, consumer, {self.name: start}, count=count, block=block)
+        except ResponseError as exc:
+            if "NOGROUP" not in str(exc):
+                raise
+            await self.ensure_group()
+            return None
+        return reply[0][1] if reply else []
+
+    async def ack(self, entry_id) -> None:
+        """Acknowledge and delete one entry (its text leaves Redis)."""
+        async with self._redis.pipeline(transaction=True) as pipe:
+            self.ack_into(pipe, entry_id)
+            await pipe.execute()
+
+    def ack_into(self, pipe, entry_id) -> None:
+        pipe.xack(self.name, GROUP, entry_id)
+        pipe.xdel(self.name, entry_id)

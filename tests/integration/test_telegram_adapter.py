@@ -553,7 +553,8 @@ async def test_a_position_published_while_the_reader_is_held_back_is_not_overtak
     as many posts in hand as the consumer takes, their lane waiting out flood control)
     for longer than any fixed grace. The waiting post must not overtake the missing
     position before the reader has read past the moment its marker went."""
-    from bridge.outbox import GAP_GRACE, MAX_IN_HAND
+    from bridge.outbox.consumer import MAX_IN_HAND
+    from bridge.outbox.lane import GAP_GRACE
 
     settings = dataclasses.replace(settings, rate_limits="off")  # the backlog is delivered at once afterwards
     other_chat = TG_CHAT - 1

@@ -1,0 +1,235 @@
+"""Delivering one post: rate limited, retried, looked for on the platform when an earlier
+attempt may have sent it, dead-lettered when hopeless; then its bookkeeping, in one
+transaction (core/storage/deliveries.py)."""
+from __future__ import annotations
+
+import asyncio
+import functools
+import logging
+import random
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
+
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
+
+from core import deadletters
+from core.idmap import IdMap
+from core.intents import Intents
+from core.models import EventKind, MessageRef, OutboundPost
+from core.stats import Stats
+from core.storage.deliveries import DeliveryBook, Writes, together
+from core.storage.keys import Keys
+
+from ..adapter import DeliveryError, Sender
+from .erasure import ErasureGuard, notice_chat
+from .recovery import Recovery
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
+SKIPPED = object()  # an edit or delete of a post that has no copy in the destination
+
+
+class Delivery:
+    def __init__(self, redis, keys: Keys, sender: Sender, book: DeliveryBook, stats: Stats, *,
+                 released: Callable[[object], Awaitable[None]], limiter=None,
+                 limits_for: Callable[[str], Sequence] | None = None, max_attempts: int = MAX_ATTEMPTS):
+        self._redis = redis  # for the dead letters (core/deadletters.py)
+        self._keys = keys
+        self.sender = sender
+        self.book = book
+        self.stats = stats
+        self._released = released  # told when an entry is dealt with (the consumer's back-pressure)
+        self.limiter = limiter
+        self.limits_for = limits_for
+        self.max_attempts = max_attempts
+        self._idmap = IdMap(redis, keys)
+        self._intents = Intents(redis, keys)
+        self.recovery = Recovery(sender, book, self._intents, stats)
+        self.erasure = ErasureGuard(sender, book, stats)
+
+    @property
+    def platform(self) -> str:
+        return self.sender.platform
+
+    async def pace(self, post: OutboundPost) -> None:
+        """Wait for this post's turn under the shared rate limits of its destination."""
+        if self.limiter is not None and self.limits_for is not None:
+            await self.limiter.acquire(self.limits_for(post.destination.chat_id))
+
+    async def pause_destination(self, post: OutboundPost, delay: float) -> None:
+        """The platform said "later": everyone sending to this chat waits, not just this lane."""
+        if self.limiter is not None and self.limits_for is not None:
+            for limit in self.limits_for(post.destination.chat_id)[:1]:
+                await self.limiter.pause(limit.bucket, delay)
+
+    async def deliver(self, post: OutboundPost, entry_id=None) -> None:
+        """Deliver one post: rate limited, retried, dead-lettered when hopeless; then
+        record it (id map, delivery marker, order cursor) and acknowledge ``entry_id``,
+        all in one transaction."""
+        if post.kind in (EventKind.NEW, EventKind.NOTICE) and await self.book.delivered(post):
+            await self.stats.incr(f"{self.platform}.delivery.duplicate")
+            await self.finish(post, entry_id)
+            return
+        attempt = limited = 0
+        # A NEW post may have been sent already, by a process that died before recording
+        # it (its intent is still there): look for it before sending it again. Also after
+        # an error that leaves open whether the platform took the post (5xx, timeout).
+        look_first = post.kind == EventKind.NEW
+        while True:
+            attempt += 1
+            await self.pace(post)
+            if await self.erasure.author_erased(post):
+                # Its author was erased while it waited (in the lane, for its turn, for a
+                # retry): it must not go out now. Checked right before each attempt.
+                await self._refuse_erased(post, entry_id)
+                return
+            try:
+                writes = await self.recovery.sent_earlier(post) if look_first else None
+                look_first = False
+                if writes is None:
+                    writes = await self._deliver_once(post)
+            except DeliveryError as exc:
+                if post.kind == EventKind.NEW and exc.retry_after is None and not exc.permanent:
+                    look_first = True
+                if exc.retry_after is not None and not exc.permanent:
+                    # A 429 is the platform saying "later", not a failure: it does not
+                    # use up the attempts (but a platform that never stops is bounded).
+                    limited += 1
+                    if limited <= MAX_RATE_LIMITED:
+                        attempt -= 1
+                if exc.permanent or attempt >= self.max_attempts:
+                    log.warning("giving up on a post to %s after %d attempt(s): %s",
+                                post.destination.key, attempt, exc.reason)
+                    await self.stats.incr(f"{self.platform}.delivery.dead_lettered")
+                    await self.dead_letter(post, exc.reason, attempt, entry_id)
+                    # The intent stays only if an attempt may have posted it after all.
+                    await self.finish(post, entry_id, resolve_intent=not look_first)
+                    return
+                if exc.retry_after is not None:
+                    delay = exc.retry_after
+                    await self.stats.incr(f"{self.platform}.delivery.rate_limited")
+                    await self.pause_destination(post, delay)
+                else:
+                    delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                    await self.stats.incr(f"{self.platform}.delivery.retried")
+                log.info("retrying a post to %s in %.1fs (%s)", post.destination.key, delay, exc.reason)
+                await asyncio.sleep(delay)
+                continue
+            if writes is not SKIPPED:
+                # The post is on the platform: its bookkeeping must reach Redis, whatever it takes.
+                await self.after_send(functools.partial(self.finish, post, entry_id, writes, delivered=True))
+            else:
+                await self.finish(post, entry_id)
+            return
+
+    async def _deliver_once(self, post: OutboundPost):
+        """Send ``post``; return the id-map writes it calls for (or None), or SKIPPED
+        when there was nothing to change."""
+        if post.kind == EventKind.NOTICE:
+            ids = await self.sender.notify(post)
+            if not (post.author and ids) or (post.private_to and post.fallback):
+                # Nothing of a member's, or no telling where it went: a private notice with
+                # a fallback may have gone to its chat instead (and the fallback never
+                # carries private data).
+                return None
+            recorded = []
+
+            async def note() -> None:
+                recorded.append(await self.erasure.note_notice(post, ids))
+            await self.after_send(note)
+            if not recorded[-1]:
+                # Its member was erased while it was being sent: take it back at once.
+                await self.erasure.take_back(replace(post, destination=notice_chat(post)), ids)
+            return None
+        if post.kind == EventKind.NEW:
+            reply_to = quoted = None
+            if post.reply_to is not None:
+                reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
+                if reply_to is not None and hasattr(self.sender, "unquote"):
+                    quoted = await self._original_of(post)
+            ids = await self.sender.send(post, reply_to,
+                                         before_post=lambda shown: self._intents.record(post, shown))
+            if await self.erasure.author_erased(post) and await self.erasure.take_back(post, ids):
+                return None
+            return together(self.book.copies(post, ids),
+                            self.book.quote(post, quoted) if quoted is not None else None)
+        copies = await self.copies_of(post)
+        if not copies:
+            # Never relayed there (older than the id map, or filtered): nothing to change.
+            await self.stats.incr(f"{self.platform}.skipped.{post.kind.value}_without_copy")
+            return SKIPPED
+        if post.kind == EventKind.UNQUOTE:
+            unquote = getattr(self.sender, "unquote", None)
+            if unquote is None:
+                return SKIPPED  # this platform's replies quote nothing
+            await unquote(post, copies)
+            return None
+        if post.kind == EventKind.EDIT:
+            ids = await self.sender.edit(post, copies)
+            return self.book.copies(post, ids)
+        await self.sender.delete(post, copies)
+        return self.book.copies_gone(post, copies)
+
+    async def copies_of(self, post: OutboundPost) -> list[str]:
+        """The recorded copies of ``post``'s source in its destination; without any, those
+        a crash may have left unrecorded, found on the platform."""
+        copies = await self._idmap.copies(post.link_id, post.source, post.destination)
+        if not copies:
+            copies = await self.recovery.recover_copies(post)
+        return copies
+
+    async def finish(self, post: OutboundPost, entry_id, writes: Writes | None = None, *,
+                     delivered: bool = False, resolve_intent: bool = True) -> None:
+        """Everything that follows one post, in one round trip (DeliveryBook.finish); then
+        the entry is out of hand."""
+        await self.book.finish(post, entry_id, writes, delivered=delivered, resolve_intent=resolve_intent)
+        if entry_id is not None:
+            await self._released(entry_id)
+
+    async def after_send(self, write: Callable[[], Awaitable[object]]) -> None:
+        """Record in Redis that a post is on the platform, waiting out a Redis outage:
+        failing here would leave the entry unacknowledged and unmarked, so it would be
+        read again and posted twice once Redis is back."""
+        delay = 0.25
+        while True:
+            try:
+                await write()
+                return
+            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
+                log.warning("Redis unavailable (%s) after a post to %s was sent; retrying in %.1fs",
+                            exc.__class__.__name__, self.platform, delay)
+                await asyncio.sleep(delay)
+                delay = min(5.0, delay * 2)
+
+    async def dead_letter(self, post: OutboundPost, reason: str, attempts: int, entry_id=None) -> None:
+        """Park an undeliverable post where organisers can see, retry or purge it
+        (`twinbridge dead-letters`, core/deadletters.py): it expires with the link's
+        retention, and is filed under its author (``post.author``, a person key) for erasure."""
+        if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts)) == 0:
+            log.warning("a dead letter for %s was refused: its link's or sender's dead letters are full",
+                        post.destination.key)
+
+    async def _refuse_erased(self, post: OutboundPost, entry_id) -> None:
+        await self.stats.incr(f"{self.platform}.erasure.refused")
+        resolved = True
+        if post.kind == EventKind.NEW:
+            # An earlier attempt may have posted it before a crash: take that copy back too.
+            try:
+                looked = await self.recovery.find_intended(post)
+            except DeliveryError:
+                looked = ([], False, False)
+            if looked is not None:
+                ids, _, verified = looked
+                if ids:
+                    await self.erasure.take_back(post, ids)
+                # Where nobody could look, the intent stays (IdMap.trace reports it).
+                resolved = verified
+        await self.finish(post, entry_id, resolve_intent=resolved)
+
+    async def _original_of(self, post: OutboundPost) -> MessageRef:
+        """The source message a reply answers (its reply_to may be a relayed copy)."""
+        origin = await self._idmap.origin(post.reply_to)
+        return origin[1] if origin and origin[0] == post.link_id else post.reply_to
