@@ -26,7 +26,6 @@ lock before its first await (adapters call in delivery order).
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 import uuid
@@ -35,7 +34,7 @@ from dataclasses import replace
 from collections.abc import Callable
 
 from core.backoff import Backoff
-from core.storage import scripts
+from core.storage.ingress import SWEEP_PAGE, IngressStore, load_entry
 from core.storage.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
 from core.stats import Stats
@@ -59,16 +58,12 @@ class Ingress:
         """``identity``: this process's (bridge/lease.py); ``leased``: the adapters run only
         while this process holds their platform's lease, so another process's unfinished
         accept can be taken over at once (bridge/runner.py)."""
-        self._redis = redis
         self._pending = f"{PENDING}:{identity or uuid.uuid4().hex}"
         self._leased = leased
-        self._keys = keys
         self._tasks = tasks
         self._stats = stats or Stats(redis, keys)
         self._retention_days = retention_days
-        self._begin = scripts.register(redis, "ingress_begin")
-        self._store = scripts.register(redis, "ingress_store")
-        self._undo = scripts.register(redis, "ingress_undo")
+        self._store = IngressStore(redis, keys)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
 
     def _ttl(self, chat: ChatRef) -> int:
@@ -122,15 +117,13 @@ class Ingress:
     async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str,
                         platform: str) -> int | None:
         """The next position in ``chat`` for a new event; None (counted) for a duplicate."""
-        keys = [self._keys.seen(dedup_key), self._keys.seq(chat)]
-        if self._leased:
-            keys += [self._keys.adapter_lease(platform), self._keys.stats()]
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored: while the marker is
-        # PENDING, a redelivery waits for it to become "1", to expire, or (see _BEGIN) to
+        # PENDING, a redelivery waits for it to become "1", to expire, or (ingress_begin.lua) to
         # be taken over from a process that no longer runs the adapter.
         while True:
-            got = await self._begin(keys=keys, args=[self._pending, PENDING_TTL, ttl])
+            got = await self._store.begin(dedup_key, chat, self._pending, PENDING_TTL, ttl,
+                                          lease_of=platform if self._leased else None)
             if isinstance(got, int):
                 return got
             if got.startswith(PENDING):
@@ -143,30 +136,24 @@ class Ingress:
                            task_data: dict, counter: str, pending: bool = False) -> bool:
         """Store the entry and enqueue its task; False when another process took the
         accept over meanwhile (it stores the event; this position stays a gap)."""
-        seen = self._keys.seen(dedup_key)
-        in_flight = self._keys.in_flight(chat, seq)
         try:
             task_id = new_task_id()
-            keys = [self._keys.ingress(), in_flight, seen, self._tasks.key, self._keys.stats()]
-            args = [json.dumps(entry, ensure_ascii=False), ttl,
-                    self._tasks.message(task, [task_data, IN_FLIGHT], task_id), counter, Keys.STATS_TTL, task_id,
-                    self._pending]
-            if pending:
-                keys.append(self._keys.pending_commands(chat))
-                args.append(seq)
-            stored = await self._store(keys=keys, args=args)
+            stored = await self._store.store(
+                dedup_key, chat, seq, ttl, entry, queue_key=self._tasks.key,
+                task_message=self._tasks.message(task, [task_data, IN_FLIGHT], task_id), task_id=task_id,
+                counter=counter, token=self._pending, pending_command=pending)
         except BaseException:
             # Not stored (or the reply was lost): let a redelivery be accepted, unless it was.
-            await asyncio.shield(self._forget(seen, in_flight, ttl))
+            await asyncio.shield(self._forget(dedup_key, chat, seq, ttl))
             raise
         if stored is None:
             await self._stats.incr("ingress.taken_over")
             return False
         return True
 
-    async def _forget(self, seen: str, in_flight: str, ttl: int) -> None:
+    async def _forget(self, dedup_key: str, chat: str, seq: int, ttl: int) -> None:
         try:
-            await self._undo(keys=[seen, in_flight], args=[self._pending, ttl])
+            await self._store.undo(dedup_key, chat, seq, self._pending, ttl)
         except Exception:  # noqa: BLE001 - Redis is away; the PENDING marker expires on its own
             log.warning("could not undo a half-accepted event; a redelivery waits until it expires")
 
@@ -189,40 +176,35 @@ class IngressSweeper:
 
     def __init__(self, redis, keys: Keys, tasks: TaskQueue, grace: float = 5.0, interval: float = 2.0,
                  pause: float = 5.0, stats: Stats | None = None):
-        self._redis = redis
-        self._keys = keys
+        self._store = IngressStore(redis, keys)
         self._tasks = tasks
         self.grace = grace  # an entry younger than this is not looked at (its task is surely on its way)
         self.interval = interval
         self.pause = pause  # before the second requeue of one entry; doubling up to MAX_PAUSE
         self._stats = stats or Stats(redis, keys)
-        self._find = scripts.register(redis, "ingress_find_tasks")
-        self._requeue = scripts.register(redis, "ingress_requeue_if_there")
         self._missing: set[str] = set()  # entries whose task the last sweep did not find
         self._requeues: dict[str, tuple[int, float]] = {}  # entry id -> (requeues, monotonic time of the last)
         self._task_ids: dict[str, str] = {}  # for entries written without a task id (before this version)
 
     async def sweep_once(self) -> int:
         """Enqueue the entries whose task was found nowhere twice in a row; returns how many."""
-        if not await self._redis.set(self._keys.ingress_sweep_lock(), "1", nx=True,
-                                     ex=max(1, int(self.interval))):
+        if not await self._store.take_sweep_turn(max(1, int(self.interval))):
             return 0  # another sweeper's turn
-        newest = int((time.time() - self.grace) * 1000)
-        entries = await self._redis.xrange(self._keys.ingress(), "-", f"{newest}-0", count=500)
+        entries = await self._store.entries_before(int((time.time() - self.grace) * 1000))
         tasks: dict[str, str] = {}
         events: dict[str, dict] = {}
         for entry_id, fields in entries:
             try:
-                events[entry_id] = json.loads(fields["event"])
+                events[entry_id] = load_entry(fields)
             except (KeyError, ValueError):  # not ours to run: drop it instead of stalling on it
-                await self._redis.xdel(self._keys.ingress(), entry_id)
+                await self._store.drop(entry_id)
                 await self._stats.incr("ingress.dropped_unreadable")
                 continue
             tasks[entry_id] = fields.get("task") or self._task_ids.setdefault(entry_id, new_task_id())
         # An event's task is the entry's (moderation), or the translation task it was handed to.
         wanted = [task_id for first in tasks.values() for task_id in (first, handed_over_id(first))]
         queues = [self._tasks.key, *getattr(self._tasks, "later_keys", ())]
-        found = set(await self._find(keys=[*queues, self._tasks.unacked_key], args=wanted)) if tasks else set()
+        found = await self._store.tasks_found(queues, self._tasks.unacked_key, wanted) if tasks else set()
         missing = {entry_id for entry_id, task_id in tasks.items()
                    if task_id not in found and handed_over_id(task_id) not in found}
         lost, self._missing = missing & self._missing, missing - self._missing
@@ -234,11 +216,11 @@ class IngressSweeper:
                 self._missing.add(entry_id)  # still lost; its turn comes after the pause
                 continue
             message = self._tasks.message(PROCESS_EVENT_TASK, [events[entry_id], entry_id], tasks[entry_id])
-            if not await self._requeue(keys=[self._keys.ingress(), self._tasks.key], args=[entry_id, message]):
+            if not await self._store.requeue_if_there(entry_id, self._tasks.key, message):
                 continue  # gone meanwhile: published, or erased
             self._requeues[entry_id] = (count + 1, now)
             requeued += 1
-        if len(entries) < 500:  # all stale entries seen: forget those that left (published, or expired)
+        if len(entries) < SWEEP_PAGE:  # all stale entries seen: forget those that left (published, or expired)
             for book in (self._requeues, self._task_ids):
                 for entry_id in [e for e in book if e not in events]:
                     del book[entry_id]

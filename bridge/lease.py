@@ -18,7 +18,7 @@ import socket
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 
-from core.storage import scripts
+from core.storage.adapter_lease import LeaseKey
 from core.storage.keys import Keys
 
 log = logging.getLogger(__name__)
@@ -51,30 +51,27 @@ class LeaseLost(Exception):
 
 class AdapterLease:
     def __init__(self, redis, keys: Keys, platform: str, holder: str, ttl: float = 10.0):
-        self._redis = redis
-        self._key = keys.adapter_lease(platform)
+        self._lease = LeaseKey(redis, keys, platform)
         self.platform = platform
         self.holder = holder
         self.ttl = ttl
-        self._renew = scripts.register(redis, "lease_renew")
-        self._release = scripts.register(redis, "lease_release")
 
     async def acquire(self, stop: asyncio.Event) -> bool:
         """Wait until this process holds the lease (True) or ``stop`` is set (False)."""
         told = warned = False
         while not stop.is_set():
             try:
-                if await self._redis.set(self._key, self.holder, nx=True, px=int(self.ttl * 1000)):
+                if await self._lease.take(self.holder, int(self.ttl * 1000)):
                     if told:
                         log.info("%s adapter: taking over (the other `twinbridge run` is gone)", self.platform)
                     return True
-                holder = await self._redis.get(self._key)
+                holder = await self._lease.holder()
                 if holder == self.holder:
                     return True
                 if holder and _dead_here(holder):
                     # A process of this host that died without releasing it (kill -9): no
                     # need to wait for the lease to expire.
-                    await self._release(keys=[self._key], args=[holder])
+                    await self._lease.release(holder)
                     continue
                 if not told:
                     log.info("%s adapter: another `twinbridge run` is running it; standing by", self.platform)
@@ -97,7 +94,7 @@ class AdapterLease:
         while True:
             await asyncio.sleep(self.ttl / 3)
             try:
-                renewed = await self._renew(keys=[self._key], args=[self.holder, int(self.ttl * 1000)])
+                renewed = await self._lease.renew(self.holder, int(self.ttl * 1000))
             except (RedisConnectionError, RedisTimeoutError, OSError):
                 continue
             if not renewed:
@@ -105,6 +102,6 @@ class AdapterLease:
 
     async def release(self) -> None:
         try:
-            await self._release(keys=[self._key], args=[self.holder])
+            await self._lease.release(self.holder)
         except (RedisConnectionError, RedisTimeoutError, OSError):
             pass  # it expires by itself

@@ -31,10 +31,13 @@ import json
 import logging
 import time
 from collections import Counter
+from functools import partial
 
 from core import audit, deadletters, persons
 from core.storage import outbox
-from core.storage.keys import DAY, Keys
+from core.storage.erasures import ErasureRecords
+from core.storage.members import authored_batch
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
 
@@ -53,23 +56,17 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
     """Erase ``user_ref`` ("telegram:5001"); returns counts (no content)."""
     person = persons.person(redis, keys, user_ref)
     longest = max((link.policy.retention_days for link in config.links), default=1)
-    job = keys.erasure(person)
-    started = redis.hget(job, "started")
-    erased_at = float(started) if started else time.time()
-    begin = redis.pipeline(transaction=True)
-    begin.hset(job, mapping={"user": user_ref, "started": repr(erased_at)})
-    begin.expire(job, longest * DAY)
-    persons.tombstone_into(begin, keys, person, erased_at, longest)
-    begin.execute()
+    records = ErasureRecords(redis, keys)
+    erased_at = records.begin(person, user_ref, time.time(), longest)
 
     done: Counter = Counter(dict.fromkeys(COUNTS, 0))
     done["in_flight"] = _drop_in_flight(redis, keys, person, user_ref, erased_at)
     touched: set[str] = set()
-    while members := redis.zrange(keys.authored(user_ref), 0, BATCH - 1):
-        _take_back(redis, keys, config, user_ref, members, done, touched)
-    while entries := redis.zrange(keys.notices_about(person), 0, BATCH - 1):
-        _delete_notices(redis, keys, person, entries, done)
-    _forget_gates(redis, keys, config, user_ref, done, touched)
+    while members := authored_batch(redis, keys, user_ref, BATCH):
+        _take_back(records, config, user_ref, members, done, touched)
+    while entries := records.notices_batch(person, BATCH):
+        _delete_notices(records, person, entries, done)
+    _forget_gates(redis, keys, records, config, user_ref, done, touched)
     for link in config.links:
         rewritten = audit.rewrite_naming(redis, keys, link.id, (person, user_ref), ERASED)
         done["audit_entries"] += rewritten
@@ -77,50 +74,39 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
             touched.add(link.id)
     done["dead_letters"] = _erase_dead_letters(redis, keys, person, user_ref)
 
-    finish = redis.pipeline(transaction=True)
+    audit_writes = []
     for link_id in sorted(touched):
         kept = config.link(link_id)  # None: the link left the configuration since
-        audit.record_into(finish, keys, link_id, "erased", subject=ERASED,
-                          detail=f"copies={done['copies_to_delete']} consents={done['consents']}",
-                          retention_days=kept.policy.retention_days if kept else longest)
-    finish.delete(keys.authored(user_ref), keys.notices_about(person), job)
-    finish.execute()
+        audit_writes.append(partial(audit.record_into, keys=keys, link_id=link_id, action="erased", subject=ERASED,
+                                    detail=f"copies={done['copies_to_delete']} consents={done['consents']}",
+                                    retention_days=kept.policy.retention_days if kept else longest))
+    records.finish(user_ref, person, audit_writes)
     return dict(done)
 
 
 def resume(redis, keys: Keys, config: LinksConfig) -> int:
     """Finish every erasure a crash interrupted; returns how many."""
     finished = 0
-    for job in redis.scan_iter(match=keys.erasures(), count=1000):
-        user_ref = redis.hget(job, "user")
-        if user_ref:
-            erase(redis, keys, config, user_ref)
-            finished += 1
+    for user_ref in ErasureRecords(redis, keys).unfinished():
+        erase(redis, keys, config, user_ref)
+        finished += 1
     if finished:
         log.info("resumed %d interrupted erasure(s)", finished)
     return finished
 
 
-def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: list[str],
+def _take_back(records: ErasureRecords, config: LinksConfig, user_ref: str, members: list[str],
                done: Counter, touched: set[str]) -> None:
     """One batch of the member's index: delete posts for the relayed copies, edit posts
     for the replies quoting them, the held messages; then the batch's index entries."""
-    read = redis.pipeline(transaction=False)
-    for member in members:
+    posts: list[OutboundPost] = []
+    unquoted: list[str] = []
+    for member, found in zip(members, records.read_authored(members), strict=True):
         kind, _, rest = member.partition("|")
         if kind == "held":
-            read.delete(keys.held(rest))  # nothing to read: gone is gone
-        else:
-            read.hgetall(keys.idmap(rest))
-            read.smembers(keys.quoted_in(rest))
-    replies = iter(read.execute())
-    write = redis.pipeline(transaction=True)
-    for member in members:
-        kind, _, rest = member.partition("|")
-        if kind == "held":
-            done["held"] += next(replies)
+            done["held"] += found
             continue
-        copies, quoting = next(replies), next(replies)
+        copies, quoting = found
         link = config.link(kind)
         retention = link.policy.retention_days if link else 1
         source = MessageRef(*rest.split(":", 2))
@@ -136,19 +122,16 @@ def _take_back(redis, keys: Keys, config: LinksConfig, user_ref: str, members: l
         # copy whose record is being written right now is recorded before this delete is
         # taken up, since it waits in the same outbox lane behind the post.
         for destination in sorted(set(known) | _routed(config, kind, source.chat)):
-            outbox.append_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=kind,
-                                                  destination=ChatRef.parse(destination), source=source,
-                                                  sender="", community="", retention_days=retention))
+            posts.append(OutboundPost(kind=EventKind.DELETE, link_id=kind, destination=ChatRef.parse(destination),
+                                      source=source, sender="", community="", retention_days=retention))
         for entry in quoting:
             link_id, reply_source, destination = entry.split("|", 2)
             done["quotes_dropped"] += 1
-            outbox.append_into(write, keys, OutboundPost(kind=EventKind.UNQUOTE, link_id=link_id,
-                                                  destination=ChatRef.parse(destination),
-                                                  source=MessageRef(*reply_source.split(":", 2)),
-                                                  sender="", community="", retention_days=retention))
-        write.delete(keys.quoted_in(rest))
-    write.zrem(keys.authored(user_ref), *members)
-    write.execute()
+            posts.append(OutboundPost(kind=EventKind.UNQUOTE, link_id=link_id, destination=ChatRef.parse(destination),
+                                      source=MessageRef(*reply_source.split(":", 2)),
+                                      sender="", community="", retention_days=retention))
+        unquoted.append(rest)
+    records.retire_authored(user_ref, members, posts, unquoted)
 
 
 def _routed(config: LinksConfig, link_id: str, source_chat: ChatRef) -> set[str]:
@@ -160,28 +143,22 @@ def _routed(config: LinksConfig, link_id: str, source_chat: ChatRef) -> set[str]
             if chat != source_chat}
 
 
-def _delete_notices(redis, keys: Keys, person: str, entries: list[str], done: Counter) -> None:
+def _delete_notices(records: ErasureRecords, person: str, entries: list[str], done: Counter) -> None:
     """One batch of the bot's notices showing the member's data: delete posts for them."""
-    write = redis.pipeline(transaction=True)
+    posts = []
     for entry in entries:
         link_id, source, destination, private_to = entry.split("|", 3)
         done["notices_to_delete"] += 1
-        outbox.append_into(write, keys, OutboundPost(kind=EventKind.DELETE, link_id=link_id,
-                                              destination=ChatRef.parse(destination),
-                                              source=MessageRef(*source.split(":", 2)), sender="", community="",
-                                              private_to=private_to, retention_days=1))
-    write.zrem(keys.notices_about(person), *entries)
-    write.execute()
+        posts.append(OutboundPost(kind=EventKind.DELETE, link_id=link_id, destination=ChatRef.parse(destination),
+                                  source=MessageRef(*source.split(":", 2)), sender="", community="",
+                                  private_to=private_to, retention_days=1))
+    records.retire_notices(person, entries, posts)
 
 
-def _forget_gates(redis, keys: Keys, config: LinksConfig, user_ref: str, done: Counter,
+def _forget_gates(redis, keys: Keys, records: ErasureRecords, config: LinksConfig, user_ref: str, done: Counter,
                   touched: set[str]) -> None:
-    pipe = redis.pipeline(transaction=False)
-    for link in config.links:
-        pipe.delete(keys.consent(link.id, user_ref))
-        pipe.delete(keys.explained(link.id, user_ref))
-    replies = pipe.execute()
-    for link, consents in zip(config.links, replies[::2], strict=True):
+    consented = records.forget_consents([link.id for link in config.links], user_ref)
+    for link, consents in zip(config.links, consented, strict=True):
         done["consents"] += consents
         if consents:
             touched.add(link.id)

@@ -12,15 +12,15 @@ approval interrupted by a crash is simply done again, and releases once.
 """
 from __future__ import annotations
 
-import json
 import re
 import secrets
 from dataclasses import dataclass, replace
 
 
 from core import audit
-from core.storage import scripts
-from core.storage.keys import DAY, Keys
+from core.storage import holds as stored_holds
+from core.storage import members
+from core.storage.keys import Keys
 from core.links import Link
 from core.models import PlatformEvent
 
@@ -56,15 +56,12 @@ def normalise_id(typed: str) -> str | None:
     return candidate if _ID.fullmatch(candidate) else None
 
 
-
-
 def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated, shown_as: str) -> tuple[str, list]:
     """Store ``event`` for ``link``'s moderators and queue the notices to them, once
     (a second call for the same event and link changes nothing). Returns the hold
     ID and the notices queued by this call."""
     author = f"{event.source.platform}:{event.author.id}"
-    ttl = link.policy.retention_days * DAY
-    record = json.dumps({"link_id": link.id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
+    record = stored_holds.record(link.id, author, event)
     member = person(redis, keys, author)
     while True:
         hold_id = new_hold_id()
@@ -73,12 +70,8 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
                    for n in (held_for_moderator(m, hold_id, link.id, shown_as, allowed.text,
                                                 len(allowed.attachments), link.policy.retention_days)
                              for m in link.policy.moderators) if n is not None]
-        script_keys = [keys.hold_ref(link.id, event.dedup_key), keys.held(hold_id)]
-        args = [hold_id, record, ttl]
-        for notice in notices:
-            script_keys.append(keys.outbox(notice.destination.platform))
-            args += [json.dumps(notice.to_dict(), ensure_ascii=False), notice.retention_days * DAY]
-        got, created = scripts.run(redis, "hold", script_keys, args)
+        got, created = stored_holds.hold(redis, keys, link.id, event.dedup_key, hold_id, record,
+                                         link.policy.retention_days, notices)
         if got:
             break
     if not created:
@@ -94,25 +87,17 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
 def load(redis, keys: Keys, hold_id: str) -> Held | None:
     """The held item with this ID (as typed), or None."""
     normalised = normalise_id(hold_id)
-    raw = redis.get(keys.held(normalised)) if normalised else None
-    if not raw or not normalised:
+    data = stored_holds.load(redis, keys, normalised) if normalised else None
+    if not data or not normalised:
         return None
-    data = json.loads(raw)
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
-
-
 
 
 def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retention_days: int) -> bool:
     """Remove the held item and queue ``posts`` (its approved copies), atomically;
     False if it was decided before (by another moderator, or a run that died after
     releasing it). Then the index and the audit."""
-    script_keys = [keys.held(held.hold_id)]
-    args = []
-    for post in posts:
-        script_keys.append(keys.outbox(post.destination.platform))
-        args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    if scripts.run(redis, "hold_release", script_keys, args) == -1:
+    if not stored_holds.release(redis, keys, held.hold_id, posts):
         return False
     _settled(redis, keys, held, "approved", moderator, retention_days)
     return True
@@ -120,14 +105,14 @@ def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retentio
 
 def settle(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> bool:
     """Remove the held item (once: False if another moderator was first) and audit the decision."""
-    if not redis.delete(keys.held(held.hold_id)):
+    if not stored_holds.remove(redis, keys, held.hold_id):
         return False
     _settled(redis, keys, held, decision, moderator, retention_days)
     return True
 
 
 def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> None:
-    redis.zrem(keys.authored(held.author), f"held|{held.hold_id}")
+    members.forget_authored(redis, keys, held.author, f"held|{held.hold_id}")
     # People by person key only (a moderator too): the audit names nobody by platform id.
     audit.record(redis, keys, held.link_id, decision, subject=person(redis, keys, held.author),
                  detail=f"id={held.hold_id} by={person(redis, keys, moderator)}", retention_days=retention_days)

@@ -18,12 +18,9 @@ bot) have no messages to keep in order with.
 """
 from __future__ import annotations
 
-import json
-
-
 from core import persons
-from core.storage import scripts
-from core.storage.keys import DAY, Keys
+from core.storage import ordering as stored_order
+from core.storage.keys import Keys
 from core.models import Command, OutboundPost
 
 from .pipeline import tagged
@@ -33,18 +30,14 @@ from .pipeline import tagged
 LOOKBACK = 1000
 
 
-
-
-
 def pending_command_before(redis, keys: Keys, chat_key: str, seq: int) -> int:
     """The position of a command of ``chat_key`` written before ``seq`` and not yet handled, or 0."""
-    return scripts.run(redis, "pending_command_before", [keys.pending_commands(chat_key)],
-                [seq, keys.in_flight_prefix(chat_key)])
+    return stored_order.pending_command_before(redis, keys, chat_key, seq)
 
 
 def event_in_flight_before(redis, keys: Keys, chat_key: str, seq: int) -> int:
     """The position of an event of ``chat_key`` written before ``seq`` and still in flight, or 0."""
-    return scripts.run(redis, "event_in_flight_before", [], [seq, keys.in_flight_prefix(chat_key), LOOKBACK])
+    return stored_order.event_in_flight_before(redis, keys, chat_key, seq, LOOKBACK)
 
 
 def finish_command(redis, keys: Keys, command: Command, answers: list[OutboundPost], ingress_id: str | None) -> bool:
@@ -56,10 +49,5 @@ def finish_command(redis, keys: Keys, command: Command, answers: list[OutboundPo
         # their erasure), unless it names someone already. Not the /forgetme answer: it
         # comes after the erasure and must not start a new record about them.
         answers = tagged(answers, persons.person(redis, keys, command.user_ref))
-    script_keys = [keys.ingress(), keys.in_flight(chat, command.seq), keys.pending_commands(chat)]
-    args = [ingress_id or "", command.seq]
-    for post in answers:
-        script_keys.append(keys.outbox(post.destination.platform))
-        args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    return scripts.run(redis, "command_finish", script_keys, args) != -1
+    return stored_order.finish_command(redis, keys, chat, command.seq, answers, ingress_id)
 

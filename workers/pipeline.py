@@ -11,15 +11,14 @@ policy removes.
 """
 from __future__ import annotations
 
-import json
 import time
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
 
 from core import persons
-from core.storage import scripts
-from core.storage.keys import DAY, Keys
+from core.storage import outbox
+from core.storage.keys import Keys
 from core.links import Community, LinksConfig
 from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
 from core.phrases import media_withheld_note, not_translated_note
@@ -244,12 +243,7 @@ def send_notices(redis, keys: Keys, notices: list[OutboundPost], author: str | N
     so that it is erased with the rest of theirs (also once parked in the dead letters)."""
     if author and notices:
         notices = tagged(notices, persons.person(redis, keys, author))
-    pipe = redis.pipeline()
-    for notice in notices:
-        stream = keys.outbox(notice.destination.platform)
-        pipe.xadd(stream, {"post": json.dumps(notice.to_dict(), ensure_ascii=False)})
-        pipe.expire(stream, notice.retention_days * DAY)
-    pipe.execute()
+    outbox.queue(redis, keys, notices)
 
 
 def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
@@ -262,10 +256,5 @@ def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
 def publish_posts(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost],
                   ingress_id: str | None = None) -> bool:
     """:func:`publish` by the source chat and position (the translation stage has no event)."""
-    stream_keys = [keys.ingress(), keys.in_flight(chat_key, seq)]
-    args: list[str | int] = [ingress_id or ""]
-    for post in posts:
-        stream_keys.append(keys.outbox(post.destination.platform))
-        args += [json.dumps(post.to_dict(), ensure_ascii=False), post.retention_days * DAY]
-    return scripts.run(redis, "publish", stream_keys, args) != -1
+    return outbox.publish(redis, keys, chat_key, seq, posts, ingress_id)
 

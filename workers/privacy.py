@@ -11,8 +11,8 @@ from __future__ import annotations
 import hashlib
 import hmac
 
-from core.storage import scripts
-from core.storage.keys import DAY, Keys
+from core.storage import pseudonyms as stored_pseudonyms
+from core.storage.keys import Keys
 from core.models import Author
 
 _ADJECTIVES = (
@@ -70,30 +70,24 @@ class PseudonymBook:
     retention without a message from them."""
 
     def __init__(self, redis, keys: Keys, key: str):
-        self._redis = redis
-        self._keys = keys
+        self._stored = stored_pseudonyms.Pseudonyms(redis, keys)
         self._key = key
-        self._script = scripts.register(redis, "pseudonym_allocate")
 
     def name(self, platform: str, user_id: str, link_id: str, retention_days: int) -> str:
         user_ref = f"{platform}:{user_id}"
         names = pseudonym_candidates(platform, user_id, link_id, self._key)
         owner = _digest(platform, user_id, link_id, self._key, -1).hex()[:32]
-        keys = [self._keys.pseudonym(link_id, user_ref)] + [self._keys.pseudonym_claim(link_id, n) for n in names]
-        return self._script(keys=keys, args=[retention_days * DAY, owner, *names])
+        return self._stored.allocate(link_id, user_ref, owner, names, retention_days)
 
 
 def current_pseudonym(redis, keys: Keys, link_id: str, user_ref: str) -> str | None:
     """The pseudonym ``user_ref`` holds in ``link_id`` now, if any (for /mydata)."""
-    return redis.get(keys.pseudonym(link_id, user_ref))
+    return stored_pseudonyms.current(redis, keys, link_id, user_ref)
 
 
 def forget_pseudonym(redis, keys: Keys, link_id: str, user_ref: str) -> int:
     """Erase a member's pseudonym in a link, and its claim (the name is free again)."""
-    name = redis.get(keys.pseudonym(link_id, user_ref))
-    if name is None:
-        return 0
-    return redis.delete(keys.pseudonym(link_id, user_ref), keys.pseudonym_claim(link_id, name))
+    return stored_pseudonyms.forget(redis, keys, link_id, user_ref)
 
 
 def shown_sender(author: Author, platform: str, mode: str, link_id: str, pseudonym_key: str | None,

@@ -11,11 +11,12 @@ core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 from __future__ import annotations
 
 import json
-import time
 from datetime import datetime, UTC
 
 from core import audit, persons
-from core.storage.keys import DAY, Keys
+from core.storage import holds as holds_store
+from core.storage import members
+from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import MessageRef
 
@@ -30,18 +31,17 @@ def person(redis, keys: Keys, user_ref: str) -> str:
 
 
 def has_consent(redis, keys: Keys, link_id: str, user_ref: str) -> bool:
-    return bool(redis.exists(keys.consent(link_id, user_ref)))
+    return members.has_consent(redis, keys, link_id, user_ref)
 
 
 def give_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
-    redis.set(keys.consent(link_id, user_ref), "1", ex=retention_days * DAY)
-    redis.delete(keys.explained(link_id, user_ref))
+    members.give_consent(redis, keys, link_id, user_ref, retention_days)
     audit.record(redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref),
                  retention_days=retention_days)
 
 
 def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> bool:
-    had = bool(redis.delete(keys.consent(link_id, user_ref)))
+    had = members.withdraw_consent(redis, keys, link_id, user_ref)
     audit.record(redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref),
                  retention_days=retention_days)
     return had
@@ -50,31 +50,24 @@ def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_d
 def refresh_consent_into(pipe, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
     """Consent lapses only after the link's retention without a message: added to
     ``pipe`` (executed by the caller with the rest that follows a message)."""
-    pipe.expire(keys.consent(link_id, user_ref), retention_days * DAY, xx=True)
+    members.refresh_consent_into(pipe, keys, link_id, user_ref, retention_days)
 
 
 def note_authored(redis, keys: Keys, user_ref: str, member: str, retention_days: int) -> None:
     """Remember ``member`` ("link|source message", or "held|ID") for the member's
     access and erasure requests. Each entry carries its own expiry (the score),
     so none outlives its link's retention even while the member keeps writing."""
-    pipe = redis.pipeline()
-    note_authored_into(pipe, keys, user_ref, member, retention_days)
-    pipe.execute()
+    members.note_authored(redis, keys, user_ref, member, retention_days)
 
 
 def note_authored_into(pipe, keys: Keys, user_ref: str, member: str, retention_days: int) -> None:
     """``note_authored``'s commands, added to ``pipe`` (executed by the caller:
     a redis-py pipeline cannot hold another one)."""
-    key = keys.authored(user_ref)
-    now = time.time()
-    pipe.zremrangebyscore(key, "-inf", now)
-    pipe.zadd(key, {member: now + retention_days * DAY})
-    pipe.expire(key, retention_days * DAY, nx=True)
-    pipe.expire(key, retention_days * DAY, gt=True)
+    members.note_authored_into(pipe, keys, user_ref, member, retention_days)
 
 
 def authored(redis, keys: Keys, user_ref: str) -> list[str]:
-    return redis.zrangebyscore(keys.authored(user_ref), time.time(), "+inf")
+    return members.authored(redis, keys, user_ref)
 
 
 def note_crossed(redis, keys: Keys, user_ref: str, link_id: str, source: MessageRef, retention_days: int) -> None:
@@ -85,11 +78,6 @@ def note_crossed_into(pipe, keys: Keys, user_ref: str, link_id: str, source: Mes
                       retention_days: int) -> None:
     """``note_crossed``'s commands, added to ``pipe`` (executed by the caller)."""
     note_authored_into(pipe, keys, user_ref, f"{link_id}|{source.key}", retention_days)
-
-
-def _days_left(redis, key: str) -> float | None:
-    ttl = redis.ttl(key)
-    return round(ttl / DAY, 1) if ttl and ttl > 0 else None
 
 
 def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym_key: str | None) -> dict:
@@ -103,9 +91,9 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
     }
     me = person(redis, keys, user_ref)
     for link in config.links:
-        key = keys.consent(link.id, user_ref)
-        if redis.exists(key):
-            data["consent"].append({"link": link.id, "given": True, "lapses_in_days": _days_left(redis, key)})
+        if members.has_consent(redis, keys, link.id, user_ref):
+            data["consent"].append({"link": link.id, "given": True,
+                                    "lapses_in_days": members.consent_days_left(redis, keys, link.id, user_ref)})
         pseudonym = current_pseudonym(redis, keys, link.id, user_ref)
         if pseudonym:
             data["pseudonyms"][link.id] = pseudonym
@@ -116,18 +104,17 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
     for member in sorted(authored(redis, keys, user_ref)):
         kind, _, rest = member.partition("|")
         if kind == "held":
-            raw = redis.get(keys.held(rest))
-            if raw:
-                held = json.loads(raw)
+            held = holds_store.load(redis, keys, rest)
+            if held is not None:
                 data["held_for_approval"].append({"id": rest, "link": held["link_id"],
                                                   "text": held["event"].get("text", "")})
             continue
-        copies = redis.hgetall(keys.idmap(rest))
+        copies, kept_for_days = members.relayed_copies(redis, keys, rest)
         data["messages_relayed"].append({
             "link": kind, "message": rest,
             "copies": {field.partition("|")[2]: json.loads(ids) for field, ids in copies.items()
                        if field.startswith(f"{kind}|")},
-            "kept_for_days": _days_left(redis, keys.idmap(rest)),
+            "kept_for_days": kept_for_days,
         })
     return data
 

@@ -24,7 +24,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from core.backoff import Backoff, log_retry
 from core.idmap import IdMap
-from core.storage import scripts
+from core.storage.discord import DiscordState
 from core.storage.keys import Keys
 from ..ingress import Ingress
 from core.links import LinksConfig
@@ -50,9 +50,7 @@ class RelayCog(commands.Cog, name="relay"):
     def __init__(self, bot: commands.Bot, *, config: LinksConfig, ingress: Ingress, stats: Stats, idmap: IdMap,
                  recent_deletes: RecentDeletes | None = None, redis=None, keys: Keys | None = None):
         self.bot = bot
-        self._redis = redis
-        self._keep_largest = None  # the script, registered on first use
-        self._keys = keys
+        self._state = DiscordState(redis, keys) if redis is not None and keys is not None else None
         self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
         self._config = config
         self._ingress = ingress
@@ -79,7 +77,7 @@ class RelayCog(commands.Cog, name="relay"):
         replayed by Discord, so read it from each linked channel's history since the
         last message we accepted. The ingress drops what it had already accepted."""
         try:
-            if self._redis is None or self._keys is None:
+            if self._state is None:
                 return
             for chat in self._config.chats("discord"):
                 await self._catch_up(chat.chat_id)
@@ -90,7 +88,7 @@ class RelayCog(commands.Cog, name="relay"):
         channel = self.bot.get_channel(int(chat_id))
         caught_up = 0
         try:
-            last_seen = await self._redis.get(self._keys.discord_last_seen(chat_id))
+            last_seen = await self._state.last_seen(chat_id)
             if not last_seen or channel is None:
                 return  # first start: the bridge does not replay old history
             async with self._lock(channel.id):  # in order with the live events held meanwhile
@@ -110,14 +108,10 @@ class RelayCog(commands.Cog, name="relay"):
                 await self._stats.incr("discord.caught_up", caught_up)
 
     async def _remember_last_seen(self, event: PlatformEvent) -> None:
-        if self._redis is None or self._keys is None or event.kind.value != "new":
+        if self._state is None or event.kind.value != "new":
             return
-        key = self._keys.discord_last_seen(event.source.chat_id)
-        # Snowflakes grow with time: keep the largest (a late event must not move it back).
-        if self._keep_largest is None:
-            self._keep_largest = scripts.register(self._redis, "discord_keep_largest")
-        ttl = min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400)
-        await self._keep_largest(keys=[key], args=[event.source.message_id, ttl])
+        await self._state.note_seen(event.source.chat_id, event.source.message_id,
+                                    min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400))
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()

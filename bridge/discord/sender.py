@@ -11,7 +11,6 @@ never contain message text.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import time
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ import discord
 from ..adapter import BeforePost, DeliveryError
 from core.idmap import IdMap
 from core.intents import DeliveryIntent
+from core.storage.discord import DiscordState
 from core.storage.keys import Keys
 from core.models import OutboundPost
 from core.phrases import original_header
@@ -93,8 +93,7 @@ class DiscordSender:
         # (docs/benchmarks.md, flood warm-up).
         self._limiter = limiter
         self.recent_deletes = recent_deletes or RecentDeletes()
-        self._redis = redis
-        self._keys = keys
+        self._state = DiscordState(redis, keys)
         self._idmap = IdMap(redis, keys)
         self._no_webhook_until: dict[int, float] = {}
         self._hooks: dict[int, _Hook] = {}  # Redis holds them for restarts; this saves a round trip per post
@@ -426,16 +425,15 @@ class DiscordSender:
         hook = self._hooks.get(channel_id)
         if hook is not None:
             return hook
-        raw = await self._redis.hget(self._keys.webhooks(), str(channel_id))
-        if not raw:
+        stored = await self._state.webhook(channel_id)
+        if stored is None:
             return None
-        data = json.loads(raw)
-        hook = self._hooks[channel_id] = _Hook(int(data["id"]), data["token"])
+        hook = self._hooks[channel_id] = _Hook(*stored)
         return hook
 
     async def _forget_webhook(self, channel_id: int) -> None:
         self._hooks.pop(channel_id, None)
-        await self._redis.hdel(self._keys.webhooks(), str(channel_id))
+        await self._state.forget_webhook(channel_id)
 
     async def _webhook(self, channel_id: int) -> _Hook | None:
         """Our webhook in the channel (cached in Redis; reused if listed, else
@@ -467,8 +465,7 @@ class DiscordSender:
             self._no_webhook_until[channel_id] = loop.time() + NO_WEBHOOK_RECHECK
             return None
         hook = self._hooks[channel_id] = _Hook(int(data["id"]), data["token"])
-        await self._redis.hset(self._keys.webhooks(), str(channel_id),
-                               json.dumps({"id": str(hook.id), "token": hook.token}))
+        await self._state.save_webhook(channel_id, hook.id, hook.token)
         return hook
 
     async def _book(self, limits) -> None:

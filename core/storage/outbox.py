@@ -9,6 +9,7 @@ import json
 from redis.exceptions import ResponseError
 
 from ..models import OutboundPost
+from . import scripts
 from .keys import DAY, Keys
 
 GROUP = "senders"  # the adapters' consumer group on every outbox stream
@@ -113,3 +114,30 @@ class OutboxStream:
     def ack_into(self, pipe, entry_id) -> None:
         pipe.xack(self.name, GROUP, entry_id)
         pipe.xdel(self.name, entry_id)
+
+
+def queue(redis, keys: Keys, posts: list[OutboundPost]) -> None:
+    """Append ``posts`` to their platforms' outboxes (one round trip; synchronous client)."""
+    pipe = redis.pipeline()
+    for post in posts:
+        append_into(pipe, keys, post)
+    pipe.execute()
+
+
+def script_streams(keys: Keys, posts: list[OutboundPost]) -> tuple[list[str], list]:
+    """The outbox stream of each post, and (post, its TTL) per post: how the scripts
+    that queue posts take them."""
+    stream_keys, args = [], []
+    for post in posts:
+        stream_keys.append(keys.outbox(post.destination.platform))
+        args += [post_json(post), post.retention_days * DAY]
+    return stream_keys, args
+
+
+def publish(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost], ingress_id: str | None) -> bool:
+    """Append each post to its platform's outbox and retire the event's ingress entry
+    (``ingress_id``; IN_FLIGHT: the one its in-flight marker names; None: not from the
+    ingress) and in-flight marker, atomically. False when it was published before."""
+    stream_keys, args = script_streams(keys, posts)
+    return scripts.run(redis, "publish", [keys.ingress(), keys.in_flight(chat_key, seq), *stream_keys],
+                       [ingress_id or "", *args]) != -1

@@ -149,7 +149,7 @@ async def test_nothing_to_translate_makes_no_call(libre):
 
 async def test_cache_only_where_the_policy_allows_and_never_past_its_days(libre, sync_redis, keys, prefix):
     from core.storage.keys import DAY
-    from workers.translation.cache import TranslationCache
+    from core.storage.translations import TranslationCache
 
     t = Translator({"libre": LibreProvider(libre.url, KEY)}, cache=TranslationCache(sync_redis, keys))
     plain = Request("hello friends", "en", frozenset({"de"}), ("libre",))

@@ -16,8 +16,9 @@ from dataclasses import dataclass, replace
 from celery.exceptions import SoftTimeLimitExceeded
 
 from core.backoff import Backoff
+from core.storage.translations import TranslationCache
 
-from .cache import TranslationCache, cache_digest
+from .cache import cache_digest
 from .codes import base
 from .providers import Provider, TranslationFailed
 from .text import Protected, chunks, has_words, protect, rejoin

@@ -4,10 +4,10 @@ from __future__ import annotations
 import logging
 
 from core.storage.keys import Keys
+from core.storage.translations import TranslationCache
 from core.links import LinksConfig
 from core.settings import Settings
 
-from .cache import TranslationCache
 from .providers import build_providers
 from .service import Translator
 

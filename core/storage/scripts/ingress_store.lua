@@ -1,7 +1,7 @@
 -- KEYS: ingress stream, in-flight marker, seen, Celery queue, counters[, pending commands].
 -- ARGV: event JSON, TTL, task message, counter name, counters' TTL, the task's id, this
 -- process's PENDING token[, the command's seq]. Nothing is stored (nil) when the seen marker
--- no longer holds the token: another process took the accept over (see _BEGIN) and stores it.
+-- no longer holds the token: another process took the accept over (see ingress_begin.lua) and stores it.
 -- Entry (naming its task, so the sweeper can tell a lost task from a waiting one),
 -- in-flight marker (holding the entry id), seen marker, task and counter (and a
 -- group command's pending mark): all or nothing.

@@ -1,0 +1,38 @@
+"""What the Discord adapter keeps in Redis (asyncio client): the newest member message
+accepted per channel (for catching up after a gateway session was lost) and its
+webhook per channel (stored as JSON: id and token; configuration-like, no expiry)."""
+from __future__ import annotations
+
+import json
+
+from . import scripts
+from .keys import Keys
+
+
+class DiscordState:
+    def __init__(self, redis, keys: Keys):
+        self._redis = redis
+        self._keys = keys
+        self._keep_largest = scripts.register(redis, "discord_keep_largest")
+
+    async def last_seen(self, channel_id: str) -> str | None:
+        return await self._redis.get(self._keys.discord_last_seen(channel_id))
+
+    async def note_seen(self, channel_id: str, message_id: str, ttl: int) -> None:
+        """Move the channel's last seen message on to ``message_id``, never back
+        (snowflakes grow with time: a late event must not move it back)."""
+        await self._keep_largest(keys=[self._keys.discord_last_seen(channel_id)], args=[message_id, ttl])
+
+    async def webhook(self, channel_id: int) -> tuple[int, str] | None:
+        """Our webhook in the channel (id, token), if one is stored."""
+        raw = await self._redis.hget(self._keys.webhooks(), str(channel_id))
+        if not raw:
+            return None
+        data = json.loads(raw)
+        return int(data["id"]), data["token"]
+
+    async def save_webhook(self, channel_id: int, hook_id: int, token: str) -> None:
+        await self._redis.hset(self._keys.webhooks(), str(channel_id), json.dumps({"id": str(hook_id), "token": token}))
+
+    async def forget_webhook(self, channel_id: int) -> None:
+        await self._redis.hdel(self._keys.webhooks(), str(channel_id))

@@ -1,0 +1,49 @@
+"""Messages held for a moderator (sync client): the hold (a JSON record: link, author,
+the event with its text) under a random ID, the event's reference to its ID, and the
+posts queued with a hold (notices) or its release (approved copies), atomically."""
+from __future__ import annotations
+
+import json
+
+from ..models import OutboundPost, PlatformEvent
+from . import scripts
+from .keys import DAY, Keys
+from .outbox import script_streams
+
+
+def record(link_id: str, author: str, event: PlatformEvent) -> str:
+    """The stored form of a hold."""
+    return json.dumps({"link_id": link_id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
+
+
+def hold(redis, keys: Keys, link_id: str, dedup_key: str, hold_id: str, stored: str, retention_days: int,
+         notices: list[OutboundPost]) -> tuple[str, int]:
+    """Store the hold ``stored`` (see :func:`record`) under ``hold_id`` and queue
+    ``notices``, unless the event was held in this link before: (its ID, 1) when held
+    now, (the earlier ID, 0) when held before, ('', 0) when ``hold_id`` is taken."""
+    stream_keys, args = script_streams(keys, notices)
+    got, created = scripts.run(redis, "hold", [keys.hold_ref(link_id, dedup_key), keys.held(hold_id), *stream_keys],
+                               [hold_id, stored, retention_days * DAY, *args])
+    return got, created
+
+
+def load(redis, keys: Keys, hold_id: str) -> dict | None:
+    """The stored hold (link_id, author, event as a dict), or None."""
+    raw = redis.get(keys.held(hold_id))
+    return json.loads(raw) if raw else None
+
+
+def release(redis, keys: Keys, hold_id: str, posts: list[OutboundPost]) -> bool:
+    """Remove the hold and queue ``posts``, atomically; False if it was gone (decided before)."""
+    stream_keys, args = script_streams(keys, posts)
+    return scripts.run(redis, "hold_release", [keys.held(hold_id), *stream_keys], args) != -1
+
+
+def remove(redis, keys: Keys, hold_id: str) -> bool:
+    """Remove the hold; False if it was gone."""
+    return bool(redis.delete(keys.held(hold_id)))
+
+
+def remove_into(pipe, keys: Keys, hold_id: str) -> None:
+    """Remove the hold on ``pipe`` (its reply: 1 if it was there)."""
+    pipe.delete(keys.held(hold_id))
