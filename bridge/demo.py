@@ -24,6 +24,8 @@ import redis.asyncio as aioredis
 import requests
 
 from core.settings import Settings, _strip_password
+from core.stats import Stats
+from core.storage.housekeeping import remove_everything
 from core.storage.keys import Keys
 
 TELEGRAM_TOKEN = "7000001:DEMO-sandbox-token-not-a-real-one"
@@ -225,7 +227,7 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         show_chat(f"Telegram · Masaya ({MASAYA})", telegram.transcript(MASAYA))
         show_chat(f"Telegram · an unlinked group ({UNLINKED})", telegram.transcript(UNLINKED))
 
-        stats = await redis.hgetall(Keys(prefix).stats())
+        stats = await Stats(redis, Keys(prefix)).read()
         say("\nCounters: " + ", ".join(f"{k}={v}" for k, v in sorted(stats.items())))
         say("\nWhat was real and what was not:")
         say("  • real: Redis, the Celery worker process, the `twinbridge run` process with the aiogram and")
@@ -250,8 +252,7 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         await procs.stop()
         for server in servers:
             await server.stop()
-        async for key in redis.scan_iter(match=Keys(prefix).everything(), count=500):
-            await redis.delete(key)
+        await remove_everything(redis, Keys(prefix))
         await redis.aclose()
 
 

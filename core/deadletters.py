@@ -4,7 +4,7 @@ retry or purge (`twinbridge dead-letters`).
 Two kinds land here:
 
 - a **post** its destination refused for good (bot kicked, channel deleted: 403/404)
-  or that failed every delivery attempt (bridge/outbox.py);
+  or that failed every delivery attempt (bridge/outbox/delivery.py);
 - an **event** the workers could not process: a payload that does not decode, or one
   the pipeline raised on in every bounded retry (workers/failures.py). Parking it
   retires its ingress entry and in-flight marker in the same script, so its chat's

@@ -6,7 +6,7 @@ a pending mark) and a Celery task message in the broker (the pipeline queue, or
 kombu's ``unacked`` hash when a worker took it and has not acknowledged it, alive
 or dead). Both carry the text and the member's name, for as long as the workers
 are down. Erasure removes the member's from both, with the markers, so that no
-lane waits for the removed positions (bridge/outbox.py waits for a missing
+lane waits for the removed positions (bridge/outbox/lane.py waits for a missing
 position only while its in-flight marker is there) and no later command or message
 of the chat waits for a removed command (workers/ordering.py).
 

@@ -21,6 +21,7 @@ from core import audit
 from core.storage import holds as stored_holds
 from core.storage import members
 from core.storage.keys import Keys
+from core.storage.writes import write_together
 from core.links import Link
 from core.models import PlatformEvent
 
@@ -76,11 +77,11 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
             break
     if not created:
         return got, []
-    pipe = redis.pipeline()  # one round trip for the index entry and the audit entry
-    note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days)
-    audit.record_into(pipe, keys, link.id, "held", subject=member, detail=f"id={hold_id}",
-                      retention_days=link.policy.retention_days)
-    pipe.execute()
+    # One round trip for the index entry and the audit entry.
+    write_together(redis,
+                   lambda pipe: note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days),
+                   lambda pipe: audit.record_into(pipe, keys, link.id, "held", subject=member, detail=f"id={hold_id}",
+                                                  retention_days=link.policy.retention_days))
     return hold_id, notices
 
 

@@ -18,7 +18,8 @@ from core.idmap import IdMap
 from core.intents import Intents
 from core.models import EventKind, MessageRef, OutboundPost
 from core.stats import Stats
-from core.storage.deliveries import DeliveryBook, Writes, together
+from core.storage.deliveries import DeliveryBook
+from core.storage.writes import Writes, together
 from core.storage.keys import Keys
 
 from ..adapter import DeliveryError, Sender

@@ -8,7 +8,8 @@ import logging
 from core.intents import Intents
 from core.models import OutboundPost
 from core.stats import Stats
-from core.storage.deliveries import DeliveryBook, Writes
+from core.storage.deliveries import DeliveryBook
+from core.storage.writes import Writes
 
 from ..adapter import Sender
 

@@ -3,14 +3,12 @@ client): delivery markers, order cursors, in-flight markers, the authors' tombst
 the id map and intents of the copies, the notices and quotes erasure looks for; and
 the one transaction that ends a post's turn.
 
-Writes that follow a post are handed around as :data:`Writes` (functions adding them
-to a pipeline), so that they all reach Redis with the rest in one round trip."""
+Writes that follow a post are handed around as :data:`~core.storage.writes.Writes`, so
+that they all reach Redis with the rest in one round trip."""
 from __future__ import annotations
 
 import json
 import time
-from collections.abc import Callable
-
 from .. import persons
 from ..idmap import IdMap
 from ..intents import Intents
@@ -18,18 +16,7 @@ from ..models import ChatRef, EventKind, MessageRef, OutboundPost
 from . import scripts
 from .keys import DAY, Keys
 from .outbox import OutboxStream
-
-Writes = Callable[[object], None]  # adds writes to a pipeline
-
-
-def together(*writes: Writes | None) -> Writes:
-    """One :data:`Writes` doing each of ``writes`` (None: nothing) in turn."""
-    def into(pipe) -> None:
-        for write in writes:
-            if write is not None:
-                write(pipe)
-    return into
-
+from .writes import Writes
 
 class DeliveryBook:
     def __init__(self, redis, keys: Keys, stream: OutboxStream, platform: str):

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 from .. import persons
 from ..models import OutboundPost
-from .deliveries import Writes
 from .keys import DAY, Keys
 from .members import forget_consents_into
 from .outbox import append_into
+from .writes import Writes
 
 
 

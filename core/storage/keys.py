@@ -72,7 +72,7 @@ class Keys:
 
     def cursor(self, destination_key: str, source_chat_key: str) -> str:
         """The last position (seq) of a source chat delivered to one destination; it
-        expires when that chat's counter (``seq``) does, never later (bridge/outbox.py)."""
+        expires when that chat's counter (``seq``) does, never later (scripts/cursor_advance.lua)."""
         return f"{self.prefix}cursor:{destination_key}:{source_chat_key}"
 
     def dead_letters(self) -> str:

@@ -1,12 +1,16 @@
-"""The layout's rules, read from the source (an AST walk, nothing imported): the stand-ins
-stay out of the product; the kernel (`core/`) imports neither the adapters (`bridge/`) nor the
-workers (`workers/`), the workers import no adapter (import-linter checks the same in CI), and
-only the storage layer (`core/storage/`) writes Lua or names a Redis key."""
+"""The layout's rules, read from the source (an AST walk, nothing of ours imported): the
+stand-ins stay out of the product; the kernel (`core/`) imports neither the adapters
+(`bridge/`) nor the workers (`workers/`), the workers import no adapter (import-linter checks
+the same in CI); only the storage layer (`core/storage/`) writes Lua or names a Redis key, and
+outside the kernel no module sends Redis a command itself."""
 from __future__ import annotations
 
 import ast
 import re
 from pathlib import Path
+
+import redis
+import redis.asyncio
 
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCT_PACKAGES = ("bridge", "core", "workers")
@@ -148,3 +152,55 @@ def test_keys_are_named_by_the_storage_layer_only():
         if lines:
             found[path] = lines
     assert sorted(found) == sorted(KEYS_BY_HAND), found
+
+
+# Redis commands as redis-py names them. Those that are also everyday method names (a
+# dict's get, a set's add, a hash's digest) count only on something named like a client
+# or a pipeline; opening and closing a connection is not storage.
+_COMMANDS = ({name for name in dir(redis.Redis) if not name.startswith("_")}
+             | {name for name in dir(redis.asyncio.Redis) if not name.startswith("_")} | {"execute"})
+_COMMANDS -= {"ping", "close", "aclose", "initialize", "from_url", "from_pool", "client", "connection",
+              "connection_pool", "get_connection_kwargs", "get_encoder", "get_retry", "set_retry", "lock",
+              "pubsub", "monitor", "transaction", "single_connection_client", "set_response_callback",
+              "response_callbacks", "auto_close_connection_pool", "load_external_module", "digest",
+              "json", "ft", "ts", "bf", "cf", "cms", "tdigest", "topk", "graph", "vset"}
+_EVERYDAY = (set(dir(dict)) | set(dir(set)) | set(dir(list)) | set(dir(str))
+             | {"get", "set", "delete", "exists", "keys", "type", "append", "copy", "move", "sort", "time", "echo",
+                "info", "publish", "execute", "rename", "dump", "restore", "watch", "scan", "expire", "incr",
+                "decr", "save", "wait", "role", "reset", "select", "touch", "ttl", "register_script", "pipeline",
+                "command"})
+_CLIENT = re.compile(r"(^|\.|_)(redis|pipe|client|write|read|begin|finish|marks)$")
+
+# Modules outside the kernel that still send Redis commands themselves, and why.
+RAW_REDIS = {
+    "workers/leases.py": "renews kombu's own unacked index through kombu's channel client (a Celery bootstep): "
+                         "kombu's layout, pinned and checked by tests/integration/test_kombu_layout.py",
+    "workers/tasks.py": "counters (HINCRBY), the erased check and the consent marks of a task: rewritten for the "
+                        "two-stage pipeline at the same time as the storage layer; moved next",
+    "workers/erasure_queue.py": "taking a member's tasks out of the broker's queue and unacked hash and their "
+                                "ingress entries: rewritten for the two-stage pipeline at the same time; moved next",
+}
+
+
+def _redis_calls(tree: ast.Module) -> list[str]:
+    calls = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _COMMANDS:
+            receiver = ast.unparse(node.func.value)
+            if node.func.attr not in _EVERYDAY or _CLIENT.search(receiver):
+                calls.append(f"{node.lineno}: {receiver}.{node.func.attr}")
+    return calls
+
+
+def test_only_the_kernel_sends_redis_commands():
+    found = {path: calls for path, tree in _modules("bridge", "workers").items()
+             if (calls := _redis_calls(tree))}
+    assert sorted(found) == sorted(RAW_REDIS), found
+
+
+def test_the_redis_call_finder_finds_them():
+    # A test that cannot fail proves nothing: the finder sees each kind of call it must.
+    tree = ast.parse("self._redis.hset(k, f, v)\npipe.xadd(s, {})\nredis.get(k)\nclient.zadd(k, {})\n"
+                     "marks.set(k, 1)\nvalues.get(k)\nhashlib.sha256(b'').digest()\nawait redis.aclose()\n")
+    assert [call.split(": ")[1] for call in _redis_calls(tree)] == [
+        "self._redis.hset", "pipe.xadd", "redis.get", "client.zadd", "marks.set"]
