@@ -4,7 +4,7 @@ is driven to the end), the member's tombstone, and the batched reads and writes 
 take back what they wrote, with the delete and unquote posts queued for the adapters."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 
 from .. import persons
 from ..models import OutboundPost
@@ -88,7 +88,7 @@ class ErasureRecords:
         forget_consents_into(pipe, self._keys, link_ids, user_ref)
         return pipe.execute()[::2]
 
-    def finish(self, user_ref: str, person: str, audit_writes: list[Writes]) -> None:
+    def finish(self, user_ref: str, person: str, audit_writes: Sequence[Writes]) -> None:
         """End the erasure: ``audit_writes`` (the audit entries saying what was erased),
         then the member's index, their notices index and the erasure record go."""
         finish = self._redis.pipeline(transaction=True)

@@ -10,6 +10,8 @@ from functools import cache
 from importlib import resources
 from string import Template
 
+from redis.commands.core import Script
+
 from core.task_queue import IN_FLIGHT
 
 # Scripts that begin with the lines of a shared prologue (its locals and functions).
@@ -38,7 +40,7 @@ def register(redis, name: str):
     return redis.register_script(text(name))
 
 
-_REGISTERED: dict[str, object] = {}  # name -> redis-py Script (its SHA1 computed once)
+_REGISTERED: dict[str, Script] = {}  # name -> redis-py Script (its SHA1 computed once)
 
 
 def run(redis, name: str, keys: list, args: list):
