@@ -155,7 +155,7 @@ def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = N
         link_cap: int = MAX_PER_LINK, sender_cap: int = MAX_PER_SENDER, now: float | None = None):
     """Store ``record`` (one script, so atomic). ``retire``: (ingress id or IN_FLIGHT or "",
     in-flight marker key) of an event to take out of the ingress stream at the same time.
-    Works with a synchronous client (returns -1, 0 or 1, see scripts/dead_letter_add.lua) and with an
+    Works with a synchronous client (returns -1, 0 or 1, see core/storage/scripts/dead_letter_add.lua) and with an
     asyncio one (returns an awaitable of that)."""
     now = int(now if now is not None else time.time())
     ttl = max(1, record.retention_days) * DAY
