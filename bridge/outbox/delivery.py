@@ -6,14 +6,15 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import random
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
+from tenacity import AsyncRetrying, retry_if_exception_type
 
 from core import deadletters
+from core.backoff import Backoff, log_retry
 from core.idmap import IdMap
 from core.intents import Intents
 from core.models import EventKind, MessageRef, OutboundPost
@@ -31,6 +32,10 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed attempts
 SKIPPED = object()  # an edit or delete of a post that has no copy in the destination
+# After a 5xx, a timeout or a network error (a 429 waits its retry_after instead).
+RETRY_BACKOFF = Backoff(first=0.5, cap=30.0, jitter=(0.5, 1.0))
+# Recording a sent post while Redis is away: for as long as it takes.
+RECORD_BACKOFF = Backoff(first=0.25, cap=5.0)
 
 
 class Delivery:
@@ -114,7 +119,7 @@ class Delivery:
                     await self.stats.incr(f"{self.platform}.delivery.rate_limited")
                     await self.pause_destination(post, delay)
                 else:
-                    delay = min(30.0, 0.5 * 2 ** attempt) * random.uniform(0.5, 1.0)
+                    delay = RETRY_BACKOFF.delay(attempt)
                     await self.stats.incr(f"{self.platform}.delivery.retried")
                 log.info("retrying a post to %s in %.1fs (%s)", post.destination.key, delay, exc.reason)
                 await asyncio.sleep(delay)
@@ -194,16 +199,16 @@ class Delivery:
         """Record in Redis that a post is on the platform, waiting out a Redis outage:
         failing here would leave the entry unacknowledged and unmarked, so it would be
         read again and posted twice once Redis is back."""
-        delay = 0.25
-        while True:
-            try:
-                await write()
-                return
-            except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
-                log.warning("Redis unavailable (%s) after a post to %s was sent; retrying in %.1fs",
-                            exc.__class__.__name__, self.platform, delay)
-                await asyncio.sleep(delay)
-                delay = min(5.0, delay * 2)
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)), wait=RECORD_BACKOFF,
+            before_sleep=log_retry(log, "Redis unavailable after a post to %s was sent (%s); retrying in %.1fs",
+                                   self.platform),
+            reraise=True)
+
+        async def record() -> None:  # a coroutine function: tenacity awaits only those
+            await write()
+
+        await retrying(record)
 
     async def dead_letter(self, post: OutboundPost, reason: str, attempts: int, entry_id=None) -> None:
         """Park an undeliverable post where organisers can see, retry or purge it
