@@ -73,3 +73,13 @@ def erased_before(mark, written_at: float) -> bool:
         return False
     mark = float(mark.decode() if isinstance(mark, bytes) else mark)
     return written_at <= mark
+
+
+def erased_mark(redis, keys: Keys, person_id: str):
+    """The tombstone of ``person_id`` (when they were erased), or None (a synchronous client)."""
+    return redis.get(keys.erased(person_id))
+
+
+def erased_mark_into(pipe, keys: Keys, person_id: str) -> None:
+    """Read the tombstone of ``person_id`` on ``pipe`` (its reply: as :func:`erased_mark`)."""
+    pipe.get(keys.erased(person_id))

@@ -61,3 +61,19 @@ class Stats:
 
 def _s(value) -> str:
     return value.decode() if isinstance(value, bytes) else value
+
+
+# -- the workers' counters (a synchronous client) ----------------------------------------
+def count(redis, keys: Keys, name: str, amount: int = 1) -> None:
+    """Add ``amount`` to the counter ``name`` at once."""
+    redis.hincrby(keys.stats(), name, amount)
+
+
+def count_into(pipe, keys: Keys, name: str, amount: int = 1) -> None:
+    """Add ``amount`` to the counter ``name`` on ``pipe`` (one reply)."""
+    pipe.hincrby(keys.stats(), name, amount)
+
+
+def keep_into(pipe, keys: Keys) -> None:
+    """Renew the counters' expiry on ``pipe``."""
+    pipe.expire(keys.stats(), Keys.STATS_TTL)

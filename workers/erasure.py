@@ -34,7 +34,7 @@ from collections import Counter
 from functools import partial
 
 from core import audit, deadletters, persons
-from core.storage import outbox
+from core.storage import outbox, pending_work
 from core.storage.erasures import ErasureRecords
 from core.storage.members import authored_batch
 from core.storage.keys import Keys
@@ -175,7 +175,7 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: fl
     dropped = 0
     for platform in PLATFORMS:
         stream = keys.outbox(platform)
-        for page in erasure_queue.stream_pages(redis, stream):
+        for page in pending_work.stream_pages(redis, stream):
             mine = [entry_id for entry_id, fields in page if outbox.author_of(fields) == person]
             if mine:
                 outbox.drop(redis, keys, platform, mine)

@@ -15,9 +15,11 @@ import redis as redis_lib
 from celery.exceptions import Retry
 from celery.signals import worker_ready
 
-from core import audit, persons
+from core import audit, persons, stats
 from core.backoff import Backoff
+from core.storage import members
 from core.storage.keys import Keys
+from core.storage.writes import replies_of
 from core.links import load_links
 from core.models import Command, MessageRef, PlatformEvent
 from core.task_queue import ERASE_AGAIN_TASK, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, handed_over_id
@@ -86,9 +88,9 @@ def _wait_turn(task, redis, keys: Keys, earlier: int, waiting_since: float | Non
     since = waiting_since or time.time()
     if time.time() - since > app.conf.twinbridge_settings.visibility_timeout + ORDER_WAIT_MARGIN:
         log.warning("gave up waiting for an earlier event of the same chat; going on")
-        redis.hincrby(keys.stats(), "worker.order_wait_expired", 1)
+        stats.count(redis, keys, "worker.order_wait_expired")
         return
-    redis.hincrby(keys.stats(), "worker.order_waits", 1)
+    stats.count(redis, keys, "worker.order_waits")
     countdown = ORDER_WAIT_BACKOFF.delay(task.request.retries)
     # argsrepr empty: the arguments (the message text) are not repeated in the headers.
     raise task.retry(countdown=countdown, max_retries=None,
@@ -133,13 +135,13 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
             cap = app.conf.twinbridge_settings.visibility_timeout / 4
             countdown = failures.backoff(failed, cap)
             log.warning("event task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
-            redis.hincrby(keys.stats(), "worker.event_retried", 1)
+            stats.count(redis, keys, "worker.event_retried")
             # No exc=: Celery would log its message, which may quote the text.
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
                              argsrepr="", kwargsrepr="") from exc
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
-            redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
+            stats.count(redis, keys, "worker.event_dead_lettered")
         except Exception as again:
             if failures.redis_unavailable(again):
                 raise _retry_later(self, again) from again
@@ -152,10 +154,10 @@ def _process(event: PlatformEvent, ingress_id: str | None, ctx, redis, keys: Key
     nothing is to be translated, published here)."""
     author = f"{event.source.platform}:{event.author.id}"
     person = rights.person(redis, keys, author)
-    if persons.erased_before(redis.get(keys.erased(person)), event.timestamp):
+    if persons.erased_before(persons.erased_mark(redis, keys, person), event.timestamp):
         # Written before its author's erasure, still on its way: retire it unpublished.
         pipeline.publish(redis, keys, event, [], ingress_id)
-        redis.hincrby(keys.stats(), "worker.erasure.refused", 1)
+        stats.count(redis, keys, "worker.erasure.refused")
         return
     asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
     without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
@@ -189,7 +191,7 @@ def _publish(posts: list, drafts: pipeline.Drafts, ingress_id: str | None, after
     """Publish (the one atomic script that retires the ingress entry), then record what
     crossed. False when the event was published before."""
     if not pipeline.publish_posts(redis, keys, drafts.chat_key, drafts.seq, posts, ingress_id):
-        redis.hincrby(keys.stats(), "worker.already_published", 1)
+        stats.count(redis, keys, "worker.already_published")
         return False
     outcome = pipeline.Outcome(counts=Counter(after.get("counts") or {}),
                                decisions={k: Counter(v) for k, v in (after.get("decisions") or {}).items()},
@@ -225,7 +227,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
             countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
             log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason,
                         countdown)
-            redis.hincrby(keys.stats(), "worker.event_retried", 1)
+            stats.count(redis, keys, "worker.event_retried")
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
                              argsrepr="", kwargsrepr="") from exc
         # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
@@ -234,7 +236,7 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
         try:
             failures.park_event(redis, keys, ctx.config, {"source": source, "seq": seq}, ingress_id, reason,
                                 failed + 1)
-            redis.hincrby(keys.stats(), "worker.event_dead_lettered", 1)
+            stats.count(redis, keys, "worker.event_dead_lettered")
         except Exception as again:
             if failures.redis_unavailable(again):
                 raise _retry_later(self, again) from again
@@ -267,24 +269,24 @@ def _after(event: PlatformEvent | Written, author: str, outcome: pipeline.Outcom
     All of it goes in one pipeline, one round trip (this runs for every message).
     Not a transaction: none of these writes depends on another, and a run that
     dies halfway is not repeated either way (the event is already published)."""
-    writes = redis.pipeline(transaction=False)
-    writes.hincrby(keys.stats(), "worker.processed", 1)
-    for name, n in outcome.counts.items():
-        writes.hincrby(keys.stats(), name, n)
-    writes.expire(keys.stats(), Keys.STATS_TTL)
-    for link_id, decisions in outcome.decisions.items():
-        # The author by person key (a salted hash), never by platform id.
-        audit.record_decisions_into(writes, keys, link_id, decisions, subject=person,
-                                    retention_days=ctx.config.link(link_id).policy.retention_days)
-    for link_id in outcome.crossed:
-        policy = ctx.config.link(link_id).policy
-        rights.note_crossed_into(writes, keys, author, link_id, event.source, policy.retention_days)
-        if policy.consent == "opt_in":
-            rights.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
-    # Read last, after the index entry is written: an erasure that read the member's index
-    # before that entry existed had set their tombstone first, so it shows here.
-    writes.get(keys.erased(person))
-    mark = writes.execute()[-1]
+    def records(writes) -> None:
+        stats.count_into(writes, keys, "worker.processed")
+        for name, n in outcome.counts.items():
+            stats.count_into(writes, keys, name, n)
+        stats.keep_into(writes, keys)
+        for link_id, decisions in outcome.decisions.items():
+            # The author by person key (a salted hash), never by platform id.
+            audit.record_decisions_into(writes, keys, link_id, decisions, subject=person,
+                                        retention_days=ctx.config.link(link_id).policy.retention_days)
+        for link_id in outcome.crossed:
+            policy = ctx.config.link(link_id).policy
+            rights.note_crossed_into(writes, keys, author, link_id, event.source, policy.retention_days)
+            if policy.consent == "opt_in":
+                rights.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
+        # Read last, after the index entry is written: an erasure that read the member's index
+        # before that entry existed had set their tombstone first, so it shows here.
+        persons.erased_mark_into(writes, keys, person)
+    mark = replies_of(redis, records)[-1]
     if outcome.crossed and persons.erased_before(mark, event.timestamp):
         # The author was erased while this event was being published: take it back too
         # (erasure is the moderation worker's: it holds the policy secrets it needs).
@@ -298,12 +300,11 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
     consent_links = sorted(outcome.needs_consent)
     if consent_links:
         # One round trip: the counter and the "explained already?" marker of every link.
-        marks = redis.pipeline(transaction=False)
-        for link_id in consent_links:
-            marks.hincrby(keys.stats(), "moderation.consent_missing", 1)
-            marks.set(keys.explained(link_id, author), "1", nx=True,
-                      ex=ctx.config.link(link_id).policy.retention_days * 86400)
-        first_time = marks.execute()[1::2]  # the SET NX replies
+        def marks(pipe) -> None:
+            for link_id in consent_links:
+                stats.count_into(pipe, keys, "moderation.consent_missing")
+                members.note_explained_into(pipe, keys, link_id, author, ctx.config.link(link_id).policy.retention_days)
+        first_time = replies_of(redis, marks)[1::2]  # the SET NX replies
         for link_id, new in zip(consent_links, first_time, strict=True):
             if new:
                 link = ctx.config.link(link_id)
@@ -315,7 +316,7 @@ def _gated(event: PlatformEvent, author: str, outcome: pipeline.Outcome, ctx, re
         shown = ctx.shown(event.author, event.source.platform, link)
         label = f"{shown} · {community.name}" if shown else community.name
         holds.hold(redis, keys, event, link, allowed, label)  # queues the moderators' notices itself, once
-        redis.hincrby(keys.stats(), "moderation.held", 1)
+        stats.count(redis, keys, "moderation.held")
     if notices:
         pipeline.send_notices(redis, keys, notices, author=author)
 
@@ -335,7 +336,7 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
                                                                           command.seq), waiting_since)
         notices = command_handlers.handle(command, ctx, redis, keys)
         if not ordering.finish_command(redis, keys, command, notices, ingress_id):
-            redis.hincrby(keys.stats(), "worker.already_published", 1)
+            stats.count(redis, keys, "worker.already_published")
             return
     except Retry:
         raise
@@ -349,13 +350,13 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
             raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
                              argsrepr="", kwargsrepr="") from exc
         log.error("command dropped after %d attempt(s) (%s)", failed + 1, reason)
-        redis.hincrby(keys.stats(), "worker.command_dropped", 1)
+        stats.count(redis, keys, "worker.command_dropped")
         try:
             ordering.finish_command(redis, keys, Command.from_dict(command_data), [], ingress_id)
         except (TypeError, KeyError, ValueError, AttributeError):
             pass  # not even a command: its ingress entry expires with its TTL
         return
-    redis.hincrby(keys.stats(), f"commands.{command.name}", 1)
+    stats.count(redis, keys, f"commands.{command.name}")
     log.info("command /%s from %s handled (%d answer(s))", command.name, command.platform, len(notices))
 
 

@@ -21,3 +21,11 @@ def write_together(redis, *writes: Writes) -> None:
     pipe = redis.pipeline()
     together(*writes)(pipe)
     pipe.execute()
+
+
+def replies_of(redis, *writes: Writes, transaction: bool = False) -> list:
+    """Make ``writes`` (and reads) in one round trip; their replies, in order. Not a
+    transaction unless asked: for writes none of which depends on another."""
+    pipe = redis.pipeline(transaction=transaction)
+    together(*writes)(pipe)
+    return pipe.execute()

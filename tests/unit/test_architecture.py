@@ -175,10 +175,6 @@ _CLIENT = re.compile(r"(^|\.|_)(redis|pipe|client|write|read|begin|finish|marks)
 RAW_REDIS = {
     "workers/leases.py": "renews kombu's own unacked index through kombu's channel client (a Celery bootstep): "
                          "kombu's layout, pinned and checked by tests/integration/test_kombu_layout.py",
-    "workers/tasks.py": "counters (HINCRBY), the erased check and the consent marks of a task: rewritten for the "
-                        "two-stage pipeline at the same time as the storage layer; moved next",
-    "workers/erasure_queue.py": "taking a member's tasks out of the broker's queue and unacked hash and their "
-                                "ingress entries: rewritten for the two-stage pipeline at the same time; moved next",
 }
 
 
