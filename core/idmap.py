@@ -116,3 +116,13 @@ def _trace(source: MessageRef, recorded: dict, begun: dict) -> SourceTrace:
     unknown = [DeliveryIntent.load(source, field, raw) for field, raw in sorted(begun.items())
                if parse_field(field) not in copies]
     return SourceTrace(copies, unknown)
+
+
+def copies_by_link(recorded: dict) -> dict[str, dict[str, list[str]]]:
+    """An id-map hash as read (field "link|destination" -> copy ids as JSON): link id ->
+    destination chat key -> copy ids."""
+    found: dict[str, dict[str, list[str]]] = {}
+    for field, raw in recorded.items():
+        link_id, _, destination = field.partition("|")
+        found.setdefault(link_id, {})[destination] = json.loads(raw)
+    return found

@@ -27,7 +27,6 @@ starts, through the resume task).
 """
 from __future__ import annotations
 
-import json
 import logging
 import time
 from collections import Counter
@@ -110,11 +109,7 @@ def _take_back(records: ErasureRecords, config: LinksConfig, user_ref: str, memb
         link = config.link(kind)
         retention = link.policy.retention_days if link else 1
         source = MessageRef(*rest.split(":", 2))
-        known = {}
-        for field, ids in copies.items():
-            link_id, _, destination = field.partition("|")
-            if link_id == kind:
-                known[destination] = len(json.loads(ids))
+        known = {destination: len(ids) for destination, ids in copies.get(kind, {}).items()}
         if known:
             touched.add(kind)
             done["copies_to_delete"] += sum(known.values())

@@ -10,7 +10,6 @@ core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 """
 from __future__ import annotations
 
-import json
 from datetime import datetime, UTC
 
 from core import audit, persons
@@ -112,8 +111,7 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         copies, kept_for_days = members.relayed_copies(redis, keys, rest)
         data["messages_relayed"].append({
             "link": kind, "message": rest,
-            "copies": {field.partition("|")[2]: json.loads(ids) for field, ids in copies.items()
-                       if field.startswith(f"{kind}|")},
+            "copies": copies.get(kind, {}),
             "kept_for_days": kept_for_days,
         })
     return data

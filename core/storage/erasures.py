@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 
 from .. import persons
+from ..idmap import copies_by_link
 from ..models import OutboundPost
 from .keys import DAY, Keys
 from .members import forget_consents_into
@@ -48,7 +49,8 @@ class ErasureRecords:
     def read_authored(self, members: list[str]) -> list:
         """For each entry of the member's index, in one round trip: a held message's
         count of holds deleted (there is nothing to read: gone is gone); else the id-map
-        hash of the source message and the set of replies quoting it."""
+        map of the source message (link id -> destination chat key -> copy ids) and the set
+        of replies quoting it."""
         read = self._redis.pipeline(transaction=False)
         for member in members:
             kind, _, rest = member.partition("|")
@@ -58,7 +60,7 @@ class ErasureRecords:
                 read.hgetall(self._keys.idmap(rest))
                 read.smembers(self._keys.quoted_in(rest))
         replies = iter(read.execute())
-        return [next(replies) if member.startswith("held|") else (next(replies), next(replies))
+        return [next(replies) if member.startswith("held|") else (copies_by_link(next(replies)), next(replies))
                 for member in members]
 
     def retire_authored(self, user_ref: str, members: list[str], posts: list[OutboundPost],

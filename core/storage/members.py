@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import time
 
+from ..idmap import copies_by_link
 from .keys import DAY, Keys
 
 
@@ -82,10 +83,10 @@ def forget_authored(redis, keys: Keys, user_ref: str, member: str) -> None:
     redis.zrem(keys.authored(user_ref), member)
 
 
-def relayed_copies(redis, keys: Keys, source_key: str) -> tuple[dict[str, str], float | None]:
-    """The id-map hash of one source message (field -> copy ids as JSON) and the days it
-    is kept for (for the member's access request)."""
-    return redis.hgetall(keys.idmap(source_key)), _days_left(redis, keys.idmap(source_key))
+def relayed_copies(redis, keys: Keys, source_key: str) -> tuple[dict[str, dict[str, list[str]]], float | None]:
+    """The copies of one source message (link id -> destination chat key -> copy ids) and
+    the days they are kept for (for the member's access request)."""
+    return copies_by_link(redis.hgetall(keys.idmap(source_key))), _days_left(redis, keys.idmap(source_key))
 
 
 def _days_left(redis, key: str) -> float | None:
