@@ -30,7 +30,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from . import persons
-from .storage import scripts
+from .storage import outbox, scripts
 from .storage.keys import DAY, Keys
 from .models import OutboundPost
 from .task_queue import IN_FLIGHT, PROCESS_EVENT_TASK, TaskQueue, new_task_id
@@ -248,11 +248,9 @@ def retry(redis, keys: Keys, entry_ids: list[str] | None = None, *, tasks: TaskQ
         with redis.pipeline(transaction=True) as pipe:
             if letter.kind == POST:
                 post = OutboundPost.from_dict(letter.payload)
-                stream = keys.outbox(post.destination.platform)
                 # The delivered marker must not stop the retry of a post that never arrived.
                 pipe.delete(keys.delivered(post.delivery_key))
-                pipe.xadd(stream, {"post": json.dumps(letter.payload, ensure_ascii=False)})  # its author inside
-                pipe.expire(stream, post.retention_days * DAY)
+                outbox.append_into(pipe, keys, post, stored=letter.payload)  # its author inside
             elif tasks is None or not _requeue_event_into(pipe, redis, keys, tasks, letter):
                 continue
             _remove_into(pipe, keys, letter)

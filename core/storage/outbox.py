@@ -39,11 +39,12 @@ def author_of(fields) -> str:
         return ""
 
 
-def append_into(pipe, keys: Keys, post: OutboundPost) -> None:
+def append_into(pipe, keys: Keys, post: OutboundPost, stored: dict | None = None) -> None:
     """Queue the append of ``post`` to its platform's outbox on ``pipe`` (a synchronous
-    pipeline); the stream lives as long as the longest retention of what it holds."""
+    pipeline); the stream lives as long as the longest retention of what it holds.
+    ``stored``: the post as a dict to store instead, as kept elsewhere (a dead letter's)."""
     stream = keys.outbox(post.destination.platform)
-    pipe.xadd(stream, post_fields(post))
+    pipe.xadd(stream, post_fields(post) if stored is None else {"post": json.dumps(stored, ensure_ascii=False)})
     pipe.expire(stream, post.retention_days * DAY)
 
 
