@@ -33,9 +33,10 @@ class _BoundedLoader(yaml.SafeLoader):
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
+                mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in its stubs
                 raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep",
                                   "a links file needs a handful of levels; remove the extra brackets or indentation",
-                                  self.peek_event().start_mark)  # type: ignore[no-untyped-call]  # untyped in its stubs
+                                  mark)
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
