@@ -48,6 +48,8 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import redis.asyncio as aioredis
+
 from .storage import scripts
 from .storage.keys import Keys
 
@@ -72,8 +74,8 @@ class Limit:
 
 
 class RateLimiter:
-    def __init__(self, redis, prefix: str):
-        """``redis``: a ``redis.asyncio.Redis`` (decode_responses=True)."""
+    def __init__(self, redis: aioredis.Redis, prefix: str):
+        """``redis``: decode_responses=True."""
         self._redis = redis
         self._keys = Keys(prefix)
         self._reserve = scripts.register(redis, "rate_limit_reserve")
