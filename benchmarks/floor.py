@@ -21,15 +21,15 @@ from functools import lru_cache
 import redis as redis_lib
 
 from core.settings import Settings, load_settings
-from core.task_queue import TaskQueue
-from workers.app import PIPELINE_QUEUE, make_celery
+from core.task_queue import MODERATION_QUEUE, TaskQueue
+from workers.app import make_celery
 
 FLOOR_TASK = "twinbridge.bench.floor_noop"
 
 
 def make_floor_app(settings: Settings | None = None):
     app = make_celery(settings or load_settings(dotenv_path=None))
-    app.conf.include = []  # only the no-op below, not the pipeline's tasks
+    app.conf.include = []  # only the no-op below, not the stages' tasks
     app.task(name=FLOOR_TASK, bind=True, acks_late=True)(_noop)
     return app
 
@@ -54,7 +54,7 @@ class Floor:
         self.queue = TaskQueue.for_settings(Settings(redis_url=world.redis_url, redis_prefix=self.prefix))
 
     async def start(self) -> None:
-        argv = [sys.executable, "-m", "celery", "-A", "benchmarks.floor_worker", "worker", "-Q", PIPELINE_QUEUE,
+        argv = [sys.executable, "-m", "celery", "-A", "benchmarks.floor_worker", "worker", "-Q", MODERATION_QUEUE,
                 "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-mingle",
                 "--without-gossip"]
         self.world.procs.start("floor-worker", argv, env={"TWINBRIDGE_REDIS_PREFIX": self.prefix})

@@ -4,6 +4,7 @@
     .venv/bin/python -m benchmarks.run --quick            # one short run of each
     .venv/bin/python -m benchmarks.run --only latency,limits
     .venv/bin/python -m benchmarks.run --report           # rewrite the report from the last results
+    .venv/bin/python -m benchmarks.run --only latency --compare-with fe987de   # this layout and an older one
 
 Results go to benchmarks/results/latest.json (each scenario's newest result;
 ``--only`` replaces only those) and a dated copy of this run; the report
@@ -11,15 +12,25 @@ section of docs/benchmarks.md and docs/benchmarks-latency.png are rewritten
 from latest.json. Needs a Redis (``--redis-url``, database 14 by default);
 every key is under a fresh ``tbbench:…:`` prefix and removed afterwards, and
 every process started is stopped, also on Ctrl-C or a failure.
+
+``--compare-with REV`` runs the latency scenario a second time, in the same run,
+with the `twinbridge` processes of an older revision: checked out into a
+temporary `git worktree` (removed afterwards) and put first on their
+PYTHONPATH; the stand-ins, the load and the floor are this checkout's. Its
+figures go into the dated results only, with a table side by side.
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import json
+import shutil
 import signal
+import subprocess
 import sys
+import tempfile
 import time
 import traceback
 from pathlib import Path
@@ -46,6 +57,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"Redis to use (default {DEFAULT_REDIS})")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from latest.json")
     parser.add_argument("--no-report", action="store_true", help="measure, but leave docs/ alone")
+    parser.add_argument("--compare-with", metavar="REV",
+                        help="also run the latency scenario with this git revision's worker and adapters")
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.only) - set(SCENARIOS)
@@ -113,6 +126,17 @@ async def measure(args) -> tuple[dict, bool]:
         data.update(measured_at=machine_info["date"], quick=args.quick, wall_seconds=time.monotonic() - t0)
         results["scenarios"][name] = this_run["scenarios"][name] = data
         ctx.say(f"{name}: done in {data['wall_seconds']:.0f}s")
+    if args.compare_with:
+        ctx.say(f"latency with {args.compare_with}: starting")
+        try:
+            with older_revision(args.compare_with) as code:
+                ctx.say(f"latency with {args.compare_with}: its code in {code}")
+                older = await run_scenario("latency", ctx)
+            this_run["compared"] = {"revision": args.compare_with, "latency": older}
+            print("\n".join(comparison(args.compare_with, this_run["scenarios"].get("latency"), older)))
+        except Exception:  # noqa: BLE001 - the figures of this checkout are kept
+            ok = False
+            traceback.print_exc()
     this_run["total_seconds"] = time.monotonic() - started
     if set(args.only) == set(SCENARIOS):
         results["total_seconds"] = this_run["total_seconds"]
@@ -126,6 +150,48 @@ async def measure(args) -> tuple[dict, bool]:
     if rows:
         print("\n".join(report.table(["what", "target", "measured: median (min–max)", ""], rows)))
     return results, ok
+
+
+@contextlib.contextmanager
+def older_revision(revision: str):
+    """``revision`` checked out into a temporary git worktree, whose code the worlds'
+    `twinbridge` processes run meanwhile (benchmarks/world.py CODE_UNDER_TEST)."""
+    from . import world
+
+    place = Path(tempfile.mkdtemp(prefix="twinbridge-bench-rev-")) / "code"
+    subprocess.run(["git", "-C", str(report.REPO), "worktree", "add", "--detach", str(place), revision],
+                   check=True, capture_output=True)
+    world.CODE_UNDER_TEST = place
+    try:
+        yield place
+    finally:
+        world.CODE_UNDER_TEST = world.REPO
+        subprocess.run(["git", "-C", str(report.REPO), "worktree", "remove", "--force", str(place)],
+                       check=False, capture_output=True)
+        shutil.rmtree(place.parent, ignore_errors=True)
+
+
+def comparison(revision: str, current: dict | None, older: dict) -> list[str]:
+    """The latency figures of both layouts side by side (medians over the runs)."""
+    def cell(data, rate, *path):
+        value = ((data or {}).get("rates") or {}).get(str(rate), {}).get("summary", {})
+        for key in path:
+            value = value.get(key) if isinstance(value, dict) else None
+        median = value.get("median") if isinstance(value, dict) else value
+        return f"{median:,.1f}" if isinstance(median, (int, float)) else "–"
+
+    rows = [f"| | {revision} (before) | this checkout (after) |", "|---|---|---|"]
+    for rate in (older.get("setup") or {}).get("rates", ()):
+        rows.append(f"| {rate} msg/s p50 / p99 (ms) | {cell(older, rate, 'p50')} / {cell(older, rate, 'p99')} | "
+                    f"{cell(current, rate, 'p50')} / {cell(current, rate, 'p99')} |")
+        rows.append(f"| {rate} msg/s no-op Celery floor p50 (ms) | {cell(older, rate, 'floor', 'p50')} | "
+                    f"{cell(current, rate, 'floor', 'p50')} |")
+        rows.append(f"| {rate} msg/s worker CPU per message (ms) | "
+                    f"{cell(older, rate, 'cpu_ms_per_message', 'worker')} | "
+                    f"{cell(current, rate, 'cpu_ms_per_message', 'worker')} |")
+        rows.append(f"| {rate} msg/s delivered (msg/s) | {cell(older, rate, 'delivered_rate')} | "
+                    f"{cell(current, rate, 'delivered_rate')} |")
+    return rows
 
 
 async def main_async(args) -> int:

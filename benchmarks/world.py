@@ -27,11 +27,16 @@ from pathlib import Path
 import redis as redis_lib
 import redis.asyncio as aioredis
 
+from core.task_queue import STAGE_QUEUES
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 from sandbox.translator import LibreTranslateStandIn
 
 REPO = Path(__file__).resolve().parent.parent
+# The twinbridge code the worlds run (their `twinbridge worker` and `run` processes):
+# this checkout, or an older revision's (`python -m benchmarks.run --compare-with REV`).
+# The stand-ins, the load and the floor worker are always this checkout's.
+CODE_UNDER_TEST = REPO
 TG_TOKEN = "7000001:BENCH-sandbox-token-not-a-real-one"
 DC_TOKEN = "YmVuY2g.sandbox.token-not-a-real-one"
 GUILD = 112233445566770000
@@ -176,7 +181,8 @@ class Processes:
         return proc
 
     def start_twinbridge(self, name: str, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
-        return self.start(name, [sys.executable, "-m", "bridge.cli", *args], env)
+        code = {"PYTHONPATH": os.pathsep.join(filter(None, [str(CODE_UNDER_TEST), os.environ.get("PYTHONPATH")]))}
+        return self.start(name, [sys.executable, "-m", "bridge.cli", *args], {**code, **(env or {})})
 
     def pid(self, name: str) -> int:
         return self.procs[name].pid
@@ -380,14 +386,15 @@ class World:
 
     # -- backlog --------------------------------------------------------------
     async def backlog(self) -> dict[str, int]:
-        """Where work waits: the Celery queue, the ingress stream (accepted, not yet
+        """Where work waits: the Celery queues (every stage's), the ingress stream (accepted, not yet
         published), the outbox streams (published, not yet delivered) and Telegram
         updates not yet fetched by the adapter."""
         async with self.redis.pipeline(transaction=False) as pipe:
-            pipe.llen(f"{self.prefix}celery:pipeline")
+            for queue in STAGE_QUEUES:  # every stage's (and the one-task layout's `pipeline`)
+                pipe.llen(f"{self.prefix}celery:{queue}")
             pipe.xlen(f"{self.prefix}ingress")
             pipe.xlen(f"{self.prefix}outbox:telegram")
             pipe.xlen(f"{self.prefix}outbox:discord")
-            queue, ingress, out_tg, out_dc = await pipe.execute()
-        return {"celery_queue": queue, "ingress": ingress, "outbox_telegram": out_tg, "outbox_discord": out_dc,
+            *queued, ingress, out_tg, out_dc = await pipe.execute()
+        return {"celery_queue": sum(queued), "ingress": ingress, "outbox_telegram": out_tg, "outbox_discord": out_dc,
                 "telegram_updates": len(self.telegram.pending_updates())}

@@ -83,14 +83,14 @@ def cmd_worker(args, extra: list[str]) -> int:
     settings = _settings(args)
     # Refuse to start on a broken config. Translators hold no policy secrets (a
     # pseudonym is made by the moderation worker): theirs are not asked for.
-    _load_config(settings, strict_secrets=args.role != "translation")
+    _load_config(settings, strict_secrets=args.role in ("all", "moderation"))
     # The Celery app reads its settings at import time; hand it --config.
     os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
-    from workers.app import ROLES, app
+    from workers.app import app, use_role
 
-    app.conf.twinbridge_role = args.role
+    queues = use_role(app, args.role)  # the role's queues, and only its task modules imported
     # Mingle and gossip only slow start-up down; workers share nothing but Redis.
-    argv = ["worker", "-Q", ",".join(ROLES[args.role]), "--loglevel", settings.log_level,
+    argv = ["worker", "-Q", ",".join(queues), "--loglevel", settings.log_level,
             "--without-mingle", "--without-gossip", *extra]
     app.worker_main(argv=argv)
     return 0
@@ -215,12 +215,13 @@ def build_parser() -> argparse.ArgumentParser:
                                                          "config/links.yaml)")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="start the platform adapters that have tokens")
-    worker = sub.add_parser("worker", parents=[common], help="start a Celery worker on the pipeline queues "
+    worker = sub.add_parser("worker", parents=[common], help="start a Celery worker on the stages' queues "
                                                              "(extra args go to Celery)")
-    worker.add_argument("--role", choices=("all", "moderation", "translation"), default="all",
+    worker.add_argument("--role", choices=("all", "moderation", "translation", "delivery"), default="all",
                         help="moderation: route, consent, redaction, holds (the only worker that sees "
                              "unredacted text); translation: translate moderated text and publish; "
-                             "all (default): both in one process")
+                             "delivery: the delivery queue (work that needs no text; the adapters deliver); "
+                             "all (default): every role in one process")
     sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
     sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
     announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")

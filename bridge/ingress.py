@@ -2,7 +2,7 @@
 
 ``accept`` deduplicates an event (the same platform update delivered twice is
 accepted once), gives it its position in its source chat, records it in the
-ingress stream and enqueues the pipeline task, the last two in one Redis script
+ingress stream and enqueues the moderation stage's task, the last two in one Redis script
 (core/task_queue.py says why the adapters write Celery's message themselves).
 It returns only once both are stored, so an adapter may acknowledge the platform
 update after it returns. Two round trips per event, no threads.
@@ -10,7 +10,7 @@ update after it returns. Two round trips per event, no threads.
 Why a stream as well as the Celery queue: Celery's Redis transport can lose a
 task when a worker is killed between taking it from the queue and noting it
 as unacknowledged. The ingress entry stays until a worker has published the
-event's posts (atomically with removing the entry, see workers/pipeline.py),
+event's posts (atomically with removing the entry, see workers/publishing.py),
 and :class:`IngressSweeper` enqueues again what stayed too long. Text stays in
 Redis only while the event is in flight.
 
@@ -109,7 +109,7 @@ class Ingress:
                 return False
             data = replace(command, seq=seq).to_dict()
             # The entry's "event" field wraps the command: the sweeper re-enqueues every entry
-            # as process_event, which hands a command on (workers/tasks.py).
+            # as process_event, which hands a command on (workers/stages/moderation.py).
             return await self._store_entry(command.dedup_key, chat, seq, ttl, {"command": data}, PROCESS_COMMAND_TASK,
                                            data, f"{command.platform}.commands.{command.name}",
                                            pending=not command.private)
@@ -203,7 +203,7 @@ class IngressSweeper:
             tasks[entry_id] = fields.get("task") or self._task_ids.setdefault(entry_id, new_task_id())
         # An event's task is the entry's (moderation), or the translation task it was handed to.
         wanted = [task_id for first in tasks.values() for task_id in (first, handed_over_id(first))]
-        queues = [self._tasks.key, *getattr(self._tasks, "later_keys", ())]
+        queues = [self._tasks.key, *getattr(self._tasks, "other_keys", ())]
         found = await self._store.tasks_found(queues, self._tasks.unacked_key, wanted) if tasks else set()
         missing = {entry_id for entry_id, task_id in tasks.items()
                    if task_id not in found and handed_over_id(task_id) not in found}

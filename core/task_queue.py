@@ -24,22 +24,29 @@ import uuid
 
 from .storage.keys import Keys
 
-# The queue and the tasks the adapters enqueue (workers/app.py registers them): the
-# first stage's, moderation's. Its list keeps the name "pipeline" it had when one task
-# did everything, so that what an older version queued is still consumed.
-PIPELINE_QUEUE = "pipeline"
-MODERATION_QUEUE = PIPELINE_QUEUE
+# The stages' queues (workers/app.py wires them; docs/architecture.md, "Stages as queues").
+# The first stage, moderation, takes what the adapters enqueue.
+MODERATION_QUEUE = "moderation"
 PROCESS_EVENT_TASK = "twinbridge.process_event"
 PROCESS_COMMAND_TASK = "twinbridge.process_command"
-# The second stage: translators, which receive only moderated text (workers/pipeline.py).
+# The moderation stage's list before it had its own name, when one task did everything:
+# the moderation role still consumes it (and the sweeper and erasure still look in it),
+# so that what an older version queued is neither lost nor run twice by an upgrade.
+LEGACY_PIPELINE_QUEUE = "pipeline"
+# The second stage: translators, which receive only moderated text (workers/stages/translation.py).
 TRANSLATION_QUEUE = "translation"
 TRANSLATE_TASK = "twinbridge.translate"
+# Delivery-side work that needs no text and no policy secret (workers/stages/delivery.py).
+DELIVERY_QUEUE = "delivery"
 # Back on the moderation queue when an event's author was erased while it was published.
 ERASE_AGAIN_TASK = "twinbridge.erase_again"
+RESUME_ERASURES_TASK = "twinbridge.resume_erasures"
+# Every stage queue, as the benchmarks and operators count what is left to do.
+STAGE_QUEUES = (MODERATION_QUEUE, LEGACY_PIPELINE_QUEUE, TRANSLATION_QUEUE, DELIVERY_QUEUE)
 
 # The ingress-id argument of a task enqueued by accept(): "the entry this event's
 # in-flight marker names" (the task is pushed in the same script that creates the
-# entry, before its id is known; workers/pipeline.py looks it up when publishing).
+# entry, before its id is known; workers/publishing.py looks it up when publishing).
 IN_FLIGHT = "in-flight"
 
 
@@ -71,10 +78,11 @@ class TaskQueue:
     """The Redis list a Celery queue lives in, and the messages to push there."""
 
     def __init__(self, key: str, routing_key: str, unacked_key: str | None = None,
-                 unacked_index_key: str | None = None, later_keys: tuple[str, ...] = ()):
+                 unacked_index_key: str | None = None, other_keys: tuple[str, ...] = ()):
         self.key = key
-        # The later stages' queues, where an event's task may be once moderation handed it over.
-        self.later_keys = later_keys
+        # The other queues where an event's task may be: the translation stage's once
+        # moderation handed it over, and the legacy list an older version pushed to.
+        self.other_keys = other_keys
         # Where workers hold what they took from the queue (for telling a lost task from a held one).
         self.unacked_key = unacked_key
         self.unacked_index_key = unacked_index_key
@@ -82,17 +90,18 @@ class TaskQueue:
         self._origin = f"gen{os.getpid()}@{socket.gethostname()}"
 
     @classmethod
-    def for_settings(cls, settings, queue: str = PIPELINE_QUEUE) -> TaskQueue:
+    def for_settings(cls, settings, queue: str = MODERATION_QUEUE) -> TaskQueue:
         """``queue`` of the broker workers/app.py configures from ``settings``
         (without importing Celery into the adapters' process)."""
         return cls.for_prefix(settings.redis_prefix, queue)
 
     @classmethod
-    def for_prefix(cls, redis_prefix: str, queue: str = PIPELINE_QUEUE) -> TaskQueue:
+    def for_prefix(cls, redis_prefix: str, queue: str = MODERATION_QUEUE) -> TaskQueue:
         """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
         prefix = Keys(redis_prefix).broker_prefix()
+        others = (LEGACY_PIPELINE_QUEUE, TRANSLATION_QUEUE) if queue == MODERATION_QUEUE else ()
         return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX,
-                   (prefix + TRANSLATION_QUEUE,) if queue == MODERATION_QUEUE else ())
+                   tuple(prefix + other for other in others))
 
     def message(self, task: str, args: list, task_id: str | None = None) -> str:
         """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a

@@ -119,7 +119,7 @@ async def queued_events(aredis, prefix: str) -> list[dict]:
     """The pipeline tasks waiting in Celery's Redis queue, oldest first, decoded
     from kombu's envelope (what the adapters really enqueued)."""
     events = []
-    for raw in reversed(await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)):  # kombu LPUSHes
+    for raw in reversed(await aredis.lrange(f"{prefix}celery:moderation", 0, -1)):  # kombu LPUSHes
         envelope = json.loads(raw)
         assert envelope["headers"]["task"] == "twinbridge.process_event"
         assert envelope["headers"]["argsrepr"] == ""  # no second copy of the text in the headers
@@ -127,3 +127,15 @@ async def queued_events(aredis, prefix: str) -> list[dict]:
         args, _kwargs, _embed = json.loads(base64.b64decode(envelope["body"]))
         events.append(args[0])
     return events
+
+
+def handed_to_translation(redis, prefix: str) -> list[dict]:
+    """The posts waiting in the translation queue (``redis``: a synchronous client), oldest
+    first: an approved held message goes on to its twin chats only this way (workers/holds.py)."""
+    from core.task_queue import TRANSLATION_QUEUE, task_arguments
+
+    posts = []
+    for raw in reversed(redis.lrange(f"{prefix}celery:{TRANSLATION_QUEUE}", 0, -1)):  # LPUSH: newest first
+        _task, args, _kwargs = task_arguments(raw)
+        posts += args[0]["posts"]
+    return posts

@@ -1,40 +1,71 @@
-"""The Celery app: queues and at-least-once reliability settings.
+"""The Celery app and the one place that wires the stages: their queues, which
+task goes where, which role runs which (docs/architecture.md, "Stages as queues").
 
 Tasks carry plain dicts (JSON), never pickles; no results are stored (message
 text would linger in Redis); a task is acknowledged only after it ran, and put
-back if its worker dies, so a crash loses nothing (the pipeline is idempotent).
+back if its worker dies, so a crash loses nothing (every stage is idempotent).
+
+This module imports no task module: each stage's tasks live in their own module
+(workers/stages/), which imports this app, and a worker imports only its role's
+(``include``), so a translation worker never loads the moderation logic. A stage
+hands work on by task name (``send_task``), routed here.
 """
 from __future__ import annotations
 
 import gc
 import logging
+import sys
+from collections.abc import Callable
 
 from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.worker.control import inspect_command
 
 from core.settings import Settings, load_settings
-from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
-from core.task_queue import (  # noqa: F401
-    MODERATION_QUEUE, PIPELINE_QUEUE, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE,
-    broker_key_prefix,
+from core.task_queue import (
+    DELIVERY_QUEUE, ERASE_AGAIN_TASK, LEGACY_PIPELINE_QUEUE, MODERATION_QUEUE, PROCESS_COMMAND_TASK,
+    PROCESS_EVENT_TASK, RESUME_ERASURES_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE, broker_key_prefix,
 )
 
+from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
 from .leases import HeldTaskRenewal
-
 
 log = logging.getLogger(__name__)
 TIME_LIMIT_RETRIES = 3  # then the task fails; its ingress entry stays for the sweeper
 
-# The worker roles (`twinbridge worker --role R`) and the queues each consumes. Every
-# task but translation runs on the moderation queue: routing, consent, redaction,
-# holds and their approval, erasure, the records after publishing. The translators
-# consume only the translation queue, whose tasks carry moderated drafts (never an
-# event), so a translation worker neither sees unredacted text nor can release a hold.
-ROLES = {
-    "all": (MODERATION_QUEUE, TRANSLATION_QUEUE),
-    "moderation": (MODERATION_QUEUE,),
-    "translation": (TRANSLATION_QUEUE,),
+# Each stage: its queues and its task module. Moderation also consumes the legacy
+# `pipeline` list (core/task_queue.py: what an older version queued there still runs).
+STAGES = {
+    "moderation": ((MODERATION_QUEUE, LEGACY_PIPELINE_QUEUE), "workers.stages.moderation"),
+    "translation": ((TRANSLATION_QUEUE,), "workers.stages.translation"),
+    "delivery": ((DELIVERY_QUEUE,), "workers.stages.delivery"),
 }
+# The worker roles (`twinbridge worker --role R`): the stages each runs. Every task but
+# translation runs on the moderation queue: routing, consent, redaction, holds and their
+# approval, erasure. The translators consume only the translation queue, whose tasks
+# carry moderated drafts (never an event), so a translation worker neither sees
+# unredacted text nor can release a hold.
+ROLES = {
+    "all": ("moderation", "translation", "delivery"),
+    "moderation": ("moderation",),
+    "translation": ("translation",),
+    "delivery": ("delivery",),
+}
+ROUTES = {
+    PROCESS_EVENT_TASK: MODERATION_QUEUE,
+    PROCESS_COMMAND_TASK: MODERATION_QUEUE,
+    RESUME_ERASURES_TASK: MODERATION_QUEUE,
+    ERASE_AGAIN_TASK: MODERATION_QUEUE,
+    TRANSLATE_TASK: TRANSLATION_QUEUE,
+}
+
+
+def queues_of(role: str) -> tuple[str, ...]:
+    return tuple(queue for stage in ROLES[role] for queue in STAGES[stage][0])
+
+
+def modules_of(role: str) -> tuple[str, ...]:
+    return tuple(STAGES[stage][1] for stage in ROLES[role])
 
 
 class TimeBoundTask(Task):
@@ -54,9 +85,9 @@ class TimeBoundTask(Task):
             raise self.retry(exc=exc, countdown=1, max_retries=None, argsrepr="", kwargsrepr="") from None
 
 
-def make_celery(settings: Settings | None = None) -> Celery:
+def make_celery(settings: Settings | None = None, role: str = "all") -> Celery:
     settings = settings or load_settings()
-    app = Celery("twinbridge", broker=settings.redis_url, include=["workers.tasks"], task_cls=TimeBoundTask)
+    app = Celery("twinbridge", broker=settings.redis_url, task_cls=TimeBoundTask)
     soft_limit, hard_limit = settings.time_limits()
     app.conf.update(
         # A task past its soft limit is run again (TimeBoundTask); past the hard
@@ -68,7 +99,7 @@ def make_celery(settings: Settings | None = None) -> Celery:
         task_ignore_result=True,
         result_backend=None,
         task_default_queue=MODERATION_QUEUE,
-        task_routes={TRANSLATE_TASK: {"queue": TRANSLATION_QUEUE}},
+        task_routes={task: {"queue": queue} for task, queue in ROUTES.items()},
         task_acks_late=True,
         task_reject_on_worker_lost=True,
         worker_prefetch_multiplier=1,
@@ -93,28 +124,54 @@ def make_celery(settings: Settings | None = None) -> Celery:
         timezone="UTC",
     )
     app.conf.twinbridge_settings = settings
-    app.conf.twinbridge_role = "all"  # set by `twinbridge worker --role`
+    use_role(app, role)
     app.steps["consumer"].add(HeldTaskRenewal)
     return app
 
 
+def use_role(app: Celery, role: str) -> tuple[str, ...]:
+    """Make ``app``'s worker run ``role`` (`twinbridge worker --role`): it imports only
+    that role's task modules; returns the queues it is to consume."""
+    app.conf.twinbridge_role = role
+    app.conf.include = list(modules_of(role))
+    return queues_of(role)
+
+
 app = make_celery()
+
+# What a stage loads before the pool forks (its tasks module registers it: see preload).
+_PRELOADS: list[Callable[[], None]] = []
+
+
+def preload(load: Callable[[], None]) -> Callable[[], None]:
+    """Register ``load`` (pure data: nothing that opens a connection) to run in the
+    worker's main process before its pool forks. A task module registers it when it is
+    imported, which a worker does for its role's modules before it forks."""
+    _PRELOADS.append(load)
+    return load
 
 
 @signals.worker_init.connect
 def _preload_before_fork(sender=None, **_) -> None:
-    """In the worker's main process, before its pool forks: load the data every task
-    needs once (workers.tasks.preload), so the pool's processes share it instead of
-    each loading a copy (~100 MB each, mostly the language model). Only for this app's
-    workers (another app made by make_celery, e.g. a benchmark's, is left alone)."""
+    """In the worker's main process, before its pool forks: load the data the role's
+    tasks need once, so the pool's processes share it instead of each loading a copy
+    (~100 MB each, mostly the language model). Only for this app's workers (another
+    app made by make_celery, e.g. a benchmark's, is left alone)."""
     if getattr(sender, "app", None) is not app:
         return
     try:
-        from .tasks import preload
-
-        preload()
+        for load in _PRELOADS:
+            load()
     except Exception:  # an optimisation only: each process still loads what it lacks
         logging.getLogger(__name__).warning("preloading before fork failed", exc_info=True)
         return
     # Keep the collector from touching (and so copying) the loaded objects' pages in the children.
     gc.freeze()
+
+
+@inspect_command()
+def twinbridge_modules(state) -> list[str]:
+    """`celery inspect twinbridge_modules`: the bridge's modules this worker's main process
+    has loaded, which show what its role holds (a translation worker: none of the
+    moderation logic; with ``--pool solo`` its tasks run in that process too)."""
+    return sorted(name for name in sys.modules if name.partition(".")[0] in ("workers", "core", "bridge"))

@@ -15,8 +15,10 @@ from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 
 from . import holds, rights
+from .drafts import Outcome
 from .notices import answer, tell_privately
-from .pipeline import Context, Outcome, plan
+from .pipeline import Context, moderated
+from .records import after_data
 
 
 def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
@@ -113,12 +115,13 @@ def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
                                "has withdrawn their consent since.")
     elif command.name == "approve":
         outcome = Outcome()
-        posts = [replace(post, author=author, written_at=held.event.timestamp)
-                 for post in plan(held.event, ctx, outcome, approved_link=link.id)]
-        if holds.release(redis, keys, held, posts, command.user_ref, retention):
-            for link_id in outcome.crossed:
-                rights.note_crossed(redis, keys, held.author, link_id, held.event.source,
-                                    ctx.config.known_link(link_id).policy.retention_days)
+        drafts = moderated(held.event, ctx, outcome, approved_link=link.id)
+        drafts = replace(drafts, posts=tuple(replace(post, author=author, written_at=held.event.timestamp)
+                                             for post in drafts.posts))
+        # Its policy decisions were recorded when it was held: only what crossed is noted now.
+        after = after_data(held.event.source, held.event.timestamp, held.author, author,
+                           Outcome(crossed=outcome.crossed), approved=True)
+        if holds.release(redis, keys, held, drafts, after, command.user_ref, retention):
             return naming_them(f"Message {held.hold_id} from {shown} approved.")
     elif holds.settle(redis, keys, held, "rejected", command.user_ref, retention):
         return naming_them(f"Message {held.hold_id} from {shown} rejected.")

@@ -2,7 +2,7 @@
 
 Each accepted event or command is in two places until a worker has run it: an
 entry of the ingress stream (with its in-flight marker, and for a group's command
-a pending mark) and a Celery task message in the broker (the pipeline queue, or
+a pending mark) and a Celery task message in the broker (a stage's queue, or
 kombu's ``unacked`` hash when a worker took it and has not acknowledged it, alive
 or dead). Both carry the text and the member's name, for as long as the workers
 are down. Erasure removes the member's from both, with the markers, so that no
@@ -48,8 +48,8 @@ def drop_ingress_entries(redis, keys: Keys, user_ref: str, erased_at: float) -> 
 
 
 def drop_queued_tasks(redis, keys: Keys, user_ref: str, erased_at: float) -> int:
-    """Remove the member's task messages from the broker: waiting in the moderation or
-    the translation queue, or held unacknowledged, with their ingress entries and
+    """Remove the member's task messages from the broker: waiting in the moderation (or
+    legacy pipeline) or the translation queue, or held unacknowledged, with their ingress entries and
     markers. Returns how many."""
     return pending_work.drop_queued_tasks(redis, keys, lambda message: _theirs(message, user_ref, erased_at))
 

@@ -1,7 +1,7 @@
 """What a worker does with an event it cannot process (a poison message).
 
 Redis being away is not the event's fault: those tasks wait and retry for as long as
-it takes (workers/tasks.py). Anything else — a payload that does not decode, a bug a
+it takes (workers/stages/). Anything else — a payload that does not decode, a bug a
 stage trips over for this one message — is retried ``EVENT_RETRIES`` times with
 backoff (Celery's ``retry`` with a countdown), then parked in the dead letters with
 its reason; parking retires its ingress entry and in-flight marker in the same

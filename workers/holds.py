@@ -8,7 +8,9 @@ Hold IDs are random (65 bits, 13 characters of a base32 alphabet without
 look-alike letters), so nobody can guess one; the event's dedup key maps to
 its ID, so a task run twice holds it once and notifies once. Releasing an
 approved message removes the hold and queues its posts in one script: an
-approval interrupted by a crash is simply done again, and releases once.
+approval interrupted by a crash is simply done again, and releases once. An
+approved message is handed to the translation stage in that script; only the
+translation worker translates and publishes it.
 """
 from __future__ import annotations
 
@@ -24,7 +26,9 @@ from core.storage.keys import Keys
 from core.storage.writes import write_together
 from core.links import Link
 from core.models import PlatformEvent
+from core.task_queue import TRANSLATE_TASK, TRANSLATION_QUEUE, TaskQueue
 
+from .drafts import Drafts
 from .moderation.stage import Moderated
 from .notices import held_for_moderator
 from .rights import note_authored_into, person
@@ -94,11 +98,16 @@ def load(redis, keys: Keys, hold_id: str) -> Held | None:
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
 
 
-def release(redis, keys: Keys, held: Held, posts: list, moderator: str, retention_days: int) -> bool:
-    """Remove the held item and queue ``posts`` (its approved copies), atomically;
-    False if it was decided before (by another moderator, or a run that died after
-    releasing it). Then the index and the audit."""
-    if not stored_holds.release(redis, keys, held.hold_id, posts):
+def release(redis, keys: Keys, held: Held, drafts: Drafts, after: dict, moderator: str,
+            retention_days: int) -> bool:
+    """Remove the held item and hand its approved ``drafts`` (with ``after``, the records
+    after publishing) to the translation stage, atomically: the translation worker is the
+    only translator, also of approved messages. False if it was decided before (by
+    another moderator, or a run that died after releasing it). Then the index and the audit."""
+    tasks = TaskQueue.for_prefix(keys.prefix, TRANSLATION_QUEUE)
+    # No ingress entry: the hold's release mark stands in for it (Drafts.hold_id).
+    message = tasks.message(TRANSLATE_TASK, [replace(drafts, hold_id=held.hold_id).to_dict(), "", after])
+    if not stored_holds.release(redis, keys, held.hold_id, tasks.key, message, retention_days):
         return False
     _settled(redis, keys, held, "approved", moderator, retention_days)
     return True

@@ -23,7 +23,7 @@ from core.storage import ordering as stored_order
 from core.storage.keys import Keys
 from core.models import Command, OutboundPost
 
-from .pipeline import tagged
+from .publishing import tagged
 
 # How far back a command looks for messages of its chat still in flight: more than
 # any burst the adapters accept while a worker handles a command.

@@ -1,6 +1,6 @@
 """Messages held for a moderator (sync client): the hold (a JSON record: link, author,
-the event with its text) under a random ID, the event's reference to its ID, and the
-posts queued with a hold (notices) or its release (approved copies), atomically."""
+the event with its text) under a random ID, the event's reference to its ID, the
+notices queued with a hold and the translation task handed an approved one, atomically."""
 from __future__ import annotations
 
 import json
@@ -33,10 +33,12 @@ def load(redis, keys: Keys, hold_id: str) -> dict | None:
     return json.loads(raw) if raw else None
 
 
-def release(redis, keys: Keys, hold_id: str, posts: list[OutboundPost]) -> bool:
-    """Remove the hold and queue ``posts``, atomically; False if it was gone (decided before)."""
-    stream_keys, args = script_streams(keys, posts)
-    return scripts.run(redis, "hold_release", [keys.held(hold_id), *stream_keys], args) != -1
+def release(redis, keys: Keys, hold_id: str, queue_key: str, message: str, retention_days: int) -> bool:
+    """Remove the hold and push ``message`` (the translation task of its approved drafts)
+    onto the Celery list ``queue_key``, with the hold's release mark (Keys.released, which
+    publishing retires), atomically; False if it was gone (decided before)."""
+    return scripts.run(redis, "hold_release", [keys.held(hold_id), keys.released(hold_id), queue_key],
+                       [retention_days * DAY, message]) != -1
 
 
 def remove(redis, keys: Keys, hold_id: str) -> bool:

@@ -123,6 +123,12 @@ class Keys:
         text; expires with the link's retention."""
         return f"{self.prefix}held:{hold_id}"
 
+    def released(self, hold_id: str) -> str:
+        """An approved message handed to the translation stage and not yet published:
+        retired by the script that publishes it, so a translation task run twice
+        publishes it once (its value is empty: ids only); expires with the link's retention."""
+        return f"{self.prefix}released:{hold_id}"
+
     def hold_ref(self, link_id: str, dedup_key: str) -> str:
         """The hold ID one event got in one link (so a task run twice holds it once);
         ids only, expires with the link's retention."""

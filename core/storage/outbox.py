@@ -9,6 +9,7 @@ import json
 from redis.exceptions import ResponseError
 
 from ..models import OutboundPost
+from ..task_queue import IN_FLIGHT
 from . import scripts
 from .keys import DAY, Keys
 
@@ -135,10 +136,14 @@ def script_streams(keys: Keys, posts: list[OutboundPost]) -> tuple[list[str], li
     return stream_keys, args
 
 
-def publish(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost], ingress_id: str | None) -> bool:
+def publish(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost], ingress_id: str | None,
+            hold_id: str = "") -> bool:
     """Append each post to its platform's outbox and retire the event's ingress entry
     (``ingress_id``; IN_FLIGHT: the one its in-flight marker names; None: not from the
-    ingress) and in-flight marker, atomically. False when it was published before."""
+    ingress) and in-flight marker, atomically. False when it was published before.
+    ``hold_id``: an approved held message, whose release mark (empty: no entry) is retired
+    instead (core/storage/holds.py), so that it too is published once."""
     stream_keys, args = script_streams(keys, posts)
-    return scripts.run(redis, "publish", [keys.ingress(), keys.in_flight(chat_key, seq), *stream_keys],
-                       [ingress_id or "", *args]) != -1
+    marker = keys.released(hold_id) if hold_id else keys.in_flight(chat_key, seq)
+    return scripts.run(redis, "publish", [keys.ingress(), marker, *stream_keys],
+                       [IN_FLIGHT if hold_id else ingress_id or "", *args]) != -1

@@ -103,10 +103,11 @@ def drop_ingress_entries(redis, keys: Keys, select: Callable[[dict], bool]) -> i
 def drop_queued_tasks(redis, keys: Keys, select: Callable[[Any], Found | None]) -> int:
     """Remove the task messages ``select`` picks (given a raw message, it answers the event
     and ingress id of one to remove, else None) from the broker: waiting in the moderation
-    or the translation queue, or held unacknowledged; with their ingress entries and markers."""
+    (or the legacy pipeline list) or the translation queue, or held unacknowledged; with their
+    ingress entries and markers."""
     tasks = TaskQueue.for_prefix(keys.prefix)
     dropped = 0
-    for queue in (tasks.key, *tasks.later_keys):
+    for queue in (tasks.key, *tasks.other_keys):
         start = 0
         while True:
             page = redis.lrange(queue, start, start + PAGE - 1)

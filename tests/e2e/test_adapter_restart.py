@@ -101,7 +101,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             async with aredis.pipeline(transaction=False) as pipe:
                 pipe.xlen(keys.outbox("discord"))
                 pipe.xlen(keys.ingress())
-                pipe.llen(f"{prefix}celery:pipeline")
+                pipe.llen(f"{prefix}celery:moderation")
                 lengths = await pipe.execute()
             return not any(lengths)
 
@@ -209,7 +209,7 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
             async with aredis.pipeline(transaction=False) as pipe:
                 pipe.xlen(keys.outbox("telegram"))
                 pipe.xlen(keys.ingress())
-                pipe.llen(f"{prefix}celery:pipeline")
+                pipe.llen(f"{prefix}celery:moderation")
                 return not any(await pipe.execute())
 
         await wait_until(settled, 180, interval=0.1, message="every post, nothing in flight")

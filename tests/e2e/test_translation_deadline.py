@@ -75,7 +75,7 @@ async def test_a_task_past_its_soft_time_limit_runs_again_and_publishes_once(wor
         TWINBRIDGE_TRANSLATION_TIMEOUT="120", TWINBRIDGE_TASK_SOFT_TIME_LIMIT="3", TWINBRIDGE_TASK_TIME_LIMIT="20")
     libre.stall_forever()
     telegram.inject_message(LEICESTER, ANNA, "Good morning")
-    # Logged by workers/app.py's TimeBoundTask, or by the event task's own retry (workers/tasks.py).
+    # Logged by workers/app.py's TimeBoundTask, or by the translation task's own retry (workers/stages/translation.py).
     await wait_until(lambda: re.search("exceeded its soft time limit|SoftTimeLimitExceeded", procs.log("worker")),
                      60, message="the soft time limit to strike")
     assert discord.transcript(KREFELD) == []  # nothing published by the run that was cut off

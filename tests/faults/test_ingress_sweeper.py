@@ -49,7 +49,7 @@ def _event_of(message: str) -> str | None:
 
 async def _task_copies(aredis, keys) -> Counter:
     """How many task messages each event has, queued or held by a worker."""
-    queued = await aredis.lrange(f"{keys.prefix}celery:pipeline", 0, -1)
+    queued = await aredis.lrange(f"{keys.prefix}celery:moderation", 0, -1)
     held = await aredis.hvals(f"{keys.prefix}celery:unacked")
     return Counter(event for event in map(_event_of, queued + held) if event)
 

@@ -119,7 +119,7 @@ def _parked_again(sync, keys, first_ids) -> bool:
 
 
 async def _nothing_queued(aredis, prefix, keys) -> bool:
-    queued = await aredis.llen(f"{prefix}celery:pipeline")
+    queued = await aredis.llen(f"{prefix}celery:moderation")
     unacked = await aredis.hlen(f"{prefix}celery:unacked")
     in_ingress = await aredis.xlen(keys.ingress())
     in_flight = [k async for k in aredis.scan_iter(match=f"{keys.prefix}inflight:*")]

@@ -71,7 +71,7 @@ async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_
             async with aredis.pipeline(transaction=False) as pipe:
                 pipe.xlen(keys.outbox("discord"))
                 pipe.xlen(keys.ingress())
-                pipe.llen(f"{prefix}celery:pipeline")
+                pipe.llen(f"{prefix}celery:moderation")
                 return not any(await pipe.execute())
 
         await wait_until(settled, 120, interval=0.1, message="every post, nothing in flight")

@@ -14,7 +14,7 @@ from workers import command_handlers, holds, rights
 from workers.moderation.stage import Moderated
 from workers.pipeline import Context
 
-from ..helpers import SCHOOL_CLASSES_LINKS
+from ..helpers import SCHOOL_CLASSES_LINKS, handed_to_translation
 
 pytestmark = pytest.mark.integration
 
@@ -43,7 +43,11 @@ def approve(redis, keys, ctx, hold_id: str) -> str:
 
 
 def relayed(redis, keys) -> list[dict]:
-    return [p for _, f in redis.xrange(keys.outbox("discord")) if (p := json.loads(f["post"]))["kind"] == "new"]
+    """Posts on their way to the twin chats: an approved message is handed to the
+    translation stage, which publishes it."""
+    posts = [json.loads(f["post"]) for _, f in redis.xrange(keys.outbox("discord"))]
+    posts += handed_to_translation(redis, keys.prefix)
+    return [p for p in posts if p["kind"] == "new" and p["destination"]["platform"] == "discord"]
 
 
 def test_withdrawn_consent_is_not_relayed_on_approval(sync_redis, keys, ctx):

@@ -12,7 +12,9 @@ from core.storage.keys import DAY, Keys
 from core.links import load_links
 from core.models import Author, EventKind, MessageRef, PlatformEvent
 from tests.helpers import SCHOOL_CLASSES_LINKS
-from workers import pipeline, rights, tasks
+from workers import pipeline, rights
+from workers.moderation.events import gate
+from workers.records import after_data, record_published
 
 CONFIG = SCHOOL_CLASSES_LINKS
 USER = "telegram:5001"
@@ -56,7 +58,8 @@ def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, ke
 
     person = rights.person(sync_redis, keys, USER)
     client = OnlyPipelines(sync_redis)
-    tasks._after(event(), USER, outcome, ctx, client, keys, person)
+    after = after_data(event().source, event().timestamp, USER, person, outcome)
+    assert not record_published(client, keys, ctx.config, after)
 
     assert len(client.pipelines) == 1
     assert sync_redis.hgetall(keys.stats()) == {
@@ -75,7 +78,7 @@ def test_a_missing_consent_is_explained_once(tmp_path, sync_redis, keys):
     ctx = context(tmp_path)
     for _ in range(2):
         outcome = pipeline.Outcome(needs_consent={"classes"})
-        tasks._gated(event(), USER, outcome, ctx, sync_redis, keys)
+        gate(event(), USER, outcome, ctx, sync_redis, keys)
     assert sync_redis.hget(keys.stats(), "moderation.consent_missing") == "2"
     assert sync_redis.xlen(keys.outbox("telegram")) == 1  # the explanation, once
     assert 6 * DAY < sync_redis.ttl(keys.explained("classes", USER)) <= 7 * DAY

@@ -328,7 +328,7 @@ async def test_a_slash_command_is_handed_over_and_discord_py_s_own_tree_stays_qu
 
 
 async def _tasks_named(aredis, prefix, name: str) -> list[dict]:
-    tasks = [json.loads(raw) for raw in await aredis.lrange(f"{prefix}celery:pipeline", 0, -1)]
+    tasks = [json.loads(raw) for raw in await aredis.lrange(f"{prefix}celery:moderation", 0, -1)]
     return [t for t in tasks if t["headers"]["task"] == name]
 
 

@@ -33,7 +33,7 @@ async def test_only_a_task_found_nowhere_twice_is_enqueued_again_once(aredis, ke
     first, second, third = reversed(await aredis.lrange(queue.key, 0, -1))
     await aredis.delete(queue.key)
     await aredis.lpush(queue.key, third)
-    await aredis.hset(queue.unacked_key, "tag-2", json.dumps([json.loads(second), "", "pipeline"]))
+    await aredis.hset(queue.unacked_key, "tag-2", json.dumps([json.loads(second), "", "moderation"]))
     sweeper = IngressSweeper(aredis, keys, queue, grace=0, interval=0.01)
 
     assert await sweeper.sweep_once() == 0  # missing once: perhaps a worker is just taking it
@@ -63,3 +63,28 @@ async def test_a_task_that_keeps_getting_lost_is_enqueued_again_only_after_a_pau
     assert [await sweep() for _ in range(5)] == [0] * 5  # within the pause: not again
     sweeper.pause = 0
     assert await sweep() == 1  # after it
+
+
+async def test_a_task_in_the_legacy_pipeline_list_or_handed_to_translation_is_not_lost(aredis, keys, redis_url,
+                                                                                     prefix):
+    """An entry's task may wait in the list an older version pushed to (`pipeline`, still
+    consumed by the moderation role) or, once moderated, in the translation queue under
+    the derived id: neither is taken for lost."""
+    from core.task_queue import LEGACY_PIPELINE_QUEUE, TRANSLATE_TASK, TRANSLATION_QUEUE, handed_over_id
+
+    queue = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix))
+    assert queue.key == f"{prefix}celery:moderation"
+    ingress = Ingress(aredis, keys, queue)
+    for n in (1, 2):
+        await ingress.accept(_event(n))
+    first, second = reversed(await aredis.lrange(queue.key, 0, -1))
+    await aredis.delete(queue.key)
+    await aredis.lpush(f"{prefix}celery:{LEGACY_PIPELINE_QUEUE}", first)
+    translation = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix), TRANSLATION_QUEUE)
+    await aredis.lpush(translation.key, translation.message(TRANSLATE_TASK, [{}, "in-flight", {}],
+                                                            handed_over_id(_task_id(second))))
+    sweeper = IngressSweeper(aredis, keys, queue, grace=0, interval=0.01)
+    for _ in range(3):
+        await aredis.delete(keys.ingress_sweep_lock())
+        assert await sweeper.sweep_once() == 0
+    assert await aredis.llen(queue.key) == 0

@@ -18,7 +18,7 @@ from kombu.transport import redis as kombu_redis
 
 from core.storage import scripts
 from core.settings import Settings
-from core.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
+from core.task_queue import MODERATION_QUEUE, PROCESS_EVENT_TASK, UNACKED_HASH, UNACKED_INDEX, TaskQueue, new_task_id
 from workers.leases import held_delivery_tags, renew
 
 pytestmark = pytest.mark.integration
@@ -45,7 +45,7 @@ def test_renewed_leases_keep_a_held_message_and_lapsed_ones_restore_it(settings,
     with Connection(settings.redis_url, transport_options=options) as conn:
         channel = conn.channel()
         taken = time.time()
-        message = channel.basic_get(PIPELINE_QUEUE, no_ack=False)
+        message = channel.basic_get(MODERATION_QUEUE, no_ack=False)
         assert message is not None
         tag = message.delivery_tag
         unacked, index = queue.unacked_key, f"{settings.redis_prefix}celery:unacked_index"
@@ -69,7 +69,7 @@ def test_renewed_leases_keep_a_held_message_and_lapsed_ones_restore_it(settings,
         assert find(keys=[queue.key, unacked], args=[task_id]) == [task_id]  # found while queued
 
         # Acknowledged: renewing does not add it back.
-        again = channel.basic_get(PIPELINE_QUEUE, no_ack=False)
+        again = channel.basic_get(MODERATION_QUEUE, no_ack=False)
         channel.basic_ack(again.delivery_tag)
         assert renew(channel, [again.delivery_tag]) == 0
         assert sync_redis.zcard(index) == 0
@@ -79,6 +79,6 @@ def test_renewed_leases_keep_a_held_message_and_lapsed_ones_restore_it(settings,
 def test_a_message_celery_writes_is_found_by_its_task_id(settings, sync_redis, celery_app):
     """A retry is a message Celery writes (same task id): the sweeper must see it too."""
     queue = TaskQueue.for_settings(settings)
-    result = celery_app.send_task(PROCESS_EVENT_TASK, args=[{"seq": 1}, "in-flight"], queue=PIPELINE_QUEUE)
+    result = celery_app.send_task(PROCESS_EVENT_TASK, args=[{"seq": 1}, "in-flight"], queue=MODERATION_QUEUE)
     find = scripts.register(sync_redis, "ingress_find_tasks")
     assert find(keys=[queue.key, queue.unacked_key], args=[result.id, new_task_id()]) == [result.id]

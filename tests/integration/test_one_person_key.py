@@ -13,7 +13,7 @@ from core import deadletters, persons
 from core.storage.keys import DAY
 from core.links import load_links
 from core.models import Author, ChatRef, Command, EventKind, MessageRef, OutboundPost, PlatformEvent
-from workers import erasure, failures, ordering, pipeline
+from workers import erasure, failures, ordering, publishing
 
 pytestmark = pytest.mark.integration
 
@@ -43,8 +43,8 @@ def a_post(author: str) -> OutboundPost:
 def test_outbox_entries_carry_one_author_reference_the_posts_person_key(sync_redis, keys):
     anna = persons.person(sync_redis, keys, ANNA)
     event = an_event()
-    assert pipeline.publish(sync_redis, keys, event, [a_post(anna)])
-    pipeline.send_notices(sync_redis, keys, [OutboundPost(kind=EventKind.NOTICE, link_id="twins",
+    assert publishing.publish(sync_redis, keys, event, [a_post(anna)])
+    publishing.send_notices(sync_redis, keys, [OutboundPost(kind=EventKind.NOTICE, link_id="twins",
                                                           destination=SOURCE.chat, source=SOURCE, sender="",
                                                           community="", text="say /consent", private_to="5001")],
                           author=ANNA)

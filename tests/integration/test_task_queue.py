@@ -11,7 +11,7 @@ import json
 import pytest
 
 from core.settings import Settings
-from core.task_queue import PIPELINE_QUEUE, PROCESS_EVENT_TASK, TaskQueue
+from core.task_queue import MODERATION_QUEUE, PROCESS_EVENT_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE, TaskQueue
 from workers.app import make_celery
 
 pytestmark = pytest.mark.integration
@@ -29,18 +29,22 @@ def _without(fields: dict, names=PER_MESSAGE) -> dict:
     return {k: _without(v) if isinstance(v, dict) else v for k, v in fields.items() if k not in names}
 
 
-async def test_a_pushed_message_is_what_send_task_writes(settings, aredis, sync_redis):
+# The adapters push the moderation stage's tasks; an approval pushes a translation task
+# in the script that releases the hold (workers/holds.py).
+@pytest.mark.parametrize("queue_name,task", [(MODERATION_QUEUE, PROCESS_EVENT_TASK),
+                                             (TRANSLATION_QUEUE, TRANSLATE_TASK)])
+async def test_a_pushed_message_is_what_send_task_writes(settings, aredis, sync_redis, queue_name, task):
     args = [{"text": "Grüße 👋 \"quoted\"", "seq": 7}, "in-flight"]
     app = make_celery(settings)
     try:
-        app.send_task(PROCESS_EVENT_TASK, args=args, queue=PIPELINE_QUEUE, argsrepr="", kwargsrepr="")
+        app.send_task(task, args=args, queue=queue_name, argsrepr="", kwargsrepr="")
     finally:
         app.close()
-    queue = TaskQueue.for_settings(settings)
-    await queue.push(aredis, PROCESS_EVENT_TASK, args)
+    queue = TaskQueue.for_settings(settings, queue_name)
+    await queue.push(aredis, task, args)
 
     ours, celerys = [json.loads(raw) for raw in sync_redis.lrange(queue.key, 0, -1)]  # LPUSH: newest first
-    assert sync_redis.llen(f"{settings.redis_prefix}celery:{PIPELINE_QUEUE}") == 2  # the same list
+    assert sync_redis.llen(f"{settings.redis_prefix}celery:{queue_name}") == 2  # the same list
     assert set(ours) == set(celerys)
     assert set(ours["headers"]) == set(celerys["headers"])
     assert _without(ours["headers"]) == _without(celerys["headers"])

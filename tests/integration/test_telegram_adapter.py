@@ -87,7 +87,7 @@ async def wait_for_queue(aredis, prefix, count: int) -> list[dict]:
 
 
 async def _length_is(aredis, prefix, count):
-    return await aredis.llen(f"{prefix}celery:pipeline") >= count
+    return await aredis.llen(f"{prefix}celery:moderation") >= count
 
 
 async def stats_of(aredis, keys) -> dict[str, int]:
@@ -197,7 +197,7 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
 
     real = TaskQueue.for_settings(settings)
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
-                         ingress=Ingress(aredis, keys, FlakyQueue(real.key, "pipeline")))
+                         ingress=Ingress(aredis, keys, FlakyQueue(real.key, "moderation")))
     await tg.start()
     try:
         first = standin.inject_message(TG_CHAT, ANNA, "first")
@@ -239,7 +239,7 @@ async def test_chats_are_accepted_side_by_side_each_in_order_and_confirmed_only_
 
     real = TaskQueue.for_settings(settings)
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
-                         ingress=Ingress(aredis, keys, OutageForOneChat(real.key, "pipeline")))
+                         ingress=Ingress(aredis, keys, OutageForOneChat(real.key, "moderation")))
     # All three in one batch: written before the adapter starts polling.
     first = standin.inject_message(TG_CHAT, ANNA, "first")
     standin.inject_message(TG_CHAT, ANNA, "second")
@@ -466,7 +466,7 @@ async def test_commands_are_handed_to_the_workers_not_relayed(adapter, standin, 
     standin.inject_message(TG_CHAT, ANNA, "/consent@some_other_bot")  # not ours: ignored
     standin.inject_message(TG_CHAT, ANNA, "barrier")
     await wait_until(lambda: _length_is(aredis, prefix, 3), timeout=10, message="three queued tasks")
-    tasks = [json.loads(raw) for raw in reversed(await aredis.lrange(f"{prefix}celery:pipeline", 0, -1))]
+    tasks = [json.loads(raw) for raw in reversed(await aredis.lrange(f"{prefix}celery:moderation", 0, -1))]
     names = [t["headers"]["task"] for t in tasks]
     assert names == ["twinbridge.process_command", "twinbridge.process_command", "twinbridge.process_event"]
     commands = [json.loads(base64.b64decode(t["body"]))[0][0] for t in tasks[:2]]

@@ -15,7 +15,7 @@ from kombu import Connection
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 from core.settings import Settings
-from core.task_queue import PIPELINE_QUEUE, TaskQueue
+from core.task_queue import MODERATION_QUEUE, TaskQueue
 from workers.app import make_celery
 
 from ..e2e.test_whole_path import DC_TOKEN, TG_TOKEN
@@ -57,7 +57,7 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
         # keeps it in the unacked hash (restored to the queue after the visibility timeout).
         options = make_celery(Settings(redis_url=redis_url, redis_prefix=prefix)).conf.broker_transport_options
         held = Connection(redis_url, transport_options=options)
-        message = held.channel().basic_get(PIPELINE_QUEUE, no_ack=False)
+        message = held.channel().basic_get(MODERATION_QUEUE, no_ack=False)
         assert message is not None and sync_redis.hlen(queue.unacked_key) == 1
         assert redis_traces(redis_url, NEEDLES)  # the scan does see tasks while they wait
 

@@ -19,6 +19,8 @@ from workers import command_handlers, holds
 from workers.moderation.stage import Moderated
 from workers.pipeline import Context
 
+from ..helpers import handed_to_translation
+
 pytestmark = pytest.mark.integration
 
 LINKS = """
@@ -67,8 +69,10 @@ def decide(redis, keys, ctx, who: Author, name: str, hold_id: str, via: str = "m
 
 
 def relayed(redis, keys) -> list[dict]:
-    """Posts queued for the twin chats (not the bot's answers to moderators)."""
+    """Posts on their way to the twin chats (not the bot's answers to moderators): an
+    approved message is handed to the translation stage, which publishes it."""
     posts = [json.loads(f["post"]) for _, f in redis.xrange(keys.outbox("telegram"))]
+    posts += handed_to_translation(redis, keys.prefix)
     return [p for p in posts if p["destination"]["chat_id"].startswith("-")]
 
 

@@ -18,7 +18,7 @@ from sandbox.telegram import TelegramStandIn
 from sandbox.translator import LibreTranslateStandIn
 from core.task_queue import TRANSLATE_TASK, task_arguments
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, handed_to_translation, serving, wait_until
 
 pytestmark = pytest.mark.e2e
 
@@ -143,8 +143,54 @@ async def test_a_translation_worker_alone_cannot_release_a_hold(tmp_path, procs,
     assert not crossed(discord)
     assert sync_redis.xlen(f"{prefix}ingress") == 1  # the approval still waits
 
-    # Once a moderation worker runs, the approval is done.
+    # Once a moderation worker runs, the approval is done: the hold is released and the
+    # message handed to the translation stage, which is the only translator (no
+    # translation worker runs now: the moderation worker translates nothing itself).
+    procs.stop("translation")
+    asked = len(libre.requests)
     procs.start("moderation-2", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod2@%h"], env)
+    await wait_until(lambda: not sync_redis.exists(f"{prefix}held:{hold_id}"), 60, message="the hold released")
+    [handed] = await wait_until(lambda: handed_to_translation(sync_redis, prefix), 30,
+                                message="the approved message handed to translation")
+    assert handed["text"] == "Hello Krefeld, we visit in May" and handed["language"] == "de"
+    assert not crossed(discord) and len(libre.requests) == asked
+    procs.start("translation-2", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr2@%h"],
+                without_secrets(env))
     await wait_until(lambda: crossed(discord), 60, message="the approved message in Krefeld")
-    await wait_until(lambda: not sync_redis.exists(f"{prefix}held:{hold_id}"), 30, message="the hold released")
+    assert len(libre.requests) > asked, "translated by the translation worker"
+    await wait_until(lambda: sync_redis.llen(f"{prefix}celery:translation") == 0, 30, message="translated")
     assert len(crossed(discord)) == 1
+
+
+async def test_a_translation_worker_loads_no_moderation_logic(tmp_path, procs, stand_ins, redis_url, prefix):
+    """What a running translation worker has imported, asked of the worker itself (a
+    Celery inspect command, workers/app.py) after it translated and published a message
+    (``--pool solo``: its tasks run in the process that answers)."""
+    from core.settings import Settings
+    from workers.app import make_celery
+
+    telegram, discord, libre = stand_ins
+    env = environment(tmp_path, links("none"), redis_url, prefix, telegram, discord, libre)
+    procs.start("moderation", ["worker", "--role", "moderation", "--pool", "solo", "-n", "mod@%h"], env)
+    procs.start("translation", ["worker", "--role", "translation", "--pool", "solo", "-n", "tr@%h"],
+                without_secrets(env))
+    procs.start("run", ["run"], env)
+    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+    telegram.start_private(PUPIL)
+    telegram.inject_message(CLASS_TG, PUPIL, "/consent")
+    telegram.inject_message(CLASS_TG, PUPIL, "Hello Krefeld, see you in May")
+    await wait_until(lambda: crossed(discord), 60, message="the translated message in Krefeld")
+
+    control = make_celery(Settings(config_path=tmp_path / "links.yaml", redis_url=redis_url, redis_prefix=prefix))
+    try:
+        replies = await asyncio.to_thread(control.control.broadcast, "twinbridge_modules", reply=True, timeout=5)
+    finally:
+        control.close()
+    loaded = {name.partition("@")[0]: set(modules) for reply in replies for name, modules in reply.items()}
+    assert set(loaded) == {"mod", "tr"}, replies
+    moderation_only = {"workers.moderation", "workers.moderation.redaction", "workers.moderation.profanity",
+                       "workers.moderation.events", "workers.holds", "workers.rights", "workers.privacy",
+                       "workers.command_handlers", "workers.pipeline", "workers.stages.moderation"}
+    assert "workers.stages.translation" in loaded["tr"] and "workers.translation.stage" in loaded["tr"]
+    assert not moderation_only & loaded["tr"], sorted(moderation_only & loaded["tr"])
+    assert moderation_only <= loaded["mod"]  # the same question finds them where they are

@@ -8,7 +8,7 @@ import redis as redis_lib
 
 from core.settings import Settings
 from workers import app as app_module
-from workers import tasks
+from workers.stages import moderation as moderation_stage
 from workers.moderation import profanity
 from workers.translation import detection
 
@@ -33,8 +33,8 @@ def test_preload_loads_the_shared_data_and_opens_no_connection(monkeypatch, tmp_
     monkeypatch.setattr(redis_lib.Redis, "from_url", no_connection)
     monkeypatch.setattr(redis_lib.Redis, "__init__", no_connection)
     profanity._matcher.cache_clear()
-    tasks.preload()
-    assert tasks._wiring.cache_info().currsize == 0
+    moderation_stage.load_shared_data()
+    assert moderation_stage._wiring.cache_info().currsize == 0
     assert detection._full is not None
     assert profanity._matcher.cache_info().currsize == 1  # the link's languages, en and de
     hits = profanity._matcher.cache_info().hits
@@ -42,9 +42,13 @@ def test_preload_loads_the_shared_data_and_opens_no_connection(monkeypatch, tmp_
     assert profanity._matcher.cache_info().hits == hits + 1
 
 
+def test_the_moderation_stage_registers_its_preload():
+    assert moderation_stage.load_shared_data in app_module._PRELOADS
+
+
 def test_the_worker_preloads_before_forking_only_for_the_bridge_app(monkeypatch):
     calls = []
-    monkeypatch.setattr(tasks, "preload", lambda: calls.append("preload"))
+    monkeypatch.setattr(app_module, "_PRELOADS", [lambda: calls.append("preload")])
     monkeypatch.setattr(app_module, "gc", SimpleNamespace(freeze=lambda: calls.append("freeze")))
     app_module._preload_before_fork(sender=SimpleNamespace(app=object()))  # another app's worker
     assert calls == []
@@ -58,7 +62,7 @@ def test_a_failed_preload_does_not_stop_the_worker(monkeypatch):
     def broken():
         raise OSError("no config")
 
-    monkeypatch.setattr(tasks, "preload", broken)
+    monkeypatch.setattr(app_module, "_PRELOADS", [broken])
     monkeypatch.setattr(app_module, "gc", SimpleNamespace(freeze=lambda: calls.append("freeze")))
     app_module._preload_before_fork(sender=SimpleNamespace(app=app_module.app))
     assert calls == []

@@ -1,0 +1,85 @@
+"""The translation stage's task (queue `translation`, run by `twinbridge worker --role
+translation`): moderated drafts in, translated posts published. It never receives an
+event, only what moderation let cross each link, and this module loads none of the
+moderation logic (no redaction, consent, holds or pseudonyms: tests/security/
+test_moderation_boundary.py looks at a running translation worker's modules)."""
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from functools import cache
+
+import redis as redis_lib
+from celery.exceptions import Retry
+
+from core import stats
+from core.storage.keys import Keys
+from core.links import load_links
+from core.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK
+
+from .. import failures
+from ..app import app
+from ..drafts import Drafts, Outcome
+from ..publishing import publish_and_record
+from ..translation.stage import translated
+from ..translation.wiring import build_translator
+from .retrying import retry_later
+
+log = logging.getLogger(__name__)
+
+
+@cache
+def _wiring():
+    """The translation worker's dependencies, built once per process: no policy secret."""
+    settings = app.conf.twinbridge_settings
+    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+    keys = Keys(settings.redis_prefix)
+    return config, build_translator(settings, config, redis, keys), redis, keys
+
+
+@app.task(name=TRANSLATE_TASK, bind=True, acks_late=True, max_retries=None)
+def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dict | None = None,
+              failed: int = 0) -> None:
+    """Translate moderated drafts and publish them (the atomic script that retires the
+    event's ingress entry, or an approved message's release mark), then the records."""
+    config, translator, redis, keys = _wiring()
+    try:
+        drafts = Drafts.from_dict(drafts_data)
+        outcome = Outcome()
+        posts = translated(drafts, config, translator, outcome)
+        after = dict(after or {})
+        counts = Counter(after.get("counts") or {})
+        counts.update(outcome.counts)
+        after["counts"] = dict(counts)
+        _published, erased_meanwhile = publish_and_record(redis, keys, config, drafts, posts, ingress_id, after)
+        if erased_meanwhile:
+            # The author was erased while this event was being published: the moderation
+            # worker takes it back (erasure needs what only it holds).
+            app.send_task(ERASE_AGAIN_TASK, args=[after["author"]], argsrepr="", kwargsrepr="")
+        log.debug("event -> %d posts", len(posts))
+    except Retry:
+        raise
+    except Exception as exc:  # one bad event must neither stall its chat nor stop the worker
+        if failures.redis_unavailable(exc):
+            raise retry_later(self, exc) from exc
+        reason = failures.describe(exc)
+        if failed < failures.EVENT_RETRIES:
+            countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
+            log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason,
+                        countdown)
+            stats.count(redis, keys, "worker.event_retried")
+            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                             argsrepr="", kwargsrepr="") from exc
+        # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
+        # An approved held message has no entry (its position was retired when it was held).
+        data = drafts_data if isinstance(drafts_data, dict) else {}
+        source = (after or {}).get("source") or {}
+        try:
+            failures.park_event(redis, keys, config, {"source": source, "seq": data.get("seq") or 0},
+                                "" if data.get("hold_id") else ingress_id, reason, failed + 1)
+            stats.count(redis, keys, "worker.event_dead_lettered")
+        except Exception as again:
+            if failures.redis_unavailable(again):
+                raise retry_later(self, again) from again
+            raise
