@@ -1,7 +1,7 @@
 """The delivery stage's queue (`delivery`, run by `twinbridge worker --role delivery`).
 
 Delivery itself is not a Celery task: the adapters' outbox lanes deliver every post
-(bridge/outbox.py), in order per source chat, paced by the platforms' limits, and
+(bridge/outbox/), in order per source chat, paced by the platforms' limits, and
 that is the only place that can (it needs the platform's client and its rate limits).
 No worker-side delivery work exists today that needs neither text nor a policy secret:
 the records after publishing are written by the stage that publishes (one task fewer
