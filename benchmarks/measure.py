@@ -1,4 +1,5 @@
 """Percentiles, summaries over runs, periodic samplers, and the machine's description."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,8 +28,14 @@ def percentile(values: list[float], q: float) -> float | None:
 def latency_summary(seconds: list[float]) -> dict:
     """p50/p95/p99/max in milliseconds."""
     ms = [s * 1000 for s in seconds]
-    return {"n": len(ms), "p50": percentile(ms, 50), "p95": percentile(ms, 95), "p99": percentile(ms, 99),
-            "max": max(ms) if ms else None, "mean": statistics.fmean(ms) if ms else None}
+    return {
+        "n": len(ms),
+        "p50": percentile(ms, 50),
+        "p95": percentile(ms, 95),
+        "p99": percentile(ms, 99),
+        "max": max(ms) if ms else None,
+        "mean": statistics.fmean(ms) if ms else None,
+    }
 
 
 def over_runs(values: list[float | None]) -> dict:
@@ -72,8 +79,11 @@ class Sampler:
 
 async def redis_info(redis) -> dict:
     info = await redis.info()
-    return {"version": info.get("redis_version"), "cpu_user": info.get("used_cpu_user"),
-            "cpu_sys": info.get("used_cpu_sys")}
+    return {
+        "version": info.get("redis_version"),
+        "cpu_user": info.get("used_cpu_user"),
+        "cpu_sys": info.get("used_cpu_sys"),
+    }
 
 
 async def redis_cpu(redis) -> float:
@@ -103,10 +113,16 @@ def _git_revision() -> str | None:
     """The commit measured, "+changes" when bridge/ or workers/ differ from it."""
     repo = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     try:
-        out = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
-                             cwd=repo)
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "bridge", "workers"], capture_output=True,
-                               text=True, timeout=5, cwd=repo)
+        out = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5, cwd=repo
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "bridge", "workers"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+            cwd=repo,
+        )
         revision = out.stdout.strip()
         return (revision + ("+changes" if dirty.stdout.strip() else "")) or None
     except (OSError, subprocess.SubprocessError):

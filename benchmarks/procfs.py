@@ -1,4 +1,5 @@
 """CPU time and resident memory of processes, from /proc (Linux)."""
+
 from __future__ import annotations
 
 import os
@@ -13,7 +14,7 @@ def _stat_fields(pid: int) -> list[str] | None:
     except OSError:
         return None
     # The command name (field 2) may hold spaces; everything after its ")" is fixed.
-    return raw[raw.rindex(")") + 2:].split()
+    return raw[raw.rindex(")") + 2 :].split()
 
 
 def children(pid: int) -> list[int]:

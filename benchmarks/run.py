@@ -19,6 +19,7 @@ temporary `git worktree` (removed afterwards) and put first on their
 PYTHONPATH; the stand-ins, the load and the floor are this checkout's. Its
 figures go into the dated results only, with a table side by side.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -48,17 +49,26 @@ DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
 
 
 def parse_args(argv=None) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m benchmarks.run", description=__doc__.split("\n\n")[0],
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m benchmarks.run",
+        description=__doc__.split("\n\n")[0],
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="one short run of each scenario (a smoke test)")
-    parser.add_argument("--only", default=",".join(SCENARIOS),
-                        help=f"comma-separated scenarios to run (default: all of {', '.join(SCENARIOS)})")
+    parser.add_argument(
+        "--only",
+        default=",".join(SCENARIOS),
+        help=f"comma-separated scenarios to run (default: all of {', '.join(SCENARIOS)})",
+    )
     parser.add_argument("--runs", type=int, default=3, help="runs per figure (default 3; --quick: 1)")
     parser.add_argument("--redis-url", default=DEFAULT_REDIS, help=f"Redis to use (default {DEFAULT_REDIS})")
     parser.add_argument("--report", action="store_true", help="only rewrite the report from latest.json")
     parser.add_argument("--no-report", action="store_true", help="measure, but leave docs/ alone")
-    parser.add_argument("--compare-with", metavar="REV",
-                        help="also run the latency scenario with this git revision's worker and adapters")
+    parser.add_argument(
+        "--compare-with",
+        metavar="REV",
+        help="also run the latency scenario with this git revision's worker and adapters",
+    )
     args = parser.parse_args(argv)
     args.only = [s.strip() for s in args.only.split(",") if s.strip()]
     unknown = set(args.only) - set(SCENARIOS)
@@ -76,8 +86,10 @@ def load_latest() -> dict:
 def write_report(results: dict) -> None:
     report.write_markdown(results)
     wrote_plot = report.write_plot(results)
-    print(f"report: {report.DOC.relative_to(report.REPO)}" + (f", {report.PLOT.relative_to(report.REPO)}"
-                                                              if wrote_plot else ""))
+    print(
+        f"report: {report.DOC.relative_to(report.REPO)}"
+        + (f", {report.PLOT.relative_to(report.REPO)}" if wrote_plot else "")
+    )
 
 
 async def run_scenario(name: str, ctx: Context) -> dict:
@@ -106,9 +118,10 @@ async def measure(args) -> tuple[dict, bool]:
     finally:
         await redis.aclose()
     ctx = Context(redis_url=args.redis_url, quick=args.quick, runs=args.runs)
-    ctx.say(f"machine: {machine_info['cores']} cores, {machine_info['cpu_model']}, Python {machine_info['python']}, "
-            f"Redis {machine_info['redis_server']}; scenarios: {', '.join(args.only)}"
-            + (" (quick)" if args.quick else ""))
+    ctx.say(
+        f"machine: {machine_info['cores']} cores, {machine_info['cpu_model']}, Python {machine_info['python']}, "
+        f"Redis {machine_info['redis_server']}; scenarios: {', '.join(args.only)}" + (" (quick)" if args.quick else "")
+    )
     results = load_latest()
     results["machine"] = machine_info
     this_run = {"machine": machine_info, "quick": args.quick, "scenarios": {}}
@@ -159,20 +172,27 @@ def older_revision(revision: str):
     from . import world
 
     place = Path(tempfile.mkdtemp(prefix="twinbridge-bench-rev-")) / "code"
-    subprocess.run(["git", "-C", str(report.REPO), "worktree", "add", "--detach", str(place), revision],
-                   check=True, capture_output=True)
+    subprocess.run(
+        ["git", "-C", str(report.REPO), "worktree", "add", "--detach", str(place), revision],
+        check=True,
+        capture_output=True,
+    )
     world.CODE_UNDER_TEST = place
     try:
         yield place
     finally:
         world.CODE_UNDER_TEST = world.REPO
-        subprocess.run(["git", "-C", str(report.REPO), "worktree", "remove", "--force", str(place)],
-                       check=False, capture_output=True)
+        subprocess.run(
+            ["git", "-C", str(report.REPO), "worktree", "remove", "--force", str(place)],
+            check=False,
+            capture_output=True,
+        )
         shutil.rmtree(place.parent, ignore_errors=True)
 
 
 def comparison(revision: str, current: dict | None, older: dict) -> list[str]:
     """The latency figures of both layouts side by side (medians over the runs)."""
+
     def cell(data, rate, *path):
         value = ((data or {}).get("rates") or {}).get(str(rate), {}).get("summary", {})
         for key in path:
@@ -182,15 +202,23 @@ def comparison(revision: str, current: dict | None, older: dict) -> list[str]:
 
     rows = [f"| | {revision} (before) | this checkout (after) |", "|---|---|---|"]
     for rate in (older.get("setup") or {}).get("rates", ()):
-        rows.append(f"| {rate} msg/s p50 / p99 (ms) | {cell(older, rate, 'p50')} / {cell(older, rate, 'p99')} | "
-                    f"{cell(current, rate, 'p50')} / {cell(current, rate, 'p99')} |")
-        rows.append(f"| {rate} msg/s no-op Celery floor p50 (ms) | {cell(older, rate, 'floor', 'p50')} | "
-                    f"{cell(current, rate, 'floor', 'p50')} |")
-        rows.append(f"| {rate} msg/s worker CPU per message (ms) | "
-                    f"{cell(older, rate, 'cpu_ms_per_message', 'worker')} | "
-                    f"{cell(current, rate, 'cpu_ms_per_message', 'worker')} |")
-        rows.append(f"| {rate} msg/s delivered (msg/s) | {cell(older, rate, 'delivered_rate')} | "
-                    f"{cell(current, rate, 'delivered_rate')} |")
+        rows.append(
+            f"| {rate} msg/s p50 / p99 (ms) | {cell(older, rate, 'p50')} / {cell(older, rate, 'p99')} | "
+            f"{cell(current, rate, 'p50')} / {cell(current, rate, 'p99')} |"
+        )
+        rows.append(
+            f"| {rate} msg/s no-op Celery floor p50 (ms) | {cell(older, rate, 'floor', 'p50')} | "
+            f"{cell(current, rate, 'floor', 'p50')} |"
+        )
+        rows.append(
+            f"| {rate} msg/s worker CPU per message (ms) | "
+            f"{cell(older, rate, 'cpu_ms_per_message', 'worker')} | "
+            f"{cell(current, rate, 'cpu_ms_per_message', 'worker')} |"
+        )
+        rows.append(
+            f"| {rate} msg/s delivered (msg/s) | {cell(older, rate, 'delivered_rate')} | "
+            f"{cell(current, rate, 'delivered_rate')} |"
+        )
     return rows
 
 

@@ -9,6 +9,7 @@ process started here is stopped by its id, and every Redis key under the
 prefix removed, when the world closes — also after Ctrl-C or a failure
 (:func:`emergency_cleanup` runs at exit for what a crash skipped).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -79,11 +80,13 @@ class Layout:
 
     communities: list[Community] = field(default_factory=list)
     links: list[Link] = field(default_factory=list)
-    policies: dict[str, dict] = field(default_factory=lambda: {
-        # The association default (first names, redaction, profanity) with the
-        # self-hosted translator only, so every translation goes to the stand-in.
-        "bench": {"base": "community", "translation": ["libre"]},
-    })
+    policies: dict[str, dict] = field(
+        default_factory=lambda: {
+            # The association default (first names, redaction, profanity) with the
+            # self-hosted translator only, so every translation goes to the stand-in.
+            "bench": {"base": "community", "translation": ["libre"]},
+        }
+    )
 
     def yaml(self) -> str:
         lines = ["version: 1", "communities:"]
@@ -91,8 +94,10 @@ class Layout:
             lines.append(f"  {c.id}: {{name: {c.name}, language: {c.language}, chats: [{{{c.platform}: {c.chat}}}]}}")
         lines.append("links:")
         for link in self.links:
-            lines.append(f"  - {{id: {link.id}, communities: [{', '.join(link.communities)}], "
-                         f"direction: both, policy: {link.policy}}}")
+            lines.append(
+                f"  - {{id: {link.id}, communities: [{', '.join(link.communities)}], "
+                f"direction: both, policy: {link.policy}}}"
+            )
         lines.append("policies:")
         for name, body in self.policies.items():
             items = ", ".join(f"{k}: {_yaml_value(v)}" for k, v in body.items())
@@ -131,13 +136,22 @@ def add_pairs(layout: Layout, pairs: int, *, first: int = 0, policy: str = "benc
 class StandIns:
     """The three loopback services, on this process's event loop."""
 
-    def __init__(self, layout: Layout, *, telegram_limits: bool = False, discord_route_limit=UNLIMITED_ROUTE,
-                 discord_global_limit=None):
+    def __init__(
+        self,
+        layout: Layout,
+        *,
+        telegram_limits: bool = False,
+        discord_route_limit=UNLIMITED_ROUTE,
+        discord_global_limit=None,
+    ):
         self.telegram = TelegramStandIn(token=TG_TOKEN, enforce_limits=telegram_limits, receipts=True)
-        self.discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Bench twins",
-                                                                      "channels": layout.discord_channels()}},
-                                      route_limit=discord_route_limit, global_limit=discord_global_limit,
-                                      receipts=True)
+        self.discord = DiscordStandIn(
+            token=DC_TOKEN,
+            guilds={GUILD: {"name": "Bench twins", "channels": layout.discord_channels()}},
+            route_limit=discord_route_limit,
+            global_limit=discord_global_limit,
+            receipts=True,
+        )
         self.libre = LibreTranslateStandIn(api_key=None)
 
     @property
@@ -160,8 +174,10 @@ class StandIns:
 
 
 def translator_urls() -> str:
-    return ",".join(f"{name}={CLOSED}/{name}" for name in
-                    ("google", "mymemory", "deepl", "microsoft", "yandex", "papago", "baidu", "qcri"))
+    return ",".join(
+        f"{name}={CLOSED}/{name}"
+        for name in ("google", "mymemory", "deepl", "microsoft", "yandex", "papago", "baidu", "qcri")
+    )
 
 
 class Processes:
@@ -174,8 +190,14 @@ class Processes:
 
     def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> subprocess.Popen:
         with open(self.workdir / f"{name}.log", "ab") as log:  # the child keeps its own copy
-            proc = subprocess.Popen(argv, env={**self.env, **(env or {})}, stdout=log, stderr=subprocess.STDOUT,
-                                    cwd=self.workdir, start_new_session=True)
+            proc = subprocess.Popen(
+                argv,
+                env={**self.env, **(env or {})},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                cwd=self.workdir,
+                start_new_session=True,
+            )
         self.procs[name] = proc
         _LIVE_PROCS[proc.pid] = proc
         return proc
@@ -260,14 +282,27 @@ def emergency_cleanup() -> None:
 class World:
     """Stand-ins + config + env + processes + a Redis prefix; ``async with`` closes all of it."""
 
-    def __init__(self, layout: Layout, redis_url: str, *, rate_limits_off: bool = True, name: str = "world",
-                 telegram_limits: bool = False, discord_route_limit=UNLIMITED_ROUTE, discord_global_limit=None,
-                 extra_env: dict[str, str] | None = None):
+    def __init__(
+        self,
+        layout: Layout,
+        redis_url: str,
+        *,
+        rate_limits_off: bool = True,
+        name: str = "world",
+        telegram_limits: bool = False,
+        discord_route_limit=UNLIMITED_ROUTE,
+        discord_global_limit=None,
+        extra_env: dict[str, str] | None = None,
+    ):
         self.layout = layout
         self.redis_url = redis_url
         self.prefix = f"tbbench:{uuid.uuid4().hex[:8]}:"
-        self.standins = StandIns(layout, telegram_limits=telegram_limits, discord_route_limit=discord_route_limit,
-                                 discord_global_limit=discord_global_limit)
+        self.standins = StandIns(
+            layout,
+            telegram_limits=telegram_limits,
+            discord_route_limit=discord_route_limit,
+            discord_global_limit=discord_global_limit,
+        )
         self.workdir = Path(tempfile.mkdtemp(prefix=f"twinbridge-bench-{name}-"))
         self.rate_limits_off = rate_limits_off
         self.extra_env = extra_env or {}
@@ -396,5 +431,10 @@ class World:
             pipe.xlen(f"{self.prefix}outbox:telegram")
             pipe.xlen(f"{self.prefix}outbox:discord")
             *queued, ingress, out_tg, out_dc = await pipe.execute()
-        return {"celery_queue": sum(queued), "ingress": ingress, "outbox_telegram": out_tg, "outbox_discord": out_dc,
-                "telegram_updates": len(self.telegram.pending_updates())}
+        return {
+            "celery_queue": sum(queued),
+            "ingress": ingress,
+            "outbox_telegram": out_tg,
+            "outbox_discord": out_dc,
+            "telegram_updates": len(self.telegram.pending_updates()),
+        }

@@ -5,6 +5,7 @@ and hands them to :class:`~bridge.ingress.Ingress`; it also implements
 :class:`Sender`, which :class:`~bridge.outbox.OutboxConsumer` calls to post what
 the workers routed to it.
 """
+
 from __future__ import annotations
 
 from typing import Protocol
@@ -31,8 +32,9 @@ class DeliveryError(Exception):
 class Sender(Protocol):
     platform: str
 
-    async def send(self, post: OutboundPost, reply_to: str | None, *,
-                   before_post: BeforePost | None = None) -> list[str]:
+    async def send(
+        self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None
+    ) -> list[str]:
         """Post a new message; return the destination message ids (several if the
         text had to be split). ``reply_to`` is the destination message to reply to.
         Return as soon as the platform answered (the outbox records the copy then).

@@ -1,4 +1,5 @@
 """The `twinbridge` command (its commands and environment: README.md, "Command line" and "Environment")."""
+
 from __future__ import annotations
 
 import argparse
@@ -21,8 +22,7 @@ def _load_config(settings: Settings, strict_secrets: bool = True) -> LinksConfig
     """Load the links, or print every problem and exit 2 (never a traceback).
     ``strict_secrets``: also refuse a policy whose secret is not set."""
     try:
-        return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key,
-                          strict_secrets=strict_secrets)
+        return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key, strict_secrets=strict_secrets)
     except ConfigError as exc:
         print(f"twinbridge: the configuration has {len(exc.problems)} problem(s):", file=sys.stderr)
         for problem in exc.problems:
@@ -34,9 +34,11 @@ def cmd_check(args) -> int:
     settings = _settings(args)
     config = _load_config(settings)
     chats = config.chats()
-    print(f"{settings.config_path}: OK — {len(config.communities)} communities, {len(config.links)} links, "
-          f"{len(chats)} chats ({sum(c.platform == 'telegram' for c in chats)} Telegram, "
-          f"{sum(c.platform == 'discord' for c in chats)} Discord)")
+    print(
+        f"{settings.config_path}: OK — {len(config.communities)} communities, {len(config.links)} links, "
+        f"{len(chats)} chats ({sum(c.platform == 'telegram' for c in chats)} Telegram, "
+        f"{sum(c.platform == 'discord' for c in chats)} Discord)"
+    )
     for link in config.links:
         names = ", ".join(f"{config.communities[c].name} ({config.communities[c].language})" for c in link.communities)
         print(f"  {link.id}: {names}; {link.direction}; policy {link.policy.name}")
@@ -44,14 +46,18 @@ def cmd_check(args) -> int:
 
     for platform in PLATFORMS:
         if any(c.platform == platform.name for c in chats) and not platform.token(settings):
-            print(f"  note: {platform.name} chats are configured but {platform.token_setting.upper()} is not set; "
-                  f"`twinbridge run` will not start that adapter")
+            print(
+                f"  note: {platform.name} chats are configured but {platform.token_setting.upper()} is not set; "
+                f"`twinbridge run` will not start that adapter"
+            )
     for link in config.links:
         if link.policy.moderation == "approve":
             on_telegram = [m for m in link.policy.moderators if m.startswith("telegram:")]
             if on_telegram:
-                print(f"  note: {link.id}: moderators {', '.join(on_telegram)} receive held messages only after "
-                      "opening a private chat with the bot and saying /start (Telegram does not let bots write first)")
+                print(
+                    f"  note: {link.id}: moderators {', '.join(on_telegram)} receive held messages only after "
+                    "opening a private chat with the bot and saying /start (Telegram does not let bots write first)"
+                )
     from workers.translation.wiring import translation_report
 
     for line in translation_report(settings, config):
@@ -63,9 +69,11 @@ def cmd_run(args) -> int:
     settings = _settings(args)
     config = _load_config(settings)
     if not (settings.telegram_bot_token or settings.discord_bot_token):
-        print("twinbridge: no adapter to start: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
-              "(in the environment or .env). To see the bridge work without tokens, run `twinbridge demo`.",
-              file=sys.stderr)
+        print(
+            "twinbridge: no adapter to start: set TELEGRAM_BOT_TOKEN and/or DISCORD_BOT_TOKEN "
+            "(in the environment or .env). To see the bridge work without tokens, run `twinbridge demo`.",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     from .runner import FatalStartError, run
 
@@ -90,8 +98,16 @@ def cmd_worker(args, extra: list[str]) -> int:
 
     queues = use_role(app, args.role)  # the role's queues, and only its task modules imported
     # Mingle and gossip only slow start-up down; workers share nothing but Redis.
-    argv = ["worker", "-Q", ",".join(queues), "--loglevel", settings.log_level,
-            "--without-mingle", "--without-gossip", *extra]
+    argv = [
+        "worker",
+        "-Q",
+        ",".join(queues),
+        "--loglevel",
+        settings.log_level,
+        "--without-mingle",
+        "--without-gossip",
+        *extra,
+    ]
     app.worker_main(argv=argv)
     return 0
 
@@ -123,21 +139,33 @@ def cmd_dead_letters(args) -> int:
                 print("entries (oldest first; `show ID` for one, `--text` to see what it says):")
             for letter in letters:
                 print(letter.summary())
-            print(f"{len(letters)} dead letter(s)" + ("" if not letters else
-                  "; `twinbridge dead-letters retry [ID ...]` sends them again, `purge [ID ...]` drops them"))
+            print(
+                f"{len(letters)} dead letter(s)"
+                + (
+                    ""
+                    if not letters
+                    else "; `twinbridge dead-letters retry [ID ...]` sends them again, `purge [ID ...]` drops them"
+                )
+            )
             full = deadletters.refused(client, keys)
             if full:
-                print("refused because the store was full (dropped, not kept): " + ", ".join(
-                    f"{n} ({'a link' if what == 'link_full' else 'one sender'} at its cap)"
-                    for what, n in sorted(full.items())))
+                print(
+                    "refused because the store was full (dropped, not kept): "
+                    + ", ".join(
+                        f"{n} ({'a link' if what == 'link_full' else 'one sender'} at its cap)"
+                        for what, n in sorted(full.items())
+                    )
+                )
         elif args.action == "show":
             if len(args.ids) != 1:
                 print("twinbridge dead-letters show: give one ID (see `twinbridge dead-letters list`)", file=sys.stderr)
                 return EXIT_CONFIG
             letter = deadletters.get(client, keys, args.ids[0])
             if letter is None:
-                print(f"twinbridge dead-letters: no dead letter {args.ids[0]} (purged, retried or expired)",
-                      file=sys.stderr)
+                print(
+                    f"twinbridge dead-letters: no dead letter {args.ids[0]} (purged, retried or expired)",
+                    file=sys.stderr,
+                )
                 return 1
             print("\n".join(letter.details(with_text=args.text)))
         elif args.action == "retry":
@@ -146,8 +174,10 @@ def cmd_dead_letters(args) -> int:
         else:
             print(f"{deadletters.purge(client, keys, args.ids, link=args.link)} dead letter(s) purged")
     except redis_lib.exceptions.ConnectionError as exc:
-        print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
-              file=sys.stderr)
+        print(
+            f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
@@ -170,8 +200,11 @@ def cmd_rights(args) -> int:
 
     user = _user_ref(args.user)
     if user is None:
-        print(f"twinbridge {args.command}: --user {args.user!r} is not a user; write it as telegram:<numeric id> "
-              "or discord:<numeric id> (the id, not the name)", file=sys.stderr)
+        print(
+            f"twinbridge {args.command}: --user {args.user!r} is not a user; write it as telegram:<numeric id> "
+            "or discord:<numeric id> (the id, not the name)",
+            file=sys.stderr,
+        )
         return EXIT_CONFIG
     settings = _settings(args)
     config = _load_config(settings)
@@ -180,29 +213,39 @@ def cmd_rights(args) -> int:
     persons.use_secret(settings.pseudonym_key)
     try:
         if args.command == "export":
-            print(json.dumps(rights.export_user(client, keys, config, user, settings.pseudonym_key),
-                             indent=2, ensure_ascii=False))
+            print(
+                json.dumps(
+                    rights.export_user(client, keys, config, user, settings.pseudonym_key), indent=2, ensure_ascii=False
+                )
+            )
         else:
             done = rights.erase_user(client, keys, config, user)
             # Finish any erasure a crash interrupted (a worker does it too when it starts).
             erasure.resume(client, keys, config)
-            print(f"erased what twinbridge kept about {user}: {done['consents']} consent record(s), "
-                  f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised, "
-                  f"{done['in_flight']} message(s) on their way dropped; {done['copies_to_delete']} relayed "
-                  f"cop(ies) and {done['notices_to_delete']} notice(s) showing their data queued for deletion, "
-                  f"{done['quotes_dropped']} quote(s) in others' replies queued for removal (the adapters do it "
-                  "where the platform still allows it)")
+            print(
+                f"erased what twinbridge kept about {user}: {done['consents']} consent record(s), "
+                f"{done['held']} held message(s), {done['audit_entries']} audit entr(ies) pseudonymised, "
+                f"{done['in_flight']} message(s) on their way dropped; {done['copies_to_delete']} relayed "
+                f"cop(ies) and {done['notices_to_delete']} notice(s) showing their data queued for deletion, "
+                f"{done['quotes_dropped']} quote(s) in others' replies queued for removal (the adapters do it "
+                "where the platform still allows it)"
+            )
     except redis_lib.exceptions.ConnectionError as exc:
-        print(f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
-              file=sys.stderr)
+        print(
+            f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
+            file=sys.stderr,
+        )
         return 1
     return 0
 
 
 def cmd_not_yet(name: str):
     def handler(args) -> int:
-        print(f"twinbridge {name}: not available in this version yet; it arrives with the "
-              f"announcement feature. Nothing was done.", file=sys.stderr)
+        print(
+            f"twinbridge {name}: not available in this version yet; it arrives with the "
+            f"announcement feature. Nothing was done.",
+            file=sys.stderr,
+        )
         return 1
 
     return handler
@@ -211,26 +254,36 @@ def cmd_not_yet(name: str):
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twinbridge", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="link definitions (default: $TWINBRIDGE_CONFIG or "
-                                                         "config/links.yaml)")
+    common.add_argument(
+        "--config", metavar="PATH", help="link definitions (default: $TWINBRIDGE_CONFIG or config/links.yaml)"
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     sub.add_parser("run", parents=[common], help="start the platform adapters that have tokens")
-    worker = sub.add_parser("worker", parents=[common], help="start a Celery worker on the stages' queues "
-                                                             "(extra args go to Celery)")
-    worker.add_argument("--role", choices=("all", "moderation", "translation", "delivery"), default="all",
-                        help="moderation: route, consent, redaction, holds (the only worker that sees "
-                             "unredacted text); translation: translate moderated text and publish; "
-                             "delivery: the delivery queue (work that needs no text; the adapters deliver); "
-                             "all (default): every role in one process")
+    worker = sub.add_parser(
+        "worker", parents=[common], help="start a Celery worker on the stages' queues (extra args go to Celery)"
+    )
+    worker.add_argument(
+        "--role",
+        choices=("all", "moderation", "translation", "delivery"),
+        default="all",
+        help="moderation: route, consent, redaction, holds (the only worker that sees "
+        "unredacted text); translation: translate moderated text and publish; "
+        "delivery: the delivery queue (work that needs no text; the adapters deliver); "
+        "all (default): every role in one process",
+    )
     sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
     sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
     announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")
     announce.add_argument("--link", required=True, metavar="ID")
     announce.add_argument("--at", metavar="WHEN")
     announce.add_argument("text")
-    dead = sub.add_parser("dead-letters", parents=[common], help="posts that could not be delivered and events "
-                                                                 "that could not be processed: list, show, retry "
-                                                                 "or purge them")
+    dead = sub.add_parser(
+        "dead-letters",
+        parents=[common],
+        help="posts that could not be delivered and events "
+        "that could not be processed: list, show, retry "
+        "or purge them",
+    )
     dead.add_argument("action", choices=("list", "show", "retry", "purge"))
     dead.add_argument("ids", nargs="*", metavar="ID", help="only these entries (default: all; `show`: one)")
     dead.add_argument("--link", metavar="ID", help="only this link's entries")

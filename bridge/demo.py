@@ -8,6 +8,7 @@ LibreTranslate and MyMemory, served by this process on 127.0.0.1
 (sandbox/, top level). A short scripted exchange is played by "members" of the
 stand-ins, and what each chat shows is printed.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -84,7 +85,10 @@ class Processes:
     def start(self, name: str, *args: str) -> None:
         with open(self.workdir / f"{name}.log", "wb") as log:  # the child keeps its own copy
             self.procs[name] = subprocess.Popen(
-                [sys.executable, "-m", "bridge.cli", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
+                [sys.executable, "-m", "bridge.cli", *args],
+                env=self.env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
                 start_new_session=True,
             )
 
@@ -154,18 +158,24 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
     try:
         await redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure here means: no usable Redis
-        say(f"The demo needs a running Redis at {redis_where} ({exc.__class__.__name__}).\n"
-            "Start one (`bash scripts/bootstrap.sh` installs and starts it) or set REDIS_URL.")
+        say(
+            f"The demo needs a running Redis at {redis_where} ({exc.__class__.__name__}).\n"
+            "Start one (`bash scripts/bootstrap.sh` installs and starts it) or set REDIS_URL."
+        )
         await redis.aclose()
         return 1
 
     prefix = f"tbdemo:{uuid.uuid4().hex[:8]}:"
     telegram = TelegramStandIn(token=TELEGRAM_TOKEN)
-    discord = DiscordStandIn(token=DISCORD_TOKEN, guilds={GUILD: {"name": "Krefeld Partnerschaft",
-                                                                  "channels": {KREFELD: "leicester"}}})
+    discord = DiscordStandIn(
+        token=DISCORD_TOKEN, guilds={GUILD: {"name": "Krefeld Partnerschaft", "channels": {KREFELD: "leicester"}}}
+    )
     endpoints = ProviderEndpointStandIn()
-    real_libre = settings.libretranslate_url if settings.libretranslate_url and await asyncio.to_thread(
-        _answers, settings.libretranslate_url) else None
+    real_libre = (
+        settings.libretranslate_url
+        if settings.libretranslate_url and await asyncio.to_thread(_answers, settings.libretranslate_url)
+        else None
+    )
     libre = None if real_libre else LibreTranslateStandIn(api_key=None)
     servers = [s for s in (telegram, discord, endpoints, libre) if s is not None]
     for server in servers:
@@ -200,23 +210,31 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         if real_libre:
             say(f"  • translator: the real LibreTranslate at {real_libre}")
         else:
-            where = (f" at {settings.libretranslate_url}" if settings.libretranslate_url
-                     else "; LIBRETRANSLATE_URL is unset")
+            where = (
+                f" at {settings.libretranslate_url}" if settings.libretranslate_url else "; LIBRETRANSLATE_URL is unset"
+            )
             say(f"  • translator: a LibreTranslate stand-in on {libre.url} (no real one answered{where}):")
-            say("    its \"translations\" are the text marked [de]/[es]/[en] with a few words swapped")
-        say(f"  • MyMemory/Google stand-in on {endpoints.url} (the policy's second choice;"
-            " nothing leaves this machine)")
+            say('    its "translations" are the text marked [de]/[es]/[en] with a few words swapped')
+        say(
+            f"  • MyMemory/Google stand-in on {endpoints.url} (the policy's second choice; nothing leaves this machine)"
+        )
         procs.start("worker", "worker", "--concurrency", "1")
         procs.start("adapters", "run")
         say("  • started `twinbridge worker` (a Celery worker) and `twinbridge run` (aiogram + discord.py)")
-        connected = await wait_for(lambda: (discord.identified.is_set()
-                                   and any(m == "getUpdates" for _, m, _ in telegram.requests)) or bool(procs.dead()))
+        connected = await wait_for(
+            lambda: (
+                (discord.identified.is_set() and any(m == "getUpdates" for _, m, _ in telegram.requests))
+                or bool(procs.dead())
+            )
+        )
         if not connected or procs.dead():
             say("\nThe adapters did not connect. Their log says:\n" + procs.log_tail("adapters"))
             return 1
         say("  • both adapters connected to their stand-ins\n")
-        say("Link 'leicester-krefeld-masaya' (policy: community, first names only, with the original shown"
-            " under each translation):")
+        say(
+            "Link 'leicester-krefeld-masaya' (policy: community, first names only, with the original shown"
+            " under each translation):"
+        )
         say("  Leicester (Telegram group, en) · Krefeld (Discord channel, de) · Masaya (Telegram group, es)\n")
 
         steps = Script(telegram, discord, libre)
@@ -237,7 +255,7 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
             say(f"  • translation: by the real LibreTranslate at {real_libre}.")
         else:
             say("  • translation: by the stand-in, so the pipeline is real (detection, one call per language,")
-            say("    placeholders, the original shown) but the \"translations\" are not; set LIBRETRANSLATE_URL")
+            say('    placeholders, the original shown) but the "translations" are not; set LIBRETRANSLATE_URL')
             say("    to a running LibreTranslate (see the README) to see real ones.")
         say("  • not shown here: consent and a teacher's approval (the `school` policy; see")
         say("    tests/e2e/test_privacy_path.py and docs/privacy.md).")
@@ -279,48 +297,73 @@ class Script:
         ok = True
         say("The exchange:")
         first = self.telegram.inject_message(LEICESTER, ANNA, "Hello Krefeld! We land in Düsseldorf on Friday.")
-        ok &= await self.step("Anna writes in Leicester's Telegram group → shown in Krefeld's Discord channel",
-                              lambda: self._discord_has("We land in Düsseldorf"))
-        ok &= await self.step("… and in Masaya's Telegram group",
-                              lambda: self._telegram_has(MASAYA, "We land in Düsseldorf"))
+        ok &= await self.step(
+            "Anna writes in Leicester's Telegram group → shown in Krefeld's Discord channel",
+            lambda: self._discord_has("We land in Düsseldorf"),
+        )
+        ok &= await self.step(
+            "… and in Masaya's Telegram group", lambda: self._telegram_has(MASAYA, "We land in Düsseldorf")
+        )
         if self._discord_has("übersetzt von") and self._telegram_has(MASAYA, "traducido por"):
             calls = len([r for r in self.libre.requests if r.path == "/translate"]) if self.libre else None
-            say("  ✓ … translated once per language: German for Krefeld, Spanish for Masaya"
-                + (f" ({calls} translator calls)" if calls is not None else "") + ", the original underneath")
+            say(
+                "  ✓ … translated once per language: German for Krefeld, Spanish for Masaya"
+                + (f" ({calls} translator calls)" if calls is not None else "")
+                + ", the original underneath"
+            )
         else:
-            say("  ! … no translator answered in time: the copies went out in English, marked \"not translated\"")
+            say('  ! … no translator answered in time: the copies went out in English, marked "not translated"')
 
         copy = next((p for p in self.discord.posts(KREFELD) if "Düsseldorf" in (p.get("content") or "")), None)
-        self.discord.inject_message(KREFELD, MAX, "Hallo Leicester! Wir holen euch am Flughafen ab.",
-                                    reference_message_id=int(copy["id"]) if copy else None)
-        ok &= await self.step("Max answers on Discord (a reply) → shown in Leicester's group as a reply",
-                              lambda: self._telegram_has(LEICESTER, "Wir holen euch"))
+        self.discord.inject_message(
+            KREFELD,
+            MAX,
+            "Hallo Leicester! Wir holen euch am Flughafen ab.",
+            reference_message_id=int(copy["id"]) if copy else None,
+        )
+        ok &= await self.step(
+            "Max answers on Discord (a reply) → shown in Leicester's group as a reply",
+            lambda: self._telegram_has(LEICESTER, "Wir holen euch"),
+        )
 
         self.telegram.inject_edit(LEICESTER, first["message_id"], "Hello Krefeld! We land in Düsseldorf on Saturday.")
-        ok &= await self.step("Anna corrects her message → the copies show the new text, once",
-                              lambda: self._discord_has("on Saturday") and not self._discord_has("on Friday"))
+        ok &= await self.step(
+            "Anna corrects her message → the copies show the new text, once",
+            lambda: self._discord_has("on Saturday") and not self._discord_has("on Friday"),
+        )
 
         self.discord.inject_message(KREFELD, MAX, "@everyone Grillen um 8 <b>heute</b> & morgen")
-        ok &= await self.step("'@everyone … <b>…</b> &' from Discord arrives as plain text, pinging nobody",
-                              lambda: self._telegram_has(LEICESTER, "<b>heute</b> & morgen"))
+        ok &= await self.step(
+            "'@everyone … <b>…</b> &' from Discord arrives as plain text, pinging nobody",
+            lambda: self._telegram_has(LEICESTER, "<b>heute</b> & morgen"),
+        )
 
         self.telegram.inject_message(LEICESTER, ANNA, "Call me on +44 7911 123456 or anna.smith@example.org")
-        ok &= await self.step("Anna shares her phone number and e-mail → removed before anything leaves "
-                              "(the policy's redaction), in every copy",
-                              lambda: self._discord_has("[phone removed]")
-                              and self._telegram_has(MASAYA, "[email removed]")
-                              and not self._discord_has("7911"))
+        ok &= await self.step(
+            "Anna shares her phone number and e-mail → removed before anything leaves "
+            "(the policy's redaction), in every copy",
+            lambda: (
+                self._discord_has("[phone removed]")
+                and self._telegram_has(MASAYA, "[email removed]")
+                and not self._discord_has("7911")
+            ),
+        )
 
         self.discord.inject_message(KREFELD, MAX, "/privacy")
-        ok &= await self.step("Max asks /privacy on Discord → the bot answers in the channel with the link's notice",
-                              lambda: self._discord_has("Privacy notice"))
+        ok &= await self.step(
+            "Max asks /privacy on Discord → the bot answers in the channel with the link's notice",
+            lambda: self._discord_has("Privacy notice"),
+        )
 
         self.telegram.inject_message(UNLINKED, STRANGER, "Can anyone see this?")
         self.telegram.inject_message(LEICESTER, ANNA, "See you soon!")
-        ok &= await self.step("A message in a group that no link names is ignored (and counted)",
-                              lambda: self._discord_has("See you soon!")
-                              and not self._discord_has("Can anyone see this"))
+        ok &= await self.step(
+            "A message in a group that no link names is ignored (and counted)",
+            lambda: self._discord_has("See you soon!") and not self._discord_has("Can anyone see this"),
+        )
         # Telegram allows about one message a second per chat: let Masaya's copies catch up.
-        ok &= await self.step("Masaya's group has received all five copies (paced at Telegram's 1 msg/s)",
-                              lambda: self._telegram_has(MASAYA, "See you soon!"))
+        ok &= await self.step(
+            "Masaya's group has received all five copies (paced at Telegram's 1 msg/s)",
+            lambda: self._telegram_has(MASAYA, "See you soon!"),
+        )
         return ok

@@ -23,6 +23,7 @@ after it are handled in the order they were written. Events of one chat reach
 this class in the order the platform delivered them: each call takes the chat's
 lock before its first await (adapters call in delivery order).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -52,9 +53,17 @@ PENDING_POLL = 0.5
 
 
 class Ingress:
-    def __init__(self, redis, keys: Keys, tasks: TaskQueue, stats: Stats | None = None,
-                 retention_days: Callable[[ChatRef], int] | None = None, *, identity: str | None = None,
-                 leased: bool = False):
+    def __init__(
+        self,
+        redis,
+        keys: Keys,
+        tasks: TaskQueue,
+        stats: Stats | None = None,
+        retention_days: Callable[[ChatRef], int] | None = None,
+        *,
+        identity: str | None = None,
+        leased: bool = False,
+    ):
         """``identity``: this process's (bridge/lease.py); ``leased``: the adapters run only
         while this process holds their platform's lease, so another process's unfinished
         accept can be taken over at once (bridge/runner.py)."""
@@ -84,13 +93,15 @@ class Ingress:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
         chat, ttl = event.source.chat.key, self._ttl(event.source.chat)
         async with self._chat_lock(chat):
-            seq = await self._position(event.dedup_key, chat, ttl, f"{event.source.platform}.skipped.duplicate",
-                                       event.source.platform)
+            seq = await self._position(
+                event.dedup_key, chat, ttl, f"{event.source.platform}.skipped.duplicate", event.source.platform
+            )
             if seq is None:
                 return False
             data = event.with_seq(seq).to_dict()
-            if not await self._store_entry(event.dedup_key, chat, seq, ttl, data, PROCESS_EVENT_TASK, data,
-                                           f"{event.source.platform}.accepted"):
+            if not await self._store_entry(
+                event.dedup_key, chat, seq, ttl, data, PROCESS_EVENT_TASK, data, f"{event.source.platform}.accepted"
+            ):
                 return False
         log.debug("accepted %s", event.dedup_key)
         return True
@@ -103,27 +114,36 @@ class Ingress:
         # A private chat belongs to no link: its markers live a day (a redelivery comes within one).
         ttl = min(DAY, self._ttl(command.chat)) if command.private else self._ttl(command.chat)
         async with self._chat_lock(chat):
-            seq = await self._position(command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate",
-                                       command.platform)
+            seq = await self._position(
+                command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate", command.platform
+            )
             if seq is None:
                 return False
             data = replace(command, seq=seq).to_dict()
             # The entry's "event" field wraps the command: the sweeper re-enqueues every entry
             # as process_event, which hands a command on (workers/stages/moderation.py).
-            return await self._store_entry(command.dedup_key, chat, seq, ttl, {"command": data}, PROCESS_COMMAND_TASK,
-                                           data, f"{command.platform}.commands.{command.name}",
-                                           pending=not command.private)
+            return await self._store_entry(
+                command.dedup_key,
+                chat,
+                seq,
+                ttl,
+                {"command": data},
+                PROCESS_COMMAND_TASK,
+                data,
+                f"{command.platform}.commands.{command.name}",
+                pending=not command.private,
+            )
 
-    async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str,
-                        platform: str) -> int | None:
+    async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str, platform: str) -> int | None:
         """The next position in ``chat`` for a new event; None (counted) for a duplicate."""
         # A process killed halfway through an accept must not turn the platform's
         # redelivery into a "duplicate" that was never stored: while the marker is
         # PENDING, a redelivery waits for it to become "1", to expire, or (ingress_begin.lua) to
         # be taken over from a process that no longer runs the adapter.
         while True:
-            got = await self._store.begin(dedup_key, chat, self._pending, PENDING_TTL, ttl,
-                                          lease_of=platform if self._leased else None)
+            got = await self._store.begin(
+                dedup_key, chat, self._pending, PENDING_TTL, ttl, lease_of=platform if self._leased else None
+            )
             if isinstance(got, int):
                 return got
             if got.startswith(PENDING):
@@ -132,16 +152,35 @@ class Ingress:
             await self._stats.incr(duplicate_counter)
             return None
 
-    async def _store_entry(self, dedup_key: str, chat: str, seq: int, ttl: int, entry: dict, task: str,
-                           task_data: dict, counter: str, pending: bool = False) -> bool:
+    async def _store_entry(
+        self,
+        dedup_key: str,
+        chat: str,
+        seq: int,
+        ttl: int,
+        entry: dict,
+        task: str,
+        task_data: dict,
+        counter: str,
+        pending: bool = False,
+    ) -> bool:
         """Store the entry and enqueue its task; False when another process took the
         accept over meanwhile (it stores the event; this position stays a gap)."""
         try:
             task_id = new_task_id()
             stored = await self._store.store(
-                dedup_key, chat, seq, ttl, entry, queue_key=self._tasks.key,
-                task_message=self._tasks.message(task, [task_data, IN_FLIGHT], task_id), task_id=task_id,
-                counter=counter, token=self._pending, pending_command=pending)
+                dedup_key,
+                chat,
+                seq,
+                ttl,
+                entry,
+                queue_key=self._tasks.key,
+                task_message=self._tasks.message(task, [task_data, IN_FLIGHT], task_id),
+                task_id=task_id,
+                counter=counter,
+                token=self._pending,
+                pending_command=pending,
+            )
         except BaseException:
             # Not stored (or the reply was lost): let a redelivery be accepted, unless it was.
             await asyncio.shield(self._forget(dedup_key, chat, seq, ttl))
@@ -174,8 +213,16 @@ class IngressSweeper:
 
     MAX_PAUSE = 300.0  # seconds, the longest pause between two requeues of one entry
 
-    def __init__(self, redis, keys: Keys, tasks: TaskQueue, grace: float = 5.0, interval: float = 2.0,
-                 pause: float = 5.0, stats: Stats | None = None):
+    def __init__(
+        self,
+        redis,
+        keys: Keys,
+        tasks: TaskQueue,
+        grace: float = 5.0,
+        interval: float = 2.0,
+        pause: float = 5.0,
+        stats: Stats | None = None,
+    ):
         self._store = IngressStore(redis, keys)
         self._tasks = tasks
         self.grace = grace  # an entry younger than this is not looked at (its task is surely on its way)
@@ -205,8 +252,11 @@ class IngressSweeper:
         wanted = [task_id for first in tasks.values() for task_id in (first, handed_over_id(first))]
         queues = [self._tasks.key, *getattr(self._tasks, "other_keys", ())]
         found = await self._store.tasks_found(queues, self._tasks.unacked_key, wanted) if tasks else set()
-        missing = {entry_id for entry_id, task_id in tasks.items()
-                   if task_id not in found and handed_over_id(task_id) not in found}
+        missing = {
+            entry_id
+            for entry_id, task_id in tasks.items()
+            if task_id not in found and handed_over_id(task_id) not in found
+        }
         lost, self._missing = missing & self._missing, missing - self._missing
         now = time.monotonic()
         requeued = 0

@@ -7,6 +7,7 @@ lease in Redis: a key naming the holder, with a short TTL that the holder renews
 A second process stands by and takes over when the holder stops (it releases the
 lease) or dies (the lease expires).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -78,8 +79,11 @@ class AdapterLease:
                     told = True
             except (RedisConnectionError, RedisTimeoutError, OSError) as exc:
                 if not warned:  # once, not every second of an outage
-                    log.warning("%s adapter: Redis unavailable (%s) while taking the adapter lease; retrying",
-                                self.platform, exc.__class__.__name__)
+                    log.warning(
+                        "%s adapter: Redis unavailable (%s) while taking the adapter lease; retrying",
+                        self.platform,
+                        exc.__class__.__name__,
+                    )
                     warned = True
             try:
                 await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))

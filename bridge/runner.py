@@ -5,6 +5,7 @@ This is the adapters' composition root: the platforms come from
 adapter is supervised: if its connection dies it is rebuilt with exponential
 backoff; a token the platform rejects stops the run with a clear message.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -55,10 +56,15 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
         raise _Stopped
 
     retrying = AsyncRetrying(
-        retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)), wait=RECONNECT_BACKOFF,
-        sleep=sleep_unless_stopped, reraise=True,
-        before_sleep=log_retry(log, "Redis at %s is unreachable (%s); retrying in %.0fs", _strip_password(url),
-                               level=logging.ERROR))
+        retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)),
+        wait=RECONNECT_BACKOFF,
+        sleep=sleep_unless_stopped,
+        reraise=True,
+        before_sleep=log_retry(
+            log, "Redis at %s is unreachable (%s); retrying in %.0fs", _strip_password(url), level=logging.ERROR
+        ),
+    )
+
     async def ping() -> None:  # redis-py's ping is a plain method returning an awaitable: tenacity would not await it
         await client.ping()
 
@@ -81,13 +87,16 @@ def adapter_factories(
         try:
             factories.append((platform.name, platform.load()))
         except ImportError as exc:
-            raise FatalStartError(f"{platform.token_setting.upper()} is set but the {platform.name} adapter cannot "
-                                  f"be loaded ({type(exc).__name__}: {exc}): install its dependencies") from None
+            raise FatalStartError(
+                f"{platform.token_setting.upper()} is set but the {platform.name} adapter cannot "
+                f"be loaded ({type(exc).__name__}: {exc}): install its dependencies"
+            ) from None
     return factories
 
 
-async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None,
-                    lease: AdapterLease | None = None) -> None:
+async def supervise(
+    platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None, lease: AdapterLease | None = None
+) -> None:
     """Run one adapter until ``stop``; rebuild it with backoff when it dies. With a
     ``lease``, only while this process holds it (another `twinbridge run` may)."""
     delays = RECONNECT_BACKOFF.delays()
@@ -114,8 +123,9 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
                 log.warning("%s adapter: lost its lease to another `twinbridge run`; stopping it here", platform)
                 continue
             exc = closed.exception()
-            log.warning("%s adapter stopped (%s); restarting", platform,
-                        exc.__class__.__name__ if exc else "connection closed")
+            log.warning(
+                "%s adapter stopped (%s); restarting", platform, exc.__class__.__name__ if exc else "connection closed"
+            )
         except AdapterStartError as exc:
             if not exc.retryable:
                 raise FatalStartError(str(exc)) from None
@@ -144,8 +154,12 @@ async def supervise(platform: str, build, stop: asyncio.Event, ready: asyncio.Ev
     log.info("%s adapter stopped", platform)
 
 
-async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | None = None,
-              platforms: Sequence[Platform] = PLATFORMS) -> None:
+async def run(
+    settings: Settings,
+    config: LinksConfig,
+    stop: asyncio.Event | None = None,
+    platforms: Sequence[Platform] = PLATFORMS,
+) -> None:
     """Run the adapters of the ``platforms`` whose tokens are set until ``stop``."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -156,8 +170,14 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
             pass
     # A blocking pool: under a burst, a call waits for a free connection instead of
     # failing with MaxConnectionsError (which tore the adapters down under load).
-    pool = aioredis.BlockingConnectionPool.from_url(settings.redis_url, decode_responses=True, max_connections=200,
-                                                    timeout=30, health_check_interval=30, socket_connect_timeout=5)
+    pool = aioredis.BlockingConnectionPool.from_url(
+        settings.redis_url,
+        decode_responses=True,
+        max_connections=200,
+        timeout=30,
+        health_check_interval=30,
+        socket_connect_timeout=5,
+    )
     redis = aioredis.Redis(connection_pool=pool)
     try:
         if not await wait_for_redis(redis, settings.redis_url, stop):
@@ -166,8 +186,9 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         queue = TaskQueue.for_settings(settings)
         identity = process_identity()
         # The adapters run only while this process holds their platform's lease (below).
-        ingress = Ingress(redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days,
-                          identity=identity, leased=True)
+        ingress = Ingress(
+            redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days, identity=identity, leased=True
+        )
         sweeper = IngressSweeper(redis, keys, queue)
         factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
@@ -178,12 +199,14 @@ async def run(settings: Settings, config: LinksConfig, stop: asyncio.Event | Non
         # 0.9 s apart: a 429).
         gc.freeze()
         for platform, factory in factories:
+
             def build(factory=factory):
                 return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress)
 
             lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
-            tasks.append(asyncio.create_task(supervise(platform, build, stop, lease=lease),
-                                             name=f"supervise-{platform}"))
+            tasks.append(
+                asyncio.create_task(supervise(platform, build, stop, lease=lease), name=f"supervise-{platform}")
+            )
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)
             for task in done:

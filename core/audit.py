@@ -11,6 +11,7 @@ retention on every write and expiring with it.
 a pipeline the caller executes, so a worker can send every write that follows
 one message in a single round trip.
 """
+
 from __future__ import annotations
 
 import time
@@ -21,16 +22,18 @@ from datetime import UTC
 from .storage.keys import DAY, Keys
 
 
-def record(redis, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "",
-           retention_days: int) -> None:
+def record(
+    redis, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "", retention_days: int
+) -> None:
     """Append one decision (synchronous client: the workers and the CLI)."""
     pipe = redis.pipeline()
     record_into(pipe, keys, link_id, action, subject=subject, detail=detail, retention_days=retention_days)
     pipe.execute()
 
 
-def record_into(pipe, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "",
-                retention_days: int) -> None:
+def record_into(
+    pipe, keys: Keys, link_id: str, action: str, *, subject: str = "", detail: str = "", retention_days: int
+) -> None:
     """``record``'s commands, added to ``pipe`` (executed by the caller)."""
     oldest_ms = int((time.time() - retention_days * DAY) * 1000)
     key = keys.audit(link_id)
@@ -38,8 +41,9 @@ def record_into(pipe, keys: Keys, link_id: str, action: str, *, subject: str = "
     pipe.expire(key, retention_days * DAY)
 
 
-def record_decisions_into(pipe, keys: Keys, link_id: str, decisions: Mapping[str, int], *, subject: str,
-                          retention_days: int) -> None:
+def record_decisions_into(
+    pipe, keys: Keys, link_id: str, decisions: Mapping[str, int], *, subject: str, retention_days: int
+) -> None:
     """One entry per kind of decision taken on one message, e.g. action "redacted"
     with detail "email=1 phone=2", added to ``pipe`` (executed by the caller)."""
     grouped: dict[str, list[str]] = {}
@@ -47,8 +51,7 @@ def record_decisions_into(pipe, keys: Keys, link_id: str, decisions: Mapping[str
         action, _, what = name.partition(".")
         grouped.setdefault(action, []).append(f"{what}={count}" if what else str(count))
     for action, parts in grouped.items():
-        record_into(pipe, keys, link_id, action, subject=subject, detail=" ".join(parts),
-                    retention_days=retention_days)
+        record_into(pipe, keys, link_id, action, subject=subject, detail=" ".join(parts), retention_days=retention_days)
 
 
 def entries(redis, keys: Keys, link_id: str) -> list[dict]:
@@ -62,8 +65,7 @@ def concerns(entry: dict, *names: str) -> bool:
     return any(name and (entry.get("subject") == name or f"by={name}" in detail) for name in names)
 
 
-def rewrite_naming(redis, keys: Keys, link_id: str, names: tuple[str, ...], replacement: str,
-                   batch: int = 1000) -> int:
+def rewrite_naming(redis, keys: Keys, link_id: str, names: tuple[str, ...], replacement: str, batch: int = 1000) -> int:
     """Rewrite the entries naming any of ``names`` (as subject or as "by=") to name
     ``replacement``; the rest stay as they are. A stream entry cannot be changed in
     place: each is removed and appended again, keeping its original time in an "at"
@@ -81,12 +83,13 @@ def rewrite_naming(redis, keys: Keys, link_id: str, names: tuple[str, ...], repl
         for entry_id, fields in page:
             if not concerns(fields, *names):
                 continue
-            detail = " ".join(f"by={replacement}" if part.removeprefix("by=") in names else part
-                              for part in fields.get("detail", "").split())
+            detail = " ".join(
+                f"by={replacement}" if part.removeprefix("by=") in names else part
+                for part in fields.get("detail", "").split()
+            )
             subject = replacement if fields.get("subject") in names else fields.get("subject", "")
             pipe.xdel(key, entry_id)
-            pipe.xadd(key, {**fields, "subject": subject, "detail": detail,
-                            "at": fields.get("at") or _when(entry_id)})
+            pipe.xadd(key, {**fields, "subject": subject, "detail": detail, "at": fields.get("at") or _when(entry_id)})
             changed += 1
         pipe.execute()
         if len(page) < batch:

@@ -9,6 +9,7 @@ take their waits from it too: the outbox's deliveries (a 429 waits
 ``retry_after`` instead and does not use up attempts), Celery's countdowns,
 the adapter supervisor, the Telegram poller and the ingress sweeper.
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,9 @@ class Backoff:
         return self.delay(retry_state.attempt_number - 1)
 
 
-def log_retry(logger: logging.Logger, message: str, *args: object,
-              level: int = logging.WARNING) -> Callable[[RetryCallState], None]:
+def log_retry(
+    logger: logging.Logger, message: str, *args: object, level: int = logging.WARNING
+) -> Callable[[RetryCallState], None]:
     """tenacity's ``before_sleep``: log ``message % (*args, error type, wait)``. The
     exception is named by its type only: messages may quote content, URLs or tokens."""
 

@@ -3,6 +3,7 @@
 Adapters recognise them here and hand them to the workers as
 :class:`~core.models.Command`; a command is never relayed to the other side.
 """
+
 from __future__ import annotations
 
 import re

@@ -21,6 +21,7 @@ listed without it: text only on an explicit ``show ID --text``. The member is ke
 only by their person key (core/persons.py: the one salted hash the bridge names
 people by), which is what erasure (``forget_author``) finds their entries by.
 """
+
 from __future__ import annotations
 
 import json
@@ -85,23 +86,35 @@ class DeadLetter:
     def summary(self) -> str:
         """One line: where, why and how old; never the text or the sender."""
         where = f"{self.source} → {self.destination}" if self.kind == POST else f"{self.source} (not processed)"
-        return (f"{self.entry_id}  {self.age} ago  link {self.link or '?'}: {self.kind} {self.what} {where}"
-                f"  after {self.attempts} attempt(s): {self.reason}")
+        return (
+            f"{self.entry_id}  {self.age} ago  link {self.link or '?'}: {self.kind} {self.what} {where}"
+            f"  after {self.attempts} attempt(s): {self.reason}"
+        )
 
     def details(self, with_text: bool = False) -> list[str]:
         """``show``: everything but the content, and the content only when asked."""
-        lines = [f"id:          {self.entry_id}", f"kind:        {self.kind} ({self.what})",
-                 f"link:        {self.link or '?'}", f"source:      {self.source}"]
+        lines = [
+            f"id:          {self.entry_id}",
+            f"kind:        {self.kind} ({self.what})",
+            f"link:        {self.link or '?'}",
+            f"source:      {self.source}",
+        ]
         if self.destination:
             lines.append(f"destination: {self.destination}")
-        lines += [f"reason:      {self.reason}", f"attempts:    {self.attempts}",
-                  f"parked:      {_when(self.at)} ({self.age} ago)", f"expires:     {_when(self.expires)}"]
+        lines += [
+            f"reason:      {self.reason}",
+            f"attempts:    {self.attempts}",
+            f"parked:      {_when(self.at)} ({self.age} ago)",
+            f"expires:     {_when(self.expires)}",
+        ]
         if not with_text:
             lines.append("text:        (not shown; `show ID --text` shows it)")
             return lines
         if self.kind == POST:
-            lines += [f"sender:      {self.payload.get('sender', '')} · {self.payload.get('community', '')}",
-                      f"text:        {self.payload.get('text', '')}"]
+            lines += [
+                f"sender:      {self.payload.get('sender', '')} · {self.payload.get('community', '')}",
+                f"text:        {self.payload.get('text', '')}",
+            ]
             if self.payload.get("original"):
                 lines.append(f"original:    {self.payload['original']}")
         else:
@@ -130,16 +143,35 @@ def event_author(redis, keys: Keys, event_data) -> str:
 # -- storing ---------------------------------------------------------------------------
 def post_record(post: OutboundPost, reason: str, attempts: int) -> Record:
     """A post is filed under the member it carries (``post.author``, a person key), if any."""
-    return Record(POST, post.link_id, post.source.key, post.destination.key, post.kind.value, reason, attempts,
-                  post.to_dict(), post.author, post.retention_days)
+    return Record(
+        POST,
+        post.link_id,
+        post.source.key,
+        post.destination.key,
+        post.kind.value,
+        reason,
+        attempts,
+        post.to_dict(),
+        post.author,
+        post.retention_days,
+    )
 
 
 def event_record(event_data, link: str, reason: str, attempts: int, author: str, retention_days: int) -> Record:
     source = event_source(event_data)
     what = event_data.get("kind") if isinstance(event_data, dict) else None
-    return Record(EVENT, link, ":".join(source) if source else "?", "", str(what or "?"), reason, attempts,
-                  event_data if isinstance(event_data, dict) else {"unreadable": repr(type(event_data))},
-                  author, retention_days)
+    return Record(
+        EVENT,
+        link,
+        ":".join(source) if source else "?",
+        "",
+        str(what or "?"),
+        reason,
+        attempts,
+        event_data if isinstance(event_data, dict) else {"unreadable": repr(type(event_data))},
+        author,
+        retention_days,
+    )
 
 
 def event_source(event_data) -> tuple[str, str, str] | None:
@@ -151,8 +183,16 @@ def event_source(event_data) -> tuple[str, str, str] | None:
         return None
 
 
-def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = None,
-        link_cap: int = MAX_PER_LINK, sender_cap: int = MAX_PER_SENDER, now: float | None = None):
+def add(
+    redis,
+    keys: Keys,
+    record: Record,
+    *,
+    retire: tuple[str, str] | None = None,
+    link_cap: int = MAX_PER_LINK,
+    sender_cap: int = MAX_PER_SENDER,
+    now: float | None = None,
+):
     """Store ``record`` (one script, so atomic). ``retire``: (ingress id or IN_FLIGHT or "",
     in-flight marker key) of an event to take out of the ingress stream at the same time.
     Works with a synchronous client (returns -1, 0 or 1, see core/storage/scripts/dead_letter_add.lua) and with an
@@ -160,17 +200,45 @@ def add(redis, keys: Keys, record: Record, *, retire: tuple[str, str] | None = N
     now = int(now if now is not None else time.time())
     ttl = max(1, record.retention_days) * DAY
     entry_id = secrets.token_hex(6)
-    fields = {"kind": record.kind, "link": record.link, "source": record.source,
-              "destination": record.destination, "what": record.what, "reason": record.reason,
-              "attempts": str(record.attempts), "at": str(now), "expires": str(now + ttl),
-              "author": record.author, "payload": json.dumps(record.payload, ensure_ascii=False)}
+    fields = {
+        "kind": record.kind,
+        "link": record.link,
+        "source": record.source,
+        "destination": record.destination,
+        "what": record.what,
+        "reason": record.reason,
+        "attempts": str(record.attempts),
+        "at": str(now),
+        "expires": str(now + ttl),
+        "author": record.author,
+        "payload": json.dumps(record.payload, ensure_ascii=False),
+    }
     ingress_id, in_flight = retire if retire is not None else ("", keys.ingress())  # unused then
     script = scripts.register(redis, "dead_letter_add")
-    return script(keys=[keys.dead_letter(entry_id), keys.dead_letter_index(), keys.dead_letters_of_link(record.link),
-                        keys.dead_letters_of_author(record.author or "-"), keys.stats(), keys.ingress(), in_flight],
-                  args=[now, now + ttl, ttl, link_cap, sender_cap, entry_id, "1" if retire else "0", ingress_id,
-                        "1" if record.author else "0", Keys.STATS_TTL,
-                        *[x for pair in fields.items() for x in pair]])
+    return script(
+        keys=[
+            keys.dead_letter(entry_id),
+            keys.dead_letter_index(),
+            keys.dead_letters_of_link(record.link),
+            keys.dead_letters_of_author(record.author or "-"),
+            keys.stats(),
+            keys.ingress(),
+            in_flight,
+        ],
+        args=[
+            now,
+            now + ttl,
+            ttl,
+            link_cap,
+            sender_cap,
+            entry_id,
+            "1" if retire else "0",
+            ingress_id,
+            "1" if record.author else "0",
+            Keys.STATS_TTL,
+            *[x for pair in fields.items() for x in pair],
+        ],
+    )
 
 
 # -- reading (synchronous: the CLI and the workers) -------------------------------------
@@ -207,10 +275,20 @@ def _letter(entry_id: str, fields: dict) -> DeadLetter | None:
         payload = json.loads(fields.get("payload") or "{}")
     except ValueError:
         payload = {}
-    return DeadLetter(entry_id, fields.get("kind", POST), fields.get("link", ""), fields.get("source", "?"),
-                      fields.get("destination", ""), fields.get("what", "?"), fields.get("reason", "?"),
-                      int(fields.get("attempts") or 0), int(fields.get("at") or 0), int(fields.get("expires") or 0),
-                      fields.get("author", ""), payload)
+    return DeadLetter(
+        entry_id,
+        fields.get("kind", POST),
+        fields.get("link", ""),
+        fields.get("source", "?"),
+        fields.get("destination", ""),
+        fields.get("what", "?"),
+        fields.get("reason", "?"),
+        int(fields.get("attempts") or 0),
+        int(fields.get("at") or 0),
+        int(fields.get("expires") or 0),
+        fields.get("author", ""),
+        payload,
+    )
 
 
 def counts(letters: list[DeadLetter]) -> Counter:
@@ -238,8 +316,9 @@ def _remove_into(pipe, keys: Keys, letter: DeadLetter) -> None:
 
 
 # -- acting on them ----------------------------------------------------------------------
-def retry(redis, keys: Keys, entry_ids: list[str] | None = None, *, tasks: TaskQueue | None = None,
-          link: str | None = None) -> int:
+def retry(
+    redis, keys: Keys, entry_ids: list[str] | None = None, *, tasks: TaskQueue | None = None, link: str | None = None
+) -> int:
     """Send dead letters (all, those of ``link``, or the ids given) on again: a post back
     into its platform's outbox, an event back into the ingress stream with a task for the
     workers (``tasks``; without it events stay). Returns how many."""
@@ -274,10 +353,16 @@ def _requeue_event_into(pipe, redis, keys: Keys, tasks: TaskQueue, letter: DeadL
     data = {**letter.payload, "seq": seq}
     script = scripts.register(redis, "dead_letter_requeue")
     task_id = new_task_id()  # named in the entry, so the ingress sweeper can tell it is queued
-    script(keys=[keys.ingress(), keys.in_flight(chat, seq), tasks.key],
-           args=[json.dumps(data, ensure_ascii=False), ttl,
-                 tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT], task_id), task_id],
-           client=pipe)
+    script(
+        keys=[keys.ingress(), keys.in_flight(chat, seq), tasks.key],
+        args=[
+            json.dumps(data, ensure_ascii=False),
+            ttl,
+            tasks.message(PROCESS_EVENT_TASK, [data, IN_FLIGHT], task_id),
+            task_id,
+        ],
+        client=pipe,
+    )
     return True
 
 
@@ -326,7 +411,7 @@ def _adopt_legacy_stream(redis, keys: Keys) -> None:
         left = at + post.retention_days * DAY - now
         if left > 0:
             record = post_record(post, fields.get("reason", "?"), int(fields.get("attempts") or 0))
-            add(redis, keys, record, link_cap=10 ** 9, sender_cap=10 ** 9, now=at)
+            add(redis, keys, record, link_cap=10**9, sender_cap=10**9, now=at)
     redis.delete(legacy)
 
 

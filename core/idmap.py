@@ -3,6 +3,7 @@
 Written by the destination adapter right after posting, read when an edit,
 delete or reply follows. Every entry expires with the link's retention.
 """
+
 from __future__ import annotations
 
 import json
@@ -33,14 +34,16 @@ class IdMap:
 
     _field = field  # its former, private name, still used below
 
-    async def record(self, link_id: str, source: MessageRef, destination: ChatRef,
-                     copy_ids: list[str], retention_days: int) -> None:
+    async def record(
+        self, link_id: str, source: MessageRef, destination: ChatRef, copy_ids: list[str], retention_days: int
+    ) -> None:
         async with self._redis.pipeline(transaction=True) as pipe:
             self.record_into(pipe, link_id, source, destination, copy_ids, retention_days)
             await pipe.execute()
 
-    def record_into(self, pipe, link_id: str, source: MessageRef, destination: ChatRef,
-                    copy_ids: list[str], retention_days: int) -> None:
+    def record_into(
+        self, pipe, link_id: str, source: MessageRef, destination: ChatRef, copy_ids: list[str], retention_days: int
+    ) -> None:
         """Add the writes of :meth:`record` to ``pipe`` (the outbox sends them with
         the rest of a post's bookkeeping, in one round trip)."""
         ttl = retention_days * DAY
@@ -113,8 +116,11 @@ def trace_sync(redis, keys: Keys, source: MessageRef) -> SourceTrace:
 
 def _trace(source: MessageRef, recorded: dict, begun: dict) -> SourceTrace:
     copies = {parse_field(field): json.loads(raw) for field, raw in recorded.items()}
-    unknown = [DeliveryIntent.load(source, field, raw) for field, raw in sorted(begun.items())
-               if parse_field(field) not in copies]
+    unknown = [
+        DeliveryIntent.load(source, field, raw)
+        for field, raw in sorted(begun.items())
+        if parse_field(field) not in copies
+    ]
     return SourceTrace(copies, unknown)
 
 

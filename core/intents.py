@@ -20,6 +20,7 @@ An intent still there means "a copy may exist; its id is unknown":
 
 Each intent expires with its link's retention, like the id map.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -79,12 +80,16 @@ class Intents:
         """Record that ``post`` is about to be sent as the messages ``shown`` (what each
         will show; only their digests are stored). Replaces an earlier intent for it."""
         salt = secrets.token_hex(16)
-        intent = DeliveryIntent(post.link_id, post.source, post.destination, time.time(), salt,
-                                tuple(mark(salt, s) for s in shown))
+        intent = DeliveryIntent(
+            post.link_id, post.source, post.destination, time.time(), salt, tuple(mark(salt, s) for s in shown)
+        )
         key = self._keys.intents(post.source.key)
         async with self._redis.pipeline(transaction=True) as pipe:
-            pipe.hset(key, field_of(post.link_id, post.destination),
-                      json.dumps({"at": round(intent.at, 3), "salt": salt, "marks": list(intent.marks)}))
+            pipe.hset(
+                key,
+                field_of(post.link_id, post.destination),
+                json.dumps({"at": round(intent.at, 3), "salt": salt, "marks": list(intent.marks)}),
+            )
             pipe.expire(key, post.retention_days * DAY)
             await pipe.execute()
         return intent

@@ -20,6 +20,7 @@ So every record goes through :class:`PrivacyFormatter`, which
 Our own code logs ids, counts and exception types only; the formatter is the net
 under it and under the libraries.
 """
+
 from __future__ import annotations
 
 import logging
@@ -77,8 +78,16 @@ def _rewrite(record: logging.LogRecord) -> None:
     if name == "discord.http" and isinstance(args, tuple):
         if msg == "%s %s with %s has returned %s" and len(args) == 4:
             body = args[2]
-            record.args = (args[0], args[1], "no body" if body is None else
-                           f"a {len(body)}-character body" if isinstance(body, str) else _summary(body), args[3])
+            record.args = (
+                args[0],
+                args[1],
+                "no body"
+                if body is None
+                else f"a {len(body)}-character body"
+                if isinstance(body, str)
+                else _summary(body),
+                args[3],
+            )
             return
         if msg == "%s %s has received %s" and len(args) == 3:
             record.args = (args[0], args[1], _summary(args[2]))
@@ -87,8 +96,9 @@ def _rewrite(record: logging.LogRecord) -> None:
         record.args = ("{id}", *args[1:])  # the id half of a credential
     if name.startswith("celery") and isinstance(args, dict):
         # Celery's task trace lines: the exception's and the return value's type only.
-        record.args = {k: (_type_only(v) if k in ("exc", "return_value", "args", "kwargs") else v)
-                       for k, v in args.items()}
+        record.args = {
+            k: (_type_only(v) if k in ("exc", "return_value", "args", "kwargs") else v) for k, v in args.items()
+        }
         return
     if name == "celery.concurrency.base" or (isinstance(msg, str) and msg.startswith("TaskPool: Apply")):
         # "TaskPool: Apply <target> (args:... kwargs:...)": the arguments are the task message.
@@ -100,8 +110,9 @@ def _rewrite(record: logging.LogRecord) -> None:
     if not name.startswith(OUR_LOGGERS) and isinstance(record.args, tuple):
         record.args = _shape_args(record.args)
     elif not name.startswith(OUR_LOGGERS) and isinstance(record.args, dict):
-        record.args = {k: v if isinstance(v, (str, int, float, bool, type(None))) else _summary(v)
-                       for k, v in record.args.items()}
+        record.args = {
+            k: v if isinstance(v, (str, int, float, bool, type(None))) else _summary(v) for k, v in record.args.items()
+        }
     if not name.startswith(OUR_LOGGERS) and not isinstance(msg, str):
         record.msg = _summary(msg)  # e.g. logger.debug(payload)
 
@@ -132,8 +143,10 @@ class PrivacyFormatter(logging.Formatter):
             _rewrite(safe)
             line = super().format(safe)
         except Exception as exc:  # noqa: BLE001 - a bad record must not lose the line entirely
-            line = f"{self.formatTime(record)} {record.levelname} {record.name}: " \
-                   f"<log record not formatted ({type(exc).__name__})>"
+            line = (
+                f"{self.formatTime(record)} {record.levelname} {record.name}: "
+                f"<log record not formatted ({type(exc).__name__})>"
+            )
         return self.scrub(line)
 
     def formatException(self, ei: _SysExcInfoType) -> str:
@@ -144,8 +157,11 @@ class PrivacyFormatter(logging.Formatter):
         while exc is not None and id(exc) not in seen:
             seen.add(id(exc))
             frames = "".join(traceback.format_list(traceback.extract_tb(exc.__traceback__)))
-            parts.insert(0, f"Traceback (most recent call last):\n{frames}"
-                            f"{type(exc).__module__}.{type(exc).__qualname__} (message not logged)")
+            parts.insert(
+                0,
+                f"Traceback (most recent call last):\n{frames}"
+                f"{type(exc).__module__}.{type(exc).__qualname__} (message not logged)",
+            )
             exc = exc.__cause__ or (None if exc.__suppress_context__ else exc.__context__)
         return "\n\nThe above led to:\n\n".join(parts)
 
@@ -185,6 +201,10 @@ def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> No
 
 
 def configure_from_settings(settings: Settings) -> None:
-    secrets = (settings.telegram_bot_token, settings.discord_bot_token,
-               getattr(settings, "libretranslate_api_key", None), getattr(settings, "pseudonym_key", None))
+    secrets = (
+        settings.telegram_bot_token,
+        settings.discord_bot_token,
+        getattr(settings, "libretranslate_api_key", None),
+        getattr(settings, "pseudonym_key", None),
+    )
     configure_logging(settings.log_level, secrets=[secret for secret in secrets if secret])

@@ -6,6 +6,7 @@ destination chat; the destination adapter posts it. Both are frozen and
 round-trip through plain dicts (JSON) so they can cross Redis and Celery
 without pickling.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -214,7 +215,6 @@ class OutboundPost:
             author=data.get("author") or "",
             written_at=float(data.get("written_at") or 0.0),
         )
-
 
 
 @dataclass(frozen=True)

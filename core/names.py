@@ -5,6 +5,7 @@ A member chooses their display name; without this, "Admin · Krefeld" as a
 Leicester member's name would read as a Krefeld post, a newline would start a
 line of its own, and a right-to-left override would turn the rest around.
 """
+
 from __future__ import annotations
 
 import re

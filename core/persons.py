@@ -16,6 +16,7 @@ link: nothing of a member stays in flight longer, the streams that carry it
 expire by then) the workers and the adapters refuse to publish or send what
 the member wrote before the erasure, wherever it still waits.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -46,13 +47,13 @@ def salt(redis, keys: Keys) -> bytes:
     else:
         redis.set(keys.person_salt(), secrets.token_hex(32), nx=True)
         stored = redis.get(keys.person_salt())
-        value = (stored.encode() if isinstance(stored, str) else stored)
+        value = stored.encode() if isinstance(stored, str) else stored
     _SALTS[(keys.prefix, secret)] = value
     return value
 
 
 def person_of(salt_value: bytes, user_ref: str) -> str:
-    """"p:" and 32 hex digits for "telegram:5001" (128 bits: no collisions in practice)."""
+    """ "p:" and 32 hex digits for "telegram:5001" (128 bits: no collisions in practice)."""
     return PREFIX + hmac.new(salt_value, user_ref.encode(), hashlib.sha256).hexdigest()[:32]
 
 

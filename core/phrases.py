@@ -4,6 +4,7 @@ English is the fallback for a language not listed here. Language names are
 endonyms ("Deutsch", "中文"): the original's language named as its speakers
 name it is recognisable to readers of any language.
 """
+
 from __future__ import annotations
 
 from .languages import ENDONYMS
@@ -66,26 +67,34 @@ def media_withheld_note(reader: str, count: int) -> str:
 
 
 _CONSENT = {
-    "en": ("Hello! This {community} chat is linked with {others} by twinbridge. Your messages are not shared "
-           "with them until you agree: say /consent in the chat (and /consent withdraw to stop again). "
-           "/privacy explains what is shared and for how long.",
-           "Hello! Your messages here are not shared with {others} until you say /consent "
-           "(/privacy explains what that means)."),
-    "de": ("Hallo! Dieser Chat von {community} ist über twinbridge mit {others} verbunden. Deine Nachrichten "
-           "werden erst geteilt, wenn du zustimmst: schreib /consent in den Chat (und /consent withdraw, um es "
-           "zu beenden). /privacy erklärt, was geteilt wird und wie lange.",
-           "Hallo! Deine Nachrichten hier werden erst mit {others} geteilt, wenn du /consent schreibst "
-           "(/privacy erklärt, was das bedeutet)."),
-    "fr": ("Bonjour ! Ce chat de {community} est relié à {others} par twinbridge. Vos messages ne sont pas "
-           "partagés tant que vous n'avez pas accepté : écrivez /consent dans le chat (et /consent withdraw "
-           "pour arrêter). /privacy explique ce qui est partagé et pour combien de temps.",
-           "Bonjour ! Vos messages ici ne sont partagés avec {others} qu'après /consent "
-           "(/privacy explique ce que cela signifie)."),
-    "es": ("¡Hola! Este chat de {community} está conectado con {others} por twinbridge. Tus mensajes no se "
-           "comparten hasta que aceptes: escribe /consent en el chat (y /consent withdraw para dejarlo). "
-           "/privacy explica qué se comparte y durante cuánto tiempo.",
-           "¡Hola! Tus mensajes aquí no se comparten con {others} hasta que escribas /consent "
-           "(/privacy explica qué significa)."),
+    "en": (
+        "Hello! This {community} chat is linked with {others} by twinbridge. Your messages are not shared "
+        "with them until you agree: say /consent in the chat (and /consent withdraw to stop again). "
+        "/privacy explains what is shared and for how long.",
+        "Hello! Your messages here are not shared with {others} until you say /consent "
+        "(/privacy explains what that means).",
+    ),
+    "de": (
+        "Hallo! Dieser Chat von {community} ist über twinbridge mit {others} verbunden. Deine Nachrichten "
+        "werden erst geteilt, wenn du zustimmst: schreib /consent in den Chat (und /consent withdraw, um es "
+        "zu beenden). /privacy erklärt, was geteilt wird und wie lange.",
+        "Hallo! Deine Nachrichten hier werden erst mit {others} geteilt, wenn du /consent schreibst "
+        "(/privacy erklärt, was das bedeutet).",
+    ),
+    "fr": (
+        "Bonjour ! Ce chat de {community} est relié à {others} par twinbridge. Vos messages ne sont pas "
+        "partagés tant que vous n'avez pas accepté : écrivez /consent dans le chat (et /consent withdraw "
+        "pour arrêter). /privacy explique ce qui est partagé et pour combien de temps.",
+        "Bonjour ! Vos messages ici ne sont partagés avec {others} qu'après /consent "
+        "(/privacy explique ce que cela signifie).",
+    ),
+    "es": (
+        "¡Hola! Este chat de {community} está conectado con {others} por twinbridge. Tus mensajes no se "
+        "comparten hasta que aceptes: escribe /consent en el chat (y /consent withdraw para dejarlo). "
+        "/privacy explica qué se comparte y durante cuánto tiempo.",
+        "¡Hola! Tus mensajes aquí no se comparten con {others} hasta que escribas /consent "
+        "(/privacy explica qué significa).",
+    ),
 }
 
 

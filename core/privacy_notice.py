@@ -5,21 +5,28 @@ first, which translation providers see the text, what is stored and for how
 long, and which rights members have. It is generated, never hand-written, so
 it cannot drift from what the bridge really does.
 """
+
 from __future__ import annotations
 
 from .links import Link, LinksConfig
 
 _SENDER = {
-    "full": "by your display name, e.g. \"Anna Smith · {community}\"",
-    "first_name": "by your first name only, e.g. \"Anna · {community}\"",
-    "initials": "by your initials only, e.g. \"A.S. · {community}\"",
-    "pseudonym": "by a pseudonym such as \"Blue Heron 42 · {community}\": the same in this link every time, "
-                 "different in any other link, and never your name",
-    "hidden": "without any name: only \"{community}\" is shown",
+    "full": 'by your display name, e.g. "Anna Smith · {community}"',
+    "first_name": 'by your first name only, e.g. "Anna · {community}"',
+    "initials": 'by your initials only, e.g. "A.S. · {community}"',
+    "pseudonym": 'by a pseudonym such as "Blue Heron 42 · {community}": the same in this link every time, '
+    "different in any other link, and never your name",
+    "hidden": 'without any name: only "{community}" is shown',
 }
 _REDACTED = {
-    "email": "e-mail addresses", "phone": "phone numbers", "url": "links", "handle": "@usernames",
-    "postcode": "postcodes", "iban": "bank account numbers (IBAN)", "card": "card numbers", "ip": "IP addresses",
+    "email": "e-mail addresses",
+    "phone": "phone numbers",
+    "url": "links",
+    "handle": "@usernames",
+    "postcode": "postcodes",
+    "iban": "bank account numbers (IBAN)",
+    "card": "card numbers",
+    "ip": "IP addresses",
 }
 _MEDIA = {
     "allow": "Photos and files are shown on the other side as attachments.",
@@ -28,10 +35,14 @@ _MEDIA = {
 }
 _PROVIDERS = {
     "libre": "LibreTranslate, run by the organisers themselves (the text does not leave their server)",
-    "google": "Google Translate (an external company)", "mymemory": "MyMemory (an external service)",
-    "microsoft": "Microsoft Translator (an external company)", "deepl": "DeepL (an external company)",
-    "yandex": "Yandex Translate (an external company)", "papago": "Papago (an external company)",
-    "baidu": "Baidu Translate (an external company)", "qcri": "QCRI (an external service)",
+    "google": "Google Translate (an external company)",
+    "mymemory": "MyMemory (an external service)",
+    "microsoft": "Microsoft Translator (an external company)",
+    "deepl": "DeepL (an external company)",
+    "yandex": "Yandex Translate (an external company)",
+    "papago": "Papago (an external company)",
+    "baidu": "Baidu Translate (an external company)",
+    "qcri": "QCRI (an external service)",
 }
 
 
@@ -45,45 +56,65 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
     here = config.communities[community_id]
     others = [config.communities[c].name for c in link.communities if c != community_id]
     speaks = community_id in link.speakers()
-    lines = [f"Privacy notice — twinbridge link \"{link.id}\" ({here.name} with {_join(others)})", ""]
+    lines = [f'Privacy notice — twinbridge link "{link.id}" ({here.name} with {_join(others)})', ""]
     if speaks:
-        lines.append(f"What crosses: the messages you write in this chat are shown in the chats of {_join(others)}, "
-                     "with their replies, edits and deletions. Messages from there are shown here.")
+        lines.append(
+            f"What crosses: the messages you write in this chat are shown in the chats of {_join(others)}, "
+            "with their replies, edits and deletions. Messages from there are shown here."
+        )
     else:
         speaker = config.communities[link.communities[0]].name
-        lines.append(f"What crosses: this chat receives notices from {speaker}. Nothing you write here "
-                     "is sent anywhere by this link.")
+        lines.append(
+            f"What crosses: this chat receives notices from {speaker}. Nothing you write here "
+            "is sent anywhere by this link."
+        )
     lines.append("You are shown " + _SENDER[policy.sender].format(community=here.name) + ".")
     removed = [_REDACTED[kind] for kind in policy.redact]
     if policy.links == "block" and "url" not in policy.redact:
         removed.append(_REDACTED["url"])
     if removed:
-        lines.append(f"Removed before anything leaves: {_join(removed)} (replaced by a marker such as "
-                     "\"[phone removed]\").")
+        lines.append(
+            f'Removed before anything leaves: {_join(removed)} (replaced by a marker such as "[phone removed]").'
+        )
     lines.append(_MEDIA[policy.media])
-    lines.append("Nobody on the other side is ever notified (pinged) by a mention from here."
-                 if policy.mentions == "none" else "Mentions of users can notify them on the other side.")
+    lines.append(
+        "Nobody on the other side is ever notified (pinged) by a mention from here."
+        if policy.mentions == "none"
+        else "Mentions of users can notify them on the other side."
+    )
     if policy.moderation == "profanity":
-        lines.append("Swear words are masked (\"f***\").")
+        lines.append('Swear words are masked ("f***").')
     elif policy.moderation == "approve":
         lines.append("A moderator reads and approves each message before it crosses.")
     if policy.consent == "opt_in":
         lines.append("Nothing of yours crosses until you say /consent; /consent withdraw stops it again.")
     providers = [_PROVIDERS.get(p, p) for p in policy.translation]
-    lines.append("Translation: only " + _join(providers) + " may see the text, to translate it "
-                 "(in that order of preference).")
-    cache = (f" Translations may be kept for {policy.translation_cache_days} days to save work."
-             if policy.translation_cache_days else "")
-    lines += ["", "What is stored, and for how long:",
-              "• Message text: only while it is being delivered (usually seconds; while a platform is down, "
-              "until it is delivered), never in logs." + cache,
-              f"• Which relayed copy belongs to which message (ids, no text): {policy.retention_days} days, "
-              "so that edits, replies and deletions follow.",
-              f"• A log of privacy decisions (e.g. \"a phone number was removed\"), without any content: "
-              f"{policy.retention_days} days."]
+    lines.append(
+        "Translation: only " + _join(providers) + " may see the text, to translate it (in that order of preference)."
+    )
+    cache = (
+        f" Translations may be kept for {policy.translation_cache_days} days to save work."
+        if policy.translation_cache_days
+        else ""
+    )
+    lines += [
+        "",
+        "What is stored, and for how long:",
+        "• Message text: only while it is being delivered (usually seconds; while a platform is down, "
+        "until it is delivered), never in logs." + cache,
+        f"• Which relayed copy belongs to which message (ids, no text): {policy.retention_days} days, "
+        "so that edits, replies and deletions follow.",
+        f'• A log of privacy decisions (e.g. "a phone number was removed"), without any content: '
+        f"{policy.retention_days} days.",
+    ]
     if policy.consent == "opt_in":
-        lines.append("• Your consent, while you keep writing here; it lapses after "
-                     f"{policy.retention_days} days without a message.")
-    lines += ["", "Your rights: /mydata shows everything stored about you (sent to you privately); "
-              "/forgetme deletes it and the relayed copies of your messages where the platform allows."]
+        lines.append(
+            "• Your consent, while you keep writing here; it lapses after "
+            f"{policy.retention_days} days without a message."
+        )
+    lines += [
+        "",
+        "Your rights: /mydata shows everything stored about you (sent to you privately); "
+        "/forgetme deletes it and the relayed copies of your messages where the platform allows.",
+    ]
     return "\n".join(lines)

@@ -42,6 +42,7 @@ costs O(n^2) in the n bookings of its buckets still in or ahead of the window
 (a few dozen: the outbox has at most one booking in flight per lane). One booking
 touches several keys, so all buckets must live on one Redis (no Cluster slots).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,10 +68,6 @@ class Limit:
     def __post_init__(self) -> None:
         if self.count < 1 or not self.period > 0:
             raise ValueError(f"bad limit {self!r}: need count >= 1 and period > 0")
-
-
-
-
 
 
 class RateLimiter:

@@ -2,6 +2,7 @@
 
 Only this module reads ``os.environ``; everything else receives a :class:`Settings`.
 """
+
 from __future__ import annotations
 
 import os

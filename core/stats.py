@@ -1,4 +1,5 @@
 """Counters the bridge keeps about itself (never content, never ids)."""
+
 from __future__ import annotations
 
 import asyncio

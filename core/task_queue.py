@@ -14,6 +14,7 @@ base64 body encoding, the default priority; tests/integration/test_task_queue.py
 compares the two field by field, and every end-to-end test runs these messages
 through a real ``celery worker``.
 """
+
 from __future__ import annotations
 
 import base64
@@ -57,6 +58,7 @@ def handed_over_id(task_id: str) -> str:
     one id."""
     return f"{task_id}.translate"
 
+
 # The body's third part: no callbacks, chains or chords (Celery's "embed").
 _EMBED = {"callbacks": None, "errbacks": None, "chain": None, "chord": None}
 
@@ -77,8 +79,14 @@ UNACKED_INDEX = "unacked_index"
 class TaskQueue:
     """The Redis list a Celery queue lives in, and the messages to push there."""
 
-    def __init__(self, key: str, routing_key: str, unacked_key: str | None = None,
-                 unacked_index_key: str | None = None, other_keys: tuple[str, ...] = ()):
+    def __init__(
+        self,
+        key: str,
+        routing_key: str,
+        unacked_key: str | None = None,
+        unacked_index_key: str | None = None,
+        other_keys: tuple[str, ...] = (),
+    ):
         self.key = key
         # The other queues where an event's task may be: the translation stage's once
         # moderation handed it over, and the legacy list an older version pushed to.
@@ -100,8 +108,13 @@ class TaskQueue:
         """The same, from the bridge's key prefix (``Keys.prefix``) alone."""
         prefix = Keys(redis_prefix).broker_prefix()
         others = (LEGACY_PIPELINE_QUEUE, TRANSLATION_QUEUE) if queue == MODERATION_QUEUE else ()
-        return cls(prefix + queue, queue, prefix + UNACKED_HASH, prefix + UNACKED_INDEX,
-                   tuple(prefix + other for other in others))
+        return cls(
+            prefix + queue,
+            queue,
+            prefix + UNACKED_HASH,
+            prefix + UNACKED_INDEX,
+            tuple(prefix + other for other in others),
+        )
 
     def message(self, task: str, args: list, task_id: str | None = None) -> str:
         """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a
@@ -109,23 +122,43 @@ class TaskQueue:
         (argsrepr is empty): that would be the message text a second time."""
         task_id = task_id or new_task_id()
         body = json.dumps([args, {}, _EMBED]).encode("utf-8")
-        return json.dumps({
-            "body": base64.b64encode(body).decode("ascii"),
-            "content-encoding": "utf-8",
-            "content-type": "application/json",
-            "headers": {
-                "lang": "py", "task": task, "id": task_id, "shadow": None, "eta": None, "expires": None,
-                "group": None, "group_index": None, "retries": 0, "timelimit": [None, None],
-                "root_id": task_id, "parent_id": None, "argsrepr": "", "kwargsrepr": "",
-                "origin": self._origin, "ignore_result": None, "replaced_task_nesting": 0,
-                "stamped_headers": None, "stamps": {},
-            },
-            "properties": {
-                "correlation_id": task_id, "reply_to": None, "delivery_mode": 2,
-                "delivery_info": {"exchange": "", "routing_key": self._routing_key},
-                "priority": 0, "body_encoding": "base64", "delivery_tag": str(uuid.uuid4()),
-            },
-        })
+        return json.dumps(
+            {
+                "body": base64.b64encode(body).decode("ascii"),
+                "content-encoding": "utf-8",
+                "content-type": "application/json",
+                "headers": {
+                    "lang": "py",
+                    "task": task,
+                    "id": task_id,
+                    "shadow": None,
+                    "eta": None,
+                    "expires": None,
+                    "group": None,
+                    "group_index": None,
+                    "retries": 0,
+                    "timelimit": [None, None],
+                    "root_id": task_id,
+                    "parent_id": None,
+                    "argsrepr": "",
+                    "kwargsrepr": "",
+                    "origin": self._origin,
+                    "ignore_result": None,
+                    "replaced_task_nesting": 0,
+                    "stamped_headers": None,
+                    "stamps": {},
+                },
+                "properties": {
+                    "correlation_id": task_id,
+                    "reply_to": None,
+                    "delivery_mode": 2,
+                    "delivery_info": {"exchange": "", "routing_key": self._routing_key},
+                    "priority": 0,
+                    "body_encoding": "base64",
+                    "delivery_tag": str(uuid.uuid4()),
+                },
+            }
+        )
 
     async def push(self, redis, task: str, args: list, task_id: str | None = None) -> None:
         """Enqueue ``task(*args)`` (``redis``: an asyncio client)."""

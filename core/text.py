@@ -17,6 +17,7 @@ escapes); a translator needs the parts to join back into the exact text
 (``keep_whitespace``). Telegram parts are split before they are HTML-escaped,
 so no entity or tag can be cut.
 """
+
 from __future__ import annotations
 
 import re
@@ -37,8 +38,16 @@ def utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int, *, first_limit: int | None = None, measure: Measure = len,
-               min_fill: float = 0.5, keep_whitespace: bool = False, markdown_escapes: bool = False) -> list[str]:
+def split_text(
+    text: str,
+    limit: int,
+    *,
+    first_limit: int | None = None,
+    measure: Measure = len,
+    min_fill: float = 0.5,
+    keep_whitespace: bool = False,
+    markdown_escapes: bool = False,
+) -> list[str]:
     """``text`` in parts of at most ``limit`` (the first at most ``first_limit``), measured by ``measure``.
 
     By default the text and each part are stripped of surrounding whitespace
@@ -74,8 +83,9 @@ def _fit(text: str, room: int, measure: Measure) -> int:
     return low
 
 
-def _cut_point(text: str, room: int, measure: Measure, min_fill: float, keep_whitespace: bool,
-               markdown_escapes: bool) -> int:
+def _cut_point(
+    text: str, room: int, measure: Measure, min_fill: float, keep_whitespace: bool, markdown_escapes: bool
+) -> int:
     """Where the next part ends: the latest good boundary within ``room``."""
     n = _fit(text, room, measure)
     if n == 0:
@@ -83,7 +93,7 @@ def _cut_point(text: str, room: int, measure: Measure, min_fill: float, keep_whi
     # Where whitespace is dropped, a boundary whose last (whitespace) character
     # is the one right after the room still counts: the part ends before it.
     stretch = not keep_whitespace and n < len(text) and text[n].isspace()
-    window = text[:n + 1] if stretch else text[:n]
+    window = text[: n + 1] if stretch else text[:n]
     floor = int(n * min_fill)
     for pattern, level_floor in ((_PARAGRAPH, floor), (_LINE, floor), (_SENTENCE, floor), (_WORD, floor // 2)):
         ends = [m.end() for m in pattern.finditer(window) if m.end() >= max(level_floor, 1)]

@@ -1,4 +1,5 @@
 """How a stand-in exposes the API of the parts it is composed of."""
+
 from __future__ import annotations
 
 from typing import Any

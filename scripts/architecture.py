@@ -9,6 +9,7 @@ older commit (`git worktree add /tmp/before fe987de`). The top-level packages an
 are its directories with an ``__init__.py``, except tests, benchmarks and scripts.
 docs/architecture.md ("Layout before and after") holds its output for two commits.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -33,8 +34,9 @@ class Module:
 
 
 def top_level_packages(root: Path) -> list[str]:
-    return sorted(p.name for p in root.iterdir()
-                  if p.is_dir() and (p / "__init__.py").exists() and p.name not in NOT_PRODUCT_DIRS)
+    return sorted(
+        p.name for p in root.iterdir() if p.is_dir() and (p / "__init__.py").exists() and p.name not in NOT_PRODUCT_DIRS
+    )
 
 
 def modules_of(root: Path, packages: list[str]) -> list[Module]:
@@ -44,8 +46,11 @@ def modules_of(root: Path, packages: list[str]) -> list[Module]:
             parts = path.relative_to(root).with_suffix("").parts
             is_init = parts[-1] == "__init__"
             name = ".".join(parts[:-1] if is_init else parts)
-            found.append(Module(name, name if is_init else ".".join(parts[:-1]),
-                                len(path.read_text(encoding="utf-8").splitlines())))
+            found.append(
+                Module(
+                    name, name if is_init else ".".join(parts[:-1]), len(path.read_text(encoding="utf-8").splitlines())
+                )
+            )
     return found
 
 
@@ -56,14 +61,16 @@ def import_pairs(root: Path, packages: list[str]) -> set[tuple[str, str]]:
 
     sys.path.insert(0, str(root))
     graph = grimp.build_graph(*packages, cache_dir=None)
-    return {(module, imported) for module in graph.modules
-            for imported in graph.find_modules_directly_imported_by(module)}
+    return {
+        (module, imported) for module in graph.modules for imported in graph.find_modules_directly_imported_by(module)
+    }
 
 
 def _commit(root: Path) -> str:
     try:
-        return subprocess.run(["git", "-C", str(root), "log", "-1", "--format=%h %cs"], capture_output=True,
-                              text=True, check=True).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(root), "log", "-1", "--format=%h %cs"], capture_output=True, text=True, check=True
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return ""  # not a git checkout
 
@@ -74,7 +81,7 @@ def _top(name: str) -> str:
 
 def _listing(modules: list[Module], package: str) -> str:
     own = sorted((m for m in modules if m.package == package), key=lambda m: -m.lines)
-    return ", ".join(f"{(m.name[len(package) + 1:] or '__init__')} {m.lines:,}" for m in own)
+    return ", ".join(f"{(m.name[len(package) + 1 :] or '__init__')} {m.lines:,}" for m in own)
 
 
 def report(root: Path, title: str) -> str:
@@ -84,9 +91,15 @@ def report(root: Path, title: str) -> str:
     pairs = {(a, b) for a, b in import_pairs(root, packages) if a in package_of and b in package_of}
     total = sum(m.lines for m in modules)
     commit = _commit(root)
-    out = [f"#### {title}", "",
-           (f"At {commit}: " if commit else "") + f"{len(modules)} modules, {total:,} lines in "
-           + ", ".join(f"`{p}/`" for p in packages) + ".", ""]
+    out = [
+        f"#### {title}",
+        "",
+        (f"At {commit}: " if commit else "")
+        + f"{len(modules)} modules, {total:,} lines in "
+        + ", ".join(f"`{p}/`" for p in packages)
+        + ".",
+        "",
+    ]
 
     out += ["| package | modules | lines | its modules, largest first (lines) |", "|---|---:|---:|---|"]
     by_package: dict[str, list[Module]] = defaultdict(list)
@@ -97,8 +110,12 @@ def report(root: Path, title: str) -> str:
         out.append(f"| `{package}` | {len(own)} | {sum(m.lines for m in own):,} | {_listing(modules, package)} |")
     out.append("")
 
-    out += ["Largest modules: " + ", ".join(
-        f"`{m.name}` {m.lines:,}" for m in sorted(modules, key=lambda m: -m.lines)[:LARGEST]) + ".", ""]
+    out += [
+        "Largest modules: "
+        + ", ".join(f"`{m.name}` {m.lines:,}" for m in sorted(modules, key=lambda m: -m.lines)[:LARGEST])
+        + ".",
+        "",
+    ]
 
     # Package graph: which package's modules import which other package's (count of module pairs).
     edges: Counter[tuple[str, str]] = Counter()
@@ -106,8 +123,11 @@ def report(root: Path, title: str) -> str:
         a, b = package_of[importer], package_of[imported]
         if a != b:
             edges[(a, b)] += 1
-    out += ["Imports between packages (importing package → imported packages, with the number of "
-            "module-to-module imports):", ""]
+    out += [
+        "Imports between packages (importing package → imported packages, with the number of "
+        "module-to-module imports):",
+        "",
+    ]
     for package in sorted(by_package):
         targets = sorted(((b, n) for (a, b), n in edges.items() if a == package), key=lambda t: (-t[1], t[0]))
         if targets:
@@ -118,11 +138,11 @@ def report(root: Path, title: str) -> str:
     for importer, imported in pairs:
         if _top(importer) != _top(imported):
             top_edges[(_top(importer), _top(imported))] += 1
-    out += ["| imports of → | " + " | ".join(f"`{p}`" for p in packages) + " |",
-            "|---|" + "---:|" * len(packages)]
+    out += ["| imports of → | " + " | ".join(f"`{p}`" for p in packages) + " |", "|---|" + "---:|" * len(packages)]
     for a in packages:
-        out.append(f"| `{a}` | " + " | ".join("·" if a == b else str(top_edges.get((a, b), 0) or "–")
-                                               for b in packages) + " |")
+        out.append(
+            f"| `{a}` | " + " | ".join("·" if a == b else str(top_edges.get((a, b), 0) or "–") for b in packages) + " |"
+        )
     out += ["", *layer_findings(packages, list(package_of), pairs), ""]
     return "\n".join(out)
 
@@ -140,8 +160,9 @@ def _summary(crossings: list[tuple[str, str]]) -> str:
         return f"{len(crossings)}: " + ", ".join(f"`{a}` → `{b}`" for a, b in sorted(crossings))
     importers = {a for a, _ in crossings}
     targets = Counter(b for _, b in crossings)
-    return (f"{len(crossings)} module imports from {len(importers)} modules, into "
-            + ", ".join(f"`{b}` {n}" for b, n in sorted(targets.items(), key=lambda t: (-t[1], t[0]))))
+    return f"{len(crossings)} module imports from {len(importers)} modules, into " + ", ".join(
+        f"`{b}` {n}" for b, n in sorted(targets.items(), key=lambda t: (-t[1], t[0]))
+    )
 
 
 def layer_findings(packages: list[str], modules: list[str], pairs: set[tuple[str, str]]) -> list[str]:
@@ -158,18 +179,27 @@ def layer_findings(packages: list[str], modules: list[str], pairs: set[tuple[str
     if inside:
         lines.append(f"- the stand-ins live inside the product: {', '.join(f'`{h}`' for h in inside)}")
     if KERNEL not in packages:
-        lines.append(f"- no kernel package: the shared modules live in `{ADAPTERS}/`; "
-                     f"`{ADAPTERS}` → `{WORKERS}` {len(crossing('adapters', 'workers'))} and "
-                     f"`{WORKERS}` → `{ADAPTERS}` {len(crossing('workers', 'adapters'))} module imports")
+        lines.append(
+            f"- no kernel package: the shared modules live in `{ADAPTERS}/`; "
+            f"`{ADAPTERS}` → `{WORKERS}` {len(crossing('adapters', 'workers'))} and "
+            f"`{WORKERS}` → `{ADAPTERS}` {len(crossing('workers', 'adapters'))} module imports"
+        )
     rules = [
-        (f"kernel → adapters, workers or stand-ins (`{KERNEL}` imports none of them)",
-         crossing("kernel", "adapters") + crossing("kernel", "workers") + crossing("kernel", "stand-ins")),
+        (
+            f"kernel → adapters, workers or stand-ins (`{KERNEL}` imports none of them)",
+            crossing("kernel", "adapters") + crossing("kernel", "workers") + crossing("kernel", "stand-ins"),
+        ),
         (f"workers → adapters (`{WORKERS}` imports no `{ADAPTERS}` module)", crossing("workers", "adapters")),
-        (f"adapters → workers other than from `{CLI}` (the composition root that starts them)",
-         crossing("adapters", "workers", allowed=(CLI,))),
-        (f"product → stand-ins other than from `{DEMO}`",
-         crossing("adapters", "stand-ins", allowed=(DEMO,)) + crossing("workers", "stand-ins")
-         + crossing("kernel", "stand-ins")),
+        (
+            f"adapters → workers other than from `{CLI}` (the composition root that starts them)",
+            crossing("adapters", "workers", allowed=(CLI,)),
+        ),
+        (
+            f"product → stand-ins other than from `{DEMO}`",
+            crossing("adapters", "stand-ins", allowed=(DEMO,))
+            + crossing("workers", "stand-ins")
+            + crossing("kernel", "stand-ins"),
+        ),
     ]
     for rule, violations in rules:
         if rule.startswith("kernel") and KERNEL not in packages:

@@ -1,5 +1,6 @@
 """Shared fixtures: a real Redis (dedicated database, a key prefix per test,
 cleaned afterwards)."""
+
 from __future__ import annotations
 
 import os

@@ -1,4 +1,5 @@
 """Waiting on conditions with deadlines (never bare sleeps)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,18 +48,24 @@ TG_TOKEN = "7000001:TEST-token"
 DC_TOKEN = "dGVzdA.e2e.token"
 
 
-def bridge_env(tmp_path: Path, links_yaml: str, redis_url: str, prefix: str, telegram, discord,
-               **extra: str) -> dict[str, str]:
+def bridge_env(
+    tmp_path: Path, links_yaml: str, redis_url: str, prefix: str, telegram, discord, **extra: str
+) -> dict[str, str]:
     """Write ``links_yaml`` (dedented) to tmp_path/links.yaml and return the environment for
     the `twinbridge` commands: Redis, the config, and the two stand-ins' URLs and bot tokens
     (each stand-in's own, so a test with its own tokens needs nothing more), plus ``extra``."""
     config = tmp_path / "links.yaml"
     config.write_text(textwrap.dedent(links_yaml), encoding="utf-8")
     return {
-        "TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix,
-        "TELEGRAM_BOT_TOKEN": telegram.token, "TELEGRAM_API_URL": telegram.url,
-        "DISCORD_BOT_TOKEN": discord.token, "DISCORD_API_URL": discord.api_url,
-        "DISCORD_GATEWAY_URL": discord.gateway_url, **extra,
+        "TWINBRIDGE_CONFIG": str(config),
+        "REDIS_URL": redis_url,
+        "TWINBRIDGE_REDIS_PREFIX": prefix,
+        "TELEGRAM_BOT_TOKEN": telegram.token,
+        "TELEGRAM_API_URL": telegram.url,
+        "DISCORD_BOT_TOKEN": discord.token,
+        "DISCORD_API_URL": discord.api_url,
+        "DISCORD_GATEWAY_URL": discord.gateway_url,
+        **extra,
     }
 
 
@@ -68,8 +75,9 @@ async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrenc
     procs.start("worker", ["worker", "--concurrency", str(concurrency)], env)
     procs.start("run", ["run"], env)
     await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
-    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
-                     message="the Telegram adapter to poll")
+    await wait_until(
+        lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter to poll"
+    )
 
 
 # A school link between two classes: pupils pseudonymous, one Telegram moderator, 7 days.
@@ -85,8 +93,9 @@ policies:
 """
 
 
-def two_community_links(telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open",
-                        krefeld_language: str = "de") -> str:
+def two_community_links(
+    telegram_chat, discord_chat, link: str = "leicester-krefeld", policy: str = "open", krefeld_language: str = "de"
+) -> str:
     """links.yaml text joining Leicester (a Telegram group, English) and Krefeld (a Discord channel)."""
     return f"""
 version: 1

@@ -1,4 +1,5 @@
 """Starting the real `twinbridge` commands as subprocesses, as a user would."""
+
 from __future__ import annotations
 
 import os
@@ -13,9 +14,12 @@ from pathlib import Path
 # Translation providers that would reach the internet are pointed at a closed
 # loopback port unless a test gives its stand-in: no test ever leaves this machine.
 _CLOSED = "http://127.0.0.1:9"
-OFFLINE_TRANSLATORS = {"TWINBRIDGE_TRANSLATOR_URLS": ",".join(
-    f"{name}={_CLOSED}/{name}" for name in ("google", "mymemory", "deepl", "microsoft", "yandex", "papago",
-                                            "baidu", "qcri"))}
+OFFLINE_TRANSLATORS = {
+    "TWINBRIDGE_TRANSLATOR_URLS": ",".join(
+        f"{name}={_CLOSED}/{name}"
+        for name in ("google", "mymemory", "deepl", "microsoft", "yandex", "papago", "baidu", "qcri")
+    )
+}
 
 
 def twinbridge_command() -> list[str]:
@@ -32,8 +36,14 @@ class Procs:
     def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
         env = {**os.environ, **OFFLINE_TRANSLATORS, **env}
         with open(self.tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy
-            proc = subprocess.Popen(twinbridge_command() + args, env=env, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True, cwd=self.tmp_path)
+            proc = subprocess.Popen(
+                twinbridge_command() + args,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+                cwd=self.tmp_path,
+            )
         self.procs[name] = proc
         return proc
 
@@ -58,8 +68,9 @@ class Procs:
 
 def run_cli(args: list[str], env: dict[str, str] | None = None, cwd=None, timeout: float = 60):
     env = {**os.environ, **OFFLINE_TRANSLATORS, **(env or {})}
-    return subprocess.run(twinbridge_command() + args, env=env, cwd=cwd,
-                          capture_output=True, text=True, timeout=timeout)
+    return subprocess.run(
+        twinbridge_command() + args, env=env, cwd=cwd, capture_output=True, text=True, timeout=timeout
+    )
 
 
 def free_port() -> int:

@@ -10,6 +10,7 @@ This module imports no task module: each stage's tasks live in their own module
 (``include``), so a translation worker never loads the moderation logic. A stage
 hands work on by task name (``send_task``), routed here.
 """
+
 from __future__ import annotations
 
 import gc
@@ -23,8 +24,16 @@ from celery.worker.control import inspect_command
 
 from core.settings import Settings, load_settings
 from core.task_queue import (
-    DELIVERY_QUEUE, ERASE_AGAIN_TASK, LEGACY_PIPELINE_QUEUE, MODERATION_QUEUE, PROCESS_COMMAND_TASK,
-    PROCESS_EVENT_TASK, RESUME_ERASURES_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE, broker_key_prefix,
+    DELIVERY_QUEUE,
+    ERASE_AGAIN_TASK,
+    LEGACY_PIPELINE_QUEUE,
+    MODERATION_QUEUE,
+    PROCESS_COMMAND_TASK,
+    PROCESS_EVENT_TASK,
+    RESUME_ERASURES_TASK,
+    TRANSLATE_TASK,
+    TRANSLATION_QUEUE,
+    broker_key_prefix,
 )
 
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines

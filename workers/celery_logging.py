@@ -10,6 +10,7 @@
   ``celery inspect``. The bridge's own messages already send them empty
   (core/task_queue.py).
 """
+
 from __future__ import annotations
 
 import logging
@@ -22,8 +23,9 @@ from core.settings import load_settings
 
 @signals.setup_logging.connect
 def _twinbridge_configures_logging(**_) -> None:
-    if not any(getattr(h, "formatter", None).__class__.__name__ == "PrivacyFormatter"
-               for h in logging.getLogger().handlers):
+    if not any(
+        getattr(h, "formatter", None).__class__.__name__ == "PrivacyFormatter" for h in logging.getLogger().handlers
+    ):
         configure_from_settings(load_settings())
 
 

@@ -3,6 +3,7 @@
 Shared by both stages and nothing else: importing it loads no moderation logic,
 so a translation worker can read what it receives (workers/stages/translation.py).
 """
+
 from __future__ import annotations
 
 from collections import Counter
@@ -46,14 +47,22 @@ class Drafts:
         return bool(self.source_language and self.posts)
 
     def to_dict(self) -> dict:
-        data = {"chat_key": self.chat_key, "seq": self.seq, "source_language": self.source_language,
-                "posts": [post.to_dict() for post in self.posts]}
+        data = {
+            "chat_key": self.chat_key,
+            "seq": self.seq,
+            "source_language": self.source_language,
+            "posts": [post.to_dict() for post in self.posts],
+        }
         if self.hold_id:
             data["hold_id"] = self.hold_id
         return data
 
     @classmethod
     def from_dict(cls, data: dict) -> Drafts:
-        return cls(chat_key=data["chat_key"], seq=int(data.get("seq") or 0),
-                   posts=tuple(OutboundPost.from_dict(p) for p in data.get("posts") or ()),
-                   source_language=data.get("source_language") or "", hold_id=data.get("hold_id") or "")
+        return cls(
+            chat_key=data["chat_key"],
+            seq=int(data.get("seq") or 0),
+            posts=tuple(OutboundPost.from_dict(p) for p in data.get("posts") or ()),
+            source_language=data.get("source_language") or "",
+            hold_id=data.get("hold_id") or "",
+        )

@@ -25,6 +25,7 @@ only thing needed to go on) lives until the last step, so an erasure a crash
 interrupted is driven to the end by :func:`resume` (each worker calls it when it
 starts, through the resume task).
 """
+
 from __future__ import annotations
 
 import logging
@@ -47,8 +48,17 @@ log = logging.getLogger(__name__)
 
 BATCH = 500
 ERASED = "erased"
-COUNTS = ("copies_to_delete", "quotes_dropped", "notices_to_delete", "held", "consents", "pseudonyms",
-          "audit_entries", "in_flight", "dead_letters")
+COUNTS = (
+    "copies_to_delete",
+    "quotes_dropped",
+    "notices_to_delete",
+    "held",
+    "consents",
+    "pseudonyms",
+    "audit_entries",
+    "in_flight",
+    "dead_letters",
+)
 
 
 def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
@@ -76,9 +86,17 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
     audit_writes = []
     for link_id in sorted(touched):
         kept = config.link(link_id)  # None: the link left the configuration since
-        audit_writes.append(partial(audit.record_into, keys=keys, link_id=link_id, action="erased", subject=ERASED,
-                                    detail=f"copies={done['copies_to_delete']} consents={done['consents']}",
-                                    retention_days=kept.policy.retention_days if kept else longest))
+        audit_writes.append(
+            partial(
+                audit.record_into,
+                keys=keys,
+                link_id=link_id,
+                action="erased",
+                subject=ERASED,
+                detail=f"copies={done['copies_to_delete']} consents={done['consents']}",
+                retention_days=kept.policy.retention_days if kept else longest,
+            )
+        )
     records.finish(user_ref, person, audit_writes)
     return dict(done)
 
@@ -94,8 +112,9 @@ def resume(redis, keys: Keys, config: LinksConfig) -> int:
     return finished
 
 
-def _take_back(records: ErasureRecords, config: LinksConfig, user_ref: str, members: list[str],
-               done: Counter, touched: set[str]) -> None:
+def _take_back(
+    records: ErasureRecords, config: LinksConfig, user_ref: str, members: list[str], done: Counter, touched: set[str]
+) -> None:
     """One batch of the member's index: delete posts for the relayed copies, edit posts
     for the replies quoting them, the held messages; then the batch's index entries."""
     posts: list[OutboundPost] = []
@@ -117,14 +136,31 @@ def _take_back(records: ErasureRecords, config: LinksConfig, user_ref: str, memb
         # copy whose record is being written right now is recorded before this delete is
         # taken up, since it waits in the same outbox lane behind the post.
         for destination in sorted(set(known) | _routed(config, kind, source.chat)):
-            posts.append(OutboundPost(kind=EventKind.DELETE, link_id=kind, destination=ChatRef.parse(destination),
-                                      source=source, sender="", community="", retention_days=retention))
+            posts.append(
+                OutboundPost(
+                    kind=EventKind.DELETE,
+                    link_id=kind,
+                    destination=ChatRef.parse(destination),
+                    source=source,
+                    sender="",
+                    community="",
+                    retention_days=retention,
+                )
+            )
         for entry in quoting:
             link_id, reply_source, destination = entry.split("|", 2)
             done["quotes_dropped"] += 1
-            posts.append(OutboundPost(kind=EventKind.UNQUOTE, link_id=link_id, destination=ChatRef.parse(destination),
-                                      source=MessageRef(*reply_source.split(":", 2)),
-                                      sender="", community="", retention_days=retention))
+            posts.append(
+                OutboundPost(
+                    kind=EventKind.UNQUOTE,
+                    link_id=link_id,
+                    destination=ChatRef.parse(destination),
+                    source=MessageRef(*reply_source.split(":", 2)),
+                    sender="",
+                    community="",
+                    retention_days=retention,
+                )
+            )
         unquoted.append(rest)
     records.retire_authored(user_ref, members, posts, unquoted)
 
@@ -134,8 +170,12 @@ def _routed(config: LinksConfig, link_id: str, source_chat: ChatRef) -> set[str]
     link = config.link(link_id)
     if link is None:
         return set()
-    return {chat.key for community in link.communities for chat in config.communities[community].chats
-            if chat != source_chat}
+    return {
+        chat.key
+        for community in link.communities
+        for chat in config.communities[community].chats
+        if chat != source_chat
+    }
 
 
 def _delete_notices(records: ErasureRecords, person: str, entries: list[str], done: Counter) -> None:
@@ -144,14 +184,24 @@ def _delete_notices(records: ErasureRecords, person: str, entries: list[str], do
     for entry in entries:
         link_id, source, destination, private_to = entry.split("|", 3)
         done["notices_to_delete"] += 1
-        posts.append(OutboundPost(kind=EventKind.DELETE, link_id=link_id, destination=ChatRef.parse(destination),
-                                  source=MessageRef(*source.split(":", 2)), sender="", community="",
-                                  private_to=private_to, retention_days=1))
+        posts.append(
+            OutboundPost(
+                kind=EventKind.DELETE,
+                link_id=link_id,
+                destination=ChatRef.parse(destination),
+                source=MessageRef(*source.split(":", 2)),
+                sender="",
+                community="",
+                private_to=private_to,
+                retention_days=1,
+            )
+        )
     records.retire_notices(person, entries, posts)
 
 
-def _forget_gates(redis, keys: Keys, records: ErasureRecords, config: LinksConfig, user_ref: str, done: Counter,
-                  touched: set[str]) -> None:
+def _forget_gates(
+    redis, keys: Keys, records: ErasureRecords, config: LinksConfig, user_ref: str, done: Counter, touched: set[str]
+) -> None:
     consented = records.forget_consents([link.id for link in config.links], user_ref)
     for link, consents in zip(config.links, consented, strict=True):
         done["consents"] += consents

@@ -18,6 +18,7 @@ Bounded work (core/storage/pending_work.py): the queue is read in pages and the 
 hash (what the workers hold: a few per worker) with HSCAN; each page's removals go in
 one transaction. Running it again finds nothing more.
 """
+
 from __future__ import annotations
 
 from core.storage import pending_work
@@ -35,8 +36,10 @@ def written_by(data, user_ref: str, erased_at: float) -> bool:
     try:
         if "user" in data:  # a command
             return f"{data['platform']}:{data['user']['id']}" == user_ref and data.get("name") != "forgetme"
-        return (f"{data['source']['platform']}:{data['author']['id']}" == user_ref
-                and float(data.get("timestamp") or 0) <= erased_at)
+        return (
+            f"{data['source']['platform']}:{data['author']['id']}" == user_ref
+            and float(data.get("timestamp") or 0) <= erased_at
+        )
     except (KeyError, TypeError, ValueError):
         return False
 
@@ -73,7 +76,11 @@ def _handed_over_event(args: list) -> dict | None:
     try:
         drafts, after = args[0], args[2]
         _platform, author_id = after["author"].split(":", 1)
-        return {"source": after["source"], "author": {"id": author_id}, "timestamp": after["timestamp"],
-                "seq": drafts["seq"]}
+        return {
+            "source": after["source"],
+            "author": {"id": author_id},
+            "timestamp": after["timestamp"],
+            "seq": drafts["seq"],
+        }
     except (IndexError, KeyError, TypeError, ValueError, AttributeError):
         return None

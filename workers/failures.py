@@ -10,6 +10,7 @@ A payload that does not decode is parked at once: the same bytes fail the same w
 
 Plain functions; the task only decides when to call them.
 """
+
 from __future__ import annotations
 
 import logging
@@ -37,8 +38,10 @@ class BadPayload(Exception):
 def redis_unavailable(exc: BaseException) -> bool:
     """Redis away (connection refused or lost, timed out, loading, read-only replica):
     wait for it; never the event's fault."""
-    return isinstance(exc, (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError,
-                            redis_lib.exceptions.ReadOnlyError))
+    return isinstance(
+        exc,
+        (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError, redis_lib.exceptions.ReadOnlyError),
+    )
 
 
 def retriable(exc: BaseException) -> bool:
@@ -64,16 +67,18 @@ def describe(exc: BaseException) -> str:
     return f"{label}{type(cause).__name__}{where}"
 
 
-def park_event(redis, keys: Keys, config: LinksConfig, event_data, ingress_id: str | None, reason: str,
-               attempts: int) -> int:
+def park_event(
+    redis, keys: Keys, config: LinksConfig, event_data, ingress_id: str | None, reason: str, attempts: int
+) -> int:
     """Dead-letter an event the workers gave up on and retire its ingress entry and
     in-flight marker, atomically. Filed under the source chat's link with the shortest
     retention (and expiring with it). -1 when the event was published or parked
     already (nothing stored), 0 when a cap refused it (counted), 1 when stored."""
     source = deadletters.event_source(event_data)
     chat = ChatRef(source[0], source[1]) if source else None
-    links = sorted((m.link for m in config.memberships(chat)), key=lambda link: link.policy.retention_days) \
-        if chat else []
+    links = (
+        sorted((m.link for m in config.memberships(chat)), key=lambda link: link.policy.retention_days) if chat else []
+    )
     link = links[0] if links else None
     author = deadletters.event_author(redis, keys, event_data)
     try:
@@ -81,16 +86,24 @@ def park_event(redis, keys: Keys, config: LinksConfig, event_data, ingress_id: s
     except (AttributeError, TypeError, ValueError):
         seq = 0
     in_flight = keys.in_flight(chat.key, seq) if chat and seq else keys.in_flight("?", 0)
-    record = deadletters.event_record(event_data, link.id if link else "", reason, attempts, author,
-                                      link.policy.retention_days if link else config.retention_days(chat)
-                                      if chat else 1)
+    record = deadletters.event_record(
+        event_data,
+        link.id if link else "",
+        reason,
+        attempts,
+        author,
+        link.policy.retention_days if link else config.retention_days(chat) if chat else 1,
+    )
     # As in publishing: IN_FLIGHT names the entry through the marker; "" (not from the
     # ingress stream) only clears the marker.
     stored = deadletters.add(redis, keys, record, retire=(ingress_id or "", in_flight))
     if stored == 1:
-        log.warning("event %s parked in the dead letters after %d attempt(s): %s",
-                    record.source, attempts, reason)
+        log.warning("event %s parked in the dead letters after %d attempt(s): %s", record.source, attempts, reason)
     elif stored == 0:
-        log.warning("event %s dropped: the dead letters of link %s or of its sender are full (%s)",
-                    record.source, record.link or "?", reason)
+        log.warning(
+            "event %s dropped: the dead letters of link %s or of its sender are full (%s)",
+            record.source,
+            record.link or "?",
+            reason,
+        )
     return stored

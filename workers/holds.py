@@ -12,6 +12,7 @@ approval interrupted by a crash is simply done again, and releases once. An
 approved message is handed to the translation stage in that script; only the
 translation worker translates and publishes it.
 """
+
 from __future__ import annotations
 
 import re
@@ -71,21 +72,37 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
     while True:
         hold_id = new_hold_id()
         # Tagged with the author: their erasure finds and deletes these copies at the moderators.
-        notices = [replace(n, author=member, written_at=event.timestamp)
-                   for n in (held_for_moderator(m, hold_id, link.id, shown_as, allowed.text,
-                                                len(allowed.attachments), link.policy.retention_days)
-                             for m in link.policy.moderators) if n is not None]
-        got, created = stored_holds.hold(redis, keys, link.id, event.dedup_key, hold_id, record,
-                                         link.policy.retention_days, notices)
+        notices = [
+            replace(n, author=member, written_at=event.timestamp)
+            for n in (
+                held_for_moderator(
+                    m, hold_id, link.id, shown_as, allowed.text, len(allowed.attachments), link.policy.retention_days
+                )
+                for m in link.policy.moderators
+            )
+            if n is not None
+        ]
+        got, created = stored_holds.hold(
+            redis, keys, link.id, event.dedup_key, hold_id, record, link.policy.retention_days, notices
+        )
         if got:
             break
     if not created:
         return got, []
     # One round trip for the index entry and the audit entry.
-    write_together(redis,
-                   lambda pipe: note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days),
-                   lambda pipe: audit.record_into(pipe, keys, link.id, "held", subject=member, detail=f"id={hold_id}",
-                                                  retention_days=link.policy.retention_days))
+    write_together(
+        redis,
+        lambda pipe: note_authored_into(pipe, keys, author, f"held|{hold_id}", link.policy.retention_days),
+        lambda pipe: audit.record_into(
+            pipe,
+            keys,
+            link.id,
+            "held",
+            subject=member,
+            detail=f"id={hold_id}",
+            retention_days=link.policy.retention_days,
+        ),
+    )
     return hold_id, notices
 
 
@@ -98,8 +115,7 @@ def load(redis, keys: Keys, hold_id: str) -> Held | None:
     return Held(normalised, data["link_id"], PlatformEvent.from_dict(data["event"]), data["author"])
 
 
-def release(redis, keys: Keys, held: Held, drafts: Drafts, after: dict, moderator: str,
-            retention_days: int) -> bool:
+def release(redis, keys: Keys, held: Held, drafts: Drafts, after: dict, moderator: str, retention_days: int) -> bool:
     """Remove the held item and hand its approved ``drafts`` (with ``after``, the records
     after publishing) to the translation stage, atomically: the translation worker is the
     only translator, also of approved messages. False if it was decided before (by
@@ -124,6 +140,12 @@ def settle(redis, keys: Keys, held: Held, decision: str, moderator: str, retenti
 def _settled(redis, keys: Keys, held: Held, decision: str, moderator: str, retention_days: int) -> None:
     members.forget_authored(redis, keys, held.author, f"held|{held.hold_id}")
     # People by person key only (a moderator too): the audit names nobody by platform id.
-    audit.record(redis, keys, held.link_id, decision, subject=person(redis, keys, held.author),
-                 detail=f"id={held.hold_id} by={person(redis, keys, moderator)}", retention_days=retention_days)
-
+    audit.record(
+        redis,
+        keys,
+        held.link_id,
+        decision,
+        subject=person(redis, keys, held.author),
+        detail=f"id={held.hold_id} by={person(redis, keys, moderator)}",
+        retention_days=retention_days,
+    )

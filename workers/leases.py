@@ -17,6 +17,7 @@ Unix times, the channel's ``qos._delivered``): pyproject.toml pins kombu to the
 versions it was written against and tests/integration/test_kombu_layout.py fails
 when that layout changes.
 """
+
 from __future__ import annotations
 
 import logging

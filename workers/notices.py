@@ -1,5 +1,6 @@
 """The bridge's own notices (answers to commands, consent explanations, held
 messages shown to moderators), as posts for the outbox. Plain functions."""
+
 from __future__ import annotations
 
 from core import phrases
@@ -10,18 +11,36 @@ NOTICE_RETENTION_DAYS = 1  # a notice is in flight only; its delivery marker is 
 
 _NO_PRIVATE = {
     "telegram": "I cannot write to you privately yet: open a private chat with me, say /start, "
-                "then say /{command} again.",
+    "then say /{command} again.",
     "discord": "I cannot send you a direct message: allow direct messages from this server's members "
-               "(Privacy Settings), then say /{command} again.",
+    "(Privacy Settings), then say /{command} again.",
 }
 
 
-def _post(destination: ChatRef, source: MessageRef, text: str, *, private_to: str = "", fallback: str = "",
-          buttons: tuple[tuple[str, str], ...] = (), link_id: str = SYSTEM_LINK,
-          retention_days: int = NOTICE_RETENTION_DAYS) -> OutboundPost:
-    return OutboundPost(kind=EventKind.NOTICE, link_id=link_id, destination=destination, source=source,
-                        sender="", community="", text=text, private_to=private_to, fallback=fallback,
-                        buttons=buttons, retention_days=retention_days)
+def _post(
+    destination: ChatRef,
+    source: MessageRef,
+    text: str,
+    *,
+    private_to: str = "",
+    fallback: str = "",
+    buttons: tuple[tuple[str, str], ...] = (),
+    link_id: str = SYSTEM_LINK,
+    retention_days: int = NOTICE_RETENTION_DAYS,
+) -> OutboundPost:
+    return OutboundPost(
+        kind=EventKind.NOTICE,
+        link_id=link_id,
+        destination=destination,
+        source=source,
+        sender="",
+        community="",
+        text=text,
+        private_to=private_to,
+        fallback=fallback,
+        buttons=buttons,
+        retention_days=retention_days,
+    )
 
 
 def _source(command: Command) -> MessageRef:
@@ -44,26 +63,37 @@ def tell_privately(command: Command, text: str, *, fallback: str | None = None) 
     return _post(command.chat, _source(command), text, private_to=command.user.id, fallback=fallback)
 
 
-def consent_explanation(source: MessageRef, user_id: str, link_names: str, community: str, language: str,
-                        retention_days: int) -> OutboundPost:
+def consent_explanation(
+    source: MessageRef, user_id: str, link_names: str, community: str, language: str, retention_days: int
+) -> OutboundPost:
     """Told once, in the member's language, to a member whose messages do not cross
     because they have not consented."""
     text, fallback = phrases.consent_explanation(language, community, link_names)
     return _post(source.chat, source, text, private_to=user_id, fallback=fallback, retention_days=retention_days)
 
 
-def held_for_moderator(moderator: str, hold_id: str, link_id: str, shown_as: str, text: str,
-                       attachments: int, retention_days: int) -> OutboundPost | None:
+def held_for_moderator(
+    moderator: str, hold_id: str, link_id: str, shown_as: str, text: str, attachments: int, retention_days: int
+) -> OutboundPost | None:
     """The held message, privately to one moderator ("telegram:111"), with buttons."""
     platform, _, user_id = moderator.partition(":")
     if not user_id:
         return None
-    body = [f"Held for approval in link \"{link_id}\" — ID {hold_id}", f"From: {shown_as}", "", text or "(no text)"]
+    body = [f'Held for approval in link "{link_id}" — ID {hold_id}', f"From: {shown_as}", "", text or "(no text)"]
     if attachments:
         body.append(f"[{attachments} attachment(s)]")
-    body += ["", f"Approve or reject (or say /approve {hold_id} or /reject {hold_id}). "
-                 f"Undecided, it expires in {retention_days} days."]
+    body += [
+        "",
+        f"Approve or reject (or say /approve {hold_id} or /reject {hold_id}). "
+        f"Undecided, it expires in {retention_days} days.",
+    ]
     private_chat = ChatRef(platform, user_id)
-    return _post(private_chat, MessageRef(platform, user_id, f"held-{hold_id}"), "\n".join(body),
-                 private_to=user_id, buttons=(("Approve", f"approve:{hold_id}"), ("Reject", f"reject:{hold_id}")),
-                 link_id=link_id, retention_days=retention_days)
+    return _post(
+        private_chat,
+        MessageRef(platform, user_id, f"held-{hold_id}"),
+        "\n".join(body),
+        private_to=user_id,
+        buttons=(("Approve", f"approve:{hold_id}"), ("Reject", f"reject:{hold_id}")),
+        link_id=link_id,
+        retention_days=retention_days,
+    )

@@ -16,6 +16,7 @@ with a worker comes back within the visibility timeout (or the ingress sweep),
 and past that the chat goes on rather than stall. Private chats (commands to the
 bot) have no messages to keep in order with.
 """
+
 from __future__ import annotations
 
 from core import persons
@@ -50,4 +51,3 @@ def finish_command(redis, keys: Keys, command: Command, answers: list[OutboundPo
         # comes after the erasure and must not start a new record about them.
         answers = tagged(answers, persons.person(redis, keys, command.user_ref))
     return stored_order.finish_command(redis, keys, chat, command.seq, answers, ingress_id)
-

@@ -9,6 +9,7 @@ applies the rest of each link's policy (redaction, links, profanity, media)
 before translation turns the text into each destination's language, once per
 language: a translator never sees what a policy removes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -39,8 +40,15 @@ class Context:
 
     def shown(self, author, platform: str, link) -> str:
         """How ``author`` is shown in ``link`` (a :class:`~core.links.Link`)."""
-        return shown_sender(author, platform, link.policy.sender, link.id, self.pseudonym_key, self.pseudonyms,
-                            link.policy.retention_days)
+        return shown_sender(
+            author,
+            platform,
+            link.policy.sender,
+            link.id,
+            self.pseudonym_key,
+            self.pseudonyms,
+            link.policy.retention_days,
+        )
 
 
 def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]]:
@@ -72,8 +80,14 @@ def source_language(event: PlatformEvent, community: Community, config: LinksCon
     return detected.language if detected else community.language
 
 
-def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
-         without_consent: frozenset[str] = frozenset(), approved_link: str | None = None) -> list[OutboundPost]:
+def plan(
+    event: PlatformEvent,
+    ctx: Context,
+    outcome: Outcome | None = None,
+    *,
+    without_consent: frozenset[str] = frozenset(),
+    approved_link: str | None = None,
+) -> list[OutboundPost]:
     """The posts ``event`` turns into, one per destination chat: both stages in one
     call (:func:`moderated` then :func:`translated`). ``outcome`` (optional) collects
     counters, each link's policy decisions and what was gated."""
@@ -82,8 +96,14 @@ def plan(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
     return translated(drafts, ctx.config, ctx.translator, outcome)
 
 
-def moderated(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None, *,
-              without_consent: frozenset[str] = frozenset(), approved_link: str | None = None) -> Drafts:
+def moderated(
+    event: PlatformEvent,
+    ctx: Context,
+    outcome: Outcome | None = None,
+    *,
+    without_consent: frozenset[str] = frozenset(),
+    approved_link: str | None = None,
+) -> Drafts:
     """The moderation stage: route, consent, moderation and holds, and how the sender
     is shown; the posts with each link's moderated text, untranslated.
     ``without_consent``: links whose consent the author has not given (nothing
@@ -94,8 +114,11 @@ def moderated(event: PlatformEvent, ctx: Context, outcome: Outcome | None = None
     source_community = ctx.config.community_of(event.source.chat)
     if source_community is None:
         return Drafts(chat_key, event.seq, ())
-    routed = [(link_id, chat) for link_id, chat in route(event, ctx.config)
-              if approved_link is None or link_id == approved_link]
+    routed = [
+        (link_id, chat)
+        for link_id, chat in route(event, ctx.config)
+        if approved_link is None or link_id == approved_link
+    ]
     moderated_texts = {}
     for link_id in dict.fromkeys(link_id for link_id, _ in routed):
         link = ctx.config.known_link(link_id)

@@ -6,6 +6,7 @@ Redis, see :class:`PseudonymBook`), so no two members of a link share one
 and a member keeps theirs while they write (it lapses after the link's
 retention without a message, and erasure deletes it).
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -16,16 +17,72 @@ from core.storage.keys import Keys
 from core.models import Author
 
 _ADJECTIVES = (
-    "Amber", "Blue", "Brave", "Bright", "Calm", "Clever", "Coral", "Crimson", "Gentle", "Golden",
-    "Green", "Happy", "Jolly", "Kind", "Lively", "Lucky", "Merry", "Misty", "Nimble", "Olive",
-    "Quiet", "Rapid", "Rosy", "Silver", "Sunny", "Swift", "Teal", "Violet", "Warm", "Wise",
-    "Witty", "Young",
+    "Amber",
+    "Blue",
+    "Brave",
+    "Bright",
+    "Calm",
+    "Clever",
+    "Coral",
+    "Crimson",
+    "Gentle",
+    "Golden",
+    "Green",
+    "Happy",
+    "Jolly",
+    "Kind",
+    "Lively",
+    "Lucky",
+    "Merry",
+    "Misty",
+    "Nimble",
+    "Olive",
+    "Quiet",
+    "Rapid",
+    "Rosy",
+    "Silver",
+    "Sunny",
+    "Swift",
+    "Teal",
+    "Violet",
+    "Warm",
+    "Wise",
+    "Witty",
+    "Young",
 )
 _ANIMALS = (
-    "Badger", "Beaver", "Bison", "Crane", "Dolphin", "Eagle", "Falcon", "Fox", "Gecko", "Hare",
-    "Hedgehog", "Heron", "Ibis", "Koala", "Lark", "Lynx", "Marten", "Moose", "Newt", "Otter",
-    "Owl", "Panda", "Puffin", "Robin", "Salmon", "Seal", "Sparrow", "Stork", "Swan", "Tiger",
-    "Wolf", "Wren",
+    "Badger",
+    "Beaver",
+    "Bison",
+    "Crane",
+    "Dolphin",
+    "Eagle",
+    "Falcon",
+    "Fox",
+    "Gecko",
+    "Hare",
+    "Hedgehog",
+    "Heron",
+    "Ibis",
+    "Koala",
+    "Lark",
+    "Lynx",
+    "Marten",
+    "Moose",
+    "Newt",
+    "Otter",
+    "Owl",
+    "Panda",
+    "Puffin",
+    "Robin",
+    "Salmon",
+    "Seal",
+    "Sparrow",
+    "Stork",
+    "Swan",
+    "Tiger",
+    "Wolf",
+    "Wren",
 )
 
 
@@ -60,8 +117,6 @@ def pseudonym_candidates(platform: str, user_id: str, link_id: str, key: str) ->
     return names + [_name(_digest(platform, user_id, link_id, key, CANDIDATES), wide=True)]
 
 
-
-
 class PseudonymBook:
     """Allocates each member's pseudonym in a link, unique and stable (Redis).
 
@@ -90,8 +145,15 @@ def forget_pseudonym(redis, keys: Keys, link_id: str, user_ref: str) -> int:
     return stored_pseudonyms.forget(redis, keys, link_id, user_ref)
 
 
-def shown_sender(author: Author, platform: str, mode: str, link_id: str, pseudonym_key: str | None,
-                 pseudonyms: PseudonymBook | None = None, retention_days: int = 1) -> str:
+def shown_sender(
+    author: Author,
+    platform: str,
+    mode: str,
+    link_id: str,
+    pseudonym_key: str | None,
+    pseudonyms: PseudonymBook | None = None,
+    retention_days: int = 1,
+) -> str:
     """The sender as ``mode`` (a policy's `sender`) allows; "" when hidden.
     Pseudonyms come from ``pseudonyms`` when given (the workers: unique in the
     link), else only derived (tests and tools without Redis)."""

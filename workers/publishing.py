@@ -3,6 +3,7 @@ script that retires its ingress entry and in-flight marker (so a task run twice
 publishes once; core/storage/outbox.py), and the bridge's own notices. Used by both
 stages: the translation stage publishes what it translated, the moderation stage what
 needs no translation."""
+
 from __future__ import annotations
 
 import time
@@ -23,8 +24,7 @@ def tagged(posts: list[OutboundPost], person: str) -> list[OutboundPost]:
     person key), written now: the one reference by which the outbox refuses them after
     the member's erasure, erasure finds them, and the dead letters file them."""
     now = time.time()
-    return [post if post.author else replace(post, author=person, written_at=post.written_at or now)
-            for post in posts]
+    return [post if post.author else replace(post, author=person, written_at=post.written_at or now) for post in posts]
 
 
 def send_notices(redis, keys: Keys, notices: list[OutboundPost], author: str | None = None) -> None:
@@ -36,22 +36,35 @@ def send_notices(redis, keys: Keys, notices: list[OutboundPost], author: str | N
     outbox.queue(redis, keys, notices)
 
 
-def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost],
-            ingress_id: str | None = None) -> bool:
+def publish(redis, keys: Keys, event: PlatformEvent, posts: list[OutboundPost], ingress_id: str | None = None) -> bool:
     """Append each post to its destination platform's outbox and retire the
     ingress entry, atomically. False when this event was already published."""
     return publish_posts(redis, keys, event.source.chat.key, event.seq, posts, ingress_id)
 
 
-def publish_posts(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost],
-                  ingress_id: str | None = None, hold_id: str = "") -> bool:
+def publish_posts(
+    redis,
+    keys: Keys,
+    chat_key: str,
+    seq: int,
+    posts: list[OutboundPost],
+    ingress_id: str | None = None,
+    hold_id: str = "",
+) -> bool:
     """:func:`publish` by the source chat and position (the translation stage has no
     event). ``hold_id``: an approved held message, published once by its release mark."""
     return outbox.publish(redis, keys, chat_key, seq, posts, ingress_id, hold_id)
 
 
-def publish_and_record(redis, keys: Keys, config: LinksConfig, drafts: Drafts, posts: list[OutboundPost],
-                       ingress_id: str | None, after: dict) -> tuple[bool, bool]:
+def publish_and_record(
+    redis,
+    keys: Keys,
+    config: LinksConfig,
+    drafts: Drafts,
+    posts: list[OutboundPost],
+    ingress_id: str | None,
+    after: dict,
+) -> tuple[bool, bool]:
     """Publish an event's ``posts`` (``drafts``: whose; ``after``: its records, see
     workers/records.py), then write its records. (published now, its author erased
     meanwhile): not published when it was before (a task run again); when its author

@@ -3,6 +3,7 @@ decisions, the index of what crossed (for the member's access and erasure
 requests) and the consent that a message keeps alive. Ids and counters only,
 no text and no secret: the stage that published writes them (the translation
 stage for what it translated), so no task is added per message."""
+
 from __future__ import annotations
 
 from collections import Counter
@@ -18,14 +19,21 @@ from core.models import MessageRef
 from .drafts import Outcome
 
 
-def after_data(source: MessageRef, timestamp: float, author: str, person: str, outcome: Outcome, *,
-               approved: bool = False) -> dict:
+def after_data(
+    source: MessageRef, timestamp: float, author: str, person: str, outcome: Outcome, *, approved: bool = False
+) -> dict:
     """What the records after publishing need, as plain data (JSON: it travels with the
     translation task). ``approved``: a held message a moderator released; its decisions
     were recorded when it was held, and it is not counted as a message again."""
-    data = {"source": asdict(source), "timestamp": timestamp, "author": author, "person": person,
-            "counts": dict(outcome.counts), "crossed": sorted(outcome.crossed),
-            "decisions": {link_id: dict(counter) for link_id, counter in outcome.decisions.items()}}
+    data = {
+        "source": asdict(source),
+        "timestamp": timestamp,
+        "author": author,
+        "person": person,
+        "counts": dict(outcome.counts),
+        "crossed": sorted(outcome.crossed),
+        "decisions": {link_id: dict(counter) for link_id, counter in outcome.decisions.items()},
+    }
     if approved:
         data["approved"] = True
     return data
@@ -52,8 +60,14 @@ def record_published(redis, keys: Keys, config: LinksConfig, after: dict) -> boo
         stats.keep_into(writes, keys)
         for link_id, decisions in (after.get("decisions") or {}).items():
             # The author by person key (a salted hash), never by platform id.
-            audit.record_decisions_into(writes, keys, link_id, Counter(decisions), subject=person,
-                                        retention_days=config.known_link(link_id).policy.retention_days)
+            audit.record_decisions_into(
+                writes,
+                keys,
+                link_id,
+                Counter(decisions),
+                subject=person,
+                retention_days=config.known_link(link_id).policy.retention_days,
+            )
         for link_id in crossed:
             policy = config.known_link(link_id).policy
             members.note_authored_into(writes, keys, author, f"{link_id}|{source.key}", policy.retention_days)
@@ -62,5 +76,6 @@ def record_published(redis, keys: Keys, config: LinksConfig, after: dict) -> boo
         # Read last, after the index entry is written: an erasure that read the member's index
         # before that entry existed had set their tombstone first, so it shows here.
         persons.erased_mark_into(writes, keys, person)
+
     mark = replies_of(redis, records)[-1]
     return bool(crossed) and persons.erased_before(mark, float(after.get("timestamp") or 0.0))

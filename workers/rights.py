@@ -8,6 +8,7 @@ their data (held messages at the moderators, decisions naming them, their
 /mydata answer), and audit entries keyed by their person key (a salted hash,
 core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 """
+
 from __future__ import annotations
 
 from datetime import datetime, UTC
@@ -35,14 +36,16 @@ def has_consent(redis, keys: Keys, link_id: str, user_ref: str) -> bool:
 
 def give_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> None:
     members.give_consent(redis, keys, link_id, user_ref, retention_days)
-    audit.record(redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref),
-                 retention_days=retention_days)
+    audit.record(
+        redis, keys, link_id, "consent.given", subject=person(redis, keys, user_ref), retention_days=retention_days
+    )
 
 
 def withdraw_consent(redis, keys: Keys, link_id: str, user_ref: str, retention_days: int) -> bool:
     had = members.withdraw_consent(redis, keys, link_id, user_ref)
-    audit.record(redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref),
-                 retention_days=retention_days)
+    audit.record(
+        redis, keys, link_id, "consent.withdrawn", subject=person(redis, keys, user_ref), retention_days=retention_days
+    )
     return had
 
 
@@ -73,8 +76,7 @@ def note_crossed(redis, keys: Keys, user_ref: str, link_id: str, source: Message
     note_authored(redis, keys, user_ref, f"{link_id}|{source.key}", retention_days)
 
 
-def note_crossed_into(pipe, keys: Keys, user_ref: str, link_id: str, source: MessageRef,
-                      retention_days: int) -> None:
+def note_crossed_into(pipe, keys: Keys, user_ref: str, link_id: str, source: MessageRef, retention_days: int) -> None:
     """``note_crossed``'s commands, added to ``pipe`` (executed by the caller)."""
     note_authored_into(pipe, keys, user_ref, f"{link_id}|{source.key}", retention_days)
 
@@ -85,35 +87,54 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         "user": user_ref,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "note": "twinbridge never stores message text except while delivering it and while a message "
-                "waits for a moderator; below is everything else it keeps about you.",
-        "consent": [], "messages_relayed": [], "held_for_approval": [], "audit_entries": [], "pseudonyms": {},
+        "waits for a moderator; below is everything else it keeps about you.",
+        "consent": [],
+        "messages_relayed": [],
+        "held_for_approval": [],
+        "audit_entries": [],
+        "pseudonyms": {},
     }
     me = person(redis, keys, user_ref)
     for link in config.links:
         if members.has_consent(redis, keys, link.id, user_ref):
-            data["consent"].append({"link": link.id, "given": True,
-                                    "lapses_in_days": members.consent_days_left(redis, keys, link.id, user_ref)})
+            data["consent"].append(
+                {
+                    "link": link.id,
+                    "given": True,
+                    "lapses_in_days": members.consent_days_left(redis, keys, link.id, user_ref),
+                }
+            )
         pseudonym = current_pseudonym(redis, keys, link.id, user_ref)
         if pseudonym:
             data["pseudonyms"][link.id] = pseudonym
         for entry in audit.entries(redis, keys, link.id):
             if audit.concerns(entry, me, user_ref):
-                data["audit_entries"].append({"link": link.id, "at": _when(entry["id"]), "action": entry["action"],
-                                              "detail": entry.get("detail", "")})
+                data["audit_entries"].append(
+                    {
+                        "link": link.id,
+                        "at": _when(entry["id"]),
+                        "action": entry["action"],
+                        "detail": entry.get("detail", ""),
+                    }
+                )
     for member in sorted(authored(redis, keys, user_ref)):
         kind, _, rest = member.partition("|")
         if kind == "held":
             held = holds_store.load(redis, keys, rest)
             if held is not None:
-                data["held_for_approval"].append({"id": rest, "link": held["link_id"],
-                                                  "text": held["event"].get("text", "")})
+                data["held_for_approval"].append(
+                    {"id": rest, "link": held["link_id"], "text": held["event"].get("text", "")}
+                )
             continue
         copies, kept_for_days = members.relayed_copies(redis, keys, rest)
-        data["messages_relayed"].append({
-            "link": kind, "message": rest,
-            "copies": copies.get(kind, {}),
-            "kept_for_days": kept_for_days,
-        })
+        data["messages_relayed"].append(
+            {
+                "link": kind,
+                "message": rest,
+                "copies": copies.get(kind, {}),
+                "kept_for_days": kept_for_days,
+            }
+        )
     return data
 
 

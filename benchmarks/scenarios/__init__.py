@@ -1,4 +1,5 @@
 """One module per measured question; each exposes ``async def run(ctx) -> dict``."""
+
 from __future__ import annotations
 
 import os

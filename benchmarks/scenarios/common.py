@@ -1,4 +1,5 @@
 """One measured load run, shared by the latency and throughput scenarios."""
+
 from __future__ import annotations
 
 import time
@@ -19,8 +20,11 @@ def _peak_memory(samples) -> dict:
             p["total"] = max(p["total"], mem["total"])
             p["pss_total"] = max(p["pss_total"], mem.get("pss_total", 0.0))
             kids = mem["children"]
-            p["children"] = [max(a, b) for a, b in zip(p["children"] + [0.0] * len(kids), kids, strict=False)] \
-                if len(kids) >= len(p["children"]) else p["children"]
+            p["children"] = (
+                [max(a, b) for a, b in zip(p["children"] + [0.0] * len(kids), kids, strict=False)]
+                if len(kids) >= len(p["children"])
+                else p["children"]
+            )
     return peak
 
 
@@ -41,8 +45,16 @@ def _adapter_trouble(world: World) -> tuple[int, int]:
     return world.log_count("adapters", RESTART), world.log_count("adapters", POOL_EXHAUSTED)
 
 
-async def measured_run(world: World, traffic: Traffic, rate: float, seconds: float, groups: dict[str, int], *,
-                       drain_timeout: float = 90.0, stall: float = 6.0) -> dict:
+async def measured_run(
+    world: World,
+    traffic: Traffic,
+    rate: float,
+    seconds: float,
+    groups: dict[str, int],
+    *,
+    drain_timeout: float = 90.0,
+    stall: float = 6.0,
+) -> dict:
     """Offer ``rate`` msg/s for ``seconds`` round-robin over the traffic's sources; wait
     until every post arrived (or nothing arrives for ``stall`` s); measure latency,
     CPU per message, memory and backlog."""

@@ -12,6 +12,7 @@ rate is T_ideal / T: T from the flood to the last post on that platform,
 T_ideal the last send of the fastest schedule the stand-ins' limits allow
 (simulated below with the stand-ins' own rules), starting at the flood.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,8 +64,9 @@ def ideal_telegram_seconds(per_chat: list[int]) -> float:
     bot: deque = deque()
 
     def ready_at(i: int, t: float) -> float:
-        return max(_free_at(chats[i], *CHAT_LIMIT, t), _free_at(groups[i], *GROUP_LIMIT, t),
-                   _free_at(bot, *BOT_LIMIT, t))
+        return max(
+            _free_at(chats[i], *CHAT_LIMIT, t), _free_at(groups[i], *GROUP_LIMIT, t), _free_at(bot, *BOT_LIMIT, t)
+        )
 
     def try_send(i: int, t: float) -> bool:
         if ready_at(i, t) > t:
@@ -161,11 +163,15 @@ def _histogram(offsets: list[float], width: float) -> list[int]:
 
 def _counts(world: World) -> dict:
     by = world.telegram.rate_limited_by
-    return {"telegram_429": world.telegram.rate_limited_responses,
-            "telegram_429_chat": by["chat"], "telegram_429_group": by["group"], "telegram_429_bot": by["bot"],
-            "discord_429": world.discord.rate_limited_responses,
-            "discord_global_429": world.discord.global_rate_limited_responses,
-            "discord_requests": len(world.discord.requests)}
+    return {
+        "telegram_429": world.telegram.rate_limited_responses,
+        "telegram_429_chat": by["chat"],
+        "telegram_429_group": by["group"],
+        "telegram_429_bot": by["bot"],
+        "discord_429": world.discord.rate_limited_responses,
+        "discord_global_429": world.discord.global_rate_limited_responses,
+        "discord_requests": len(world.discord.requests),
+    }
 
 
 def _delta(after: dict, before: dict) -> dict:
@@ -193,19 +199,28 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
     evidence = pacing_evidence(world, flood_wall, flood_loop)
     receipts = traffic.receipts()
     injected = traffic.batch.injected
-    out = {"run": run, "messages": expected,
-           "warm_up_429": {k: v for k, v in warm.items() if k in ("telegram_429", "discord_429", "discord_global_429")},
-           **counts, "pacing": evidence, "platforms": {}}
-    ideal = {"telegram": ideal_telegram_seconds([PER_CHAT] * CHATS),
-             "discord": ideal_discord_seconds([PER_CHAT] * CHATS)}
+    out = {
+        "run": run,
+        "messages": expected,
+        "warm_up_429": {k: v for k, v in warm.items() if k in ("telegram_429", "discord_429", "discord_global_429")},
+        **counts,
+        "pacing": evidence,
+        "platforms": {},
+    }
+    ideal = {
+        "telegram": ideal_telegram_seconds([PER_CHAT] * CHATS),
+        "discord": ideal_discord_seconds([PER_CHAT] * CHATS),
+    }
     for destination in ("telegram", "discord"):
         times = sorted(injected[n][0] + latency for n, latency, _, d in receipts if d == destination)
         n = len(times)
         took = times[-1] - flood_at if times else None
         spread = times[-1] - times[0] if n > 1 else None
         out["platforms"][destination] = {
-            "posts_expected": CHATS * PER_CHAT, "posts_arrived": n,
-            "seconds_from_flood": took, "seconds_first_to_last": spread,
+            "posts_expected": CHATS * PER_CHAT,
+            "posts_arrived": n,
+            "seconds_from_flood": took,
+            "seconds_first_to_last": spread,
             "ideal_seconds": ideal[destination],
             "achieved_rate": n / took if took else None,
             "allowed_rate": CHATS * PER_CHAT / ideal[destination] if ideal[destination] else None,
@@ -213,12 +228,16 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
             # Where the time went: a slow start (posts still in the pipeline) or the pacing.
             "arrived_per_half_second": _histogram([t - flood_at for t in times], 0.5),
         }
-        ctx.say(f"limits run {run}: {destination}: {n}/{CHATS * PER_CHAT} posts in {took or 0:.2f}s "
-                f"(ideal {ideal[destination]:.2f}s, "
-                f"share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})")
-    ctx.say(f"limits run {run}: 429s: telegram {counts['telegram_429']} (per chat {counts['telegram_429_chat']}, "
-            f"per group {counts['telegram_429_group']}, per bot {counts['telegram_429_bot']}), "
-            f"discord {counts['discord_429']} (global {counts['discord_global_429']})")
+        ctx.say(
+            f"limits run {run}: {destination}: {n}/{CHATS * PER_CHAT} posts in {took or 0:.2f}s "
+            f"(ideal {ideal[destination]:.2f}s, "
+            f"share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})"
+        )
+    ctx.say(
+        f"limits run {run}: 429s: telegram {counts['telegram_429']} (per chat {counts['telegram_429_chat']}, "
+        f"per group {counts['telegram_429_group']}, per bot {counts['telegram_429_bot']}), "
+        f"discord {counts['discord_429']} (global {counts['discord_global_429']})"
+    )
     return out
 
 
@@ -227,15 +246,27 @@ async def run(ctx: Context) -> dict:
     layout = Layout()
     # A fresh set of 50 + 50 chats per run: Telegram's per-group window is a minute long.
     sets = [add_pairs(layout, CHATS, first=1000 + k * CHATS) for k in range(runs)]
-    async with World(layout, ctx.redis_url, name="limits", rate_limits_off=False, telegram_limits=True,
-                     discord_route_limit=DISCORD_ROUTE, discord_global_limit=DISCORD_GLOBAL) as world:
+    async with World(
+        layout,
+        ctx.redis_url,
+        name="limits",
+        rate_limits_off=False,
+        telegram_limits=True,
+        discord_route_limit=DISCORD_ROUTE,
+        discord_global_limit=DISCORD_GLOBAL,
+    ) as world:
         await world.start_worker(2)
         await world.start_adapters()
         results = [await flood(ctx, world, pairs, k + 1) for k, pairs in enumerate(sets)]
     return {
-        "setup": {"chats_per_platform": CHATS, "messages_per_chat": PER_CHAT, "messages": 2 * CHATS * PER_CHAT,
-                  "telegram_limits": {"per_chat": CHAT_LIMIT, "per_group": GROUP_LIMIT, "per_bot": BOT_LIMIT},
-                  "discord_limits": {"per_route": DISCORD_ROUTE, "global": DISCORD_GLOBAL},
-                  "rate_limits": "platform (the bridge's own pacing on)", "runs": runs},
+        "setup": {
+            "chats_per_platform": CHATS,
+            "messages_per_chat": PER_CHAT,
+            "messages": 2 * CHATS * PER_CHAT,
+            "telegram_limits": {"per_chat": CHAT_LIMIT, "per_group": GROUP_LIMIT, "per_bot": BOT_LIMIT},
+            "discord_limits": {"per_route": DISCORD_ROUTE, "global": DISCORD_GLOBAL},
+            "rate_limits": "platform (the bridge's own pacing on)",
+            "runs": runs,
+        },
         "runs": results,
     }

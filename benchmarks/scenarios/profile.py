@@ -17,6 +17,7 @@ the round-trip fixes): the sampler takes CPU of its own, and a run past
 capacity turns into backlog, which is not the steady state whose costs per
 message matter. (Before those fixes it was 150 msg/s, for the same reason.)
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -37,17 +38,27 @@ RATE = 300
 SAMPLE_RATE = 100  # per second (only the GIL holder is sampled)
 
 _AREAS = (  # first match wins, on the start of the frame's file path as py-spy shows it
-    ("twinbridge bridge/", ("bridge/",)), ("twinbridge workers/", ("workers/",)),
-    ("redis-py", ("redis/",)), ("kombu", ("kombu/",)), ("celery", ("celery/",)), ("billiard", ("billiard/",)),
-    ("aiohttp/yarl/multidict", ("aiohttp/", "yarl/", "multidict/")), ("discord.py", ("discord/",)),
-    ("aiogram", ("aiogram/",)), ("pydantic", ("pydantic",)),
+    ("twinbridge bridge/", ("bridge/",)),
+    ("twinbridge workers/", ("workers/",)),
+    ("redis-py", ("redis/",)),
+    ("kombu", ("kombu/",)),
+    ("celery", ("celery/",)),
+    ("billiard", ("billiard/",)),
+    ("aiohttp/yarl/multidict", ("aiohttp/", "yarl/", "multidict/")),
+    ("discord.py", ("discord/",)),
+    ("aiogram", ("aiogram/",)),
+    ("pydantic", ("pydantic",)),
     ("requests/urllib3/http.client", ("requests/", "urllib3/", "http/", "urllib/")),
-    ("deep_translator", ("deep_translator/",)), ("py3langid/numpy", ("py3langid/", "numpy/")),
-    ("phonenumbers", ("phonenumbers/",)), ("stdlib asyncio", ("asyncio/",)),
-    ("stdlib json", ("json/",)), ("stdlib re", ("re/",)),
+    ("deep_translator", ("deep_translator/",)),
+    ("py3langid/numpy", ("py3langid/", "numpy/")),
+    ("phonenumbers", ("phonenumbers/",)),
+    ("stdlib asyncio", ("asyncio/",)),
+    ("stdlib json", ("json/",)),
+    ("stdlib re", ("re/",)),
     ("stdlib socket/selectors/ssl", ("socket.py", "selectors.py", "ssl.py")),
     ("stdlib threads/queues", ("threading.py", "concurrent/", "queue.py")),
-    ("stdlib logging", ("logging/",)), ("stdlib uuid", ("uuid.py",)),
+    ("stdlib logging", ("logging/",)),
+    ("stdlib uuid", ("uuid.py",)),
 )
 
 
@@ -84,11 +95,27 @@ def _area(path: str) -> str:
 
 # Frames every stack passes through (event loops, thread pools, process and worker
 # bootstraps): left out of the inclusive view of library functions.
-_PLUMBING_FILES = ("asyncio/", "threading.py", "concurrent/", "selectors.py", "<frozen", "click/", "celery/bin/",
-                   "celery/bootsteps.py", "celery/worker/", "celery/concurrency/", "celery/app/trace.py",
-                   "billiard/pool.py", "billiard/process.py", "billiard/popen_fork.py", "billiard/context.py",
-                   "kombu/asynchronous/", "vine/",
-                   "discord/client.py", "aiogram/dispatcher/")
+_PLUMBING_FILES = (
+    "asyncio/",
+    "threading.py",
+    "concurrent/",
+    "selectors.py",
+    "<frozen",
+    "click/",
+    "celery/bin/",
+    "celery/bootsteps.py",
+    "celery/worker/",
+    "celery/concurrency/",
+    "celery/app/trace.py",
+    "billiard/pool.py",
+    "billiard/process.py",
+    "billiard/popen_fork.py",
+    "billiard/context.py",
+    "kombu/asynchronous/",
+    "vine/",
+    "discord/client.py",
+    "aiogram/dispatcher/",
+)
 _PLUMBING_FUNCTIONS = ("Celery.worker_main", "Celery.start", "<module>")
 
 
@@ -129,14 +156,34 @@ def summarise(collapsed: str, top: int = 15) -> dict:
     def share(counter: Counter) -> list[dict]:
         return [{"function": k, "share": v / total, "samples": v} for k, v in counter.most_common(top)]
 
-    return {"samples": total, "self": share(own), "inclusive_project": share(inclusive),
-            "library_entry": share(library), "areas": share(areas)}
+    return {
+        "samples": total,
+        "self": share(own),
+        "inclusive_project": share(inclusive),
+        "library_entry": share(library),
+        "areas": share(areas),
+    }
 
 
-def _start_recording(world: World, name: str, py_spy: str, pid: int, seconds: float, out: Path,
-                     subprocesses: bool) -> subprocess.Popen:
-    argv = [py_spy, "record", "--pid", str(pid), "--duration", str(int(seconds)), "--rate", str(SAMPLE_RATE),
-            "--format", "raw", "--nonblocking", "--gil", "-o", str(out)]
+def _start_recording(
+    world: World, name: str, py_spy: str, pid: int, seconds: float, out: Path, subprocesses: bool
+) -> subprocess.Popen:
+    argv = [
+        py_spy,
+        "record",
+        "--pid",
+        str(pid),
+        "--duration",
+        str(int(seconds)),
+        "--rate",
+        str(SAMPLE_RATE),
+        "--format",
+        "raw",
+        "--nonblocking",
+        "--gil",
+        "-o",
+        str(out),
+    ]
     if subprocesses:
         argv.append("--subprocesses")
     return world.procs.start(f"py-spy-{name}", argv)
@@ -162,15 +209,24 @@ async def run(ctx: Context, results_dir: Path) -> dict:
         groups = process_groups(world, "adapters", "worker")
         targets = {"adapters": (groups["adapters"], False), "worker": (groups["worker"], True)}
         files = {name: world.workdir / f"profile-{name}.txt" for name in targets}
-        recorders = {name: _start_recording(world, name, py_spy, pid, seconds + 1, files[name], sub)
-                     for name, (pid, sub) in targets.items()}
+        recorders = {
+            name: _start_recording(world, name, py_spy, pid, seconds + 1, files[name], sub)
+            for name, (pid, sub) in targets.items()
+        }
         await asyncio.sleep(0.5)  # py-spy attached
         spies = {f"py-spy-{name}": proc.pid for name, proc in recorders.items()}
         load = await measured_run(world, traffic, RATE, seconds, {**groups, **spies})
         codes = {name: await _finished(proc, 60) for name, proc in recorders.items()}
-        out = {"rate": RATE, "load_seconds": seconds, "sample_rate": SAMPLE_RATE, "mode": "--gil --nonblocking",
-               "latency_ms": load["latency_ms"], "cpu_ms_per_message": load["cpu_ms_per_message"],
-               "adapter_restarts": load["adapter_restarts"], "processes": {}}
+        out = {
+            "rate": RATE,
+            "load_seconds": seconds,
+            "sample_rate": SAMPLE_RATE,
+            "mode": "--gil --nonblocking",
+            "latency_ms": load["latency_ms"],
+            "cpu_ms_per_message": load["cpu_ms_per_message"],
+            "adapter_restarts": load["adapter_restarts"],
+            "processes": {},
+        }
         for name, code in codes.items():
             if code != 0 or not files[name].exists():
                 out["processes"][name] = {"error": world.procs.log_tail(f"py-spy-{name}", 5)[-500:]}

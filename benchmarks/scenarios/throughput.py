@@ -9,6 +9,7 @@ messages, and every post arrived within :data:`DRAIN_LIMIT` seconds after the
 offer stopped. A level that left posts undelivered is followed by a fresh
 world, so its stranded posts do not weigh on the next level.
 """
+
 from __future__ import annotations
 
 from ..load import Traffic
@@ -95,8 +96,10 @@ async def search(ctx: Context, concurrency: int, seconds: float, levels: int) ->
             result = await measured_run(world, traffic, rate, seconds, groups, drain_timeout=30.0)
             ok, why = verdict(result, rate)
             tried.append({"rate": rate, "keeps_up": ok, "why": why, **result})
-            ctx.say(f"throughput: {concurrency} worker process(es), {rate:.0f} msg/s: {why} "
-                    f"(p50 {result['latency_ms']['p50'] or 0:.0f} ms, {result['adapter_restarts']} adapter restarts)")
+            ctx.say(
+                f"throughput: {concurrency} worker process(es), {rate:.0f} msg/s: {why} "
+                f"(p50 {result['latency_ms']['p50'] or 0:.0f} ms, {result['adapter_restarts']} adapter restarts)"
+            )
             if ok:
                 passed = max(passed, rate)
             else:
@@ -106,8 +109,13 @@ async def search(ctx: Context, concurrency: int, seconds: float, levels: int) ->
             rate = next_rate(passed, failed, rate)
     finally:
         await worlds.close()
-    return {"concurrency": concurrency, "max_sustained": passed or None, "first_failing": failed,
-            "worlds": worlds.made, "levels": tried}
+    return {
+        "concurrency": concurrency,
+        "max_sustained": passed or None,
+        "first_failing": failed,
+        "worlds": worlds.made,
+        "levels": tried,
+    }
 
 
 async def run(ctx: Context, concurrencies=CONCURRENCIES) -> dict:
@@ -115,9 +123,16 @@ async def run(ctx: Context, concurrencies=CONCURRENCIES) -> dict:
     levels = 2 if ctx.quick else 5
     results = [await search(ctx, c, seconds, levels) for c in concurrencies]
     return {
-        "setup": {"links": PAIRS, "seconds_per_level": seconds, "max_levels": levels, "first_rate": FIRST_RATE,
-                  "growth": GROWTH, "granularity": GRANULARITY, "drain_limit_seconds": DRAIN_LIMIT,
-                  "keeps_up": "≥95% of the rate offered, backlog at the end of the offer ≤ 1 s of messages, "
-                              f"every post arrived ≤ {DRAIN_LIMIT:.0f} s after the offer stopped"},
+        "setup": {
+            "links": PAIRS,
+            "seconds_per_level": seconds,
+            "max_levels": levels,
+            "first_rate": FIRST_RATE,
+            "growth": GROWTH,
+            "granularity": GRANULARITY,
+            "drain_limit_seconds": DRAIN_LIMIT,
+            "keeps_up": "≥95% of the rate offered, backlog at the end of the offer ≤ 1 s of messages, "
+            f"every post arrived ≤ {DRAIN_LIMIT:.0f} s after the offer stopped",
+        },
         "by_concurrency": {str(r["concurrency"]): r for r in results},
     }

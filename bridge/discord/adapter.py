@@ -5,6 +5,7 @@ clearly), opens the gateway in a task (discord.py reconnects and RESUMEs by
 itself), waits for READY, then starts consuming the Discord outbox.
 Tokens and message text never reach the logs at INFO or above.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -111,8 +112,10 @@ class DiscordAdapter:
     async def start(self) -> None:
         token = self._settings.discord_bot_token
         if not token:
-            raise AdapterStartError("DISCORD_BOT_TOKEN is not set: create a bot in the Developer Portal "
-                                    f"({PORTAL_HINT}), Bot tab, and set its token")
+            raise AdapterStartError(
+                "DISCORD_BOT_TOKEN is not set: create a bot in the Developer Portal "
+                f"({PORTAL_HINT}), Bot tab, and set its token"
+            )
         api_url = self._settings.discord_api_url.rstrip("/")
         use_api(api_url)
         self._stopping = False
@@ -122,9 +125,18 @@ class DiscordAdapter:
         self._relay_stats = Stats(self._redis, self._keys)
         relay_stats = self._relay_stats
         skip_malformed_events(client, lambda event: relay_stats.incr_soon("discord.skipped.malformed"))
-        await client.add_cog(RelayCog(client, config=self._config, ingress=self._ingress,
-                                      stats=self._relay_stats, idmap=IdMap(self._redis, self._keys),
-                                      recent_deletes=recent_deletes, redis=self._redis, keys=self._keys))
+        await client.add_cog(
+            RelayCog(
+                client,
+                config=self._config,
+                ingress=self._ingress,
+                stats=self._relay_stats,
+                idmap=IdMap(self._redis, self._keys),
+                recent_deletes=recent_deletes,
+                redis=self._redis,
+                keys=self._keys,
+            )
+        )
         try:
             await self._login(client, token, api_url)
             gateway = await self._gateway_url(client, api_url)
@@ -135,12 +147,14 @@ class DiscordAdapter:
             await self._close_client()
             raise
         limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
-        sender = self._sender = DiscordSender(client, self._redis, self._keys, recent_deletes=recent_deletes,
-                                              limiter=limiter, api_url=api_url)
+        sender = self._sender = DiscordSender(
+            client, self._redis, self._keys, recent_deletes=recent_deletes, limiter=limiter, api_url=api_url
+        )
         self._outbox = OutboxConsumer(self._redis, self._keys, sender, limiter=limiter, limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
-        log.info("Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?",
-                 len(client.guilds))
+        log.info(
+            "Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?", len(client.guilds)
+        )
 
     async def _login(self, client: commands.Bot, token: str, api_url: str) -> None:
         try:
@@ -148,15 +162,18 @@ class DiscordAdapter:
         except discord.LoginFailure:
             raise AdapterStartError(
                 f"DISCORD_BOT_TOKEN was rejected by Discord at {api_url} (401 Unauthorized): "
-                "reset the token in the Developer Portal, Bot tab") from None
+                "reset the token in the Developer Portal, Bot tab"
+            ) from None
         except discord.HTTPException as exc:
             raise AdapterStartError(
-                f"Discord at {api_url} answered HTTP {exc.status} to the login request; "
-                "check DISCORD_API_URL", retryable=exc.status >= 500 or exc.status == 429) from None
+                f"Discord at {api_url} answered HTTP {exc.status} to the login request; check DISCORD_API_URL",
+                retryable=exc.status >= 500 or exc.status == 429,
+            ) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise AdapterStartError(
-                f"cannot reach Discord at {api_url} ({exc.__class__.__name__}); "
-                "check the network or DISCORD_API_URL", retryable=True) from None
+                f"cannot reach Discord at {api_url} ({exc.__class__.__name__}); check the network or DISCORD_API_URL",
+                retryable=True,
+            ) from None
 
     async def _gateway_url(self, client: commands.Bot, api_url: str) -> str:
         """DISCORD_GATEWAY_URL if set, else what Discord says (GET /gateway/bot)."""
@@ -165,17 +182,20 @@ class DiscordAdapter:
         try:
             _, url, _ = await asyncio.wait_for(client.http.get_bot_gateway(), timeout=LOGIN_TIMEOUT)
         except (TimeoutError, discord.GatewayNotFound, aiohttp.ClientError, OSError) as exc:
-            raise AdapterStartError(f"Discord at {api_url} did not say which gateway to use "
-                                    f"({exc.__class__.__name__}); set DISCORD_GATEWAY_URL or retry later",
-                                    retryable=True) from None
+            raise AdapterStartError(
+                f"Discord at {api_url} did not say which gateway to use "
+                f"({exc.__class__.__name__}); set DISCORD_GATEWAY_URL or retry later",
+                retryable=True,
+            ) from None
         return url
 
     async def _wait_ready(self, client: commands.Bot, gateway: str) -> None:
         assert self._connect_task is not None
         ready = asyncio.ensure_future(client.wait_until_ready())
         try:
-            done, _ = await asyncio.wait({ready, self._connect_task}, timeout=self.ready_timeout,
-                                         return_when=asyncio.FIRST_COMPLETED)
+            done, _ = await asyncio.wait(
+                {ready, self._connect_task}, timeout=self.ready_timeout, return_when=asyncio.FIRST_COMPLETED
+            )
         finally:
             if not ready.done():
                 ready.cancel()
@@ -183,8 +203,9 @@ class DiscordAdapter:
             return
         if self._connect_task in done:
             raise _gateway_start_error(self._connect_task, gateway)
-        raise AdapterStartError(f"the Discord gateway at {gateway} sent no READY within "
-                                f"{self.ready_timeout:.0f}s", retryable=True)
+        raise AdapterStartError(
+            f"the Discord gateway at {gateway} sent no READY within {self.ready_timeout:.0f}s", retryable=True
+        )
 
     # -- stop --------------------------------------------------------------------
     async def stop(self) -> None:
@@ -239,14 +260,18 @@ def _gateway_start_error(task: asyncio.Task, gateway: str) -> AdapterStartError:
     if isinstance(exc, discord.PrivilegedIntentsRequired):
         return AdapterStartError(
             "Discord refused the Message Content intent (gateway close code 4014): open the Developer Portal "
-            f"({PORTAL_HINT}), your application, Bot tab, switch on \"Message Content Intent\" under "
-            "Privileged Gateway Intents, save, and start again")
+            f'({PORTAL_HINT}), your application, Bot tab, switch on "Message Content Intent" under '
+            "Privileged Gateway Intents, save, and start again"
+        )
     if isinstance(exc, discord.ConnectionClosed) and exc.code == 4004:
         return AdapterStartError(
             f"DISCORD_BOT_TOKEN was rejected by the Discord gateway at {gateway} (close code 4004): "
-            "reset the token in the Developer Portal, Bot tab")
+            "reset the token in the Developer Portal, Bot tab"
+        )
     if isinstance(exc, discord.ConnectionClosed):
-        return AdapterStartError(f"the Discord gateway at {gateway} closed the connection "
-                                 f"(close code {exc.code})", retryable=exc.code not in (4010, 4011, 4012, 4013))
+        return AdapterStartError(
+            f"the Discord gateway at {gateway} closed the connection (close code {exc.code})",
+            retryable=exc.code not in (4010, 4011, 4012, 4013),
+        )
     name = exc.__class__.__name__ if exc else "closed"
     return AdapterStartError(f"cannot connect to the Discord gateway at {gateway} ({name})", retryable=True)

@@ -10,6 +10,7 @@ channel therefore has a lock taken before the first await: asyncio locks
 queue their waiters in order, and the listener tasks start in the order the
 gateway delivered the events, so events reach the ingress in that order.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,18 @@ _TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutE
 class RelayCog(commands.Cog, name="relay"):
     """Members' messages, edits and deletes in linked channels -> ingress."""
 
-    def __init__(self, bot: commands.Bot, *, config: LinksConfig, ingress: Ingress, stats: Stats, idmap: IdMap,
-                 recent_deletes: RecentDeletes | None = None, redis=None, keys: Keys | None = None):
+    def __init__(
+        self,
+        bot: commands.Bot,
+        *,
+        config: LinksConfig,
+        ingress: Ingress,
+        stats: Stats,
+        idmap: IdMap,
+        recent_deletes: RecentDeletes | None = None,
+        redis=None,
+        keys: Keys | None = None,
+    ):
         self.bot = bot
         self._state = DiscordState(redis, keys) if redis is not None and keys is not None else None
         self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
@@ -92,8 +103,9 @@ class RelayCog(commands.Cog, name="relay"):
             if not last_seen or channel is None:
                 return  # first start: the bridge does not replay old history
             async with self._lock(channel.id):  # in order with the live events held meanwhile
-                async for message in channel.history(limit=None, after=discord.Object(id=int(last_seen)),
-                                                     oldest_first=True):
+                async for message in channel.history(
+                    limit=None, after=discord.Object(id=int(last_seen)), oldest_first=True
+                ):
                     event = await self._event_of(message)
                     if event is not None:
                         await self._accept_in_order(message.channel.id, event)
@@ -110,8 +122,11 @@ class RelayCog(commands.Cog, name="relay"):
     async def _remember_last_seen(self, event: PlatformEvent) -> None:
         if self._state is None or event.kind.value != "new":
             return
-        await self._state.note_seen(event.source.chat_id, event.source.message_id,
-                                    min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400))
+        await self._state.note_seen(
+            event.source.chat_id,
+            event.source.message_id,
+            min(LAST_SEEN_TTL, self._config.retention_days(event.source.chat) * 86400),
+        )
 
     # -- listeners -------------------------------------------------------------
     @commands.Cog.listener()
@@ -186,14 +201,22 @@ class RelayCog(commands.Cog, name="relay"):
 
     async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> None:
         """Hand ``event`` to the ingress (the caller holds the channel's lock)."""
-        retrying = AsyncRetrying(retry=retry_if_exception_type(_TRANSIENT), wait=ACCEPT_BACKOFF,
-                                 stop=stop_after_attempt(ACCEPT_ATTEMPTS), reraise=True,
-                                 before_sleep=log_retry(log, "ingress unavailable (%s); retrying in %.1fs"))
+        retrying = AsyncRetrying(
+            retry=retry_if_exception_type(_TRANSIENT),
+            wait=ACCEPT_BACKOFF,
+            stop=stop_after_attempt(ACCEPT_ATTEMPTS),
+            reraise=True,
+            before_sleep=log_retry(log, "ingress unavailable (%s); retrying in %.1fs"),
+        )
         try:
             await retrying(self._accept_and_remember, event)
         except _TRANSIENT as exc:
-            log.error("dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
-                      event.kind.value, channel_id, exc.__class__.__name__)
+            log.error(
+                "dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
+                event.kind.value,
+                channel_id,
+                exc.__class__.__name__,
+            )
 
     async def _accept_and_remember(self, event: PlatformEvent) -> None:
         await self._ingress.accept(event)

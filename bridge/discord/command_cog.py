@@ -7,6 +7,7 @@ application (slash) commands; the Approve/Reject buttons on a held message
 arrive as component interactions. Interactions are acknowledged at once
 (Discord allows three seconds); the workers decide and answer.
 """
+
 from __future__ import annotations
 
 import logging
@@ -26,15 +27,23 @@ SLASH_ACK = "Got it: the answer follows in a moment (privately where it concerns
 
 
 def _author(user: discord.abc.User) -> Author:
-    return Author(id=str(user.id), display_name=getattr(user, "global_name", None) or user.name,
-                  first_name=None, username=user.name, is_bot=user.bot)
+    return Author(
+        id=str(user.id),
+        display_name=getattr(user, "global_name", None) or user.name,
+        first_name=None,
+        username=user.name,
+        is_bot=user.bot,
+    )
 
 
 def slash_commands() -> list[dict]:
     """The application commands, in the shape Discord's bulk overwrite takes."""
     held = ("id", "the ID of the held message", True)
-    argument = {"approve": held, "reject": held,
-                "consent": ("action", "say `withdraw` to stop your messages crossing", False)}
+    argument = {
+        "approve": held,
+        "reject": held,
+        "consent": ("action", "say `withdraw` to stop your messages crossing", False),
+    }
     found = []
     for name, description in COMMANDS.items():
         entry = {"name": name, "description": description[:100], "type": 1}
@@ -52,8 +61,9 @@ class CommandsCog(commands.Cog, name="commands"):
         self._ingress = ingress
 
     def _counts(self, channel_id: int | None, private: bool) -> bool:
-        return private or (channel_id is not None
-                           and bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id)))))
+        return private or (
+            channel_id is not None and bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id))))
+        )
 
     @commands.Cog.listener()
     async def on_ready(self) -> None:
@@ -75,9 +85,17 @@ class CommandsCog(commands.Cog, name="commands"):
         if parsed is None:
             return
         name, args = parsed
-        await self._ingress.command(Command(name=name, args=args, platform=convert.PLATFORM,
-                                            chat_id=str(message.channel.id), message_id=str(message.id),
-                                            user=_author(message.author), private=private))
+        await self._ingress.command(
+            Command(
+                name=name,
+                args=args,
+                platform=convert.PLATFORM,
+                chat_id=str(message.channel.id),
+                message_id=str(message.id),
+                user=_author(message.author),
+                private=private,
+            )
+        )
 
     @commands.Cog.listener()
     async def on_interaction(self, interaction: discord.Interaction) -> None:
@@ -95,15 +113,26 @@ class CommandsCog(commands.Cog, name="commands"):
         elif interaction.type == discord.InteractionType.application_command:
             name = str(data.get("name", ""))
             if name not in COMMANDS or not self._counts(interaction.channel_id, private):
-                await interaction.response.send_message("This command works in a linked channel or a direct "
-                                                        "message to me.", ephemeral=True)
+                await interaction.response.send_message(
+                    "This command works in a linked channel or a direct message to me.", ephemeral=True
+                )
                 return
             args = " ".join(str(option.get("value", "")) for option in data.get("options") or ())
             await self._hand_over(interaction, name, args, str(interaction.id), private, "slash")
             await interaction.response.send_message(SLASH_ACK, ephemeral=True)
 
-    async def _hand_over(self, interaction: discord.Interaction, name: str, args: str, message_id: str,
-                         private: bool, via: str) -> None:
-        await self._ingress.command(Command(name=name, args=args.strip(), platform=convert.PLATFORM,
-                                            chat_id=str(interaction.channel_id), message_id=message_id,
-                                            user=_author(interaction.user), private=private, via=via))
+    async def _hand_over(
+        self, interaction: discord.Interaction, name: str, args: str, message_id: str, private: bool, via: str
+    ) -> None:
+        await self._ingress.command(
+            Command(
+                name=name,
+                args=args.strip(),
+                platform=convert.PLATFORM,
+                chat_id=str(interaction.channel_id),
+                message_id=message_id,
+                user=_author(interaction.user),
+                private=private,
+                via=via,
+            )
+        )

@@ -12,6 +12,7 @@ What is skipped on purpose, each with a reason the cog counts as
 - ``not_edited``: a MESSAGE_UPDATE that is not an edit (e.g. a link preview
   being attached), which would otherwise relay an unchanged text again.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection

@@ -14,6 +14,7 @@ This relies on two internals, checked by tests/unit/test_discord_gateway_guard.p
 ``ConnectionState.parsers`` (event name -> parse method) and
 ``DiscordWebSocket.from_client`` handing exactly that dict to the websocket.
 """
+
 from __future__ import annotations
 
 import functools

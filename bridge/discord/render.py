@@ -10,6 +10,7 @@ Whatever a member wrote (the text, the original, the quoted reply) is escaped
 (:func:`escape`) so Discord shows it exactly as typed: no markdown, heading,
 quote, list, masked link, mention, timestamp or custom emoji can be forged.
 """
+
 from __future__ import annotations
 
 import re
@@ -55,10 +56,10 @@ def webhook_username(sender: str, community: str) -> str:
         suffix = f" · {community}" if community else ""
         if len(sender) + len(suffix) > MAX_USERNAME:
             room = MAX_USERNAME - len(suffix) - 1
-            sender = sender[:max(room, 1)].rstrip() + "…"
+            sender = sender[: max(room, 1)].rstrip() + "…"
         label = sender + suffix
     if len(label) > MAX_USERNAME:
-        label = label[:MAX_USERNAME - 1].rstrip() + "…"
+        label = label[: MAX_USERNAME - 1].rstrip() + "…"
     return label or FALLBACK_USERNAME
 
 
@@ -97,7 +98,7 @@ def escape(text: str, *, allow_user_mentions: bool = False) -> str:
     brackets = "](" in text
     out, position = [], 0
     for url in _URL.finditer(text):
-        out += [_escape_plain(text[position:url.start()], brackets, allow_user_mentions), url.group()]
+        out += [_escape_plain(text[position : url.start()], brackets, allow_user_mentions), url.group()]
         position = url.end()
     out.append(_escape_plain(text[position:], brackets, allow_user_mentions))
     return "".join(out)
@@ -147,8 +148,14 @@ def _quote(text: str) -> str:
     return "\n".join(f"> {line}" if line.strip() else ">" for line in text.split("\n"))
 
 
-def compose(text: str, attachments: tuple[Attachment, ...] = (), notes: tuple[str, ...] = (),
-            original: str = "", *, allow_user_mentions: bool = False) -> str:
+def compose(
+    text: str,
+    attachments: tuple[Attachment, ...] = (),
+    notes: tuple[str, ...] = (),
+    original: str = "",
+    *,
+    allow_user_mentions: bool = False,
+) -> str:
     """The body of a post: text (escaped), then attachment markers, then notes in
     italics, then the quoted original (already composed by :func:`quoted_original`)."""
     lines = []
@@ -186,7 +193,7 @@ def strip_reply_quote(content: str) -> str:
     while i < len(lines) and lines[i].startswith(">"):
         i += 1
     if i and i < len(lines) and _JUMP_LINK.match(lines[i].strip()):
-        return "\n".join(lines[i + 1:])
+        return "\n".join(lines[i + 1 :])
     return content
 
 
@@ -198,7 +205,7 @@ def reply_quote(replied_content: str, link: str, chars: int = QUOTE_CHARS) -> st
     text = plain_text(strip_reply_quote(replied_content)).strip()
     if len(text) > chars:
         cut = text.rfind(" ", 0, chars)
-        text = text[:cut if cut > chars // 2 else chars].rstrip() + "…"
+        text = text[: cut if cut > chars // 2 else chars].rstrip() + "…"
     quoted = _quote(escape(text)) if text else ""
     return f"{quoted}\n{link}\n" if quoted else f"{link}\n"
 

@@ -8,6 +8,7 @@ rate-limit buckets and 429 retries apply; whatever still fails is mapped to
 :class:`DeliveryError` for the outbox to retry or give up on. Failure reasons
 never contain message text.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -81,8 +82,16 @@ class _Hook:
 class DiscordSender:
     platform = "discord"
 
-    def __init__(self, client: discord.Client, redis, keys: Keys, *, recent_deletes: RecentDeletes | None = None,
-                 limiter=None, api_url: str | None = None):
+    def __init__(
+        self,
+        client: discord.Client,
+        redis,
+        keys: Keys,
+        *,
+        recent_deletes: RecentDeletes | None = None,
+        limiter=None,
+        api_url: str | None = None,
+    ):
         self._client = client
         self._api_url = api_url.rstrip("/") if api_url else None
         self._session: aiohttp.ClientSession | None = None  # webhook posts (see _execute_webhook)
@@ -100,8 +109,9 @@ class DiscordSender:
         self._guild_of: dict[int, int] = {}
 
     # -- the Sender protocol ------------------------------------------------------
-    async def send(self, post: OutboundPost, reply_to: str | None, *,
-                   before_post: BeforePost | None = None) -> list[str]:
+    async def send(
+        self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None
+    ) -> list[str]:
         return await self._guarded(self._send(post, reply_to, before_post))
 
     async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
@@ -137,8 +147,9 @@ class DiscordSender:
         if post.original.strip():
             header = original_header(post.language, post.original_language, post.translated_by)
             original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
-        body = render.compose(post.text, post.attachments, post.notes, original,
-                              allow_user_mentions=post.allow_mentions)
+        body = render.compose(
+            post.text, post.attachments, post.notes, original, allow_user_mentions=post.allow_mentions
+        )
         if not body.strip():
             raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
         first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))
@@ -170,16 +181,20 @@ class DiscordSender:
         hook = await self._webhook(channel_id)
         if before_post is not None:
             label = render.webhook_username(post.sender, post.community)
-            await before_post([_shown(label if hook is not None else None,
-                                      _content(hook, label, part, index=index, prefix=prefix))
-                               for index, part in enumerate(parts)])
+            await before_post(
+                [
+                    _shown(label if hook is not None else None, _content(hook, label, part, index=index, prefix=prefix))
+                    for index, part in enumerate(parts)
+                ]
+            )
         posted: list[str] = []
         try:
             for index, part in enumerate(parts):
                 if index:  # the outbox booked one request per post; a long text takes several
                     await self._book(discord_limits(str(channel_id)))
-                posted.append(await self._post_one(post, channel_id, hook, part, index=index,
-                                                   prefix=prefix, reply_to=reply_to))
+                posted.append(
+                    await self._post_one(post, channel_id, hook, part, index=index, prefix=prefix, reply_to=reply_to)
+                )
         except BaseException:
             # A split text half posted would be posted again on retry: take
             # the posted parts back so a retry shows the text exactly once.
@@ -187,21 +202,33 @@ class DiscordSender:
             raise
         return posted
 
-    async def _post_one(self, post: OutboundPost, channel_id: int, hook: _Hook | None, part: str, *,
-                        index: int, prefix: str, reply_to: str | None) -> str:
+    async def _post_one(
+        self,
+        post: OutboundPost,
+        channel_id: int,
+        hook: _Hook | None,
+        part: str,
+        *,
+        index: int,
+        prefix: str,
+        reply_to: str | None,
+    ) -> str:
         mentions = render.allowed_mentions(post.allow_mentions)
         label = render.webhook_username(post.sender, post.community)
         content = _content(hook, label, part, index=index, prefix=prefix)
         if hook is not None:
-            return await self._execute_webhook(channel_id, hook, {
-                "content": content, "username": label, "allowed_mentions": mentions.to_dict()})
+            return await self._execute_webhook(
+                channel_id, hook, {"content": content, "username": label, "allowed_mentions": mentions.to_dict()}
+            )
         # Bot fallback: a bot message can be a real reply.
         reference = None
         if index == 0 and reply_to:
-            reference = discord.MessageReference(message_id=int(reply_to), channel_id=channel_id,
-                                                 fail_if_not_exists=False)
+            reference = discord.MessageReference(
+                message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
+            )
         message = await self._client.get_partial_messageable(channel_id).send(
-            content, allowed_mentions=mentions, reference=reference)
+            content, allowed_mentions=mentions, reference=reference
+        )
         return str(message.id)
 
     async def _execute_webhook(self, channel_id: int, hook: _Hook, payload: dict) -> str:
@@ -262,8 +289,11 @@ class DiscordSender:
                 page = await self._client.http.logs_from(channel_id, HISTORY_PAGE, after=after)
             except discord.Forbidden:
                 # No Read Message History here: we cannot tell, as on Telegram.
-                log.warning("cannot read the history of discord:%s to look for a post in flight at a crash; "
-                            "grant Read Message History", channel_id)
+                log.warning(
+                    "cannot read the history of discord:%s to look for a post in flight at a crash; "
+                    "grant Read Message History",
+                    channel_id,
+                )
                 return None
             for message in sorted(page, key=lambda m: int(m["id"])):
                 author = message.get("author") or {}
@@ -295,32 +325,51 @@ class DiscordSender:
         showing: list[str] = []
         for index, part in enumerate(parts):
             if index < len(message_ids):
-                if await self._edit_one(channel_id, hook, int(message_ids[index]), part,
-                                        prefix=prefix if index == 0 else "",
-                                        bot_prefix=render.fallback_prefix(label) if index == 0 else "",
-                                        mentions=mentions):
+                if await self._edit_one(
+                    channel_id,
+                    hook,
+                    int(message_ids[index]),
+                    part,
+                    prefix=prefix if index == 0 else "",
+                    bot_prefix=render.fallback_prefix(label) if index == 0 else "",
+                    mentions=mentions,
+                ):
                     showing.append(message_ids[index])
             else:  # the new text needs more parts than the old one had
-                showing.append(await self._post_one(post, channel_id, hook, part, index=index,
-                                                    prefix=prefix, reply_to=reply_to))
-        await self._delete(channel_id, message_ids[len(parts):])
+                showing.append(
+                    await self._post_one(post, channel_id, hook, part, index=index, prefix=prefix, reply_to=reply_to)
+                )
+        await self._delete(channel_id, message_ids[len(parts) :])
         return showing
 
-    async def _edit_one(self, channel_id: int, hook: _Hook | None, message_id: int, part: str, *,
-                        prefix: str, bot_prefix: str, mentions: discord.AllowedMentions) -> bool:
+    async def _edit_one(
+        self,
+        channel_id: int,
+        hook: _Hook | None,
+        message_id: int,
+        part: str,
+        *,
+        prefix: str,
+        bot_prefix: str,
+        mentions: discord.AllowedMentions,
+    ) -> bool:
         """Edit one copy; False when it no longer exists."""
         if hook is not None:
             try:
-                await self._webhook_client(hook).edit_message(message_id, content=prefix + part,
-                                                               allowed_mentions=mentions)
+                await self._webhook_client(hook).edit_message(
+                    message_id, content=prefix + part, allowed_mentions=mentions
+                )
                 return True
             except discord.NotFound as exc:
                 if exc.code == UNKNOWN_WEBHOOK:
                     await self._forget_webhook(channel_id)
                 # Otherwise not a post of this webhook: a fallback post, or gone.
         try:
-            await self._client.get_partial_messageable(channel_id).get_partial_message(message_id).edit(
-                content=bot_prefix + part, allowed_mentions=mentions)
+            await (
+                self._client.get_partial_messageable(channel_id)
+                .get_partial_message(message_id)
+                .edit(content=bot_prefix + part, allowed_mentions=mentions)
+            )
             return True
         except discord.NotFound:
             return False
@@ -350,8 +399,15 @@ class DiscordSender:
         kept = render.strip_reply_quote(content)
         if kept == content:
             return
-        await self._edit_one(channel_id, hook, first, kept or render.ERASED_QUOTE, prefix="", bot_prefix="",
-                             mentions=discord.AllowedMentions.none())
+        await self._edit_one(
+            channel_id,
+            hook,
+            first,
+            kept or render.ERASED_QUOTE,
+            prefix="",
+            bot_prefix="",
+            mentions=discord.AllowedMentions.none(),
+        )
 
     async def _delete(self, channel_id: int, message_ids: list[str]) -> None:
         hook = await self._cached_webhook(channel_id) if message_ids else None
@@ -409,11 +465,13 @@ class DiscordSender:
         for index, part in enumerate(parts):
             reference = None
             if index == 0 and reply_to and str(reply_to).isdigit():
-                reference = discord.MessageReference(message_id=int(reply_to), channel_id=channel.id,
-                                                     fail_if_not_exists=False)
+                reference = discord.MessageReference(
+                    message_id=int(reply_to), channel_id=channel.id, fail_if_not_exists=False
+                )
             kwargs = {"view": view} if view is not None and index == len(parts) - 1 else {}
-            message = await channel.send(part, allowed_mentions=discord.AllowedMentions.none(), reference=reference,
-                                         **kwargs)
+            message = await channel.send(
+                part, allowed_mentions=discord.AllowedMentions.none(), reference=reference, **kwargs
+            )
             ids.append(str(message.id))
         return ids
 
@@ -454,8 +512,10 @@ class DiscordSender:
             # The slot the outbox booked for the post went by while we looked: book again.
             await self._book([DISCORD_GLOBAL])
         except discord.Forbidden:
-            log.warning("no Manage Webhooks permission in discord:%s; posting as the bot "
-                        "(grant it for per-sender names)", channel_id)
+            log.warning(
+                "no Manage Webhooks permission in discord:%s; posting as the bot (grant it for per-sender names)",
+                channel_id,
+            )
             self._no_webhook_until[channel_id] = loop.time() + NO_WEBHOOK_RECHECK
             return None
         except discord.HTTPException as exc:
@@ -479,7 +539,8 @@ class DiscordSender:
         owner = (data.get("user") or {}).get("id")
         app = data.get("application_id")
         return (me is not None and owner == str(me.id)) or (
-            app is not None and self._client.application_id is not None and app == str(self._client.application_id))
+            app is not None and self._client.application_id is not None and app == str(self._client.application_id)
+        )
 
     # -- errors ------------------------------------------------------------------
     async def _guarded(self, operation):

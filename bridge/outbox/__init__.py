@@ -28,6 +28,7 @@ when it stopped is read again after a restart; consumer.py) and hands each to th
 What is read from and written to Redis is the storage layer's (core/storage/outbox.py,
 core/storage/deliveries.py).
 """
+
 from .consumer import OutboxConsumer
 
 __all__ = ["OutboxConsumer"]

@@ -1,4 +1,5 @@
 """Reading one platform's outbox stream and handing each post to its destination's lane."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,17 +28,36 @@ READ_COUNT = 100  # entries one read of the stream takes at most
 
 
 class OutboxConsumer:
-    def __init__(self, redis, keys: Keys, sender: Sender, *, consumer: str | None = None,
-                 limiter=None, limits_for: Callable[[str], Sequence] | None = None,
-                 gap_timeout: float = GAP_TIMEOUT, max_attempts: int = MAX_ATTEMPTS, claim_idle: float = 0.0):
+    def __init__(
+        self,
+        redis,
+        keys: Keys,
+        sender: Sender,
+        *,
+        consumer: str | None = None,
+        limiter=None,
+        limits_for: Callable[[str], Sequence] | None = None,
+        gap_timeout: float = GAP_TIMEOUT,
+        max_attempts: int = MAX_ATTEMPTS,
+        claim_idle: float = 0.0,
+    ):
         self.platform = sender.platform
         self._stream = outbox.OutboxStream(redis, keys, sender.platform)
         # Unique per consumer: two adapters sharing a name would share one pending list.
         self._consumer = consumer or f"{sender.platform}:{process_identity()}"
         self.stats = Stats(redis, keys)
         self.book = DeliveryBook(redis, keys, self._stream, sender.platform)
-        self.delivery = Delivery(redis, keys, sender, self.book, self.stats, released=self._released,
-                                 limiter=limiter, limits_for=limits_for, max_attempts=max_attempts)
+        self.delivery = Delivery(
+            redis,
+            keys,
+            sender,
+            self.book,
+            self.stats,
+            released=self._released,
+            limiter=limiter,
+            limits_for=limits_for,
+            max_attempts=max_attempts,
+        )
         self.gap_timeout = gap_timeout
         self.claim_idle = claim_idle
         self.stopping = asyncio.Event()
@@ -89,8 +109,9 @@ class OutboxConsumer:
             if pending_from is None:
                 self._reads_begun += 1
             this_read = self._reads_begun
-            entries = await self._stream.read(self._consumer, start, count=READ_COUNT,
-                                              block=None if pending_from is not None else 500)
+            entries = await self._stream.read(
+                self._consumer, start, count=READ_COUNT, block=None if pending_from is not None else 500
+            )
             if entries is None:
                 # The stream expired or Redis lost it: a new group, nothing is pending.
                 pending_from = "0"

@@ -1,6 +1,7 @@
 """Deletes in batches: where the platform deletes many messages of a chat in one request
 (Telegram's deleteMessages; a Discord webhook deletes its messages one by one), a lane
 sends consecutive deletes (erasure queues one per message) together."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,7 @@ async def deliver_deletes(delivery: Delivery, batch: list[tuple[object, Outbound
         await delivery.stats.incr(f"{platform}.skipped.{post.kind.value}_without_copy")
         await delivery.finish(post, entry_id)
     ids = [copy_id for _, _, copies in found for copy_id in copies]
-    chunks = [ids[i:i + DELETE_BATCH] for i in range(0, len(ids), DELETE_BATCH)]
+    chunks = [ids[i : i + DELETE_BATCH] for i in range(0, len(ids), DELETE_BATCH)]
     done = 0
     attempt = 0
     while done < len(chunks):
@@ -63,8 +64,9 @@ async def deliver_deletes(delivery: Delivery, batch: list[tuple[object, Outbound
         await delivery.stats.incr(f"{platform}.delete_batch.requests", len(chunks))
     for entry_id, post, copies in found:
         forget = delivery.book.copies_gone(post, copies)
-        await delivery.after_send(lambda post=post, entry_id=entry_id, forget=forget:
-                                  delivery.finish(post, entry_id, forget, delivered=True))
+        await delivery.after_send(
+            lambda post=post, entry_id=entry_id, forget=forget: delivery.finish(post, entry_id, forget, delivered=True)
+        )
 
 
 def take_deletes_after(queue: list, first: OutboundPost) -> list[tuple[object, OutboundPost]]:

@@ -1,6 +1,7 @@
 """Delivering one post: rate limited, retried, looked for on the platform when an earlier
 attempt may have sent it, dead-lettered when hopeless; then its bookkeeping, in one
 transaction (core/storage/deliveries.py)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -39,9 +40,19 @@ RECORD_BACKOFF = Backoff(first=0.25, cap=5.0)
 
 
 class Delivery:
-    def __init__(self, redis, keys: Keys, sender: Sender, book: DeliveryBook, stats: Stats, *,
-                 released: Callable[[object], Awaitable[None]], limiter=None,
-                 limits_for: Callable[[str], Sequence] | None = None, max_attempts: int = MAX_ATTEMPTS):
+    def __init__(
+        self,
+        redis,
+        keys: Keys,
+        sender: Sender,
+        book: DeliveryBook,
+        stats: Stats,
+        *,
+        released: Callable[[object], Awaitable[None]],
+        limiter=None,
+        limits_for: Callable[[str], Sequence] | None = None,
+        max_attempts: int = MAX_ATTEMPTS,
+    ):
         self._redis = redis  # for the dead letters (core/deadletters.py)
         self._keys = keys
         self.sender = sender
@@ -107,8 +118,9 @@ class Delivery:
                     if limited <= MAX_RATE_LIMITED:
                         attempt -= 1
                 if exc.permanent or attempt >= self.max_attempts:
-                    log.warning("giving up on a post to %s after %d attempt(s): %s",
-                                post.destination.key, attempt, exc.reason)
+                    log.warning(
+                        "giving up on a post to %s after %d attempt(s): %s", post.destination.key, attempt, exc.reason
+                    )
                     await self.stats.incr(f"{self.platform}.delivery.dead_lettered")
                     await self.dead_letter(post, exc.reason, attempt, entry_id)
                     # The intent stays only if an attempt may have posted it after all.
@@ -145,6 +157,7 @@ class Delivery:
 
             async def note() -> None:
                 recorded.append(await self.erasure.note_notice(post, ids))
+
             await self.after_send(note)
             if not recorded[-1]:
                 # Its member was erased while it was being sent: take it back at once.
@@ -156,12 +169,10 @@ class Delivery:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
                 if reply_to is not None and hasattr(self.sender, "unquote"):
                     quoted = await self._original_of(post)
-            ids = await self.sender.send(post, reply_to,
-                                         before_post=lambda shown: self._intents.record(post, shown))
+            ids = await self.sender.send(post, reply_to, before_post=lambda shown: self._intents.record(post, shown))
             if await self.erasure.author_erased(post) and await self.erasure.take_back(post, ids):
                 return None
-            return together(self.book.copies(post, ids),
-                            self.book.quote(post, quoted) if quoted is not None else None)
+            return together(self.book.copies(post, ids), self.book.quote(post, quoted) if quoted is not None else None)
         copies = await self.copies_of(post)
         if not copies:
             # Never relayed there (older than the id map, or filtered): nothing to change.
@@ -187,8 +198,15 @@ class Delivery:
             copies = await self.recovery.recover_copies(post)
         return copies
 
-    async def finish(self, post: OutboundPost, entry_id, writes: Writes | None = None, *,
-                     delivered: bool = False, resolve_intent: bool = True) -> None:
+    async def finish(
+        self,
+        post: OutboundPost,
+        entry_id,
+        writes: Writes | None = None,
+        *,
+        delivered: bool = False,
+        resolve_intent: bool = True,
+    ) -> None:
         """Everything that follows one post, in one round trip (DeliveryBook.finish); then
         the entry is out of hand."""
         await self.book.finish(post, entry_id, writes, delivered=delivered, resolve_intent=resolve_intent)
@@ -200,10 +218,13 @@ class Delivery:
         failing here would leave the entry unacknowledged and unmarked, so it would be
         read again and posted twice once Redis is back."""
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)), wait=RECORD_BACKOFF,
-            before_sleep=log_retry(log, "Redis unavailable after a post to %s was sent (%s); retrying in %.1fs",
-                                   self.platform),
-            reraise=True)
+            retry=retry_if_exception_type((RedisConnectionError, RedisTimeoutError, OSError)),
+            wait=RECORD_BACKOFF,
+            before_sleep=log_retry(
+                log, "Redis unavailable after a post to %s was sent (%s); retrying in %.1fs", self.platform
+            ),
+            reraise=True,
+        )
 
         async def record() -> None:  # a coroutine function: tenacity awaits only those
             await write()
@@ -215,8 +236,9 @@ class Delivery:
         (`twinbridge dead-letters`, core/deadletters.py): it expires with the link's
         retention, and is filed under its author (``post.author``, a person key) for erasure."""
         if await deadletters.add(self._redis, self._keys, deadletters.post_record(post, reason, attempts)) == 0:
-            log.warning("a dead letter for %s was refused: its link's or sender's dead letters are full",
-                        post.destination.key)
+            log.warning(
+                "a dead letter for %s was refused: its link's or sender's dead letters are full", post.destination.key
+            )
 
     async def _refuse_erased(self, post: OutboundPost, entry_id) -> None:
         await self.stats.incr(f"{self.platform}.erasure.refused")

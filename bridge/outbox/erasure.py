@@ -1,6 +1,7 @@
 """Erasure at the moment of sending: a post whose author was erased after writing it
 does not go out (or is taken back at once), and a notice showing a member's data is
 noted where it went, so that their erasure can delete it."""
+
 from __future__ import annotations
 
 import logging

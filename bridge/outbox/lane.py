@@ -1,5 +1,6 @@
 """A lane: the posts for one destination chat, delivered one at a time, in order per
 source chat, waiting a while for a missing position that will come."""
+
 from __future__ import annotations
 
 import asyncio
@@ -82,8 +83,9 @@ class Lane:
             if seq > expected:
                 # The missing positions never came (filtered, lost before ingress, or the
                 # cursor expired): do not hold the chat up any longer.
-                log.info("order gap in %s from %s: %d..%d missing; going on", self.destination.key,
-                         source, expected, seq - 1)
+                log.info(
+                    "order gap in %s from %s: %d..%d missing; going on", self.destination.key, source, expected, seq - 1
+                )
                 await self.outbox.stats.incr(f"{self.outbox.platform}.order.gap_skipped")
             item = items.pop(0)
             if not items:

@@ -1,6 +1,7 @@
 """Posts an earlier attempt may have sent without recording them: a NEW post's intent
 (core/intents.py) is left over after a crash or an error that may have posted it; the
 platform is searched for its messages before the post is sent again."""
+
 from __future__ import annotations
 
 import logging
@@ -48,8 +49,10 @@ class Recovery:
             return None
         ids, complete, _ = looked
         if complete:
-            log.info("a post to %s was found on the platform, sent before a restart or error; "
-                     "recorded, not sent again", post.destination.key)
+            log.info(
+                "a post to %s was found on the platform, sent before a restart or error; recorded, not sent again",
+                post.destination.key,
+            )
             return self._book.copies(post, ids)
         if ids:
             await self._sender.delete(post, ids)

@@ -5,6 +5,7 @@ getUpdates batches through aiogram's Dispatcher, members' messages ->
 :class:`~bridge.ingress.Ingress`) and an :class:`~bridge.outbox.OutboxConsumer`
 posting what the workers routed here through :class:`TelegramSender`.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -15,8 +16,7 @@ from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
-from aiogram.exceptions import (TelegramAPIError, TelegramNetworkError, TelegramServerError,
-                               TelegramUnauthorizedError)
+from aiogram.exceptions import TelegramAPIError, TelegramNetworkError, TelegramServerError, TelegramUnauthorizedError
 from aiogram.methods import DeleteWebhook, GetMe
 from aiogram.utils.token import TokenValidationError
 
@@ -68,14 +68,20 @@ class TelegramAdapter:
         url = self._settings.telegram_api_url
         token = self._settings.telegram_bot_token
         if not token:
-            raise AdapterStartError("TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather "
-                                    "and put it in the environment or .env")
+            raise AdapterStartError(
+                "TELEGRAM_BOT_TOKEN is not set: get a token from @BotFather and put it in the environment or .env"
+            )
         try:
-            bot = Bot(token, session=AiohttpSession(api=TelegramAPIServer.from_base(url)),
-                      default=DefaultBotProperties(parse_mode=None))
+            bot = Bot(
+                token,
+                session=AiohttpSession(api=TelegramAPIServer.from_base(url)),
+                default=DefaultBotProperties(parse_mode=None),
+            )
         except TokenValidationError:
-            raise AdapterStartError("TELEGRAM_BOT_TOKEN does not look like a Telegram bot token "
-                                    "(expected <digits>:<secret>): copy it again from @BotFather") from None
+            raise AdapterStartError(
+                "TELEGRAM_BOT_TOKEN does not look like a Telegram bot token "
+                "(expected <digits>:<secret>): copy it again from @BotFather"
+            ) from None
         try:
             me = await self._connect(bot, url)
         except BaseException:
@@ -88,13 +94,17 @@ class TelegramAdapter:
         self._dispatcher = self._build_dispatcher(me.username, self._stats)
         # Each batch stored before the next getUpdates confirms it, each chat's updates
         # in the order members wrote, the chats side by side (polling.py says why).
-        self._poller = Poller(bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES,
-                              stats=self._stats)
+        self._poller = Poller(
+            bot, self._dispatcher, timeout=POLLING_TIMEOUT, allowed_updates=ALLOWED_UPDATES, stats=self._stats
+        )
         self._polling_task = asyncio.create_task(self._poller.run(), name="telegram-polling")
-        self._consumer = OutboxConsumer(self._redis, self._keys, TelegramSender(bot),
-                                        limiter=RateLimiter(self._redis, self._keys.prefix)
-                                        if self._settings.rate_limits != "off" else None,
-                                        limits_for=telegram_limits)
+        self._consumer = OutboxConsumer(
+            self._redis,
+            self._keys,
+            TelegramSender(bot),
+            limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
+            limits_for=telegram_limits,
+        )
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
 
     def _build_dispatcher(self, bot_username: str | None, stats: Stats) -> Dispatcher:
@@ -123,20 +133,23 @@ class TelegramAdapter:
         except TelegramUnauthorizedError:
             raise AdapterStartError(
                 f"TELEGRAM_BOT_TOKEN was rejected by the Telegram Bot API at {url} (401 Unauthorized): "
-                "get a new token from @BotFather") from None
+                "get a new token from @BotFather"
+            ) from None
         except (TimeoutError, TelegramNetworkError, aiohttp.ClientError) as exc:
             kind = exc.message.split(":", 1)[0] if isinstance(exc, TelegramNetworkError) else type(exc).__name__
             raise AdapterStartError(
-                f"cannot reach the Telegram Bot API at {url} ({kind}): check TELEGRAM_API_URL "
-                "and the network", retryable=True) from None
+                f"cannot reach the Telegram Bot API at {url} ({kind}): check TELEGRAM_API_URL and the network",
+                retryable=True,
+            ) from None
         except TelegramServerError as exc:
             raise AdapterStartError(
-                f"the Telegram Bot API at {url} is failing ({type(exc).__name__}); retrying",
-                retryable=True) from None
+                f"the Telegram Bot API at {url} is failing ({type(exc).__name__}); retrying", retryable=True
+            ) from None
         except TelegramAPIError as exc:
             raise AdapterStartError(
                 f"the Telegram Bot API at {url} refused to start the bot ({type(exc).__name__}: "
-                f"{exc.message.split(':', 1)[0]})") from None
+                f"{exc.message.split(':', 1)[0]})"
+            ) from None
 
     # -- stop ------------------------------------------------------------------------
     async def stop(self) -> None:

@@ -7,6 +7,7 @@ anywhere else they are dropped like any other message from an unknown chat.
 Button presses (approve/reject on a held message) are acknowledged at once,
 as Telegram expects, and decided by the workers.
 """
+
 from __future__ import annotations
 
 import logging
@@ -29,8 +30,9 @@ REQUEST_TIMEOUT = 15  # seconds for setMyCommands
 
 def _author(user) -> Author:
     name = " ".join(p for p in (user.first_name, user.last_name) if p) or (user.username or "")
-    return Author(id=str(user.id), display_name=name, first_name=user.first_name, username=user.username,
-                  is_bot=user.is_bot)
+    return Author(
+        id=str(user.id), display_name=name, first_name=user.first_name, username=user.username, is_bot=user.is_bot
+    )
 
 
 def build_commands_router(config: LinksConfig, bot_username: str | None) -> Router:
@@ -55,9 +57,17 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
     @router.message(is_command)
     async def on_command(message: Message, ingress: Ingress, parsed: tuple[str, str]) -> None:
         name, args = parsed
-        await ingress.command(Command(name=name, args=args, platform=PLATFORM, chat_id=str(message.chat.id),
-                                      message_id=str(message.message_id), user=_author(message.from_user),
-                                      private=message.chat.type == "private"))
+        await ingress.command(
+            Command(
+                name=name,
+                args=args,
+                platform=PLATFORM,
+                chat_id=str(message.chat.id),
+                message_id=str(message.message_id),
+                user=_author(message.from_user),
+                private=message.chat.type == "private",
+            )
+        )
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, ingress: Ingress) -> None:
@@ -69,9 +79,18 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
         if decided is None or query.message is None:
             return
         name, args = decided
-        await ingress.command(Command(name=name, args=args, platform=PLATFORM, chat_id=str(query.message.chat.id),
-                                      message_id=str(query.message.message_id), user=_author(query.from_user),
-                                      private=query.message.chat.type == "private", via="button"))
+        await ingress.command(
+            Command(
+                name=name,
+                args=args,
+                platform=PLATFORM,
+                chat_id=str(query.message.chat.id),
+                message_id=str(query.message.message_id),
+                user=_author(query.from_user),
+                private=query.message.chat.type == "private",
+                via="button",
+            )
+        )
 
     return router
 
@@ -80,7 +99,11 @@ async def register_commands(bot: Bot) -> None:
     """The command menu members see (Telegram's setMyCommands), on the dispatcher's
     startup; a failure only costs the menu."""
     try:
-        await bot(SetMyCommands(commands=[BotCommand(command=name, description=text[:256])
-                                          for name, text in COMMANDS.items()]), request_timeout=REQUEST_TIMEOUT)
+        await bot(
+            SetMyCommands(
+                commands=[BotCommand(command=name, description=text[:256]) for name, text in COMMANDS.items()]
+            ),
+            request_timeout=REQUEST_TIMEOUT,
+        )
     except TelegramAPIError as exc:
         log.warning("could not register the command menu (%s)", type(exc).__name__)

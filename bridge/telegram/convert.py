@@ -4,6 +4,7 @@
 ``telegram.skipped.<reason>``); ``event_from_message`` builds the
 :class:`~core.models.PlatformEvent` for everything else.
 """
+
 from __future__ import annotations
 
 from aiogram.enums import MessageEntityType
@@ -15,24 +16,71 @@ PLATFORM = "telegram"
 
 # Things that happened to the chat rather than things a member said.
 SERVICE_FIELDS = (
-    "new_chat_members", "left_chat_member", "new_chat_title", "new_chat_photo", "delete_chat_photo",
-    "group_chat_created", "supergroup_chat_created", "channel_chat_created",
-    "message_auto_delete_timer_changed", "migrate_to_chat_id", "migrate_from_chat_id", "pinned_message",
-    "chat_owner_left", "chat_owner_changed", "invoice", "successful_payment", "refunded_payment",
-    "users_shared", "chat_shared", "user_shared", "gift", "unique_gift", "gift_upgrade_sent",
-    "connected_website", "write_access_allowed", "passport_data", "proximity_alert_triggered",
-    "boost_added", "chat_background_set", "checklist_tasks_done", "checklist_tasks_added",
-    "direct_message_price_changed", "forum_topic_created", "forum_topic_edited", "forum_topic_closed",
-    "forum_topic_reopened", "general_forum_topic_hidden", "general_forum_topic_unhidden",
-    "giveaway_created", "giveaway_completed", "giveaway_winners", "paid_message_price_changed",
-    "video_chat_scheduled", "video_chat_started", "video_chat_ended", "video_chat_participants_invited",
-    "web_app_data", "suggested_post_approved", "suggested_post_approval_failed",
-    "suggested_post_declined", "suggested_post_paid", "suggested_post_refunded",
+    "new_chat_members",
+    "left_chat_member",
+    "new_chat_title",
+    "new_chat_photo",
+    "delete_chat_photo",
+    "group_chat_created",
+    "supergroup_chat_created",
+    "channel_chat_created",
+    "message_auto_delete_timer_changed",
+    "migrate_to_chat_id",
+    "migrate_from_chat_id",
+    "pinned_message",
+    "chat_owner_left",
+    "chat_owner_changed",
+    "invoice",
+    "successful_payment",
+    "refunded_payment",
+    "users_shared",
+    "chat_shared",
+    "user_shared",
+    "gift",
+    "unique_gift",
+    "gift_upgrade_sent",
+    "connected_website",
+    "write_access_allowed",
+    "passport_data",
+    "proximity_alert_triggered",
+    "boost_added",
+    "chat_background_set",
+    "checklist_tasks_done",
+    "checklist_tasks_added",
+    "direct_message_price_changed",
+    "forum_topic_created",
+    "forum_topic_edited",
+    "forum_topic_closed",
+    "forum_topic_reopened",
+    "general_forum_topic_hidden",
+    "general_forum_topic_unhidden",
+    "giveaway_created",
+    "giveaway_completed",
+    "giveaway_winners",
+    "paid_message_price_changed",
+    "video_chat_scheduled",
+    "video_chat_started",
+    "video_chat_ended",
+    "video_chat_participants_invited",
+    "web_app_data",
+    "suggested_post_approved",
+    "suggested_post_approval_failed",
+    "suggested_post_declined",
+    "suggested_post_paid",
+    "suggested_post_refunded",
 )
 # Content the bridge cannot carry in words (and some of it is personal data:
 # a shared contact is a phone number, a live location is where someone is).
 UNSUPPORTED_FIELDS = (
-    "contact", "location", "venue", "game", "story", "checklist", "paid_media", "giveaway", "live_photo",
+    "contact",
+    "location",
+    "venue",
+    "game",
+    "story",
+    "checklist",
+    "paid_media",
+    "giveaway",
+    "live_photo",
 )
 
 # User id Telegram shows as the sender of an anonymous group admin's message;
@@ -50,16 +98,12 @@ def _has(message: Message, name: str) -> bool:
 def _speaks_for_chat(message: Message) -> bool:
     """Sent on behalf of a chat (anonymous admin, linked channel): a person wrote it."""
     return message.sender_chat is not None and (
-        message.from_user is None
-        or message.from_user.id in (GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_USER_ID)
+        message.from_user is None or message.from_user.id in (GROUP_ANONYMOUS_BOT_ID, TELEGRAM_SERVICE_USER_ID)
     )
 
 
 def _is_command(message: Message) -> bool:
-    return any(
-        entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0
-        for entity in message.entities or ()
-    )
+    return any(entity.type == MessageEntityType.BOT_COMMAND and entity.offset == 0 for entity in message.entities or ())
 
 
 def skip_reason(message: Message) -> str | None:
@@ -104,8 +148,7 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
         n = message.video_note
         found.append(Attachment("video", n.file_id, None, "video/mp4", n.file_size))
     if message.voice:
-        found.append(Attachment("voice", message.voice.file_id, None, message.voice.mime_type,
-                                message.voice.file_size))
+        found.append(Attachment("voice", message.voice.file_id, None, message.voice.mime_type, message.voice.file_size))
     if message.audio:
         a = message.audio
         found.append(Attachment("audio", a.file_id, a.file_name, a.mime_type, a.file_size))
@@ -120,8 +163,13 @@ def author_of(message: Message) -> Author:
         return Author(id=str(chat.id), display_name=title, first_name=title, username=chat.username)
     user = message.from_user
     display = " ".join(part for part in (user.first_name, user.last_name) if part)
-    return Author(id=str(user.id), display_name=display or str(user.id), first_name=user.first_name,
-                  username=user.username, is_bot=bool(user.is_bot))
+    return Author(
+        id=str(user.id),
+        display_name=display or str(user.id),
+        first_name=user.first_name,
+        username=user.username,
+        is_bot=bool(user.is_bot),
+    )
 
 
 def reply_of(message: Message) -> MessageRef | None:

@@ -9,6 +9,7 @@ again and again (:class:`~bridge.telegram.middleware.RetryOutages`), which holds
 the chat's polling (Telegram keeps updates for 24 h) rather than dropping what
 members wrote.
 """
+
 from __future__ import annotations
 
 import logging
@@ -63,8 +64,9 @@ def build_errors_router(stats: Stats) -> Router:
 
     @router.errors()
     async def on_error(event: ErrorEvent) -> bool:
-        log.error("a telegram update (%s) could not be handled (%s)", event.update.update_id,
-                  type(event.exception).__name__)
+        log.error(
+            "a telegram update (%s) could not be handled (%s)", event.update.update_id, type(event.exception).__name__
+        )
         stats.incr_soon("telegram.skipped.error")
         return True  # handled: the poller carries on with the chat's next update
 

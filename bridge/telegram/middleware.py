@@ -8,6 +8,7 @@ Both are counted (never with content or ids).
 :class:`RetryOutages` (inner): a handler that meets an outage of Redis or the
 broker is run again, with growing pauses, until the update is stored.
 """
+
 from __future__ import annotations
 
 import logging
@@ -80,8 +81,11 @@ class RetryOutages(BaseMiddleware):
         data: dict[str, Any],
     ) -> Any:
         retrying = AsyncRetrying(
-            retry=retry_if_exception_type(TRANSIENT_ERRORS), wait=ACCEPT_BACKOFF, reraise=True,
-            before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"))
+            retry=retry_if_exception_type(TRANSIENT_ERRORS),
+            wait=ACCEPT_BACKOFF,
+            reraise=True,
+            before_sleep=log_retry(log, "ingress unavailable (%s); retrying a telegram update in %.1fs"),
+        )
 
         async def handle() -> Any:  # a coroutine function for tenacity (aiogram's handler is a partial)
             return await handler(event, data)

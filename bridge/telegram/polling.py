@@ -23,6 +23,7 @@ validated on its own, so one that aiogram cannot parse is skipped, counted and
 confirmed with the rest instead of failing the whole batch (which Telegram would
 then send again, forever).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,9 @@ def chat_of(update: Update) -> int | None:
 
 
 class Poller:
-    def __init__(self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str],
-                 stats: Stats | None = None):
+    def __init__(
+        self, bot: Bot, dispatcher: Dispatcher, *, timeout: int, allowed_updates: list[str], stats: Stats | None = None
+    ):
         self._bot = bot
         self._dispatcher = dispatcher
         self._stats = stats
@@ -118,8 +120,12 @@ class Poller:
 
     def _skipped(self, raw: Any, reason: str, exc: BaseException | None = None) -> None:
         update_id = raw.get("update_id") if isinstance(raw, dict) else None
-        log.warning("skipped telegram update %s: %s%s", update_id if isinstance(update_id, int) else "?", reason,
-                    f" ({type(exc).__name__})" if exc is not None else "")
+        log.warning(
+            "skipped telegram update %s: %s%s",
+            update_id if isinstance(update_id, int) else "?",
+            reason,
+            f" ({type(exc).__name__})" if exc is not None else "",
+        )
         if self._stats is not None:
             self._stats.incr_soon(f"telegram.skipped.{reason}")
 
@@ -151,8 +157,9 @@ class Poller:
             except Exception as exc:  # noqa: BLE001 - one bad update must not hold the others
                 # The dispatcher's error handler (handlers.build_errors_router) deals with
                 # what a handler raises; this is what got past it. By id and type only.
-                log.error("a telegram update (%s) failed past the error handler (%s)", update.update_id,
-                          type(exc).__name__)
+                log.error(
+                    "a telegram update (%s) failed past the error handler (%s)", update.update_id, type(exc).__name__
+                )
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
         try:

@@ -8,6 +8,7 @@ Everything that came from the other side is escaped, so nothing typed there
 can inject markup. A text over Telegram's limit is split at a paragraph,
 line, sentence or word boundary into several messages, the label on the first.
 """
+
 from __future__ import annotations
 
 import html
@@ -49,13 +50,13 @@ class Piece:
 
 
 def defuse_mentions(text: str) -> str:
-    """"@name" pings its owner on Telegram; a word joiner after the @ keeps it
+    """ "@name" pings its owner on Telegram; a word joiner after the @ keeps it
     readable but no longer a mention (the policy's `mentions: none`)."""
     return _MENTION.sub("@" + _WORD_JOINER, text)
 
 
 def defuse_commands(text: str) -> str:
-    """"/command" is tappable on Telegram; a word joiner after the / keeps it readable, not tappable."""
+    """ "/command" is tappable on Telegram; a word joiner after the / keeps it readable, not tappable."""
     return _COMMAND.sub("/" + _WORD_JOINER, text)
 
 

@@ -7,15 +7,33 @@ the next call creates it again (a new model class and its schema). The
 benchmark's profile at 300 msg/s found that re-creation in 5 % of the adapters'
 time (docs/benchmarks.md); holding the classes here keeps the cache warm.
 """
+
 from __future__ import annotations
 
 from aiogram.client.session.base import Response
-from aiogram.methods import (AnswerCallbackQuery, DeleteMessage, DeleteWebhook, EditMessageText, GetMe, GetUpdates,
-                             SendMessage, SetMyCommands)
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    DeleteMessage,
+    DeleteWebhook,
+    EditMessageText,
+    GetMe,
+    GetUpdates,
+    SendMessage,
+    SetMyCommands,
+)
 
 from .polling import RawGetUpdates
 
-CALLED = (RawGetUpdates, GetUpdates, SendMessage, EditMessageText, DeleteMessage, AnswerCallbackQuery, GetMe,
-          DeleteWebhook, SetMyCommands)
+CALLED = (
+    RawGetUpdates,
+    GetUpdates,
+    SendMessage,
+    EditMessageText,
+    DeleteMessage,
+    AnswerCallbackQuery,
+    GetMe,
+    DeleteWebhook,
+    SetMyCommands,
+)
 
 KEPT = tuple(Response[method.__returning__] for method in CALLED)

@@ -5,6 +5,7 @@ can decide: wait ``retry_after`` on flood control, give up on what can never
 work (bot removed, chat gone, request refused), retry the rest. Reasons name
 the method and Telegram's error class, never the message text.
 """
+
 from __future__ import annotations
 
 import logging
@@ -55,11 +56,13 @@ def delivery_error(exc: BaseException, action: str) -> DeliveryError:
     """Map a failed Bot API call to a DeliveryError the outbox understands."""
     where = f"telegram {action}"
     if isinstance(exc, TelegramRetryAfter):
-        return DeliveryError(f"{where}: flood control, retry after {exc.retry_after}s",
-                             retry_after=float(exc.retry_after))
+        return DeliveryError(
+            f"{where}: flood control, retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
+        )
     if isinstance(exc, TelegramMigrateToChat):
-        return DeliveryError(f"{where}: the group became supergroup {exc.migrate_to_chat_id}; "
-                             "put that id in links.yaml", permanent=True)
+        return DeliveryError(
+            f"{where}: the group became supergroup {exc.migrate_to_chat_id}; put that id in links.yaml", permanent=True
+        )
     if isinstance(exc, TelegramUnauthorizedError):
         return DeliveryError(f"{where}: the bot token was rejected (401)", permanent=True)
     if isinstance(exc, (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest)):
@@ -99,16 +102,22 @@ class TelegramSender:
         reply = None
         if reply_to is not None and str(reply_to).isdigit():
             reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-        method = SendMessage(chat_id=chat_id, text=text, parse_mode=ParseMode.HTML,
-                             link_preview_options=NO_PREVIEW, reply_parameters=reply)
+        method = SendMessage(
+            chat_id=chat_id,
+            text=text,
+            parse_mode=ParseMode.HTML,
+            link_preview_options=NO_PREVIEW,
+            reply_parameters=reply,
+        )
         try:
             message: Message = await self._call(method, "sendMessage")
         except TelegramBadRequest as exc:
             raise delivery_error(exc, "sendMessage") from exc
         return str(message.message_id)
 
-    async def send(self, post: OutboundPost, reply_to: str | None, *,
-                   before_post: BeforePost | None = None) -> list[str]:
+    async def send(
+        self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None
+    ) -> list[str]:
         chat_id = _chat_id(post)
         ids: list[str] = []
         parts = render_parts(post)
@@ -136,8 +145,13 @@ class TelegramSender:
         parts = render_parts(post)
         showing: list[str] = []
         for part, message_id in zip(parts, message_ids, strict=False):
-            method = EditMessageText(chat_id=chat_id, message_id=int(message_id), text=part,
-                                     parse_mode=ParseMode.HTML, link_preview_options=NO_PREVIEW)
+            method = EditMessageText(
+                chat_id=chat_id,
+                message_id=int(message_id),
+                text=part,
+                parse_mode=ParseMode.HTML,
+                link_preview_options=NO_PREVIEW,
+            )
             try:
                 await self._call(method, "editMessageText")
             except TelegramBadRequest as exc:
@@ -145,9 +159,9 @@ class TelegramSender:
                     raise delivery_error(exc, "editMessageText") from exc
             showing.append(message_id)
         # The new text needs more or fewer messages than the old one did.
-        for part in parts[len(message_ids):]:
+        for part in parts[len(message_ids) :]:
             showing.append(await self._send_part(chat_id, part, None))
-        surplus = message_ids[len(parts):]
+        surplus = message_ids[len(parts) :]
         if surplus:
             await self._delete_ids(chat_id, surplus)
         return showing
@@ -196,24 +210,33 @@ class TelegramSender:
                 if exc.retry_after is not None or not exc.permanent:
                     raise
                 if not post.fallback or post.destination.chat_id == post.private_to:
-                    raise DeliveryError("telegram: cannot write to the member privately "
-                                        "(they have not started a private chat with the bot)", permanent=True) from exc
+                    raise DeliveryError(
+                        "telegram: cannot write to the member privately "
+                        "(they have not started a private chat with the bot)",
+                        permanent=True,
+                    ) from exc
             return await self._send_plain(_chat_id(post), post.fallback, (), post.source.message_id)
         return await self._send_plain(_chat_id(post), post.text, post.buttons, None)
 
     async def _send_plain(self, chat_id: int | str, text: str, buttons, reply_to: str | None) -> list[str]:
         markup = None
         if buttons:
-            markup = InlineKeyboardMarkup(inline_keyboard=[[
-                InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]])
+            markup = InlineKeyboardMarkup(
+                inline_keyboard=[[InlineKeyboardButton(text=label, callback_data=data) for label, data in buttons]]
+            )
         chunks = split_text(text.strip() or "…", TEXT_LIMIT, TEXT_LIMIT)
         ids = []
         for index, chunk in enumerate(chunks):
             reply = None
             if index == 0 and reply_to and str(reply_to).isdigit():
                 reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
-            method = SendMessage(chat_id=chat_id, text=chunk, link_preview_options=NO_PREVIEW, reply_parameters=reply,
-                                 reply_markup=markup if index == len(chunks) - 1 else None)
+            method = SendMessage(
+                chat_id=chat_id,
+                text=chunk,
+                link_preview_options=NO_PREVIEW,
+                reply_parameters=reply,
+                reply_markup=markup if index == len(chunks) - 1 else None,
+            )
             try:
                 message: Message = await self._call(method, "sendMessage")
             except TelegramBadRequest as exc:

@@ -5,6 +5,7 @@ field (as a path such as ``links[0].communities[1]``) and a fix. The result is
 a tree of frozen dataclasses; the config is an allow-list: a chat it does not
 name is never relayed.
 """
+
 from __future__ import annotations
 
 from .loading import load_links
@@ -37,8 +38,29 @@ from .schema import (
 )
 
 __all__ = [
-    "BUILTIN_POLICIES", "CONSENT_MODES", "DIRECTIONS", "LINK_MODES", "MAX_DEPTH", "MAX_EXPANDED_NODES",
-    "MAX_FILE_BYTES", "MAX_NAME", "MAX_USER_ID", "MEDIA_MODES", "MENTION_MODES", "MODERATION_MODES", "POLICY_FIELDS",
-    "PROVIDERS", "REDACTIONS", "SELF_HOSTED_PROVIDERS", "SENDER_MODES",
-    "Community", "ConfigError", "Link", "LinksConfig", "Membership", "Policy", "Problem", "load_links",
+    "BUILTIN_POLICIES",
+    "CONSENT_MODES",
+    "DIRECTIONS",
+    "LINK_MODES",
+    "MAX_DEPTH",
+    "MAX_EXPANDED_NODES",
+    "MAX_FILE_BYTES",
+    "MAX_NAME",
+    "MAX_USER_ID",
+    "MEDIA_MODES",
+    "MENTION_MODES",
+    "MODERATION_MODES",
+    "POLICY_FIELDS",
+    "PROVIDERS",
+    "REDACTIONS",
+    "SELF_HOSTED_PROVIDERS",
+    "SENDER_MODES",
+    "Community",
+    "ConfigError",
+    "Link",
+    "LinksConfig",
+    "Membership",
+    "Policy",
+    "Problem",
+    "load_links",
 ]

@@ -1,5 +1,6 @@
 """Reading `config/links.yaml`: a bounded safe YAML load (size, nesting, alias
 expansion), then validation; every problem is reported, not just the first."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -34,9 +35,11 @@ class _BoundedLoader(yaml.SafeLoader):
         try:
             if self._depth > MAX_DEPTH:
                 mark = self.peek_event().start_mark  # type: ignore[no-untyped-call]  # untyped in its stubs
-                raise _TooComplex(f"nested more than {MAX_DEPTH} levels deep",
-                                  "a links file needs a handful of levels; remove the extra brackets or indentation",
-                                  mark)
+                raise _TooComplex(
+                    f"nested more than {MAX_DEPTH} levels deep",
+                    "a links file needs a handful of levels; remove the extra brackets or indentation",
+                    mark,
+                )
             return super().compose_node(parent, index)
         finally:
             self._depth -= 1
@@ -69,16 +72,20 @@ def _check_expansion(root: yaml.Node) -> None:
             open_nodes.discard(key)
             sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
             if sizes[key] > MAX_EXPANDED_NODES:
-                raise _TooComplex(f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values "
-                                  "(an alias bomb?)", "write the repeated parts out, or nest fewer aliases "
-                                  "(`*name`) inside anchored parts", node.start_mark)
+                raise _TooComplex(
+                    f"its anchors and aliases expand to more than {MAX_EXPANDED_NODES:,} values (an alias bomb?)",
+                    "write the repeated parts out, or nest fewer aliases (`*name`) inside anchored parts",
+                    node.start_mark,
+                )
             continue
         if key in sizes:
             continue
         if key in open_nodes:
-            raise _TooComplex("an alias refers to the node it is inside of (a loop)",
-                              "use aliases (`*name`) only for parts defined before and outside them",
-                              node.start_mark)
+            raise _TooComplex(
+                "an alias refers to the node it is inside of (a loop)",
+                "use aliases (`*name`) only for parts defined before and outside them",
+                node.start_mark,
+            )
         open_nodes.add(key)
         stack.append((node, True))
         stack.extend((child, False) for child in _children(node) if id(child) not in sizes)
@@ -91,17 +98,33 @@ def read_yaml(path: Path) -> Any:
         with path.open("rb") as handle:
             raw = handle.read(MAX_FILE_BYTES + 1)
         if len(raw) > MAX_FILE_BYTES:
-            raise ConfigError([Problem(file, "(file)", f"too large (over {MAX_FILE_BYTES // 1024} KiB)",
-                                       "a links file is a few kilobytes: check that this is the right file, "
-                                       "or split very large deployments into several installs")])
+            raise ConfigError(
+                [
+                    Problem(
+                        file,
+                        "(file)",
+                        f"too large (over {MAX_FILE_BYTES // 1024} KiB)",
+                        "a links file is a few kilobytes: check that this is the right file, "
+                        "or split very large deployments into several installs",
+                    )
+                ]
+            )
         text = raw.decode("utf-8")
     except FileNotFoundError:
-        raise ConfigError([Problem(file, "(file)", "the file does not exist",
-                                   "create it from config/links.example.yaml, or pass --config PATH "
-                                   "/ set TWINBRIDGE_CONFIG")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    file,
+                    "(file)",
+                    "the file does not exist",
+                    "create it from config/links.example.yaml, or pass --config PATH / set TWINBRIDGE_CONFIG",
+                )
+            ]
+        ) from None
     except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(file, "(file)", f"cannot be read: {exc.__class__.__name__}",
-                                   "make it a readable UTF-8 text file")]) from None
+        raise ConfigError(
+            [Problem(file, "(file)", f"cannot be read: {exc.__class__.__name__}", "make it a readable UTF-8 text file")]
+        ) from None
     try:
         return yaml.load(text, Loader=_BoundedLoader)  # noqa: S506 - a SafeLoader with bounds
     except _TooComplex as exc:
@@ -111,11 +134,27 @@ def read_yaml(path: Path) -> Any:
         mark = getattr(exc, "problem_mark", None)
         where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else "(syntax)"
         problem = getattr(exc, "problem", None) or "invalid YAML"
-        raise ConfigError([Problem(file, where, f"YAML syntax error: {problem}",
-                                   "check indentation (spaces, not tabs) and quoting near that line")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    file,
+                    where,
+                    f"YAML syntax error: {problem}",
+                    "check indentation (spaces, not tabs) and quoting near that line",
+                )
+            ]
+        ) from None
     except (ValueError, OverflowError, RecursionError) as exc:  # e.g. a date like 2024-13-45, a 5000-digit number
-        raise ConfigError([Problem(file, "(file)", f"a value cannot be read ({exc.__class__.__name__})",
-                                   "quote values that are meant as text, e.g. `name: \"2024-13-45\"`")]) from None
+        raise ConfigError(
+            [
+                Problem(
+                    file,
+                    "(file)",
+                    f"a value cannot be read ({exc.__class__.__name__})",
+                    'quote values that are meant as text, e.g. `name: "2024-13-45"`',
+                )
+            ]
+        ) from None
 
 
 def load_links(path: str | Path, *, pseudonym_key: str | None = None, strict_secrets: bool = False) -> LinksConfig:

@@ -1,5 +1,6 @@
 """The loaded configuration: a tree of frozen dataclasses, and the questions
 the bridge asks of it (which links a chat is in, which languages, how long to keep)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
@@ -32,22 +33,46 @@ class Policy:
 BUILTIN_POLICIES: dict[str, Policy] = {
     # Adults who know each other; still never pings anyone across the bridge.
     "open": Policy(
-        name="open", sender="full", redact=(), media="allow", links="allow",
-        mentions="none", translation=("libre", "google", "mymemory"), show_original=False,
-        consent="none", moderation="none", retention_days=30,
+        name="open",
+        sender="full",
+        redact=(),
+        media="allow",
+        links="allow",
+        mentions="none",
+        translation=("libre", "google", "mymemory"),
+        show_original=False,
+        consent="none",
+        moderation="none",
+        retention_days=30,
     ),
     # The default for associations: first names, obvious personal data removed.
     "community": Policy(
-        name="community", sender="first_name", redact=("email", "phone", "iban", "card"),
-        media="images", links="allow", mentions="none", translation=("libre", "mymemory"),
-        show_original=False, consent="none", moderation="profanity", retention_days=30,
+        name="community",
+        sender="first_name",
+        redact=("email", "phone", "iban", "card"),
+        media="images",
+        links="allow",
+        mentions="none",
+        translation=("libre", "mymemory"),
+        show_original=False,
+        consent="none",
+        moderation="profanity",
+        retention_days=30,
     ),
     # Children: pseudonyms, everything personal removed, self-hosted translator
     # only, consent and a teacher's approval before anything crosses.
     "school": Policy(
-        name="school", sender="pseudonym", redact=REDACTIONS, media="block", links="block",
-        mentions="none", translation=("libre",), show_original=True, consent="opt_in",
-        moderation="approve", retention_days=7,
+        name="school",
+        sender="pseudonym",
+        redact=REDACTIONS,
+        media="block",
+        links="block",
+        mentions="none",
+        translation=("libre",),
+        show_original=True,
+        consent="opt_in",
+        moderation="approve",
+        retention_days=7,
     ),
 }
 POLICY_FIELDS = tuple(f.name for f in fields(Policy) if f.name != "name")

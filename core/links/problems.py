@@ -1,5 +1,6 @@
 """A problem found in the links file, as `twinbridge check` prints it: the
 file, the field, what is wrong and how to fix it."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

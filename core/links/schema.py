@@ -1,5 +1,6 @@
 """What `config/links.yaml` may say: the allowed values of each field, and the
 bounds on what a file may make the bridge hold."""
+
 from __future__ import annotations
 
 import re

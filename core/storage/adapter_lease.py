@@ -1,5 +1,6 @@
 """One platform's adapter lease (bridge/lease.py): a key naming the holder, with a short
 TTL the holder renews (asyncio client)."""
+
 from __future__ import annotations
 
 from . import scripts

@@ -5,6 +5,7 @@ the one transaction that ends a post's turn.
 
 Writes that follow a post are handed around as :data:`~core.storage.writes.Writes`, so
 that they all reach Redis with the rest in one round trip."""
+
 from __future__ import annotations
 
 import json
@@ -17,6 +18,7 @@ from . import scripts
 from .keys import DAY, Keys
 from .outbox import OutboxStream
 from .writes import Writes
+
 
 class DeliveryBook:
     def __init__(self, redis, keys: Keys, stream: OutboxStream, platform: str):
@@ -50,9 +52,11 @@ class DeliveryBook:
     # -- writes that follow a post ------------------------------------------------------
     def copies(self, post: OutboundPost, ids: list[str]) -> Writes:
         """Record ``ids`` as the copies of ``post`` in its destination (and end its intent)."""
+
         def into(pipe) -> None:
             self._idmap.record_into(pipe, post.link_id, post.source, post.destination, ids, post.retention_days)
             self._intents.resolve_into(pipe, post.link_id, post.source, post.destination)
+
         return into
 
     def copies_gone(self, post: OutboundPost, copies: list[str]) -> Writes:
@@ -62,10 +66,12 @@ class DeliveryBook:
     def quote(self, post: OutboundPost, quoted: MessageRef) -> Writes:
         """Note that the copy of ``post`` (a reply) quotes ``quoted``, so that erasing
         ``quoted`` can drop the quote."""
+
         def into(pipe) -> None:
             key = self._keys.quoted_in(quoted.key)
             pipe.sadd(key, f"{post.link_id}|{post.source.key}|{post.destination.key}")
             pipe.expire(key, post.retention_days * DAY)
+
         return into
 
     async def record_now(self, writes: Writes) -> None:
@@ -83,14 +89,33 @@ class DeliveryBook:
         ttl = post.retention_days * DAY
         origins = [self._keys.origin(MessageRef(chat.platform, chat.chat_id, copy_id).key) for copy_id in ids]
         done = await self._note_notice(
-            keys=[self._keys.erased(post.author), self._keys.notices_about(post.author),
-                  self._keys.idmap(ref.key), *origins],
-            args=[repr(post.written_at), f"{post.link_id}|{ref.key}|{chat.key}|{post.private_to}", time.time() + ttl,
-                  ttl, IdMap.field(post.link_id, chat), json.dumps(ids), f"{post.link_id}|{ref.key}"])
+            keys=[
+                self._keys.erased(post.author),
+                self._keys.notices_about(post.author),
+                self._keys.idmap(ref.key),
+                *origins,
+            ],
+            args=[
+                repr(post.written_at),
+                f"{post.link_id}|{ref.key}|{chat.key}|{post.private_to}",
+                time.time() + ttl,
+                ttl,
+                IdMap.field(post.link_id, chat),
+                json.dumps(ids),
+                f"{post.link_id}|{ref.key}",
+            ],
+        )
         return bool(done)
 
-    async def finish(self, post: OutboundPost, entry_id, writes: Writes | None = None, *,
-                     delivered: bool = False, resolve_intent: bool = True) -> None:
+    async def finish(
+        self,
+        post: OutboundPost,
+        entry_id,
+        writes: Writes | None = None,
+        *,
+        delivered: bool = False,
+        resolve_intent: bool = True,
+    ) -> None:
         """Everything that follows one post, in one round trip: its ``writes``, the
         delivery marker and counter (when ``delivered``), the order cursor of its
         destination (delivered or not, its turn is over), its intent (dealt with) and
@@ -109,9 +134,14 @@ class DeliveryBook:
                 pipe.expire(self._keys.stats(), Keys.STATS_TTL)
             if post.seq:
                 # Only ever forwards (a late duplicate must not move it back).
-                await self._advance(keys=[self._keys.cursor(post.destination.key, post.source.chat.key),
-                                          self._keys.seq(post.source.chat.key)],
-                                    args=[post.seq, post.retention_days * DAY], client=pipe)
+                await self._advance(
+                    keys=[
+                        self._keys.cursor(post.destination.key, post.source.chat.key),
+                        self._keys.seq(post.source.chat.key),
+                    ],
+                    args=[post.seq, post.retention_days * DAY],
+                    client=pipe,
+                )
             if entry_id is not None:
                 self._stream.ack_into(pipe, entry_id)
             await pipe.execute()

@@ -1,6 +1,7 @@
 """What the Discord adapter keeps in Redis (asyncio client): the newest member message
 accepted per channel (for catching up after a gateway session was lost) and its
 webhook per channel (stored as JSON: id and token; configuration-like, no expiry)."""
+
 from __future__ import annotations
 
 import json

@@ -2,6 +2,7 @@
 erasure under way (the member's ref and when it started, so a crashed worker's erasure
 is driven to the end), the member's tombstone, and the batched reads and writes that
 take back what they wrote, with the delete and unquote posts queued for the adapters."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
@@ -13,7 +14,6 @@ from .keys import DAY, Keys
 from .members import forget_consents_into
 from .outbox import append_into
 from .writes import Writes
-
 
 
 class ErasureRecords:
@@ -60,11 +60,14 @@ class ErasureRecords:
                 read.hgetall(self._keys.idmap(rest))
                 read.smembers(self._keys.quoted_in(rest))
         replies = iter(read.execute())
-        return [next(replies) if member.startswith("held|") else (copies_by_link(next(replies)), next(replies))
-                for member in members]
+        return [
+            next(replies) if member.startswith("held|") else (copies_by_link(next(replies)), next(replies))
+            for member in members
+        ]
 
-    def retire_authored(self, user_ref: str, members: list[str], posts: list[OutboundPost],
-                        unquoted_sources: list[str]) -> None:
+    def retire_authored(
+        self, user_ref: str, members: list[str], posts: list[OutboundPost], unquoted_sources: list[str]
+    ) -> None:
         """Queue ``posts`` (deletes and unquotes), forget the quotes of
         ``unquoted_sources`` and take ``members`` off the member's index, atomically."""
         write = self._redis.pipeline(transaction=True)

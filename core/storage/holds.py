@@ -1,6 +1,7 @@
 """Messages held for a moderator (sync client): the hold (a JSON record: link, author,
 the event with its text) under a random ID, the event's reference to its ID, the
 notices queued with a hold and the translation task handed an approved one, atomically."""
+
 from __future__ import annotations
 
 import json
@@ -16,14 +17,26 @@ def record(link_id: str, author: str, event: PlatformEvent) -> str:
     return json.dumps({"link_id": link_id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
 
 
-def hold(redis, keys: Keys, link_id: str, dedup_key: str, hold_id: str, stored: str, retention_days: int,
-         notices: list[OutboundPost]) -> tuple[str, int]:
+def hold(
+    redis,
+    keys: Keys,
+    link_id: str,
+    dedup_key: str,
+    hold_id: str,
+    stored: str,
+    retention_days: int,
+    notices: list[OutboundPost],
+) -> tuple[str, int]:
     """Store the hold ``stored`` (see :func:`record`) under ``hold_id`` and queue
     ``notices``, unless the event was held in this link before: (its ID, 1) when held
     now, (the earlier ID, 0) when held before, ('', 0) when ``hold_id`` is taken."""
     stream_keys, args = script_streams(keys, notices)
-    got, created = scripts.run(redis, "hold", [keys.hold_ref(link_id, dedup_key), keys.held(hold_id), *stream_keys],
-                               [hold_id, stored, retention_days * DAY, *args])
+    got, created = scripts.run(
+        redis,
+        "hold",
+        [keys.hold_ref(link_id, dedup_key), keys.held(hold_id), *stream_keys],
+        [hold_id, stored, retention_days * DAY, *args],
+    )
     return got, created
 
 
@@ -37,8 +50,15 @@ def release(redis, keys: Keys, hold_id: str, queue_key: str, message: str, reten
     """Remove the hold and push ``message`` (the translation task of its approved drafts)
     onto the Celery list ``queue_key``, with the hold's release mark (Keys.released, which
     publishing retires), atomically; False if it was gone (decided before)."""
-    return scripts.run(redis, "hold_release", [keys.held(hold_id), keys.released(hold_id), queue_key],
-                       [retention_days * DAY, message]) != -1
+    return (
+        scripts.run(
+            redis,
+            "hold_release",
+            [keys.held(hold_id), keys.released(hold_id), queue_key],
+            [retention_days * DAY, message],
+        )
+        != -1
+    )
 
 
 def remove(redis, keys: Keys, hold_id: str) -> bool:

@@ -1,5 +1,6 @@
 """Removing a whole install's keys (asyncio client): the demo runs under a prefix of
 its own and leaves nothing behind."""
+
 from __future__ import annotations
 
 from .keys import Keys

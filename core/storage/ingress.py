@@ -4,6 +4,7 @@ client; what the adapters' accept and the ingress sweeper read and write).
 
 An ingress entry has two fields: ``event``, the event as JSON (a command wrapped as
 ``{"command": …}``), and ``task``, the id of the Celery task enqueued with it."""
+
 from __future__ import annotations
 
 import json
@@ -31,8 +32,9 @@ class IngressStore:
         self._requeue = scripts.register(redis, "ingress_requeue_if_there")
 
     # -- accepting ---------------------------------------------------------------------
-    async def begin(self, dedup_key: str, chat: str, token: str, pending_ttl: int, ttl: int,
-                    lease_of: str | None = None):
+    async def begin(
+        self, dedup_key: str, chat: str, token: str, pending_ttl: int, ttl: int, lease_of: str | None = None
+    ):
         """Mark the event seen (holding ``token`` while it is stored) and give it the next
         position of ``chat``: that position (int), or the seen marker's value when it was
         seen before (str). ``lease_of``: the platform whose adapter lease this process
@@ -42,13 +44,31 @@ class IngressStore:
             keys += [self._keys.adapter_lease(lease_of), self._keys.stats()]
         return await self._begin(keys=keys, args=[token, pending_ttl, ttl])
 
-    async def store(self, dedup_key: str, chat: str, seq: int, ttl: int, entry: dict, *, queue_key: str,
-                    task_message: str, task_id: str, counter: str, token: str, pending_command: bool):
+    async def store(
+        self,
+        dedup_key: str,
+        chat: str,
+        seq: int,
+        ttl: int,
+        entry: dict,
+        *,
+        queue_key: str,
+        task_message: str,
+        task_id: str,
+        counter: str,
+        token: str,
+        pending_command: bool,
+    ):
         """Store the entry, its in-flight and seen markers, its task (on ``queue_key``) and
         counter, all or nothing: the entry id, or None when the seen marker no longer holds
         ``token`` (another process took the accept over)."""
-        keys = [self._keys.ingress(), self._keys.in_flight(chat, seq), self._keys.seen(dedup_key), queue_key,
-                self._keys.stats()]
+        keys = [
+            self._keys.ingress(),
+            self._keys.in_flight(chat, seq),
+            self._keys.seen(dedup_key),
+            queue_key,
+            self._keys.stats(),
+        ]
         args = [json.dumps(entry, ensure_ascii=False), ttl, task_message, counter, Keys.STATS_TTL, task_id, token]
         if pending_command:
             keys.append(self._keys.pending_commands(chat))

@@ -1,4 +1,5 @@
 """Every Redis key the bridge owns, in one place (so retention can be audited)."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass

@@ -1,6 +1,7 @@
 """What the bridge keeps per member (sync client): their consent per link and the
 "told once" marker, and the index of what they wrote ("link|source message" and
 "held|ID", each scored with its own expiry), which access and erasure read."""
+
 from __future__ import annotations
 
 import time

@@ -2,6 +2,7 @@
 that platform's adapter, which reads them with a consumer group (``GROUP``) and deletes
 each once it is dealt with. An entry is one field, ``post``: the post as JSON (its text
 lives in Redis only while in flight)."""
+
 from __future__ import annotations
 
 import json
@@ -80,8 +81,9 @@ class OutboxStream:
         start = "0-0"
         claimed = 0
         while True:
-            reply = await self._redis.xautoclaim(self.name, GROUP, consumer, int(idle * 1000),
-                                                 start_id=start, count=500)
+            reply = await self._redis.xautoclaim(
+                self.name, GROUP, consumer, int(idle * 1000), start_id=start, count=500
+            )
             # (redis-py drops the cursor of a JUSTID reply, hence the entries)
             start, entries = reply[0], reply[1]
             claimed += len(entries)
@@ -136,8 +138,9 @@ def script_streams(keys: Keys, posts: list[OutboundPost]) -> tuple[list[str], li
     return stream_keys, args
 
 
-def publish(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost], ingress_id: str | None,
-            hold_id: str = "") -> bool:
+def publish(
+    redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost], ingress_id: str | None, hold_id: str = ""
+) -> bool:
     """Append each post to its platform's outbox and retire the event's ingress entry
     (``ingress_id``; IN_FLIGHT: the one its in-flight marker names; None: not from the
     ingress) and in-flight marker, atomically. False when it was published before.
@@ -145,5 +148,12 @@ def publish(redis, keys: Keys, chat_key: str, seq: int, posts: list[OutboundPost
     instead (core/storage/holds.py), so that it too is published once."""
     stream_keys, args = script_streams(keys, posts)
     marker = keys.released(hold_id) if hold_id else keys.in_flight(chat_key, seq)
-    return scripts.run(redis, "publish", [keys.ingress(), marker, *stream_keys],
-                       [IN_FLIGHT if hold_id else ingress_id or "", *args]) != -1
+    return (
+        scripts.run(
+            redis,
+            "publish",
+            [keys.ingress(), marker, *stream_keys],
+            [IN_FLIGHT if hold_id else ingress_id or "", *args],
+        )
+        != -1
+    )

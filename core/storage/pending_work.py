@@ -5,6 +5,7 @@ markers, a group command's pending mark), so that nothing waits for a removed po
 
 Bounded: streams and queues are read in pages, the unacked hash with HSCAN; each page's
 removals go in one transaction."""
+
 from __future__ import annotations
 
 import json

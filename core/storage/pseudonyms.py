@@ -1,6 +1,7 @@
 """Members' pseudonyms per link and the claims on the names (sync client): a name
 claimed by a keyed hash of its member (never their id), renewed each time it is shown,
 so it lapses after the link's retention without a message from them."""
+
 from __future__ import annotations
 
 from . import scripts

@@ -1,6 +1,7 @@
 """Cached translations (sync client): only where a link's policy allows a cache, keyed
 by a digest of the text and its settings (the text never appears in a key), stored as
 JSON (text and provider), expiring after the policy's days."""
+
 from __future__ import annotations
 
 import json
@@ -23,5 +24,8 @@ class TranslationCache:
 
     def put(self, digest: str, text: str, provider: str, days: int) -> None:
         if days > 0:
-            self.redis.set(self.keys.translation(digest), json.dumps({"text": text, "provider": provider},
-                                                                      ensure_ascii=False), ex=days * DAY)
+            self.redis.set(
+                self.keys.translation(digest),
+                json.dumps({"text": text, "provider": provider}, ensure_ascii=False),
+                ex=days * DAY,
+            )

@@ -1,5 +1,6 @@
 """Writes handed around to be made together: functions adding their commands to a
 pipeline, so that several concerns' writes reach Redis in one round trip."""
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -9,10 +10,12 @@ Writes = Callable[[object], None]  # adds writes to a pipeline
 
 def together(*writes: Writes | None) -> Writes:
     """One :data:`Writes` doing each of ``writes`` (None: nothing) in turn."""
+
     def into(pipe) -> None:
         for write in writes:
             if write is not None:
                 write(pipe)
+
     return into
 
 

@@ -54,6 +54,7 @@ REST routes), ``webhooks``, ``interactions`` and ``app_commands``, ``gateway``,
 request meets first); ``protocol`` (Discord's numbers and error bodies) and
 ``forms`` (body checks) are shared by them; ``standin`` composes them.
 """
+
 from sandbox.discord.standin import DiscordStandIn
 
 __all__ = ["DiscordStandIn"]

@@ -1,6 +1,7 @@
 """Application commands: bulk-overwritten with ``PUT /applications/{id}/commands``
 (global) and ``.../guilds/{guild_id}/commands``, kept as Discord stores them, and
 looked up when a member runs a slash command."""
+
 from __future__ import annotations
 
 import copy
@@ -74,13 +75,17 @@ class ApplicationCommands:
             old = existing.get((kind, given["name"]))
             permissions = given.get("default_member_permissions")
             command: dict[str, Any] = {
-                "id": old["id"] if old else str(ids.next()), "application_id": str(self._state.application_id),
-                "version": str(ids.next()), "type": kind, "name": given["name"],
+                "id": old["id"] if old else str(ids.next()),
+                "application_id": str(self._state.application_id),
+                "version": str(ids.next()),
+                "type": kind,
+                "name": given["name"],
                 "name_localizations": given.get("name_localizations"),
                 "description": given.get("description") or "",
                 "description_localizations": given.get("description_localizations"),
                 "default_member_permissions": None if permissions is None else str(permissions),
-                "nsfw": bool(given.get("nsfw", False)), "contexts": given.get("contexts"),
+                "nsfw": bool(given.get("nsfw", False)),
+                "contexts": given.get("contexts"),
                 "integration_types": given.get("integration_types") or [0],
             }
             if given.get("options"):

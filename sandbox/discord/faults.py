@@ -1,5 +1,6 @@
 """Failures injected by tests: the next requests matching a pattern, or every one in a
 time window, answered with a status and Discord's error body for it."""
+
 from __future__ import annotations
 
 import asyncio
@@ -12,10 +13,14 @@ from sandbox.discord.protocol import API_PREFIX, json_response
 from sandbox.discord.ratelimits import RateLimits
 
 _DEFAULT_BODIES = {
-    400: ("400: Bad Request", 0), 401: ("401: Unauthorized", 0),
-    403: ("Missing Permissions", 50013), 404: ("404: Not Found", 0),
-    500: ("500: Internal Server Error", 0), 502: ("502: Bad Gateway", 0),
-    503: ("503: Service Unavailable", 0), 504: ("504: Gateway Timeout", 0),
+    400: ("400: Bad Request", 0),
+    401: ("401: Unauthorized", 0),
+    403: ("Missing Permissions", 50013),
+    404: ("404: Not Found", 0),
+    500: ("500: Internal Server Error", 0),
+    502: ("502: Bad Gateway", 0),
+    503: ("503: Service Unavailable", 0),
+    504: ("504: Gateway Timeout", 0),
 }
 
 
@@ -36,8 +41,15 @@ class Faults:
         self._ratelimits = ratelimits
         self._faults: list[Fault] = []
 
-    def fail_next(self, path_pattern: str, status: int, *, retry_after: float | None = None,
-                  count: int = 1, body: dict | None = None) -> None:
+    def fail_next(
+        self,
+        path_pattern: str,
+        status: int,
+        *,
+        retry_after: float | None = None,
+        count: int = 1,
+        body: dict | None = None,
+    ) -> None:
         """Answer the next ``count`` requests matching ``path_pattern`` with
         ``status`` and Discord's error body for it. The pattern is a glob over
         the path after /api/v10, optionally preceded by a method:
@@ -45,14 +57,25 @@ class Faults:
         method, _, pattern = path_pattern.strip().rpartition(" ")
         self._faults.append(Fault(method.upper() or None, pattern, status, retry_after, count, body))
 
-    def fail_for(self, path_pattern: str, status: int, *, seconds: float, after: float = 0.0,
-                 retry_after: float | None = None) -> None:
+    def fail_for(
+        self, path_pattern: str, status: int, *, seconds: float, after: float = 0.0, retry_after: float | None = None
+    ) -> None:
         """An outage window: from ``after`` seconds from now, for ``seconds``, every
         request matching ``path_pattern`` (as in :meth:`fail_next`) gets ``status``."""
         now = asyncio.get_running_loop().time()
         method, _, pattern = path_pattern.strip().rpartition(" ")
-        self._faults.append(Fault(method.upper() or None, pattern, status, retry_after, 1 << 30, None,
-                                  starts=now + after, until=now + after + seconds))
+        self._faults.append(
+            Fault(
+                method.upper() or None,
+                pattern,
+                status,
+                retry_after,
+                1 << 30,
+                None,
+                starts=now + after,
+                until=now + after + seconds,
+            )
+        )
 
     def answer(self, request: web.Request, bucket_name: str, major: str) -> web.Response | None:
         """The injected failure for this request, if one matches (spending it)."""
@@ -68,7 +91,7 @@ class Faults:
         return json_response(body, status=fault.status, headers={"Via": "1.1 google"})
 
     def _take(self, request: web.Request) -> Fault | None:
-        path = request.path[len(API_PREFIX):]
+        path = request.path[len(API_PREFIX) :]
         now = asyncio.get_running_loop().time()
         for fault in list(self._faults):
             if fault.until is not None and now >= fault.until:

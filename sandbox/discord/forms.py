@@ -2,6 +2,7 @@
 (action rows of buttons), application commands, webhook names. Each check raises
 :class:`~sandbox.discord.protocol.FormError` (or another Discord error) or returns
 what is stored."""
+
 from __future__ import annotations
 
 import copy
@@ -38,8 +39,13 @@ def check_content(body: dict) -> None:
         raise FormError(("content",), "STRING_TYPE_CONVERT", "Could not interpret the value as string.")
     if content and len(content) > MAX_CONTENT:
         raise FormError(("content",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CONTENT} or fewer in length.")
-    if not (content or "").strip() and not body.get("embeds") and not body.get("sticker_ids") \
-            and not body.get("attachments") and not body.get("poll"):
+    if (
+        not (content or "").strip()
+        and not body.get("embeds")
+        and not body.get("sticker_ids")
+        and not body.get("attachments")
+        and not body.get("poll")
+    ):
         raise DiscordError(400, "Cannot send an empty message", 50006)
 
 
@@ -59,8 +65,9 @@ def check_name(field_name: str, name: str, *, strip: bool = False) -> None:
         raise FormError((field_name,), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 80 in length.")
     match = FORBIDDEN_NAME.search(name)
     if match:
-        raise FormError((field_name,), "USERNAME_INVALID_CONTAINS",
-                        f"Username cannot contain \"{match.group(0).lower()}\"")
+        raise FormError(
+            (field_name,), "USERNAME_INVALID_CONTAINS", f'Username cannot contain "{match.group(0).lower()}"'
+        )
 
 
 def components(raw: Any) -> list[dict]:
@@ -78,30 +85,33 @@ def components(raw: Any) -> list[dict]:
     for r, row in enumerate(rows):
         where: tuple = ("components", r)
         if not isinstance(row, dict) or row.get("type") != COMPONENT_ACTION_ROW:
-            raise FormError(where + ("type",), "UNION_TYPE_CHOICES",
-                            "Value of field \"type\" must be one of (1,).")
+            raise FormError(where + ("type",), "UNION_TYPE_CHOICES", 'Value of field "type" must be one of (1,).')
         children = row.get("components")
         if not isinstance(children, list) or not 1 <= len(children) <= MAX_ROW_WIDTH:
-            raise FormError(where + ("components",), "BASE_TYPE_BAD_LENGTH",
-                            f"Must be between 1 and {MAX_ROW_WIDTH} in length.")
+            raise FormError(
+                where + ("components",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_ROW_WIDTH} in length."
+            )
         row.setdefault("id", next_id)
         next_id = max(next_id, int(row["id"])) + 1
         for c, child in enumerate(children):
             at = where + ("components", c)
             kind = child.get("type") if isinstance(child, dict) else None
             if kind != COMPONENT_BUTTON and kind not in SELECT_TYPES:
-                raise FormError(at + ("type",), "UNION_TYPE_CHOICES",
-                                "Value of field \"type\" must be one of (2, 3, 5, 6, 7, 8).")
+                raise FormError(
+                    at + ("type",), "UNION_TYPE_CHOICES", 'Value of field "type" must be one of (2, 3, 5, 6, 7, 8).'
+                )
             if kind in SELECT_TYPES and len(children) > 1:
-                raise FormError(at, "COMPONENT_LAYOUT_WIDTH_EXCEEDED",
-                                "The specified component exceeds the maximum width")
+                raise FormError(
+                    at, "COMPONENT_LAYOUT_WIDTH_EXCEEDED", "The specified component exceeds the maximum width"
+                )
             style = child.get("style")
             if kind == COMPONENT_BUTTON and style not in (1, 2, 3, 4, 5, 6):
                 raise FormError(at + ("style",), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6}.")
             label = child.get("label")
             if label is not None and (not isinstance(label, str) or len(label) > MAX_BUTTON_LABEL):
-                raise FormError(at + ("label",), "BASE_TYPE_MAX_LENGTH",
-                                f"Must be {MAX_BUTTON_LABEL} or fewer in length.")
+                raise FormError(
+                    at + ("label",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_BUTTON_LABEL} or fewer in length."
+                )
             if kind == COMPONENT_BUTTON and style == BUTTON_STYLE_LINK:
                 if not child.get("url"):
                     raise FormError(at + ("url",), "BASE_TYPE_REQUIRED", "This field is required")
@@ -110,14 +120,19 @@ def components(raw: Any) -> list[dict]:
                 if custom_id is None:
                     raise FormError(at + ("custom_id",), "BASE_TYPE_REQUIRED", "This field is required")
                 if not isinstance(custom_id, str) or not custom_id:
-                    raise FormError(at + ("custom_id",), "BASE_TYPE_BAD_LENGTH",
-                                    f"Must be between 1 and {MAX_CUSTOM_ID} in length.")
+                    raise FormError(
+                        at + ("custom_id",), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {MAX_CUSTOM_ID} in length."
+                    )
                 if len(custom_id) > MAX_CUSTOM_ID:
-                    raise FormError(at + ("custom_id",), "BASE_TYPE_MAX_LENGTH",
-                                    f"Must be {MAX_CUSTOM_ID} or fewer in length.")
+                    raise FormError(
+                        at + ("custom_id",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_CUSTOM_ID} or fewer in length."
+                    )
                 if custom_id in custom_ids:
-                    raise FormError(at + ("custom_id",), "COMPONENT_CUSTOM_ID_DUPLICATED",
-                                    "Component custom id cannot be duplicated")
+                    raise FormError(
+                        at + ("custom_id",),
+                        "COMPONENT_CUSTOM_ID_DUPLICATED",
+                        "Component custom id cannot be duplicated",
+                    )
                 custom_ids.add(custom_id)
             child.setdefault("id", next_id)
             next_id = max(next_id, int(child["id"])) + 1
@@ -137,8 +152,9 @@ def _check_options(options: Any, path: tuple) -> None:
         if not isinstance(option, dict):
             raise FormError(at, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
         if option.get("type") not in range(1, 12):
-            raise FormError(at + ("type",), "BASE_TYPE_CHOICES",
-                            "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}.")
+            raise FormError(
+                at + ("type",), "BASE_TYPE_CHOICES", "Value must be one of {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}."
+            )
         name = option.get("name")
         if not isinstance(name, str) or not COMMAND_NAME.match(name) or name != name.lower():
             raise FormError(at + ("name",), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
@@ -149,8 +165,11 @@ def _check_options(options: Any, path: tuple) -> None:
             _check_options(option.get("options"), at + ("options",))
         elif option.get("required"):
             if optional_seen:
-                raise FormError(at + ("required",), "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
-                                "Required options must be placed before non-required options")
+                raise FormError(
+                    at + ("required",),
+                    "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
+                    "Required options must be placed before non-required options",
+                )
         else:
             optional_seen = True
 
@@ -176,12 +195,12 @@ def check_commands(body: Any) -> None:
                 raise FormError((index, "name"), "APPLICATION_COMMAND_INVALID_NAME", "Command name is invalid")
             description = command.get("description")
             if not isinstance(description, str) or not 1 <= len(description) <= 100:
-                raise FormError((index, "description"), "BASE_TYPE_BAD_LENGTH",
-                                "Must be between 1 and 100 in length.")
+                raise FormError((index, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
             _check_options(command.get("options"), (index, "options"))
         elif len(name) > 32:
             raise FormError((index, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
         if (kind, name) in seen:
-            raise FormError((index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME",
-                            "Application command names must be unique")
+            raise FormError(
+                (index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"
+            )
         seen.add((kind, name))

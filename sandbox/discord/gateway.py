@@ -3,6 +3,7 @@ GUILD_CREATE per guild), RESUME with replay of what a session missed, zlib-strea
 compression when asked for, and the dispatches of the world's events to every session
 whose intents entitle it to them (without content where the Message Content intent is
 missing)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -27,7 +28,7 @@ from sandbox.discord.state import DiscordState
 HEARTBEAT_INTERVAL_MS = 41250
 SESSION_BUFFER = 1000  # dispatches kept per session for RESUME
 MAX_SESSIONS = 20
-_TRACE = ["[\"twinbridge-standin\"]"]
+_TRACE = ['["twinbridge-standin"]']
 
 
 @dataclass(eq=False)
@@ -125,14 +126,18 @@ class Gateway:
         direct = event.startswith("MESSAGE_") and "guild_id" not in data
         for session in list(self._sessions.values()):
             if event.startswith("MESSAGE_") and not session.intents & (
-                    INTENT_DIRECT_MESSAGES if direct else INTENT_GUILD_MESSAGES):
+                INTENT_DIRECT_MESSAGES if direct else INTENT_GUILD_MESSAGES
+            ):
                 continue
             if event.startswith(("GUILD_", "CHANNEL_")) and not session.intents & INTENT_GUILDS:
                 continue
             payload = {k: copy.deepcopy(v) for k, v in data.items() if not k.startswith("_")}
             # DMs with the app are exempt from the Message Content intent.
-            if event in ("MESSAGE_CREATE", "MESSAGE_UPDATE") and not direct \
-                    and not session.intents & INTENT_MESSAGE_CONTENT:
+            if (
+                event in ("MESSAGE_CREATE", "MESSAGE_UPDATE")
+                and not direct
+                and not session.intents & INTENT_MESSAGE_CONTENT
+            ):
                 self._strip_content(payload)
             session.send(event, payload)
 
@@ -152,12 +157,21 @@ class Gateway:
 
     def _ready_payload(self, session: Session) -> dict:
         return {
-            "v": 10, "user": self._state.bot_user(), "user_settings": {}, "session_type": "normal",
+            "v": 10,
+            "user": self._state.bot_user(),
+            "user_settings": {},
+            "session_type": "normal",
             "guilds": [{"id": str(g), "unavailable": True} for g in self._state.guilds],
-            "session_id": session.id, "resume_gateway_url": self.url,
+            "session_id": session.id,
+            "resume_gateway_url": self.url,
             "application": {"id": str(self._state.application_id), "flags": (1 << 19)},
-            "private_channels": [], "relationships": [], "presences": [], "guild_join_requests": [],
-            "geo_ordered_rtc_regions": [], "auth": {}, "_trace": _TRACE,
+            "private_channels": [],
+            "relationships": [],
+            "presences": [],
+            "guild_join_requests": [],
+            "geo_ordered_rtc_regions": [],
+            "auth": {},
+            "_trace": _TRACE,
         }
 
     # -- the websocket ------------------------------------------------------------------
@@ -169,8 +183,9 @@ class Gateway:
         connection = Connection(ws, compress=request.query.get("compress") == "zlib-stream")
         self._connections.add(connection)
         writer = asyncio.create_task(self._write(connection))
-        connection.send({"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS, "_trace": _TRACE},
-                         "s": None, "t": None})
+        connection.send(
+            {"op": 10, "d": {"heartbeat_interval": HEARTBEAT_INTERVAL_MS, "_trace": _TRACE}, "s": None, "t": None}
+        )
         try:
             async for msg in ws:
                 if msg.type is WSMsgType.TEXT:

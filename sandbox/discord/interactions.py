@@ -6,6 +6,7 @@ dispatches INTERACTION_CREATE as Discord sends it. ``POST /interactions/{id}/{to
 ``/webhooks/{application_id}/{token}`` (the first one after a type 5 defer replaces its
 "thinking" message) and ``.../messages/@original``. Every accepted answer is logged
 (:attr:`Interactions.interaction_responses`)."""
+
 from __future__ import annotations
 
 import base64
@@ -89,8 +90,9 @@ class Interactions:
         return copy.deepcopy(self._log)
 
     # -- members' side -----------------------------------------------------------------
-    def inject_component_click(self, user: dict, channel_id: int, message_id: int, custom_id: str, *,
-                               permissions: int | None = None) -> dict:
+    def inject_component_click(
+        self, user: dict, channel_id: int, message_id: int, custom_id: str, *, permissions: int | None = None
+    ) -> dict:
         """The member presses the button ``custom_id`` on a message of the bot's (in a
         guild channel or their DM channel); dispatches INTERACTION_CREATE (type 3) and
         returns its payload. Like in the Discord apps, only an enabled button that is
@@ -105,17 +107,23 @@ class Interactions:
                 message = ephemeral
         if message is None:
             raise ValueError(f"no message {message_id} in channel {channel_id} that this user can see")
-        buttons = [child for row in message.get("components") or () for child in row.get("components") or ()
-                   if child.get("type") == COMPONENT_BUTTON]
+        buttons = [
+            child
+            for row in message.get("components") or ()
+            for child in row.get("components") or ()
+            if child.get("type") == COMPONENT_BUTTON
+        ]
         button = next((b for b in buttons if b.get("custom_id") == custom_id), None)
         if button is None or button.get("disabled"):
             raise ValueError(f"message {message_id} has no enabled button with custom_id {custom_id!r}")
         data = {"custom_id": custom_id, "component_type": COMPONENT_BUTTON, "id": button.get("id")}
-        return self._start(INTERACTION_MESSAGE_COMPONENT, member, channel_id, data,
-                           message=message, permissions=permissions)
+        return self._start(
+            INTERACTION_MESSAGE_COMPONENT, member, channel_id, data, message=message, permissions=permissions
+        )
 
-    def inject_slash_command(self, user: dict, channel_id: int, name: str, options: dict | None = None, *,
-                             permissions: int | None = None) -> dict:
+    def inject_slash_command(
+        self, user: dict, channel_id: int, name: str, options: dict | None = None, *, permissions: int | None = None
+    ) -> dict:
         """The member runs ``/name`` with ``options`` (option name -> value) in a channel;
         dispatches INTERACTION_CREATE (type 2) and returns its payload. The command must
         have been registered (PUT .../commands) for that guild or globally, and only its
@@ -158,66 +166,109 @@ class Interactions:
         guild_id = self._state.channel_guild.get(channel_id)
         return {"0": str(guild_id) if guild_id is not None else "0"}
 
-    def _start(self, kind: int, user: dict, channel_id: int, data: dict, *,
-               message: dict | None = None, permissions: int | None = None) -> dict:
+    def _start(
+        self,
+        kind: int,
+        user: dict,
+        channel_id: int,
+        data: dict,
+        *,
+        message: dict | None = None,
+        permissions: int | None = None,
+    ) -> dict:
         state = self._state
         interaction_id = state.ids.next()
         secret = secrets.token_urlsafe(72)
         token = base64.urlsafe_b64encode(f"interaction:{interaction_id}:{secret}".encode()).decode().rstrip("=")
         guild_id = state.channel_guild.get(channel_id)
         payload: dict[str, Any] = {
-            "id": str(interaction_id), "application_id": str(state.application_id), "type": kind,
-            "data": data, "channel": state.channel_payload(channel_id), "channel_id": str(channel_id),
-            "token": token, "version": 1, "locale": "en-US", "entitlements": [],
+            "id": str(interaction_id),
+            "application_id": str(state.application_id),
+            "type": kind,
+            "data": data,
+            "channel": state.channel_payload(channel_id),
+            "channel_id": str(channel_id),
+            "token": token,
+            "version": 1,
+            "locale": "en-US",
+            "entitlements": [],
             "authorizing_integration_owners": self._owners(channel_id),
             "context": 0 if guild_id is not None else 1,  # GUILD or BOT_DM
             "app_permissions": str(state.bot_permissions() if guild_id is not None else PERM_APP_IN_DM),
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
         }
         if guild_id is not None:
-            payload.update({
-                "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
-                "guild_id": str(guild_id), "guild_locale": "en-US",
-                "member": {
-                    "user": copy.deepcopy(user), "roles": [], "nick": None, "avatar": None, "banner": None,
-                    "premium_since": None, "pending": False, "mute": False, "deaf": False, "flags": 0,
-                    "joined_at": "2024-01-01T00:00:00.000000+00:00", "communication_disabled_until": None,
-                    "permissions": str(PERM_MEMBER if permissions is None else permissions),
-                },
-            })
+            payload.update(
+                {
+                    "guild": {"id": str(guild_id), "locale": "en-US", "features": []},
+                    "guild_id": str(guild_id),
+                    "guild_locale": "en-US",
+                    "member": {
+                        "user": copy.deepcopy(user),
+                        "roles": [],
+                        "nick": None,
+                        "avatar": None,
+                        "banner": None,
+                        "premium_since": None,
+                        "pending": False,
+                        "mute": False,
+                        "deaf": False,
+                        "flags": 0,
+                        "joined_at": "2024-01-01T00:00:00.000000+00:00",
+                        "communication_disabled_until": None,
+                        "permissions": str(PERM_MEMBER if permissions is None else permissions),
+                    },
+                }
+            )
         else:
             payload["user"] = copy.deepcopy(user)
         if message is not None:
             payload["message"] = state.public(message)
         self._interactions[interaction_id] = Interaction(
-            id=interaction_id, token=token, type=kind, channel_id=channel_id, user=copy.deepcopy(user),
-            created=time.monotonic(), message_id=int(message["id"]) if message is not None else None,
+            id=interaction_id,
+            token=token,
+            type=kind,
+            channel_id=channel_id,
+            user=copy.deepcopy(user),
+            created=time.monotonic(),
+            message_id=int(message["id"]) if message is not None else None,
             custom_id=data.get("custom_id"),
-            command=data.get("name") if kind == INTERACTION_APPLICATION_COMMAND else None)
+            command=data.get("name") if kind == INTERACTION_APPLICATION_COMMAND else None,
+        )
         self._tokens[token] = interaction_id
         state.dispatch("INTERACTION_CREATE", payload)
         return copy.deepcopy(payload)
 
     # -- the app's answers ---------------------------------------------------------------
-    def _record(self, interaction: Interaction, kind: str, callback_type: int | None, data: dict,
-                message: dict | None) -> None:
-        self._log.append({
-            "interaction_id": str(interaction.id), "interaction_type": interaction.type,
-            "custom_id": interaction.custom_id, "command": interaction.command,
-            "user_id": interaction.user["id"], "channel_id": str(interaction.channel_id),
-            "kind": kind, "type": callback_type, "data": copy.deepcopy(data),
-            "ephemeral": bool(message is not None and int(message.get("flags") or 0) & FLAG_EPHEMERAL),
-            "message_id": message["id"] if message is not None else None,
-        })
+    def _record(
+        self, interaction: Interaction, kind: str, callback_type: int | None, data: dict, message: dict | None
+    ) -> None:
+        self._log.append(
+            {
+                "interaction_id": str(interaction.id),
+                "interaction_type": interaction.type,
+                "custom_id": interaction.custom_id,
+                "command": interaction.command,
+                "user_id": interaction.user["id"],
+                "channel_id": str(interaction.channel_id),
+                "kind": kind,
+                "type": callback_type,
+                "data": copy.deepcopy(data),
+                "ephemeral": bool(message is not None and int(message.get("flags") or 0) & FLAG_EPHEMERAL),
+                "message_id": message["id"] if message is not None else None,
+            }
+        )
 
-    def _new_message(self, interaction: Interaction, data: dict, *, loading: bool = False,
-                     followup: bool = False) -> dict:
+    def _new_message(
+        self, interaction: Interaction, data: dict, *, loading: bool = False, followup: bool = False
+    ) -> dict:
         """A message the app sends in answer to an interaction: shown to everyone in the
         channel (and dispatched), or, with flag 64, only to the member who interacted."""
         state = self._state
         ephemeral = bool(int(data.get("flags") or 0) & FLAG_EPHEMERAL)
-        message = state.new_message(interaction.channel_id, state.users[state.bot_id], data.get("content") or "",
-                                    member=False)
+        message = state.new_message(
+            interaction.channel_id, state.users[state.bot_id], data.get("content") or "", member=False
+        )
         slash = interaction.type == INTERACTION_APPLICATION_COMMAND
         message["type"] = 20 if slash and not followup else 0  # CHAT_INPUT_COMMAND for the response
         message["webhook_id"] = str(state.application_id)
@@ -226,17 +277,24 @@ class Interactions:
         message["embeds"] = list(data.get("embeds") or [])
         message["components"] = forms.components(data.get("components"))
         message["flags"] = (FLAG_EPHEMERAL if ephemeral else 0) | (FLAG_LOADING if loading else 0)
-        metadata: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type,
-                                    "user": copy.deepcopy(interaction.user),
-                                    "authorizing_integration_owners": self._owners(interaction.channel_id)}
+        metadata: dict[str, Any] = {
+            "id": str(interaction.id),
+            "type": interaction.type,
+            "user": copy.deepcopy(interaction.user),
+            "authorizing_integration_owners": self._owners(interaction.channel_id),
+        }
         if interaction.message_id is not None:
             metadata["interacted_message_id"] = str(interaction.message_id)
         if followup and interaction.original_id is not None:
             metadata["original_response_message_id"] = str(interaction.original_id)
         message["interaction_metadata"] = metadata
         if slash:
-            message["interaction"] = {"id": str(interaction.id), "type": interaction.type,
-                                      "name": interaction.command, "user": copy.deepcopy(interaction.user)}
+            message["interaction"] = {
+                "id": str(interaction.id),
+                "type": interaction.type,
+                "name": interaction.command,
+                "user": copy.deepcopy(interaction.user),
+            }
         state.mentions(message, data.get("allowed_mentions"))
         interaction.message_ids.add(int(message["id"]))
         if ephemeral:
@@ -260,8 +318,10 @@ class Interactions:
             raise DiscordError(404, "Unknown interaction", 10062)
         if interaction.response_type is not None:
             raise DiscordError(400, "Interaction has already been acknowledged.", 40060)
-        if self.interaction_ack_deadline is not None \
-                and time.monotonic() - interaction.created > self.interaction_ack_deadline:
+        if (
+            self.interaction_ack_deadline is not None
+            and time.monotonic() - interaction.created > self.interaction_ack_deadline
+        ):
             raise DiscordError(404, "Unknown interaction", 10062)
         body = request[JSON_BODY]
         if not isinstance(body, dict) or body.get("type") is None:
@@ -271,8 +331,9 @@ class Interactions:
         if interaction.type == INTERACTION_MESSAGE_COMPONENT:
             allowed += (CALLBACK_DEFERRED_UPDATE_MESSAGE, CALLBACK_UPDATE_MESSAGE)
         if kind not in allowed:
-            raise FormError(("type",), "BASE_TYPE_CHOICES",
-                            "Value must be one of {" + ", ".join(map(str, sorted(allowed))) + "}.")
+            raise FormError(
+                ("type",), "BASE_TYPE_CHOICES", "Value must be one of {" + ", ".join(map(str, sorted(allowed))) + "}."
+            )
         data = body.get("data") or {}
         if not isinstance(data, dict):
             raise FormError(("data",), "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
@@ -301,9 +362,11 @@ class Interactions:
             return web.Response(status=204)
         callback: dict[str, Any] = {"id": str(interaction.id), "type": interaction.type}
         if message is not None and kind in (CALLBACK_CHANNEL_MESSAGE, CALLBACK_DEFERRED_CHANNEL_MESSAGE):
-            callback.update(response_message_id=message["id"],
-                            response_message_loading=kind == CALLBACK_DEFERRED_CHANNEL_MESSAGE,
-                            response_message_ephemeral=bool(int(message["flags"]) & FLAG_EPHEMERAL))
+            callback.update(
+                response_message_id=message["id"],
+                response_message_loading=kind == CALLBACK_DEFERRED_CHANNEL_MESSAGE,
+                response_message_ephemeral=bool(int(message["flags"]) & FLAG_EPHEMERAL),
+            )
         answer: dict[str, Any] = {"interaction": callback}
         if message is not None:
             answer["resource"] = {"type": kind, "message": self._state.public(message)}

@@ -1,6 +1,7 @@
 """What every REST request meets before its route, in Discord's order: the request log,
 the JSON body, authorisation, injected faults, the global and the route's rate limit;
 and after it: Discord's error body for a :class:`DiscordError`, the rate-limit headers."""
+
 from __future__ import annotations
 
 import asyncio
@@ -45,16 +46,25 @@ class RestMiddleware:
         resource = request.match_info.route.resource
         if resource is None:  # no such route (or method): Discord's plain 404
             return DiscordError(404, "404: Not Found").response()
-        route_name = f"{request.method} {resource.canonical[len(API_PREFIX):]}"
-        needs_bot = "{webhook_token}" not in route_name and "{interaction_token}" not in route_name \
+        route_name = f"{request.method} {resource.canonical[len(API_PREFIX) :]}"
+        needs_bot = (
+            "{webhook_token}" not in route_name
+            and "{interaction_token}" not in route_name
             and route_name != "GET /gateway"
+        )
         if needs_bot and request.headers.get("Authorization") != f"Bot {self._state.token}":
             return DiscordError(401, "401: Unauthorized").response()
 
         bucket_name = route_name
-        major = request.match_info.get("channel_id") or request.match_info.get("interaction_id") or (
-            f"{request.match_info.get('webhook_id')}:{request.match_info.get('webhook_token')}"
-            if "webhook_id" in request.match_info else "")
+        major = (
+            request.match_info.get("channel_id")
+            or request.match_info.get("interaction_id")
+            or (
+                f"{request.match_info.get('webhook_id')}:{request.match_info.get('webhook_token')}"
+                if "webhook_id" in request.match_info
+                else ""
+            )
+        )
         injected = self._faults.answer(request, bucket_name, major)
         if injected is not None:
             return injected

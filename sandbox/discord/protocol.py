@@ -5,6 +5,7 @@ Route handlers raise :class:`DiscordError` (or :class:`FormError`, Discord's 500
 Invalid Form Body with the path of the failing field); the stand-in's middleware
 turns it into Discord's error response.
 """
+
 from __future__ import annotations
 
 import json
@@ -88,8 +89,7 @@ def iso(ms: int) -> str:
 def json_response(data: Any, status: int = 200, headers: dict | None = None) -> web.Response:
     # Exactly "application/json" (no charset), as Discord sends it; discord.py
     # compares the header verbatim before decoding.
-    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers,
-                        content_type="application/json")
+    return web.Response(body=json.dumps(data).encode(), status=status, headers=headers, content_type="application/json")
 
 
 class DiscordError(Exception):

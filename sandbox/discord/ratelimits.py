@@ -1,6 +1,7 @@
 """Discord's rate limits as the stand-in enforces them: one bucket per route and major
 parameter (channel, webhook, interaction), announced in ``X-RateLimit-*`` headers and
 enforced with 429s; optionally the global bucket over every REST request."""
+
 from __future__ import annotations
 
 import asyncio
@@ -60,8 +61,9 @@ class RateLimits:
             return None
         return self.globally_limited(bucket.reset_at - asyncio.get_running_loop().time())
 
-    def headers(self, bucket_name: str, bucket: Bucket, *, remaining: int | None = None,
-                reset_after: float | None = None) -> dict[str, str]:
+    def headers(
+        self, bucket_name: str, bucket: Bucket, *, remaining: int | None = None, reset_after: float | None = None
+    ) -> dict[str, str]:
         now = asyncio.get_running_loop().time()
         if reset_after is None:
             reset_after = max(0.0, bucket.reset_at - now)
@@ -75,17 +77,20 @@ class RateLimits:
             "X-RateLimit-Bucket": hashlib.md5(bucket_name.encode()).hexdigest(),
         }
 
-    def rate_limited(self, retry_after: float, bucket_name: str, bucket: Bucket,
-                     body: dict | None = None) -> web.Response:
+    def rate_limited(
+        self, retry_after: float, bucket_name: str, bucket: Bucket, body: dict | None = None
+    ) -> web.Response:
         """A route bucket's 429 (or an injected one, with its own ``body``)."""
         retry_after = max(0.0, round(retry_after, 3))
         self.rate_limited_responses += 1
         headers = self.headers(bucket_name, bucket, remaining=0, reset_after=retry_after)
-        headers.update({
-            "Retry-After": str(math.ceil(retry_after)),  # whole seconds, as Discord sends it
-            "X-RateLimit-Scope": "user",
-            "Via": "1.1 google",
-        })
+        headers.update(
+            {
+                "Retry-After": str(math.ceil(retry_after)),  # whole seconds, as Discord sends it
+                "X-RateLimit-Scope": "user",
+                "Via": "1.1 google",
+            }
+        )
         payload = body or {"message": "You are being rate limited.", "retry_after": retry_after, "global": False}
         return json_response(payload, status=429, headers=headers)
 
@@ -93,7 +98,14 @@ class RateLimits:
         retry_after = max(0.0, round(retry_after, 3))
         self.rate_limited_responses += 1
         self.global_rate_limited_responses += 1
-        headers = {"Retry-After": str(math.ceil(retry_after)), "X-RateLimit-Global": "true",
-                   "X-RateLimit-Scope": "global", "Via": "1.1 google"}
-        return json_response({"message": "You are being rate limited.", "retry_after": retry_after, "global": True},
-                             status=429, headers=headers)
+        headers = {
+            "Retry-After": str(math.ceil(retry_after)),
+            "X-RateLimit-Global": "true",
+            "X-RateLimit-Scope": "global",
+            "Via": "1.1 google",
+        }
+        return json_response(
+            {"message": "You are being rate limited.", "retry_after": retry_after, "global": True},
+            status=429,
+            headers=headers,
+        )

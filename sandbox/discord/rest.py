@@ -1,5 +1,6 @@
 """The bot's REST routes: who it is, where the gateway is, users and DM channels,
 channels and their messages (create, fetch, list, edit, delete)."""
+
 from __future__ import annotations
 
 import secrets
@@ -58,22 +59,45 @@ class RestRoutes:
         return json_response({"url": self._gateway_url()})
 
     async def _get_gateway_bot(self, request: web.Request) -> web.Response:
-        return json_response({
-            "url": self._gateway_url(), "shards": 1,
-            "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1},
-        })
+        return json_response(
+            {
+                "url": self._gateway_url(),
+                "shards": 1,
+                "session_start_limit": {"total": 1000, "remaining": 999, "reset_after": 86400000, "max_concurrency": 1},
+            }
+        )
 
     async def _get_application(self, request: web.Request) -> web.Response:
-        return json_response({
-            "id": str(self._state.application_id), "name": self._state.bot_name, "icon": None,
-            "description": "", "summary": "", "type": None, "hook": True,
-            "bot_public": False, "bot_require_code_grant": False, "verify_key": secrets.token_hex(32),
-            "owner": {"id": "900000000000000009", "username": "owner", "discriminator": "0",
-                      "global_name": None, "avatar": None, "public_flags": 0, "flags": 0},
-            "flags": (1 << 19),  # GATEWAY_MESSAGE_CONTENT_LIMITED: the intent toggle is on
-            "team": None, "bot": self._state.bot_user(), "rpc_origins": [],
-            "interactions_endpoint_url": None, "redirect_uris": [], "tags": [],
-        })
+        return json_response(
+            {
+                "id": str(self._state.application_id),
+                "name": self._state.bot_name,
+                "icon": None,
+                "description": "",
+                "summary": "",
+                "type": None,
+                "hook": True,
+                "bot_public": False,
+                "bot_require_code_grant": False,
+                "verify_key": secrets.token_hex(32),
+                "owner": {
+                    "id": "900000000000000009",
+                    "username": "owner",
+                    "discriminator": "0",
+                    "global_name": None,
+                    "avatar": None,
+                    "public_flags": 0,
+                    "flags": 0,
+                },
+                "flags": (1 << 19),  # GATEWAY_MESSAGE_CONTENT_LIMITED: the intent toggle is on
+                "team": None,
+                "bot": self._state.bot_user(),
+                "rpc_origins": [],
+                "interactions_endpoint_url": None,
+                "redirect_uris": [],
+                "tags": [],
+            }
+        )
 
     # -- channels and messages ----------------------------------------------------------
     async def _get_channel(self, request: web.Request) -> web.Response:
@@ -85,8 +109,11 @@ class RestRoutes:
         limit = max(1, min(100, int(request.query.get("limit", 50))))
         before = int(request.query["before"]) if "before" in request.query else None
         after = int(request.query["after"]) if "after" in request.query else None
-        found = [m for mid, m in self._state.messages[channel_id].items()
-                 if (before is None or mid < before) and (after is None or mid > after)]
+        found = [
+            m
+            for mid, m in self._state.messages[channel_id].items()
+            if (before is None or mid < before) and (after is None or mid > after)
+        ]
         # Discord answers newest first; with only `after`, the page is the oldest
         # `limit` messages after it (so a client can walk forward).
         page = found[:limit] if after is not None and before is None else found[-limit:]

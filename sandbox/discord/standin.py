@@ -4,6 +4,7 @@ serves the REST routes and the gateway on loopback, composed of its parts.
 Each public attribute and method of :class:`DiscordStandIn` lives in the part that owns
 its concern, listed below by part; the stand-in only wires the parts and serves them.
 """
+
 from __future__ import annotations
 
 from aiohttp import web
@@ -91,13 +92,29 @@ class DiscordStandIn:
     fail_for = Part("faults")
     requests = Part("middleware")
 
-    def __init__(self, token: str, guilds: dict[int, dict] | None = None,
-                 bot_id: int = 900000000000000001, application_id: int = 900000000000000002, *,
-                 bot_name: str = "twinbridge", manage_webhooks: bool = True,
-                 message_content_enabled: bool = True, route_limit: tuple[int, float] = (5, 2.0),
-                 global_limit: tuple[int, float] | None = None, receipts: bool = False):
-        self.state = DiscordState(token, guilds, bot_id=bot_id, application_id=application_id, bot_name=bot_name,
-                                  manage_webhooks=manage_webhooks, receipts=receipts)
+    def __init__(
+        self,
+        token: str,
+        guilds: dict[int, dict] | None = None,
+        bot_id: int = 900000000000000001,
+        application_id: int = 900000000000000002,
+        *,
+        bot_name: str = "twinbridge",
+        manage_webhooks: bool = True,
+        message_content_enabled: bool = True,
+        route_limit: tuple[int, float] = (5, 2.0),
+        global_limit: tuple[int, float] | None = None,
+        receipts: bool = False,
+    ):
+        self.state = DiscordState(
+            token,
+            guilds,
+            bot_id=bot_id,
+            application_id=application_id,
+            bot_name=bot_name,
+            manage_webhooks=manage_webhooks,
+            receipts=receipts,
+        )
         self.gateway = Gateway(self.state, message_content_enabled=message_content_enabled)
         self.app_commands = ApplicationCommands(self.state)
         self.interactions = Interactions(self.state, self.app_commands)

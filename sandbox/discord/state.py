@@ -5,6 +5,7 @@ Every change that Discord would announce on the gateway (a message created, edit
 deleted, a channel created, an interaction) goes to :meth:`DiscordState.dispatch`, which
 hands it to the subscribed gateway; the world itself knows nothing about websockets.
 """
+
 from __future__ import annotations
 
 import contextvars
@@ -65,8 +66,17 @@ class DiscordState:
     stamps each post with the perf_counter time its request arrived.
     """
 
-    def __init__(self, token: str, guilds: dict[int, dict] | None, *, bot_id: int, application_id: int,
-                 bot_name: str, manage_webhooks: bool, receipts: bool):
+    def __init__(
+        self,
+        token: str,
+        guilds: dict[int, dict] | None,
+        *,
+        bot_id: int,
+        application_id: int,
+        bot_name: str,
+        manage_webhooks: bool,
+        receipts: bool,
+    ):
         self.token = token
         self.bot_id = bot_id
         self.application_id = application_id
@@ -112,43 +122,111 @@ class DiscordState:
         last_message_id = str(next(reversed(messages))) if messages else None
         if channel_id in self.dm_users:
             user = self.users[self.dm_users[channel_id]]
-            return {"id": str(channel_id), "type": CHANNEL_DM, "flags": 0, "recipients": [copy.deepcopy(user)],
-                    "last_message_id": last_message_id}
+            return {
+                "id": str(channel_id),
+                "type": CHANNEL_DM,
+                "flags": 0,
+                "recipients": [copy.deepcopy(user)],
+                "last_message_id": last_message_id,
+            }
         guild_id = self.channel_guild[channel_id]
         names = list(self.guilds[guild_id]["channels"])
         return {
-            "id": str(channel_id), "type": CHANNEL_GUILD_TEXT, "guild_id": str(guild_id),
-            "name": self.guilds[guild_id]["channels"][channel_id], "position": names.index(channel_id),
-            "permission_overwrites": [], "parent_id": None, "topic": None, "nsfw": False,
-            "rate_limit_per_user": 0, "flags": 0, "last_message_id": last_message_id,
+            "id": str(channel_id),
+            "type": CHANNEL_GUILD_TEXT,
+            "guild_id": str(guild_id),
+            "name": self.guilds[guild_id]["channels"][channel_id],
+            "position": names.index(channel_id),
+            "permission_overwrites": [],
+            "parent_id": None,
+            "topic": None,
+            "nsfw": False,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "last_message_id": last_message_id,
         }
 
     def bot_permissions(self) -> int:
-        return PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_MANAGE_MESSAGES | PERM_EMBED_LINKS \
-            | PERM_READ_HISTORY | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+        return (
+            PERM_VIEW_CHANNEL
+            | PERM_SEND_MESSAGES
+            | PERM_MANAGE_MESSAGES
+            | PERM_EMBED_LINKS
+            | PERM_READ_HISTORY
+            | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+        )
 
     def guild_payload(self, guild_id: int) -> dict:
         """A guild as GUILD_CREATE carries it: roles, the bot as member, the channels."""
         guild = self.guilds[guild_id]
         permissions = self.bot_permissions()
         return {
-            "id": str(guild_id), "name": guild["name"], "icon": None, "splash": None, "banner": None,
-            "owner_id": "900000000000000009", "afk_channel_id": None, "afk_timeout": 300,
-            "verification_level": 1, "default_message_notifications": 1, "explicit_content_filter": 2,
-            "features": [], "mfa_level": 0, "system_channel_id": None, "system_channel_flags": 0,
-            "rules_channel_id": None, "vanity_url_code": None, "description": None, "premium_tier": 0,
-            "premium_subscription_count": 0, "preferred_locale": "en-US", "nsfw_level": 0,
-            "premium_progress_bar_enabled": False, "joined_at": _MEMBER_SINCE,
-            "large": False, "unavailable": False, "member_count": 2, "lazy": True,
-            "roles": [{"id": str(guild_id), "name": "@everyone", "permissions": str(permissions),
-                       "position": 0, "color": 0, "hoist": False, "managed": False, "mentionable": False,
-                       "icon": None, "unicode_emoji": None, "flags": 0}],
-            "emojis": [], "stickers": [], "voice_states": [], "presences": [], "threads": [],
-            "stage_instances": [], "guild_scheduled_events": [], "soundboard_sounds": [],
-            "members": [{"user": self.bot_user(), "roles": [], "nick": None, "avatar": None,
-                         "joined_at": _MEMBER_SINCE, "premium_since": None,
-                         "deaf": False, "mute": False, "pending": False, "flags": 0,
-                         "communication_disabled_until": None}],
+            "id": str(guild_id),
+            "name": guild["name"],
+            "icon": None,
+            "splash": None,
+            "banner": None,
+            "owner_id": "900000000000000009",
+            "afk_channel_id": None,
+            "afk_timeout": 300,
+            "verification_level": 1,
+            "default_message_notifications": 1,
+            "explicit_content_filter": 2,
+            "features": [],
+            "mfa_level": 0,
+            "system_channel_id": None,
+            "system_channel_flags": 0,
+            "rules_channel_id": None,
+            "vanity_url_code": None,
+            "description": None,
+            "premium_tier": 0,
+            "premium_subscription_count": 0,
+            "preferred_locale": "en-US",
+            "nsfw_level": 0,
+            "premium_progress_bar_enabled": False,
+            "joined_at": _MEMBER_SINCE,
+            "large": False,
+            "unavailable": False,
+            "member_count": 2,
+            "lazy": True,
+            "roles": [
+                {
+                    "id": str(guild_id),
+                    "name": "@everyone",
+                    "permissions": str(permissions),
+                    "position": 0,
+                    "color": 0,
+                    "hoist": False,
+                    "managed": False,
+                    "mentionable": False,
+                    "icon": None,
+                    "unicode_emoji": None,
+                    "flags": 0,
+                }
+            ],
+            "emojis": [],
+            "stickers": [],
+            "voice_states": [],
+            "presences": [],
+            "threads": [],
+            "stage_instances": [],
+            "guild_scheduled_events": [],
+            "soundboard_sounds": [],
+            "members": [
+                {
+                    "user": self.bot_user(),
+                    "roles": [],
+                    "nick": None,
+                    "avatar": None,
+                    "joined_at": _MEMBER_SINCE,
+                    "premium_since": None,
+                    "deaf": False,
+                    "mute": False,
+                    "pending": False,
+                    "flags": 0,
+                    "communication_disabled_until": None,
+                }
+            ],
             "channels": [self.channel_payload(c) for c in guild["channels"]],
         }
 
@@ -166,23 +244,46 @@ class DiscordState:
     # -- users and DM channels -------------------------------------------------------
     def bot_user(self) -> dict:
         return {
-            "id": str(self.bot_id), "username": self.bot_name, "discriminator": "0", "global_name": None,
-            "avatar": None, "bot": True, "verified": True, "mfa_enabled": False, "flags": 0,
-            "public_flags": 0, "email": None, "locale": "en-US", "premium_type": 0,
+            "id": str(self.bot_id),
+            "username": self.bot_name,
+            "discriminator": "0",
+            "global_name": None,
+            "avatar": None,
+            "bot": True,
+            "verified": True,
+            "mfa_enabled": False,
+            "flags": 0,
+            "public_flags": 0,
+            "email": None,
+            "locale": "en-US",
+            "premium_type": 0,
         }
 
     def user(self, user_id: int) -> dict:
         """Every snowflake is a user, as on Discord: those the stand-in never saw get a
         plain profile (``add_user``, ``inject_message`` and interactions give them a name)."""
         if user_id not in self.users:
-            self.users[user_id] = {"id": str(user_id), "username": f"user{user_id}", "global_name": None,
-                                   "discriminator": "0", "avatar": None, "public_flags": 0, "flags": 0}
+            self.users[user_id] = {
+                "id": str(user_id),
+                "username": f"user{user_id}",
+                "global_name": None,
+                "discriminator": "0",
+                "avatar": None,
+                "public_flags": 0,
+                "flags": 0,
+            }
         return self.users[user_id]
 
     def remember_user(self, author: dict) -> dict:
-        user = {"id": str(author["id"]), "username": author.get("username") or f"user{author['id']}",
-                "global_name": author.get("global_name"), "discriminator": author.get("discriminator", "0"),
-                "avatar": author.get("avatar"), "public_flags": 0, "flags": 0}
+        user = {
+            "id": str(author["id"]),
+            "username": author.get("username") or f"user{author['id']}",
+            "global_name": author.get("global_name"),
+            "discriminator": author.get("discriminator", "0"),
+            "avatar": author.get("avatar"),
+            "public_flags": 0,
+            "flags": 0,
+        }
         if author.get("bot"):
             user["bot"] = True
         if author.get("system"):
@@ -222,18 +323,39 @@ class DiscordState:
         guild_id = self.channel_guild.get(channel_id)
         ms = (message_id >> 22) + DISCORD_EPOCH_MS
         message: dict[str, Any] = {
-            "id": str(message_id), "type": 0, "channel_id": str(channel_id), "guild_id": str(guild_id),
-            "author": dict(author), "content": content, "timestamp": iso(ms), "edited_timestamp": None,
-            "tts": False, "mention_everyone": False, "mentions": [], "mention_roles": [],
-            "attachments": [], "embeds": [], "components": [], "pinned": False, "flags": 0,
+            "id": str(message_id),
+            "type": 0,
+            "channel_id": str(channel_id),
+            "guild_id": str(guild_id),
+            "author": dict(author),
+            "content": content,
+            "timestamp": iso(ms),
+            "edited_timestamp": None,
+            "tts": False,
+            "mention_everyone": False,
+            "mentions": [],
+            "mention_roles": [],
+            "attachments": [],
+            "embeds": [],
+            "components": [],
+            "pinned": False,
+            "flags": 0,
         }
         if guild_id is None:  # a DM
             del message["guild_id"]
         elif member:
             message["member"] = {
-                "roles": [], "nick": None, "avatar": None, "banner": None, "premium_since": None,
-                "pending": False, "mute": False, "deaf": False, "flags": 0,
-                "joined_at": _MEMBER_SINCE, "communication_disabled_until": None,
+                "roles": [],
+                "nick": None,
+                "avatar": None,
+                "banner": None,
+                "premium_since": None,
+                "pending": False,
+                "mute": False,
+                "deaf": False,
+                "flags": 0,
+                "joined_at": _MEMBER_SINCE,
+                "communication_disabled_until": None,
             }
         return message
 
@@ -241,10 +363,15 @@ class DiscordState:
         attachment_id = self.ids.next()
         filename = data.get("filename", "file.bin")
         url = f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{filename}"
-        return {"id": str(attachment_id), "filename": filename, "size": int(data.get("size", 1024)),
-                "url": data.get("url", url), "proxy_url": data.get("url", url),
-                "content_type": data.get("content_type"), **{k: v for k, v in data.items()
-                                                             if k in ("width", "height", "description")}}
+        return {
+            "id": str(attachment_id),
+            "filename": filename,
+            "size": int(data.get("size", 1024)),
+            "url": data.get("url", url),
+            "proxy_url": data.get("url", url),
+            "content_type": data.get("content_type"),
+            **{k: v for k, v in data.items() if k in ("width", "height", "description")},
+        }
 
     def attach_reference(self, message: dict, channel_id: int, target_id: int) -> None:
         target = self.get_message(channel_id, target_id)
@@ -267,18 +394,30 @@ class DiscordState:
         pinged_roles = [r for r in dict.fromkeys(roles) if "roles" in parse or r in roles_allowed]
         everyone = bool(_EVERYONE.search(content)) and "everyone" in parse
         message["mention_everyone"] = everyone
-        message["mentions"] = [self.users.get(u, {"id": str(u), "username": f"user{u}", "discriminator": "0",
-                                                  "global_name": None, "avatar": None}) for u in pinged_users]
+        message["mentions"] = [
+            self.users.get(
+                u, {"id": str(u), "username": f"user{u}", "discriminator": "0", "global_name": None, "avatar": None}
+            )
+            for u in pinged_users
+        ]
         message["mention_roles"] = [str(r) for r in pinged_roles]
-        return {"everyone": everyone, "users": [str(u) for u in pinged_users],
-                "roles": [str(r) for r in pinged_roles]}
+        return {"everyone": everyone, "users": [str(u) for u in pinged_users], "roles": [str(r) for r in pinged_roles]}
 
     def record_post(self, message: dict, body: dict, *, via: str, webhook_id: str | None) -> None:
         """Remember what the bot sent (``body``) for :meth:`posts`; ``message`` carries
         ``_notified`` from :meth:`mentions` until it is stored."""
         post = copy.deepcopy(body)
-        post.update({"id": message["id"], "channel_id": message["channel_id"], "via": via,
-                     "webhook_id": webhook_id, "notified": message["_notified"], "edits": [], "deleted": False})
+        post.update(
+            {
+                "id": message["id"],
+                "channel_id": message["channel_id"],
+                "via": via,
+                "webhook_id": webhook_id,
+                "notified": message["_notified"],
+                "edits": [],
+                "deleted": False,
+            }
+        )
         if self.receipts:
             post["received_at"] = RECEIVED_AT.get()
         self._posts.append(post)
@@ -338,9 +477,17 @@ class DiscordState:
             self.dispatch("MESSAGE_UPDATE", message)
 
     # -- members' side -------------------------------------------------------------
-    def inject_message(self, channel_id: int, author: dict, content: str, *,
-                       reference_message_id: int | None = None, attachments: list[dict] | None = None,
-                       sticker_items: list[dict] | None = None, message_type: int | None = None) -> dict:
+    def inject_message(
+        self,
+        channel_id: int,
+        author: dict,
+        content: str,
+        *,
+        reference_message_id: int | None = None,
+        attachments: list[dict] | None = None,
+        sticker_items: list[dict] | None = None,
+        message_type: int | None = None,
+    ) -> dict:
         """A member (``author``: id, username, optional global_name, bot) writes
         in a channel, or in their DM channel with the bot (see :meth:`dm_channel_id`);
         returns the message as Discord stores it."""
@@ -397,8 +544,7 @@ class DiscordState:
         client sent plus: id, channel_id, via ("webhook" | "bot"), webhook_id,
         notified (who Discord would ping), edits (bodies of later PATCHes),
         deleted, and received_at with ``receipts=True``."""
-        return [copy.deepcopy(p) for p in self._posts
-                if channel_id is None or p["channel_id"] == str(channel_id)]
+        return [copy.deepcopy(p) for p in self._posts if channel_id is None or p["channel_id"] == str(channel_id)]
 
     @property
     def post_count(self) -> int:
@@ -422,13 +568,20 @@ class DiscordState:
     def bridge_messages(self) -> list[dict]:
         """Every message the bot or its webhooks show now, in every channel and DM,
         as they are now (for whole-platform scans)."""
-        return [self.public(m) for channel in self.messages.values() for m in channel.values()
-                if m.get("webhook_id") or m["author"]["id"] == str(self.bot_id)]
+        return [
+            self.public(m)
+            for channel in self.messages.values()
+            for m in channel.values()
+            if m.get("webhook_id") or m["author"]["id"] == str(self.bot_id)
+        ]
 
     def dms(self, user_id: int) -> list[dict]:
         """The bot's messages in its DM channel with the user, as they are now, oldest first."""
         channel_id = self.dm_channels.get(int(user_id))
         if channel_id is None:
             return []
-        return [self.public(m) for m in self.messages[channel_id].values()
-                if m["author"]["id"] == str(self.bot_id) and not m.get("webhook_id")]
+        return [
+            self.public(m)
+            for m in self.messages[channel_id].values()
+            if m["author"]["id"] == str(self.bot_id) and not m.get("webhook_id")
+        ]

@@ -1,6 +1,7 @@
 """Channel webhooks: created and listed by the bot (with Manage Webhooks), executed,
 fetched, edited and deleted by whoever holds their token. Paths whose webhook id is the
 application's id are interaction webhooks and belong to :mod:`sandbox.discord.interactions`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -35,8 +36,9 @@ class Webhooks:
 
     # -- for tests -------------------------------------------------------------------
     def webhooks(self, channel_id: int | None = None) -> list[dict]:
-        return [copy.deepcopy(w) for w in self._hooks.values()
-                if channel_id is None or w["channel_id"] == str(channel_id)]
+        return [
+            copy.deepcopy(w) for w in self._hooks.values() if channel_id is None or w["channel_id"] == str(channel_id)
+        ]
 
     def hold_webhook_answers(self) -> None:
         """From now on a webhook post is stored (and shown, and dispatched) at once but
@@ -76,9 +78,14 @@ class Webhooks:
             raise DiscordError(400, "Maximum number of webhooks reached (15)", 30007)
         webhook_id = self._state.ids.next()
         hook = {
-            "id": str(webhook_id), "type": 1, "guild_id": str(self._state.channel_guild[channel_id]),
-            "channel_id": str(channel_id), "name": name, "avatar": None,
-            "token": secrets.token_urlsafe(51), "application_id": str(self._state.application_id),
+            "id": str(webhook_id),
+            "type": 1,
+            "guild_id": str(self._state.channel_guild[channel_id]),
+            "channel_id": str(channel_id),
+            "name": name,
+            "avatar": None,
+            "token": secrets.token_urlsafe(51),
+            "application_id": str(self._state.application_id),
             "user": self._state.users[self._state.bot_id],
         }
         self._hooks[webhook_id] = hook
@@ -114,8 +121,14 @@ class Webhooks:
             forms.check_name("username", username, strip=True)
         state = self._state
         author = {
-            "id": hook["id"], "username": (username or hook["name"]).strip(), "avatar": None,
-            "discriminator": "0000", "public_flags": 0, "flags": 0, "bot": True, "global_name": None,
+            "id": hook["id"],
+            "username": (username or hook["name"]).strip(),
+            "avatar": None,
+            "discriminator": "0000",
+            "public_flags": 0,
+            "flags": 0,
+            "bot": True,
+            "global_name": None,
         }
         message = state.new_message(int(hook["channel_id"]), author, body.get("content") or "", member=False)
         message["webhook_id"] = hook["id"]

@@ -52,6 +52,7 @@ API methods), ``ratelimits`` (the opt-in sending limits); ``protocol`` (paramete
 error bodies), ``formatting`` (HTML parse mode, entities) and ``keyboards`` (inline
 keyboards) are shared by them; ``standin`` composes them.
 """
+
 from sandbox.telegram.standin import TelegramStandIn
 
 __all__ = ["TelegramStandIn"]

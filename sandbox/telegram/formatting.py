@@ -2,6 +2,7 @@
 specials escaped) turned into plain text and entities measured in UTF-16 code units,
 surrounding whitespace trimmed, and the ``bot_command`` entity of a member's leading
 "/command"."""
+
 from __future__ import annotations
 
 import html
@@ -12,9 +13,19 @@ from typing import Any
 from sandbox.telegram.protocol import bad_request
 
 _SIMPLE_TAGS = {
-    "b": "bold", "strong": "bold", "i": "italic", "em": "italic", "u": "underline", "ins": "underline",
-    "s": "strikethrough", "strike": "strikethrough", "del": "strikethrough", "tg-spoiler": "spoiler",
-    "code": "code", "pre": "pre", "blockquote": "blockquote",
+    "b": "bold",
+    "strong": "bold",
+    "i": "italic",
+    "em": "italic",
+    "u": "underline",
+    "ins": "underline",
+    "s": "strikethrough",
+    "strike": "strikethrough",
+    "del": "strikethrough",
+    "tg-spoiler": "spoiler",
+    "code": "code",
+    "pre": "pre",
+    "blockquote": "blockquote",
 }
 ALLOWED_TAGS = frozenset(_SIMPLE_TAGS) | {"a", "span"}
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
@@ -44,9 +55,9 @@ class _EntityParser(HTMLParser):
         if tag not in ALLOWED_TAGS:
             raise bad_request(f'can\'t parse entities: Unsupported start tag "{tag}"')
         if tag == "a" and not attributes.get("href"):
-            raise bad_request("can't parse entities: the tag \"a\" needs an href")
+            raise bad_request('can\'t parse entities: the tag "a" needs an href')
         if tag == "span" and attributes.get("class") != "tg-spoiler":
-            raise bad_request("can't parse entities: Tag \"span\" must have class \"tg-spoiler\"")
+            raise bad_request('can\'t parse entities: Tag "span" must have class "tg-spoiler"')
         self.open.append((tag, self.length, attributes))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -57,7 +68,7 @@ class _EntityParser(HTMLParser):
             raise bad_request(f'can\'t parse entities: Unexpected end tag "{tag}"')
         name, start, attributes = self.open.pop()
         if name != tag:
-            raise bad_request(f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{name}"')
+            raise bad_request(f"can't parse entities: Can't find end tag corresponding to start tag \"{name}\"")
         length = self.length - start
         if length <= 0:
             return
@@ -65,8 +76,9 @@ class _EntityParser(HTMLParser):
         if tag == "a":
             href = attributes.get("href") or ""
             if href.startswith("tg://user?id="):
-                entity.update(type="text_mention", user={"id": int(href.split("=", 1)[1] or 0),
-                                                         "is_bot": False, "first_name": ""})
+                entity.update(
+                    type="text_mention", user={"id": int(href.split("=", 1)[1] or 0), "is_bot": False, "first_name": ""}
+                )
             else:
                 entity.update(type="text_link", url=href)
         elif tag == "span":
@@ -75,16 +87,15 @@ class _EntityParser(HTMLParser):
             entity["type"] = "expandable_blockquote"
         else:
             entity["type"] = _SIMPLE_TAGS[tag]
-            language = (attributes.get("class") or "")
+            language = attributes.get("class") or ""
             if tag == "code" and language.startswith("language-") and self.open and self.open[-1][0] == "pre":
-                entity.update(type="pre", language=language[len("language-"):])
+                entity.update(type="pre", language=language[len("language-") :])
         self.entities.append(entity)
 
     def handle_data(self, data: str) -> None:
         for special in "<>&":
             if special in data:
-                raise bad_request(
-                    f"can't parse entities: Unescaped \"{special}\" (write {html.escape(special)})")
+                raise bad_request(f'can\'t parse entities: Unescaped "{special}" (write {html.escape(special)})')
         self._append(data)
 
     def handle_entityref(self, name: str) -> None:
@@ -120,7 +131,8 @@ def parse_html(source: str) -> tuple[str, list[dict[str, Any]]]:
     parser.close()
     if parser.open:
         raise bad_request(
-            f'can\'t parse entities: Can\'t find end tag corresponding to start tag "{parser.open[-1][0]}"')
+            f"can't parse entities: Can't find end tag corresponding to start tag \"{parser.open[-1][0]}\""
+        )
     return "".join(parser.text_parts), sorted(parser.entities, key=lambda e: (e["offset"], -e["length"]))
 
 

@@ -1,5 +1,6 @@
 """Inline keyboards on the bot's messages, checked as Telegram checks them (buttons need
 ``text`` and exactly one action; ``callback_data`` 1-64 bytes), and stored as sent."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -8,9 +9,18 @@ from sandbox.telegram.protocol import ApiError, bad_request
 
 CALLBACK_DATA_LIMIT = 64  # bytes
 # The fields of an InlineKeyboardButton of which exactly one must be set.
-_BUTTON_ACTIONS = ("url", "callback_data", "web_app", "login_url", "switch_inline_query",
-                   "switch_inline_query_current_chat", "switch_inline_query_chosen_chat", "copy_text",
-                   "callback_game", "pay")
+_BUTTON_ACTIONS = (
+    "url",
+    "callback_data",
+    "web_app",
+    "login_url",
+    "switch_inline_query",
+    "switch_inline_query_current_chat",
+    "switch_inline_query_chosen_chat",
+    "copy_text",
+    "callback_game",
+    "pay",
+)
 
 
 def _button_error(detail: str) -> ApiError:

@@ -3,6 +3,7 @@ webhook pair, getUpdates (see :mod:`sandbox.telegram.updates`), the command menu
 sendMessage (HTML entities, 4096 UTF-16 units, replies, inline keyboards),
 editMessageText / editMessageReplyMarkup ("message is not modified", others' or missing
 messages), answerCallbackQuery (once per query), deleteMessage and deleteMessages."""
+
 from __future__ import annotations
 
 import asyncio
@@ -30,14 +31,21 @@ class BotMethods:
     def table(self) -> dict[str, Method]:
         """Method name (lower case: Telegram's are case-insensitive) -> handler."""
         return {
-            "getme": self._get_me, "getupdates": self._updates.get_updates, "deletewebhook": self._delete_webhook,
-            "getwebhookinfo": self._get_webhook_info, "setmycommands": self._set_my_commands,
-            "getmycommands": self._get_my_commands, "deletemycommands": self._delete_my_commands,
-            "sendmessage": self._send_message, "editmessagetext": self._edit_message_text,
+            "getme": self._get_me,
+            "getupdates": self._updates.get_updates,
+            "deletewebhook": self._delete_webhook,
+            "getwebhookinfo": self._get_webhook_info,
+            "setmycommands": self._set_my_commands,
+            "getmycommands": self._get_my_commands,
+            "deletemycommands": self._delete_my_commands,
+            "sendmessage": self._send_message,
+            "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
-            "deletemessage": self._delete_message, "deletemessages": self._delete_messages,
-            "close": self._true, "logout": self._true,
+            "deletemessage": self._delete_message,
+            "deletemessages": self._delete_messages,
+            "close": self._true,
+            "logout": self._true,
         }
 
     # -- for tests -----------------------------------------------------------------------
@@ -63,8 +71,12 @@ class BotMethods:
         return True
 
     async def _get_me(self, params: dict) -> dict:
-        return {**self._state.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False}
+        return {
+            **self._state.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
 
     async def _delete_webhook(self, params: dict) -> bool:
         if params.get("drop_pending_updates"):
@@ -72,14 +84,17 @@ class BotMethods:
         return True
 
     async def _get_webhook_info(self, params: dict) -> dict:
-        return {"url": "", "has_custom_certificate": False,
-                "pending_update_count": len(self._updates.pending_updates())}
+        return {
+            "url": "",
+            "has_custom_certificate": False,
+            "pending_update_count": len(self._updates.pending_updates()),
+        }
 
     # -- command menus --------------------------------------------------------------------
     async def _set_my_commands(self, params: dict) -> bool:
         commands = params.get("commands")
         if not isinstance(commands, list):
-            raise bad_request("parameter \"commands\" is required")
+            raise bad_request('parameter "commands" is required')
         for command in commands:
             name = str(command.get("command", ""))
             if not (1 <= len(name) <= 32) or not name.replace("_", "").isalnum() or name.lower() != name:
@@ -87,7 +102,8 @@ class BotMethods:
             if not (1 <= len(str(command.get("description", ""))) <= 256):
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         self._commands[self._commands_key(params)] = [
-            {"command": c["command"], "description": c["description"]} for c in commands]
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
         return True
 
     async def _get_my_commands(self, params: dict) -> list[dict]:
@@ -135,8 +151,11 @@ class BotMethods:
                     raise bad_request("message to be replied not found")
                 replied = None
         message: dict[str, Any] = {
-            "message_id": chat.take_id(), "from": dict(state.bot_user), "chat": dict(chat.chat),
-            "date": int(time.time()), "text": text,
+            "message_id": chat.take_id(),
+            "from": dict(state.bot_user),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "text": text,
         }
         if entities:
             message["entities"] = entities
@@ -175,8 +194,11 @@ class BotMethods:
         text, entities = self._parse_text(params)
         # Like Telegram: an edit without reply_markup takes the inline keyboard away.
         markup = inline_keyboard(params.get("reply_markup"))
-        if text == stored.message.get("text") and entities == (stored.message.get("entities") or []) \
-                and markup == stored.message.get("reply_markup"):
+        if (
+            text == stored.message.get("text")
+            and entities == (stored.message.get("entities") or [])
+            and markup == stored.message.get("reply_markup")
+        ):
             raise not_modified()
         message = {**stored.message, "text": text, "edit_date": int(time.time())}
         message.pop("entities", None)
@@ -206,9 +228,13 @@ class BotMethods:
         if query is None:  # unknown, expired or already answered
             raise bad_request(QUERY_INVALID)
         answer = {key: params[key] for key in ("text", "show_alert", "url", "cache_time") if key in params}
-        answer.update(callback_query_id=query["id"], user_id=query["from"]["id"],
-                      chat_id=query["message"]["chat"]["id"], message_id=query["message"]["message_id"],
-                      data=query.get("data"))
+        answer.update(
+            callback_query_id=query["id"],
+            user_id=query["from"]["id"],
+            chat_id=query["message"]["chat"]["id"],
+            message_id=query["message"]["message_id"],
+            data=query.get("data"),
+        )
         self._state.record_callback_answer(answer)
         return True
 

@@ -1,5 +1,6 @@
 """The Bot API's envelope: how parameters arrive (query string, form, multipart or JSON,
 typed back), and Telegram's error bodies."""
+
 from __future__ import annotations
 
 import json
@@ -25,18 +26,42 @@ ERROR_DESCRIPTIONS = {
 }
 
 # Form and query values arrive as strings; these say how to read them back.
-_INT_FIELDS = frozenset({
-    "message_id", "offset", "limit", "timeout", "reply_to_message_id", "message_thread_id",
-    "from_chat_id", "user_id", "cache_time",
-})
-_BOOL_FIELDS = frozenset({
-    "disable_notification", "protect_content", "drop_pending_updates", "allow_sending_without_reply",
-    "disable_web_page_preview", "allow_paid_broadcast", "show_alert",
-})
-_JSON_FIELDS = frozenset({
-    "reply_parameters", "link_preview_options", "allowed_updates", "commands", "scope",
-    "reply_markup", "entities", "message_ids",
-})
+_INT_FIELDS = frozenset(
+    {
+        "message_id",
+        "offset",
+        "limit",
+        "timeout",
+        "reply_to_message_id",
+        "message_thread_id",
+        "from_chat_id",
+        "user_id",
+        "cache_time",
+    }
+)
+_BOOL_FIELDS = frozenset(
+    {
+        "disable_notification",
+        "protect_content",
+        "drop_pending_updates",
+        "allow_sending_without_reply",
+        "disable_web_page_preview",
+        "allow_paid_broadcast",
+        "show_alert",
+    }
+)
+_JSON_FIELDS = frozenset(
+    {
+        "reply_parameters",
+        "link_preview_options",
+        "allowed_updates",
+        "commands",
+        "scope",
+        "reply_markup",
+        "entities",
+        "message_ids",
+    }
+)
 
 
 class ApiError(Exception):
@@ -60,8 +85,10 @@ def bad_request(detail: str) -> ApiError:
 
 
 def not_modified() -> ApiError:
-    return bad_request("message is not modified: specified new message content and reply markup "
-                       "are exactly the same as a current content and reply markup of the message")
+    return bad_request(
+        "message is not modified: specified new message content and reply markup "
+        "are exactly the same as a current content and reply markup of the message"
+    )
 
 
 async def read_params(request: web.Request) -> dict[str, Any]:
@@ -98,5 +125,5 @@ def _typed(key: str, value: Any) -> Any:
         if key in _BOOL_FIELDS:
             return value.lower() in ("true", "1")
     except ValueError:
-        raise bad_request(f"can't parse parameter \"{key}\"") from None
+        raise bad_request(f'can\'t parse parameter "{key}"') from None
     return value

@@ -2,6 +2,7 @@
 benchmarks): at most 1 send per chat per second, 20 per group per minute, 30 per bot
 per second (sliding windows of accepted sends), refused with 429 "Too Many Requests:
 retry after N" and ``parameters.retry_after``."""
+
 from __future__ import annotations
 
 import asyncio

@@ -5,6 +5,7 @@ Each public attribute and method of :class:`TelegramStandIn` lives in the part t
 its concern, listed below by part; the stand-in handles the HTTP envelope (token,
 method, injected faults, limits) and serves the parts.
 """
+
 from __future__ import annotations
 
 import time
@@ -57,8 +58,15 @@ class TelegramStandIn:
     # Sending limits (ratelimits.py).
     rate_limited_by = Part("limits")
 
-    def __init__(self, token: str, bot_id: int = 7000001, bot_username: str = "twinbridge_bot", *,
-                 enforce_limits: bool = False, receipts: bool = False):
+    def __init__(
+        self,
+        token: str,
+        bot_id: int = 7000001,
+        bot_username: str = "twinbridge_bot",
+        *,
+        enforce_limits: bool = False,
+        receipts: bool = False,
+    ):
         self.token = token
         self.enforce_limits = enforce_limits
         self.rate_limited_responses = 0  # every 429 sent (planned ones included)
@@ -100,8 +108,15 @@ class TelegramStandIn:
             raise RuntimeError("TelegramStandIn is not started")
         return f"http://{self._host}:{self._port}"
 
-    def fail_next(self, method: str, status: int, *, retry_after: int | None = None, count: int = 1,
-                  description: str | None = None) -> None:
+    def fail_next(
+        self,
+        method: str,
+        status: int,
+        *,
+        retry_after: int | None = None,
+        count: int = 1,
+        description: str | None = None,
+    ) -> None:
         """Answer the next ``count`` calls of ``method`` with a real Telegram error body."""
         if status == 429:
             retry_after = 5 if retry_after is None else retry_after

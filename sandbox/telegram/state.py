@@ -2,6 +2,7 @@
 and their messages as members see them now, what the bot sent, and the callback
 queries of pressed buttons; plus the members' side (writing, editing, pressing
 buttons, starting or blocking the bot), which queues the updates the bot receives."""
+
 from __future__ import annotations
 
 import contextvars
@@ -66,8 +67,9 @@ class TelegramState:
         self._callback_answers: list[dict[str, Any]] = []
 
     # -- chats -------------------------------------------------------------------------
-    def chat(self, chat_id: int, chat_type: str | None = None, title: str | None = None,
-             user: dict | None = None) -> Chat:
+    def chat(
+        self, chat_id: int, chat_type: str | None = None, title: str | None = None, user: dict | None = None
+    ) -> Chat:
         """The chat, created on first mention. Positive ids are users' private chats
         (as on Telegram), negative ones groups (a supergroup unless ``chat_type`` says)."""
         chat_id = int(chat_id)
@@ -110,8 +112,11 @@ class TelegramState:
         label = "bot" if from_bot else str(author.get("first_name") or sender_chat.get("title", ""))
         stored_message = {k: v for k, v in message.items() if k != "reply_to_message"}
         chat.messages[int(message["message_id"])] = StoredMessage(
-            message=stored_message, author_label=label,
-            text=message.get("text") or message.get("caption") or "", from_bot=from_bot)
+            message=stored_message,
+            author_label=label,
+            text=message.get("text") or message.get("caption") or "",
+            from_bot=from_bot,
+        )
 
     def record_sent(self, params: dict, chat: Chat, message: dict[str, Any]) -> None:
         entry = {**params, "chat_id": chat.chat["id"], "message_id": message["message_id"]}
@@ -123,8 +128,16 @@ class TelegramState:
         self._callback_answers.append(answer)
 
     # -- the members' side ----------------------------------------------------------------
-    def inject_message(self, chat_id: int, user: dict, text: str, *, reply_to_message_id: int | None = None,
-                       chat_type: str | None = None, title: str | None = None) -> dict:
+    def inject_message(
+        self,
+        chat_id: int,
+        user: dict,
+        text: str,
+        *,
+        reply_to_message_id: int | None = None,
+        chat_type: str | None = None,
+        title: str | None = None,
+    ) -> dict:
         """A member writes ``text`` in the chat; returns the Message the bot will receive.
 
         ``chat_type`` defaults to "private" for a positive chat id (which must then be
@@ -141,8 +154,11 @@ class TelegramState:
             chat.started = True
         author = {"is_bot": False, **user}
         message: dict[str, Any] = {
-            "message_id": chat.take_id(), "from": author, "chat": dict(chat.chat),
-            "date": int(time.time()), "text": text,
+            "message_id": chat.take_id(),
+            "from": author,
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "text": text,
         }
         if entities := command_entities(text):
             message["entities"] = entities
@@ -178,8 +194,12 @@ class TelegramState:
         for kind in ("message", "edited_message"):
             message = update.get(kind)
             if isinstance(message, dict) and isinstance(message.get("chat"), dict):
-                chat = self.chat(message["chat"]["id"], message["chat"].get("type"),
-                                 message["chat"].get("title"), user=message["chat"])
+                chat = self.chat(
+                    message["chat"]["id"],
+                    message["chat"].get("type"),
+                    message["chat"].get("title"),
+                    user=message["chat"],
+                )
                 chat.next_message_id = max(chat.next_message_id, int(message["message_id"]) + 1)
                 self.store(chat, message)
                 if chat.private and (message.get("from") or {}).get("id") == chat.chat["id"]:
@@ -191,8 +211,13 @@ class TelegramState:
         """Queue an update no Bot API client can parse: a message to ``chat_id`` whose
         ``date`` is not a number and whose ``from`` lacks ``first_name``, as a buggy or
         future Bot API server could send. Nothing is stored in the chat. Returns the update."""
-        message = {"message_id": self.chat(chat_id).take_id(), "chat": dict(self.chat(chat_id).chat),
-                   "from": {"id": 1, "is_bot": False}, "date": "not-a-date", "text": text}
+        message = {
+            "message_id": self.chat(chat_id).take_id(),
+            "chat": dict(self.chat(chat_id).chat),
+            "from": {"id": 1, "is_bot": False},
+            "date": "not-a-date",
+            "text": text,
+        }
         return dict(self._updates.queue({"message": message}))
 
     def start_private(self, user: dict) -> dict:
@@ -218,15 +243,18 @@ class TelegramState:
         stored = chat.messages.get(int(message_id)) if chat is not None else None
         if chat is None or stored is None or stored.deleted:
             raise ValueError(f"no message {message_id} in chat {chat_id}")
-        buttons = [button for row in (stored.message.get("reply_markup") or {}).get("inline_keyboard", [])
-                   for button in row]
+        buttons = [
+            button for row in (stored.message.get("reply_markup") or {}).get("inline_keyboard", []) for button in row
+        ]
         if not any(button.get("callback_data") == data for button in buttons):
             raise ValueError(f"message {message_id} in chat {chat_id} has no button with callback_data {data!r}")
         # chat_instance: a stable opaque id for (bot, chat), a signed 64-bit number as a string.
         digest = hashlib.sha256(f"{self.bot_user['id']}:{chat.chat['id']}".encode()).digest()
         query: dict[str, Any] = {
-            "id": str(secrets.randbits(63)), "from": {"is_bot": False, **user},
-            "message": dict(stored.message), "chat_instance": str(int.from_bytes(digest[:8], "big", signed=True)),
+            "id": str(secrets.randbits(63)),
+            "from": {"is_bot": False, **user},
+            "message": dict(stored.message),
+            "chat_instance": str(int.from_bytes(digest[:8], "big", signed=True)),
             "data": data,
         }
         self.callback_queries[query["id"]] = query
@@ -264,8 +292,12 @@ class TelegramState:
     def bot_messages(self) -> list[dict]:
         """Every message the bot shows now, in every chat it is in (groups and private
         chats), as members see them; deleted ones left out (for whole-platform scans)."""
-        return [dict(m.message) for chat in self.chats.values() for _, m in sorted(chat.messages.items())
-                if m.from_bot and not m.deleted]
+        return [
+            dict(m.message)
+            for chat in self.chats.values()
+            for _, m in sorted(chat.messages.items())
+            if m.from_bot and not m.deleted
+        ]
 
     def private_messages(self, user_id: int) -> list[dict]:
         """The bot's messages in its private chat with the user as the user sees them

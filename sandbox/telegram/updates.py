@@ -1,6 +1,7 @@
 """The bot's update queue and long polling: ``getUpdates`` with offset, limit, timeout
 and a sticky ``allowed_updates`` filter; one long poller per token (an older
 ``getUpdates`` still waiting is answered 409 when a newer one arrives)."""
+
 from __future__ import annotations
 
 import asyncio

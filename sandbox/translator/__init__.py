@@ -28,6 +28,7 @@ The parts: ``fake`` (the fake translation and language guess), ``base`` (what bo
 stand-ins share: lifecycle, records, planned trouble), ``libretranslate`` and
 ``providers``.
 """
+
 from sandbox.translator.fake import fake_translate, guess_language
 from sandbox.translator.libretranslate import LibreTranslateStandIn
 from sandbox.translator.providers import ProviderEndpointStandIn

@@ -2,6 +2,7 @@
 every request (:class:`TranslateRequest`) and of every text translated, and planned
 trouble: failures (``fail_next``), held answers (``stall``, ``stall_forever``) and
 answers that drip in one byte at a time (``drip``)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -48,8 +49,10 @@ class Reject(Exception):
 def nginx_page(status: int) -> web.Response:
     # 502/503/504 come from the reverse proxy in front, not from the service itself.
     title = f"{status} {HTTPStatus(status).phrase}"
-    body = f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n" \
-           "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    body = (
+        f"<html>\r\n<head><title>{title}</title></head>\r\n<body>\r\n<center><h1>{title}</h1></center>\r\n"
+        "<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n"
+    )
     return web.Response(status=status, text=body, content_type="text/html")
 
 
@@ -136,8 +139,9 @@ class TranslatorStandIn:
         self._translations.append((source, target, text))
         return fake_translate(text, source, target, format=fmt)
 
-    async def _serve(self, record: TranslateRequest, answer: Callable[[], web.Response],
-                     gated: bool = True) -> web.Response:
+    async def _serve(
+        self, record: TranslateRequest, answer: Callable[[], web.Response], gated: bool = True
+    ) -> web.Response:
         """Record, then (for translation calls) hold and fail as planned, then answer."""
         self.requests.append(record)
         planned = None
@@ -167,14 +171,18 @@ class TranslatorStandIn:
         if interval is None:
             return response
         body = response.body if isinstance(response.body, bytes) else b""
-        stream = web.StreamResponse(status=response.status, headers={
-            k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")})
+        stream = web.StreamResponse(
+            status=response.status,
+            headers={
+                k: v for k, v in response.headers.items() if k.lower() not in ("content-length", "transfer-encoding")
+            },
+        )
         stream.content_length = len(body)
         await stream.prepare(request)
         release = self._release
         try:
             for i in range(len(body)):
-                await stream.write(body[i:i + 1])
+                await stream.write(body[i : i + 1])
                 if not release.is_set():
                     try:
                         await asyncio.wait_for(release.wait(), interval)

@@ -2,6 +2,7 @@
 small phrase book swapped in so that a demo reads like a translation, and leaving the
 bridge's placeholders (``⟦0⟧``), URLs and ``<span translate="no">`` alone; plus a script
 and phrase-book guess of the language for ``source: "auto"``."""
+
 from __future__ import annotations
 
 import re
@@ -32,9 +33,13 @@ _PHRASES: tuple[dict[str, str], ...] = (
 # Never translated: the bridge's placeholders and URLs; in HTML also tags and
 # whatever sits in <span translate="no">, which is how the bridge fences terms.
 _KEEP_TEXT = r"⟦\d+⟧|(?:https?://|www\.)[^\s<>\"]+"
-_KEEP = {"text": re.compile(_KEEP_TEXT),
-         "html": re.compile(r"<span\b[^>]*\btranslate\s*=\s*[\"']?no\b[\"']?[^>]*>.*?</span\s*>|<[^>]*>|"
-                            + _KEEP_TEXT, re.IGNORECASE | re.DOTALL)}
+_KEEP = {
+    "text": re.compile(_KEEP_TEXT),
+    "html": re.compile(
+        r"<span\b[^>]*\btranslate\s*=\s*[\"']?no\b[\"']?[^>]*>.*?</span\s*>|<[^>]*>|" + _KEEP_TEXT,
+        re.IGNORECASE | re.DOTALL,
+    ),
+}
 
 
 @cache
@@ -59,6 +64,7 @@ def _swap_phrases(chunk: str, source: str, target: str) -> str:
         if len(found) > 1 and found.isupper():
             return word.upper()
         return word[:1].upper() + word[1:] if found[:1].isupper() else word
+
     return pattern.sub(replace, chunk)
 
 
@@ -69,8 +75,10 @@ def guess_language(text: str) -> tuple[str, float]:
     if re.search(r"[\u4e00-\u9fff]", text):
         return "zh", 95.0
     lowered = text.lower()
-    scores = {lang: sum(bool(re.search(rf"(?<!\w){re.escape(e[lang].lower())}(?!\w)", lowered))
-                        for e in _PHRASES) for lang in ("en", "de", "fr", "es")}
+    scores = {
+        lang: sum(bool(re.search(rf"(?<!\w){re.escape(e[lang].lower())}(?!\w)", lowered)) for e in _PHRASES)
+        for lang in ("en", "de", "fr", "es")
+    }
     best = max(scores, key=lambda lang: scores[lang])
     return (best, min(99.0, 60.0 + 10 * scores[best])) if scores[best] else ("en", 25.0)
 
@@ -83,7 +91,7 @@ def fake_translate(text: str, source: str, target: str, *, format: str = "text")
         source = guess_language(text)[0]
     pieces, position = [], 0
     for kept in _KEEP.get(format, _KEEP["text"]).finditer(text):
-        pieces += [_swap_phrases(text[position:kept.start()], source, target), kept.group()]
+        pieces += [_swap_phrases(text[position : kept.start()], source, target), kept.group()]
         position = kept.end()
     pieces.append(_swap_phrases(text[position:], source, target))
     return f"[{target}] " + "".join(pieces)

@@ -3,6 +3,7 @@ with a JSON or form body, a string or a batch ``q``, ``source: "auto"`` with
 ``detectedLanguage``, ``alternatives``, the per-text character limit, the API-key check
 and the real ``{"error": ...}`` bodies; plus ``/detect``, ``/languages`` and
 ``/frontend/settings``. Like the real server it HTML-unescapes every result."""
+
 from __future__ import annotations
 
 import html
@@ -16,8 +17,18 @@ from sandbox.translator.base import Reject, TranslateRequest, TranslatorStandIn,
 from sandbox.translator.fake import guess_language
 
 DEFAULT_LANGUAGES = ("en", "de", "fr", "es", "zh", "gu", "it", "pl", "nl", "pt")
-_NAMES = {"en": "English", "de": "German", "fr": "French", "es": "Spanish", "zh": "Chinese",
-          "gu": "Gujarati", "it": "Italian", "pl": "Polish", "nl": "Dutch", "pt": "Portuguese"}
+_NAMES = {
+    "en": "English",
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "zh": "Chinese",
+    "gu": "Gujarati",
+    "it": "Italian",
+    "pl": "Polish",
+    "nl": "Dutch",
+    "pt": "Portuguese",
+}
 
 
 def _lt_error(status: int, message: str) -> Reject:
@@ -35,8 +46,9 @@ _LT_FAILURES = {
 class LibreTranslateStandIn(TranslatorStandIn):
     """A LibreTranslate server on 127.0.0.1."""
 
-    def __init__(self, api_key: str | None = None, char_limit: int = 2000,
-                 languages: tuple[str, ...] = DEFAULT_LANGUAGES):
+    def __init__(
+        self, api_key: str | None = None, char_limit: int = 2000, languages: tuple[str, ...] = DEFAULT_LANGUAGES
+    ):
         super().__init__()
         self.api_key, self.char_limit, self.languages = api_key, char_limit, tuple(languages)
 
@@ -49,8 +61,9 @@ class LibreTranslateStandIn(TranslatorStandIn):
     def _failure(self, record: TranslateRequest, status: int, message: str | None) -> web.Response:
         if status in (502, 503, 504) and message is None:
             return nginx_page(status)
-        return web.json_response({"error": message or _LT_FAILURES.get(status, HTTPStatus(status).phrase)},
-                                 status=status)
+        return web.json_response(
+            {"error": message or _LT_FAILURES.get(status, HTTPStatus(status).phrase)}, status=status
+        )
 
     async def _record(self, request: web.Request) -> tuple[TranslateRequest, dict, Reject | None]:
         """Read the parameters the way Flask does (JSON body, else query + form values)."""
@@ -69,8 +82,16 @@ class LibreTranslateStandIn(TranslatorStandIn):
                 params["q"] = "\n".join(params["q"].splitlines())
         q = params.get("q")
         texts = [str(text) for text in q] if isinstance(q, list) else ([q] if isinstance(q, str) and q else [])
-        record = TranslateRequest(request.path, request.method, params.get("source"), params.get("target"),
-                                  texts, params.get("format"), request.query_string, params.get("api_key"))
+        record = TranslateRequest(
+            request.path,
+            request.method,
+            params.get("source"),
+            params.get("target"),
+            texts,
+            params.get("format"),
+            request.query_string,
+            params.get("api_key"),
+        )
         return record, params, problem
 
     def _check_key(self, params: dict) -> None:
@@ -100,8 +121,9 @@ class LibreTranslateStandIn(TranslatorStandIn):
             texts = q if isinstance(q, list) else [q]
             for text in texts:
                 if self.char_limit != -1 and len(text) > self.char_limit:
-                    raise _lt_error(400, f"Invalid request: request ({len(text)}) exceeds text limit "
-                                         f"({self.char_limit})")
+                    raise _lt_error(
+                        400, f"Invalid request: request ({len(text)}) exceeds text limit ({self.char_limit})"
+                    )
             detected = None
             if source == "auto":
                 code, confidence = guess_language(" ".join(texts))
@@ -123,6 +145,7 @@ class LibreTranslateStandIn(TranslatorStandIn):
             if alternatives:
                 body["alternatives"] = [[] for _ in texts] if batch else []
             return web.json_response(body)
+
         return await self._serve(record, answer)
 
     async def _detect(self, request: web.Request) -> web.Response:
@@ -136,19 +159,30 @@ class LibreTranslateStandIn(TranslatorStandIn):
                 raise _lt_error(400, "Invalid request: missing q parameter")
             code, confidence = guess_language(" ".join(record.q))
             return web.json_response([{"confidence": confidence, "language": code}])
+
         return await self._serve(record, answer, gated=False)
 
     async def _info(self, request: web.Request) -> web.Response:
         # /languages and /frontend/settings: no key, no planned trouble, as the real app exempts them.
         names = {code: _NAMES.get(code, code) for code in self.languages}
         if request.path == "/languages":
-            body: Any = [{"code": code, "name": name, "targets": sorted(set(names) - {code})}
-                         for code, name in names.items()]
+            body: Any = [
+                {"code": code, "name": name, "targets": sorted(set(names) - {code})} for code, name in names.items()
+            ]
         else:
             target = self.languages[min(1, len(self.languages) - 1)]
-            body = {"charLimit": self.char_limit, "frontendTimeout": 500, "apiKeys": self.api_key is not None,
-                    "keyRequired": self.api_key is not None, "suggestions": False, "filesTranslation": False,
-                    "supportedFilesFormat": [], "language": {"source": {"code": "auto", "name": "Auto Detect"},
-                                                             "target": {"code": target, "name": names[target]}}}
+            body = {
+                "charLimit": self.char_limit,
+                "frontendTimeout": 500,
+                "apiKeys": self.api_key is not None,
+                "keyRequired": self.api_key is not None,
+                "suggestions": False,
+                "filesTranslation": False,
+                "supportedFilesFormat": [],
+                "language": {
+                    "source": {"code": "auto", "name": "Auto Detect"},
+                    "target": {"code": target, "name": names[target]},
+                },
+            }
         record = TranslateRequest(request.path, request.method, None, None, [], None, request.query_string, None)
         return await self._serve(record, lambda: web.json_response(body), gated=False)

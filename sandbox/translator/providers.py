@@ -1,6 +1,7 @@
 """The two endpoints deep-translator scrapes: MyMemory's ``/get`` JSON (its errors come
 back as HTTP 200 with the message in ``translatedText``, as the real one does) and
 Google's ``/m`` page with its ``result-container`` div."""
+
 from __future__ import annotations
 
 import html
@@ -14,13 +15,19 @@ from sandbox.translator.base import TranslateRequest, TranslatorStandIn, nginx_p
 from sandbox.translator.fake import guess_language
 
 _MM_LANG = re.compile(r"^[a-z]{2,3}(-[a-z0-9]{2,4})*$", re.IGNORECASE)
-_MM_EXAMPLE = ("EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN. "
-               "ALMOST ALL LANGUAGES SUPPORTED BUT SOME MAY HAVE NO CONTENT")
-_MM_QUOTA = ("MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY. NEXT AVAILABLE IN  "
-             "23 HOURS 59 MINUTES 59 SECONDS VISIT HTTPS://MYMEMORY.TRANSLATED.NET/DOC/USAGELIMITS.PHP "
-             "TO TRANSLATE MORE")
-_GOOGLE_SORRY = ("<html><head><title>https://translate.google.com/m</title></head><body><div>"
-                 "Our systems have detected unusual traffic from your computer network.</div></body></html>")
+_MM_EXAMPLE = (
+    "EXAMPLE: LANGPAIR=EN|IT USING 2 LETTER ISO OR RFC3066 LIKE ZH-CN. "
+    "ALMOST ALL LANGUAGES SUPPORTED BUT SOME MAY HAVE NO CONTENT"
+)
+_MM_QUOTA = (
+    "MYMEMORY WARNING: YOU USED ALL AVAILABLE FREE TRANSLATIONS FOR TODAY. NEXT AVAILABLE IN  "
+    "23 HOURS 59 MINUTES 59 SECONDS VISIT HTTPS://MYMEMORY.TRANSLATED.NET/DOC/USAGELIMITS.PHP "
+    "TO TRANSLATE MORE"
+)
+_GOOGLE_SORRY = (
+    "<html><head><title>https://translate.google.com/m</title></head><body><div>"
+    "Our systems have detected unusual traffic from your computer network.</div></body></html>"
+)
 
 
 def _primary(code: str) -> str:
@@ -29,9 +36,16 @@ def _primary(code: str) -> str:
 
 
 def _mymemory_body(translated: str, status: int, details: str = "", matches: Any = "") -> dict[str, Any]:
-    return {"responseData": {"translatedText": translated, **({"match": 0.85} if status == 200 else {})},
-            "quotaFinished": status == 429, "mtLangSupported": None, "responseDetails": details,
-            "responseStatus": status, "responderId": None, "exception_code": None, "matches": matches}
+    return {
+        "responseData": {"translatedText": translated, **({"match": 0.85} if status == 200 else {})},
+        "quotaFinished": status == 429,
+        "mtLangSupported": None,
+        "responseDetails": details,
+        "responseStatus": status,
+        "responderId": None,
+        "exception_code": None,
+        "matches": matches,
+    }
 
 
 class ProviderEndpointStandIn(TranslatorStandIn):
@@ -60,8 +74,17 @@ class ProviderEndpointStandIn(TranslatorStandIn):
 
     def _record(self, request: web.Request, provider: str, source: str, target: str) -> TranslateRequest:
         q = request.query.get("q", "")
-        return TranslateRequest(request.path, request.method, _primary(source) or None, _primary(target) or None,
-                                [q] if q else [], "text", request.query_string, request.query.get("key"), provider)
+        return TranslateRequest(
+            request.path,
+            request.method,
+            _primary(source) or None,
+            _primary(target) or None,
+            [q] if q else [],
+            "text",
+            request.query_string,
+            request.query.get("key"),
+            provider,
+        )
 
     async def _mymemory(self, request: web.Request) -> web.Response:
         langpair = request.query.get("langpair", "")
@@ -82,10 +105,22 @@ class ProviderEndpointStandIn(TranslatorStandIn):
                 return web.json_response(_mymemory_body(error, 403, error))
             text = record.q[0]
             translated = self._translated(record.source, record.target, text)
-            match = {"id": "0", "segment": text, "translation": translated, "source": source, "target": target,
-                     "quality": 74, "reference": None, "usage-count": 0, "subject": "", "created-by": "MT!",
-                     "create-date": "2024-01-01 00:00:00", "match": 0.85}
+            match = {
+                "id": "0",
+                "segment": text,
+                "translation": translated,
+                "source": source,
+                "target": target,
+                "quality": 74,
+                "reference": None,
+                "usage-count": 0,
+                "subject": "",
+                "created-by": "MT!",
+                "create-date": "2024-01-01 00:00:00",
+                "match": 0.85,
+            }
             return web.json_response(_mymemory_body(translated, 200, matches=[match]))
+
         return await self._serve(record, answer)
 
     async def _google(self, request: web.Request) -> web.Response:
@@ -96,9 +131,12 @@ class ProviderEndpointStandIn(TranslatorStandIn):
             text = record.q[0] if record.q else ""
             src = guess_language(text)[0] if record.source == "auto" else record.source
             translated = self._translated(src, record.target, text) if text else ""
-            page = (f'<!DOCTYPE html><html lang="{html.escape(target)}"><head><meta charset="utf-8">'
-                    f"<title>Google Translate</title></head><body><div class=\"root-container\">"
-                    f'<div class="header"><div class="logo-image"></div></div>'
-                    f'<div class="result-container">{html.escape(translated)}</div></div></body></html>')
+            page = (
+                f'<!DOCTYPE html><html lang="{html.escape(target)}"><head><meta charset="utf-8">'
+                f'<title>Google Translate</title></head><body><div class="root-container">'
+                f'<div class="header"><div class="logo-image"></div></div>'
+                f'<div class="result-container">{html.escape(translated)}</div></div></body></html>'
+            )
             return web.Response(text=page, content_type="text/html")
+
         return await self._serve(record, answer)

@@ -7,6 +7,7 @@ each once), and outbox posts read by the Discord consumer but not yet acknowledg
 (read again from the consumer group; a post already shown carries its delivered
 marker). Figures are printed (pytest -s) for docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -20,12 +21,6 @@ from .twins import dc_channel, fleet_env, standins, tg_chat
 PAIRS = 5
 PER_CHAT = 20  # 5 × 20 = 100 messages
 FIRST_HALF = PER_CHAT // 2
-
-
-
-
-
-
 
 
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
@@ -74,8 +69,9 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             for i in range(PAIRS):
                 telegram.inject_message(tg_chat(i), ANNA, f"m{n:02d}")
         accepted_before = await accepted()
-        await wait_until(lambda: _above(accepted, accepted_before), 30, interval=0.002,
-                         message="the second half being accepted")
+        await wait_until(
+            lambda: _above(accepted, accepted_before), 30, interval=0.002, message="the second half being accepted"
+        )
         if kill:
             os.killpg(first.pid, signal.SIGKILL)
             await wait_until(lambda: first.poll() is not None, 10, message="run-1 gone")
@@ -128,17 +124,19 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         assert not telegram.sent(), "echoes of the webhook posts must not come back to Telegram"
         stats = await aredis.hgetall(keys.stats())
         assert await aredis.zcard(keys.dead_letter_index()) == 0
-        print(f"\nFIGURES {label}: {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
-              f"channels); delivered before the stop {delivered_at_stop}; accepted before the stop "
-              f"{accepted_at_stop}, updates unconfirmed at the stop {unconfirmed_at_stop}, fetched again and "
-              f"skipped as duplicates {stats.get('telegram.skipped.duplicate', 0)}, half-done accepts taken over "
-              f"{stats.get('ingress.pending_taken_over', 0)}; complete "
-              f"{completed_after:.1f}s after the stop ({total:.1f}s after the burst began); "
-              f"429s at the Discord stand-in {discord.rate_limited_responses}; "
-              f"outbox duplicates caught {stats.get('discord.delivery.duplicate', 0)}; posts in flight at the "
-              f"stop found in the channel's history after the restart {stats.get('discord.intent.found', 0)}, "
-              f"not found (sent again) {stats.get('discord.intent.not_found', 0)}; "
-              f"lost 0, out of order 0, shown twice {doubled}")
+        print(
+            f"\nFIGURES {label}: {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
+            f"channels); delivered before the stop {delivered_at_stop}; accepted before the stop "
+            f"{accepted_at_stop}, updates unconfirmed at the stop {unconfirmed_at_stop}, fetched again and "
+            f"skipped as duplicates {stats.get('telegram.skipped.duplicate', 0)}, half-done accepts taken over "
+            f"{stats.get('ingress.pending_taken_over', 0)}; complete "
+            f"{completed_after:.1f}s after the stop ({total:.1f}s after the burst began); "
+            f"429s at the Discord stand-in {discord.rate_limited_responses}; "
+            f"outbox duplicates caught {stats.get('discord.delivery.duplicate', 0)}; posts in flight at the "
+            f"stop found in the channel's history after the restart {stats.get('discord.intent.found', 0)}, "
+            f"not found (sent again) {stats.get('discord.intent.not_found', 0)}; "
+            f"lost 0, out of order 0, shown twice {doubled}"
+        )
         return {"doubled": doubled, "delivered_at_stop": delivered_at_stop}
 
 
@@ -161,8 +159,9 @@ TG_PER_CHAT = 12
 MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max", "discriminator": "0"}
 
 
-async def test_telegram_side_killed_mid_burst_repeats_at_most_one_per_chat(tmp_path, procs, redis_url, prefix,
-                                                                           keys, aredis):
+async def test_telegram_side_killed_mid_burst_repeats_at_most_one_per_chat(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     await _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, keys, aredis, kill=True)
 
 
@@ -226,9 +225,11 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
         stats = await aredis.hgetall(keys.stats())
         unverifiable = int(stats.get("telegram.intent.unverifiable", 0))
         assert doubled <= unverifiable
-        print(f"\nFIGURES {label}: {PAIRS * TG_PER_CHAT} messages ({PAIRS} Discord channels -> {PAIRS} Telegram "
-              f"groups); delivered before the stop {delivered_at_stop}; posts in flight at the stop, sent again "
-              f"unverified {unverifiable}; shown twice {doubled} (at most one per chat); lost 0, out of order 0; "
-              f"complete {completed_after:.1f}s after the stop ({time.monotonic() - started:.1f}s after the burst "
-              f"began)")
+        print(
+            f"\nFIGURES {label}: {PAIRS * TG_PER_CHAT} messages ({PAIRS} Discord channels -> {PAIRS} Telegram "
+            f"groups); delivered before the stop {delivered_at_stop}; posts in flight at the stop, sent again "
+            f"unverified {unverifiable}; shown twice {doubled} (at most one per chat); lost 0, out of order 0; "
+            f"complete {completed_after:.1f}s after the stop ({time.monotonic() - started:.1f}s after the burst "
+            f"began)"
+        )
         return {"doubled": doubled}

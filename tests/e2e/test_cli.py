@@ -1,4 +1,5 @@
 """The command line as a deployer meets it: clear answers, exit codes, no tracebacks."""
+
 from __future__ import annotations
 
 import json
@@ -17,9 +18,12 @@ def test_check_accepts_the_example():
 
 def test_check_rejects_a_broken_config_with_file_field_and_fix(tmp_path):
     broken = tmp_path / "links.yaml"
-    broken.write_text((ROOT / "config" / "links.example.yaml").read_text()
-                      .replace("language: de", "language: german")
-                      .replace("communities: [leicester, krefeld]", "communities: [leicester, krefled]"))
+    broken.write_text(
+        (ROOT / "config" / "links.example.yaml")
+        .read_text()
+        .replace("language: de", "language: german")
+        .replace("communities: [leicester, krefeld]", "communities: [leicester, krefled]")
+    )
     result = run_cli(["check", "--config", str(broken)])
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
@@ -44,11 +48,13 @@ def test_check_on_a_missing_file_says_how_to_start(tmp_path):
 
 
 def test_run_without_tokens_points_to_the_demo(tmp_path):
-    result = run_cli(["run", "--config", str(ROOT / "config" / "links.example.yaml")],
-                     env={"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": ""}, cwd=tmp_path)
+    result = run_cli(
+        ["run", "--config", str(ROOT / "config" / "links.example.yaml")],
+        env={"TELEGRAM_BOT_TOKEN": "", "DISCORD_BOT_TOKEN": ""},
+        cwd=tmp_path,
+    )
     assert result.returncode == 2
     assert "TELEGRAM_BOT_TOKEN" in result.stderr and "twinbridge demo" in result.stderr
-
 
 
 def test_check_reports_translation_it_cannot_do(tmp_path):

@@ -4,6 +4,7 @@ sent right after /consent crosses, one sent right after /consent withdraw does
 not (a Discord slash command, a Discord "/consent" message, a Telegram
 command). The worker runs four tasks at a time, so a command and the message
 after it really are handled in parallel unless the bridge orders them."""
+
 from __future__ import annotations
 
 import pytest
@@ -47,8 +48,11 @@ async def world(tmp_path, procs, redis_url, prefix):
     async with serving(telegram, discord):
         env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
         await start_bridge(procs, env, telegram, discord, concurrency=4)
-        await wait_until(lambda: {c["name"] for c in discord.application_commands()} >= {"consent"}, 30,
-                         message="the slash commands registered")
+        await wait_until(
+            lambda: {c["name"] for c in discord.application_commands()} >= {"consent"},
+            30,
+            message="the slash commands registered",
+        )
         yield telegram, discord
         procs.stop_all()
 
@@ -80,10 +84,17 @@ async def test_a_message_right_after_consent_crosses_and_after_withdraw_does_not
         telegram.inject_message(TOWN_TG, tg_member(k), f"hello from telegram {k}")
     expected_tg = {f"hello from discord {k}" for k in range(MEMBERS)}
     expected_dc = {f"hello from telegram {k}" for k in range(MEMBERS)}
-    await wait_until(lambda: consent_missing(sync_redis, prefix) > 0 or (
-        all(any(e in t for t in on_telegram(telegram)) for e in expected_tg)
-        and all(any(e in t for t in on_discord(discord)) for e in expected_dc)), 60,
-        message="every message written after /consent to cross")
+    await wait_until(
+        lambda: (
+            consent_missing(sync_redis, prefix) > 0
+            or (
+                all(any(e in t for t in on_telegram(telegram)) for e in expected_tg)
+                and all(any(e in t for t in on_discord(discord)) for e in expected_dc)
+            )
+        ),
+        60,
+        message="every message written after /consent to cross",
+    )
     assert consent_missing(sync_redis, prefix) == 0, "a message written after /consent was dropped"
 
     # Withdraw, then at once a message: it must not cross. A last message from a member
@@ -97,14 +108,22 @@ async def test_a_message_right_after_consent_crosses_and_after_withdraw_does_not
         discord.inject_message(TWIN_DC, member, f"not to cross from discord {k}")
         telegram.inject_message(TOWN_TG, tg_member(k), "/consent withdraw")
         telegram.inject_message(TOWN_TG, tg_member(k), f"not to cross from telegram {k}")
-    await wait_until(lambda: consent_missing(sync_redis, prefix) >= 2 * MEMBERS, 60,
-                     message="every message after /consent withdraw gated")
+    await wait_until(
+        lambda: consent_missing(sync_redis, prefix) >= 2 * MEMBERS,
+        60,
+        message="every message after /consent withdraw gated",
+    )
     discord.inject_slash_command(dc_member(9), TWIN_DC, "consent")
     discord.inject_message(TWIN_DC, dc_member(9), "last from discord")
     telegram.inject_message(TOWN_TG, tg_member(9), "/consent")
     telegram.inject_message(TOWN_TG, tg_member(9), "last from telegram")
-    await wait_until(lambda: any("last from discord" in t for t in on_telegram(telegram))
-                     and any("last from telegram" in t for t in on_discord(discord)), 60,
-                     message="the last messages")
+    await wait_until(
+        lambda: (
+            any("last from discord" in t for t in on_telegram(telegram))
+            and any("last from telegram" in t for t in on_discord(discord))
+        ),
+        60,
+        message="the last messages",
+    )
     assert consent_missing(sync_redis, prefix) == 2 * MEMBERS
     assert not any("not to cross" in t for t in on_telegram(telegram) + on_discord(discord))

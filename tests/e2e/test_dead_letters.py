@@ -1,4 +1,5 @@
 """An undeliverable post does not block the others; organisers see it and can retry it."""
+
 from __future__ import annotations
 
 from types import SimpleNamespace
@@ -44,8 +45,10 @@ async def test_kicked_bot_is_dead_lettered_listed_and_retried(tmp_path, procs, r
         retried = run_cli(["dead-letters", "retry"], env=env)
         assert "2 dead letter(s) put back" in retried.stdout, retried.stdout + retried.stderr
         await wait_until(lambda: len(telegram.sent(MASAYA)) == 2, 30, message="the retried copies")
-        assert [text for _, text in telegram.transcript(MASAYA)] == \
-            ["Max · Krefeld: Treffen am Samstag", "Max · Krefeld: Bringt Regenschirme mit"]
+        assert [text for _, text in telegram.transcript(MASAYA)] == [
+            "Max · Krefeld: Treffen am Samstag",
+            "Max · Krefeld: Bringt Regenschirme mit",
+        ]
         assert "0 dead letter(s)" in run_cli(["dead-letters", "list"], env=env).stdout
 
 
@@ -66,9 +69,15 @@ async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_u
         await wait_until(lambda: len(telegram.sent(LEICESTER)) == 1, 30, message="Leicester's copy")
         ingress = Ingress(aredis, keys, TaskQueue.for_settings(SimpleNamespace(redis_prefix=prefix)))
         max_author = Author(id=MAX["id"], display_name=MAX["global_name"], username=MAX["username"])
-        assert await ingress.accept(PlatformEvent(
-            kind=EventKind.NEW, source=MessageRef("discord", str(KREFELD), "300000000000009999"), author=max_author,
-            text="Geheimnis am Sonntag", timestamp="not a number"))
+        assert await ingress.accept(
+            PlatformEvent(
+                kind=EventKind.NEW,
+                source=MessageRef("discord", str(KREFELD), "300000000000009999"),
+                author=max_author,
+                text="Geheimnis am Sonntag",
+                timestamp="not a number",
+            )
+        )
         await wait_until(lambda: _count_is(aredis, keys, 2), 30, message="two dead letters")
         before = await _dead_letter_contents(aredis, prefix)
         assert "Samstag" in before and "Geheimnis" in before  # the scan does see what is there

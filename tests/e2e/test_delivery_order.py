@@ -1,5 +1,6 @@
 """Order per destination with several worker processes (the outbox lanes reorder
 what the workers finish out of order)."""
+
 from __future__ import annotations
 
 from sandbox.discord import DiscordStandIn
@@ -22,8 +23,14 @@ async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "x"}}})
     async with serving(telegram, discord):
-        env = bridge_env(tmp_path, two_community_links(LEICESTER, KREFELD, krefeld_language="en"),
-                         redis_url, prefix, telegram, discord)
+        env = bridge_env(
+            tmp_path,
+            two_community_links(LEICESTER, KREFELD, krefeld_language="en"),
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+        )
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)

@@ -4,6 +4,7 @@ removes, and how long it takes"). The platforms' pacing is lifted (the stand-in'
 route buckets and the bridge's own limiter, TWINBRIDGE_RATE_LIMITS=off) so that what
 is measured is the bridge's work; on real Discord each delete waits its turn in the
 channel's bucket (about 5 per 2 s). No timing is asserted: only that it all ends."""
+
 from __future__ import annotations
 
 import time
@@ -27,8 +28,11 @@ ANNA = {"id": 8310000077, "is_bot": False, "first_name": "Quillon", "last_name":
 
 async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redis_url, prefix, sync_redis):
     telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
-                             route_limit=(100000, 1.0))
+    discord = DiscordStandIn(
+        token=DC_TOKEN,
+        guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
+        route_limit=(100000, 1.0),
+    )
     for server in (telegram, discord):
         await server.start()
     try:
@@ -40,29 +44,41 @@ async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redi
 
         def copies():
             return [p for p in discord.posts(dc_channel(0)) if p.get("webhook_id") and not p.get("deleted")]
+
         await wait_until(lambda: len(copies()) >= MESSAGES, 600, interval=0.5, message="1,000 relayed copies")
 
         started = time.monotonic()
         telegram.inject_message(ANNA["id"], ANNA, "/forgetme")
-        await wait_until(lambda: any("your data is erased" in m["text"] for m in telegram.private_messages(ANNA["id"])),
-                         120, interval=0.05, message="the erasure's answer")
+        await wait_until(
+            lambda: any("your data is erased" in m["text"] for m in telegram.private_messages(ANNA["id"])),
+            120,
+            interval=0.05,
+            message="the erasure's answer",
+        )
         answered = time.monotonic() - started
         await wait_until(lambda: not copies(), 600, interval=0.2, message="every copy deleted")
         deleted = time.monotonic() - started
         needles = [str(ANNA["id"]), ANNA["first_name"], ANNA["last_name"], ANNA["username"], "Quillon's note"]
-        await wait_until(lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
-                         120, interval=1.0, message="no trace left")
+        await wait_until(
+            lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+            120,
+            interval=1.0,
+            message="no trace left",
+        )
         clean = time.monotonic() - started
-        print(f"\nERASURE {MESSAGES} messages: answered after {answered:.2f} s, copies deleted after {deleted:.1f} s, "
-              f"no trace after {clean:.1f} s; stats {sync_redis.hgetall(f'{prefix}stats')}")
+        print(
+            f"\nERASURE {MESSAGES} messages: answered after {answered:.2f} s, copies deleted after {deleted:.1f} s, "
+            f"no trace after {clean:.1f} s; stats {sync_redis.hgetall(f'{prefix}stats')}"
+        )
     finally:
         procs.stop_all()
         for server in (telegram, discord):
             await server.stop()
 
 
-async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on(tmp_path, procs, redis_url, prefix,
-                                                                               sync_redis):
+async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on(
+    tmp_path, procs, redis_url, prefix, sync_redis
+):
     """Discord -> Telegram: 1,000 copies of one member's messages in one Telegram group,
     erased with the platforms' pacing on (the bridge's limiter: Telegram's 20 requests per
     minute per group, 1 per second per chat; the stand-in enforcing them on sends). The
@@ -71,10 +87,17 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
     ids a request: about 10 requests, where one deleteMessage per copy at 20 a minute took
     50 minutes."""
     telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
-                             route_limit=(100000, 1.0))
-    member = {"id": "300000000000000881", "username": "ovidia.quell", "global_name": "Ovidia Quellmore",
-              "discriminator": "0"}
+    discord = DiscordStandIn(
+        token=DC_TOKEN,
+        guilds={GUILD: {"name": "Twins", "channels": {dc_channel(0): "twin-0"}}},
+        route_limit=(100000, 1.0),
+    )
+    member = {
+        "id": "300000000000000881",
+        "username": "ovidia.quell",
+        "global_name": "Ovidia Quellmore",
+        "discriminator": "0",
+    }
     for server in (telegram, discord):
         await server.start()
     try:
@@ -85,6 +108,7 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
 
         def copies():
             return [m for m in telegram.bot_messages() if m["chat"]["id"] == tg_chat(0)]
+
         await wait_until(lambda: len(copies()) >= MESSAGES, 900, interval=0.5, message="1,000 relayed copies")
 
         # The adapters again, now with the platforms' pacing on (the default), and the
@@ -93,8 +117,11 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
         telegram.enforce_limits = True
         paced = {k: v for k, v in env.items() if k != "TWINBRIDGE_RATE_LIMITS"}
         procs.start("run", ["run"], paced)
-        await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests[-50:]), 30,
-                         message="the Telegram adapter to poll again")
+        await wait_until(
+            lambda: any(m == "getUpdates" for _, m, _ in telegram.requests[-50:]),
+            30,
+            message="the Telegram adapter to poll again",
+        )
         deletes_before = sum(1 for _, m, _ in telegram.requests if m.lower().startswith("deletemessage"))
 
         started = time.monotonic()
@@ -105,13 +132,19 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
         deleted = time.monotonic() - started
         calls = [m.lower() for _, m, _ in telegram.requests if m.lower().startswith("deletemessage")][deletes_before:]
         needles = [member["id"], member["username"], member["global_name"], "Ovidia's note"]
-        await wait_until(lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
-                         120, interval=1.0, message="no trace left")
+        await wait_until(
+            lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+            120,
+            interval=1.0,
+            message="no trace left",
+        )
         clean = time.monotonic() - started
-        print(f"\nERASURE {MESSAGES} Telegram copies in one group, pacing on: forget returned after {answered:.2f} s, "
-              f"copies deleted after {deleted:.1f} s ({calls.count('deletemessages')} deleteMessages, "
-              f"{calls.count('deletemessage')} deleteMessage requests), no trace after {clean:.1f} s; "
-              f"429s from the stand-in: {telegram.rate_limited_responses}")
+        print(
+            f"\nERASURE {MESSAGES} Telegram copies in one group, pacing on: forget returned after {answered:.2f} s, "
+            f"copies deleted after {deleted:.1f} s ({calls.count('deletemessages')} deleteMessages, "
+            f"{calls.count('deletemessage')} deleteMessage requests), no trace after {clean:.1f} s; "
+            f"429s from the stand-in: {telegram.rate_limited_responses}"
+        )
         assert calls.count("deletemessage") == 0 and calls.count("deletemessages") <= MESSAGES // 100 + 2
     finally:
         procs.stop_all()

@@ -1,5 +1,6 @@
 """Delivery under faults, with real processes: the stand-ins count what each chat
 finally shows. Figures are printed (pytest -s) for docs/reliability.md."""
+
 from __future__ import annotations
 
 import os
@@ -14,14 +15,7 @@ PAIRS = 25
 PER_CHAT = 20  # 25 × 20 = 500 messages
 
 
-
-
-
-
-
-
-async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, procs, redis_url, prefix,
-                                                                     keys, aredis):
+async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
     telegram, discord = standins(PAIRS)
     async with serving(telegram, discord):
         # Default settings: the killed worker's tasks run again within the visibility
@@ -55,10 +49,12 @@ async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, p
             shown = [text for _, text in discord.transcript(dc_channel(i))]
             assert shown == expected, f"channel {i}: {shown}"  # nothing lost, nothing twice, in order
         stats = await aredis.hgetall(keys.stats())
-        print(f"\nFIGURES kill-9: 500 messages, worker killed after {killed_at} published; "
-              f"tasks run again without effect: {stats.get('worker.already_published', 0)}; "
-              f"ingress entries enqueued again: {stats.get('ingress.requeued', 0)}; "
-              f"lost 0, doubled 0, out of order 0; all delivered in {elapsed:.1f}s")
+        print(
+            f"\nFIGURES kill-9: 500 messages, worker killed after {killed_at} published; "
+            f"tasks run again without effect: {stats.get('worker.already_published', 0)}; "
+            f"ingress entries enqueued again: {stats.get('ingress.requeued', 0)}; "
+            f"lost 0, doubled 0, out of order 0; all delivered in {elapsed:.1f}s"
+        )
 
 
 async def _processed(aredis, keys, at_least: int):
@@ -66,8 +62,9 @@ async def _processed(aredis, keys, at_least: int):
     return value if value >= at_least else 0
 
 
-async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(tmp_path, procs, redis_url, prefix,
-                                                                        keys, aredis):
+async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     """Discord refuses webhook posts with 429 (retry_after 1 s) for 30 s, then with
     503 for 30 s. Everything arrives afterwards, once and in order, and the bridge
     waited as told instead of hammering the platform."""
@@ -98,7 +95,9 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(tmp_pat
         # (discord.py's own retry included), not a flood.
         assert discord.rate_limited_responses <= 2 * 30 * 2, discord.rate_limited_responses
         stats = await aredis.hgetall(keys.stats())
-        print(f"\nFIGURES 429+5xx: 20 messages, 2 channels; 429s answered {discord.rate_limited_responses}, "
-              f"webhook POSTs {len(webhook_posts)}; retries after 5xx {stats.get('discord.delivery.retried', 0)}; "
-              f"dead letters {stats.get('discord.delivery.dead_lettered', 0)}; "
-              f"complete {max(0.0, recovered):.1f}s after the outage ended; lost 0, doubled 0, out of order 0")
+        print(
+            f"\nFIGURES 429+5xx: 20 messages, 2 channels; 429s answered {discord.rate_limited_responses}, "
+            f"webhook POSTs {len(webhook_posts)}; retries after 5xx {stats.get('discord.delivery.retried', 0)}; "
+            f"dead letters {stats.get('discord.delivery.dead_lettered', 0)}; "
+            f"complete {max(0.0, recovered):.1f}s after the outage ended; lost 0, doubled 0, out of order 0"
+        )

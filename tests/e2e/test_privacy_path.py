@@ -4,6 +4,7 @@ members' rights, retention and logs — through the real worker and adapters
 and the stand-ins of Telegram, Discord and LibreTranslate.
 
 Every assertion is on what the stand-ins received or on what Redis holds."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,7 @@ CLASS_TG = -1001000000011
 GUILD = 112233445566770000
 CLASS_DC = 112233445566778811
 TEACHER_TG = {"id": 9001, "is_bot": False, "first_name": "Mrs", "last_name": "Patel"}
-TEACHER_DC = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber",
-              "discriminator": "0"}
+TEACHER_DC = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber", "discriminator": "0"}
 KLARA = {"id": "300000000000000888", "username": "klara.k", "global_name": "Klara", "discriminator": "0"}
 ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
 RETENTION = 7
@@ -40,7 +40,7 @@ links:
     policy: school
 policies:
   school:
-    moderators: ["telegram:{TEACHER_TG['id']}", "discord:{TEACHER_DC['id']}"]
+    moderators: ["telegram:{TEACHER_TG["id"]}", "discord:{TEACHER_DC["id"]}"]
     retention_days: {RETENTION}
 """
 SECRET_BITS = ("anna.smith@example.org", "7911 123456", "example.org/anna")
@@ -52,8 +52,17 @@ async def world(tmp_path, procs, redis_url, prefix):
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {CLASS_DC: "klasse-8b"}}})
     libre = LibreTranslateStandIn()
     async with serving(telegram, discord, libre):
-        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="INFO")
+        env = bridge_env(
+            tmp_path,
+            LINKS,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY,
+            TWINBRIDGE_LOG_LEVEL="INFO",
+        )
         await start_bridge(procs, env, telegram, discord)
         yield telegram, discord, libre, env
         procs.stop_all()
@@ -80,27 +89,37 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     telegram.inject_message(CLASS_TG, ANNA, "Hello Krefeld, I am Anna!")
     telegram.inject_message(CLASS_TG, ANNA, "Is anyone there?")
     await wait_until(lambda: said_in_group(telegram, "until you say /consent"), 30, message="the explanation")
-    await wait_until(lambda: sync_redis.hget(f"{prefix}stats", "moderation.consent_missing") == "2", 30,
-                     message="both messages gated")
+    await wait_until(
+        lambda: sync_redis.hget(f"{prefix}stats", "moderation.consent_missing") == "2",
+        30,
+        message="both messages gated",
+    )
     assert len([t for w, t in telegram.transcript(CLASS_TG) if w == "bot"]) == 1  # told once, not per message
     assert webhook_posts(discord) == [] and libre.requests == []
 
     # 2. /consent; then a message with personal data is held for the teachers, redacted.
     telegram.inject_message(CLASS_TG, ANNA, "/consent")
     await wait_until(lambda: said_in_group(telegram, "Thank you!"), 30, message="the consent confirmation")
-    telegram.inject_message(CLASS_TG, ANNA, "Write to anna.smith@example.org or call +44 7911 123456, "
-                                            "photos on https://example.org/anna")
-    held = await wait_until(lambda: private_to(telegram, TEACHER_TG["id"], "Held for approval"), 30,
-                            message="the held message at the Telegram teacher")
+    telegram.inject_message(
+        CLASS_TG, ANNA, "Write to anna.smith@example.org or call +44 7911 123456, photos on https://example.org/anna"
+    )
+    held = await wait_until(
+        lambda: private_to(telegram, TEACHER_TG["id"], "Held for approval"),
+        30,
+        message="the held message at the Telegram teacher",
+    )
     text = held["text"]
     assert "[email removed]" in text and "[phone removed]" in text and "[link removed]" in text
     assert not any(bit in text for bit in SECRET_BITS)
     hold_id = re.search(r"ID ([0-9a-hjkmnp-tv-z]{13})", text).group(1)
     assert [b["callback_data"] for b in held["reply_markup"]["inline_keyboard"][0]] == [
-        f"approve:{hold_id}", f"reject:{hold_id}"]
+        f"approve:{hold_id}",
+        f"reject:{hold_id}",
+    ]
     dm = await wait_until(lambda: discord.dms(TEACHER_DC["id"]), 30, message="the held message at the Discord teacher")
-    assert hold_id in dm[0]["content"] and {c["custom_id"] for row in dm[0]["components"]
-                                            for c in row["components"]} == {f"approve:{hold_id}", f"reject:{hold_id}"}
+    assert hold_id in dm[0]["content"] and {
+        c["custom_id"] for row in dm[0]["components"] for c in row["components"]
+    } == {f"approve:{hold_id}", f"reject:{hold_id}"}
     assert webhook_posts(discord) == [] and [r for r in libre.requests if r.path == "/translate"] == []
 
     # 3. The Telegram teacher approves with the button: it crosses, pseudonymous, translated
@@ -116,8 +135,11 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     assert telegram.callback_answers  # the button press was acknowledged
     # A second decision on the same message is refused politely.
     telegram.inject_message(TEACHER_TG["id"], TEACHER_TG, f"/reject {hold_id}")
-    await wait_until(lambda: private_to(telegram, TEACHER_TG["id"], "no message waiting"), 30,
-                     message="the answer to a late decision")
+    await wait_until(
+        lambda: private_to(telegram, TEACHER_TG["id"], "no message waiting"),
+        30,
+        message="the answer to a late decision",
+    )
 
     # 4. Another message; the Discord teacher rejects it with the button: nothing crosses.
     telegram.inject_message(CLASS_TG, ANNA, "Second message")
@@ -125,16 +147,24 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     second = discord.dms(TEACHER_DC["id"])[-1]
     second_id = re.search(r"ID ([0-9a-hjkmnp-tv-z]{13})", second["content"]).group(1)
     discord.inject_component_click(TEACHER_DC, int(second["channel_id"]), int(second["id"]), f"reject:{second_id}")
-    await wait_until(lambda: any(f"{second_id}" in m["content"] and "rejected" in m["content"]
-                                 for m in discord.dms(TEACHER_DC["id"])), 30, message="the rejection confirmed")
+    await wait_until(
+        lambda: any(
+            f"{second_id}" in m["content"] and "rejected" in m["content"] for m in discord.dms(TEACHER_DC["id"])
+        ),
+        30,
+        message="the rejection confirmed",
+    )
     assert len(webhook_posts(discord)) == 1
 
     # 4b. A pupil in Krefeld asks /privacy as a slash command: acknowledged privately at once,
     #     then the link's notice in the channel (what crosses, pseudonyms, only LibreTranslate).
     assert {c["name"] for c in discord.application_commands()} >= {"consent", "privacy", "approve"}
     discord.inject_slash_command(KLARA, CLASS_DC, "privacy")
-    notice = await wait_until(lambda: next((t for _, t in discord.transcript(CLASS_DC) if "Privacy notice" in t), None),
-                              30, message="the privacy notice in the channel")
+    notice = await wait_until(
+        lambda: next((t for _, t in discord.transcript(CLASS_DC) if "Privacy notice" in t), None),
+        30,
+        message="the privacy notice in the channel",
+    )
     assert "pseudonym" in notice and "LibreTranslate" in notice and "Google" not in notice
     assert [r["ephemeral"] for r in discord.interaction_responses if r.get("command") == "privacy"] == [True]
 
@@ -151,8 +181,9 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
     await wait_until(lambda: said_in_group(telegram, "open a private chat with me"), 30, message="the /mydata hint")
     telegram.start_private(ANNA)
     telegram.inject_message(ANNA["id"], ANNA, "/mydata")
-    export = await wait_until(lambda: private_to(telegram, ANNA["id"], "What twinbridge stores about you"), 30,
-                              message="the export")
+    export = await wait_until(
+        lambda: private_to(telegram, ANNA["id"], "What twinbridge stores about you"), 30, message="the export"
+    )
     data = json.loads(export["text"].split("\n", 1)[1])
     assert data["user"] == "telegram:5001" and [c["link"] for c in data["consent"]] == ["year8"]
     assert [m["copies"] for m in data["messages_relayed"]] == [{f"discord:{CLASS_DC}": [post["id"]]}]
@@ -182,9 +213,14 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
             assert "5001" not in key or sync_redis.pttl(key) <= 10_000
             continue
         kind = sync_redis.type(key)
-        value = {"string": sync_redis.get, "hash": sync_redis.hgetall, "set": sync_redis.smembers,
-                 "zset": lambda k: sync_redis.zrange(k, 0, -1), "stream": sync_redis.xrange,
-                 "list": lambda k: sync_redis.lrange(k, 0, -1)}[kind](key)
+        value = {
+            "string": sync_redis.get,
+            "hash": sync_redis.hgetall,
+            "set": sync_redis.smembers,
+            "zset": lambda k: sync_redis.zrange(k, 0, -1),
+            "stream": sync_redis.xrange,
+            "list": lambda k: sync_redis.lrange(k, 0, -1),
+        }[kind](key)
         if "5001" in key or "telegram:5001" in json.dumps(value, default=str):
             leftovers.append(key)
     assert leftovers == []

@@ -4,6 +4,7 @@ The test owns its redis-server (its own port and data directory), stops it while
 on their way, injects more while it is down, starts it again on the same directory and port,
 and checks what the Discord stand-in finally shows. The runner, the Celery worker and the
 outbox consumer must reconnect by themselves. Figures are printed (pytest -s)."""
+
 from __future__ import annotations
 
 import shutil
@@ -26,12 +27,6 @@ PER_CHAT = 12  # 5 × 12 = 60 messages
 HALF = 8  # before the restart: more than a webhook bucket (5 per 2 s) lets out at once
 
 
-
-
-
-
-
-
 class OwnRedis:
     """A redis-server of the test's own, with AOF fsynced on every write."""
 
@@ -49,15 +44,34 @@ class OwnRedis:
         self.starts += 1
         with open(self.directory.parent / f"redis-{self.starts}.log", "wb") as log:
             return subprocess.Popen(
-                [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.directory),
-                 "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--protected-mode", "no"],
-                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+                [
+                    self.binary,
+                    "--port",
+                    str(self.port),
+                    "--bind",
+                    "127.0.0.1",
+                    "--dir",
+                    str(self.directory),
+                    "--appendonly",
+                    "yes",
+                    "--appendfsync",
+                    "always",
+                    "--save",
+                    "",
+                    "--protected-mode",
+                    "no",
+                ],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
 
     async def start(self) -> None:
         """Start (again, on the same directory and port) and wait until it answers PING."""
         self.proc = self._spawn()
         client = aioredis.Redis.from_url(self.url, socket_connect_timeout=1)
         try:
+
             async def answers():
                 if self.proc.poll() is not None:
                     raise AssertionError(f"redis-server exited with {self.proc.returncode}")
@@ -65,6 +79,7 @@ class OwnRedis:
                     return await client.ping()
                 except Exception:  # noqa: BLE001 - loading the AOF, or not listening yet
                     return False
+
             await wait_until(answers, 20, message="redis-server to answer PING")
         finally:
             await client.aclose()
@@ -126,9 +141,11 @@ async def test_redis_restarted_mid_flow_loses_nothing(tmp_path, procs):
         downtime = restarted_at - stopped_at
 
         try:
-            await wait_until(lambda: all(len(discord.transcript(dc_channel(i))) >= PER_CHAT
-                                         for i in range(PAIRS)), 60,
-                             message=f"{PER_CHAT} posts in each channel")
+            await wait_until(
+                lambda: all(len(discord.transcript(dc_channel(i))) >= PER_CHAT for i in range(PAIRS)),
+                60,
+                message=f"{PER_CHAT} posts in each channel",
+            )
         except AssertionError:
             print("delivered", delivered(), await aredis.hgetall(keys.stats()))
             for i in range(PAIRS):
@@ -144,12 +161,14 @@ async def test_redis_restarted_mid_flow_loses_nothing(tmp_path, procs):
         wrong = {i: texts for i, texts in shown.items() if texts != expected}
         assert not wrong, f"lost, doubled or out of order: {wrong}; stats {stats}"
         accepted = int(stats.get("telegram.accepted", 0))
-        print(f"\nFIGURES redis-restart: {PAIRS * PER_CHAT} messages ({PAIRS * HALF} sent before the stop, "
-              f"{accepted_before} accepted and {shown_before} shown when Redis stopped); accepted in all {accepted}; "
-              f"Redis down {downtime:.1f}s; "
-              f"all delivered {recovered:.1f}s after it came back ({time.monotonic() - started:.1f}s in all); "
-              f"ingress requeued {stats.get('ingress.requeued', 0)}, tasks run again without effect "
-              f"{stats.get('worker.already_published', 0)}; lost 0, doubled 0, out of order 0")
+        print(
+            f"\nFIGURES redis-restart: {PAIRS * PER_CHAT} messages ({PAIRS * HALF} sent before the stop, "
+            f"{accepted_before} accepted and {shown_before} shown when Redis stopped); accepted in all {accepted}; "
+            f"Redis down {downtime:.1f}s; "
+            f"all delivered {recovered:.1f}s after it came back ({time.monotonic() - started:.1f}s in all); "
+            f"ingress requeued {stats.get('ingress.requeued', 0)}, tasks run again without effect "
+            f"{stats.get('worker.already_published', 0)}; lost 0, doubled 0, out of order 0"
+        )
     finally:
         await aredis.aclose()
         await telegram.stop()

@@ -6,6 +6,7 @@
   waiting as long as the server likes to drip.
 - Celery's soft time limit is a backstop above that deadline: a task cut off by
   it runs again and publishes its event once, never half."""
+
 from __future__ import annotations
 
 import re
@@ -72,12 +73,16 @@ async def test_a_translator_dripping_its_answer_cannot_hold_a_message(world):
 async def test_a_task_past_its_soft_time_limit_runs_again_and_publishes_once(world, procs):
     # A translation deadline far above the task's soft limit: the limit strikes first.
     telegram, discord, libre, _ = await world(
-        TWINBRIDGE_TRANSLATION_TIMEOUT="120", TWINBRIDGE_TASK_SOFT_TIME_LIMIT="3", TWINBRIDGE_TASK_TIME_LIMIT="20")
+        TWINBRIDGE_TRANSLATION_TIMEOUT="120", TWINBRIDGE_TASK_SOFT_TIME_LIMIT="3", TWINBRIDGE_TASK_TIME_LIMIT="20"
+    )
     libre.stall_forever()
     telegram.inject_message(LEICESTER, ANNA, "Good morning")
     # Logged by workers/app.py's TimeBoundTask, or by the translation task's own retry (workers/stages/translation.py).
-    await wait_until(lambda: re.search("exceeded its soft time limit|SoftTimeLimitExceeded", procs.log("worker")),
-                     60, message="the soft time limit to strike")
+    await wait_until(
+        lambda: re.search("exceeded its soft time limit|SoftTimeLimitExceeded", procs.log("worker")),
+        60,
+        message="the soft time limit to strike",
+    )
     assert discord.transcript(KREFELD) == []  # nothing published by the run that was cut off
     libre.unstall()
     translated = fake_translate("Good morning", "en", "de")

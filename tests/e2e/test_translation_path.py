@@ -3,6 +3,7 @@ Telegram Bot API, Discord, LibreTranslate and MyMemory's endpoint on loopback.
 
 Assertions are on what the stand-ins received: the translator's requests (how
 many, what text) and the posts members see."""
+
 from __future__ import annotations
 
 import time
@@ -48,27 +49,50 @@ MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max Krü
 
 def translation_standins() -> tuple[TelegramStandIn, DiscordStandIn, LibreTranslateStandIn, ProviderEndpointStandIn]:
     """Telegram, Discord (Krefeld's channel), LibreTranslate (keyed) and MyMemory's endpoint; not started."""
-    return (TelegramStandIn(token=TG_TOKEN),
-            DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}}),
-            LibreTranslateStandIn(api_key=LT_KEY), ProviderEndpointStandIn())
+    return (
+        TelegramStandIn(token=TG_TOKEN),
+        DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}}),
+        LibreTranslateStandIn(api_key=LT_KEY),
+        ProviderEndpointStandIn(),
+    )
 
 
-def translation_env(tmp_path, links: str, redis_url, prefix, telegram, discord, libre, endpoints,
-                    **extra: str) -> dict[str, str]:
+def translation_env(
+    tmp_path, links: str, redis_url, prefix, telegram, discord, libre, endpoints, **extra: str
+) -> dict[str, str]:
     """bridge_env with LibreTranslate and MyMemory at their stand-ins (the other providers unreachable)."""
     urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
-        "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
-    return bridge_env(tmp_path, links, redis_url, prefix, telegram, discord,
-                      LIBRETRANSLATE_URL=libre.url, LIBRETRANSLATE_API_KEY=LT_KEY,
-                      TWINBRIDGE_TRANSLATOR_URLS=urls, **extra)
+        "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}"
+    )
+    return bridge_env(
+        tmp_path,
+        links,
+        redis_url,
+        prefix,
+        telegram,
+        discord,
+        LIBRETRANSLATE_URL=libre.url,
+        LIBRETRANSLATE_API_KEY=LT_KEY,
+        TWINBRIDGE_TRANSLATOR_URLS=urls,
+        **extra,
+    )
 
 
 @pytest.fixture
 async def world(tmp_path, procs, redis_url, prefix):
     telegram, discord, libre, endpoints = translation_standins()
     async with serving(telegram, discord, libre, endpoints):
-        env = translation_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, libre, endpoints,
-                              TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND))
+        env = translation_env(
+            tmp_path,
+            LINKS,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            libre,
+            endpoints,
+            TWINBRIDGE_TRANSLATION_TIMEOUT=str(BOUND),
+        )
         await start_bridge(procs, env, telegram, discord)
         yield telegram, discord, libre, endpoints
         procs.stop_all()
@@ -91,9 +115,11 @@ async def test_translated_once_per_language_with_the_original_shown(world):
     text = "Hello everyone, see you on Saturday at the Hochschule Niederrhein"
     telegram.inject_message(LEICESTER, ANNA, text)
     german = fake_translate(text.replace("Hochschule Niederrhein", "⟦0⟧"), "en", "de").replace(
-        "⟦0⟧", "Hochschule Niederrhein")
+        "⟦0⟧", "Hochschule Niederrhein"
+    )
     spanish = fake_translate(text.replace("Hochschule Niederrhein", "⟦0⟧"), "en", "es").replace(
-        "⟦0⟧", "Hochschule Niederrhein")
+        "⟦0⟧", "Hochschule Niederrhein"
+    )
     posted = await wait_until(lambda: discord_has(discord, german), 30, message="the German copy on Discord")
     await wait_until(lambda: telegram_has(telegram, KREFELD_TG, german), 30, message="the German copy on Telegram")
     shown_es = await wait_until(lambda: telegram_has(telegram, MASAYA, spanish), 30, message="the Spanish copy")
@@ -132,8 +158,9 @@ async def test_fallback_stall_and_odd_input(world):
     endpoints.stall_forever()
     started = time.monotonic()
     telegram.inject_message(LEICESTER, ANNA, "Is anyone coming to the market?")
-    marked = await wait_until(lambda: discord_has(discord, "Is anyone coming to the market?"), 30,
-                              message="the untranslated copy")
+    marked = await wait_until(
+        lambda: discord_has(discord, "Is anyone coming to the market?"), 30, message="the untranslated copy"
+    )
     waited = time.monotonic() - started
     assert "*Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English.*" in marked
     assert waited < BOUND + 15, f"held {waited:.0f}s"  # the bound plus polling and delivery
@@ -152,6 +179,7 @@ async def test_fallback_stall_and_odd_input(world):
     # and reaches Discord (2000 characters a post) as several posts, translation then original.
     long_text = "See you on Saturday at the market. " * 115  # ~4000 characters
     telegram.inject_message(LEICESTER, ANNA, long_text.strip())
+
     def long_posts_complete():
         shown = [t for _, t in discord.transcript(KREFELD) if "market." in t]
         return shown if len(shown) >= 4 and "See you on Saturday at the market." in shown[-1] else None

@@ -4,6 +4,7 @@
 Redis; the stand-ins of the Telegram Bot API and Discord run in this test's
 event loop, and every assertion is on what they received.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -61,8 +62,9 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
     procs.start("worker", ["worker", "--concurrency", "2"], env)
     procs.start("run", ["run"], env)
     await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
-    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
-                     message="the Telegram adapter to poll")
+    await wait_until(
+        lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter to poll"
+    )
 
     # Telegram -> Discord (and the other Telegram group of the link)
     hello = telegram.inject_message(LEICESTER, ANNA, "Hello Krefeld!")
@@ -84,8 +86,11 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
 
     # An edit leaves one copy with the new text.
     telegram.inject_edit(LEICESTER, hello["message_id"], "Hello Krefeld, hello Masaya!")
-    await wait_until(lambda: ("Anna · Leicester", "Hello Krefeld, hello Masaya!") in discord.transcript(KREFELD),
-                     30, message="the edited copy")
+    await wait_until(
+        lambda: ("Anna · Leicester", "Hello Krefeld, hello Masaya!") in discord.transcript(KREFELD),
+        30,
+        message="the edited copy",
+    )
     assert [t for _, t in discord.transcript(KREFELD)].count("Hello Krefeld, hello Masaya!") == 1
 
     # Nothing typed on one side pings or formats on the other.
@@ -94,16 +99,19 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
     shown = telegram.sent(LEICESTER)[1]["text"]
     # Markup arrives escaped; an @-mention is broken by an invisible word joiner.
     assert "@everyone" not in shown
-    assert shown.replace("\u2060", "") == \
-        "<b>Max · Krefeld:</b> @everyone &lt;b&gt;bold?&lt;/b&gt; &lt;@&amp;42&gt; &amp; co"
+    assert (
+        shown.replace("\u2060", "")
+        == "<b>Max · Krefeld:</b> @everyone &lt;b&gt;bold?&lt;/b&gt; &lt;@&amp;42&gt; &amp; co"
+    )
     telegram.inject_message(LEICESTER, ANNA, "@everyone @here look")
     await wait_until(lambda: len(webhook_posts(discord, KREFELD)) == 2, 30, message="the ping attempt")
     assert all(p["allowed_mentions"] == {"parse": []} for p in webhook_posts(discord, KREFELD))
 
     # An unlinked chat is never relayed, and is counted.
     telegram.inject_message(UNLINKED, ANNA, "secret")
-    await wait_until(lambda: _stat(aredis, prefix, "telegram.skipped.unknown_chat"), 30,
-                     message="the unknown chat to be counted")
+    await wait_until(
+        lambda: _stat(aredis, prefix, "telegram.skipped.unknown_chat"), 30, message="the unknown chat to be counted"
+    )
 
     # The bridge never relays its own posts back: the gateway echoed every webhook post,
     # yet each side shows exactly what the members wrote, once.
@@ -115,8 +123,10 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
     assert len(telegram.sent(MASAYA)) == 5
     assert not any("secret" in (p.get("content") or "") for p in discord.posts())
     assert all(chat != UNLINKED for chat in _sent_chats(telegram))
-    assert await _stat(aredis, prefix, "discord.skipped.webhook") >= 3 or \
-        await _stat(aredis, prefix, "discord.skipped.own_message") >= 3
+    assert (
+        await _stat(aredis, prefix, "discord.skipped.webhook") >= 3
+        or await _stat(aredis, prefix, "discord.skipped.own_message") >= 3
+    )
 
 
 def _reply_target(message: dict):

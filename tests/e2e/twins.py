@@ -1,4 +1,5 @@
 """A fleet of twinned pairs for fault tests: Telegram group i ↔ Discord channel i."""
+
 from __future__ import annotations
 
 from sandbox.discord import DiscordStandIn
@@ -21,8 +22,10 @@ def pair_links(pairs: int) -> str:
     """links.yaml with one `policy: open` link per pair."""
     lines = ["version: 1", "communities:"]
     for i in range(pairs):
-        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: en, chats: [{{discord: {dc_channel(i)}}}]}}"]
+        lines += [
+            f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
+            f"  twin{i}: {{name: Twin {i}, language: en, chats: [{{discord: {dc_channel(i)}}}]}}",
+        ]
     lines.append("links:")
     for i in range(pairs):
         lines.append(f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], direction: both, policy: open}}")
@@ -31,8 +34,10 @@ def pair_links(pairs: int) -> str:
 
 def standins(pairs: int) -> tuple[TelegramStandIn, DiscordStandIn]:
     telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        dc_channel(i): f"twin-{i}" for i in range(pairs)}}})
+    discord = DiscordStandIn(
+        token=DC_TOKEN,
+        guilds={GUILD: {"name": "Twins", "channels": {dc_channel(i): f"twin-{i}" for i in range(pairs)}}},
+    )
     return telegram, discord
 
 

@@ -2,6 +2,7 @@
 commands go through the durable ingress like messages, and releasing a hold is
 one atomic step, so the approval is simply done again by the next worker and
 the message crosses exactly once. Real adapters, workers and stand-ins."""
+
 from __future__ import annotations
 
 import re
@@ -31,7 +32,7 @@ communities:
 links:
   - {{id: year8, communities: [leicester, krefeld], policy: school}}
 policies:
-  school: {{moderators: ["telegram:{TEACHER['id']}"]}}
+  school: {{moderators: ["telegram:{TEACHER["id"]}"]}}
 """
 
 
@@ -42,10 +43,18 @@ async def test_an_approval_survives_its_worker_being_killed(tmp_path, procs, red
     for server in (telegram, discord, libre):
         await server.start()
     try:
-        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                         TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
-                         # Short, so that a lost task comes back within seconds in the test.
-                         TWINBRIDGE_VISIBILITY_TIMEOUT="6")
+        env = bridge_env(
+            tmp_path,
+            LINKS,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
+            # Short, so that a lost task comes back within seconds in the test.
+            TWINBRIDGE_VISIBILITY_TIMEOUT="6",
+        )
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
@@ -53,16 +62,23 @@ async def test_an_approval_survives_its_worker_being_killed(tmp_path, procs, red
 
         telegram.inject_message(CLASS_TG, ANNA, "/consent")
         telegram.inject_message(CLASS_TG, ANNA, "Hello Krefeld, we visit in May")
-        held = await wait_until(lambda: next((m for m in telegram.private_messages(TEACHER["id"])
-                                              if "Held for approval" in m["text"]), None), 30,
-                                message="the held message at the teacher")
+        held = await wait_until(
+            lambda: next(
+                (m for m in telegram.private_messages(TEACHER["id"]) if "Held for approval" in m["text"]), None
+            ),
+            30,
+            message="the held message at the teacher",
+        )
         hold_id = re.search(r"ID (\S+)", held["text"]).group(1)
 
         # The teacher approves; the worker is killed while it translates the approved message.
         libre.stall_forever()
         telegram.inject_callback(TEACHER, TEACHER["id"], held["message_id"], f"approve:{hold_id}")
-        await wait_until(lambda: any(r.path == "/translate" for r in libre.requests), 30,
-                         message="the approval under way (translating)")
+        await wait_until(
+            lambda: any(r.path == "/translate" for r in libre.requests),
+            30,
+            message="the approval under way (translating)",
+        )
         procs.stop("worker-1", signal.SIGKILL)
         killed = time.monotonic()
         libre.unstall()
@@ -73,8 +89,11 @@ async def test_an_approval_survives_its_worker_being_killed(tmp_path, procs, red
 
         await wait_until(crossed, 90, message="the approved message to cross after the crash")
         recovered = time.monotonic() - killed
-        await wait_until(lambda: any("approved" in m["text"] for m in telegram.private_messages(TEACHER["id"])), 30,
-                         message="the teacher told it was approved")
+        await wait_until(
+            lambda: any("approved" in m["text"] for m in telegram.private_messages(TEACHER["id"])),
+            30,
+            message="the teacher told it was approved",
+        )
         await wait_until(lambda: sync_redis.xlen(f"{prefix}ingress") == 0, 30, message="the ingress drained")
         assert len(crossed()) == 1  # approved once, released once
         assert not sync_redis.exists(f"{prefix}held:{hold_id}")

@@ -5,6 +5,7 @@ The stand-ins inject what real platforms occasionally send: a Telegram update
 aiogram cannot parse, a Discord MESSAGE_CREATE with an ill-typed id and no author.
 Assertions are on what the other platform's stand-in shows, and on the counters.
 """
+
 from __future__ import annotations
 
 import signal
@@ -36,8 +37,9 @@ async def stat(aredis, prefix, name) -> int:
     return (await Stats(aredis, Keys(prefix)).read()).get(name, 0)
 
 
-async def test_a_bad_update_or_gateway_event_in_a_burst_stalls_nothing(tmp_path, procs, standins, redis_url,
-                                                                      prefix, aredis):
+async def test_a_bad_update_or_gateway_event_in_a_burst_stalls_nothing(
+    tmp_path, procs, standins, redis_url, prefix, aredis
+):
     telegram, discord = standins
     await start_bridge(procs, whole_path_env(tmp_path, redis_url, prefix, telegram, discord), telegram, discord)
     started = time.monotonic()
@@ -64,12 +66,15 @@ async def test_a_bad_update_or_gateway_event_in_a_burst_stalls_nothing(tmp_path,
     assert discord.sessions_started == 1, "the malformed event must not cost the gateway session"
     assert not any("zebra" in str(u) for u in telegram.pending_updates()), "the bad update is confirmed"
     assert "zebra" not in procs.log("run") and "narwhal" not in procs.log("run")  # no text in the logs
-    print(f"\nbad events: {2 * BURST} messages around one bad update and one bad gateway event "
-          f"relayed in order in {elapsed:.1f}s")
+    print(
+        f"\nbad events: {2 * BURST} messages around one bad update and one bad gateway event "
+        f"relayed in order in {elapsed:.1f}s"
+    )
 
 
-async def test_discord_messages_written_while_the_adapters_were_dead_are_relayed(tmp_path, procs, standins,
-                                                                                 redis_url, prefix, aredis):
+async def test_discord_messages_written_while_the_adapters_were_dead_are_relayed(
+    tmp_path, procs, standins, redis_url, prefix, aredis
+):
     """A crash (SIGKILL of `twinbridge run`) costs the gateway session; the new one is
     fresh (IDENTIFY) and gets no replay: what was written meanwhile comes from history."""
     telegram, discord = standins
@@ -77,8 +82,12 @@ async def test_discord_messages_written_while_the_adapters_were_dead_are_relayed
     await start_bridge(procs, env, telegram, discord)
     discord.inject_message(KREFELD, MAX, "dc before")
     # In both twins before the kill: a post in flight at a kill may be shown twice (item 13, not this test's).
-    await wait_until(lambda: shown_on_telegram(telegram) == shown_on_telegram(telegram, MASAYA) == ["dc before"], 60,
-                     message="the first message")
+    await wait_until(
+        lambda: shown_on_telegram(telegram) == shown_on_telegram(telegram, MASAYA) == ["dc before"],
+        60,
+        message="the first message",
+    )
+
     # ... and recorded as delivered: shown but not yet recorded, it would be sent again after the kill, which is
     # that known limitation, not what this test is about (seen under heavy load as a second "dc before").
     async def both_recorded() -> bool:
@@ -98,6 +107,9 @@ async def test_discord_messages_written_while_the_adapters_were_dead_are_relayed
     expected = ["dc before"] + [f"dc while dead {n}" for n in range(5)] + ["dc after"]
     await wait_until(lambda: shown_on_telegram(telegram) == expected, 90, message="the missed messages, in order")
     print(f"\ncatch-up after SIGKILL: 5 missed messages relayed {time.monotonic() - restarted:.1f}s after restart")
-    await wait_until(lambda: shown_on_telegram(telegram, MASAYA) == expected, 60,  # every twin, once each
-                     message="the missed messages in the other twin")
+    await wait_until(
+        lambda: shown_on_telegram(telegram, MASAYA) == expected,
+        60,  # every twin, once each
+        message="the missed messages in the other twin",
+    )
     assert await stat(aredis, prefix, "discord.caught_up") >= 5

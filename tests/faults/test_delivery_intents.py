@@ -2,6 +2,7 @@
 with real processes: its intent, recorded before the post, says where a copy may be
 (what erasure and deletes read), and after the restart the adapter finds the post in
 the channel's history, records it and does not post it again."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,7 @@ from ..helpers import wait_until
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
 
-async def test_post_accepted_but_unrecorded_is_found_not_sent_again(tmp_path, procs, redis_url, prefix, keys,
-                                                                   aredis):
+async def test_post_accepted_but_unrecorded_is_found_not_sent_again(tmp_path, procs, redis_url, prefix, keys, aredis):
     telegram, discord = standins(1)
     await telegram.start()
     await discord.start()
@@ -81,8 +81,9 @@ async def _recorded(idmap: IdMap, source: MessageRef):
 MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max", "discriminator": "0"}
 
 
-async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(tmp_path, procs, redis_url, prefix,
-                                                                              keys, aredis):
+async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     """The documented limit on Telegram, where a bot cannot read history: every chat's
     post in flight at the kill is shown again after the restart, once, right after
     itself, and nothing else is; until then its intent says where a copy may be."""
@@ -104,8 +105,11 @@ async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(tm
         await wait_until(lambda: all(shown(i) == ["first"] for i in range(pairs)), 60, message="the first posts")
         telegram.hold_send_answers()
         sources = [discord.inject_message(dc_channel(i), MAX, "in flight") for i in range(pairs)]
-        await wait_until(lambda: all(shown(i) == ["first", "in flight"] for i in range(pairs)), 60,
-                         message="the second posts shown, unanswered")
+        await wait_until(
+            lambda: all(shown(i) == ["first", "in flight"] for i in range(pairs)),
+            60,
+            message="the second posts shown, unanswered",
+        )
         idmap = IdMap(aredis, keys)
         for i, message in enumerate(sources):
             trace = await idmap.trace(MessageRef("discord", str(dc_channel(i)), str(message["id"])))

@@ -1,6 +1,7 @@
 """An erasure survives a worker killed with SIGKILL half-way: the next worker drives
 it to the end (the erasure record says what was under way), and nothing is done
 twice (each batch's deletes and index entries go in one transaction)."""
+
 from __future__ import annotations
 
 import json
@@ -39,8 +40,9 @@ def seed(sync_redis, keys: Keys) -> None:
         pipe.execute()
 
 
-async def test_worker_killed_mid_erasure_the_next_one_finishes_it(tmp_path, procs, sync_redis, aredis, redis_url,
-                                                                   prefix, keys):
+async def test_worker_killed_mid_erasure_the_next_one_finishes_it(
+    tmp_path, procs, sync_redis, aredis, redis_url, prefix, keys
+):
     config = tmp_path / "links.yaml"
     config.write_text(pair_links(1))
     env = {"TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix}
@@ -49,14 +51,25 @@ async def test_worker_killed_mid_erasure_the_next_one_finishes_it(tmp_path, proc
     job, authored = keys.erasure(person), keys.authored(ANNA)
 
     first = procs.start("worker", ["worker", "--concurrency", "1"], env)
-    forgetme = Command(name="forgetme", args="", platform="telegram", chat_id="5301", message_id="77",
-                       user=Author(id="5301", display_name="Anna"), private=True)
+    forgetme = Command(
+        name="forgetme",
+        args="",
+        platform="telegram",
+        chat_id="5301",
+        message_id="77",
+        user=Author(id="5301", display_name="Anna"),
+        private=True,
+    )
     tasks = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix))
     await tasks.push(aredis, PROCESS_COMMAND_TASK, [forgetme.to_dict()])
 
     # Kill -9 the worker (its pool too) once the erasure has begun and taken back some.
-    await wait_until(lambda: sync_redis.exists(job) and sync_redis.zcard(authored) < MESSAGES, 60, interval=0.005,
-                     message="the erasure under way")
+    await wait_until(
+        lambda: sync_redis.exists(job) and sync_redis.zcard(authored) < MESSAGES,
+        60,
+        interval=0.005,
+        message="the erasure under way",
+    )
     os.killpg(first.pid, signal.SIGKILL)
     first.wait(10)
     left = sync_redis.zcard(authored)
@@ -67,8 +80,9 @@ async def test_worker_killed_mid_erasure_the_next_one_finishes_it(tmp_path, proc
     assert sync_redis.zcard(authored) == 0
     assert sync_redis.exists(keys.erased(person))  # the tombstone (a hash, no platform id)
     # Every copy queued for deletion exactly once: none lost to the crash, none twice.
-    deletes = [OutboundPost.from_dict(json.loads(fields["post"]))
-               for _, fields in sync_redis.xrange(keys.outbox("discord"))]
+    deletes = [
+        OutboundPost.from_dict(json.loads(fields["post"])) for _, fields in sync_redis.xrange(keys.outbox("discord"))
+    ]
     deletes = [d for d in deletes if d.kind == EventKind.DELETE]
     assert sorted(int(d.source.message_id) for d in deletes) == list(range(1, MESSAGES + 1))
     assert "erased" in {f["action"] for _, f in sync_redis.xrange(keys.audit("pair-0"))}

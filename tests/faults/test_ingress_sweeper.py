@@ -5,6 +5,7 @@ Real `twinbridge worker` (one process of work, so three events wait in the queue
 behind a 25 s translation) and `twinbridge run` (which runs the sweeper); the test
 reads the Celery queue and kombu's unacknowledged hash in Redis while they wait.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -59,8 +60,17 @@ async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs,
     libre = LibreTranslateStandIn()
     async with serving(telegram, discord, libre):
         # A short visibility timeout, as the sweeper used to take it for "stale".
-        env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                        TWINBRIDGE_TRANSLATION_TIMEOUT="40", TWINBRIDGE_VISIBILITY_TIMEOUT="6")
+        env = fleet_env(
+            tmp_path,
+            1,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_TRANSLATION_TIMEOUT="40",
+            TWINBRIDGE_VISIBILITY_TIMEOUT="6",
+        )
         (tmp_path / "links.yaml").write_text(textwrap.dedent(SLOW_LINKS))
         libre.stall(25, count=1)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
@@ -85,9 +95,11 @@ async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs,
         waited = time.monotonic() - started
         await wait_until(lambda: len(discord.transcript(dc_channel(0))) >= 4, 60, message="all four posts")
         stats = await aredis.hgetall(keys.stats())
-        print(f"\nFIGURES sweeper: 3 events waited {waited:.1f}s behind a slow task; {samples} samples of the queue; "
-              f"most task copies of one event {max(most.values(), default=0)}; "
-              f"ingress.requeued {stats.get('ingress.requeued', 0)}")
+        print(
+            f"\nFIGURES sweeper: 3 events waited {waited:.1f}s behind a slow task; {samples} samples of the queue; "
+            f"most task copies of one event {max(most.values(), default=0)}; "
+            f"ingress.requeued {stats.get('ingress.requeued', 0)}"
+        )
         assert len(most) >= 3, most  # the three waiting events were seen in the queue
         assert max(most.values()) == 1, most  # one task message per event, never more
         assert int(stats.get("ingress.requeued", 0)) == 0

@@ -5,6 +5,7 @@ Days of idle are simulated by moving every key's expiry closer by that much (wha
 Redis would have done meanwhile), not by waiting. The adapters keep running through
 the "idle", as they would.
 """
+
 from __future__ import annotations
 
 import textwrap

@@ -7,6 +7,7 @@ stays queued. Real adapters, a real Celery worker, real Redis.
 The poisoned events go in through the same ``Ingress`` the adapters use (a
 direct ingress push): no platform sends such events on purpose, but a bug in a
 converter or in a stage could make one."""
+
 from __future__ import annotations
 
 import re
@@ -34,12 +35,14 @@ CHAT = tg_chat(0)
 def poisoned(message_id: str, **fields) -> PlatformEvent:
     """An event of Anna's in the test chat, with a field of the wrong type."""
     author = Author(id=str(ANNA["id"]), display_name="Anna Smith", first_name="Anna")
-    return PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", str(CHAT), message_id),
-                         author=author, **fields)
+    return PlatformEvent(
+        kind=EventKind.NEW, source=MessageRef("telegram", str(CHAT), message_id), author=author, **fields
+    )
 
 
-async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(tmp_path, procs, redis_url, prefix,
-                                                                       keys, aredis):
+async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     telegram, discord = standins(1)
     async with serving(telegram, discord):
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
@@ -107,15 +110,20 @@ async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(tmp_path,
         finally:
             sync.close()
         await wait_until(lambda: _nothing_queued(aredis, prefix, keys), 30, message="empty queues after the retry")
-        print(f"\nFIGURES poison: 3 good messages around 2 poisoned ones in one chat shown, in order, "
-              f"{elapsed:.1f}s after the first was written; pipeline error parked after {raised.attempts} "
-              f"attempts, bad payload after {rejected.attempts}")
+        print(
+            f"\nFIGURES poison: 3 good messages around 2 poisoned ones in one chat shown, in order, "
+            f"{elapsed:.1f}s after the first was written; pipeline error parked after {raised.attempts} "
+            f"attempts, bad payload after {rejected.attempts}"
+        )
 
 
 def _parked_again(sync, keys, first_ids) -> bool:
     letters = deadletters.read(sync, keys)
-    return len(letters) == 2 and not first_ids & {letter.entry_id for letter in letters} \
+    return (
+        len(letters) == 2
+        and not first_ids & {letter.entry_id for letter in letters}
         and sorted(letter.attempts for letter in letters) == [1, 1 + deadletters.EVENT_RETRIES]
+    )
 
 
 async def _nothing_queued(aredis, prefix, keys) -> bool:

@@ -2,6 +2,7 @@
 rolling restart overlaps), with real processes: only one runs each platform's adapter,
 the other stands by; when the active one is killed (SIGKILL) mid-burst the other takes
 over its outbox: nothing lost, nothing shown twice, each chat in order."""
+
 from __future__ import annotations
 
 import os
@@ -21,8 +22,9 @@ PER_CHAT = 20
 LEASE = 4  # seconds (TWINBRIDGE_ADAPTER_LEASE): how long a dead holder keeps its platform
 
 
-async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_path, procs, redis_url, prefix,
-                                                                            keys, aredis):
+async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     telegram, discord = standins(PAIRS)
     async with serving(telegram, discord):
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE=str(LEASE))
@@ -30,8 +32,9 @@ async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_
         first = procs.start("run-1", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
         second = procs.start("run-2", ["run"], env)
-        await wait_until(lambda: procs.log("run-2").count("standing by") >= 2, 30,
-                         message="run-2 standing by for both platforms")
+        await wait_until(
+            lambda: procs.log("run-2").count("standing by") >= 2, 30, message="run-2 standing by for both platforms"
+        )
 
         async def holders() -> set[str]:
             """The pids of the processes holding the platforms' leases ("" for none)."""
@@ -83,9 +86,11 @@ async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(tmp_
         consumers = await aredis.xinfo_consumers(keys.outbox("discord"), "senders")
         assert [c["name"].split(":")[2] for c in consumers] == [str(second.pid)], consumers
         stats = await aredis.hgetall(keys.stats())
-        print(f"\nFIGURES two runs (kill -9 of the active one): {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups "
-              f"-> {PAIRS} Discord channels); delivered before the kill {delivered_at_kill}; lease {LEASE}s; "
-              f"standby holding both platforms {took_over_after:.1f}s after the kill; complete "
-              f"{complete_after:.1f}s after the kill; posts in flight found in history "
-              f"{stats.get('discord.intent.found', 0)}, sent again {stats.get('discord.intent.not_found', 0)}; "
-              f"lost 0, shown twice 0, out of order 0")
+        print(
+            f"\nFIGURES two runs (kill -9 of the active one): {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups "
+            f"-> {PAIRS} Discord channels); delivered before the kill {delivered_at_kill}; lease {LEASE}s; "
+            f"standby holding both platforms {took_over_after:.1f}s after the kill; complete "
+            f"{complete_after:.1f}s after the kill; posts in flight found in history "
+            f"{stats.get('discord.intent.found', 0)}, sent again {stats.get('discord.intent.not_found', 0)}; "
+            f"lost 0, shown twice 0, out of order 0"
+        )

@@ -4,6 +4,7 @@ settings; a live worker's slow task is never handed out twice (issue 12, item 8)
 Real `twinbridge worker` and `twinbridge run` processes, real Redis, the stand-ins
 count what each chat shows. `pytest -s` prints the figures for docs/reliability.md.
 """
+
 from __future__ import annotations
 
 import os
@@ -36,16 +37,19 @@ def _burst_links(pairs: int) -> str:
     """Pair i: a Telegram group writing English, a Discord channel reading German."""
     lines = ["version: 1", "communities:"]
     for i in range(pairs):
-        lines += [f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-                  f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}"]
+        lines += [
+            f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
+            f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}",
+        ]
     lines.append("links:")
     lines += [f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], policy: pair}}" for i in range(pairs)]
     lines += ["policies:", "  pair: {base: open, translation: [libre]}"]
     return "\n".join(lines) + "\n"
 
 
-async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_path, procs, redis_url, prefix,
-                                                                          keys, aredis):
+async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     """Two workers, a burst over several chats; the translator holds every request
     until the first worker is killed, so that worker certainly dies holding tasks it
     had started, and six more it had reserved. Everything arrives once, in order, and the
@@ -59,13 +63,17 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
         (tmp_path / "links.yaml").write_text(_burst_links(PAIRS))
         libre.stall_forever()
         # The doomed worker also reserves tasks beyond the two it runs (prefetch 4 × 2 processes).
-        doomed = procs.start("worker-1", ["worker", "--concurrency", "2", "--prefetch-multiplier", "4",
-                                          "-n", "w1@%h"], env)
+        doomed = procs.start(
+            "worker-1", ["worker", "--concurrency", "2", "--prefetch-multiplier", "4", "-n", "w1@%h"], env
+        )
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
-        await wait_until(lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"), 60,
-                         message="both workers ready")
+        await wait_until(
+            lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"),
+            60,
+            message="both workers ready",
+        )
 
         for n in range(PER_CHAT):
             for i in range(PAIRS):
@@ -84,8 +92,11 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
             return sum(len(discord.transcript(dc_channel(i))) for i in range(PAIRS))
 
         try:
-            await wait_until(lambda: delivered() >= PAIRS * PER_CHAT, RECOVERY_PROMISE,
-                             message=f"all {PAIRS * PER_CHAT} posts within {RECOVERY_PROMISE:.0f}s of the kill")
+            await wait_until(
+                lambda: delivered() >= PAIRS * PER_CHAT,
+                RECOVERY_PROMISE,
+                message=f"all {PAIRS * PER_CHAT} posts within {RECOVERY_PROMISE:.0f}s of the kill",
+            )
         except AssertionError:
             print("delivered", delivered(), await aredis.hgetall(keys.stats()))
             raise
@@ -97,11 +108,13 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(tmp_p
             assert shown == expected, f"channel {i}: {shown}; {await aredis.hgetall(keys.stats())}"
         await wait_until(lambda: _drained(aredis, keys), 30, message="nothing left unacknowledged")
         stats = await aredis.hgetall(keys.stats())
-        print(f"\nFIGURES sigkill default settings: {PAIRS * PER_CHAT} messages over {PAIRS} chats, worker killed "
-              f"after {processed_at_kill} processed, {held_at_kill} task(s) held unacknowledged by both workers at "
-              f"the kill; last message shown {recovered:.1f}s after the kill; tasks run again without effect: "
-              f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
-              f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0")
+        print(
+            f"\nFIGURES sigkill default settings: {PAIRS * PER_CHAT} messages over {PAIRS} chats, worker killed "
+            f"after {processed_at_kill} processed, {held_at_kill} task(s) held unacknowledged by both workers at "
+            f"the kill; last message shown {recovered:.1f}s after the kill; tasks run again without effect: "
+            f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
+            f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0"
+        )
 
 
 async def _held(aredis, keys, at_least: int) -> bool:
@@ -124,8 +137,9 @@ policies:
 """
 
 
-async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path, procs, redis_url, prefix,
-                                                                       keys, aredis):
+async def test_translation_slower_than_the_visibility_timeout_runs_once(
+    tmp_path, procs, redis_url, prefix, keys, aredis
+):
     """A translation that takes ~28 s, longer than the default 15 s visibility timeout
     (LibreTranslate times out twice, 10 s per call, then MyMemory answers after 8 s):
     the worker running it renews its lease, so the idle second worker's restore sweep
@@ -134,11 +148,20 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path
     libre, endpoints = LibreTranslateStandIn(), ProviderEndpointStandIn()
     async with serving(telegram, discord, libre, endpoints):
         urls = OFFLINE_TRANSLATORS["TWINBRIDGE_TRANSLATOR_URLS"].replace(
-            "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}")
-        env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                        TWINBRIDGE_TRANSLATOR_URLS=urls,
-                        # The deadline is raised so that the task really runs past the visibility timeout.
-                        TWINBRIDGE_TRANSLATION_TIMEOUT="60")
+            "mymemory=http://127.0.0.1:9/mymemory", f"mymemory={endpoints.mymemory_url}"
+        )
+        env = fleet_env(
+            tmp_path,
+            1,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_TRANSLATOR_URLS=urls,
+            # The deadline is raised so that the task really runs past the visibility timeout.
+            TWINBRIDGE_TRANSLATION_TIMEOUT="60",
+        )
         assert "TWINBRIDGE_VISIBILITY_TIMEOUT" not in env and "TWINBRIDGE_VISIBILITY_TIMEOUT" not in os.environ
         (tmp_path / "links.yaml").write_text(textwrap.dedent(SLOW_LINKS))
         libre.stall(25, count=2)
@@ -147,8 +170,11 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path
         procs.start("worker-2", ["worker", "--concurrency", "1", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
-        await wait_until(lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"), 60,
-                         message="both workers ready")
+        await wait_until(
+            lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"),
+            60,
+            message="both workers ready",
+        )
 
         started = time.monotonic()
         telegram.inject_message(tg_chat(0), ANNA, "good morning everyone")
@@ -157,9 +183,11 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(tmp_path
         await wait_until(lambda: _drained(aredis, keys), 30, message="the task acknowledged")
         asked_libre = [r for r in libre.requests if r.path == "/translate"]
         asked_mymemory = [r for r in endpoints.requests if r.path.endswith("/get")]
-        print(f"\nFIGURES slow translation: shown after {took:.1f}s (visibility timeout 15 s); LibreTranslate asked "
-              f"{len(asked_libre)} time(s), MyMemory {len(asked_mymemory)}; tasks run again without effect: "
-              f"{await aredis.hget(keys.stats(), 'worker.already_published') or 0}")
+        print(
+            f"\nFIGURES slow translation: shown after {took:.1f}s (visibility timeout 15 s); LibreTranslate asked "
+            f"{len(asked_libre)} time(s), MyMemory {len(asked_mymemory)}; tasks run again without effect: "
+            f"{await aredis.hget(keys.stats(), 'worker.already_published') or 0}"
+        )
         assert took > 25, "the task did not outlast the visibility timeout; the test proves nothing"
         assert len(asked_libre) == 2 and len(asked_mymemory) == 1, (asked_libre, asked_mymemory)
         assert len(shown) == 1 and "guten Morgen" in shown[0][1], shown

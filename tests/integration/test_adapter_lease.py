@@ -1,4 +1,5 @@
 """The per-platform adapter lease, against a real Redis."""
+
 from __future__ import annotations
 
 import asyncio

@@ -1,6 +1,7 @@
 """Consent is checked again when a moderator approves (real Redis, the
 workers' command handling): a member who withdrew consent, or erased
 themselves, while their message waited is not relayed."""
+
 from __future__ import annotations
 
 import json
@@ -30,14 +31,21 @@ def ctx(tmp_path):
 
 
 def hold_one(redis, keys, ctx, n: int) -> str:
-    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", str(n)), text="hello",
-                          author=ANNA)
+    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", str(n)), text="hello", author=ANNA)
     return holds.hold(redis, keys, event, ctx.config.link("classes"), Moderated("hello", ()), "X")[0]
 
 
 def approve(redis, keys, ctx, hold_id: str) -> str:
-    command = Command(name="approve", args=hold_id, platform="telegram", chat_id="9001", message_id="1",
-                      user=TEACHER, private=True, via="button")
+    command = Command(
+        name="approve",
+        args=hold_id,
+        platform="telegram",
+        chat_id="9001",
+        message_id="1",
+        user=TEACHER,
+        private=True,
+        via="button",
+    )
     [answer] = command_handlers.handle(command, ctx, redis, keys)
     return answer.text
 

@@ -1,6 +1,7 @@
 """The worker's writes around one message, batched: what follows a published event
 goes to Redis in one round trip, with every write's result and TTL, and the
 publishing script runs by EVALSHA."""
+
 from __future__ import annotations
 
 import textwrap
@@ -44,8 +45,9 @@ def context(tmp_path) -> pipeline.Context:
 
 
 def event() -> PlatformEvent:
-    return PlatformEvent(kind=EventKind.NEW, source=SOURCE, text="hello",
-                         author=Author(id="5001", display_name="Anna Smith"))
+    return PlatformEvent(
+        kind=EventKind.NEW, source=SOURCE, text="hello", author=Author(id="5001", display_name="Anna Smith")
+    )
 
 
 def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, keys):
@@ -63,11 +65,16 @@ def test_the_writes_after_publishing_are_one_round_trip(tmp_path, sync_redis, ke
 
     assert len(client.pipelines) == 1
     assert sync_redis.hgetall(keys.stats()) == {
-        "worker.processed": "1", "moderation.redacted.phone": "2", "translation.translated": "1"}
+        "worker.processed": "1",
+        "moderation.redacted.phone": "2",
+        "translation.translated": "1",
+    }
     assert 0 < sync_redis.ttl(keys.stats()) <= Keys.STATS_TTL
     entries = audit.entries(sync_redis, keys, "classes")
     assert [(e["action"], e["detail"], e["subject"]) for e in entries] == [
-        ("media", "withheld=1", person), ("redacted", "email=1 phone=2", person)]
+        ("media", "withheld=1", person),
+        ("redacted", "email=1 phone=2", person),
+    ]
     assert 6 * DAY < sync_redis.ttl(keys.audit("classes")) <= 7 * DAY
     assert rights.authored(sync_redis, keys, USER) == [f"classes|{SOURCE.key}"]
     assert 6 * DAY < sync_redis.ttl(keys.authored(USER)) <= 7 * DAY

@@ -1,6 +1,7 @@
 """The dead-letter store against a real Redis: each entry expires with its own link's
 retention, one member or one link cannot fill it, organisers see counts, reasons and
 ages without the text unless they ask, and a retry sends each kind back its own way."""
+
 from __future__ import annotations
 
 import base64
@@ -25,9 +26,17 @@ SOURCE = MessageRef("telegram", "-1001", "42")
 
 
 def a_post(link="twins", text="Meet at the market on Saturday", sender="Anna", retention_days=30, message="42"):
-    return OutboundPost(kind=EventKind.NEW, link_id=link, destination=ChatRef("discord", "778899"),
-                        source=MessageRef("telegram", "-1001", message), sender=sender, community="Leicester",
-                        text=text, seq=3, retention_days=retention_days)
+    return OutboundPost(
+        kind=EventKind.NEW,
+        link_id=link,
+        destination=ChatRef("discord", "778899"),
+        source=MessageRef("telegram", "-1001", message),
+        sender=sender,
+        community="Leicester",
+        text=text,
+        seq=3,
+        retention_days=retention_days,
+    )
 
 
 def park(redis, keys, post, reason="Forbidden: bot was kicked", author="telegram:5001", **caps):
@@ -56,11 +65,15 @@ def test_an_expired_entry_leaves_the_indexes(sync_redis, keys):
 
 
 def test_one_member_or_one_link_cannot_fill_it(sync_redis, keys):
-    stored = [park(sync_redis, keys, a_post(message=str(n)), author="telegram:666", sender_cap=5, link_cap=8)
-              for n in range(7)]
+    stored = [
+        park(sync_redis, keys, a_post(message=str(n)), author="telegram:666", sender_cap=5, link_cap=8)
+        for n in range(7)
+    ]
     assert stored == [1] * 5 + [0] * 2  # the flooding member's sixth and seventh are refused
-    others = [park(sync_redis, keys, a_post(message=str(50 + n)), author=f"telegram:{700 + n}", sender_cap=5,
-                   link_cap=8) for n in range(4)]
+    others = [
+        park(sync_redis, keys, a_post(message=str(50 + n)), author=f"telegram:{700 + n}", sender_cap=5, link_cap=8)
+        for n in range(4)
+    ]
     assert others == [1, 1, 1, 0]  # the link is full at 8
     assert park(sync_redis, keys, a_post(link="other"), author="telegram:800", sender_cap=5, link_cap=8) == 1
     stats = sync_redis.hgetall(keys.stats())
@@ -100,12 +113,15 @@ def test_the_command_shows_counts_reasons_and_ages_and_text_only_when_asked(sync
 
 def test_retry_sends_a_post_to_its_outbox_and_an_event_back_through_ingress(sync_redis, prefix, keys):
     park(sync_redis, keys, a_post())
-    event = PlatformEvent(kind=EventKind.NEW, source=SOURCE, author=Author(id="5001", display_name="Anna"),
-                          text="hello", seq=4).to_dict()
+    event = PlatformEvent(
+        kind=EventKind.NEW, source=SOURCE, author=Author(id="5001", display_name="Anna"), text="hello", seq=4
+    ).to_dict()
     sync_redis.set(keys.seq(SOURCE.chat.key), 9)
     digest = persons.person(sync_redis, keys, "telegram:5001")
-    assert deadletters.add(sync_redis, keys, deadletters.event_record(event, "twins", "AttributeError", 4, digest,
-                                                                      30)) == 1
+    assert (
+        deadletters.add(sync_redis, keys, deadletters.event_record(event, "twins", "AttributeError", 4, digest, 30))
+        == 1
+    )
     tasks = TaskQueue.for_settings(SimpleNamespace(redis_prefix=prefix))
     assert deadletters.retry(sync_redis, keys, tasks=tasks) == 2
     [(_, post_fields)] = sync_redis.xrange(keys.outbox("discord"))
@@ -123,10 +139,13 @@ def test_retry_sends_a_post_to_its_outbox_and_an_event_back_through_ingress(sync
 
 def test_the_old_stream_is_taken_over_with_each_entrys_own_expiry(sync_redis, keys):
     post = a_post(retention_days=7)
-    sync_redis.xadd(keys.dead_letters(), {"post": json.dumps(post.to_dict()), "reason": "Forbidden",
-                                          "attempts": "1", "at": "1"})  # long expired
-    sync_redis.xadd(keys.dead_letters(), {"post": json.dumps(post.to_dict()), "reason": "Forbidden",
-                                          "attempts": "2", "at": str(int(time.time()))})
+    sync_redis.xadd(
+        keys.dead_letters(), {"post": json.dumps(post.to_dict()), "reason": "Forbidden", "attempts": "1", "at": "1"}
+    )  # long expired
+    sync_redis.xadd(
+        keys.dead_letters(),
+        {"post": json.dumps(post.to_dict()), "reason": "Forbidden", "attempts": "2", "at": str(int(time.time()))},
+    )
     [letter] = deadletters.read(sync_redis, keys)
     assert letter.attempts == 2 and letter.reason == "Forbidden"
     assert not sync_redis.exists(keys.dead_letters())

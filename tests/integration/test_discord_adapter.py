@@ -5,6 +5,7 @@ Assertions are on what the stand-in received and what landed in Redis
 (the Celery queue, the outbox stream, the id map), never on what our code
 says it did.
 """
+
 from __future__ import annotations
 
 import json
@@ -41,8 +42,10 @@ LINKS_YAML = two_community_links(TELEGRAM_CHAT, CHANNEL, LINK)
 
 @pytest.fixture
 async def standin():
-    server = DiscordStandIn(TOKEN, {GUILD: {"name": "Krefeld", "channels": {
-        CHANNEL: "partnerschaft-leicester", UNLINKED: "vorstand-intern"}}})
+    server = DiscordStandIn(
+        TOKEN,
+        {GUILD: {"name": "Krefeld", "channels": {CHANNEL: "partnerschaft-leicester", UNLINKED: "vorstand-intern"}}},
+    )
     await server.start()
     yield server
     await server.stop()
@@ -55,16 +58,27 @@ def config(tmp_path):
 
 @pytest.fixture
 def settings(redis_url, prefix, standin):
-    return Settings(redis_url=redis_url, redis_prefix=prefix, discord_bot_token=TOKEN,
-                    discord_api_url=standin.api_url, discord_gateway_url=standin.gateway_url)
+    return Settings(
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        discord_bot_token=TOKEN,
+        discord_api_url=standin.api_url,
+        discord_gateway_url=standin.gateway_url,
+    )
 
 
 @pytest.fixture
 def make_adapter(settings, config, aredis, keys, celery_app):
     def make(**overrides):
         queue = TaskQueue.for_settings(celery_app.conf.twinbridge_settings)
-        return DiscordAdapter(settings=overrides.get("settings", settings), config=config, redis=aredis, keys=keys,
-                              ingress=Ingress(aredis, keys, queue))
+        return DiscordAdapter(
+            settings=overrides.get("settings", settings),
+            config=config,
+            redis=aredis,
+            keys=keys,
+            ingress=Ingress(aredis, keys, queue),
+        )
+
     return make
 
 
@@ -78,14 +92,22 @@ async def adapter(make_adapter):
 
 # -- reading Redis -----------------------------------------------------------------
 
+
 async def stat(aredis, keys, name) -> int:
     return (await Stats(aredis, keys).read()).get(name, 0)
 
 
 def outbound(kind: EventKind, text: str = "", **fields) -> OutboundPost:
-    return OutboundPost(kind=kind, link_id=LINK, destination=ChatRef("discord", str(CHANNEL)),
-                        source=MessageRef("telegram", TELEGRAM_CHAT, fields.pop("source_id", "501")),
-                        sender=fields.pop("sender", "Anna"), community="Leicester", text=text, **fields)
+    return OutboundPost(
+        kind=kind,
+        link_id=LINK,
+        destination=ChatRef("discord", str(CHANNEL)),
+        source=MessageRef("telegram", TELEGRAM_CHAT, fields.pop("source_id", "501")),
+        sender=fields.pop("sender", "Anna"),
+        community="Leicester",
+        text=text,
+        **fields,
+    )
 
 
 async def put_in_outbox(aredis, keys, post: OutboundPost) -> None:
@@ -97,6 +119,7 @@ async def outbox_empty(aredis, keys) -> bool:
 
 
 # -- inbound ----------------------------------------------------------------------------
+
 
 async def test_messages_written_while_down_are_caught_up_from_history(make_adapter, standin, aredis, keys, prefix):
     first = make_adapter()
@@ -156,8 +179,7 @@ async def test_member_edit_and_delete_are_enqueued(adapter, standin, aredis, pre
     assert [e["kind"] for e in events] == ["new", "edit", "delete"]
     assert [e["seq"] for e in events] == [1, 2, 3]
     assert events[1]["text"] == "Besuch im Juli" and events[1]["revision"] > 0
-    assert events[2]["author"] == {"id": "", "display_name": "", "first_name": None, "username": None,
-                                   "is_bot": False}
+    assert events[2]["author"] == {"id": "", "display_name": "", "first_name": None, "username": None, "is_bot": False}
     assert {e["source"]["message_id"] for e in events} == {message["id"]}
 
 
@@ -173,8 +195,10 @@ async def test_bots_and_webhooks_are_not_enqueued(adapter, standin, aredis, keys
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {TOKEN}"}) as http:
         async with http.post(f"{standin.api_url}/channels/{CHANNEL}/webhooks", json={"name": "RSS"}) as resp:
             hook = await resp.json()
-        async with http.post(f"{standin.api_url}/webhooks/{hook['id']}/{hook['token']}",
-                             json={"content": "Neuer Artikel", "username": "Stadt-News"}) as resp:
+        async with http.post(
+            f"{standin.api_url}/webhooks/{hook['id']}/{hook['token']}",
+            json={"content": "Neuer Artikel", "username": "Stadt-News"},
+        ) as resp:
             assert resp.status == 204
 
     await wait_until(lambda: stat(aredis, keys, "discord.skipped.bot"), message="the bot skip")
@@ -183,6 +207,7 @@ async def test_bots_and_webhooks_are_not_enqueued(adapter, standin, aredis, keys
 
 
 # -- outbound ----------------------------------------------------------------------------
+
 
 async def test_post_edit_delete_through_the_webhook(adapter, standin, aredis, keys, prefix):
     await put_in_outbox(aredis, keys, outbound(EventKind.NEW, "@everyone hello <@&123>"))
@@ -206,8 +231,9 @@ async def test_post_edit_delete_through_the_webhook(adapter, standin, aredis, ke
     assert await queued_events(aredis, prefix) == []
 
     await put_in_outbox(aredis, keys, outbound(EventKind.EDIT, "hello again"))
-    await wait_until(lambda: standin.transcript(CHANNEL) == [("Anna · Leicester", "hello again")],
-                     message="the edited copy")
+    await wait_until(
+        lambda: standin.transcript(CHANNEL) == [("Anna · Leicester", "hello again")], message="the edited copy"
+    )
     (edited,) = standin.posts(CHANNEL)
     assert edited["edits"][-1]["allowed_mentions"] == {"parse": []}
 
@@ -219,8 +245,14 @@ async def test_post_edit_delete_through_the_webhook(adapter, standin, aredis, ke
     assert await IdMap(aredis, keys).copies(LINK, source, ChatRef("discord", str(CHANNEL))) == []
     assert await queued_events(aredis, prefix) == []
     # The webhook was created once and reused from the cache afterwards.
-    assert sum(1 for _, method, path, _ in standin.requests
-               if method == "POST" and path.endswith(f"/channels/{CHANNEL}/webhooks")) == 1
+    assert (
+        sum(
+            1
+            for _, method, path, _ in standin.requests
+            if method == "POST" and path.endswith(f"/channels/{CHANNEL}/webhooks")
+        )
+        == 1
+    )
 
 
 async def test_rate_limited_webhook_is_retried_and_delivered_once(adapter, standin, aredis, keys):
@@ -229,8 +261,9 @@ async def test_rate_limited_webhook_is_retried_and_delivered_once(adapter, stand
 
     await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
     assert [p["content"] for p in standin.posts(CHANNEL)] == ["Hello Krefeld"]
-    executes = [t for t, method, path, _ in standin.requests
-                if method == "POST" and path.startswith("/api/v10/webhooks/")]
+    executes = [
+        t for t, method, path, _ in standin.requests if method == "POST" and path.startswith("/api/v10/webhooks/")
+    ]
     assert len(executes) == 2
     assert executes[1] - executes[0] >= 0.3  # it waited retry_after
     assert await stat(aredis, keys, "discord.delivered.new") == 1
@@ -241,19 +274,22 @@ async def test_long_text_is_split_and_a_reply_quotes_the_copy(adapter, standin, 
     original = standin.inject_message(CHANNEL, JUERGEN, "Wann kommt ihr an?\nUnd wie viele?")
     # The Telegram reply to that Discord message: the reply target is the original itself.
     long_text = ("We arrive on Monday. " * 60 + "\n\n") * 2
-    await put_in_outbox(aredis, keys, outbound(
-        EventKind.NEW, long_text, reply_to=MessageRef("discord", str(CHANNEL), original["id"])))
+    await put_in_outbox(
+        aredis, keys, outbound(EventKind.NEW, long_text, reply_to=MessageRef("discord", str(CHANNEL), original["id"]))
+    )
 
-    posts = await wait_until(lambda: (lambda p: p if len(p) == 2 else None)(standin.posts(CHANNEL)),
-                             message="two parts")
+    posts = await wait_until(
+        lambda: (lambda p: p if len(p) == 2 else None)(standin.posts(CHANNEL)), message="two parts"
+    )
     assert all(len(p["content"]) <= 2000 for p in posts)
     assert all(p["allowed_mentions"] == {"parse": []} for p in posts)
     link = f"https://discord.com/channels/{GUILD}/{CHANNEL}/{original['id']}"
     assert posts[0]["content"].startswith(f"> Wann kommt ihr an?\n> Und wie viele?\n{link}\nWe arrive")
     assert not posts[1]["content"].startswith(">")
     await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
-    copies = await IdMap(aredis, keys).copies(LINK, MessageRef("telegram", TELEGRAM_CHAT, "501"),
-                                              ChatRef("discord", str(CHANNEL)))
+    copies = await IdMap(aredis, keys).copies(
+        LINK, MessageRef("telegram", TELEGRAM_CHAT, "501"), ChatRef("discord", str(CHANNEL))
+    )
     assert copies == [p["id"] for p in posts]
 
 
@@ -275,6 +311,7 @@ async def test_without_manage_webhooks_the_bot_posts_itself(adapter, standin, ar
 
 
 # -- start-up failures ------------------------------------------------------------------
+
 
 async def test_wrong_token_is_reported_without_the_token(make_adapter, settings, standin):
     wrong = "OTAwMDAwMDAwMDAwMDAwMDAx.wrong.N0t-the-r1ght-token"
@@ -315,13 +352,17 @@ async def test_unreachable_discord_is_named_and_retryable(make_adapter, settings
 
 # -- slash commands ---------------------------------------------------------------------
 
-async def test_a_slash_command_is_handed_over_and_discord_py_s_own_tree_stays_quiet(adapter, standin, aredis, prefix,
-                                                                                   caplog):
+
+async def test_a_slash_command_is_handed_over_and_discord_py_s_own_tree_stays_quiet(
+    adapter, standin, aredis, prefix, caplog
+):
     await wait_until(lambda: standin.application_commands(), message="the slash commands registered")
     with caplog.at_level(logging.DEBUG, logger="discord.app_commands"):
         standin.inject_slash_command(JUERGEN, CHANNEL, "privacy")
-        await wait_until(lambda: _tasks_named(aredis, prefix, "twinbridge.process_command"),
-                         message="the command handed to the workers")
+        await wait_until(
+            lambda: _tasks_named(aredis, prefix, "twinbridge.process_command"),
+            message="the command handed to the workers",
+        )
         await wait_until(lambda: standin.interaction_responses, message="the acknowledgement")
     # The tree (RelayOnlyTree) turns the command away unlooked-up: no "command not found" error.
     assert not [r for r in caplog.records if r.name.startswith("discord.app_commands")]
@@ -334,8 +375,10 @@ async def _tasks_named(aredis, prefix, name: str) -> list[dict]:
 
 # -- one bad event never stalls the channel; fresh sessions catch up (issue 12, item 7) ----
 
-async def test_a_malformed_gateway_event_is_skipped_and_the_session_lives_on(adapter, standin, aredis, keys, prefix,
-                                                                             caplog):
+
+async def test_a_malformed_gateway_event_is_skipped_and_the_session_lives_on(
+    adapter, standin, aredis, keys, prefix, caplog
+):
     for n in range(5):
         standin.inject_message(CHANNEL, JUERGEN, f"before {n}")
     standin.inject_malformed_message(CHANNEL, JUERGEN, "malformed secret words")
@@ -353,7 +396,8 @@ async def test_a_malformed_gateway_event_is_skipped_and_the_session_lives_on(ada
 
 
 async def test_what_was_written_while_the_session_was_down_is_caught_up_after_a_fresh_session(
-        adapter, standin, aredis, keys, prefix):
+    adapter, standin, aredis, keys, prefix
+):
     standin.inject_message(CHANNEL, JUERGEN, "before the session ended")
     await wait_until(lambda: _queued_count(aredis, prefix, 1), message="the first message")
 
@@ -366,6 +410,5 @@ async def test_what_was_written_while_the_session_was_down_is_caught_up_after_a_
     standin.inject_message(CHANNEL, JUERGEN, "in the new session")  # must not overtake the missed ones
     await wait_until(lambda: _queued_count(aredis, prefix, 5), timeout=30, message="the caught-up messages")
     texts = [e["text"] for e in await queued_events(aredis, prefix)]
-    assert texts == ["before the session ended", "while down 0", "while down 1", "while down 2",
-                     "in the new session"]
+    assert texts == ["before the session ended", "while down 0", "while down 1", "while down 2", "in the new session"]
     assert await stat(aredis, keys, "discord.caught_up") >= 3

@@ -1,6 +1,7 @@
 """Delivery intents on Discord, with the real adapter against the stand-in: a copy
 that a crash left unrecorded is found through its intent when a delete (what erasure
 sends) comes for it, and then deleted like any other copy."""
+
 from __future__ import annotations
 
 import pytest

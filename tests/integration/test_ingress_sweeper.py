@@ -1,5 +1,6 @@
 """The ingress sweeper against a real Redis, without workers: what it takes for lost
 (a task found neither queued nor held), and what it leaves alone."""
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,12 @@ pytestmark = pytest.mark.integration
 
 
 def _event(n: int) -> PlatformEvent:
-    return PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", str(n)),
-                         author=Author(id="5001", display_name="Anna"), text=f"m{n}")
+    return PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", "-1002", str(n)),
+        author=Author(id="5001", display_name="Anna"),
+        text=f"m{n}",
+    )
 
 
 def _task_id(message: str) -> str:
@@ -48,8 +53,7 @@ async def test_only_a_task_found_nowhere_twice_is_enqueued_again_once(aredis, ke
     assert int(await aredis.hget(keys.stats(), "ingress.requeued")) == 1
 
 
-async def test_a_task_that_keeps_getting_lost_is_enqueued_again_only_after_a_pause(aredis, keys, redis_url,
-                                                                                    prefix):
+async def test_a_task_that_keeps_getting_lost_is_enqueued_again_only_after_a_pause(aredis, keys, redis_url, prefix):
     queue = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix))
     await Ingress(aredis, keys, queue).accept(_event(1))
     sweeper = IngressSweeper(aredis, keys, queue, grace=0, interval=0.01, pause=60)
@@ -65,8 +69,7 @@ async def test_a_task_that_keeps_getting_lost_is_enqueued_again_only_after_a_pau
     assert await sweep() == 1  # after it
 
 
-async def test_a_task_in_the_legacy_pipeline_list_or_handed_to_translation_is_not_lost(aredis, keys, redis_url,
-                                                                                     prefix):
+async def test_a_task_in_the_legacy_pipeline_list_or_handed_to_translation_is_not_lost(aredis, keys, redis_url, prefix):
     """An entry's task may wait in the list an older version pushed to (`pipeline`, still
     consumed by the moderation role) or, once moderated, in the translation queue under
     the derived id: neither is taken for lost."""
@@ -81,8 +84,9 @@ async def test_a_task_in_the_legacy_pipeline_list_or_handed_to_translation_is_no
     await aredis.delete(queue.key)
     await aredis.lpush(f"{prefix}celery:{LEGACY_PIPELINE_QUEUE}", first)
     translation = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix), TRANSLATION_QUEUE)
-    await aredis.lpush(translation.key, translation.message(TRANSLATE_TASK, [{}, "in-flight", {}],
-                                                            handed_over_id(_task_id(second))))
+    await aredis.lpush(
+        translation.key, translation.message(TRANSLATE_TASK, [{}, "in-flight", {}], handed_over_id(_task_id(second)))
+    )
     sweeper = IngressSweeper(aredis, keys, queue, grace=0, interval=0.01)
     for _ in range(3):
         await aredis.delete(keys.ingress_sweep_lock())

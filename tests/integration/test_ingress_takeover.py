@@ -1,6 +1,7 @@
 """An accept that a killed adapter left half-done (its seen marker still PENDING) against a
 real Redis: the process now holding the platform's adapter lease takes it over at once,
 instead of making the platform's redelivery (and its chat behind it) wait out the marker."""
+
 from __future__ import annotations
 
 import asyncio
@@ -18,8 +19,12 @@ pytestmark = pytest.mark.integration
 
 
 def _event(n: int) -> PlatformEvent:
-    return PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", str(n)),
-                         author=Author(id="5001", display_name="Anna"), text=f"m{n}")
+    return PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", "-1002", str(n)),
+        author=Author(id="5001", display_name="Anna"),
+        text=f"m{n}",
+    )
 
 
 def _queued_texts(messages: list[str]) -> list[str]:
@@ -78,8 +83,9 @@ async def test_a_taken_over_accept_stores_nothing_when_it_finishes_late(aredis, 
     await aredis.set(keys.adapter_lease("telegram"), "host:222:new", ex=30)  # the lease moved
     assert await new.accept(event)
     data = event.with_seq(seq).to_dict()
-    assert not await old._store_entry(event.dedup_key, event.source.chat.key, seq, 3600, data,
-                                      "twinbridge.process_event", data, "telegram.accepted")
+    assert not await old._store_entry(
+        event.dedup_key, event.source.chat.key, seq, 3600, data, "twinbridge.process_event", data, "telegram.accepted"
+    )
     assert await aredis.llen(queue.key) == 1
     assert await aredis.xlen(keys.ingress()) == 1
     assert await aredis.hget(keys.stats(), "ingress.taken_over") == "1"

@@ -8,6 +8,7 @@ Relied on: a message a worker takes is kept in the hash ``<prefix>unacked`` (tag
 visibility timeout; the channel's ``qos._delivered`` holds the unacknowledged tags;
 a task message's first ``"id"`` is its task id, also for messages Celery writes.
 """
+
 from __future__ import annotations
 
 import time

@@ -1,6 +1,7 @@
 """Pseudonyms in a link of 500 members (real Redis, the workers' allocator):
 unique within the link, stable per member, expiring with the link's retention,
 shown by /mydata and gone after erasure."""
+
 from __future__ import annotations
 
 import textwrap
@@ -26,13 +27,18 @@ MEMBERS = 500
 def ctx(tmp_path, sync_redis, keys):
     path = tmp_path / "links.yaml"
     path.write_text(textwrap.dedent(SCHOOL_CLASSES_LINKS))
-    return Context(load_links(path, pseudonym_key=KEY), pseudonym_key=KEY,
-                   pseudonyms=PseudonymBook(sync_redis, keys, KEY))
+    return Context(
+        load_links(path, pseudonym_key=KEY), pseudonym_key=KEY, pseudonyms=PseudonymBook(sync_redis, keys, KEY)
+    )
 
 
 def shown(ctx, member: int) -> str:
-    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1002", str(member)), text="Hi",
-                          author=Author(id=str(700000 + member), display_name=f"Pupil {member}"))
+    event = PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", "-1002", str(member)),
+        text="Hi",
+        author=Author(id=str(700000 + member), display_name=f"Pupil {member}"),
+    )
     [post] = plan(event, ctx, approved_link="classes")
     return post.sender
 

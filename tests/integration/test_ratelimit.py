@@ -1,5 +1,6 @@
 """The shared rate limiter against a real Redis: bookings, combined limits, pauses,
 atomicity across OS processes, and TTLs on every key."""
+
 from __future__ import annotations
 
 import asyncio
@@ -104,8 +105,9 @@ def _book_in_a_process(redis_url, prefix, barrier, results) -> None:
 def test_bookings_are_atomic_across_processes(redis_url, prefix, sync_redis):
     ctx = multiprocessing.get_context("spawn")
     barrier, results = ctx.Barrier(PROCESSES), ctx.Queue()
-    procs = [ctx.Process(target=_book_in_a_process, args=(redis_url, prefix, barrier, results))
-             for _ in range(PROCESSES)]
+    procs = [
+        ctx.Process(target=_book_in_a_process, args=(redis_url, prefix, barrier, results)) for _ in range(PROCESSES)
+    ]
     for p in procs:
         p.start()
     try:
@@ -142,9 +144,18 @@ async def test_every_key_has_a_ttl_of_a_few_periods(limiter, aredis, prefix):
     await limiter.pause("tg:chat:42", 1.5)
     await limiter.pause("dc:unused", 0.5)
     keys = sorted([k async for k in aredis.scan_iter(match=f"{prefix}*")])
-    assert keys == sorted(f"{prefix}rl:{b}" for b in [
-        "tg:chat:-1001234", "tg:group:-1001234", "tg:bot", "tg:chat:42",
-        "dc:channel:112233445566778899", "dc:bot", "dc:unused"])
+    assert keys == sorted(
+        f"{prefix}rl:{b}"
+        for b in [
+            "tg:chat:-1001234",
+            "tg:group:-1001234",
+            "tg:bot",
+            "tg:chat:42",
+            "dc:channel:112233445566778899",
+            "dc:bot",
+            "dc:unused",
+        ]
+    )
     periods = {"tg:group:-1001234": 60.0, "dc:channel:112233445566778899": 2.0}
     for key in keys:
         ttl = await aredis.pttl(key)
@@ -155,7 +166,10 @@ async def test_every_key_has_a_ttl_of_a_few_periods(limiter, aredis, prefix):
 def test_platform_limits_with_a_margin_of_five_percent():
     m = MARGIN
     assert telegram_limits("-1001234") == [
-        Limit("tg:chat:-1001234", 1, 1.0 * m), Limit("tg:group:-1001234", 20, 60.0 * m), Limit("tg:bot", 30, 1.0 * m)]
+        Limit("tg:chat:-1001234", 1, 1.0 * m),
+        Limit("tg:group:-1001234", 20, 60.0 * m),
+        Limit("tg:bot", 30, 1.0 * m),
+    ]
     assert telegram_limits("42") == [Limit("tg:chat:42", 1, 1.0 * m), Limit("tg:bot", 30, 1.0 * m)]
     assert discord_limits("99") == [Limit("dc:channel:99", 5, 2.0 * m), Limit("dc:bot", 50, 1.0 * m)]
     assert m == 1.05

@@ -2,6 +2,7 @@
 driven through the real clients (aiogram 3, discord.py 2) where they can be,
 and through raw HTTP where the point is the exact error body.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -17,8 +18,14 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.exceptions import TelegramBadRequest, TelegramForbiddenError
 from aiogram.filters import Command, CommandObject
-from aiogram.types import (BotCommand, BotCommandScopeChat, CallbackQuery, InlineKeyboardButton,
-                           InlineKeyboardMarkup, Message)
+from aiogram.types import (
+    BotCommand,
+    BotCommandScopeChat,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+)
 from discord import app_commands
 from discord.gateway import DiscordWebSocket
 from discord.http import Route
@@ -44,6 +51,7 @@ MAREN = {"id": 331122334455667799, "username": "maren"}
 
 # -- Telegram ------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def telegram():
     server = TelegramStandIn(TG_TOKEN)
@@ -60,19 +68,25 @@ async def bot(telegram):
 
 
 def keyboard(*rows: list[tuple[str, str]]) -> InlineKeyboardMarkup:
-    return InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row]
-                                                 for row in rows])
+    return InlineKeyboardMarkup(
+        inline_keyboard=[[InlineKeyboardButton(text=t, callback_data=d) for t, d in row] for row in rows]
+    )
 
 
 async def test_bot_cannot_write_first_in_private(telegram, bot):
     with pytest.raises(TelegramForbiddenError, match="bot can't initiate conversation with a user"):
         await bot.send_message(ANNA["id"], "Hello Anna")
     # The exact body, as Telegram sends it.
-    async with aiohttp.ClientSession() as http, http.post(f"{telegram.url}/bot{TG_TOKEN}/sendMessage",
-                                                         json={"chat_id": ANNA["id"], "text": "hi"}) as resp:
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(f"{telegram.url}/bot{TG_TOKEN}/sendMessage", json={"chat_id": ANNA["id"], "text": "hi"}) as resp,
+    ):
         assert resp.status == 403
-        assert await resp.json() == {"ok": False, "error_code": 403,
-                                     "description": "Forbidden: bot can't initiate conversation with a user"}
+        assert await resp.json() == {
+            "ok": False,
+            "error_code": 403,
+            "description": "Forbidden: bot can't initiate conversation with a user",
+        }
     # Being seen in a group is not enough.
     telegram.inject_message(GROUP, ANNA, "hello group")
     with pytest.raises(TelegramForbiddenError):
@@ -80,8 +94,13 @@ async def test_bot_cannot_write_first_in_private(telegram, bot):
     assert telegram.private_messages(ANNA["id"]) == []
 
     start = telegram.start_private(ANNA)
-    assert start["chat"] == {"id": ANNA["id"], "type": "private", "first_name": "Anna", "last_name": "Smith",
-                             "username": "anna_smith"}
+    assert start["chat"] == {
+        "id": ANNA["id"],
+        "type": "private",
+        "first_name": "Anna",
+        "last_name": "Smith",
+        "username": "anna_smith",
+    }
     assert start["entities"] == [{"type": "bot_command", "offset": 0, "length": 6}]
     sent = await bot.send_message(ANNA["id"], "Welcome! Reply /consent to join.")
     assert sent.chat.type == "private"
@@ -103,21 +122,28 @@ async def test_inline_keyboards_are_checked_stored_and_removed_by_edits(telegram
     sent = await bot.send_message(ANNA["id"], "Relay your messages?", reply_markup=markup)
     assert sent.reply_markup.model_dump() == markup.model_dump()
     (stored,) = telegram.private_messages(ANNA["id"])
-    assert stored["reply_markup"] == {"inline_keyboard": [[{"text": "Yes", "callback_data": "consent:yes"},
-                                                           {"text": "No", "callback_data": "consent:no"}]]}
+    assert stored["reply_markup"] == {
+        "inline_keyboard": [
+            [{"text": "Yes", "callback_data": "consent:yes"}, {"text": "No", "callback_data": "consent:no"}]
+        ]
+    }
 
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(ANNA["id"], "x", reply_markup=keyboard([("Too long", "x" * 65)]))
     with pytest.raises(TelegramBadRequest, match="BUTTON_DATA_INVALID"):
         await bot.send_message(ANNA["id"], "x", reply_markup=keyboard([("Too long", "ü" * 33)]))  # 66 bytes
     with pytest.raises(TelegramBadRequest, match="Text buttons are unallowed"):
-        await bot.send_message(ANNA["id"], "x", reply_markup=InlineKeyboardMarkup(
-            inline_keyboard=[[InlineKeyboardButton(text="no action")]]))
+        await bot.send_message(
+            ANNA["id"],
+            "x",
+            reply_markup=InlineKeyboardMarkup(inline_keyboard=[[InlineKeyboardButton(text="no action")]]),
+        )
     await bot.send_message(ANNA["id"], "64 bytes is fine", reply_markup=keyboard([("ok", "y" * 64)]))
 
     # An edit of the text without reply_markup takes the keyboard away, as on Telegram.
-    edited = await bot.edit_message_text("Relay your messages? (asked again)", chat_id=ANNA["id"],
-                                         message_id=sent.message_id)
+    edited = await bot.edit_message_text(
+        "Relay your messages? (asked again)", chat_id=ANNA["id"], message_id=sent.message_id
+    )
     assert edited.reply_markup is None
     assert "reply_markup" not in telegram.private_messages(ANNA["id"])[0]
     back = await bot.edit_message_reply_markup(chat_id=ANNA["id"], message_id=sent.message_id, reply_markup=markup)
@@ -145,11 +171,13 @@ async def test_callback_queries_and_commands_reach_an_aiogram_dispatcher(telegra
 
     dp = Dispatcher()
     dp.include_router(router)
-    polling = asyncio.create_task(dp.start_polling(bot, handle_signals=False, polling_timeout=1,
-                                                   close_bot_session=False))
+    polling = asyncio.create_task(
+        dp.start_polling(bot, handle_signals=False, polling_timeout=1, close_bot_session=False)
+    )
     try:
-        question = await bot.send_message(GROUP, "Relay Anna's messages?", reply_markup=keyboard(
-            [("Yes", "consent:yes"), ("No", "consent:no")]))
+        question = await bot.send_message(
+            GROUP, "Relay Anna's messages?", reply_markup=keyboard([("Yes", "consent:yes"), ("No", "consent:no")])
+        )
         with pytest.raises(ValueError):  # only buttons that are there can be pressed
             telegram.inject_callback(ANNA, GROUP, question.message_id, "consent:maybe")
         update = telegram.inject_callback(ANNA, GROUP, question.message_id, "consent:yes")
@@ -159,14 +187,21 @@ async def test_callback_queries_and_commands_reach_an_aiogram_dispatcher(telegra
         assert query["message"]["message_id"] == question.message_id and query["data"] == "consent:yes"
 
         (answer,) = await wait_until(lambda: telegram.callback_answers, message="the callback answer")
-        assert answer == {"callback_query_id": query["id"], "text": "Thanks!", "show_alert": True,
-                          "user_id": ANNA["id"], "chat_id": GROUP, "message_id": question.message_id,
-                          "data": "consent:yes"}
+        assert answer == {
+            "callback_query_id": query["id"],
+            "text": "Thanks!",
+            "show_alert": True,
+            "user_id": ANNA["id"],
+            "chat_id": GROUP,
+            "message_id": question.message_id,
+            "data": "consent:yes",
+        }
         callback = seen["callback"]
         assert callback.from_user.id == ANNA["id"] and callback.chat_instance == query["chat_instance"]
         assert callback.message.reply_markup is not None  # as it was when pressed
-        await wait_until(lambda: "reply_markup" not in telegram.message(GROUP, question.message_id),
-                         message="the keyboard removed")
+        await wait_until(
+            lambda: "reply_markup" not in telegram.message(GROUP, question.message_id), message="the keyboard removed"
+        )
 
         approve = telegram.inject_message(GROUP, BEN, "/approve@twinbridge_bot 12")
         assert approve["entities"] == [{"type": "bot_command", "offset": 0, "length": 23}]
@@ -188,9 +223,11 @@ async def test_callback_queries_and_commands_reach_an_aiogram_dispatcher(telegra
 
 async def test_members_commands_carry_a_bot_command_entity(telegram):
     assert telegram.inject_message(GROUP, ANNA, "/consent")["entities"] == [
-        {"type": "bot_command", "offset": 0, "length": 8}]
+        {"type": "bot_command", "offset": 0, "length": 8}
+    ]
     assert telegram.inject_message(GROUP, ANNA, "/approve 12")["entities"] == [
-        {"type": "bot_command", "offset": 0, "length": 8}]
+        {"type": "bot_command", "offset": 0, "length": 8}
+    ]
     assert telegram.inject_message(GROUP, ANNA, "/consent@twinbridge_bot")["entities"][0]["length"] == 23
     assert "entities" not in telegram.inject_message(GROUP, ANNA, "/ not a command")
     assert "entities" not in telegram.inject_message(GROUP, ANNA, "/path/to/file")
@@ -198,8 +235,9 @@ async def test_members_commands_carry_a_bot_command_entity(telegram):
 
 async def test_commands_per_scope(telegram, bot):
     await bot.set_my_commands([BotCommand(command="consent", description="Agree to relaying")])
-    await bot.set_my_commands([BotCommand(command="approve", description="Approve a request")],
-                              scope=BotCommandScopeChat(chat_id=GROUP))
+    await bot.set_my_commands(
+        [BotCommand(command="approve", description="Approve a request")], scope=BotCommandScopeChat(chat_id=GROUP)
+    )
     assert [c.command for c in await bot.get_my_commands()] == ["consent"]
     assert [c.command for c in await bot.get_my_commands(scope=BotCommandScopeChat(chat_id=GROUP))] == ["approve"]
     assert telegram.commands() == [{"command": "consent", "description": "Agree to relaying"}]
@@ -209,11 +247,13 @@ async def test_commands_per_scope(telegram, bot):
 
 # -- Discord -------------------------------------------------------------------------
 
+
 @pytest.fixture
 async def discord_standin():
     # A roomy route limit: these tests are about shapes, not rate limits.
-    server = DiscordStandIn(DC_TOKEN, {GUILD: {"name": "Krefeld", "channels": {CHANNEL: "partnerschaft"}}},
-                            route_limit=(50, 1.0))
+    server = DiscordStandIn(
+        DC_TOKEN, {GUILD: {"name": "Krefeld", "channels": {CHANNEL: "partnerschaft"}}}, route_limit=(50, 1.0)
+    )
     await server.start()
     yield server
     await server.stop()
@@ -266,7 +306,8 @@ async def test_dms_open_send_and_closed(discord_standin):
         assert dm.id == discord_standin.dm_channel_id(JUERGEN["id"])
         await dm.send("Hallo Jürgen, reply /consent to join the bridge.")
         assert [m["content"] for m in discord_standin.dms(JUERGEN["id"])] == [
-            "Hallo Jürgen, reply /consent to join the bridge."]
+            "Hallo Jürgen, reply /consent to join the bridge."
+        ]
 
         # The member answers in the DM: delivered with its content although the
         # Message Content intent is off (DMs with the app are exempt).
@@ -284,17 +325,20 @@ async def test_dms_open_send_and_closed(discord_standin):
 
     # The DM channel is stable per user; any snowflake is a user; the bot cannot DM itself.
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {DC_TOKEN}"}) as http:
-        async with http.post(f"{discord_standin.api_url}/users/@me/channels",
-                             json={"recipient_id": str(JUERGEN["id"])}) as resp:
+        async with http.post(
+            f"{discord_standin.api_url}/users/@me/channels", json={"recipient_id": str(JUERGEN["id"])}
+        ) as resp:
             assert resp.status == 200
             channel = await resp.json()
             assert channel["id"] == str(dm.id) and channel["type"] == 1
             assert channel["recipients"][0]["id"] == str(JUERGEN["id"])
-        async with http.post(f"{discord_standin.api_url}/users/@me/channels",
-                             json={"recipient_id": str(MAREN["id"])}) as resp:
+        async with http.post(
+            f"{discord_standin.api_url}/users/@me/channels", json={"recipient_id": str(MAREN["id"])}
+        ) as resp:
             assert resp.status == 200 and (await resp.json())["recipients"][0]["username"] == f"user{MAREN['id']}"
-        async with http.post(f"{discord_standin.api_url}/users/@me/channels",
-                             json={"recipient_id": str(discord_standin.bot_id)}) as resp:
+        async with http.post(
+            f"{discord_standin.api_url}/users/@me/channels", json={"recipient_id": str(discord_standin.bot_id)}
+        ) as resp:
             assert resp.status == 400
             assert await resp.json() == {"message": "Invalid Recipient(s)", "code": 50033}
 
@@ -302,6 +346,7 @@ async def test_dms_open_send_and_closed(discord_standin):
 def _collect(into: list):
     async def on_message(message: discord.Message) -> None:
         into.append(message)
+
     return on_message
 
 
@@ -319,29 +364,56 @@ async def test_components_are_checked_and_stored(discord_standin):
     url = f"{discord_standin.api_url}/channels/{CHANNEL}/messages"
     button = {"type": 2, "style": 1, "label": "Go", "custom_id": "go"}
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {DC_TOKEN}"}) as http:
+
         async def post(components):
             async with http.post(url, json={"content": "Pick one", "components": components}) as resp:
                 return resp.status, await resp.json()
 
         status, body = await post([{"type": 1, "components": [{**button, "custom_id": "x" * 101}]}])
         assert status == 400
-        assert body == {"message": "Invalid Form Body", "code": 50035, "errors": {"components": {"0": {
-            "components": {"0": {"custom_id": {"_errors": [{"code": "BASE_TYPE_MAX_LENGTH",
-                                                            "message": "Must be 100 or fewer in length."}]}}}}}}}
+        assert body == {
+            "message": "Invalid Form Body",
+            "code": 50035,
+            "errors": {
+                "components": {
+                    "0": {
+                        "components": {
+                            "0": {
+                                "custom_id": {
+                                    "_errors": [
+                                        {"code": "BASE_TYPE_MAX_LENGTH", "message": "Must be 100 or fewer in length."}
+                                    ]
+                                }
+                            }
+                        }
+                    }
+                }
+            },
+        }
         status, body = await post([{"type": 1, "components": [button, dict(button)]}])
         assert status == 400
-        assert body["errors"]["components"]["0"]["components"]["1"]["custom_id"]["_errors"][0]["code"] == \
-            "COMPONENT_CUSTOM_ID_DUPLICATED"
+        assert (
+            body["errors"]["components"]["0"]["components"]["1"]["custom_id"]["_errors"][0]["code"]
+            == "COMPONENT_CUSTOM_ID_DUPLICATED"
+        )
         status, body = await post([button])  # a button outside an action row
         assert status == 400 and "type" in body["errors"]["components"]["0"]
         status, body = await post([{"type": 1, "components": [{**button, "style": 9}]}])
         assert status == 400 and body["code"] == 50035
         status, body = await post([{"type": 1, "components": [button] * 6}])
-        assert status == 400 and body["errors"]["components"]["0"]["components"]["_errors"][0]["code"] == \
-            "BASE_TYPE_BAD_LENGTH"
+        assert (
+            status == 400
+            and body["errors"]["components"]["0"]["components"]["_errors"][0]["code"] == "BASE_TYPE_BAD_LENGTH"
+        )
 
-        status, body = await post([{"type": 1, "components": [button, {"type": 2, "style": 5, "label": "Docs",
-                                                                      "url": "https://example.org"}]}])
+        status, body = await post(
+            [
+                {
+                    "type": 1,
+                    "components": [button, {"type": 2, "style": 5, "label": "Docs", "url": "https://example.org"}],
+                }
+            ]
+        )
         assert status == 200
         assert [c["custom_id"] for c in body["components"][0]["components"][:1]] == ["go"]
         stored = discord_standin.message(CHANNEL, int(body["id"]))
@@ -393,9 +465,13 @@ async def test_component_clicks_reach_discord_py_and_are_answered(discord_standi
         assert ("twinbridge", "ok") not in discord_standin.transcript(CHANNEL)
 
         # Answering twice is refused.
-        async with aiohttp.ClientSession() as http, http.post(
+        async with (
+            aiohttp.ClientSession() as http,
+            http.post(
                 f"{discord_standin.api_url}/interactions/{payload['id']}/{payload['token']}/callback",
-                json={"type": 4, "data": {"content": "again"}}) as resp:
+                json={"type": 4, "data": {"content": "again"}},
+            ) as resp,
+        ):
             assert resp.status == 400
             assert await resp.json() == {"message": "Interaction has already been acknowledged.", "code": 40060}
 
@@ -452,8 +528,13 @@ async def test_slash_commands_synced_and_run_through_the_command_tree(discord_st
         assert (await tree.sync(guild=discord.Object(GUILD)))[0].id == int(stored["id"])
 
         payload = discord_standin.inject_slash_command(JUERGEN, CHANNEL, "approve", {"request": 12})
-        assert payload["data"] == {"id": stored["id"], "name": "approve", "type": 1, "guild_id": str(GUILD),
-                                   "options": [{"name": "request", "type": 4, "value": 12}]}
+        assert payload["data"] == {
+            "id": stored["id"],
+            "name": "approve",
+            "type": 1,
+            "guild_id": str(GUILD),
+            "options": [{"name": "request", "type": 4, "value": 12}],
+        }
         (answer,) = await wait_until(lambda: discord_standin.interaction_responses, message="the answer")
         assert answer["command"] == "approve" and answer["ephemeral"] is True
         assert answer["data"]["content"] == "approved 12"
@@ -476,12 +557,20 @@ async def test_slash_commands_synced_and_run_through_the_command_tree(discord_st
 
 async def test_interaction_errors(discord_standin):
     async with aiohttp.ClientSession(headers={"Authorization": f"Bot {DC_TOKEN}"}) as http:
-        async with http.post(f"{discord_standin.api_url}/channels/{CHANNEL}/messages", json={
-                "content": "Join?", "components": [{"type": 1, "components": [
-                    {"type": 2, "style": 1, "label": "Join", "custom_id": "join"}]}]}) as resp:
+        async with http.post(
+            f"{discord_standin.api_url}/channels/{CHANNEL}/messages",
+            json={
+                "content": "Join?",
+                "components": [
+                    {"type": 1, "components": [{"type": 2, "style": 1, "label": "Join", "custom_id": "join"}]}
+                ],
+            },
+        ) as resp:
             message = await resp.json()
-        async with http.put(f"{discord_standin.api_url}/applications/{discord_standin.application_id}/commands",
-                            json=[{"name": "Bad Name", "description": "x"}]) as resp:
+        async with http.put(
+            f"{discord_standin.api_url}/applications/{discord_standin.application_id}/commands",
+            json=[{"name": "Bad Name", "description": "x"}],
+        ) as resp:
             assert resp.status == 400 and (await resp.json())["code"] == 50035
 
     click = discord_standin.inject_component_click(JUERGEN, CHANNEL, int(message["id"]), "join")
@@ -490,8 +579,18 @@ async def test_interaction_errors(discord_standin):
     async with aiohttp.ClientSession() as http:
         async with http.post(followup, json={"content": "too early"}) as resp:
             assert resp.status == 404 and (await resp.json())["code"] == 10015
-        async with http.post(callback, json={"type": 4, "data": {"content": "ok", "components": [
-                {"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": "y" * 101}]}]}}) as resp:
+        async with http.post(
+            callback,
+            json={
+                "type": 4,
+                "data": {
+                    "content": "ok",
+                    "components": [
+                        {"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": "y" * 101}]}
+                    ],
+                },
+            },
+        ) as resp:
             assert resp.status == 400 and "data" in (await resp.json())["errors"]
         discord_standin.interaction_ack_deadline = 0.0  # Discord's 3 seconds, passed
         async with http.post(callback, json={"type": 6}) as resp:

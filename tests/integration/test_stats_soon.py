@@ -1,5 +1,6 @@
 """Counts made with ``Stats.incr_soon`` reach the real Redis together, within the
 flush delay, and are kept (not lost) while Redis cannot be reached."""
+
 from __future__ import annotations
 
 import redis.asyncio as aioredis

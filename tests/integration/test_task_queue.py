@@ -3,6 +3,7 @@
 
 Both are written to the real Redis and compared as they lie in Celery's queue.
 """
+
 from __future__ import annotations
 
 import base64
@@ -31,10 +32,11 @@ def _without(fields: dict, names=PER_MESSAGE) -> dict:
 
 # The adapters push the moderation stage's tasks; an approval pushes a translation task
 # in the script that releases the hold (workers/holds.py).
-@pytest.mark.parametrize("queue_name,task", [(MODERATION_QUEUE, PROCESS_EVENT_TASK),
-                                             (TRANSLATION_QUEUE, TRANSLATE_TASK)])
+@pytest.mark.parametrize(
+    "queue_name,task", [(MODERATION_QUEUE, PROCESS_EVENT_TASK), (TRANSLATION_QUEUE, TRANSLATE_TASK)]
+)
 async def test_a_pushed_message_is_what_send_task_writes(settings, aredis, sync_redis, queue_name, task):
-    args = [{"text": "Grüße 👋 \"quoted\"", "seq": 7}, "in-flight"]
+    args = [{"text": 'Grüße 👋 "quoted"', "seq": 7}, "in-flight"]
     app = make_celery(settings)
     try:
         app.send_task(task, args=args, queue=queue_name, argsrepr="", kwargsrepr="")

@@ -4,6 +4,7 @@ Telegram stand-in, the real Redis and the real Celery producer.
 Every assertion is on what the other side received: the task message in the
 Celery queue in Redis, or what the stand-in got and now shows its members.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -47,6 +48,7 @@ LINKS_YAML = two_community_links(TG_CHAT, DISCORD_CHAT, LINK)
 
 # -- fixtures -----------------------------------------------------------------------
 
+
 @pytest.fixture
 async def standin():
     server = TelegramStandIn(TOKEN)
@@ -62,8 +64,13 @@ def config(tmp_path):
 
 @pytest.fixture
 def settings(redis_url, prefix, standin, tmp_path):
-    return Settings(config_path=tmp_path / "links.yaml", redis_url=redis_url, redis_prefix=prefix,
-                    telegram_bot_token=TOKEN, telegram_api_url=standin.url)
+    return Settings(
+        config_path=tmp_path / "links.yaml",
+        redis_url=redis_url,
+        redis_prefix=prefix,
+        telegram_bot_token=TOKEN,
+        telegram_api_url=standin.url,
+    )
 
 
 @pytest.fixture
@@ -80,6 +87,7 @@ async def adapter(settings, config, aredis, keys, ingress):
 
 
 # -- helpers ------------------------------------------------------------------------
+
 
 async def wait_for_queue(aredis, prefix, count: int) -> list[dict]:
     await wait_until(lambda: _length_is(aredis, prefix, count), timeout=10, message=f"{count} queued events")
@@ -102,11 +110,25 @@ def recorded(name: str) -> dict:
     return update
 
 
-def outbound(kind: EventKind, text: str = "", *, source_id: str = "998877", sender: str = "Jonas",
-             reply_to: MessageRef | None = None) -> OutboundPost:
-    return OutboundPost(kind=kind, link_id=LINK, destination=ChatRef("telegram", str(TG_CHAT)),
-                        source=MessageRef("discord", DISCORD_CHAT, source_id), sender=sender,
-                        community="Krefeld", text=text, reply_to=reply_to, seq=1)
+def outbound(
+    kind: EventKind,
+    text: str = "",
+    *,
+    source_id: str = "998877",
+    sender: str = "Jonas",
+    reply_to: MessageRef | None = None,
+) -> OutboundPost:
+    return OutboundPost(
+        kind=kind,
+        link_id=LINK,
+        destination=ChatRef("telegram", str(TG_CHAT)),
+        source=MessageRef("discord", DISCORD_CHAT, source_id),
+        sender=sender,
+        community="Krefeld",
+        text=text,
+        reply_to=reply_to,
+        seq=1,
+    )
 
 
 async def push(aredis, keys, post: OutboundPost) -> str:
@@ -118,6 +140,7 @@ def requests_of(standin, method: str) -> list[tuple[float, dict]]:
 
 
 # -- members' messages into the pipeline ---------------------------------------------
+
 
 async def test_a_members_message_in_a_linked_chat_is_enqueued_exactly_once(adapter, standin, aredis, prefix, keys):
     first = standin.inject_message(TG_CHAT, ANNA, "Hello Krefeld! <b>&</b>")
@@ -165,7 +188,8 @@ async def test_an_unknown_chat_is_counted_and_not_enqueued(adapter, standin, are
 
 
 async def test_sticker_is_relayed_as_text_poll_service_bot_and_command_are_counted(
-        adapter, standin, aredis, prefix, keys):
+    adapter, standin, aredis, prefix, keys
+):
     """(Our own commands are answered, never relayed: see test_commands_are_handed_to_the_workers.)"""
     for name in ("poll", "new_chat_members", "from_bot", "sticker"):
         standin.inject_update(recorded(name))
@@ -174,14 +198,17 @@ async def test_sticker_is_relayed_as_text_poll_service_bot_and_command_are_count
     assert event["text"] == "[sticker 👍]"
     counts = await stats_of(aredis, keys)
     assert {k: v for k, v in counts.items() if k.startswith("telegram.skipped.")} == {
-        "telegram.skipped.poll": 1, "telegram.skipped.service": 1,
-        "telegram.skipped.from_bot": 1, "telegram.skipped.command": 1,
+        "telegram.skipped.poll": 1,
+        "telegram.skipped.service": 1,
+        "telegram.skipped.from_bot": 1,
+        "telegram.skipped.command": 1,
     }
     assert len(await queued_events(aredis, prefix)) == 1
 
 
 async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
-        settings, config, aredis, keys, prefix, celery_app, standin):
+    settings, config, aredis, keys, prefix, celery_app, standin
+):
     """The update stays unconfirmed at Telegram while it cannot be enqueued, and the
     messages after it wait their turn (they must reach the pipeline in order)."""
     pending_during_outage: list[list[dict]] = []
@@ -196,8 +223,13 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
             return super().message(task, args, task_id)
 
     real = TaskQueue.for_settings(settings)
-    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
-                         ingress=Ingress(aredis, keys, FlakyQueue(real.key, "moderation")))
+    tg = TelegramAdapter(
+        settings=settings,
+        config=config,
+        redis=aredis,
+        keys=keys,
+        ingress=Ingress(aredis, keys, FlakyQueue(real.key, "moderation")),
+    )
     await tg.start()
     try:
         first = standin.inject_message(TG_CHAT, ANNA, "first")
@@ -216,13 +248,18 @@ async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(
 
 
 async def test_chats_are_accepted_side_by_side_each_in_order_and_confirmed_only_when_stored(
-        settings, aredis, keys, prefix, standin, tmp_path):
+    settings, aredis, keys, prefix, standin, tmp_path
+):
     """One getUpdates batch: a chat whose accept meets an outage does not hold up
     another chat, its own messages stay in order behind it, and the batch is
     confirmed to Telegram only once every update of it is stored."""
     other_chat = TG_CHAT - 1
-    config = write_links(tmp_path, LINKS_YAML.replace(f"      - telegram: {TG_CHAT}\n",
-                                                      f"      - telegram: {TG_CHAT}\n      - telegram: {other_chat}\n"))
+    config = write_links(
+        tmp_path,
+        LINKS_YAML.replace(
+            f"      - telegram: {TG_CHAT}\n", f"      - telegram: {TG_CHAT}\n      - telegram: {other_chat}\n"
+        ),
+    )
     stored: list[str] = []
     pending_while_held: list[list[dict]] = []
 
@@ -238,8 +275,13 @@ async def test_chats_are_accepted_side_by_side_each_in_order_and_confirmed_only_
             return super().message(task, args, task_id)
 
     real = TaskQueue.for_settings(settings)
-    tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys,
-                         ingress=Ingress(aredis, keys, OutageForOneChat(real.key, "moderation")))
+    tg = TelegramAdapter(
+        settings=settings,
+        config=config,
+        redis=aredis,
+        keys=keys,
+        ingress=Ingress(aredis, keys, OutageForOneChat(real.key, "moderation")),
+    )
     # All three in one batch: written before the adapter starts polling.
     first = standin.inject_message(TG_CHAT, ANNA, "first")
     standin.inject_message(TG_CHAT, ANNA, "second")
@@ -278,6 +320,7 @@ async def test_nothing_of_ours_logs_text_or_token(adapter, standin, aredis, pref
 
 # -- the outbox out to Telegram -------------------------------------------------------
 
+
 async def test_a_post_is_sent_edited_and_deleted(adapter, standin, aredis, keys):
     idmap = IdMap(aredis, keys)
     source = MessageRef("discord", DISCORD_CHAT, "998877")
@@ -294,8 +337,11 @@ async def test_a_post_is_sent_edited_and_deleted(adapter, standin, aredis, keys)
     assert await idmap.copies(LINK, source, destination) == [str(sent["message_id"])]
 
     await push(aredis, keys, outbound(EventKind.EDIT, "Hallo, bis Mai"))
-    await wait_until(lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: Hallo, bis Mai")],
-                     timeout=10, message="the copy edited")
+    await wait_until(
+        lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: Hallo, bis Mai")],
+        timeout=10,
+        message="the copy edited",
+    )
     [(_, edit)] = requests_of(standin, "editMessageText")
     assert edit["message_id"] == sent["message_id"]
 
@@ -322,8 +368,9 @@ async def test_a_long_post_is_split_and_all_parts_are_deleted_together(adapter, 
     parts = standin.sent(TG_CHAT)
     assert parts[0]["text"].startswith("<b>Jonas · Krefeld:</b> ")
     assert not parts[1]["text"].startswith("<b>")
-    copies = await IdMap(aredis, keys).copies(LINK, MessageRef("discord", DISCORD_CHAT, "998877"),
-                                              ChatRef("telegram", str(TG_CHAT)))
+    copies = await IdMap(aredis, keys).copies(
+        LINK, MessageRef("discord", DISCORD_CHAT, "998877"), ChatRef("telegram", str(TG_CHAT))
+    )
     assert copies == [str(p["message_id"]) for p in parts]
     await push(aredis, keys, outbound(EventKind.DELETE))
     await wait_until(lambda: standin.transcript(TG_CHAT) == [], timeout=10, message="both parts deleted")
@@ -345,8 +392,11 @@ async def test_an_edit_that_changes_the_number_of_parts_leaves_exactly_one_copy(
     assert len(copies) == 2
 
     await push(aredis, keys, outbound(EventKind.EDIT, "wieder kurz"))  # two parts -> one
-    await wait_until(lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: wieder kurz")],
-                     timeout=10, message="surplus part deleted")
+    await wait_until(
+        lambda: standin.transcript(TG_CHAT) == [("bot", "Jonas · Krefeld: wieder kurz")],
+        timeout=10,
+        message="surplus part deleted",
+    )
     await wait_until(lambda: _outbox_empty(aredis, keys), timeout=5, message="outbox drained")
     assert await idmap.copies(LINK, source, destination) == copies[:1]
 
@@ -386,10 +436,16 @@ async def _outbox_empty(aredis, keys) -> bool:
 
 # -- start and stop -----------------------------------------------------------------
 
+
 async def test_a_wrong_token_stops_start_with_a_message_for_the_deployer(config, aredis, keys, ingress, settings):
     wrong = "7000001:this-is-not-the-right-secret"
-    tg = TelegramAdapter(settings=Settings(**{**settings.__dict__, "telegram_bot_token": wrong}),
-                         config=config, redis=aredis, keys=keys, ingress=ingress)
+    tg = TelegramAdapter(
+        settings=Settings(**{**settings.__dict__, "telegram_bot_token": wrong}),
+        config=config,
+        redis=aredis,
+        keys=keys,
+        ingress=ingress,
+    )
     with pytest.raises(AdapterStartError) as caught:
         await tg.start()
     message = str(caught.value)
@@ -471,14 +527,18 @@ async def test_commands_are_handed_to_the_workers_not_relayed(adapter, standin, 
     assert names == ["twinbridge.process_command", "twinbridge.process_command", "twinbridge.process_event"]
     commands = [json.loads(base64.b64decode(t["body"]))[0][0] for t in tasks[:2]]
     assert [(c["name"], c["args"], c["chat_id"], c["user"]["id"]) for c in commands] == [
-        ("privacy", "", str(TG_CHAT), "111222333"), ("consent", "withdraw", str(TG_CHAT), str(ANNA["id"]))]
+        ("privacy", "", str(TG_CHAT), "111222333"),
+        ("consent", "withdraw", str(TG_CHAT), str(ANNA["id"])),
+    ]
     assert standin.commands()  # the command menu was registered with setMyCommands
 
 
 # -- one bad update never stalls the others (issue 12, item 7) -----------------------------
 
-async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(adapter, standin, aredis, prefix, keys,
-                                                                              caplog):
+
+async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(
+    adapter, standin, aredis, prefix, keys, caplog
+):
     for n in range(5):
         standin.inject_message(TG_CHAT, ANNA, f"before {n}")
     bad = standin.inject_unparseable(TG_CHAT, text="unparseable secret words")
@@ -489,8 +549,9 @@ async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(a
     assert [e["text"] for e in events] == [f"before {n}" for n in range(5)] + [f"after {n}" for n in range(5)]
     # Confirmed with the rest: Telegram will not send it again.
     await wait_until(lambda: standin.pending_updates() == [], timeout=10, message="the batch confirmed")
-    await wait_until(lambda: _stat_is(aredis, keys, "telegram.skipped.unparseable", 1), timeout=10,
-                     message="the bad update counted")
+    await wait_until(
+        lambda: _stat_is(aredis, keys, "telegram.skipped.unparseable", 1), timeout=10, message="the bad update counted"
+    )
     # The poller still works: later messages come through.
     standin.inject_message(TG_CHAT, ANNA, "still here")
     assert (await wait_for_queue(aredis, prefix, 11))[-1]["text"] == "still here"
@@ -498,15 +559,17 @@ async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(a
     assert str(bad["update_id"]) in logged and "secret words" not in logged
 
 
-async def test_an_update_whose_handling_fails_is_skipped_counted_and_the_chat_goes_on(adapter, standin, aredis, prefix,
-                                                                                     keys, caplog):
+async def test_an_update_whose_handling_fails_is_skipped_counted_and_the_chat_goes_on(
+    adapter, standin, aredis, prefix, keys, caplog
+):
     """A handler raising what is not an outage (a bug) reaches the dispatcher's error
     handler: the update is confirmed, counted, logged without its text; polling goes on."""
     position = keys.seq(ChatRef("telegram", str(TG_CHAT)).key)
     await aredis.set(position, "not a number", ex=60)  # ingress cannot give out a position: a Redis error
     standin.inject_message(TG_CHAT, ANNA, "failing secret words")
-    await wait_until(lambda: _stat_is(aredis, keys, "telegram.skipped.error", 1), timeout=10,
-                     message="the failed update counted")
+    await wait_until(
+        lambda: _stat_is(aredis, keys, "telegram.skipped.error", 1), timeout=10, message="the failed update counted"
+    )
     await wait_until(lambda: standin.pending_updates() == [], timeout=10, message="the failed update confirmed")
     await aredis.delete(position)
     standin.inject_message(TG_CHAT, ANNA, "still here")
@@ -525,10 +588,18 @@ async def test_a_position_published_after_a_long_wait_is_not_overtaken(adapter, 
     kombu gives it to another worker ~15 s later). The worker that finally publishes it
     clears the in-flight marker in the same script that appends the post, which the
     outbox reads a moment later: the waiting post must not overtake it in between."""
+
     def post(seq: int, text: str) -> OutboundPost:
-        return OutboundPost(kind=EventKind.NEW, link_id=LINK, destination=ChatRef("telegram", str(TG_CHAT)),
-                            source=MessageRef("discord", DISCORD_CHAT, str(seq)), sender="Jonas",
-                            community="Krefeld", text=text, seq=seq)
+        return OutboundPost(
+            kind=EventKind.NEW,
+            link_id=LINK,
+            destination=ChatRef("telegram", str(TG_CHAT)),
+            source=MessageRef("discord", DISCORD_CHAT, str(seq)),
+            sender="Jonas",
+            community="Krefeld",
+            text=text,
+            seq=seq,
+        )
 
     source_chat = ChatRef("discord", DISCORD_CHAT).key
     await aredis.set(keys.seq(source_chat), 3, ex=3600)  # the positions ingress gave out
@@ -546,8 +617,9 @@ async def test_a_position_published_after_a_long_wait_is_not_overtaken(adapter, 
     assert [text.rsplit(" ", 1)[-1] for _, text in standin.transcript(TG_CHAT)] == ["one", "two", "three"]
 
 
-async def test_a_position_published_while_the_reader_is_held_back_is_not_overtaken(settings, config, aredis, keys,
-                                                                                 ingress, standin):
+async def test_a_position_published_while_the_reader_is_held_back_is_not_overtaken(
+    settings, config, aredis, keys, ingress, standin
+):
     """The in-flight marker goes in the script that appends the post; only the reader
     puts the post in its lane, and the reader may be held back (here by back-pressure:
     as many posts in hand as the consumer takes, their lane waiting out flood control)
@@ -560,9 +632,16 @@ async def test_a_position_published_while_the_reader_is_held_back_is_not_overtak
     other_chat = TG_CHAT - 1
 
     def post(seq: int, text: str, chat: int = TG_CHAT, source: str = DISCORD_CHAT) -> OutboundPost:
-        return OutboundPost(kind=EventKind.NEW, link_id=LINK, destination=ChatRef("telegram", str(chat)),
-                            source=MessageRef("discord", source, f"{source}-{seq}-{text}"), sender="Jonas",
-                            community="Krefeld", text=text, seq=seq)
+        return OutboundPost(
+            kind=EventKind.NEW,
+            link_id=LINK,
+            destination=ChatRef("telegram", str(chat)),
+            source=MessageRef("discord", source, f"{source}-{seq}-{text}"),
+            sender="Jonas",
+            community="Krefeld",
+            text=text,
+            seq=seq,
+        )
 
     source_chat = ChatRef("discord", DISCORD_CHAT).key
     tg = TelegramAdapter(settings=settings, config=config, redis=aredis, keys=keys, ingress=ingress)
@@ -578,11 +657,13 @@ async def test_a_position_published_while_the_reader_is_held_back_is_not_overtak
         standin.fail_next("sendMessage", 429, retry_after=6)
         fillers = aredis.pipeline(transaction=False)
         for n in range(MAX_IN_HAND):
-            fillers.xadd(keys.outbox("telegram"), {"post": json.dumps(post(0, f"filler {n}", other_chat,
-                                                                           "998").to_dict())})
+            fillers.xadd(
+                keys.outbox("telegram"), {"post": json.dumps(post(0, f"filler {n}", other_chat, "998").to_dict())}
+            )
         await fillers.execute()
-        await wait_until(lambda: _pending_at_least(aredis, keys, MAX_IN_HAND + 1), timeout=20,
-                         message="the backlog in hand")
+        await wait_until(
+            lambda: _pending_at_least(aredis, keys, MAX_IN_HAND + 1), timeout=20, message="the backlog in hand"
+        )
         # Published: the post appended and its marker gone in one step (as workers/pipeline.py does).
         publish = aredis.pipeline(transaction=True)
         publish.xadd(keys.outbox("telegram"), {"post": json.dumps(post(2, "two").to_dict())})

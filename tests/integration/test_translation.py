@@ -3,6 +3,7 @@ Google classes) and the translator service, over real HTTP to the stand-ins.
 
 The service is synchronous (it runs inside a Celery task), so it is called in a
 thread while the stand-ins keep serving on this test's event loop."""
+
 from __future__ import annotations
 
 import asyncio
@@ -68,8 +69,10 @@ async def test_codes_are_mapped_for_deep_translator_providers(endpoints):
 
 async def test_falls_back_to_the_next_provider_when_the_first_keeps_failing(libre, endpoints):
     libre.fail_next(503, count=5)
-    done = await run(translator(libre, endpoints, sleep=lambda s: None),
-                     Request("good morning", "en", frozenset({"de"}), ("libre", "mymemory")))
+    done = await run(
+        translator(libre, endpoints, sleep=lambda s: None),
+        Request("good morning", "en", frozenset({"de"}), ("libre", "mymemory")),
+    )
     assert done["de"].status == TRANSLATED and done["de"].provider == "mymemory"
     assert done["de"].text == fake_translate("good morning", "en", "de")
     assert [r.status for r in libre.requests if r.path == "/translate"] == [503, 503]  # two attempts, then next
@@ -120,8 +123,10 @@ async def test_google_answers_through_deep_translator_with_a_timeout(endpoints):
 
 async def test_glossary_terms_never_reach_the_translator_and_survive(libre):
     text = "Hello from Krefeld, the Hochschule Niederrhein says hello"
-    done = await run(translator(libre), Request(text, "en", frozenset({"de"}),
-                                                ("libre",), glossary=("Krefeld", "Hochschule Niederrhein")))
+    done = await run(
+        translator(libre),
+        Request(text, "en", frozenset({"de"}), ("libre",), glossary=("Krefeld", "Hochschule Niederrhein")),
+    )
     [call] = [r for r in libre.requests if r.path == "/translate"]
     assert "Krefeld" not in call.q[0] and "Niederrhein" not in call.q[0]
     assert "Krefeld" in done["de"].text and "Hochschule Niederrhein" in done["de"].text

@@ -1,4 +1,5 @@
 """Ingress → a real `twinbridge worker` process → the outbox streams in Redis."""
+
 from __future__ import annotations
 
 import json
@@ -23,8 +24,12 @@ links:
 
 
 def event(chat: str, message_id: str, text: str) -> PlatformEvent:
-    return PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", chat, message_id),
-                         author=Author(id="7", display_name="Anna Smith", first_name="Anna"), text=text)
+    return PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", chat, message_id),
+        author=Author(id="7", display_name="Anna Smith", first_name="Anna"),
+        text=text,
+    )
 
 
 async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url, prefix, keys, aredis):
@@ -38,8 +43,11 @@ async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url
     assert await ingress.accept(event("-4242", "1", "from nowhere"))  # unknown chat: routes nowhere
     assert await ingress.accept(event("-1001", "2", "Second"))
 
-    procs.start("worker", ["worker", "--concurrency", "1"],
-                {"TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix})
+    procs.start(
+        "worker",
+        ["worker", "--concurrency", "1"],
+        {"TWINBRIDGE_CONFIG": str(config), "REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix},
+    )
     await wait_until(lambda: aredis.hget(keys.stats(), "worker.processed"), 30, message="the worker")
     await wait_until(lambda: _processed(aredis, keys, 3), 30, message="three processed events")
 
@@ -52,7 +60,9 @@ async def test_worker_routes_each_accepted_event_once(tmp_path, procs, redis_url
     # No translator answers here (LibreTranslate unset, the others on a closed port):
     # the text goes out as written, with a note in the reader's language.
     assert (discord[0]["language"], discord[0]["notes"]) == (
-        "de", ["Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English."])
+        "de",
+        ["Nicht übersetzt: kein Übersetzer war verfügbar. Original auf English."],
+    )
     assert telegram[0]["notes"] == ["Non traduit : aucun traducteur n'était disponible. Original en English."]
     assert int(await aredis.hget(keys.stats(), "translation.failed")) == 4
     # No task results are stored (they would keep message text in Redis).

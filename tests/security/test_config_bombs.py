@@ -5,6 +5,7 @@ The alias bomb ("billion laughs") made `check` hang today while its memory
 grew past a gigabyte; the address-space limit below turns that into a failure
 instead of a stalled test run.
 """
+
 from __future__ import annotations
 
 import copy
@@ -39,9 +40,14 @@ def check(path: Path) -> subprocess.CompletedProcess:
     from ..processes import OFFLINE_TRANSLATORS, twinbridge_command
 
     # Well within a few seconds on an idle machine; generous for a loaded one.
-    return subprocess.run(twinbridge_command() + ["check", "--config", str(path)],
-                          env={**os.environ, **OFFLINE_TRANSLATORS}, capture_output=True, text=True,
-                          timeout=30, preexec_fn=_cap_memory if sys.platform == "linux" else None)
+    return subprocess.run(
+        twinbridge_command() + ["check", "--config", str(path)],
+        env={**os.environ, **OFFLINE_TRANSLATORS},
+        capture_output=True,
+        text=True,
+        timeout=30,
+        preexec_fn=_cap_memory if sys.platform == "linux" else None,
+    )
 
 
 def billion_laughs(levels: int = 9) -> str:
@@ -49,8 +55,12 @@ def billion_laughs(levels: int = 9) -> str:
     for i in range(1, levels + 1):
         lines.append(f"lol{i}: &v{i} [{', '.join([f'*v{i - 1}'] * 9)}]")
     top = f"*v{levels}"
-    lines += [f"version: {top}", f"communities: {{a: {{name: x, language: {top}, chats: {top}}}}}",
-              f"links: {top}", f"policies: {{p: {{translation: {top}, base: {top}}}}}"]
+    lines += [
+        f"version: {top}",
+        f"communities: {{a: {{name: x, language: {top}, chats: {top}}}}}",
+        f"links: {top}",
+        f"policies: {{p: {{translation: {top}, base: {top}}}}}",
+    ]
     return "\n".join(lines) + "\n"
 
 
@@ -98,7 +108,8 @@ def test_a_few_aliases_for_repeated_parts_still_work(tmp_path):
         "  c: {name: C, language: fr, chats: [{telegram: -1001000000003}]}\n"
         "links:\n"
         "  - &pair {id: a-b, communities: [a, b], direction: both, policy: community}\n"
-        "  - {<<: *pair, id: a-c, communities: [a, c]}\n")
+        "  - {<<: *pair, id: a-c, communities: [a, c]}\n"
+    )
     result = check(ok)
     assert result.returncode == 0, result.stderr
 
@@ -106,19 +117,34 @@ def test_a_few_aliases_for_repeated_parts_still_work(tmp_path):
 LONG = "x" * 5000
 
 
-@pytest.mark.parametrize("edit, field", [
-    (lambda d: d["communities"]["leicester"].__setitem__("name", "Leicester " + LONG), "communities.leicester.name"),
-    (lambda d: d["communities"]["leicester"].__setitem__("language", "en-" + "a" * 200),
-     "communities.leicester.language"),
-    (lambda d: d["links"][0].__setitem__("id", "l" * 200), "links[0].id"),
-    (lambda d: d["policies"].__setitem__("p" * 200, {"base": "open"}), "policies.ppp"),
-    (lambda d: d["policies"]["open-adults"].__setitem__("moderators", ["telegram:" + "1" * 500]),
-     "policies.open-adults.moderators"),
-    (lambda d: d["links"][0].__setitem__("glossary", [LONG]), "links[0].glossary[0]"),
-    (lambda d: d["communities"]["krefeld"].__setitem__("organisers", ["discord:" + "3" * 500]),
-     "communities.krefeld.organisers"),
-    (lambda d: d["communities"]["krefeld"].__setitem__("timezone", "Europe/" + LONG), "communities.krefeld.timezone"),
-])
+@pytest.mark.parametrize(
+    "edit, field",
+    [
+        (
+            lambda d: d["communities"]["leicester"].__setitem__("name", "Leicester " + LONG),
+            "communities.leicester.name",
+        ),
+        (
+            lambda d: d["communities"]["leicester"].__setitem__("language", "en-" + "a" * 200),
+            "communities.leicester.language",
+        ),
+        (lambda d: d["links"][0].__setitem__("id", "l" * 200), "links[0].id"),
+        (lambda d: d["policies"].__setitem__("p" * 200, {"base": "open"}), "policies.ppp"),
+        (
+            lambda d: d["policies"]["open-adults"].__setitem__("moderators", ["telegram:" + "1" * 500]),
+            "policies.open-adults.moderators",
+        ),
+        (lambda d: d["links"][0].__setitem__("glossary", [LONG]), "links[0].glossary[0]"),
+        (
+            lambda d: d["communities"]["krefeld"].__setitem__("organisers", ["discord:" + "3" * 500]),
+            "communities.krefeld.organisers",
+        ),
+        (
+            lambda d: d["communities"]["krefeld"].__setitem__("timezone", "Europe/" + LONG),
+            "communities.krefeld.timezone",
+        ),
+    ],
+)
 def test_names_and_codes_are_bounded_in_length(tmp_path, edit, field):
     data = yaml.safe_load(EXAMPLE.read_text())
     edit(data)
@@ -133,8 +159,20 @@ def test_names_and_codes_are_bounded_in_length(tmp_path, edit, field):
 # -- wrong types anywhere -------------------------------------------------------------
 
 WRONG_VALUES = [
-    [], ["a", {"b": 1}], {}, {"k": [1, 2]}, 0, -1, 3.5, True, False, None, "", "text",
-    [[[[]]]], {"nested": {"deeper": [None, True, {"x": []}]}},
+    [],
+    ["a", {"b": 1}],
+    {},
+    {"k": [1, 2]},
+    0,
+    -1,
+    3.5,
+    True,
+    False,
+    None,
+    "",
+    "text",
+    [[[[]]]],
+    {"nested": {"deeper": [None, True, {"x": []}]}},
 ]
 
 
@@ -195,12 +233,15 @@ def test_wrong_types_anywhere_are_exit_2_never_a_traceback(tmp_path, monkeypatch
     assert tried > 500
 
 
-@pytest.mark.parametrize("text", [
-    "version: 1\ncommunities: [a, b]\nlinks: {a: 1}\n",
-    "version: true\ncommunities: {a: {name: [x], language: {en: 1}, chats: [{telegram: {id: 1}}]}}\nlinks: 7\n",
-    "version: 1\ncommunities: {a: null}\nlinks: [null, [], {communities: [[a], {b: 1}], policy: [x]}]\n"
-    "policies: {p: {base: [open], translation: [{x: 1}, [2]], redact: [[email]], moderators: [[1]]}}\n",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "version: 1\ncommunities: [a, b]\nlinks: {a: 1}\n",
+        "version: true\ncommunities: {a: {name: [x], language: {en: 1}, chats: [{telegram: {id: 1}}]}}\nlinks: 7\n",
+        "version: 1\ncommunities: {a: null}\nlinks: [null, [], {communities: [[a], {b: 1}], policy: [x]}]\n"
+        "policies: {p: {base: [open], translation: [{x: 1}, [2]], redact: [[email]], moderators: [[1]]}}\n",
+    ],
+)
 def test_wrong_types_through_the_real_command(tmp_path, text):
     path = tmp_path / "links.yaml"
     path.write_text(text)

@@ -7,6 +7,7 @@ down. `twinbridge forget` must take those messages out too, with their ingress
 entries and in-flight positions, so that a scan of every Redis key finds nothing
 of the member, and the chat goes on when a worker starts: the other members'
 messages arrive, the erased member's never do."""
+
 from __future__ import annotations
 
 import pytest
@@ -26,8 +27,7 @@ from .traces import redis_traces, standin_traces
 
 pytestmark = pytest.mark.e2e
 
-ERIN = {"id": 8310000091, "is_bot": False, "first_name": "Ysolde", "last_name": "Marrowind",
-        "username": "ym_queue"}
+ERIN = {"id": 8310000091, "is_bot": False, "first_name": "Ysolde", "last_name": "Marrowind", "username": "ym_queue"}
 BOB = {"id": 8310000092, "is_bot": False, "first_name": "Bob"}
 NEEDLES = [str(ERIN["id"]), ERIN["first_name"], ERIN["last_name"], ERIN["username"], "Ysolde's secret"]
 
@@ -42,8 +42,9 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
         procs.start("run", ["run"], env)  # the adapters only: every worker is down
         await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
-        await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30,
-                         message="the Telegram adapter")
+        await wait_until(
+            lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter"
+        )
         queue = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix))
 
         telegram.inject_message(tg_chat(0), ERIN, "Ysolde's secret 1")
@@ -72,6 +73,7 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
 
         def relayed():
             return [p.get("content", "") for p in discord.posts(dc_channel(0)) if p.get("webhook_id")]
+
         await wait_until(lambda: sum("Bob" in c for c in relayed()) == 2, 60, message="Bob's two messages")
         assert not any("Ysolde" in c for c in relayed())
         assert standin_traces(telegram, discord, NEEDLES) == []

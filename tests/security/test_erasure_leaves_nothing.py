@@ -8,6 +8,7 @@ after the erasure; the held messages' copies in the moderators' private chats (a
 the decision confirmations naming the pseudonym); the quote of the member's message
 at the top of someone else's relayed reply on Discord; the /mydata answer; audit
 entries naming people by platform id."""
+
 from __future__ import annotations
 
 import asyncio
@@ -34,8 +35,7 @@ GUILD = 112233445566770000
 TOWN_TG, TOWN_DC = -1001000000021, 112233445566778821
 CLASS_TG, CLASS_DC = -1001000000022, 112233445566778822
 TEACHER_TG = {"id": 9002, "is_bot": False, "first_name": "Mrs", "last_name": "Okafor"}
-TEACHER_DC = {"id": "300000000000000779", "username": "herr.braun", "global_name": "Herr Braun",
-              "discriminator": "0"}
+TEACHER_DC = {"id": "300000000000000779", "username": "herr.braun", "global_name": "Herr Braun", "discriminator": "0"}
 CARL = {"id": 5102, "is_bot": False, "first_name": "Carl"}
 
 LINKS = f"""
@@ -50,7 +50,7 @@ links:
   - {{id: year9, communities: [class, klasse], policy: school}}
 policies:
   school:
-    moderators: ["telegram:{TEACHER_TG['id']}", "discord:{TEACHER_DC['id']}"]
+    moderators: ["telegram:{TEACHER_TG["id"]}", "discord:{TEACHER_DC["id"]}"]
     retention_days: 7
 """
 
@@ -59,28 +59,45 @@ def member() -> tuple[dict, list[str]]:
     """A member nobody else's data can be mistaken for (the scan covers every database
     of the server, other tests' keys included), and the words that identify them."""
     marker = uuid.uuid4().hex[:10]
-    user = {"id": 8300000000 + random.randrange(10 ** 8), "is_bot": False,
-            "first_name": f"Quenby{marker[:4]}", "last_name": f"Zarath{marker[4:8]}", "username": f"qz_{marker}"}
+    user = {
+        "id": 8300000000 + random.randrange(10**8),
+        "is_bot": False,
+        "first_name": f"Quenby{marker[:4]}",
+        "last_name": f"Zarath{marker[4:8]}",
+        "username": f"qz_{marker}",
+    }
     return user, [str(user["id"]), user["first_name"], user["last_name"], user["username"], marker]
 
 
 @pytest.fixture
 async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {
-        TOWN_DC: "twinbury", CLASS_DC: "klasse-9a"}}})
+    discord = DiscordStandIn(
+        token=DC_TOKEN, guilds={GUILD: {"name": "Twins", "channels": {TOWN_DC: "twinbury", CLASS_DC: "klasse-9a"}}}
+    )
     libre = LibreTranslateStandIn()
     async with serving(telegram, discord, libre):
-        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
+        env = bridge_env(
+            tmp_path,
+            LINKS,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY,
+        )
         await start_bridge(procs, env, telegram, discord)
         yield telegram, discord, env
         procs.stop_all()
 
 
 def shown_in(discord, channel, fragment):
-    return [p for p in discord.posts(channel) if p.get("webhook_id") and not p.get("deleted")
-            and fragment in p.get("content", "")]
+    return [
+        p
+        for p in discord.posts(channel)
+        if p.get("webhook_id") and not p.get("deleted") and fragment in p.get("content", "")
+    ]
 
 
 def private_to(telegram, user_id, fragment):
@@ -94,7 +111,8 @@ def quiet(sync_redis, prefix) -> bool:
         if sync_redis.exists(stream) and (sync_redis.xlen(stream) or sync_redis.xpending(stream, "senders")["pending"]):
             return False
     return not (sync_redis.exists(f"{prefix}ingress") and sync_redis.xlen(f"{prefix}ingress")) and not any(
-        sync_redis.llen(k) for k in sync_redis.scan_iter(match=f"{prefix}celery:*") if sync_redis.type(k) == "list")
+        sync_redis.llen(k) for k in sync_redis.scan_iter(match=f"{prefix}celery:*") if sync_redis.type(k) == "list"
+    )
 
 
 async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, redis_url, prefix):
@@ -117,22 +135,30 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     telegram.inject_message(CLASS_TG, anna, "/consent")
     await wait_until(lambda: private_to(telegram, anna["id"], "Thank you!"), 30, message="consent confirmed")
     telegram.inject_message(CLASS_TG, anna, f"First held {marker}")
-    held = await wait_until(lambda: private_to(telegram, TEACHER_TG["id"], f"First held {marker}"), 30,
-                            message="the held message at the teacher")
+    held = await wait_until(
+        lambda: private_to(telegram, TEACHER_TG["id"], f"First held {marker}"),
+        30,
+        message="the held message at the teacher",
+    )
     hold_id = re.search(r"ID ([0-9a-zA-Z_-]+)", held["text"]).group(1)
     telegram.inject_message(TEACHER_TG["id"], TEACHER_TG, f"/approve {hold_id}")
-    [approved] = await wait_until(lambda: shown_in(discord, CLASS_DC, f"First held {marker}"), 30,
-                                  message="the approved copy")
+    [approved] = await wait_until(
+        lambda: shown_in(discord, CLASS_DC, f"First held {marker}"), 30, message="the approved copy"
+    )
     needles.append(approved["username"].split(" · ")[0])  # the pseudonym
     await wait_until(lambda: private_to(telegram, TEACHER_TG["id"], "approved"), 30, message="the decision confirmed")
     telegram.inject_message(CLASS_TG, anna, f"Second held {marker}")
-    await wait_until(lambda: any(f"Second held {marker}" in m["content"] for m in discord.dms(TEACHER_DC["id"])),
-                     30, message="the second held message at the Discord teacher")
+    await wait_until(
+        lambda: any(f"Second held {marker}" in m["content"] for m in discord.dms(TEACHER_DC["id"])),
+        30,
+        message="the second held message at the Discord teacher",
+    )
 
     # /mydata: the answer (in Anna's private chat) lists her audit entries, found by their key.
     telegram.inject_message(anna["id"], anna, "/mydata")
-    export = await wait_until(lambda: private_to(telegram, anna["id"], "What twinbridge stores about you"), 30,
-                              message="the export")
+    export = await wait_until(
+        lambda: private_to(telegram, anna["id"], "What twinbridge stores about you"), 30, message="the export"
+    )
     data = json.loads(export["text"].split("\n", 1)[1])
     assert {"consent.given", "held"} <= {e["action"] for e in data["audit_entries"]}
 
@@ -141,9 +167,14 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     discord.fail_for("POST /webhooks/*", 503, seconds=6)
     outage_ends = asyncio.get_running_loop().time() + 6
     telegram.inject_message(TOWN_TG, anna, f"Lane waiting {marker}")
-    await wait_until(lambda: sync_redis.exists(f"{prefix}outbox:discord")
-                     and sync_redis.xpending(f"{prefix}outbox:discord", "senders")["pending"], 30,
-                     message="the post taken by the Discord adapter")
+    await wait_until(
+        lambda: (
+            sync_redis.exists(f"{prefix}outbox:discord")
+            and sync_redis.xpending(f"{prefix}outbox:discord", "senders")["pending"]
+        ),
+        30,
+        message="the post taken by the Discord adapter",
+    )
     telegram.inject_message(anna["id"], anna, "/forgetme")
     await wait_until(lambda: private_to(telegram, anna["id"], "your data is erased"), 30, message="the erasure")
 
@@ -153,6 +184,7 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
 
     def traces():
         return redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)
+
     try:
         await wait_until(lambda: not traces(), 90, interval=1.0, message="no trace of the member")
     except AssertionError:
@@ -180,5 +212,8 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     [mark] = [sync_redis.get(k) for k in sync_redis.scan_iter(match=f"{prefix}erased:*")]
     await wait_until(lambda: time.time() >= int(float(mark)) + 1, 5, message="the next second")
     telegram.inject_message(TOWN_TG, anna, "Back again after a fresh start")
-    await wait_until(lambda: shown_in(discord, TOWN_DC, "Back again after a fresh start"), 30,
-                     message="a message written after the erasure")
+    await wait_until(
+        lambda: shown_in(discord, TOWN_DC, "Back again after a fresh start"),
+        30,
+        message="a message written after the erasure",
+    )

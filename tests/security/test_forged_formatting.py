@@ -9,6 +9,7 @@ checks that it shows exactly what was typed, as plain text: on Discord no live
 markdown and no ping; on Telegram (parse_mode HTML) no entity but our own bold
 sender prefix.
 """
+
 from __future__ import annotations
 
 import re
@@ -38,8 +39,12 @@ links:
 """
 # Display names chosen to pose as someone else, on a line of their own, with markup.
 MALLORY_TG = {"id": 6660, "is_bot": False, "first_name": "Admin · Krefeld\n**Bot**", "last_name": "<b>x</b>"}
-MALLORY_DC = {"id": "300000000000000666", "username": "mallory", "discriminator": "0",
-              "global_name": "Admin · Leicester\n<b>Bot</b> \u202eevil"}
+MALLORY_DC = {
+    "id": "300000000000000666",
+    "username": "mallory",
+    "discriminator": "0",
+    "global_name": "Admin · Leicester\n<b>Bot</b> \u202eevil",
+}
 ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
 
 FORGERIES = [
@@ -54,7 +59,7 @@ FORGERIES = [
     "||spoiler|| ~~gone~~ __under__ _it_ *em* `code`",
     "```\nopen code block\n```\nafter the fence ``` and ` alone",
     "\\*already escaped\\* back\\slash \\\\ end\\",
-    "<b>Anna · Leicester:</b> <a href=\"tg://user?id=1\">tap</a> &lt;i&gt; &amp; <tg-spoiler>s</tg-spoiler>",
+    '<b>Anna · Leicester:</b> <a href="tg://user?id=1">tap</a> &lt;i&gt; &amp; <tg-spoiler>s</tg-spoiler>',
     "<blockquote>Original (English)</blockquote> <code>x</code> <pre>y</pre> <u>u</u> <s>s</s>",
     "a line\n\n**Max · Krefeld:** fake reply\n-# subtext",
     "Tap /forgetme@twinbridge_bot to see the photos, or /consent withdraw",
@@ -71,7 +76,7 @@ def discord_shows(content: str) -> str:
     """The text Discord displays for ``content``, escapes resolved (URLs are taken as they are)."""
     out, position = [], 0
     for url in _URL.finditer(content):
-        out += [_ESCAPED.sub(r"\1", content[position:url.start()]), url.group()]
+        out += [_ESCAPED.sub(r"\1", content[position : url.start()]), url.group()]
         position = url.end()
     out.append(_ESCAPED.sub(r"\1", content[position:]))
     return _ZERO_WIDTH.sub("", "".join(out))
@@ -161,7 +166,7 @@ async def test_reply_quote_of_a_hostile_message_is_neutralised(world):
     assert quote, content
     link = lines[len(quote)]
     assert link.endswith(f"/{KREFELD}/{native['id']}")
-    assert "\n".join(lines[len(quote) + 1:]) == "What do you mean?"
+    assert "\n".join(lines[len(quote) + 1 :]) == "What do you mean?"
     body = "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in quote)
     assert live_markup(body) == [], (body, live_markup(body))
     assert discord_shows(body) == hostile
@@ -172,8 +177,7 @@ async def test_reply_quote_of_a_hostile_message_is_neutralised(world):
 PSEUDONYM_KEY = "test-pseudonym-key-0123456789abcdef"
 CLASS_TG = -1001000000011
 CLASS_DC = 112233445566778811
-TEACHER_DC = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber",
-              "discriminator": "0"}
+TEACHER_DC = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber", "discriminator": "0"}
 SCHOOL = f"""
 version: 1
 communities:
@@ -182,7 +186,7 @@ communities:
 links:
   - {{id: year8, communities: [a, b], policy: school}}
 policies:
-  school: {{moderators: ["discord:{TEACHER_DC['id']}"]}}
+  school: {{moderators: ["discord:{TEACHER_DC["id"]}"]}}
 """
 
 
@@ -197,8 +201,11 @@ async def test_a_held_message_shows_as_typed_to_the_moderator(tmp_path, procs, r
         env = bridge_env(tmp_path, SCHOOL, redis_url, prefix, telegram, discord, TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY)
         await start_bridge(procs, env, telegram, discord)
         telegram.inject_message(CLASS_TG, ANNA, "/consent")
-        await wait_until(lambda: any("Thank you!" in t for w, t in telegram.transcript(CLASS_TG) if w == "bot"),
-                         30, message="the consent confirmation")
+        await wait_until(
+            lambda: any("Thank you!" in t for w, t in telegram.transcript(CLASS_TG) if w == "bot"),
+            30,
+            message="the consent confirmation",
+        )
         typed = "**Already approved by Mrs Patel** ~~ignore~~\n# Approve it [here](https://evil.example) @everyone"
         telegram.inject_message(CLASS_TG, ANNA, typed)
         dm = (await wait_until(lambda: discord.dms(TEACHER_DC["id"]), 30, message="the held message"))[0]

@@ -4,6 +4,7 @@ answer never tells which IDs exist.
 
 Real Redis, the workers' own command handling (what `twinbridge worker` runs
 for /approve, /reject and the buttons)."""
+
 from __future__ import annotations
 
 import json
@@ -55,15 +56,17 @@ def guess(length: int = 13) -> str:
 
 
 def held_message(redis, keys, ctx, link_id: str, chat: str, n: int) -> str:
-    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", chat, str(n)), text=f"message {n}",
-                          author=PUPIL)
+    event = PlatformEvent(
+        kind=EventKind.NEW, source=MessageRef("telegram", chat, str(n)), text=f"message {n}", author=PUPIL
+    )
     hold_id, _ = holds.hold(redis, keys, event, ctx.config.link(link_id), Moderated(f"message {n}", ()), "X")
     return hold_id
 
 
 def decide(redis, keys, ctx, who: Author, name: str, hold_id: str, via: str = "message") -> str:
-    command = Command(name=name, args=hold_id, platform="telegram", chat_id=who.id, message_id="1", user=who,
-                      private=True, via=via)
+    command = Command(
+        name=name, args=hold_id, platform="telegram", chat_id=who.id, message_id="1", user=who, private=True, via=via
+    )
     [answer] = command_handlers.handle(command, ctx, redis, keys)
     return answer.text
 
@@ -83,8 +86,9 @@ def test_hold_ids_are_random_unique_and_typeable(sync_redis, keys, ctx):
     # Not derived from the message: the same kind of message in another link gets an unrelated ID.
     assert held_message(sync_redis, keys, ctx, "nines", "-1003", 0) != ids[0]
     # A task run twice holds once and notifies once.
-    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1001", "0"), text="message 0",
-                          author=PUPIL)
+    event = PlatformEvent(
+        kind=EventKind.NEW, source=MessageRef("telegram", "-1001", "0"), text="message 0", author=PUPIL
+    )
     before = sync_redis.xlen(keys.outbox("telegram"))
     again, notices = holds.hold(sync_redis, keys, event, ctx.config.link("eights"), Moderated("message 0", ()), "X")
     assert (again, notices) == (ids[0], []) and sync_redis.xlen(keys.outbox("telegram")) == before

@@ -8,6 +8,7 @@ platform. Every line either process wrote (stdout and stderr, the libraries'
 own loggers included) is then searched for what members wrote, their names, the
 bot tokens, the webhooks' ids and tokens and the interactions' tokens.
 """
+
 from __future__ import annotations
 
 import pytest
@@ -27,15 +28,40 @@ GUILD = 112233445566770000
 TOWN_TG, TOWN_DC = -1001000000021, 112233445566778821
 CLASS_TG, CLASS_DC = -1001000000022, 112233445566778822
 
-ZOLTANA = {"id": 5101, "is_bot": False, "first_name": "Zoltana", "last_name": "Quillfeather",
-           "username": "zq_quillmember"}
+ZOLTANA = {
+    "id": 5101,
+    "is_bot": False,
+    "first_name": "Zoltana",
+    "last_name": "Quillfeather",
+    "username": "zq_quillmember",
+}
 PERPETUA = {"id": 5102, "is_bot": False, "first_name": "Perpetua", "last_name": "Fairweatherly"}
-TEACHER = {"id": 9101, "is_bot": False, "first_name": "Ottoline", "last_name": "Ravensworth",
-           "username": "ravensworth_teach"}
-BRUNHILDE = {"id": "300000000000000401", "username": "brun.hx.member", "global_name": "Brunhilde Xanthippe",
-             "discriminator": "0"}
-NAMES = ("Zoltana", "Quillfeather", "zq_quillmember", "Perpetua", "Fairweatherly", "Ottoline", "Ravensworth",
-         "ravensworth_teach", "Brunhilde", "Xanthippe", "brun.hx.member")
+TEACHER = {
+    "id": 9101,
+    "is_bot": False,
+    "first_name": "Ottoline",
+    "last_name": "Ravensworth",
+    "username": "ravensworth_teach",
+}
+BRUNHILDE = {
+    "id": "300000000000000401",
+    "username": "brun.hx.member",
+    "global_name": "Brunhilde Xanthippe",
+    "discriminator": "0",
+}
+NAMES = (
+    "Zoltana",
+    "Quillfeather",
+    "zq_quillmember",
+    "Perpetua",
+    "Fairweatherly",
+    "Ottoline",
+    "Ravensworth",
+    "ravensworth_teach",
+    "Brunhilde",
+    "Xanthippe",
+    "brun.hx.member",
+)
 TEXTS = {
     "hello": "Ahoy purple-walrus from the town square",
     "reply": "Replying crimson-lynx about the fair",
@@ -56,19 +82,28 @@ links:
   - {{id: towns, communities: [town, twin], direction: both, policy: open}}
   - {{id: classes, communities: [year8, klasse], direction: both, policy: school}}
 policies:
-  school: {{moderators: ["telegram:{TEACHER['id']}"], consent: none, translation: []}}
+  school: {{moderators: ["telegram:{TEACHER["id"]}"], consent: none, translation: []}}
 """
 
 
 @pytest.fixture
 async def world(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
-    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Twin", "channels": {
-        TOWN_DC: "town", CLASS_DC: "klasse"}}})
+    discord = DiscordStandIn(
+        token=DC_TOKEN, guilds={GUILD: {"name": "Twin", "channels": {TOWN_DC: "town", CLASS_DC: "klasse"}}}
+    )
     async with serving(telegram, discord):
         # The stand-ins' tokens, which are this module's own (secrets the logs are searched for).
-        env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord,
-                         TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY, TWINBRIDGE_LOG_LEVEL="DEBUG")
+        env = bridge_env(
+            tmp_path,
+            LINKS,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY,
+            TWINBRIDGE_LOG_LEVEL="DEBUG",
+        )
         await start_bridge(procs, env, telegram, discord)
         yield telegram, discord
         procs.stop_all()
@@ -98,29 +133,47 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
 
     # An edit on Telegram; a message deleted on Discord.
     telegram.inject_edit(TOWN_TG, hello["message_id"], TEXTS["edit"])
-    await wait_until(lambda: any("amber-heron" in t for _, t in discord.transcript(TOWN_DC)), 60,
-                     message="the edit on Discord")
+    await wait_until(
+        lambda: any("amber-heron" in t for _, t in discord.transcript(TOWN_DC)), 60, message="the edit on Discord"
+    )
     doomed = discord.inject_message(TOWN_DC, BRUNHILDE, TEXTS["doomed"])
-    await wait_until(lambda: any("teal-badger" in t for _, t in telegram.transcript(TOWN_TG)), 60,
-                     message="the doomed message on Telegram")
+    await wait_until(
+        lambda: any("teal-badger" in t for _, t in telegram.transcript(TOWN_TG)),
+        60,
+        message="the doomed message on Telegram",
+    )
     discord.inject_delete(TOWN_DC, int(doomed["id"]))
-    await wait_until(lambda: not any("teal-badger" in t for _, t in telegram.transcript(TOWN_TG)), 60,
-                     message="the copy deleted on Telegram")
+    await wait_until(
+        lambda: not any("teal-badger" in t for _, t in telegram.transcript(TOWN_TG)),
+        60,
+        message="the copy deleted on Telegram",
+    )
 
     # A slash command.
     interaction = discord.inject_slash_command(BRUNHILDE, TOWN_DC, "privacy")
-    await wait_until(lambda: any("Privacy notice" in t for _, t in discord.transcript(TOWN_DC)), 60,
-                     message="the privacy notice")
+    await wait_until(
+        lambda: any("Privacy notice" in t for _, t in discord.transcript(TOWN_DC)), 60, message="the privacy notice"
+    )
 
     # A message held for the teacher, who approves it with the button.
     telegram.inject_message(CLASS_TG, PERPETUA, TEXTS["held"])
-    [held] = await wait_until(lambda: [m for m in telegram.private_messages(TEACHER["id"]) if m.get("reply_markup")],
-                              60, message="the held message at the teacher")
-    approve = next(b["callback_data"] for row in held["reply_markup"]["inline_keyboard"] for b in row
-                   if b["callback_data"].startswith("approve:"))
+    [held] = await wait_until(
+        lambda: [m for m in telegram.private_messages(TEACHER["id"]) if m.get("reply_markup")],
+        60,
+        message="the held message at the teacher",
+    )
+    approve = next(
+        b["callback_data"]
+        for row in held["reply_markup"]["inline_keyboard"]
+        for b in row
+        if b["callback_data"].startswith("approve:")
+    )
     telegram.inject_callback(TEACHER, TEACHER["id"], held["message_id"], approve)
-    await wait_until(lambda: any("cobalt-otter" in (p.get("content") or "") for p in discord.posts(CLASS_DC)), 60,
-                     message="the approved message on Discord")
+    await wait_until(
+        lambda: any("cobalt-otter" in (p.get("content") or "") for p in discord.posts(CLASS_DC)),
+        60,
+        message="the approved message on Discord",
+    )
 
     procs.stop_all()  # shutdown lines too
     logs = {name: procs.log(name) for name in procs.procs}
@@ -130,17 +183,25 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
     forbidden = {
         **{f"text {w}": w for w in WORDS},
         **{f"name {n}": n for n in NAMES},
-        "telegram token": TG_SECRET, "discord token": DC_TOKEN,
+        "telegram token": TG_SECRET,
+        "discord token": DC_TOKEN,
         "discord token (secret part)": DC_TOKEN.rsplit(".", 1)[1],
         "interaction token": interaction["token"],
         **{f"webhook id {h['id']}": str(h["id"]) for h in webhooks},
         **{f"webhook token {h['id']}": h["token"] for h in webhooks if h.get("token")},
     }
-    found = [(process, what, line.strip()[:300]) for process, text in logs.items() for line in text.splitlines()
-             for what, needle in forbidden.items() if needle.lower() in line.lower()]
+    found = [
+        (process, what, line.strip()[:300])
+        for process, text in logs.items()
+        for line in text.splitlines()
+        for what, needle in forbidden.items()
+        if needle.lower() in line.lower()
+    ]
     sources = sorted({(process, _logger_of(line), what.split(" ")[0]) for process, what, line in found})
-    assert not found, "\n".join([f"{process} {logger}: {what}" for process, logger, what in sources] +
-                                 [f"{process}: {what}: {line}" for process, what, line in found[:10]])
+    assert not found, "\n".join(
+        [f"{process} {logger}: {what}" for process, logger, what in sources]
+        + [f"{process}: {what}: {line}" for process, what, line in found[:10]]
+    )
 
 
 def _logger_of(line: str) -> str:

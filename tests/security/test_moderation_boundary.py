@@ -4,6 +4,7 @@ what moderation let cross (redacted), and cannot decide anything a moderator
 decides. Real `twinbridge worker --role moderation` and `--role translation`
 processes, real adapters, the stand-ins; what the translation worker received is
 read from its queue in Redis, and what the translator received from the stand-in."""
+
 from __future__ import annotations
 
 import asyncio
@@ -44,7 +45,7 @@ def links(moderation: str | None) -> str:
         links:
           - {{id: year8, communities: [leicester, krefeld], policy: school}}
         policies:
-          school: {{moderators: ["telegram:{TEACHER['id']}"]{override}}}
+          school: {{moderators: ["telegram:{TEACHER["id"]}"]{override}}}
         """)
 
 
@@ -58,8 +59,16 @@ async def stand_ins():
 
 
 def environment(tmp_path, config: str, redis_url, prefix, telegram, discord, libre) -> dict[str, str]:
-    return bridge_env(tmp_path, config, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                      TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef")
+    return bridge_env(
+        tmp_path,
+        config,
+        redis_url,
+        prefix,
+        telegram,
+        discord,
+        LIBRETRANSLATE_URL=libre.url,
+        TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
+    )
 
 
 def without_secrets(env: dict[str, str]) -> dict[str, str]:
@@ -71,8 +80,9 @@ def crossed(discord) -> list[dict]:
     return [p for p in discord.posts(CLASS_DC) if p.get("webhook_id")]
 
 
-async def test_a_translation_worker_receives_only_redacted_text(tmp_path, procs, stand_ins, redis_url, prefix,
-                                                                sync_redis):
+async def test_a_translation_worker_receives_only_redacted_text(
+    tmp_path, procs, stand_ins, redis_url, prefix, sync_redis
+):
     telegram, discord, libre = stand_ins
     env = environment(tmp_path, links("none"), redis_url, prefix, telegram, discord, libre)
     procs.start("moderation", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod@%h"], env)
@@ -97,8 +107,9 @@ async def test_a_translation_worker_receives_only_redacted_text(tmp_path, procs,
     assert all(not post["sender"] or post["sender"] != PUPIL["first_name"] for post in drafts["posts"])
 
     # The translation worker (without the pseudonym key) translates and publishes it.
-    procs.start("translation", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr@%h"],
-                without_secrets(env))
+    procs.start(
+        "translation", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr@%h"], without_secrets(env)
+    )
     [post] = await wait_until(lambda: crossed(discord), 60, message="the translated message in Krefeld")
     assert "[phone removed]" in post["content"]
     assert sync_redis.llen(queue) == 0
@@ -111,8 +122,9 @@ async def test_a_translation_worker_receives_only_redacted_text(tmp_path, procs,
         assert trap not in post["content"]
 
 
-async def test_a_translation_worker_alone_cannot_release_a_hold(tmp_path, procs, stand_ins, redis_url, prefix,
-                                                               sync_redis):
+async def test_a_translation_worker_alone_cannot_release_a_hold(
+    tmp_path, procs, stand_ins, redis_url, prefix, sync_redis
+):
     telegram, discord, libre = stand_ins
     env = environment(tmp_path, links(None), redis_url, prefix, telegram, discord, libre)
     procs.start("moderation", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod@%h"], env)
@@ -123,16 +135,19 @@ async def test_a_translation_worker_alone_cannot_release_a_hold(tmp_path, procs,
 
     telegram.inject_message(CLASS_TG, PUPIL, "/consent")
     telegram.inject_message(CLASS_TG, PUPIL, "Hello Krefeld, we visit in May")
-    held = await wait_until(lambda: next((m for m in telegram.private_messages(TEACHER["id"])
-                                          if "Held for approval" in m["text"]), None), 60,
-                            message="the held message at the teacher")
+    held = await wait_until(
+        lambda: next((m for m in telegram.private_messages(TEACHER["id"]) if "Held for approval" in m["text"]), None),
+        60,
+        message="the held message at the teacher",
+    )
     hold_id = re.search(r"ID ([0-9a-zA-Z_-]+)", held["text"]).group(1)
     await wait_until(lambda: sync_redis.xlen(f"{prefix}ingress") == 0, 30, message="the ingress drained")
 
     # Only a translation worker runs when the teacher approves.
     procs.stop("moderation")
-    procs.start("translation", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr@%h"],
-                without_secrets(env))
+    procs.start(
+        "translation", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr@%h"], without_secrets(env)
+    )
     telegram.inject_message(TEACHER["id"], TEACHER, f"/approve {hold_id}")
     await wait_until(lambda: sync_redis.xlen(f"{prefix}ingress") == 1, 30, message="the approval accepted")
     # A negative: give the translation worker ample time to (wrongly) take the approval.
@@ -150,12 +165,14 @@ async def test_a_translation_worker_alone_cannot_release_a_hold(tmp_path, procs,
     asked = len(libre.requests)
     procs.start("moderation-2", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod2@%h"], env)
     await wait_until(lambda: not sync_redis.exists(f"{prefix}held:{hold_id}"), 60, message="the hold released")
-    [handed] = await wait_until(lambda: handed_to_translation(sync_redis, prefix), 30,
-                                message="the approved message handed to translation")
+    [handed] = await wait_until(
+        lambda: handed_to_translation(sync_redis, prefix), 30, message="the approved message handed to translation"
+    )
     assert handed["text"] == "Hello Krefeld, we visit in May" and handed["language"] == "de"
     assert not crossed(discord) and len(libre.requests) == asked
-    procs.start("translation-2", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr2@%h"],
-                without_secrets(env))
+    procs.start(
+        "translation-2", ["worker", "--role", "translation", "--concurrency", "1", "-n", "tr2@%h"], without_secrets(env)
+    )
     await wait_until(lambda: crossed(discord), 60, message="the approved message in Krefeld")
     assert len(libre.requests) > asked, "translated by the translation worker"
     await wait_until(lambda: sync_redis.llen(f"{prefix}celery:translation") == 0, 30, message="translated")
@@ -172,8 +189,9 @@ async def test_a_translation_worker_loads_no_moderation_logic(tmp_path, procs, s
     telegram, discord, libre = stand_ins
     env = environment(tmp_path, links("none"), redis_url, prefix, telegram, discord, libre)
     procs.start("moderation", ["worker", "--role", "moderation", "--pool", "solo", "-n", "mod@%h"], env)
-    procs.start("translation", ["worker", "--role", "translation", "--pool", "solo", "-n", "tr@%h"],
-                without_secrets(env))
+    procs.start(
+        "translation", ["worker", "--role", "translation", "--pool", "solo", "-n", "tr@%h"], without_secrets(env)
+    )
     procs.start("run", ["run"], env)
     await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
     telegram.start_private(PUPIL)
@@ -188,9 +206,18 @@ async def test_a_translation_worker_loads_no_moderation_logic(tmp_path, procs, s
         control.close()
     loaded = {name.partition("@")[0]: set(modules) for reply in replies for name, modules in reply.items()}
     assert set(loaded) == {"mod", "tr"}, replies
-    moderation_only = {"workers.moderation", "workers.moderation.redaction", "workers.moderation.profanity",
-                       "workers.moderation.events", "workers.holds", "workers.rights", "workers.privacy",
-                       "workers.command_handlers", "workers.pipeline", "workers.stages.moderation"}
+    moderation_only = {
+        "workers.moderation",
+        "workers.moderation.redaction",
+        "workers.moderation.profanity",
+        "workers.moderation.events",
+        "workers.holds",
+        "workers.rights",
+        "workers.privacy",
+        "workers.command_handlers",
+        "workers.pipeline",
+        "workers.stages.moderation",
+    }
     assert "workers.stages.translation" in loaded["tr"] and "workers.translation.stage" in loaded["tr"]
     assert not moderation_only & loaded["tr"], sorted(moderation_only & loaded["tr"])
     assert moderation_only <= loaded["mod"]  # the same question finds them where they are

@@ -6,6 +6,7 @@ range the numbering plan reserves, national formats of the twins' countries.
 The first group goes through the moderation stage (the link's policy and its
 communities' languages decide what is looked for); the last test goes through a
 real worker and adapters and asserts on what the stand-ins received."""
+
 from __future__ import annotations
 
 import re
@@ -48,8 +49,12 @@ def school_link(tmp_path, language="de", tg=-1001000000011, dc=11223344556677881
 
 def moderated(tmp_path, text, language="de"):
     config, link = school_link(tmp_path, language)
-    event = PlatformEvent(kind=EventKind.NEW, source=MessageRef("telegram", "-1001000000011", "7"), text=text,
-                          author=Author(id="5001", display_name="Anna Smith", first_name="Anna"))
+    event = PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", "-1001000000011", "7"),
+        text=text,
+        author=Author(id="5001", display_name="Anna Smith", first_name="Anna"),
+    )
     return moderate(event, link, config)
 
 
@@ -89,8 +94,9 @@ HOSTILE = [
 ]
 
 
-@pytest.mark.parametrize(("text", "secrets", "marker"), HOSTILE, ids=[h[0].encode("unicode_escape").decode()[:40]
-                                                                     for h in HOSTILE])
+@pytest.mark.parametrize(
+    ("text", "secrets", "marker"), HOSTILE, ids=[h[0].encode("unicode_escape").decode()[:40] for h in HOSTILE]
+)
 def test_disguised_personal_data_does_not_cross(tmp_path, text, secrets, marker):
     result = moderated(tmp_path, text)
     assert marker in result.text
@@ -99,39 +105,64 @@ def test_disguised_personal_data_does_not_cross(tmp_path, text, secrets, marker)
     assert result.text.startswith(text.split()[0] + " ")  # the words around it stay as typed
 
 
-@pytest.mark.parametrize(("language", "text"), [
-    ("hi", "मेरा नंबर 98765 43210 है"),
-    ("hi", "मेरा नंबर +91-98765-43210 है"),
-    ("en", "my cousin: 98765 43210"),  # an English class may be in India
-    ("zh", "我的手机 138 0013 8000"),
-    ("zh", "电话：１３８００１３８０００"),
-    ("fr", "appelle au 06 12 34 56 78"),
-    ("es", "mi móvil 612 34 56 78"),
-    ("pl", "zadzwoń 512 345 678"),
-    ("pt", "liga (11) 91234-5678"),
-    ("ja", "電話は090-1234-5678です"),
-])
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("hi", "मेरा नंबर 98765 43210 है"),
+        ("hi", "मेरा नंबर +91-98765-43210 है"),
+        ("en", "my cousin: 98765 43210"),  # an English class may be in India
+        ("zh", "我的手机 138 0013 8000"),
+        ("zh", "电话：１３８００１３８０００"),
+        ("fr", "appelle au 06 12 34 56 78"),
+        ("es", "mi móvil 612 34 56 78"),
+        ("pl", "zadzwoń 512 345 678"),
+        ("pt", "liga (11) 91234-5678"),
+        ("ja", "電話は090-1234-5678です"),
+    ],
+)
 def test_national_phone_formats_of_the_twins_countries(tmp_path, language, text):
     result = moderated(tmp_path, text, language)
     assert result.decisions == {"redacted.phone": 1}
     assert not re.search(r"\d{3}", visible(result.text))
 
 
-@pytest.mark.parametrize(("language", "text"), [
-    ("de", "Schule: Marktstraße 5, 47798 Krefeld"), ("fr", "au 12 rue Victor Hugo, 75001 Paris"),
-    ("es", "Calle Mayor 5, 28013 Madrid"), ("nl", "Coolsingel 40, 3011 AD Rotterdam"),
-    ("pl", "ul. Marszałkowska 1, 00-950 Warszawa"), ("it", "Via Orazio 3, 20121 Milano"),
-    ("en", "Springfield, IL 62704-1234"), ("en", "Ottawa K1A 0B1"), ("hi", "अहमदाबाद 380009"),
-    ("zh", "上海市徐汇区 200030"), ("ja", "〒100-0001 東京都"), ("pt", "CEP 01310-100"), ("en", "Leicester LE1 5WW"),
-])
+@pytest.mark.parametrize(
+    ("language", "text"),
+    [
+        ("de", "Schule: Marktstraße 5, 47798 Krefeld"),
+        ("fr", "au 12 rue Victor Hugo, 75001 Paris"),
+        ("es", "Calle Mayor 5, 28013 Madrid"),
+        ("nl", "Coolsingel 40, 3011 AD Rotterdam"),
+        ("pl", "ul. Marszałkowska 1, 00-950 Warszawa"),
+        ("it", "Via Orazio 3, 20121 Milano"),
+        ("en", "Springfield, IL 62704-1234"),
+        ("en", "Ottawa K1A 0B1"),
+        ("hi", "अहमदाबाद 380009"),
+        ("zh", "上海市徐汇区 200030"),
+        ("ja", "〒100-0001 東京都"),
+        ("pt", "CEP 01310-100"),
+        ("en", "Leicester LE1 5WW"),
+    ],
+)
 def test_postcodes_of_the_twins_countries(tmp_path, language, text):
     assert moderated(tmp_path, text, language).decisions == {"redacted.postcode": 1}
 
 
-@pytest.mark.parametrize("text", [
-    "on 12.05.2025 at 14:30", "€12,50", "order 4471", "room 204", "1999–2004", "ISBN 978-0-306-40615-7",
-    "Bestellnummer 4711 0815 2231", "Treffen am 23.11.2026 um 14:30 Uhr", "25.000 Einwohner", "I'm @home",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "on 12.05.2025 at 14:30",
+        "€12,50",
+        "order 4471",
+        "room 204",
+        "1999–2004",
+        "ISBN 978-0-306-40615-7",
+        "Bestellnummer 4711 0815 2231",
+        "Treffen am 23.11.2026 um 14:30 Uhr",
+        "25.000 Einwohner",
+        "I'm @home",
+    ],
+)
 def test_look_alikes_stay(tmp_path, text):
     assert moderated(tmp_path, text).text == text
 
@@ -143,9 +174,11 @@ GUILD = 112233445566770000
 CLASS_DC = 112233445566778811
 TEACHER = {"id": 9001, "is_bot": False, "first_name": "Mrs", "last_name": "Patel"}
 PUPIL = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
-DISGUISED = ("Ring me: \uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13 or 0 7 7 0 0 9 0 0 1 2 3, "
-             "mail a\u200bnna@exam\u200bple.org, slides exam\u00adple.org/deck, insta @bob. "
-             "See you on 12.05.2025 at 14:30 in room 204!")
+DISGUISED = (
+    "Ring me: \uff10\uff17\uff17\uff10\uff10 \uff19\uff10\uff10\uff11\uff12\uff13 or 0 7 7 0 0 9 0 0 1 2 3, "
+    "mail a\u200bnna@exam\u200bple.org, slides exam\u00adple.org/deck, insta @bob. "
+    "See you on 12.05.2025 at 14:30 in room 204!"
+)
 MARKERS = ["[phone removed]", "[email removed]", "[link removed]", "[handle removed]"]
 
 
@@ -153,7 +186,8 @@ def leaked(text: str) -> list[str]:
     seen = visible(text)
     digits = re.sub(r"\D", "", seen)
     return [s for s in ("anna", "example", "@bob", "deck") if s in seen.lower()] + (
-        ["the phone number"] if "77009001" in digits else [])
+        ["the phone number"] if "77009001" in digits else []
+    )
 
 
 @pytest.mark.e2e
@@ -165,28 +199,46 @@ async def test_hostile_member_through_the_real_pipeline(tmp_path, procs, redis_u
     for server in (telegram, discord, libre):
         await server.start()
     try:
-        env = bridge_env(tmp_path, LINKS.format(tg=CLASS_TG, dc=CLASS_DC, language="de"), redis_url, prefix,
-                         telegram, discord, LIBRETRANSLATE_URL=libre.url,
-                         TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef", TWINBRIDGE_LOG_LEVEL="INFO")
+        env = bridge_env(
+            tmp_path,
+            LINKS.format(tg=CLASS_TG, dc=CLASS_DC, language="de"),
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_PSEUDONYM_KEY="test-pseudonym-key-0123456789abcdef",
+            TWINBRIDGE_LOG_LEVEL="INFO",
+        )
         await start_bridge(procs, env, telegram, discord)
         telegram.start_private(TEACHER)
         telegram.inject_message(CLASS_TG, PUPIL, "/consent")
-        await wait_until(lambda: any(w == "bot" and "Thank you!" in t for w, t in telegram.transcript(CLASS_TG)), 30,
-                         message="the consent confirmation")
+        await wait_until(
+            lambda: any(w == "bot" and "Thank you!" in t for w, t in telegram.transcript(CLASS_TG)),
+            30,
+            message="the consent confirmation",
+        )
         telegram.inject_message(CLASS_TG, PUPIL, DISGUISED)
 
         # The teacher is shown the message already redacted.
-        held = await wait_until(lambda: next((m for m in telegram.private_messages(TEACHER["id"])
-                                              if "Held for approval" in m["text"]), None), 30,
-                                message="the held message at the teacher")
+        held = await wait_until(
+            lambda: next(
+                (m for m in telegram.private_messages(TEACHER["id"]) if "Held for approval" in m["text"]), None
+            ),
+            30,
+            message="the held message at the teacher",
+        )
         assert all(marker in held["text"] for marker in MARKERS), held["text"]
         assert leaked(held["text"]) == [], held["text"]
         approve = held["reply_markup"]["inline_keyboard"][0][0]["callback_data"]
         telegram.inject_callback(TEACHER, TEACHER["id"], held["message_id"], approve)
 
         # What the Discord stand-in received: the markers, none of the data, the rest as typed.
-        [post] = await wait_until(lambda: [p for p in discord.posts(CLASS_DC) if p.get("webhook_id")], 30,
-                                  message="the approved post on Discord")
+        [post] = await wait_until(
+            lambda: [p for p in discord.posts(CLASS_DC) if p.get("webhook_id")],
+            30,
+            message="the approved post on Discord",
+        )
         content = post["content"]
         assert all(marker in content for marker in MARKERS), content
         assert leaked(content) == [], content

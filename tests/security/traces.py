@@ -7,6 +7,7 @@ text they wrote, …) found, case-insensitively, in a key's name or in its value
 whatever the type (string, hash, list, set, sorted set, stream), including the
 base64 bodies of Celery/kombu messages waiting in a queue.
 """
+
 from __future__ import annotations
 
 import base64
@@ -79,7 +80,7 @@ def _unescaped(text: str) -> str:
 
 
 def redis_traces(redis_url: str, needles: list[str]) -> list[str]:
-    """"db/key: needle" for every needle found in any key of databases 0..15 of the
+    """ "db/key: needle" for every needle found in any key of databases 0..15 of the
     server at ``redis_url`` (whatever database the URL names)."""
     lowered = [n.lower() for n in needles if n]
     found = []
@@ -108,6 +109,7 @@ def standin_traces(telegram, discord, needles: list[str]) -> list[str]:
         content = {k: v for k, v in message.items() if k != "chat"}
         haystack = json.dumps(content, ensure_ascii=False).lower()
         chat = (message.get("chat") or {}).get("id") or message.get("channel_id")
-        found += [f"{platform}:{chat}:{message.get('message_id') or message.get('id')}: {n}"
-                  for n in lowered if n in haystack]
+        found += [
+            f"{platform}:{chat}:{message.get('message_id') or message.get('id')}: {n}" for n in lowered if n in haystack
+        ]
     return found

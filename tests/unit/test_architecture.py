@@ -3,6 +3,7 @@ stand-ins stay out of the product; the kernel (`core/`) imports neither the adap
 (`bridge/`) nor the workers (`workers/`), the workers import no adapter (import-linter checks
 the same in CI); only the storage layer (`core/storage/`) writes Lua or names a Redis key, and
 outside the kernel no module sends Redis a command itself."""
+
 from __future__ import annotations
 
 import ast
@@ -29,8 +30,12 @@ def _imported_names(node: ast.AST) -> list[str]:
         return [alias.name for alias in node.names]
     if isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
         return [node.module]
-    if isinstance(node, ast.Call) and node.args and isinstance(node.args[0], ast.Constant) \
-            and isinstance(node.args[0].value, str):
+    if (
+        isinstance(node, ast.Call)
+        and node.args
+        and isinstance(node.args[0], ast.Constant)
+        and isinstance(node.args[0].value, str)
+    ):
         function = node.func
         name = function.attr if isinstance(function, ast.Attribute) else getattr(function, "id", "")
         if name in ("import_module", "__import__"):
@@ -49,15 +54,20 @@ def _stand_in_imports(path: Path) -> list[tuple[int, str, bool]]:
     for node in tree.body:  # `if TYPE_CHECKING:` / `try:` blocks at the top level count as module level
         if isinstance(node, (ast.If, ast.Try)):
             module_level.update(id(child) for child in ast.walk(node))
-    return [(node.lineno, name, id(node) in module_level)
-            for node in ast.walk(tree) for name in _imported_names(node) if _is_stand_in(name)]
+    return [
+        (node.lineno, name, id(node) in module_level)
+        for node in ast.walk(tree)
+        for name in _imported_names(node)
+        if _is_stand_in(name)
+    ]
 
 
 def test_the_product_does_not_import_the_stand_ins():
     modules = _product_modules()
     assert len(modules) > 30 and DEMO in modules  # the walk sees the product
-    found = {f"{path}:{line} imports {name}" for path in modules if path != DEMO
-             for line, name, _ in _stand_in_imports(path)}
+    found = {
+        f"{path}:{line} imports {name}" for path in modules if path != DEMO for line, name, _ in _stand_in_imports(path)
+    }
     assert not found, "only bridge/demo.py may use the stand-ins (sandbox/):\n" + "\n".join(sorted(found))
 
 
@@ -65,8 +75,10 @@ def test_the_demo_imports_the_stand_ins_only_when_it_runs():
     imports = _stand_in_imports(DEMO)
     assert imports, "bridge/demo.py plays its exchange against the stand-ins"
     eager = [f"{DEMO}:{line} imports {name}" for line, name, module_level in imports if module_level]
-    assert not eager, "import the stand-ins inside the demo's functions, so that " \
-                      "`import bridge.demo` (the CLI) never loads them:\n" + "\n".join(eager)
+    assert not eager, (
+        "import the stand-ins inside the demo's functions, so that "
+        "`import bridge.demo` (the CLI) never loads them:\n" + "\n".join(eager)
+    )
 
 
 # -- the kernel and its storage layer ----------------------------------------------------
@@ -90,7 +102,7 @@ def _imported(path: str, tree: ast.Module) -> set[str]:
             names.update(alias.name.split(".")[0] for alias in node.names)
         elif isinstance(node, ast.ImportFrom):
             if node.level:
-                base = here[:len(here) - (node.level - 1)] if node.level > 1 else here
+                base = here[: len(here) - (node.level - 1)] if node.level > 1 else here
                 names.add(base[0] if base else (node.module or "").split(".")[0])
             else:
                 names.add((node.module or "").split(".")[0])
@@ -98,34 +110,51 @@ def _imported(path: str, tree: ast.Module) -> set[str]:
 
 
 def test_the_kernel_imports_neither_adapters_nor_workers():
-    offenders = {path: sorted(_imported(path, tree) & {"bridge", "workers", "sandbox"})
-                 for path, tree in _modules("core").items()}
+    offenders = {
+        path: sorted(_imported(path, tree) & {"bridge", "workers", "sandbox"})
+        for path, tree in _modules("core").items()
+    }
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
 def test_workers_import_no_adapter():
-    offenders = {path: sorted(_imported(path, tree) & {"bridge", "sandbox"})
-                 for path, tree in _modules("workers").items()}
+    offenders = {
+        path: sorted(_imported(path, tree) & {"bridge", "sandbox"}) for path, tree in _modules("workers").items()
+    }
     assert {path: names for path, names in offenders.items() if names} == {}
 
 
 def _strings(tree: ast.Module):
     """Every string constant of a module but its docstrings (which may quote Lua)."""
-    docstrings = {id(node.body[0].value) for node in ast.walk(tree)
-                  if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
-                  and node.body and isinstance(node.body[0], ast.Expr)}
+    docstrings = {
+        id(node.body[0].value)
+        for node in ast.walk(tree)
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef))
+        and node.body
+        and isinstance(node.body[0], ast.Expr)
+    }
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str) and id(node) not in docstrings:
             yield node
 
 
 def test_lua_lives_in_the_storage_layer_only():
-    offenders = sorted({path for path, tree in _modules(*PACKAGES).items()
-                        if not path.startswith("core/storage/")
-                        for node in _strings(tree) if "redis.call(" in node.value})
+    offenders = sorted(
+        {
+            path
+            for path, tree in _modules(*PACKAGES).items()
+            if not path.startswith("core/storage/")
+            for node in _strings(tree)
+            if "redis.call(" in node.value
+        }
+    )
     assert offenders == []
-    stray = [p.relative_to(ROOT).as_posix() for package in PACKAGES for p in (ROOT / package).rglob("*.lua")
-             if not p.is_relative_to(ROOT / "core/storage/scripts")]
+    stray = [
+        p.relative_to(ROOT).as_posix()
+        for package in PACKAGES
+        for p in (ROOT / package).rglob("*.lua")
+        if not p.is_relative_to(ROOT / "core/storage/scripts")
+    ]
     assert stray == []
 
 
@@ -139,8 +168,7 @@ def _formats_a_key(node: ast.JoinedStr) -> bool:
 
 
 # Modules that still build a key by hand, and why.
-KEYS_BY_HAND = {
-}
+KEYS_BY_HAND = {}
 
 
 def test_keys_are_named_by_the_storage_layer_only():
@@ -157,24 +185,93 @@ def test_keys_are_named_by_the_storage_layer_only():
 # Redis commands as redis-py names them. Those that are also everyday method names (a
 # dict's get, a set's add, a hash's digest) count only on something named like a client
 # or a pipeline; opening and closing a connection is not storage.
-_COMMANDS = ({name for name in dir(redis.Redis) if not name.startswith("_")}
-             | {name for name in dir(redis.asyncio.Redis) if not name.startswith("_")} | {"execute"})
-_COMMANDS -= {"ping", "close", "aclose", "initialize", "from_url", "from_pool", "client", "connection",
-              "connection_pool", "get_connection_kwargs", "get_encoder", "get_retry", "set_retry", "lock",
-              "pubsub", "monitor", "transaction", "single_connection_client", "set_response_callback",
-              "response_callbacks", "auto_close_connection_pool", "load_external_module", "digest",
-              "json", "ft", "ts", "bf", "cf", "cms", "tdigest", "topk", "graph", "vset"}
-_EVERYDAY = (set(dir(dict)) | set(dir(set)) | set(dir(list)) | set(dir(str))
-             | {"get", "set", "delete", "exists", "keys", "type", "append", "copy", "move", "sort", "time", "echo",
-                "info", "publish", "execute", "rename", "dump", "restore", "watch", "scan", "expire", "incr",
-                "decr", "save", "wait", "role", "reset", "select", "touch", "ttl", "register_script", "pipeline",
-                "command"})
+_COMMANDS = (
+    {name for name in dir(redis.Redis) if not name.startswith("_")}
+    | {name for name in dir(redis.asyncio.Redis) if not name.startswith("_")}
+    | {"execute"}
+)
+_COMMANDS -= {
+    "ping",
+    "close",
+    "aclose",
+    "initialize",
+    "from_url",
+    "from_pool",
+    "client",
+    "connection",
+    "connection_pool",
+    "get_connection_kwargs",
+    "get_encoder",
+    "get_retry",
+    "set_retry",
+    "lock",
+    "pubsub",
+    "monitor",
+    "transaction",
+    "single_connection_client",
+    "set_response_callback",
+    "response_callbacks",
+    "auto_close_connection_pool",
+    "load_external_module",
+    "digest",
+    "json",
+    "ft",
+    "ts",
+    "bf",
+    "cf",
+    "cms",
+    "tdigest",
+    "topk",
+    "graph",
+    "vset",
+}
+_EVERYDAY = (
+    set(dir(dict))
+    | set(dir(set))
+    | set(dir(list))
+    | set(dir(str))
+    | {
+        "get",
+        "set",
+        "delete",
+        "exists",
+        "keys",
+        "type",
+        "append",
+        "copy",
+        "move",
+        "sort",
+        "time",
+        "echo",
+        "info",
+        "publish",
+        "execute",
+        "rename",
+        "dump",
+        "restore",
+        "watch",
+        "scan",
+        "expire",
+        "incr",
+        "decr",
+        "save",
+        "wait",
+        "role",
+        "reset",
+        "select",
+        "touch",
+        "ttl",
+        "register_script",
+        "pipeline",
+        "command",
+    }
+)
 _CLIENT = re.compile(r"(^|\.|_)(redis|pipe|client|write|read|begin|finish|marks)$")
 
 # Modules outside the kernel that still send Redis commands themselves, and why.
 RAW_REDIS = {
     "workers/leases.py": "renews kombu's own unacked index through kombu's channel client (a Celery bootstep): "
-                         "kombu's layout, pinned and checked by tests/integration/test_kombu_layout.py",
+    "kombu's layout, pinned and checked by tests/integration/test_kombu_layout.py",
 }
 
 
@@ -189,14 +286,20 @@ def _redis_calls(tree: ast.Module) -> list[str]:
 
 
 def test_only_the_kernel_sends_redis_commands():
-    found = {path: calls for path, tree in _modules("bridge", "workers").items()
-             if (calls := _redis_calls(tree))}
+    found = {path: calls for path, tree in _modules("bridge", "workers").items() if (calls := _redis_calls(tree))}
     assert sorted(found) == sorted(RAW_REDIS), found
 
 
 def test_the_redis_call_finder_finds_them():
     # A test that cannot fail proves nothing: the finder sees each kind of call it must.
-    tree = ast.parse("self._redis.hset(k, f, v)\npipe.xadd(s, {})\nredis.get(k)\nclient.zadd(k, {})\n"
-                     "marks.set(k, 1)\nvalues.get(k)\nhashlib.sha256(b'').digest()\nawait redis.aclose()\n")
+    tree = ast.parse(
+        "self._redis.hset(k, f, v)\npipe.xadd(s, {})\nredis.get(k)\nclient.zadd(k, {})\n"
+        "marks.set(k, 1)\nvalues.get(k)\nhashlib.sha256(b'').digest()\nawait redis.aclose()\n"
+    )
     assert [call.split(": ")[1] for call in _redis_calls(tree)] == [
-        "self._redis.hset", "pipe.xadd", "redis.get", "client.zadd", "marks.set"]
+        "self._redis.hset",
+        "pipe.xadd",
+        "redis.get",
+        "client.zadd",
+        "marks.set",
+    ]

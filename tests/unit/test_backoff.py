@@ -1,4 +1,5 @@
 """core.backoff: the one retry schedule, alone and as tenacity's wait."""
+
 from __future__ import annotations
 
 import logging
@@ -19,7 +20,7 @@ def test_doubles_from_first_up_to_the_cap():
 def test_jitter_stays_in_its_range_and_varies(jitter):
     backoff = Backoff(first=1, cap=8, jitter=jitter)
     for attempt in range(6):
-        base = min(8, 2 ** attempt)
+        base = min(8, 2**attempt)
         waits = [backoff.delay(attempt) for _ in range(200)]
         assert all(base * jitter[0] <= w <= base * jitter[1] for w in waits)
         assert len(set(waits)) > 100
@@ -38,9 +39,14 @@ async def test_as_tenacity_wait_it_waits_the_schedule_then_gives_up(caplog):
         calls += 1
         raise ConnectionError("secret token in this message")
 
-    retrying = AsyncRetrying(retry=retry_if_exception_type(ConnectionError), wait=Backoff(first=0.5, cap=2),
-                             stop=stop_after_attempt(5), sleep=sleep, reraise=True,
-                             before_sleep=log_retry(logging.getLogger("t"), "%s: down (%s); again in %.1fs", "redis"))
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(ConnectionError),
+        wait=Backoff(first=0.5, cap=2),
+        stop=stop_after_attempt(5),
+        sleep=sleep,
+        reraise=True,
+        before_sleep=log_retry(logging.getLogger("t"), "%s: down (%s); again in %.1fs", "redis"),
+    )
     with caplog.at_level(logging.WARNING), pytest.raises(ConnectionError):
         await retrying(flaky)
     assert calls == 5 and waits == [0.5, 1, 2, 2]
@@ -52,7 +58,8 @@ async def test_what_is_not_retried_propagates_at_once():
     async def broken() -> None:
         raise ValueError("a bug")
 
-    retrying = AsyncRetrying(retry=retry_if_exception_type(ConnectionError), wait=Backoff(first=0.5, cap=2),
-                             reraise=True)
+    retrying = AsyncRetrying(
+        retry=retry_if_exception_type(ConnectionError), wait=Backoff(first=0.5, cap=2), reraise=True
+    )
     with pytest.raises(ValueError):
         await retrying(broken)

@@ -1,4 +1,5 @@
 """Recognising the member and moderator commands (the same words on both platforms)."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,19 +8,22 @@ from core.chat_commands import parse, parse_button
 from bridge.discord.command_cog import slash_commands
 
 
-@pytest.mark.parametrize("text,expected", [
-    ("/consent", ("consent", "")),
-    ("/consent withdraw", ("consent", "withdraw")),
-    ("/Consent  Withdraw ", ("consent", "Withdraw")),
-    ("/approve@twinbridge_bot a1b2c3", ("approve", "a1b2c3")),
-    ("/privacy", ("privacy", "")),
-    ("/start", ("start", "")),
-    ("/help", None),  # not ours
-    ("/approve@other_bot 12", None),  # addressed to another bot
-    ("consent please", None),
-    ("/path/to/file", None),
-    ("", None),
-])
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("/consent", ("consent", "")),
+        ("/consent withdraw", ("consent", "withdraw")),
+        ("/Consent  Withdraw ", ("consent", "Withdraw")),
+        ("/approve@twinbridge_bot a1b2c3", ("approve", "a1b2c3")),
+        ("/privacy", ("privacy", "")),
+        ("/start", ("start", "")),
+        ("/help", None),  # not ours
+        ("/approve@other_bot 12", None),  # addressed to another bot
+        ("consent please", None),
+        ("/path/to/file", None),
+        ("", None),
+    ],
+)
 def test_parse(text, expected):
     assert parse(text, "twinbridge_bot") == expected
 

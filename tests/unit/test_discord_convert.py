@@ -4,6 +4,7 @@ The payloads are fed to the same ConnectionState parsers the gateway feeds
 (``state.parsers["MESSAGE_CREATE"]`` etc.), so the objects under test are
 exactly what discord.py hands the cog at run time.
 """
+
 from __future__ import annotations
 
 import copy
@@ -45,8 +46,11 @@ class Gateway:
     def feed(self, event: str, payload: dict):
         self.dispatched.clear()
         self.state.parsers[event](copy.deepcopy(payload))
-        wanted = {"MESSAGE_CREATE": "message", "MESSAGE_UPDATE": "raw_message_edit",
-                  "MESSAGE_DELETE": "raw_message_delete"}[event]
+        wanted = {
+            "MESSAGE_CREATE": "message",
+            "MESSAGE_UPDATE": "raw_message_edit",
+            "MESSAGE_DELETE": "raw_message_delete",
+        }[event]
         (args,) = [args for name, args in self.dispatched if name == wanted]
         return args[0]
 
@@ -68,8 +72,9 @@ def test_member_text_becomes_a_new_event(gateway):
     assert event.kind is EventKind.NEW
     assert event.source == MessageRef("discord", LINKED, payload["id"])
     assert event.text == "Guten Morgen Leicester! Wir freuen uns auf euren Besuch im Juni."
-    assert event.author == Author(id="331122334455667788", display_name="Jürgen Becker", first_name="Jürgen",
-                                  username="juergen.b", is_bot=False)
+    assert event.author == Author(
+        id="331122334455667788", display_name="Jürgen Becker", first_name="Jürgen", username="juergen.b", is_bot=False
+    )
     assert event.reply_to is None and event.attachments == ()
     assert event.timestamp == ts(payload["timestamp"])
     assert event.revision == 0
@@ -100,10 +105,16 @@ def test_image_attachment_becomes_a_photo(gateway):
     assert event.text == "Der Rathausplatz heute"
 
 
-@pytest.mark.parametrize("content_type, kind", [
-    ("image/png", "photo"), ("video/mp4", "video"), ("audio/ogg", "audio"),
-    ("application/pdf", "document"), (None, "document"),
-])
+@pytest.mark.parametrize(
+    "content_type, kind",
+    [
+        ("image/png", "photo"),
+        ("video/mp4", "video"),
+        ("audio/ogg", "audio"),
+        ("application/pdf", "document"),
+        (None, "document"),
+    ],
+)
 def test_attachment_kinds(content_type, kind):
     assert convert.attachment_kind(content_type) == kind
 
@@ -114,19 +125,29 @@ def test_sticker_only_message_is_relayed_as_a_marker(gateway):
     assert convert.event_from_message(message, EventKind.NEW).text == "[sticker Wave]"
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("message_create_webhook", "webhook"),
-    ("message_create_other_bot", "bot"),
-    ("message_create_member_join", "system"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("message_create_webhook", "webhook"),
+        ("message_create_other_bot", "bot"),
+        ("message_create_member_join", "system"),
+    ],
+)
 def test_messages_that_must_not_cross(gateway, name, reason):
     assert convert.skip_reason(gateway.feed("MESSAGE_CREATE", load(name)), {BOT_ID}) == reason
 
 
 def test_our_own_bot_user_is_skipped(gateway):
     payload = load("message_create_text")
-    payload["author"] = {"id": str(BOT_ID), "username": "twinbridge", "global_name": None,
-                         "discriminator": "0", "avatar": None, "bot": True, "public_flags": 0}
+    payload["author"] = {
+        "id": str(BOT_ID),
+        "username": "twinbridge",
+        "global_name": None,
+        "discriminator": "0",
+        "avatar": None,
+        "bot": True,
+        "public_flags": 0,
+    }
     payload["content"] = "**Anna · Leicester:** hello"
     assert convert.skip_reason(gateway.feed("MESSAGE_CREATE", payload), {BOT_ID}) == "own_message"
 
@@ -184,6 +205,7 @@ def test_delete_has_no_author(gateway):
 
 # -- the cog's decisions, with recorded payloads ---------------------------------
 
+
 class RecordingIngress:
     def __init__(self):
         self.accepted = []
@@ -218,10 +240,13 @@ class OneLinkedChannel:
 
 @pytest.fixture
 def cog(gateway):
-    gateway.state.user = discord.ClientUser(state=gateway.state, data={
-        "id": str(BOT_ID), "username": "twinbridge", "discriminator": "0", "avatar": None, "bot": True})
-    return RelayCog(gateway.client, config=OneLinkedChannel(), ingress=RecordingIngress(),
-                    stats=CountingStats(), idmap=NoCopies())
+    gateway.state.user = discord.ClientUser(
+        state=gateway.state,
+        data={"id": str(BOT_ID), "username": "twinbridge", "discriminator": "0", "avatar": None, "bot": True},
+    )
+    return RelayCog(
+        gateway.client, config=OneLinkedChannel(), ingress=RecordingIngress(), stats=CountingStats(), idmap=NoCopies()
+    )
 
 
 async def test_cog_drops_unlinked_channels_before_anything_else(gateway, cog):
@@ -231,14 +256,23 @@ async def test_cog_drops_unlinked_channels_before_anything_else(gateway, cog):
 
 
 async def test_cog_counts_skips_and_accepts_members(gateway, cog):
-    for name in ("message_create_webhook", "message_create_other_bot", "message_create_member_join",
-                 "message_create_text", "message_create_reply"):
+    for name in (
+        "message_create_webhook",
+        "message_create_other_bot",
+        "message_create_member_join",
+        "message_create_text",
+        "message_create_reply",
+    ):
         await cog.on_message(gateway.feed("MESSAGE_CREATE", load(name)))
     await cog.on_raw_message_edit(gateway.feed("MESSAGE_UPDATE", load("message_update_embed")))
     await cog.on_raw_message_edit(gateway.feed("MESSAGE_UPDATE", load("message_update_edit")))
     await cog.on_raw_message_delete(gateway.feed("MESSAGE_DELETE", load("message_delete")))
-    assert cog._stats.counts == {"discord.skipped.webhook": 1, "discord.skipped.bot": 1,
-                                 "discord.skipped.system": 1, "discord.skipped.not_edited": 1}
+    assert cog._stats.counts == {
+        "discord.skipped.webhook": 1,
+        "discord.skipped.bot": 1,
+        "discord.skipped.system": 1,
+        "discord.skipped.not_edited": 1,
+    }
     assert [(e.kind, e.source.message_id) for e in cog._ingress.accepted] == [
         (EventKind.NEW, load("message_create_text")["id"]),
         (EventKind.NEW, load("message_create_reply")["id"]),

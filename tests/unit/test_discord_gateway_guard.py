@@ -6,6 +6,7 @@ what that relies on (then re-check the guard and the version range in
 pyproject.toml); the behaviour itself is tested against the stand-in in
 tests/integration/test_discord_adapter.py.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -33,8 +34,15 @@ def test_the_version_is_one_the_guard_was_checked_against():
 async def test_every_parser_but_the_session_ones_is_guarded_and_a_bad_payload_is_skipped(caplog):
     client = build_bot()
     parsers = client._connection.parsers
-    assert {"MESSAGE_CREATE", "MESSAGE_UPDATE", "MESSAGE_DELETE", "INTERACTION_CREATE", "GUILD_CREATE",
-            "READY", "RESUMED"} <= set(parsers)
+    assert {
+        "MESSAGE_CREATE",
+        "MESSAGE_UPDATE",
+        "MESSAGE_DELETE",
+        "INTERACTION_CREATE",
+        "GUILD_CREATE",
+        "READY",
+        "RESUMED",
+    } <= set(parsers)
     skipped: list[str] = []
     skip_malformed_events(client, skipped.append)
     skip_malformed_events(client, skipped.append)  # idempotent: wrapped once

@@ -1,4 +1,5 @@
 """How relayed posts look on Discord: labels, splitting, mentions, replies."""
+
 from __future__ import annotations
 
 import json
@@ -13,11 +14,13 @@ import bridge.discord
 from bridge.discord import render
 from core.models import Attachment
 
-LONG_TEXT = json.loads((Path(bridge.discord.__file__).parent / "payloads" / "message_create_long_text.json")
-                       .read_text(encoding="utf-8"))["content"]
+LONG_TEXT = json.loads(
+    (Path(bridge.discord.__file__).parent / "payloads" / "message_create_long_text.json").read_text(encoding="utf-8")
+)["content"]
 
 
 # -- the webhook username -------------------------------------------------------
+
 
 def test_label_is_sender_and_community():
     assert render.webhook_username("Anna", "Leicester") == "Anna · Leicester"
@@ -52,6 +55,7 @@ def test_label_is_one_line_and_never_empty():
 
 
 # -- splitting over 2000 ------------------------------------------------------------
+
 
 def _same_words(parts, text):
     return " ".join(" ".join(parts).split()) == " ".join(text.split())
@@ -95,12 +99,15 @@ def test_short_text_is_one_part():
 
 # -- mentions --------------------------------------------------------------------------
 
+
 def _sent_allowed_mentions(allow_users: bool, client_default: discord.AllowedMentions | None) -> dict:
     """What discord.py really puts in the request body, with or without the
     client-wide default the adapter configures merged in."""
-    with handle_message_parameters(content="@everyone <@&123> <@42>",
-                                   allowed_mentions=render.allowed_mentions(allow_users),
-                                   previous_allowed_mentions=client_default) as params:
+    with handle_message_parameters(
+        content="@everyone <@&123> <@42>",
+        allowed_mentions=render.allowed_mentions(allow_users),
+        previous_allowed_mentions=client_default,
+    ) as params:
         return params.payload["allowed_mentions"]
 
 
@@ -112,9 +119,13 @@ def test_allowed_mentions_always_present_and_never_everyone_or_roles(client_defa
 
 # -- body ----------------------------------------------------------------------------
 
+
 def test_compose_marks_unrelayed_attachments_and_italicises_notes():
-    body = render.compose("Look!", (Attachment(kind="photo", file_id="AgAD"), Attachment(kind="document")),
-                          ("not translated: the translator was unavailable",))
+    body = render.compose(
+        "Look!",
+        (Attachment(kind="photo", file_id="AgAD"), Attachment(kind="document")),
+        ("not translated: the translator was unavailable",),
+    )
     assert body == "Look!\n[photo] [document]\n*not translated: the translator was unavailable*"
 
 
@@ -140,8 +151,10 @@ def test_reply_quote_is_short():
 
 def test_reply_to_a_relayed_reply_does_not_nest_quotes():
     relayed = f"> Hello\n{LINK}\nHi back"
-    assert render.reply_quote(relayed, "https://discord.com/channels/1/2/4") == \
-        "> Hi back\nhttps://discord.com/channels/1/2/4\n"
+    assert (
+        render.reply_quote(relayed, "https://discord.com/channels/1/2/4")
+        == "> Hi back\nhttps://discord.com/channels/1/2/4\n"
+    )
 
 
 def test_jump_url():
@@ -157,13 +170,16 @@ def _shows(content: str) -> str:
     return _SHOWN.sub(r"\1", content).replace("\u200b", "")
 
 
-@pytest.mark.parametrize("typed", [
-    "**bold** __under__ ~~strike~~ ||spoiler|| `code` ```block```",
-    "# h1\n## h2\n### h3\n-# subtext\n> quote\n>>> block\n- item\n* item\n+ item\n1. one\n2) two",
-    "[masked](https://evil.example) and [x]( https://evil.example )",
-    "<@123456789012345678> <@&42> <#123456789012345678> <t:1700000000:R> <:e:123456789012345678> </x:1>",
-    "back\\slash \\* \\\\",
-])
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "**bold** __under__ ~~strike~~ ||spoiler|| `code` ```block```",
+        "# h1\n## h2\n### h3\n-# subtext\n> quote\n>>> block\n- item\n* item\n+ item\n1. one\n2) two",
+        "[masked](https://evil.example) and [x]( https://evil.example )",
+        "<@123456789012345678> <@&42> <#123456789012345678> <t:1700000000:R> <:e:123456789012345678> </x:1>",
+        "back\\slash \\* \\\\",
+    ],
+)
 def test_escape_shows_exactly_what_was_typed(typed):
     escaped = render.escape(typed)
     assert _shows(escaped) == typed

@@ -1,4 +1,5 @@
 """The plain functions behind poison-message handling (workers/failures.py)."""
+
 from __future__ import annotations
 
 from core.models import PlatformEvent

@@ -1,4 +1,5 @@
 """Per-message language detection (workers/translation/detection.py)."""
+
 from __future__ import annotations
 
 import socket
@@ -30,31 +31,50 @@ def corpus() -> list[tuple[str, str]]:
     return rows
 
 
-@pytest.mark.parametrize(("text", "expected"), [
-    ("anyone going to Leicester on saturday?", "en"),
-    ("my phone died, will call u later", "en"),
-    ("wer kommt am Samstag mit nach Krefeld?", "de"),
-    ("weis jemand wo der Schlüssel für die Halle ist", "de"),
-    ("qui vient à Strasbourg samedi ?", "fr"),
-    ("jsp si je peux venir, je te dis demain", "fr"),
-    ("¿quién viene a Masaya el sábado?", "es"),
-    ("q hora es la cena del viernes?", "es"),
-    ("周六谁去重庆？", "zh"),
-    ("欢迎Priya加入群聊 😊", "zh"),
-    ("શનિવારે રાજકોટ કોણ આવે છે?", "gu"),
-    ("જૂનમાં Leicester કોણ જાય છે?", "gu"),
-])
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("anyone going to Leicester on saturday?", "en"),
+        ("my phone died, will call u later", "en"),
+        ("wer kommt am Samstag mit nach Krefeld?", "de"),
+        ("weis jemand wo der Schlüssel für die Halle ist", "de"),
+        ("qui vient à Strasbourg samedi ?", "fr"),
+        ("jsp si je peux venir, je te dis demain", "fr"),
+        ("¿quién viene a Masaya el sábado?", "es"),
+        ("q hora es la cena del viernes?", "es"),
+        ("周六谁去重庆？", "zh"),
+        ("欢迎Priya加入群聊 😊", "zh"),
+        ("શનિવારે રાજકોટ કોણ આવે છે?", "gu"),
+        ("જૂનમાં Leicester કોણ જાય છે?", "gu"),
+    ],
+)
 def test_representative_lines(text, expected):
     found = detect_language(text, LINK)
     assert found is not None and found.language == expected
     assert 0.0 <= found.confidence <= 1.0
 
 
-@pytest.mark.parametrize("text", [
-    "", "   ", "👍", "😂😂😂", "🎂🎉", "https://example.com/photos/2026", "www.krefeld.de",
-    "12:30", "+49 2151 123456", "ok", "OK!!", "lol", "@anna_k", "<@123456789> <:party:987654>",
-    "好", "好的",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   ",
+        "👍",
+        "😂😂😂",
+        "🎂🎉",
+        "https://example.com/photos/2026",
+        "www.krefeld.de",
+        "12:30",
+        "+49 2151 123456",
+        "ok",
+        "OK!!",
+        "lol",
+        "@anna_k",
+        "<@123456789> <:party:987654>",
+        "好",
+        "好的",
+    ],
+)
 def test_too_little_text_is_unsure(text):
     assert detect_language(text, LINK) is None
 
@@ -70,11 +90,14 @@ def test_a_script_of_a_few_words_does_not_outvote_the_sentence():
     assert detect_language("meet at Rajkot station, ask for રમેશભાઈ", LINK).language == "en"
 
 
-@pytest.mark.parametrize("text", [
-    "Guten Morgen, wie geht es euch allen heute?",
-    "wer kommt am Samstag mit nach Krefeld?",
-    "das Wetter ist diese Woche echt furchtbar",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Guten Morgen, wie geht es euch allen heute?",
+        "wer kommt am Samstag mit nach Krefeld?",
+        "das Wetter ist diese Woche echt furchtbar",
+    ],
+)
 def test_candidates_are_respected(text):
     found = detect_language(text, {"en", "fr"})
     assert found is None or found.language in {"en", "fr"}
@@ -100,8 +123,12 @@ def test_model_loads_once_across_threads():
     detection._model()  # loaded: later calls must return the very same object
     first = detection._model()
     seen = []
-    threads = [threading.Thread(target=lambda: seen.append(
-        (detection._model(), detect_language("see you at the station at seven", LINK)))) for _ in range(8)]
+    threads = [
+        threading.Thread(
+            target=lambda: seen.append((detection._model(), detect_language("see you at the station at seven", LINK)))
+        )
+        for _ in range(8)
+    ]
     for t in threads:
         t.start()
     for t in threads:
@@ -115,6 +142,7 @@ def test_model_loads_once_across_threads():
 def test_no_network_is_used(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("language detection must not touch the network")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket, "getaddrinfo", refuse)
     detection._restricted.cache_clear()

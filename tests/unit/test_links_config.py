@@ -1,4 +1,5 @@
 """`config/links.yaml` validation: every problem names file, field and fix."""
+
 from __future__ import annotations
 
 import textwrap
@@ -57,8 +58,11 @@ def test_unknown_community_in_link_suggests_the_right_one(tmp_path):
 
 
 def test_every_problem_is_reported_not_just_the_first(tmp_path):
-    bad = GOOD.replace("language: de", "language: deutsch").replace("direction: both", "direction: sideways") \
+    bad = (
+        GOOD.replace("language: de", "language: deutsch")
+        .replace("direction: both", "direction: sideways")
         .replace("discord: 112233445566778899", "discord: 12345")
+    )
     found = problems(tmp_path, bad)
     fields = [m.split(": ")[1] for m in found]
     assert "communities.krefeld.language" in fields
@@ -79,13 +83,16 @@ def test_missing_file_explains_where_to_start(tmp_path):
 
 
 def test_unknown_field_and_policy_values(tmp_path):
-    text = GOOD + """
+    text = (
+        GOOD
+        + """
 policies:
   community:
     sender: nickname
     redact: [email, passport]
     translaton: [libre]
 """
+    )
     found = problems(tmp_path, text)
     joined = "\n".join(found)
     assert "policies.community.sender" in joined and "'nickname' is not allowed" in joined
@@ -94,22 +101,28 @@ policies:
 
 
 def test_school_policy_refuses_outside_translators(tmp_path):
-    text = GOOD.replace("policy: community", "policy: school") + """
+    text = (
+        GOOD.replace("policy: community", "policy: school")
+        + """
 policies:
   school:
     moderators: ["telegram:1"]
     translation: [libre, google]
 """
+    )
     (msg,) = problems(tmp_path, text)
     assert "policies.school.translation" in msg and "google" in msg
 
 
 def test_pseudonyms_need_a_key_when_strict(tmp_path):
-    text = GOOD.replace("policy: community", "policy: school") + """
+    text = (
+        GOOD.replace("policy: community", "policy: school")
+        + """
 policies:
   school:
     moderators: ["telegram:1"]
 """
+    )
     load_links(write(tmp_path, text))  # fine when not strict
     (msg,) = problems(tmp_path, text, strict_secrets=True)
     assert "TWINBRIDGE_PSEUDONYM_KEY" in msg
@@ -141,9 +154,10 @@ def test_design_contract_community_fields_timezone_and_organisers(tmp_path):
         "    name: Krefeld\n"
         "    language: de\n"
         "    timezone: Europe/Berlin\n"
-        "    organisers: [\"discord:333\"]\n"
+        '    organisers: ["discord:333"]\n'
         "    chats: [{discord: 112233445566778899}]\n"
-        "links: [{id: leicester-krefeld, communities: [leicester, krefeld]}]\n")
+        "links: [{id: leicester-krefeld, communities: [leicester, krefeld]}]\n"
+    )
     config = load_links(path)
     assert config.communities["krefeld"].timezone == "Europe/Berlin"
     assert config.communities["krefeld"].organisers == ("discord:333",)

@@ -1,4 +1,5 @@
 """The privacy formatter every process logs through (core/logging_setup.py)."""
+
 from __future__ import annotations
 
 import logging
@@ -27,8 +28,9 @@ def test_http_bodies_and_webhook_credentials_are_not_shown():
     shown = line("discord.http", "%s %s with %s has returned %s", "PATCH", url, '{"content": "secret words"}', 200)
     assert "secret" not in shown and "AbC-token" not in shown and "123456789012345678" not in shown
     assert "/webhooks/{id}/{token}/messages/55" in shown and "200" in shown
-    shown = line("discord.webhook.async_", "Webhook ID %s is rate limited. Retrying in %.2f seconds.",
-                 123456789012345678, 0.5)
+    shown = line(
+        "discord.webhook.async_", "Webhook ID %s is rate limited. Retrying in %.2f seconds.", 123456789012345678, 0.5
+    )
     assert "123456789012345678" not in shown and "0.50" in shown
 
 
@@ -48,26 +50,44 @@ def test_exceptions_show_their_type_and_frames_never_their_message():
 
 
 def test_celery_lines_show_no_arguments_or_exception_text():
-    shown = line("celery.app.trace", "Task %(name)s[%(id)s] %(description)s: %(exc)s",
-                 {"name": "twinbridge.process_event", "id": "1", "description": "raised unexpected",
-                  "exc": "KeyError('secret words')"})
+    shown = line(
+        "celery.app.trace",
+        "Task %(name)s[%(id)s] %(description)s: %(exc)s",
+        {
+            "name": "twinbridge.process_event",
+            "id": "1",
+            "description": "raised unexpected",
+            "exc": "KeyError('secret words')",
+        },
+    )
     assert shown.endswith("twinbridge.process_event[1] raised unexpected: KeyError")
-    shown = line("celery.app.trace", "Task %(name)s[%(id)s] retry: %(exc)s",
-                 {"name": "twinbridge.process_event", "id": "1", "exc": "Retry in 1s: KeyError('secret words')"})
+    shown = line(
+        "celery.app.trace",
+        "Task %(name)s[%(id)s] retry: %(exc)s",
+        {"name": "twinbridge.process_event", "id": "1", "exc": "Retry in 1s: KeyError('secret words')"},
+    )
     assert shown.endswith("twinbridge.process_event[1] retry: KeyError")
     shown = line("celery.pool", "TaskPool: Apply %s (args:%s kwargs:%s)", "<fn>", "('secret words',)", "{}")
     assert "secret" not in shown
 
 
 def test_tokens_are_scrubbed_from_any_line():
-    shown = line("aiohttp.client", "GET https://api.telegram.org/bot%s/getMe and %s", TG_TOKEN, DC_TOKEN,
-                 secrets=(TG_TOKEN, DC_TOKEN))
+    shown = line(
+        "aiohttp.client",
+        "GET https://api.telegram.org/bot%s/getMe and %s",
+        TG_TOKEN,
+        DC_TOKEN,
+        secrets=(TG_TOKEN, DC_TOKEN),
+    )
     assert TG_TOKEN not in shown and DC_TOKEN not in shown and "AAHdq" not in shown
     assert line("x", f"Authorization: Bot {DC_TOKEN}").count("[redacted]") >= 1
     assert DC_TOKEN not in line("x", f"token {DC_TOKEN}")  # by its shape, without being told
 
 
 def test_asyncio_never_retrieved_exceptions_show_the_type_only():
-    shown = line("asyncio", "Task exception was never retrieved\nfuture: <Task finished name='t' "
-                            "coro=<f() done> exception=KeyError('secret words')>")
+    shown = line(
+        "asyncio",
+        "Task exception was never retrieved\nfuture: <Task finished name='t' "
+        "coro=<f() done> exception=KeyError('secret words')>",
+    )
     assert "secret" not in shown and "exception=KeyError(...)" in shown

@@ -1,4 +1,5 @@
 """The moderation stage and the gates of the pipeline (pure functions)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -30,15 +31,21 @@ def ctx(tmp_path):
 
 
 def event(chat, text, attachments=(), kind=EventKind.NEW):
-    return PlatformEvent(kind=kind, source=MessageRef("telegram", chat, "7"), text=text, attachments=attachments,
-                         author=Author(id="5001", display_name="Anna Smith", first_name="Anna"))
+    return PlatformEvent(
+        kind=kind,
+        source=MessageRef("telegram", chat, "7"),
+        text=text,
+        attachments=attachments,
+        author=Author(id="5001", display_name="Anna Smith", first_name="Anna"),
+    )
 
 
 def test_community_policy_redacts_masks_and_keeps_only_photos(tmp_path):
     outcome = Outcome()
     photo, doc = Attachment("photo", "p"), Attachment("document", "d", "plan.pdf")
-    [post] = plan(event("-1001", "Mail anna.smith@example.org, it's fucking great", (photo, doc)), ctx(tmp_path),
-                  outcome)
+    [post] = plan(
+        event("-1001", "Mail anna.smith@example.org, it's fucking great", (photo, doc)), ctx(tmp_path), outcome
+    )
     assert "[email removed]" in post.text and "anna.smith" not in post.text
     assert "f******" in post.text and "fucking" not in post.text
     assert post.attachments == (photo,)

@@ -1,5 +1,6 @@
 """The translate stage of the pipeline (pure functions; the translator's
 providers are an in-memory implementation of the port)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -45,8 +46,13 @@ def setup(tmp_path, providers=True):
 
 
 def event(chat, text, kind=EventKind.NEW, attachments=()):
-    return PlatformEvent(kind=kind, source=MessageRef("telegram", chat, "10"), text=text, attachments=attachments,
-                         author=Author(id="5", display_name="Anna Smith", first_name="Anna"))
+    return PlatformEvent(
+        kind=kind,
+        source=MessageRef("telegram", chat, "10"),
+        text=text,
+        attachments=attachments,
+        author=Author(id="5", display_name="Anna Smith", first_name="Anna"),
+    )
 
 
 def test_each_destination_reads_its_language_translated_once_per_language(tmp_path):
@@ -57,7 +63,10 @@ def test_each_destination_reads_its_language_translated_once_per_language(tmp_pa
     assert german.text == "<de> See you at the Hochschule on Saturday" and german.language == "de"
     assert posts["telegram:-1002"].text == german.text
     assert (german.original, german.original_language, german.translated_by) == (
-        "See you at the Hochschule on Saturday", "en", "LibreTranslate")
+        "See you at the Hochschule on Saturday",
+        "en",
+        "LibreTranslate",
+    )
     assert "Hochschule" not in provider.calls[0][2][0]  # the glossary term stayed home
 
 
@@ -75,7 +84,8 @@ def test_no_translator_delivers_the_original_with_a_note_in_the_readers_language
     posts = {p.destination.key: p for p in plan(event("-1001", "Hello everyone, the bus leaves at nine"), ctx)}
     assert posts["telegram:-1003"].text == "Hello everyone, the bus leaves at nine"
     assert posts["telegram:-1003"].notes == (
-        "Sin traducir: no había ningún traductor disponible. Original en English.",)
+        "Sin traducir: no había ningún traductor disponible. Original en English.",
+    )
     assert not posts["telegram:-1003"].original
 
 

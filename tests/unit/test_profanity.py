@@ -1,4 +1,5 @@
 """The multilingual profanity filter (workers/moderation/profanity.py)."""
+
 from __future__ import annotations
 
 import tomllib
@@ -170,64 +171,75 @@ def test_scunthorpe_traps_come_through_unchanged(lang, line):
 
 def test_chat_corpus_has_no_false_positives():
     # 330 ordinary chat lines in many languages (the language-detection benchmark).
-    lines = [row.split("\t", 1)[1]
-             for row in (ROOT / "benchmarks" / "data" / "chat_lines.tsv").read_text(encoding="utf-8").splitlines()
-             if row and not row.startswith("#") and not row.startswith("lang\t")]
+    lines = [
+        row.split("\t", 1)[1]
+        for row in (ROOT / "benchmarks" / "data" / "chat_lines.tsv").read_text(encoding="utf-8").splitlines()
+        if row and not row.startswith("#") and not row.startswith("lang\t")
+    ]
     assert len(lines) > 300
     flagged = [line for line in lines if check_profanity(line, ALL).count]
     assert flagged == []
 
 
-@pytest.mark.parametrize(("line", "expected"), [
-    ("fuuuuck you", "f****** you"),
-    ("FUUUUUCK", "F*******"),
-    ("sh1t happens", "s*** happens"),
-    ("5h!t happens", "5*** happens"),
-    ("$hit happens", "$*** happens"),
-    ("you b1tch", "you b****"),
-    ("what an a$$hole", "what an a******"),
-    ("wh0re", "w****"),
-    ("f.u.c.k this", "f****** this"),
-    ("f-u-c-k this", "f****** this"),
-    ("f_u_c_k this", "f****** this"),
-    ("f u c k this", "f****** this"),
-    ("f. u. c. k. off", "f*********. off"),
-    ("what a s h i t day", "what a s****** day"),
-    ("bull-shit", "b********"),
-    ("ｆｕｃｋ", "ｆ***"),                         # full-width letters
-    ("fu\u200bck", "f****"),                        # zero-width space inside
-    ("fück dich", "f*** dich"),                     # accents do not hide it
-    ("fucking@", "f*******"),
-])
+@pytest.mark.parametrize(
+    ("line", "expected"),
+    [
+        ("fuuuuck you", "f****** you"),
+        ("FUUUUUCK", "F*******"),
+        ("sh1t happens", "s*** happens"),
+        ("5h!t happens", "5*** happens"),
+        ("$hit happens", "$*** happens"),
+        ("you b1tch", "you b****"),
+        ("what an a$$hole", "what an a******"),
+        ("wh0re", "w****"),
+        ("f.u.c.k this", "f****** this"),
+        ("f-u-c-k this", "f****** this"),
+        ("f_u_c_k this", "f****** this"),
+        ("f u c k this", "f****** this"),
+        ("f. u. c. k. off", "f*********. off"),
+        ("what a s h i t day", "what a s****** day"),
+        ("bull-shit", "b********"),
+        ("ｆｕｃｋ", "ｆ***"),  # full-width letters
+        ("fu\u200bck", "f****"),  # zero-width space inside
+        ("fück dich", "f*** dich"),  # accents do not hide it
+        ("fucking@", "f*******"),
+    ],
+)
 def test_obfuscations(line, expected):
     result = check_profanity(line, ["en"])
     assert (result.text, result.count) == (expected, 1)
     _assert_masking(line, result)
 
 
-@pytest.mark.parametrize("line", [
-    "f uck you",    # spaced form only when every letter stands alone
-    "sh it",
-    "fuuck",        # a letter doubled exactly is not stretching (Twatt, putto)
-    "2fuck",        # not a whole word
-    "x1fuck",
-])
+@pytest.mark.parametrize(
+    "line",
+    [
+        "f uck you",  # spaced form only when every letter stands alone
+        "sh it",
+        "fuuck",  # a letter doubled exactly is not stretching (Twatt, putto)
+        "2fuck",  # not a whole word
+        "x1fuck",
+    ],
+)
 def test_not_obfuscations(line):
     assert check_profanity(line, ["en"]).count == 0
 
 
-@pytest.mark.parametrize(("line", "langs", "expected"), [
-    ("SCHEISSE", ["de"], "S*******"),
-    ("Scheisse", ["de"], "S*******"),
-    ("SCHEIẞE", ["de"], "S******"),
-    ("Hurensöhne", ["de"], "H*********"),
-    ("jodete", ["es"], "j*****"),
-    ("encule", ["fr"], "e*****"),
-    ("sale pute", ["fr"], "s*** ****"),
-    ("porco   dio", ["it"], "p****   ***"),
-    ("傻.逼", ["zh"], "傻**"),
-    ("操 你 妈", ["zh"], "操****"),
-])
+@pytest.mark.parametrize(
+    ("line", "langs", "expected"),
+    [
+        ("SCHEISSE", ["de"], "S*******"),
+        ("Scheisse", ["de"], "S*******"),
+        ("SCHEIẞE", ["de"], "S******"),
+        ("Hurensöhne", ["de"], "H*********"),
+        ("jodete", ["es"], "j*****"),
+        ("encule", ["fr"], "e*****"),
+        ("sale pute", ["fr"], "s*** ****"),
+        ("porco   dio", ["it"], "p****   ***"),
+        ("傻.逼", ["zh"], "傻**"),
+        ("操 你 妈", ["zh"], "操****"),
+    ],
+)
 def test_case_accents_and_separators(line, langs, expected):
     result = check_profanity(line, langs)
     assert (result.text, result.count) == (expected, 1)
@@ -294,8 +306,7 @@ def test_chinese_substrings_need_two_characters_and_no_stretching():
 
 
 def test_list_format():
-    entries = profanity._parse(
-        "# header\n\nfuck*\nson of a gun  # trailing comment\nslur !\nScheiße\n")
+    entries = profanity._parse("# header\n\nfuck*\nson of a gun  # trailing comment\nslur !\nScheiße\n")
     assert [(e.words, e.prefix, e.severe) for e in entries] == [
         (("fuck",), True, False),
         (("son", "of", "a", "gun"), False, False),
@@ -305,6 +316,7 @@ def test_list_format():
 
 
 # --- the lists ship as package data ---------------------------------------------
+
 
 def test_lists_are_found_through_importlib_resources():
     folder = resources.files("workers.moderation").joinpath("wordlists")
@@ -342,6 +354,7 @@ def test_lists_are_loaded_once_and_matchers_cached_per_language_set():
 
 def test_long_messages_stay_fast():
     import time
+
     check_profanity("warm up", ALL)
     start = time.perf_counter()
     for line in ("a " * 2000, "s " * 2000, "fuck " * 800, "x" * 4000, "$" * 4000):

@@ -1,5 +1,6 @@
 """The providers' HTTP sessions: kept, and reading the environment on each request
 only where it matters (a proxy or a netrc file)."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,19 @@ import pytest
 from workers.translation import providers
 from workers.translation.providers import DeadlineExceeded, LibreProvider, new_session, request_within
 
-ENVIRONMENT = ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY",
-               "NO_PROXY", "NETRC", "REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+ENVIRONMENT = (
+    "http_proxy",
+    "https_proxy",
+    "all_proxy",
+    "no_proxy",
+    "HTTP_PROXY",
+    "HTTPS_PROXY",
+    "ALL_PROXY",
+    "NO_PROXY",
+    "NETRC",
+    "REQUESTS_CA_BUNDLE",
+    "CURL_CA_BUNDLE",
+)
 
 
 @pytest.fixture(autouse=True)
@@ -83,7 +95,7 @@ class _Answers(BaseHTTPRequestHandler):
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
         for start in range(0, len(body), 1 if self.path == "/drip" else len(body)):
-            self.wfile.write(body[start:start + (1 if self.path == "/drip" else len(body))])
+            self.wfile.write(body[start : start + (1 if self.path == "/drip" else len(body))])
             self.wfile.flush()
             if self.path == "/drip":
                 time.sleep(0.02)

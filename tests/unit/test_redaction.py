@@ -1,4 +1,5 @@
 """Redaction of personal data: a hand-written multilingual corpus plus focused checks."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -92,8 +93,9 @@ def test_markers_are_plain_ascii_in_brackets():
         assert marker.isascii() and marker.startswith("[") and marker.endswith("]")
 
 
-@pytest.mark.parametrize("iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000",
-                                  "GB29 NWBK 6016 1331 9268 19"])
+@pytest.mark.parametrize(
+    "iban", ["DE89 3704 0044 0532 0130 00", "DE89370400440532013000", "GB29 NWBK 6016 1331 9268 19"]
+)
 def test_iban_checksum_valid(iban):
     assert iban_is_valid(iban)
     assert redact(f"IBAN: {iban}.", {"iban"}) == Redacted("IBAN: [IBAN removed].", {"iban": 1})
@@ -140,8 +142,15 @@ def test_luhn():
 def test_ipv4_versus_version_numbers():
     assert redact("server 192.168.1.20 is up", {"ip"}).text == "server [IP address removed] is up"
     assert redact("at 10.0.0.1:8080.", {"ip"}).text == "at [IP address removed]."
-    for text in ["release 1.2.3", "v1.2.3.4", "version 10.0.19045.3693", "300.1.1.1", "23.11.2026", "1.2.3.4.5",
-                 "10.01.20.30"]:
+    for text in [
+        "release 1.2.3",
+        "v1.2.3.4",
+        "version 10.0.19045.3693",
+        "300.1.1.1",
+        "23.11.2026",
+        "1.2.3.4.5",
+        "10.01.20.30",
+    ]:
         assert redact(text, {"ip"}) == Redacted(text, {}), text
 
 
@@ -174,9 +183,7 @@ def test_postcodes_need_their_region_and_context():
 
 def test_handles():
     text = "hi @anna_school, <@!123456789012345678>, @everyone, @home, @ 5pm, a@b"
-    assert redact(text, {"handle"}).text == (
-        "hi [handle removed], [handle removed], @everyone, @home, @ 5pm, a@b"
-    )
+    assert redact(text, {"handle"}).text == ("hi [handle removed], [handle removed], @everyone, @home, @ 5pm, a@b")
 
 
 def test_markers_already_in_the_text_are_left_alone():
@@ -200,11 +207,14 @@ def test_finds_are_spans_of_the_original_text_hidden_characters_included():
     text = "mail a\u200bnna@exam\u00adple.org, call \uff10\uff17\uff17\uff10\uff10 900123 ok"
     finds = find(text, KINDS, {"GB"})
     assert [(text[s:e], kind) for s, e, kind in finds] == [
-        ("a\u200bnna@exam\u00adple.org", "email"), ("\uff10\uff17\uff17\uff10\uff10 900123", "phone")]
+        ("a\u200bnna@exam\u00adple.org", "email"),
+        ("\uff10\uff17\uff17\uff10\uff10 900123", "phone"),
+    ]
     # Everything else stays exactly as typed, invisible characters outside the finds too.
-    text = "\u200bHi\u00a0there\u200d! Call 0 7 7 0 0 9 0 0 1 2 3, caf\u0065\u0301 at 14:30 \U0001F44B"
+    text = "\u200bHi\u00a0there\u200d! Call 0 7 7 0 0 9 0 0 1 2 3, caf\u0065\u0301 at 14:30 \U0001f44b"
     assert redact(text, KINDS, {"GB"}).text == (
-        "\u200bHi\u00a0there\u200d! Call [phone removed], caf\u0065\u0301 at 14:30 \U0001F44B")
+        "\u200bHi\u00a0there\u200d! Call [phone removed], caf\u0065\u0301 at 14:30 \U0001f44b"
+    )
 
 
 def test_a_phone_number_goes_because_of_its_shape_not_its_allocation():

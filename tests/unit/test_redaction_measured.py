@@ -5,6 +5,7 @@ An item leaks unless every letter and digit of it is inside something redaction
 removed (of any kind); a look-alike is wrongly removed when any of its characters
 is; text around the items must stay as typed. `python -m tests.unit.test_redaction_measured`
 prints the figures for docs/privacy.md."""
+
 from __future__ import annotations
 
 import re
@@ -47,7 +48,7 @@ def _parse(number: int, raw: str) -> Line:
     text, items, pos = [], [], 0
     length = 0
     for m in _MARKUP.finditer(marked):
-        text.append(marked[pos:m.start()])
+        text.append(marked[pos : m.start()])
         length += m.start() - pos
         personal = m.group(1) is not None
         kind, value = (m.group(1), m.group(2)) if personal else (m.group(3), m.group(4))
@@ -56,12 +57,16 @@ def _parse(number: int, raw: str) -> Line:
         length += len(value)
         pos = m.end()
     text.append(marked[pos:])
-    return Line(number, "".join(text), tuple(items), frozenset() if kinds == "-" else frozenset(kinds.split(",")),
-                language)
+    return Line(
+        number, "".join(text), tuple(items), frozenset() if kinds == "-" else frozenset(kinds.split(",")), language
+    )
 
 
-LINES = [_parse(n, raw) for n, raw in enumerate(CORPUS.read_text(encoding="utf-8").splitlines(), 1)
-         if raw.strip() and not raw.startswith("#")]
+LINES = [
+    _parse(n, raw)
+    for n, raw in enumerate(CORPUS.read_text(encoding="utf-8").splitlines(), 1)
+    if raw.strip() and not raw.startswith("#")
+]
 LANGUAGES = tuple(dict.fromkeys(line.language for line in LINES))
 BROAD = frozenset(regions_for_languages(LANGUAGES))
 
@@ -86,10 +91,13 @@ def outcome(line: Line, regions: frozenset[str]) -> Outcome:
         removed[start:end] = [True] * (end - start)
     covered = [False] * len(line.text)
     for item in line.items:
-        covered[item.start:item.end] = [True] * (item.end - item.start)
-    leaked = [i for i in line.items if i.personal and not all(
-        removed[k] for k in range(i.start, i.end) if line.text[k].isalnum())]
-    wrong = [i for i in line.items if not i.personal and any(removed[i.start:i.end])]
+        covered[item.start : item.end] = [True] * (item.end - item.start)
+    leaked = [
+        i
+        for i in line.items
+        if i.personal and not all(removed[k] for k in range(i.start, i.end) if line.text[k].isalnum())
+    ]
+    wrong = [i for i in line.items if not i.personal and any(removed[i.start : i.end])]
     collateral = "".join(c for k, c in enumerate(line.text) if removed[k] and not covered[k] and c.isalnum())
     return Outcome(leaked, wrong, collateral, frozenset(kind for _, _, kind in finds))
 
@@ -103,7 +111,13 @@ def test_corpus_covers_five_languages_every_kind_and_look_alikes():
     personal = {"phone", "email", "url", "handle", "postcode"}
     assert {i.kind for line in LINES for i in line.items if i.personal} >= personal
     assert {i.kind for line in LINES for i in line.items if not i.personal} >= {
-        "date", "time", "price", "year", "order", "room"}
+        "date",
+        "time",
+        "price",
+        "year",
+        "order",
+        "room",
+    }
 
 
 @pytest.mark.parametrize("setting", ["broad", "narrow"])
@@ -112,9 +126,10 @@ def test_nothing_leaks_and_look_alikes_stay(line, setting):
     if line.text in KNOWN_EXCEPTIONS:
         pytest.xfail(KNOWN_EXCEPTIONS[line.text])
     result = outcome(line, BROAD if setting == "broad" else narrow(line.language))
-    assert result.leaked == [], f"{line.text!r}: {[line.text[i.start:i.end] for i in result.leaked]} crossed"
+    assert result.leaked == [], f"{line.text!r}: {[line.text[i.start : i.end] for i in result.leaked]} crossed"
     assert result.wrongly_removed == [], (
-        f"{line.text!r}: {[line.text[i.start:i.end] for i in result.wrongly_removed]} removed")
+        f"{line.text!r}: {[line.text[i.start : i.end] for i in result.wrongly_removed]} removed"
+    )
     assert result.collateral == "", f"{line.text!r}: {result.collateral!r} removed around the items"
     assert result.found_kinds == line.kinds
 
@@ -147,7 +162,9 @@ def _table(counts: dict, what: str) -> str:
 
 
 if __name__ == "__main__":
-    for name, regions_of in (("every corpus language's regions", lambda line: BROAD),
-                             ("a link of the line's language and English", lambda line: narrow(line.language))):
+    for name, regions_of in (
+        ("every corpus language's regions", lambda line: BROAD),
+        ("a link of the line's language and English", lambda line: narrow(line.language)),
+    ):
         leaks, removals = figures(regions_of)
         print(f"\n### {name}\n\n{_table(leaks, 'leaked / items')}\n\n{_table(removals, 'removed / look-alikes')}")

@@ -1,4 +1,5 @@
 """Routing and the sender as the policy shows it (pure functions)."""
+
 from __future__ import annotations
 
 import textwrap
@@ -28,14 +29,20 @@ def config(tmp_path):
 
 
 def event(platform, chat, text="Hello", kind=EventKind.NEW):
-    return PlatformEvent(kind=kind, source=MessageRef(platform, chat, "10"),
-                         author=Author(id="5", display_name="Anna Smith", first_name="Anna"), text=text)
+    return PlatformEvent(
+        kind=kind,
+        source=MessageRef(platform, chat, "10"),
+        author=Author(id="5", display_name="Anna Smith", first_name="Anna"),
+        text=text,
+    )
 
 
 def test_routes_to_every_other_chat_of_the_link(tmp_path):
     targets = route(event("telegram", "-1001"), config(tmp_path))
     assert [(link, c.key) for link, c in targets] == [
-        ("lk", "discord:112233445566778899"), ("lk", "telegram:-1003"), ("lk", "discord:112233445566778800"),
+        ("lk", "discord:112233445566778899"),
+        ("lk", "telegram:-1003"),
+        ("lk", "discord:112233445566778800"),
     ]
 
 
@@ -49,7 +56,9 @@ def test_one_way_link_listeners_do_not_speak(tmp_path):
     assert "telegram:-1009" not in {c.key for _, c in route(event("discord", "112233445566778899"), cfg)}
     # The organisers reach Leicester and Krefeld through the one-way link.
     assert {c.key for _, c in route(event("telegram", "-1009"), cfg)} == {
-        "telegram:-1001", "discord:112233445566778899"}
+        "telegram:-1001",
+        "discord:112233445566778899",
+    }
 
 
 def test_plan_builds_posts_with_label_and_policy(tmp_path):

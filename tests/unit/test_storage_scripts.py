@@ -1,6 +1,7 @@
 """The Lua scripts live in core/storage/scripts/ and are run by name: every name the code
 runs has its file, every file is run somewhere, and each loads whole (prologue and
 constants filled in)."""
+
 from __future__ import annotations
 
 import ast
@@ -17,9 +18,14 @@ def _names_run() -> set[str]:
     names = set()
     for path in (ROOT / "core").rglob("*.py"):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
-                    and node.func.attr in ("register", "run") and ast.unparse(node.func.value) == "scripts"
-                    and len(node.args) >= 2 and isinstance(node.args[1], ast.Constant)):
+            if (
+                isinstance(node, ast.Call)
+                and isinstance(node.func, ast.Attribute)
+                and node.func.attr in ("register", "run")
+                and ast.unparse(node.func.value) == "scripts"
+                and len(node.args) >= 2
+                and isinstance(node.args[1], ast.Constant)
+            ):
                 names.add(node.args[1].value)
     return names
 

@@ -1,4 +1,5 @@
 """Recorded Bot API updates -> aiogram types -> the bridge's events (or a skip reason)."""
+
 from __future__ import annotations
 
 import json
@@ -84,7 +85,8 @@ def test_document_and_voice_become_attachments():
     document = convert("document")
     assert document.text == ""
     assert [(a.kind, a.file_name, a.mime_type) for a in document.attachments] == [
-        ("document", "programme.pdf", "application/pdf")]
+        ("document", "programme.pdf", "application/pdf")
+    ]
     voice = convert("voice")
     assert [a.kind for a in voice.attachments] == ["voice"]
 
@@ -95,15 +97,18 @@ def test_sticker_becomes_text_with_its_emoji():
     assert event.attachments == ()
 
 
-@pytest.mark.parametrize("name, reason", [
-    ("poll", "poll"),
-    ("dice", "dice"),
-    ("new_chat_members", "service"),
-    ("pinned_message", "service"),
-    ("from_bot", "from_bot"),
-    ("via_bot", "from_bot"),
-    ("bot_command", "command"),
-])
+@pytest.mark.parametrize(
+    "name, reason",
+    [
+        ("poll", "poll"),
+        ("dice", "dice"),
+        ("new_chat_members", "service"),
+        ("pinned_message", "service"),
+        ("from_bot", "from_bot"),
+        ("via_bot", "from_bot"),
+        ("bot_command", "command"),
+    ],
+)
 def test_skipped_on_purpose(name, reason):
     message, kind = load(name)
     assert skip_reason(message) == reason
@@ -135,8 +140,9 @@ def test_forum_topic_root_is_not_a_reply():
 
 def test_a_command_later_in_the_text_is_not_a_command():
     message, _ = load("text_message")
-    message = message.model_copy(update={"text": "see /privacy", "entities": [
-        MessageEntity(type="bot_command", offset=4, length=8)]})
+    message = message.model_copy(
+        update={"text": "see /privacy", "entities": [MessageEntity(type="bot_command", offset=4, length=8)]}
+    )
     assert skip_reason(message) is None
 
 

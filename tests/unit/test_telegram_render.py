@@ -1,5 +1,6 @@
 """How relayed posts are written for Telegram; checked against the stand-in's
 HTML parser, which rejects what Telegram rejects."""
+
 from __future__ import annotations
 
 import pytest
@@ -11,9 +12,15 @@ from bridge.telegram.render import TEXT_LIMIT, render_parts, split_text, utf16_l
 
 
 def post(text: str = "Hallo", **changes) -> OutboundPost:
-    fields = dict(kind=EventKind.NEW, link_id="leicester-krefeld", destination=ChatRef("telegram", "-1001000000001"),
-                  source=MessageRef("discord", "112233445566778899", "1"), sender="Jonas", community="Krefeld",
-                  text=text)
+    fields = dict(
+        kind=EventKind.NEW,
+        link_id="leicester-krefeld",
+        destination=ChatRef("telegram", "-1001000000001"),
+        source=MessageRef("discord", "112233445566778899", "1"),
+        sender="Jonas",
+        community="Krefeld",
+        text=text,
+    )
     fields.update(changes)
     return OutboundPost(**fields)
 
@@ -29,8 +36,9 @@ def test_label_is_bold_and_text_follows():
 
 def test_markup_typed_by_a_member_arrives_escaped():
     [html_text] = render_parts(post("<b>hi</b> & <a href='x'>y</a>", sender="<i>Eve</i> & co"))
-    assert html_text == ("<b>&lt;i&gt;Eve&lt;/i&gt; &amp; co · Krefeld:</b> "
-                         "&lt;b&gt;hi&lt;/b&gt; &amp; &lt;a href='x'&gt;y&lt;/a&gt;")
+    assert html_text == (
+        "<b>&lt;i&gt;Eve&lt;/i&gt; &amp; co · Krefeld:</b> &lt;b&gt;hi&lt;/b&gt; &amp; &lt;a href='x'&gt;y&lt;/a&gt;"
+    )
     text, entities = parse_html(html_text)
     assert text == "<i>Eve</i> & co · Krefeld: <b>hi</b> & <a href='x'>y</a>"
     assert [e["type"] for e in entities] == ["bold"]  # only our label
@@ -42,10 +50,16 @@ def test_entity_lookalikes_stay_literal():
 
 
 def test_notes_are_italic_lines_and_attachments_a_plain_marker():
-    [html_text] = render_parts(post("Schönes Foto", notes=("not translated", "<original>"),
-                                    attachments=(Attachment("photo", "x"), Attachment("document", "y"))))
-    assert html_text == ("<b>Jonas · Krefeld:</b> Schönes Foto\n<i>not translated</i>\n<i>&lt;original&gt;</i>\n"
-                         "[photo] [document]")
+    [html_text] = render_parts(
+        post(
+            "Schönes Foto",
+            notes=("not translated", "<original>"),
+            attachments=(Attachment("photo", "x"), Attachment("document", "y")),
+        )
+    )
+    assert html_text == (
+        "<b>Jonas · Krefeld:</b> Schönes Foto\n<i>not translated</i>\n<i>&lt;original&gt;</i>\n[photo] [document]"
+    )
     assert shown(html_text).endswith("[photo] [document]")
 
 
@@ -75,7 +89,7 @@ def test_text_over_the_limit_is_split_at_paragraphs_with_the_label_first():
     for part in parts:
         assert utf16_len(shown(part)) <= TEXT_LIMIT
     # Nothing lost, nothing doubled, cut between paragraphs.
-    body = [shown(parts[0])[len("Jonas · Krefeld: "):], shown(parts[1])]
+    body = [shown(parts[0])[len("Jonas · Krefeld: ") :], shown(parts[1])]
     assert "\n\n".join(body) == text
     assert body[0].endswith("Mai.") and body[1].startswith("Wir")
 
@@ -128,5 +142,6 @@ def test_a_chosen_name_stays_on_one_line_and_cannot_pose_as_another_community():
 
 def test_commands_typed_by_a_member_are_not_tappable():
     [html_text] = render_parts(post("tap /forgetme@twinbridge_bot or /consent, see https://x.org/a 1/2"))
-    assert html_text == ("<b>Jonas · Krefeld:</b> tap /\u2060forgetme@twinbridge_bot or /\u2060consent, "
-                         "see https://x.org/a 1/2")
+    assert html_text == (
+        "<b>Jonas · Krefeld:</b> tap /\u2060forgetme@twinbridge_bot or /\u2060consent, see https://x.org/a 1/2"
+    )

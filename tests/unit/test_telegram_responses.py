@@ -1,5 +1,6 @@
 """The Bot API response models aiogram validates with survive garbage collection
 (pydantic's cache of generic classes is weak; bridge/telegram/responses.py)."""
+
 from __future__ import annotations
 
 import gc

@@ -1,5 +1,6 @@
 """core.text.split_text: the one splitter behind Telegram's and Discord's
 message limits and the translators' request limits."""
+
 from __future__ import annotations
 
 import random
@@ -60,13 +61,16 @@ def test_telegram_counts_utf16_code_units_and_never_splits_an_emoji():
     assert all(len(p.encode("utf-16-le")) % 4 == 0 for p in parts)  # whole surrogate pairs
 
 
-@pytest.mark.parametrize("grapheme", [
-    "e\u0301",  # e + combining acute
-    "👩\u200d👩\u200d👧",  # a family: emoji joined by zero-width joiners
-    "👍🏽",  # a thumb with a skin tone
-    "🇩🇪",  # a flag: two regional indicators
-    "☺\ufe0f",  # an emoji presentation selector
-])
+@pytest.mark.parametrize(
+    "grapheme",
+    [
+        "e\u0301",  # e + combining acute
+        "👩\u200d👩\u200d👧",  # a family: emoji joined by zero-width joiners
+        "👍🏽",  # a thumb with a skin tone
+        "🇩🇪",  # a flag: two regional indicators
+        "☺\ufe0f",  # an emoji presentation selector
+    ],
+)
 def test_a_hard_cut_leaves_graphemes_whole(grapheme):
     text = grapheme * 40
     for limit in range(8, 30):

@@ -2,6 +2,7 @@
 
 Providers here are small in-memory implementations of the port (the real
 providers are exercised over HTTP in tests/integration/test_translation.py)."""
+
 from __future__ import annotations
 
 import threading
@@ -45,7 +46,8 @@ def test_placeholders_keep_glossary_links_and_mentions():
     assert "Krefeld" not in protected.text and "https://" not in protected.text and "@anna" not in protected.text
     assert protected.kept == ("Krefeld", "krefeld zoo", "https://zoo.example/x", "@anna")
     assert protected.restore(protected.text.upper()) == (
-        "SEE YOU IN Krefeld AT THE krefeld zoo: https://zoo.example/x @anna")
+        "SEE YOU IN Krefeld AT THE krefeld zoo: https://zoo.example/x @anna"
+    )
     # A translator that mangles spacing or drops a placeholder loses nothing.
     assert protected.restore("⟦ 1 ⟧ ⟦0⟧ ⟦2⟧") == "krefeld zoo Krefeld https://zoo.example/x @anna"
 
@@ -56,7 +58,7 @@ def test_nothing_to_translate(text):
 
 
 def test_chunks_cut_at_lines_then_sentences_then_words_and_join_back():
-    text = ("First line.\n" + "A sentence that goes on. " * 40 + "\n" + "x" * 250)
+    text = "First line.\n" + "A sentence that goes on. " * 40 + "\n" + "x" * 250
     pieces = chunks(text, 100)
     assert "".join(pieces) == text
     assert all(len(p) <= 100 for p in pieces)
@@ -67,10 +69,18 @@ def test_chunks_cut_at_lines_then_sentences_then_words_and_join_back():
     assert rejoin([p.strip() for p in pieces], pieces) == text
 
 
-@pytest.mark.parametrize("code,google,mymemory", [
-    ("de", "de", "de-DE"), ("zh", "zh-CN", "zh-CN"), ("zh-TW", "zh-TW", "zh-TW"), ("he", "iw", "he-IL"),
-    ("pt-BR", "pt", "pt-BR"), ("gu", "gu", "gu-IN"), ("en", "en", "en-GB"),
-])
+@pytest.mark.parametrize(
+    "code,google,mymemory",
+    [
+        ("de", "de", "de-DE"),
+        ("zh", "zh-CN", "zh-CN"),
+        ("zh-TW", "zh-TW", "zh-TW"),
+        ("he", "iw", "he-IL"),
+        ("pt-BR", "pt", "pt-BR"),
+        ("gu", "gu", "gu-IN"),
+        ("en", "en", "en-GB"),
+    ],
+)
 def test_codes_are_mapped_per_provider(code, google, mymemory):
     assert provider_code(code, set(GOOGLE_LANGUAGES_TO_CODES.values())) == google
     assert provider_code(code, set(MY_MEMORY_LANGUAGES_TO_CODES.values())) == mymemory
@@ -116,7 +126,8 @@ def test_unsupported_pair_goes_to_the_next_provider():
     libre = Upper(languages={"en", "de"})
     google = Upper("google")
     done = Translator({"libre": libre, "google": google}).translate(
-        Request("hello", "en", frozenset({"gu"}), ("libre", "google")))
+        Request("hello", "en", frozenset({"gu"}), ("libre", "google"))
+    )
     assert done["gu"].provider == "google" and libre.calls == []
 
 
@@ -125,7 +136,7 @@ def test_long_text_is_split_within_the_provider_limit_and_joined_in_order():
     text = " ".join(f"Sentence number {i} is here." for i in range(20))
     done = Translator({"libre": libre}).translate(Request(text, "en", frozenset({"de"}), ("libre",)))
     assert done["de"].text == text.upper()
-    (pieces, _, _), = libre.calls
+    ((pieces, _, _),) = libre.calls
     assert len(pieces) > 1 and all(len(p) <= 60 for p in pieces)
 
 
@@ -181,8 +192,13 @@ def test_a_single_target_in_the_calling_thread_stays_within_the_deadline():
     libre, mymemory = Stalled(clock), Stalled(clock, "mymemory")
     for provider in (libre, mymemory):
         provider.deadline = 5.0
-    translator = Translator({"libre": libre, "mymemory": mymemory}, deadline=5.0, call_timeout=10.0,
-                            clock=lambda: clock[0], sleep=lambda s: clock.__setitem__(0, clock[0] + s))
+    translator = Translator(
+        {"libre": libre, "mymemory": mymemory},
+        deadline=5.0,
+        call_timeout=10.0,
+        clock=lambda: clock[0],
+        sleep=lambda s: clock.__setitem__(0, clock[0] + s),
+    )
     done = translator.translate(Request("hello there", "en", frozenset({"de"}), ("libre", "mymemory")))
     assert done["de"].status == FAILED and done["de"].text == "hello there"
     # Every wait was given at most the time left (0.1 s at least), so the stalls add up to the deadline.

@@ -1,4 +1,5 @@
 """What the worker loads before its pool forks: pure data, never a connection."""
+
 from __future__ import annotations
 
 import textwrap

@@ -3,6 +3,7 @@ workers/stages/moderation.py): everything that needs the unredacted text or the
 policy's secrets — erasure's refusal, consent, each link's moderation, holds and
 their notices, how the sender is shown — then the moderated drafts handed to the
 translation stage, or, when nothing is to be translated, published here."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
@@ -44,16 +45,18 @@ def moderate_event(event: PlatformEvent, ingress_id: str | None, ctx: Context, r
     without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
     outcome = Outcome()
     drafts = moderated(event, ctx, outcome, without_consent=without_consent)
-    drafts = replace(drafts, posts=tuple(replace(post, author=person, written_at=event.timestamp)
-                                         for post in drafts.posts))
+    drafts = replace(
+        drafts, posts=tuple(replace(post, author=person, written_at=event.timestamp) for post in drafts.posts)
+    )
     # Before publishing: once the ingress entry is gone, a run that died here would not
     # come back, and a held message or an explanation would be lost. Both are idempotent.
     gate(event, author, outcome, ctx, redis, keys)
     after = after_data(event.source, event.timestamp, author, person, outcome)
     if drafts.needs_translation:
         return HandOver(drafts, after)
-    _published, erased_meanwhile = publish_and_record(redis, keys, ctx.config, drafts, list(drafts.posts),
-                                                      ingress_id, after)
+    _published, erased_meanwhile = publish_and_record(
+        redis, keys, ctx.config, drafts, list(drafts.posts), ingress_id, after
+    )
     if erased_meanwhile:
         raise TakeBack(author)
     return None
@@ -79,15 +82,25 @@ def gate(event: PlatformEvent, author: str, outcome: Outcome, ctx: Context, redi
         def marks(pipe) -> None:
             for link_id in consent_links:
                 stats.count_into(pipe, keys, "moderation.consent_missing")
-                members.note_explained_into(pipe, keys, link_id, author,
-                                            ctx.config.known_link(link_id).policy.retention_days)
+                members.note_explained_into(
+                    pipe, keys, link_id, author, ctx.config.known_link(link_id).policy.retention_days
+                )
+
         first_time = replies_of(redis, marks)[1::2]  # the SET NX replies
         for link_id, new in zip(consent_links, first_time, strict=True):
             if new:
                 link = ctx.config.known_link(link_id)
                 names = ", ".join(ctx.config.communities[c].name for c in link.communities if c != community.id)
-                notices.append(consent_explanation(event.source, event.author.id, names, community.name,
-                                                   community.language, link.policy.retention_days))
+                notices.append(
+                    consent_explanation(
+                        event.source,
+                        event.author.id,
+                        names,
+                        community.name,
+                        community.language,
+                        link.policy.retention_days,
+                    )
+                )
     for link_id, allowed in outcome.held.items():
         link = ctx.config.known_link(link_id)
         shown = ctx.shown(event.author, event.source.platform, link)

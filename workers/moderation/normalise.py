@@ -16,6 +16,7 @@ mathematical-bold letters. Detectors therefore run on a normalised copy:
 the characters of the original text that produced it (hidden characters
 inside included), so the rest of the message is kept exactly as typed.
 """
+
 from __future__ import annotations
 
 import unicodedata
@@ -40,8 +41,9 @@ class Normalised:
 
 
 def normalise(text: str) -> Normalised:
-    if text.isascii() or (unicodedata.is_normalized("NFKC", text)
-                          and not any(_folds(c) for c in text if not c.isascii())):
+    if text.isascii() or (
+        unicodedata.is_normalized("NFKC", text) and not any(_folds(c) for c in text if not c.isascii())
+    ):
         return Normalised(text)  # the common case: nothing to fold, offsets stay as they are
     out: list[str] = []
     starts: list[int] = []

@@ -28,6 +28,7 @@ Letters typed for digits inside a number count as digits ("o7700 9OO 123").
 Fewer than 7 digits is never a phone number here (room, order and house
 numbers; local numbers without an area code are let through).
 """
+
 from __future__ import annotations
 
 import re
@@ -57,8 +58,10 @@ _LETTER_DIGIT = re.compile(r"(?<![A-Za-z])[oOlI](?=\d{2})|(?<=\d)[oOlI]+(?![A-Za
 _AS_DIGITS = str.maketrans("oOlI", "0011")
 # Glued to a Latin, Greek or Cyrillic word it is part of a code ("A4711", "v2"); Chinese
 # and Japanese write numbers right after their words ("手机号是13800138000").
-_RUN = re.compile(r"(?<![A-Za-z]-)(?<![A-Za-z0-9_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff])(?<!\d[,:])"
-                  r"(?:\+ ?)?\(?\d[\d ()./-]*")
+_RUN = re.compile(
+    r"(?<![A-Za-z]-)(?<![A-Za-z0-9_\u00c0-\u024f\u0370-\u03ff\u0400-\u04ff])(?<!\d[,:])"
+    r"(?:\+ ?)?\(?\d[\d ()./-]*"
+)
 _GROUP = re.compile(r"\d+")
 _UNIT_AFTER = re.compile(
     r"\s?(?:[€$£¥₹%‰°元円人个次票位분원]|(?i:eur|usd|gbp|chf|cny|rmb|inr|pln|yen|yuan|euros?|dollars?|pounds?"
@@ -100,7 +103,7 @@ def _pieces(text: str, groups: list[tuple[int, int]]) -> Iterator[list[tuple[int
     (" / ", two spaces, a line break) after a whole one."""
     piece = [groups[0]]
     for before, group in pairwise(groups):
-        between = text[before[1]:group[0]]
+        between = text[before[1] : group[0]]
         strong = "  " in between or " / " in between or len(between) > 3
         # "02151 / 77 88 99" is one number: a cut needs a whole number before it.
         if "\n" in between or (strong and sum(e - s for s, e in piece) >= MIN_DIGITS):
@@ -110,8 +113,9 @@ def _pieces(text: str, groups: list[tuple[int, int]]) -> Iterator[list[tuple[int
     yield piece
 
 
-def _numbers_in(text: str, groups: list[tuple[int, int]], plus: bool,
-                national: tuple[str, ...]) -> Iterator[tuple[int, int]]:
+def _numbers_in(
+    text: str, groups: list[tuple[int, int]], plus: bool, national: tuple[str, ...]
+) -> Iterator[tuple[int, int]]:
     """The phone numbers among consecutive digit groups: the longest possible
     number from each group on (so "0151 2345678 0171 1234567" is two)."""
     if not plus:
@@ -146,8 +150,9 @@ def _numbers_in(text: str, groups: list[tuple[int, int]], plus: bool,
         yield start, end
 
 
-def _longest_from(text: str, groups: list[tuple[int, int]], digits: list[str], i: int, plus: bool,
-                  national: tuple[str, ...]) -> tuple[int, int, int] | None:
+def _longest_from(
+    text: str, groups: list[tuple[int, int]], digits: list[str], i: int, plus: bool, national: tuple[str, ...]
+) -> tuple[int, int, int] | None:
     """(start, end, next group) of the longest possible number starting at group i."""
     longest, count = i, 0  # at most MAX_DIGITS: a long run costs linear time, not quadratic
     while longest < len(groups) and count + len(digits[longest]) <= MAX_DIGITS:
@@ -161,8 +166,8 @@ def _longest_from(text: str, groups: list[tuple[int, int]], digits: list[str], i
             start, end = groups[i][0], groups[j - 1][1]
             if plus:
                 start = text.rindex("+", 0, start)  # "+44", "+ 44"
-            if text[start - 1:start] == "(" or (text[end:end + 1] == ")" and "(" in text[start:end]):
-                start, end = start - (text[start - 1:start] == "("), end + (text[end:end + 1] == ")")
+            if text[start - 1 : start] == "(" or (text[end : end + 1] == ")" and "(" in text[start:end]):
+                start, end = start - (text[start - 1 : start] == "("), end + (text[end : end + 1] == ")")
             return start, end, j
     return None
 
@@ -171,21 +176,30 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
     start, end = groups[0][0], groups[-1][1]
     if plus:
         return False  # "+…" is written only for phone numbers
-    before = text[max(0, start - 30):start]
+    before = text[max(0, start - 30) : start]
     number = "".join(digits)
     trunk_dialled = number.startswith("0") and 10 <= len(number) <= 12  # 07700 900123, 0151 23456789
     if (before.endswith("#") or _REFERENCE_BEFORE.search(before)) and not trunk_dialled:
         return True
-    after = text[end:end + 12]
+    after = text[end : end + 12]
     if re.match(r"[.,]\d", after):
         return True  # 1.250.000,50
-    if (len(groups) == 1 and len(digits[0]) <= 8 and not digits[0].startswith("0")
-            and (_CURRENCY_BEFORE.search(before) or _UNIT_AFTER.match(after))):
+    if (
+        len(groups) == 1
+        and len(digits[0]) <= 8
+        and not digits[0].startswith("0")
+        and (_CURRENCY_BEFORE.search(before) or _UNIT_AFTER.match(after))
+    ):
         return True  # €1234567, 1234567 points; grouped amounts are thousands (below)
-    seps = {text[a[1]:b[0]] for a, b in pairwise(groups)}
-    if (len(groups) >= 2 and not digits[0].startswith("0") and len(digits[0]) <= 3 and len(seps) == 1
-            and all(len(d) == 3 for d in digits[1:])
-            and (seps != {" "} or len(digits[0]) < 3 or len(groups) > 3)):
+    seps = {text[a[1] : b[0]] for a, b in pairwise(groups)}
+    if (
+        len(groups) >= 2
+        and not digits[0].startswith("0")
+        and len(digits[0]) <= 3
+        and len(seps) == 1
+        and all(len(d) == 3 for d in digits[1:])
+        and (seps != {" "} or len(digits[0]) < 3 or len(groups) > 3)
+    ):
         return True  # thousands: 1.250.000, 1 250 000 (but "612 345 678" is a Spanish mobile)
     if len(groups) == 2 and seps <= {".", ","} and len(digits[0]) <= 3 and not digits[0].startswith("0"):
         return True  # a decimal: 51.33881234
@@ -194,12 +208,20 @@ def _looks_like_something_else(text: str, groups: list[tuple[int, int]], digits:
     if len(number) == 13 and number[:3] in ("978", "979") and _isbn13_ok(number):
         return True
     values = [int(d) for d in digits]
-    if len(groups) >= 4 and not digits[0].startswith("0") and (
-            all(a < b for a, b in pairwise(values)) or all(a > b for a, b in pairwise(values))):
+    if (
+        len(groups) >= 4
+        and not digits[0].startswith("0")
+        and (all(a < b for a, b in pairwise(values)) or all(a > b for a, b in pairwise(values)))
+    ):
         return True  # a list in order: 1 2 3 4 5 6 7 8 9 10, sizes 36 38 40 42, 1914 1918 1939 1945
-    separators = [text[a[1]:b[0]] for a, b in pairwise(groups)]
-    if (len(groups) >= 6 and max(map(len, digits)) <= 2 and separators[0::2] == [separators[0]] * len(separators[0::2])
-            and separators[1::2] == [separators[1]] * len(separators[1::2]) and separators[0] != separators[1]):
+    separators = [text[a[1] : b[0]] for a, b in pairwise(groups)]
+    if (
+        len(groups) >= 6
+        and max(map(len, digits)) <= 2
+        and separators[0::2] == [separators[0]] * len(separators[0::2])
+        and separators[1::2] == [separators[1]] * len(separators[1::2])
+        and separators[0] != separators[1]
+    ):
         return True  # pairs: tennis sets 6-4 6-3 6-7 7-5
     return False
 

@@ -59,6 +59,7 @@ cone), "pédé" (Portuguese "pede", asks), Italian "troia" (Troy), Dutch
 first character of the match and stars the rest, spaces between a phrase's
 words excepted ("Scheiße" -> "S******", "porco dio" -> "p**** ***").
 """
+
 from __future__ import annotations
 
 import functools
@@ -76,8 +77,8 @@ _PACKAGE = __package__ or "workers.moderation"
 
 @dataclass(frozen=True)
 class ProfanityResult:
-    text: str     # the text with each profane word masked: first letter kept, rest '*' ("f***")
-    count: int    # how many words (or phrases) were masked
+    text: str  # the text with each profane word masked: first letter kept, rest '*' ("f***")
+    count: int  # how many words (or phrases) were masked
     severe: bool  # True if any masked entry is marked severe (slurs: " !" in the lists)
 
 
@@ -91,8 +92,13 @@ _BY_HAND = {"đ": "d", "ħ": "h", "ı": "i", "ŧ": "t", "ŀ": "l"}
 
 def _is_latin_diacritic(ch: str) -> bool:
     o = ord(ch)
-    return (0x0300 <= o <= 0x036F or 0x1AB0 <= o <= 0x1AFF or 0x1DC0 <= o <= 0x1DFF
-            or 0x20D0 <= o <= 0x20FF or 0xFE20 <= o <= 0xFE2F)
+    return (
+        0x0300 <= o <= 0x036F
+        or 0x1AB0 <= o <= 0x1AFF
+        or 0x1DC0 <= o <= 0x1DFF
+        or 0x20D0 <= o <= 0x20FF
+        or 0xFE20 <= o <= 0xFE2F
+    )
 
 
 @functools.lru_cache(maxsize=4096)
@@ -125,6 +131,7 @@ def _normalize_entry(entry: str) -> str:
 
 # --- character classes ------------------------------------------------------------
 
+
 def _mark_ranges() -> str:
     """Every combining mark (Mn, Mc, Me) as a regex class body: the vowel signs
     of Gujarati and other Indic scripts are marks, which ``\\w`` leaves out."""
@@ -148,7 +155,13 @@ _END = rf"(?!{_WORD})"
 _SEP_CHARS = "._\\-*·•~"
 _SEP = f"[{_SEP_CHARS}]"
 _LEET = {
-    "a": "a4@", "e": "e3€", "i": "i1!|", "l": "l1|", "o": "o0", "s": "s5$", "t": "t7",
+    "a": "a4@",
+    "e": "e3€",
+    "i": "i1!|",
+    "l": "l1|",
+    "o": "o0",
+    "s": "s5$",
+    "t": "t7",
 }
 # A run of three or more single letters spaced apart ("f u c k", "f. u. c. k"):
 # entries are looked for in its letters joined, starting and ending at any of
@@ -161,8 +174,14 @@ _SPACED = re.compile(rf"{_START}{_SINGLE}(?:{_SEP}*\s[\s{_SEP_CHARS}]*{_SINGLE})
 
 def _is_cjk(ch: str) -> bool:
     o = ord(ch)
-    return (0x3040 <= o <= 0x30FF or 0x3400 <= o <= 0x4DBF or 0x4E00 <= o <= 0x9FFF
-            or 0xF900 <= o <= 0xFAFF or 0xAC00 <= o <= 0xD7AF or 0x20000 <= o <= 0x3FFFF)
+    return (
+        0x3040 <= o <= 0x30FF
+        or 0x3400 <= o <= 0x4DBF
+        or 0x4E00 <= o <= 0x9FFF
+        or 0xF900 <= o <= 0xFAFF
+        or 0xAC00 <= o <= 0xD7AF
+        or 0x20000 <= o <= 0x3FFFF
+    )
 
 
 def _letter(ch: str, n: int) -> str:
@@ -186,6 +205,7 @@ def _word_pattern(word: str) -> str:
 
 
 # --- the lists --------------------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class _Entry:
@@ -269,8 +289,9 @@ class _Matcher:
             parts.append(f"(?:{'|'.join(alts[True])})")
         self.regex = re.compile("|".join(parts) or r"(?!)")
         # For runs of letters spaced apart, joined: no word boundaries at all.
-        self.loose = re.compile("|".join(f"{e.pattern(bounded=False)}(?P<e{i}>)"
-                                         for i, e in enumerate(self.entries)) or r"(?!)")
+        self.loose = re.compile(
+            "|".join(f"{e.pattern(bounded=False)}(?P<e{i}>)" for i, e in enumerate(self.entries)) or r"(?!)"
+        )
 
 
 @functools.lru_cache(maxsize=64)
@@ -333,7 +354,8 @@ def check_profanity(text: str, languages: Collection[str]) -> ProfanityResult:
     skel, origin = _skeleton(text)
     # (start, end) in the skeleton, entry index, whether spaces inside stay
     found: list[tuple[int, int, int, bool]] = [
-        (m.start(), m.end(), _entry(m), True) for m in matcher.regex.finditer(skel)]
+        (m.start(), m.end(), _entry(m), True) for m in matcher.regex.finditer(skel)
+    ]
     if _SPACED.search(skel):
         taken = [(a, b) for a, b, _, _ in found]
         for a, last, index in _spaced(skel, matcher):

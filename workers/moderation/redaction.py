@@ -64,6 +64,7 @@ phone     By shape and possible length, not by allocation (phones.py): runs of
           for the given regions; dates, times, prices, years, thousands, lists,
           scores and named references (order, ISBN, version…) set aside.
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -139,7 +140,7 @@ def find(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> li
     for kind in _ORDER:
         if kind not in kinds:
             continue
-        spans = [s for s in _merge(_DETECTORS[kind](masked, wanted)) if _MASK not in masked[s[0]:s[1]]]
+        spans = [s for s in _merge(_DETECTORS[kind](masked, wanted)) if _MASK not in masked[s[0] : s[1]]]
         finds += [(*copy.original_span(start, end), kind) for start, end in spans]
         masked = _mask(masked, spans)
     # One original character can fold into several ("½" → "1⁄2"): finds that now
@@ -156,15 +157,42 @@ def find(text: str, kinds: Collection[str], regions: Collection[str] = ()) -> li
 # Where a language's speakers live in numbers (a community says only its language, and a
 # pupil of an English-speaking class may have an Indian or Canadian number or address).
 _LANGUAGE_REGIONS = {
-    "en": ("GB", "US", "IE", "CA", "AU", "NZ", "IN", "ZA"), "de": ("DE", "AT", "CH", "LU"),
-    "fr": ("FR", "BE", "CH", "CA", "LU", "MA"), "es": ("ES", "MX", "NI", "AR", "CO", "CL", "PE", "US"),
-    "pt": ("PT", "BR"), "it": ("IT", "CH"), "nl": ("NL", "BE"), "pl": ("PL",),
-    "zh": ("CN", "TW", "HK", "SG"), "ja": ("JP",), "ko": ("KR",),
-    "hi": ("IN",), "gu": ("IN",), "mr": ("IN",), "ta": ("IN", "LK"), "te": ("IN",), "kn": ("IN",),
-    "ml": ("IN",), "pa": ("IN", "PK"), "bn": ("BD", "IN"), "ur": ("PK", "IN"),
-    "da": ("DK",), "sv": ("SE", "FI"), "fi": ("FI",), "nb": ("NO",), "nn": ("NO",), "no": ("NO",),
-    "cs": ("CZ",), "sk": ("SK",), "hu": ("HU",), "ro": ("RO", "MD"), "el": ("GR", "CY"),
-    "tr": ("TR",), "uk": ("UA",), "ru": ("RU", "UA", "KZ"), "ar": ("EG", "SA", "MA", "AE"),
+    "en": ("GB", "US", "IE", "CA", "AU", "NZ", "IN", "ZA"),
+    "de": ("DE", "AT", "CH", "LU"),
+    "fr": ("FR", "BE", "CH", "CA", "LU", "MA"),
+    "es": ("ES", "MX", "NI", "AR", "CO", "CL", "PE", "US"),
+    "pt": ("PT", "BR"),
+    "it": ("IT", "CH"),
+    "nl": ("NL", "BE"),
+    "pl": ("PL",),
+    "zh": ("CN", "TW", "HK", "SG"),
+    "ja": ("JP",),
+    "ko": ("KR",),
+    "hi": ("IN",),
+    "gu": ("IN",),
+    "mr": ("IN",),
+    "ta": ("IN", "LK"),
+    "te": ("IN",),
+    "kn": ("IN",),
+    "ml": ("IN",),
+    "pa": ("IN", "PK"),
+    "bn": ("BD", "IN"),
+    "ur": ("PK", "IN"),
+    "da": ("DK",),
+    "sv": ("SE", "FI"),
+    "fi": ("FI",),
+    "nb": ("NO",),
+    "nn": ("NO",),
+    "no": ("NO",),
+    "cs": ("CZ",),
+    "sk": ("SK",),
+    "hu": ("HU",),
+    "ro": ("RO", "MD"),
+    "el": ("GR", "CY"),
+    "tr": ("TR",),
+    "uk": ("UA",),
+    "ru": ("RU", "UA", "KZ"),
+    "ar": ("EG", "SA", "MA", "AE"),
 }
 
 
@@ -182,6 +210,7 @@ def regions_for_languages(languages: Collection[str]) -> set[str]:
 
 
 # --- plumbing ---------------------------------------------------------------
+
 
 def _mask(text: str, spans: Iterable[Span]) -> str:
     for start, end in spans:
@@ -303,15 +332,15 @@ def _handles(text: str, regions: frozenset[str]) -> Iterator[Span]:
 # --- postcode ---------------------------------------------------------------
 
 # Inward codes like "2GB"/"1TB" follow console names ("PS5 2GB") more often than streets.
-_UK_POSTCODE = re.compile(
-    r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GTP]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w-])"
-)
+_UK_POSTCODE = re.compile(r"(?<![\w-])[A-PR-UWYZ][A-HK-Y]?\d[A-Z\d]? ?(?!\d[GTP]B\b)\d[ABD-HJLNP-UW-Z]{2}(?![\w-])")
 _NL_POSTCODE = re.compile(r"(?<![\w-])[1-9]\d{3} ?(?!SA|SD|SS)[A-Z]{2}(?![\w-])")
 _CA_POSTCODE = re.compile(r"(?<![\w-])[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z] ?\d[ABCEGHJ-NPRSTV-Z]\d(?![\w-])")
 # Eircode: routing key and a unique part; the unique part must hold a letter ("A65 F4E2"),
 # or "D02 2023" would be a Dublin district and a year.
-_IE_EIRCODE = re.compile(r"(?<![\w-])(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?(?=[0-9AC-FHKNPRTV-Y]{0,3}[AC-FHKNPRTV-Y])"
-                         r"[0-9AC-FHKNPRTV-Y]{4}(?![\w-])")
+_IE_EIRCODE = re.compile(
+    r"(?<![\w-])(?:[AC-FHKNPRTV-Y]\d{2}|D6W) ?(?=[0-9AC-FHKNPRTV-Y]{0,3}[AC-FHKNPRTV-Y])"
+    r"[0-9AC-FHKNPRTV-Y]{4}(?![\w-])"
+)
 _JP_POSTCODE = re.compile(r"〒\s?\d{3}-?\d{4}(?!\d)")
 _JP_PLAIN = re.compile(r"(?<![\w-])\d{3}-\d{4}(?![\w-])")
 _PT_POSTCODE = re.compile(r"(?<![\w-])\d{4}-\d{3}(?![\w-])")
@@ -332,11 +361,52 @@ _POSTCODE_KEYWORD = re.compile(
     r"(?:\s+(?i:ist|is|es|est|è|lautet|to|je))?\s*[:：]?\s*(\d{2,6}(?:-\d{3,4})?|\d{3} \d{2,3})(?!\d)"
 )
 _DIGITS_BY_REGION = {
-    "DE": 5, "FR": 5, "ES": 5, "IT": 5, "MX": 5, "US": 5, "NI": 5, "FI": 5, "HR": 5, "GR": 5, "TR": 5,
-    "UA": 5, "KR": 5, "SE": 5, "CZ": 5, "SK": 5, "PE": 5, "CO": 6, "MA": 5, "EG": 5, "SA": 5, "PK": 5,
-    "AT": 4, "CH": 4, "BE": 4, "NL": 4, "DK": 4, "NO": 4, "HU": 4, "AU": 4, "NZ": 4, "ZA": 4, "AR": 4,
-    "LU": 4, "PT": 7, "BR": 8, "PL": 5, "CN": 6, "IN": 6, "RU": 6, "SG": 6, "RO": 6, "CL": 7, "JP": 7,
-    "TW": 5, "BD": 4,
+    "DE": 5,
+    "FR": 5,
+    "ES": 5,
+    "IT": 5,
+    "MX": 5,
+    "US": 5,
+    "NI": 5,
+    "FI": 5,
+    "HR": 5,
+    "GR": 5,
+    "TR": 5,
+    "UA": 5,
+    "KR": 5,
+    "SE": 5,
+    "CZ": 5,
+    "SK": 5,
+    "PE": 5,
+    "CO": 6,
+    "MA": 5,
+    "EG": 5,
+    "SA": 5,
+    "PK": 5,
+    "AT": 4,
+    "CH": 4,
+    "BE": 4,
+    "NL": 4,
+    "DK": 4,
+    "NO": 4,
+    "HU": 4,
+    "AU": 4,
+    "NZ": 4,
+    "ZA": 4,
+    "AR": 4,
+    "LU": 4,
+    "PT": 7,
+    "BR": 8,
+    "PL": 5,
+    "CN": 6,
+    "IN": 6,
+    "RU": 6,
+    "SG": 6,
+    "RO": 6,
+    "CL": 7,
+    "JP": 7,
+    "TW": 5,
+    "BD": 4,
 }
 _TOWN_FIRST_REGIONS = frozenset({"DE", "FR", "ES", "IT", "MX", "FI", "HR", "TR", "UA", "LU", "MA"})
 _FOUR_DIGIT_TOWN_REGIONS = frozenset({"AT", "CH", "BE", "DK", "NO", "HU", "LU"})
@@ -344,11 +414,11 @@ _SPACED_TOWN_REGIONS = frozenset({"SE", "CZ", "SK", "GR"})  # "114 55 Stockholm"
 # A code then its town, ending the clause ("…, 47798 Krefeld", "75001 Paris, France", "in
 # 60311 Frankfurt am Main"): "10000 Schritte heute geschafft" goes on like a sentence.
 # Anchored at a line start, after "," ";" ":" "(" or a place preposition.
-_TOWN_TAIL = (r"(?=[ \t]+([A-ZÀ-ÝΑ-ΩА-Я][\w'-]+)"
-              r"(?:[ \t]+(?:am|an|der|sur|de|del|la|le|di|im|[A-ZÀ-ÝΑ-ΩА-Я][\w'-]*))*[ \t]*(?:$|[,.;:!?()]))")
-_ANCHOR_BEFORE = re.compile(
-    r"(?m)(?:^|[,;:(]|(?<![\w'])(?i:in|à|en|a|nach|aus|w|do|da|di|de|bei|from|to) )[ \t]*$"
+_TOWN_TAIL = (
+    r"(?=[ \t]+([A-ZÀ-ÝΑ-ΩА-Я][\w'-]+)"
+    r"(?:[ \t]+(?:am|an|der|sur|de|del|la|le|di|im|[A-ZÀ-ÝΑ-ΩА-Я][\w'-]*))*[ \t]*(?:$|[,.;:!?()]))"
 )
+_ANCHOR_BEFORE = re.compile(r"(?m)(?:^|[,;:(]|(?<![\w'])(?i:in|à|en|a|nach|aus|w|do|da|di|de|bei|from|to) )[ \t]*$")
 _ADDRESS_LINE = re.compile(rf"(?m)(?<![\w.,/-])(\d{{5}}){_TOWN_TAIL}")
 _ADDRESS_LINE_4 = re.compile(rf"(?m)(?<![\w.,/-])((?!19\d\d|20\d\d)[1-9]\d{{3}}){_TOWN_TAIL}")
 _ADDRESS_LINE_SPACED = re.compile(rf"(?m)(?<![\w.,/-])(\d{{3}} \d{{2}}){_TOWN_TAIL}")
@@ -374,8 +444,9 @@ _NEXT_TO_CJK = re.compile(r"^[\u3040-\u9fff] ?\d|\d ?[\u3040-\u9fff]$")
 def _stands_alone(text: str, start: int, end: int) -> bool:
     """A code of digits and a dash is not the tail of a longer number: "(11) 91234-5678"
     and "+55 11 91234-5678" are phone numbers that look like a ZIP+4."""
-    return (not re.search(r"[\d)][ .-]?$", text[max(0, start - 2):start])
-            and not re.match(r"[ .-]?\d", text[end:end + 2]))
+    return not re.search(r"[\d)][ .-]?$", text[max(0, start - 2) : start]) and not re.match(
+        r"[ .-]?\d", text[end : end + 2]
+    )
 
 
 def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
@@ -385,7 +456,7 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
         yield from (m.span() for m in _UK_POSTCODE.finditer(text))
     if "NL" in regions:
         for m in _NL_POSTCODE.finditer(text):
-            keyword = re.search(r"(?i)post ?code\s*:?\s*$", text[max(0, m.start() - 12):m.start()])
+            keyword = re.search(r"(?i)post ?code\s*:?\s*$", text[max(0, m.start() - 12) : m.start()])
             if keyword or _TOWN_AFTER.match(text, m.end()):
                 yield m.span()
     if "US" in regions:
@@ -399,8 +470,11 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
         yield from (m.span(1) for m in _AU_STATE_POSTCODE.finditer(text))
     yield from (m.span() for m in _JP_POSTCODE.finditer(text))  # 〒 says what it is
     if "JP" in regions:  # "100-0001 東京都…": next to the address, else a US local number
-        yield from (m.span() for m in _JP_PLAIN.finditer(text)
-                    if _stands_alone(text, *m.span()) and _NEXT_TO_CJK.search(text[max(0, m.start() - 2):m.end() + 2]))
+        yield from (
+            m.span()
+            for m in _JP_PLAIN.finditer(text)
+            if _stands_alone(text, *m.span()) and _NEXT_TO_CJK.search(text[max(0, m.start() - 2) : m.end() + 2])
+        )
     for region, pattern in (("PT", _PT_POSTCODE), ("BR", _BR_CEP)):
         if region in regions:
             yield from (m.span() for m in pattern.finditer(text) if _stands_alone(text, *m.span()))
@@ -425,8 +499,9 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
     for pattern in address_lines:
         for m in pattern.finditer(text):
             line_start = text.rfind("\n", 0, m.start()) + 1
-            if (m.group(2).lower() not in _UNITS
-                    and _ANCHOR_BEFORE.search(text, max(line_start, m.start() - 12), m.start())):
+            if m.group(2).lower() not in _UNITS and _ANCHOR_BEFORE.search(
+                text, max(line_start, m.start() - 12), m.start()
+            ):
                 yield m.span(1)
     if "IN" in regions:
         yield from (m.span(1) for m in _PIN_AFTER_TOWN.finditer(text))
@@ -437,15 +512,83 @@ def _postcodes(text: str, regions: frozenset[str]) -> Iterator[Span]:
 # --- iban -------------------------------------------------------------------
 
 _IBAN_LENGTHS = {
-    "AD": 24, "AE": 23, "AL": 28, "AT": 20, "AZ": 28, "BA": 20, "BE": 16, "BG": 22, "BH": 22,
-    "BR": 29, "BY": 28, "CH": 21, "CR": 22, "CY": 28, "CZ": 24, "DE": 22, "DK": 18, "DO": 28,
-    "EE": 20, "EG": 29, "ES": 24, "FI": 18, "FO": 18, "FR": 27, "GB": 22, "GE": 22, "GI": 23,
-    "GL": 18, "GR": 27, "GT": 28, "HR": 21, "HU": 28, "IE": 22, "IL": 23, "IQ": 23, "IS": 26,
-    "IT": 27, "JO": 30, "KW": 30, "KZ": 20, "LB": 28, "LC": 32, "LI": 21, "LT": 20, "LU": 20,
-    "LV": 21, "MC": 27, "MD": 24, "ME": 22, "MK": 19, "MR": 27, "MT": 31, "MU": 30, "NL": 18,
-    "NO": 15, "PK": 24, "PL": 28, "PS": 29, "PT": 25, "QA": 29, "RO": 24, "RS": 22, "SA": 24,
-    "SC": 31, "SE": 24, "SI": 19, "SK": 24, "SM": 27, "ST": 25, "SV": 28, "TL": 23, "TN": 24,
-    "TR": 26, "UA": 29, "VA": 22, "VG": 24, "XK": 20,
+    "AD": 24,
+    "AE": 23,
+    "AL": 28,
+    "AT": 20,
+    "AZ": 28,
+    "BA": 20,
+    "BE": 16,
+    "BG": 22,
+    "BH": 22,
+    "BR": 29,
+    "BY": 28,
+    "CH": 21,
+    "CR": 22,
+    "CY": 28,
+    "CZ": 24,
+    "DE": 22,
+    "DK": 18,
+    "DO": 28,
+    "EE": 20,
+    "EG": 29,
+    "ES": 24,
+    "FI": 18,
+    "FO": 18,
+    "FR": 27,
+    "GB": 22,
+    "GE": 22,
+    "GI": 23,
+    "GL": 18,
+    "GR": 27,
+    "GT": 28,
+    "HR": 21,
+    "HU": 28,
+    "IE": 22,
+    "IL": 23,
+    "IQ": 23,
+    "IS": 26,
+    "IT": 27,
+    "JO": 30,
+    "KW": 30,
+    "KZ": 20,
+    "LB": 28,
+    "LC": 32,
+    "LI": 21,
+    "LT": 20,
+    "LU": 20,
+    "LV": 21,
+    "MC": 27,
+    "MD": 24,
+    "ME": 22,
+    "MK": 19,
+    "MR": 27,
+    "MT": 31,
+    "MU": 30,
+    "NL": 18,
+    "NO": 15,
+    "PK": 24,
+    "PL": 28,
+    "PS": 29,
+    "PT": 25,
+    "QA": 29,
+    "RO": 24,
+    "RS": 22,
+    "SA": 24,
+    "SC": 31,
+    "SE": 24,
+    "SI": 19,
+    "SK": 24,
+    "SM": 27,
+    "ST": 25,
+    "SV": 28,
+    "TL": 23,
+    "TN": 24,
+    "TR": 26,
+    "UA": 29,
+    "VA": 22,
+    "VG": 24,
+    "XK": 20,
 }
 _IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Za-z]{2})\d{2}")
 
@@ -470,10 +613,10 @@ def _ibans(text: str, regions: frozenset[str]) -> Iterator[Span]:
             c = text[i]
             if c.isascii() and c.isalnum():
                 chars.append(c)
-            elif not (c == " " and len(chars) % 4 == 0 and text[i + 1:i + 2].isalnum()):
+            elif not (c == " " and len(chars) % 4 == 0 and text[i + 1 : i + 2].isalnum()):
                 break
             i += 1
-        after = text[i:i + 1]
+        after = text[i : i + 1]
         if len(chars) == length and not (after.isascii() and after.isalnum()) and iban_is_valid("".join(chars)):
             yield m.start(), i
 
@@ -527,7 +670,7 @@ def _ips(text: str, regions: frozenset[str]) -> Iterator[Span]:
     for m in _IPV4.finditer(text):
         octets = m.group(1).split(".")
         if all(int(o) <= 255 and (o == "0" or not o.startswith("0")) for o in octets) and not _VERSION_BEFORE.search(
-            text[max(0, m.start() - 10):m.start()]
+            text[max(0, m.start() - 10) : m.start()]
         ):
             yield m.span()
     for m in _IPV6.finditer(text):
@@ -543,6 +686,7 @@ def _ips(text: str, regions: frozenset[str]) -> Iterator[Span]:
 
 # --- phone ------------------------------------------------------------------
 
+
 def _phones(text: str, regions: frozenset[str]) -> Iterator[Span]:
     return phone_spans(text, regions)  # by shape and possible length: see phones.py
 
@@ -555,6 +699,12 @@ def preload() -> None:
 
 
 _DETECTORS: dict[str, Callable[[str, frozenset[str]], Iterable[Span]]] = {
-    "email": _emails, "url": _urls, "handle": _handles, "postcode": _postcodes,
-    "iban": _ibans, "card": _cards, "ip": _ips, "phone": _phones,
+    "email": _emails,
+    "url": _urls,
+    "handle": _handles,
+    "postcode": _postcodes,
+    "iban": _ibans,
+    "card": _cards,
+    "ip": _ips,
+    "phone": _phones,
 }

@@ -7,6 +7,7 @@ block``, profanity is masked where ``moderation: profanity``, and media is
 kept, narrowed to images, or withheld as ``media`` says. Every decision is
 counted (for the audit log) without any content.
 """
+
 from __future__ import annotations
 
 from collections import Counter

@@ -12,4 +12,5 @@ when it comes (e.g. delivery bookkeeping moved off the adapters): routed to it i
 workers/app.py, its tasks in this module. The role is accepted and consumes the queue,
 so a deployment can run it from now on; `twinbridge worker` (all roles) consumes it too.
 """
+
 from __future__ import annotations

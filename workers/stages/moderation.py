@@ -2,6 +2,7 @@
 moderation`): events and commands as the adapters enqueued them, with their text and
 authors. The logic is in plain functions: workers/moderation/events.py (route,
 consent, redaction, holds), workers/command_handlers.py, workers/erasure.py."""
+
 from __future__ import annotations
 
 import logging
@@ -15,8 +16,14 @@ from core import persons, stats
 from core.storage.keys import Keys
 from core.links import load_links
 from core.models import Command, PlatformEvent
-from core.task_queue import ERASE_AGAIN_TASK, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, RESUME_ERASURES_TASK, \
-    TRANSLATE_TASK, handed_over_id
+from core.task_queue import (
+    ERASE_AGAIN_TASK,
+    PROCESS_COMMAND_TASK,
+    PROCESS_EVENT_TASK,
+    RESUME_ERASURES_TASK,
+    TRANSLATE_TASK,
+    handed_over_id,
+)
 
 from .. import command_handlers, erasure, failures, ordering, pipeline
 from ..app import app, preload
@@ -60,16 +67,18 @@ def load_shared_data() -> None:
 
 
 @app.task(name=PROCESS_EVENT_TASK, bind=True, acks_late=True, max_retries=None)
-def process_event(self, event_data: dict, ingress_id: str | None = None, failed: int = 0,
-                  waiting_since: float | None = None) -> None:
+def process_event(
+    self, event_data: dict, ingress_id: str | None = None, failed: int = 0, waiting_since: float | None = None
+) -> None:
     """``failed``: how many runs of this event failed before (counted apart from the
     retries that wait for Redis, which are not the event's fault). ``waiting_since``:
     when it began to wait for an earlier command of its chat (workers/ordering.py)."""
     if "command" in event_data:
         # A command's ingress entry, enqueued again by the ingress sweeper: the command task handles it.
         # Under the entry's task id, so that the sweeper finds the command queued (bridge/ingress.py).
-        process_command.apply_async(args=[event_data["command"], ingress_id], task_id=self.request.id,
-                                    argsrepr="", kwargsrepr="")
+        process_command.apply_async(
+            args=[event_data["command"], ingress_id], task_id=self.request.id, argsrepr="", kwargsrepr=""
+        )
         return
     ctx, redis, keys = _wiring()
     try:
@@ -78,8 +87,13 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
         except Exception as exc:  # whatever a malformed dict raises
             raise failures.BadPayload() from exc
         if event.seq:
-            wait_turn(self, redis, keys, ordering.pending_command_before(redis, keys, event.source.chat.key,
-                                                                         event.seq), waiting_since)
+            wait_turn(
+                self,
+                redis,
+                keys,
+                ordering.pending_command_before(redis, keys, event.source.chat.key, event.seq),
+                waiting_since,
+            )
         try:
             handed = moderate_event(event, ingress_id, ctx, redis, keys)
         except TakeBack as published_while_erased:
@@ -90,8 +104,13 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
             # run of this task repeated after a crash hands over under the same id (the
             # publishing script lets only one of the copies publish). By name: this worker
             # does not load the translation stage's tasks (workers/app.py routes it).
-            app.send_task(TRANSLATE_TASK, args=[handed.drafts.to_dict(), ingress_id, handed.after],
-                          task_id=handed_over_id(self.request.id), argsrepr="", kwargsrepr="")
+            app.send_task(
+                TRANSLATE_TASK,
+                args=[handed.drafts.to_dict(), ingress_id, handed.after],
+                task_id=handed_over_id(self.request.id),
+                argsrepr="",
+                kwargsrepr="",
+            )
     except Retry:
         raise  # a retry asked for on purpose (not a failure)
     except Exception as exc:  # one bad event must neither stall its chat nor stop the worker
@@ -104,8 +123,12 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
             log.warning("event task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             stats.count(redis, keys, "worker.event_retried")
             # No exc=: Celery would log its message, which may quote the text.
-            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="") from exc
+            raise self.retry(
+                countdown=countdown,
+                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                argsrepr="",
+                kwargsrepr="",
+            ) from exc
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
             stats.count(redis, keys, "worker.event_dead_lettered")
@@ -116,8 +139,9 @@ def process_event(self, event_data: dict, ingress_id: str | None = None, failed:
 
 
 @app.task(name=PROCESS_COMMAND_TASK, bind=True, acks_late=True, max_retries=None)
-def process_command(self, command_data: dict, ingress_id: str | None = None, failed: int = 0,
-                    waiting_since: float | None = None) -> None:
+def process_command(
+    self, command_data: dict, ingress_id: str | None = None, failed: int = 0, waiting_since: float | None = None
+) -> None:
     """Handle a member's command in its chat's order; run again after a crash, it
     does each step at most once (consent is a state, a hold is released once, the
     answers are queued with retiring the command). A command that keeps failing
@@ -126,8 +150,13 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
     try:
         command = Command.from_dict(command_data)
         if command.seq and not command.private:
-            wait_turn(self, redis, keys, ordering.event_in_flight_before(redis, keys, command.chat.key,
-                                                                         command.seq), waiting_since)
+            wait_turn(
+                self,
+                redis,
+                keys,
+                ordering.event_in_flight_before(redis, keys, command.chat.key, command.seq),
+                waiting_since,
+            )
         notices = command_handlers.handle(command, ctx, redis, keys)
         if not ordering.finish_command(redis, keys, command, notices, ingress_id):
             stats.count(redis, keys, "worker.already_published")
@@ -141,8 +170,12 @@ def process_command(self, command_data: dict, ingress_id: str | None = None, fai
         if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
             countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
             log.warning("command task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
-            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="") from exc
+            raise self.retry(
+                countdown=countdown,
+                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                argsrepr="",
+                kwargsrepr="",
+            ) from exc
         log.error("command dropped after %d attempt(s) (%s)", failed + 1, reason)
         stats.count(redis, keys, "worker.command_dropped")
         try:

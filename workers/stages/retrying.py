@@ -1,4 +1,5 @@
 """How every stage's tasks wait and retry (never blocking a worker's slot)."""
+
 from __future__ import annotations
 
 import logging
@@ -44,5 +45,10 @@ def wait_turn(task: Task, redis, keys: Keys, earlier: int, waiting_since: float 
     stats.count(redis, keys, "worker.order_waits")
     countdown = ORDER_WAIT_BACKOFF.delay(task.request.retries)
     # argsrepr empty: the arguments (the message text) are not repeated in the headers.
-    raise task.retry(countdown=countdown, max_retries=None,
-                     kwargs={**(task.request.kwargs or {}), "waiting_since": since}, argsrepr="", kwargsrepr="")
+    raise task.retry(
+        countdown=countdown,
+        max_retries=None,
+        kwargs={**(task.request.kwargs or {}), "waiting_since": since},
+        argsrepr="",
+        kwargsrepr="",
+    )

@@ -3,6 +3,7 @@ translation`): moderated drafts in, translated posts published. It never receive
 event, only what moderation let cross each link, and this module loads none of the
 moderation logic (no redaction, consent, holds or pseudonyms: tests/security/
 test_moderation_boundary.py looks at a running translation worker's modules)."""
+
 from __future__ import annotations
 
 import logging
@@ -39,8 +40,9 @@ def _wiring():
 
 
 @app.task(name=TRANSLATE_TASK, bind=True, acks_late=True, max_retries=None)
-def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dict | None = None,
-              failed: int = 0) -> None:
+def translate(
+    self, drafts_data: dict, ingress_id: str | None = None, after: dict | None = None, failed: int = 0
+) -> None:
     """Translate moderated drafts and publish them (the atomic script that retires the
     event's ingress entry, or an approved message's release mark), then the records."""
     config, translator, redis, keys = _wiring()
@@ -66,18 +68,28 @@ def translate(self, drafts_data: dict, ingress_id: str | None = None, after: dic
         reason = failures.describe(exc)
         if failed < failures.EVENT_RETRIES:
             countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
-            log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason,
-                        countdown)
+            log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             stats.count(redis, keys, "worker.event_retried")
-            raise self.retry(countdown=countdown, kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                             argsrepr="", kwargsrepr="") from exc
+            raise self.retry(
+                countdown=countdown,
+                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
+                argsrepr="",
+                kwargsrepr="",
+            ) from exc
         # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
         # An approved held message has no entry (its position was retired when it was held).
         data = drafts_data if isinstance(drafts_data, dict) else {}
         source = (after or {}).get("source") or {}
         try:
-            failures.park_event(redis, keys, config, {"source": source, "seq": data.get("seq") or 0},
-                                "" if data.get("hold_id") else ingress_id, reason, failed + 1)
+            failures.park_event(
+                redis,
+                keys,
+                config,
+                {"source": source, "seq": data.get("seq") or 0},
+                "" if data.get("hold_id") else ingress_id,
+                reason,
+                failed + 1,
+            )
             stats.count(redis, keys, "worker.event_dead_lettered")
         except Exception as again:
             if failures.redis_unavailable(again):

@@ -6,6 +6,7 @@ Message text is personal data, so the cache is off unless the policy sets
 appears in a key) and expire after that many days, which the configuration
 keeps within the link's retention.
 """
+
 from __future__ import annotations
 
 import hashlib

@@ -6,22 +6,54 @@ iw for Hebrew, MyMemory wants de-DE and gu-IN, LibreTranslate says zh (or
 zh-Hans in newer releases) and pb for Brazilian Portuguese. One function maps
 our code onto whatever codes a provider says it supports.
 """
+
 from __future__ import annotations
 
 from collections.abc import Collection
 
 # Old and new names of the same language: providers disagree on which to use.
-_ALIASES = {"he": ("iw",), "iw": ("he",), "jv": ("jw",), "jw": ("jv",), "tl": ("fil",), "fil": ("tl",),
-            "nb": ("no",), "no": ("nb",), "id": ("in",), "yi": ("ji",)}
+_ALIASES = {
+    "he": ("iw",),
+    "iw": ("he",),
+    "jv": ("jw",),
+    "jw": ("jv",),
+    "tl": ("fil",),
+    "fil": ("tl",),
+    "nb": ("no",),
+    "no": ("nb",),
+    "id": ("in",),
+    "yi": ("ji",),
+}
 
 # The variant to prefer when a provider only has regional codes for a base language.
 _PREFERRED_REGION = {
-    "zh": ("zh-CN", "zh-Hans", "zh-cn", "ZH"), "zh-CN": ("zh", "zh-Hans"), "zh-TW": ("zt", "zh-Hant", "zh-tw"),
-    "pt": ("pt-PT",), "pt-BR": ("pb", "pt-br", "pt"), "pt-PT": ("pt",), "en": ("en-GB", "en-US"),
-    "es": ("es-ES",), "fr": ("fr-FR",), "de": ("de-DE",), "it": ("it-IT",), "nl": ("nl-NL",),
-    "sv": ("sv-SE",), "gu": ("gu-IN",), "hi": ("hi-IN",), "ar": ("ar-SA",), "ja": ("ja-JP",),
-    "ko": ("ko-KR",), "ru": ("ru-RU",), "pl": ("pl-PL",), "uk": ("uk-UA",), "tr": ("tr-TR",),
-    "cs": ("cs-CZ",), "da": ("da-DK",), "fi": ("fi-FI",), "el": ("el-GR",), "he": ("he-IL",),
+    "zh": ("zh-CN", "zh-Hans", "zh-cn", "ZH"),
+    "zh-CN": ("zh", "zh-Hans"),
+    "zh-TW": ("zt", "zh-Hant", "zh-tw"),
+    "pt": ("pt-PT",),
+    "pt-BR": ("pb", "pt-br", "pt"),
+    "pt-PT": ("pt",),
+    "en": ("en-GB", "en-US"),
+    "es": ("es-ES",),
+    "fr": ("fr-FR",),
+    "de": ("de-DE",),
+    "it": ("it-IT",),
+    "nl": ("nl-NL",),
+    "sv": ("sv-SE",),
+    "gu": ("gu-IN",),
+    "hi": ("hi-IN",),
+    "ar": ("ar-SA",),
+    "ja": ("ja-JP",),
+    "ko": ("ko-KR",),
+    "ru": ("ru-RU",),
+    "pl": ("pl-PL",),
+    "uk": ("uk-UA",),
+    "tr": ("tr-TR",),
+    "cs": ("cs-CZ",),
+    "da": ("da-DK",),
+    "fi": ("fi-FI",),
+    "el": ("el-GR",),
+    "he": ("he-IL",),
 }
 
 

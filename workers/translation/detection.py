@@ -8,6 +8,7 @@ which of them are possible. Chosen by measurement: see docs/benchmarks.md,
 ``detect_language`` returns None when it is unsure; the caller then uses the
 community's configured language, which is what most messages are written in.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,7 +33,7 @@ _MIN_LETTERS_ONE_WORD = 6
 
 @dataclass(frozen=True)
 class Detection:
-    language: str      # the candidate code as configured, e.g. "de", "zh-CN"
+    language: str  # the candidate code as configured, e.g. "de", "zh-CN"
     confidence: float  # 0..1
 
 
@@ -50,8 +51,13 @@ _NOISE = re.compile(
 # language not listed is taken to be written in some other script (Latin,
 # Cyrillic, ...) and so is impossible for text in a listed script.
 _SCRIPTS = {
-    "gu": {"GUJARATI"}, "zh": {"CJK"}, "yue": {"CJK"}, "ja": {"CJK", "KANA"},
-    "ko": {"HANGUL", "CJK"}, "el": {"GREEK"}, "th": {"THAI"},
+    "gu": {"GUJARATI"},
+    "zh": {"CJK"},
+    "yue": {"CJK"},
+    "ja": {"CJK", "KANA"},
+    "ko": {"HANGUL", "CJK"},
+    "el": {"GREEK"},
+    "th": {"THAI"},
 }
 _LISTED = set().union(*_SCRIPTS.values())
 
@@ -137,6 +143,7 @@ def _model():
         with _lock:
             if _full is None:
                 from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
                 # MODEL_FILE is relative to the installed package: nothing is fetched.
                 _full = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
     return _full

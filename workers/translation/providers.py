@@ -19,6 +19,7 @@ Every HTTP call has a deadline for the whole answer (:func:`request_within`):
 requests' ``timeout`` bounds each read, so a server sending one byte a second
 would otherwise hold a call, and the message, for as long as it likes.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -40,9 +41,15 @@ from celery.exceptions import SoftTimeLimitExceeded
 from .codes import base, provider_code
 
 DISPLAY_NAMES = {
-    "libre": "LibreTranslate", "google": "Google Translate", "mymemory": "MyMemory",
-    "microsoft": "Microsoft Translator", "deepl": "DeepL", "yandex": "Yandex Translate",
-    "papago": "Papago", "baidu": "Baidu Translate", "qcri": "QCRI",
+    "libre": "LibreTranslate",
+    "google": "Google Translate",
+    "mymemory": "MyMemory",
+    "microsoft": "Microsoft Translator",
+    "deepl": "DeepL",
+    "yandex": "Yandex Translate",
+    "papago": "Papago",
+    "baidu": "Baidu Translate",
+    "qcri": "QCRI",
 }
 
 
@@ -124,8 +131,9 @@ class DeadlineExceeded(requests.Timeout):
     """The answer had not fully arrived by the request's deadline."""
 
 
-def request_within(session: requests.Session, method: str, url: str, deadline: float,
-                   **kwargs: Any) -> requests.Response:
+def request_within(
+    session: requests.Session, method: str, url: str, deadline: float, **kwargs: Any
+) -> requests.Response:
     """``session.request(method, url, ...)`` whose whole answer has arrived by
     ``deadline`` (a :func:`time.monotonic` instant), else :class:`DeadlineExceeded`.
 
@@ -170,6 +178,7 @@ def request_within(session: requests.Session, method: str, url: str, deadline: f
 
 # -- LibreTranslate ---------------------------------------------------------------
 
+
 class LibreProvider:
     """A self-hosted LibreTranslate, via its HTTP API (POST /translate, JSON).
 
@@ -209,8 +218,11 @@ class LibreProvider:
 
     def _read_char_limit(self, timeout: float) -> None:
         try:
-            limit = int(request_within(self._session(), "GET", f"{self.url}/frontend/settings",
-                                       time.monotonic() + timeout).json()["charLimit"])
+            limit = int(
+                request_within(
+                    self._session(), "GET", f"{self.url}/frontend/settings", time.monotonic() + timeout
+                ).json()["charLimit"]
+            )
         except (requests.RequestException, ValueError, KeyError, TypeError):
             return
         # -1 means unlimited; stay at a size a single request handles comfortably.
@@ -266,6 +278,7 @@ class LibreProvider:
 
 # -- deep-translator --------------------------------------------------------------
 
+
 class _BoundedRequests:
     """What deep-translator's modules see as ``requests``: the real module,
     except that ``get`` and ``post`` always have a deadline for the whole
@@ -304,8 +317,10 @@ class _BoundedRequests:
 
 
 _BOUNDED = _BoundedRequests()
-_MYMEMORY_REFUSAL = re.compile(r"MYMEMORY WARNING|QUERY LENGTH LIMIT|INVALID LANGUAGE PAIR|NO QUERY SPECIFIED"
-                               r"|'[A-Z-]+' IS AN INVALID")
+_MYMEMORY_REFUSAL = re.compile(
+    r"MYMEMORY WARNING|QUERY LENGTH LIMIT|INVALID LANGUAGE PAIR|NO QUERY SPECIFIED"
+    r"|'[A-Z-]+' IS AN INVALID"
+)
 
 
 @dataclass(frozen=True)
@@ -327,6 +342,8 @@ _SPECS = {
     "baidu": _Spec("baidu", "BaiduTranslator", 2000, "BAIDU_LANGUAGE_TO_CODE", ("appid", "appkey")),
     "qcri": _Spec("qcri", "QcriTranslator", 2000, "QCRI_LANGUAGE_TO_CODE", ("api_key",)),
 }
+
+
 def _load_module(name: str):
     module: Any = importlib.import_module(f"deep_translator.{name}")  # untyped: its requests is set below
     # Its classes call the module's requests.get/post without a timeout (see _BoundedRequests).
@@ -408,9 +425,14 @@ class DeepTranslatorProvider:
             _BOUNDED.set_deadline(None)
 
 
-def build_providers(*, libretranslate_url: str | None, libretranslate_api_key: str | None,
-                    credentials: Mapping[str, Mapping[str, str]], endpoints: Mapping[str, str],
-                    wanted: Collection[str]) -> tuple[dict[str, Provider], dict[str, str]]:
+def build_providers(
+    *,
+    libretranslate_url: str | None,
+    libretranslate_api_key: str | None,
+    credentials: Mapping[str, Mapping[str, str]],
+    endpoints: Mapping[str, str],
+    wanted: Collection[str],
+) -> tuple[dict[str, Provider], dict[str, str]]:
     """The providers ``wanted`` (the union of the policies' lists) that can run
     here, and for the others why not (for `twinbridge check` and the logs)."""
     ready: dict[str, Provider] = {}

@@ -5,6 +5,7 @@ providers tried in order, each call bounded in time and the whole message
 bounded by a deadline: whatever is not translated by then is delivered in the
 original and marked so, never dropped and never held.
 """
+
 from __future__ import annotations
 
 import logging
@@ -57,10 +58,18 @@ class Translation:
 class Translator:
     """The translator port as the pipeline sees it."""
 
-    def __init__(self, providers: Mapping[str, Provider], *, unavailable: Mapping[str, str] | None = None,
-                 deadline: float = 20.0, call_timeout: float = 10.0, attempts: int = 2,
-                 cache: TranslationCache | None = None, clock: Callable[[], float] = time.monotonic,
-                 sleep: Callable[[float], None] = time.sleep):
+    def __init__(
+        self,
+        providers: Mapping[str, Provider],
+        *,
+        unavailable: Mapping[str, str] | None = None,
+        deadline: float = 20.0,
+        call_timeout: float = 10.0,
+        attempts: int = 2,
+        cache: TranslationCache | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.providers = dict(providers)
         self.unavailable = dict(unavailable or {})
         self.deadline = deadline
@@ -103,8 +112,9 @@ class Translator:
             else:
                 reason = "timed out" if not future.done() else "failed unexpectedly"
                 if future.done():
-                    log.error("translation to %s failed unexpectedly: %s", target,
-                              future.exception().__class__.__name__)
+                    log.error(
+                        "translation to %s failed unexpectedly: %s", target, future.exception().__class__.__name__
+                    )
                 results[target] = Translation(request.text, target, FAILED, reason=reason)
         return self._from(request, results)
 
@@ -148,8 +158,9 @@ class Translator:
     def _lookup_timeout(self, deadline: float) -> float:
         return min(3.0, max(deadline - self.clock(), 0.1))
 
-    def _with_provider(self, provider: Provider, protected: Protected, source: str, target: str,
-                       deadline: float, reasons: list[str]) -> str | None:
+    def _with_provider(
+        self, provider: Provider, protected: Protected, source: str, target: str, deadline: float, reasons: list[str]
+    ) -> str | None:
         """The translated (still protected) text, or None after the attempts allowed."""
         # Each lookup may ask the server (its language list): each gets only the time left then.
         source_code = provider.code_for(source, timeout=self._lookup_timeout(deadline))
@@ -164,12 +175,19 @@ class Translator:
                 reasons.append(f"{provider.name}: out of time")
                 return None
             try:
-                translated = provider.translate(pieces, source_code, target_code,
-                                                timeout=min(self.call_timeout, remaining))
+                translated = provider.translate(
+                    pieces, source_code, target_code, timeout=min(self.call_timeout, remaining)
+                )
                 return rejoin(translated, pieces)
             except TranslationFailed as exc:
-                log.warning("translation %s→%s by %s failed (attempt %d): %s",
-                            source, target, provider.name, attempt + 1, exc.reason)
+                log.warning(
+                    "translation %s→%s by %s failed (attempt %d): %s",
+                    source,
+                    target,
+                    provider.name,
+                    attempt + 1,
+                    exc.reason,
+                )
                 reasons.append(f"{provider.name}: {exc.reason}")
                 if not exc.retryable:
                     return None
@@ -177,4 +195,3 @@ class Translator:
                 if pause > 0 and attempt + 1 < self.attempts:
                     self.sleep(pause)
         return None
-

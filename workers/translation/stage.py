@@ -1,5 +1,6 @@
 """The translation stage: moderated drafts in, each destination's post in its
 language out. It receives only what moderation let cross each link (workers/drafts.py)."""
+
 from __future__ import annotations
 
 from dataclasses import replace
@@ -13,8 +14,9 @@ from .providers import DISPLAY_NAMES
 from .service import FAILED, TRANSLATED, Request, Translation, Translator
 
 
-def translated(drafts: Drafts, config: LinksConfig, translator: Translator,
-               outcome: Outcome | None = None) -> list[OutboundPost]:
+def translated(
+    drafts: Drafts, config: LinksConfig, translator: Translator, outcome: Outcome | None = None
+) -> list[OutboundPost]:
     """Each draft in its destination's language. Links with the same moderated text,
     providers, glossary and cache share one request, so a message is translated once
     per target language, not once per chat."""
@@ -44,8 +46,11 @@ def translated(drafts: Drafts, config: LinksConfig, translator: Translator,
         outcome.counts[f"translation.{translation.status}"] += 1
         changes: dict = {"text": translation.text}
         if translation.status == TRANSLATED and config.known_link(post.link_id).policy.show_original:
-            changes.update(original=post.text, original_language=translation.source,
-                           translated_by=DISPLAY_NAMES.get(translation.provider, translation.provider))
+            changes.update(
+                original=post.text,
+                original_language=translation.source,
+                translated_by=DISPLAY_NAMES.get(translation.provider, translation.provider),
+            )
         elif translation.status == FAILED:
             changes["notes"] = (not_translated_note(post.language, translation.source), *post.notes)
         posts.append(replace(post, **changes))

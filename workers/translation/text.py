@@ -6,6 +6,7 @@ for a numbered placeholder ``⟦n⟧`` that translators pass through, and
 restored afterwards. Long texts are cut into chunks at line, then sentence,
 then word boundaries within a provider's limit, and joined back in order.
 """
+
 from __future__ import annotations
 
 import re
@@ -16,10 +17,10 @@ from dataclasses import dataclass
 from core.text import split_text
 
 _KEEP_AS_IS = re.compile(
-    r"https?://\S+|www\.\S+"          # links
-    r"|<a?:\w+:\d+>|<[@#][!&]?\d+>"   # Discord custom emoji, user/role/channel mentions
-    r"|(?<![\w@])@\w{2,}"             # @handles
-    r"|`[^`\n]+`"                     # inline code
+    r"https?://\S+|www\.\S+"  # links
+    r"|<a?:\w+:\d+>|<[@#][!&]?\d+>"  # Discord custom emoji, user/role/channel mentions
+    r"|(?<![\w@])@\w{2,}"  # @handles
+    r"|`[^`\n]+`"  # inline code
     r"|\[(?:email|phone|link|handle|postcode|IBAN|card number|IP address) removed\]"  # redaction markers
 )
 _PLACEHOLDER = re.compile(r"⟦\s*(\d+)\s*⟧")
@@ -86,6 +87,6 @@ def rejoin(translated_pieces: list[str], original_pieces: list[str]) -> str:
     ended with (translators tend to strip it)."""
     out = []
     for translated, original in zip(translated_pieces, original_pieces, strict=False):
-        trailing = original[len(original.rstrip()):]
+        trailing = original[len(original.rstrip()) :]
         out.append(translated.rstrip() + trailing)
     return "".join(out)

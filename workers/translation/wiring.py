@@ -1,4 +1,5 @@
 """Building the translator from settings and config (the one place it is wired)."""
+
 from __future__ import annotations
 
 import logging
@@ -20,10 +21,13 @@ def wanted_providers(config: LinksConfig) -> list[str]:
 
 
 def _providers(settings: Settings, config: LinksConfig):
-    return build_providers(libretranslate_url=settings.libretranslate_url,
-                           libretranslate_api_key=settings.libretranslate_api_key,
-                           credentials=settings.provider_credentials, endpoints=settings.translator_endpoints,
-                           wanted=wanted_providers(config))
+    return build_providers(
+        libretranslate_url=settings.libretranslate_url,
+        libretranslate_api_key=settings.libretranslate_api_key,
+        credentials=settings.provider_credentials,
+        endpoints=settings.translator_endpoints,
+        wanted=wanted_providers(config),
+    )
 
 
 def build_translator(settings: Settings, config: LinksConfig, redis=None, keys: Keys | None = None) -> Translator:
@@ -61,6 +65,8 @@ def translation_report(settings: Settings, config: LinksConfig, probe_timeout: f
                     else:
                         lines.append(f"{link.id}: {name} cannot translate {source}→{target}")
                 if not usable:
-                    lines.append(f"{link.id}: no provider the policy allows can translate {source}→{target} here; "
-                                 "those messages will arrive untranslated, marked so")
+                    lines.append(
+                        f"{link.id}: no provider the policy allows can translate {source}→{target} here; "
+                        "those messages will arrive untranslated, marked so"
+                    )
     return lines

@@ -4,6 +4,7 @@ folder (its first lines say what its KEYS and ARGV are), loaded here once.
 Scripts run by EVALSHA: the server keeps them, so only the SHA1 travels with each call;
 after a Redis restart (or SCRIPT FLUSH) the server answers NOSCRIPT and redis-py loads
 the text again by itself."""
+
 from __future__ import annotations
 
 from functools import cache
