@@ -7,6 +7,8 @@ COPY pyproject.toml README.md ./
 COPY core ./core
 COPY bridge ./bridge
 COPY workers ./workers
+# The stand-ins, so that `twinbridge demo` also runs in the image (sandbox/README.md).
+COPY sandbox ./sandbox
 RUN pip install --no-cache-dir .
 COPY config ./config
 USER twinbridge
