@@ -32,6 +32,20 @@ def pair_links(pairs: int) -> str:
     return "\n".join(lines) + "\n"
 
 
+def translated_pair_links(pairs: int) -> str:
+    """Pair i: a Telegram group writing English, a Discord channel reading German."""
+    lines = ["version: 1", "communities:"]
+    for i in range(pairs):
+        lines += [
+            f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
+            f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}",
+        ]
+    lines.append("links:")
+    lines += [f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], policy: pair}}" for i in range(pairs)]
+    lines += ["policies:", "  pair: {base: open, translation: [libre]}"]
+    return "\n".join(lines) + "\n"
+
+
 def standins(pairs: int) -> tuple[TelegramStandIn, DiscordStandIn]:
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(

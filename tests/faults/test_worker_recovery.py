@@ -18,7 +18,7 @@ import pytest
 from sandbox.translator import LibreTranslateStandIn, ProviderEndpointStandIn
 
 from ..e2e.test_whole_path import ANNA
-from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
+from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat, translated_pair_links
 from ..helpers import serving, wait_until
 from ..processes import OFFLINE_TRANSLATORS
 
@@ -31,20 +31,6 @@ RECOVERY_PROMISE = 30.0  # seconds from the kill to the last message shown (issu
 
 def _unacked(keys) -> str:
     return f"{keys.prefix}celery:unacked"
-
-
-def _burst_links(pairs: int) -> str:
-    """Pair i: a Telegram group writing English, a Discord channel reading German."""
-    lines = ["version: 1", "communities:"]
-    for i in range(pairs):
-        lines += [
-            f"  town{i}: {{name: Town {i}, language: en, chats: [{{telegram: {tg_chat(i)}}}]}}",
-            f"  twin{i}: {{name: Twin {i}, language: de, chats: [{{discord: {dc_channel(i)}}}]}}",
-        ]
-    lines.append("links:")
-    lines += [f"  - {{id: pair-{i}, communities: [town{i}, twin{i}], policy: pair}}" for i in range(pairs)]
-    lines += ["policies:", "  pair: {base: open, translation: [libre]}"]
-    return "\n".join(lines) + "\n"
 
 
 async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
@@ -60,7 +46,7 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
         # Default settings: no TWINBRIDGE_VISIBILITY_TIMEOUT.
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, LIBRETRANSLATE_URL=libre.url)
         assert "TWINBRIDGE_VISIBILITY_TIMEOUT" not in env and "TWINBRIDGE_VISIBILITY_TIMEOUT" not in os.environ
-        (tmp_path / "links.yaml").write_text(_burst_links(PAIRS))
+        (tmp_path / "links.yaml").write_text(translated_pair_links(PAIRS))
         libre.stall_forever()
         # The doomed worker also reserves tasks beyond the two it runs (prefetch 4 × 2 processes).
         doomed = procs.start(
