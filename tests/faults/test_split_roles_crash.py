@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import re
 import signal
 import time
 
@@ -23,9 +22,9 @@ from core.task_queue import MODERATION_QUEUE, TRANSLATION_QUEUE
 from sandbox.translator import LibreTranslateStandIn
 
 from ..e2e.test_whole_path import ANNA
-from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat, translated_pair_links
+from ..e2e.twins import fleet_env, standins, tg_chat, translated_pair_links
 from ..helpers import serving, wait_until
-from .test_worker_recovery import PAIRS, PER_CHAT, RECOVERY_PROMISE
+from .test_worker_recovery import PAIRS, PER_CHAT, burst_arrives_once_in_order
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -37,44 +36,8 @@ async def _held_from(aredis, keys, queue: str) -> int:
     return sum(1 for entry in entries if json.loads(entry)[2] == queue)
 
 
-async def _drained(aredis, keys) -> bool:
-    return await aredis.hlen(f"{keys.prefix}celery:unacked") == 0 and await aredis.xlen(keys.ingress()) == 0
-
-
 def _start(procs, name: str, role: str, env, *options: str):
     return procs.start(name, ["worker", "--role", role, "--concurrency", "2", *options, "-n", f"{name}@%h"], env)
-
-
-async def _burst_arrives_once_in_order(procs, aredis, keys, telegram, discord, killed: float, label: str, at_kill):
-    """Wait for every post (the recovery promise counted from ``killed``), then check each
-    channel's transcript: nothing lost, nothing twice, in order; print the figures."""
-
-    def delivered():
-        return sum(len(discord.transcript(dc_channel(i))) for i in range(PAIRS))
-
-    try:
-        await wait_until(
-            lambda: delivered() >= PAIRS * PER_CHAT,
-            RECOVERY_PROMISE,
-            message=f"all {PAIRS * PER_CHAT} posts within {RECOVERY_PROMISE:.0f}s of the kill",
-        )
-    except AssertionError:
-        print("delivered", delivered(), await aredis.hgetall(keys.stats()))
-        raise
-    recovered = time.monotonic() - killed
-    expected = [f"m{n:02d}" for n in range(PER_CHAT)]
-    for i in range(PAIRS):
-        shown = [re.search(r"m\d\d", text).group() for _, text in discord.transcript(dc_channel(i))]
-        # Nothing lost, nothing twice, in order (the counters say which gap a lane skipped).
-        assert shown == expected, f"channel {i}: {shown}; {await aredis.hgetall(keys.stats())}"
-    await wait_until(lambda: _drained(aredis, keys), 30, message="nothing left unacknowledged")
-    stats = await aredis.hgetall(keys.stats())
-    print(
-        f"\nFIGURES sigkill {label}: {PAIRS * PER_CHAT} messages over {PAIRS} chats, {at_kill}; last message "
-        f"shown {recovered:.1f}s after the kill; tasks run again without effect: "
-        f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
-        f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0"
-    )
 
 
 def _fleet(tmp_path, procs, redis_url, prefix, telegram, discord, libre) -> dict[str, str]:
@@ -128,11 +91,9 @@ async def test_translation_worker_killed_mid_burst_while_moderation_runs(
         published_at_kill = int(await aredis.hget(keys.stats(), "worker.processed") or 0)
         _start(procs, "tr2", "translation", env)
 
-        await _burst_arrives_once_in_order(
-            procs,
+        await burst_arrives_once_in_order(
             aredis,
             keys,
-            telegram,
             discord,
             killed,
             "translation worker",
@@ -176,11 +137,9 @@ async def test_moderation_worker_killed_mid_burst_while_translation_runs(
         assert held_at_kill >= 8 and published_at_kill < PAIRS * PER_CHAT, (held_at_kill, published_at_kill)
         _start(procs, "mod2", "moderation", env)
 
-        await _burst_arrives_once_in_order(
-            procs,
+        await burst_arrives_once_in_order(
             aredis,
             keys,
-            telegram,
             discord,
             killed,
             "moderation worker",

@@ -74,33 +74,47 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
         libre.unstall()
         processed_at_kill = int(await aredis.hget(keys.stats(), "worker.processed") or 0)
 
-        def delivered():
-            return sum(len(discord.transcript(dc_channel(i))) for i in range(PAIRS))
-
-        try:
-            await wait_until(
-                lambda: delivered() >= PAIRS * PER_CHAT,
-                RECOVERY_PROMISE,
-                message=f"all {PAIRS * PER_CHAT} posts within {RECOVERY_PROMISE:.0f}s of the kill",
-            )
-        except AssertionError:
-            print("delivered", delivered(), await aredis.hgetall(keys.stats()))
-            raise
-        recovered = time.monotonic() - killed
-        expected = [f"m{n:02d}" for n in range(PER_CHAT)]
-        for i in range(PAIRS):
-            shown = [re.search(r"m\d\d", text).group() for _, text in discord.transcript(dc_channel(i))]
-            # Nothing lost, nothing twice, in order (the counters say which gap a lane skipped).
-            assert shown == expected, f"channel {i}: {shown}; {await aredis.hgetall(keys.stats())}"
-        await wait_until(lambda: _drained(aredis, keys), 30, message="nothing left unacknowledged")
-        stats = await aredis.hgetall(keys.stats())
-        print(
-            f"\nFIGURES sigkill default settings: {PAIRS * PER_CHAT} messages over {PAIRS} chats, worker killed "
-            f"after {processed_at_kill} processed, {held_at_kill} task(s) held unacknowledged by both workers at "
-            f"the kill; last message shown {recovered:.1f}s after the kill; tasks run again without effect: "
-            f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
-            f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0"
+        await burst_arrives_once_in_order(
+            aredis,
+            keys,
+            discord,
+            killed,
+            "default settings",
+            f"worker killed after {processed_at_kill} processed, {held_at_kill} task(s) held unacknowledged by both "
+            f"workers at the kill",
         )
+
+
+async def burst_arrives_once_in_order(aredis, keys, discord, killed: float, label: str, at_kill: str):
+    """Wait for every post (the recovery promise counted from ``killed``), then check each
+    channel's transcript: nothing lost, nothing twice, in order; print the figures."""
+
+    def delivered():
+        return sum(len(discord.transcript(dc_channel(i))) for i in range(PAIRS))
+
+    try:
+        await wait_until(
+            lambda: delivered() >= PAIRS * PER_CHAT,
+            RECOVERY_PROMISE,
+            message=f"all {PAIRS * PER_CHAT} posts within {RECOVERY_PROMISE:.0f}s of the kill",
+        )
+    except AssertionError:
+        print("delivered", delivered(), await aredis.hgetall(keys.stats()))
+        raise
+    recovered = time.monotonic() - killed
+    expected = [f"m{n:02d}" for n in range(PER_CHAT)]
+    for i in range(PAIRS):
+        shown = [re.search(r"m\d\d", text).group() for _, text in discord.transcript(dc_channel(i))]
+        # Nothing lost, nothing twice, in order (the counters say which gap a lane skipped).
+        assert shown == expected, f"channel {i}: {shown}; {await aredis.hgetall(keys.stats())}"
+    await wait_until(lambda: _drained(aredis, keys), 30, message="nothing left unacknowledged")
+    stats = await aredis.hgetall(keys.stats())
+    print(
+        f"\nFIGURES sigkill {label}: {PAIRS * PER_CHAT} messages over {PAIRS} chats, {at_kill}; last message "
+        f"shown {recovered:.1f}s after the kill; tasks run again without effect: "
+        f"{stats.get('worker.already_published', 0)}; ingress entries enqueued again: "
+        f"{stats.get('ingress.requeued', 0)}; lost 0, doubled 0, out of order 0"
+    )
 
 
 async def _held(aredis, keys, at_least: int) -> bool:
