@@ -31,7 +31,7 @@ from ..moderation import profanity, redaction
 from ..moderation.events import TakeBack, moderate_event
 from ..privacy import PseudonymBook
 from ..translation import detection
-from .retrying import retry_later, wait_turn
+from .retrying import retry_failed, retry_later, wait_turn
 
 log = logging.getLogger(__name__)
 
@@ -118,17 +118,8 @@ def process_event(
             raise retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
-            cap = app.conf.twinbridge_settings.visibility_timeout / 4
-            countdown = failures.backoff(failed, cap)
-            log.warning("event task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             stats.count(redis, keys, "worker.event_retried")
-            # No exc=: Celery would log its message, which may quote the text.
-            raise self.retry(
-                countdown=countdown,
-                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                argsrepr="",
-                kwargsrepr="",
-            ) from exc
+            raise retry_failed(self, exc, failed, "event") from exc
         try:
             failures.park_event(redis, keys, ctx.config, event_data, ingress_id, reason, failed + 1)
             stats.count(redis, keys, "worker.event_dead_lettered")
@@ -168,14 +159,7 @@ def process_command(
             raise retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failures.retriable(exc) and failed < failures.EVENT_RETRIES:
-            countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
-            log.warning("command task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
-            raise self.retry(
-                countdown=countdown,
-                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                argsrepr="",
-                kwargsrepr="",
-            ) from exc
+            raise retry_failed(self, exc, failed, "command") from exc
         log.error("command dropped after %d attempt(s) (%s)", failed + 1, reason)
         stats.count(redis, keys, "worker.command_dropped")
         try:

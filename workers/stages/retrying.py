@@ -11,6 +11,7 @@ from core import stats
 from core.backoff import Backoff
 from core.storage.keys import Keys
 
+from .. import failures
 from ..app import app
 
 log = logging.getLogger(__name__)
@@ -29,6 +30,23 @@ def retry_later(task: Task, exc: BaseException):
     countdown = Backoff(first=1, cap=cap).delay(task.request.retries)
     # argsrepr: the retried message must not repeat the event (its text) in its headers.
     return task.retry(countdown=countdown, argsrepr="", kwargsrepr="")
+
+
+def retry_failed(task: Task, exc: BaseException, failed: int, what: str):
+    """The retry of ``task`` after its own failure number ``failed`` (carried in its kwargs):
+    backed off up to a quarter of the visibility timeout. The log names the reason only."""
+    countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
+    log.warning(
+        "%s task failed on attempt %d (%s); retrying in %.1fs", what, failed + 1, failures.describe(exc), countdown
+    )
+    # No exc=: Celery would log its message, which may quote the text; argsrepr empty: the
+    # arguments (the message text) are not repeated in the headers.
+    return task.retry(
+        countdown=countdown,
+        kwargs={**(task.request.kwargs or {}), "failed": failed + 1},
+        argsrepr="",
+        kwargsrepr="",
+    )
 
 
 def wait_turn(task: Task, redis, keys: Keys, earlier: int, waiting_since: float | None) -> None:

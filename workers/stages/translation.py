@@ -24,7 +24,7 @@ from ..drafts import Drafts, Outcome
 from ..publishing import publish_and_record
 from ..translation.stage import translated
 from ..translation.wiring import build_translator
-from .retrying import retry_later
+from .retrying import retry_failed, retry_later
 
 log = logging.getLogger(__name__)
 
@@ -67,15 +67,8 @@ def translate(
             raise retry_later(self, exc) from exc
         reason = failures.describe(exc)
         if failed < failures.EVENT_RETRIES:
-            countdown = failures.backoff(failed, app.conf.twinbridge_settings.visibility_timeout / 4)
-            log.warning("translation task failed on attempt %d (%s); retrying in %.1fs", failed + 1, reason, countdown)
             stats.count(redis, keys, "worker.event_retried")
-            raise self.retry(
-                countdown=countdown,
-                kwargs={**(self.request.kwargs or {}), "failed": failed + 1},
-                argsrepr="",
-                kwargsrepr="",
-            ) from exc
+            raise retry_failed(self, exc, failed, "translation") from exc
         # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
         # An approved held message has no entry (its position was retired when it was held).
         data = drafts_data if isinstance(drafts_data, dict) else {}
