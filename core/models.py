@@ -166,6 +166,9 @@ class OutboundPost:
     # and when they wrote it: after an erasure, what they wrote before is not sent.
     author: str = ""
     written_at: float = 0.0
+    # An organiser's announcement or event notice: how this destination sees it
+    # (core.announcements.AnnouncementView as a dict), None for everything else.
+    announcement: dict[str, Any] | None = None
 
     @property
     def label(self) -> str:
@@ -214,6 +217,7 @@ class OutboundPost:
             fallback=data.get("fallback") or "",
             author=data.get("author") or "",
             written_at=float(data.get("written_at") or 0.0),
+            announcement=dict(data["announcement"]) if data.get("announcement") else None,
         )
 
 
@@ -231,6 +235,9 @@ class Command:
     private: bool = False
     via: str = "message"  # message | button | slash
     seq: int = 0  # its position in its chat, shared with the chat's messages (set by the ingress)
+    # The platform says the member administers the chat (Telegram's chat administrators,
+    # Discord's Manage Server or Administrator permission): an organiser there (issue 14).
+    admin: bool = False
 
     @property
     def chat(self) -> ChatRef:
