@@ -7,7 +7,9 @@ name it is recognisable to readers of any language.
 
 from __future__ import annotations
 
+from .announcements import RSVP_CHOICES
 from .languages import ENDONYMS
+from .names import SEPARATOR, shown_name
 
 _ORIGINAL = {
     "en": "Original ({language}), translated by {provider}",
@@ -103,3 +105,46 @@ def consent_explanation(reader: str, community: str, others: str) -> tuple[str, 
     whose messages do not cross until they consent."""
     text, short = _CONSENT.get(reader) or _CONSENT.get(reader.split("-")[0].lower()) or _CONSENT["en"]
     return text.format(community=community, others=others), short.format(others=others)
+
+
+# Organisers' announcements (issue 14): the word on each copy's header, a reminder's, and
+# the RSVP buttons' labels, in the order of core.announcements.RSVP_CHOICES.
+_ANNOUNCEMENT = {
+    "en": ("Announcement", "Reminder", ("Going", "Maybe", "Can't")),
+    "de": ("Ankündigung", "Erinnerung", ("Dabei", "Vielleicht", "Kann nicht")),
+    "fr": ("Annonce", "Rappel", ("J'y vais", "Peut-être", "Je ne peux pas")),
+    "es": ("Anuncio", "Recordatorio", ("Voy", "Quizás", "No puedo")),
+    "it": ("Annuncio", "Promemoria", ("Ci sono", "Forse", "Non posso")),
+    "pt": ("Anúncio", "Lembrete", ("Vou", "Talvez", "Não posso")),
+    "nl": ("Aankondiging", "Herinnering", ("Ik kom", "Misschien", "Kan niet")),
+    "pl": ("Ogłoszenie", "Przypomnienie", ("Będę", "Może", "Nie mogę")),
+    "zh": ("公告", "提醒", ("参加", "可能", "不能参加")),
+    "gu": ("જાહેરાત", "યાદ અપાવવું", ("આવીશ", "કદાચ", "નહીં આવી શકું")),
+}
+
+
+def _announcement_words(reader: str) -> tuple[str, str, tuple[str, str, str]]:
+    return _ANNOUNCEMENT.get(reader) or _ANNOUNCEMENT.get(reader.split("-")[0].lower()) or _ANNOUNCEMENT["en"]
+
+
+def announcement_word(reader: str, kind: str = "announcement") -> str:
+    """ "Ankündigung" (``kind`` "announcement") or "Erinnerung" ("reminder")."""
+    word, reminder, _labels = _announcement_words(reader)
+    return reminder if kind == "reminder" else word
+
+
+def announcement_header(reader: str, kind: str, community: str) -> str:
+    """ "📢 Ankündigung · Leicester": what marks a post as an organiser's (never the raw
+    /announce), naming the organiser's community (shown one line, with our separator)."""
+    return f"📢 {announcement_word(reader, kind)}{SEPARATOR}{shown_name(community)}"
+
+
+def rsvp_labels(reader: str) -> dict[str, str]:
+    """The RSVP buttons' words, keyed "going", "maybe", "cant" (core.announcements)."""
+    return dict(zip(RSVP_CHOICES, _announcement_words(reader)[2], strict=True))
+
+
+def rsvp_counts_line(reader: str, counts: dict[str, int]) -> str:
+    """ "Dabei: 3 · Vielleicht: 1 · Kann nicht: 0": the totals across every twin."""
+    labels = rsvp_labels(reader)
+    return " · ".join(f"{labels[choice]}: {int(counts.get(choice) or 0)}" for choice in RSVP_CHOICES)
