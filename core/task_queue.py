@@ -42,6 +42,9 @@ DELIVERY_QUEUE = "delivery"
 # Back on the moderation queue when an event's author was erased while it was published.
 ERASE_AGAIN_TASK = "twinbridge.erase_again"
 RESUME_ERASURES_TASK = "twinbridge.resume_erasures"
+# An organiser's announcement (or one of its reminders) to fire: fire_announcement(id, what),
+# pushed by the scheduler or at once (core/storage/announcements.py), on the moderation queue.
+FIRE_ANNOUNCEMENT_TASK = "twinbridge.fire_announcement"
 # Every stage queue, as the benchmarks and operators count what is left to do.
 STAGE_QUEUES = (MODERATION_QUEUE, LEGACY_PIPELINE_QUEUE, TRANSLATION_QUEUE, DELIVERY_QUEUE)
 

@@ -192,6 +192,39 @@ class Keys:
         period after its last booking."""
         return f"{self.prefix}rl:{bucket}"
 
+    # Organisers' announcements (issue 14; core/storage/announcements.py). Each expires
+    # with its announcement: the event's end (or start, or the time it is sent) plus the
+    # link's retention.
+
+    def announcement(self, announcement_id: str) -> str:
+        """Hash: one announcement (``data``: its JSON, with its text; ``state``)."""
+        return f"{self.prefix}announce:{announcement_id}"
+
+    def announcements_of_link(self, link_id: str) -> str:
+        """Sorted set of one link's announcement ids, scored with their expiry (pruned on use)."""
+        return f"{self.prefix}announce:link:{link_id}"
+
+    def announcement_schedule(self) -> str:
+        """Sorted set of what is still to fire ("ID|fire", "ID|remind:SECONDS"), scored with
+        when; ids only. Its expiry follows the latest announcement scheduled in it."""
+        return f"{self.prefix}announce:schedule"
+
+    def announcement_fired(self, announcement_id: str) -> str:
+        """Set of what of one announcement has been handed to the fire task ("fire",
+        "remind:SECONDS"), so that nothing is handed over twice."""
+        return f"{self.prefix}announce:fired:{announcement_id}"
+
+    def announcement_firing(self, announcement_id: str, what: str) -> str:
+        """Marker (its value: the fire task's id): ``what`` of one announcement is handed to
+        the fire task and not yet published. The script that publishes its posts retires it
+        (``announcements.retire_firing``), so a fire task run twice publishes once."""
+        return f"{self.prefix}announce:firing:{announcement_id}:{what}"
+
+    def announcement_request(self, digest: str) -> str:
+        """The announcement one `twinbridge announce` command made (a digest of the command,
+        never its text), for ten minutes: the same command run again makes nothing new."""
+        return f"{self.prefix}announce:request:{digest}"
+
     def broker_prefix(self) -> str:
         """What every Celery key starts with (kombu's ``global_keyprefix``): the broker's
         queues and unacknowledged messages live under the bridge's prefix."""

@@ -12,7 +12,14 @@ import json
 import pytest
 
 from core.settings import Settings
-from core.task_queue import MODERATION_QUEUE, PROCESS_EVENT_TASK, TRANSLATE_TASK, TRANSLATION_QUEUE, TaskQueue
+from core.task_queue import (
+    FIRE_ANNOUNCEMENT_TASK,
+    MODERATION_QUEUE,
+    PROCESS_EVENT_TASK,
+    TRANSLATE_TASK,
+    TRANSLATION_QUEUE,
+    TaskQueue,
+)
 from workers.app import make_celery
 
 pytestmark = pytest.mark.integration
@@ -31,9 +38,15 @@ def _without(fields: dict, names=PER_MESSAGE) -> dict:
 
 
 # The adapters push the moderation stage's tasks; an approval pushes a translation task
-# in the script that releases the hold (workers/holds.py).
+# in the script that releases the hold (workers/holds.py); the scheduler and
+# `twinbridge announce` push an announcement's fire task (core/storage/announcements.py).
 @pytest.mark.parametrize(
-    "queue_name,task", [(MODERATION_QUEUE, PROCESS_EVENT_TASK), (TRANSLATION_QUEUE, TRANSLATE_TASK)]
+    "queue_name,task",
+    [
+        (MODERATION_QUEUE, PROCESS_EVENT_TASK),
+        (TRANSLATION_QUEUE, TRANSLATE_TASK),
+        (MODERATION_QUEUE, FIRE_ANNOUNCEMENT_TASK),
+    ],
 )
 async def test_a_pushed_message_is_what_send_task_writes(settings, aredis, sync_redis, queue_name, task):
     args = [{"text": 'Grüße 👋 "quoted"', "seq": 7}, "in-flight"]
