@@ -187,6 +187,34 @@ class Keys:
         erasing the message can drop the quote. Expires with the link's retention."""
         return f"{self.prefix}quoted:{source_key}"
 
+    # -- RSVPs to event notices (issue 14; core/storage/rsvps.py) ----------------------------
+    def rsvp_choices(self, announcement_id: str) -> str:
+        """Hash: each member's answer to one event notice (person key -> "choice|community|
+        when"), never a platform id; expires with the announcement (the link's retention
+        after the event)."""
+        return f"{self.prefix}rsvp:choices:{announcement_id}"
+
+    def rsvp_counts(self, announcement_id: str) -> str:
+        """Hash: the answers to one event notice counted per community and choice
+        ("krefeld|going" -> n) and their version ("~version", bumped by every change);
+        expires with the choices."""
+        return f"{self.prefix}rsvp:counts:{announcement_id}"
+
+    def rsvps_of(self, person: str) -> str:
+        """Sorted set of the event notices a member answered (announcement ids, each
+        scored with its own expiry): what /mydata lists and /forgetme takes back."""
+        return f"{self.prefix}rsvp:of:{person}"
+
+    def rsvp_refresh(self, announcement_id: str) -> str:
+        """Gate: a refresh of one notice's shown counts is scheduled (so presses in a burst
+        make one refresh); a few seconds, deleted when the refresh runs."""
+        return f"{self.prefix}rsvp:refresh:{announcement_id}"
+
+    def rsvp_shown(self, announcement_id: str) -> str:
+        """The counts' version last queued to the notice's copies (so an older refresh
+        never overwrites a newer one); expires with the announcement."""
+        return f"{self.prefix}rsvp:shown:{announcement_id}"
+
     def rate_limit(self, bucket: str) -> str:
         """One rate-limit bucket's bookings and pause (core/ratelimit.py); expires a
         period after its last booking."""
