@@ -97,6 +97,10 @@ class Link:
     # Added to the contract: words never translated (town, school and people's
     # names); the communities' own names are always kept as well.
     glossary: tuple[str, ...] = ()
+    # Added to the contract (issue 14): "platform:user id" of who may announce to, and
+    # control (/status, /pause, /resume), this link, besides the chats' admins and the
+    # organisers of its communities.
+    organisers: tuple[str, ...] = ()
 
     def speakers(self) -> tuple[str, ...]:
         """Communities whose messages cross: all of them, or the first for one-way."""
@@ -146,6 +150,12 @@ class LinksConfig:
         every trace of its messages); the default policy's for an unknown chat."""
         days = [m.link.policy.retention_days for m in self.memberships(chat)]
         return min(days) if days else BUILTIN_POLICIES["community"].retention_days
+
+    def organisers(self, link: Link) -> tuple[str, ...]:
+        """Who organises a link (besides the chats' admins): its own organisers and
+        those of each of its communities, each once."""
+        listed = link.organisers + tuple(o for c in link.communities for o in self.communities[c].organisers)
+        return tuple(dict.fromkeys(listed))
 
     def glossary(self, link: Link) -> tuple[str, ...]:
         """What a link's translations keep as written: its glossary and its communities' names."""

@@ -353,7 +353,7 @@ class Checker:
                     "see config/links.example.yaml",
                 )
                 continue
-            self._unknown_keys(body, where, ("id", "communities", "direction", "policy", "glossary"))
+            self._unknown_keys(body, where, ("id", "communities", "direction", "policy", "glossary", "organisers"))
             link_id = body.get("id")
             if not isinstance(link_id, str) or not SLUG.match(link_id):
                 self.problem(
@@ -405,10 +405,16 @@ class Checker:
                 )
                 policy = BUILTIN_POLICIES["community"]
             glossary = self._glossary(body.get("glossary", []), f"{where}.glossary")
+            organisers = self._users(body.get("organisers", []), f"{where}.organisers", "organisers")
             if len(ok_members) >= 2:
                 result.append(
                     Link(
-                        id=link_id, communities=tuple(ok_members), direction=direction, policy=policy, glossary=glossary
+                        id=link_id,
+                        communities=tuple(ok_members),
+                        direction=direction,
+                        policy=policy,
+                        glossary=glossary,
+                        organisers=organisers or (),
                     )
                 )
         return result

@@ -33,6 +33,19 @@ def test_check_rejects_a_broken_config_with_file_field_and_fix(tmp_path):
     assert result.stderr.count("fix:") == 2
 
 
+def test_check_names_a_wrong_link_organiser_with_the_fix(tmp_path):
+    broken = tmp_path / "links.yaml"
+    broken.write_text(
+        (ROOT / "config" / "links.example.yaml")
+        .read_text()
+        .replace('organisers: ["telegram:', 'organisers: ["telegramm:', 1)
+    )
+    result = run_cli(["check", "--config", str(broken)])
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert f"{broken}: links[4].organisers: 'telegramm:" in result.stderr
+    assert 'fix: write organisers as "telegram:<user id>"' in result.stderr
+
+
 def test_check_reads_twinbridge_config_from_the_environment(tmp_path):
     bad = tmp_path / "other.yaml"
     bad.write_text("version: 1\ncommunities: {}\nlinks: []\n")

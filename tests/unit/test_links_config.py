@@ -167,3 +167,42 @@ def test_design_contract_community_fields_timezone_and_organisers(tmp_path):
         load_links(path)
     fields = [p.field for p in err.value.problems]
     assert fields == ["communities.krefeld.timezone", "communities.krefeld.organisers"]
+
+
+def test_a_link_lists_its_own_organisers(tmp_path):
+    path = tmp_path / "links.yaml"
+    path.write_text(
+        "version: 1\n"
+        "communities:\n"
+        "  leicester:\n"
+        "    {name: Leicester, language: en, chats: [{telegram: -1001234567890}], organisers: ['telegram:7']}\n"
+        "  krefeld: {name: Krefeld, language: de, chats: [{discord: 112233445566778899}]}\n"
+        "links:\n"
+        "  - id: leicester-krefeld\n"
+        "    communities: [leicester, krefeld]\n"
+        '    organisers: ["discord:333", "telegram:7"]\n'
+        "  - {id: other, communities: [krefeld, leicester]}\n"
+    )
+    config = load_links(path)
+    link, other = config.links
+    assert link.organisers == ("discord:333", "telegram:7") and other.organisers == ()
+    # Who organises a link: its own organisers, then its communities', each once.
+    assert config.organisers(link) == ("discord:333", "telegram:7")
+    assert config.organisers(other) == ("telegram:7",)
+
+
+@pytest.mark.parametrize("value", ['"discord:333"', '["333"]', '["matrix:1"]'])
+def test_a_wrong_link_organiser_names_the_field_and_the_fix(tmp_path, value):
+    path = tmp_path / "links.yaml"
+    path.write_text(
+        "version: 1\n"
+        "communities:\n"
+        "  leicester: {name: Leicester, language: en, chats: [{telegram: -1001234567890}]}\n"
+        "  krefeld: {name: Krefeld, language: de, chats: [{discord: 112233445566778899}]}\n"
+        f"links: [{{id: leicester-krefeld, communities: [leicester, krefeld], organisers: {value}}}]\n"
+    )
+    with pytest.raises(ConfigError) as err:
+        load_links(path)
+    (problem,) = err.value.problems
+    assert problem.field == "links[0].organisers" and problem.file == str(path)
+    assert "telegram:" in problem.fix
