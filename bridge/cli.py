@@ -112,6 +112,13 @@ def cmd_worker(args, extra: list[str]) -> int:
     return 0
 
 
+def cmd_scheduler(args) -> int:
+    """Hand announcements to the fire task when they are due (workers/scheduler.py)."""
+    from workers.scheduler import main as scheduler_main
+
+    return scheduler_main(_settings(args))
+
+
 def cmd_demo(args) -> int:
     from .demo import main as demo_main
 
@@ -271,6 +278,12 @@ def build_parser() -> argparse.ArgumentParser:
         "delivery: the delivery queue (work that needs no text; the adapters deliver); "
         "all (default): every role in one process",
     )
+    sub.add_parser(
+        "scheduler",
+        parents=[common],
+        help="send scheduled announcements and their reminders when they are due "
+        "(one is enough; a second may run beside it; stop with SIGTERM or Ctrl-C)",
+    )
     sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
     sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
     announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")
@@ -306,6 +319,7 @@ def main(argv: list[str] | None = None) -> int:
         "check": cmd_check,
         "demo": cmd_demo,
         "dead-letters": cmd_dead_letters,
+        "scheduler": cmd_scheduler,
         "announce": cmd_not_yet("announce"),
         "export": cmd_rights,
         "forget": cmd_rights,

@@ -52,6 +52,11 @@ _UNITS = {
     "mins": 60,
     "minute": 60,
     "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
 }
 _PART = re.compile(r"(\d+)\s*([a-z]+)")
 _DURATION = re.compile(r"^(?:\d+\s*[a-z]+\s*,?\s*(?:and\s+)?)+$")

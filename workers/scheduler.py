@@ -1,0 +1,92 @@
+"""`twinbridge scheduler`: hands organisers' announcements (and their reminders) to the fire
+task when they are due.
+
+A plain loop, about once a second: :func:`core.storage.announcements.claim_due` takes each
+due entry off the schedule, sets its firing marker and pushes the Celery task
+`twinbridge.fire_announcement(id, what)` onto the moderation queue in one script. So a
+scheduler killed at any point neither loses nor doubles a notice, several can run side by
+side (each entry is taken by one), and everything it knows is in Redis: a restarted one
+picks up what fell due while it was down. It needs no Celery (beat or worker) and holds
+no text: it logs ids and counts only.
+
+SIGTERM or SIGINT stop it between two rounds (exit 0).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+
+import redis as redis_lib
+
+from core.backoff import Backoff
+from core.settings import Settings
+from core.storage import announcements
+from core.storage.keys import Keys
+
+log = logging.getLogger(__name__)
+
+POLL_SECONDS = 1.0
+BATCH = 100  # entries one claim takes; more are taken at once in the same round
+
+
+class Scheduler:
+    def __init__(self, redis, keys: Keys, poll: float = POLL_SECONDS, clock=time.time):
+        self._redis = redis
+        self._keys = keys
+        self._poll = poll
+        self._clock = clock
+
+    def run_once(self) -> int:
+        """Hand over everything due now; how many entries were taken."""
+        taken = 0
+        while True:
+            claimed = announcements.claim_due(self._redis, self._keys, self._clock(), BATCH)
+            for announcement_id, what, outcome in claimed:
+                if outcome == 1:
+                    log.info("announcement %s: %s handed to the fire task", announcement_id, what)
+                else:  # cancelled or gone meanwhile: its entry is dropped
+                    log.info("announcement %s: %s dropped (%s)", announcement_id, what, _OUTCOMES.get(outcome, outcome))
+            taken += len(claimed)
+            if len(claimed) < BATCH:
+                return taken
+
+    def run(self, stop: threading.Event) -> None:
+        """Poll until ``stop`` is set; Redis outages are waited out with backoff."""
+        backoff = Backoff(first=0.5, cap=10.0)
+        failures = 0
+        log.info("scheduler started (polling every %.1f s)", self._poll)
+        while not stop.is_set():
+            try:
+                self.run_once()
+                failures, wait = 0, self._poll
+            except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
+                wait = backoff.delay(failures)
+                failures += 1
+                log.warning("scheduler: Redis unreachable (%s); trying again in %.1f s", type(exc).__name__, wait)
+            stop.wait(wait)
+        log.info("scheduler stopped")
+
+
+_OUTCOMES = {0: "handed over before", -1: "gone", -2: "cancelled"}
+
+
+def main(settings: Settings) -> int:
+    """Run the scheduler until SIGTERM or SIGINT."""
+    stop = threading.Event()
+
+    def _stop(signum, _frame) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    client = redis_lib.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+    )
+    try:
+        Scheduler(client, Keys(settings.redis_prefix)).run(stop)
+    finally:
+        client.close()
+    return 0
