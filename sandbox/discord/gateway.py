@@ -21,6 +21,7 @@ from sandbox.discord.protocol import (
     INTENT_DIRECT_MESSAGES,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
+    INTENT_GUILD_SCHEDULED_EVENTS,
     INTENT_MESSAGE_CONTENT,
 )
 from sandbox.discord.state import DiscordState
@@ -129,7 +130,10 @@ class Gateway:
                 INTENT_DIRECT_MESSAGES if direct else INTENT_GUILD_MESSAGES
             ):
                 continue
-            if event.startswith(("GUILD_", "CHANNEL_")) and not session.intents & INTENT_GUILDS:
+            if event.startswith("GUILD_SCHEDULED_EVENT_"):
+                if not session.intents & INTENT_GUILD_SCHEDULED_EVENTS:
+                    continue
+            elif event.startswith(("GUILD_", "CHANNEL_")) and not session.intents & INTENT_GUILDS:
                 continue
             payload = {k: copy.deepcopy(v) for k, v in data.items() if not k.startswith("_")}
             # DMs with the app are exempt from the Message Content intent.

@@ -5,13 +5,14 @@ and after it: Discord's error body for a :class:`DiscordError`, the rate-limit h
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import Awaitable, Callable
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from sandbox.discord.faults import Faults
-from sandbox.discord.protocol import API_PREFIX, JSON_BODY, DiscordError
+from sandbox.discord.protocol import API_PREFIX, ATTACHMENT_SIZE_LIMIT, FILES, JSON_BODY, DiscordError, UploadedFile
 from sandbox.discord.ratelimits import RateLimits
 from sandbox.discord.state import RECEIVED_AT, DiscordState
 
@@ -34,14 +35,25 @@ class RestMiddleware:
         if self._state.receipts:
             RECEIVED_AT.set(time.perf_counter())
         body = None
+        files: dict[int, UploadedFile] = {}
         if request.can_read_body and request.content_type == "application/json":
             try:
                 body = await request.json()
             except ValueError:
                 return DiscordError(400, "400: Bad Request").response()
+        elif request.can_read_body and request.content_type == "multipart/form-data":
+            # As discord.py sends files: the JSON in a "payload_json" part, the files in
+            # "files[n]" parts, matched by the "attachments" entries' ids.
+            try:
+                body, files = await _multipart(request)
+            except ValueError:
+                return DiscordError(400, "400: Bad Request").response()
+            if any(len(f.data) > ATTACHMENT_SIZE_LIMIT for f in files.values()):
+                return DiscordError(413, "Request entity too large", 40005).response()
         loop_time = asyncio.get_running_loop().time()
         self.requests.append((loop_time, request.method, request.path, body))
         request[JSON_BODY] = body
+        request[FILES] = files
 
         resource = request.match_info.route.resource
         if resource is None:  # no such route (or method): Discord's plain 404
@@ -82,3 +94,24 @@ class RestMiddleware:
         response.headers.update(self._ratelimits.headers(bucket_name, bucket))
         response.headers["Via"] = "1.1 google"
         return response
+
+
+async def _multipart(request: web.Request) -> tuple[dict | None, dict[int, UploadedFile]]:
+    body = None
+    files: dict[int, UploadedFile] = {}
+    reader = await request.multipart()
+    while (part := await reader.next()) is not None:
+        if not isinstance(part, BodyPartReader):
+            continue
+        name = part.name or ""
+        if name == "payload_json":
+            body = json.loads(await part.text())
+        elif name.startswith("files[") and name.endswith("]"):
+            index = int(name[len("files[") : -1])
+            files[index] = UploadedFile(
+                index=index,
+                filename=part.filename or f"file{index}",
+                content_type=part.headers.get("Content-Type", "application/octet-stream"),
+                data=bytes(await part.read()),
+            )
+    return body, files

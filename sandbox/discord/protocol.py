@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -20,6 +21,7 @@ DISCORD_EPOCH_MS = 1420070400000
 
 INTENT_GUILDS = 1 << 0
 INTENT_GUILD_MESSAGES = 1 << 9
+INTENT_GUILD_SCHEDULED_EVENTS = 1 << 16
 INTENT_DIRECT_MESSAGES = 1 << 12
 INTENT_MESSAGE_CONTENT = 1 << 15
 
@@ -70,6 +72,9 @@ PERM_ATTACH_FILES = 1 << 15
 PERM_MENTION_EVERYONE = 1 << 17
 PERM_USE_EXTERNAL_EMOJIS = 1 << 18
 PERM_MANAGE_WEBHOOKS = 1 << 29
+PERM_MANAGE_EVENTS = 1 << 33
+PERM_CREATE_EVENTS = 1 << 44
+PERM_PIN_MESSAGES = 1 << 51
 # A member without roles, in the interactions they start (``permissions`` overrides it).
 PERM_MEMBER = PERM_VIEW_CHANNEL | PERM_SEND_MESSAGES | PERM_EMBED_LINKS | PERM_READ_HISTORY | PERM_ATTACH_FILES
 # What an app may do in a DM with its bot user, as interactions announce it.
@@ -78,8 +83,19 @@ PERM_APP_IN_DM = PERM_ATTACH_FILES | PERM_EMBED_LINKS | PERM_MENTION_EVERYONE | 
 # A route a part serves: (method, path under API_PREFIX, handler).
 Route = tuple[str, str, Callable[[web.Request], Awaitable[web.StreamResponse]]]
 
-# Per-request storage for the parsed JSON body (a typed key where aiohttp has them).
+# Per-request storage for the parsed JSON body (a typed key where aiohttp has them); for a
+# multipart/form-data body, its ``payload_json`` part.
 JSON_BODY: Any = web.RequestKey("json_body", object) if hasattr(web, "RequestKey") else "json_body"
+# The files of a multipart body: ``files[n]`` part index n -> UploadedFile.
+FILES: Any = web.RequestKey("files", object) if hasattr(web, "RequestKey") else "files"
+
+# Guild scheduled events.
+EVENT_PRIVACY_GUILD_ONLY = 2
+EVENT_ENTITY_EXTERNAL = 3
+EVENT_STATUS_SCHEDULED = 1
+MAX_EVENT_NAME = 100
+MAX_EVENT_LOCATION = 100
+MAX_EVENT_DESCRIPTION = 1000
 
 
 def iso(ms: int) -> str:
@@ -90,6 +106,16 @@ def json_response(data: Any, status: int = 200, headers: dict | None = None) -> 
     # Exactly "application/json" (no charset), as Discord sends it; discord.py
     # compares the header verbatim before decoding.
     return web.Response(body=json.dumps(data).encode(), status=status, headers=headers, content_type="application/json")
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A ``files[n]`` part of a multipart body, with its bytes."""
+
+    index: int
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class DiscordError(Exception):

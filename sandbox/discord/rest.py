@@ -1,15 +1,30 @@
 """The bot's REST routes: who it is, where the gateway is, users and DM channels,
-channels and their messages (create, fetch, list, edit, delete)."""
+channels and their messages (create, fetch, list, edit, delete; JSON, or multipart
+with ``payload_json`` and ``files[n]`` for attachments), and pins (the routes
+``/channels/{c}/messages/pins/{m}`` discord.py 2.7 calls, and the older
+``/channels/{c}/pins/{m}``; Pin Messages needed in a guild, else 403 50013).
+
+Not modelled: the "pinned a message" system message a pin leaves, the pin limit."""
 
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 
 from aiohttp import web
 
 from sandbox.discord import forms
-from sandbox.discord.protocol import JSON_BODY, DiscordError, FormError, Route, json_response, snowflake
+from sandbox.discord.protocol import (
+    FILES,
+    JSON_BODY,
+    DiscordError,
+    FormError,
+    Route,
+    iso,
+    json_response,
+    snowflake,
+)
 from sandbox.discord.state import DiscordState
 
 
@@ -27,6 +42,13 @@ class RestRoutes:
             ("GET", "/gateway/bot", self._get_gateway_bot),
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            # Before the message routes, which would take "pins" for a message id.
+            ("GET", "/channels/{channel_id}/messages/pins", self._list_pins),
+            ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self._pin),
+            ("DELETE", "/channels/{channel_id}/messages/pins/{message_id}", self._unpin),
+            ("GET", "/channels/{channel_id}/pins", self._list_pins_legacy),
+            ("PUT", "/channels/{channel_id}/pins/{message_id}", self._pin),
+            ("DELETE", "/channels/{channel_id}/pins/{message_id}", self._unpin),
             ("GET", "/channels/{channel_id}/messages", self._list_messages),
             ("POST", "/channels/{channel_id}/messages", self._create_message),
             ("GET", "/channels/{channel_id}/messages/{message_id}", self._fetch_message),
@@ -126,6 +148,7 @@ class RestRoutes:
         if state.dm_users.get(channel_id) in state.closed_dms:
             raise DiscordError(403, "Cannot send messages to this user", 50007)
         message = state.new_message(channel_id, state.users[state.bot_id], body.get("content") or "", member=True)
+        message["attachments"] = state.uploaded(body, request[FILES], [])
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
         message["components"] = forms.components(body.get("components"))
@@ -157,10 +180,57 @@ class RestRoutes:
         message = self._message(request)
         if message.get("webhook_id") or message["author"]["id"] != str(self._state.bot_id):
             raise DiscordError(403, "Cannot edit a message authored by another user", 50005)
-        self._state.apply_edit(message, request[JSON_BODY] or {})
+        self._state.apply_edit(message, request[JSON_BODY] or {}, request[FILES])
         return json_response(self._state.public(message))
 
     async def _remove_message(self, request: web.Request) -> web.Response:
         message = self._message(request)
         self._state.delete_message(int(message["channel_id"]), int(message["id"]))  # the bot has Manage Messages
         return web.Response(status=204)
+
+    # -- pins ----------------------------------------------------------------------------
+    def _pinnable(self, request: web.Request) -> dict:
+        message = self._message(request)
+        if int(message["channel_id"]) in self._state.channel_guild and not self._state.pin_messages:
+            raise DiscordError(403, "Missing Permissions", 50013)
+        return message
+
+    async def _pin(self, request: web.Request) -> web.Response:
+        message = self._pinnable(request)
+        channel_id, message_id = int(message["channel_id"]), int(message["id"])
+        pins = self._state.pins.setdefault(channel_id, [])
+        if message_id not in [m for m, _ in pins]:
+            pins.append((message_id, iso(int(time.time() * 1000))))
+            message["pinned"] = True
+            self._pins_update(channel_id)
+        return web.Response(status=204)
+
+    async def _unpin(self, request: web.Request) -> web.Response:
+        message = self._pinnable(request)
+        channel_id, message_id = int(message["channel_id"]), int(message["id"])
+        pins = self._state.pins.get(channel_id, [])
+        if message_id in [m for m, _ in pins]:
+            self._state.pins[channel_id] = [p for p in pins if p[0] != message_id]
+            message["pinned"] = False
+            self._pins_update(channel_id)
+        return web.Response(status=204)
+
+    def _pins_update(self, channel_id: int) -> None:
+        pins = self._state.pins.get(channel_id, [])
+        data = {"channel_id": str(channel_id), "last_pin_timestamp": pins[-1][1] if pins else None}
+        if channel_id in self._state.channel_guild:
+            data["guild_id"] = str(self._state.channel_guild[channel_id])
+        self._state.dispatch("CHANNEL_PINS_UPDATE", data)
+
+    async def _list_pins(self, request: web.Request) -> web.Response:
+        channel_id = self._state.known_channel(request.match_info["channel_id"])
+        items = [
+            {"pinned_at": at, "message": self._state.public(self._state.messages[channel_id][m])}
+            for m, at in reversed(self._state.pins.get(channel_id, []))
+        ]
+        return json_response({"items": items, "has_more": False})
+
+    async def _list_pins_legacy(self, request: web.Request) -> web.Response:
+        channel_id = self._state.known_channel(request.match_info["channel_id"])
+        pins = reversed(self._state.pins.get(channel_id, []))
+        return json_response([self._state.public(self._state.messages[channel_id][m]) for m, _ in pins])

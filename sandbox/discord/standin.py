@@ -10,6 +10,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from sandbox.discord.app_commands import ApplicationCommands
+from sandbox.discord.events import ScheduledEvents
 from sandbox.discord.faults import Faults
 from sandbox.discord.gateway import Gateway
 from sandbox.discord.interactions import Interactions
@@ -27,7 +28,9 @@ class DiscordStandIn:
 
     ``guilds`` maps guild id -> ``{"name": str, "channels": {channel_id: name}}``.
     ``manage_webhooks=False`` simulates a bot without the Manage Webhooks
-    permission (webhook routes answer 403 Missing Permissions);
+    permission (webhook routes answer 403 Missing Permissions); likewise
+    ``pin_messages=False`` (pins) and ``manage_events=False`` (scheduled events),
+    also settable later (``stand_in.pin_messages = False``);
     ``message_content_enabled=False`` simulates the Message Content intent being
     off in the Developer Portal (an IDENTIFY asking for it is closed with 4014).
     ``route_limit`` is (requests, seconds) per route bucket, as announced in
@@ -46,6 +49,8 @@ class DiscordStandIn:
     application_id = Part("state")
     bot_name = Part("state")
     manage_webhooks = Part("state")
+    pin_messages = Part("state")
+    manage_events = Part("state")
     receipts = Part("state")
     add_channel = Part("state")
     add_user = Part("state")
@@ -63,6 +68,9 @@ class DiscordStandIn:
     message = Part("state")
     bridge_messages = Part("state")
     dms = Part("state")
+    pinned = Part("state")
+    events = Part("state")
+    attachment_bytes = Part("state")
     # The gateway (gateway.py): sessions, intents, connections.
     message_content_enabled = Part("gateway")
     identified = Part("gateway")
@@ -101,6 +109,8 @@ class DiscordStandIn:
         *,
         bot_name: str = "twinbridge",
         manage_webhooks: bool = True,
+        pin_messages: bool = True,
+        manage_events: bool = True,
         message_content_enabled: bool = True,
         route_limit: tuple[int, float] = (5, 2.0),
         global_limit: tuple[int, float] | None = None,
@@ -114,9 +124,12 @@ class DiscordStandIn:
             bot_name=bot_name,
             manage_webhooks=manage_webhooks,
             receipts=receipts,
+            pin_messages=pin_messages,
+            manage_events=manage_events,
         )
         self.gateway = Gateway(self.state, message_content_enabled=message_content_enabled)
         self.app_commands = ApplicationCommands(self.state)
+        self.scheduled_events = ScheduledEvents(self.state)
         self.interactions = Interactions(self.state, self.app_commands)
         self.channel_webhooks = Webhooks(self.state, self.interactions)
         self.rest = RestRoutes(self.state, lambda: self.gateway_url)
@@ -129,7 +142,7 @@ class DiscordStandIn:
     # -- lifecycle -----------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         app = web.Application(middlewares=[self.middleware.handle], client_max_size=16 * 1024 * 1024)
-        for part in (self.rest, self.channel_webhooks, self.interactions, self.app_commands):
+        for part in (self.rest, self.channel_webhooks, self.interactions, self.app_commands, self.scheduled_events):
             for method, template, handler in part.routes():
                 app.router.add_route(method, API_PREFIX + template, handler)
         app.router.add_get("/gateway", self.gateway.handle)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextvars
 import copy
+import mimetypes
 import re
 import time
 from collections.abc import Callable
@@ -21,12 +22,16 @@ from sandbox.discord.protocol import (
     CHANNEL_GUILD_TEXT,
     DISCORD_EPOCH_MS,
     PERM_EMBED_LINKS,
+    PERM_MANAGE_EVENTS,
     PERM_MANAGE_MESSAGES,
     PERM_MANAGE_WEBHOOKS,
+    PERM_PIN_MESSAGES,
     PERM_READ_HISTORY,
     PERM_SEND_MESSAGES,
     PERM_VIEW_CHANNEL,
     DiscordError,
+    FormError,
+    UploadedFile,
     iso,
     snowflake,
 )
@@ -62,8 +67,11 @@ class DiscordState:
     """Guilds, channels, users, DMs and messages of one bot's Discord, and its posts.
 
     ``guilds`` maps guild id -> ``{"name": str, "channels": {channel_id: name}}``.
-    ``manage_webhooks`` is whether the bot's role has Manage Webhooks; ``receipts``
-    stamps each post with the perf_counter time its request arrived.
+    ``manage_webhooks`` is whether the bot's role has Manage Webhooks, ``pin_messages``
+    whether it has Pin Messages, ``manage_events`` whether it has Manage Events (both
+    may be changed at any time: a request without the permission is answered 403
+    Missing Permissions, 50013); ``receipts`` stamps each post with the perf_counter
+    time its request arrived.
     """
 
     def __init__(
@@ -76,13 +84,20 @@ class DiscordState:
         bot_name: str,
         manage_webhooks: bool,
         receipts: bool,
+        pin_messages: bool = True,
+        manage_events: bool = True,
     ):
         self.token = token
         self.bot_id = bot_id
         self.application_id = application_id
         self.bot_name = bot_name
         self.manage_webhooks = manage_webhooks
+        self.pin_messages = pin_messages
+        self.manage_events = manage_events
         self.receipts = receipts
+        self.pins: dict[int, list[tuple[int, str]]] = {}  # channel -> (message id, pinned_at), oldest first
+        self.scheduled_events: dict[int, list[dict]] = {}  # guild -> events, as Discord answers them
+        self.attachment_data: dict[int, bytes] = {}  # attachment id -> the uploaded bytes
         self.ids = Snowflakes()
         self.guilds: dict[int, dict] = {}
         self.channel_guild: dict[int, int] = {}
@@ -154,6 +169,8 @@ class DiscordState:
             | PERM_EMBED_LINKS
             | PERM_READ_HISTORY
             | (PERM_MANAGE_WEBHOOKS if self.manage_webhooks else 0)
+            | (PERM_PIN_MESSAGES if self.pin_messages else 0)
+            | (PERM_MANAGE_EVENTS if self.manage_events else 0)
         )
 
     def guild_payload(self, guild_id: int) -> dict:
@@ -373,6 +390,45 @@ class DiscordState:
             **{k: v for k, v in data.items() if k in ("width", "height", "description")},
         }
 
+    def uploaded(self, body: dict, files: dict[int, UploadedFile], kept: list[dict]) -> list[dict]:
+        """The attachments a create or edit leaves on a message: the ``attachments``
+        entries naming an existing attachment by id (``kept``, an edit's) or a file part
+        by its index, and any file part not named (Discord attaches those too)."""
+        by_id = {a["id"]: a for a in kept}
+        result: list[dict] = []
+        used: set[int] = set()
+        entries = body.get("attachments")
+        for position, entry in enumerate(entries or []):
+            if not isinstance(entry, dict) or "id" not in entry:
+                raise FormError(("attachments", position, "id"), "BASE_TYPE_REQUIRED", "This field is required")
+            if str(entry["id"]) in by_id:
+                result.append(by_id[str(entry["id"])])
+                continue
+            try:
+                index = int(entry["id"])
+            except (TypeError, ValueError):
+                index = -1
+            if index not in files:
+                raise FormError(
+                    ("attachments", position, "id"), "ATTACHMENT_NOT_FOUND", f"Attachment data not found: {entry['id']}"
+                )
+            used.add(index)
+            result.append(self._stored_file(files[index], entry.get("filename"), entry.get("description")))
+        result += [self._stored_file(f, None, None) for i, f in sorted(files.items()) if i not in used]
+        return result
+
+    def _stored_file(self, upload: UploadedFile, filename: str | None, description: str | None) -> dict:
+        name = filename or upload.filename
+        # Discord sets the content type from the file's name, not from what the client said.
+        guessed = mimetypes.guess_type(name)[0]
+        content_type = f"{guessed}; charset=utf-8" if guessed and guessed.startswith("text/") else guessed
+        data = {"filename": name, "size": len(upload.data), "content_type": content_type}
+        if description:
+            data["description"] = description
+        attachment = self.attachment(data)
+        self.attachment_data[int(attachment["id"])] = upload.data
+        return attachment
+
     def attach_reference(self, message: dict, channel_id: int, target_id: int) -> None:
         target = self.get_message(channel_id, target_id)
         message["type"] = 19
@@ -409,6 +465,9 @@ class DiscordState:
         post = copy.deepcopy(body)
         post.update(
             {
+                "files": [
+                    {**a, "data": self.attachment_data.get(int(a["id"]), b"")} for a in message.get("attachments") or []
+                ],
                 "id": message["id"],
                 "channel_id": message["channel_id"],
                 "via": via,
@@ -432,6 +491,7 @@ class DiscordState:
         message = self.messages.get(channel_id, {}).pop(message_id, None)
         if message is None:
             raise KeyError(f"no message {message_id} in channel {channel_id}")
+        self.pins[channel_id] = [p for p in self.pins.get(channel_id, []) if p[0] != message_id]
         for post in self._posts:
             if post["id"] == str(message_id):
                 post["deleted"] = True
@@ -456,10 +516,13 @@ class DiscordState:
         data.pop("member", None)
         return data
 
-    def apply_edit(self, message: dict, body: dict) -> None:
+    def apply_edit(self, message: dict, body: dict, files: dict[int, UploadedFile] | None = None) -> None:
         """A PATCH of a message (bot, webhook or interaction route), checked first; recorded
-        in its post's ``edits`` and announced with MESSAGE_UPDATE (unless ephemeral)."""
+        in its post's ``edits`` and announced with MESSAGE_UPDATE (unless ephemeral).
+        Without ``components`` or ``attachments`` in the body, those stay as they were."""
         components = forms.components(body.get("components")) if "components" in body else None
+        if "attachments" in body or files:
+            message["attachments"] = self.uploaded(body, files or {}, list(message.get("attachments") or []))
         if "content" in body:
             forms.check_content({"content": body["content"], "embeds": message["embeds"] or body.get("embeds")})
             message["content"] = body["content"] or ""
@@ -560,6 +623,18 @@ class DiscordState:
             name = author["username"] if message.get("webhook_id") else shown_name
             shown.append((name, message["content"]))
         return shown
+
+    def pinned(self, channel_id: int) -> list[int]:
+        """The ids of the messages pinned in the channel now, oldest pin first."""
+        return [message_id for message_id, _ in self.pins.get(int(channel_id), [])]
+
+    def events(self, guild_id: int) -> list[dict]:
+        """The guild's scheduled events as Discord answers them, oldest first."""
+        return copy.deepcopy(self.scheduled_events.get(int(guild_id), []))
+
+    def attachment_bytes(self, attachment: dict) -> bytes:
+        """What was uploaded for an attachment (a message's ``attachments`` entry)."""
+        return self.attachment_data[int(attachment["id"])]
 
     def message(self, channel_id: int, message_id: int) -> dict | None:
         found = self.get_message(int(channel_id), int(message_id))

@@ -12,7 +12,7 @@ from aiohttp import web
 
 from sandbox.discord import forms
 from sandbox.discord.interactions import Interactions
-from sandbox.discord.protocol import JSON_BODY, MAX_WEBHOOKS_PER_CHANNEL, DiscordError, Route, json_response
+from sandbox.discord.protocol import FILES, JSON_BODY, MAX_WEBHOOKS_PER_CHANNEL, DiscordError, Route, json_response
 from sandbox.discord.state import DiscordState
 
 
@@ -133,6 +133,7 @@ class Webhooks:
         message = state.new_message(int(hook["channel_id"]), author, body.get("content") or "", member=False)
         message["webhook_id"] = hook["id"]
         message["application_id"] = hook.get("application_id")
+        message["attachments"] = state.uploaded(body, request.get(FILES) or {}, [])
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
         message["components"] = forms.components(body.get("components"))  # the bot's webhooks are app-owned
@@ -159,5 +160,5 @@ class Webhooks:
             self._state.delete_message(int(hook["channel_id"]), int(message["id"]))
             return web.Response(status=204)
         if request.method == "PATCH":
-            self._state.apply_edit(message, request[JSON_BODY] or {})
+            self._state.apply_edit(message, request[JSON_BODY] or {}, request.get(FILES) or {})
         return json_response(self._state.public(message))

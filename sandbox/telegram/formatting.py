@@ -1,7 +1,11 @@
 """Text as Telegram shows it: the HTML parse mode (its tags only, balanced, the three
 specials escaped) turned into plain text and entities measured in UTF-16 code units,
 surrounding whitespace trimmed, and the ``bot_command`` entity of a member's leading
-"/command"."""
+"/command".
+
+``<tg-time unix="1647531900" format="wDT">22:45 tomorrow</tg-time>`` becomes a
+``date_time`` entity with ``unix_time`` and ``date_time_format`` (the format, when
+given, must match ``r|w?[dD]?[tT]?``; without one the text is shown as written)."""
 
 from __future__ import annotations
 
@@ -27,7 +31,9 @@ _SIMPLE_TAGS = {
     "pre": "pre",
     "blockquote": "blockquote",
 }
-ALLOWED_TAGS = frozenset(_SIMPLE_TAGS) | {"a", "span"}
+ALLOWED_TAGS = frozenset(_SIMPLE_TAGS) | {"a", "span", "tg-time"}
+# Telegram's date-time entity formatting: relative, or weekday, short/long date, short/long time.
+DATE_TIME_FORMAT = re.compile(r"r|w?[dD]?[tT]?")
 _NAMED_ENTITIES = {"lt": "<", "gt": ">", "amp": "&", "quot": '"'}
 
 
@@ -58,6 +64,12 @@ class _EntityParser(HTMLParser):
             raise bad_request('can\'t parse entities: the tag "a" needs an href')
         if tag == "span" and attributes.get("class") != "tg-spoiler":
             raise bad_request('can\'t parse entities: Tag "span" must have class "tg-spoiler"')
+        if tag == "tg-time":
+            unix = attributes.get("unix") or ""
+            if not unix.isdigit():
+                raise bad_request('can\'t parse entities: Tag "tg-time" must have a valid attribute "unix"')
+            if not DATE_TIME_FORMAT.fullmatch(attributes.get("format") or ""):
+                raise bad_request("can't parse entities: Invalid date-time format specified")
         self.open.append((tag, self.length, attributes))
 
     def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
@@ -83,6 +95,10 @@ class _EntityParser(HTMLParser):
                 entity.update(type="text_link", url=href)
         elif tag == "span":
             entity["type"] = "spoiler"
+        elif tag == "tg-time":
+            entity.update(type="date_time", unix_time=int(attributes["unix"] or 0))
+            if attributes.get("format"):
+                entity["date_time_format"] = attributes["format"]
         elif tag == "blockquote" and "expandable" in attributes:
             entity["type"] = "expandable_blockquote"
         else:

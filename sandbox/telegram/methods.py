@@ -1,20 +1,38 @@
 """The Bot API methods the bridge calls, checked as Telegram checks them: getMe, the
 webhook pair, getUpdates (see :mod:`sandbox.telegram.updates`), the command menus,
 sendMessage (HTML entities, 4096 UTF-16 units, replies, inline keyboards),
-editMessageText / editMessageReplyMarkup ("message is not modified", others' or missing
-messages), answerCallbackQuery (once per query), deleteMessage and deleteMessages."""
+sendDocument (a multipart upload, ``attach://`` or a file_id sent before; caption up to
+1024 after entity parsing, replies, inline keyboards), editMessageText /
+editMessageReplyMarkup ("message is not modified", others' or missing messages),
+pinChatMessage / unpinChatMessage (the bot's right to pin, see ``deny_pin``),
+answerCallbackQuery (once per query), deleteMessage and deleteMessages.
+
+Not modelled: the "pinned_message" service message a pin leaves in a group, thumbnails,
+documents by URL, file downloads (getFile)."""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import mimetypes
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from sandbox.telegram.formatting import parse_html, strip_text, utf16_len
 from sandbox.telegram.keyboards import inline_keyboard
-from sandbox.telegram.protocol import QUERY_INVALID, TEXT_LIMIT, bad_request, not_modified
+from sandbox.telegram.protocol import (
+    CAPTION_LIMIT,
+    QUERY_INVALID,
+    TEXT_LIMIT,
+    UPLOAD_LIMIT,
+    ApiError,
+    UploadedFile,
+    bad_request,
+    not_modified,
+)
 from sandbox.telegram.state import Chat, StoredMessage, TelegramState
 from sandbox.telegram.updates import Updates
 
@@ -39,6 +57,9 @@ class BotMethods:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
+            "senddocument": self._send_document,
+            "pinchatmessage": self._pin_chat_message,
+            "unpinchatmessage": self._unpin_chat_message,
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
@@ -140,16 +161,7 @@ class BotMethods:
         chat = state.chat_for_bot(params)
         text, entities = self._parse_text(params)
         markup = inline_keyboard(params.get("reply_markup"))
-        reply = params.get("reply_parameters") or {}
-        reply_to = reply.get("message_id", params.get("reply_to_message_id"))
-        allow_without = bool(reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply")))
-        replied = None
-        if reply_to is not None:
-            replied = chat.messages.get(int(reply_to))
-            if replied is None or replied.deleted:
-                if not allow_without:
-                    raise bad_request("message to be replied not found")
-                replied = None
+        replied = self._replied(chat, params)
         message: dict[str, Any] = {
             "message_id": chat.take_id(),
             "from": dict(state.bot_user),
@@ -170,6 +182,117 @@ class BotMethods:
         if self._answers_held is not None:
             await self._answers_held.wait()
         return message
+
+    @staticmethod
+    def _replied(chat: Chat, params: dict) -> StoredMessage | None:
+        """The message a send replies to (reply_parameters or the older reply_to_message_id)."""
+        reply = params.get("reply_parameters") or {}
+        reply_to = reply.get("message_id", params.get("reply_to_message_id"))
+        allow_without = bool(reply.get("allow_sending_without_reply", params.get("allow_sending_without_reply")))
+        if reply_to is None:
+            return None
+        replied = chat.messages.get(int(reply_to))
+        if replied is None or replied.deleted:
+            if not allow_without:
+                raise bad_request("message to be replied not found")
+            return None
+        return replied
+
+    def _input_file(self, params: dict, name: str) -> tuple[dict[str, Any], bytes]:
+        """(the Document object, its bytes) for the file a method's ``name`` parameter
+        gives: an upload (the part itself, or ``attach://<part>``) or a known file_id."""
+        value = params.get(name)
+        if isinstance(value, str) and value.startswith("attach://"):
+            value = params.get(value[len("attach://") :])
+            if not isinstance(value, UploadedFile):
+                raise bad_request(f'can\'t find attached file "{params[name][len("attach://") :]}"')
+        if isinstance(value, UploadedFile):
+            if not value.data:
+                raise bad_request("file must be non-empty")
+            if len(value.data) > UPLOAD_LIMIT:
+                raise ApiError(413, "Request Entity Too Large")
+            file_id = "BQACAgIAAxkBAA" + secrets.token_urlsafe(24)
+            document = {
+                "file_id": file_id,
+                "file_unique_id": "AgAD" + hashlib.sha256(value.data).hexdigest()[:12],
+                "file_name": value.filename,
+                "mime_type": mimetypes.guess_type(value.filename)[0] or "application/octet-stream",
+                "file_size": len(value.data),
+            }
+            self._state.files[file_id] = {"document": document, "data": value.data}
+            return dict(document), value.data
+        if isinstance(value, str) and value in self._state.files:
+            known = self._state.files[value]
+            return dict(known["document"]), known["data"]
+        if value in (None, ""):
+            raise bad_request(f"there is no {name} in the request")
+        raise bad_request("wrong file identifier/HTTP URL specified")
+
+    @staticmethod
+    def _parse_caption(params: dict) -> tuple[str, list[dict[str, Any]]]:
+        source = params.get("caption")
+        if not isinstance(source, str) or not source:
+            return "", []
+        if str(params.get("parse_mode") or "").lower() == "html":
+            text, entities = parse_html(source)
+        else:
+            text, entities = source, list(params.get("caption_entities") or [])
+        text, entities = strip_text(text, entities)
+        if utf16_len(text) > CAPTION_LIMIT:
+            raise bad_request("message caption is too long")
+        return text, entities
+
+    async def _send_document(self, params: dict) -> dict:
+        state = self._state
+        chat = state.chat_for_bot(params)
+        caption, entities = self._parse_caption(params)
+        markup = inline_keyboard(params.get("reply_markup"))
+        replied = self._replied(chat, params)
+        document, data = self._input_file(params, "document")
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "from": dict(state.bot_user),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "document": document,
+        }
+        if caption:
+            message["caption"] = caption
+        if entities:
+            message["caption_entities"] = entities
+        if replied is not None:
+            message["reply_to_message"] = dict(replied.message)
+        if markup is not None:
+            message["reply_markup"] = markup
+        state.store(chat, message)
+        state.record_document(params, chat, message, data)
+        return message
+
+    async def _pin_chat_message(self, params: dict) -> bool:
+        chat = self._state.chat_for_bot(params)
+        stored = self._bots_message(chat, params, "pin")
+        if not chat.can_pin and not chat.private:
+            raise bad_request("not enough rights to manage pinned messages in the chat")
+        message_id = int(stored.message["message_id"])
+        if message_id in chat.pinned:
+            chat.pinned.remove(message_id)
+        chat.pinned.append(message_id)
+        return True
+
+    async def _unpin_chat_message(self, params: dict) -> bool:
+        chat = self._state.chat_for_bot(params)
+        if not chat.can_pin and not chat.private:
+            raise bad_request("not enough rights to manage pinned messages in the chat")
+        if params.get("message_id") in (None, ""):
+            if not chat.pinned:
+                raise bad_request("message to unpin not found")
+            chat.pinned.pop()  # the most recent pin, as Telegram does
+            return True
+        message_id = int(params["message_id"])
+        if message_id not in chat.pinned:
+            raise bad_request("message to unpin not found")
+        chat.pinned.remove(message_id)
+        return True
 
     @staticmethod
     def _bots_message(chat: Chat, params: dict, action: str) -> StoredMessage:
@@ -241,6 +364,8 @@ class BotMethods:
     async def _delete_message(self, params: dict) -> bool:
         chat = self._state.chat_for_bot(params)
         self._bots_message(chat, params, "delete").deleted = True
+        if int(params["message_id"]) in chat.pinned:  # a deleted message is no longer pinned
+            chat.pinned.remove(int(params["message_id"]))
         return True
 
     async def _delete_messages(self, params: dict) -> bool:
@@ -255,4 +380,6 @@ class BotMethods:
             stored = chat.messages.get(int(message_id))
             if stored is not None:
                 stored.deleted = True
+                if int(message_id) in chat.pinned:
+                    chat.pinned.remove(int(message_id))
         return True

@@ -4,11 +4,14 @@ typed back), and Telegram's error bodies."""
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
 
 TEXT_LIMIT = 4096
+CAPTION_LIMIT = 1024
+UPLOAD_LIMIT = 50 * 1024 * 1024  # what a bot may upload through the Bot API
 FIRST_UPDATE_ID = 100_000_001
 
 FORBIDDEN_NOT_STARTED = "Forbidden: bot can't initiate conversation with a user"
@@ -48,6 +51,7 @@ _BOOL_FIELDS = frozenset(
         "disable_web_page_preview",
         "allow_paid_broadcast",
         "show_alert",
+        "disable_content_type_detection",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -60,8 +64,20 @@ _JSON_FIELDS = frozenset(
         "reply_markup",
         "entities",
         "message_ids",
+        "caption_entities",
     }
 )
+
+
+@dataclass(frozen=True)
+class UploadedFile:
+    """A file sent in a multipart/form-data body (``document=attach://<field>`` names it,
+    or the file part itself is called ``document``), with its bytes for tests to read."""
+
+    field: str
+    filename: str
+    content_type: str
+    data: bytes
 
 
 class ApiError(Exception):
@@ -107,8 +123,15 @@ async def read_params(request: web.Request) -> dict[str, Any]:
         if request.content_type in ("application/x-www-form-urlencoded", "multipart/form-data"):
             form = await request.post()
             for key, value in form.items():
-                if isinstance(value, str):  # uploaded files are not modelled
+                if isinstance(value, str):
                     raw[key] = value
+                else:  # an uploaded file (aiohttp's FileField)
+                    raw[key] = UploadedFile(
+                        field=key,
+                        filename=value.filename or key,
+                        content_type=value.content_type or "application/octet-stream",
+                        data=value.file.read(),
+                    )
     return {key: _typed(key, value) for key, value in raw.items()}
 
 

@@ -45,6 +45,8 @@ class Chat:
     messages: dict[int, StoredMessage] = field(default_factory=dict)
     bot_removed: bool = False  # kicked from the group; in a private chat: blocked by the user
     started: bool = False  # private chats: the user has written to the bot
+    pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest pin first
+    can_pin: bool = True  # the bot may pin here (an admin with "Pin messages", or a private chat)
 
     @property
     def private(self) -> bool:
@@ -65,6 +67,8 @@ class TelegramState:
         self._sent: list[dict[str, Any]] = []
         self.callback_queries: dict[str, dict[str, Any]] = {}  # id -> the query, while answerable
         self._callback_answers: list[dict[str, Any]] = []
+        self._documents: list[dict[str, Any]] = []
+        self.files: dict[str, dict[str, Any]] = {}  # file_id -> the Document and its bytes
 
     # -- chats -------------------------------------------------------------------------
     def chat(
@@ -123,6 +127,16 @@ class TelegramState:
         if self.receipts:
             entry["received_at"] = RECEIVED_AT.get()
         self._sent.append(entry)
+
+    def record_document(self, params: dict, chat: Chat, message: dict[str, Any], data: bytes) -> None:
+        entry = {
+            **{k: v for k, v in params.items() if not isinstance(v, (bytes, bytearray)) and k != "document"},
+            "chat_id": chat.chat["id"],
+            "message_id": message["message_id"],
+            "document": dict(message["document"]),
+            "data": data,
+        }
+        self._documents.append(entry)
 
     def record_callback_answer(self, answer: dict[str, Any]) -> None:
         self._callback_answers.append(answer)
@@ -264,6 +278,14 @@ class TelegramState:
         """Every callback query not yet answered expires (Telegram's answer deadline passed)."""
         self.callback_queries.clear()
 
+    def deny_pin(self, chat_id: int) -> None:
+        """The bot is not an admin allowed to pin in the chat: pinChatMessage is answered
+        400 "not enough rights to manage pinned messages in the chat", as Telegram does."""
+        self.chat(chat_id).can_pin = False
+
+    def allow_pin(self, chat_id: int) -> None:
+        self.chat(chat_id).can_pin = True
+
     def remove_bot(self, chat_id: int) -> None:
         """The bot is kicked from the chat: sends there now fail with 403 Forbidden."""
         self.chat(chat_id).bot_removed = True
@@ -277,6 +299,18 @@ class TelegramState:
         """Every message the bot sent (successfully), with all its parameters and the
         ``message_id`` it got (and ``received_at`` with ``receipts=True``), in order."""
         return [dict(s) for s in self._sent if chat_id is None or s["chat_id"] == int(chat_id)]
+
+    def documents(self, chat_id: int | None = None) -> list[dict]:
+        """Every document the bot sent (sendDocument), in order: the parameters sent (the
+        upload itself left out), ``chat_id``, ``message_id``, the ``document`` object
+        Telegram answered with (file_id, file_name, mime_type, file_size) and ``data``,
+        the uploaded bytes. (:meth:`sent` lists sendMessage only.)"""
+        return [dict(d) for d in self._documents if chat_id is None or d["chat_id"] == int(chat_id)]
+
+    def pinned(self, chat_id: int) -> list[int]:
+        """The ids of the messages pinned in the chat now, oldest pin first."""
+        chat = self.chats.get(int(chat_id))
+        return list(chat.pinned) if chat is not None else []
 
     @property
     def sent_count(self) -> int:
