@@ -9,6 +9,19 @@ link; each post carries an :class:`AnnouncementView`: how that community sees it
 header in its language, the event's time in its time zone, the RSVP buttons' labels
 and the counts), so the adapters render it without knowing the configuration.
 
+How a firing travels (workers/announcements/, the moderation stage's fire task): its posts
+(seq 0, source MessageRef(ANNOUNCEMENT_PLATFORM, ANNOUNCEMENT_CHAT, id), a reminder's
+"<id>.r<seconds>") go to the translation stage as drafts like a member's message, carrying
+the firing marker that publishing retires (workers/drafts.py Drafts.marker), so the notice
+is published once however often the task runs, and not at all once cancelled. The body is
+the post's ``text``; the event title travels in the view (``AnnouncementView.event.title``)
+and the translation stage translates it as a text of its own, once per language like the
+body (same providers and glossary), and writes the translation back into the view: two
+requests instead of one text with a separator that every translator would have to leave
+intact. Where the policy shows the original, the body's original goes with it
+(``OutboundPost.original``); the title is shown translated only. The published copies are
+kept per announcement (core/storage/announcement_posts.py) for the RSVP refresh's edits.
+
 Everything here is plain data that round-trips through JSON.
 """
 

@@ -41,6 +41,12 @@ class Drafts:
     # An approved held message: the hold whose release mark (Keys.released) publishing
     # retires instead of the event's in-flight marker (retired when it was held).
     hold_id: str = ""
+    # Drafts that no ingress entry stands behind carry the marker publishing retires instead
+    # (and publishes nothing without): "announcement:ID:WHAT", one firing of an organiser's
+    # announcement (its firing marker: core/storage/announcements.py). :func:`marker_of`
+    # reads it; an approved hold's is its ``hold_id`` (kept by that name: drafts an older
+    # version queued carry it so).
+    marker: str = ""
 
     @property
     def needs_translation(self) -> bool:
@@ -55,6 +61,8 @@ class Drafts:
         }
         if self.hold_id:
             data["hold_id"] = self.hold_id
+        if self.marker:
+            data["marker"] = self.marker
         return data
 
     @classmethod
@@ -65,4 +73,26 @@ class Drafts:
             posts=tuple(OutboundPost.from_dict(p) for p in data.get("posts") or ()),
             source_language=data.get("source_language") or "",
             hold_id=data.get("hold_id") or "",
+            marker=data.get("marker") or "",
         )
+
+    @property
+    def announcement_firing(self) -> tuple[str, str] | None:
+        """(announcement id, what) when these are the posts of one firing of an announcement."""
+        return announcement_firing_of(self.marker)
+
+
+ANNOUNCEMENT_MARKER = "announcement"
+
+
+def announcement_marker(announcement_id: str, what: str) -> str:
+    """The marker of the drafts of one firing (``what``: "fire", "remind:SECONDS")."""
+    return f"{ANNOUNCEMENT_MARKER}:{announcement_id}:{what}"
+
+
+def announcement_firing_of(marker: str) -> tuple[str, str] | None:
+    kind, _, rest = (marker or "").partition(":")
+    announcement_id, _, what = rest.partition(":")
+    if kind != ANNOUNCEMENT_MARKER or not announcement_id or not what:
+        return None
+    return announcement_id, what

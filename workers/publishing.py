@@ -12,10 +12,10 @@ from dataclasses import replace
 from core import persons, stats
 from core.links import LinksConfig
 from core.models import OutboundPost, PlatformEvent
-from core.storage import outbox
+from core.storage import announcement_posts, outbox
 from core.storage.keys import Keys
 
-from .drafts import Drafts
+from .drafts import Drafts, announcement_firing_of
 from .records import record_published
 
 
@@ -50,9 +50,16 @@ def publish_posts(
     posts: list[OutboundPost],
     ingress_id: str | None = None,
     hold_id: str = "",
+    marker: str = "",
 ) -> bool:
     """:func:`publish` by the source chat and position (the translation stage has no
-    event). ``hold_id``: an approved held message, published once by its release mark."""
+    event). ``hold_id``: an approved held message, published once by its release mark;
+    ``marker``: what else publishing retires instead of an in-flight marker (workers/drafts.py
+    Drafts.marker): one firing of an announcement, published once by its firing marker, its
+    copies kept for the RSVP refresh."""
+    firing = announcement_firing_of(marker)
+    if firing is not None:
+        return announcement_posts.publish(redis, keys, *firing, posts)
     return outbox.publish(redis, keys, chat_key, seq, posts, ingress_id, hold_id)
 
 
@@ -69,7 +76,7 @@ def publish_and_record(
     workers/records.py), then write its records. (published now, its author erased
     meanwhile): not published when it was before (a task run again); when its author
     was erased while it was published, the caller has the moderation worker take it back."""
-    if not publish_posts(redis, keys, drafts.chat_key, drafts.seq, posts, ingress_id, drafts.hold_id):
+    if not publish_posts(redis, keys, drafts.chat_key, drafts.seq, posts, ingress_id, drafts.hold_id, drafts.marker):
         stats.count(redis, keys, "worker.already_published")
         return False, False
     return True, record_published(redis, keys, config, after)

@@ -253,6 +253,12 @@ class Keys:
         never its text), for ten minutes: the same command run again makes nothing new."""
         return f"{self.prefix}announce:request:{digest}"
 
+    def announcement_posts(self, announcement_id: str) -> str:
+        """Hash: destination chat -> the announcement's copy published there (the post as
+        JSON, with its translated text), for the RSVP refresh to edit every copy
+        (core/storage/announcement_posts.py); expires with the announcement."""
+        return f"{self.prefix}announce:posts:{announcement_id}"
+
     def broker_prefix(self) -> str:
         """What every Celery key starts with (kombu's ``global_keyprefix``): the broker's
         queues and unacknowledged messages live under the bridge's prefix."""

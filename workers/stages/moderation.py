@@ -18,6 +18,7 @@ from core.links import load_links
 from core.models import Command, PlatformEvent
 from core.task_queue import (
     ERASE_AGAIN_TASK,
+    FIRE_ANNOUNCEMENT_TASK,
     PROCESS_COMMAND_TASK,
     PROCESS_EVENT_TASK,
     RESUME_ERASURES_TASK,
@@ -26,10 +27,12 @@ from core.task_queue import (
 )
 
 from .. import command_handlers, erasure, failures, ordering, pipeline
+from ..announcements import firing
 from ..app import app, preload
 from ..moderation import profanity, redaction
 from ..moderation.events import TakeBack, moderate_event
 from ..privacy import PseudonymBook
+from ..publishing import publish_and_record
 from ..translation import detection
 from .retrying import retry_failed, retry_later, wait_turn
 
@@ -169,6 +172,48 @@ def process_command(
         return
     stats.count(redis, keys, f"commands.{command.name}")
     log.info("command /%s from %s handled (%d answer(s))", command.name, command.platform, len(notices))
+
+
+@app.task(name=FIRE_ANNOUNCEMENT_TASK, bind=True, acks_late=True, max_retries=None)
+def fire_announcement(self, announcement_id: str, what: str = "fire", failed: int = 0) -> None:
+    """Fire ``what`` ("fire", "remind:SECONDS") of an organiser's announcement, handed over
+    by the scheduler or at once (core/storage/announcements.py): its drafts, one per chat of
+    the link, go to the translation stage, which publishes them once (workers/announcements/)."""
+    ctx, redis, keys = _wiring()
+    try:
+        fired = firing.fire(redis, keys, ctx.config, str(announcement_id), str(what))
+        if fired is None:
+            return
+        if fired.drafts.needs_translation:
+            # Under an id derived from this task's, as for events: run again, it hands over
+            # under the same id, and publishing lets one copy through (the firing marker).
+            app.send_task(
+                TRANSLATE_TASK,
+                args=[fired.drafts.to_dict(), None, fired.after],
+                task_id=handed_over_id(self.request.id),
+                argsrepr="",
+                kwargsrepr="",
+            )
+        else:
+            posts = list(fired.drafts.posts)
+            publish_and_record(redis, keys, ctx.config, fired.drafts, posts, None, fired.after)
+        log.info("announcement %s: %s handed over (%d posts)", announcement_id, what, len(fired.drafts.posts))
+    except Retry:
+        raise
+    except Exception as exc:  # one bad announcement must not stop the worker
+        if failures.redis_unavailable(exc):
+            raise retry_later(self, exc) from exc
+        if failed < failures.EVENT_RETRIES:
+            raise retry_failed(self, exc, failed, "announcement") from exc
+        # Its firing marker stays (expiring with the announcement): nothing was published.
+        log.error(
+            "announcement %s: %s not fired after %d attempts (%s)",
+            announcement_id,
+            what,
+            failed + 1,
+            failures.describe(exc),
+        )
+        stats.count(redis, keys, "announcements.failed")
 
 
 @app.task(name=ERASE_AGAIN_TASK, bind=True, acks_late=True, max_retries=None)

@@ -19,32 +19,28 @@ def translated(
 ) -> list[OutboundPost]:
     """Each draft in its destination's language. Links with the same moderated text,
     providers, glossary and cache share one request, so a message is translated once
-    per target language, not once per chat."""
+    per target language, not once per chat. An announcement's event title is a text of
+    its own (core/announcements.py: how the title travels), translated the same way."""
     outcome = outcome if outcome is not None else Outcome()
     if not drafts.needs_translation:
         return list(drafts.posts)
-    groups: dict[tuple, tuple[set[str], set[str]]] = {}
-    for post in drafts.posts:
-        link = config.known_link(post.link_id)
-        key = (post.text, link.policy.translation, config.glossary(link), link.policy.translation_cache_days)
-        links, targets = groups.setdefault(key, (set(), set()))
-        links.add(post.link_id)
-        targets.add(post.language)
-    translations: dict[tuple[str, str], Translation] = {}
-    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
-        request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days)
-        done = translator.translate(request)
-        for link_id in links:
-            for target, result in done.items():
-                translations[(link_id, target)] = result
+    texts = [post.text for post in drafts.posts]
+    titles = [_title(post) for post in drafts.posts]
+    translations = _translations(drafts, config, translator, texts)
+    title_translations = _translations(drafts, config, translator, titles)
     posts = []
-    for post in drafts.posts:
-        translation = translations.get((post.link_id, post.language))
+    for post, title in zip(drafts.posts, titles, strict=True):
+        translation = translations.get((post.text, post.link_id, post.language))
+        changes: dict = {}
+        if title:
+            done = title_translations.get((title, post.link_id, post.language))
+            if done is not None and done.status == TRANSLATED:
+                changes["announcement"] = _with_title(post.announcement or {}, done.text)
         if translation is None:
-            posts.append(post)
+            posts.append(replace(post, **changes))
             continue
         outcome.counts[f"translation.{translation.status}"] += 1
-        changes: dict = {"text": translation.text}
+        changes["text"] = translation.text
         if translation.status == TRANSLATED and config.known_link(post.link_id).policy.show_original:
             changes.update(
                 original=post.text,
@@ -55,3 +51,37 @@ def translated(
             changes["notes"] = (not_translated_note(post.language, translation.source), *post.notes)
         posts.append(replace(post, **changes))
     return posts
+
+
+def _translations(
+    drafts: Drafts, config: LinksConfig, translator: Translator, texts: list[str]
+) -> dict[tuple[str, str, str], Translation]:
+    """(text, link id, target language) -> its translation, for the text of each draft in
+    ``texts`` ("" for none): one request per text and settings, for every language they reach."""
+    groups: dict[tuple, tuple[set[str], set[str]]] = {}
+    for post, text in zip(drafts.posts, texts, strict=True):
+        if not text:
+            continue
+        link = config.known_link(post.link_id)
+        key = (text, link.policy.translation, config.glossary(link), link.policy.translation_cache_days)
+        links, targets = groups.setdefault(key, (set(), set()))
+        links.add(post.link_id)
+        targets.add(post.language)
+    translations: dict[tuple[str, str, str], Translation] = {}
+    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
+        request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days)
+        done = translator.translate(request)
+        for link_id in links:
+            for target, result in done.items():
+                translations[(text, link_id, target)] = result
+    return translations
+
+
+def _title(post: OutboundPost) -> str:
+    """The event title an announcement's post shows ("" for none)."""
+    event = (post.announcement or {}).get("event") or {}
+    return str(event.get("title") or "")
+
+
+def _with_title(view: dict, title: str) -> dict:
+    return {**view, "event": {**(view.get("event") or {}), "title": title}}
