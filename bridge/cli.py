@@ -246,16 +246,28 @@ def cmd_rights(args) -> int:
     return 0
 
 
-def cmd_not_yet(name: str):
-    def handler(args) -> int:
+def cmd_announce(args) -> int:
+    """`twinbridge announce` (bridge/announce.py)."""
+    import redis as redis_lib
+
+    from core.storage.keys import Keys
+
+    from .announce import main as announce_main
+
+    settings = _settings(args)
+    config = _load_config(settings, strict_secrets=False)  # announcing needs no policy secret
+    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    try:
+        return announce_main(args, config, client, Keys(settings.redis_prefix))
+    except redis_lib.exceptions.ConnectionError as exc:
         print(
-            f"twinbridge {name}: not available in this version yet; it arrives with the "
-            f"announcement feature. Nothing was done.",
+            f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__}); "
+            "run the same command again once it is back (it never sends a notice twice)",
             file=sys.stderr,
         )
         return 1
-
-    return handler
+    finally:
+        client.close()
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -286,10 +298,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub.add_parser("check", parents=[common], help="validate the configuration (exit 0, or 2 with messages)")
     sub.add_parser("demo", parents=[common], help="the no-token showcase of the whole pipeline on this machine")
-    announce = sub.add_parser("announce", parents=[common], help="broadcast a notice to every community of a link")
-    announce.add_argument("--link", required=True, metavar="ID")
-    announce.add_argument("--at", metavar="WHEN")
-    announce.add_argument("text")
+    from . import announce
+
+    announce.add_arguments(
+        sub.add_parser(
+            "announce", parents=[common], help="send a notice (or an event notice) to every community of a link"
+        )
+    )
     dead = sub.add_parser(
         "dead-letters",
         parents=[common],
@@ -320,7 +335,7 @@ def main(argv: list[str] | None = None) -> int:
         "demo": cmd_demo,
         "dead-letters": cmd_dead_letters,
         "scheduler": cmd_scheduler,
-        "announce": cmd_not_yet("announce"),
+        "announce": cmd_announce,
         "export": cmd_rights,
         "forget": cmd_rights,
     }

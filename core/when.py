@@ -2,7 +2,8 @@
 at …`, `remind 1d`), read into Unix seconds.
 
 A time is ISO 8601 with an offset ("2027-03-14T19:30+01:00", "…Z"), an ISO date and time
-without one, read in the community's IANA time zone ("2027-03-14 19:30"), a delay from now
+without one, read in the community's IANA time zone ("2027-03-14 19:30") or in the one
+named after it ("2027-03-14 19:30 Europe/London"), a delay from now
 ("in 2h", "in 30m", "in 1d 2h"), or "today 19:00" / "tomorrow 19:00" in that zone. What
 cannot be read raises :class:`WhenError`, whose message says how to write it (plain
 English for the command line; ``reason`` lets a chat answer in the community's language).
@@ -61,6 +62,7 @@ _UNITS = {
 _PART = re.compile(r"(\d+)\s*([a-z]+)")
 _DURATION = re.compile(r"^(?:\d+\s*[a-z]+\s*,?\s*(?:and\s+)?)+$")
 _DAY_WORDS = {"today": 0, "tomorrow": 1}
+_NAMED_ZONE = re.compile(r"^(.*\d.*?) ((?:[A-Za-z_]+/[A-Za-z0-9_/+-]+)|UTC|GMT)$")
 _CLOCK = re.compile(r"^(\d{1,2})(?::(\d{2}))?$")
 
 
@@ -103,9 +105,13 @@ def parse_when(text: str, tz: str = "UTC", now: float | None = None, allow_past:
     """Unix seconds of the time ``text`` (see the module's docstring), a time without an
     offset being read in the IANA zone ``tz``. Refuses a time already past unless
     ``allow_past`` (a minute's slack)."""
-    here = zone(tz)
     now = time.time() if now is None else now
     cleaned = " ".join((text or "").strip().split())
+    # "2027-03-14 19:30 Europe/Berlin": a zone named after the time replaces ``tz``.
+    named = _NAMED_ZONE.match(cleaned)
+    if named:
+        cleaned, tz = named.group(1), named.group(2)
+    here = zone(tz)
     lowered = cleaned.lower()
     if not cleaned:
         raise WhenError(f"No time was given. {HOW_TO_WRITE_A_TIME.format(zone=tz)}")

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 POLL_SECONDS = 1.0
 BATCH = 100  # entries one claim takes; more are taken at once in the same round
+BEAT_SECONDS = 10  # how long one round says "a scheduler runs" (`twinbridge announce` asks)
 
 
 class Scheduler:
@@ -42,6 +43,7 @@ class Scheduler:
     def run_once(self) -> int:
         """Hand over everything due now; how many entries were taken."""
         taken = 0
+        announcements.scheduler_beat(self._redis, self._keys, BEAT_SECONDS)
         while True:
             claimed = announcements.claim_due(self._redis, self._keys, self._clock(), BATCH)
             for announcement_id, what, outcome in claimed:

@@ -145,6 +145,16 @@ def next_due(redis, keys: Keys) -> float | None:
     return float(first[0][1]) if first else None
 
 
+def scheduler_beat(redis, keys: Keys, seconds: int) -> None:
+    """Say a scheduler is polling, for ``seconds``."""
+    redis.set(keys.scheduler_alive(), "1", ex=seconds)
+
+
+def scheduler_running(redis, keys: Keys) -> bool:
+    """Whether a scheduler polled within the last few seconds."""
+    return bool(redis.exists(keys.scheduler_alive()))
+
+
 def cancel(redis, keys: Keys, announcement_id: str) -> str:
     """Cancel the announcement: its schedule entries go, and what was handed to the fire
     task but not yet published is not published. The state it had ("" when there is no

@@ -248,6 +248,11 @@ class Keys:
         (``announcements.retire_firing``), so a fire task run twice publishes once."""
         return f"{self.prefix}announce:firing:{announcement_id}:{what}"
 
+    def scheduler_alive(self) -> str:
+        """Marker: a `twinbridge scheduler` polled within the last few seconds (so that
+        `twinbridge announce --at` can warn when none runs)."""
+        return f"{self.prefix}announce:scheduler"
+
     def announcement_request(self, digest: str) -> str:
         """The announcement one `twinbridge announce` command made (a digest of the command,
         never its text), for ten minutes: the same command run again makes nothing new."""

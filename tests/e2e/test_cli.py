@@ -46,6 +46,16 @@ def test_check_names_a_wrong_link_organiser_with_the_fix(tmp_path):
     assert 'fix: write organisers as "telegram:<user id>"' in result.stderr
 
 
+def test_announce_to_an_unknown_link_says_which_exist(tmp_path, redis_url, prefix):
+    env = {"REDIS_URL": redis_url, "TWINBRIDGE_REDIS_PREFIX": prefix}
+    example = str(ROOT / "config" / "links.example.yaml")
+    result = run_cli(["announce", "--config", example, "--link", "leicester-krefled", "Hello"], env=env)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert (
+        "there is no link 'leicester-krefled'" in result.stderr and "did you mean 'leicester-krefeld'" in result.stderr
+    )
+
+
 def test_check_reads_twinbridge_config_from_the_environment(tmp_path):
     bad = tmp_path / "other.yaml"
     bad.write_text("version: 1\ncommunities: {}\nlinks: []\n")

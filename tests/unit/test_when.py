@@ -40,6 +40,12 @@ def test_times_are_read(text, expected):
 def test_a_naive_time_is_read_in_the_zone_given():
     assert parse_when("2027-03-14 19:30", "Asia/Kolkata", NOW) == _utc(2027, 3, 14, 14, 0)
     assert parse_when("2027-03-14 19:30", "Europe/London", NOW) == _utc(2027, 3, 14, 19, 30)
+    # A zone named after the time is the one it is read in.
+    assert parse_when("2027-03-14 19:30 Asia/Kolkata", "Europe/London", NOW) == _utc(2027, 3, 14, 14, 0)
+    assert parse_when("tomorrow 19:00 UTC", "Europe/Berlin", NOW) == _utc(2027, 3, 14, 19, 0)
+    with pytest.raises(WhenError) as caught:
+        parse_when("2027-03-14 19:30 Europe/Krefeld", "Europe/Berlin", NOW)
+    assert caught.value.reason == UNKNOWN_ZONE
 
 
 @pytest.mark.parametrize(
