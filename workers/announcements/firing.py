@@ -12,9 +12,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from core import stats
-from core.announcements import RSVP_CHOICES
 from core.links import LinksConfig
-from core.storage import announcement_posts, announcements
+from core.storage import announcement_posts, announcements, rsvps
 from core.storage.keys import Keys
 
 from ..drafts import Drafts, Outcome
@@ -53,5 +52,7 @@ def fire(redis, keys: Keys, config: LinksConfig, announcement_id: str, what: str
 
 
 def current_counts(redis, keys: Keys, announcement_id: str) -> dict[str, int]:
-    """The RSVP totals across every twin so far (none before the first answer)."""
-    return dict.fromkeys(RSVP_CHOICES, 0)
+    """The RSVP totals across every twin so far (zeros before the first answer): an
+    announcement fired again after a crash, or answered before its copies were kept,
+    shows what was counted."""
+    return rsvps.totals(redis, keys, announcement_id)
