@@ -69,9 +69,15 @@ def translate(
         if failed < failures.EVENT_RETRIES:
             stats.count(redis, keys, "worker.event_retried")
             raise retry_failed(self, exc, failed, "translation") from exc
+        data = drafts_data if isinstance(drafts_data, dict) else {}
+        if data.get("marker"):
+            # An announcement's firing: no event to park (a retried dead letter would be one
+            # without text or author); its firing marker stays, and nothing was published.
+            log.error("announcement drafts not published after %d attempts (%s)", failed + 1, reason)
+            stats.count(redis, keys, "announcements.failed")
+            return
         # Parked by its ids only (no text): the dead letter still retires the entry and its marker.
         # An approved held message has no entry (its position was retired when it was held).
-        data = drafts_data if isinstance(drafts_data, dict) else {}
         source = (after or {}).get("source") or {}
         try:
             failures.park_event(
