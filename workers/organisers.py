@@ -18,25 +18,14 @@ from core.models import Command, OutboundPost
 from .notices import answer, tell_privately
 
 
-def _named(link: Link, config: LinksConfig) -> set[str]:
-    named = set(getattr(link, "organisers", ()) or ())  # Link.organisers: engineer A's field
-    for community_id in link.communities:
-        named.update(config.communities[community_id].organisers)
-    return named
-
-
 def is_organiser(command: Command, config: LinksConfig, link: Link) -> bool:
     """Whether ``command``'s author may use an organiser's command on ``link``."""
     if command.private:
-        return command.user_ref in _named(link, config)
+        return command.user_ref in config.organisers(link)
     community = config.community_of(command.chat)
     if community is None or community.id not in link.communities:
         return False  # said in a chat of another link
-    return (
-        command.admin
-        or command.user_ref in community.organisers
-        or command.user_ref in (getattr(link, "organisers", ()) or ())
-    )
+    return command.admin or command.user_ref in community.organisers or command.user_ref in link.organisers
 
 
 def anonymous_admin(command: Command) -> bool:
