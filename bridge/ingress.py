@@ -111,8 +111,9 @@ class Ingress:
         (as :meth:`accept` does for messages); True when enqueued, False for a
         redelivery. A group's command is marked pending until a worker handled it."""
         chat = command.order_key
-        # A private chat belongs to no link: its markers live a day (a redelivery comes within one).
-        ttl = min(DAY, self._ttl(command.chat)) if command.private else self._ttl(command.chat)
+        # A command with a sequence of its own (a private chat's, which belongs to no link, or
+        # a button press that needs no order): its markers live a day (a redelivery comes within one).
+        ttl = self._ttl(command.chat) if command.ordered else min(DAY, self._ttl(command.chat))
         async with self._chat_lock(chat):
             seq = await self._position(
                 command.dedup_key, chat, ttl, f"{command.platform}.skipped.duplicate", command.platform
@@ -131,7 +132,7 @@ class Ingress:
                 PROCESS_COMMAND_TASK,
                 data,
                 f"{command.platform}.commands.{command.name}",
-                pending=not command.private,
+                pending=command.ordered,
             )
 
     async def _position(self, dedup_key: str, chat: str, ttl: int, duplicate_counter: str, platform: str) -> int | None:

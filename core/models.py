@@ -238,6 +238,17 @@ class Command:
     # The platform says the member administers the chat (Telegram's chat administrators,
     # Discord's Manage Server or Administrator permission): an organiser there (issue 14).
     admin: bool = False
+    # A button press: the platform's id of this press (Telegram's callback query id,
+    # Discord's interaction id). Two presses on one message (Going, then Maybe) are two
+    # commands; a redelivery of one press is the same.
+    press_id: str = ""
+    # When the adapter received the press (Unix seconds; 0: not a press). Two presses of one
+    # member handled in parallel are recorded in the order they were made, not handled.
+    pressed_at: float = 0.0
+
+    # Commands that need no place among their chat's messages: an RSVP concerns an
+    # announcement, not what the chat said before it, and must not wait behind a backlog.
+    UNORDERED = frozenset({"rsvp"})
 
     @property
     def chat(self) -> ChatRef:
@@ -249,17 +260,26 @@ class Command:
         Hashed: in a private chat the chat id is the member's id, and the ingress's
         markers must not name them."""
         said = f"{self.platform}:{self.chat_id}:{self.message_id}:{self.via}:{self.name}"
+        if self.press_id:
+            said += f":{self.press_id}"
         return "cmd:" + hashlib.sha256(said.encode()).hexdigest()[:32]
+
+    @property
+    def ordered(self) -> bool:
+        """Whether this command keeps its place among its chat's messages (a group's
+        commands, but for those in UNORDERED)."""
+        return not self.private and self.name not in self.UNORDERED
 
     @property
     def order_key(self) -> str:
         """The sequence this command takes a position in: its chat's (shared with the
-        chat's messages), or for a command in a private chat with the bot, which needs no
-        order with anything else, one of its own, named like its seen marker (a hash of a
-        chat id alone would name the member: in a private chat it is their id)."""
-        if not self.private:
+        chat's messages), or for a command that needs no order with anything else (in a
+        private chat with the bot, or UNORDERED), one of its own, named like its seen
+        marker (a hash of a chat id alone would name the member: in a private chat it is
+        their id)."""
+        if self.ordered:
             return self.chat.key
-        return "private:" + self.dedup_key.removeprefix("cmd:")
+        return ("private:" if self.private else "own:") + self.dedup_key.removeprefix("cmd:")
 
     @property
     def user_ref(self) -> str:

@@ -22,6 +22,7 @@ import json
 import os
 import socket
 import uuid
+from datetime import UTC, datetime
 
 from .storage.keys import Keys
 
@@ -45,6 +46,9 @@ RESUME_ERASURES_TASK = "twinbridge.resume_erasures"
 # An organiser's announcement (or one of its reminders) to fire: fire_announcement(id, what),
 # pushed by the scheduler or at once (core/storage/announcements.py), on the moderation queue.
 FIRE_ANNOUNCEMENT_TASK = "twinbridge.fire_announcement"
+# Shows an event notice's new RSVP counts on its copies, a few seconds after the first
+# answer of a burst (core/storage/rsvps.py schedules it; workers/rsvp.py does it).
+REFRESH_RSVP_TASK = "twinbridge.refresh_rsvp"
 # Every stage queue, as the benchmarks and operators count what is left to do.
 STAGE_QUEUES = (MODERATION_QUEUE, LEGACY_PIPELINE_QUEUE, TRANSLATION_QUEUE, DELIVERY_QUEUE)
 
@@ -119,10 +123,11 @@ class TaskQueue:
             tuple(prefix + other for other in others),
         )
 
-    def message(self, task: str, args: list, task_id: str | None = None) -> str:
+    def message(self, task: str, args: list, task_id: str | None = None, eta: float | None = None) -> str:
         """The JSON Celery would push to run ``task(*args)`` (as task ``task_id``, a
-        new one by default). Task arguments are never repeated in the headers
-        (argsrepr is empty): that would be the message text a second time."""
+        new one by default; not before ``eta``, Unix seconds, when given: Celery's
+        ``countdown``). Task arguments are never repeated in the headers (argsrepr is
+        empty): that would be the message text a second time."""
         task_id = task_id or new_task_id()
         body = json.dumps([args, {}, _EMBED]).encode("utf-8")
         return json.dumps(
@@ -135,7 +140,7 @@ class TaskQueue:
                     "task": task,
                     "id": task_id,
                     "shadow": None,
-                    "eta": None,
+                    "eta": None if eta is None else datetime.fromtimestamp(eta, UTC).isoformat(),
                     "expires": None,
                     "group": None,
                     "group_index": None,

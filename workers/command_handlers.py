@@ -15,7 +15,7 @@ from core.links import LinksConfig
 from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 
-from . import holds, link_commands, rights
+from . import holds, rights, rsvp
 from .drafts import Outcome
 from .notices import answer, tell_privately
 from .pipeline import Context, moderated
@@ -31,21 +31,9 @@ def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         "forgetme": _forgetme,
         "approve": _decide,
         "reject": _decide,
-        "status": _organisers(link_commands.status),
-        "pause": _organisers(link_commands.pause),
-        "resume": _organisers(link_commands.resume),
+        "rsvp": _rsvp,
     }.get(command.name)
     return handler(command, ctx, redis, keys) if handler else []
-
-
-def _organisers(handler):
-    """An organiser's command (workers/link_commands.py, workers/announce_commands.py)
-    as a handler of this table: they need the configuration, not the pipeline's context."""
-
-    def handle_(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
-        return handler(command, ctx.config, redis, keys)
-
-    return handle_
 
 
 def _memberships(command: Command, config: LinksConfig):
@@ -125,9 +113,13 @@ def _forgetme(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]
     text = (
         f"Done: your data is erased. {done['copies_to_delete']} relayed cop(ies) of your messages are being "
         "deleted where the platform still allows it (Telegram: 48 hours); your consent, messages waiting "
-        "for a moderator and your name in the privacy log are gone."
+        "for a moderator, your answers to event notices and your name in the privacy log are gone."
     )
     return [tell_privately(command, text, fallback="Done: what twinbridge kept about you is erased.")]
+
+
+def _rsvp(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    return rsvp.handle(command, ctx.config, redis, keys)
 
 
 def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:

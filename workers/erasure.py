@@ -10,6 +10,8 @@ What goes:
   moderators privately, the decisions naming them, their /mydata answers;
 - their messages held for approval, their consent and "told once" markers,
   their pseudonyms (and the names' claims), their index of what they wrote;
+- their answers to event notices (RSVP): the counts drop, and a refresh shows it
+  on the notices' copies;
 - what of theirs is still on its way: entries in the outbox streams and the
   ingress stream are removed, and a tombstone (by person key, with the erasure
   time) makes the workers and the adapters refuse anything they wrote before
@@ -41,7 +43,7 @@ from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import PLATFORMS, ChatRef, EventKind, MessageRef, OutboundPost
 
-from . import erasure_queue
+from . import erasure_queue, rsvp
 from .privacy import forget_pseudonym
 
 log = logging.getLogger(__name__)
@@ -58,6 +60,7 @@ COUNTS = (
     "audit_entries",
     "in_flight",
     "dead_letters",
+    "event_answers",
 )
 
 
@@ -82,6 +85,8 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
         if rewritten:
             touched.add(link.id)
     done["dead_letters"] = _erase_dead_letters(redis, keys, person, user_ref)
+    # Their answers to event notices: the counts drop, and the notices' copies show it.
+    done["event_answers"] = rsvp.forget(redis, keys, person)
 
     audit_writes = []
     for link_id in sorted(touched):

@@ -5,7 +5,7 @@ What the bridge keeps about a member: their consent per link, which of their
 messages crossed (ids of the source message and its copies, never text),
 their messages waiting for a moderator (with text), the bot's notices showing
 their data (held messages at the moderators, decisions naming them, their
-/mydata answer), and audit entries keyed by their person key (a salted hash,
+/mydata answer), their answers to event notices (RSVP), and audit entries keyed by their person key (a salted hash,
 core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 """
 
@@ -20,6 +20,7 @@ from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import MessageRef
 
+from . import rsvp
 from .privacy import current_pseudonym
 
 ERASED = "erased"
@@ -93,8 +94,12 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         "held_for_approval": [],
         "audit_entries": [],
         "pseudonyms": {},
+        "event_answers": [],
     }
     me = person(redis, keys, user_ref)
+    # Their answers to event notices (Going / Maybe / Can't), kept until the link's
+    # retention after the event.
+    data["event_answers"] = rsvp.answers_of(redis, keys, me)
     for link in config.links:
         if members.has_consent(redis, keys, link.id, user_ref):
             data["consent"].append(

@@ -4,18 +4,19 @@ The same words as on Telegram: a message in a linked channel (or a direct
 message to the bot) that starts with "/consent", "/approve 12", … is taken as
 the command and never relayed; the same commands are registered as
 application (slash) commands; the Approve/Reject buttons on a held message
-arrive as component interactions. Interactions are acknowledged at once
+and the RSVP buttons on an event notice arrive as component interactions. Interactions are acknowledged at once
 (Discord allows three seconds); the workers decide and answer.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import discord
 from discord.ext import commands
 
-from core.chat_commands import COMMANDS, ORGANISER_COMMANDS, description, menu_languages, parse, parse_button
+from core.chat_commands import COMMANDS, parse, parse_button, pressed
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
@@ -36,71 +37,22 @@ def _author(user: discord.abc.User) -> Author:
     )
 
 
-# Discord's locales for the languages the bridge has words for (its locale list has no
-# plain "es" or "pt": the regional ones are what members' clients say).
-DISCORD_LOCALES = {
-    "de": ("de",),
-    "fr": ("fr",),
-    "es": ("es-ES", "es-419"),
-    "it": ("it",),
-    "nl": ("nl",),
-    "pl": ("pl",),
-    "pt": ("pt-BR",),
-    "zh": ("zh-CN", "zh-TW"),
-}
-# Organisers' commands are shown to members who may manage the server; a server's admins
-# can show them to others (Server Settings > Integrations). The workers check anyway:
-# listed organisers without the permission type the same words as a message.
-MANAGE_GUILD = 1 << 5
-
-
-def _localized(text_of) -> dict[str, str]:
-    return {
-        locale: text_of(language)[:100]
-        for language in menu_languages()
-        for locale in DISCORD_LOCALES.get(language, ())
-        if text_of(language)
-    }
-
-
 def slash_commands() -> list[dict]:
-    """The application commands, in the shape Discord's bulk overwrite takes. Their names
-    are the same words on every platform and in every language (the design's contract);
-    their descriptions are in each language the bridge has words for."""
+    """The application commands, in the shape Discord's bulk overwrite takes."""
     held = ("id", "the ID of the held message", True)
-    link = ("link", "the link's ID (where a chat takes part in several, or in a DM)", False)
     argument = {
-        "approve": [held],
-        "reject": [held],
-        "consent": [("action", "say `withdraw` to stop your messages crossing", False)],
-        "announce": [("text", "the notice, e.g. `in 2h pin See you at the market!` (or `help`)", True)],
-        "announcements": [("action", "`cancel ID` to cancel a notice", False)],
-        "status": [link],
-        "pause": [("duration", "how long, e.g. `2h`, `30m`, `1d` (none: until /resume)", False), link],
-        "resume": [link],
+        "approve": held,
+        "reject": held,
+        "consent": ("action", "say `withdraw` to stop your messages crossing", False),
     }
     found = []
-    for name in COMMANDS:
-        entry: dict = {
-            "name": name,
-            "description": description(name)[:100],
-            "description_localizations": _localized(lambda language, name=name: description(name, language)),
-            "type": 1,
-        }
-        if name in ORGANISER_COMMANDS:
-            entry["default_member_permissions"] = str(MANAGE_GUILD)
+    for name, description in COMMANDS.items():
+        entry = {"name": name, "description": description[:100], "type": 1}
         if name in argument:
-            entry["options"] = [
-                {"name": option, "description": text, "type": 3, "required": required}
-                for option, text, required in argument[name]
-            ]
+            option, text, required = argument[name]
+            entry["options"] = [{"name": option, "description": text, "type": 3, "required": required}]
         found.append(entry)
     return found
-
-
-def may_organise(permissions: discord.Permissions) -> bool:
-    """Discord's word for a chat's admin: Administrator, Manage Server or Manage Channels."""
-    return permissions.administrator or permissions.manage_guild or permissions.manage_channels
 
 
 class CommandsCog(commands.Cog, name="commands"):
@@ -134,13 +86,6 @@ class CommandsCog(commands.Cog, name="commands"):
         if parsed is None:
             return
         name, args = parsed
-        # The member's permissions in the channel, from their roles in the guild's cache
-        # (the message carries the member's roles): no call to Discord.
-        admin = (
-            not private
-            and isinstance(message.author, discord.Member)
-            and may_organise(message.channel.permissions_for(message.author))  # type: ignore[union-attr]
-        )
         await self._ingress.command(
             Command(
                 name=name,
@@ -150,7 +95,6 @@ class CommandsCog(commands.Cog, name="commands"):
                 message_id=str(message.id),
                 user=_author(message.author),
                 private=private,
-                admin=admin,
             )
         )
 
@@ -166,6 +110,12 @@ class CommandsCog(commands.Cog, name="commands"):
             if decided is not None and interaction.message is not None:
                 name, args = decided
                 await self._hand_over(interaction, name, args, str(interaction.message.id), private, "button")
+                if name == "rsvp":
+                    # Said to the member alone; the counts on the notice follow in a few seconds.
+                    await interaction.response.send_message(
+                        pressed(name, args, self._language_of(interaction.channel_id)), ephemeral=True
+                    )
+                    return
             await interaction.response.defer()  # "deferred update": the message stays as it is for now
         elif interaction.type == discord.InteractionType.application_command:
             name = str(data.get("name", ""))
@@ -174,11 +124,13 @@ class CommandsCog(commands.Cog, name="commands"):
                     "This command works in a linked channel or a direct message to me.", ephemeral=True
                 )
                 return
-            # The link first, as the typed form has it ("/pause krefeld 2h").
-            options = sorted(data.get("options") or (), key=lambda option: option.get("name") != "link")
-            args = " ".join(str(option.get("value", "")) for option in options)
+            args = " ".join(str(option.get("value", "")) for option in data.get("options") or ())
             await self._hand_over(interaction, name, args, str(interaction.id), private, "slash")
             await interaction.response.send_message(SLASH_ACK, ephemeral=True)
+
+    def _language_of(self, channel_id: int | None) -> str:
+        community = self._config.community_of(ChatRef(convert.PLATFORM, str(channel_id)))
+        return community.language if community is not None else "en"
 
     async def _hand_over(
         self, interaction: discord.Interaction, name: str, args: str, message_id: str, private: bool, via: str
@@ -193,7 +145,8 @@ class CommandsCog(commands.Cog, name="commands"):
                 user=_author(interaction.user),
                 private=private,
                 via=via,
-                # The member's permissions in the channel, as the interaction carries them.
-                admin=not private and may_organise(interaction.permissions),
+                # A button press is this interaction (Going, then Maybe on one message are two).
+                press_id=str(interaction.id) if via == "button" else "",
+                pressed_at=time.time() if via == "button" else 0.0,
             )
         )

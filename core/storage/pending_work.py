@@ -45,7 +45,7 @@ def _position(keys: Keys, data: dict) -> tuple[str, str | None, int] | None:
     try:
         if "user" in data:
             command = Command.from_dict(data)
-            pending = None if command.private else keys.pending_commands(command.order_key)
+            pending = keys.pending_commands(command.order_key) if command.ordered else None
             return keys.in_flight(command.order_key, command.seq), pending, command.seq
         chat = f"{data['source']['platform']}:{data['source']['chat_id']}"
         seq = int(data.get("seq") or 0)

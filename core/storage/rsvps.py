@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 from ..announcements import RSVP_CHOICES
 from ..models import OutboundPost
+from ..task_queue import MODERATION_QUEUE, REFRESH_RSVP_TASK, TaskQueue
 from . import scripts
 from .keys import Keys
 from .outbox import script_streams
@@ -48,8 +49,9 @@ def record(
     now: float | None = None,
 ) -> bool:
     """Record ``person``'s answer ``choice`` (one of RSVP_CHOICES), given in a chat of
-    ``community``, kept ``ttl`` seconds. True when the counts changed (a first answer, a
-    changed mind or a changed community); False for the same answer again."""
+    ``community`` at ``now``, kept ``ttl`` seconds. True when the counts changed (a first
+    answer, a changed mind or a changed community); False for the same answer again, or
+    for one given before the answer recorded (presses handled out of order)."""
     if choice not in RSVP_CHOICES:
         raise ValueError(f"not an RSVP choice: {choice!r}")
     now = time.time() if now is None else now
@@ -131,14 +133,29 @@ def forget(redis, keys: Keys, person: str) -> list[str]:
     return touched
 
 
-def claim_refresh(redis, keys: Keys, announcement_id: str, seconds: int) -> bool:
-    """Whether this caller is to schedule the refresh of the notice's shown counts: the
-    first since the last refresh began (others within ``seconds`` leave it to that one)."""
-    return bool(redis.set(keys.rsvp_refresh(announcement_id), "1", nx=True, ex=max(1, int(seconds))))
+def schedule_refresh(
+    redis, keys: Keys, announcement_id: str, delay: float, gate: int, now: float | None = None
+) -> bool:
+    """Schedule the refresh of the notice's shown counts (the task REFRESH_RSVP_TASK on the
+    moderation queue, due ``delay`` seconds from now) unless one is scheduled and has not
+    begun: at most one per notice waits, however many answers come meanwhile. The gate
+    lapses after ``gate`` seconds, so a refresh lost with its worker blocks nothing for
+    long. True when this call scheduled it."""
+    queue = TaskQueue.for_prefix(keys.prefix, MODERATION_QUEUE)
+    due = (time.time() if now is None else now) + delay
+    message = queue.message(REFRESH_RSVP_TASK, [announcement_id], eta=due)
+    return bool(
+        scripts.run(
+            redis,
+            "rsvp_schedule_refresh",
+            [keys.rsvp_refresh(announcement_id), queue.key],
+            [max(1, int(gate)), message],
+        )
+    )
 
 
 def release_refresh(redis, keys: Keys, announcement_id: str) -> None:
-    """The refresh begins (or could not be scheduled): a later answer schedules the next."""
+    """The refresh begins: an answer from now on schedules the next (this one may not see it)."""
     redis.delete(keys.rsvp_refresh(announcement_id))
 
 

@@ -4,9 +4,11 @@ counts that follow a changed mind, per-community breakdown, the member's index f
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
+from datetime import datetime
 
 import pytest
 import redis as redis_lib
@@ -14,6 +16,7 @@ import redis as redis_lib
 from core.models import ChatRef, EventKind, MessageRef, OutboundPost
 from core.storage import rsvps
 from core.storage.keys import DAY
+from core.task_queue import MODERATION_QUEUE, REFRESH_RSVP_TASK, TaskQueue, task_arguments
 
 pytestmark = pytest.mark.integration
 
@@ -56,6 +59,16 @@ def test_breakdown_per_community_and_totals_across_them(sync_redis, keys):
     assert rsvps.totals(sync_redis, keys, "nobody-answered") == {"going": 0, "maybe": 0, "cant": 0}
 
 
+def test_an_answer_older_than_the_one_recorded_is_not_recorded(sync_redis, keys):
+    """Two presses of one member handled out of order (two workers): the later press stands."""
+    now = time.time()
+    assert rsvps.record(sync_redis, keys, ANN, ANNA, "leicester", "maybe", TTL, now=now) is True
+    assert rsvps.record(sync_redis, keys, ANN, ANNA, "leicester", "going", TTL, now=now - 0.2) is False
+    assert rsvps.totals(sync_redis, keys, ANN) == {"going": 0, "maybe": 1, "cant": 0}
+    assert rsvps.record(sync_redis, keys, ANN, ANNA, "leicester", "cant", TTL, now=now + 0.1) is True
+    assert rsvps.totals(sync_redis, keys, ANN) == {"going": 0, "maybe": 0, "cant": 1}
+
+
 def test_an_unknown_choice_is_refused(sync_redis, keys):
     with pytest.raises(ValueError):
         rsvps.record(sync_redis, keys, ANN, ANNA, "leicester", "perhaps", TTL)
@@ -63,12 +76,13 @@ def test_an_unknown_choice_is_refused(sync_redis, keys):
 
 def test_every_key_expires_with_the_notice(sync_redis, keys, prefix):
     rsvps.record(sync_redis, keys, ANN, ANNA, "leicester", "going", TTL)
-    rsvps.claim_refresh(sync_redis, keys, ANN, 5)
+    rsvps.schedule_refresh(sync_redis, keys, ANN, 3, 5)
     rsvps.show(sync_redis, keys, ANN, 1, [], TTL)
     found = list(sync_redis.scan_iter(match=f"{prefix}*"))
     assert {keys.rsvp_choices(ANN), keys.rsvp_counts(ANN), keys.rsvps_of(ANNA), keys.rsvp_refresh(ANN)} <= set(found)
     for key in found:
-        assert 0 < sync_redis.ttl(key) <= TTL, key
+        if key != keys.broker_prefix() + MODERATION_QUEUE:  # Celery's queue: the broker's
+            assert 0 < sync_redis.ttl(key) <= TTL, key
     # The member's index lives as long as the longest-lived of their answers.
     rsvps.record(sync_redis, keys, "b1", ANNA, "leicester", "going", 10 * DAY)
     rsvps.record(sync_redis, keys, "b2", ANNA, "leicester", "going", 60)
@@ -201,7 +215,16 @@ def test_show_never_puts_older_counts_over_newer(sync_redis, keys):
 
 
 def test_one_refresh_is_scheduled_per_burst(sync_redis, keys):
-    assert rsvps.claim_refresh(sync_redis, keys, ANN, 30) is True
-    assert rsvps.claim_refresh(sync_redis, keys, ANN, 30) is False
+    queue = TaskQueue.for_prefix(keys.prefix, MODERATION_QUEUE).key
+    now = time.time()
+    assert rsvps.schedule_refresh(sync_redis, keys, ANN, 3, 30, now=now) is True
+    assert rsvps.schedule_refresh(sync_redis, keys, ANN, 3, 30) is False
+    assert rsvps.schedule_refresh(sync_redis, keys, "other", 3, 30) is True
     rsvps.release_refresh(sync_redis, keys, ANN)
-    assert rsvps.claim_refresh(sync_redis, keys, ANN, 30) is True
+    assert rsvps.schedule_refresh(sync_redis, keys, ANN, 3, 30) is True
+    messages = [json.loads(m) for m in sync_redis.lrange(queue, 0, -1)]
+    assert len(messages) == 3
+    first = messages[-1]
+    assert task_arguments(first) == (REFRESH_RSVP_TASK, [ANN], {})
+    assert datetime.fromisoformat(first["headers"]["eta"]).timestamp() == pytest.approx(now + 3, abs=0.01)
+    assert 0 < sync_redis.ttl(keys.rsvp_refresh(ANN)) <= 30

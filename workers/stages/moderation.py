@@ -21,12 +21,13 @@ from core.task_queue import (
     FIRE_ANNOUNCEMENT_TASK,
     PROCESS_COMMAND_TASK,
     PROCESS_EVENT_TASK,
+    REFRESH_RSVP_TASK,
     RESUME_ERASURES_TASK,
     TRANSLATE_TASK,
     handed_over_id,
 )
 
-from .. import command_handlers, erasure, failures, ordering, pipeline
+from .. import command_handlers, erasure, failures, ordering, pipeline, rsvp
 from ..announcements import firing
 from ..app import app, preload
 from ..moderation import profanity, redaction
@@ -143,7 +144,7 @@ def process_command(
     ctx, redis, keys = _wiring()
     try:
         command = Command.from_dict(command_data)
-        if command.seq and not command.private:
+        if command.seq and command.ordered:
             wait_turn(
                 self,
                 redis,
@@ -234,6 +235,17 @@ def resume_erasures(self) -> None:
     ctx, redis, keys = _wiring()
     try:
         erasure.resume(redis, keys, ctx.config)
+    except redis_lib.exceptions.ConnectionError as exc:
+        raise retry_later(self, exc) from exc
+
+
+@app.task(name=REFRESH_RSVP_TASK, bind=True, acks_late=True, max_retries=None)
+def refresh_rsvp(self, announcement_id: str) -> None:
+    """Show an event notice's new RSVP counts on its copies (workers/rsvp.py): scheduled a
+    few seconds after the first answer of a burst. Run twice, it queues the edits once."""
+    ctx, redis, keys = _wiring()
+    try:
+        rsvp.refresh(ctx.config, redis, keys, announcement_id)
     except redis_lib.exceptions.ConnectionError as exc:
         raise retry_later(self, exc) from exc
 

@@ -2,12 +2,14 @@
 -- ARGV: the member's person key, the choice, their community, now, the TTL (seconds),
 -- the index entry's expiry (Unix seconds), the announcement id.
 -- A member has one answer per notice: a changed mind moves their count (and their
--- community's), the same answer again changes nothing. 1 when the counts changed, else 0.
+-- community's), the same answer again changes nothing, and an answer given before the
+-- one recorded (two presses handled out of order) is not recorded. 1 when the counts
+-- changed, else 0.
 local old = redis.call('HGET', KEYS[1], ARGV[1])
 local changed = 1
 if old then
-  local was, where = string.match(old, '^([^|]*)|([^|]*)|')
-  if was == ARGV[2] and where == ARGV[3] then
+  local was, where, at = string.match(old, '^([^|]*)|([^|]*)|(.*)')
+  if (tonumber(at) or 0) > tonumber(ARGV[4]) or (was == ARGV[2] and where == ARGV[3]) then
     changed = 0
   elseif was then
     local field = where .. '|' .. was
