@@ -68,6 +68,10 @@ class Scheduler:
                 wait = backoff.delay(failures)
                 failures += 1
                 log.warning("scheduler: Redis unreachable (%s); trying again in %.1f s", type(exc).__name__, wait)
+            except Exception as exc:  # noqa: BLE001 - a bug must not stop every later notice: logged by type
+                wait = backoff.delay(failures)
+                failures += 1
+                log.error("scheduler: round failed (%s); trying again in %.1f s", type(exc).__name__, wait)
             stop.wait(wait)
         log.info("scheduler stopped")
 
