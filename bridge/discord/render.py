@@ -17,13 +17,16 @@ import re
 
 import discord
 
+from core.announcements import RSVP_CHOICES, AnnouncementView, rsvp_button_data
 from core.models import Attachment
+from core.phrases import rsvp_labels
 from core.names import one_line as _clean_line
 from core.names import shown_name
 from core.text import split_text
 
 MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username
+MAX_BUTTON_LABEL = 80  # Discord's limit for a button's label
 QUOTE_CHARS = 100  # how much of a replied-to message the quote shows
 FALLBACK_USERNAME = "twinbridge"
 # What a relayed reply shows when its quote was dropped and nothing else was left.
@@ -213,3 +216,80 @@ def reply_quote(replied_content: str, link: str, chars: int = QUOTE_CHARS) -> st
 def fallback_prefix(label: str) -> str:
     """Without a webhook the bot posts itself, naming the sender in bold."""
     return f"**{escape(_one_line(label))}:** "
+
+
+# -- announcements (issue 14) -------------------------------------------------------------
+#
+# Posted by the bot itself (not the webhook), so it can carry buttons and be pinned: the
+# header in bold; for an event, its title in bold, its time as Discord timestamps (each
+# reader sees their own zone, and how far off it is) and on the next line the community's
+# own local time, place and link; the body; the RSVP totals. What the organiser wrote is
+# escaped like any member's text.
+
+_PLAIN_URL = re.compile(r"^https?://[^\s<>]+$")
+
+
+def _bold(text: str) -> str:
+    return f"**{escape(_one_line(text))}**"
+
+
+def announcement_lines(view: AnnouncementView, body: str, *, allow_user_mentions: bool = False) -> list[str]:
+    """The lines of an announcement's content (Discord markdown), "" between blocks."""
+    lines = [_bold(view.header)] if view.header.strip() else []
+    event = view.event
+    if event is not None:
+        block = [_bold(event.title)] if event.title.strip() else []
+        unix = int(event.start)
+        block.append(f"🗓 <t:{unix}:F> (<t:{unix}:R>)")
+        if view.when_local.strip():
+            block.append(f"🕰 {escape(_one_line(view.when_local))}")
+        if event.place.strip():
+            block.append(f"📍 {escape(_one_line(event.place))}")
+        url = event.url.strip()
+        if url:
+            # <url> keeps Discord from unfurling a preview under the notice.
+            block.append(f"🔗 <{url}>" if _PLAIN_URL.match(url) else f"🔗 {escape(url)}")
+        lines += [""] + block if lines else block
+    text = escape(body.strip(), allow_user_mentions=allow_user_mentions)
+    if text:
+        lines += [""] if lines else []
+        lines += [line.rstrip() for line in text.split("\n")]
+    if view.has_rsvp:
+        lines += ["", escape(counts_line(view))]
+    return lines
+
+
+def counts_line(view: AnnouncementView) -> str:
+    labels = view.labels or rsvp_labels(view.language)
+    return " · ".join(f"{labels.get(c, c)}: {int(view.counts.get(c) or 0)}" for c in RSVP_CHOICES)
+
+
+def render_announcement(
+    view: AnnouncementView, body: str, *, allow_user_mentions: bool = False, limit: int = MAX_CONTENT
+) -> list[str]:
+    """The content of the message(s) showing an announcement, each at most ``limit``:
+    whole lines packed; only a line over the limit alone is split."""
+    lines: list[str] = []
+    for line in announcement_lines(view, body, allow_user_mentions=allow_user_mentions):
+        lines += split(line, limit) if len(line) > limit else [line]
+    parts: list[list[str]] = [[]]
+    used = 0
+    for line in lines:
+        needed = len(line) + (1 if parts[-1] else 0)
+        if parts[-1] and used + needed > limit:
+            parts.append([])
+            used, needed = 0, len(line)
+        if not parts[-1] and not line:
+            continue  # a blank line does not start a message
+        parts[-1].append(line)
+        used += needed
+    rendered = ["\n".join(part).strip() for part in parts]
+    return [part for part in rendered if part] or ["📢"]
+
+
+def rsvp_buttons(view: AnnouncementView) -> list[tuple[str, str]]:
+    """The RSVP buttons (label, custom_id) of an event notice; none otherwise."""
+    if not view.has_rsvp:
+        return []
+    labels = view.labels or rsvp_labels(view.language)
+    return [(labels.get(c, c)[:MAX_BUTTON_LABEL], rsvp_button_data(view.id, c)) for c in RSVP_CHOICES]

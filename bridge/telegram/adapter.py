@@ -101,7 +101,7 @@ class TelegramAdapter:
         self._consumer = OutboxConsumer(
             self._redis,
             self._keys,
-            TelegramSender(bot),
+            TelegramSender(bot, stats=self._stats),
             limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
             limits_for=telegram_limits,
         )

@@ -14,10 +14,12 @@ from __future__ import annotations
 import html
 import re
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from core import text as core_text
+from core.announcements import RSVP_CHOICES, AnnouncementView, rsvp_button_data
 from core.models import OutboundPost
-from core.phrases import original_header
+from core.phrases import original_header, rsvp_labels
 from core.text import utf16_len
 
 # Telegram counts the text after entity parsing (tags do not count) and in
@@ -111,3 +113,95 @@ def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     rendered = ["\n".join(piece.html() for piece in part) for part in parts]
     rendered[0] = (prefix_html + rendered[0]).strip() or "[empty message]"
     return rendered
+
+
+# -- announcements (issue 14) -------------------------------------------------------------
+#
+# An organiser's notice: the header in bold ("📢 Ankündigung · Leicester"); for an event,
+# its title in bold, its time as a date_time entity (clients that know it show the
+# reader's own zone; the text is the community's local time), place and link; the body;
+# the RSVP totals. A line is never cut unless it alone is over the limit; the body is
+# split like any text.
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of an announcement: plain, bold or a time (``unix`` set), after a plain
+    ``prefix`` (an emoji)."""
+
+    text: str
+    bold: bool = False
+    unix: int | None = None
+    prefix: str = ""
+
+    @property
+    def shown(self) -> str:
+        return self.prefix + self.text
+
+    def html(self) -> str:
+        if self.unix is not None:
+            inner = f'<tg-time unix="{self.unix}" format="wDT">{esc(self.text)}</tg-time>'
+        else:
+            inner = f"<b>{esc(self.text)}</b>" if self.bold else esc(self.text)
+        return esc(self.prefix) + inner
+
+
+def _defused(post: OutboundPost, text: str) -> str:
+    text = defuse_commands(text.strip())
+    return text if post.allow_mentions else defuse_mentions(text)
+
+
+def announcement_lines(post: OutboundPost, view: AnnouncementView) -> list[Line]:
+    """The lines of an announcement post, "" for a blank line between blocks."""
+    lines = [Line(view.header.strip(), bold=True)] if view.header.strip() else []
+    event = view.event
+    if event is not None:
+        block = [Line(_defused(post, event.title), bold=True)] if event.title.strip() else []
+        when = view.when_local.strip() or datetime.fromtimestamp(event.start, UTC).strftime("%Y-%m-%d %H:%M UTC")
+        block.append(Line(when, unix=int(event.start), prefix="🗓 "))
+        if event.place.strip():
+            block.append(Line(_defused(post, event.place), prefix="📍 "))
+        if event.url.strip():
+            block.append(Line(event.url.strip(), prefix="🔗 "))
+        lines += [Line("")] + block if lines else block
+    body = _defused(post, post.text)
+    if body:
+        lines += [Line("")] if lines else []
+        lines += [Line(line.rstrip()) for line in body.split("\n")]  # packed by line, never cut mid-line
+    if view.has_rsvp:
+        labels = view.labels or rsvp_labels(view.language)
+        counts = " · ".join(f"{labels.get(c, c)}: {int(view.counts.get(c) or 0)}" for c in RSVP_CHOICES)
+        lines += [Line(""), Line(counts)]
+    return lines
+
+
+def render_announcement(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
+    """The HTML texts of the message(s) showing an announcement post, in order."""
+    view = AnnouncementView.from_dict(post.announcement or {})
+    lines: list[Line] = []
+    for line in announcement_lines(post, view):
+        if utf16_len(line.shown) <= limit:
+            lines.append(line)
+        else:  # only a line over the whole limit is split, keeping its style
+            lines += [Line(chunk, bold=line.bold) for chunk in split_text(line.shown, limit, limit)]
+    parts: list[list[Line]] = [[]]
+    used = 0
+    for line in lines:
+        needed = utf16_len(line.shown) + (1 if parts[-1] else 0)
+        if parts[-1] and used + needed > limit:
+            parts.append([])
+            used, needed = 0, utf16_len(line.shown)
+        if not parts[-1] and not line.shown:
+            continue  # a blank line does not start a message
+        parts[-1].append(line)
+        used += needed
+    rendered = ["\n".join(line.html() for line in part).strip() for part in parts]
+    return [part for part in rendered if part] or ["📢"]
+
+
+def announcement_keyboard(view: AnnouncementView) -> list[tuple[str, str]]:
+    """The RSVP buttons (label, callback data) of an event notice; none otherwise."""
+    if not view.has_rsvp:
+        return []
+    labels = view.labels or rsvp_labels(view.language)
+    return [(labels.get(choice, choice), rsvp_button_data(view.id, choice)) for choice in RSVP_CHOICES]

@@ -16,79 +16,38 @@ from aiogram import Bot
 from aiogram.enums import ParseMode
 from aiogram.exceptions import (
     AiogramError,
-    TelegramAPIError,
     TelegramBadRequest,
-    TelegramForbiddenError,
-    TelegramMigrateToChat,
-    TelegramNetworkError,
-    TelegramNotFound,
-    TelegramRetryAfter,
-    TelegramServerError,
-    TelegramUnauthorizedError,
 )
 from aiogram.methods import DeleteMessage, DeleteMessages, EditMessageText, SendMessage, TelegramMethod
-from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, LinkPreviewOptions, Message, ReplyParameters
+from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from ..adapter import BeforePost, DeliveryError
 from core.intents import DeliveryIntent
 from core.models import ChatRef, OutboundPost
+from core.stats import Stats
+from .announcing import TelegramAnnouncements
+from .errors import NO_PREVIEW, delivery_error, says as _says, target_chat as _chat_id
 from .render import TEXT_LIMIT, render_parts, split_text
 
 log = logging.getLogger(__name__)
 
-NO_PREVIEW = LinkPreviewOptions(is_disabled=True)
 DELETE_BATCH = 100  # message ids one deleteMessages call takes
 REQUEST_TIMEOUT = 20  # seconds; a hung request must not hold the outbox for aiogram's 60 s
-
-
-def _chat_id(post: OutboundPost) -> int | str:
-    chat_id = post.destination.chat_id
-    return int(chat_id) if chat_id.lstrip("-").isdigit() else chat_id
-
-
-def _description(exc: TelegramAPIError) -> str:
-    """Telegram's error class ("Bad Request: chat not found"), without the detail
-    after it, which can quote what was sent (e.g. "can't parse entities: ...")."""
-    return ":".join(exc.message.split(":")[:2]).strip()
-
-
-def delivery_error(exc: BaseException, action: str) -> DeliveryError:
-    """Map a failed Bot API call to a DeliveryError the outbox understands."""
-    where = f"telegram {action}"
-    if isinstance(exc, TelegramRetryAfter):
-        return DeliveryError(
-            f"{where}: flood control, retry after {exc.retry_after}s", retry_after=float(exc.retry_after)
-        )
-    if isinstance(exc, TelegramMigrateToChat):
-        return DeliveryError(
-            f"{where}: the group became supergroup {exc.migrate_to_chat_id}; put that id in links.yaml", permanent=True
-        )
-    if isinstance(exc, TelegramUnauthorizedError):
-        return DeliveryError(f"{where}: the bot token was rejected (401)", permanent=True)
-    if isinstance(exc, (TelegramForbiddenError, TelegramNotFound, TelegramBadRequest)):
-        # Bot removed, chat gone, request refused: the same request fails again.
-        return DeliveryError(f"{where}: {_description(exc)}", permanent=True)
-    if isinstance(exc, TelegramNetworkError):
-        kind = exc.message.split(":", 1)[0].strip() or "network error"
-        return DeliveryError(f"{where}: network error ({kind})")
-    if isinstance(exc, TelegramServerError):
-        return DeliveryError(f"{where}: {_description(exc)}")
-    if isinstance(exc, TelegramAPIError):
-        return DeliveryError(f"{where}: {type(exc).__name__}")
-    return DeliveryError(f"{where}: {type(exc).__name__}")
-
-
-def _says(exc: TelegramBadRequest, *fragments: str) -> bool:
-    message = exc.message.lower()
-    return any(fragment in message for fragment in fragments)
 
 
 class TelegramSender:
     platform = "telegram"
 
-    def __init__(self, bot: Bot, *, request_timeout: int = REQUEST_TIMEOUT):
+    def __init__(self, bot: Bot, *, request_timeout: int = REQUEST_TIMEOUT, stats: Stats | None = None):
         self._bot = bot
         self._timeout = request_timeout
+        self._stats = stats
+        self._announcements = TelegramAnnouncements(self)
+
+    async def count(self, name: str) -> None:
+        """Count what went differently than asked without failing the post (a pin refused)."""
+        if self._stats is not None:
+            self._stats.incr_soon(name)
 
     async def _call(self, method: TelegramMethod[Any], action: str) -> Any:
         try:
@@ -118,6 +77,8 @@ class TelegramSender:
     async def send(
         self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None
     ) -> list[str]:
+        if post.announcement:
+            return await self._announcements.send(post, before_post)
         chat_id = _chat_id(post)
         ids: list[str] = []
         parts = render_parts(post)
@@ -141,6 +102,8 @@ class TelegramSender:
         return None
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        if post.announcement:
+            return await self._announcements.edit(post, message_ids)
         chat_id = _chat_id(post)
         parts = render_parts(post)
         showing: list[str] = []
