@@ -233,7 +233,9 @@ def _bold(text: str) -> str:
     return f"**{escape(_one_line(text))}**"
 
 
-def announcement_lines(view: AnnouncementView, body: str, *, allow_user_mentions: bool = False) -> list[str]:
+def announcement_lines(
+    view: AnnouncementView, body: str, *, notes: tuple[str, ...] = (), allow_user_mentions: bool = False
+) -> list[str]:
     """The lines of an announcement's content (Discord markdown), "" between blocks."""
     lines = [_bold(view.header)] if view.header.strip() else []
     event = view.event
@@ -254,6 +256,7 @@ def announcement_lines(view: AnnouncementView, body: str, *, allow_user_mentions
     if text:
         lines += [""] if lines else []
         lines += [line.rstrip() for line in text.split("\n")]
+    lines += [f"*{escape(_one_line(note))}*" for note in notes if _one_line(note)]  # e.g. "not translated"
     if view.has_rsvp:
         lines += ["", escape(counts_line(view))]
     return lines
@@ -265,12 +268,17 @@ def counts_line(view: AnnouncementView) -> str:
 
 
 def render_announcement(
-    view: AnnouncementView, body: str, *, allow_user_mentions: bool = False, limit: int = MAX_CONTENT
+    view: AnnouncementView,
+    body: str,
+    *,
+    notes: tuple[str, ...] = (),
+    allow_user_mentions: bool = False,
+    limit: int = MAX_CONTENT,
 ) -> list[str]:
     """The content of the message(s) showing an announcement, each at most ``limit``:
     whole lines packed; only a line over the limit alone is split."""
     lines: list[str] = []
-    for line in announcement_lines(view, body, allow_user_mentions=allow_user_mentions):
+    for line in announcement_lines(view, body, notes=notes, allow_user_mentions=allow_user_mentions):
         lines += split(line, limit) if len(line) > limit else [line]
     parts: list[list[str]] = [[]]
     used = 0
@@ -293,3 +301,9 @@ def rsvp_buttons(view: AnnouncementView) -> list[tuple[str, str]]:
         return []
     labels = view.labels or rsvp_labels(view.language)
     return [(labels.get(c, c)[:MAX_BUTTON_LABEL], rsvp_button_data(view.id, c)) for c in RSVP_CHOICES]
+
+
+def shown(username: str | None, content: str) -> str:
+    """What a message shows, as a delivery intent's digest covers it: the webhook
+    username (None for the bot's own posts) and the content, as Discord returns it."""
+    return f"{username if username is not None else ''}\n{content.strip()}"

@@ -22,6 +22,7 @@ import discord
 
 from ..adapter import BeforePost, DeliveryError
 from core.idmap import IdMap
+from core.stats import Stats
 from core.intents import DeliveryIntent
 from core.storage.discord import DiscordState
 from core.storage.keys import Keys
@@ -29,6 +30,8 @@ from core.models import OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
+from .announcing import DiscordAnnouncements
+from .render import shown as _shown
 from .endpoints import api_base
 
 log = logging.getLogger(__name__)
@@ -107,11 +110,19 @@ class DiscordSender:
         self._no_webhook_until: dict[int, float] = {}
         self._hooks: dict[int, _Hook] = {}  # Redis holds them for restarts; this saves a round trip per post
         self._guild_of: dict[int, int] = {}
+        self._stats = Stats(redis, keys)
+        self._announcements = DiscordAnnouncements(self)
+
+    async def count(self, name: str) -> None:
+        """Count what went differently than asked without failing the post (a pin refused)."""
+        self._stats.incr_soon(name)
 
     # -- the Sender protocol ------------------------------------------------------
     async def send(
         self, post: OutboundPost, reply_to: str | None, *, before_post: BeforePost | None = None
     ) -> list[str]:
+        if post.announcement:
+            return await self._guarded(self._announcements.send(post, before_post))
         return await self._guarded(self._send(post, reply_to, before_post))
 
     async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
@@ -123,6 +134,8 @@ class DiscordSender:
             self._session = None
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
+        if post.announcement:
+            return await self._guarded(self._announcements.edit(post, message_ids))
         return await self._guarded(self._edit(post, message_ids))
 
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
@@ -585,9 +598,3 @@ def _content(hook: _Hook | None, label: str, part: str, *, index: int, prefix: s
     if index:
         return part
     return prefix + part if hook is not None else render.fallback_prefix(label) + part
-
-
-def _shown(username: str | None, content: str) -> str:
-    """What a message shows, as a delivery intent's digest covers it: the webhook
-    username (None for the bot's own posts) and the content, as Discord returns it."""
-    return f"{username if username is not None else ''}\n{content.strip()}"

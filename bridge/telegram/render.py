@@ -133,6 +133,7 @@ class Line:
     bold: bool = False
     unix: int | None = None
     prefix: str = ""
+    italic: bool = False
 
     @property
     def shown(self) -> str:
@@ -143,6 +144,7 @@ class Line:
             inner = f'<tg-time unix="{self.unix}" format="wDT">{esc(self.text)}</tg-time>'
         else:
             inner = f"<b>{esc(self.text)}</b>" if self.bold else esc(self.text)
+            inner = f"<i>{inner}</i>" if self.italic else inner
         return esc(self.prefix) + inner
 
 
@@ -168,6 +170,7 @@ def announcement_lines(post: OutboundPost, view: AnnouncementView) -> list[Line]
     if body:
         lines += [Line("")] if lines else []
         lines += [Line(line.rstrip()) for line in body.split("\n")]  # packed by line, never cut mid-line
+    lines += [Line(note.strip(), italic=True) for note in post.notes if note.strip()]  # e.g. "not translated"
     if view.has_rsvp:
         labels = view.labels or rsvp_labels(view.language)
         counts = " · ".join(f"{labels.get(c, c)}: {int(view.counts.get(c) or 0)}" for c in RSVP_CHOICES)
@@ -183,7 +186,7 @@ def render_announcement(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str
         if utf16_len(line.shown) <= limit:
             lines.append(line)
         else:  # only a line over the whole limit is split, keeping its style
-            lines += [Line(chunk, bold=line.bold) for chunk in split_text(line.shown, limit, limit)]
+            lines += [Line(c, bold=line.bold, italic=line.italic) for c in split_text(line.shown, limit, limit)]
     parts: list[list[Line]] = [[]]
     used = 0
     for line in lines:

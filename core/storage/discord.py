@@ -1,6 +1,7 @@
 """What the Discord adapter keeps in Redis (asyncio client): the newest member message
 accepted per channel (for catching up after a gateway session was lost) and its
-webhook per channel (stored as JSON: id and token; configuration-like, no expiry)."""
+webhook per channel (stored as JSON: id and token; configuration-like, no expiry); the
+scheduled event made for an announcement per guild (until a day after the event)."""
 
 from __future__ import annotations
 
@@ -37,3 +38,16 @@ class DiscordState:
 
     async def forget_webhook(self, channel_id: int) -> None:
         await self._redis.hdel(self._keys.webhooks(), str(channel_id))
+
+    async def claim_guild_event(self, announcement_id: str, guild_id: int, ttl: int) -> bool:
+        """True for the one caller that may make the announcement's event in the guild."""
+        key = self._keys.discord_guild_event(announcement_id, str(guild_id))
+        return bool(await self._redis.set(key, "pending", nx=True, ex=max(int(ttl), 60)))
+
+    async def note_guild_event(self, announcement_id: str, guild_id: int, event_id: str, ttl: int) -> None:
+        key = self._keys.discord_guild_event(announcement_id, str(guild_id))
+        await self._redis.set(key, event_id, ex=max(int(ttl), 60))
+
+    async def release_guild_event(self, announcement_id: str, guild_id: int) -> None:
+        """Let a later post try again (the attempt failed for a passing reason)."""
+        await self._redis.delete(self._keys.discord_guild_event(announcement_id, str(guild_id)))

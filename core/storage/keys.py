@@ -285,4 +285,10 @@ class Keys:
         """Hash: Discord channel id -> our webhook (id and token). Configuration-like state."""
         return f"{self.prefix}discord:webhooks"
 
+    def discord_guild_event(self, announcement_id: str, guild_id: str) -> str:
+        """The Discord scheduled event made for one announcement in one guild ("pending"
+        while it is being made): so a guild with several linked channels gets one. Expires
+        a day after the event's end."""
+        return f"{self.prefix}discord:guild_event:{announcement_id}:{guild_id}"
+
     STATS_TTL = 90 * DAY
