@@ -53,6 +53,8 @@ TITLE = "Twinning festival"
 BODY = "Bring friends and food to the market square."
 PLACE = "Town Hall, Leicester"
 URL = "https://example.org/festival"
+ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna"}
+MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max Krüger", "discriminator": "0"}
 
 
 @pytest.fixture
@@ -173,3 +175,29 @@ async def test_an_event_notice_arrives_once_everywhere_translated_and_pinned(wor
     assert [len(announcement_messages(telegram, c)) for c in telegram_chats] == [1, 1]
     assert [len(telegram.documents(c)) for c in telegram_chats] == [1, 1]
     assert [len(discord.posts(c)) for c in discord_channels] == [1, 1]
+
+    # Members answer on both platforms: every copy shows the totals across the twins, and
+    # the edits keep the buttons (and the calendar file) everywhere.
+    [tg_message] = announcement_messages(telegram, LEICESTER)
+    telegram.inject_callback(ANNA, LEICESTER, tg_message["message_id"], f"rsvp:{announcement_id}:going")
+    [dc_post] = discord.posts(KREFELD)
+    discord.inject_component_click(MAX, KREFELD, int(dc_post["id"]), f"rsvp:{announcement_id}:maybe")
+    totals = {"en": "Going: 1 · Maybe: 1", "fr": "J'y vais: 1 · Peut-être: 1", "de": "Dabei: 1 · Vielleicht: 1"}
+
+    def counted() -> bool:
+        shown_tg = [
+            telegram.message(c, announcement_messages(telegram, c)[0]["message_id"])["text"] for c in telegram_chats
+        ]
+        shown_dc = [plain_text(discord.message(c, int(discord.posts(c)[0]["id"]))["content"]) for c in discord_channels]
+        languages = list(telegram_chats.values()) + list(discord_channels.values())
+        return all(totals[lang] in text for lang, text in zip(languages, shown_tg + shown_dc, strict=True))
+
+    await wait_until(counted, timeout=60, message="the totals on every copy")
+    for chat in telegram_chats:
+        message = telegram.message(chat, announcement_messages(telegram, chat)[0]["message_id"])
+        assert len(message["reply_markup"]["inline_keyboard"][0]) == 3
+        assert any(e["type"] == "date_time" for e in message["entities"])
+        assert len(telegram.documents(chat)) == 1 and telegram.message(chat, telegram.documents(chat)[0]["message_id"])
+    for channel in discord_channels:
+        message = discord.message(channel, int(discord.posts(channel)[0]["id"]))
+        assert len(message["components"][0]["components"]) == 3 and len(message["attachments"]) == 1
