@@ -77,6 +77,8 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
 
     @router.callback_query()
     async def on_button(query: CallbackQuery, ingress: Ingress) -> None:
+        # Before any await: the presses of one batch of updates run as tasks side by side.
+        pressed_at = time.time()
         decided = parse_button(query.data or "")
         if decided is None or query.message is None:
             text = "This button is no longer in use."
@@ -101,7 +103,7 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 via="button",
                 # This press (Going, then Maybe on one message are two); a redelivery is the same.
                 press_id=query.id,
-                pressed_at=time.time(),
+                pressed_at=pressed_at,
             )
         )
 

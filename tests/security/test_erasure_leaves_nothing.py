@@ -17,8 +17,13 @@ import random
 import re
 import time
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+
+from core.announcements import rsvp_button_data
+from core.phrases import rsvp_counts_line
+from core.storage import rsvps
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
@@ -104,6 +109,25 @@ def private_to(telegram, user_id, fragment):
     return next((m for m in telegram.private_messages(user_id) if fragment in m["text"]), None)
 
 
+async def event_notice(telegram, env) -> tuple[str, dict]:
+    """An organiser's event notice to the open link, as the Telegram group shows it."""
+    start = datetime.fromtimestamp(time.time() + 3 * 86400, UTC).replace(microsecond=0).isoformat()
+    made = run_cli(["announce", "--link", "towns", "--event", "--title", "Fair", "--start", start, "Come!"], env=env)
+    assert made.returncode == 0, made.stderr
+    notice_id = re.search(r"Notice (\w+) is on its way", made.stdout).group(1)
+
+    def shown() -> dict | None:
+        for sent in telegram.sent(TOWN_TG):
+            rows = (sent.get("reply_markup") or {}).get("inline_keyboard") or []
+            if isinstance(rows, str):
+                rows = json.loads(rows).get("inline_keyboard", [])
+            if any(str(b.get("callback_data", "")).startswith("rsvp:") for row in rows for b in row):
+                return sent
+        return None
+
+    return notice_id, await wait_until(shown, 60, message="the event notice in the group")
+
+
 def quiet(sync_redis, prefix) -> bool:
     """Nothing waiting anywhere: ingress, both outboxes (read or not), Celery's queues."""
     for platform in ("telegram", "discord"):
@@ -115,7 +139,7 @@ def quiet(sync_redis, prefix) -> bool:
     )
 
 
-async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, redis_url, prefix):
+async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, redis_url, prefix, keys):
     telegram, discord, env = world
     anna, needles = member()
     marker = needles[-1]
@@ -129,6 +153,17 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     telegram.inject_message(TOWN_TG, CARL, "Sounds good to me", reply_to_message_id=said["message_id"])
     [reply] = await wait_until(lambda: shown_in(discord, TOWN_DC, "Sounds good to me"), 30, message="Carl's reply")
     assert f"Quokka plan {marker}" in reply["content"]  # the quote, in someone else's post
+
+    # An event notice: Anna answers Going (then changes her mind to Maybe), Carl Going.
+    notice_id, notice = await event_notice(telegram, env)
+    for who, choice in ((anna, "going"), (CARL, "going"), (anna, "maybe")):
+        telegram.inject_callback(who, TOWN_TG, notice["message_id"], rsvp_button_data(notice_id, choice))
+    await wait_until(
+        lambda: rsvps.totals(sync_redis, keys, notice_id) == {"going": 1, "maybe": 1, "cant": 0},
+        30,
+        message="both answers counted",
+    )
+    [anna_person] = [p for p, v in sync_redis.hgetall(keys.rsvp_choices(notice_id)).items() if v.startswith("maybe")]
 
     # A school link: one message approved (crosses under a pseudonym), one still held;
     # both were shown to the teachers privately.
@@ -161,6 +196,7 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     )
     data = json.loads(export["text"].split("\n", 1)[1])
     assert {"consent.given", "held"} <= {e["action"] for e in data["audit_entries"]}
+    assert [(a["announcement"], a["choice"]) for a in data["event_answers"]] == [(notice_id, "maybe")]
 
     # A post waiting in an outbox lane: Discord fails for a while, so Anna's last message
     # is in the Discord adapter's hands when she asks to be forgotten.
@@ -191,6 +227,15 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
         assert traces() == []
     assert not shown_in(discord, TOWN_DC, f"Lane waiting {marker}")
     assert shown_in(discord, TOWN_DC, "Sounds good to me")  # Carl's post stays, without the quote
+    # Her answer to the event notice is gone, Carl's stays, and the copy shows it; her
+    # person key is left in one place only: the tombstone that refuses what she wrote before.
+    assert rsvps.totals(sync_redis, keys, notice_id) == {"going": 1, "maybe": 0, "cant": 0}
+    await wait_until(
+        lambda: rsvp_counts_line("en", {"going": 1}) in telegram.message(TOWN_TG, notice["message_id"])["text"],
+        30,
+        message="the notice showing Carl's answer alone",
+    )
+    assert [t for t in redis_traces(redis_url, [anna_person]) if ":erased:" not in t] == []
 
     # The audit log is kept, with nobody named by platform id (members nor moderators).
     for link in ("towns", "year9"):
