@@ -22,7 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from core.announcements import CANCELLED, SENT, Announcement, EventDetails
+from core.announcements import CANCELLED, SCHEDULED, SENT, Announcement, EventDetails
 from core.event_time import local_when
 from core.links import Community, Link, LinksConfig
 from core.links.suggestions import suggest
@@ -339,13 +339,23 @@ def _list(args, config: LinksConfig, redis, keys: Keys, now: float) -> int:
     if not found:
         print("No announcements." + ("" if args.link else ' Make one with: twinbridge announce --link ID "TEXT"'))
         return 0
+    rows = []
     for announcement in sorted(found, key=lambda a: a.at):
         community = config.communities.get(announcement.community)
         when = _local(announcement.at, community) if community else str(int(announcement.at))
-        what = announcement.event.title if announcement.event else _first_words(announcement.text)
-        print(f"{announcement.id}  {when}  {announcement.state:<9}  {announcement.link_id}  {what}")
-        if announcement.event is not None:
-            print(f"        {_answers(redis, keys, announcement, config)}")
+        what = f"event: {announcement.event.title}" if announcement.event else _first_words(announcement.text)
+        rows.append((announcement, when, what, community))
+    width = max(len(when) for _, when, _, _ in rows)
+    print(f"{'ID':<6}  {'SENT (or to be sent)':<{width}}  {'STATE':<9}  LINK: WHAT")
+    for announcement, when, what, community in rows:
+        # Due but not yet published: on its way through the workers.
+        state = "sending" if announcement.state == SCHEDULED and announcement.at <= now else announcement.state
+        print(f"{announcement.id:<6}  {when:<{width}}  {state:<9}  {announcement.link_id}: {what}")
+        event = announcement.event
+        if event is not None:
+            if community is not None:
+                print(f"        event starts {_local(event.start, community, event.end)}")
+            print(f"        answers: {_answers(redis, keys, announcement, config)}")
     print(f"{len(found)} announcement(s). Cancel one with: twinbridge announce --cancel ID")
     return 0
 
@@ -390,7 +400,8 @@ def _cancel(announcement_id: str, redis, keys: Keys) -> int:
 
 
 def _local(at: float, community: Community, end: float | None = None) -> str:
-    return f"{local_when(at, end, community.timezone, 'en')} ({community.timezone})"
+    written = local_when(at, end, community.timezone, "en")
+    return written if community.timezone == "UTC" else f"{written} ({community.timezone})"
 
 
 def _from_now(seconds: float) -> str:

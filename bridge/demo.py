@@ -29,6 +29,8 @@ from core.stats import Stats
 from core.storage.housekeeping import remove_everything
 from core.storage.keys import Keys
 
+from .demo_event import EventNotice
+
 TELEGRAM_TOKEN = "7000001:DEMO-sandbox-token-not-a-real-one"
 DISCORD_TOKEN = "ZGVtbw.sandbox.token-not-a-real-one"
 LEICESTER = -1001000000001
@@ -44,14 +46,17 @@ communities:
   leicester:
     name: Leicester
     language: en
+    timezone: Europe/London
     chats: [{{telegram: {LEICESTER}}}]
   krefeld:
     name: Krefeld
     language: de
+    timezone: Europe/Berlin
     chats: [{{discord: {KREFELD}}}]
   masaya:
     name: Masaya
     language: es
+    timezone: America/Managua
     chats: [{{telegram: {MASAYA}}}]
 links:
   - id: leicester-krefeld-masaya
@@ -239,6 +244,8 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
 
         steps = Script(telegram, discord, libre)
         ok &= await steps.run()
+        notice = EventNotice(telegram, discord, env, say, wait_for, DEADLINE)
+        ok &= await notice.run(LEICESTER, KREFELD, MASAYA, GUILD, ANNA, MAX)
         say("\nWhat each chat shows now:")
         show_chat(f"Telegram · Leicester ({LEICESTER})", telegram.transcript(LEICESTER))
         show_chat(f"Discord · Krefeld #leicester ({KREFELD})", discord.transcript(KREFELD))
@@ -259,8 +266,10 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
             say("    to a running LibreTranslate (see the README) to see real ones.")
         say("  • not shown here: consent and a teacher's approval (the `school` policy; see")
         say("    tests/e2e/test_privacy_path.py and docs/privacy.md).")
-        say("  • not yet: media relay (attachments arrive as markers such as [photo]) and announcements;")
-        say("    nothing here pretends otherwise.")
+        say("  • the event notice was sent with `twinbridge announce` at once; with --at or --remind it")
+        say("    waits for `twinbridge scheduler` (not started here).")
+        say("  • not yet: media relay (attachments arrive as markers such as [photo]); nothing here")
+        say("    pretends otherwise.")
         if not ok:
             say("\nSome steps did not complete within the deadline; logs: " + str(workdir))
             for name in procs.procs:

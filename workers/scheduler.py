@@ -31,6 +31,11 @@ log = logging.getLogger(__name__)
 POLL_SECONDS = 1.0
 BATCH = 100  # entries one claim takes; more are taken at once in the same round
 BEAT_SECONDS = 10  # how long one round says "a scheduler runs" (`twinbridge announce` asks)
+# Looking for fire tasks lost on their way to a worker: this often, one scheduler at a time;
+# a firing is pushed again once two looks in a row found its task nowhere, at most this
+# often per firing (a task that keeps failing is not pushed forever: its marker expires).
+SWEEP_SECONDS = 15.0
+REFIRES = 2
 
 
 class Scheduler:
@@ -39,6 +44,9 @@ class Scheduler:
         self._keys = keys
         self._poll = poll
         self._clock = clock
+        self._next_sweep = 0.0
+        self._missing: set[tuple[str, str, str]] = set()  # what the last look found nowhere
+        self._refired: dict[tuple[str, str, str], int] = {}
 
     def run_once(self) -> int:
         """Hand over everything due now; how many entries were taken."""
@@ -55,6 +63,27 @@ class Scheduler:
             if len(claimed) < BATCH:
                 return taken
 
+    def sweep(self) -> int:
+        """Push again the fire tasks found nowhere twice in a row; how many."""
+        if not announcements.take_sweep_turn(self._redis, self._keys, max(1, int(SWEEP_SECONDS) - 1)):
+            return 0  # another scheduler's turn
+        under_way = announcements.firings_under_way(self._redis, self._keys)
+        lost = set(announcements.lost_firings(self._redis, self._keys, under_way))
+        pushed = 0
+        for firing in sorted(lost & self._missing):
+            if self._refired.get(firing, 0) >= REFIRES:
+                continue
+            if announcements.refire(self._redis, self._keys, *firing):
+                self._refired[firing] = self._refired.get(firing, 0) + 1
+                pushed += 1
+                log.warning("announcement %s: %s's fire task was lost; pushed again", firing[0], firing[1])
+        # Pushed again, the next look finds it queued; once its marker is gone (published,
+        # cancelled) it is forgotten.
+        self._missing = lost
+        still = set(under_way)
+        self._refired = {firing: n for firing, n in self._refired.items() if firing in still}
+        return pushed
+
     def run(self, stop: threading.Event) -> None:
         """Poll until ``stop`` is set; Redis outages are waited out with backoff."""
         backoff = Backoff(first=0.5, cap=10.0)
@@ -63,6 +92,9 @@ class Scheduler:
         while not stop.is_set():
             try:
                 self.run_once()
+                if self._clock() >= self._next_sweep:
+                    self._next_sweep = self._clock() + SWEEP_SECONDS
+                    self.sweep()
                 failures, wait = 0, self._poll
             except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
                 wait = backoff.delay(failures)

@@ -19,7 +19,13 @@ import json
 import secrets
 
 from ..announcements import CANCELLED, SCHEDULED, Announcement
-from ..task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue, new_task_id
+from ..task_queue import (
+    FIRE_ANNOUNCEMENT_TASK,
+    MODERATION_QUEUE,
+    TaskQueue,
+    handed_over_id,
+    new_task_id,
+)
 from . import scripts
 from .keys import DAY, Keys
 
@@ -143,6 +149,70 @@ def next_due(redis, keys: Keys) -> float | None:
     """When the earliest scheduled entry is due (None: nothing scheduled)."""
     first = redis.zrange(keys.announcement_schedule(), 0, 0, withscores=True)
     return float(first[0][1]) if first else None
+
+
+# -- lost fire tasks -----------------------------------------------------------------------
+# A worker can die between taking a task off the queue and kombu noting it as held (the one
+# window where a task is nowhere, docs/architecture.md): the firing marker then stays and
+# nothing would ever publish it. The scheduler looks for such markers (:func:`lost_firings`)
+# and pushes their task again under the same id (:func:`refire`).
+
+
+def take_sweep_turn(redis, keys: Keys, seconds: int) -> bool:
+    """Whether this scheduler may look for lost fire tasks now (one at a time)."""
+    return bool(redis.set(keys.announcement_sweep_lock(), "1", nx=True, ex=seconds))
+
+
+def firings_under_way(redis, keys: Keys) -> list[tuple[str, str, str]]:
+    """(id, what, fire task id) of every firing handed over and not yet published."""
+    head = len(keys.announcement_firings()) - 1
+    markers = list(redis.scan_iter(match=keys.announcement_firings(), count=1000))
+    if not markers:
+        return []
+    task_ids = redis.mget(markers)
+    found = []
+    for marker, task_id in zip(markers, task_ids, strict=True):
+        announcement_id, _, what = _text(marker)[head:].partition(":")
+        if task_id:
+            found.append((announcement_id, what, _text(task_id)))
+    return found
+
+
+def lost_firings(redis, keys: Keys, under_way: list[tuple[str, str, str]]) -> list[tuple[str, str, str]]:
+    """Those of the firings ``under_way`` whose task is nowhere a worker will run it from:
+    neither the fire task nor the translation task it hands over (the same id, derived)
+    waits in a queue or is held by a worker."""
+    if not under_way:
+        return []
+    # The moderation queue, with the legacy and translation queues and kombu's held messages.
+    queues = TaskQueue.for_prefix(keys.prefix, MODERATION_QUEUE)
+    wanted = [i for _, _, task_id in under_way for i in (task_id, handed_over_id(task_id))]
+    found = set(
+        scripts.run(
+            redis,
+            "ingress_find_tasks",
+            [queues.key, *queues.other_keys, str(queues.unacked_key)],
+            wanted,
+        )
+    )
+    return [
+        (announcement_id, what, task_id)
+        for announcement_id, what, task_id in under_way
+        if task_id not in found and handed_over_id(task_id) not in found
+    ]
+
+
+def refire(redis, keys: Keys, announcement_id: str, what: str, task_id: str) -> bool:
+    """Push the fire task ``task_id`` again, if its marker still names it."""
+    queue = TaskQueue.for_prefix(keys.prefix, MODERATION_QUEUE)
+    return bool(
+        scripts.run(
+            redis,
+            "announcement_refire",
+            [keys.announcement_firing(announcement_id, what), queue.key],
+            [task_id, queue.message(FIRE_ANNOUNCEMENT_TASK, [announcement_id, what], task_id)],
+        )
+    )
 
 
 def scheduler_beat(redis, keys: Keys, seconds: int) -> None:

@@ -253,6 +253,15 @@ class Keys:
         `twinbridge announce --at` can warn when none runs)."""
         return f"{self.prefix}announce:scheduler"
 
+    def announcement_firings(self) -> str:
+        """Pattern matching every firing marker (for SCAN: the scheduler looks for a fire
+        task lost on its way to a worker)."""
+        return f"{self.prefix}announce:firing:*"
+
+    def announcement_sweep_lock(self) -> str:
+        """Lock: one scheduler at a time looks for lost fire tasks (a few seconds)."""
+        return f"{self.prefix}announce:sweeping"
+
     def announcement_request(self, digest: str) -> str:
         """The announcement one `twinbridge announce` command made (a digest of the command,
         never its text), for ten minutes: the same command run again makes nothing new."""

@@ -16,7 +16,9 @@ import pytest
 
 from core.storage import announcements as store
 
-from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat
+from sandbox.translator import LibreTranslateStandIn
+
+from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat, translated_pair_links
 from ..helpers import serving, wait_until
 from ..processes import run_cli
 
@@ -105,3 +107,59 @@ async def test_two_schedulers_side_by_side_show_each_notice_once(tmp_path, procs
         assert logs.count("handed to the fire task") == len(texts)
         assert not any(text in logs for text in texts)
         assert each_once()
+
+
+async def test_a_notice_fires_once_when_its_worker_dies_while_firing_it(
+    tmp_path, procs, redis_url, prefix, keys, sync_redis
+):
+    """Due while the translator holds every request: the worker has taken the firing and is
+    inside its translation when it and the scheduler are SIGKILLed; restarted, the notice
+    still shows once on each side."""
+    telegram, discord = standins(1)
+    libre = LibreTranslateStandIn()
+    async with serving(telegram, discord, libre):
+        env = fleet_env(
+            tmp_path,
+            1,
+            redis_url,
+            prefix,
+            telegram,
+            discord,
+            LIBRETRANSLATE_URL=libre.url,
+            TWINBRIDGE_VISIBILITY_TIMEOUT="6",
+            TWINBRIDGE_LOG_LEVEL="INFO",
+        )
+        (tmp_path / "links.yaml").write_text(translated_pair_links(1))  # English in Telegram, German in Discord
+        procs.start("run", ["run"], env)
+        procs.start("worker", ["worker", "--concurrency", "1"], env)
+        procs.start("scheduler", ["scheduler"], env)
+        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
+        libre.stall_forever()
+
+        result = run_cli(["announce", "--link", "pair-0", "--at", "in 8s", TEXT], env=env)
+        assert result.returncode == 0, result.stderr
+        await wait_until(lambda: libre.requests, 60, message="the worker inside the notice's translation")
+        for name in ("worker", "scheduler"):
+            os.killpg(procs.procs[name].pid, signal.SIGKILL)
+            procs.procs[name].wait(10)
+        killed = time.time()
+        assert _shown(telegram, discord)[0] == 0 and not discord.transcript(dc_channel(0))
+        libre.unstall()
+        procs.start("worker-again", ["worker", "--concurrency", "1"], env)
+        procs.start("scheduler-again", ["scheduler"], env)
+
+        def once_each() -> bool:
+            return _shown(telegram, discord)[0] == 1 and len(discord.transcript(dc_channel(0))) == 1
+
+        await wait_until(once_each, 90, message="the notice once on each side")
+        shown_after = time.time() - killed
+        await wait_until(
+            lambda: (
+                not sync_redis.hlen(f"{prefix}celery:unacked") and not sync_redis.llen(f"{prefix}celery:translation")
+            ),
+            30,
+            message="nothing left queued or held",
+        )
+        assert once_each()
+        print(f"\nFIGURES announcement worker killed mid-firing: shown once on each side {shown_after:.1f}s after kill")

@@ -62,6 +62,8 @@ def test_a_notice_now_is_handed_to_the_workers_once_however_often_the_command_ru
     assert notice.text == "The meeting moves to 8 pm." and notice.community == "leicester" and notice.language == "en"
     assert f"Notice {notice.id} is on its way to 2 chat(s)" in out
     assert _fired(sync_redis, keys) == [[notice.id, "fire"]]
+    written = [k for k in sync_redis.scan_iter(match=f"{keys.prefix}*") if not k.startswith(f"{keys.prefix}celery:")]
+    assert written and all(sync_redis.ttl(k) > 0 for k in written), {k: sync_redis.ttl(k) for k in written}
     # The same command again (the organiser was unsure it worked): nothing new.
     code, out, _ = announce("--link", "leicester-krefeld", "The", "meeting", "moves", "to", "8", "pm.")
     assert code == 0 and f"that notice is {notice.id}" in out and "--again" in out
@@ -90,6 +92,9 @@ def test_a_scheduled_event_notice_with_reminders(announce, sync_redis, keys, tmp
     assert abs(notice.at - (time.time() + 3600)) < 60 and notice.state == SCHEDULED
     assert _fired(sync_redis, keys) == []  # not yet: the scheduler sends it
     assert store.next_due(sync_redis, keys) == notice.at
+    # Every key it wrote expires (the broker's queue is Celery's).
+    written = [k for k in sync_redis.scan_iter(match=f"{keys.prefix}*") if not k.startswith(f"{keys.prefix}celery:")]
+    assert written and all(sync_redis.ttl(k) > 0 for k in written), {k: sync_redis.ttl(k) for k in written}
     assert "will be sent" in out and "in 1 hour" in out and "Europe/Berlin" in out
     assert "no `twinbridge scheduler` is running" in err
     # The list, with the answers counted per community once members answered.

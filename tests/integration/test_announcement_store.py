@@ -90,6 +90,8 @@ def test_claim_due_takes_what_is_due_with_its_reminders(sync_redis, keys):
     store.save(sync_redis, keys, notice, 7, NOW)
     assert store.schedule(sync_redis, keys, notice, 7) == 3
     assert store.schedule(sync_redis, keys, notice, 7) == 3  # the same entries again: still three
+    # The schedule expires with the latest announcement in it.
+    assert sync_redis.expiretime(keys.announcement_schedule()) == sync_redis.expiretime(keys.announcement(notice.id))
     assert store.next_due(sync_redis, keys) == NOW + 600
     assert store.claim_due(sync_redis, keys, NOW + 599) == []
     assert store.claim_due(sync_redis, keys, NOW + 600) == [(notice.id, "fire", 1)]

@@ -33,7 +33,7 @@ def fire(redis, keys: Keys, config: LinksConfig, announcement_id: str, what: str
     """The drafts of ``what`` of the announcement, or None when there is nothing to fire: it
     is gone or cancelled, or it was published before (its firing marker is gone)."""
     announcement = announcements.load(redis, keys, announcement_id)
-    if announcements.is_cancelled(announcement) or announcement is None:
+    if announcement is None or announcements.is_cancelled(announcement):
         stats.count(redis, keys, "announcements.not_fired")
         return None
     if not announcement_posts.is_firing(redis, keys, announcement_id, what):

@@ -13,5 +13,5 @@ for i = 2, #ARGV, 2 do
   end
 end
 local expiry = redis.call('EXPIRETIME', KEYS[1])
-if expiry >= 0 and expiry < tonumber(ARGV[1]) then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end
+if added > 0 and expiry < tonumber(ARGV[1]) then redis.call('EXPIREAT', KEYS[1], ARGV[1]) end
 return added
