@@ -39,6 +39,7 @@ DC_TOKEN = "OTAwMDAwMDAwMDAwMDAwMDAx.standin.S3cr3t-t0ken-for-tests"
 GROUP = -1001000000001
 GUILD = 112233445566770000
 CHANNEL = 112233445566778899
+SECOND_CHANNEL = 112233445566778898  # the same server
 LINK = "leicester-krefeld"
 ANNOUNCEMENT = "a7k2m9"
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -54,7 +55,9 @@ async def telegram():
 
 @pytest.fixture
 async def discord_standin():
-    server = DiscordStandIn(DC_TOKEN, {GUILD: {"name": "Krefeld", "channels": {CHANNEL: "partnerschaft"}}})
+    server = DiscordStandIn(
+        DC_TOKEN, {GUILD: {"name": "Krefeld", "channels": {CHANNEL: "partnerschaft", SECOND_CHANNEL: "leicester"}}}
+    )
     await server.start()
     yield server
     await server.stop()
@@ -313,6 +316,51 @@ async def test_a_reminder_has_no_buttons_file_pin_or_event(running, telegram, di
     [dc_sent] = discord_standin.posts(CHANNEL)
     assert dc_sent["components"] == [] and dc_sent["files"] == [] and f"<t:{int(start)}:F>" in dc_sent["content"]
     assert discord_standin.events(GUILD) == []
+
+
+async def test_a_calendar_file_that_fails_is_retried_with_the_whole_post(running, telegram, aredis, keys):
+    telegram.fail_next("sendDocument", 502)
+    tg_post = post("telegram", GROUP, "en", "Hello", announcement=view("en", start=start_in_days(4)))
+    await put(aredis, keys, tg_post)
+    ids = await wait_until(lambda: copies(aredis, keys, tg_post), timeout=30, message="the copies recorded")
+    # The first attempt's message was taken back; the second shows the notice once, with its file.
+    assert len(telegram.sent(GROUP)) == 2 and len(telegram.transcript(GROUP)) == 2
+    [document] = telegram.documents(GROUP)
+    assert ids == [str(telegram.sent(GROUP)[-1]["message_id"]), str(document["message_id"])]
+    assert telegram.pinned(GROUP) == [telegram.sent(GROUP)[-1]["message_id"]]
+
+
+async def test_a_chat_refusing_documents_still_gets_the_notice(running, telegram, aredis, keys):
+    telegram.fail_next("sendDocument", 400, description="Bad Request: not enough rights to send documents to the chat")
+    tg_post = post("telegram", GROUP, "en", "Hello", announcement=view("en", start=start_in_days(4)))
+    await put(aredis, keys, tg_post)
+    ids = await wait_until(lambda: copies(aredis, keys, tg_post), message="the copies recorded")
+    assert ids == [str(telegram.sent(GROUP)[0]["message_id"])] and telegram.documents(GROUP) == []
+    assert await wait_until(lambda: _stat(aredis, keys, "telegram.announcement.calendar_refused"), message="counted")
+    # An edit (new totals) with only the message as a copy edits that message.
+    counts = {"going": 1, "maybe": 0, "cant": 0}
+    await put(
+        aredis,
+        keys,
+        replace(tg_post, kind=EventKind.EDIT, announcement=view("en", start=start_in_days(4), counts=counts)),
+    )
+    await wait_until(
+        lambda: telegram.message(GROUP, int(ids[0]))["text"].endswith("Going: 1 · Maybe: 0 · Can't: 0"),
+        message="the edit",
+    )
+
+
+async def test_one_scheduled_event_per_server(running, discord_standin, aredis, keys):
+    start = start_in_days(6)
+    first = post("discord", CHANNEL, "de", "Hallo", announcement=view("de", start=start))
+    second = post("discord", SECOND_CHANNEL, "en", "Hello", announcement=view("en", start=start))
+    await put(aredis, keys, first)
+    await put(aredis, keys, second)
+    await wait_until(lambda: copies(aredis, keys, first), message="the first channel's copy")
+    await wait_until(lambda: copies(aredis, keys, second), message="the second channel's copy")
+    assert len(discord_standin.events(GUILD)) == 1
+    assert discord_standin.pinned(CHANNEL) and discord_standin.pinned(SECOND_CHANNEL)
+    assert await aredis.ttl(keys.discord_guild_event(ANNOUNCEMENT, str(GUILD))) > 6 * 86400
 
 
 async def _stat(aredis, keys, name: str) -> int:
