@@ -34,6 +34,15 @@ answered is in :attr:`interaction_responses`. Application commands are
 bulk-overwritten with ``PUT /applications/{id}/commands`` (global) and
 ``PUT /applications/{id}/guilds/{guild_id}/commands``.
 
+Attachments, pins and scheduled events (issue 14): a message (bot, webhook) may come
+as multipart with ``payload_json`` and ``files[n]`` parts, as discord.py sends files; the
+attachments are stored (their bytes in :meth:`posts` and :meth:`attachment_bytes`) and an
+edit keeps them unless its ``attachments`` says otherwise. Pins: ``PUT``/``DELETE
+/channels/{c}/messages/pins/{m}`` (discord.py 2.7's route) and the older
+``/channels/{c}/pins/{m}``, read with :meth:`pinned`. ``POST /guilds/{g}/scheduled-events``
+makes an external event (:meth:`events`). ``pin_messages=False`` and
+``manage_events=False`` (also settable later) answer those 403 Missing Permissions.
+
 Opt-in, for benchmarks (off by default): ``global_limit=(50, 1.0)`` adds
 Discord's global bucket over every REST request, webhook executions included
 (the limit Discord applies per bot, or per IP without a bot token) except

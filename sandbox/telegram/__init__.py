@@ -39,7 +39,17 @@ planned ones included, is counted in :attr:`TelegramStandIn.rate_limited_respons
 ``receipts=True`` stamps each sent message (:meth:`TelegramStandIn.sent`) with
 ``received_at``: ``time.perf_counter()`` when its request reached the stand-in.
 
-Deliberately not modelled: files and media uploads, Markdown parse modes (the
+Documents (issue 14): ``sendDocument`` takes a multipart upload (the part itself or
+``attach://<part>``, as aiogram sends it) or a file_id sent before, with a caption (1024
+after entity parsing), a reply and a keyboard; :meth:`TelegramStandIn.documents` has
+them with their bytes (:meth:`sent` lists ``sendMessage`` only). ``pinChatMessage`` /
+``unpinChatMessage`` keep :meth:`pinned`; in a group where the bot may not pin
+(:meth:`deny_pin`) they answer 400 "not enough rights to manage pinned messages in the
+chat". HTML's ``<tg-time unix=".." format="..">`` becomes a ``date_time`` entity
+(``unix_time``, ``date_time_format``, the format checked against ``r|w?[dD]?[tT]?``).
+
+Deliberately not modelled: media other than documents, getFile, the service message a
+pin leaves, Markdown parse modes (the
 text is taken as plain), groups the bot was never told about (any negative
 chat id exists; use :meth:`remove_bot` to get "bot was kicked"), reply
 keyboards and force-reply (accepted, not stored), inline mode and inline
