@@ -105,11 +105,20 @@ class DiscordAnnouncements:
             # Retried whole: take back what is shown so the retry shows it once.
             await self._sender._take_back(channel_id, None, posted)
             raise
+        # The notice is on Discord now: nothing after this may fail the post (a retry would
+        # show it twice), whatever goes wrong with the pin or the event.
         if view.pin:
-            await self._pin(channel_id, int(posted[0]))
+            await self._best_effort(self._pin(channel_id, int(posted[0])), "pin", channel_id)
         if carries_calendar(view):
-            await self._guild_event(channel_id, post, view)
+            await self._best_effort(self._guild_event(channel_id, post, view), "event", channel_id)
         return posted
+
+    async def _best_effort(self, step, what: str, channel_id: int) -> None:
+        try:
+            await step
+        except Exception as exc:  # noqa: BLE001 - see above; the error's type is logged, no text
+            log.warning("announcement %s in discord:%s failed (%s)", what, channel_id, type(exc).__name__)
+            await self._sender.count(f"discord.announcement.{what}_failed")
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         """The new content (the RSVP totals changed) in the messages; the buttons stay on

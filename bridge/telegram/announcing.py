@@ -91,8 +91,12 @@ class TelegramAnnouncements:
             if ids:
                 await self._sender._delete_quietly(chat_id, ids)
             raise
-        if view.pin:
-            await self._pin(chat_id, int(ids[0]))
+        if view.pin:  # the notice is shown now: a pin that fails must not fail the post (shown twice)
+            try:
+                await self._pin(chat_id, int(ids[0]))
+            except Exception as exc:  # noqa: BLE001 - the error's type is logged, no text
+                log.warning("pinning an announcement in telegram chat %s failed (%s)", chat_id, type(exc).__name__)
+                await self._sender.count("telegram.announcement.pin_failed")
         log.debug("sent an announcement in %d message(s) to telegram chat %s", len(ids), chat_id)
         return ids
 
