@@ -19,7 +19,72 @@ COMMANDS: dict[str, str] = {
     "forgetme": "Erase what the bridge stores about you and the copies of your messages",
     "approve": "Moderators: let a held message cross (/approve ID)",
     "reject": "Moderators: refuse a held message (/reject ID)",
+    "announce": "Organisers: a notice to every twin, now or later (/announce help)",
+    "announcements": "Organisers: notices waiting and sent (/announcements cancel ID)",
+    "status": "Organisers: how the bridge is doing (messages, pause, held, failed)",
+    "pause": "Organisers: stop the bridge for a while (/pause 2h; /resume)",
+    "resume": "Organisers: start the bridge again after /pause",
 }
+# Who each menu is for (core/chat_commands.py is the one list the adapters read).
+MEMBER_COMMANDS = ("consent", "privacy", "mydata", "forgetme", "approve", "reject")
+ORGANISER_COMMANDS = ("announce", "announcements", "status", "pause", "resume")
+# What works in a private chat with the bot (organisers then name the link: /status LINK).
+PRIVATE_COMMANDS = ("mydata", "forgetme", "approve", "reject", *ORGANISER_COMMANDS)
+
+# The menus' descriptions in the languages the bridge has words for (English above).
+DESCRIPTIONS: dict[str, dict[str, str]] = {
+    "de": {
+        "consent": "Deine Nachrichten für die Partnerchats freigeben (/consent withdraw beendet es)",
+        "privacy": "Was diese Brücke teilt, mit wem und wie lange",
+        "mydata": "Alles, was die Brücke über dich speichert, privat an dich",
+        "forgetme": "Löschen, was die Brücke über dich speichert, und die Kopien deiner Nachrichten",
+        "approve": "Moderation: eine zurückgehaltene Nachricht freigeben (/approve ID)",
+        "reject": "Moderation: eine zurückgehaltene Nachricht ablehnen (/reject ID)",
+        "announce": "Organisation: eine Ankündigung an alle Partner, jetzt oder später (/announce help)",
+        "announcements": "Organisation: geplante und gesendete Ankündigungen (/announcements cancel ID)",
+        "status": "Organisation: wie es der Brücke geht (Nachrichten, Pause, zurückgehalten, fehlgeschlagen)",
+        "pause": "Organisation: die Brücke eine Weile anhalten (/pause 2h; /resume)",
+        "resume": "Organisation: die Brücke nach /pause wieder starten",
+    },
+    "fr": {
+        "consent": "Laisser vos messages passer aux chats jumelés (/consent withdraw pour arrêter)",
+        "privacy": "Ce que ce pont partage, avec qui et pour combien de temps",
+        "mydata": "Tout ce que le pont garde sur vous, envoyé en privé",
+        "forgetme": "Effacer ce que le pont garde sur vous et les copies de vos messages",
+        "approve": "Modération : laisser passer un message retenu (/approve ID)",
+        "reject": "Modération : refuser un message retenu (/reject ID)",
+        "announce": "Organisation : une annonce à tous les jumeaux, maintenant ou plus tard (/announce help)",
+        "announcements": "Organisation : annonces prévues et envoyées (/announcements cancel ID)",
+        "status": "Organisation : l'état du pont (messages, pause, retenus, en échec)",
+        "pause": "Organisation : arrêter le pont un moment (/pause 2h ; /resume)",
+        "resume": "Organisation : relancer le pont après /pause",
+    },
+    "es": {
+        "consent": "Dejar que tus mensajes pasen a los chats hermanados (/consent withdraw lo detiene)",
+        "privacy": "Qué comparte este puente, con quién y durante cuánto tiempo",
+        "mydata": "Todo lo que el puente guarda sobre ti, enviado en privado",
+        "forgetme": "Borrar lo que el puente guarda sobre ti y las copias de tus mensajes",
+        "approve": "Moderación: dejar pasar un mensaje retenido (/approve ID)",
+        "reject": "Moderación: rechazar un mensaje retenido (/reject ID)",
+        "announce": "Organización: un aviso a todos los hermanamientos, ahora o más tarde (/announce help)",
+        "announcements": "Organización: avisos programados y enviados (/announcements cancel ID)",
+        "status": "Organización: cómo va el puente (mensajes, pausa, retenidos, fallidos)",
+        "pause": "Organización: detener el puente un tiempo (/pause 2h; /resume)",
+        "resume": "Organización: reanudar el puente después de /pause",
+    },
+}
+
+
+def description(name: str, language: str = "en") -> str:
+    """The menu's description of ``name`` in ``language`` (English where there is none)."""
+    return DESCRIPTIONS.get(language.split("-")[0].lower(), {}).get(name) or COMMANDS[name]
+
+
+def menu_languages() -> tuple[str, ...]:
+    """The languages the command menus are registered in besides English (the default)."""
+    return tuple(sorted(DESCRIPTIONS))
+
+
 # Understood but not advertised: /start opens a private chat with the bot on Telegram.
 HIDDEN = ("start",)
 

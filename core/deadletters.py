@@ -264,6 +264,11 @@ def read(redis, keys: Keys, link: str | None = None) -> list[DeadLetter]:
     return sorted(letters, key=lambda letter: (letter.at, letter.entry_id))
 
 
+def count_of_link(redis, keys: Keys, link: str) -> int:
+    """How many of ``link``'s dead letters have not expired (organisers' /status): one call."""
+    return int(redis.zcount(keys.dead_letters_of_link(link), f"({time.time()}", "+inf"))
+
+
 def get(redis, keys: Keys, entry_id: str) -> DeadLetter | None:
     return _letter(entry_id, redis.hgetall(keys.dead_letter(entry_id)))
 

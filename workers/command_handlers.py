@@ -15,7 +15,7 @@ from core.links import LinksConfig
 from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 
-from . import holds, rights, rsvp
+from . import holds, link_commands, rights, rsvp
 from .drafts import Outcome
 from .notices import answer, tell_privately
 from .pipeline import Context, moderated
@@ -32,8 +32,21 @@ def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         "approve": _decide,
         "reject": _decide,
         "rsvp": _rsvp,
+        "status": _organisers(link_commands.status),
+        "pause": _organisers(link_commands.pause),
+        "resume": _organisers(link_commands.resume),
     }.get(command.name)
     return handler(command, ctx, redis, keys) if handler else []
+
+
+def _organisers(handler):
+    """An organiser's command (workers/link_commands.py, workers/announce_commands.py)
+    as a handler of this table: they need the configuration, not the pipeline's context."""
+
+    def handle_(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+        return handler(command, ctx.config, redis, keys)
+
+    return handle_
 
 
 def _memberships(command: Command, config: LinksConfig):

@@ -103,12 +103,14 @@ def moderated(
     *,
     without_consent: frozenset[str] = frozenset(),
     approved_link: str | None = None,
+    paused: frozenset[str] = frozenset(),
 ) -> Drafts:
     """The moderation stage: route, consent, moderation and holds, and how the sender
     is shown; the posts with each link's moderated text, untranslated.
     ``without_consent``: links whose consent the author has not given (nothing
     crosses them). ``approved_link``: a held event a moderator approved; it goes to
-    that link only, without being held again."""
+    that link only, without being held again. ``paused``: links an organiser paused
+    (nothing crosses them, not even edits and deletes; counted as ``dropped.paused``)."""
     outcome = outcome if outcome is not None else Outcome()
     chat_key = event.source.chat.key
     source_community = ctx.config.community_of(event.source.chat)
@@ -122,6 +124,9 @@ def moderated(
     moderated_texts = {}
     for link_id in dict.fromkeys(link_id for link_id, _ in routed):
         link = ctx.config.known_link(link_id)
+        if link_id in paused:
+            outcome.counts["dropped.paused"] += 1
+            continue
         if link_id in without_consent and event.kind != EventKind.DELETE:
             outcome.needs_consent.add(link_id)
             continue

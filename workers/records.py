@@ -10,7 +10,7 @@ from collections import Counter
 from dataclasses import asdict
 
 from core import audit, persons, stats
-from core.storage import members
+from core.storage import link_activity, members
 from core.storage.keys import Keys
 from core.storage.writes import replies_of
 from core.links import LinksConfig
@@ -20,11 +20,19 @@ from .drafts import Outcome
 
 
 def after_data(
-    source: MessageRef, timestamp: float, author: str, person: str, outcome: Outcome, *, approved: bool = False
+    source: MessageRef,
+    timestamp: float,
+    author: str,
+    person: str,
+    outcome: Outcome,
+    *,
+    approved: bool = False,
+    new: bool = True,
 ) -> dict:
     """What the records after publishing need, as plain data (JSON: it travels with the
     translation task). ``approved``: a held message a moderator released; its decisions
-    were recorded when it was held, and it is not counted as a message again."""
+    were recorded when it was held, and it is not counted as a message again. ``new``: a
+    new message (not an edit or a delete), counted in its links' activity (/status)."""
     data = {
         "source": asdict(source),
         "timestamp": timestamp,
@@ -36,6 +44,8 @@ def after_data(
     }
     if approved:
         data["approved"] = True
+    if not new:
+        data["new"] = False
     return data
 
 
@@ -51,6 +61,8 @@ def record_published(redis, keys: Keys, config: LinksConfig, after: dict) -> boo
     author, person = after["author"], after["person"]
     approved = bool(after.get("approved"))
     crossed = after.get("crossed") or ()
+    community = config.community_of(source.chat)
+    new_message = after.get("new", True)
 
     def records(writes) -> None:
         if not approved:
@@ -73,6 +85,8 @@ def record_published(redis, keys: Keys, config: LinksConfig, after: dict) -> boo
             members.note_authored_into(writes, keys, author, f"{link_id}|{source.key}", policy.retention_days)
             if policy.consent == "opt_in" and not approved:
                 members.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
+            if new_message and community is not None:
+                link_activity.note_relayed_into(writes, keys, link_id, community.id)
         # Read last, after the index entry is written: an erasure that read the member's index
         # before that entry existed had set their tombstone first, so it shows here.
         persons.erased_mark_into(writes, keys, person)

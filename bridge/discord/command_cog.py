@@ -16,7 +16,15 @@ import time
 import discord
 from discord.ext import commands
 
-from core.chat_commands import COMMANDS, parse, parse_button, pressed
+from core.chat_commands import (
+    COMMANDS,
+    ORGANISER_COMMANDS,
+    description,
+    menu_languages,
+    parse,
+    parse_button,
+    pressed,
+)
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
@@ -37,22 +45,71 @@ def _author(user: discord.abc.User) -> Author:
     )
 
 
+# Discord's locales for the languages the bridge has words for (its locale list has no
+# plain "es" or "pt": the regional ones are what members' clients say).
+DISCORD_LOCALES = {
+    "de": ("de",),
+    "fr": ("fr",),
+    "es": ("es-ES", "es-419"),
+    "it": ("it",),
+    "nl": ("nl",),
+    "pl": ("pl",),
+    "pt": ("pt-BR",),
+    "zh": ("zh-CN", "zh-TW"),
+}
+# Organisers' commands are shown to members who may manage the server; a server's admins
+# can show them to others (Server Settings > Integrations). The workers check anyway:
+# listed organisers without the permission type the same words as a message.
+MANAGE_GUILD = 1 << 5
+
+
+def _localized(text_of) -> dict[str, str]:
+    return {
+        locale: text_of(language)[:100]
+        for language in menu_languages()
+        for locale in DISCORD_LOCALES.get(language, ())
+        if text_of(language)
+    }
+
+
 def slash_commands() -> list[dict]:
-    """The application commands, in the shape Discord's bulk overwrite takes."""
+    """The application commands, in the shape Discord's bulk overwrite takes. Their names
+    are the same words on every platform and in every language (the design's contract);
+    their descriptions are in each language the bridge has words for."""
     held = ("id", "the ID of the held message", True)
+    link = ("link", "the link's ID (where a chat takes part in several, or in a DM)", False)
     argument = {
-        "approve": held,
-        "reject": held,
-        "consent": ("action", "say `withdraw` to stop your messages crossing", False),
+        "approve": [held],
+        "reject": [held],
+        "consent": [("action", "say `withdraw` to stop your messages crossing", False)],
+        "announce": [("text", "the notice, e.g. `in 2h pin See you at the market!` (or `help`)", True)],
+        "announcements": [("action", "`cancel ID` to cancel a notice", False)],
+        "status": [link],
+        "pause": [("duration", "how long, e.g. `2h`, `30m`, `1d` (none: until /resume)", False), link],
+        "resume": [link],
     }
     found = []
-    for name, description in COMMANDS.items():
-        entry = {"name": name, "description": description[:100], "type": 1}
+    for name in COMMANDS:
+        entry: dict = {
+            "name": name,
+            "description": description(name)[:100],
+            "description_localizations": _localized(lambda language, name=name: description(name, language)),
+            "type": 1,
+        }
+        if name in ORGANISER_COMMANDS:
+            entry["default_member_permissions"] = str(MANAGE_GUILD)
         if name in argument:
-            option, text, required = argument[name]
-            entry["options"] = [{"name": option, "description": text, "type": 3, "required": required}]
+            entry["options"] = [
+                {"name": option, "description": text, "type": 3, "required": required}
+                for option, text, required in argument[name]
+            ]
         found.append(entry)
     return found
+
+
+def may_organise(permissions: discord.Permissions) -> bool:
+    """Discord's word for a chat's admin: Administrator, Manage Server or Manage Channels."""
+    return permissions.administrator or permissions.manage_guild or permissions.manage_channels
 
 
 class CommandsCog(commands.Cog, name="commands"):
@@ -86,6 +143,13 @@ class CommandsCog(commands.Cog, name="commands"):
         if parsed is None:
             return
         name, args = parsed
+        # The member's permissions in the channel, from their roles in the guild's cache
+        # (the message carries the member's roles): no call to Discord.
+        admin = (
+            not private
+            and isinstance(message.author, discord.Member)
+            and may_organise(message.channel.permissions_for(message.author))  # type: ignore[union-attr]
+        )
         await self._ingress.command(
             Command(
                 name=name,
@@ -95,6 +159,7 @@ class CommandsCog(commands.Cog, name="commands"):
                 message_id=str(message.id),
                 user=_author(message.author),
                 private=private,
+                admin=admin,
             )
         )
 
@@ -124,7 +189,9 @@ class CommandsCog(commands.Cog, name="commands"):
                     "This command works in a linked channel or a direct message to me.", ephemeral=True
                 )
                 return
-            args = " ".join(str(option.get("value", "")) for option in data.get("options") or ())
+            # The link first, as the typed form has it ("/pause krefeld 2h").
+            options = sorted(data.get("options") or (), key=lambda option: option.get("name") != "link")
+            args = " ".join(str(option.get("value", "")) for option in options)
             await self._hand_over(interaction, name, args, str(interaction.id), private, "slash")
             await interaction.response.send_message(SLASH_ACK, ephemeral=True)
 
@@ -148,5 +215,7 @@ class CommandsCog(commands.Cog, name="commands"):
                 # A button press is this interaction (Going, then Maybe on one message are two).
                 press_id=str(interaction.id) if via == "button" else "",
                 pressed_at=time.time() if via == "button" else 0.0,
+                # The member's permissions in the channel, as the interaction carries them.
+                admin=not private and may_organise(interaction.permissions),
             )
         )

@@ -17,12 +17,30 @@ import time
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
 from aiogram.methods import SetMyCommands
-from aiogram.types import BotCommand, CallbackQuery, Message
+from aiogram.types import (
+    BotCommand,
+    BotCommandScope,
+    BotCommandScopeAllChatAdministrators,
+    BotCommandScopeAllPrivateChats,
+    BotCommandScopeDefault,
+    CallbackQuery,
+    Message,
+)
 
-from core.chat_commands import COMMANDS, parse, parse_button, pressed
+from core.chat_commands import (
+    MEMBER_COMMANDS,
+    ORGANISER_COMMANDS,
+    PRIVATE_COMMANDS,
+    description,
+    menu_languages,
+    parse,
+    parse_button,
+    pressed,
+)
 from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
+from .admins import ChatAdmins
 from .convert import PLATFORM
 
 log = logging.getLogger(__name__)
@@ -37,11 +55,18 @@ def _author(user) -> Author:
     )
 
 
+def _as_group(message: Message) -> bool:
+    """An anonymous administrator writing as the group itself (Telegram shows
+    @GroupAnonymousBot as the author and the group as ``sender_chat``)."""
+    return message.sender_chat is not None and message.sender_chat.id == message.chat.id
+
+
 def build_commands_router(config: LinksConfig, bot_username: str | None) -> Router:
     router = Router(name="twinbridge-telegram-commands")
+    admins = ChatAdmins()
 
     def command_of(message: Message) -> tuple[str, str] | None:
-        if message.from_user is None or message.from_user.is_bot:
+        if message.from_user is None or (message.from_user.is_bot and not _as_group(message)):
             return None
         private = message.chat.type == "private"
         if not private and not config.memberships(ChatRef(PLATFORM, str(message.chat.id))):
@@ -57,8 +82,23 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
         return {"parsed": parsed} if parsed is not None else False
 
     @router.message(is_command)
-    async def on_command(message: Message, ingress: Ingress, parsed: tuple[str, str]) -> None:
+    async def on_command(message: Message, bot: Bot, ingress: Ingress, parsed: tuple[str, str]) -> None:
         name, args = parsed
+        private = message.chat.type == "private"
+        if _as_group(message):
+            # The group speaks: only its administrators can. Its id stands for the author
+            # (there is nobody to answer privately; workers/organisers.py answers in the group).
+            author = Author(id=str(message.chat.id), display_name=message.chat.title or "")
+            admin = True
+        else:
+            author = _author(message.from_user)
+            # Asked only for organisers' commands (a call, remembered briefly): the member
+            # commands do not depend on it. This chat's updates wait meanwhile, in order.
+            admin = (
+                not private
+                and name in ORGANISER_COMMANDS
+                and await admins.is_admin(bot, message.chat.id, message.from_user.id)
+            )
         await ingress.command(
             Command(
                 name=name,
@@ -66,8 +106,9 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 platform=PLATFORM,
                 chat_id=str(message.chat.id),
                 message_id=str(message.message_id),
-                user=_author(message.from_user),
-                private=message.chat.type == "private",
+                user=author,
+                private=private,
+                admin=admin,
             )
         )
 
@@ -110,15 +151,33 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
     return router
 
 
+def menus() -> list[tuple[BotCommandScope, str, list[BotCommand]]]:
+    """(scope, language code, commands) for each command menu: members' in groups (the
+    default), administrators' (members' and organisers'), and what works in a private
+    chat; each in English (no language code) and in each language the bridge has words for."""
+    scopes: list[tuple[BotCommandScope, tuple[str, ...]]] = [
+        (BotCommandScopeDefault(), MEMBER_COMMANDS),
+        (BotCommandScopeAllChatAdministrators(), MEMBER_COMMANDS + ORGANISER_COMMANDS),
+        (BotCommandScopeAllPrivateChats(), PRIVATE_COMMANDS),
+    ]
+    found = []
+    for language in ("", *menu_languages()):
+        for scope, names in scopes:
+            commands = [
+                BotCommand(command=name, description=description(name, language or "en")[:256]) for name in names
+            ]
+            found.append((scope, language, commands))
+    return found
+
+
 async def register_commands(bot: Bot) -> None:
-    """The command menu members see (Telegram's setMyCommands), on the dispatcher's
-    startup; a failure only costs the menu."""
-    try:
-        await bot(
-            SetMyCommands(
-                commands=[BotCommand(command=name, description=text[:256]) for name, text in COMMANDS.items()]
-            ),
-            request_timeout=REQUEST_TIMEOUT,
-        )
-    except TelegramAPIError as exc:
-        log.warning("could not register the command menu (%s)", type(exc).__name__)
+    """The command menus (Telegram's setMyCommands per scope and language), on the
+    dispatcher's startup; a failure only costs a menu."""
+    for scope, language, commands in menus():
+        try:
+            await bot(
+                SetMyCommands(commands=commands, scope=scope, language_code=language or None),
+                request_timeout=REQUEST_TIMEOUT,
+            )
+        except TelegramAPIError as exc:
+            log.warning("could not register a command menu (%s)", type(exc).__name__)

@@ -5,6 +5,7 @@ notices queued with a hold and the translation task handed an approved one, atom
 from __future__ import annotations
 
 import json
+import time
 
 from ..models import OutboundPost, PlatformEvent
 from . import scripts
@@ -37,7 +38,32 @@ def hold(
         [keys.hold_ref(link_id, dedup_key), keys.held(hold_id), *stream_keys],
         [hold_id, stored, retention_days * DAY, *args],
     )
+    if created:
+        # Beside the script: a crash between the two leaves the hold uncounted in /status
+        # only (it is decided as ever); what is decided is pruned when counted.
+        index = keys.held_of_link(link_id)
+        pipe = redis.pipeline(transaction=False)
+        pipe.zadd(index, {got: time.time() + retention_days * DAY})
+        pipe.expire(index, retention_days * DAY)
+        pipe.execute()
     return got, created
+
+
+def waiting_in_link(redis, keys: Keys, link_id: str) -> int:
+    """How many of ``link_id``'s messages wait for a moderator (what /status shows)."""
+    index = keys.held_of_link(link_id)
+    redis.zremrangebyscore(index, "-inf", time.time())
+    ids = redis.zrange(index, 0, -1)
+    if not ids:
+        return 0
+    pipe = redis.pipeline(transaction=False)
+    for hold_id in ids:
+        pipe.exists(keys.held(hold_id))
+    there = pipe.execute()
+    decided = [hold_id for hold_id, exists in zip(ids, there, strict=True) if not exists]
+    if decided:
+        redis.zrem(index, *decided)
+    return len(ids) - len(decided)
 
 
 def load(redis, keys: Keys, hold_id: str) -> dict | None:

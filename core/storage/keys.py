@@ -301,3 +301,28 @@ class Keys:
         return f"{self.prefix}discord:guild_event:{announcement_id}:{guild_id}"
 
     STATS_TTL = 90 * DAY
+
+    # -- organisers' link control and link activity (issue 14) ----------------------------
+    def link_pause(self, link_id: str) -> str:
+        """A link's pause (JSON: state, until, the command that set it, never who). An
+        organiser's /pause with a duration expires with it; without one it is
+        configuration-like link control and stays until /resume (no TTL). /resume leaves a
+        "resumed" record for a day, so the same /resume run twice says so once."""
+        return f"{self.prefix}link:pause:{link_id}"
+
+    def link_last_relayed(self, link_id: str, community_id: str) -> str:
+        """When a message from one community last crossed one link (its direction); a
+        time, no id; expires LINK_ACTIVITY_TTL after it."""
+        return f"{self.prefix}link:last:{link_id}:{community_id}"
+
+    def link_relayed_on(self, link_id: str, community_id: str, day: str) -> str:
+        """How many messages from one community crossed one link on one UTC day
+        (YYYY-MM-DD); a counter, expires LINK_ACTIVITY_TTL after its day's last."""
+        return f"{self.prefix}link:relayed:{link_id}:{community_id}:{day}"
+
+    def held_of_link(self, link_id: str) -> str:
+        """Sorted set of one link's hold IDs scored with their expiry (what /status counts);
+        decided ones are pruned when read. Ids only."""
+        return f"{self.prefix}heldlink:{link_id}"
+
+    LINK_ACTIVITY_TTL = 8 * DAY  # a week of /status figures, and a day's grace

@@ -13,6 +13,11 @@ Members are simulated with :meth:`DiscordStandIn.inject_message` and friends;
 what the bridge sent is read back with :meth:`posts`, :meth:`transcript` and
 :attr:`requests`; :meth:`fail_next` injects Discord-shaped failures.
 
+Roles: :meth:`DiscordStandIn.add_role` (a role with a permission bit set, in the guild's
+GUILD_CREATE and dispatched as GUILD_ROLE_CREATE) and :meth:`give_role`: a member's
+messages carry their ``member.roles``, their interactions ``member.roles`` and
+``member.permissions`` (every bit with Administrator), as Discord sends them.
+
 Direct messages: ``POST /users/@me/channels`` opens one DM channel (type 1,
 a stable id) per user; the bot posts there like in any channel, unless the
 user has DMs closed (:meth:`close_dms`: 403, code 50007). DM messages are
@@ -54,7 +59,8 @@ stand-in. :attr:`post_count` counts posts without copying them.
 Deliberately not modelled: select menus beyond their custom_id (stored, not
 clickable), components v2, modals' submission, autocomplete, subcommands
 and option types other than string, integer, boolean and number, group DMs,
-command permissions, and the 15-minute interaction token beyond refusing
+command permissions beyond ``default_member_permissions`` (a member lacking them cannot run
+the command, as the client does not offer it), and the 15-minute interaction token beyond refusing
 follow-ups after it.
 
 The parts, one concern each: ``state`` (the recorded world), ``rest`` (the bot's

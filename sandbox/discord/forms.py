@@ -174,6 +174,25 @@ def _check_options(options: Any, path: tuple) -> None:
             optional_seen = True
 
 
+# The locales Discord accepts in name_localizations and description_localizations.
+LOCALES = frozenset(
+    "id da de en-GB en-US es-ES es-419 fr hr it lt hu nl no pl pt-BR ro fi sv-SE vi tr cs el bg ru uk hi "
+    "th zh-CN ja zh-TW ko".split()
+)
+
+
+def _check_localizations(value: Any, path: tuple, limit: int) -> None:
+    if value is None:
+        return
+    if not isinstance(value, dict):
+        raise FormError(path, "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+    for locale, text in value.items():
+        if locale not in LOCALES:
+            raise FormError((*path, locale), "LOCALE_INVALID", f"Invalid locale: {locale}")
+        if not isinstance(text, str) or not 1 <= len(text) <= limit:
+            raise FormError((*path, locale), "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length.")
+
+
 def check_commands(body: Any) -> None:
     """A bulk overwrite body as Discord checks it (names, descriptions, options, duplicates)."""
     if not isinstance(body, list):
@@ -197,8 +216,10 @@ def check_commands(body: Any) -> None:
             if not isinstance(description, str) or not 1 <= len(description) <= 100:
                 raise FormError((index, "description"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
             _check_options(command.get("options"), (index, "options"))
+            _check_localizations(command.get("description_localizations"), (index, "description_localizations"), 100)
         elif len(name) > 32:
             raise FormError((index, "name"), "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
+        _check_localizations(command.get("name_localizations"), (index, "name_localizations"), 32)
         if (kind, name) in seen:
             raise FormError(
                 (index, "name"), "APPLICATION_COMMANDS_DUPLICATE_NAME", "Application command names must be unique"

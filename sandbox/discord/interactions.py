@@ -36,6 +36,7 @@ from sandbox.discord.protocol import (
     INTERACTION_TOKEN_TTL,
     JSON_BODY,
     PERM_APP_IN_DM,
+    PERM_ADMINISTRATOR,
     PERM_MEMBER,
     DiscordError,
     FormError,
@@ -136,6 +137,18 @@ class Interactions:
         if command is None:
             where = f"guild {guild_id}" if guild_id else "DMs"
             raise KeyError(f"no slash command /{name} is registered for {where}: PUT it first (tree.sync())")
+        required_permissions = command.get("default_member_permissions")
+        if guild_id is not None and required_permissions is not None:
+            # Like Discord's client: a command the member lacks the permissions for is not
+            # offered to them (a server's admins may change that; not modelled).
+            have = (
+                self._state.member_permissions(guild_id, int(member["id"]), PERM_MEMBER)
+                if permissions is None
+                else permissions
+            )
+            needed = int(required_permissions)
+            if not have & PERM_ADMINISTRATOR and have & needed != needed:
+                raise PermissionError(f"/{name} needs permissions {needed}: Discord does not offer it to this member")
         declared = {o["name"]: o for o in command.get("options") or ()}
         given = dict(options or {})
         for option in declared.values():
@@ -205,7 +218,7 @@ class Interactions:
                     "guild_locale": "en-US",
                     "member": {
                         "user": copy.deepcopy(user),
-                        "roles": [],
+                        "roles": state.member_role_ids(guild_id, int(user["id"])),
                         "nick": None,
                         "avatar": None,
                         "banner": None,
@@ -216,7 +229,11 @@ class Interactions:
                         "flags": 0,
                         "joined_at": "2024-01-01T00:00:00.000000+00:00",
                         "communication_disabled_until": None,
-                        "permissions": str(PERM_MEMBER if permissions is None else permissions),
+                        "permissions": str(
+                            state.member_permissions(guild_id, int(user["id"]), PERM_MEMBER)
+                            if permissions is None
+                            else permissions
+                        ),
                     },
                 }
             )

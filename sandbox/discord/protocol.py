@@ -63,6 +63,10 @@ MAX_WEBHOOKS_PER_CHANNEL = 15
 # Permissions the bot's role has in the stand-in guilds (administrator-free,
 # but enough for the bridge: view, send, manage messages, read history,
 # manage webhooks). Manage Webhooks is removed when manage_webhooks=False.
+PERM_ADMINISTRATOR = 1 << 3
+PERM_MANAGE_CHANNELS = 1 << 4
+PERM_MANAGE_GUILD = 1 << 5
+ALL_PERMISSIONS = (1 << 51) - 1  # what Discord sends for an administrator (every bit it defines)
 PERM_VIEW_CHANNEL = 1 << 10
 PERM_SEND_MESSAGES = 1 << 11
 PERM_MANAGE_MESSAGES = 1 << 13

@@ -53,6 +53,8 @@ class DiscordStandIn:
     manage_events = Part("state")
     receipts = Part("state")
     add_channel = Part("state")
+    add_role = Part("state")
+    give_role = Part("state")
     add_user = Part("state")
     close_dms = Part("state")
     open_dms = Part("state")

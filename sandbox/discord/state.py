@@ -21,6 +21,8 @@ from sandbox.discord.protocol import (
     CHANNEL_DM,
     CHANNEL_GUILD_TEXT,
     DISCORD_EPOCH_MS,
+    ALL_PERMISSIONS,
+    PERM_ADMINISTRATOR,
     PERM_EMBED_LINKS,
     PERM_MANAGE_EVENTS,
     PERM_MANAGE_MESSAGES,
@@ -44,6 +46,23 @@ _USER_MENTION = re.compile(r"<@!?(\d+)>")
 _ROLE_MENTION = re.compile(r"<@&(\d+)>")
 _EVERYONE = re.compile(r"@(everyone|here)")
 _MEMBER_SINCE = "2024-01-01T00:00:00.000000+00:00"
+
+
+def _role(role_id: int, name: str, permissions: int, *, position: int) -> dict:
+    """A role object as Discord sends it."""
+    return {
+        "id": str(role_id),
+        "name": name,
+        "permissions": str(permissions),
+        "position": position,
+        "color": 0,
+        "hoist": False,
+        "managed": False,
+        "mentionable": False,
+        "icon": None,
+        "unicode_emoji": None,
+        "flags": 0,
+    }
 
 
 class Snowflakes:
@@ -106,6 +125,8 @@ class DiscordState:
         self.dm_users: dict[int, int] = {}  # DM channel id -> its user's id
         self.dm_channels: dict[int, int] = {}  # user id -> DM channel id
         self.closed_dms: set[int] = set()
+        self.roles: dict[int, dict[int, dict]] = {}  # guild -> role id -> role (besides @everyone)
+        self.member_roles: dict[tuple[int, int], list[int]] = {}  # (guild, user) -> role ids
         self._posts: list[dict] = []
         self._listeners: list[Callable[[str, dict], None]] = []
         for guild_id, guild in (guilds or {}).items():
@@ -131,6 +152,43 @@ class DiscordState:
         self.guilds[guild_id]["channels"][channel_id] = name
         self.channel_guild[channel_id] = guild_id
         self.messages.setdefault(channel_id, {})
+
+    # -- roles ----------------------------------------------------------------------
+    def add_role(self, guild_id: int, name: str, permissions: int) -> int:
+        """A new role in the guild with ``permissions`` (Discord's bit set, e.g. 1 << 5 for
+        Manage Server, 1 << 3 for Administrator); dispatches GUILD_ROLE_CREATE. Its id."""
+        guild_id = int(guild_id)
+        if guild_id not in self.guilds:
+            raise ValueError(f"no guild {guild_id}")
+        roles = self.roles.setdefault(guild_id, {})
+        role_id = self.ids.next()
+        roles[role_id] = _role(role_id, name, permissions, position=len(roles) + 1)
+        self.dispatch("GUILD_ROLE_CREATE", {"guild_id": str(guild_id), "role": copy.deepcopy(roles[role_id])})
+        return role_id
+
+    def give_role(self, guild_id: int, user: dict, role_id: int) -> None:
+        """The member gets the role: their messages' ``member.roles`` and their interactions'
+        ``member.roles`` and ``member.permissions`` say so from now on. (Discord announces
+        it as GUILD_MEMBER_UPDATE only to bots with the Server Members intent, which the
+        bridge does not ask for: nothing is dispatched.)"""
+        guild_id, role_id = int(guild_id), int(role_id)
+        if role_id not in self.roles.get(guild_id, {}):
+            raise ValueError(f"no role {role_id} in guild {guild_id}")
+        member = self.remember_user(user)
+        held = self.member_roles.setdefault((guild_id, int(member["id"])), [])
+        if role_id not in held:
+            held.append(role_id)
+
+    def member_role_ids(self, guild_id: int, user_id: int) -> list[str]:
+        return [str(r) for r in self.member_roles.get((int(guild_id), int(user_id)), [])]
+
+    def member_permissions(self, guild_id: int, user_id: int, base: int) -> int:
+        """``base`` (what the member has without roles) with their roles' permissions; every
+        permission with Administrator, as Discord computes it for interactions."""
+        permissions = base
+        for role_id in self.member_roles.get((int(guild_id), int(user_id)), []):
+            permissions |= int(self.roles[int(guild_id)][role_id]["permissions"])
+        return ALL_PERMISSIONS if permissions & PERM_ADMINISTRATOR else permissions
 
     def channel_payload(self, channel_id: int) -> dict:
         messages = self.messages.get(channel_id) or {}
@@ -207,19 +265,8 @@ class DiscordState:
             "member_count": 2,
             "lazy": True,
             "roles": [
-                {
-                    "id": str(guild_id),
-                    "name": "@everyone",
-                    "permissions": str(permissions),
-                    "position": 0,
-                    "color": 0,
-                    "hoist": False,
-                    "managed": False,
-                    "mentionable": False,
-                    "icon": None,
-                    "unicode_emoji": None,
-                    "flags": 0,
-                }
+                _role(guild_id, "@everyone", permissions, position=0),
+                *copy.deepcopy(list(self.roles.get(guild_id, {}).values())),
             ],
             "emojis": [],
             "stickers": [],
@@ -362,7 +409,7 @@ class DiscordState:
             del message["guild_id"]
         elif member:
             message["member"] = {
-                "roles": [],
+                "roles": self.member_role_ids(guild_id, int(author["id"])),
                 "nick": None,
                 "avatar": None,
                 "banner": None,

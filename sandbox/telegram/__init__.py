@@ -24,7 +24,13 @@ user". Inline keyboards on the bot's messages (``reply_markup`` with
 Telegram. A member pressing a button is :meth:`inject_callback`, a
 ``callback_query`` update; ``answerCallbackQuery`` is accepted once per query
 and recorded in :attr:`callback_answers`. Members' leading ``/command`` (also
-``/command@bot_username``) carries a ``bot_command`` entity.
+``/command@bot_username``) carries a ``bot_command`` entity. Group administrators:
+:meth:`TelegramStandIn.make_admin` makes a member one (or the owner), as
+``getChatMember`` and ``getChatAdministrators`` then report (ChatMemberAdministrator /
+ChatMemberOwner; "member" for others who wrote there; "there are no administrators in
+the private chat"); :meth:`TelegramStandIn.inject_as_group` is an anonymous
+administrator writing as the group (``sender_chat`` the group, ``from``
+@GroupAnonymousBot).
 
 Opt-in, for benchmarks (off by default, so tests see the stand-in as before):
 ``enforce_limits=True`` answers sends (``sendMessage``, ``editMessageText``) over

@@ -63,6 +63,8 @@ class BotMethods:
             "editmessagetext": self._edit_message_text,
             "editmessagereplymarkup": self._edit_message_reply_markup,
             "answercallbackquery": self._answer_callback_query,
+            "getchatadministrators": self._get_chat_administrators,
+            "getchatmember": self._get_chat_member,
             "deletemessage": self._delete_message,
             "deletemessages": self._delete_messages,
             "close": self._true,
@@ -110,6 +112,35 @@ class BotMethods:
             "has_custom_certificate": False,
             "pending_update_count": len(self._updates.pending_updates()),
         }
+
+    # -- chat members -----------------------------------------------------------------------
+    def _known_chat(self, params: dict) -> Chat:
+        raw = params.get("chat_id")
+        if raw in (None, ""):
+            raise bad_request("chat_id is empty")
+        try:
+            chat = self._state.chats.get(int(raw))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise bad_request("chat not found") from None
+        if chat is None or chat.bot_removed:
+            raise bad_request("chat not found")
+        return chat
+
+    async def _get_chat_administrators(self, params: dict) -> list[dict]:
+        """The group's owner and administrators (ChatMember objects); like Telegram, an
+        error for a private chat."""
+        chat = self._known_chat(params)
+        if chat.private:
+            raise bad_request("there are no administrators in the private chat")
+        return [dict(member) for member in chat.admins.values()]
+
+    async def _get_chat_member(self, params: dict) -> dict:
+        chat = self._known_chat(params)
+        try:
+            user_id = int(params.get("user_id"))  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise bad_request("invalid user_id specified") from None
+        return self._state.chat_member(chat, user_id)
 
     # -- command menus --------------------------------------------------------------------
     async def _set_my_commands(self, params: dict) -> bool:

@@ -22,6 +22,25 @@ from sandbox.telegram.protocol import (
 )
 from sandbox.telegram.updates import Updates
 
+# The user Telegram shows as the author of what an anonymous administrator writes as the group.
+GROUP_ANONYMOUS_BOT = {"id": 1087968824, "is_bot": True, "first_name": "Group", "username": "GroupAnonymousBot"}
+# The rights of an administrator made with make_admin (ChatMemberAdministrator's booleans).
+ADMIN_RIGHTS = (
+    "can_manage_chat",
+    "can_delete_messages",
+    "can_manage_video_chats",
+    "can_restrict_members",
+    "can_promote_members",
+    "can_change_info",
+    "can_invite_users",
+    "can_post_stories",
+    "can_edit_stories",
+    "can_delete_stories",
+    "can_send_welcome_messages",
+    "can_pin_messages",
+    "can_manage_topics",
+)
+
 # When the request being handled reached the stand-in (perf_counter), for receipts:
 # set by the HTTP handler, read when a sent message is recorded.
 RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at", default=0.0)
@@ -47,6 +66,10 @@ class Chat:
     started: bool = False  # private chats: the user has written to the bot
     pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest pin first
     can_pin: bool = True  # the bot may pin here (an admin with "Pin messages", or a private chat)
+    # Groups: the ChatMember objects of the owner and the administrators, by user id
+    # (see TelegramState.make_admin), and the users seen writing there (members).
+    admins: dict[int, dict[str, Any]] = field(default_factory=dict)
+    members: dict[int, dict[str, Any]] = field(default_factory=dict)
 
     @property
     def private(self) -> bool:
@@ -167,6 +190,7 @@ class TelegramState:
         if chat.private:
             chat.started = True
         author = {"is_bot": False, **user}
+        chat.members.setdefault(int(user["id"]), author)
         message: dict[str, Any] = {
             "message_id": chat.take_id(),
             "from": author,
@@ -239,6 +263,64 @@ class TelegramState:
         in the private chat (id == the user's id). The bot may write to them from now on.
         Returns the Message the bot will receive."""
         return self.inject_message(int(user["id"]), user, "/start", chat_type="private")
+
+    def make_admin(self, chat_id: int, user: dict, *, owner: bool = False, anonymous: bool = False) -> dict:
+        """The member becomes an administrator of the group (``owner``: its creator), as
+        getChatMember and getChatAdministrators report them from now on (a Bot API
+        ChatMemberAdministrator with the usual rights, or ChatMemberOwner). Returns it."""
+        chat = self.chat(chat_id)
+        if chat.private:
+            raise ValueError("a private chat has no administrators")
+        member_user = {"is_bot": False, **user}
+        if owner:
+            member: dict[str, Any] = {"status": "creator", "user": member_user, "is_anonymous": anonymous}
+        else:
+            member = {
+                "status": "administrator",
+                "user": member_user,
+                "can_be_edited": False,
+                "is_anonymous": anonymous,
+                **dict.fromkeys(ADMIN_RIGHTS, True),
+            }
+        chat.admins[int(user["id"])] = member
+        chat.members.setdefault(int(user["id"]), member_user)
+        return dict(member)
+
+    def remove_admin(self, chat_id: int, user_id: int) -> None:
+        """The member is an ordinary member again."""
+        self.chat(chat_id).admins.pop(int(user_id), None)
+
+    def chat_member(self, chat: Chat, user_id: int) -> dict[str, Any]:
+        """getChatMember's answer: the admin's record, a member who wrote there, or "left"."""
+        if int(user_id) in chat.admins:
+            return dict(chat.admins[int(user_id)])
+        if int(user_id) == self.bot_user["id"]:
+            return {"status": "member", "user": dict(self.bot_user)}
+        user = chat.members.get(int(user_id))
+        if user is None:
+            raise bad_request("user not found")
+        return {"status": "member", "user": dict(user)}
+
+    def inject_as_group(self, chat_id: int, text: str) -> dict:
+        """An anonymous administrator writes on behalf of the group: ``sender_chat`` is the
+        group itself and ``from`` Telegram's placeholder bot @GroupAnonymousBot, as Telegram
+        sends it. Returns the Message the bot will receive."""
+        chat = self.chat(chat_id)
+        if chat.private:
+            raise ValueError("only a group's administrators can write as the group")
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "from": dict(GROUP_ANONYMOUS_BOT),
+            "sender_chat": dict(chat.chat),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if entities := command_entities(text):
+            message["entities"] = entities
+        self.store(chat, message)
+        self._updates.queue({"message": message})
+        return message
 
     def block_bot(self, user_id: int) -> None:
         """The member blocks the bot: sends to them fail with 403 "bot was blocked by the user"."""

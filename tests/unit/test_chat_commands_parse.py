@@ -32,5 +32,18 @@ def test_buttons_and_slash_commands():
     assert parse_button("approve:a1b2c3") == ("approve", "a1b2c3")
     assert parse_button("reject:") is None and parse_button("delete:1") is None
     names = {c["name"]: c for c in slash_commands()}
-    assert set(names) == {"consent", "privacy", "mydata", "forgetme", "approve", "reject"}
+    assert set(names) == {"consent", "privacy", "mydata", "forgetme", "approve", "reject"} | {
+        "announce",
+        "announcements",
+        "status",
+        "pause",
+        "resume",
+    }
     assert names["approve"]["options"][0]["required"] and all(len(c["description"]) <= 100 for c in names.values())
+    # Organisers' commands are offered to those who may manage the server (the workers check anyway).
+    assert names["pause"]["default_member_permissions"] == str(1 << 5)
+    assert "default_member_permissions" not in names["consent"]
+    # The same words everywhere; the descriptions in each language the bridge has words for.
+    assert names["status"]["description_localizations"]["de"].startswith("Organisation:")
+    assert set(names["status"]["description_localizations"]) >= {"de", "fr", "es-ES", "es-419"}
+    assert all(len(t) <= 100 for c in names.values() for t in c["description_localizations"].values())

@@ -9,10 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from core import persons, stats
-from core.storage import members
+from core.storage import link_control, members
 from core.storage.keys import Keys
 from core.storage.writes import replies_of
-from core.models import PlatformEvent
+from core.models import EventKind, PlatformEvent
 
 from .. import holds, rights
 from ..drafts import Drafts, Outcome
@@ -43,15 +43,19 @@ def moderate_event(event: PlatformEvent, ingress_id: str | None, ctx: Context, r
         return None
     asking = [m.link for m in ctx.config.memberships(event.source.chat) if m.link.policy.consent == "opt_in"]
     without_consent = frozenset(link.id for link in asking if not rights.has_consent(redis, keys, link.id, author))
+    # Organisers' /pause: nothing crosses a paused link (dropped and counted, not queued).
+    paused = frozenset(
+        link_control.paused_links(redis, keys, [m.link.id for m in ctx.config.memberships(event.source.chat)])
+    )
     outcome = Outcome()
-    drafts = moderated(event, ctx, outcome, without_consent=without_consent)
+    drafts = moderated(event, ctx, outcome, without_consent=without_consent, paused=paused)
     drafts = replace(
         drafts, posts=tuple(replace(post, author=person, written_at=event.timestamp) for post in drafts.posts)
     )
     # Before publishing: once the ingress entry is gone, a run that died here would not
     # come back, and a held message or an explanation would be lost. Both are idempotent.
     gate(event, author, outcome, ctx, redis, keys)
-    after = after_data(event.source, event.timestamp, author, person, outcome)
+    after = after_data(event.source, event.timestamp, author, person, outcome, new=event.kind == EventKind.NEW)
     if drafts.needs_translation:
         return HandOver(drafts, after)
     _published, erased_meanwhile = publish_and_record(
