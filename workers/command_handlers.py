@@ -15,7 +15,7 @@ from core.links import LinksConfig
 from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 
-from . import holds, link_commands, rights, rsvp
+from . import announce_commands, holds, link_commands, rights, rsvp
 from .drafts import Outcome
 from .notices import answer, tell_privately
 from .pipeline import Context, moderated
@@ -32,6 +32,8 @@ def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         "approve": _decide,
         "reject": _decide,
         "rsvp": _rsvp,
+        "announce": _organisers(announce_commands.announce),
+        "announcements": _organisers(announce_commands.announcements),
         "status": _organisers(link_commands.status),
         "pause": _organisers(link_commands.pause),
         "resume": _organisers(link_commands.resume),

@@ -1,0 +1,116 @@
+"""/announce and /announcements as the moderation worker handles them
+(workers/announce_commands.py), against the real Redis: who may, what is stored and
+handed to the fire task, that the same command handled twice makes one notice, and the
+answers (privately, in the community's language, with an example when it is wrong)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import pytest
+
+from core.announcements import CANCELLED, SCHEDULED
+from core.models import Author, Command
+from core.storage import announcements as store
+from core.task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue, task_arguments
+from tests.helpers import write_links
+from workers.announce_commands import announce, announcements
+
+pytestmark = pytest.mark.integration
+
+TG_GROUP = "-1001000000051"
+DC_CHANNEL = "112233445566778851"
+LINKS = f"""
+version: 1
+communities:
+  leicester: {{name: Leicester, language: en, timezone: Europe/London, chats: [{{telegram: {TG_GROUP}}}]}}
+  krefeld:
+    name: Krefeld
+    language: de
+    timezone: Europe/Berlin
+    organisers: ["discord:301"]
+    chats: [{{discord: {DC_CHANNEL}}}]
+links:
+  - {{id: towns, communities: [leicester, krefeld], policy: open}}
+"""
+
+
+def said(text: str, *, platform="telegram", chat=TG_GROUP, user="501", message="11", admin=False, private=False):
+    name, _, args = text.removeprefix("/").partition(" ")
+    return Command(name, args, platform, chat, message, Author(user, "Someone"), private=private, admin=admin)
+
+
+def fire_tasks(sync_redis, keys) -> list[tuple]:
+    queue = TaskQueue.for_prefix(keys.prefix, MODERATION_QUEUE)
+    found = [task_arguments(raw) for raw in sync_redis.lrange(queue.key, 0, -1)]
+    return [args for task, args, _ in found if task == FIRE_ANNOUNCEMENT_TASK]
+
+
+@pytest.fixture
+def config(tmp_path):
+    return write_links(tmp_path, LINKS)
+
+
+def test_a_member_is_refused_privately(config, sync_redis, keys):
+    [answer] = announce(said("/announce Hello all"), config, sync_redis, keys)
+    assert answer.private_to == "501" and "only the organisers" in answer.text
+    assert store.of_link(sync_redis, keys, "towns", 0) == [] and fire_tasks(sync_redis, keys) == []
+
+
+def test_an_admins_notice_goes_now_once_however_often_the_command_is_handled(config, sync_redis, keys):
+    command = said("/announce pin The summer fair is on Saturday!", admin=True)
+    first = announce(command, config, sync_redis, keys)
+    again = announce(command, config, sync_redis, keys)  # the task run twice
+    [notice] = store.of_link(sync_redis, keys, "towns", 0)
+    assert notice.text == "The summer fair is on Saturday!" and notice.pin and notice.community == "leicester"
+    assert notice.organiser.startswith("p:")  # a person key, never the platform id
+    assert len(fire_tasks(sync_redis, keys)) == 1
+    assert first == again and first[0].private_to == "501"
+    assert f"Notice {notice.id} is on its way to 2 chat(s): Leicester, Krefeld" in first[0].text
+
+
+def test_a_listed_organiser_schedules_and_cancels_in_german(config, sync_redis, keys):
+    dc = {"platform": "discord", "chat": DC_CHANNEL, "user": "301"}
+    [answer] = announce(said("/announce at 2099-03-14 19:30 Chorprobe im Saal", **dc), config, sync_redis, keys)
+    [notice] = store.of_link(sync_redis, keys, "towns", 0)
+    assert notice.state == SCHEDULED and notice.at == datetime(2099, 3, 14, 18, 30, tzinfo=UTC).timestamp()  # CET
+    assert f"Ankündigung {notice.id} wird" in answer.text and "19:30" in answer.text
+    assert fire_tasks(sync_redis, keys) == []  # the scheduler hands it over when due
+    [listed] = announcements(said("/announcements", message="12", **dc), config, sync_redis, keys)
+    assert "Ankündigungen von towns:" in listed.text and notice.id in listed.text and "geplant" in listed.text
+    [cancelled] = announcements(
+        said(f"/announcements cancel {notice.id}", message="13", **dc), config, sync_redis, keys
+    )
+    assert f"Ankündigung {notice.id} ist abgesagt" in cancelled.text
+    assert store.load(sync_redis, keys, notice.id).state == CANCELLED
+    # Privately, a listed organiser names the link.
+    [named] = announcements(
+        said("/announcements towns", platform="discord", chat="301", user="301", message="14", private=True),
+        config,
+        sync_redis,
+        keys,
+    )
+    assert "abgesagt" in named.text and named.private_to == ""  # answered in the private chat itself
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("/announce", "How to send a notice"),
+        ("/announce at soon Hello", "/announce at 2027-03-14 19:30 Text"),
+        ("/announce at 2020-01-01 10:00 Hello", "has already passed"),
+        ("/announce event Summer fair", "/announce event Summer fair | 2027-06-12 14:00"),
+        ("/announce remind 1d Hello", "A reminder needs an event"),
+    ],
+)
+def test_bad_input_is_answered_with_how_to_write_it(config, sync_redis, keys, text, expected):
+    [answer] = announce(said(text, admin=True), config, sync_redis, keys)
+    assert expected in answer.text and answer.private_to == "501"
+    assert store.of_link(sync_redis, keys, "towns", 0) == []
+
+
+def test_an_unknown_notice_cannot_be_cancelled(config, sync_redis, keys):
+    [answer] = announcements(said("/announcements cancel zzzzzz", admin=True), config, sync_redis, keys)
+    assert "There is no notice zzzzzz" in answer.text
+    [how] = announcements(said("/announcements cancel", admin=True), config, sync_redis, keys)
+    assert "/announcements cancel a7k2m9" in how.text
