@@ -345,6 +345,8 @@ class BotMethods:
 
     async def _edit_message_text(self, params: dict) -> dict:
         stored = self._editable(params)
+        if "text" not in stored.message:  # a document: its caption is edited with editMessageCaption
+            raise bad_request("there is no text in the message to edit")
         text, entities = self._parse_text(params)
         # Like Telegram: an edit without reply_markup takes the inline keyboard away.
         markup = inline_keyboard(params.get("reply_markup"))

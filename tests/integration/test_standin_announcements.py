@@ -95,6 +95,8 @@ async def test_send_document_upload_reply_caption_keyboard(telegram, bot):
     # A file_id sent before is sent again without an upload; an unknown one is refused.
     again = await bot.send_document(GROUP, sent.document.file_id)
     assert telegram.documents(GROUP)[-1]["data"] == ICS and again.document.file_id == sent.document.file_id
+    with pytest.raises(TelegramBadRequest, match="there is no text in the message to edit"):
+        await bot.edit_message_text("x", chat_id=GROUP, message_id=sent.message_id)
     with pytest.raises(TelegramBadRequest, match="wrong file identifier"):
         await bot.send_document(GROUP, "no-such-file")
     with pytest.raises(TelegramBadRequest, match="caption is too long"):
