@@ -7,8 +7,13 @@ and the command menus per scope and language."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
+
 import pytest
 
+from core.storage import announcements as store
 from core.storage.keys import Keys
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
@@ -243,3 +248,53 @@ async def test_menus_per_scope_and_language(world):
     assert commands["consent"]["default_member_permissions"] is None
     assert commands["pause"]["description_localizations"]["de"].startswith("Organisation:")
     assert commands["privacy"]["description_localizations"]["es-ES"].startswith("Qué comparte")
+
+
+async def test_an_organisers_notice_from_a_chat_reaches_both_sides_once(world, sync_redis, prefix):
+    telegram, discord = world
+    telegram.start_private(TOM)
+    telegram.make_admin(TOWN_TG, ANNA)
+    # A member may not: told privately, nothing stored.
+    telegram.inject_message(TOWN_TG, TOM, "/announce Free beer for everyone!")
+    await wait_until(
+        lambda: any("only the organisers" in m.get("text", "") for m in telegram.private_messages(TOM["id"])),
+        30,
+        message="the member's /announce refused privately",
+    )
+    # The group's admin: now, pinned, to every chat of the link (her own included).
+    telegram.inject_message(TOWN_TG, ANNA, "/announce pin The summer fair is on Saturday!")
+    # Krefeld's listed organiser: an event notice, typed in the Discord channel, Berlin time.
+    day = (datetime.now(ZoneInfo("Europe/Berlin")) + timedelta(days=3)).date().isoformat()
+    discord.inject_message(TWIN_DC, JUERGEN, f"/announce event Sommerfest | {day} 14:00 | 18:00 | Marktplatz\nKommt!")
+
+    def shown(text: str) -> tuple[int, int]:
+        return (
+            sum(text in t for t in tg_bot_says(telegram)),
+            sum(text in t for t in dc_bot_says(discord)),
+        )
+
+    await wait_until(
+        lambda: shown("The summer fair is on Saturday!") == (1, 1) and shown("Sommerfest") == (1, 1),
+        90,
+        message="both notices on both sides",
+    )
+    assert not any("Free beer" in t for t in tg_bot_says(telegram) + dc_bot_says(discord))
+    notices = store.of_link(sync_redis, Keys(prefix), "towns", time.time())
+    assert sorted(n.community for n in notices) == ["krefeld", "leicester"]
+    fair = next(n for n in notices if n.community == "leicester")
+    assert fair.pin and telegram.pinned(TOWN_TG)
+    event = next(n for n in notices if n.community == "krefeld").event
+    assert event is not None and event.place == "Marktplatz"
+    assert event.start == datetime.fromisoformat(f"{day}T14:00").replace(tzinfo=ZoneInfo("Europe/Berlin")).timestamp()
+    # The organisers' receipts, privately; the list with the answers.
+    dm = discord.dm_channel_id(JUERGEN["id"])
+    discord.inject_message(dm, JUERGEN, "/announcements towns")
+    await wait_until(
+        lambda: any(
+            "Ankündigungen von towns" in m["content"] and all(n.id in m["content"] for n in notices)
+            for m in discord.dms(JUERGEN["id"])
+        ),
+        30,
+        message="the list of notices",
+    )
+    assert shown("The summer fair is on Saturday!") == (1, 1) and shown("Sommerfest") == (1, 1)
