@@ -60,7 +60,6 @@ class TelegramAnnouncements:
         self._sender = sender
 
     async def send(self, post: OutboundPost, before_post: BeforePost | None) -> list[str]:
-
         chat_id = target_chat(post)
         view = view_of(post)
         parts = render_announcement(post)
@@ -136,7 +135,10 @@ class TelegramAnnouncements:
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         """New text (the RSVP totals changed) in the messages, the keyboard kept on the
-        last; the document, last of the copies, stays as it is."""
+        last; the document, last of the copies, stays as it is. (Where a chat refused the
+        document, a notice of several messages has no document among its copies and its
+        last message is left as it was: a chat that takes no files rarely gets that long a
+        notice.)"""
 
         chat_id = target_chat(post)
         view = view_of(post)
