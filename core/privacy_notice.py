@@ -106,6 +106,8 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
         "so that edits, replies and deletions follow.",
         f'• A log of privacy decisions (e.g. "a phone number was removed"), without any content: '
         f"{policy.retention_days} days.",
+        "• Your answer to an event notice (Going, Maybe, Can't) and the community you answered from: "
+        f"until {policy.retention_days} days after the event; organisers see the counts per community.",
     ]
     if policy.consent == "opt_in":
         lines.append(
