@@ -80,7 +80,7 @@ async def world(tmp_path, procs, redis_url, prefix):
             LIBRETRANSLATE_API_KEY=LT_KEY,
         )
         await start_bridge(procs, env, telegram, discord)
-        yield telegram, discord, libre, env
+        yield telegram, discord, libre, env, procs
         procs.stop_all()
 
 
@@ -89,7 +89,7 @@ def announcement_messages(telegram, chat: int) -> list[dict]:
 
 
 async def test_an_event_notice_arrives_once_everywhere_translated_and_pinned(world):
-    telegram, discord, libre, env = world
+    telegram, discord, libre, env, procs = world
     london = ZoneInfo("Europe/London")
     day = datetime.fromtimestamp(time.time() + 12 * 86400, london)
     start = day.replace(hour=19, minute=30, second=0, microsecond=0)
@@ -201,3 +201,8 @@ async def test_an_event_notice_arrives_once_everywhere_translated_and_pinned(wor
     for channel in discord_channels:
         message = discord.message(channel, int(discord.posts(channel)[0]["id"]))
         assert len(message["components"][0]["components"]) == 3 and len(message["attachments"]) == 1
+
+    # No log line carries the notice's words (the title, the body, the place), in any language.
+    logs = procs.log("worker") + procs.log("run")
+    for words in (TITLE, BODY, PLACE, "market square", fake_translate(BODY, "en", "de")):
+        assert words not in logs
