@@ -14,6 +14,7 @@ from dataclasses import replace
 from core.links import LinksConfig
 from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
+from core.storage import link_control
 
 from . import announce_commands, holds, link_commands, rights, rsvp
 from .drafts import Outcome
@@ -160,6 +161,16 @@ def _decide(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         # It names the member (by pseudonym or name): tagged with them, for their erasure.
         return [replace(tell_privately(command, text, fallback=""), author=author, written_at=held.event.timestamp)]
 
+    if command.name == "approve" and link_control.paused(redis, keys, link.id) is not None:
+        # An organiser paused the link: nothing crosses it now. The message keeps waiting.
+        return [
+            tell_privately(
+                command,
+                f"Link {link.id} is paused by an organiser: message {held.hold_id} keeps waiting. "
+                f"Approve it after /resume (or reject it now).",
+                fallback="",
+            )
+        ]
     if (
         command.name == "approve"
         and link.policy.consent == "opt_in"

@@ -13,7 +13,7 @@ import re
 import time
 from dataclasses import replace
 
-from core import deadletters, organiser_phrases
+from core import deadletters, organiser_phrases, persons
 from core.links import Link, LinksConfig
 from core.models import Command, OutboundPost
 from core.storage import holds, link_activity, link_control
@@ -49,6 +49,13 @@ def _to_every_chat(config: LinksConfig, link: Link, command: Command, phrase: st
     return posts
 
 
+def _command_id(command: Command, redis, keys) -> str:
+    """What a pause record names its command by: keyed with the install's secret (a pause
+    may outlive every other trace of the command, and in a private chat the dedup key's
+    material includes the member's id)."""
+    return persons.person(redis, keys, command.dedup_key)
+
+
 def pause(command: Command, config: LinksConfig, redis, keys) -> list[OutboundPost]:
     asked = resolve(command, config)
     if not isinstance(asked, Asked):
@@ -62,7 +69,9 @@ def pause(command: Command, config: LinksConfig, redis, keys) -> list[OutboundPo
     posts: list[OutboundPost] = []
     for link in asked.links:
         # Keyed by the command: run again, it finds its own pause and says the same.
-        held = link_control.pause(redis, keys, link.id, command.dedup_key, now + seconds if seconds else 0.0, now)
+        held = link_control.pause(
+            redis, keys, link.id, _command_id(command, redis, keys), now + seconds if seconds else 0.0, now
+        )
         phrase = "paused_open" if held.open_ended else "paused_until"
         posts += _to_every_chat(config, link, command, phrase, held.until)
     return posts
@@ -74,7 +83,7 @@ def resume(command: Command, config: LinksConfig, redis, keys) -> list[OutboundP
         return [asked]
     posts: list[OutboundPost] = []
     for link in asked.links:
-        if link_control.resume(redis, keys, link.id, command.dedup_key):
+        if link_control.resume(redis, keys, link.id, _command_id(command, redis, keys)):
             posts += _to_every_chat(config, link, command, "resumed")
         else:
             text = organiser_phrases.say(asked.language, "not_paused", others=others(config, link, asked.community.id))

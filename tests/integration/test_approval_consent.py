@@ -76,3 +76,18 @@ def test_an_erased_member_is_not_relayed_on_approval(sync_redis, keys, ctx):
     rights.erase_user(sync_redis, keys, ctx.config, "telegram:5001")
     assert "approved" not in approve(sync_redis, keys, ctx, hold_id)
     assert relayed(sync_redis, keys) == []
+
+
+def test_a_paused_link_keeps_its_held_messages_waiting(sync_redis, keys, ctx):
+    from core.storage import holds as held_store, link_control
+
+    rights.give_consent(sync_redis, keys, "classes", "telegram:5001", 7)
+    hold_id = hold_one(sync_redis, keys, ctx, 4)
+    assert held_store.waiting_in_link(sync_redis, keys, "classes") == 1  # what /status shows
+    link_control.pause(sync_redis, keys, "classes", "cmd:organiser")
+    assert "paused by an organiser" in approve(sync_redis, keys, ctx, hold_id)
+    assert relayed(sync_redis, keys) == [] and holds.load(sync_redis, keys, hold_id) is not None
+    link_control.resume(sync_redis, keys, "classes", "cmd:organiser2")
+    assert "approved" in approve(sync_redis, keys, ctx, hold_id)
+    assert len(relayed(sync_redis, keys)) == 1
+    assert held_store.waiting_in_link(sync_redis, keys, "classes") == 0
