@@ -6,6 +6,7 @@ it wrong sees at once how to write it. Times are filled in by the caller.
 from __future__ import annotations
 
 _EN = {
+    "paused_note": "The bridge itself is paused (/pause): members' messages do not cross, but this notice does.",
     "help": (
         "How to send a notice to every twin chat:\n"
         "• Now: /announce The summer fair is on Saturday!\n"
@@ -56,6 +57,8 @@ _EN = {
     "cancel_how": "Write it like this: /announcements cancel a7k2m9 (the ID is shown by /announcements).",
 }
 _DE = {
+    "paused_note": "Die Brücke ist angehalten (/pause): Nachrichten der Mitglieder gehen nicht hinüber, "
+    "diese Ankündigung schon.",
     "help": (
         "So sendest du eine Ankündigung an alle Partnerchats:\n"
         "• Jetzt: /announce Das Sommerfest ist am Samstag!\n"
@@ -112,6 +115,7 @@ _DE = {
     "cancel_how": "Schreib es so: /announcements cancel a7k2m9 (die ID zeigt /announcements).",
 }
 _FR = {
+    "paused_note": "Le pont est en pause (/pause) : les messages des membres ne passent pas, mais cette annonce, si.",
     "help": (
         "Pour envoyer une annonce à tous les chats jumelés :\n"
         "• Maintenant : /announce La fête d'été a lieu samedi !\n"
@@ -166,6 +170,7 @@ _FR = {
     "cancel_how": "Écrivez par ex. : /announcements cancel a7k2m9 (l'ID est donné par /announcements).",
 }
 _ES = {
+    "paused_note": "El puente está en pausa (/pause): los mensajes de los miembros no pasan, pero este aviso sí.",
     "help": (
         "Cómo enviar un aviso a todos los chats hermanados:\n"
         "• Ahora: /announce ¡La fiesta de verano es el sábado!\n"

@@ -29,7 +29,7 @@ from core.links import Community, Link, LinksConfig
 from core.models import Command, OutboundPost
 from core.phrases import rsvp_counts_line
 from core.storage import announcements as store
-from core.storage import rsvps
+from core.storage import link_control, rsvps
 from core.when import NO_SUCH_TIME, PAST, WhenError, parse_duration, parse_when, zone
 
 from .organisers import Asked, reply, resolve
@@ -278,6 +278,9 @@ def _receipt(
     lines += [announce_phrases.say(language, "reminder", before=_duration(s)) for s in announcement.reminders]
     if (not immediate or announcement.reminders) and not store.scheduler_running(redis, keys):
         lines.append(announce_phrases.say(language, "no_scheduler"))
+    if link_control.paused(redis, keys, link.id) is not None:
+        # /pause stops members' messages; an organiser's notice is sent on purpose.
+        lines.append(announce_phrases.say(language, "paused_note"))
     return "\n".join(lines)
 
 

@@ -12,6 +12,7 @@ import pytest
 from core.announcements import CANCELLED, SCHEDULED
 from core.models import Author, Command
 from core.storage import announcements as store
+from core.storage import link_control
 from core.task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue, task_arguments
 from tests.helpers import write_links
 from workers.announce_commands import announce, announcements
@@ -67,6 +68,14 @@ def test_an_admins_notice_goes_now_once_however_often_the_command_is_handled(con
     assert len(fire_tasks(sync_redis, keys)) == 1
     assert first == again and first[0].private_to == "501"
     assert f"Notice {notice.id} is on its way to 2 chat(s): Leicester, Krefeld" in first[0].text
+    assert "paused" not in first[0].text
+
+
+def test_a_paused_link_still_carries_an_organisers_notice_and_says_so(config, sync_redis, keys):
+    link_control.pause(sync_redis, keys, "towns", "cmd:earlier")
+    [answer] = announce(said("/announce Meeting moved to 8 pm", admin=True), config, sync_redis, keys)
+    assert "is on its way" in answer.text and "members' messages do not cross, but this notice does" in answer.text
+    assert len(fire_tasks(sync_redis, keys)) == 1
 
 
 def test_a_listed_organiser_schedules_and_cancels_in_german(config, sync_redis, keys):
@@ -114,3 +123,23 @@ def test_an_unknown_notice_cannot_be_cancelled(config, sync_redis, keys):
     assert "There is no notice zzzzzz" in answer.text
     [how] = announcements(said("/announcements cancel", admin=True), config, sync_redis, keys)
     assert "/announcements cancel a7k2m9" in how.text
+
+
+def test_a_chat_in_several_links_names_the_link(tmp_path, sync_redis, keys):
+    text = LINKS.replace(
+        "links:\n",
+        "  masaya: {name: Masaya, language: es, timezone: America/Managua, chats: [{telegram: -1001000000052}]}\n"
+        "links:\n  - {id: choirs, communities: [leicester, masaya], policy: open}\n",
+    )
+    config = write_links(tmp_path, text)
+    [answer] = announce(said("/announce Hello", admin=True), config, sync_redis, keys)
+    assert "several links" in answer.text and "Yours: choirs, towns" in answer.text
+    [named] = announce(said("/announce choirs ¡Hola!", admin=True), config, sync_redis, keys)
+    [notice] = store.of_link(sync_redis, keys, "choirs", 0)
+    assert notice.text == "¡Hola!" and "Leicester, Masaya" in named.text
+    # Privately, a member who organises nothing is told so; an unknown link is answered with theirs.
+    [nothing] = announce(said("/announce towns Hi", chat="501", private=True), config, sync_redis, keys)
+    assert "not an organiser of any link" in nothing.text
+    dc_private = {"platform": "discord", "chat": "301", "user": "301", "private": True}
+    [unknown] = announce(said("/announce nowhere Hallo", **dc_private), config, sync_redis, keys)
+    assert "keine Verbindung „nowhere“" in unknown.text and "towns" in unknown.text
