@@ -5,14 +5,14 @@ answers (privately, in the community's language, with an example when it is wron
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.announcements import CANCELLED, SCHEDULED
 from core.models import Author, Command
 from core.storage import announcements as store
-from core.storage import link_control
+from core.storage import link_control, rsvps
 from core.task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue, task_arguments
 from tests.helpers import write_links
 from workers.announce_commands import announce, announcements
@@ -143,3 +143,22 @@ def test_a_chat_in_several_links_names_the_link(tmp_path, sync_redis, keys):
     dc_private = {"platform": "discord", "chat": "301", "user": "301", "private": True}
     [unknown] = announce(said("/announce nowhere Hallo", **dc_private), config, sync_redis, keys)
     assert "keine Verbindung „nowhere“" in unknown.text and "towns" in unknown.text
+
+
+def test_the_list_shows_the_answers_per_community(config, sync_redis, keys):
+    day = datetime.now(UTC).date() + timedelta(days=5)
+    dc = {"platform": "discord", "chat": DC_CHANNEL, "user": "301"}
+    announce(said(f"/announce event Sommerfest | {day} 14:00 | Marktplatz", **dc), config, sync_redis, keys)
+    [notice] = store.of_link(sync_redis, keys, "towns", 0)
+    for person, community, choice in [
+        ("p:1", "leicester", "going"),
+        ("p:2", "krefeld", "going"),
+        ("p:3", "krefeld", "maybe"),
+    ]:
+        rsvps.record(sync_redis, keys, notice.id, person, community, choice, 3600)
+    [listed] = announcements(said("/announcements", message="12", **dc), config, sync_redis, keys)
+    assert "Sommerfest" in listed.text
+    lines = listed.text.splitlines()
+    assert any("Dabei: 2" in line and "Vielleicht: 1" in line for line in lines)  # the totals
+    assert any(line.strip().startswith("Leicester: Dabei: 1") for line in lines)
+    assert any(line.strip().startswith("Krefeld: Dabei: 1 · Vielleicht: 1") for line in lines)
