@@ -230,6 +230,15 @@ async def test_status_privately_and_refusals(world, sync_redis, prefix):
     assert len(tg_bot_says(telegram)) == before, "an organiser's answer was said in the group"
     assert sync_redis.get(Keys(prefix).link_pause("towns")) is None
 
+    # The slash commands' options arrive as the typed words: /pause towns 30m.
+    discord.inject_slash_command(LENA, TWIN_DC, "pause", {"duration": "30m", "link": "towns"})
+    await wait_until(
+        lambda: any("paused by an organiser until" in t for t in tg_bot_says(telegram)),
+        30,
+        message="the slash command's pause",
+    )
+    assert 1700 < sync_redis.ttl(Keys(prefix).link_pause("towns")) <= 1800
+
 
 async def test_menus_per_scope_and_language(world):
     telegram, discord = world
