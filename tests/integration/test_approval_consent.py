@@ -91,3 +91,13 @@ def test_a_paused_link_keeps_its_held_messages_waiting(sync_redis, keys, ctx):
     assert "approved" in approve(sync_redis, keys, ctx, hold_id)
     assert len(relayed(sync_redis, keys)) == 1
     assert held_store.waiting_in_link(sync_redis, keys, "classes") == 0
+
+
+def test_approve_pressed_twice_is_decided_once(sync_redis, keys, ctx):
+    """Each button press is its own command now (Command.press_id, for RSVPs): a second
+    press of Approve reaches the workers too, and finds the message decided."""
+    rights.give_consent(sync_redis, keys, "classes", "telegram:5001", 7)
+    hold_id = hold_one(sync_redis, keys, ctx, 5)
+    assert "approved" in approve(sync_redis, keys, ctx, hold_id)
+    assert "decided already" in approve(sync_redis, keys, ctx, hold_id)
+    assert len(relayed(sync_redis, keys)) == 1
