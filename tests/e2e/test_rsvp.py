@@ -110,7 +110,7 @@ async def world(tmp_path, procs, redis_url, prefix):
         procs.stop_all()
 
 
-async def test_rsvps_from_both_platforms_total_correctly_under_concurrent_clicks(world, sync_redis, keys):
+async def test_rsvps_from_both_platforms_total_correctly_under_concurrent_clicks(world, procs, sync_redis, keys):
     telegram, discord, env = world
     start = datetime.fromtimestamp(time.time() + 7 * 86400, UTC).replace(microsecond=0).isoformat()
     result = run_cli(
@@ -155,6 +155,11 @@ async def test_rsvps_from_both_platforms_total_correctly_under_concurrent_clicks
         message=f"the counts in Redis to be {expected}",
     )
     await wait_until(lambda: shows(telegram, discord, expected), 60, message=f"both copies to show {expected}")
+    # Nobody is named in the logs: no member's id, name or username.
+    logs = procs.log("worker") + procs.log("run")
+    for i in range(MEMBERS_PER_SIDE):
+        for needle in (str(tg_member(i)["id"]), f"Member{i}", dc_member(i)["id"], dc_member(i)["username"]):
+            assert not re.search(rf"\b{needle}\b", logs), needle
     shown_after = time.monotonic() - began
     breakdown = rsvps.breakdown(sync_redis, keys, notice_id)
     for side, community in (("telegram", "leicester"), ("discord", "krefeld")):
