@@ -86,7 +86,7 @@ def record_published(redis, keys: Keys, config: LinksConfig, after: dict) -> boo
             if policy.consent == "opt_in" and not approved:
                 members.refresh_consent_into(writes, keys, link_id, author, policy.retention_days)
             if new_message and community is not None:
-                link_activity.note_relayed_into(writes, keys, link_id, community.id)
+                link_activity.note_relayed_into(writes, keys, link_id, community.id, policy.retention_days)
         # Read last, after the index entry is written: an erasure that read the member's index
         # before that entry existed had set their tombstone first, so it shows here.
         persons.erased_mark_into(writes, keys, person)

@@ -312,12 +312,13 @@ class Keys:
 
     def link_last_relayed(self, link_id: str, community_id: str) -> str:
         """When a message from one community last crossed one link (its direction); a
-        time, no id; expires LINK_ACTIVITY_TTL after it."""
+        time, no id; expires LINK_ACTIVITY_TTL after it (the link's retention if shorter)."""
         return f"{self.prefix}link:last:{link_id}:{community_id}"
 
     def link_relayed_on(self, link_id: str, community_id: str, day: str) -> str:
         """How many messages from one community crossed one link on one UTC day
-        (YYYY-MM-DD); a counter, expires LINK_ACTIVITY_TTL after its day's last."""
+        (YYYY-MM-DD); a counter, expires LINK_ACTIVITY_TTL after its day's last (the link's
+        retention if shorter)."""
         return f"{self.prefix}link:relayed:{link_id}:{community_id}:{day}"
 
     def held_of_link(self, link_id: str) -> str:

@@ -1,14 +1,15 @@
 """What crossed each link, for organisers' /status (sync client): per link and source
 community (a direction), when a message last crossed and how many crossed each UTC day.
 Times and counts only, no ids, no text; each key lives Keys.LINK_ACTIVITY_TTL (a week
-and a day). Written by the stage that publishes, in the pipeline of its records."""
+and a day), or the link's retention when that is shorter (a school link's 7 days: its
+"this week" then counts what is kept). Written by the stage that publishes, in the pipeline of its records."""
 
 from __future__ import annotations
 
 import time
 from datetime import UTC, datetime, timedelta
 
-from .keys import Keys
+from .keys import DAY, Keys
 
 WEEK_DAYS = 7
 
@@ -17,10 +18,12 @@ def _day(ts: float) -> str:
     return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%d")
 
 
-def note_relayed_into(pipe, keys: Keys, link_id: str, community_id: str, when: float | None = None) -> None:
+def note_relayed_into(
+    pipe, keys: Keys, link_id: str, community_id: str, retention_days: int, when: float | None = None
+) -> None:
     """Count one message from ``community_id`` crossing ``link_id`` (on ``pipe``: 3 replies)."""
     when = time.time() if when is None else when
-    ttl = Keys.LINK_ACTIVITY_TTL
+    ttl = min(Keys.LINK_ACTIVITY_TTL, max(1, retention_days) * DAY)
     day = keys.link_relayed_on(link_id, community_id, _day(when))
     pipe.incr(day)
     pipe.expire(day, ttl)
