@@ -26,6 +26,7 @@ from ..adapter import BeforePost
 from core.announcements import AnnouncementView
 from core.calendar import DEFAULT_DURATION, ics_filename, ics_for
 from core.models import OutboundPost
+from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from core.storage.keys import DAY
 from . import render
@@ -71,8 +72,12 @@ class DiscordAnnouncements:
         self._sender = sender
 
     def _parts(self, post: OutboundPost, view: AnnouncementView) -> list[str]:
+        original = ""
+        if post.original.strip():  # the policy shows the original under a translation
+            header = original_header(post.language, post.original_language, post.translated_by)
+            original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
         return render.render_announcement(
-            view, post.text, notes=tuple(post.notes), allow_user_mentions=post.allow_mentions
+            view, post.text, notes=tuple(post.notes), original=original, allow_user_mentions=post.allow_mentions
         )
 
     async def send(self, post: OutboundPost, before_post: BeforePost | None) -> list[str]:

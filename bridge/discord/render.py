@@ -234,9 +234,15 @@ def _bold(text: str) -> str:
 
 
 def announcement_lines(
-    view: AnnouncementView, body: str, *, notes: tuple[str, ...] = (), allow_user_mentions: bool = False
+    view: AnnouncementView,
+    body: str,
+    *,
+    notes: tuple[str, ...] = (),
+    original: str = "",
+    allow_user_mentions: bool = False,
 ) -> list[str]:
-    """The lines of an announcement's content (Discord markdown), "" between blocks."""
+    """The lines of an announcement's content (Discord markdown), "" between blocks.
+    ``original``: the quoted original where the policy shows it (:func:`quoted_original`)."""
     lines = [_bold(view.header)] if view.header.strip() else []
     event = view.event
     if event is not None:
@@ -257,6 +263,8 @@ def announcement_lines(
         lines += [""] if lines else []
         lines += [line.rstrip() for line in text.split("\n")]
     lines += [f"*{escape(_one_line(note))}*" for note in notes if _one_line(note)]  # e.g. "not translated"
+    if original.strip():
+        lines += original.strip().split("\n")
     if view.has_rsvp:
         lines += ["", escape(counts_line(view))]
     return lines
@@ -272,13 +280,15 @@ def render_announcement(
     body: str,
     *,
     notes: tuple[str, ...] = (),
+    original: str = "",
     allow_user_mentions: bool = False,
     limit: int = MAX_CONTENT,
 ) -> list[str]:
     """The content of the message(s) showing an announcement, each at most ``limit``:
     whole lines packed; only a line over the limit alone is split."""
     lines: list[str] = []
-    for line in announcement_lines(view, body, notes=notes, allow_user_mentions=allow_user_mentions):
+    shown = announcement_lines(view, body, notes=notes, original=original, allow_user_mentions=allow_user_mentions)
+    for line in shown:
         lines += split(line, limit) if len(line) > limit else [line]
     parts: list[list[str]] = [[]]
     used = 0

@@ -134,6 +134,7 @@ class Line:
     unix: int | None = None
     prefix: str = ""
     italic: bool = False
+    quote: bool = False  # a line of the original, where the policy shows it (one quote block)
 
     @property
     def shown(self) -> str:
@@ -171,6 +172,10 @@ def announcement_lines(post: OutboundPost, view: AnnouncementView) -> list[Line]
         lines += [Line("")] if lines else []
         lines += [Line(line.rstrip()) for line in body.split("\n")]  # packed by line, never cut mid-line
     lines += [Line(note.strip(), italic=True) for note in post.notes if note.strip()]  # e.g. "not translated"
+    original = _defused(post, post.original)
+    if original:  # the policy shows the original under a translation, as under a member's message
+        lines += [Line(original_header(post.language, post.original_language, post.translated_by), italic=True)]
+        lines += [Line(line.rstrip(), quote=True) for line in original.split("\n")]
     if view.has_rsvp:
         labels = view.labels or rsvp_labels(view.language)
         counts = " · ".join(f"{labels.get(c, c)}: {int(view.counts.get(c) or 0)}" for c in RSVP_CHOICES)
@@ -186,7 +191,8 @@ def render_announcement(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str
         if utf16_len(line.shown) <= limit:
             lines.append(line)
         else:  # only a line over the whole limit is split, keeping its style
-            lines += [Line(c, bold=line.bold, italic=line.italic) for c in split_text(line.shown, limit, limit)]
+            style = {"bold": line.bold, "italic": line.italic, "quote": line.quote}
+            lines += [Line(chunk, **style) for chunk in split_text(line.shown, limit, limit)]
     parts: list[list[Line]] = [[]]
     used = 0
     for line in lines:
@@ -198,8 +204,24 @@ def render_announcement(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str
             continue  # a blank line does not start a message
         parts[-1].append(line)
         used += needed
-    rendered = ["\n".join(line.html() for line in part).strip() for part in parts]
+    rendered = [_part_html(part) for part in parts]
     return [part for part in rendered if part] or ["📢"]
+
+
+def _part_html(part: list[Line]) -> str:
+    """One message's HTML: a line per line, the original's lines in one quote block."""
+    html_lines: list[str] = []
+    quoted: list[str] = []
+    for line in [*part, None]:
+        if line is not None and line.quote:
+            quoted.append(line.html())
+            continue
+        if quoted:
+            html_lines.append("<blockquote>" + "\n".join(quoted) + "</blockquote>")
+            quoted = []
+        if line is not None:
+            html_lines.append(line.html())
+    return "\n".join(html_lines).strip()
 
 
 def announcement_keyboard(view: AnnouncementView) -> list[tuple[str, str]]:

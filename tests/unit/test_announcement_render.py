@@ -116,3 +116,31 @@ def test_discord_split_between_lines():
         assert sum(line.strip() in p for p in parts) == 1
     assert parts[-1].endswith("Kann nicht: 0") and "*Nicht übersetzt*" in parts[-1]
     assert sum(p.count("<t:") for p in parts) == 2
+
+
+def test_the_original_is_shown_under_a_translated_notice_where_the_policy_says_so():
+    translated = post(
+        "Kommt alle!\nMit Freunden.",
+        view(),
+        language="de",
+        original="Come along!\nBring friends. @everyone",
+        original_language="en",
+        translated_by="LibreTranslate",
+    )
+    [html] = telegram_render.render_announcement(translated)
+    text, entities = parse_html(html)
+    header = "Original (English), übersetzt von LibreTranslate"
+    assert f"Mit Freunden.\n{header}\nCome along!\nBring friends. @\u2060everyone" in text
+    assert text.endswith("Dabei: 2 · Vielleicht: 1 · Kann nicht: 0")  # the counts stay last
+    [quote] = [e for e in entities if e["type"] == "blockquote"]  # the original's lines in one quote
+    quoted = text.encode("utf-16-le")[2 * quote["offset"] : 2 * (quote["offset"] + quote["length"])]
+    assert quoted.decode("utf-16-le").strip() == "Come along!\nBring friends. @\u2060everyone"
+    assert {e["type"] for e in entities} == {"bold", "date_time", "italic", "blockquote"}
+
+    original = discord_render.quoted_original(header, translated.original)
+    [content] = discord_render.render_announcement(view(), translated.text, original=original)
+    assert f"Mit Freunden.\n*{header}*\n> Come along!\n> Bring friends." in content
+    assert content.endswith("Dabei: 2 · Vielleicht: 1 · Kann nicht: 0")
+    # Untranslated (same language, or the policy hides it): nothing more.
+    [plain] = telegram_render.render_announcement(post("Kommt alle!", view()))
+    assert "Original" not in plain and "blockquote" not in plain
