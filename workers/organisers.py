@@ -66,15 +66,14 @@ def resolve(command: Command, config: LinksConfig) -> Asked | OutboundPost:
         return reply(command, organiser_phrases.say(language, "name_link", command=command.name, links=listed))
     community = config.community_of(command.chat)
     language = community.language if community is not None else "en"
-    links = tuple(m.link for m in config.memberships(command.chat))
-    if named is not None:
-        if named not in links:
-            listed = ", ".join(link.id for link in links)
-            return reply(command, organiser_phrases.say(language, "unknown_link", typed=first[:40], links=listed))
-        links = (named,)
-    allowed = tuple(link for link in links if is_organiser(command, config, link))
+    allowed = tuple(m.link for m in config.memberships(command.chat) if is_organiser(command, config, m.link))
     if community is None or not allowed:
         return refusal(command, language)
+    if named is not None:
+        if named not in allowed:
+            listed = ", ".join(link.id for link in allowed)
+            return reply(command, organiser_phrases.say(language, "unknown_link", typed=first[:40], links=listed))
+        allowed = (named,)
     return Asked(allowed, community, language, rest)
 
 
