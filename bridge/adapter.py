@@ -60,7 +60,7 @@ class Sender(Protocol):
 class Adapter(Protocol):
     """A platform's connection. The runner builds one per (re)start from the
     platform's entry in :mod:`bridge.platforms`, as
-    ``Adapter(settings=..., config=..., redis=..., keys=..., ingress=...)``."""
+    ``Adapter(settings=..., config=..., redis=..., keys=..., ingress=..., media=...)``."""
 
     platform: str
 

@@ -22,6 +22,8 @@ from tenacity import AsyncRetrying, retry_if_exception_type
 from core.backoff import Backoff, log_retry
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
+from .media.files import media_dir
+from .media.source import MediaSource
 from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
 from .platforms import PLATFORMS, AdapterFactory, Platform
@@ -190,6 +192,9 @@ async def run(
             redis, keys, queue, Stats(redis, keys), retention_days=config.retention_days, identity=identity, leased=True
         )
         sweeper = IngressSweeper(redis, keys, queue)
+        # One per process: each adapter registers its platform's fetcher, each sender fetches
+        # from the source platform's (bridge/media).
+        media = MediaSource(media_dir(settings.media_dir))
         factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         # What is loaded by now (the client libraries' types, the config) lives as long
@@ -201,7 +206,7 @@ async def run(
         for platform, factory in factories:
 
             def build(factory=factory):
-                return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress)
+                return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress, media=media)
 
             lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
             tasks.append(

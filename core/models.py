@@ -75,12 +75,18 @@ class Author:
 
 @dataclass(frozen=True)
 class Attachment:
-    kind: str  # photo | document | video | audio | voice | sticker | other
+    kind: str  # photo | animation | document | video | video_note | audio | voice | sticker | other
     file_id: str = ""
     file_name: str | None = None
     mime_type: str | None = None
     size: int | None = None
     url: str | None = None
+    # Issue 15: what the destination needs to show it the same way (pixels, seconds) and
+    # whether the member hid it behind a spoiler.
+    width: int | None = None
+    height: int | None = None
+    duration: float | None = None
+    spoiler: bool = False
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,35 @@ def media_withheld_note(reader: str, count: int) -> str:
     return _pick(_MEDIA_WITHHELD, reader).format(count=count)
 
 
+_FILE_TOO_LARGE = {
+    "en": "📎 {name} ({size}) is too large to pass on here.",
+    "de": "📎 {name} ({size}) ist zu groß, um hier weitergegeben zu werden.",
+    "fr": "📎 {name} ({size}) est trop volumineux pour être transmis ici.",
+    "es": "📎 {name} ({size}) es demasiado grande para pasarlo aquí.",
+    "it": "📎 {name} ({size}) è troppo grande per essere inoltrato qui.",
+    "nl": "📎 {name} ({size}) is te groot om hier door te geven.",
+}
+_FILE_UNAVAILABLE = {
+    "en": "📎 {name} could not be passed on.",
+    "de": "📎 {name} konnte nicht weitergegeben werden.",
+    "fr": "📎 {name} n'a pas pu être transmis.",
+    "es": "📎 {name} no se pudo pasar.",
+    "it": "📎 {name} non è stato possibile inoltrarlo.",
+    "nl": "📎 {name} kon niet worden doorgegeven.",
+}
+
+
+def file_too_large_note(reader: str, name: str, size: str) -> str:
+    """The visible note in place of a file over the destination's (or the source's
+    download) limit: its name and size (bridge.media.limits.human_size), never a silent loss."""
+    return _pick(_FILE_TOO_LARGE, reader).format(name=name, size=size)
+
+
+def file_unavailable_note(reader: str, name: str) -> str:
+    """The visible note in place of a file the source would not give or the destination refused."""
+    return _pick(_FILE_UNAVAILABLE, reader).format(name=name)
+
+
 _CONSENT = {
     "en": (
         "Hello! This {community} chat is linked with {others} by twinbridge. Your messages are not shared "

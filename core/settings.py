@@ -54,6 +54,8 @@ class Settings:
     # Added: seconds a `twinbridge run` holds a platform's adapter without renewing
     # (a second one stands by; after a crash it takes over within this time).
     adapter_lease: float = 10.0
+    # Where files wait between download and upload (issue 15); empty: the system's temp dir.
+    media_dir: str = ""
 
     def time_limits(self) -> tuple[float, float]:
         """(soft, hard) time limit of every task, in seconds."""
@@ -134,4 +136,5 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         provider_credentials=_credentials(env),
         rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",
         adapter_lease=max(1.0, float(_get(env, "TWINBRIDGE_ADAPTER_LEASE") or 10)),
+        media_dir=_get(env, "TWINBRIDGE_MEDIA_DIR") or "",
     )

@@ -19,6 +19,7 @@ from ..adapter import AdapterStartError
 from core.idmap import IdMap
 from ..ingress import Ingress
 from core.storage.keys import Keys
+from ..media.source import MediaSource
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, discord_limits
@@ -90,7 +91,19 @@ class DiscordAdapter:
     platform = "discord"
     ready_timeout = READY_TIMEOUT
 
-    def __init__(self, *, settings: Settings, config: LinksConfig, redis, keys: Keys, ingress: Ingress):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        config: LinksConfig,
+        redis,
+        keys: Keys,
+        ingress: Ingress,
+        media: MediaSource | None = None,
+    ):
+        # Files: this adapter registers its platform's fetcher here and its sender fetches
+        # other platforms' files from it (bridge/media); None: media are not relayed.
+        self._media = media
         self._settings = settings
         self._config = config
         self._redis = redis

@@ -23,6 +23,7 @@ from aiogram.utils.token import TokenValidationError
 from ..adapter import AdapterStartError
 from ..ingress import Ingress
 from core.storage.keys import Keys
+from ..media.source import MediaSource
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, telegram_limits
@@ -45,7 +46,19 @@ STOP_GRACE = 10.0  # seconds to let the update or post in hand finish when stopp
 class TelegramAdapter:
     platform = "telegram"
 
-    def __init__(self, *, settings: Settings, config: LinksConfig, redis, keys: Keys, ingress: Ingress):
+    def __init__(
+        self,
+        *,
+        settings: Settings,
+        config: LinksConfig,
+        redis,
+        keys: Keys,
+        ingress: Ingress,
+        media: MediaSource | None = None,
+    ):
+        # Files: this adapter registers its platform's fetcher here and its sender fetches
+        # other platforms' files from it (bridge/media); None: media are not relayed.
+        self._media = media
         self._settings = settings
         self._config = config
         self._redis = redis

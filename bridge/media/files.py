@@ -1,0 +1,82 @@
+"""A fetched file on its way across the bridge, and what can go wrong with it."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+# Streamed in pieces of this size: a file is never held whole in memory.
+CHUNK = 256 * 1024
+
+
+@dataclass(frozen=True)
+class MediaFile:
+    """A file spooled to a private temporary file of this process. Whoever holds it
+    discards it once uploaded (the bytes are a member's data: they live only in flight)."""
+
+    path: Path
+    name: str  # as the member named it ("" when the platform gives none): shown, never logged
+    mime: str
+    size: int
+    kind: str  # Attachment.kind: photo | video | animation | document | audio | voice | video_note
+
+    def discard(self) -> None:
+        _remove(self.path)
+
+
+class MediaError(Exception):
+    """A file that cannot cross; the message names no file and no member."""
+
+
+class MediaTooLarge(MediaError):
+    """Over a platform's limit (downloading from the source or uploading to the destination)."""
+
+    def __init__(self, size: int | None, limit: int):
+        super().__init__(f"file of {size if size is not None else '?'} bytes over the limit of {limit}")
+        self.size = size
+        self.limit = limit
+
+
+class MediaUnavailable(MediaError):
+    """The source cannot give the file (gone, refused, no adapter for its platform here)."""
+
+
+def media_dir(configured: str | os.PathLike | None = None) -> Path:
+    """Where files wait between download and upload: TWINBRIDGE_MEDIA_DIR, else a
+    folder of the system's temporary directory. Created private (0700)."""
+    directory = Path(configured) if configured else Path(tempfile.gettempdir()) / "twinbridge-media"
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return directory
+
+
+async def spool(chunks: AsyncIterator[bytes], limit: int, directory: Path) -> tuple[Path, int]:
+    """Write ``chunks`` to a new private file in ``directory``; its path and size.
+    Past ``limit`` bytes the file is removed and MediaTooLarge raised (a source that
+    under-declared a size cannot make us hold more). Writes go to a thread: a big
+    file's disk I/O does not block the event loop."""
+    import asyncio
+
+    fd, name = tempfile.mkstemp(dir=directory, prefix="m-")
+    path = Path(name)
+    size = 0
+    try:
+        with os.fdopen(fd, "wb") as out:
+            async for chunk in chunks:
+                size += len(chunk)
+                if size > limit:
+                    raise MediaTooLarge(None, limit)
+                await asyncio.to_thread(out.write, chunk)
+    except BaseException:
+        _remove(path)
+        raise
+    return path, size
+
+
+def _remove(path: Path) -> None:
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
