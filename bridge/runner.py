@@ -23,6 +23,7 @@ from core.backoff import Backoff, log_retry
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
 from .media.files import media_dir
+from .media.scrub import scrub
 from .media.source import MediaSource
 from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
@@ -193,8 +194,9 @@ async def run(
         )
         sweeper = IngressSweeper(redis, keys, queue)
         # One per process: each adapter registers its platform's fetcher, each sender fetches
-        # from the source platform's (bridge/media).
-        media = MediaSource(media_dir(settings.media_dir))
+        # from the source platform's (bridge/media); every fetched file loses its image
+        # metadata (GPS, camera serial, …) before it is uploaded, under every policy.
+        media = MediaSource(media_dir(settings.media_dir), scrub=scrub)
         factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         # What is loaded by now (the client libraries' types, the config) lives as long
