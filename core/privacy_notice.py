@@ -31,8 +31,14 @@ _REDACTED = {
 _MEDIA = {
     "allow": "Photos and files are shown on the other side as attachments.",
     "images": "Only photos are carried; other files are not shown on the other side.",
+    "approve": "A message with photos or files crosses only once a moderator has seen and approved it; "
+    "messages without them are not held for that.",
     "block": "Photos and files are not carried at all.",
 }
+_METADATA = (
+    "What a photo file says about itself (where it was taken, the camera and its serial number, "
+    "the time) is removed before it crosses; file names are shown as they are."
+)
 _PROVIDERS = {
     "libre": "LibreTranslate, run by the organisers themselves (the text does not leave their server)",
     "google": "Google Translate (an external company)",
@@ -74,9 +80,12 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
         removed.append(_REDACTED["url"])
     if removed:
         lines.append(
-            f'Removed before anything leaves: {_join(removed)} (replaced by a marker such as "[phone removed]").'
+            f"Removed before anything leaves{' (from captions too)' if policy.media != 'block' else ''}: "
+            f'{_join(removed)} (replaced by a marker such as "[phone removed]").'
         )
     lines.append(_MEDIA[policy.media])
+    if policy.media != "block":
+        lines.append(_METADATA)
     lines.append(
         "Nobody on the other side is ever notified (pinged) by a mention from here."
         if policy.mentions == "none"

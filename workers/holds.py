@@ -76,7 +76,14 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
             replace(n, author=member, written_at=event.timestamp)
             for n in (
                 held_for_moderator(
-                    m, hold_id, link.id, shown_as, allowed.text, len(allowed.attachments), link.policy.retention_days
+                    m,
+                    hold_id,
+                    link.id,
+                    shown_as,
+                    allowed.text,
+                    allowed.attachments,
+                    link.policy.retention_days,
+                    event.source,
                 )
                 for m in link.policy.moderators
             )

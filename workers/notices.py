@@ -3,8 +3,10 @@ messages shown to moderators), as posts for the outbox. Plain functions."""
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from core import phrases
-from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
+from core.models import Attachment, ChatRef, Command, EventKind, MessageRef, OutboundPost
 
 SYSTEM_LINK = "twinbridge"  # notices belong to no link
 NOTICE_RETENTION_DAYS = 1  # a notice is in flight only; its delivery marker is all that stays
@@ -73,22 +75,33 @@ def consent_explanation(
 
 
 def held_for_moderator(
-    moderator: str, hold_id: str, link_id: str, shown_as: str, text: str, attachments: int, retention_days: int
+    moderator: str,
+    hold_id: str,
+    link_id: str,
+    shown_as: str,
+    text: str,
+    attachments: tuple[Attachment, ...],
+    retention_days: int,
+    source: MessageRef | None = None,
 ) -> OutboundPost | None:
-    """The held message, privately to one moderator ("telegram:111"), with buttons."""
+    """The held message, privately to one moderator ("telegram:111"), with buttons. Its
+    attachments are the preview: listed by kind and name, and carried by the notice for the
+    moderator's platform to show (fetched from ``source``, the held message, as a relayed
+    post's are from its original)."""
     platform, _, user_id = moderator.partition(":")
     if not user_id:
         return None
     body = [f'Held for approval in link "{link_id}" — ID {hold_id}', f"From: {shown_as}", "", text or "(no text)"]
     if attachments:
-        body.append(f"[{attachments} attachment(s)]")
+        body += ["", f"Attachments ({len(attachments)}):"]
+        body += [f"• {a.kind}" + (f": {a.file_name}" if a.file_name else "") for a in attachments]
     body += [
         "",
         f"Approve or reject (or say /approve {hold_id} or /reject {hold_id}). "
         f"Undecided, it expires in {retention_days} days.",
     ]
     private_chat = ChatRef(platform, user_id)
-    return _post(
+    notice = _post(
         private_chat,
         MessageRef(platform, user_id, f"held-{hold_id}"),
         "\n".join(body),
@@ -97,3 +110,7 @@ def held_for_moderator(
         link_id=link_id,
         retention_days=retention_days,
     )
+    if attachments and source is not None:
+        # The files are fetched by the adapter of the platform they were posted on (bridge/media).
+        notice = replace(notice, source=source, attachments=attachments)
+    return notice

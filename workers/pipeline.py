@@ -19,7 +19,7 @@ from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
 from core.phrases import media_withheld_note
 
 from .drafts import Drafts, Outcome
-from .moderation.stage import moderate
+from .moderation.stage import moderate, needs_approval
 from .privacy import PseudonymBook, shown_sender
 from .translation.detection import detect_language
 from .translation.service import Translator
@@ -134,7 +134,7 @@ def moderated(
         if allowed.decisions:
             outcome.decisions[link_id] = allowed.decisions
             outcome.counts.update({f"moderation.{k}": v for k, v in allowed.decisions.items()})
-        if link.policy.moderation == "approve" and link_id != approved_link and event.kind != EventKind.DELETE:
+        if needs_approval(event, link) and link_id != approved_link:
             outcome.held[link_id] = allowed  # nothing crosses (or reaches a translator) before a moderator says so
             continue
         moderated_texts[link_id] = allowed

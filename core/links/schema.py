@@ -7,7 +7,8 @@ import re
 
 SENDER_MODES = ("full", "first_name", "initials", "pseudonym", "hidden")
 REDACTIONS = ("email", "phone", "url", "handle", "postcode", "iban", "card", "ip")
-MEDIA_MODES = ("allow", "images", "block")
+# approve: a message with media waits for the link's moderators (its text alone would not)
+MEDIA_MODES = ("allow", "images", "approve", "block")
 LINK_MODES = ("allow", "block")
 MENTION_MODES = ("none", "allow")
 CONSENT_MODES = ("none", "opt_in")

@@ -269,10 +269,11 @@ class Checker:
                     f"a cached translation would outlive the policy's retention ({policy.retention_days} days)",
                     f"use at most {policy.retention_days}, or 0 for no cache",
                 )
-            if policy.moderation == "approve" and not policy.moderators:
+            approving = [f for f in ("moderation", "media") if getattr(policy, f) == "approve"]
+            if approving and not policy.moderators:
                 self.problem(
                     f"{where}.moderators",
-                    "moderation is `approve` but no moderator is listed",
+                    f"{approving[0]} is `approve` but no moderator is listed",
                     'list who approves, e.g. `moderators: ["telegram:111", "discord:222"]`',
                 )
             if base_name == "school" or name == "school":

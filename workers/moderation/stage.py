@@ -4,8 +4,10 @@ translator sees the text.
 Per link (policies differ between links): personal data the policy lists under
 ``redact`` is replaced by visible markers, links are removed where ``links:
 block``, profanity is masked where ``moderation: profanity``, and media is
-kept, narrowed to images, or withheld as ``media`` says. Every decision is
-counted (for the audit log) without any content.
+kept, narrowed to images, or withheld as ``media`` says (``approve`` keeps it: the
+pipeline holds such a message for the link's moderators). Every decision is
+counted (for the audit log) without any content. A caption is the event's text:
+it is redacted like any text.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from core.links import LinksConfig, Link
-from core.models import Attachment, PlatformEvent
+from core.models import Attachment, EventKind, PlatformEvent
 
 from .profanity import check_profanity
 from .redaction import redact, regions_for_languages
@@ -28,6 +30,16 @@ class Moderated:
     attachments: tuple[Attachment, ...]
     withheld_media: int = 0  # attachments the policy does not carry
     decisions: Counter = field(default_factory=Counter)  # e.g. {"redacted.phone": 1, "media.withheld": 2}
+
+
+def needs_approval(event: PlatformEvent, link: Link) -> bool:
+    """Whether a moderator of ``link`` decides ``event`` before it crosses: every message
+    under ``moderation: approve``, one that carries media under ``media: approve``. A
+    delete never waits (what was not relayed has no copies to delete)."""
+    if event.kind == EventKind.DELETE:
+        return False
+    policy = link.policy
+    return policy.moderation == "approve" or (policy.media == "approve" and bool(event.attachments))
 
 
 def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated:
