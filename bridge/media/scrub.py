@@ -19,9 +19,10 @@ file" keeps all its metadata on both platforms):
   document holding only what the segment walker recognised before the damage; a broken image
   of another format (nothing of which can be kept safely) is not passed on (MediaUnavailable:
   the destination is told the file could not be passed on).
+- MP4, MOV and 3GP videos lose their user data, metadata and XMP boxes in place (where the
+  phone recorded them, its make and model: bridge/media/movie.py); no other byte changes.
 - Anything else passes untouched and is never read whole: Pillow identifies a file from its
-  first bytes. Videos and audio keep their own metadata (an MP4's recording place, for one):
-  nothing here rewrites them.
+  first bytes. Other video and audio formats (WebM, Ogg voice messages, MP3) keep their tags.
 
 The result is checked: it must open as the same image (same size), else the picture is
 re-encoded instead. Synchronous (Pillow, file I/O): MediaSource runs it in a thread.
@@ -44,6 +45,7 @@ from typing import BinaryIO
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .files import CHUNK, MediaFile, MediaUnavailable
+from .movie import is_movie, strip_movie_metadata
 
 try:  # HEIC/HEIF (iPhones' photos sent as files): optional, Pillow cannot read them alone
     from pillow_heif import register_heif_opener
@@ -81,6 +83,8 @@ def scrub(file: MediaFile) -> MediaFile:
     passed on safely."""
     identified = _identify(file.path)
     if identified is None:
+        if is_movie(file.path):
+            strip_movie_metadata(file.path)  # in place: the same file, the same size
         return file
     fmt, orientation, size, readable = identified
     out_path = _new_path(file.path)

@@ -240,13 +240,68 @@ def test_what_is_no_image_passes_untouched(tmp_path):
     assert scrub(text_as_photo) is text_as_photo
 
 
-def test_a_50_mb_file_is_never_read_whole(tmp_path):
+def box(kind: bytes, *content: bytes) -> bytes:
+    body = b"".join(content)
+    return struct.pack(">I4s", 8 + len(body), kind) + body
+
+
+LOCATION = b"+52.6369-001.1398/"
+
+
+def phone_movie_box() -> bytes:
+    """A phone's movie box: its place in QuickTime user data and Apple's metadata keys."""
+    keys = box(b"keys", b"\x00" * 8, box(b"mdta", b"com.apple.quicktime.location.ISO6709"))
+    ilst = box(b"ilst", box(b"\x00\x00\x00\x01", box(b"data", b"\x00\x00\x00\x01\x00\x00\x00\x00" + LOCATION)))
+    return box(
+        b"moov",
+        box(b"mvhd", b"\x00" * 100),
+        box(b"meta", b"\x00" * 4, box(b"hdlr", b"\x00" * 8 + b"mdta" + b"\x00" * 13), keys, ilst),
+        box(b"trak", box(b"tkhd", b"\x00" * 84), box(b"udta", box(b"name", b"Anna Smith")), box(b"mdia", b"\x00" * 40)),
+        box(b"udta", box(b"\xa9xyz", b"\x00\x12\x15\xc7" + LOCATION), box(b"\xa9mak", b"SN-4711-0815")),
+    )
+
+
+def test_a_video_loses_where_it_was_recorded_and_nothing_else(tmp_path):
+    mdat = box(b"mdat", os.urandom(5000))
+    xmp = box(b"uuid", bytes.fromhex("be7acfcb97a942e89c71999491e3afac") + b"<x:xmpmeta>Leicester</x:xmpmeta>")
+    original = box(b"ftyp", b"qt  \x00\x00\x00\x00qt  ") + box(b"wide") + mdat + phone_movie_box() + xmp
+    file = spooled(tmp_path, original, kind="video", mime="video/quicktime", name="IMG_0003.MOV")
+
+    assert scrub(file) is file
+    data = file.path.read_bytes()
+    assert len(data) == len(original) and LOCATION not in data and b"location" not in data
+    no_personal_data(data)
+    assert data.index(mdat) == original.index(mdat)  # the media data has not moved
+    assert data.count(b"free") == 4 and b"mvhd" in data and b"tkhd" in data and b"mdia" in data
+
+
+def test_a_50_mb_video_is_never_read_whole(tmp_path):
     path = tmp_path / "m-video"
     with open(path, "wb") as out:
-        out.write(b"\x00\x00\x00\x20ftypisom\x00\x00\x02\x00isomiso2avc1mp41")
+        out.write(box(b"ftyp", b"isom\x00\x00\x02\x00isomiso2avc1mp41"))
+        out.write(struct.pack(">I4sQ", 1, b"mdat", 16 + 50 * 1024 * 1024))  # a 64-bit size
         for _ in range(50):
             out.write(os.urandom(1024 * 1024))
+        out.write(phone_movie_box())
     file = MediaFile(path=path, name="party.mp4", mime="video/mp4", size=path.stat().st_size, kind="video")
+    tracemalloc.start()
+    try:
+        assert scrub(file) is file
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert peak < 1024 * 1024, peak
+    with open(path, "rb") as video:
+        video.seek(-len(phone_movie_box()), os.SEEK_END)
+        assert LOCATION not in video.read()
+
+
+def test_a_50_mb_file_of_no_known_kind_passes_untouched_unread(tmp_path):
+    path = tmp_path / "m-file"
+    with open(path, "wb") as out:
+        for _ in range(50):
+            out.write(os.urandom(1024 * 1024))
+    file = MediaFile(path=path, name="backup.bin", mime="", size=path.stat().st_size, kind="document")
     tracemalloc.start()
     try:
         assert scrub(file) is file
