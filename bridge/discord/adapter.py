@@ -20,6 +20,7 @@ from core.idmap import IdMap
 from ..ingress import Ingress
 from core.storage.keys import Keys
 from ..media.source import MediaSource
+from .media_fetching import DiscordFetcher
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, discord_limits
@@ -115,6 +116,7 @@ class DiscordAdapter:
         self._sender: DiscordSender | None = None
         self._relay_stats: Stats | None = None
         self._outbox_task: asyncio.Task | None = None
+        self._fetcher: DiscordFetcher | None = None
         self._stopping = False
 
     @property
@@ -160,8 +162,18 @@ class DiscordAdapter:
             await self._close_client()
             raise
         limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
+        if self._media is not None:
+            # Other adapters' senders fetch this platform's attachments through it.
+            self._fetcher = DiscordFetcher(api_url, refresh=_attachment_url_of(client))
+            self._media.register(self.platform, self._fetcher)
         sender = self._sender = DiscordSender(
-            client, self._redis, self._keys, recent_deletes=recent_deletes, limiter=limiter, api_url=api_url
+            client,
+            self._redis,
+            self._keys,
+            recent_deletes=recent_deletes,
+            limiter=limiter,
+            api_url=api_url,
+            media=self._media,
         )
         self._outbox = OutboxConsumer(self._redis, self._keys, sender, limiter=limiter, limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
@@ -236,6 +248,11 @@ class DiscordAdapter:
             await asyncio.gather(self._outbox_task, return_exceptions=True)
         if self._sender is not None:
             await self._sender.close()
+        if self._fetcher is not None:
+            if self._media is not None:
+                self._media.unregister(self.platform)
+            await self._fetcher.close()
+            self._fetcher = None
         await self._close_client()
         if self._relay_stats is not None:
             await self._relay_stats.flush()
@@ -266,6 +283,20 @@ class DiscordAdapter:
             exc = task.exception()
             if exc is not None:
                 raise exc
+
+
+def _attachment_url_of(client: commands.Bot):
+    """Asks Discord for an attachment's current URL (its message, read again)."""
+
+    async def refresh(channel_id: int, message_id: int, attachment_id: str) -> str | None:
+        try:
+            data = await client.http.get_message(channel_id, message_id)
+        except discord.NotFound:
+            return None
+        found = next((a for a in data.get("attachments") or () if str(a.get("id")) == attachment_id), None)
+        return found.get("url") if found else None
+
+    return refresh
 
 
 def _gateway_start_error(task: asyncio.Task, gateway: str) -> AdapterStartError:

@@ -79,23 +79,53 @@ def author_of(user: discord.abc.User) -> Author:
     )
 
 
-def attachment_kind(content_type: str | None) -> str:
-    major = (content_type or "").split("/", 1)[0].lower()
+def attachment_kind(content_type: str | None, *, voice: bool = False) -> str:
+    """The model's kind for a Discord attachment: from its content type (a GIF is an
+    animation), "voice" for the audio of a voice message."""
+    mime = (content_type or "").split(";", 1)[0].strip().lower()
+    major = mime.split("/", 1)[0]
+    if voice and major == "audio":
+        return "voice"
+    if mime == "image/gif":
+        return "animation"
     return {"image": "photo", "video": "video", "audio": "audio"}.get(major, "document")
 
 
+SPOILER_PREFIX = "SPOILER_"
+
+
+def _dimension(value: object) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+
+
 def _attachments(message: discord.Message) -> tuple[Attachment, ...]:
-    return tuple(
-        Attachment(
-            kind=attachment_kind(a.content_type),
-            file_id=str(a.id),
-            file_name=a.filename,
-            mime_type=a.content_type,
-            size=a.size,
-            url=a.url,
+    """Every attachment of the message (several: one album). A voice message is the message
+    flag IS_VOICE_MESSAGE with an audio attachment carrying duration_secs and waveform; a
+    spoiler is the SPOILER_ file name prefix or the attachment's IS_SPOILER flag (the
+    prefix is dropped from the name: the flag travels as ``spoiler``)."""
+    voice = bool(message.flags.voice)
+    found = []
+    for a in message.attachments:
+        name = a.filename or ""
+        spoiler = a.is_spoiler()
+        if name.startswith(SPOILER_PREFIX):
+            name = name[len(SPOILER_PREFIX) :] or name
+        duration = a.duration if isinstance(a.duration, int | float) and a.duration >= 0 else None
+        found.append(
+            Attachment(
+                kind=attachment_kind(a.content_type, voice=voice and a.is_voice_message()),
+                file_id=str(a.id),
+                file_name=name or None,
+                mime_type=a.content_type,
+                size=a.size if isinstance(a.size, int) and a.size >= 0 else None,
+                url=a.url,
+                width=_dimension(a.width),
+                height=_dimension(a.height),
+                duration=float(duration) if duration is not None else None,
+                spoiler=spoiler,
+            )
         )
-        for a in message.attachments
-    )
+    return tuple(found)
 
 
 def _text(message: discord.Message) -> str:

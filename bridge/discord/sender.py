@@ -12,6 +12,8 @@ never contain message text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import json
 import logging
 import time
 from dataclasses import dataclass
@@ -21,6 +23,10 @@ import aiohttp
 import discord
 
 from ..adapter import BeforePost, DeliveryError
+from ..media.limits import discord_upload_limit
+from ..media.source import MediaSource
+from . import media_sending
+from .media_sending import FileRefused, PostFiles, Upload
 from core.idmap import IdMap
 from core.stats import Stats
 from core.intents import DeliveryIntent
@@ -46,6 +52,10 @@ NO_WEBHOOK_RECHECK = 600.0
 
 # Webhook posts go through our own request; bounded like discord.py's operations.
 WEBHOOK_TIMEOUT = 30.0
+# A post with files: fetching them from the source and uploading them takes longer.
+MEDIA_OPERATION_TIMEOUT = 900.0
+UPLOAD_TIMEOUT = aiohttp.ClientTimeout(total=600.0, sock_connect=15.0, sock_read=120.0)
+CANNOT_SEND_EMPTY = 50006
 # Looking for a post after a crash: the history from a little before the intent (clocks
 # differ), in pages of 100, at most this many pages.
 CLOCK_SKEW = 60.0
@@ -94,8 +104,12 @@ class DiscordSender:
         recent_deletes: RecentDeletes | None = None,
         limiter=None,
         api_url: str | None = None,
+        media: MediaSource | None = None,
     ):
         self._client = client
+        # Where the files of a post come from (the source platform's adapter); None: files
+        # are shown as markers such as "[photo]" (bridge/discord/media_sending.py).
+        self._media = media
         self._api_url = api_url.rstrip("/") if api_url else None
         self._session: aiohttp.ClientSession | None = None  # webhook posts (see _execute_webhook)
         self._hook_ready_at: dict[int, float] = {}  # webhook id -> loop time its bucket refills
@@ -123,6 +137,8 @@ class DiscordSender:
     ) -> list[str]:
         if post.announcement:
             return await self._guarded(self._announcements.send(post, before_post))
+        if self._relays_files(post):
+            return await self._guarded(self._send_with_files(post, reply_to, before_post), MEDIA_OPERATION_TIMEOUT)
         return await self._guarded(self._send(post, reply_to, before_post))
 
     async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
@@ -150,20 +166,40 @@ class DiscordSender:
         return await self._guarded(self._notify(post))
 
     # -- rendering ---------------------------------------------------------------
-    async def _parts(self, post: OutboundPost, channel_id: int, reply_to: str | None) -> tuple[str, list[str]]:
+    def _relays_files(self, post: OutboundPost) -> bool:
+        return self._media is not None and any(media_sending.is_file(a) for a in post.attachments)
+
+    async def _parts(
+        self,
+        post: OutboundPost,
+        channel_id: int,
+        reply_to: str | None,
+        *,
+        file_notes: list[str] | None = None,
+        has_files: bool = False,
+        prefix: str | None = None,
+    ) -> tuple[str, list[str]]:
         """(reply prefix, body parts). The first part leaves room for the
         reply prefix and for the bold label of a fallback post, so either
-        form fits in 2000 characters."""
+        form fits in 2000 characters. ``file_notes``: the post's files are
+        uploaded (not shown as markers), with these notes for those that cannot
+        cross; ``has_files``: some are uploaded, so a post without text is
+        one message with files only."""
         label = render.webhook_username(post.sender, post.community)
-        prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
+        if prefix is None:
+            prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
         original = ""
         if post.original.strip():
             header = original_header(post.language, post.original_language, post.translated_by)
             original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
-        body = render.compose(
-            post.text, post.attachments, post.notes, original, allow_user_mentions=post.allow_mentions
-        )
+        attachments, notes = post.attachments, post.notes
+        if file_notes is not None:
+            attachments = media_sending.markers_only(post.attachments)
+            notes = (*notes, *file_notes)
+        body = render.compose(post.text, attachments, notes, original, allow_user_mentions=post.allow_mentions)
         if not body.strip():
+            if has_files:
+                return prefix, [""]
             raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
         first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))
         return prefix, render.split(body, render.MAX_CONTENT, first_limit=first)
@@ -215,6 +251,94 @@ class DiscordSender:
             raise
         return posted
 
+    async def _send_with_files(
+        self, post: OutboundPost, reply_to: str | None, before_post: BeforePost | None
+    ) -> list[str]:
+        """A post with files: fetched first (so what each message will show, sizes
+        included, is known before the delivery intent is recorded), then posted as
+        messages of text and up to 10 files each. Discord refusing a message's files
+        (413 / 40005, or an invalid attachment) takes the post back and posts it again
+        with a note in place of those files: once per refused message, never a loop.
+        Every fetched file is discarded when done, also on errors."""
+        assert self._media is not None
+        channel_id = int(post.destination.chat_id)
+        limit = await self._upload_limit(channel_id)
+        files = await media_sending.fetch_files(self._media, post, limit, self.count)
+        try:
+            prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
+            hook = await self._webhook(channel_id)
+            while True:
+                try:
+                    return await self._post_with_files(post, channel_id, hook, files, prefix, reply_to, before_post)
+                except _Refused as refused:
+                    await self.count("discord.media.too_large" if refused.too_large else "discord.media.refused")
+                    files.refuse(refused.uploads, too_large=refused.too_large)
+        finally:
+            files.discard()
+
+    async def _post_with_files(
+        self,
+        post: OutboundPost,
+        channel_id: int,
+        hook: _Hook | None,
+        files: PostFiles,
+        prefix: str,
+        reply_to: str | None,
+        before_post: BeforePost | None,
+    ) -> list[str]:
+        _, parts = await self._parts(
+            post, channel_id, reply_to, file_notes=files.notes, has_files=bool(files.uploads), prefix=prefix
+        )
+        groups = files.groups()
+        # The text first; the files ride with its last part and the messages after it.
+        last_text = len(parts) - 1
+        parts += [""] * max(len(groups) - 1, 0)
+        carried: list[list[Upload]] = [[] for _ in parts]
+        for g, group in enumerate(groups):
+            carried[last_text + g] = group
+        label = render.webhook_username(post.sender, post.community)
+        if before_post is not None:
+            await before_post(
+                [
+                    media_sending.shown_with_files(
+                        label if hook is not None else None,
+                        _content(hook, label, part, index=index, prefix=prefix),
+                        [u.file.size for u in carried[index]],
+                    )
+                    for index, part in enumerate(parts)
+                ]
+            )
+        posted: list[str] = []
+        try:
+            for index, part in enumerate(parts):
+                if index:
+                    await self._book(discord_limits(str(channel_id)))
+                try:
+                    posted.append(
+                        await self._post_one(
+                            post,
+                            channel_id,
+                            hook,
+                            part,
+                            index=index,
+                            prefix=prefix,
+                            reply_to=reply_to,
+                            files=carried[index],
+                        )
+                    )
+                except FileRefused as exc:
+                    raise _Refused(carried[index], exc.too_large) from None
+        except BaseException:
+            await self._take_back(channel_id, hook, posted)
+            raise
+        return posted
+
+    async def _upload_limit(self, channel_id: int) -> int:
+        """The largest file the channel's server takes (its boost level's limit)."""
+        channel = self._client.get_channel(channel_id)
+        guild = getattr(channel, "guild", None)
+        return discord_upload_limit(getattr(guild, "premium_tier", 0))
+
     async def _post_one(
         self,
         post: OutboundPost,
@@ -225,13 +349,17 @@ class DiscordSender:
         index: int,
         prefix: str,
         reply_to: str | None,
+        files: list[Upload] | None = None,
     ) -> str:
         mentions = render.allowed_mentions(post.allow_mentions)
         label = render.webhook_username(post.sender, post.community)
         content = _content(hook, label, part, index=index, prefix=prefix)
         if hook is not None:
             return await self._execute_webhook(
-                channel_id, hook, {"content": content, "username": label, "allowed_mentions": mentions.to_dict()}
+                channel_id,
+                hook,
+                {"content": content, "username": label, "allowed_mentions": mentions.to_dict()},
+                files=files,
             )
         # Bot fallback: a bot message can be a real reply.
         reference = None
@@ -239,12 +367,28 @@ class DiscordSender:
             reference = discord.MessageReference(
                 message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
             )
-        message = await self._client.get_partial_messageable(channel_id).send(
-            content, allowed_mentions=mentions, reference=reference
-        )
+        if not files:
+            message = await self._client.get_partial_messageable(channel_id).send(
+                content, allowed_mentions=mentions, reference=reference
+            )
+            return str(message.id)
+        # discord.File keeps the open file; discord.py's multipart request streams it.
+        with contextlib.ExitStack() as stack:
+            uploads = [discord.File(stack.enter_context(open(u.file.path, "rb")), filename=u.filename) for u in files]
+            try:
+                message = await self._client.get_partial_messageable(channel_id).send(
+                    content or None, allowed_mentions=mentions, reference=reference, files=uploads
+                )
+            except discord.HTTPException as exc:
+                refused = media_sending.refusal(exc.status, exc.code, _error_body(exc))
+                if refused is not None:
+                    raise refused from None
+                raise
         return str(message.id)
 
-    async def _execute_webhook(self, channel_id: int, hook: _Hook, payload: dict) -> str:
+    async def _execute_webhook(
+        self, channel_id: int, hook: _Hook, payload: dict, *, files: list[Upload] | None = None
+    ) -> str:
         """Post through the webhook on our own request path, so the post is recorded as
         soon as Discord answers: discord.py's webhook client, when a response empties
         the bucket, sleeps out its reset (up to 2 s) before returning the message, and a
@@ -258,13 +402,30 @@ class DiscordSender:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
         # The URL holds the webhook's token: it is never logged (errors name status and code only).
         url = f"{self._api_url or api_base()}/webhooks/{hook.id}/{hook.token}"
-        async with self._session.post(url, json=payload, params={"wait": "true"}) as response:
-            try:
-                data = await response.json(content_type=None)
-            except ValueError:
-                data = None
-            headers = response.headers
-            status = response.status
+        with contextlib.ExitStack() as stack:
+            if files:
+                # As Discord takes files: the JSON in "payload_json", each file a "files[n]"
+                # part named in "attachments"; aiohttp streams each from its open file.
+                payload = {**payload, "attachments": [{"id": n, "filename": u.filename} for n, u in enumerate(files)]}
+                form = aiohttp.FormData(quote_fields=False)
+                form.add_field("payload_json", json.dumps(payload), content_type="application/json")
+                for n, upload in enumerate(files):
+                    form.add_field(
+                        f"files[{n}]",
+                        stack.enter_context(open(upload.file.path, "rb")),
+                        filename=upload.filename,
+                        content_type=upload.mime,
+                    )
+                request = self._session.post(url, data=form, params={"wait": "true"}, timeout=UPLOAD_TIMEOUT)
+            else:
+                request = self._session.post(url, json=payload, params={"wait": "true"})
+            async with request as response:
+                try:
+                    data = await response.json(content_type=None)
+                except ValueError:
+                    data = None
+                headers = response.headers
+                status = response.status
         if headers.get("X-RateLimit-Remaining") == "0" and status != 429:
             try:
                 self._hook_ready_at[hook.id] = loop.time() + float(headers.get("X-RateLimit-Reset-After", 0))
@@ -273,6 +434,10 @@ class DiscordSender:
         if 200 <= status < 300 and isinstance(data, dict) and "id" in data:
             return str(data["id"])
         code = data.get("code", 0) if isinstance(data, dict) else 0
+        if files:
+            refused = media_sending.refusal(status, code, data)
+            if refused is not None:
+                raise refused
         if status == 404 and code == UNKNOWN_WEBHOOK:
             # Someone deleted our webhook: forget it; the retry makes a new one.
             await self._forget_webhook(channel_id)
@@ -318,7 +483,11 @@ class DiscordSender:
                     label = None
                 else:
                     continue
-                index = intent.match(_shown(label, message.get("content") or ""))
+                sizes = [int(a.get("size") or 0) for a in message.get("attachments") or ()]
+                content = message.get("content") or ""
+                index = intent.match(media_sending.shown_with_files(label, content, sizes))
+                if index is None and sizes:  # a post whose file is not one of a member's (an event's .ics)
+                    index = intent.match(_shown(label, content))
                 if index is not None and found[index] is None:
                     found[index] = str(message["id"])
             if all(found) or len(page) < HISTORY_PAGE:
@@ -331,7 +500,14 @@ class DiscordSender:
         reply_to = None
         if post.reply_to is not None:
             reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
-        prefix, parts = await self._parts(post, channel_id, reply_to)
+        with_files = self._relays_files(post)
+        if with_files:
+            # The content only: the files stay (an edit does not send them again); the
+            # notes of files too large for this server are shown again from their sizes.
+            notes = media_sending.declared_notes(post, await self._upload_limit(channel_id))
+            prefix, parts = await self._parts(post, channel_id, reply_to, file_notes=notes, has_files=True)
+        else:
+            prefix, parts = await self._parts(post, channel_id, reply_to)
         hook = await self._webhook(channel_id)
         label = render.webhook_username(post.sender, post.community)
         mentions = render.allowed_mentions(post.allow_mentions)
@@ -352,8 +528,27 @@ class DiscordSender:
                 showing.append(
                     await self._post_one(post, channel_id, hook, part, index=index, prefix=prefix, reply_to=reply_to)
                 )
+        if with_files:
+            # Messages the shorter text no longer needs may carry files: they stay, emptied.
+            for message_id in message_ids[len(parts) :]:
+                if await self._empty_or_delete(channel_id, hook, int(message_id), mentions):
+                    showing.append(message_id)
+            return showing
         await self._delete(channel_id, message_ids[len(parts) :])
         return showing
+
+    async def _empty_or_delete(
+        self, channel_id: int, hook: _Hook | None, message_id: int, mentions: discord.AllowedMentions
+    ) -> bool:
+        """Empty a message's content, keeping its files; a message without files (Discord:
+        50006 Cannot send an empty message) is deleted. True when it still shows."""
+        try:
+            return await self._edit_one(channel_id, hook, message_id, "", prefix="", bot_prefix="", mentions=mentions)
+        except discord.HTTPException as exc:
+            if exc.code != CANNOT_SEND_EMPTY:
+                raise
+        await self._delete(channel_id, [str(message_id)])
+        return False
 
     async def _edit_one(
         self,
@@ -556,9 +751,9 @@ class DiscordSender:
         )
 
     # -- errors ------------------------------------------------------------------
-    async def _guarded(self, operation):
+    async def _guarded(self, operation, timeout: float = OPERATION_TIMEOUT):
         try:
-            return await asyncio.wait_for(operation, timeout=OPERATION_TIMEOUT)
+            return await asyncio.wait_for(operation, timeout=timeout)
         except DeliveryError:
             raise
         except discord.RateLimited as exc:
@@ -567,6 +762,22 @@ class DiscordSender:
             raise delivery_error(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"Discord unreachable ({exc.__class__.__name__})") from None
+
+
+class _Refused(Exception):
+    """Discord refused these files of a post (see :class:`media_sending.FileRefused`)."""
+
+    def __init__(self, uploads: list[Upload], too_large: bool):
+        super().__init__("files refused")
+        self.uploads = uploads
+        self.too_large = too_large
+
+
+def _error_body(exc: discord.HTTPException) -> dict:
+    """Discord's error answer as discord.py keeps it: the message, and each failing
+    field as an "In <field>: ..." line of ``text``."""
+    text = exc.text or ""
+    return {"errors": {field: True for field in ("attachments", "files") if f"In {field}" in text}}
 
 
 def delivery_error(exc: discord.HTTPException) -> DeliveryError:

@@ -12,7 +12,15 @@ from collections.abc import Awaitable, Callable
 from aiohttp import BodyPartReader, web
 
 from sandbox.discord.faults import Faults
-from sandbox.discord.protocol import API_PREFIX, ATTACHMENT_SIZE_LIMIT, FILES, JSON_BODY, DiscordError, UploadedFile
+from sandbox.discord.protocol import (
+    API_PREFIX,
+    FILES,
+    JSON_BODY,
+    MAX_UPLOAD_LIMIT,
+    REQUEST_ENTITY_TOO_LARGE,
+    DiscordError,
+    UploadedFile,
+)
 from sandbox.discord.ratelimits import RateLimits
 from sandbox.discord.state import RECEIVED_AT, DiscordState
 
@@ -48,8 +56,10 @@ class RestMiddleware:
                 body, files = await _multipart(request)
             except ValueError:
                 return DiscordError(400, "400: Bad Request").response()
-            if any(len(f.data) > ATTACHMENT_SIZE_LIMIT for f in files.values()):
-                return DiscordError(413, "Request entity too large", 40005).response()
+            # Past the largest limit of any server; each server's own is checked where the
+            # message's channel is known (DiscordState.uploaded).
+            if any(len(f.data) > MAX_UPLOAD_LIMIT for f in files.values()):
+                return DiscordError(413, "Request entity too large", REQUEST_ENTITY_TOO_LARGE).response()
         loop_time = asyncio.get_running_loop().time()
         self.requests.append((loop_time, request.method, request.path, body))
         request[JSON_BODY] = body

@@ -40,7 +40,20 @@ FLAG_EPHEMERAL = 1 << 6
 FLAG_LOADING = 1 << 7
 INTERACTION_ACK_DEADLINE = 3.0  # seconds to send the initial response
 INTERACTION_TOKEN_TTL = 15 * 60.0  # seconds the token works for follow-ups
-ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+# Files: each within its server's upload limit by boost level (premium tier), as
+# discord.py's Guild.filesize_limit; past it, 413 with code 40005. Up to 10 per message.
+MIB = 1024 * 1024
+ATTACHMENT_SIZE_LIMIT = 10 * MIB
+UPLOAD_LIMIT_BY_TIER = {0: 10 * MIB, 1: 10 * MIB, 2: 50 * MIB, 3: 100 * MIB}
+MAX_UPLOAD_LIMIT = 100 * MIB
+MAX_ATTACHMENTS = 10
+REQUEST_ENTITY_TOO_LARGE = 40005
+FLAG_IS_VOICE_MESSAGE = 1 << 13
+ATTACHMENT_FLAG_IS_SPOILER = 1 << 3
+# Message flags a message create (bot route) may set, and an Execute Webhook may set
+# (Discord's docs: no IS_VOICE_MESSAGE through a webhook).
+BOT_SETTABLE_FLAGS = (1 << 2) | (1 << 12) | FLAG_IS_VOICE_MESSAGE | (1 << 15)
+WEBHOOK_SETTABLE_FLAGS = (1 << 2) | (1 << 12) | (1 << 15)
 
 # Components (without the components v2 flag).
 COMPONENT_ACTION_ROW = 1

@@ -148,7 +148,8 @@ class RestRoutes:
         if state.dm_users.get(channel_id) in state.closed_dms:
             raise DiscordError(403, "Cannot send messages to this user", 50007)
         message = state.new_message(channel_id, state.users[state.bot_id], body.get("content") or "", member=True)
-        message["attachments"] = state.uploaded(body, request[FILES], [])
+        state.check_message_files(channel_id, body, request[FILES], via="bot")
+        message["attachments"] = state.uploaded(body, request[FILES], [], channel_id)
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
         message["components"] = forms.components(body.get("components"))

@@ -12,6 +12,7 @@ from aiohttp import web
 from sandbox.discord.app_commands import ApplicationCommands
 from sandbox.discord.events import ScheduledEvents
 from sandbox.discord.faults import Faults
+from sandbox.discord.files import Files
 from sandbox.discord.gateway import Gateway
 from sandbox.discord.interactions import Interactions
 from sandbox.discord.middleware import RestMiddleware
@@ -38,6 +39,9 @@ class DiscordStandIn:
     ``interaction_ack_deadline`` (seconds, None for no limit) is how long an
     interaction may wait for its initial response before Discord forgets it
     (404 Unknown interaction, 10062).
+    A guild's ``"premium_tier"`` (0-3, default 0) sets its upload limit per file
+    (10, 10, 50, 100 MiB; past it 413 with code 40005), as discord.py's
+    ``Guild.filesize_limit`` reads it from GUILD_CREATE.
     ``global_limit`` (requests, seconds), off by default, is the global bucket
     over all REST requests but interaction callbacks. ``receipts=True`` stamps
     each post with ``received_at`` (``time.perf_counter()`` at its arrival).
@@ -73,6 +77,12 @@ class DiscordStandIn:
     pinned = Part("state")
     events = Part("state")
     attachment_bytes = Part("state")
+    # Attachments' bytes (files.py): downloads served at base_url, members' files, uploads.
+    downloads = Part("files")
+    inject_files_message = Part("files")
+    inject_voice_message = Part("files")
+    expire_attachment_url = Part("files")
+    uploads = Part("files")
     # The gateway (gateway.py): sessions, intents, connections.
     message_content_enabled = Part("gateway")
     identified = Part("gateway")
@@ -130,6 +140,7 @@ class DiscordStandIn:
             manage_events=manage_events,
         )
         self.gateway = Gateway(self.state, message_content_enabled=message_content_enabled)
+        self.files = Files(self.state)
         self.app_commands = ApplicationCommands(self.state)
         self.scheduled_events = ScheduledEvents(self.state)
         self.interactions = Interactions(self.state, self.app_commands)
@@ -143,17 +154,20 @@ class DiscordStandIn:
 
     # -- lifecycle -----------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        # Multipart bodies are read part by part; this bounds the other bodies.
         app = web.Application(middlewares=[self.middleware.handle], client_max_size=16 * 1024 * 1024)
         for part in (self.rest, self.channel_webhooks, self.interactions, self.app_commands, self.scheduled_events):
             for method, template, handler in part.routes():
                 app.router.add_route(method, API_PREFIX + template, handler)
         app.router.add_get("/gateway", self.gateway.handle)
+        self.files.add_routes(app)
         self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, host, port)
         await site.start()
         self._port = self._runner.addresses[0][1]
         self.gateway.url = self.gateway_url
+        self.state.file_base = self.base_url
 
     async def stop(self) -> None:
         self.gateway.close_all()

@@ -12,6 +12,7 @@ import contextvars
 import copy
 import mimetypes
 import re
+import secrets
 import time
 from collections.abc import Callable
 from typing import Any
@@ -22,6 +23,13 @@ from sandbox.discord.protocol import (
     CHANNEL_GUILD_TEXT,
     DISCORD_EPOCH_MS,
     ALL_PERMISSIONS,
+    ATTACHMENT_FLAG_IS_SPOILER,
+    BOT_SETTABLE_FLAGS,
+    FLAG_IS_VOICE_MESSAGE,
+    MAX_ATTACHMENTS,
+    REQUEST_ENTITY_TOO_LARGE,
+    UPLOAD_LIMIT_BY_TIER,
+    WEBHOOK_SETTABLE_FLAGS,
     PERM_ADMINISTRATOR,
     PERM_EMBED_LINKS,
     PERM_MANAGE_EVENTS,
@@ -117,6 +125,11 @@ class DiscordState:
         self.pins: dict[int, list[tuple[int, str]]] = {}  # channel -> (message id, pinned_at), oldest first
         self.scheduled_events: dict[int, list[dict]] = {}  # guild -> events, as Discord answers them
         self.attachment_data: dict[int, bytes] = {}  # attachment id -> the uploaded bytes
+        # Where attachments are downloaded: the stand-in's own address once it serves
+        # (sandbox/discord/files.py), with a signature per attachment that
+        # expire_attachment_url changes (as Discord's CDN links expire).
+        self.file_base = ""
+        self.attachment_signatures: dict[int, str] = {}
         self.ids = Snowflakes()
         self.guilds: dict[int, dict] = {}
         self.channel_guild: dict[int, int] = {}
@@ -130,7 +143,11 @@ class DiscordState:
         self._posts: list[dict] = []
         self._listeners: list[Callable[[str, dict], None]] = []
         for guild_id, guild in (guilds or {}).items():
-            self.guilds[int(guild_id)] = {"name": guild.get("name", f"guild {guild_id}"), "channels": {}}
+            self.guilds[int(guild_id)] = {
+                "name": guild.get("name", f"guild {guild_id}"),
+                "channels": {},
+                "premium_tier": int(guild.get("premium_tier", 0)),
+            }
             for channel_id, name in (guild.get("channels") or {}).items():
                 self._add_channel(int(guild_id), int(channel_id), name)
 
@@ -254,8 +271,8 @@ class DiscordState:
             "rules_channel_id": None,
             "vanity_url_code": None,
             "description": None,
-            "premium_tier": 0,
-            "premium_subscription_count": 0,
+            "premium_tier": guild.get("premium_tier", 0),
+            "premium_subscription_count": {0: 0, 1: 2, 2: 7, 3: 14}.get(guild.get("premium_tier", 0), 0),
             "preferred_locale": "en-US",
             "nsfw_level": 0,
             "premium_progress_bar_enabled": False,
@@ -423,21 +440,68 @@ class DiscordState:
             }
         return message
 
-    def attachment(self, data: dict) -> dict:
+    def attachment(self, data: dict, channel_id: int = 0) -> dict:
+        """A new attachment; with ``data`` (its bytes) it is stored and served for download."""
         attachment_id = self.ids.next()
         filename = data.get("filename", "file.bin")
-        url = f"https://cdn.discordapp.com/attachments/0/{attachment_id}/{filename}"
-        return {
+        if "data" in data:
+            self.attachment_data[attachment_id] = bytes(data["data"])
+        url = data.get("url") or self.attachment_url(attachment_id, filename, channel_id)
+        attachment = {
             "id": str(attachment_id),
             "filename": filename,
-            "size": int(data.get("size", 1024)),
-            "url": data.get("url", url),
-            "proxy_url": data.get("url", url),
+            "size": len(data["data"]) if "data" in data else int(data.get("size", 1024)),
+            "url": url,
+            "proxy_url": url,
             "content_type": data.get("content_type"),
-            **{k: v for k, v in data.items() if k in ("width", "height", "description")},
+            **{
+                k: v
+                for k, v in data.items()
+                if k in ("width", "height", "description", "duration_secs", "waveform", "flags")
+            },
         }
+        if filename.startswith("SPOILER_"):
+            attachment["flags"] = int(attachment.get("flags") or 0) | ATTACHMENT_FLAG_IS_SPOILER
+        return attachment
 
-    def uploaded(self, body: dict, files: dict[int, UploadedFile], kept: list[dict]) -> list[dict]:
+    def attachment_url(self, attachment_id: int, filename: str, channel_id: int = 0) -> str:
+        """Its download address: Discord's CDN form, on the stand-in's own host once it serves."""
+        signature = self.attachment_signatures.setdefault(attachment_id, secrets.token_hex(4))
+        base = self.file_base or "https://cdn.discordapp.com"
+        return f"{base}/attachments/{channel_id}/{attachment_id}/{filename}?ex={signature}"
+
+    def upload_limit(self, channel_id: int) -> int:
+        """The largest file the channel's server takes (its boost level's limit)."""
+        guild_id = self.channel_guild.get(channel_id)
+        tier = self.guilds[guild_id].get("premium_tier", 0) if guild_id in self.guilds else 0
+        return UPLOAD_LIMIT_BY_TIER.get(tier, UPLOAD_LIMIT_BY_TIER[0])
+
+    def check_message_files(self, channel_id: int, body: dict, files: dict[int, UploadedFile], *, via: str) -> None:
+        """A new message's files and flags, as Discord checks them: each file within the
+        server's limit (413, 40005), at most 10, only the flags the route may set, and a
+        voice message (IS_VOICE_MESSAGE, bot route only) exactly one audio file with
+        duration_secs and waveform and no content (50159, 50160, 50161)."""
+        limit = self.upload_limit(channel_id)
+        if any(len(f.data) > limit for f in files.values()):
+            raise DiscordError(413, "Request entity too large", REQUEST_ENTITY_TOO_LARGE)
+        if len(files) > MAX_ATTACHMENTS:
+            raise FormError(("attachments",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ATTACHMENTS} or fewer in length.")
+        flags = int(body.get("flags") or 0)
+        settable = WEBHOOK_SETTABLE_FLAGS if via == "webhook" else BOT_SETTABLE_FLAGS
+        if flags & ~settable:
+            raise FormError(("flags",), "MESSAGE_FLAGS_INVALID", "Invalid flags.")
+        if flags & FLAG_IS_VOICE_MESSAGE:
+            if (body.get("content") or "").strip() or body.get("embeds") or body.get("sticker_ids"):
+                raise DiscordError(400, "Voice messages do not support additional content.", 50159)
+            upload = next(iter(files.values()), None) if len(files) == 1 else None
+            if upload is None or not (upload.content_type or "").startswith("audio/"):
+                raise DiscordError(400, "Voice messages must have a single audio attachment.", 50160)
+            entries = body.get("attachments") or []
+            entry = entries[0] if len(entries) == 1 and isinstance(entries[0], dict) else {}
+            if entry.get("duration_secs") is None or entry.get("waveform") is None:
+                raise DiscordError(400, "Voice messages must have supporting metadata.", 50161)
+
+    def uploaded(self, body: dict, files: dict[int, UploadedFile], kept: list[dict], channel_id: int = 0) -> list[dict]:
         """The attachments a create or edit leaves on a message: the ``attachments``
         entries naming an existing attachment by id (``kept``, an edit's) or a file part
         by its index, and any file part not named (Discord attaches those too)."""
@@ -460,21 +524,24 @@ class DiscordState:
                     ("attachments", position, "id"), "ATTACHMENT_NOT_FOUND", f"Attachment data not found: {entry['id']}"
                 )
             used.add(index)
-            result.append(self._stored_file(files[index], entry.get("filename"), entry.get("description")))
-        result += [self._stored_file(f, None, None) for i, f in sorted(files.items()) if i not in used]
+            result.append(self._stored_file(files[index], entry, channel_id))
+        result += [self._stored_file(f, {}, channel_id) for i, f in sorted(files.items()) if i not in used]
+        if len(result) > MAX_ATTACHMENTS:
+            raise FormError(("attachments",), "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ATTACHMENTS} or fewer in length.")
         return result
 
-    def _stored_file(self, upload: UploadedFile, filename: str | None, description: str | None) -> dict:
-        name = filename or upload.filename
+    def _stored_file(self, upload: UploadedFile, entry: dict, channel_id: int) -> dict:
+        name = entry.get("filename") or upload.filename
         # Discord sets the content type from the file's name, not from what the client said.
         guessed = mimetypes.guess_type(name)[0]
         content_type = f"{guessed}; charset=utf-8" if guessed and guessed.startswith("text/") else guessed
-        data = {"filename": name, "size": len(upload.data), "content_type": content_type}
-        if description:
-            data["description"] = description
-        attachment = self.attachment(data)
-        self.attachment_data[int(attachment["id"])] = upload.data
-        return attachment
+        data: dict[str, Any] = {"filename": name, "content_type": content_type, "data": upload.data}
+        for key in ("description", "duration_secs", "waveform"):
+            if entry.get(key) is not None:
+                data[key] = entry[key]
+        if entry.get("is_spoiler"):
+            data["flags"] = ATTACHMENT_FLAG_IS_SPOILER
+        return self.attachment(data, channel_id)
 
     def attach_reference(self, message: dict, channel_id: int, target_id: int) -> None:
         target = self.get_message(channel_id, target_id)
@@ -568,10 +635,20 @@ class DiscordState:
         in its post's ``edits`` and announced with MESSAGE_UPDATE (unless ephemeral).
         Without ``components`` or ``attachments`` in the body, those stay as they were."""
         components = forms.components(body.get("components")) if "components" in body else None
+        if int(message.get("flags") or 0) & FLAG_IS_VOICE_MESSAGE:
+            raise DiscordError(400, "Voice messages cannot be edited.", 50162)
         if "attachments" in body or files:
-            message["attachments"] = self.uploaded(body, files or {}, list(message.get("attachments") or []))
+            message["attachments"] = self.uploaded(
+                body, files or {}, list(message.get("attachments") or []), int(message["channel_id"])
+            )
         if "content" in body:
-            forms.check_content({"content": body["content"], "embeds": message["embeds"] or body.get("embeds")})
+            forms.check_content(
+                {
+                    "content": body["content"],
+                    "embeds": message["embeds"] or body.get("embeds"),
+                    "attachments": message["attachments"],
+                }
+            )
             message["content"] = body["content"] or ""
         if "embeds" in body:
             message["embeds"] = list(body["embeds"] or [])
@@ -597,6 +674,7 @@ class DiscordState:
         attachments: list[dict] | None = None,
         sticker_items: list[dict] | None = None,
         message_type: int | None = None,
+        flags: int = 0,
     ) -> dict:
         """A member (``author``: id, username, optional global_name, bot) writes
         in a channel, or in their DM channel with the bot (see :meth:`dm_channel_id`);
@@ -608,13 +686,16 @@ class DiscordState:
         user = self.remember_user(author)
         message = self.new_message(channel_id, user, content, member=True)
         if attachments:
-            message["attachments"] = [self.attachment(a) for a in attachments]
+            # With "data" (bytes), each is stored and served at its URL.
+            message["attachments"] = [self.attachment(a, channel_id) for a in attachments]
         if sticker_items:
             message["sticker_items"] = list(sticker_items)
         if reference_message_id is not None:
             self.attach_reference(message, channel_id, int(reference_message_id))
         if message_type is not None:
             message["type"] = message_type
+        if flags:
+            message["flags"] = flags
         self.mentions(message, None)
         self.store(message)
         return copy.deepcopy(message)

@@ -133,7 +133,8 @@ class Webhooks:
         message = state.new_message(int(hook["channel_id"]), author, body.get("content") or "", member=False)
         message["webhook_id"] = hook["id"]
         message["application_id"] = hook.get("application_id")
-        message["attachments"] = state.uploaded(body, request.get(FILES) or {}, [])
+        state.check_message_files(int(hook["channel_id"]), body, request.get(FILES) or {}, via="webhook")
+        message["attachments"] = state.uploaded(body, request.get(FILES) or {}, [], int(hook["channel_id"]))
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
         message["components"] = forms.components(body.get("components"))  # the bot's webhooks are app-owned

@@ -111,12 +111,70 @@ def test_image_attachment_becomes_a_photo(gateway):
         ("image/png", "photo"),
         ("video/mp4", "video"),
         ("audio/ogg", "audio"),
+        ("image/gif", "animation"),
+        ("IMAGE/GIF; charset=binary", "animation"),
         ("application/pdf", "document"),
         (None, "document"),
+        ("", "document"),
     ],
 )
 def test_attachment_kinds(content_type, kind):
     assert convert.attachment_kind(content_type) == kind
+
+
+def test_an_album_is_one_event_with_every_attachment_in_order(gateway):
+    recorded = load("message_create_album")
+    event = convert.event_from_message(gateway.feed("MESSAGE_CREATE", recorded), EventKind.NEW)
+    assert event is not None
+    assert [a.file_id for a in event.attachments] == [a["id"] for a in recorded["attachments"]]
+    assert {a.kind for a in event.attachments} == {"photo"}
+    first = event.attachments[0]
+    assert (first.file_name, first.width, first.height, first.size) == ("fest_1.jpg", 1600, 1200, 350000)
+    assert first.url == recorded["attachments"][0]["url"]
+
+
+def test_a_voice_message_is_voice_with_its_duration(gateway):
+    message = gateway.feed("MESSAGE_CREATE", load("message_create_voice"))
+    assert convert.skip_reason(message, {BOT_ID}) is None  # no text, but a file
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event is not None and event.text == ""
+    (voice,) = event.attachments
+    assert (voice.kind, voice.mime_type, voice.duration, voice.file_name) == (
+        "voice",
+        "audio/ogg",
+        7.21,
+        "voice-message.ogg",
+    )
+
+
+def test_an_audio_file_without_the_voice_flag_is_audio(gateway):
+    recorded = load("message_create_voice")
+    recorded["flags"] = 0
+    (audio,) = convert.event_from_message(gateway.feed("MESSAGE_CREATE", recorded), EventKind.NEW).attachments
+    assert audio.kind == "audio"
+
+
+def test_media_kinds_spoilers_and_names(gateway):
+    event = convert.event_from_message(
+        gateway.feed("MESSAGE_CREATE", load("message_create_media_kinds")), EventKind.NEW
+    )
+    shown = [(a.kind, a.file_name, a.spoiler) for a in event.attachments]
+    assert shown == [
+        ("photo", "ueberraschung.png", True),  # the SPOILER_ prefix travels as the flag
+        ("animation", "tanz.gif", False),
+        ("video", "umzug.mp4", False),
+        ("document", "protokoll.pdf", False),
+        ("audio", "lied.mp3", False),
+    ]
+    assert event.attachments[2].duration is None
+
+
+def test_hostile_attachment_fields_are_dropped_not_trusted(gateway):
+    recorded = load("message_create_image")
+    recorded["attachments"][0].update({"width": -5, "height": 0, "filename": "SPOILER_"})
+    (attachment,) = convert.event_from_message(gateway.feed("MESSAGE_CREATE", recorded), EventKind.NEW).attachments
+    assert (attachment.width, attachment.height, attachment.spoiler) == (None, None, True)
+    assert attachment.file_name == "SPOILER_"
 
 
 def test_sticker_only_message_is_relayed_as_a_marker(gateway):
