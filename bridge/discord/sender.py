@@ -23,7 +23,7 @@ import aiohttp
 import discord
 
 from ..adapter import BeforePost, DeliveryError
-from ..media.limits import discord_upload_limit
+from ..media.limits import DISCORD_DEFAULT_UPLOAD_LIMIT, discord_upload_limit
 from ..media.source import MediaSource
 from . import media_sending
 from .media_sending import FileRefused, PostFiles, Upload
@@ -163,6 +163,8 @@ class DiscordSender:
         await self._guarded(self._unquote(int(post.destination.chat_id), message_ids))
 
     async def notify(self, post: OutboundPost) -> list[str]:
+        if post.private_to and self._relays_files(post):
+            return await self._guarded(self._notify(post), MEDIA_OPERATION_TIMEOUT)
         return await self._guarded(self._notify(post))
 
     # -- rendering ---------------------------------------------------------------
@@ -651,7 +653,10 @@ class DiscordSender:
         if post.private_to:
             try:
                 dm = await self._client.create_dm(discord.Object(id=int(post.private_to)))
-                return await self._send_plain(dm, post.text, post.buttons, None)
+                ids = await self._send_plain(dm, post.text, post.buttons, None)
+                if self._relays_files(post):
+                    ids += await self._preview_files(dm, post)
+                return ids
             except discord.Forbidden:
                 if not post.fallback:
                     raise DeliveryError("discord: the member does not accept direct messages", permanent=True) from None
@@ -659,6 +664,34 @@ class DiscordSender:
             return await self._send_plain(channel, post.fallback, (), post.source.message_id)
         channel = self._client.get_partial_messageable(int(post.destination.chat_id))
         return await self._send_plain(channel, post.text, post.buttons, None)
+
+    async def _preview_files(self, dm, post: OutboundPost) -> list[str]:
+        """The files a notice carries (a held message's, for its moderator), under it in the
+        DM: fetched from the held message's platform, up to 10 per message within Discord's
+        default limit; those that cannot be shown are named in a line instead."""
+        assert self._media is not None
+        files = await media_sending.fetch_files(self._media, post, DISCORD_DEFAULT_UPLOAD_LIMIT, self.count)
+        ids: list[str] = []
+        try:
+            for group in files.groups():
+                with contextlib.ExitStack() as stack:
+                    uploads = [
+                        discord.File(stack.enter_context(open(u.file.path, "rb")), filename=u.filename) for u in group
+                    ]
+                    try:
+                        message = await dm.send(files=uploads, allowed_mentions=discord.AllowedMentions.none())
+                    except discord.HTTPException as exc:
+                        if media_sending.refusal(exc.status, exc.code, _error_body(exc)) is None:
+                            raise
+                        files.refuse(group, too_large=exc.status == 413 or exc.code == 40005)
+                        await self.count("discord.media.refused")
+                        continue
+                ids.append(str(message.id))
+            if files.notes:
+                ids += await self._send_plain(dm, "\n".join(files.notes), (), None)
+        finally:
+            files.discard()
+        return ids
 
     async def _send_plain(self, channel, text: str, buttons, reply_to: str | None) -> list[str]:
         view = None

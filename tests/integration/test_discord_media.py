@@ -385,3 +385,32 @@ async def test_a_media_post_is_recognised_in_the_history_after_a_crash(adapter, 
     (intent,) = recorded
     assert intent.match(shown_with_files("Jürgen · Krefeld", "", [10_000, 10_001, 10_002])) == 0
     assert await sender.find_sent(intent) == ids
+
+
+async def test_a_held_message_s_files_are_shown_to_its_moderator(adapter, standin, aredis, keys):
+    """A moderator's notice carries the held message's files (media: approve): they arrive in
+    the DM under the notice and its buttons."""
+    moderator = {"id": 444555666777888999, "username": "mod.k", "global_name": "Moderatorin"}
+    standin.add_user(moderator)
+    files = [("a.png", payload(1, 5000)), ("b.png", payload(2, 6000))]
+    message = standin.inject_files_message(SOURCE, JUERGEN, "", files)
+    notice = OutboundPost(
+        kind=EventKind.NOTICE,
+        link_id=LINK,
+        destination=ChatRef("discord", str(moderator["id"])),
+        source=MessageRef("discord", str(SOURCE), message["id"]),
+        sender="",
+        community="",
+        text="Held for approval — ID 7",
+        private_to=str(moderator["id"]),
+        buttons=(("Approve", "approve:7"), ("Reject", "reject:7")),
+        attachments=attachments_of(message),
+    )
+    await put_in_outbox(aredis, keys, notice)
+
+    dms = await wait_until(lambda: (lambda d: d if len(d) == 2 else None)(standin.dms(moderator["id"])), message="DMs")
+    assert dms[0]["content"] == "Held for approval — ID 7" and dms[0]["components"]
+    assert [a["filename"] for a in dms[1]["attachments"]] == ["a.png", "b.png"]
+    dm_channel = standin.dm_channel_id(moderator["id"])
+    assert [(u["filename"], u["data"]) for u in standin.uploads(dm_channel)] == files
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
