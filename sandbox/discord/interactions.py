@@ -208,7 +208,8 @@ class Interactions:
             "authorizing_integration_owners": self._owners(channel_id),
             "context": 0 if guild_id is not None else 1,  # GUILD or BOT_DM
             "app_permissions": str(state.bot_permissions() if guild_id is not None else PERM_APP_IN_DM),
-            "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
+            # The largest file the app may send here: the server's boost level's limit.
+            "attachment_size_limit": state.upload_limit(channel_id) if guild_id is not None else ATTACHMENT_SIZE_LIMIT,
         }
         if guild_id is not None:
             payload.update(
