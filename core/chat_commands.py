@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "privacy": "What this bridge shares, with whom, and for how long",
     "mydata": "Everything the bridge stores about you, sent to you privately",
     "forgetme": "Erase what the bridge stores about you and the copies of your messages",
+    "delete": "Reply with it to your message (or its copy) to delete it everywhere; admins: any message",
     "approve": "Moderators: let a held message cross (/approve ID)",
     "reject": "Moderators: refuse a held message (/reject ID)",
     "announce": "Organisers: a notice to every twin, now or later (/announce help)",
@@ -26,10 +27,14 @@ COMMANDS: dict[str, str] = {
     "resume": "Organisers: start the bridge again after /pause",
 }
 # Who each menu is for (core/chat_commands.py is the one list the adapters read).
-MEMBER_COMMANDS = ("consent", "privacy", "mydata", "forgetme", "approve", "reject")
+MEMBER_COMMANDS = ("consent", "privacy", "mydata", "forgetme", "delete", "approve", "reject")
 ORGANISER_COMMANDS = ("announce", "announcements", "status", "pause", "resume")
 # What works in a private chat with the bot (organisers then name the link: /status LINK).
 PRIVATE_COMMANDS = ("mydata", "forgetme", "approve", "reject", *ORGANISER_COMMANDS)
+# Telegram's only: its bots get no delete events, so a member asks (as a reply). On Discord
+# deleting the message itself takes its copies with it: no slash command; typed, it is
+# answered with that (workers/deletes.py).
+TELEGRAM_ONLY = ("delete",)
 
 # The menus' descriptions in the languages the bridge has words for (English above).
 DESCRIPTIONS: dict[str, dict[str, str]] = {
@@ -38,6 +43,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "privacy": "Was diese Brücke teilt, mit wem und wie lange",
         "mydata": "Alles, was die Brücke über dich speichert, privat an dich",
         "forgetme": "Löschen, was die Brücke über dich speichert, und die Kopien deiner Nachrichten",
+        "delete": "Als Antwort auf deine Nachricht (oder ihre Kopie): überall löschen; Admins: jede Nachricht",
         "approve": "Moderation: eine zurückgehaltene Nachricht freigeben (/approve ID)",
         "reject": "Moderation: eine zurückgehaltene Nachricht ablehnen (/reject ID)",
         "announce": "Organisation: eine Ankündigung an alle Partner, jetzt oder später (/announce help)",
@@ -51,6 +57,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "privacy": "Ce que ce pont partage, avec qui et pour combien de temps",
         "mydata": "Tout ce que le pont garde sur vous, envoyé en privé",
         "forgetme": "Effacer ce que le pont garde sur vous et les copies de vos messages",
+        "delete": "En réponse à votre message (ou sa copie) : le supprimer partout ; admins : tout message",
         "approve": "Modération : laisser passer un message retenu (/approve ID)",
         "reject": "Modération : refuser un message retenu (/reject ID)",
         "announce": "Organisation : une annonce à tous les jumeaux, maintenant ou plus tard (/announce help)",
@@ -64,6 +71,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "privacy": "Qué comparte este puente, con quién y durante cuánto tiempo",
         "mydata": "Todo lo que el puente guarda sobre ti, enviado en privado",
         "forgetme": "Borrar lo que el puente guarda sobre ti y las copias de tus mensajes",
+        "delete": "Como respuesta a tu mensaje (o su copia): borrarlo en todas partes; admins: cualquier mensaje",
         "approve": "Moderación: dejar pasar un mensaje retenido (/approve ID)",
         "reject": "Moderación: rechazar un mensaje retenido (/reject ID)",
         "announce": "Organización: un aviso a todos los hermanamientos, ahora o más tarde (/announce help)",

@@ -175,6 +175,9 @@ class OutboundPost:
     # An organiser's announcement or event notice: how this destination sees it
     # (core.announcements.AnnouncementView as a dict), None for everything else.
     announcement: dict[str, Any] | None = None
+    # A DELETE of the source message itself, in its own chat (a member's /delete on
+    # Telegram takes the original and the command message too), not of its relayed copies.
+    itself: bool = False
 
     @property
     def label(self) -> str:
@@ -224,6 +227,7 @@ class OutboundPost:
             author=data.get("author") or "",
             written_at=float(data.get("written_at") or 0.0),
             announcement=dict(data["announcement"]) if data.get("announcement") else None,
+            itself=bool(data.get("itself")),
         )
 
 
@@ -251,6 +255,10 @@ class Command:
     # When the adapter received the press (Unix seconds; 0: not a press). Two presses of one
     # member handled in parallel are recorded in the order they were made, not handled.
     pressed_at: float = 0.0
+    # The message the command answers (a reply: Telegram's /delete), in the same chat, and
+    # when that message was written (Unix seconds, as the platform says; 0: unknown).
+    reply_to: str = ""
+    reply_to_at: float = 0.0
 
     # Commands that need no place among their chat's messages: an RSVP concerns an
     # announcement, not what the chat said before it, and must not wait behind a backlog.

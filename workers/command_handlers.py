@@ -16,7 +16,7 @@ from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 from core.storage import link_control
 
-from . import announce_commands, holds, link_commands, rights, rsvp
+from . import announce_commands, deletes, holds, link_commands, rights, rsvp
 from .drafts import Outcome
 from .notices import answer, tell_privately
 from .pipeline import Context, moderated
@@ -33,6 +33,7 @@ def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         "approve": _decide,
         "reject": _decide,
         "rsvp": _rsvp,
+        "delete": _delete,
         "announce": _organisers(announce_commands.announce),
         "announcements": _organisers(announce_commands.announcements),
         "status": _organisers(link_commands.status),
@@ -132,6 +133,10 @@ def _forgetme(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]
         "for a moderator, your answers to event notices and your name in the privacy log are gone."
     )
     return [tell_privately(command, text, fallback="Done: what twinbridge kept about you is erased.")]
+
+
+def _delete(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    return deletes.handle(command, ctx.config, redis, keys)
 
 
 def _rsvp(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:

@@ -19,6 +19,7 @@ from discord.ext import commands
 from core.chat_commands import (
     COMMANDS,
     ORGANISER_COMMANDS,
+    TELEGRAM_ONLY,
     description,
     menu_languages,
     parse,
@@ -90,6 +91,8 @@ def slash_commands() -> list[dict]:
     }
     found = []
     for name in COMMANDS:
+        if name in TELEGRAM_ONLY:
+            continue
         entry: dict = {
             "name": name,
             "description": description(name)[:100],

@@ -73,11 +73,12 @@ def take_deletes_after(queue: list, first: OutboundPost) -> list[tuple[object, O
     """The deletes waiting at the head of ``queue`` (a lane's posts without a position
     of ``first``'s source chat, as (entry id, post, time taken)), taken out to go with
     the delete ``first``: only consecutive ones, so nothing overtakes a post queued
-    between them, and not the deletes of private notices (their copies are in another chat)."""
+    between them, and not the deletes of private notices (their copies are in another chat)
+    nor of a member's message itself (/delete: rare, and a refusal is counted one by one)."""
     taken = []
     while queue and len(taken) < DELETE_BATCH - 1:
         _, post, _ = queue[0]
-        if post.kind != EventKind.DELETE or post.private_to or post.destination != first.destination:
+        if post.kind != EventKind.DELETE or post.private_to or post.itself or post.destination != first.destination:
             break
         entry_id, post, _ = queue.pop(0)
         taken.append((entry_id, post))

@@ -174,6 +174,8 @@ class Delivery:
                 return None
             return together(self.book.copies(post, ids), self.book.quote(post, quoted) if quoted is not None else None)
         copies = await self.copies_of(post)
+        if post.itself:
+            return await self._delete_itself(post, copies)
         if not copies:
             # Never relayed there (older than the id map, or filtered): nothing to change.
             await self.stats.incr(f"{self.platform}.skipped.{post.kind.value}_without_copy")
@@ -192,11 +194,28 @@ class Delivery:
 
     async def copies_of(self, post: OutboundPost) -> list[str]:
         """The recorded copies of ``post``'s source in its destination; without any, those
-        a crash may have left unrecorded, found on the platform."""
+        a crash may have left unrecorded, found on the platform. A delete of the source
+        message ``itself`` (a member's /delete) names it alone."""
+        if post.itself:
+            return [post.source.message_id]
         copies = await self._idmap.copies(post.link_id, post.source, post.destination)
         if not copies:
             copies = await self.recovery.recover_copies(post)
         return copies
+
+    async def _delete_itself(self, post: OutboundPost, ids: list[str]):
+        """Delete a member's message in its own chat (/delete: the original, the command).
+        The platform may refuse (the bot is no admin there with the right to delete, or
+        the message is past Telegram's 48 hours): counted, and that is all, since trying
+        again cannot help and the copies went with their own posts."""
+        try:
+            await self.sender.delete(post, ids)
+        except DeliveryError as exc:
+            if not exc.permanent:
+                raise
+            log.info("a message in %s could not be deleted (%s)", post.destination.key, exc.reason)
+            await self.stats.incr(f"{self.platform}.delete.refused")
+        return None
 
     async def finish(
         self,

@@ -125,7 +125,7 @@ class Lane:
     def _deletes_after(self, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
         """The deletes waiting right behind ``first`` (a delete without a position, as
         erasure queues them) in its source chat's queue, taken out to go with it."""
-        if first.seq or first.private_to:
+        if first.seq or first.private_to or first.itself:
             return []
         by_seq = self.held.get(first.source.chat.key, {})
         taken = take_deletes_after(by_seq.get(0, []), first)

@@ -96,9 +96,14 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
             # commands do not depend on it. This chat's updates wait meanwhile, in order.
             admin = (
                 not private
-                and name in ORGANISER_COMMANDS
+                and (name in ORGANISER_COMMANDS or name == "delete")
                 and await admins.is_admin(bot, message.chat.id, message.from_user.id)
             )
+        # /delete names the message it answers (and when that was written: Telegram's bots
+        # delete for 48 hours); what a member typed after it is never taken for one.
+        replied = message.reply_to_message if name == "delete" else None
+        if replied is not None and replied.forum_topic_created is not None:
+            replied = None  # in a forum topic, Telegram shows every message as a reply to its start
         await ingress.command(
             Command(
                 name=name,
@@ -109,6 +114,8 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 user=author,
                 private=private,
                 admin=admin,
+                reply_to=str(replied.message_id) if replied is not None else "",
+                reply_to_at=replied.date.timestamp() if replied is not None else 0.0,
             )
         )
 

@@ -395,14 +395,21 @@ class BotMethods:
         return True
 
     async def _delete_message(self, params: dict) -> bool:
+        """Like Telegram: the bot's own messages, a member's where the bot is an admin allowed
+        to delete (or in a private chat), each within 48 hours; else 400 "message can't be deleted"."""
         chat = self._state.chat_for_bot(params)
-        self._bots_message(chat, params, "delete").deleted = True
+        stored = self._bots_message(chat, params, "delete")
+        refused = self._state.deletable(chat, stored)
+        if refused is not None:
+            raise bad_request(refused)
+        stored.deleted = True
         if int(params["message_id"]) in chat.pinned:  # a deleted message is no longer pinned
             chat.pinned.remove(int(params["message_id"]))
         return True
 
     async def _delete_messages(self, params: dict) -> bool:
-        """Like Telegram: 1-100 ids, those that cannot be found are skipped, True."""
+        """Like Telegram: 1-100 ids, those that cannot be found are skipped, True. Those the
+        bot may not delete (deleteMessage's rules) are skipped too and stay."""
         chat = self._state.chat_for_bot(params)
         ids = params.get("message_ids")
         if not isinstance(ids, list) or not ids:
@@ -411,7 +418,7 @@ class BotMethods:
             raise bad_request("too many message identifiers specified")
         for message_id in ids:
             stored = chat.messages.get(int(message_id))
-            if stored is not None:
+            if stored is not None and self._state.deletable(chat, stored) is None:
                 stored.deleted = True
                 if int(message_id) in chat.pinned:
                     chat.pinned.remove(int(message_id))

@@ -41,6 +41,9 @@ ADMIN_RIGHTS = (
     "can_manage_topics",
 )
 
+# Telegram deletes a message for everyone only within 48 hours of its sending.
+DELETE_WINDOW = 48 * 3600
+
 # When the request being handled reached the stand-in (perf_counter), for receipts:
 # set by the HTTP handler, read when a sent message is recorded.
 RECEIVED_AT: contextvars.ContextVar[float] = contextvars.ContextVar("received_at", default=0.0)
@@ -66,6 +69,9 @@ class Chat:
     started: bool = False  # private chats: the user has written to the bot
     pinned: list[int] = field(default_factory=list)  # pinned message ids, oldest pin first
     can_pin: bool = True  # the bot may pin here (an admin with "Pin messages", or a private chat)
+    # The bot may delete members' messages here (an admin with can_delete_messages); its own
+    # it may always delete, like anything in a private chat; either only within 48 hours.
+    can_delete: bool = False
     # Groups: the ChatMember objects of the owner and the administrators, by user id
     # (see TelegramState.make_admin), and the users seen writing there (members).
     admins: dict[int, dict[str, Any]] = field(default_factory=dict)
@@ -367,6 +373,32 @@ class TelegramState:
 
     def allow_pin(self, chat_id: int) -> None:
         self.chat(chat_id).can_pin = True
+
+    def allow_delete(self, chat_id: int) -> None:
+        """The bot becomes an admin of the group with the right to delete messages: it may
+        delete members' messages (younger than 48 hours) from now on."""
+        self.chat(chat_id).can_delete = True
+
+    def deny_delete(self, chat_id: int) -> None:
+        """The bot loses that right: deleting a member's message is answered 400 "message
+        can't be deleted", as Telegram does (its own it may still delete)."""
+        self.chat(chat_id).can_delete = False
+
+    def age_message(self, chat_id: int, message_id: int, seconds: float) -> None:
+        """Move the message ``seconds`` into the past (its ``date``), as if written then:
+        past 48 hours the bot may no longer delete it. A later reply to it carries that date."""
+        stored = self.chats[int(chat_id)].messages[int(message_id)]
+        stored.message = {**stored.message, "date": int(stored.message["date"] - seconds)}
+
+    def deletable(self, chat: Chat, stored: StoredMessage) -> str | None:
+        """None if the bot may delete ``stored`` now, else Telegram's description of why not:
+        older than 48 hours, or a member's message in a group where the bot lacks the right."""
+        date = stored.message.get("date")
+        if isinstance(date, (int, float)) and time.time() - date > DELETE_WINDOW:
+            return "message can't be deleted for everyone"
+        if not (stored.from_bot or chat.private or chat.can_delete):
+            return "message can't be deleted"
+        return None
 
     def remove_bot(self, chat_id: int) -> None:
         """The bot is kicked from the chat: sends there now fail with 403 Forbidden."""
