@@ -64,6 +64,14 @@ class IdMap:
             recorded, begun = await pipe.execute()
         return _trace(source, recorded, begun)
 
+    async def relayed(self, sources: list[MessageRef]) -> list[bool]:
+        """Whether each of ``sources`` has recorded copies (or begun posts) anywhere; one round trip."""
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for source in sources:
+                pipe.exists(self._keys.idmap(source.key), self._keys.intents(source.key))
+            found = await pipe.execute()
+        return [bool(n) for n in found]
+
     async def copies(self, link_id: str, source: MessageRef, destination: ChatRef) -> list[str]:
         raw = await self._redis.hget(self._keys.idmap(source.key), self._field(link_id, destination))
         return json.loads(raw) if raw else []
@@ -103,6 +111,16 @@ class IdMap:
             return original.message_id
         copies = await self.copies(link_id, original, destination)
         return copies[0] if copies else None
+
+
+def origin_sync(redis, keys: Keys, copy: MessageRef) -> tuple[str, MessageRef] | None:
+    """:meth:`IdMap.origin` for a synchronous client (``decode_responses=True``), as the workers use."""
+    raw = redis.get(keys.origin(copy.key))
+    if not raw:
+        return None
+    link_id, _, source_key = raw.partition("|")
+    platform, chat_id, message_id = source_key.split(":", 2)
+    return link_id, MessageRef(platform, chat_id, message_id)
 
 
 def trace_sync(redis, keys: Keys, source: MessageRef) -> SourceTrace:

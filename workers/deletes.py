@@ -26,9 +26,10 @@ from __future__ import annotations
 import time
 
 from core import delete_phrases
-from core.idmap import trace_sync
+from core.idmap import origin_sync, trace_sync
 from core.links import LinksConfig
 from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
+from core.storage import members
 from core.storage.keys import Keys
 
 from .notices import SYSTEM_LINK, answer, tell_privately
@@ -48,7 +49,7 @@ def handle(command: Command, config: LinksConfig, redis, keys: Keys, now: float 
     replied = MessageRef(command.platform, command.chat_id, command.reply_to)
     link_id, source = _original(redis, keys, replied)
     links = [link_id] if link_id else [m.link.id for m in config.memberships(source.chat)]
-    author = _wrote(redis, keys, command.user_ref, links, source, now)
+    author = members.wrote_any(redis, keys, command.user_ref, [f"{link}|{source.key}" for link in links])
     if not (author or command.admin):
         text = delete_phrases.refused(language)
         return [tell_privately(command, text, fallback=text)]
@@ -77,23 +78,8 @@ def handle(command: Command, config: LinksConfig, redis, keys: Keys, now: float 
 
 def _original(redis, keys: Keys, replied: MessageRef) -> tuple[str, MessageRef]:
     """(link, original) when ``replied`` is a relayed copy, else ("", ``replied``)."""
-    raw = redis.get(keys.origin(replied.key))
-    if not raw:
-        return "", replied
-    link_id, _, source_key = raw.partition("|")
-    platform, chat_id, message_id = source_key.split(":", 2)
-    return link_id, MessageRef(platform, chat_id, message_id)
-
-
-def _wrote(redis, keys: Keys, user_ref: str, links: list[str], source: MessageRef, now: float) -> bool:
-    """Whether ``user_ref`` wrote ``source``: it is in their index (each entry scored with its expiry)."""
-    if not links:
-        return False
-    with redis.pipeline(transaction=False) as pipe:
-        for link_id in links:
-            pipe.zscore(keys.authored(user_ref), f"{link_id}|{source.key}")
-        scores = pipe.execute()
-    return any(score is not None and float(score) > now for score in scores)
+    found = origin_sync(redis, keys, replied)
+    return found if found is not None else ("", replied)
 
 
 def _delete(

@@ -75,6 +75,18 @@ def authored(redis, keys: Keys, user_ref: str) -> list[str]:
     return redis.zrangebyscore(keys.authored(user_ref), time.time(), "+inf")
 
 
+def wrote_any(redis, keys: Keys, user_ref: str, members: list[str]) -> bool:
+    """Whether any of ``members`` ("link|source message") is in the member's index, unexpired."""
+    if not members:
+        return False
+    now = time.time()
+    with redis.pipeline(transaction=False) as pipe:
+        for member in members:
+            pipe.zscore(keys.authored(user_ref), member)
+        scores = pipe.execute()
+    return any(score is not None and float(score) > now for score in scores)
+
+
 def authored_batch(redis, keys: Keys, user_ref: str, count: int) -> list[str]:
     """Up to ``count`` entries of the member's index, expired or not (erasure)."""
     return redis.zrange(keys.authored(user_ref), 0, count - 1)
