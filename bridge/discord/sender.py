@@ -32,7 +32,7 @@ from core.stats import Stats
 from core.intents import DeliveryIntent
 from core.storage.discord import DiscordState
 from core.storage.keys import Keys
-from core.models import OutboundPost
+from core.models import MessageRef, OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
@@ -491,7 +491,11 @@ class DiscordSender:
                 if index is None and sizes:  # a post whose file is not one of a member's (an event's .ics)
                     index = intent.match(_shown(label, content))
                 if index is not None and found[index] is None:
-                    found[index] = str(message["id"])
+                    # A message showing the same (the same photo, or "ok", twice within the
+                    # clock skew) that is already another message's recorded copy is not this one.
+                    origin = await self._idmap.origin(MessageRef(self.platform, str(channel_id), str(message["id"])))
+                    if origin is None or origin == (intent.link_id, intent.source):
+                        found[index] = str(message["id"])
             if all(found) or len(page) < HISTORY_PAGE:
                 break
             after = max(int(m["id"]) for m in page)
