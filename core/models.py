@@ -14,6 +14,8 @@ from dataclasses import asdict, dataclass, field, replace
 from enum import Enum
 from typing import Any
 
+from . import formatting as fmt
+
 PLATFORMS = ("telegram", "discord")
 
 
@@ -106,6 +108,8 @@ class PlatformEvent:
     # Position of this event in its source chat, assigned at ingress; lets the
     # senders keep each destination in the order things were written.
     seq: int = 0
+    # Bold, links, code… over ``text`` (core/formatting.py); ``text`` stays the plain text.
+    formatting: fmt.Spans = ()
 
     @property
     def dedup_key(self) -> str:
@@ -113,7 +117,8 @@ class PlatformEvent:
         if self.kind == EventKind.EDIT:
             # Telegram's edit_date has whole seconds: two edits within one second
             # share a revision, so the text's digest tells them apart.
-            key += ":" + hashlib.sha256(self.text.encode()).hexdigest()[:12]
+            shown = self.text + (repr(fmt.to_json(self.formatting)) if self.formatting else "")
+            key += ":" + hashlib.sha256(shown.encode()).hexdigest()[:12]
         return key
 
     def with_seq(self, seq: int) -> PlatformEvent:
@@ -122,6 +127,10 @@ class PlatformEvent:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value
+        if self.formatting:
+            data["formatting"] = fmt.to_json(self.formatting)
+        else:
+            data.pop("formatting")  # as before formatting crossed: old readers see the same dict
         return data
 
     @classmethod
@@ -136,6 +145,7 @@ class PlatformEvent:
             timestamp=float(data.get("timestamp") or 0.0),
             revision=int(data.get("revision") or 0),
             seq=int(data.get("seq") or 0),
+            formatting=fmt.from_json(data.get("formatting")),
         )
 
 
@@ -178,6 +188,9 @@ class OutboundPost:
     # A DELETE of the source message itself, in its own chat (a member's /delete on
     # Telegram takes the original and the command message too), not of its relayed copies.
     itself: bool = False
+    # Bold, links, code… over ``text`` (core/formatting.py), moved along with every
+    # change moderation and translation make to it.
+    formatting: fmt.Spans = ()
 
     @property
     def label(self) -> str:
@@ -199,6 +212,10 @@ class OutboundPost:
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["kind"] = self.kind.value
+        if self.formatting:
+            data["formatting"] = fmt.to_json(self.formatting)
+        else:
+            data.pop("formatting")  # as before formatting crossed: old readers see the same dict
         return data
 
     @classmethod
@@ -228,6 +245,7 @@ class OutboundPost:
             written_at=float(data.get("written_at") or 0.0),
             announcement=dict(data["announcement"]) if data.get("announcement") else None,
             itself=bool(data.get("itself")),
+            formatting=fmt.from_json(data.get("formatting")),
         )
 
 

@@ -157,6 +157,7 @@ def moderated(
                 sender=ctx.shown(event.author, event.source.platform, link),
                 community=source_community.name,
                 text=allowed.text,  # only moderated text goes on to the translators
+                formatting=allowed.formatting,
                 reply_to=event.reply_to,
                 attachments=allowed.attachments,
                 notes=notes,

@@ -141,7 +141,7 @@ class RelayCog(commands.Cog, name="relay"):
             await self._skipped("unknown_chat")
             return None
         reason = convert.skip_reason(message, self._own_ids())
-        event = None if reason else convert.event_from_message(message)
+        event = None if reason else convert.event_from_message(message, on_unparsed=self._unparsed)
         if event is None:
             await self._skipped(reason or "empty")
         return event
@@ -152,7 +152,7 @@ class RelayCog(commands.Cog, name="relay"):
             await self._skipped("unknown_chat")
             return
         reason = convert.edit_skip_reason(payload, self._own_ids())
-        event = None if reason else convert.event_from_raw_edit(payload)
+        event = None if reason else convert.event_from_raw_edit(payload, self._unparsed)
         if event is None:
             await self._skipped(reason or "empty")
             return
@@ -184,6 +184,9 @@ class RelayCog(commands.Cog, name="relay"):
             self._stats.incr_soon(f"discord.skipped.{reason}")  # the echo of each post we make: batched
         else:
             await self._stats.incr(f"discord.skipped.{reason}")
+
+    def _unparsed(self) -> None:
+        self._stats.incr_soon("discord.formatting_unparsed")  # relayed as typed, without its formatting
 
     def _lock(self, channel_id: int) -> asyncio.Lock:
         return self._locks.setdefault(channel_id, asyncio.Lock())

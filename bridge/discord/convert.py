@@ -15,12 +15,15 @@ What is skipped on purpose, each with a reason the cog counts as
 
 from __future__ import annotations
 
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 
 import discord
 
 from core.chat_commands import parse as parse_command
+from core import formatting as fmt
 from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+
+from .formatting import parse as parse_markdown
 
 PLATFORM = "discord"
 
@@ -128,10 +131,15 @@ def _attachments(message: discord.Message) -> tuple[Attachment, ...]:
     return tuple(found)
 
 
-def _text(message: discord.Message) -> str:
-    lines = [message.content] if message.content else []
+def _text(message: discord.Message, on_unparsed: Callable[[], None] | None = None) -> tuple[str, fmt.Spans]:
+    """What the message shows, as plain text (its markdown read: core/formatting.py)
+    and the formatting over it; stickers as a line each."""
+    parsed = parse_markdown(message.content or "")
+    if parsed.failed and on_unparsed is not None:
+        on_unparsed()
+    lines = [parsed.text] if parsed.text else []
     lines += [f"[sticker {sticker.name}]" for sticker in message.stickers]
-    return "\n".join(lines)
+    return "\n".join(lines), parsed.spans
 
 
 def _reply_to(message: discord.Message) -> MessageRef | None:
@@ -151,10 +159,13 @@ def revision_of(message: discord.Message) -> int:
     return int(message.edited_at.timestamp() * 1000) if message.edited_at else 0
 
 
-def event_from_message(message: discord.Message, kind: EventKind = EventKind.NEW) -> PlatformEvent | None:
+def event_from_message(
+    message: discord.Message, kind: EventKind = EventKind.NEW, on_unparsed: Callable[[], None] | None = None
+) -> PlatformEvent | None:
     """The event for a member's message (NEW or EDIT); None when there is
-    nothing to relay. Call :func:`skip_reason` first."""
-    text = _text(message)
+    nothing to relay. Call :func:`skip_reason` first. ``on_unparsed`` is called when
+    the markdown could not be read (the text then crosses as typed, unformatted)."""
+    text, formatting = _text(message, on_unparsed)
     attachments = _attachments(message)
     if not text.strip() and not attachments:
         return None
@@ -168,13 +179,16 @@ def event_from_message(message: discord.Message, kind: EventKind = EventKind.NEW
         attachments=attachments,
         timestamp=(message.edited_at if edited else message.created_at).timestamp(),
         revision=revision_of(message) if kind is EventKind.EDIT else 0,
+        formatting=formatting,
     )
 
 
-def event_from_raw_edit(payload: discord.RawMessageUpdateEvent) -> PlatformEvent | None:
+def event_from_raw_edit(
+    payload: discord.RawMessageUpdateEvent, on_unparsed: Callable[[], None] | None = None
+) -> PlatformEvent | None:
     """An EDIT event from MESSAGE_UPDATE (which carries the whole message).
     Call :func:`edit_skip_reason` first."""
-    return event_from_message(payload.message, EventKind.EDIT)
+    return event_from_message(payload.message, EventKind.EDIT, on_unparsed)
 
 
 def event_from_raw_delete(payload: discord.RawMessageDeleteEvent, *, now: float) -> PlatformEvent:

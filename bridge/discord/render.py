@@ -17,12 +17,15 @@ import re
 
 import discord
 
+from core import formatting as fmt
 from core.announcements import RSVP_CHOICES, AnnouncementView, rsvp_button_data
 from core.models import Attachment
 from core.phrases import rsvp_labels
 from core.names import one_line as _clean_line
 from core.names import shown_name
 from core.text import split_text
+
+from .formatting import to_markdown
 
 MAX_CONTENT = 2000  # Discord's limit for message content
 MAX_USERNAME = 80  # Discord's limit for a webhook's username
@@ -88,7 +91,7 @@ _USER_MENTION = re.compile(r"(<@!?\d{15,21}>)")
 _ZWSP = "\u200b"
 
 
-def escape(text: str, *, allow_user_mentions: bool = False) -> str:
+def escape(text: str, *, allow_user_mentions: bool = False, brackets: bool | None = None) -> str:
     """``text`` as Discord markdown that shows exactly ``text`` (links stay links).
 
     Every character Discord would read as markdown gets a backslash (Discord
@@ -97,8 +100,9 @@ def escape(text: str, *, allow_user_mentions: bool = False) -> str:
     ``allowed_mentions`` says. Square brackets are escaped when the text has a
     "](" (a masked link needs one; "[de]" alone stays readable in the raw
     content). ``allow_user_mentions`` (the policy's `mentions: allow`) leaves
-    <@id> user mentions working."""
-    brackets = "](" in text
+    <@id> user mentions working. ``brackets`` True escapes them whatever the text
+    (a piece of a formatted text next to a masked link)."""
+    brackets = "](" in text if brackets is None else brackets
     out, position = [], 0
     for url in _URL.finditer(text):
         out += [_escape_plain(text[position : url.start()], brackets, allow_user_mentions), url.group()]
@@ -174,6 +178,75 @@ def compose(
     if original:
         lines.append(original)
     return "\n".join(lines)
+
+
+def formatted(text: str, spans: fmt.Spans, *, allow_user_mentions: bool = False) -> str:
+    """``text`` with its formatting as Discord markdown, all else escaped (:func:`escape`)."""
+    return to_markdown(
+        text,
+        spans,
+        lambda piece, brackets: escape(piece, allow_user_mentions=allow_user_mentions, brackets=brackets),
+    )
+
+
+def formatted_parts(
+    text: str,
+    spans: fmt.Spans,
+    limit: int = MAX_CONTENT,
+    first_limit: int | None = None,
+    *,
+    allow_user_mentions: bool = False,
+) -> list[str]:
+    """The formatted ``text`` in parts of at most ``limit`` characters of markdown (the
+    first at most ``first_limit``), cut in the plain text at paragraph, line, sentence
+    or word boundaries, each part's marks closed within it and reopened in the next."""
+    text, spans = fmt.strip(text, spans)
+    first = limit if first_limit is None else first_limit
+    whole = formatted(text, spans, allow_user_mentions=allow_user_mentions)
+    if len(whole) <= first or not text:
+        return [whole] if whole else []
+    # Marks and escapes make the markdown longer than the text: cut the text shorter until each part fits.
+    budget = limit
+    for _ in range(12):
+        scale = budget / limit
+        parts, position = [], 0
+        chunks = split_text(text, max(int(limit * scale), 1), first_limit=max(int(first * scale), 1), min_fill=1 / 3)
+        for chunk in chunks:
+            start = text.find(chunk, position)
+            position = start + len(chunk)
+            parts.append(formatted(chunk, fmt.clip(spans, start, position), allow_user_mentions=allow_user_mentions))
+        over = max(len(part) - (first if i == 0 else limit) for i, part in enumerate(parts))
+        if over <= 0:
+            return parts
+        budget = max(int(budget * 0.8), 1)
+    return parts  # unreachable in practice: a 1-character part always fits
+
+
+def compose_parts(
+    text: str,
+    spans: fmt.Spans,
+    attachments: tuple[Attachment, ...] = (),
+    notes: tuple[str, ...] = (),
+    original: str = "",
+    *,
+    allow_user_mentions: bool = False,
+    limit: int = MAX_CONTENT,
+    first_limit: int | None = None,
+) -> list[str]:
+    """:func:`compose` then :func:`split`, for a text with formatting: its parts first
+    (:func:`formatted_parts`), then the markers, notes and original, packed after it."""
+    if not spans:
+        body = compose(text, attachments, notes, original, allow_user_mentions=allow_user_mentions)
+        return split(body, limit, first_limit=first_limit) if body.strip() else []
+    parts = formatted_parts(text, spans, limit, first_limit, allow_user_mentions=allow_user_mentions)
+    tail = compose("", attachments, notes, original, allow_user_mentions=allow_user_mentions)
+    if tail.strip():
+        rest = split(tail, limit)
+        room = (first_limit if len(parts) == 1 and first_limit is not None else limit) if parts else 0
+        if parts and len(parts[-1]) + 1 + len(rest[0]) <= room:
+            parts[-1] = parts[-1] + "\n" + rest.pop(0)
+        parts += rest
+    return parts
 
 
 def split(text: str, limit: int = MAX_CONTENT, first_limit: int | None = None) -> list[str]:

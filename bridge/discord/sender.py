@@ -198,13 +198,21 @@ class DiscordSender:
         if file_notes is not None:
             attachments = media_sending.markers_only(post.attachments)
             notes = (*notes, *file_notes)
-        body = render.compose(post.text, attachments, notes, original, allow_user_mentions=post.allow_mentions)
-        if not body.strip():
+        first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))
+        parts = render.compose_parts(
+            post.text,
+            post.formatting,
+            attachments,
+            notes,
+            original,
+            allow_user_mentions=post.allow_mentions,
+            first_limit=first,
+        )
+        if not parts:
             if has_files:
                 return prefix, [""]
             raise DeliveryError("nothing to post (no text, attachments or notes)", permanent=True)
-        first = render.MAX_CONTENT - len(prefix) - len(render.fallback_prefix(label))
-        return prefix, render.split(body, render.MAX_CONTENT, first_limit=first)
+        return prefix, parts
 
     async def _reply_prefix(self, channel_id: int, reply_to: str) -> str:
         try:

@@ -12,6 +12,8 @@ from aiogram.types import Message
 
 from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
 
+from .formatting import spans_from_entities
+
 PLATFORM = "telegram"
 
 # Things that happened to the chat rather than things a member said.
@@ -188,6 +190,8 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
     if skip_reason(message) is not None:
         return None
     text = message.text or message.caption or ""
+    # A caption's formatting comes in caption_entities, a text's in entities.
+    formatting = spans_from_entities(text, message.entities if message.text else message.caption_entities)
     if message.sticker is not None and not text:
         text = f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
     revision = int(message.edit_date or 0) if kind == EventKind.EDIT else 0
@@ -200,4 +204,5 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
         attachments=attachments_of(message),
         timestamp=message.date.timestamp(),
         revision=revision,
+        formatting=formatting,
     )

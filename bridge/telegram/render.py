@@ -5,8 +5,10 @@ plain marker for each attachment the bridge does not relay yet ("[photo]"),
 then, where the policy shows it, the original in a quote block under an
 italic line naming its language and the translator.
 Everything that came from the other side is escaped, so nothing typed there
-can inject markup. A text over Telegram's limit is split at a paragraph,
-line, sentence or word boundary into several messages, the label on the first.
+can inject markup; its formatting (core/formatting.py) becomes Telegram's tags
+(bridge/telegram/formatting.py). A text over Telegram's limit is split at a
+paragraph, line, sentence or word boundary into several messages, the label on
+the first; a mark the cut falls inside is closed before it and reopened after.
 """
 
 from __future__ import annotations
@@ -16,11 +18,14 @@ import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from core import formatting as fmt
 from core import text as core_text
 from core.announcements import RSVP_CHOICES, AnnouncementView, rsvp_button_data
 from core.models import OutboundPost
 from core.phrases import original_header, rsvp_labels
 from core.text import utf16_len
+
+from .formatting import to_html
 
 # Telegram counts the text after entity parsing (tags do not count) and in
 # UTF-16 code units, so an emoji takes two.
@@ -44,10 +49,13 @@ class Piece:
     text: str
     italic: bool = False
     quote: bool = False
+    spans: fmt.Spans = ()  # the body's formatting, relative to ``text``
 
     def html(self) -> str:
         if self.quote:
             return f"<blockquote>{esc(self.text)}</blockquote>"
+        if self.spans:
+            return to_html(self.text, self.spans)
         return f"<i>{esc(self.text)}</i>" if self.italic else esc(self.text)
 
 
@@ -73,18 +81,30 @@ def split_text(text: str, first_budget: int, budget: int) -> list[str]:
     return core_text.split_text(text, budget, first_limit=first_budget, measure=utf16_len)
 
 
+def body_pieces(post: OutboundPost, first_budget: int, budget: int) -> list[Piece]:
+    """The post's text in chunks with its formatting, each chunk's marks closed
+    within it (a mark a cut falls inside goes on in the next chunk)."""
+    text, spans = fmt.strip(post.text, post.formatting)
+    text, spans = fmt.for_telegram(text, spans)
+    defused = defuse_commands(text)
+    if not post.allow_mentions:
+        defused = defuse_mentions(defused)
+    spans, text = fmt.remap(text, defused, spans), defused
+    pieces, position = [], 0
+    for chunk in split_text(text, first_budget, budget):
+        start = text.find(chunk, position)  # chunks are the text's own stretches, in order
+        position = start + len(chunk)
+        pieces.append(Piece(chunk, spans=fmt.clip(spans, start, position)))
+    return pieces
+
+
 def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     """The HTML texts of the message(s) showing ``post``, in order."""
     label = post.label.strip()
     prefix_html = f"<b>{esc(label)}:</b> " if label else ""
     prefix_len = utf16_len(f"{label}: ") if label else 0
 
-    text = defuse_commands(post.text.strip())
-    if not post.allow_mentions:
-        text = defuse_mentions(text)
-    pieces: list[Piece] = []
-    if text:
-        pieces += [Piece(chunk) for chunk in split_text(text, limit - prefix_len, limit)]
+    pieces: list[Piece] = body_pieces(post, limit - prefix_len, limit)
     tail = [Piece(note.strip(), italic=True) for note in post.notes if note.strip()]
     if markers := attachment_markers(post):
         tail.append(Piece(markers))

@@ -99,6 +99,17 @@ class _EntityParser(HTMLParser):
             entity.update(type="date_time", unix_time=int(attributes["unix"] or 0))
             if attributes.get("format"):
                 entity["date_time_format"] = attributes["format"]
+        elif (
+            tag == "pre"
+            and self.entities
+            and self.entities[-1].get("type") == "pre"
+            and (
+                self.entities[-1]["offset"],
+                self.entities[-1]["length"],
+            )
+            == (start, length)
+        ):
+            return  # <pre><code class="language-x">: one pre entity, with its language
         elif tag == "blockquote" and "expandable" in attributes:
             entity["type"] = "expandable_blockquote"
         else:

@@ -185,3 +185,57 @@ async def test_a_proxy_in_the_environment_is_used(libre, monkeypatch):
     t = Translator({"libre": LibreProvider("http://libretranslate.invalid:5000", KEY)})
     done = await run(t, Request("hello there", "en", frozenset({"de"}), ("libre",)))
     assert done["de"].status == TRANSLATED and done["de"].text == fake_translate("hello there", "en", "de")
+
+
+# -- formatting (issue 15): HTML through LibreTranslate, plain text elsewhere ------------
+
+
+async def test_libre_stand_in_keeps_tags_in_html_format_like_the_real_server(libre):
+    import requests
+
+    body = {"q": '<b>good morning</b> <a href="https://x.org/a?b=1">friends</a>', "source": "en", "target": "de"}
+    answer = await asyncio.to_thread(
+        requests.post, f"{libre.url}/translate", json={**body, "format": "html", "api_key": KEY}, timeout=5
+    )
+    assert answer.json()["translatedText"] == '[de] <b>guten Morgen</b> <a href="https://x.org/a?b=1">Freunde</a>'
+    assert libre.requests[-1].format == "html"
+
+
+async def test_a_formatted_text_translated_by_libre_keeps_its_formatting(libre):
+    from core.formatting import Span
+
+    text = "Good morning friends, bring <b> & code to the meeting!"
+
+    def over(kind: str, part: str, data: str = "") -> Span:
+        return Span(text.index(part), text.index(part) + len(part), kind, data)
+
+    spans = (
+        over("bold", "Good morning friends"),
+        over("italic", "friends"),
+        over("code", "code"),
+        over("link", "meeting", "https://x.org/f"),
+    )
+    done = await run(translator(libre), Request(text, "en", frozenset({"de"}), ("libre",), formatting=spans))
+    result = done["de"]
+    assert result.status == TRANSLATED
+    assert result.text == "[de] Guten Morgen Freunde, bring <b> & code to die Treffen!"
+    shown = [(s.kind, result.text[s.start : s.end], s.data) for s in result.formatting]
+    assert shown == [
+        ("bold", "Guten Morgen Freunde", ""),
+        ("italic", "Freunde", ""),
+        ("code", "code", ""),  # kept from the translator as a placeholder
+        ("link", "Treffen", "https://x.org/f"),
+    ]
+    (call,) = [r for r in libre.requests if r.path == "/translate"]
+    assert call.format == "html" and "<b>" in call.q[0] and "&lt;" not in call.q[0]  # the literal <b> went as ⟦n⟧
+
+
+async def test_a_provider_without_html_translates_the_plain_text_and_drops_the_marks(endpoints):
+    from core.formatting import Span
+
+    done = await run(
+        translator(endpoints=endpoints),
+        Request("good morning", "en", frozenset({"de"}), ("mymemory",), formatting=(Span(0, 4, "bold"),)),
+    )
+    assert done["de"].status == TRANSLATED and done["de"].formatting == ()
+    assert "<b>" not in endpoints.requests[0].query_string

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 
+from core import formatting as fmt
 from core.links import LinksConfig, Link
 from core.models import Attachment, EventKind, PlatformEvent
 
@@ -30,6 +31,7 @@ class Moderated:
     attachments: tuple[Attachment, ...]
     withheld_media: int = 0  # attachments the policy does not carry
     decisions: Counter = field(default_factory=Counter)  # e.g. {"redacted.phone": 1, "media.withheld": 2}
+    formatting: fmt.Spans = ()  # the event's formatting, moved onto ``text`` as it was changed
 
 
 def needs_approval(event: PlatformEvent, link: Link) -> bool:
@@ -59,6 +61,9 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
         if checked.count:
             text = checked.text
             decisions["profanity.masked"] += checked.count
+    # Redaction and masking replace stretches of the text; the marks follow (a bold phone
+    # number gives a bold marker) without either of them knowing about formatting.
+    formatting = fmt.remap(event.text, text, event.formatting) if event.formatting else ()
     kept = event.attachments
     if policy.media == "block":
         kept = ()
@@ -67,4 +72,4 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
     withheld = len(event.attachments) - len(kept)
     if withheld:
         decisions["media.withheld"] += withheld
-    return Moderated(text, kept, withheld, decisions)
+    return Moderated(text, kept, withheld, decisions, formatting)

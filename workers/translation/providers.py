@@ -68,6 +68,9 @@ class TranslationFailed(Exception):
 class Provider(Protocol):
     name: str
     max_chars: int  # per call, all pieces together
+    # Optional (read with getattr): the provider translates HTML keeping its tags, and its
+    # translate() takes ``html=True`` (core/formatting.py's marks cross it).
+    # html: bool
 
     def code_for(self, language: str, timeout: float = 3.0) -> str | None:
         """The provider's code for ``language``, or None if it cannot translate it."""
@@ -187,6 +190,7 @@ class LibreProvider:
     unreachable our codes are sent as they are and the server judges."""
 
     name = "libre"
+    html = True  # format "html": tags are kept, the text between them translated
     LANGUAGES_TTL = 600.0
     DEFAULT_LIMIT = 5000
 
@@ -234,9 +238,10 @@ class LibreProvider:
             return {"zh-TW": "zt", "pt-BR": "pb"}.get(language, base(language))
         return provider_code(language, known)
 
-    def translate(self, pieces: list[str], source: str, target: str, timeout: float) -> list[str]:
+    def translate(self, pieces: list[str], source: str, target: str, timeout: float, html: bool = False) -> list[str]:
         """One POST for all pieces when they fit the server's limit together
-        (it counts a batch as one text), else one POST per piece."""
+        (it counts a batch as one text), else one POST per piece. ``html``: the
+        pieces are HTML (format "html")."""
         deadline = time.monotonic() + timeout
         batches = [pieces] if sum(map(len, pieces)) <= self.max_chars else [[p] for p in pieces]
         out: list[str] = []
@@ -244,11 +249,11 @@ class LibreProvider:
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 raise TranslationFailed(self.name, "timed out")
-            out += self._post(batch, source, target, deadline)
+            out += self._post(batch, source, target, deadline, html)
         return out
 
-    def _post(self, pieces: list[str], source: str, target: str, deadline: float) -> list[str]:
-        body: dict[str, Any] = {"q": pieces, "source": source, "target": target, "format": "text"}
+    def _post(self, pieces: list[str], source: str, target: str, deadline: float, html: bool = False) -> list[str]:
+        body: dict[str, Any] = {"q": pieces, "source": source, "target": target, "format": "html" if html else "text"}
         if self.api_key:
             body["api_key"] = self.api_key
         try:

@@ -16,13 +16,14 @@ from dataclasses import dataclass, replace
 
 from celery.exceptions import SoftTimeLimitExceeded
 
+from core import formatting as fmt
 from core.backoff import Backoff
 from core.storage.translations import TranslationCache
 
 from .cache import cache_digest
 from .codes import base
 from .providers import Provider, TranslationFailed
-from .text import Protected, chunks, has_words, protect, rejoin
+from .text import Protected, chunks, has_words, protect, protect_formatted, rejoin
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Request:
     providers: tuple[str, ...]  # the policy's list, in order of preference
     glossary: tuple[str, ...] = ()
     cache_days: int = 0  # 0: the policy allows no cache
+    formatting: fmt.Spans = ()  # the text's bold, links, code… (core/formatting.py)
 
 
 @dataclass(frozen=True)
@@ -53,6 +55,9 @@ class Translation:
     reason: str = ""  # why not translated (never contains message text)
     cached: bool = False
     source: str = ""  # the original's language
+    # The formatting over ``text``: the original's where ``text`` is the original; the
+    # translator's where it kept the marks (HTML); none where it could not.
+    formatting: fmt.Spans = ()
 
 
 class Translator:
@@ -82,13 +87,16 @@ class Translator:
     def translate(self, request: Request) -> dict[str, Translation]:
         """A :class:`Translation` for every target language of ``request``."""
         results: dict[str, Translation] = {}
-        protected = protect(request.text, request.glossary)
+        if request.formatting:
+            protected = protect_formatted(request.text, request.formatting, request.glossary)
+        else:
+            protected = protect(request.text, request.glossary)
         todo = []
         for target in sorted(request.targets):
             if base(target) == base(request.source):  # regional variants read each other
-                results[target] = Translation(request.text, target, SAME_LANGUAGE)
+                results[target] = Translation(request.text, target, SAME_LANGUAGE, formatting=request.formatting)
             elif not has_words(protected.text):
-                results[target] = Translation(request.text, target, NOTHING_TO_TRANSLATE)
+                results[target] = Translation(request.text, target, NOTHING_TO_TRANSLATE, formatting=request.formatting)
             else:
                 todo.append(target)
         if not todo:
@@ -115,7 +123,9 @@ class Translator:
                     log.error(
                         "translation to %s failed unexpectedly: %s", target, future.exception().__class__.__name__
                     )
-                results[target] = Translation(request.text, target, FAILED, reason=reason)
+                results[target] = Translation(
+                    request.text, target, FAILED, reason=reason, formatting=request.formatting
+                )
         return self._from(request, results)
 
     @staticmethod
@@ -130,54 +140,85 @@ class Translator:
             raise  # the task's own limit: it runs again, nothing is published (workers/app.py)
         except Exception as exc:  # noqa: BLE001 - a failed target is marked, never raised: the others still go out
             log.error("translation to %s failed unexpectedly: %s", target, exc.__class__.__name__)
-            return Translation(request.text, target, FAILED, reason="failed unexpectedly")
+            return Translation(
+                request.text, target, FAILED, reason="failed unexpectedly", formatting=request.formatting
+            )
 
     def _one(self, protected: Protected, request: Request, target: str, deadline: float) -> Translation:
         digest = None
+        # A formatted text is asked for and cached as HTML (core.formatting.to_html): a
+        # translator that keeps tags keeps the marks; the others get the plain text, and
+        # their translation crosses without formatting.
+        formatted = fmt.to_html(protected.text, protected.spans(request.formatting)) if request.formatting else ""
         if self.cache and request.cache_days > 0:
-            digest = cache_digest(request.text, request.source, target, request.providers, request.glossary)
+            digest = cache_digest(
+                formatted or request.text, request.source, target, request.providers, request.glossary
+            )
             hit = self.cache.get(digest)
             if hit:
-                return Translation(hit[0], target, TRANSLATED, provider=hit[1], cached=True)
+                text, spans = fmt.from_html(hit[0]) if formatted else (hit[0], ())
+                return Translation(text, target, TRANSLATED, provider=hit[1], cached=True, formatting=spans)
         reasons: list[str] = []
         for name in request.providers:
             provider = self.providers.get(name)
             if provider is None:
                 reasons.append(f"{name}: {self.unavailable.get(name, 'not configured')}")
                 continue
-            done = self._with_provider(provider, protected, request.source, target, deadline, reasons)
+            as_html = bool(formatted) and getattr(provider, "html", False) and len(formatted) <= provider.max_chars
+            payload = formatted if as_html else protected.text
+            done = self._with_provider(provider, payload, request.source, target, deadline, reasons, as_html)
             if done is not None:
-                text = protected.restore(done)
+                if as_html:
+                    text, spans = protected.restore_formatted(*fmt.from_html(done))
+                else:
+                    text, spans = protected.restore(done), ()
                 if digest and self.cache:
-                    self.cache.put(digest, text, name, request.cache_days)
-                return Translation(text, target, TRANSLATED, provider=name)
+                    self.cache.put(digest, fmt.to_html(text, spans) if formatted else text, name, request.cache_days)
+                return Translation(text, target, TRANSLATED, provider=name, formatting=spans)
             if self.clock() >= deadline:
                 break
-        return Translation(request.text, target, FAILED, reason="; ".join(reasons) or "no translator allowed")
+        return Translation(
+            request.text,
+            target,
+            FAILED,
+            reason="; ".join(reasons) or "no translator allowed",
+            formatting=request.formatting,
+        )
 
     def _lookup_timeout(self, deadline: float) -> float:
         return min(3.0, max(deadline - self.clock(), 0.1))
 
     def _with_provider(
-        self, provider: Provider, protected: Protected, source: str, target: str, deadline: float, reasons: list[str]
+        self,
+        provider: Provider,
+        text: str,
+        source: str,
+        target: str,
+        deadline: float,
+        reasons: list[str],
+        as_html: bool = False,
     ) -> str | None:
-        """The translated (still protected) text, or None after the attempts allowed."""
+        """The translated (still protected) text, or None after the attempts allowed.
+        ``as_html``: ``text`` is HTML, sent whole (it fits the provider's limit)."""
         # Each lookup may ask the server (its language list): each gets only the time left then.
         source_code = provider.code_for(source, timeout=self._lookup_timeout(deadline))
         target_code = provider.code_for(target, timeout=self._lookup_timeout(deadline))
         if not source_code or not target_code:
             reasons.append(f"{provider.name}: cannot translate {source}→{target}")
             return None
-        pieces = chunks(protected.text, provider.max_chars)
+        pieces = [text] if as_html else chunks(text, provider.max_chars)
         for attempt in range(self.attempts):
             remaining = deadline - self.clock()
             if remaining <= 0.1:
                 reasons.append(f"{provider.name}: out of time")
                 return None
             try:
-                translated = provider.translate(
-                    pieces, source_code, target_code, timeout=min(self.call_timeout, remaining)
-                )
+                timeout = min(self.call_timeout, remaining)
+                if as_html:  # only a provider with ``html`` set takes the argument (providers.Provider)
+                    translate_html: Callable[..., list[str]] = provider.translate
+                    translated = translate_html(pieces, source_code, target_code, timeout=timeout, html=True)
+                else:
+                    translated = provider.translate(pieces, source_code, target_code, timeout=timeout)
                 return rejoin(translated, pieces)
             except TranslationFailed as exc:
                 log.warning(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from core import formatting as fmt
 from core.links import LinksConfig
 from core.models import OutboundPost
 from core.phrases import not_translated_note
@@ -26,14 +27,14 @@ def translated(
         return list(drafts.posts)
     texts = [post.text for post in drafts.posts]
     titles = [_title(post) for post in drafts.posts]
-    translations = _translations(drafts, config, translator, texts)
+    translations = _translations(drafts, config, translator, texts, [post.formatting for post in drafts.posts])
     title_translations = _translations(drafts, config, translator, titles)
     posts = []
     for post, title in zip(drafts.posts, titles, strict=True):
-        translation = translations.get((post.text, post.link_id, post.language))
+        translation = translations.get((post.text, post.formatting, post.link_id, post.language))
         changes: dict = {}
         if title:
-            done = title_translations.get((title, post.link_id, post.language))
+            done = title_translations.get((title, (), post.link_id, post.language))
             if done is not None and done.status == TRANSLATED:
                 changes["announcement"] = _with_title(post.announcement or {}, done.text)
         if translation is None:
@@ -41,6 +42,7 @@ def translated(
             continue
         outcome.counts[f"translation.{translation.status}"] += 1
         changes["text"] = translation.text
+        changes["formatting"] = translation.formatting
         if translation.status == TRANSLATED and config.known_link(post.link_id).policy.show_original:
             changes.update(
                 original=post.text,
@@ -54,26 +56,32 @@ def translated(
 
 
 def _translations(
-    drafts: Drafts, config: LinksConfig, translator: Translator, texts: list[str]
-) -> dict[tuple[str, str, str], Translation]:
-    """(text, link id, target language) -> its translation, for the text of each draft in
-    ``texts`` ("" for none): one request per text and settings, for every language they reach."""
+    drafts: Drafts,
+    config: LinksConfig,
+    translator: Translator,
+    texts: list[str],
+    formatting: list[fmt.Spans] | None = None,
+) -> dict[tuple[str, fmt.Spans, str, str], Translation]:
+    """(text, its formatting, link id, target language) -> its translation, for the text of
+    each draft in ``texts`` ("" for none) with its ``formatting`` (none if not given): one
+    request per text and settings, for every language they reach."""
     groups: dict[tuple, tuple[set[str], set[str]]] = {}
-    for post, text in zip(drafts.posts, texts, strict=True):
+    for i, (post, text) in enumerate(zip(drafts.posts, texts, strict=True)):
         if not text:
             continue
         link = config.known_link(post.link_id)
-        key = (text, link.policy.translation, config.glossary(link), link.policy.translation_cache_days)
+        spans = formatting[i] if formatting else ()
+        key = (text, spans, link.policy.translation, config.glossary(link), link.policy.translation_cache_days)
         links, targets = groups.setdefault(key, (set(), set()))
         links.add(post.link_id)
         targets.add(post.language)
-    translations: dict[tuple[str, str, str], Translation] = {}
-    for (text, providers, glossary, cache_days), (links, targets) in groups.items():
-        request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days)
+    translations: dict[tuple[str, fmt.Spans, str, str], Translation] = {}
+    for (text, spans, providers, glossary, cache_days), (links, targets) in groups.items():
+        request = Request(text, drafts.source_language, frozenset(targets), providers, glossary, cache_days, spans)
         done = translator.translate(request)
         for link_id in links:
             for target, result in done.items():
-                translations[(text, link_id, target)] = result
+                translations[(text, spans, link_id, target)] = result
     return translations
 
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
+from core import formatting as fmt
 from core.text import split_text
 
 _KEEP_AS_IS = re.compile(
@@ -32,6 +33,35 @@ class Protected:
 
     text: str
     kept: tuple[str, ...]
+    # Where each kept part was in the original: (start, end) in order (formatted texts only).
+    places: tuple[tuple[int, int], ...] = ()
+
+    def spans(self, spans: Sequence[fmt.Span]) -> fmt.Spans:
+        """The original's formatting moved onto the protected text."""
+        edits = [(start, end, f"⟦{i}⟧") for i, (start, end) in enumerate(self.places)]
+        return fmt.edit(self.text_before(), edits, spans)[1]
+
+    def text_before(self) -> str:
+        """The original text (the kept parts put back where they were)."""
+        out, at = [], 0
+        for match in _PLACEHOLDER.finditer(self.text):
+            out += [self.text[at : match.start()], self.kept[int(match.group(1))]]
+            at = match.end()
+        return "".join(out) + self.text[at:]
+
+    def restore_formatted(self, translated: str, spans: Sequence[fmt.Span]) -> tuple[str, fmt.Spans]:
+        """:meth:`restore` for a translated text with formatting: the spans follow."""
+        seen: set[int] = set()
+        edits = []
+        for match in _PLACEHOLDER.finditer(translated):
+            index = int(match.group(1))
+            if index < len(self.kept):
+                seen.add(index)
+                edits.append((match.start(), match.end(), self.kept[index]))
+        lost = [part for i, part in enumerate(self.kept) if i not in seen]
+        if lost:
+            edits.append((len(translated), len(translated), " " + " ".join(lost)))
+        return fmt.edit(translated, edits, spans)
 
     def restore(self, translated: str) -> str:
         """Put the kept parts back. A placeholder a translator lost is added at
@@ -50,14 +80,36 @@ class Protected:
         return f"{restored} {' '.join(lost)}" if lost else restored
 
 
-def protect(text: str, glossary: Iterable[str] = ()) -> Protected:
-    """Swap glossary terms (whole words, any case) and links, mentions and
-    code for placeholders. Longer terms win over shorter ones inside them."""
+def protect_formatted(text: str, spans: Sequence[fmt.Span], glossary: Iterable[str] = ()) -> Protected:
+    """:func:`protect` for a text with formatting sent as HTML: code is kept whole as
+    well, and so is every ``<``, ``>`` and ``&`` (LibreTranslate unescapes what it
+    returns, so a literal ``<b>`` would come back as a tag)."""
+    places = [(m.start(), m.end()) for m in _pattern(glossary).finditer(text)]
+    places += [(s.start, s.end) for s in spans if s.kind in fmt.VERBATIM]
+    places += [(i, i + 1) for i, char in enumerate(text) if char in "<>&"]
+    chosen: list[tuple[int, int]] = []
+    for start, end in sorted(places, key=lambda p: (p[0], -p[1])):
+        if chosen and start < chosen[-1][1]:
+            continue  # inside a part already kept
+        chosen.append((start, end))
+    kept = tuple(text[start:end] for start, end in chosen)
+    edits = [(start, end, f"⟦{i}⟧") for i, (start, end) in enumerate(chosen)]
+    protected_text = fmt.edit(text, edits, ())[0]
+    return Protected(protected_text, kept, tuple(chosen))
+
+
+def _pattern(glossary: Iterable[str]) -> re.Pattern:
     terms = sorted({t.strip() for t in glossary if t and t.strip()}, key=len, reverse=True)
     patterns = [_KEEP_AS_IS.pattern]
     if terms:
         patterns.insert(0, r"(?<!\w)(?:" + "|".join(re.escape(t) for t in terms) + r")(?!\w)")
-    combined = re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+    return re.compile("|".join(f"(?:{p})" for p in patterns), re.IGNORECASE)
+
+
+def protect(text: str, glossary: Iterable[str] = ()) -> Protected:
+    """Swap glossary terms (whole words, any case) and links, mentions and
+    code for placeholders. Longer terms win over shorter ones inside them."""
+    combined = _pattern(glossary)
     kept: list[str] = []
 
     def swap(match: re.Match) -> str:
