@@ -180,8 +180,11 @@ class TelegramState:
         reply_to_message_id: int | None = None,
         chat_type: str | None = None,
         title: str | None = None,
+        entities: list[dict] | None = None,
     ) -> dict:
         """A member writes ``text`` in the chat; returns the Message the bot will receive.
+        ``entities``: the formatting the member's client sent (Bot API MessageEntity
+        objects, UTF-16 offsets), besides the bot_command entity Telegram adds itself.
 
         ``chat_type`` defaults to "private" for a positive chat id (which must then be
         the member's own id) and "supergroup" otherwise. Writing in private lets the
@@ -204,8 +207,10 @@ class TelegramState:
             "date": int(time.time()),
             "text": text,
         }
-        if entities := command_entities(text):
-            message["entities"] = entities
+        if all_entities := sorted(
+            [*command_entities(text), *(entities or ())], key=lambda e: (e["offset"], -e["length"])
+        ):
+            message["entities"] = all_entities
         if reply_to_message_id is not None:
             replied = chat.messages.get(int(reply_to_message_id))
             if replied is None or replied.deleted:
