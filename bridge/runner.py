@@ -22,7 +22,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type
 from core.backoff import Backoff, log_retry
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
-from .media.files import media_dir
+from .media.files import media_dir, remove_stale
 from .media.scrub import scrub
 from .media.source import MediaSource
 from core.storage.keys import Keys
@@ -197,6 +197,9 @@ async def run(
         # from the source platform's (bridge/media); every fetched file loses its image
         # metadata (GPS, camera serial, …) before it is uploaded, under every policy.
         media = MediaSource(media_dir(settings.media_dir), scrub=scrub)
+        stale = remove_stale(media.directory)  # left by a process killed mid-crossing
+        if stale:
+            log.info("removed %d file(s) left in the media directory by a stopped process", stale)
         factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
         # What is loaded by now (the client libraries' types, the config) lives as long

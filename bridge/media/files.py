@@ -52,6 +52,29 @@ def media_dir(configured: str | os.PathLike | None = None) -> Path:
     return directory
 
 
+# A file in flight is uploaded within minutes (the Discord sender bounds a post with files to
+# 15 minutes); one older than this was left by a process that died (SIGKILL, power loss).
+STALE_AFTER = 2 * 3600.0
+
+
+def remove_stale(directory: Path, older_than: float = STALE_AFTER) -> int:
+    """Remove the spooled files of processes that died before discarding them (a member's
+    file must not outlive its crossing); how many. Files of a live process sharing the
+    directory (a standby `twinbridge run`) are younger and stay."""
+    import time
+
+    cutoff = time.time() - older_than
+    removed = 0
+    for entry in directory.iterdir():
+        try:
+            if entry.is_file() and entry.name[:2] in ("m-", "s-") and entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except FileNotFoundError:
+            continue
+    return removed
+
+
 async def spool(chunks: AsyncIterator[bytes], limit: int, directory: Path) -> tuple[Path, int]:
     """Write ``chunks`` to a new private file in ``directory``; its path and size.
     Past ``limit`` bytes the file is removed and MediaTooLarge raised (a source that
