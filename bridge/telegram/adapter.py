@@ -31,6 +31,7 @@ from core.settings import Settings
 from core.stats import Stats
 from .command_router import build_commands_router, register_commands
 from .handlers import build_errors_router, build_router
+from .media_fetching import TelegramFetcher
 from .polling import Poller
 from .sender import TelegramSender
 from . import responses  # noqa: F401 - keeps the Bot API response models cached (see there)
@@ -104,6 +105,9 @@ class TelegramAdapter:
         log.info("telegram adapter connected as @%s (id %s) via %s", me.username, me.id, url)
 
         self._stats = Stats(self._redis, self._keys)
+        if self._media is not None:
+            # Other platforms' senders fetch Telegram members' files through this bot.
+            self._media.register(self.platform, TelegramFetcher(bot))
         self._dispatcher = self._build_dispatcher(me.username, self._stats)
         # Each batch stored before the next getUpdates confirms it, each chat's updates
         # in the order members wrote, the chats side by side (polling.py says why).
@@ -114,7 +118,7 @@ class TelegramAdapter:
         self._consumer = OutboxConsumer(
             self._redis,
             self._keys,
-            TelegramSender(bot, stats=self._stats),
+            TelegramSender(bot, stats=self._stats, media=self._media),
             limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
             limits_for=telegram_limits,
         )
@@ -170,6 +174,8 @@ class TelegramAdapter:
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
         await self._stop_polling()  # the dispatcher's shutdown flushes the counters
         await self._stop_consumer()
+        if self._media is not None:
+            self._media.unregister(self.platform)
         if self._bot is not None:
             await self._bot.session.close()
             self._bot = None

@@ -88,7 +88,7 @@ class TelegramAnnouncements:
         except DeliveryError:
             # Retried whole: take back what is shown so the retry shows it once.
             if ids:
-                await self._sender._delete_quietly(chat_id, ids)
+                await self._sender.delete_quietly(chat_id, ids)
             raise
         if view.pin:  # the notice is shown now: a pin that fails must not fail the post (shown twice)
             try:

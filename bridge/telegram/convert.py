@@ -132,28 +132,80 @@ def skip_reason(message: Message) -> str | None:
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
+    """What the message carries, each kind as itself (issue 15): the destination sends a
+    photo as a photo, a GIF as an animation, a voice message as voice. A message carries
+    at most one of them on Telegram; the tuple keeps the model's shape (a Discord message
+    has several, an album aggregated at ingress too)."""
+    spoiler = bool(message.has_media_spoiler)
     found: list[Attachment] = []
     if message.photo:
         largest = max(message.photo, key=lambda size: (size.width * size.height, size.file_size or 0))
-        found.append(Attachment("photo", largest.file_id, size=largest.file_size, mime_type="image/jpeg"))
-    # An animation also carries a `document` copy of itself; take it once, as a video.
+        found.append(
+            Attachment(
+                "photo",
+                largest.file_id,
+                size=largest.file_size,
+                mime_type="image/jpeg",  # Telegram re-encodes every photo as JPEG
+                width=largest.width,
+                height=largest.height,
+                spoiler=spoiler,
+            )
+        )
+    # An animation also carries a `document` copy of itself: take the animation only.
     if message.animation:
         a = message.animation
-        found.append(Attachment("video", a.file_id, a.file_name, a.mime_type, a.file_size))
+        found.append(
+            Attachment(
+                "animation",
+                a.file_id,
+                a.file_name,
+                a.mime_type,
+                a.file_size,
+                width=a.width,
+                height=a.height,
+                duration=a.duration,
+                spoiler=spoiler,
+            )
+        )
     elif message.document:
         d = message.document
         found.append(Attachment("document", d.file_id, d.file_name, d.mime_type, d.file_size))
     if message.video:
         v = message.video
-        found.append(Attachment("video", v.file_id, v.file_name, v.mime_type, v.file_size))
+        found.append(
+            Attachment(
+                "video",
+                v.file_id,
+                v.file_name,
+                v.mime_type,
+                v.file_size,
+                width=v.width,
+                height=v.height,
+                duration=v.duration,
+                spoiler=spoiler,
+            )
+        )
     if message.video_note:
         n = message.video_note
-        found.append(Attachment("video", n.file_id, None, "video/mp4", n.file_size))
+        # A round video: square, `length` pixels a side, always MP4.
+        found.append(
+            Attachment(
+                "video_note",
+                n.file_id,
+                None,
+                "video/mp4",
+                n.file_size,
+                width=n.length,
+                height=n.length,
+                duration=n.duration,
+            )
+        )
     if message.voice:
-        found.append(Attachment("voice", message.voice.file_id, None, message.voice.mime_type, message.voice.file_size))
+        v = message.voice
+        found.append(Attachment("voice", v.file_id, None, v.mime_type or "audio/ogg", v.file_size, duration=v.duration))
     if message.audio:
         a = message.audio
-        found.append(Attachment("audio", a.file_id, a.file_name, a.mime_type, a.file_size))
+        found.append(Attachment("audio", a.file_id, a.file_name, a.mime_type, a.file_size, duration=a.duration))
     return tuple(found)
 
 

@@ -22,11 +22,13 @@ from aiogram.methods import DeleteMessage, DeleteMessages, EditMessageText, Send
 from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, ReplyParameters
 
 from ..adapter import BeforePost, DeliveryError
+from ..media.source import MediaSource
 from core.intents import DeliveryIntent
 from core.models import ChatRef, OutboundPost
 from core.stats import Stats
 from .announcing import TelegramAnnouncements
 from .errors import NO_PREVIEW, delivery_error, says as _says, target_chat as _chat_id
+from .media_sending import MediaSending, sendable
 from .render import TEXT_LIMIT, render_parts, split_text
 
 log = logging.getLogger(__name__)
@@ -38,26 +40,41 @@ REQUEST_TIMEOUT = 20  # seconds; a hung request must not hold the outbox for aio
 class TelegramSender:
     platform = "telegram"
 
-    def __init__(self, bot: Bot, *, request_timeout: int = REQUEST_TIMEOUT, stats: Stats | None = None):
+    def __init__(
+        self,
+        bot: Bot,
+        *,
+        request_timeout: int = REQUEST_TIMEOUT,
+        stats: Stats | None = None,
+        media: MediaSource | None = None,
+    ):
         self._bot = bot
         self._timeout = request_timeout
         self._stats = stats
         self._announcements = TelegramAnnouncements(self)
+        # Files of other platforms' members, fetched through their adapters (None: shown as markers).
+        self._media = media
+        self._files = MediaSending(self, media) if media is not None else None
 
     async def count(self, name: str) -> None:
         """Count what went differently than asked without failing the post (a pin refused)."""
         if self._stats is not None:
             self._stats.incr_soon(name)
 
-    async def _call(self, method: TelegramMethod[Any], action: str) -> Any:
+    async def call(self, method: TelegramMethod[Any], action: str, *, timeout: int | None = None) -> Any:
+        """One Bot API call; a bad request is raised as is (the caller decides what it
+        means), every other failure as a DeliveryError."""
+        return await self._call(method, action, timeout)
+
+    async def _call(self, method: TelegramMethod[Any], action: str, timeout: int | None = None) -> Any:
         try:
-            return await self._bot(method, request_timeout=self._timeout)
+            return await self._bot(method, request_timeout=timeout or self._timeout)
         except TelegramBadRequest:
             raise  # callers decide which bad requests mean success
         except (TimeoutError, AiogramError, aiohttp.ClientError) as exc:
             raise delivery_error(exc, action) from exc
 
-    async def _send_part(self, chat_id: int | str, text: str, reply_to: str | None) -> str:
+    async def send_text(self, chat_id: int | str, text: str, reply_to: str | None) -> str:
         reply = None
         if reply_to is not None and str(reply_to).isdigit():
             reply = ReplyParameters(message_id=int(reply_to), allow_sending_without_reply=True)
@@ -80,18 +97,20 @@ class TelegramSender:
         if post.announcement:
             return await self._announcements.send(post, before_post)
         chat_id = _chat_id(post)
+        if self._files is not None and sendable(post, self._media):
+            return await self._files.send(post, chat_id, reply_to, before_post)
         ids: list[str] = []
         parts = render_parts(post)
         if before_post is not None:
             await before_post(parts)
         try:
             for index, part in enumerate(parts):
-                ids.append(await self._send_part(chat_id, part, reply_to if index == 0 else None))
+                ids.append(await self.send_text(chat_id, part, reply_to if index == 0 else None))
         except DeliveryError:
             # The whole post is retried; take back the parts already shown so the
             # retry does not show them twice.
             if ids:
-                await self._delete_quietly(chat_id, ids)
+                await self.delete_quietly(chat_id, ids)
             raise
         log.debug("sent %d part(s) to telegram chat %s", len(ids), chat_id)
         return ids
@@ -105,28 +124,43 @@ class TelegramSender:
         if post.announcement:
             return await self._announcements.edit(post, message_ids)
         chat_id = _chat_id(post)
-        parts = render_parts(post)
+        if self._files is not None and sendable(post, self._media):
+            return await self._files.edit(post, chat_id, message_ids)
+        return await self.edit_texts(chat_id, render_parts(post), message_ids)
+
+    async def edit_texts(self, chat_id: int | str, parts: list[str], message_ids: list[str]) -> list[str]:
+        """Show ``parts`` in the text messages ``message_ids``: edited in place, the
+        missing ones sent, the surplus deleted; the ids now showing them. A message that
+        has no text (a file) is left as it is and keeps its place."""
         showing: list[str] = []
-        for part, message_id in zip(parts, message_ids, strict=False):
+        remaining = list(parts)
+        texts: list[str] = []
+        for message_id in message_ids:
+            if not remaining:
+                texts.append(message_id)  # surplus, deleted below
+                continue
             method = EditMessageText(
                 chat_id=chat_id,
                 message_id=int(message_id),
-                text=part,
+                text=remaining[0],
                 parse_mode=ParseMode.HTML,
                 link_preview_options=NO_PREVIEW,
             )
             try:
                 await self._call(method, "editMessageText")
             except TelegramBadRequest as exc:
+                if _says(exc, "there is no text in the message to edit"):
+                    showing.append(message_id)  # a file without a caption (a video note)
+                    continue
                 if not _says(exc, "message is not modified"):
                     raise delivery_error(exc, "editMessageText") from exc
+            remaining.pop(0)
             showing.append(message_id)
         # The new text needs more or fewer messages than the old one did.
-        for part in parts[len(message_ids) :]:
-            showing.append(await self._send_part(chat_id, part, None))
-        surplus = message_ids[len(parts) :]
-        if surplus:
-            await self._delete_ids(chat_id, surplus)
+        for part in remaining:
+            showing.append(await self.send_text(chat_id, part, None))
+        if texts:
+            await self._delete_ids(chat_id, texts)
         return showing
 
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
@@ -156,7 +190,7 @@ class TelegramSender:
         except TelegramBadRequest as exc:
             raise delivery_error(exc, "deleteMessages") from exc
 
-    async def _delete_quietly(self, chat_id: int | str, message_ids: list[str]) -> None:
+    async def delete_quietly(self, chat_id: int | str, message_ids: list[str]) -> None:
         try:
             await self._delete_ids(chat_id, message_ids)
         except DeliveryError as exc:

@@ -1,22 +1,21 @@
 """The Bot API methods the bridge calls, checked as Telegram checks them: getMe, the
 webhook pair, getUpdates (see :mod:`sandbox.telegram.updates`), the command menus,
 sendMessage (HTML entities, 4096 UTF-16 units, replies, inline keyboards),
-sendDocument (a multipart upload, ``attach://`` or a file_id sent before; caption up to
-1024 after entity parsing, replies, inline keyboards), editMessageText /
+editMessageText /
 editMessageReplyMarkup ("message is not modified", others' or missing messages),
 pinChatMessage / unpinChatMessage (the bot's right to pin, see ``deny_pin``),
 answerCallbackQuery (once per query), deleteMessage and deleteMessages.
 
+Files (sendDocument, sendPhoto …, sendMediaGroup, editMessageCaption, getFile and
+downloads) live in :mod:`sandbox.telegram.media`.
+
 Not modelled: the "pinned_message" service message a pin leaves in a group, thumbnails,
-documents by URL, file downloads (getFile)."""
+files by URL."""
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import json
-import mimetypes
-import secrets
 import time
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -24,12 +23,8 @@ from typing import Any
 from sandbox.telegram.formatting import parse_html, strip_text, utf16_len
 from sandbox.telegram.keyboards import inline_keyboard
 from sandbox.telegram.protocol import (
-    CAPTION_LIMIT,
     QUERY_INVALID,
     TEXT_LIMIT,
-    UPLOAD_LIMIT,
-    ApiError,
-    UploadedFile,
     bad_request,
     not_modified,
 )
@@ -57,7 +52,6 @@ class BotMethods:
             "getmycommands": self._get_my_commands,
             "deletemycommands": self._delete_my_commands,
             "sendmessage": self._send_message,
-            "senddocument": self._send_document,
             "pinchatmessage": self._pin_chat_message,
             "unpinchatmessage": self._unpin_chat_message,
             "editmessagetext": self._edit_message_text,
@@ -228,76 +222,6 @@ class BotMethods:
                 raise bad_request("message to be replied not found")
             return None
         return replied
-
-    def _input_file(self, params: dict, name: str) -> tuple[dict[str, Any], bytes]:
-        """(the Document object, its bytes) for the file a method's ``name`` parameter
-        gives: an upload (the part itself, or ``attach://<part>``) or a known file_id."""
-        value = params.get(name)
-        if isinstance(value, str) and value.startswith("attach://"):
-            value = params.get(value[len("attach://") :])
-            if not isinstance(value, UploadedFile):
-                raise bad_request(f'can\'t find attached file "{params[name][len("attach://") :]}"')
-        if isinstance(value, UploadedFile):
-            if not value.data:
-                raise bad_request("file must be non-empty")
-            if len(value.data) > UPLOAD_LIMIT:
-                raise ApiError(413, "Request Entity Too Large")
-            file_id = "BQACAgIAAxkBAA" + secrets.token_urlsafe(24)
-            document = {
-                "file_id": file_id,
-                "file_unique_id": "AgAD" + hashlib.sha256(value.data).hexdigest()[:12],
-                "file_name": value.filename,
-                "mime_type": mimetypes.guess_type(value.filename)[0] or "application/octet-stream",
-                "file_size": len(value.data),
-            }
-            self._state.files[file_id] = {"document": document, "data": value.data}
-            return dict(document), value.data
-        if isinstance(value, str) and value in self._state.files:
-            known = self._state.files[value]
-            return dict(known["document"]), known["data"]
-        if value in (None, ""):
-            raise bad_request(f"there is no {name} in the request")
-        raise bad_request("wrong file identifier/HTTP URL specified")
-
-    @staticmethod
-    def _parse_caption(params: dict) -> tuple[str, list[dict[str, Any]]]:
-        source = params.get("caption")
-        if not isinstance(source, str) or not source:
-            return "", []
-        if str(params.get("parse_mode") or "").lower() == "html":
-            text, entities = parse_html(source)
-        else:
-            text, entities = source, list(params.get("caption_entities") or [])
-        text, entities = strip_text(text, entities)
-        if utf16_len(text) > CAPTION_LIMIT:
-            raise bad_request("message caption is too long")
-        return text, entities
-
-    async def _send_document(self, params: dict) -> dict:
-        state = self._state
-        chat = state.chat_for_bot(params)
-        caption, entities = self._parse_caption(params)
-        markup = inline_keyboard(params.get("reply_markup"))
-        replied = self._replied(chat, params)
-        document, data = self._input_file(params, "document")
-        message: dict[str, Any] = {
-            "message_id": chat.take_id(),
-            "from": dict(state.bot_user),
-            "chat": dict(chat.chat),
-            "date": int(time.time()),
-            "document": document,
-        }
-        if caption:
-            message["caption"] = caption
-        if entities:
-            message["caption_entities"] = entities
-        if replied is not None:
-            message["reply_to_message"] = dict(replied.message)
-        if markup is not None:
-            message["reply_markup"] = markup
-        state.store(chat, message)
-        state.record_document(params, chat, message, data)
-        return message
 
     async def _pin_chat_message(self, params: dict) -> bool:
         chat = self._state.chat_for_bot(params)

@@ -40,6 +40,10 @@ _INT_FIELDS = frozenset(
         "from_chat_id",
         "user_id",
         "cache_time",
+        "width",
+        "height",
+        "duration",
+        "length",
     }
 )
 _BOOL_FIELDS = frozenset(
@@ -52,6 +56,8 @@ _BOOL_FIELDS = frozenset(
         "allow_paid_broadcast",
         "show_alert",
         "disable_content_type_detection",
+        "has_spoiler",
+        "supports_streaming",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -65,6 +71,7 @@ _JSON_FIELDS = frozenset(
         "entities",
         "message_ids",
         "caption_entities",
+        "media",
     }
 )
 

@@ -14,8 +14,9 @@ from typing import Any
 from aiohttp import web
 
 from sandbox.parts import Part
+from sandbox.telegram.media import MediaStore
 from sandbox.telegram.methods import BotMethods
-from sandbox.telegram.protocol import ERROR_DESCRIPTIONS, ApiError, read_params
+from sandbox.telegram.protocol import ERROR_DESCRIPTIONS, UPLOAD_LIMIT, ApiError, read_params
 from sandbox.telegram.ratelimits import LIMITED_METHODS, SendLimits
 from sandbox.telegram.state import RECEIVED_AT, TelegramState
 from sandbox.telegram.updates import Updates
@@ -59,6 +60,11 @@ class TelegramStandIn:
     private_messages = Part("state")
     callback_answers = Part("state")
     transcript = Part("state")
+    # Files both ways (media.py): uploads, getFile, downloads, members' photos and albums.
+    inject_media = Part("media")
+    inject_album = Part("media")
+    inject_caption_edit = Part("media")
+    uploads = Part("media")
     # Updates and long polling (updates.py).
     pending_updates = Part("updates")
     # The Bot API methods (methods.py).
@@ -85,8 +91,9 @@ class TelegramStandIn:
         self.updates = Updates()
         self.state = TelegramState(bot_user, self.updates, receipts=receipts)
         self.methods = BotMethods(self.state, self.updates)
+        self.media = MediaStore(self.state, self.updates)
         self.limits = SendLimits()
-        self._method_table = self.methods.table()
+        self._method_table = {**self.methods.table(), **self.media.table()}
         self._faults: dict[str, list[ApiError]] = {}
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
@@ -94,8 +101,11 @@ class TelegramStandIn:
 
     # -- lifecycle ----------------------------------------------------------------
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        app = web.Application()
+        # Bodies up to twice the upload limit are read, so that an upload over it is
+        # answered as Telegram does (413 in the Bot API's JSON), not by aiohttp.
+        app = web.Application(client_max_size=2 * UPLOAD_LIMIT)
         app.router.add_route("*", "/bot{token}/{method}", self._handle)
+        app.router.add_get("/file/bot{token}/{path:.+}", self._download)
         # access_log=None: the access log would print request paths, and the path holds the token.
         self._runner = web.AppRunner(app, access_log=None, handle_signals=False, shutdown_timeout=1.0)
         await self._runner.setup()
@@ -137,6 +147,11 @@ class TelegramStandIn:
             self._faults.setdefault(method.lower(), []).append(ApiError(status, text, retry_after=retry_after))
 
     # -- HTTP ----------------------------------------------------------------------
+    async def _download(self, request: web.Request) -> web.StreamResponse:
+        if request.match_info["token"] != self.token:
+            return web.json_response({"ok": False, "error_code": 401, "description": "Unauthorized"}, status=401)
+        return await self.media.download(request)
+
     async def _handle(self, request: web.Request) -> web.Response:
         if self.state.receipts:
             RECEIVED_AT.set(time.perf_counter())

@@ -77,7 +77,7 @@ def test_photo_with_caption_takes_the_largest_size():
     event = convert("photo_caption")
     assert event.text == "The twinning stone in the park"
     assert event.attachments == (
-        Attachment("photo", "AgACAgQAAxkBAAIBK2XlargeAAA", size=98211, mime_type="image/jpeg"),
+        Attachment("photo", "AgACAgQAAxkBAAIBK2XlargeAAA", size=98211, mime_type="image/jpeg", width=1280, height=960),
     )
 
 
@@ -88,7 +88,51 @@ def test_document_and_voice_become_attachments():
         ("document", "programme.pdf", "application/pdf")
     ]
     voice = convert("voice")
-    assert [a.kind for a in voice.attachments] == ["voice"]
+    assert voice.attachments == (Attachment("voice", "AwACAgQAAxkBAAIBM2Xvoice", None, "audio/ogg", 12345, duration=4),)
+
+
+def test_an_animation_is_one_animation_not_its_document_copy():
+    event = convert("animation")
+    assert event.text == "Our float this year"
+    assert event.attachments == (
+        Attachment(
+            "animation",
+            "CgACAgQAAxkBAAIBPGXanim",
+            "dance.gif.mp4",
+            "video/mp4",
+            184320,
+            width=480,
+            height=270,
+            duration=3,
+        ),
+    )
+
+
+def test_every_media_kind_keeps_its_kind_size_and_spoiler():
+    video = convert("video").attachments
+    assert video == (
+        Attachment(
+            "video",
+            "BAACAgQAAxkBAAIBPWXvideo",
+            "parade.mp4",
+            "video/mp4",
+            2345678,
+            width=1280,
+            height=720,
+            duration=12,
+            spoiler=True,
+        ),
+    )
+    note = convert("video_note").attachments
+    assert note == (
+        Attachment(
+            "video_note", "DQACAgQAAxkBAAIBPmXnote", None, "video/mp4", 456789, width=384, height=384, duration=8
+        ),
+    )
+    audio = convert("audio").attachments
+    assert audio == (
+        Attachment("audio", "CQACAgQAAxkBAAIBP2Xaudio", "anthem.mp3", "audio/mpeg", 2960000, duration=185),
+    )
 
 
 def test_sticker_becomes_text_with_its_emoji():
