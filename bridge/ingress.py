@@ -81,6 +81,11 @@ class Ingress:
             return DEDUP_TTL
         return max(1, min(DEDUP_TTL, self._retention_days(chat) * DAY))
 
+    def marker_ttl(self, chat: ChatRef) -> int:
+        """How long what an adapter keeps about one of ``chat``'s events may live (its
+        links' retention, at most a week): Telegram albums' records use it too."""
+        return self._ttl(chat)
+
     def _chat_lock(self, chat_key: str) -> asyncio.Lock:
         # Taken without an await when free, so calls keep the order they were made in;
         # a lock nobody holds or waits for is dropped (weak values).

@@ -98,6 +98,16 @@ class IdMap:
         platform, chat_id, message_id = source_key.split(":", 2)
         return link_id, MessageRef(platform, chat_id, message_id)
 
+    async def album_of(self, message: MessageRef) -> MessageRef:
+        """The message whose copies show ``message``: for a part of a Telegram album (relayed
+        as one post under its first part, bridge/telegram/albums.py) that first part; else
+        the message itself."""
+        raw = await self._redis.get(self._keys.album_of(message.key))
+        if not raw:
+            return message
+        platform, chat_id, message_id = (raw.decode() if isinstance(raw, bytes) else raw).split(":", 2)
+        return MessageRef(platform, chat_id, message_id)
+
     async def reply_target(self, link_id: str, replied: MessageRef, destination: ChatRef) -> str | None:
         """Which message in ``destination`` a reply to ``replied`` should point at.
 
@@ -106,7 +116,7 @@ class IdMap:
         original lives in the destination, or the original's copy there).
         """
         origin = await self.origin(replied)
-        original = origin[1] if origin and origin[0] == link_id else replied
+        original = origin[1] if origin and origin[0] == link_id else await self.album_of(replied)
         if original.chat == destination:
             return original.message_id
         copies = await self.copies(link_id, original, destination)

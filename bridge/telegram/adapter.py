@@ -30,6 +30,7 @@ from core.ratelimit import RateLimiter, telegram_limits
 from core.settings import Settings
 from core.stats import Stats
 from .command_router import build_commands_router, register_commands
+from .albums import AlbumCollector
 from .handlers import build_errors_router, build_router
 from .media_fetching import TelegramFetcher
 from .polling import Poller
@@ -72,6 +73,7 @@ class TelegramAdapter:
         self._consumer_task: asyncio.Task | None = None
         self._poller: Poller | None = None
         self._stats: Stats | None = None
+        self._albums: AlbumCollector | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -108,6 +110,9 @@ class TelegramAdapter:
         if self._media is not None:
             # Other platforms' senders fetch Telegram members' files through this bot.
             self._media.register(self.platform, TelegramFetcher(bot))
+        # Before the first update: an album an earlier adapter was gathering is finished first.
+        self._albums = AlbumCollector(self._redis, self._keys, self._ingress, self._stats)
+        await self._albums.start()
         self._dispatcher = self._build_dispatcher(me.username, self._stats)
         # Each batch stored before the next getUpdates confirms it, each chat's updates
         # in the order members wrote, the chats side by side (polling.py says why).
@@ -128,7 +133,7 @@ class TelegramAdapter:
         # No FSM: the bridge keeps no conversation state, and the FSM middleware costs
         # ~6 % of the adapter's CPU per update (docs/benchmarks.md, profile). The
         # handlers take the ingress from the workflow data.
-        dispatcher = Dispatcher(disable_fsm=True, ingress=self._ingress)
+        dispatcher = Dispatcher(disable_fsm=True, ingress=self._ingress, albums=self._albums)
         # Commands first: they are answered, never relayed.
         dispatcher.include_router(build_commands_router(self._config, bot_username))
         dispatcher.include_router(build_router(self._config, stats))
@@ -173,6 +178,9 @@ class TelegramAdapter:
         """Stop polling (after the update in hand), stop the outbox consumer (after the
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
         await self._stop_polling()  # the dispatcher's shutdown flushes the counters
+        if self._albums is not None:
+            await self._albums.stop()  # no part comes any more: hand over what is gathered
+            self._albums = None
         await self._stop_consumer()
         if self._media is not None:
             self._media.unregister(self.platform)

@@ -21,23 +21,30 @@ from ..ingress import Ingress
 from core.links import LinksConfig
 from core.models import EventKind
 from core.stats import Stats
+from .albums import AlbumCollector
 from .convert import event_from_message
 from .middleware import LinkedChatMiddleware, RetryOutages
 
 log = logging.getLogger(__name__)
 
 
-async def accept(ingress: Ingress, message: Message, kind: EventKind) -> None:
+async def accept(ingress: Ingress, message: Message, kind: EventKind, albums: AlbumCollector | None = None) -> None:
     """Hand the message to ingress (the poller confirms the update to Telegram only
-    after this returns). An outage is retried by the RetryOutages middleware; anything
-    else is a bug and reaches the dispatcher's error handler (build_errors_router)."""
+    after this returns), through the album collector where the adapter runs one (an
+    album's parts are kept in Redis until it is whole). An outage is retried by the
+    RetryOutages middleware; anything else is a bug and reaches the dispatcher's error
+    handler (build_errors_router)."""
     event = event_from_message(message, kind)
-    if event is not None:  # else the LinkedChatMiddleware already counted why
+    if event is None:  # the LinkedChatMiddleware already counted why
+        return
+    if albums is not None:
+        await albums.accept(message, event)
+    else:
         await ingress.accept(event)
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:
-    """The handlers take ``ingress`` from the dispatcher's workflow data."""
+    """The handlers take ``ingress`` (and ``albums``, when given) from the dispatcher's workflow data."""
     router = Router(name="twinbridge-telegram")
     linked_only = LinkedChatMiddleware(config, stats)
     retry = RetryOutages()
@@ -46,12 +53,12 @@ def build_router(config: LinksConfig, stats: Stats) -> Router:
         observer.middleware(retry)  # around the handler: holds the update until stored
 
     @router.message()
-    async def on_message(message: Message, ingress: Ingress) -> None:
-        await accept(ingress, message, EventKind.NEW)
+    async def on_message(message: Message, ingress: Ingress, albums: AlbumCollector | None = None) -> None:
+        await accept(ingress, message, EventKind.NEW, albums)
 
     @router.edited_message()
-    async def on_edited_message(message: Message, ingress: Ingress) -> None:
-        await accept(ingress, message, EventKind.EDIT)
+    async def on_edited_message(message: Message, ingress: Ingress, albums: AlbumCollector | None = None) -> None:
+        await accept(ingress, message, EventKind.EDIT, albums)
 
     return router
 

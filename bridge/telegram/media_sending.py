@@ -177,8 +177,8 @@ class MediaSending:
             item.file = None
             await self._sender.count("telegram.media.too_large")
             return
-        if item.kind == "photo" and item.file.size > TELEGRAM_PHOTO_LIMIT:
-            item.as_document = True
+        if item.kind == "photo" and (item.file.kind == "document" or item.file.size > TELEGRAM_PHOTO_LIMIT):
+            item.as_document = True  # the scrubber could not read it as an image, or too big for sendPhoto
 
     async def _refused(self, post: OutboundPost, unit: list[Item]) -> None:
         if len(unit) > 1:

@@ -71,6 +71,27 @@ class Keys:
         """For one relayed copy, the source message it copies (link|source key)."""
         return f"{self.prefix}origin:{copy_key}"
 
+    def album_parts(self, chat_key: str, group: str) -> str:
+        """Hash: the parts of a Telegram album (media group) not yet accepted, message id ->
+        the part's event as JSON (text in flight only: seconds, until the album is whole)."""
+        return f"{self.prefix}album:parts:{chat_key}:{group}"
+
+    def albums_due(self) -> str:
+        """Sorted set: the albums being gathered ("chat key|group"), scored with the time
+        (ms) after which no more parts are waited for."""
+        return f"{self.prefix}album:due"
+
+    def album_done(self, chat_key: str, group: str) -> str:
+        """Hash: an album accepted as one event: "source" -> the message id it goes by, and
+        each part's message id (a part delivered again is a duplicate). Ids only; expires
+        with the chat's retention."""
+        return f"{self.prefix}album:done:{chat_key}:{group}"
+
+    def album_of(self, part_key: str) -> str:
+        """For one part of an album, the source message key the album was relayed as (its
+        copies are that message's), so replies, edits and deletes of the part find them."""
+        return f"{self.prefix}album:of:{part_key}"
+
     def cursor(self, destination_key: str, source_chat_key: str) -> str:
         """The last position (seq) of a source chat delivered to one destination; it
         expires when that chat's counter (``seq``) does, never later (scripts/cursor_advance.lua)."""
