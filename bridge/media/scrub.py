@@ -134,6 +134,9 @@ def _identify(path: Path) -> tuple[str, int, tuple[int, int], bool] | None:
 
 
 def _formats() -> tuple[str, ...]:
+    # Pillow registers its formats on first use: in a fresh process (`twinbridge run`)
+    # Image.OPEN is empty until then, and every photo would pass for a broken image.
+    Image.init()
     return tuple(f for f in _WANTED if f in Image.OPEN)
 
 

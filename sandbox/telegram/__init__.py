@@ -54,7 +54,12 @@ them with their bytes (:meth:`sent` lists ``sendMessage`` only). ``pinChatMessag
 chat". HTML's ``<tg-time unix=".." format="..">`` becomes a ``date_time`` entity
 (``unix_time``, ``date_time_format``, the format checked against ``r|w?[dD]?[tT]?``).
 
-Deliberately not modelled: media other than documents, getFile, the service message a
+Files of every kind both ways (issue 15): :mod:`sandbox.telegram.media` (uploads kept for
+:meth:`TelegramStandIn.uploads`, media groups, editMessageCaption, getFile and streamed
+downloads with the Bot API's limits; :meth:`TelegramStandIn.inject_media` and
+:meth:`TelegramStandIn.inject_album` for members' files).
+
+Deliberately not modelled: thumbnails, files by URL, the service message a
 pin leaves, Markdown parse modes (the
 text is taken as plain), groups the bot was never told about (any negative
 chat id exists; use :meth:`remove_bot` to get "bot was kicked"), reply

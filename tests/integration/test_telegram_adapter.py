@@ -368,10 +368,14 @@ async def test_a_long_post_is_split_and_all_parts_are_deleted_together(adapter, 
     parts = standin.sent(TG_CHAT)
     assert parts[0]["text"].startswith("<b>Jonas · Krefeld:</b> ")
     assert not parts[1]["text"].startswith("<b>")
-    copies = await IdMap(aredis, keys).copies(
-        LINK, MessageRef("discord", DISCORD_CHAT, "998877"), ChatRef("telegram", str(TG_CHAT))
-    )
-    assert copies == [str(p["message_id"]) for p in parts]
+    idmap, source = IdMap(aredis, keys), MessageRef("discord", DISCORD_CHAT, "998877")
+
+    async def recorded_copies():  # recorded right after Telegram answered the last part
+        return await idmap.copies(LINK, source, ChatRef("telegram", str(TG_CHAT))) == [
+            str(p["message_id"]) for p in parts
+        ]
+
+    await wait_until(recorded_copies, timeout=10, message="both parts recorded")
     await push(aredis, keys, outbound(EventKind.DELETE))
     await wait_until(lambda: standin.transcript(TG_CHAT) == [], timeout=10, message="both parts deleted")
 
