@@ -68,7 +68,7 @@ def remove_stale(directory: Path, older_than: float = STALE_AFTER) -> int:
     for entry in directory.iterdir():
         try:
             if entry.is_file() and entry.name[:2] in ("m-", "s-") and entry.stat().st_mtime < cutoff:
-                entry.unlink()
+                os.remove(entry)
                 removed += 1
         except FileNotFoundError:
             continue
