@@ -196,7 +196,7 @@ async def run(
         # One per process: each adapter registers its platform's fetcher, each sender fetches
         # from the source platform's (bridge/media); every fetched file loses its image
         # metadata (GPS, camera serial, …) before it is uploaded, under every policy.
-        media = MediaSource(media_dir(settings.media_dir), scrub=scrub)
+        media = MediaSource(media_dir(settings.media_dir), scrub=scrub, stats=Stats(redis, keys))
         stale = remove_stale(media.directory)  # left by a process killed mid-crossing
         if stale:
             log.info("removed %d file(s) left in the media directory by a stopped process", stale)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 from core.models import Attachment, MessageRef
+from core.stats import Stats
 
 from .files import MediaFile, MediaUnavailable
 
@@ -30,9 +31,10 @@ Scrubber = Callable[[MediaFile], MediaFile]
 
 
 class MediaSource:
-    def __init__(self, directory: Path, scrub: Scrubber | None = None):
+    def __init__(self, directory: Path, scrub: Scrubber | None = None, stats: Stats | None = None):
         self.directory = directory
         self._scrub = scrub
+        self._stats = stats  # counts what the scrubber did: media.image_cleaned, .image_unreadable, .image_withheld
         self._fetchers: dict[str, Fetcher] = {}
 
     def register(self, platform: str, fetcher: Fetcher) -> None:
@@ -49,7 +51,18 @@ class MediaSource:
         if self._scrub is None:
             return fetched
         try:
-            return await asyncio.to_thread(self._scrub, fetched)
-        except BaseException:
+            scrubbed = await asyncio.to_thread(self._scrub, fetched)
+        except BaseException as exc:
             fetched.discard()
+            if isinstance(exc, MediaUnavailable):
+                await self._count("media.image_withheld")  # a broken image nothing of which is safe to pass on
             raise
+        if scrubbed.kind == "document" and fetched.kind != "document":
+            await self._count("media.image_unreadable")  # a corrupt image: it goes as a file
+        elif scrubbed.path != fetched.path:
+            await self._count("media.image_cleaned")
+        return scrubbed
+
+    async def _count(self, name: str) -> None:
+        if self._stats is not None:
+            await self._stats.incr(name)

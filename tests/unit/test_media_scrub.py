@@ -340,8 +340,17 @@ async def test_the_media_source_hands_on_fetched_files_scrubbed(tmp_path):
         async def fetch(self, attachment, source, directory):
             return spooled(directory, jpeg_with_everything())
 
-    media = MediaSource(tmp_path, scrub=scrub)
+    class Counts:
+        def __init__(self):
+            self.seen: list[str] = []
+
+        async def incr(self, name: str, amount: int = 1) -> None:
+            self.seen.append(name)
+
+    stats = Counts()
+    media = MediaSource(tmp_path, scrub=scrub, stats=stats)
     media.register("telegram", Platform())
     fetched = await media.fetch(Attachment("photo", "f1"), MessageRef("telegram", "-1001", "7"))
     assert not Image.open(fetched.path).getexif().get_ifd(GPS)
     assert list(tmp_path.iterdir()) == [fetched.path]  # the unscrubbed download is gone
+    assert stats.seen == ["media.image_cleaned"]
