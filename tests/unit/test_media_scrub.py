@@ -41,8 +41,12 @@ def picture(size=(96, 64)) -> Image.Image:
     return img
 
 
+# Made once: a profile's header carries the time it was made.
+SRGB = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+
+
 def srgb() -> bytes:
-    return ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    return SRGB
 
 
 def jpeg_with_everything(orientation: int | None = None, trailer: bytes = b"") -> bytes:
