@@ -25,6 +25,7 @@ from core.names import one_line as _clean_line
 from core.names import shown_name
 from core.text import split_text
 
+from .formatting import parse as parse_markdown
 from .formatting import to_markdown
 
 MAX_CONTENT = 2000  # Discord's limit for message content
@@ -276,9 +277,12 @@ def strip_reply_quote(content: str) -> str:
 def reply_quote(replied_content: str, link: str, chars: int = QUOTE_CHARS) -> str:
     """Webhooks cannot reply, so a relayed reply starts with a short quote of
     the replied-to message and a jump link to it (ending in a newline). The
-    quote shows the replied-to text as plain text (its markdown escaped, also
-    where the cut would have left a code block or spoiler open)."""
-    text = plain_text(strip_reply_quote(replied_content)).strip()
+    quote shows the replied-to text as Discord shows it, without its formatting
+    (read as markdown, then escaped, so a cut cannot leave a code block or
+    spoiler open)."""
+    kept = strip_reply_quote(replied_content)
+    parsed = parse_markdown(kept)  # what the message shows, its formatting left out
+    text = (plain_text(kept) if parsed.failed else parsed.text.replace(_ZWSP, "")).strip()
     if len(text) > chars:
         cut = text.rfind(" ", 0, chars)
         text = text[: cut if cut > chars // 2 else chars].rstrip() + "…"

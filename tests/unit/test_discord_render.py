@@ -216,9 +216,11 @@ def test_original_and_notes_are_escaped_too():
 def test_reply_quote_shows_the_replied_text_plainly():
     link = "https://discord.com/channels/1/2/3"
     quote = render.reply_quote("```\n# Big\n@everyone", link)
-    assert quote == f"> \\`\\`\\`\n> \\# Big\n> @\u200beveryone\n{link}\n"
+    assert quote == f"> \\`\\`\\`\n> Big\n> @\u200beveryone\n{link}\n"  # "Big" showed as a heading
     # A relayed copy (already escaped) is quoted as it shows, not double-escaped.
     assert render.reply_quote(render.escape("**hi**"), link) == f"> \\*\\*hi\\*\\*\n{link}\n"
+    # A formatted one shows its words, not its markdown.
+    assert render.reply_quote("**bold** and *[link](https://x.org)*", link) == f"> bold and link\n{link}\n"
 
 
 def test_a_chosen_name_cannot_pose_as_another_community():

@@ -85,3 +85,26 @@ def test_a_reserved_range_is_still_a_phone_number(tmp_path):
     # someone's number (or a typo of one): `redact: [phone]` removes it by its shape.
     [post] = plan(event("-1001", "ring me on +44 7700 900123 or 0 7 7 0 0 9 0 0 1 2 4"), ctx(tmp_path), Outcome())
     assert post.text == "ring me on [phone removed] or [phone removed]"
+
+
+def test_formatting_follows_redaction_and_masking_and_a_redacted_link_address_does_not_cross(tmp_path):
+    from dataclasses import replace
+
+    from core.formatting import Span
+
+    text = "Mail anna.smith@example.org, it's fucking great, see the plan"
+    spans = (
+        Span(0, 27, "bold"),  # "Mail anna.smith@example.org"
+        Span(34, 47, "italic"),  # "fucking great"
+        Span(57, 61, "link", "mailto:anna.smith@example.org"),  # "plan"
+        Span(53, 56, "link", "https://example.org/plan"),  # "the"
+    )
+    outcome = Outcome()
+    [post] = plan(replace(event("-1001", text), formatting=spans), ctx(tmp_path), outcome)
+    shown = [(s.kind, post.text[s.start : s.end], s.data) for s in post.formatting]
+    assert shown == [
+        ("bold", "Mail [email removed]", ""),
+        ("italic", "f****** great", ""),
+        ("link", "the", "https://example.org/plan"),
+    ]  # the mailto: link's address is an e-mail address the policy removes: "plan" stays, unlinked
+    assert outcome.decisions["towns"]["redacted.link_address"] == 1

@@ -64,6 +64,14 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
     # Redaction and masking replace stretches of the text; the marks follow (a bold phone
     # number gives a bold marker) without either of them knowing about formatting.
     formatting = fmt.remap(event.text, text, event.formatting) if event.formatting else ()
+    if kinds and any(span.kind == fmt.LINK for span in formatting):
+        # A masked link's address is what the member wrote too: one the policy would redact
+        # (a blocked link, a mailto: address) does not cross; its words stay, unlinked.
+        regions = regions_for_languages(languages)
+        unlinked = [s for s in formatting if s.kind == fmt.LINK and redact(s.data, kinds, regions).found]
+        if unlinked:
+            formatting = tuple(s for s in formatting if s not in unlinked)
+            decisions["redacted.link_address"] += len(unlinked)
     kept = event.attachments
     if policy.media == "block":
         kept = ()
