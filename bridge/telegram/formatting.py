@@ -49,8 +49,8 @@ def spans_from_entities(text: str, entities: Iterable[MessageEntity] | None) -> 
         data = ""
         if kind == fmt.LINK:
             data = entity.url or ""
-            if not data.startswith(("http://", "https://", "tg://", "mailto:")):
-                continue  # nothing the other side could open
+            if not data.startswith(("http://", "https://")):
+                continue  # tg://, mailto: and the like: nothing a Discord masked link can be
         elif kind == fmt.PRE:
             data = entity.language or ""
         spans.append(Span(index[start], index[end], kind, data))

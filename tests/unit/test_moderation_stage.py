@@ -96,7 +96,7 @@ def test_formatting_follows_redaction_and_masking_and_a_redacted_link_address_do
     spans = (
         Span(0, 27, "bold"),  # "Mail anna.smith@example.org"
         Span(34, 47, "italic"),  # "fucking great"
-        Span(57, 61, "link", "mailto:anna.smith@example.org"),  # "plan"
+        Span(57, 61, "link", "https://example.org/contact?to=anna.smith@example.org"),  # "plan"
         Span(53, 56, "link", "https://example.org/plan"),  # "the"
     )
     outcome = Outcome()
@@ -106,5 +106,5 @@ def test_formatting_follows_redaction_and_masking_and_a_redacted_link_address_do
         ("bold", "Mail [email removed]", ""),
         ("italic", "f****** great", ""),
         ("link", "the", "https://example.org/plan"),
-    ]  # the mailto: link's address is an e-mail address the policy removes: "plan" stays, unlinked
+    ]  # the link's address holds an e-mail address the policy removes: "plan" stays, unlinked
     assert outcome.decisions["towns"]["redacted.link_address"] == 1

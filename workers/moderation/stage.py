@@ -66,7 +66,7 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
     formatting = fmt.remap(event.text, text, event.formatting) if event.formatting else ()
     if kinds and any(span.kind == fmt.LINK for span in formatting):
         # A masked link's address is what the member wrote too: one the policy would redact
-        # (a blocked link, a mailto: address) does not cross; its words stay, unlinked.
+        # (a blocked link, one carrying an e-mail address) does not cross; its words stay, unlinked.
         regions = regions_for_languages(languages)
         unlinked = [s for s in formatting if s.kind == fmt.LINK and redact(s.data, kinds, regions).found]
         if unlinked:
