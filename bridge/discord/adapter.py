@@ -139,6 +139,7 @@ class DiscordAdapter:
         await client.add_cog(CommandsCog(client, config=self._config, ingress=self._ingress))
         self._relay_stats = Stats(self._redis, self._keys)
         relay_stats = self._relay_stats
+        limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
         skip_malformed_events(client, lambda event: relay_stats.incr_soon("discord.skipped.malformed"))
         await client.add_cog(
             RelayCog(
@@ -150,6 +151,7 @@ class DiscordAdapter:
                 recent_deletes=recent_deletes,
                 redis=self._redis,
                 keys=self._keys,
+                limiter=limiter,
             )
         )
         try:
@@ -161,7 +163,6 @@ class DiscordAdapter:
         except BaseException:
             await self._close_client()
             raise
-        limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
         if self._media is not None:
             # Other adapters' senders fetch this platform's attachments through it.
             self._fetcher = DiscordFetcher(api_url, refresh=_attachment_url_of(client))

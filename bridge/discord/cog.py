@@ -29,9 +29,10 @@ from core.storage.discord import DiscordState
 from core.storage.keys import Keys
 from ..ingress import Ingress
 from core.links import LinksConfig
-from core.models import ChatRef, MessageRef, PlatformEvent
+from core.models import ChatRef, EventKind, MessageRef, PlatformEvent
 from core.stats import Stats
-from . import convert
+from core.ratelimit import DISCORD_GLOBAL
+from . import convert, reconcile
 from .sender import RecentDeletes
 
 log = logging.getLogger(__name__)
@@ -42,6 +43,7 @@ ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)
 ACCEPT_ATTEMPTS = 8  # waits of 0.5, 1, 2, 4, 8, 16 and 30 s between them
 # An id, not content; after a month away (or the link's retention, if shorter), no catching up.
 LAST_SEEN_TTL = 30 * 86400
+BULK_LIMIT = 100  # messages one MESSAGE_DELETE_BULK can name
 _TRANSIENT = (RedisConnectionError, RedisTimeoutError, ConnectionError, TimeoutError)
 
 
@@ -59,8 +61,10 @@ class RelayCog(commands.Cog, name="relay"):
         recent_deletes: RecentDeletes | None = None,
         redis=None,
         keys: Keys | None = None,
+        limiter=None,
     ):
         self.bot = bot
+        self._limiter = limiter  # the shared rate limiter (core/ratelimit.py), for history reads
         self._state = DiscordState(redis, keys) if redis is not None and keys is not None else None
         self._recent_deletes = recent_deletes if recent_deletes is not None else RecentDeletes()
         self._config = config
@@ -92,6 +96,7 @@ class RelayCog(commands.Cog, name="relay"):
                 return
             for chat in self._config.chats("discord"):
                 await self._catch_up(chat.chat_id)
+                await self._reconcile(chat.chat_id)
         finally:
             self._live.set()
 
@@ -118,6 +123,57 @@ class RelayCog(commands.Cog, name="relay"):
             if caught_up:
                 log.info("caught up %d message(s) in discord:%s", caught_up, chat_id)
                 await self._stats.incr("discord.caught_up", caught_up)
+
+    async def _reconcile(self, chat_id: str) -> None:
+        """Deletes and edits made in the channel while no session was there (reconcile.py):
+        the same events as the live listeners', through the ingress, in the channel's order."""
+        channel = self.bot.get_channel(int(chat_id))
+        if self._state is None or channel is None:
+            return
+        deleted = edited = 0
+        try:
+            accepted = [int(i) for i in await self._state.accepted(chat_id)]
+            if not accepted:
+                return
+            async with self._lock(channel.id):
+                messages, complete = await reconcile.newest_messages(channel, min(accepted), self._book_read)
+                by_id = {m.id: m for m in messages}
+                gone, changed = reconcile.compare(
+                    accepted, list(by_id), {m.id for m in messages if m.edited_at is not None}, complete
+                )
+                refs = [MessageRef(convert.PLATFORM, chat_id, str(i)) for i in (*gone, *changed)]
+                relayed = dict(zip(refs, await self._idmap.relayed(refs), strict=True)) if refs else {}
+                now = time.time()
+                for message_id in gone:
+                    if relayed[MessageRef(convert.PLATFORM, chat_id, str(message_id))]:
+                        event = convert.deleted_event(channel.id, message_id, now=now)
+                        deleted += await self._accept_in_order(channel.id, event)
+                for message_id in changed:
+                    message = by_id[message_id]
+                    if not relayed[MessageRef(convert.PLATFORM, chat_id, str(message_id))]:
+                        continue
+                    if convert.skip_reason(message, self._own_ids()) is not None:
+                        continue
+                    event = convert.event_from_message(message, EventKind.EDIT)
+                    if event is not None:
+                        edited += await self._accept_in_order(channel.id, event)
+                await self._state.forget_accepted(chat_id, [str(i) for i in gone])
+        except discord.HTTPException as exc:
+            log.warning("could not read the history of discord:%s to reconcile (%s)", chat_id, exc.status)
+        except Exception as exc:  # noqa: BLE001 - one channel's failure must not stop the others
+            log.error("could not reconcile discord:%s (%s)", chat_id, exc.__class__.__name__)
+        finally:
+            if deleted or edited:
+                log.info("reconciled discord:%s: %d deleted, %d edited meanwhile", chat_id, deleted, edited)
+            if deleted:
+                await self._stats.incr("discord.reconciled.deleted", deleted)
+            if edited:
+                await self._stats.incr("discord.reconciled.edited", edited)
+
+    async def _book_read(self) -> None:
+        """A history page waits its turn under the bot's global limit, shared with the senders."""
+        if self._limiter is not None:
+            await self._limiter.acquire([DISCORD_GLOBAL])
 
     async def _remember_last_seen(self, event: PlatformEvent) -> None:
         if self._state is None or event.kind.value != "new":
@@ -172,6 +228,38 @@ class RelayCog(commands.Cog, name="relay"):
         event = convert.event_from_raw_delete(payload, now=time.time())
         await self._accept(payload.channel_id, event, unless_relayed_copy=True)
 
+    @commands.Cog.listener()
+    async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
+        """A moderator deleted many messages at once (MESSAGE_DELETE_BULK): each one's
+        copies go, as for MESSAGE_DELETE, its events handed to the ingress together, in
+        the order the messages were written (the outbox then deletes consecutive ones in
+        one request where the platform can)."""
+        if not self._linked(payload.channel_id):
+            await self._skipped("unknown_chat")
+            return
+        cached = {message.id: message for message in payload.cached_messages}
+        ids = sorted(payload.message_ids)
+        if len(ids) > BULK_LIMIT:  # Discord deletes 2-100 at once: anything more is not Discord's
+            await self._stats.incr("discord.skipped.bulk_over_limit", len(ids) - BULK_LIMIT)
+            ids = ids[:BULK_LIMIT]
+        now = time.time()
+        events = []
+        for message_id in ids:
+            reason = convert.deleted_skip_reason(cached.get(message_id), self._own_ids())
+            if reason is None and message_id in self._recent_deletes:
+                reason = "own_delete"
+            if reason:
+                await self._skipped(reason)
+                continue
+            events.append(convert.deleted_event(payload.channel_id, message_id, cached.get(message_id), now=now))
+        await self._live.wait()
+        async with self._lock(payload.channel_id):
+            for event in events:
+                if await self._is_relayed_copy(event.source):
+                    await self._skipped("relayed_copy")
+                    continue
+                await self._accept_in_order(payload.channel_id, event)
+
     # -- helpers ---------------------------------------------------------------
     def _linked(self, channel_id: int) -> bool:
         return bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id))))
@@ -202,8 +290,9 @@ class RelayCog(commands.Cog, name="relay"):
                 return
             await self._accept_in_order(channel_id, event)
 
-    async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> None:
-        """Hand ``event`` to the ingress (the caller holds the channel's lock)."""
+    async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> bool:
+        """Hand ``event`` to the ingress (the caller holds the channel's lock); True when
+        it was new there (not a redelivery, not dropped)."""
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_TRANSIENT),
             wait=ACCEPT_BACKOFF,
@@ -212,7 +301,7 @@ class RelayCog(commands.Cog, name="relay"):
             before_sleep=log_retry(log, "ingress unavailable (%s); retrying in %.1fs"),
         )
         try:
-            await retrying(self._accept_and_remember, event)
+            return await retrying(self._accept_and_remember, event)
         except _TRANSIENT as exc:
             log.error(
                 "dropped a %s event from discord:%s: the ingress stayed unavailable (%s)",
@@ -220,10 +309,12 @@ class RelayCog(commands.Cog, name="relay"):
                 channel_id,
                 exc.__class__.__name__,
             )
+            return False
 
-    async def _accept_and_remember(self, event: PlatformEvent) -> None:
-        await self._ingress.accept(event)
+    async def _accept_and_remember(self, event: PlatformEvent) -> bool:
+        accepted = await self._ingress.accept(event)
         await self._remember_last_seen(event)
+        return accepted
 
     async def _is_relayed_copy(self, ref: MessageRef) -> bool:
         return await self._idmap.origin(ref) is not None

@@ -64,7 +64,11 @@ def delete_skip_reason(payload: discord.RawMessageDeleteEvent, own_ids: Collecti
     """Deletes carry no author; when discord.py still has the message cached,
     the author-based reasons apply (not "empty": an empty message was never
     relayed, and its delete is harmless)."""
-    cached = payload.cached_message
+    return deleted_skip_reason(payload.cached_message, own_ids)
+
+
+def deleted_skip_reason(cached: discord.Message | None, own_ids: Collection[int]) -> str | None:
+    """:func:`delete_skip_reason` for a deleted message discord.py may have cached."""
     if cached is None:
         return None
     reason = skip_reason(cached, own_ids)
@@ -193,10 +197,17 @@ def event_from_raw_edit(
 
 def event_from_raw_delete(payload: discord.RawMessageDeleteEvent, *, now: float) -> PlatformEvent:
     """A DELETE event; MESSAGE_DELETE says only which message, not whose."""
-    cached = payload.cached_message
+    return deleted_event(payload.channel_id, payload.message_id, payload.cached_message, now=now)
+
+
+def deleted_event(
+    channel_id: int, message_id: int, cached: discord.Message | None = None, *, now: float
+) -> PlatformEvent:
+    """A DELETE event for one message (MESSAGE_DELETE, each of a MESSAGE_DELETE_BULK, or a
+    message found gone when a new session reconciles), by its author when known."""
     return PlatformEvent(
         kind=EventKind.DELETE,
-        source=MessageRef(PLATFORM, str(payload.channel_id), str(payload.message_id)),
+        source=MessageRef(PLATFORM, str(channel_id), str(message_id)),
         author=author_of(cached.author) if cached is not None else UNKNOWN_AUTHOR,
         timestamp=now,
     )

@@ -83,3 +83,24 @@ def take_deletes_after(queue: list, first: OutboundPost) -> list[tuple[object, O
         entry_id, post, _ = queue.pop(0)
         taken.append((entry_id, post))
     return taken
+
+
+def take_positioned_deletes_after(by_seq: dict, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
+    """The deletes held at the positions right after ``first``'s (``by_seq``: a lane's posts
+    of ``first``'s source chat, position -> [(entry id, post, time taken)]), one per
+    position and consecutive, taken out to go with the delete ``first``: a Discord bulk
+    delete's events follow one another, and nothing was written between them."""
+    taken = []
+    seq = first.seq
+    while len(taken) < DELETE_BATCH - 1:
+        items = by_seq.get(seq + 1)
+        if not items or len(items) != 1:
+            break
+        _, post, _ = items[0]
+        if post.kind != EventKind.DELETE or post.private_to or post.itself or post.destination != first.destination:
+            break
+        entry_id, post, _ = items.pop()
+        del by_seq[seq + 1]
+        taken.append((entry_id, post))
+        seq += 1
+    return taken

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from core.models import ChatRef, EventKind, OutboundPost
 
-from .deletes import deletes_in_batches, deliver_deletes, take_deletes_after
+from .deletes import deletes_in_batches, deliver_deletes, take_deletes_after, take_positioned_deletes_after
 
 if TYPE_CHECKING:
     from .consumer import OutboxConsumer
@@ -123,11 +123,15 @@ class Lane:
         return None  # not in flight, and not in the stream: filtered, or lost before ingress
 
     def _deletes_after(self, first: OutboundPost) -> list[tuple[object, OutboundPost]]:
-        """The deletes waiting right behind ``first`` (a delete without a position, as
-        erasure queues them) in its source chat's queue, taken out to go with it."""
-        if first.seq or first.private_to or first.itself:
+        """The deletes waiting right behind ``first`` in its source chat's queue, taken out
+        to go with it: without a position (as erasure queues them), those behind it; with
+        one (a Discord bulk delete: many deletes in a row), those at the next positions,
+        so nothing written between them is overtaken."""
+        if first.private_to or first.itself:
             return []
         by_seq = self.held.get(first.source.chat.key, {})
+        if first.seq:
+            return take_positioned_deletes_after(by_seq, first)
         taken = take_deletes_after(by_seq.get(0, []), first)
         if not by_seq.get(0):
             by_seq.pop(0, None)
@@ -154,8 +158,9 @@ class Lane:
                 await deliver_deletes(delivery, [(entry_id, post), *batch])
             else:
                 await delivery.deliver(post, entry_id)
-            if post.seq:
+            last = max(p.seq for _, p in [(entry_id, post), *batch])
+            if last:
                 source = post.source.chat.key
-                self.cursors[source] = max(self.cursors.get(source, 0), post.seq)
+                self.cursors[source] = max(self.cursors.get(source, 0), last)
             if outbox.stopping.is_set():
                 return

@@ -1,5 +1,6 @@
 """What the Discord adapter keeps in Redis (asyncio client): the newest member message
-accepted per channel (for catching up after a gateway session was lost) and its
+accepted per channel (for catching up after a gateway session was lost), the last
+``TRACKED`` accepted (to reconcile deletes and edits made meanwhile), and its
 webhook per channel (stored as JSON: id and token; configuration-like, no expiry); the
 scheduled event made for an announcement per guild (until a day after the event)."""
 
@@ -11,7 +12,19 @@ from . import scripts
 from .keys import Keys
 
 
+DISCORD_EPOCH_MS = 1420070400000
+
+
+def snowflake_ms(message_id: str) -> int:
+    """The Unix time (ms) a Discord id was made at (exact as a sorted set's score)."""
+    return (int(message_id) >> 22) + DISCORD_EPOCH_MS
+
+
 class DiscordState:
+    # Accepted messages remembered per channel: a new session looks this far back for
+    # deletes and edits made while the adapter was away.
+    TRACKED = 200
+
     def __init__(self, redis, keys: Keys):
         self._redis = redis
         self._keys = keys
@@ -22,8 +35,25 @@ class DiscordState:
 
     async def note_seen(self, channel_id: str, message_id: str, ttl: int) -> None:
         """Move the channel's last seen message on to ``message_id``, never back
-        (snowflakes grow with time: a late event must not move it back)."""
-        await self._keep_largest(keys=[self._keys.discord_last_seen(channel_id)], args=[message_id, ttl])
+        (snowflakes grow with time: a late event must not move it back), and keep it among
+        the channel's newest accepted messages (at most ``TRACKED``). One round trip."""
+        key = self._keys.discord_accepted(channel_id)
+        async with self._redis.pipeline(transaction=False) as pipe:
+            last_seen = self._keys.discord_last_seen(channel_id)
+            await self._keep_largest(keys=[last_seen], args=[message_id, ttl], client=pipe)
+            pipe.zadd(key, {message_id: snowflake_ms(message_id)})
+            pipe.zremrangebyrank(key, 0, -(self.TRACKED + 1))
+            pipe.expire(key, ttl)
+            await pipe.execute()
+
+    async def accepted(self, channel_id: str) -> list[str]:
+        """The channel's newest accepted member messages (ids), oldest first."""
+        return list(await self._redis.zrange(self._keys.discord_accepted(channel_id), 0, -1))
+
+    async def forget_accepted(self, channel_id: str, message_ids: list[str]) -> None:
+        """Those messages are gone (deleted): a later session need not look for them."""
+        if message_ids:
+            await self._redis.zrem(self._keys.discord_accepted(channel_id), *message_ids)
 
     async def webhook(self, channel_id: int) -> tuple[int, str] | None:
         """Our webhook in the channel (id, token), if one is stored."""

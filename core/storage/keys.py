@@ -311,6 +311,12 @@ class Keys:
         """The newest member message accepted from a Discord channel (for catching up)."""
         return f"{self.prefix}discord:last_seen:{channel_id}"
 
+    def discord_accepted(self, channel_id: str) -> str:
+        """Sorted set: the newest member messages accepted from a Discord channel (ids,
+        scored by the time in them), at most ``DiscordState.TRACKED``: what a new gateway
+        session compares with the channel's history (deletes and edits made meanwhile)."""
+        return f"{self.prefix}discord:accepted:{channel_id}"
+
     def webhooks(self) -> str:
         """Hash: Discord channel id -> our webhook (id and token). Configuration-like state."""
         return f"{self.prefix}discord:webhooks"

@@ -66,6 +66,7 @@ class DiscordStandIn:
     inject_message = Part("state")
     inject_edit = Part("state")
     inject_delete = Part("state")
+    inject_bulk_delete = Part("state")
     inject_dispatch = Part("state")
     inject_malformed_message = Part("state")
     posts = Part("state")

@@ -602,6 +602,13 @@ class DiscordState:
         self.dispatch("MESSAGE_CREATE", message)
 
     def delete_message(self, channel_id: int, message_id: int) -> None:
+        self._remove(channel_id, message_id)
+        deleted = {"id": str(message_id), "channel_id": str(channel_id)}
+        if channel_id in self.channel_guild:
+            deleted["guild_id"] = str(self.channel_guild[channel_id])
+        self.dispatch("MESSAGE_DELETE", deleted)
+
+    def _remove(self, channel_id: int, message_id: int) -> None:
         message = self.messages.get(channel_id, {}).pop(message_id, None)
         if message is None:
             raise KeyError(f"no message {message_id} in channel {channel_id}")
@@ -609,10 +616,23 @@ class DiscordState:
         for post in self._posts:
             if post["id"] == str(message_id):
                 post["deleted"] = True
-        deleted = {"id": str(message_id), "channel_id": str(channel_id)}
-        if channel_id in self.channel_guild:
-            deleted["guild_id"] = str(self.channel_guild[channel_id])
-        self.dispatch("MESSAGE_DELETE", deleted)
+
+    def bulk_delete(self, channel_id: int, message_ids: list[int]) -> None:
+        """A moderator deletes 2-100 messages at once (Discord's bulk delete, messages younger
+        than two weeks): one MESSAGE_DELETE_BULK with their ``ids``, as Discord sends it."""
+        ids = [int(i) for i in message_ids]
+        if not 2 <= len(ids) <= 100:
+            raise ValueError("Discord's bulk delete takes 2 to 100 messages")
+        now_ms = time.time() * 1000
+        for message_id in ids:
+            if now_ms - ((message_id >> 22) + DISCORD_EPOCH_MS) > 14 * 86400 * 1000:
+                raise ValueError(f"message {message_id} is older than two weeks: Discord cannot bulk delete it")
+        for message_id in ids:
+            self._remove(int(channel_id), message_id)
+        deleted = {"ids": [str(i) for i in ids], "channel_id": str(channel_id)}
+        if int(channel_id) in self.channel_guild:
+            deleted["guild_id"] = str(self.channel_guild[int(channel_id)])
+        self.dispatch("MESSAGE_DELETE_BULK", deleted)
 
     def get_message(self, channel_id: int, message_id: int) -> dict | None:
         return self.messages.get(channel_id, {}).get(message_id)
@@ -712,6 +732,10 @@ class DiscordState:
 
     def inject_delete(self, channel_id: int, message_id: int) -> None:
         self.delete_message(int(channel_id), int(message_id))
+
+    def inject_bulk_delete(self, channel_id: int, message_ids: list[int]) -> None:
+        """A moderator deletes several messages at once: one MESSAGE_DELETE_BULK."""
+        self.bulk_delete(int(channel_id), [int(i) for i in message_ids])
 
     def inject_dispatch(self, event_name: str, data: dict) -> None:
         """Send any dispatch as is (odd payloads, events the stand-in does not model)."""

@@ -12,7 +12,7 @@ import pytest
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, start_bridge, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
 
 LEICESTER = -1001000000001
 MASAYA = -1001000000003
@@ -46,7 +46,11 @@ async def standins():
 
 async def _bridge(tmp_path, procs, telegram, discord, redis_url, prefix) -> None:
     env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
-    await start_bridge(procs, env, telegram, discord)
+    procs.start("worker", ["worker", "--concurrency", "2"], env)
+    procs.start("run", ["run"], env)
+    # Generous: a loaded machine takes a while to import the adapters.
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter to identify")
+    await wait_until(lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 90, message="Telegram polled")
 
 
 async def _relayed(telegram, discord, text: str, author=ANNA, chat=LEICESTER) -> tuple[dict, dict, dict]:
