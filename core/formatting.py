@@ -262,10 +262,15 @@ def segments(text: str, spans: Sequence[Span]) -> list[tuple[Spans, Spans, str]]
     reopened, so every renderer's output is balanced."""
     spans = normalised(spans, len(text))
     borders = sorted({0, len(text), *(s.start for s in spans), *(s.end for s in spans)})
+    starting: dict[int, list[Span]] = {}
+    for span in spans:
+        starting.setdefault(span.start, []).append(span)
+    active: list[Span] = []  # the spans over the current piece: a sweep, not a scan per piece
     stack: list[Span] = []
     out: list[tuple[Spans, Spans, str]] = []
     for a, b in itertools.pairwise(borders):
-        wanted = [s for s in spans if s.start <= a and s.end >= b]
+        active = [s for s in active if s.end > a] + starting.get(a, [])
+        wanted = sorted(active, key=_order)
         common = 0
         while common < min(len(stack), len(wanted)) and stack[common] == wanted[common]:
             common += 1

@@ -201,23 +201,30 @@ def to_markdown(text: str, spans: Sequence[Span], escape: Callable[[str, bool], 
     spans = _writable(text, fmt.normalised(spans, len(text)))
     brackets = "](" in text or any(s.kind == fmt.LINK for s in spans)
     out: list[str] = []
+    line = ""  # the output since the last line break: where a line mark may go
     inside: list[Span] = []
+
+    def put(markup: str) -> None:
+        nonlocal line
+        out.append(markup)
+        line = markup.rsplit("\n", 1)[-1] if "\n" in markup else line + markup
+
     for closed, opened, piece in fmt.segments(text, spans):
         for span in closed:
-            out.append(_closing(span))
+            put(_closing(span))
             inside.remove(span)
         for span in opened:
-            out.append(_opening(span, text, out))
+            put(_opening(span, line))
             inside.append(span)
         if not piece:
             continue
         if any(s.kind in fmt.VERBATIM for s in inside):
-            out.append(piece)
+            put(piece)
             continue
         quoted = any(s.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE) for s in inside)
         lines = piece.split("\n")
-        rendered = [escape(line, brackets) for line in lines]
-        out.append(("\n> " if quoted else "\n").join(rendered))
+        rendered = [escape(part, brackets) for part in lines]
+        put(("\n> " if quoted else "\n").join(rendered))
     return "".join(out)
 
 
@@ -225,24 +232,26 @@ def _writable(text: str, spans: fmt.Spans) -> list[Span]:
     """The spans Discord can show: nothing inside code; code whose content would end its
     fence is left plain (escaped instead); line marks only where a line starts."""
     kept: list[Span] = []
+    code: list[Span] = []  # the code kept so far: nothing goes inside it
     for span in spans:
         content = text[span.start : span.end]
-        if any(o.kind in fmt.VERBATIM and o.start <= span.start and span.end <= o.end for o in kept):
+        if any(o.start <= span.start and span.end <= o.end for o in code):
             continue
         if span.kind == fmt.PRE and "```" in content:
             continue
         if span.kind == fmt.CODE and ("`" in content or "\n" in content):
             continue
         kept.append(span)
+        if span.kind in fmt.VERBATIM:
+            code.append(span)
     return kept
 
 
 _LINE_PREFIXES = re.compile(r"(?:> |#{1,3} |-# |- |\d{1,9}\. )*")
 
 
-def _opening(span: Span, text: str, out: list[str]) -> str:
+def _opening(span: Span, line: str) -> str:
     # A line mark needs a line of its own: a line break first where one is missing.
-    line = "".join(out).rsplit("\n", 1)[-1]
     before = "" if _LINE_PREFIXES.fullmatch(line) else "\n"
     if span.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE):
         return before + "> "

@@ -206,20 +206,20 @@ def formatted_parts(
     whole = formatted(text, spans, allow_user_mentions=allow_user_mentions)
     if len(whole) <= first or not text:
         return [whole] if whole else []
-    # Marks and escapes make the markdown longer than the text: cut the text shorter until each part fits.
-    budget = limit
+    # Marks and escapes make the markdown longer than the text: cut the text shorter, by as much
+    # as the markdown outgrew the text so far, until each part fits.
+    scale = min(1.0, len(text) / len(whole))
     for _ in range(12):
-        scale = budget / limit
         parts, position = [], 0
         chunks = split_text(text, max(int(limit * scale), 1), first_limit=max(int(first * scale), 1), min_fill=1 / 3)
         for chunk in chunks:
             start = text.find(chunk, position)
             position = start + len(chunk)
             parts.append(formatted(chunk, fmt.clip(spans, start, position), allow_user_mentions=allow_user_mentions))
-        over = max(len(part) - (first if i == 0 else limit) for i, part in enumerate(parts))
-        if over <= 0:
+        fill = max(len(part) / (first if i == 0 else limit) for i, part in enumerate(parts))
+        if fill <= 1:
             return parts
-        budget = max(int(budget * 0.8), 1)
+        scale = scale * min(0.95, 0.98 / fill)
     return parts  # unreachable in practice: a 1-character part always fits
 
 

@@ -94,17 +94,19 @@ def to_html(text: str, spans: Sequence[Span]) -> str:
     (:func:`core.formatting.for_telegram`); Telegram cannot nest quotes, nor put
     anything inside code, so those inner marks are left out."""
     kept = []
+    blocks: list[Span] = []  # code and quotes kept so far: what may not contain another
     for span in fmt.normalised(spans, len(text)):
         if span.kind not in _TAG and span.kind not in (fmt.LINK, fmt.PRE):
             continue
-        inside = [o for o in kept if o.start <= span.start and span.end <= o.end]
+        inside = [o for o in blocks if o.start <= span.start and span.end <= o.end]
         if any(o.kind in fmt.VERBATIM for o in inside):
             continue
-        if span.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE) and any(
-            o.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE) for o in inside
-        ):
+        is_quote = span.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE)
+        if is_quote and any(o.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE) for o in inside):
             continue
         kept.append(span)
+        if is_quote or span.kind in fmt.VERBATIM:
+            blocks.append(span)
     return fmt.render(
         text, kept, opening=_opening, closing=_closing, plain=lambda piece, _inside: html.escape(piece, quote=False)
     )

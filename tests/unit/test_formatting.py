@@ -318,3 +318,12 @@ def test_telegram_payloads_unchanged_for_plain_text():
     event = telegram_event(message, EventKind.NEW)
     assert event.formatting == ()
     assert copy.deepcopy(event).to_dict() == event.to_dict()
+
+
+def test_many_marks_are_split_into_parts_that_fit_and_parse():
+    parsed = parse_markdown("**a** _b_ " * 500)  # 1,000 spans, markdown three times the text
+    parts = discord_render.formatted_parts(parsed.text, parsed.spans, first_limit=1900)
+    assert len(parts[0]) <= 1900 and all(len(p) <= 2000 for p in parts[1:])
+    again = [parse_markdown(p) for p in parts]
+    assert " ".join(p.text for p in again) == parsed.text.strip()
+    assert sum(len(p.spans) for p in again) == len(parsed.spans)
