@@ -143,11 +143,13 @@ class StandIns:
         telegram_limits: bool = False,
         discord_route_limit=UNLIMITED_ROUTE,
         discord_global_limit=None,
+        discord_premium_tier: int = 0,
     ):
         self.telegram = TelegramStandIn(token=TG_TOKEN, enforce_limits=telegram_limits, receipts=True)
+        guild = {"name": "Bench twins", "channels": layout.discord_channels(), "premium_tier": discord_premium_tier}
         self.discord = DiscordStandIn(
             token=DC_TOKEN,
-            guilds={GUILD: {"name": "Bench twins", "channels": layout.discord_channels()}},
+            guilds={GUILD: guild},
             route_limit=discord_route_limit,
             global_limit=discord_global_limit,
             receipts=True,
@@ -292,6 +294,7 @@ class World:
         telegram_limits: bool = False,
         discord_route_limit=UNLIMITED_ROUTE,
         discord_global_limit=None,
+        discord_premium_tier: int = 0,
         extra_env: dict[str, str] | None = None,
     ):
         self.layout = layout
@@ -302,6 +305,7 @@ class World:
             telegram_limits=telegram_limits,
             discord_route_limit=discord_route_limit,
             discord_global_limit=discord_global_limit,
+            discord_premium_tier=discord_premium_tier,  # the server's boost level: its upload limit
         )
         self.workdir = Path(tempfile.mkdtemp(prefix=f"twinbridge-bench-{name}-"))
         self.rate_limits_off = rate_limits_off

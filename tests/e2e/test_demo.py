@@ -1,6 +1,7 @@
 """`twinbridge demo` as a newcomer runs it: no token, no internet (every translator on this
 machine), exit 0, and every step it shows arrives, the organiser's event notice with each
-community's local time and the RSVPs counted across the bridge included."""
+community's local time, the RSVPs counted across the bridge and a phone photo that arrives
+without where it was taken included."""
 
 from __future__ import annotations
 
@@ -16,3 +17,5 @@ def test_the_demo_runs_offline_and_every_step_arrives(tmp_path, redis_url):
     assert "Krefeld:   " in out and ("MEZ" in out or "MESZ" in out)
     assert "count two going" in out and "counted across every twin" in out
     assert "Leicester now shows: Going: 2 · Maybe: 0 · Can't: 0" in out
+    assert "GPS: 52.63,-1.13 → none" in out and "camera serial: 38061FDJH00CXJ → none" in out
+    assert "the picture itself: byte for byte the same" in out
