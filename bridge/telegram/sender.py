@@ -9,6 +9,7 @@ the method and Telegram's error class, never the message text.
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -35,6 +36,8 @@ log = logging.getLogger(__name__)
 
 DELETE_BATCH = 100  # message ids one deleteMessages call takes
 REQUEST_TIMEOUT = 20  # seconds; a hung request must not hold the outbox for aiogram's 60 s
+# Under the files a moderator's notice carries (the notice above says what they belong to).
+PREVIEW_CAPTION = "Attached to the held message above."
 
 
 class TelegramSender:
@@ -202,7 +205,7 @@ class TelegramSender:
         only after they opened a private chat with it), else the fallback in the chat."""
         if post.private_to:
             try:
-                return await self._send_plain(int(post.private_to), post.text, post.buttons, None)
+                ids = await self._send_plain(int(post.private_to), post.text, post.buttons, None)
             except DeliveryError as exc:
                 if exc.retry_after is not None or not exc.permanent:
                     raise
@@ -212,8 +215,25 @@ class TelegramSender:
                         "(they have not started a private chat with the bot)",
                         permanent=True,
                     ) from exc
+            else:
+                return ids + await self._preview(post, int(post.private_to), ids)
             return await self._send_plain(_chat_id(post), post.fallback, (), post.source.message_id)
         return await self._send_plain(_chat_id(post), post.text, post.buttons, None)
+
+    async def _preview(self, post: OutboundPost, chat_id: int, notice_ids: list[str]) -> list[str]:
+        """The files a private notice carries (a held message's, for its moderator under
+        `media: approve`), sent under it, fetched from the platform they were posted on. The
+        notice is out already: a failure here is counted, not retried (that would repeat it)."""
+        if self._files is None or not sendable(post, self._media):
+            return []
+        preview = replace(
+            post, text=PREVIEW_CAPTION, formatting=(), sender="", community="", notes=(), original="", buttons=()
+        )
+        try:
+            return await self._files.send(preview, chat_id, notice_ids[-1] if notice_ids else None, None)
+        except DeliveryError:
+            await self.count("telegram.media.preview_failed")
+            return []
 
     async def _send_plain(self, chat_id: int | str, text: str, buttons, reply_to: str | None) -> list[str]:
         markup = None

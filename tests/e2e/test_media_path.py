@@ -195,3 +195,36 @@ async def test_media_approve_holds_a_photo_for_the_moderator_who_sees_it_first(t
         [upload] = discord.uploads(KREFELD)
         assert picture_data(upload["data"]) == picture_data(photo)
         assert not Image.open(io.BytesIO(upload["data"])).getexif().get_ifd(GPS)
+
+
+TEACHER = {"id": 9001, "is_bot": False, "first_name": "Mrs", "last_name": "Patel"}
+
+
+async def test_a_telegram_moderator_sees_a_held_discord_photo_under_the_notice(tmp_path, procs, redis_url, prefix):
+    """The other way round: a photo posted on Discord, held; the Telegram moderator gets the
+    notice with its buttons and, under it, the photo (fetched from Discord, scrubbed)."""
+    telegram = TelegramStandIn(token=TG_TOKEN)
+    discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "leicester"}}})
+    telegram.start_private(TEACHER)  # Telegram: a bot writes only to who opened a chat with it
+    links = APPROVE_LINKS.replace(f"discord:{MODERATOR['id']}", f"telegram:{TEACHER['id']}")
+    async with serving(telegram, discord):
+        env = bridge_env(tmp_path, links, redis_url, prefix, telegram, discord)
+        procs.start("worker", ["worker", "--concurrency", "2"], env)
+        procs.start("run", ["run"], env)
+        await wait_until(lambda: discord.identified.is_set(), 120, message="the Discord adapter to identify")
+
+        photo = phone_photo()
+        discord.inject_files_message(KREFELD, MAX, "Unser Markt", [("IMG_0004.jpg", photo)])
+        await wait_until(lambda: telegram.uploads(TEACHER["id"]), 60, message="the photo under the notice")
+        [notice] = [m for m in telegram.private_messages(TEACHER["id"]) if "Held for approval" in m.get("text", "")]
+        assert "• photo: IMG_0004.jpg" in notice["text"] and "Unser Markt" in notice["text"]
+        [shown] = telegram.uploads(TEACHER["id"])
+        assert shown["caption"] == "Attached to the held message above."
+        assert picture_data(shown["data"]) == picture_data(photo)
+        assert not Image.open(io.BytesIO(shown["data"])).getexif().get_ifd(GPS)
+        assert not telegram.uploads(LEICESTER)
+
+        buttons = [b for row in notice["reply_markup"]["inline_keyboard"] for b in row]
+        approve = next(b["callback_data"] for b in buttons if b["text"] == "Approve")
+        telegram.inject_callback(TEACHER, TEACHER["id"], notice["message_id"], approve)
+        await wait_until(lambda: telegram.uploads(LEICESTER), 60, message="the approved photo in Leicester")
