@@ -69,14 +69,21 @@ def bridge_env(
     }
 
 
+ADAPTER_START = 90.0  # seconds
+
+
 async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrency: int = 2) -> None:
     """Start `twinbridge worker` and `twinbridge run`; return once both adapters
     talk to their stand-ins."""
     procs.start("worker", ["worker", "--concurrency", str(concurrency)], env)
     procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
+    # A deadline, not a wait: on a loaded 2-core machine importing the client libraries
+    # alone has taken 20-40 s; an idle one connects in about 2 s.
+    await wait_until(lambda: discord.identified.is_set(), ADAPTER_START, message="the Discord adapter to identify")
     await wait_until(
-        lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter to poll"
+        lambda: any(m == "getUpdates" for _, m, _ in telegram.requests),
+        ADAPTER_START,
+        message="the Telegram adapter to poll",
     )
 
 
