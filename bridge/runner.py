@@ -25,6 +25,8 @@ from .ingress import Ingress, IngressSweeper
 from .media.files import media_dir, remove_stale
 from .media.scrub import scrub
 from .media.source import MediaSource
+from .avatars.server import serve as serve_avatars
+from .avatars.service import AvatarService
 from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
 from .platforms import PLATFORMS, AdapterFactory, Platform
@@ -200,8 +202,17 @@ async def run(
         stale = remove_stale(media.directory)  # left by a process killed mid-crossing
         if stale:
             log.info("removed %d file(s) left in the media directory by a stopped process", stale)
+        # Avatars (issue 15): the Telegram adapter registers its profile-photo fetcher, the
+        # Discord sender asks for a post's avatar URL; served here under TWINBRIDGE_PUBLIC_URL.
+        avatars = AvatarService(redis, keys, settings.public_url, Stats(redis, keys))
         factories = adapter_factories(settings, platforms)  # imports their client libraries
         tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
+        if avatars.serving:
+            tasks.append(
+                asyncio.create_task(
+                    serve_avatars(avatars, settings.avatar_host, settings.avatar_port, stop), name="avatar-server"
+                )
+            )
         # What is loaded by now (the client libraries' types, the config) lives as long
         # as the process: out of the collector's sight, a full collection takes
         # microseconds instead of ~130 ms stalling the event loop (the benchmark saw
@@ -211,7 +222,15 @@ async def run(
         for platform, factory in factories:
 
             def build(factory=factory):
-                return factory(settings=settings, config=config, redis=redis, keys=keys, ingress=ingress, media=media)
+                return factory(
+                    settings=settings,
+                    config=config,
+                    redis=redis,
+                    keys=keys,
+                    ingress=ingress,
+                    media=media,
+                    avatars=avatars,
+                )
 
             lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
             tasks.append(

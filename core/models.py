@@ -92,6 +92,18 @@ class Attachment:
 
 
 @dataclass(frozen=True)
+class ForwardOrigin:
+    """Where a forwarded message came from, as the source platform says (issue 15). The
+    moderation stage decides what of it the link's policy lets show (workers/privacy.py)."""
+
+    kind: str  # user | hidden_user | chat | channel | message (a Discord forward: its origin unnamed)
+    name: str = ""  # the user's full name, a hidden user's chosen name, the chat's or channel's title
+    first_name: str = ""
+    public: bool = False  # a public chat or channel (it has a @username): its title is no one's personal data
+    date: float = 0.0  # when the original was written (Unix seconds; 0: unknown)
+
+
+@dataclass(frozen=True)
 class PlatformEvent:
     """Something a member did in a linked chat, as seen by an adapter."""
 
@@ -110,6 +122,8 @@ class PlatformEvent:
     seq: int = 0
     # Bold, links, code… over ``text`` (core/formatting.py); ``text`` stays the plain text.
     formatting: fmt.Spans = ()
+    # A forwarded message: where it came from (issue 15); None when written here.
+    forwarded_from: ForwardOrigin | None = None
 
     @property
     def dedup_key(self) -> str:
@@ -146,6 +160,7 @@ class PlatformEvent:
             revision=int(data.get("revision") or 0),
             seq=int(data.get("seq") or 0),
             formatting=fmt.from_json(data.get("formatting")),
+            forwarded_from=ForwardOrigin(**data["forwarded_from"]) if data.get("forwarded_from") else None,
         )
 
 
@@ -191,6 +206,11 @@ class OutboundPost:
     # Bold, links, code… over ``text`` (core/formatting.py), moved along with every
     # change moderation and translation make to it.
     formatting: fmt.Spans = ()
+    # The avatar a Discord webhook post shows (issue 15): "" Discord's default, "neutral" one
+    # of Discord's default avatars chosen from the label (a pseudonym reveals nothing), or
+    # "telegram:USER_ID" the Telegram sender's profile photo (only where the policy shows
+    # names), served by `twinbridge run` (bridge/avatars) under TWINBRIDGE_PUBLIC_URL.
+    avatar: str = ""
 
     @property
     def label(self) -> str:
@@ -246,6 +266,7 @@ class OutboundPost:
             announcement=dict(data["announcement"]) if data.get("announcement") else None,
             itself=bool(data.get("itself")),
             formatting=fmt.from_json(data.get("formatting")),
+            avatar=data.get("avatar") or "",
         )
 
 

@@ -177,3 +177,38 @@ def rsvp_counts_line(reader: str, counts: dict[str, int]) -> str:
     """ "Dabei: 3 · Vielleicht: 1 · Kann nicht: 0": the totals across every twin."""
     labels = rsvp_labels(reader)
     return " · ".join(f"{labels[choice]}: {int(counts.get(choice) or 0)}" for choice in RSVP_CHOICES)
+
+
+_FORWARDED_FROM = {
+    "en": "↪ forwarded from {origin}",
+    "de": "↪ weitergeleitet von {origin}",
+    "fr": "↪ transféré de {origin}",
+    "es": "↪ reenviado de {origin}",
+    "it": "↪ inoltrato da {origin}",
+    "pt": "↪ encaminhado de {origin}",
+    "nl": "↪ doorgestuurd van {origin}",
+    "pl": "↪ przekazane od {origin}",
+    "zh": "↪ 转发自 {origin}",
+    "gu": "↪ {origin} તરફથી ફોરવર્ડ કરેલ",
+}
+_FORWARDED = {
+    "en": "↪ forwarded",
+    "de": "↪ weitergeleitet",
+    "fr": "↪ transféré",
+    "es": "↪ reenviado",
+    "it": "↪ inoltrato",
+    "pt": "↪ encaminhado",
+    "nl": "↪ doorgestuurd",
+    "pl": "↪ przekazane dalej",
+    "zh": "↪ 转发",
+    "gu": "↪ ફોરવર્ડ કરેલ",
+}
+
+
+def forwarded_note(reader: str, origin: str) -> str:
+    """The line on a forwarded message: "↪ forwarded from Leicester News", or just
+    "↪ forwarded" when the policy does not let the origin show (``origin`` "")."""
+    origin = shown_name(origin)
+    if not origin:
+        return _pick(_FORWARDED, reader)
+    return _pick(_FORWARDED_FROM, reader).format(origin=origin)

@@ -56,6 +56,11 @@ class Settings:
     adapter_lease: float = 10.0
     # Where files wait between download and upload (issue 15); empty: the system's temp dir.
     media_dir: str = ""
+    # Avatars (issue 15): the public base URL under which `twinbridge run` serves Telegram
+    # members' profile photos to Discord (empty: neutral avatars only), and where it listens.
+    public_url: str = ""
+    avatar_host: str = "0.0.0.0"
+    avatar_port: int = 8095
 
     def time_limits(self) -> tuple[float, float]:
         """(soft, hard) time limit of every task, in seconds."""
@@ -137,4 +142,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",
         adapter_lease=max(1.0, float(_get(env, "TWINBRIDGE_ADAPTER_LEASE") or 10)),
         media_dir=_get(env, "TWINBRIDGE_MEDIA_DIR") or "",
+        public_url=(_get(env, "TWINBRIDGE_PUBLIC_URL") or "").rstrip("/"),
+        avatar_host=_get(env, "TWINBRIDGE_AVATAR_HOST") or "0.0.0.0",
+        avatar_port=int(_get(env, "TWINBRIDGE_AVATAR_PORT") or 8095),
     )

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 
 from core.links import Community, LinksConfig
 from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
-from core.phrases import media_withheld_note
+from core.phrases import forwarded_note, media_withheld_note
 
 from .drafts import Drafts, Outcome
 from .moderation.stage import moderate, needs_approval
-from .privacy import PseudonymBook, shown_sender
+from .privacy import PseudonymBook, shown_forward_origin, shown_sender
 from .translation.detection import detect_language
 from .translation.service import Translator
 from .translation.stage import translated
@@ -96,6 +96,22 @@ def plan(
     return translated(drafts, ctx.config, ctx.translator, outcome)
 
 
+# Policies that show a member's name may show their face too; under any other the avatar
+# reveals nothing (a neutral one chosen from the label).
+_NAMES_SHOWN = ("full", "first_name")
+
+
+def avatar_of(event: PlatformEvent, mode: str, destination: ChatRef) -> str:
+    """The avatar of a post to ``destination`` (OutboundPost.avatar): a Telegram member's
+    profile photo on Discord where ``mode`` shows names, else a neutral one."""
+    if destination.platform != "discord":
+        return ""
+    if mode in _NAMES_SHOWN and event.source.platform == "telegram" and event.author.id.isdigit():
+        # A positive id is a user; a negative one a chat speaking (an anonymous admin, a channel).
+        return f"telegram:{event.author.id}"
+    return "neutral"
+
+
 def moderated(
     event: PlatformEvent,
     ctx: Context,
@@ -148,6 +164,8 @@ def moderated(
         allowed = moderated_texts[link_id]
         language = ctx.config.known_community(destination).language
         notes = (media_withheld_note(language, allowed.withheld_media),) if allowed.withheld_media else ()
+        if event.forwarded_from is not None:
+            notes = (forwarded_note(language, shown_forward_origin(event.forwarded_from, policy.sender)), *notes)
         posts.append(
             OutboundPost(
                 kind=event.kind,
@@ -165,6 +183,7 @@ def moderated(
                 retention_days=policy.retention_days,
                 allow_mentions=policy.mentions == "allow",
                 language=language,
+                avatar=avatar_of(event, policy.sender, destination),
             )
         )
     language = ""

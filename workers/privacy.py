@@ -14,7 +14,7 @@ import hmac
 
 from core.storage import pseudonyms as stored_pseudonyms
 from core.storage.keys import Keys
-from core.models import Author
+from core.models import Author, ForwardOrigin
 
 _ADJECTIVES = (
     "Amber",
@@ -173,4 +173,26 @@ def shown_sender(
         if pseudonyms is not None:
             return pseudonyms.name(platform, author.id, link_id, retention_days)
         return pseudonym_for(platform, author.id, link_id, pseudonym_key)
+    return ""
+
+
+def shown_forward_origin(origin: ForwardOrigin, mode: str) -> str:
+    """Who or what a forwarded message came from, as ``mode`` (the policy's `sender`) lets
+    it show; "" for "forwarded" alone. A forwarded member is shown as the link shows its own
+    members (a name where it shows names, never under pseudonyms); a member who hides their
+    account from forwards only under `full` (they chose that name to be seen); a public
+    channel's or chat's title under any mode but pseudonym and hidden; a private one's only
+    where names show. Pseudonymous links say "forwarded" only."""
+    if mode in ("pseudonym", "hidden"):
+        return ""
+    names = mode in ("full", "first_name")
+    if origin.kind == "user":
+        if not origin.name.strip():
+            return ""
+        author = Author(id="", display_name=origin.name, first_name=origin.first_name or None)
+        return shown_sender(author, "", mode, "", None)
+    if origin.kind == "hidden_user":
+        return origin.name if mode == "full" else ""
+    if origin.kind in ("chat", "channel", "message"):
+        return origin.name if origin.public or names else ""
     return ""

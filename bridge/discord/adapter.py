@@ -21,6 +21,7 @@ from ..ingress import Ingress
 from core.storage.keys import Keys
 from ..media.source import MediaSource
 from .media_fetching import DiscordFetcher
+from ..avatars.service import AvatarService
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, discord_limits
@@ -30,7 +31,9 @@ from .cog import RelayCog
 from .command_cog import CommandsCog
 from .endpoints import use_api, use_gateway
 from .gateway_guard import skip_malformed_events
+from .reactions import DiscordReactionShower, ReactionCog
 from .sender import DiscordSender, RecentDeletes
+from ..reactions import ReactionCounter, ReactionRefresher
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +52,7 @@ def intents() -> discord.Intents:
     wanted.guild_messages = True
     wanted.message_content = True
     wanted.dm_messages = True  # commands said to the bot privately (/mydata, /approve)
+    wanted.guild_reactions = True  # reactions on relayed copies, shown on the original (issue 15)
     return wanted
 
 
@@ -101,7 +105,10 @@ class DiscordAdapter:
         keys: Keys,
         ingress: Ingress,
         media: MediaSource | None = None,
+        avatars: AvatarService | None = None,
     ):
+        # Avatars of Discord webhook posts (issue 15, bridge/avatars); None: Discord's default.
+        self._avatars = avatars
         # Files: this adapter registers its platform's fetcher here and its sender fetches
         # other platforms' files from it (bridge/media); None: media are not relayed.
         self._media = media
@@ -118,6 +125,8 @@ class DiscordAdapter:
         self._outbox_task: asyncio.Task | None = None
         self._fetcher: DiscordFetcher | None = None
         self._stopping = False
+        self._reaction_refresher: ReactionRefresher | None = None
+        self._reaction_task: asyncio.Task | None = None
 
     @property
     def client(self) -> commands.Bot | None:
@@ -154,6 +163,14 @@ class DiscordAdapter:
                 limiter=limiter,
             )
         )
+        await client.add_cog(
+            ReactionCog(
+                client,
+                config=self._config,
+                counter=ReactionCounter(self._redis, self._keys, self._config, self._relay_stats),
+                stats=self._relay_stats,
+            )
+        )
         try:
             await self._login(client, token, api_url)
             gateway = await self._gateway_url(client, api_url)
@@ -175,9 +192,13 @@ class DiscordAdapter:
             limiter=limiter,
             api_url=api_url,
             media=self._media,
+            avatars=self._avatars,
         )
         self._outbox = OutboxConsumer(self._redis, self._keys, sender, limiter=limiter, limits_for=discord_limits)
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
+        shower = DiscordReactionShower(client, self._redis, self._keys, self._relay_stats, limiter=limiter)
+        self._reaction_refresher = ReactionRefresher(self._redis, self._keys, "discord", shower.show, self._relay_stats)
+        self._reaction_task = asyncio.create_task(self._reaction_refresher.run(), name="discord-reactions")
         log.info(
             "Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?", len(client.guilds)
         )
@@ -236,6 +257,9 @@ class DiscordAdapter:
     # -- stop --------------------------------------------------------------------
     async def stop(self) -> None:
         self._stopping = True
+        if self._reaction_refresher is not None and self._reaction_task is not None:
+            self._reaction_refresher.stop()
+            await asyncio.gather(self._reaction_task, return_exceptions=True)
         if self._outbox is not None:
             self._outbox.stop()
         if self._outbox_task is not None and not self._outbox_task.done():

@@ -21,7 +21,7 @@ import discord
 
 from core.chat_commands import parse as parse_command
 from core import formatting as fmt
-from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent
 
 from .formatting import parse as parse_markdown
 
@@ -157,6 +157,23 @@ def _reply_to(message: discord.Message) -> MessageRef | None:
     return MessageRef(PLATFORM, str(message.channel.id), str(ref.message_id))
 
 
+def forward_origin_of(message: discord.Message) -> ForwardOrigin | None:
+    """A forwarded message (message_reference type 1, FORWARD, with message_snapshots):
+    Discord names no author of the original, only its channel, which is shown by name
+    when it is a channel of this server the bot knows (``#news``); else "forwarded" alone."""
+    ref = message.reference
+    if ref is None or getattr(ref, "type", None) is not discord.MessageReferenceType.forward:
+        return None
+    snapshots = getattr(message, "message_snapshots", None) or ()
+    date = snapshots[0].created_at.timestamp() if snapshots and snapshots[0].created_at else 0.0
+    guild = message.guild
+    channel = guild.get_channel(ref.channel_id) if guild is not None and ref.channel_id else None
+    if channel is None or not getattr(channel, "name", None):
+        return ForwardOrigin("message", date=date)
+    # A channel's name is the server's, not a member's: shown as a public channel's title.
+    return ForwardOrigin("channel", f"#{channel.name}", public=True, date=date)
+
+
 def revision_of(message: discord.Message) -> int:
     """Edits are numbered by their edit time (ms), so a redelivered
     MESSAGE_UPDATE is the same event and a new edit a new one."""
@@ -184,6 +201,7 @@ def event_from_message(
         timestamp=(message.edited_at if edited else message.created_at).timestamp(),
         revision=revision_of(message) if kind is EventKind.EDIT else 0,
         formatting=formatting,
+        forwarded_from=forward_origin_of(message),
     )
 
 

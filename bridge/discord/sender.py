@@ -37,6 +37,7 @@ from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
 from .announcing import DiscordAnnouncements
+from ..avatars.service import AvatarService
 from .render import shown as _shown
 from .endpoints import api_base
 
@@ -105,11 +106,13 @@ class DiscordSender:
         limiter=None,
         api_url: str | None = None,
         media: MediaSource | None = None,
+        avatars: AvatarService | None = None,
     ):
         self._client = client
         # Where the files of a post come from (the source platform's adapter); None: files
         # are shown as markers such as "[photo]" (bridge/discord/media_sending.py).
         self._media = media
+        self._avatars = avatars
         self._api_url = api_url.rstrip("/") if api_url else None
         self._session: aiohttp.ClientSession | None = None  # webhook posts (see _execute_webhook)
         self._hook_ready_at: dict[int, float] = {}  # webhook id -> loop time its bucket refills
@@ -365,12 +368,10 @@ class DiscordSender:
         label = render.webhook_username(post.sender, post.community)
         content = _content(hook, label, part, index=index, prefix=prefix)
         if hook is not None:
-            return await self._execute_webhook(
-                channel_id,
-                hook,
-                {"content": content, "username": label, "allowed_mentions": mentions.to_dict()},
-                files=files,
-            )
+            payload = {"content": content, "username": label, "allowed_mentions": mentions.to_dict()}
+            if avatar_url := await self._avatar_url(post, label):
+                payload["avatar_url"] = avatar_url
+            return await self._execute_webhook(channel_id, hook, payload, files=files)
         # Bot fallback: a bot message can be a real reply.
         reference = None
         if index == 0 and reply_to:
@@ -395,6 +396,10 @@ class DiscordSender:
                     raise refused from None
                 raise
         return str(message.id)
+
+    async def _avatar_url(self, post: OutboundPost, label: str) -> str | None:
+        """The post's avatar (bridge/avatars): a public URL that never holds a token."""
+        return await self._avatars.url_for(post, label) if self._avatars is not None else None
 
     async def _execute_webhook(
         self, channel_id: int, hook: _Hook, payload: dict, *, files: list[Upload] | None = None

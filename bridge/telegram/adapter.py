@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from functools import partial
 
 import aiohttp
 from aiogram import Bot, Dispatcher
@@ -24,6 +25,7 @@ from ..adapter import AdapterStartError
 from ..ingress import Ingress
 from core.storage.keys import Keys
 from ..media.source import MediaSource
+from ..avatars.service import AvatarService
 from core.links import LinksConfig
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, telegram_limits
@@ -34,12 +36,17 @@ from .albums import AlbumCollector
 from .handlers import build_errors_router, build_router
 from .media_fetching import TelegramFetcher
 from .polling import Poller
+from .profile_photos import profile_photo
+from .reactions import TelegramReactionLine, build_reactions_router
+from ..reactions import ReactionCounter, ReactionRefresher
 from .sender import TelegramSender
 from . import responses  # noqa: F401 - keeps the Bot API response models cached (see there)
 
 log = logging.getLogger(__name__)
 
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
+# message_reaction needs the bot to be an administrator of the group; message_reaction_count
+# comes for messages whose reactions are anonymous (issue 15, bridge/telegram/reactions.py).
+ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "message_reaction", "message_reaction_count"]
 POLLING_TIMEOUT = 25  # seconds a getUpdates waits for news (Telegram's long poll)
 START_TIMEOUT = 15  # seconds for getMe and deleteWebhook at start
 STOP_GRACE = 10.0  # seconds to let the update or post in hand finish when stopping
@@ -57,7 +64,10 @@ class TelegramAdapter:
         keys: Keys,
         ingress: Ingress,
         media: MediaSource | None = None,
+        avatars: AvatarService | None = None,
     ):
+        # Avatars of Discord webhook posts (issue 15, bridge/avatars); None: Discord's default.
+        self._avatars = avatars
         # Files: this adapter registers its platform's fetcher here and its sender fetches
         # other platforms' files from it (bridge/media); None: media are not relayed.
         self._media = media
@@ -74,6 +84,8 @@ class TelegramAdapter:
         self._poller: Poller | None = None
         self._stats: Stats | None = None
         self._albums: AlbumCollector | None = None
+        self._reaction_refresher: ReactionRefresher | None = None
+        self._reaction_task: asyncio.Task | None = None
 
     @property
     def bot(self) -> Bot | None:
@@ -128,6 +140,12 @@ class TelegramAdapter:
             limits_for=telegram_limits,
         )
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
+        limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None
+        line = TelegramReactionLine(bot, self._redis, self._keys, self._config, self._stats, limiter=limiter)
+        self._reaction_refresher = ReactionRefresher(self._redis, self._keys, "telegram", line.show, self._stats)
+        self._reaction_task = asyncio.create_task(self._reaction_refresher.run(), name="telegram-reactions")
+        if self._avatars is not None:
+            self._avatars.register("telegram", partial(profile_photo, bot))
 
     def _build_dispatcher(self, bot_username: str | None, stats: Stats) -> Dispatcher:
         # No FSM: the bridge keeps no conversation state, and the FSM middleware costs
@@ -137,6 +155,8 @@ class TelegramAdapter:
         # Commands first: they are answered, never relayed.
         dispatcher.include_router(build_commands_router(self._config, bot_username))
         dispatcher.include_router(build_router(self._config, stats))
+        counter = ReactionCounter(self._redis, self._keys, self._config, stats)
+        dispatcher.include_router(build_reactions_router(self._config, counter, stats))
         dispatcher.include_router(build_errors_router(stats))
         # The poller emits these as aiogram's own polling does: the command menu before
         # the first getUpdates, the skipped-update counters flushed when polling ends.
@@ -177,10 +197,15 @@ class TelegramAdapter:
     async def stop(self) -> None:
         """Stop polling (after the update in hand), stop the outbox consumer (after the
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
+        if self._avatars is not None:
+            self._avatars.unregister("telegram")
         await self._stop_polling()  # the dispatcher's shutdown flushes the counters
         if self._albums is not None:
             await self._albums.stop()  # no part comes any more: hand over what is gathered
             self._albums = None
+        if self._reaction_refresher is not None and self._reaction_task is not None:
+            self._reaction_refresher.stop()
+            await asyncio.gather(self._reaction_task, return_exceptions=True)
         await self._stop_consumer()
         if self._media is not None:
             self._media.unregister(self.platform)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiogram.enums import MessageEntityType
 from aiogram.types import Message
 
-from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
+from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent
 
 from .formatting import spans_from_entities
 
@@ -237,6 +237,28 @@ def reply_of(message: Message) -> MessageRef | None:
     return MessageRef(PLATFORM, str(message.chat.id), str(replied.message_id))
 
 
+def forward_origin_of(message: Message) -> ForwardOrigin | None:
+    """Where a forwarded message came from (Bot API ``forward_origin``): a user, a user
+    who hides their account ("hidden_user", only the name they chose), a chat speaking
+    for itself, or a channel; None when the member wrote it here. Everything is kept as
+    Telegram says; the policy decides later what shows (workers/privacy.py)."""
+    origin = message.forward_origin
+    if origin is None:
+        return None
+    date = origin.date.timestamp() if origin.date else 0.0
+    kind = getattr(origin, "type", "")
+    if kind == "user":
+        user = origin.sender_user
+        name = " ".join(part for part in (user.first_name, user.last_name) if part)
+        return ForwardOrigin("user", name, user.first_name or "", date=date)
+    if kind == "hidden_user":
+        return ForwardOrigin("hidden_user", origin.sender_user_name or "", date=date)
+    if kind in ("chat", "channel"):
+        chat = origin.sender_chat if kind == "chat" else origin.chat
+        return ForwardOrigin(kind, chat.title or "", public=bool(chat.username), date=date)
+    return ForwardOrigin("message", date=date)  # a kind this version does not know: "forwarded" alone
+
+
 def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | None:
     """The bridge's event for a member's message (NEW) or its edit (EDIT); None when skipped."""
     if skip_reason(message) is not None:
@@ -257,4 +279,5 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
         timestamp=message.date.timestamp(),
         revision=revision,
         formatting=formatting,
+        forwarded_from=forward_origin_of(message),
     )

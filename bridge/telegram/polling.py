@@ -53,6 +53,9 @@ def chat_of(update: Update) -> int | None:
     for message in (update.message, update.edited_message):
         if message is not None:
             return message.chat.id
+    for reaction in (update.message_reaction, update.message_reaction_count):
+        if reaction is not None:
+            return reaction.chat.id
     query = update.callback_query
     if query is not None and query.message is not None:
         return query.message.chat.id

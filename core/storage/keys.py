@@ -236,6 +236,40 @@ class Keys:
         never overwrites a newer one); expires with the announcement."""
         return f"{self.prefix}rsvp:shown:{announcement_id}"
 
+    # -- reactions on relayed copies, shown on the original (issue 15; core/storage/reactions.py) --
+    def reactions(self, original_key: str) -> str:
+        """Hash: the reactions on one original's relayed copies, counted per copy's chat and
+        emoji ("discord:123|👍" -> n), their version ("~version") and TTL ("~ttl"); counts
+        only, no reactor. Expires with the link's retention."""
+        return f"{self.prefix}reactions:{original_key}"
+
+    def reactions_due(self, platform: str) -> str:
+        """Sorted set of originals on ``platform`` whose shown reactions need a refresh,
+        scored with when it is due (a few seconds after the first change: a burst makes
+        one refresh); a day's TTL, renewed by each change."""
+        return f"{self.prefix}reactions:due:{platform}"
+
+    def reaction_line(self, original_key: str) -> str:
+        """The id of the bot's count line replying to a Telegram original (edited as the
+        counts change); expires with the link's retention."""
+        return f"{self.prefix}reactions:line:{original_key}"
+
+    def reactions_shown(self, original_key: str) -> str:
+        """Set of the emoji the bot has added to a Discord original as its own reactions;
+        expires with the link's retention."""
+        return f"{self.prefix}reactions:mine:{original_key}"
+
+    # -- avatars (issue 15; core/storage/avatars.py) ---------------------------------------
+    def avatar(self, person: str) -> str:
+        """Hash: a Telegram member's profile photo, metadata stripped ("photo"; absent: they
+        have none), and the random token of its public URL ("token"), by person key;
+        expires with the link's retention, deleted by erasure."""
+        return f"{self.prefix}avatar:{person}"
+
+    def avatar_token(self, token: str) -> str:
+        """The person key whose avatar a public URL's random token serves; expires with it."""
+        return f"{self.prefix}avatar:token:{token}"
+
     def rate_limit(self, bucket: str) -> str:
         """One rate-limit bucket's bookings and pause (core/ratelimit.py); expires a
         period after its last booking."""

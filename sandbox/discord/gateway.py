@@ -18,7 +18,9 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from sandbox.discord.protocol import (
+    INTENT_DIRECT_MESSAGE_REACTIONS,
     INTENT_DIRECT_MESSAGES,
+    INTENT_GUILD_MESSAGE_REACTIONS,
     INTENT_GUILD_MESSAGES,
     INTENT_GUILDS,
     INTENT_GUILD_SCHEDULED_EVENTS,
@@ -126,7 +128,12 @@ class Gateway:
         momentarily disconnected keep it for RESUME)."""
         direct = event.startswith("MESSAGE_") and "guild_id" not in data
         for session in list(self._sessions.values()):
-            if event.startswith("MESSAGE_") and not session.intents & (
+            if event.startswith("MESSAGE_REACTION_"):
+                if not session.intents & (
+                    INTENT_DIRECT_MESSAGE_REACTIONS if "guild_id" not in data else INTENT_GUILD_MESSAGE_REACTIONS
+                ):
+                    continue
+            elif event.startswith("MESSAGE_") and not session.intents & (
                 INTENT_DIRECT_MESSAGES if direct else INTENT_GUILD_MESSAGES
             ):
                 continue

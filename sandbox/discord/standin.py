@@ -18,6 +18,7 @@ from sandbox.discord.interactions import Interactions
 from sandbox.discord.middleware import RestMiddleware
 from sandbox.discord.protocol import API_PREFIX
 from sandbox.discord.ratelimits import RateLimits
+from sandbox.discord.reactions import Reactions
 from sandbox.discord.rest import RestRoutes
 from sandbox.discord.state import DiscordState
 from sandbox.discord.webhooks import Webhooks
@@ -100,6 +101,11 @@ class DiscordStandIn:
     inject_component_click = Part("interactions")
     inject_slash_command = Part("interactions")
     application_commands = Part("app_commands")
+    # Reactions (reactions.py): the bot's REST routes, members' reactions, what tests read.
+    inject_reaction = Part("message_reactions")
+    inject_unreaction = Part("message_reactions")
+    reactions = Part("message_reactions")
+    bot_reactions = Part("message_reactions")
     # Webhooks (webhooks.py).
     webhooks = Part("channel_webhooks")
     hold_webhook_answers = Part("channel_webhooks")
@@ -147,6 +153,7 @@ class DiscordStandIn:
         self.interactions = Interactions(self.state, self.app_commands)
         self.channel_webhooks = Webhooks(self.state, self.interactions)
         self.rest = RestRoutes(self.state, lambda: self.gateway_url)
+        self.message_reactions = Reactions(self.state)
         self.ratelimits = RateLimits(route_limit, global_limit)
         self.faults = Faults(self.ratelimits)
         self.middleware = RestMiddleware(self.state, self.ratelimits, self.faults)
@@ -157,7 +164,14 @@ class DiscordStandIn:
     async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
         # Multipart bodies are read part by part; this bounds the other bodies.
         app = web.Application(middlewares=[self.middleware.handle], client_max_size=16 * 1024 * 1024)
-        for part in (self.rest, self.channel_webhooks, self.interactions, self.app_commands, self.scheduled_events):
+        for part in (
+            self.rest,
+            self.message_reactions,
+            self.channel_webhooks,
+            self.interactions,
+            self.app_commands,
+            self.scheduled_events,
+        ):
             for method, template, handler in part.routes():
                 app.router.add_route(method, API_PREFIX + template, handler)
         app.router.add_get("/gateway", self.gateway.handle)

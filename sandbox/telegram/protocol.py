@@ -58,6 +58,7 @@ _BOOL_FIELDS = frozenset(
         "disable_content_type_detection",
         "has_spoiler",
         "supports_streaming",
+        "is_big",
     }
 )
 _JSON_FIELDS = frozenset(
@@ -72,6 +73,7 @@ _JSON_FIELDS = frozenset(
         "message_ids",
         "caption_entities",
         "media",
+        "reaction",
     }
 )
 

@@ -17,7 +17,9 @@ from sandbox.parts import Part
 from sandbox.telegram.media import MediaStore
 from sandbox.telegram.methods import BotMethods
 from sandbox.telegram.protocol import ERROR_DESCRIPTIONS, UPLOAD_LIMIT, ApiError, read_params
+from sandbox.telegram.profiles import Profiles
 from sandbox.telegram.ratelimits import LIMITED_METHODS, SendLimits
+from sandbox.telegram.reactions import Reactions
 from sandbox.telegram.state import RECEIVED_AT, TelegramState
 from sandbox.telegram.updates import Updates
 
@@ -71,6 +73,11 @@ class TelegramStandIn:
     commands = Part("methods")
     hold_send_answers = Part("methods")
     release_send_answers = Part("methods")
+    # Profile photos (profiles.py, their files in media.py); reactions (reactions.py).
+    set_profile_photo = Part("profiles")
+    inject_reaction = Part("reactions")
+    inject_reaction_count = Part("reactions")
+    bot_reactions = Part("reactions")
     # Sending limits (ratelimits.py).
     rate_limited_by = Part("limits")
 
@@ -93,7 +100,14 @@ class TelegramStandIn:
         self.methods = BotMethods(self.state, self.updates)
         self.media = MediaStore(self.state, self.updates)
         self.limits = SendLimits()
-        self._method_table = {**self.methods.table(), **self.media.table()}
+        self.profiles = Profiles(self.media)
+        self.reactions = Reactions(self.state, self.updates)
+        self._method_table = {
+            **self.methods.table(),
+            **self.media.table(),
+            **self.profiles.table(),
+            **self.reactions.table(),
+        }
         self._faults: dict[str, list[ApiError]] = {}
         self._runner: web.AppRunner | None = None
         self._host = "127.0.0.1"
