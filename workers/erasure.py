@@ -12,6 +12,7 @@ What goes:
   their pseudonyms (and the names' claims), their index of what they wrote;
 - their answers to event notices (RSVP): the counts drop, and a refresh shows it
   on the notices' copies;
+- the copy of their Telegram profile photo kept as their Discord avatar, and its URL;
 - what of theirs is still on its way: entries in the outbox streams and the
   ingress stream are removed, and a tombstone (by person key, with the erasure
   time) makes the workers and the adapters refuse anything they wrote before
@@ -36,7 +37,7 @@ from collections import Counter
 from functools import partial
 
 from core import audit, deadletters, persons
-from core.storage import outbox, pending_work
+from core.storage import avatars, outbox, pending_work
 from core.storage.erasures import ErasureRecords
 from core.storage.members import authored_batch
 from core.storage.keys import Keys
@@ -61,6 +62,7 @@ COUNTS = (
     "in_flight",
     "dead_letters",
     "event_answers",
+    "profile_photos",
 )
 
 
@@ -87,6 +89,8 @@ def erase(redis, keys: Keys, config: LinksConfig, user_ref: str) -> dict:
     done["dead_letters"] = _erase_dead_letters(redis, keys, person, user_ref)
     # Their answers to event notices: the counts drop, and the notices' copies show it.
     done["event_answers"] = rsvp.forget(redis, keys, person)
+    # The copy of their Telegram profile photo shown as their avatar on Discord, and its URL.
+    done["profile_photos"] = avatars.forget(redis, keys, person)
 
     audit_writes = []
     for link_id in sorted(touched):

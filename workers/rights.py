@@ -15,7 +15,7 @@ from datetime import datetime, UTC
 
 from core import audit, persons
 from core.storage import holds as holds_store
-from core.storage import members
+from core.storage import avatars, members
 from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import MessageRef
@@ -100,6 +100,8 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
     # Their answers to event notices (Going / Maybe / Can't), kept until the link's
     # retention after the event.
     data["event_answers"] = rsvp.answers_of(redis, keys, me)
+    # A copy of their Telegram profile photo, kept as their avatar on Discord (issue 15).
+    data["profile_photo_kept"] = avatars.kept(redis, keys, me)
     for link in config.links:
         if members.has_consent(redis, keys, link.id, user_ref):
             data["consent"].append(

@@ -26,6 +26,7 @@ def scrubbed_avatar(data: bytes) -> bytes:
     except (UnidentifiedImageError, OSError, Image.DecompressionBombError) as exc:
         raise NotAnImage(exc.__class__.__name__) from None
     picture.thumbnail((MAX_SIDE, MAX_SIDE))
+    picture.info = {}  # Pillow would write the original's comment (and more) back otherwise
     out = io.BytesIO()
     picture.save(out, "JPEG", quality=85)  # no exif=, no icc_profile=: nothing carried over
     return out.getvalue()

@@ -65,6 +65,11 @@ class Avatars:
         return bytes.fromhex(photo.decode() if isinstance(photo, bytes) else photo)
 
 
+def kept(redis, keys: Keys, person: str) -> bool:
+    """Whether a photo of ``person`` is kept (synchronous client, for /mydata)."""
+    return redis.hget(keys.avatar(person), "has_photo") in ("1", b"1")
+
+
 def forget(redis, keys: Keys, person: str) -> int:
     """Erase ``person``'s kept photo and its URL (synchronous client, the erasure's). 1 when one was kept."""
     token = redis.hget(keys.avatar(person), "token")

@@ -69,6 +69,7 @@ def test_export_lists_everything_and_erasure_leaves_nothing(tmp_path, sync_redis
         "dead_letters": 0,
         "pseudonyms": 1,
         "event_answers": 0,
+        "profile_photos": 0,
     }
     [(_, fields)] = sync_redis.xrange(keys.outbox("discord"))
     delete = OutboundPost.from_dict(json.loads(fields["post"]))
