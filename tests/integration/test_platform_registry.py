@@ -34,7 +34,7 @@ class FakeMatrixAdapter:
 
     platform = "matrix"
 
-    def __init__(self, *, settings, config, redis, keys, ingress, media=None):
+    def __init__(self, *, settings, config, redis, keys, ingress, media=None, avatars=None):
         self.settings, self.ingress = settings, ingress
         self.stopped = False
         self._closed = asyncio.Event()
