@@ -104,6 +104,28 @@ class ForwardOrigin:
 
 
 @dataclass(frozen=True)
+class Shared:
+    """Something a member posted that is neither text nor a file: a sticker, a poll, a
+    dice roll, a location, a venue, a contact. Carried as data; the moderation stage
+    decides per link what of it crosses (a location is where someone is, a contact a
+    phone number) and core/descriptions.py says it in each reader's language.
+
+    ``kind``: sticker | poll | dice | location | live_location | venue | contact | other.
+    A poll's question and options travel as the event's text (translated like text);
+    ``withheld``: the policy kept the details back (only the kind crosses)."""
+
+    kind: str
+    emoji: str = ""  # a sticker's or a dice's emoji
+    value: int = 0  # a dice's value
+    latitude: float | None = None
+    longitude: float | None = None
+    title: str = ""  # a venue's or a contact's name, a sticker's name, an unknown kind's field name
+    address: str = ""  # a venue's address
+    phone: str = ""  # a contact's phone number
+    withheld: bool = False
+
+
+@dataclass(frozen=True)
 class PlatformEvent:
     """Something a member did in a linked chat, as seen by an adapter."""
 
@@ -124,6 +146,8 @@ class PlatformEvent:
     formatting: fmt.Spans = ()
     # A forwarded message: where it came from (issue 15); None when written here.
     forwarded_from: ForwardOrigin | None = None
+    # Issue 15: what is neither text nor a file (see Shared).
+    shared: tuple[Shared, ...] = ()
 
     @property
     def dedup_key(self) -> str:
@@ -161,6 +185,7 @@ class PlatformEvent:
             seq=int(data.get("seq") or 0),
             formatting=fmt.from_json(data.get("formatting")),
             forwarded_from=ForwardOrigin(**data["forwarded_from"]) if data.get("forwarded_from") else None,
+            shared=tuple(Shared(**s) for s in data.get("shared") or ()),
         )
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 
 from core.links import Community, LinksConfig
 from core.models import ChatRef, EventKind, OutboundPost, PlatformEvent
+from core.descriptions import describe
 from core.phrases import forwarded_note, media_withheld_note
 
 from .drafts import Drafts, Outcome
@@ -49,6 +50,13 @@ class Context:
             self.pseudonyms,
             link.policy.retention_days,
         )
+
+
+def _described(shared, attachments, language: str) -> tuple[str, ...]:
+    """A line per Shared item in the destination's language; a sticker whose image
+    crosses as an attachment needs none."""
+    image = any(a.kind == "sticker" for a in attachments)
+    return tuple(describe(item, language) for item in shared if not (item.kind == "sticker" and image))
 
 
 def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]]:
@@ -163,7 +171,9 @@ def moderated(
         policy = link.policy
         allowed = moderated_texts[link_id]
         language = ctx.config.known_community(destination).language
-        notes = (media_withheld_note(language, allowed.withheld_media),) if allowed.withheld_media else ()
+        notes = _described(allowed.shared, allowed.attachments, language)
+        if allowed.withheld_media:
+            notes += (media_withheld_note(language, allowed.withheld_media),)
         if event.forwarded_from is not None:
             notes = (forwarded_note(language, shown_forward_origin(event.forwarded_from, policy.sender)), *notes)
         posts.append(

@@ -189,11 +189,12 @@ class RelayCog(commands.Cog, name="relay"):
     async def on_message(self, message: discord.Message) -> None:
         event = await self._event_of(message)
         if event is not None:
-            await self._accept(message.channel.id, event)
+            await self._accept(convert.home_channel_id(message.channel), event)
 
     async def _event_of(self, message: discord.Message) -> PlatformEvent | None:
-        """The event to accept, or None (counted) when the message is not relayed."""
-        if not self._linked(message.channel.id):
+        """The event to accept, or None (counted) when the message is not relayed. A
+        message in a thread (or a forum post) of a linked channel is the channel's."""
+        if not self._linked(convert.home_channel_id(message.channel)):
             await self._skipped("unknown_chat")
             return None
         reason = convert.skip_reason(message, self._own_ids())
@@ -204,7 +205,8 @@ class RelayCog(commands.Cog, name="relay"):
 
     @commands.Cog.listener()
     async def on_raw_message_edit(self, payload: discord.RawMessageUpdateEvent) -> None:
-        if not self._linked(payload.channel_id):
+        home = self._home_of(payload.channel_id)
+        if not self._linked(home):
             await self._skipped("unknown_chat")
             return
         reason = convert.edit_skip_reason(payload, self._own_ids())
@@ -212,11 +214,12 @@ class RelayCog(commands.Cog, name="relay"):
         if event is None:
             await self._skipped(reason or "empty")
             return
-        await self._accept(payload.channel_id, event)
+        await self._accept(home, event)
 
     @commands.Cog.listener()
     async def on_raw_message_delete(self, payload: discord.RawMessageDeleteEvent) -> None:
-        if not self._linked(payload.channel_id):
+        home = self._home_of(payload.channel_id)
+        if not self._linked(home):
             await self._skipped("unknown_chat")
             return
         reason = convert.delete_skip_reason(payload, self._own_ids())
@@ -225,8 +228,16 @@ class RelayCog(commands.Cog, name="relay"):
         if reason:
             await self._skipped(reason)
             return
-        event = convert.event_from_raw_delete(payload, now=time.time())
-        await self._accept(payload.channel_id, event, unless_relayed_copy=True)
+        event = convert.event_from_raw_delete(payload, now=time.time(), home_id=home)
+        await self._accept(home, event, unless_relayed_copy=True)
+
+    @commands.Cog.listener()
+    async def on_thread_create(self, thread: discord.Thread) -> None:
+        """A new thread or forum post: discord.py caches it from THREAD_CREATE, so its
+        messages resolve to their parent's link. Counted where the parent is linked; the
+        post itself arrives as its first message."""
+        if thread.parent_id is not None and self._linked(thread.parent_id):
+            await self._stats.incr("discord.threads.seen")
 
     @commands.Cog.listener()
     async def on_raw_bulk_message_delete(self, payload: discord.RawBulkMessageDeleteEvent) -> None:
@@ -234,7 +245,8 @@ class RelayCog(commands.Cog, name="relay"):
         copies go, as for MESSAGE_DELETE, its events handed to the ingress together, in
         the order the messages were written (the outbox then deletes consecutive ones in
         one request where the platform can)."""
-        if not self._linked(payload.channel_id):
+        home = self._home_of(payload.channel_id)  # a thread's messages are its parent's
+        if not self._linked(home):
             await self._skipped("unknown_chat")
             return
         cached = {message.id: message for message in payload.cached_messages}
@@ -251,16 +263,22 @@ class RelayCog(commands.Cog, name="relay"):
             if reason:
                 await self._skipped(reason)
                 continue
-            events.append(convert.deleted_event(payload.channel_id, message_id, cached.get(message_id), now=now))
+            events.append(convert.deleted_event(home, message_id, cached.get(message_id), now=now))
         await self._live.wait()
-        async with self._lock(payload.channel_id):
+        async with self._lock(home):
             for event in events:
                 if await self._is_relayed_copy(event.source):
                     await self._skipped("relayed_copy")
                     continue
-                await self._accept_in_order(payload.channel_id, event)
+                await self._accept_in_order(home, event)
 
     # -- helpers ---------------------------------------------------------------
+    def _home_of(self, channel_id: int) -> int:
+        """A thread's parent (threads are cached from GUILD_CREATE and THREAD_CREATE), or
+        the channel itself."""
+        channel = self.bot.get_channel(channel_id)
+        return convert.home_channel_id(channel) if channel is not None else channel_id
+
     def _linked(self, channel_id: int) -> bool:
         return bool(self._config.memberships(ChatRef(convert.PLATFORM, str(channel_id))))
 

@@ -8,7 +8,8 @@ What is skipped on purpose, each with a reason the cog counts as
   makes through its channel webhook (the gateway echoes them back);
 - ``bot``: other bots;
 - ``system``: joins, pins, "thread created" and other non-member messages;
-- ``empty``: nothing a partner community could read;
+- ``empty``: nothing a partner community could read (a poll, a sticker and a
+  forwarded message's snapshot are something);
 - ``not_edited``: a MESSAGE_UPDATE that is not an edit (e.g. a link preview
   being attached), which would otherwise relay an unchanged text again.
 """
@@ -21,7 +22,7 @@ import discord
 
 from core.chat_commands import parse as parse_command
 from core import formatting as fmt
-from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent
+from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent, Shared
 
 from .formatting import parse as parse_markdown
 
@@ -43,7 +44,8 @@ def skip_reason(message: discord.Message, own_ids: Collection[int]) -> str | Non
         return "bot"
     if message.type not in MEMBER_MESSAGE_TYPES or message.author.system:
         return "system"
-    if not message.content.strip() and not message.attachments and not message.stickers:
+    something = message.content.strip() or message.attachments or message.stickers or message.poll
+    if not something and not any(_snapshot_has_content(s) for s in message.message_snapshots):
         return "empty"
     if parse_command(message.content) is not None:
         return "command"  # answered by the commands cog, never relayed
@@ -98,6 +100,23 @@ def attachment_kind(content_type: str | None, *, voice: bool = False) -> str:
     return {"image": "photo", "video": "video", "audio": "audio"}.get(major, "document")
 
 
+def _snapshot_has_content(snapshot: discord.MessageSnapshot) -> bool:
+    return bool(snapshot.content.strip() or snapshot.attachments or snapshot.stickers)
+
+
+def home_channel_id(channel) -> int:
+    """The channel a link names for where a message was written: a thread's (or a forum
+    post's) parent channel, else the channel itself. Threads are relayed into their
+    parent's link, with the thread's name (see :func:`event_from_message`)."""
+    if isinstance(channel, discord.Thread):
+        return int(channel.parent_id)
+    return int(channel.id)
+
+
+def thread_name(channel) -> str:
+    return channel.name if isinstance(channel, discord.Thread) and channel.name else ""
+
+
 SPOILER_PREFIX = "SPOILER_"
 
 
@@ -105,7 +124,7 @@ def _dimension(value: object) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
 
 
-def _attachments(message: discord.Message) -> tuple[Attachment, ...]:
+def _attachments(message: discord.Message | discord.MessageSnapshot) -> tuple[Attachment, ...]:
     """Every attachment of the message (several: one album). A voice message is the message
     flag IS_VOICE_MESSAGE with an audio attachment carrying duration_secs and waveform; a
     spoiler is the SPOILER_ file name prefix or the attachment's IS_SPOILER flag (the
@@ -136,14 +155,47 @@ def _attachments(message: discord.Message) -> tuple[Attachment, ...]:
 
 
 def _text(message: discord.Message, on_unparsed: Callable[[], None] | None = None) -> tuple[str, fmt.Spans]:
-    """What the message shows, as plain text (its markdown read: core/formatting.py)
-    and the formatting over it; stickers as a line each."""
-    parsed = parse_markdown(message.content or "")
-    if parsed.failed and on_unparsed is not None:
-        on_unparsed()
-    lines = [parsed.text] if parsed.text else []
-    lines += [f"[sticker {sticker.name}]" for sticker in message.stickers]
-    return "\n".join(lines), parsed.spans
+    """What the message shows, as plain text (its markdown read: core/formatting.py) and the
+    formatting over it: in a thread, the thread's name first ("🧵 Name"); the content; a
+    forwarded message's content (its snapshot); a poll's question and answers (the member's
+    words, translated like text; the poll itself is described, not recreated)."""
+    lines: list[str] = []
+    spans: list[fmt.Span] = []
+    offset = 0
+
+    def add(text: str, line_spans: fmt.Spans = ()) -> None:
+        nonlocal offset
+        lines.append(text)
+        spans.extend(fmt.shifted(line_spans, offset))
+        offset += len(text) + 1  # and the newline
+
+    for content in (message.content, *(snapshot.content for snapshot in message.message_snapshots)):
+        if not content:
+            continue
+        parsed = parse_markdown(content)
+        if parsed.failed and on_unparsed is not None:
+            on_unparsed()
+        if parsed.text:
+            add(parsed.text, parsed.spans)
+    poll = message.poll
+    if poll is not None:
+        add(str(poll.question or ""))
+        for answer in poll.answers:
+            add(f"• {answer.text}")
+    if lines and (name := thread_name(message.channel)):
+        head = f"🧵 {name}\n"
+        return head + "\n".join(lines), fmt.shifted(spans, len(head))
+    return "\n".join(lines), tuple(spans)
+
+
+def shared_of(message: discord.Message) -> tuple[Shared, ...]:
+    """Stickers (by name: Discord stickers have no emoji a client shows) and polls; a
+    forwarded message's stickers too. Locations do not exist on Discord."""
+    stickers = [*message.stickers, *(s for snap in message.message_snapshots for s in snap.stickers)]
+    shared = [Shared("sticker", title=sticker.name) for sticker in stickers]
+    if message.poll is not None:
+        shared.append(Shared("poll"))
+    return tuple(shared)
 
 
 def _reply_to(message: discord.Message) -> MessageRef | None:
@@ -154,7 +206,7 @@ def _reply_to(message: discord.Message) -> MessageRef | None:
         return None  # a forward quotes another message; it does not answer it
     if ref.channel_id != message.channel.id:
         return None
-    return MessageRef(PLATFORM, str(message.channel.id), str(ref.message_id))
+    return MessageRef(PLATFORM, str(home_channel_id(message.channel)), str(ref.message_id))
 
 
 def forward_origin_of(message: discord.Message) -> ForwardOrigin | None:
@@ -187,13 +239,14 @@ def event_from_message(
     nothing to relay. Call :func:`skip_reason` first. ``on_unparsed`` is called when
     the markdown could not be read (the text then crosses as typed, unformatted)."""
     text, formatting = _text(message, on_unparsed)
-    attachments = _attachments(message)
-    if not text.strip() and not attachments:
+    attachments = _attachments(message) + tuple(a for snap in message.message_snapshots for a in _attachments(snap))
+    shared = shared_of(message)
+    if not text.strip() and not attachments and not shared:
         return None
     edited = kind is EventKind.EDIT and message.edited_at is not None
     return PlatformEvent(
         kind=kind,
-        source=MessageRef(PLATFORM, str(message.channel.id), str(message.id)),
+        source=MessageRef(PLATFORM, str(home_channel_id(message.channel)), str(message.id)),
         author=author_of(message.author),
         text=text,
         reply_to=_reply_to(message),
@@ -201,6 +254,7 @@ def event_from_message(
         timestamp=(message.edited_at if edited else message.created_at).timestamp(),
         revision=revision_of(message) if kind is EventKind.EDIT else 0,
         formatting=formatting,
+        shared=shared,
         forwarded_from=forward_origin_of(message),
     )
 
@@ -213,9 +267,12 @@ def event_from_raw_edit(
     return event_from_message(payload.message, EventKind.EDIT, on_unparsed)
 
 
-def event_from_raw_delete(payload: discord.RawMessageDeleteEvent, *, now: float) -> PlatformEvent:
-    """A DELETE event; MESSAGE_DELETE says only which message, not whose."""
-    return deleted_event(payload.channel_id, payload.message_id, payload.cached_message, now=now)
+def event_from_raw_delete(
+    payload: discord.RawMessageDeleteEvent, *, now: float, home_id: int | None = None
+) -> PlatformEvent:
+    """A DELETE event; MESSAGE_DELETE says only which message, not whose. ``home_id``:
+    the linked channel, when the message was in one of its threads."""
+    return deleted_event(home_id or payload.channel_id, payload.message_id, payload.cached_message, now=now)
 
 
 def deleted_event(

@@ -46,7 +46,16 @@ log = logging.getLogger(__name__)
 
 # message_reaction needs the bot to be an administrator of the group; message_reaction_count
 # comes for messages whose reactions are anonymous (issue 15, bridge/telegram/reactions.py).
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query", "message_reaction", "message_reaction_count"]
+# channel_post / edited_channel_post: a linked channel's posts (issue 15).
+ALLOWED_UPDATES = [
+    "message",
+    "edited_message",
+    "callback_query",
+    "message_reaction",
+    "message_reaction_count",
+    "channel_post",
+    "edited_channel_post",
+]
 POLLING_TIMEOUT = 25  # seconds a getUpdates waits for news (Telegram's long poll)
 START_TIMEOUT = 15  # seconds for getMe and deleteWebhook at start
 STOP_GRACE = 10.0  # seconds to let the update or post in hand finish when stopping

@@ -10,7 +10,7 @@ from __future__ import annotations
 from aiogram.enums import MessageEntityType
 from aiogram.types import Message
 
-from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent
+from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent, Shared
 
 from .formatting import spans_from_entities
 
@@ -71,12 +71,9 @@ SERVICE_FIELDS = (
     "suggested_post_paid",
     "suggested_post_refunded",
 )
-# Content the bridge cannot carry in words (and some of it is personal data:
-# a shared contact is a phone number, a live location is where someone is).
+# Content the bridge cannot show: it crosses as a short description naming the kind
+# (Shared "other"), with the message's text or caption, if any.
 UNSUPPORTED_FIELDS = (
-    "contact",
-    "location",
-    "venue",
     "game",
     "story",
     "checklist",
@@ -112,23 +109,54 @@ def skip_reason(message: Message) -> str | None:
     """Why ``message`` is not relayed, or None when it is."""
     if any(_has(message, name) for name in SERVICE_FIELDS):
         return "service"
-    if message.poll is not None:
-        return "poll"
-    if message.dice is not None:
-        return "dice"
-    if message.via_bot is not None:
-        return "from_bot"
+    # A member's message sent through an inline bot (via_bot) is the member's: from_user
+    # is the member. A bot's own message is not relayed.
     if message.from_user is not None and message.from_user.is_bot and not _speaks_for_chat(message):
         return "from_bot"
     if message.from_user is None and message.sender_chat is None:
         return "no_author"
     if _is_command(message):
         return "command"
-    if any(_has(message, name) for name in UNSUPPORTED_FIELDS):
-        return "unsupported"
-    if not (message.text or message.caption or message.sticker or attachments_of(message)):
+    if message.edit_date is not None and message.location is not None and message.location.live_period:
+        return "live_location_update"  # a live location moving: the first position was described once
+    if not (message.text or message.caption or attachments_of(message) or shared_of(message)):
         return "empty"
     return None
+
+
+def shared_of(message: Message) -> tuple[Shared, ...]:
+    """What the message posts that is neither text nor a file (core.models.Shared)."""
+    if message.sticker is not None:
+        return (Shared("sticker", emoji=message.sticker.emoji or ""),)
+    if message.poll is not None:
+        return (Shared("poll"),)
+    if message.dice is not None:
+        return (Shared("dice", emoji=message.dice.emoji, value=message.dice.value),)
+    if message.venue is not None:  # a venue carries a location too: one line for both
+        venue = message.venue
+        where = venue.location
+        return (
+            Shared(
+                "venue", latitude=where.latitude, longitude=where.longitude, title=venue.title, address=venue.address
+            ),
+        )
+    if message.location is not None:
+        where = message.location
+        kind = "live_location" if where.live_period else "location"
+        return (Shared(kind, latitude=where.latitude, longitude=where.longitude),)
+    if message.contact is not None:
+        contact = message.contact
+        name = " ".join(part for part in (contact.first_name, contact.last_name) if part)
+        return (Shared("contact", title=name, phone=contact.phone_number),)
+    return tuple(Shared("other", title=name) for name in UNSUPPORTED_FIELDS if _has(message, name))
+
+
+def poll_text(message: Message) -> str:
+    """A poll's question and options, one per line: the member's words, translated like text."""
+    poll = message.poll
+    if poll is None:
+        return ""
+    return "\n".join([poll.question, *(f"• {option.text}" for option in poll.options)])
 
 
 def attachments_of(message: Message) -> tuple[Attachment, ...]:
@@ -214,7 +242,12 @@ def author_of(message: Message) -> Author:
         chat = message.sender_chat
         assert chat is not None
         title = chat.title or chat.full_name or str(chat.id)
-        return Author(id=str(chat.id), display_name=title, first_name=title, username=chat.username)
+        # A channel's post may be signed by the admin who wrote it (in its automatic
+        # forward, the origin carries the signature): shown after the channel's title
+        # where the policy shows full names; first names show the title.
+        signature = _signature(message) if chat.type == "channel" else None
+        signed = f"{title} ({signature})" if signature else title
+        return Author(id=str(chat.id), display_name=signed, first_name=title, username=chat.username)
     user = message.from_user
     display = " ".join(part for part in (user.first_name, user.last_name) if part)
     return Author(
@@ -224,6 +257,14 @@ def author_of(message: Message) -> Author:
         username=user.username,
         is_bot=bool(user.is_bot),
     )
+
+
+def _signature(message: Message) -> str | None:
+    if message.author_signature:
+        return message.author_signature
+    if message.is_automatic_forward and message.forward_origin is not None:
+        return getattr(message.forward_origin, "author_signature", None)
+    return None
 
 
 def reply_of(message: Message) -> MessageRef | None:
@@ -266,8 +307,8 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
     text = message.text or message.caption or ""
     # A caption's formatting comes in caption_entities, a text's in entities.
     formatting = spans_from_entities(text, message.entities if message.text else message.caption_entities)
-    if message.sticker is not None and not text:
-        text = f"[sticker {message.sticker.emoji}]" if message.sticker.emoji else "[sticker]"
+    if not text:
+        text = poll_text(message)
     revision = int(message.edit_date or 0) if kind == EventKind.EDIT else 0
     return PlatformEvent(
         kind=kind,
@@ -279,5 +320,6 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
         timestamp=message.date.timestamp(),
         revision=revision,
         formatting=formatting,
+        shared=shared_of(message),
         forwarded_from=forward_origin_of(message),
     )

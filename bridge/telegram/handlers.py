@@ -48,7 +48,10 @@ def build_router(config: LinksConfig, stats: Stats) -> Router:
     router = Router(name="twinbridge-telegram")
     linked_only = LinkedChatMiddleware(config, stats)
     retry = RetryOutages()
-    for observer in (router.message, router.edited_message):
+    # A channel's posts come as channel_post / edited_channel_post (the bot must be one of
+    # its admins): a channel linked as a one-way link's speaking side relays its posts.
+    observers = (router.message, router.edited_message, router.channel_post, router.edited_channel_post)
+    for observer in observers:
         observer.outer_middleware(linked_only)  # before the filters: drops what no link names
         observer.middleware(retry)  # around the handler: holds the update until stored
 
@@ -59,6 +62,14 @@ def build_router(config: LinksConfig, stats: Stats) -> Router:
     @router.edited_message()
     async def on_edited_message(message: Message, ingress: Ingress, albums: AlbumCollector | None = None) -> None:
         await accept(ingress, message, EventKind.EDIT, albums)
+
+    @router.channel_post()
+    async def on_channel_post(message: Message, ingress: Ingress) -> None:
+        await accept(ingress, message, EventKind.NEW)
+
+    @router.edited_channel_post()
+    async def on_edited_channel_post(message: Message, ingress: Ingress) -> None:
+        await accept(ingress, message, EventKind.EDIT)
 
     return router
 

@@ -53,12 +53,22 @@ class LinkedChatMiddleware(BaseMiddleware):
         if not memberships:
             await self._count("unknown_chat")
             return None
-        reason = skip_reason(event)
+        reason = skip_reason(event) or self._copy_of_linked_channel(event)
         if reason is not None:
             await self._count(reason)
             return None
         data["memberships"] = memberships
         return await handler(event, data)
+
+    def _copy_of_linked_channel(self, message: Message) -> str | None:
+        """A linked channel's post, automatically forwarded into its discussion group:
+        when the channel is linked too, its own channel_post crosses and this copy is
+        skipped, so the post arrives once. When only the group is linked, this copy is
+        the post's only way across (the channel is shown as its author)."""
+        if not message.is_automatic_forward or message.sender_chat is None:
+            return None
+        channel = ChatRef(PLATFORM, str(message.sender_chat.id))
+        return "automatic_forward" if self._config.memberships(channel) else None
 
     async def _count(self, reason: str) -> None:
         try:

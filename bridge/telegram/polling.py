@@ -50,7 +50,7 @@ class RawGetUpdates(GetUpdates):
 
 def chat_of(update: Update) -> int | None:
     """The chat whose order ``update`` belongs to (None: no chat; kept in update order)."""
-    for message in (update.message, update.edited_message):
+    for message in (update.message, update.edited_message, update.channel_post, update.edited_channel_post):
         if message is not None:
             return message.chat.id
     for reaction in (update.message_reaction, update.message_reaction_count):

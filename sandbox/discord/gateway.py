@@ -140,7 +140,7 @@ class Gateway:
             if event.startswith("GUILD_SCHEDULED_EVENT_"):
                 if not session.intents & INTENT_GUILD_SCHEDULED_EVENTS:
                     continue
-            elif event.startswith(("GUILD_", "CHANNEL_")) and not session.intents & INTENT_GUILDS:
+            elif event.startswith(("GUILD_", "CHANNEL_", "THREAD_")) and not session.intents & INTENT_GUILDS:
                 continue
             payload = {k: copy.deepcopy(v) for k, v in data.items() if not k.startswith("_")}
             # DMs with the app are exempt from the Message Content intent.
@@ -165,6 +165,10 @@ class Gateway:
         payload["embeds"] = []
         payload["attachments"] = []
         payload["components"] = []
+        payload.pop("poll", None)
+        for snapshot in payload.get("message_snapshots") or ():
+            inner = snapshot.get("message") or {}
+            inner.update(content="", embeds=[], attachments=[], components=[])
 
     def _ready_payload(self, session: Session) -> dict:
         return {

@@ -20,7 +20,9 @@ from typing import Any
 from sandbox.discord import forms
 from sandbox.discord.protocol import (
     CHANNEL_DM,
+    CHANNEL_GUILD_FORUM,
     CHANNEL_GUILD_TEXT,
+    CHANNEL_PUBLIC_THREAD,
     DISCORD_EPOCH_MS,
     ALL_PERMISSIONS,
     ATTACHMENT_FLAG_IS_SPOILER,
@@ -140,6 +142,8 @@ class DiscordState:
         self.closed_dms: set[int] = set()
         self.roles: dict[int, dict[int, dict]] = {}  # guild -> role id -> role (besides @everyone)
         self.member_roles: dict[tuple[int, int], list[int]] = {}  # (guild, user) -> role ids
+        self.threads: dict[int, dict] = {}  # thread id -> the thread channel (API shape)
+        self.forums: set[int] = set()  # forum channels (type 15) among the guilds' channels
         self._posts: list[dict] = []
         self._listeners: list[Callable[[str, dict], None]] = []
         for guild_id, guild in (guilds or {}).items():
@@ -207,7 +211,59 @@ class DiscordState:
             permissions |= int(self.roles[int(guild_id)][role_id]["permissions"])
         return ALL_PERMISSIONS if permissions & PERM_ADMINISTRATOR else permissions
 
+    def add_forum(self, guild_id: int, channel_id: int, name: str) -> None:
+        """A forum channel (type 15): members open posts in it, each a thread."""
+        self.forums.add(int(channel_id))
+        self.add_channel(guild_id, channel_id, name)
+
+    def add_thread(
+        self, parent_id: int, name: str, *, owner_id: int | None = None, thread_id: int | None = None
+    ) -> int:
+        """A public thread (a forum post, in a forum) of ``parent_id``; dispatches
+        THREAD_CREATE (newly_created) as Discord does to those who can see the parent.
+        Returns the thread's id (a forum post's equals its first message's)."""
+        parent_id = int(parent_id)
+        guild_id = self.channel_guild[parent_id]
+        thread_id = int(thread_id) if thread_id is not None else self.ids.next()
+        now = iso(int(time.time() * 1000))
+        self.threads[thread_id] = {
+            "id": str(thread_id),
+            "type": CHANNEL_PUBLIC_THREAD,
+            "guild_id": str(guild_id),
+            "parent_id": str(parent_id),
+            "owner_id": str(owner_id or self.bot_id),
+            "name": name,
+            "last_message_id": None,
+            "rate_limit_per_user": 0,
+            "flags": 0,
+            "message_count": 0,
+            "member_count": 1,
+            "total_message_sent": 0,
+            "thread_metadata": {
+                "archived": False,
+                "auto_archive_duration": 1440,
+                "archive_timestamp": now,
+                "locked": False,
+                "create_timestamp": now,
+            },
+            "applied_tags": [],
+        }
+        self.channel_guild[thread_id] = guild_id
+        self.messages.setdefault(thread_id, {})
+        self.dispatch("THREAD_CREATE", {**copy.deepcopy(self.threads[thread_id]), "newly_created": True})
+        return thread_id
+
+    def inject_forum_post(self, forum_id: int, author: dict, title: str, content: str) -> dict:
+        """A member opens a post in a forum: a thread named ``title`` whose id is its
+        first message's, then that message (THREAD_CREATE, then MESSAGE_CREATE)."""
+        if int(forum_id) not in self.forums:
+            raise ValueError(f"channel {forum_id} is not a forum")
+        thread_id = self.add_thread(forum_id, title, owner_id=int(author["id"]), thread_id=self.ids.next())
+        return self.inject_message(thread_id, author, content, message_id=thread_id)
+
     def channel_payload(self, channel_id: int) -> dict:
+        if channel_id in self.threads:
+            return copy.deepcopy(self.threads[channel_id])
         messages = self.messages.get(channel_id) or {}
         last_message_id = str(next(reversed(messages))) if messages else None
         if channel_id in self.dm_users:
@@ -223,7 +279,7 @@ class DiscordState:
         names = list(self.guilds[guild_id]["channels"])
         return {
             "id": str(channel_id),
-            "type": CHANNEL_GUILD_TEXT,
+            "type": CHANNEL_GUILD_FORUM if channel_id in self.forums else CHANNEL_GUILD_TEXT,
             "guild_id": str(guild_id),
             "name": self.guilds[guild_id]["channels"][channel_id],
             "position": names.index(channel_id),
@@ -289,7 +345,7 @@ class DiscordState:
             "stickers": [],
             "voice_states": [],
             "presences": [],
-            "threads": [],
+            "threads": [copy.deepcopy(t) for t in self.threads.values() if t["guild_id"] == str(guild_id)],
             "stage_instances": [],
             "guild_scheduled_events": [],
             "soundboard_sounds": [],
@@ -695,6 +751,9 @@ class DiscordState:
         sticker_items: list[dict] | None = None,
         message_type: int | None = None,
         flags: int = 0,
+        poll: dict | None = None,
+        forward_of: tuple[int, int] | None = None,
+        message_id: int | None = None,
     ) -> dict:
         """A member (``author``: id, username, optional global_name, bot) writes
         in a channel, or in their DM channel with the bot (see :meth:`dm_channel_id`);
@@ -710,15 +769,63 @@ class DiscordState:
             message["attachments"] = [self.attachment(a, channel_id) for a in attachments]
         if sticker_items:
             message["sticker_items"] = list(sticker_items)
+        if message_id is not None:  # a forum post's first message has its thread's id
+            message["id"] = str(message_id)
+        if channel_id in self.threads:
+            message["channel_type"] = CHANNEL_PUBLIC_THREAD
+            message["position"] = len(self.messages[channel_id])
+        if poll is not None:
+            message["poll"] = self.poll(poll)
+        if forward_of is not None:
+            self.attach_forward(message, *forward_of)
         if reference_message_id is not None:
             self.attach_reference(message, channel_id, int(reference_message_id))
         if message_type is not None:
             message["type"] = message_type
         if flags:
-            message["flags"] = flags
+            message["flags"] = int(message.get("flags") or 0) | flags
         self.mentions(message, None)
         self.store(message)
         return copy.deepcopy(message)
+
+    def poll(self, request: dict) -> dict:
+        """A poll as a message carries it, from what a client sends: {"question": {"text"},
+        "answers": [{"poll_media": {"text"}}], "duration" (hours), "allow_multiselect"}."""
+        hours = int(request.get("duration") or 24)
+        return {
+            "question": dict(request["question"]),
+            "answers": [
+                {"answer_id": n, "poll_media": dict(a["poll_media"])} for n, a in enumerate(request["answers"], 1)
+            ],
+            "expiry": iso(int((time.time() + hours * 3600) * 1000)),
+            "allow_multiselect": bool(request.get("allow_multiselect")),
+            "layout_type": int(request.get("layout_type") or 1),
+            "results": {"is_finalized": False, "answer_counts": []},
+        }
+
+    def attach_forward(self, message: dict, channel_id: int, target_id: int) -> None:
+        """Make ``message`` a forward of a stored message: a message_reference of type 1
+        (FORWARD), the HAS_SNAPSHOT flag and a snapshot of the forwarded message's content,
+        files, stickers and timestamps (no author: Discord does not carry it)."""
+        target = self.get_message(int(channel_id), int(target_id))
+        if target is None:
+            raise KeyError(f"no message {target_id} in channel {channel_id} to forward")
+        message["content"] = ""
+        message["flags"] = int(message.get("flags") or 0) | (1 << 14)
+        message["message_reference"] = {
+            "type": 1,
+            "channel_id": str(channel_id),
+            "message_id": str(target_id),
+            "guild_id": str(self.channel_guild.get(int(channel_id))),
+        }
+        snapshot = {
+            key: copy.deepcopy(target.get(key))
+            for key in ("type", "content", "embeds", "attachments", "timestamp", "edited_timestamp", "flags")
+        }
+        snapshot.update(mentions=[], mention_roles=[], components=[])
+        if target.get("sticker_items"):
+            snapshot["sticker_items"] = copy.deepcopy(target["sticker_items"])
+        message["message_snapshots"] = [{"message": snapshot}]
 
     def inject_edit(self, channel_id: int, message_id: int, content: str) -> dict:
         message = self.get_message(int(channel_id), int(message_id))

@@ -240,7 +240,7 @@ class TelegramState:
         """Queue a raw update (stickers, polls, service messages...); an update_id is
         assigned unless given. A contained message is stored in its chat too."""
         update = dict(update)
-        for kind in ("message", "edited_message"):
+        for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
             message = update.get(kind)
             if isinstance(message, dict) and isinstance(message.get("chat"), dict):
                 chat = self.chat(
@@ -329,6 +329,72 @@ class TelegramState:
         }
         if entities := command_entities(text):
             message["entities"] = entities
+        self.store(chat, message)
+        self._updates.queue({"message": message})
+        return message
+
+    def inject_channel_post(self, channel_id: int, text: str, *, title: str | None = None, signature: str = "") -> dict:
+        """An admin posts in a channel the bot administers: a ``channel_post`` update, the
+        channel as ``sender_chat`` and no ``from`` (and ``author_signature`` when the
+        channel signs its posts), as Telegram sends it. Returns the Message."""
+        chat = self.chat(channel_id, "channel", title)
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "sender_chat": dict(chat.chat),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "text": text,
+        }
+        if signature:
+            message["author_signature"] = signature
+        self.store(chat, message)
+        self._updates.queue({"channel_post": message})
+        return message
+
+    def inject_automatic_forward(self, group_id: int, post: dict) -> dict:
+        """Telegram copies a channel's ``post`` into its linked discussion group: a
+        ``message`` from the service user 777000 on behalf of the channel, marked
+        ``is_automatic_forward``, with the post's ``forward_origin``. Returns the Message."""
+        chat = self.chat(group_id)
+        channel = post["chat"]
+        origin: dict[str, Any] = {
+            "type": "channel",
+            "chat": dict(channel),
+            "message_id": post["message_id"],
+            "date": post["date"],
+        }
+        if post.get("author_signature"):
+            origin["author_signature"] = post["author_signature"]
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "from": {"id": 777000, "is_bot": False, "first_name": "Telegram"},
+            "sender_chat": dict(channel),
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "is_automatic_forward": True,
+            "forward_origin": origin,
+            "text": post.get("text", ""),
+        }
+        self.store(chat, message)
+        self._updates.queue({"message": message})
+        return message
+
+    def inject_content(self, chat_id: int, user: dict, content: dict, *, via_bot: dict | None = None) -> dict:
+        """A member posts something other than plain text (``content``: the Message fields,
+        e.g. {"poll": {...}}, {"location": {...}}, {"text": ..., } with ``via_bot``); a
+        ``message`` update as Telegram sends it. Returns the Message."""
+        chat = self.chat(chat_id)
+        author = {"is_bot": False, **user}
+        chat.members.setdefault(int(user["id"]), author)
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "from": author,
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            **content,
+        }
+        if via_bot is not None:
+            message["via_bot"] = dict(via_bot)
         self.store(chat, message)
         self._updates.queue({"message": message})
         return message

@@ -106,7 +106,9 @@ def recorded(name: str) -> dict:
     """A recorded update, re-dated and without its update_id (the stand-in numbers it)."""
     update = json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8"))
     update.pop("update_id")
-    update["message"]["date"] = int(time.time())
+    for kind in ("message", "edited_message", "channel_post", "edited_channel_post"):
+        if kind in update:
+            update[kind]["date"] = int(time.time())
     return update
 
 
@@ -187,23 +189,38 @@ async def test_an_unknown_chat_is_counted_and_not_enqueued(adapter, standin, are
     assert (await stats_of(aredis, keys))["telegram.skipped.unknown_chat"] == 1
 
 
-async def test_sticker_is_relayed_as_text_poll_service_bot_and_command_are_counted(
+async def test_poll_and_sticker_are_relayed_as_data_service_bot_and_command_are_counted(
     adapter, standin, aredis, prefix, keys
 ):
     """(Our own commands are answered, never relayed: see test_commands_are_handed_to_the_workers.)"""
-    for name in ("poll", "new_chat_members", "from_bot", "sticker"):
+    for name in ("poll", "new_chat_members", "from_bot", "live_location_update", "sticker"):
         standin.inject_update(recorded(name))
     standin.inject_message(TG_CHAT, ANNA, "/help")  # somebody else's command
-    [event] = await wait_for_queue(aredis, prefix, 1)  # the sticker comes last
-    assert event["text"] == "[sticker 👍]"
+    poll, sticker = await wait_for_queue(aredis, prefix, 2)  # the sticker comes last
+    assert poll["text"].startswith("Which weekend for the visit?") and poll["shared"] == [
+        {**EMPTY_SHARED, "kind": "poll"}
+    ]
+    assert sticker["text"] == "" and sticker["shared"] == [{**EMPTY_SHARED, "kind": "sticker", "emoji": "👍"}]
     counts = await stats_of(aredis, keys)
     assert {k: v for k, v in counts.items() if k.startswith("telegram.skipped.")} == {
-        "telegram.skipped.poll": 1,
         "telegram.skipped.service": 1,
         "telegram.skipped.from_bot": 1,
+        "telegram.skipped.live_location_update": 1,
         "telegram.skipped.command": 1,
     }
-    assert len(await queued_events(aredis, prefix)) == 1
+    assert len(await queued_events(aredis, prefix)) == 2
+
+
+EMPTY_SHARED = {
+    "emoji": "",
+    "value": 0,
+    "latitude": None,
+    "longitude": None,
+    "title": "",
+    "address": "",
+    "phone": "",
+    "withheld": False,
+}
 
 
 async def test_a_broker_outage_holds_the_update_until_it_is_stored_in_order(

@@ -19,7 +19,7 @@ import bridge.discord
 from bridge.discord import convert
 from bridge.discord.adapter import intents
 from bridge.discord.cog import RelayCog
-from core.models import Author, ChatRef, EventKind, MessageRef
+from core.models import Author, ChatRef, EventKind, MessageRef, Shared
 
 PAYLOADS = Path(bridge.discord.__file__).parent / "payloads"
 BOT_ID = 900000000000000001
@@ -50,6 +50,7 @@ class Gateway:
             "MESSAGE_CREATE": "message",
             "MESSAGE_UPDATE": "raw_message_edit",
             "MESSAGE_DELETE": "raw_message_delete",
+            "THREAD_CREATE": "thread_create",
         }[event]
         (args,) = [args for name, args in self.dispatched if name == wanted]
         return args[0]
@@ -177,10 +178,46 @@ def test_hostile_attachment_fields_are_dropped_not_trusted(gateway):
     assert attachment.file_name == "SPOILER_"
 
 
-def test_sticker_only_message_is_relayed_as_a_marker(gateway):
+def test_sticker_only_message_is_relayed_as_a_sticker(gateway):
     message = gateway.feed("MESSAGE_CREATE", load("message_create_sticker"))
     assert convert.skip_reason(message, {BOT_ID}) is None
-    assert convert.event_from_message(message, EventKind.NEW).text == "[sticker Wave]"
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event.text == "" and event.shared == (Shared("sticker", title="Wave"),)
+
+
+def test_a_thread_message_is_its_linked_parents_with_the_threads_name(gateway):
+    gateway.feed("THREAD_CREATE", load("thread_create"))
+    message = gateway.feed("MESSAGE_CREATE", load("message_create_thread"))
+    assert convert.skip_reason(message, {BOT_ID}) is None
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event.source == MessageRef("discord", LINKED, "1372150000000000002")
+    assert event.text == "🧵 Ausflug nach Leicester\nWer fährt mit dem Bus?"
+
+
+def test_a_forum_post_is_its_forums_with_the_posts_title(gateway):
+    gateway.feed("THREAD_CREATE", load("thread_create_forum_post"))
+    message = gateway.feed("MESSAGE_CREATE", load("message_create_forum_post"))
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event.source.chat_id == "112233445566778877"
+    assert event.text == "🧵 Fotos vom Stadtfest\nHier kommen die Fotos hin."
+
+
+def test_a_poll_is_its_question_and_answers_marked_as_a_poll(gateway):
+    message = gateway.feed("MESSAGE_CREATE", load("message_create_poll"))
+    assert convert.skip_reason(message, {BOT_ID}) is None
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event.text == "Welches Wochenende?\n• 3.-4. Mai\n• 10.-11. Mai"
+    assert event.shared == (Shared("poll"),)
+
+
+def test_a_forwarded_message_brings_its_snapshots_content_and_files(gateway):
+    message = gateway.feed("MESSAGE_CREATE", load("message_create_forward_with_file"))
+    assert convert.skip_reason(message, {BOT_ID}) is None
+    event = convert.event_from_message(message, EventKind.NEW)
+    assert event.text == "Der Bus fährt um 8 Uhr."
+    assert [(a.kind, a.file_name) for a in event.attachments] == [("document", "fahrplan.pdf")]
+    assert event.forwarded_from is not None
+    assert event.reply_to is None  # a forward quotes, it does not answer
 
 
 @pytest.mark.parametrize(

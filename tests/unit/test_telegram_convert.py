@@ -9,7 +9,7 @@ import pytest
 from aiogram.types import MessageEntity, Update
 
 import bridge.telegram
-from core.models import Attachment, EventKind, MessageRef, PlatformEvent
+from core.models import Attachment, EventKind, MessageRef, PlatformEvent, Shared
 from bridge.telegram.convert import event_from_message, skip_reason
 
 PAYLOADS = Path(bridge.telegram.__file__).parent / "payloads"
@@ -21,6 +21,10 @@ def load(name: str):
     update = Update.model_validate(json.loads((PAYLOADS / f"{name}.json").read_text(encoding="utf-8")))
     if update.edited_message is not None:
         return update.edited_message, EventKind.EDIT
+    if update.edited_channel_post is not None:
+        return update.edited_channel_post, EventKind.EDIT
+    if update.channel_post is not None:
+        return update.channel_post, EventKind.NEW
     assert update.message is not None
     return update.message, EventKind.NEW
 
@@ -135,22 +139,71 @@ def test_every_media_kind_keeps_its_kind_size_and_spoiler():
     )
 
 
-def test_sticker_becomes_text_with_its_emoji():
+def test_sticker_is_shared_with_its_emoji():
     event = convert("sticker")
-    assert event.text == "[sticker 👍]"
-    assert event.attachments == ()
+    assert event.text == ""
+    assert event.shared == (Shared("sticker", emoji="👍"),)
+
+
+def test_poll_question_and_options_are_the_text_and_it_is_marked_a_poll():
+    event = convert("poll")
+    assert event.text == "Which weekend for the visit?\n• 3-4 May\n• 10-11 May"
+    assert event.shared == (Shared("poll"),)
+
+
+def test_dice_location_venue_contact_are_shared_as_data():
+    assert convert("dice").shared == (Shared("dice", emoji="🎲", value=4),)
+    assert convert("location").shared == (Shared("location", latitude=52.636878, longitude=-1.139759),)
+    assert convert("live_location").shared[0].kind == "live_location"
+    (venue,) = convert("venue").shared  # one line: the venue's location is not a second item
+    assert (venue.kind, venue.title, venue.address) == ("venue", "Victoria Park", "Granville Rd, Leicester")
+    assert convert("contact").shared == (Shared("contact", title="Tom Baker", phone="+447700900123"),)
+    assert convert("game").shared == (Shared("other", title="game"),)
+    assert all(convert(n).text == "" for n in ("dice", "location", "venue", "contact", "game"))
+
+
+def test_a_live_location_moving_is_not_relayed_again():
+    message, _ = load("live_location_update")
+    assert skip_reason(message) == "live_location_update"
+
+
+def test_channel_post_is_signed_by_the_channel_and_its_author():
+    event = convert("channel_post")
+    assert event.source == MessageRef("telegram", "-1001000000009", "12")
+    assert event.author.id == "-1001000000009"
+    assert event.author.display_name == "Leicester Twinning News (Anna Smith)"
+    assert event.author.first_name == "Leicester Twinning News"
+    edit = convert("edited_channel_post")
+    assert edit.kind == EventKind.EDIT and edit.revision == 1767229260
+
+
+def test_a_message_sent_via_an_inline_bot_is_the_members():
+    event = convert("via_bot")
+    assert event.text == "funny cat"
+    assert event.author.display_name == "Raj"
+
+
+def test_automatic_forward_speaks_as_the_channel_and_is_no_forward_label():
+    event = convert("automatic_forward")
+    assert event.author.display_name == "Leicester Twinning News (Anna Smith)"
+    assert event.text.startswith("The spring fair")
+    assert event.forwarded_from is None
+
+
+def test_a_forward_keeps_its_content_and_says_where_it_came_from():
+    event = convert("forwarded_from_user")
+    assert event.text == "Minibus leaves at 8."
+    assert event.forwarded_from is not None and event.forwarded_from.name == "Tom Baker"
 
 
 @pytest.mark.parametrize(
     "name, reason",
     [
-        ("poll", "poll"),
-        ("dice", "dice"),
         ("new_chat_members", "service"),
         ("pinned_message", "service"),
         ("from_bot", "from_bot"),
-        ("via_bot", "from_bot"),
         ("bot_command", "command"),
+        ("live_location_update", "live_location_update"),
     ],
 )
 def test_skipped_on_purpose(name, reason):

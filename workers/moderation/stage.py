@@ -5,9 +5,12 @@ Per link (policies differ between links): personal data the policy lists under
 ``redact`` is replaced by visible markers, links are removed where ``links:
 block``, profanity is masked where ``moderation: profanity``, and media is
 kept, narrowed to images, or withheld as ``media`` says (``approve`` keeps it: the
-pipeline holds such a message for the link's moderators). Every decision is
-counted (for the audit log) without any content. A caption is the event's text:
-it is redacted like any text.
+pipeline holds such a message for the link's moderators). What is neither text nor
+a file (core.models.Shared) crosses as data, but a location, live location or venue
+is withheld where the policy removes postcodes (a map pin is more precise than a
+postcode) and a contact where it removes phone numbers: the reader is told one was
+shared, not what. Every decision is counted (for the audit log) without any content.
+A caption is the event's text: it is redacted like any text.
 """
 
 from __future__ import annotations
@@ -17,7 +20,8 @@ from dataclasses import dataclass, field
 
 from core import formatting as fmt
 from core.links import LinksConfig, Link
-from core.models import Attachment, EventKind, PlatformEvent
+from core.descriptions import PLACES, withheld
+from core.models import Attachment, EventKind, PlatformEvent, Shared
 
 from .profanity import check_profanity
 from .redaction import redact, regions_for_languages
@@ -32,6 +36,7 @@ class Moderated:
     withheld_media: int = 0  # attachments the policy does not carry
     decisions: Counter = field(default_factory=Counter)  # e.g. {"redacted.phone": 1, "media.withheld": 2}
     formatting: fmt.Spans = ()  # the event's formatting, moved onto ``text`` as it was changed
+    shared: tuple[Shared, ...] = ()  # the event's Shared items, details withheld as the policy says
 
 
 def needs_approval(event: PlatformEvent, link: Link) -> bool:
@@ -77,7 +82,15 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
         kept = ()
     elif policy.media == "images":
         kept = tuple(a for a in event.attachments if a.kind == "photo")
-    withheld = len(event.attachments) - len(kept)
-    if withheld:
-        decisions["media.withheld"] += withheld
-    return Moderated(text, kept, withheld, decisions, formatting)
+    withheld_count = len(event.attachments) - len(kept)
+    if withheld_count:
+        decisions["media.withheld"] += withheld_count
+    shared = tuple(_shared(item, policy.redact, decisions) for item in event.shared)
+    return Moderated(text, kept, withheld_count, decisions, formatting, shared)
+
+
+def _shared(item: Shared, redact: tuple[str, ...], decisions: Counter) -> Shared:
+    if (item.kind in PLACES and "postcode" in redact) or (item.kind == "contact" and "phone" in redact):
+        decisions["withheld.location" if item.kind in PLACES else "withheld.contact"] += 1
+        return withheld(item)
+    return item
