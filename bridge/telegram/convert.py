@@ -321,5 +321,6 @@ def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | Non
         revision=revision,
         formatting=formatting,
         shared=shared_of(message),
-        forwarded_from=forward_origin_of(message),
+        # An automatic forward of a linked channel speaks as the channel: no "forwarded" line.
+        forwarded_from=None if message.is_automatic_forward else forward_origin_of(message),
     )
