@@ -45,7 +45,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         def shown(i: int) -> list[str]:
             return [text for _, text in discord.transcript(dc_channel(i))]
@@ -177,7 +177,7 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         def shown(i: int) -> list[str]:
             return [m["text"].rpartition("</b> ")[2] for m in telegram.sent(tg_chat(i))]

@@ -34,7 +34,7 @@ async def test_a_notice_now_needs_no_scheduler_and_a_repeat_sends_nothing_twice(
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
         procs.start("run", ["run"], env)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         assert not store.scheduler_running(sync_redis, keys)
 
         first = run_cli(["announce", "--link", "pair-0", TEXT], env=env)

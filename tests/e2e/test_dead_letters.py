@@ -26,7 +26,7 @@ async def test_kicked_bot_is_dead_lettered_listed_and_retried(tmp_path, procs, r
         env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         telegram.remove_bot(MASAYA)
         discord.inject_message(KREFELD, MAX, "Treffen am Samstag")
@@ -62,7 +62,7 @@ async def test_erasure_removes_the_members_dead_letters(tmp_path, procs, redis_u
         env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         telegram.remove_bot(MASAYA)
         discord.inject_message(KREFELD, MAX, "Treffen am Samstag")

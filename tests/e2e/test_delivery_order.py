@@ -34,7 +34,7 @@ async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         expected = [f"message {i:03d}" for i in range(BURST)]
         for text in expected:

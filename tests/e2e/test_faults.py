@@ -23,7 +23,7 @@ async def test_worker_killed_mid_burst_loses_nothing_doubles_nothing(tmp_path, p
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord)
         first = procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         started = time.monotonic()
         for n in range(PER_CHAT):
@@ -73,7 +73,7 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(
         env = fleet_env(tmp_path, 2, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         discord.fail_for("POST /webhooks/*", 429, seconds=30, retry_after=1.0)
         discord.fail_for("POST /webhooks/*", 503, seconds=30, after=30)

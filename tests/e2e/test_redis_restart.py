@@ -112,7 +112,7 @@ async def test_redis_restarted_mid_flow_loses_nothing(tmp_path, procs):
         env = fleet_env(tmp_path, PAIRS, server.url, prefix, telegram, discord, TWINBRIDGE_VISIBILITY_TIMEOUT="6")
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         def delivered():
             return sum(len(discord.transcript(dc_channel(i))) for i in range(PAIRS))

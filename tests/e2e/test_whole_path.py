@@ -61,7 +61,7 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
     env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
     procs.start("worker", ["worker", "--concurrency", "2"], env)
     procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter to identify")
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter to identify")
     await wait_until(
         lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter to poll"
     )

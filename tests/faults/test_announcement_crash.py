@@ -44,7 +44,7 @@ async def test_a_notice_fires_once_after_its_scheduler_and_worker_are_killed(
         procs.start("run", ["run"], env)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("scheduler", ["scheduler"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
         await wait_until(lambda: "scheduler started" in procs.log("scheduler"), 30, message="the scheduler")
 
@@ -90,7 +90,7 @@ async def test_two_schedulers_side_by_side_show_each_notice_once(tmp_path, procs
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("scheduler-1", ["scheduler"], env)
         procs.start("scheduler-2", ["scheduler"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
         texts = [f"Notice number {n} for the twins" for n in range(5)]
         for text in texts:
@@ -133,7 +133,7 @@ async def test_a_notice_fires_once_when_its_worker_dies_while_firing_it(
         procs.start("run", ["run"], env)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("scheduler", ["scheduler"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
         libre.stall_forever()
 

@@ -57,7 +57,7 @@ async def test_an_approval_survives_its_worker_being_killed(tmp_path, procs, red
         )
         procs.start("worker-1", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         telegram.start_private(TEACHER)
 
         telegram.inject_message(CLASS_TG, ANNA, "/consent")

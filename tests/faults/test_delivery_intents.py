@@ -28,7 +28,7 @@ async def test_post_accepted_but_unrecorded_is_found_not_sent_again(tmp_path, pr
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE="3")
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         first = procs.start("run-1", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         channel = dc_channel(0)
         destination = ChatRef("discord", str(channel))
         idmap = IdMap(aredis, keys)
@@ -95,7 +95,7 @@ async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(
         env = fleet_env(tmp_path, pairs, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE="3")
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         first = procs.start("run-1", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         def shown(i: int) -> list[str]:
             return [m["text"].rpartition("</b> ")[2] for m in telegram.sent(tg_chat(i))]

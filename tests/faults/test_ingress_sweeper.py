@@ -75,7 +75,7 @@ async def test_events_behind_a_slow_task_are_not_enqueued_again(tmp_path, procs,
         libre.stall(25, count=1)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
 
         telegram.inject_message(tg_chat(0), ANNA, "good morning")  # the slow one

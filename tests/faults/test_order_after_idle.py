@@ -57,7 +57,7 @@ async def test_order_holds_after_the_counter_and_cursor_expired(tmp_path, procs,
         (tmp_path / "links.yaml").write_text(textwrap.dedent(LINKS))
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
 
         def shown():
             return [text for _, text in discord.transcript(dc_channel(0))]

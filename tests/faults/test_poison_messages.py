@@ -48,7 +48,7 @@ async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
         procs.start("worker", ["worker", "--concurrency", "2"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         ingress = Ingress(aredis, keys, TaskQueue.for_settings(SimpleNamespace(redis_prefix=prefix)))
         seq_key = keys.seq(f"telegram:{CHAT}")
 

@@ -49,7 +49,7 @@ def _fleet(tmp_path, procs, redis_url, prefix, telegram, discord, libre) -> dict
 
 
 async def _ready(procs, discord, *workers: str) -> None:
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
     await wait_until(
         lambda: all("ready" in procs.log(name) for name in workers), 60, message=f"{', '.join(workers)} ready"
     )

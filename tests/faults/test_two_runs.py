@@ -30,7 +30,7 @@ async def test_second_run_stands_by_and_takes_over_when_the_first_is_killed(
         env = fleet_env(tmp_path, PAIRS, redis_url, prefix, telegram, discord, TWINBRIDGE_ADAPTER_LEASE=str(LEASE))
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         second = procs.start("run-2", ["run"], env)
         await wait_until(
             lambda: procs.log("run-2").count("standing by") >= 2, 30, message="run-2 standing by for both platforms"

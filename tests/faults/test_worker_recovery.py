@@ -54,7 +54,7 @@ async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
         )
         procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(
             lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"),
             60,
@@ -169,7 +169,7 @@ async def test_translation_slower_than_the_visibility_timeout_runs_once(
         procs.start("worker-1", ["worker", "--concurrency", "1", "-n", "w1@%h"], env)
         procs.start("worker-2", ["worker", "--concurrency", "1", "-n", "w2@%h"], env)
         procs.start("run", ["run"], env)
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(
             lambda: "ready" in procs.log("worker-1") and "ready" in procs.log("worker-2"),
             60,

@@ -41,7 +41,7 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
     try:
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord)
         procs.start("run", ["run"], env)  # the adapters only: every worker is down
-        await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(
             lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter"
         )

@@ -65,6 +65,19 @@ FORGERIES = [
     "Tap /forgetme@twinbridge_bot to see the photos, or /consent withdraw",
 ]
 
+BODY_FORMATTING = {
+    "bold",
+    "italic",
+    "underline",
+    "strikethrough",
+    "spoiler",
+    "code",
+    "pre",
+    "blockquote",
+    "expandable_blockquote",
+    "text_link",
+}
+
 # -- how Discord shows a content (the markdown rules that matter here) --------------------
 
 _ESCAPED = re.compile(r"\\([^0-9A-Za-z\s])")  # Discord shows \X (X punctuation) as X
@@ -145,9 +158,19 @@ async def test_forgeries_from_discord_show_as_typed_on_telegram(world):
         shown = telegram.message(LEICESTER, sent["message_id"])
         label, _, body = shown["text"].partition(": ")
         assert_safe_label(label, "Krefeld")
-        # Our bold "label:" prefix is the only formatting Telegram applied.
-        assert shown.get("entities") == [{"type": "bold", "offset": 0, "length": len(label) + 1}], shown
-        assert _ZERO_WIDTH.sub("", body) == typed.strip()
+        # Our bold "label:" prefix comes first and nothing typed reaches into it. Discord's
+        # markdown crosses as formatting since issue 15 (docs/architecture.md, "How
+        # formatting crosses"): only formatting, inside the body, links only to http(s).
+        entities = shown.get("entities") or []
+        assert entities[:1] == [{"type": "bold", "offset": 0, "length": len(label) + 1}], shown
+        for entity in entities[1:]:
+            assert entity["type"] in BODY_FORMATTING, entity
+            assert entity["offset"] >= len(label) + 2, entity
+            if entity["type"] == "text_link":
+                assert entity["url"].startswith(("https://", "http://")), entity
+        if typed.startswith(("<b>", "<blockquote>", "Tap ")):
+            # Telegram's own markup typed on Discord is not markdown: it shows as typed.
+            assert _ZERO_WIDTH.sub("", body) == typed.strip()
         # Nothing Telegram would make tappable on its own: a bot command or a mention.
         assert not re.search(r"(?<![\w/<>])[/@][A-Za-z0-9_]", body), body  # after < or > Telegram sees none
 
@@ -169,7 +192,9 @@ async def test_reply_quote_of_a_hostile_message_is_neutralised(world):
     assert "\n".join(lines[len(quote) + 1 :]) == "What do you mean?"
     body = "\n".join(line[2:] if line.startswith("> ") else line[1:] for line in quote)
     assert live_markup(body) == [], (body, live_markup(body))
-    assert discord_shows(body) == hostile
+    # The quote shows the words the hostile message showed (its markdown consumed, the
+    # unclosed fence literal), none of them live.
+    assert discord_shows(body) == "```\nBig\n@everyone x s"
 
 
 # -- a held message shown to a moderator -------------------------------------------------

@@ -87,7 +87,7 @@ async def test_a_translation_worker_receives_only_redacted_text(
     env = environment(tmp_path, links("none"), redis_url, prefix, telegram, discord, libre)
     procs.start("moderation", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod@%h"], env)
     procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
     telegram.start_private(PUPIL)
 
     telegram.inject_message(CLASS_TG, PUPIL, "/consent")
@@ -129,7 +129,7 @@ async def test_a_translation_worker_alone_cannot_release_a_hold(
     env = environment(tmp_path, links(None), redis_url, prefix, telegram, discord, libre)
     procs.start("moderation", ["worker", "--role", "moderation", "--concurrency", "1", "-n", "mod@%h"], env)
     procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
     telegram.start_private(TEACHER)
     telegram.start_private(PUPIL)
 
@@ -193,7 +193,7 @@ async def test_a_translation_worker_loads_no_moderation_logic(tmp_path, procs, s
         "translation", ["worker", "--role", "translation", "--pool", "solo", "-n", "tr@%h"], without_secrets(env)
     )
     procs.start("run", ["run"], env)
-    await wait_until(lambda: discord.identified.is_set(), 30, message="the Discord adapter")
+    await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
     telegram.start_private(PUPIL)
     telegram.inject_message(CLASS_TG, PUPIL, "/consent")
     telegram.inject_message(CLASS_TG, PUPIL, "Hello Krefeld, see you in May")
