@@ -14,9 +14,9 @@ What goes:
   on the notices' copies;
 - the copy of their Telegram profile photo kept as their Discord avatar, and its URL;
 - what of theirs is still on its way: entries in the outbox streams and the
-  ingress stream are removed, and a tombstone (by person key, with the erasure
-  time) makes the workers and the adapters refuse anything they wrote before
-  it that is still in someone's hands (a task running, a post in a lane);
+  ingress stream are removed, their Telegram albums still being gathered are dropped,
+  and a tombstone (by person key, with the erasure time) makes the workers and the
+  adapters refuse anything they wrote before it that is still in someone's hands (a task running, a post in a lane);
 - their name in the audit log: entries keyed by their person key (or, written
   before people were keyed, their platform id) are rewritten to "erased".
 
@@ -37,7 +37,7 @@ from collections import Counter
 from functools import partial
 
 from core import audit, deadletters, persons
-from core.storage import avatars, outbox, pending_work
+from core.storage import albums, avatars, outbox, pending_work
 from core.storage.erasures import ErasureRecords
 from core.storage.members import authored_batch
 from core.storage.keys import Keys
@@ -234,6 +234,7 @@ def _drop_in_flight(redis, keys: Keys, person: str, user_ref: str, erased_at: fl
             if mine:
                 outbox.drop(redis, keys, platform, mine)
                 dropped += len(mine)
+    dropped += albums.forget_gathered(redis, keys, lambda event: erasure_queue.written_by(event, user_ref, erased_at))
     dropped += erasure_queue.drop_ingress_entries(redis, keys, user_ref, erased_at)
     dropped += erasure_queue.drop_queued_tasks(redis, keys, user_ref, erased_at)
     return dropped

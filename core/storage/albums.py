@@ -76,3 +76,22 @@ class AlbumStore:
         """The message id an accepted album goes by (None: not accepted, or forgotten)."""
         raw = await self._redis.hget(self._keys.album_done(chat_key, group), "source")
         return _s(raw) if raw is not None else None
+
+
+def forget_gathered(redis, keys: Keys, is_theirs) -> int:
+    """Erasure: drop every album still being gathered that holds a part ``is_theirs(event)``
+    (the parts' captions and author wait here for a second or so before the ingress takes
+    them); an adapter that flushes it after finds no parts and lets it go. Sync client;
+    returns how many albums were dropped."""
+    dropped = 0
+    for member in redis.zrange(keys.albums_due(), 0, -1):
+        chat_key, _, group = _s(member).rpartition("|")
+        parts_key = keys.album_parts(chat_key, group)
+        parts = redis.hvals(parts_key)
+        if any(is_theirs(json.loads(raw)) for raw in parts):
+            with redis.pipeline(transaction=True) as pipe:
+                pipe.delete(parts_key)
+                pipe.zrem(keys.albums_due(), member)
+                pipe.execute()
+            dropped += 1
+    return dropped

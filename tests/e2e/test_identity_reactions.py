@@ -213,6 +213,10 @@ async def test_names_policy_avatar_forwards_and_reactions(tmp_path, procs, stand
     original = discord.inject_message(KREFELD, MAX, "Hallo Leicester!")
     await wait_until(lambda: len(telegram.sent(LEICESTER)) >= 2, 30, message="Max's message in Leicester")
     (tg_copy,) = [s for s in telegram.sent(LEICESTER) if "Hallo Leicester!" in s["text"]]
+    # Telegram shows the copy a moment before the adapter has recorded it; a member's thumb
+    # is never that quick, so wait until the copy is in the id map before reacting.
+    idmap_key = f"{prefix}idmap:discord:{KREFELD}:{original['id']}"
+    await wait_until(lambda: aredis.exists(idmap_key), 30, message="the copy recorded in the id map")
     telegram.inject_reaction(LEICESTER, tg_copy["message_id"], ANNA, [], ["👍"])
     await wait_until(
         lambda: discord.bot_reactions(KREFELD, int(original["id"])) == {"👍"},

@@ -132,3 +132,31 @@ async def test_an_adapter_dying_mid_album_loses_nothing_and_doubles_nothing(stan
     assert len(await queued_events(aredis, prefix)) == 1
     assert await aredis.zcard(keys.albums_due()) == 0
     assert not await aredis.exists(keys.album_parts(ChatRef("telegram", str(TG_CHAT)).key, messages[0].media_group_id))
+
+
+async def test_forgetme_drops_an_album_still_being_gathered(
+    standin, aredis, sync_redis, prefix, keys, ingress, settings
+):
+    """A member erased while their album is gathered: its captions and name leave Redis at
+    once, and no adapter hands it over afterwards."""
+    from core.links import load_links
+    from workers import erasure
+
+    raw = standin.inject_album(TG_CHAT, ANNA, [("photo", b"a"), ("photo", b"b")], caption="Anna's day")
+    theirs = [Message.model_validate(m) for m in raw]
+    collector = AlbumCollector(aredis, keys, ingress, Stats(aredis, keys), quiet=30)
+    await collector.start()
+    for message in theirs:
+        await collector.accept(message, event_from_message(message, EventKind.NEW))
+    parts = keys.album_parts(ChatRef("telegram", str(TG_CHAT)).key, theirs[0].media_group_id)
+    assert "Anna" in repr(await aredis.dump(parts))
+
+    config = load_links(settings.config_path)
+    counts = await asyncio.to_thread(erasure.erase, sync_redis, keys, config, f"telegram:{ANNA['id']}")
+    assert counts["in_flight"] == 1
+    assert not await aredis.exists(parts)
+    assert await aredis.zcard(keys.albums_due()) == 0
+
+    await collector.stop()  # hands over what is gathered: nothing is left of hers
+    assert await queued_events(aredis, prefix) == []
+    assert not [k async for k in aredis.scan_iter(match=f"{prefix}album:parts:*")]
