@@ -32,6 +32,27 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(directory)
             if not any(item.get_closest_marker(kind) for kind in KINDS):
                 item.add_marker("unit")
+    workers = getattr(config, "workerinput", {}).get("workercount", 1)
+    if workers > 1:
+        items[:] = _longest_first(items, workers)
+
+
+def _weight(item) -> int:
+    """A rough cost: a test marked slow, then the ones that start processes, then Redis, then pure."""
+    if item.get_closest_marker("slow"):
+        return 3
+    if item.get_closest_marker("e2e"):
+        return 2
+    return 1 if item.get_closest_marker("integration") else 0
+
+
+def _longest_first(items: list, workers: int) -> list:
+    """The order pytest-xdist hands out: each worker gets a contiguous block of the list and
+    the others steal the END of a busy worker's block. Dealt round-robin by cost, every block
+    starts with its share of the long tests and ends with quick ones, so no worker is left
+    alone with a 90-second test at the end (the same order in every worker: stable sort)."""
+    ordered = sorted(items, key=_weight, reverse=True)
+    return [item for block in range(workers) for item in ordered[block::workers]]
 
 
 def _test_redis_url() -> str:

@@ -10,6 +10,8 @@ marker). Figures are printed (pytest -s) for docs/reliability.md.
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import time
@@ -29,6 +31,7 @@ async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_ur
     assert result["doubled"] == 0, result
 
 
+@pytest.mark.slow
 async def test_adapters_killed_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
     """kill -9 of the whole `run` process group: 0 lost, 0 shown twice, order kept. A
     webhook post whose request reached Discord right before the kill, but whose outcome
@@ -159,12 +162,14 @@ TG_PER_CHAT = 12
 MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max", "discriminator": "0"}
 
 
+@pytest.mark.slow
 async def test_telegram_side_killed_mid_burst_repeats_at_most_one_per_chat(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):
     await _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, keys, aredis, kill=True)
 
 
+@pytest.mark.slow
 async def test_telegram_side_stopped_mid_burst_repeats_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
     result = await _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, keys, aredis, kill=False)
     assert result["doubled"] == 0, result

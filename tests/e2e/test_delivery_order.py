@@ -3,6 +3,8 @@ what the workers finish out of order)."""
 
 from __future__ import annotations
 
+import pytest
+
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 
@@ -19,6 +21,7 @@ from .test_whole_path import ANNA, GUILD, KREFELD, LEICESTER
 BURST = 30  # a Discord webhook takes 5 posts per 2 s: about 12 s
 
 
+@pytest.mark.slow
 async def test_a_burst_arrives_complete_once_and_in_order(tmp_path, procs, redis_url, prefix):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(token=DC_TOKEN, guilds={GUILD: {"name": "Krefeld", "channels": {KREFELD: "x"}}})

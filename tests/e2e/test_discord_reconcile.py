@@ -66,6 +66,7 @@ async def _start_run(procs, name, env, discord, sessions: int) -> None:
     await wait_until(lambda: procs.log(name).count("connected as bot"), 60, message=f"{name}'s Discord adapter ready")
 
 
+@pytest.mark.slow
 async def test_changes_while_away_are_reconciled_once(tmp_path, procs, standins, redis_url, prefix, aredis):
     telegram, discord = standins
     env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)

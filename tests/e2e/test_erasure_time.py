@@ -26,6 +26,7 @@ MESSAGES = 1000
 ANNA = {"id": 8310000077, "is_bot": False, "first_name": "Quillon", "last_name": "Vesperine", "username": "qv_erase"}
 
 
+@pytest.mark.slow
 async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redis_url, prefix, sync_redis):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(
@@ -76,6 +77,7 @@ async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redi
             await server.stop()
 
 
+@pytest.mark.slow
 async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on(
     tmp_path, procs, redis_url, prefix, sync_redis
 ):

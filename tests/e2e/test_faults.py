@@ -3,6 +3,8 @@ finally shows. Figures are printed (pytest -s) for docs/reliability.md."""
 
 from __future__ import annotations
 
+import pytest
+
 import os
 import signal
 import time
@@ -62,6 +64,7 @@ async def _processed(aredis, keys, at_least: int):
     return value if value >= at_least else 0
 
 
+@pytest.mark.slow
 async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):

@@ -134,6 +134,7 @@ def shown_line(telegram, reply_to: int) -> str | None:
     return stored["text"] if stored else None
 
 
+@pytest.mark.slow
 async def test_names_policy_avatar_forwards_and_reactions(tmp_path, procs, standins, redis_url, prefix, aredis):
     telegram, discord = standins
     port = free_port()

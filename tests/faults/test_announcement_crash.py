@@ -35,6 +35,7 @@ def _shown(telegram, discord) -> tuple[int, int]:
     return on_telegram, on_discord
 
 
+@pytest.mark.slow
 async def test_a_notice_fires_once_after_its_scheduler_and_worker_are_killed(
     tmp_path, procs, redis_url, prefix, keys, sync_redis
 ):
@@ -109,6 +110,7 @@ async def test_two_schedulers_side_by_side_show_each_notice_once(tmp_path, procs
         assert each_once()
 
 
+@pytest.mark.slow
 async def test_a_notice_fires_once_when_its_worker_dies_while_firing_it(
     tmp_path, procs, redis_url, prefix, keys, sync_redis
 ):

@@ -81,6 +81,7 @@ async def _recorded(idmap: IdMap, source: MessageRef):
 MAX = {"id": "300000000000000301", "username": "max.k", "global_name": "Max", "discriminator": "0"}
 
 
+@pytest.mark.slow
 async def test_telegram_post_accepted_but_unrecorded_is_repeated_once_at_most(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):

@@ -40,6 +40,7 @@ def poisoned(message_id: str, **fields) -> PlatformEvent:
     )
 
 
+@pytest.mark.slow
 async def test_poisoned_events_are_dead_lettered_and_the_chat_moves_on(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):

@@ -61,6 +61,7 @@ def _burst(telegram) -> None:
             telegram.inject_message(tg_chat(i), ANNA, f"m{n:02d}")
 
 
+@pytest.mark.slow
 async def test_translation_worker_killed_mid_burst_while_moderation_runs(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):
@@ -106,6 +107,7 @@ async def test_translation_worker_killed_mid_burst_while_moderation_runs(
         assert {f"m{n:02d}" for n in range(PER_CHAT)} <= asked, "every message went through the translator"
 
 
+@pytest.mark.slow
 async def test_moderation_worker_killed_mid_burst_while_translation_runs(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):

@@ -33,6 +33,7 @@ def _unacked(keys) -> str:
     return f"{keys.prefix}celery:unacked"
 
 
+@pytest.mark.slow
 async def test_sigkill_mid_burst_recovers_within_30s_with_default_settings(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):
@@ -137,6 +138,7 @@ policies:
 """
 
 
+@pytest.mark.slow
 async def test_translation_slower_than_the_visibility_timeout_runs_once(
     tmp_path, procs, redis_url, prefix, keys, aredis
 ):

@@ -211,6 +211,7 @@ def _check_in_process(path: Path) -> tuple[int, str]:
     return code, err.getvalue()
 
 
+@pytest.mark.slow
 def test_wrong_types_anywhere_are_exit_2_never_a_traceback(tmp_path, monkeypatch):
     monkeypatch.setenv("TWINBRIDGE_PSEUDONYM_KEY", "k" * 32)
     data = yaml.safe_load(EXAMPLE.read_text())
