@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Sequence
 
 import discord
 from discord.ext import commands
@@ -94,26 +95,63 @@ class RelayCog(commands.Cog, name="relay"):
         try:
             if self._state is None:
                 return
+            threads = await self._active_threads()
             for chat in self._config.chats("discord"):
-                await self._catch_up(chat.chat_id)
+                await self._catch_up(chat.chat_id, threads.get(int(chat.chat_id), []))
                 await self._reconcile(chat.chat_id)
         finally:
             self._live.set()
 
-    async def _catch_up(self, chat_id: str) -> None:
+    async def _active_threads(self) -> dict[int, list[discord.Thread]]:
+        """The active threads (and forum posts) of the linked channels, by parent: one
+        List Active Guild Threads per guild with a linked channel (threads made while we
+        were away included). A guild whose list cannot be read is logged and counted; its
+        channels are still caught up."""
+        linked = {int(chat.chat_id) for chat in self._config.chats("discord")}
+        guilds = {
+            channel.guild
+            for chat_id in linked
+            if (channel := self.bot.get_channel(chat_id)) is not None and getattr(channel, "guild", None) is not None
+        }
+        found: dict[int, list[discord.Thread]] = {}
+        for guild in guilds:
+            try:
+                await self._book_read()
+                threads = await guild.active_threads()
+            except discord.HTTPException as exc:
+                log.warning("could not list the active threads of a guild (%s)", exc.status)
+                await self._stats.incr("discord.catch_up.threads_unreadable")
+                continue
+            for thread in threads:
+                if thread.parent_id is not None and thread.parent_id in linked:
+                    found.setdefault(thread.parent_id, []).append(thread)
+        return found
+
+    async def _catch_up(self, chat_id: str, threads: Sequence[discord.Thread] = ()) -> None:
+        """What was written in the channel and its active threads after the last message
+        accepted from them, oldest first across all of them (snowflakes grow with time),
+        each once: the ingress drops what it had accepted already."""
         channel = self.bot.get_channel(int(chat_id))
         caught_up = 0
         try:
             last_seen = await self._state.last_seen(chat_id)
             if not last_seen or channel is None:
                 return  # first start: the bridge does not replay old history
+            after = discord.Object(id=int(last_seen))
             async with self._lock(channel.id):  # in order with the live events held meanwhile
-                async for message in channel.history(
-                    limit=None, after=discord.Object(id=int(last_seen)), oldest_first=True
-                ):
+                missed = [m async for m in channel.history(limit=None, after=after, oldest_first=True)]
+                for thread in threads:
+                    if thread.last_message_id is not None and thread.last_message_id <= after.id:
+                        continue  # nothing new in it
+                    try:
+                        missed += [m async for m in thread.history(limit=None, after=after, oldest_first=True)]
+                    except discord.HTTPException as exc:
+                        log.warning("could not read the history of a thread of discord:%s (%s)", chat_id, exc.status)
+                        await self._stats.incr("discord.catch_up.thread_unreadable")
+                for message in sorted(missed, key=lambda m: m.id):
                     event = await self._event_of(message)
                     if event is not None:
-                        await self._accept_in_order(message.channel.id, event)
+                        await self._accept_in_order(channel.id, event)
                         caught_up += 1
         except discord.HTTPException as exc:
             log.warning("could not read the history of discord:%s (%s)", chat_id, exc.status)

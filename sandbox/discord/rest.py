@@ -8,6 +8,7 @@ Not modelled: the "pinned a message" system message a pin leaves, the pin limit.
 
 from __future__ import annotations
 
+import copy
 import secrets
 import time
 from collections.abc import Callable
@@ -42,6 +43,7 @@ class RestRoutes:
             ("GET", "/gateway/bot", self._get_gateway_bot),
             ("GET", "/oauth2/applications/@me", self._get_application),
             ("GET", "/channels/{channel_id}", self._get_channel),
+            ("GET", "/guilds/{guild_id}/threads/active", self._active_threads),
             # Before the message routes, which would take "pins" for a message id.
             ("GET", "/channels/{channel_id}/messages/pins", self._list_pins),
             ("PUT", "/channels/{channel_id}/messages/pins/{message_id}", self._pin),
@@ -125,6 +127,19 @@ class RestRoutes:
     async def _get_channel(self, request: web.Request) -> web.Response:
         channel_id = self._state.known_channel(request.match_info["channel_id"])
         return json_response(self._state.channel_payload(channel_id))
+
+    async def _active_threads(self, request: web.Request) -> web.Response:
+        """List Active Guild Threads: every thread of the guild that is not archived, with
+        the bot's thread members (none here: the bot joins no thread)."""
+        guild_id = snowflake(request.match_info["guild_id"], "guild_id")
+        if guild_id not in self._state.guilds:
+            raise DiscordError(404, "Unknown Guild", 10004)
+        threads = [
+            copy.deepcopy(t)
+            for t in self._state.threads.values()
+            if t["guild_id"] == str(guild_id) and not t["thread_metadata"]["archived"]
+        ]
+        return json_response({"threads": threads, "members": []})
 
     async def _list_messages(self, request: web.Request) -> web.Response:
         channel_id = self._state.known_channel(request.match_info["channel_id"])

@@ -655,6 +655,11 @@ class DiscordState:
         """Keep a new message in its channel and announce it (MESSAGE_CREATE)."""
         message.pop("_notified", None)
         self.messages[int(message["channel_id"])][int(message["id"])] = message
+        thread = self.threads.get(int(message["channel_id"]))
+        if thread is not None:  # a thread counts its messages and names its newest
+            thread["last_message_id"] = message["id"]
+            thread["message_count"] += 1
+            thread["total_message_sent"] += 1
         self.dispatch("MESSAGE_CREATE", message)
 
     def delete_message(self, channel_id: int, message_id: int) -> None:

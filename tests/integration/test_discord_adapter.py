@@ -143,6 +143,51 @@ async def test_messages_written_while_down_are_caught_up_from_history(make_adapt
         await second.stop()
 
 
+async def test_thread_messages_written_while_down_are_caught_up_in_order_once(
+    make_adapter, standin, aredis, keys, prefix
+):
+    """Issue 15: the catch-up reads the linked channel's active threads too (List Active
+    Guild Threads, filtered to linked parents), after the last seen message, merged with
+    the channel's own history in the order written, each message once."""
+    old_thread = standin.add_thread(CHANNEL, "Stammtisch")
+    unlinked_thread = standin.add_thread(UNLINKED, "Vorstand")
+    first = make_adapter()
+    await first.start()
+    standin.inject_message(old_thread, JUERGEN, "in the thread before")
+    await wait_until(lambda: _queued_count(aredis, prefix, 1), message="the first message")
+    await first.stop()
+
+    standin.inject_message(CHANNEL, JUERGEN, "channel 1")
+    standin.inject_message(old_thread, JUERGEN, "thread 1")
+    new_thread = standin.add_thread(CHANNEL, "Besuch 2027")  # opened while the bridge was away
+    standin.inject_message(new_thread, JUERGEN, "new thread 1")
+    standin.inject_message(unlinked_thread, JUERGEN, "not linked")
+    standin.inject_message(CHANNEL, JUERGEN, "channel 2")
+    standin.inject_message(old_thread, JUERGEN, "thread 2")
+
+    second = make_adapter()
+    await second.start()
+    try:
+        await wait_until(lambda: _queued_count(aredis, prefix, 6), timeout=30, message="the caught-up messages")
+        await wait_until(lambda: stat(aredis, keys, "discord.caught_up"), message="the catch-up's count")
+        events = await queued_events(aredis, prefix)
+        assert [e["text"] for e in events] == [
+            "🧵 Stammtisch\nin the thread before",
+            "channel 1",
+            "🧵 Stammtisch\nthread 1",
+            "🧵 Besuch 2027\nnew thread 1",
+            "channel 2",
+            "🧵 Stammtisch\nthread 2",
+        ]
+        assert {e["source"]["chat_id"] for e in events} == {str(CHANNEL)}  # the parent's chat
+        assert await stat(aredis, keys, "discord.caught_up") == 5
+        assert ("GET", f"/api/v10/guilds/{GUILD}/threads/active") in {(m, p) for _, m, p, _ in standin.requests}
+        reads = {p for _, m, p, _ in standin.requests if m == "GET" and p.endswith("/messages")}
+        assert f"/api/v10/channels/{unlinked_thread}/messages" not in reads
+    finally:
+        await second.stop()
+
+
 async def _queued_count(aredis, prefix, n):
     return len(await queued_events(aredis, prefix)) >= n
 
