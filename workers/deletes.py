@@ -31,6 +31,7 @@ from core.links import LinksConfig
 from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
 from core.storage import members
 from core.storage.keys import Keys
+from core.storage.reactions import forget_sync as forget_reactions
 
 from .notices import SYSTEM_LINK, answer, tell_privately
 
@@ -67,6 +68,8 @@ def handle(command: Command, config: LinksConfig, redis, keys: Keys, now: float 
     ]
     if not too_old and source.platform == TELEGRAM and (author or source.chat == command.chat):
         posts.append(_delete(destinations[0][0], source.chat, source, config, itself=True))
+    # The reactions counted on its copies go with them, and the count line replying to it.
+    forget_reactions(redis, keys, source, max((post.retention_days for post in posts), default=1))
     # The /delete message goes too (it is the member's own, and new: the 48 hours do not bite).
     said = MessageRef(command.platform, command.chat_id, command.message_id)
     posts.append(_delete(SYSTEM_LINK, command.chat, said, config, itself=True))

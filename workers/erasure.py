@@ -13,6 +13,9 @@ What goes:
 - their answers to event notices (RSVP): the counts drop, and a refresh shows it
   on the notices' copies;
 - the copy of their Telegram profile photo kept as their Discord avatar, and its URL;
+- the reactions counted on the copies of their messages: the count line replying to their
+  Telegram message (the bot's reactions on a Discord one) is taken back by the adapter, its
+  keys go, and later reactions on copies not yet deleted are not counted;
 - what of theirs is still on its way: entries in the outbox streams and the
   ingress stream are removed, their Telegram albums still being gathered are dropped,
   and a tombstone (by person key, with the erasure time) makes the workers and the
@@ -128,12 +131,13 @@ def _take_back(
     for the replies quoting them, the held messages; then the batch's index entries."""
     posts: list[OutboundPost] = []
     unquoted: list[str] = []
+    reactions: list[tuple[MessageRef, int, bool]] = []
     for member, found in zip(members, records.read_authored(members), strict=True):
         kind, _, rest = member.partition("|")
         if kind == "held":
             done["held"] += found
             continue
-        copies, quoting = found
+        copies, quoting, shows_reactions = found
         link = config.link(kind)
         retention = link.policy.retention_days if link else 1
         source = MessageRef(*rest.split(":", 2))
@@ -171,7 +175,10 @@ def _take_back(
                 )
             )
         unquoted.append(rest)
-    records.retire_authored(user_ref, members, posts, unquoted)
+        # The reactions on its copies: counted no more, and the count line replying to it
+        # (a Telegram original; the bot's reactions on a Discord one) taken back by its adapter.
+        reactions.append((source, retention, shows_reactions))
+    records.retire_authored(user_ref, members, posts, unquoted, reactions)
 
 
 def _routed(config: LinksConfig, link_id: str, source_chat: ChatRef) -> set[str]:

@@ -9,10 +9,11 @@ from collections.abc import Iterator, Sequence
 
 from .. import persons
 from ..idmap import copies_by_link
-from ..models import OutboundPost
+from ..models import MessageRef, OutboundPost
 from .keys import DAY, Keys
 from .members import forget_consents_into
 from .outbox import append_into
+from .reactions import forget_into as forget_reactions_into, shown_keys
 from .writes import Writes
 
 
@@ -49,8 +50,8 @@ class ErasureRecords:
     def read_authored(self, members: list[str]) -> list:
         """For each entry of the member's index, in one round trip: a held message's
         count of holds deleted (there is nothing to read: gone is gone); else the id-map
-        map of the source message (link id -> destination chat key -> copy ids) and the set
-        of replies quoting it."""
+        map of the source message (link id -> destination chat key -> copy ids), the set
+        of replies quoting it, and whether it shows its copies' reactions (a count line)."""
         read = self._redis.pipeline(transaction=False)
         for member in members:
             kind, _, rest = member.partition("|")
@@ -59,22 +60,34 @@ class ErasureRecords:
             else:
                 read.hgetall(self._keys.idmap(rest))
                 read.smembers(self._keys.quoted_in(rest))
+                read.exists(*shown_keys(self._keys, MessageRef(*rest.split(":", 2))))
         replies = iter(read.execute())
         return [
-            next(replies) if member.startswith("held|") else (copies_by_link(next(replies)), next(replies))
+            next(replies)
+            if member.startswith("held|")
+            else (copies_by_link(next(replies)), next(replies), bool(next(replies)))
             for member in members
         ]
 
     def retire_authored(
-        self, user_ref: str, members: list[str], posts: list[OutboundPost], unquoted_sources: list[str]
+        self,
+        user_ref: str,
+        members: list[str],
+        posts: list[OutboundPost],
+        unquoted_sources: list[str],
+        reactions: Sequence[tuple[MessageRef, int, bool]] = (),
     ) -> None:
         """Queue ``posts`` (deletes and unquotes), forget the quotes of
-        ``unquoted_sources`` and take ``members`` off the member's index, atomically."""
+        ``unquoted_sources`` and the reactions of the originals in ``reactions`` ((original,
+        retention days, whether it shows them): a count line goes, core/storage/reactions.py),
+        and take ``members`` off the member's index, atomically."""
         write = self._redis.pipeline(transaction=True)
         for post in posts:
             append_into(write, self._keys, post)
         for source_key in unquoted_sources:
             write.delete(self._keys.quoted_in(source_key))
+        for original, retention_days, shown in reactions:
+            forget_reactions_into(write, self._keys, original, retention_days, shown)
         write.zrem(self._keys.authored(user_ref), *members)
         write.execute()
 

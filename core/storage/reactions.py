@@ -21,6 +21,7 @@ from .keys import DAY, Keys
 
 VERSION = "~version"
 TTL = "~ttl"
+GONE = "~gone"  # the original was erased or deleted: nothing is counted for it any more
 DUE_TTL = DAY  # the schedule of refreshes lives while reactions come (each change renews it)
 
 
@@ -94,6 +95,8 @@ class Reactions:
                 version = value
             elif field == TTL:
                 ttl = int(value)
+            elif field.startswith("~"):
+                continue  # a mark (GONE): no counts
             else:
                 chat_key, _, emoji = field.partition("|")
                 if int(value) > 0:
@@ -129,3 +132,37 @@ class Reactions:
                 pipe.sadd(key, *sorted(emoji))
                 pipe.expire(key, max(1, ttl))
             await pipe.execute()
+
+
+def forget_into(pipe, keys: Keys, original: MessageRef, retention_days: int, shown: bool) -> None:
+    """Queue on ``pipe`` (a transaction, sync or asyncio) what takes an original's reactions
+    back when it is erased or deleted (issue 15): its counts go, a mark (no counts, no
+    reactor) keeps later reactions on its copies from being counted for the link's
+    retention, and, when it ``shown`` anything (a Telegram count line, the bot's reactions
+    on a Discord original), a refresh is due at once: the original's adapter sees no counts,
+    deletes the count line or takes its reactions back, and forgets their ids."""
+    counts = keys.reactions(original.key)
+    ttl = max(1, retention_days) * DAY
+    pipe.delete(counts)
+    pipe.hset(counts, mapping={GONE: "1", TTL: str(ttl)})
+    pipe.expire(counts, ttl)
+    due = keys.reactions_due(original.platform)
+    if shown:
+        pipe.zadd(due, {original.key: 0})
+        pipe.expire(due, DUE_TTL)
+    else:
+        pipe.zrem(due, original.key)
+
+
+def shown_keys(keys: Keys, original: MessageRef) -> tuple[str, str]:
+    """What an original shows of its copies' reactions: the Telegram count line's id, the
+    Discord bot's own reactions (EXISTS over them says whether a refresh must take them back)."""
+    return keys.reaction_line(original.key), keys.reactions_shown(original.key)
+
+
+def forget_sync(redis, keys: Keys, original: MessageRef, retention_days: int) -> None:
+    """:func:`forget_into` on its own (sync client): a deleted original (/delete, a Discord delete)."""
+    shown = bool(redis.exists(*shown_keys(keys, original)))
+    pipe = redis.pipeline(transaction=True)
+    forget_into(pipe, keys, original, retention_days, shown)
+    pipe.execute()

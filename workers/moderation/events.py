@@ -11,6 +11,7 @@ from dataclasses import dataclass, replace
 from core import persons, stats
 from core.storage import link_control, members
 from core.storage.keys import Keys
+from core.storage.reactions import forget_sync as forget_reactions
 from core.storage.writes import replies_of
 from core.models import EventKind, PlatformEvent
 
@@ -55,6 +56,9 @@ def moderate_event(event: PlatformEvent, ingress_id: str | None, ctx: Context, r
     # Before publishing: once the ingress entry is gone, a run that died here would not
     # come back, and a held message or an explanation would be lost. Both are idempotent.
     gate(event, author, outcome, ctx, redis, keys)
+    if event.kind == EventKind.DELETE:
+        # A deleted original takes the reactions counted on its copies with it (idempotent).
+        forget_reactions(redis, keys, event.source, _longest_retention(ctx, event))
     after = after_data(event.source, event.timestamp, author, person, outcome, new=event.kind == EventKind.NEW)
     if drafts.needs_translation:
         return HandOver(drafts, after)
@@ -64,6 +68,10 @@ def moderate_event(event: PlatformEvent, ingress_id: str | None, ctx: Context, r
     if erased_meanwhile:
         raise TakeBack(author)
     return None
+
+
+def _longest_retention(ctx: Context, event: PlatformEvent) -> int:
+    return max((m.link.policy.retention_days for m in ctx.config.memberships(event.source.chat)), default=1)
 
 
 class TakeBack(Exception):  # a request to the caller rather than an error

@@ -6,6 +6,8 @@
 -- before the bridge saw it). A change bumps the version and schedules one refresh unless
 -- one is waiting (ZADD NX): a burst of reactions makes one refresh. 1 when changed.
 local counts, due = KEYS[1], KEYS[2]
+-- An erased or deleted original (core/storage/reactions.py forget_into): nothing is counted.
+if redis.call('HEXISTS', counts, '~gone') == 1 then return 0 end
 local prefix = ARGV[3] .. '|'
 local changed = false
 if ARGV[2] == 'set' then
