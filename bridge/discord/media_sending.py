@@ -9,11 +9,14 @@ message's files together within that limit too: more files, or larger ones toget
 make further messages of the same post. A file that cannot cross (over the limit, gone
 at the source, refused by Discord) is replaced by a visible note with its name and size,
 never dropped silently. Webhooks cannot send Discord voice messages (Execute Webhook
-accepts no IS_VOICE_MESSAGE flag), so a voice message arrives as an .ogg audio file.
+accepts no IS_VOICE_MESSAGE flag): a voice message that is Ogg Opus (:func:`take_voice`)
+is posted by the bot itself as a real voice message right after the webhook post that
+names its sender; any other one arrives as an .ogg audio file.
 """
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import mimetypes
 import re
@@ -26,6 +29,7 @@ from core.phrases import file_too_large_note, file_unavailable_note
 from ..media.files import MediaError, MediaFile, MediaTooLarge
 from ..media.limits import human_size
 from ..media.source import MediaSource
+from ..media.voice import VoiceShape, voice_shape
 from . import render
 
 log = logging.getLogger(__name__)
@@ -49,6 +53,14 @@ _EXTENSIONS = {"audio/ogg": ".ogg", "image/jpeg": ".jpg", "audio/mpeg": ".mp3", 
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
 
 Count = Callable[[str], Awaitable[None]]
+
+FLAG_IS_VOICE_MESSAGE = 1 << 13  # message flag: Discord shows the one audio file as a voice message
+VOICE_FILENAME = "voice-message.ogg"  # as Discord's clients name one
+# Discord's answers that refuse a voice message (the post then carries it as a file):
+# 50159 content beside it, 50160 not one audio file, 50161 no duration or waveform,
+# 50173 voice messages not allowed in the channel, 50013 missing permissions.
+VOICE_REFUSALS = frozenset({50013, 50159, 50160, 50161, 50173})
+CANNOT_EDIT_VOICE_MESSAGE = 50162
 
 
 def is_file(attachment: Attachment) -> bool:
@@ -135,6 +147,58 @@ class PostFiles:
         for upload in self.uploads:
             upload.file.discard()
         self.uploads = []
+
+
+@dataclass
+class Voice:
+    """A voice message the bot posts as one (its file and what Discord shows of it)."""
+
+    upload: Upload
+    shape: VoiceShape
+
+    @property
+    def size(self) -> int:
+        return self.upload.file.size
+
+    def payload(self, reference: dict | None) -> dict:
+        """The message's JSON: the voice flag, its one attachment with duration and
+        waveform, no content (Discord refuses content beside a voice message)."""
+        payload: dict = {
+            "flags": FLAG_IS_VOICE_MESSAGE,
+            "attachments": [
+                {
+                    "id": 0,
+                    "filename": VOICE_FILENAME,
+                    "duration_secs": self.shape.duration,
+                    "waveform": self.shape.waveform_b64,
+                }
+            ],
+            "allowed_mentions": {"parse": [], "replied_user": False},
+        }
+        if reference is not None:
+            payload["message_reference"] = reference
+        return payload
+
+
+async def take_voice(files: PostFiles) -> Voice | None:
+    """The post's voice message, taken out of its files, where Discord can show it as one:
+    the post's only file, a voice message, and Ogg Opus (its length and waveform read from
+    the file: :mod:`bridge.media.voice`). None leaves the files as they are (a voice
+    message in another format arrives as an audio file)."""
+    if len(files.uploads) != 1 or files.uploads[0].attachment.kind != "voice":
+        return None
+    upload = files.uploads[0]
+    shape = await asyncio.to_thread(voice_shape, upload.file.path)
+    if shape is None:
+        return None
+    files.uploads.remove(upload)
+    return Voice(upload, shape)
+
+
+def is_voice_post(post: OutboundPost) -> bool:
+    """A post whose one file is a voice message (it may have crossed as one)."""
+    files = [a for a in post.attachments if is_file(a)]
+    return len(files) == 1 and files[0].kind == "voice"
 
 
 async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count: Count) -> PostFiles:

@@ -21,12 +21,13 @@ from datetime import datetime, UTC
 
 import aiohttp
 import discord
+from discord.http import MultipartParameters
 
 from ..adapter import BeforePost, DeliveryError
 from ..media.limits import DISCORD_DEFAULT_UPLOAD_LIMIT, discord_upload_limit
 from ..media.source import MediaSource
 from . import media_sending
-from .media_sending import FileRefused, PostFiles, Upload
+from .media_sending import FileRefused, PostFiles, Upload, Voice
 from core.idmap import IdMap
 from core.stats import Stats
 from core.intents import DeliveryIntent
@@ -277,17 +278,31 @@ class DiscordSender:
         channel_id = int(post.destination.chat_id)
         limit = await self._upload_limit(channel_id)
         files = await media_sending.fetch_files(self._media, post, limit, self.count)
+        voice: Voice | None = None
         try:
+            # A voice message in Ogg Opus is posted by the bot as a real voice message
+            # after the post (webhooks cannot); the post keeps the label and any text.
+            voice = await media_sending.take_voice(files)
             prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
             hook = await self._webhook(channel_id)
             while True:
                 try:
-                    return await self._post_with_files(post, channel_id, hook, files, prefix, reply_to, before_post)
+                    return await self._post_with_files(
+                        post, channel_id, hook, files, prefix, reply_to, before_post, voice=voice
+                    )
                 except _Refused as refused:
                     await self.count("discord.media.too_large" if refused.too_large else "discord.media.refused")
                     files.refuse(refused.uploads, too_large=refused.too_large)
+                except _VoiceRefused:
+                    # Not allowed here (or not taken as one): the post carries it as an audio file.
+                    assert voice is not None
+                    await self.count("discord.media.voice_refused")
+                    files.uploads.insert(0, voice.upload)
+                    voice = None
         finally:
             files.discard()
+            if voice is not None:
+                voice.upload.file.discard()
 
     async def _post_with_files(
         self,
@@ -298,10 +313,20 @@ class DiscordSender:
         prefix: str,
         reply_to: str | None,
         before_post: BeforePost | None,
+        *,
+        voice: Voice | None = None,
     ) -> list[str]:
         _, parts = await self._parts(
-            post, channel_id, reply_to, file_notes=files.notes, has_files=bool(files.uploads), prefix=prefix
+            post,
+            channel_id,
+            reply_to,
+            file_notes=files.notes,
+            has_files=bool(files.uploads) or voice is not None,
+            prefix=prefix,
         )
+        if voice is not None and parts == [""] and not files.uploads:
+            # Nothing else to show: the post that names the sender says what follows.
+            parts = [render.attachment_marker(voice.upload.attachment)]
         groups = files.groups()
         # The text first; the files ride with its last part and the messages after it.
         last_text = len(parts) - 1
@@ -311,16 +336,17 @@ class DiscordSender:
             carried[last_text + g] = group
         label = render.webhook_username(post.sender, post.community)
         if before_post is not None:
-            await before_post(
-                [
-                    media_sending.shown_with_files(
-                        label if hook is not None else None,
-                        _content(hook, label, part, index=index, prefix=prefix),
-                        [u.file.size for u in carried[index]],
-                    )
-                    for index, part in enumerate(parts)
-                ]
-            )
+            shown = [
+                media_sending.shown_with_files(
+                    label if hook is not None else None,
+                    _content(hook, label, part, index=index, prefix=prefix),
+                    [u.file.size for u in carried[index]],
+                )
+                for index, part in enumerate(parts)
+            ]
+            if voice is not None:  # the bot's voice message: no content, one file
+                shown.append(media_sending.shown_with_files(None, "", [voice.size]))
+            await before_post(shown)
         posted: list[str] = []
         try:
             for index, part in enumerate(parts):
@@ -341,6 +367,9 @@ class DiscordSender:
                     )
                 except FileRefused as exc:
                     raise _Refused(carried[index], exc.too_large) from None
+            if voice is not None:
+                await self._book(discord_limits(str(channel_id)))
+                posted.append(await self._post_voice(channel_id, voice, reply_to=posted[0]))
         except BaseException:
             await self._take_back(channel_id, hook, posted)
             raise
@@ -396,6 +425,36 @@ class DiscordSender:
                     raise refused from None
                 raise
         return str(message.id)
+
+    async def _post_voice(self, channel_id: int, voice: Voice, *, reply_to: str) -> str:
+        """The bot posts the voice message (Create Message with IS_VOICE_MESSAGE, its one
+        Ogg Opus file with duration_secs and waveform, no content), replying to the post
+        that names its sender. Discord refusing it raises :class:`_VoiceRefused`."""
+        reference = {"message_id": reply_to, "channel_id": str(channel_id), "fail_if_not_exists": False}
+        payload = voice.payload(reference)
+        with open(voice.upload.file.path, "rb") as fp:
+            # discord.py's request seeks the file back before each retry of a 429 or 5xx.
+            file = discord.File(fp, filename=media_sending.VOICE_FILENAME)
+            multipart = [
+                {"name": "payload_json", "value": json.dumps(payload)},
+                {
+                    "name": "files[0]",
+                    "value": fp,
+                    "filename": media_sending.VOICE_FILENAME,
+                    "content_type": "audio/ogg",
+                },
+            ]
+            params = MultipartParameters(payload=payload, multipart=multipart, files=[file])
+            try:
+                data = await self._client.http.send_message(channel_id, params=params)
+            except discord.HTTPException as exc:
+                if exc.status in (400, 403) and exc.code in media_sending.VOICE_REFUSALS:
+                    raise _VoiceRefused() from None
+                refused = media_sending.refusal(exc.status, exc.code, _error_body(exc))
+                if refused is not None:
+                    raise _VoiceRefused() from None
+                raise
+        return str(data["id"])
 
     async def _avatar_url(self, post: OutboundPost, label: str) -> str | None:
         """The post's avatar (bridge/avatars): a public URL that never holds a token."""
@@ -533,15 +592,40 @@ class DiscordSender:
         showing: list[str] = []
         for index, part in enumerate(parts):
             if index < len(message_ids):
-                if await self._edit_one(
-                    channel_id,
-                    hook,
-                    int(message_ids[index]),
-                    part,
-                    prefix=prefix if index == 0 else "",
-                    bot_prefix=render.fallback_prefix(label) if index == 0 else "",
-                    mentions=mentions,
-                ):
+                try:
+                    edited = await self._edit_one(
+                        channel_id,
+                        hook,
+                        int(message_ids[index]),
+                        part,
+                        prefix=prefix if index == 0 else "",
+                        bot_prefix=render.fallback_prefix(label) if index == 0 else "",
+                        mentions=mentions,
+                    )
+                except discord.HTTPException as exc:
+                    if exc.code == media_sending.CANNOT_EDIT_VOICE_MESSAGE:
+                        # The bot's voice message (it cannot be edited): it stays; the part follows.
+                        showing.append(message_ids[index])
+                        showing.append(
+                            await self._post_one(
+                                post, channel_id, hook, part, index=index, prefix=prefix, reply_to=reply_to
+                            )
+                        )
+                        continue
+                    if not (exc.code == CANNOT_SEND_EMPTY and index == 0 and media_sending.is_voice_post(post)):
+                        raise
+                    # The post before a voice message, its text gone: it names what follows.
+                    voice_file = next(a for a in post.attachments if media_sending.is_file(a))
+                    edited = await self._edit_one(
+                        channel_id,
+                        hook,
+                        int(message_ids[index]),
+                        render.attachment_marker(voice_file),
+                        prefix=prefix,
+                        bot_prefix=render.fallback_prefix(label),
+                        mentions=mentions,
+                    )
+                if edited:
                     showing.append(message_ids[index])
             else:  # the new text needs more parts than the old one had
                 showing.append(
@@ -564,6 +648,8 @@ class DiscordSender:
         try:
             return await self._edit_one(channel_id, hook, message_id, "", prefix="", bot_prefix="", mentions=mentions)
         except discord.HTTPException as exc:
+            if exc.code == media_sending.CANNOT_EDIT_VOICE_MESSAGE:
+                return True  # the bot's voice message: it has no text to empty
             if exc.code != CANNOT_SEND_EMPTY:
                 raise
         await self._delete(channel_id, [str(message_id)])
@@ -812,6 +898,10 @@ class DiscordSender:
             raise delivery_error(exc) from None
         except (TimeoutError, aiohttp.ClientError, OSError) as exc:
             raise DeliveryError(f"Discord unreachable ({exc.__class__.__name__})") from None
+
+
+class _VoiceRefused(Exception):
+    """Discord would not take the voice message as one (see :data:`media_sending.VOICE_REFUSALS`)."""
 
 
 class _Refused(Exception):

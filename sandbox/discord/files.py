@@ -102,7 +102,8 @@ class Files:
     def uploads(self, channel_id: int | None = None) -> list[dict]:
         """Each file the bot or its webhooks posted, in order: message id, channel id,
         filename, content_type, size, data (the bytes), the message's flags and the
-        attachment's flags, whether its message is deleted."""
+        attachment's flags, a voice message's duration_secs and waveform (base64), the
+        message it replies to, whether its message is deleted."""
         found = []
         for post in self._state.posts(channel_id):
             for attachment in post.get("files") or ():
@@ -116,6 +117,10 @@ class Files:
                         "data": attachment["data"],
                         "flags": int(post.get("flags") or 0),
                         "attachment_flags": int(attachment.get("flags") or 0),
+                        # a voice message's (None for other files)
+                        "duration_secs": attachment.get("duration_secs"),
+                        "waveform": attachment.get("waveform"),
+                        "reference": (post.get("message_reference") or {}).get("message_id"),
                         "deleted": post["deleted"],
                     }
                 )

@@ -8,6 +8,7 @@ hands it to the subscribed gateway; the world itself knows nothing about websock
 
 from __future__ import annotations
 
+import base64
 import contextvars
 import copy
 import mimetypes
@@ -19,6 +20,7 @@ from typing import Any
 
 from sandbox.discord import forms
 from sandbox.discord.protocol import (
+    MAX_WAVEFORM,
     CHANNEL_DM,
     CHANNEL_GUILD_FORUM,
     CHANNEL_GUILD_TEXT,
@@ -556,6 +558,16 @@ class DiscordState:
             entry = entries[0] if len(entries) == 1 and isinstance(entries[0], dict) else {}
             if entry.get("duration_secs") is None or entry.get("waveform") is None:
                 raise DiscordError(400, "Voice messages must have supporting metadata.", 50161)
+            duration = entry["duration_secs"]
+            if isinstance(duration, bool) or not isinstance(duration, int | float) or duration < 0:
+                raise FormError(("attachments", 0, "duration_secs"), "NUMBER_TYPE_COERCE", "Value is not a number.")
+            try:
+                shape = base64.b64decode(str(entry["waveform"]), validate=True)
+            except ValueError:
+                shape = None
+            if shape is None or len(shape) > MAX_WAVEFORM:
+                # A base64 byte array of at most 256 amplitude samples.
+                raise FormError(("attachments", 0, "waveform"), "BASE_TYPE_BAD_LENGTH", "Invalid waveform.")
 
     def uploaded(self, body: dict, files: dict[int, UploadedFile], kept: list[dict], channel_id: int = 0) -> list[dict]:
         """The attachments a create or edit leaves on a message: the ``attachments``

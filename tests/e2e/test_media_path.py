@@ -129,9 +129,9 @@ async def test_a_30_mb_video_gives_a_notice_with_its_name_and_size(bridge):
 
 
 async def test_a_voice_message_stays_a_voice_message_each_way(bridge):
-    """Discord → Telegram: a voice message (sendVoice). Telegram → Discord: the voice note as a
-    playable .ogg file under the member's name (a webhook cannot set Discord's
-    IS_VOICE_MESSAGE flag, and a bot's voice message could carry neither name nor text)."""
+    """Discord → Telegram: a voice message (sendVoice). Telegram → Discord: a voice note that is
+    not Ogg Opus (these bytes are not) as a playable .ogg file under the member's name; an
+    Ogg Opus one becomes a Discord voice message (tests/e2e/test_media_telegram_to_discord.py)."""
     telegram, discord = bridge
     recording = ogg_voice(3)
     discord.inject_voice_message(KREFELD, MAX, recording, duration_secs=3.0)

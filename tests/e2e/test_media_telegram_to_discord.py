@@ -1,8 +1,8 @@
 """Files from a Telegram group to a Discord channel with the real `twinbridge run` and
 `worker`: the Telegram adapter fetches (getFile, the download), the Discord sender uploads
-through the channel's webhook. A voice message arrives as an .ogg audio file with its
-bytes (webhooks cannot send Discord voice messages), an album of 5 photos as one post with
-5 attachments, a round video as a video file."""
+through the channel's webhook. A voice message (Ogg Opus) arrives as a Discord voice
+message the bot posts after the webhook post that names its sender (webhooks cannot send
+one), an album of 5 photos as one post with 5 attachments, a round video as a video file."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ import pytest
 from PIL import Image
 
 from sandbox.discord import DiscordStandIn
+from sandbox.opus import ogg_opus
 from sandbox.telegram import TelegramStandIn
 
 from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
@@ -54,17 +55,17 @@ async def test_voice_an_album_and_a_round_video_from_telegram_arrive_on_discord(
             found = discord.posts(KREFELD)
             return found if len(found) >= n else None
 
-        voice = b"OggS\x00\x02" + bytes(range(256)) * 40
+        voice = ogg_opus(4.0)
         telegram.inject_media(LEICESTER, ANNA, "voice", voice, mime_type="audio/ogg", duration=4)
-        (post,) = await wait_until(lambda: posts(1), 90, message="the voice message on Discord")
-        assert post["username"] == "Anna Smith · Leicester"
-        (file,) = post["files"]
-        assert (file["filename"], file["data"]) == ("voice-message.ogg", voice)
-        assert int(post.get("flags") or 0) & (1 << 13) == 0  # an audio file, not a voice message
+        (post, sent) = await wait_until(lambda: posts(2), 90, message="the voice message on Discord")
+        assert (post["username"], post["content"], post["files"]) == ("Anna Smith · Leicester", "[voice message]", [])
+        (file,) = sent["files"]
+        assert (file["filename"], file["data"], file["duration_secs"]) == ("voice-message.ogg", voice, 4.0)
+        assert int(sent["flags"]) & (1 << 13) and sent["via"] == "bot"  # a voice message
 
         photos = [jpeg(40 * n) for n in range(5)]
         telegram.inject_album(LEICESTER, ANNA, [("photo", data) for data in photos], caption="Our day")
-        album = (await wait_until(lambda: posts(2), 90, message="the album on Discord"))[1]
+        album = (await wait_until(lambda: posts(3), 90, message="the album on Discord"))[2]
         assert album["content"] == "Our day"
         assert len(album["files"]) == 5
         assert [Image.open(io.BytesIO(f["data"])).getpixel((5, 5)) for f in album["files"]] == [
@@ -73,7 +74,7 @@ async def test_voice_an_album_and_a_round_video_from_telegram_arrive_on_discord(
 
         round_video = b"\x00\x00\x00\x18ftypmp42" + bytes(5000)
         telegram.inject_media(LEICESTER, ANNA, "video_note", round_video, duration=3, length=240)
-        video = (await wait_until(lambda: posts(3), 90, message="the round video on Discord"))[2]
+        video = (await wait_until(lambda: posts(4), 90, message="the round video on Discord"))[3]
         (file,) = video["files"]
         assert file["filename"].endswith(".mp4") and file["data"] == round_video
-        assert len(discord.posts(KREFELD)) == 3  # nothing twice
+        assert len(discord.posts(KREFELD)) == 4  # nothing twice

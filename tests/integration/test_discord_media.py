@@ -7,12 +7,14 @@ attachment to a private file; a forged address is refused without a request; an 
 link is asked for again. Uploading: posts put in the outbox with a Discord member's
 attachments as their files (Discord -> Discord: both sides are this adapter) arrive as one
 message with their bytes; more than 10 make further messages; a file over the server's
-limit gives the visible note and a count; a 413 gives one note, not a retry loop; a
-voice message arrives as an .ogg file (webhooks cannot send voice messages).
+limit gives the visible note and a count; a 413 gives one note, not a retry loop; an
+Ogg Opus voice message arrives as a Discord voice message posted by the bot after the
+webhook post (webhooks cannot send voice messages), any other one as an .ogg file.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 from dataclasses import replace
@@ -33,6 +35,7 @@ from core.settings import Settings
 from core.stats import Stats
 from core.task_queue import TaskQueue
 from sandbox.discord import DiscordStandIn
+from sandbox.opus import ogg_opus
 from tests.helpers import wait_until, write_links
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
@@ -47,6 +50,7 @@ LINK = "leicester-krefeld"
 TOKEN = "OTAwMDAwMDAwMDAwMDAwMDAx.standin.S3cr3t-t0ken-for-tests"
 JUERGEN = {"id": 331122334455667788, "username": "juergen.b", "global_name": "Jürgen Becker"}
 MIB = 1024 * 1024
+FLAG_IS_VOICE_MESSAGE = 1 << 13
 
 LINKS_YAML = f"""
 version: 1
@@ -342,7 +346,69 @@ async def test_a_refused_upload_gives_one_note_not_a_retry_loop(adapter, standin
     assert await aredis.zcard(keys.dead_letter_index()) == 0
 
 
-async def test_a_voice_message_arrives_as_an_ogg_audio_file(adapter, standin, aredis, keys):
+async def test_a_voice_message_arrives_as_a_discord_voice_message(adapter, standin, aredis, keys):
+    """Ogg Opus: the webhook post names the sender, then the bot posts the recording as a
+    real voice message (IS_VOICE_MESSAGE, duration and waveform read from the file)
+    replying to it; both are the copies, so an edit keeps the voice message and a delete
+    takes both."""
+    recording = ogg_opus(4.0)
+    message = standin.inject_voice_message(SOURCE, JUERGEN, recording, duration_secs=4.0)
+    voice = replace(attachments_of(message)[0], kind="voice", duration=4.0)
+    await put_in_outbox(aredis, keys, outbound(message, text="", attachments=(voice,)))
+
+    posts = await wait_until(lambda: (lambda p: p if len(p) == 2 else None)(standin.posts(CHANNEL)), message="2 posts")
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    label, sent = posts
+    assert (label["via"], label["username"], label["content"], label["files"]) == (
+        "webhook",
+        "Jürgen · Krefeld",
+        "[voice message]",
+        [],
+    )
+    assert sent["via"] == "bot" and int(sent["flags"]) & FLAG_IS_VOICE_MESSAGE and not sent.get("content")
+    (upload,) = standin.uploads(CHANNEL)
+    assert (upload["message_id"], upload["filename"], upload["data"]) == (sent["id"], "voice-message.ogg", recording)
+    assert upload["content_type"] == "audio/ogg" and upload["reference"] == label["id"]
+    assert upload["duration_secs"] == 4.0
+    waveform = base64.b64decode(upload["waveform"])
+    assert len(waveform) == 40  # one sample per 100 ms
+    # The recording rises to the middle and falls (ogg_opus's default): so does its waveform.
+    assert waveform[0] < waveform[10] < waveform[19] and waveform[20] > waveform[30] > waveform[39]
+    source = MessageRef("discord", str(SOURCE), message["id"])
+    destination = ChatRef("discord", str(CHANNEL))
+    assert await IdMap(aredis, keys).copies(LINK, source, destination) == [label["id"], sent["id"]]
+
+    # An edit reaches the post's text; the voice message (Discord lets no one edit one) stays.
+    await put_in_outbox(aredis, keys, outbound(message, EventKind.EDIT, text="Grüße", attachments=(voice,)))
+    await wait_until(lambda: standin.message(CHANNEL, int(label["id"]))["content"] == "Grüße", message="the edit")
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    assert standin.message(CHANNEL, int(sent["id"])) is not None
+    assert await IdMap(aredis, keys).copies(LINK, source, destination) == [label["id"], sent["id"]]
+    assert await aredis.zcard(keys.dead_letter_index()) == 0
+
+    await put_in_outbox(aredis, keys, outbound(message, EventKind.DELETE, attachments=(voice,)))
+    await wait_until(lambda: standin.transcript(CHANNEL) == [], message="both messages deleted")
+
+
+async def test_a_voice_message_is_found_in_the_history_after_a_crash(adapter, standin, aredis, keys):
+    """find_sent: both messages of a voice post (the webhook's and the bot's) are found by
+    what they show, not posted again."""
+    message = standin.inject_voice_message(SOURCE, JUERGEN, ogg_opus(2.0), duration_secs=2.0)
+    voice = replace(attachments_of(message)[0], kind="voice", duration=2.0)
+    post = outbound(message, text="Hallo", attachments=(voice,))
+    intents = Intents(aredis, keys)
+    recorded = []
+
+    async def before_post(shown):
+        recorded.append(await intents.record(post, shown))
+
+    ids = await adapter._sender.send(post, None, before_post=before_post)
+    (intent,) = recorded
+    assert len(ids) == 2 and len(intent.marks) == 2
+    assert await adapter._sender.find_sent(intent) == ids
+
+
+async def test_a_voice_message_that_is_not_ogg_opus_arrives_as_an_ogg_audio_file(adapter, standin, aredis, keys):
     ogg = b"OggS" + payload(4, 30_000)
     message = standin.inject_voice_message(SOURCE, JUERGEN, ogg, duration_secs=4.5)
     voice = replace(attachments_of(message)[0], kind="voice", duration=4.5)
@@ -353,6 +419,28 @@ async def test_a_voice_message_arrives_as_an_ogg_audio_file(adapter, standin, ar
     assert (upload["filename"], upload["content_type"], upload["data"]) == ("voice-message.ogg", "audio/ogg", ogg)
     assert upload["flags"] == 0  # Execute Webhook cannot set IS_VOICE_MESSAGE
     assert post["content"] == ""
+
+
+async def test_a_voice_message_refused_in_the_channel_arrives_as_a_file(adapter, standin, aredis, keys):
+    """Discord refusing the bot's voice message (50173: not allowed in this channel) takes the
+    post back and sends it once more with the recording as a file: no loop, counted."""
+    recording = ogg_opus(1.0)
+    message = standin.inject_voice_message(SOURCE, JUERGEN, recording, duration_secs=1.0)
+    voice = replace(attachments_of(message)[0], kind="voice", duration=1.0)
+    standin.fail_next(
+        f"POST /channels/{CHANNEL}/messages",
+        400,
+        body={"message": "Cannot send voice messages in this channel", "code": 50173},
+    )
+    await put_in_outbox(aredis, keys, outbound(message, text="Hallo", attachments=(voice,)))
+
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    await wait_until(lambda: stat(aredis, keys, "discord.media.voice_refused"), message="counted")
+    shown = [p for p in standin.posts(CHANNEL) if not p["deleted"]]
+    assert [(p["via"], p["content"]) for p in shown] == [("webhook", "Hallo")]
+    (upload,) = [u for u in standin.uploads(CHANNEL) if not u["deleted"]]
+    assert upload["data"] == recording and upload["flags"] == 0
+    assert await aredis.zcard(keys.dead_letter_index()) == 0
 
 
 async def test_a_spoiler_keeps_its_prefix_and_an_unnamed_file_gets_a_name(adapter, standin, aredis, keys):

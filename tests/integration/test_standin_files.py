@@ -7,6 +7,7 @@ at the stand-in's own address, and a 404 once a signed link expired."""
 from __future__ import annotations
 
 import io
+import base64
 import json
 
 import aiohttp
@@ -81,8 +82,18 @@ async def test_voice_messages_are_checked_as_discord_checks_them(standin):
     two = VOICE + [("b.ogg", b"OggS", "audio/ogg")]
     status, body = await _post(standin, route, {"flags": 8192, "attachments": [VOICE_META]}, two)
     assert (status, body["code"]) == (400, 50160)
+    too_long = {**VOICE_META, "waveform": base64.b64encode(bytes(257)).decode()}  # over 256 samples
+    status, body = await _post(standin, route, {"flags": 8192, "attachments": [too_long]}, VOICE)
+    assert (status, body["code"]) == (400, 50035) and "attachments" in body["errors"]
     status, body = await _post(standin, route, {"flags": 8192, "attachments": [VOICE_META]}, VOICE)
     assert status == 200 and body["flags"] == 8192
+    async with (
+        aiohttp.ClientSession() as session,
+        session.patch(
+            f"{standin.api_url}{route}/{body['id']}", json={"content": ""}, headers={"Authorization": f"Bot {DC_TOKEN}"}
+        ) as response,
+    ):
+        assert (response.status, (await response.json())["code"]) == (400, 50162)  # never edited
     assert (body["attachments"][0]["duration_secs"], body["attachments"][0]["waveform"]) == (2.5, "AAECAwQ=")
 
     # Execute Webhook takes no IS_VOICE_MESSAGE flag.

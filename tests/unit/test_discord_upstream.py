@@ -85,3 +85,14 @@ HTTP_CALLS = {
 def test_the_http_client_methods_called_take_the_arguments_given(method):
     parameters = inspect.signature(getattr(discord.http.HTTPClient, method)).parameters
     assert set(HTTP_CALLS[method]) <= set(parameters), method
+
+
+def test_a_voice_message_goes_through_send_message_with_our_own_multipart():
+    """DiscordSender._post_voice builds MultipartParameters itself (discord.File carries no
+    duration or waveform): send_message must still post ``params.multipart`` as the form and
+    ``params.files`` as the files it seeks back before a retry."""
+    from discord.http import HTTPClient, MultipartParameters
+
+    assert MultipartParameters._fields == ("payload", "multipart", "files")
+    source = inspect.getsource(HTTPClient.send_message)
+    assert "files=params.files" in source and "form=params.multipart" in source
