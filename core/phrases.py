@@ -97,6 +97,123 @@ def file_unavailable_note(reader: str, name: str) -> str:
     return _pick(_FILE_UNAVAILABLE, reader).format(name=name)
 
 
+# A file the destination would not take, told once to the member who sent it (issue 15),
+# in their community's language: "Your photo IMG_2031.jpg could not be shown in Krefeld:
+# too large for Discord (12.0 MB, limit 10.0 MB)". Never the message's text, never a name.
+_FILE_REFUSED_NOTICE = {
+    "en": "{kind} {name} could not be shown in {community}: {reason}.",
+    "de": "{kind} {name} konnte in {community} nicht gezeigt werden: {reason}.",
+    "fr": "Impossible d'afficher {kind} {name} à {community} : {reason}.",
+    "es": "No se pudo mostrar {kind} {name} en {community}: {reason}.",
+    "it": "Impossibile mostrare {kind} {name} a {community}: {reason}.",
+    "nl": "{kind} {name} kon niet worden getoond in {community}: {reason}.",
+}
+_FILE_KIND_WORDS = {
+    "en": {
+        "photo": "Your photo",
+        "video": "Your video",
+        "voice": "Your voice message",
+        "audio": "Your audio file",
+        "file": "Your file",
+    },
+    "de": {
+        "photo": "Dein Foto",
+        "video": "Dein Video",
+        "voice": "Deine Sprachnachricht",
+        "audio": "Deine Audiodatei",
+        "file": "Deine Datei",
+    },
+    "fr": {
+        "photo": "votre photo",
+        "video": "votre vidéo",
+        "voice": "votre message vocal",
+        "audio": "votre fichier audio",
+        "file": "votre fichier",
+    },
+    "es": {
+        "photo": "tu foto",
+        "video": "tu vídeo",
+        "voice": "tu mensaje de voz",
+        "audio": "tu audio",
+        "file": "tu archivo",
+    },
+    "it": {
+        "photo": "la tua foto",
+        "video": "il tuo video",
+        "voice": "il tuo messaggio vocale",
+        "audio": "il tuo file audio",
+        "file": "il tuo file",
+    },
+    "nl": {
+        "photo": "Je foto",
+        "video": "Je video",
+        "voice": "Je spraakbericht",
+        "audio": "Je audiobestand",
+        "file": "Je bestand",
+    },
+}
+_FILE_KIND_OF = {"photo": "photo", "video": "video", "video_note": "video", "animation": "video", "voice": "voice"}
+_REFUSAL_REASONS = {
+    "en": {
+        "too_large": "too large for {platform} ({size}, limit {limit})",
+        "too_large_unknown": "too large for {platform} ({size})",
+        "source_too_large": "too large to fetch from {platform} ({size}, limit {limit})",
+        "refused": "{platform} refused it",
+    },
+    "de": {
+        "too_large": "zu groß für {platform} ({size}, Grenze {limit})",
+        "too_large_unknown": "zu groß für {platform} ({size})",
+        "source_too_large": "zu groß, um von {platform} geholt zu werden ({size}, Grenze {limit})",
+        "refused": "{platform} hat die Datei abgelehnt",
+    },
+    "fr": {
+        "too_large": "trop volumineux pour {platform} ({size}, limite {limit})",
+        "too_large_unknown": "trop volumineux pour {platform} ({size})",
+        "source_too_large": "trop volumineux pour être récupéré sur {platform} ({size}, limite {limit})",
+        "refused": "{platform} a refusé le fichier",
+    },
+    "es": {
+        "too_large": "demasiado grande para {platform} ({size}, límite {limit})",
+        "too_large_unknown": "demasiado grande para {platform} ({size})",
+        "source_too_large": "demasiado grande para obtenerlo de {platform} ({size}, límite {limit})",
+        "refused": "{platform} rechazó el archivo",
+    },
+    "it": {
+        "too_large": "troppo grande per {platform} ({size}, limite {limit})",
+        "too_large_unknown": "troppo grande per {platform} ({size})",
+        "source_too_large": "troppo grande per prenderlo da {platform} ({size}, limite {limit})",
+        "refused": "{platform} ha rifiutato il file",
+    },
+    "nl": {
+        "too_large": "te groot voor {platform} ({size}, limiet {limit})",
+        "too_large_unknown": "te groot voor {platform} ({size})",
+        "source_too_large": "te groot om van {platform} op te halen ({size}, limiet {limit})",
+        "refused": "{platform} weigerde het bestand",
+    },
+}
+_PLATFORM_NAMES = {"telegram": "Telegram", "discord": "Discord"}
+
+
+def file_refused_notice(
+    reader: str, kind: str, name: str, community: str, reason: str, platform: str, size: str = "", limit: str = ""
+) -> str:
+    """The notice to the member whose file could not cross (issue 15). ``kind``: the
+    attachment's kind ("photo", "voice", ...); ``reason``: "too_large" (the destination's
+    limit), "source_too_large" (the source platform would not hand it over), "refused" (the
+    destination refused it); ``platform``: the platform that said no; sizes as human_size."""
+    language = reader if reader in _FILE_REFUSED_NOTICE else reader.split("-")[0].lower()
+    language = language if language in _FILE_REFUSED_NOTICE else "en"
+    words = _FILE_KIND_WORDS[language]
+    reasons = _REFUSAL_REASONS[language]
+    if reason == "too_large" and not limit:
+        reason = "too_large_unknown"
+    because = reasons.get(reason, reasons["refused"]).format(
+        platform=_PLATFORM_NAMES.get(platform, platform), size=size or "?", limit=limit
+    )
+    shown_kind = words[_FILE_KIND_OF.get(kind, "audio" if kind == "audio" else "file")]
+    return _FILE_REFUSED_NOTICE[language].format(kind=shown_kind, name=name, community=community, reason=because)
+
+
 _CONSENT = {
     "en": (
         "Hello! This {community} chat is linked with {others} by twinbridge. Your messages are not shared "

@@ -19,6 +19,7 @@ from ..adapter import AdapterStartError
 from core.idmap import IdMap
 from ..ingress import Ingress
 from core.storage.keys import Keys
+from ..media.refusals import RefusalNotices
 from ..media.source import MediaSource
 from .media_fetching import DiscordFetcher
 from ..avatars.service import AvatarService
@@ -194,7 +195,14 @@ class DiscordAdapter:
             media=self._media,
             avatars=self._avatars,
         )
-        self._outbox = OutboxConsumer(self._redis, self._keys, sender, limiter=limiter, limits_for=discord_limits)
+        self._outbox = OutboxConsumer(
+            self._redis,
+            self._keys,
+            sender,
+            limiter=limiter,
+            limits_for=discord_limits,
+            refusals=RefusalNotices(self._redis, self._keys, self._config),
+        )
         self._outbox_task = asyncio.create_task(self._outbox.run(), name="discord-outbox")
         shower = DiscordReactionShower(client, self._redis, self._keys, self._relay_stats, limiter=limiter)
         self._reaction_refresher = ReactionRefresher(self._redis, self._keys, "discord", shower.show, self._relay_stats)

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from core.models import Attachment, OutboundPost
 from core.phrases import file_too_large_note, file_unavailable_note
 
+from ..media import refusals
 from ..media.files import MediaError, MediaFile, MediaTooLarge
 from ..media.limits import human_size
 from ..media.source import MediaSource
@@ -138,8 +139,10 @@ class PostFiles:
             name = upload.filename.removeprefix(SPOILER_PREFIX)
             if too_large:
                 self.notes.append(file_too_large_note(self.language, name, human_size(upload.file.size)))
+                refusals.refused(name, upload.attachment.kind, "too_large", "discord", upload.file.size, self.limit)
             else:
                 self.notes.append(file_unavailable_note(self.language, name))
+                refusals.refused(name, upload.attachment.kind, "refused", "discord")
             upload.file.discard()
         self.uploads = [u for u in self.uploads if u not in uploads]
 
@@ -214,6 +217,7 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
             if attachment.size is not None and attachment.size > limit:
                 # Declared too large for this server: not even fetched.
                 files.notes.append(file_too_large_note(post.language, name, human_size(attachment.size)))
+                refusals.refused(name, attachment.kind, "too_large", "discord", attachment.size, limit)
                 await count("discord.media.too_large")
                 continue
             try:
@@ -221,6 +225,7 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
             except MediaTooLarge as exc:
                 size = exc.size or attachment.size or exc.limit
                 files.notes.append(file_too_large_note(post.language, name, human_size(size)))
+                refusals.refused(name, attachment.kind, "source_too_large", post.source.platform, size, exc.limit)
                 await count("discord.media.too_large")
                 continue
             except MediaError as exc:
@@ -231,6 +236,7 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
             if fetched.size > limit:
                 fetched.discard()
                 files.notes.append(file_too_large_note(post.language, name, human_size(fetched.size)))
+                refusals.refused(name, attachment.kind, "too_large", "discord", fetched.size, limit)
                 await count("discord.media.too_large")
                 continue
             files.uploads.append(Upload(attachment, fetched, upload_name(attachment, fetched.mime)))

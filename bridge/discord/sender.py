@@ -766,7 +766,9 @@ class DiscordSender:
             channel = self._client.get_partial_messageable(int(post.destination.chat_id))
             return await self._send_plain(channel, post.fallback, (), post.source.message_id)
         channel = self._client.get_partial_messageable(int(post.destination.chat_id))
-        return await self._send_plain(channel, post.text, post.buttons, None)
+        in_chat = post.reply_to is not None and post.reply_to.chat == post.destination
+        # A notice about a message in this channel (a file that did not cross) answers it.
+        return await self._send_plain(channel, post.text, post.buttons, post.reply_to.message_id if in_chat else None)
 
     async def _preview_files(self, dm, post: OutboundPost) -> list[str]:
         """The files a notice carries (a held message's, for its moderator), under it in the

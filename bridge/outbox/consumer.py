@@ -40,6 +40,7 @@ class OutboxConsumer:
         gap_timeout: float = GAP_TIMEOUT,
         max_attempts: int = MAX_ATTEMPTS,
         claim_idle: float = 0.0,
+        refusals=None,
     ):
         self.platform = sender.platform
         self._stream = outbox.OutboxStream(redis, keys, sender.platform)
@@ -57,6 +58,7 @@ class OutboxConsumer:
             limiter=limiter,
             limits_for=limits_for,
             max_attempts=max_attempts,
+            refusals=refusals,
         )
         self.gap_timeout = gap_timeout
         self.claim_idle = claim_idle

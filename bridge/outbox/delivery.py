@@ -25,6 +25,7 @@ from core.storage.writes import Writes, together
 from core.storage.keys import Keys
 
 from ..adapter import DeliveryError, Sender
+from ..media.refusals import RefusalNotices, collecting
 from .erasure import ErasureGuard, notice_chat
 from .recovery import Recovery
 
@@ -52,8 +53,10 @@ class Delivery:
         limiter=None,
         limits_for: Callable[[str], Sequence] | None = None,
         max_attempts: int = MAX_ATTEMPTS,
+        refusals: RefusalNotices | None = None,
     ):
         self._redis = redis  # for the dead letters (core/deadletters.py)
+        self.refusals = refusals  # tells a member once that a file of theirs did not cross
         self._keys = keys
         self.sender = sender
         self.book = book
@@ -169,9 +172,15 @@ class Delivery:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
                 if reply_to is not None and hasattr(self.sender, "unquote"):
                     quoted = await self._original_of(post)
-            ids = await self.sender.send(post, reply_to, before_post=lambda shown: self._intents.record(post, shown))
+            with collecting() as refused:
+                ids = await self.sender.send(
+                    post, reply_to, before_post=lambda shown: self._intents.record(post, shown)
+                )
             if await self.erasure.author_erased(post) and await self.erasure.take_back(post, ids):
                 return None
+            if refused and self.refusals is not None:
+                tell = self.refusals.tell
+                await self.after_send(lambda: tell(post, refused))
             return together(self.book.copies(post, ids), self.book.quote(post, quoted) if quoted is not None else None)
         copies = await self.copies_of(post)
         if post.itself:

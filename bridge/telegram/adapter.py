@@ -24,6 +24,7 @@ from aiogram.utils.token import TokenValidationError
 from ..adapter import AdapterStartError
 from ..ingress import Ingress
 from core.storage.keys import Keys
+from ..media.refusals import RefusalNotices
 from ..media.source import MediaSource
 from ..avatars.service import AvatarService
 from core.links import LinksConfig
@@ -147,6 +148,7 @@ class TelegramAdapter:
             TelegramSender(bot, stats=self._stats, media=self._media),
             limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
             limits_for=telegram_limits,
+            refusals=RefusalNotices(self._redis, self._keys, self._config),
         )
         self._consumer_task = asyncio.create_task(self._consumer.run(), name="telegram-outbox")
         limiter = RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None

@@ -52,6 +52,7 @@ from core.models import Attachment, OutboundPost
 from core.phrases import file_too_large_note, file_unavailable_note
 
 from ..adapter import BeforePost, DeliveryError
+from ..media import refusals
 from ..media.files import MediaError, MediaFile, MediaTooLarge
 from ..media.limits import TELEGRAM_PHOTO_LIMIT, TELEGRAM_UPLOAD_LIMIT, human_size
 from ..media.source import MediaSource
@@ -165,6 +166,7 @@ class MediaSending:
         except MediaTooLarge as exc:
             size = exc.size or attachment.size
             item.note = file_too_large_note(post.language or "en", item.label, human_size(size) if size else "?")
+            refusals.refused(item.label, attachment.kind, "source_too_large", post.source.platform, size, exc.limit)
             await self._sender.count("telegram.media.too_large")
             return
         except MediaError:
@@ -173,6 +175,9 @@ class MediaSending:
             return
         if item.file.size > TELEGRAM_UPLOAD_LIMIT:
             item.note = file_too_large_note(post.language or "en", item.label, human_size(item.file.size))
+            refusals.refused(
+                item.label, attachment.kind, "too_large", "telegram", item.file.size, TELEGRAM_UPLOAD_LIMIT
+            )
             item.file.discard()
             item.file = None
             await self._sender.count("telegram.media.too_large")
@@ -190,6 +195,7 @@ class MediaSending:
             item.as_document = True  # e.g. PHOTO_INVALID_DIMENSIONS: the file as it is
             return
         item.note = file_unavailable_note(post.language or "en", item.label)
+        refusals.refused(item.label, item.attachment.kind, "refused", "telegram")
         if item.file is not None:
             item.file.discard()
             item.file = None

@@ -218,7 +218,7 @@ class TelegramSender:
             else:
                 return ids + await self._preview(post, int(post.private_to), ids)
             return await self._send_plain(_chat_id(post), post.fallback, (), post.source.message_id)
-        return await self._send_plain(_chat_id(post), post.text, post.buttons, None)
+        return await self._send_plain(_chat_id(post), post.text, post.buttons, _reply_in_chat(post))
 
     async def _preview(self, post: OutboundPost, chat_id: int, notice_ids: list[str]) -> list[str]:
         """The files a private notice carries (a held message's, for its moderator under
@@ -260,3 +260,11 @@ class TelegramSender:
                 raise delivery_error(exc, "sendMessage") from exc
             ids.append(str(message.message_id))
         return ids
+
+
+def _reply_in_chat(post: OutboundPost) -> str | None:
+    """A notice in a chat answers the message it is about when that is in the chat (a
+    file that did not cross: the member's message), else stands alone."""
+    if post.reply_to is not None and post.reply_to.chat == post.destination:
+        return post.reply_to.message_id
+    return None

@@ -51,6 +51,12 @@ class Keys:
         """Marker that one post reached one destination (delivery deduplication)."""
         return f"{self.prefix}delivered:{delivery_key}"
 
+    def refusal_told(self, source_key: str) -> str:
+        """Marker: the member whose message ``source_key`` carried a file a destination
+        would not take has been told (once per message, not per destination or retry;
+        bridge/media/refusals.py); expires with the link's retention."""
+        return f"{self.prefix}refused:told:{source_key}"
+
     def idmap(self, source_key: str) -> str:
         """Hash: for one source message, the relayed copies per link and destination."""
         return f"{self.prefix}idmap:{source_key}"

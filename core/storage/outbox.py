@@ -120,6 +120,17 @@ class OutboxStream:
         pipe.xdel(self.name, entry_id)
 
 
+async def queue_once(redis, keys: Keys, marker: str, post: OutboundPost) -> bool:
+    """Append ``post`` (asyncio client) unless ``marker`` is set; set it (for the post's
+    retention) with the append. False when it was set: queued before."""
+    if not await redis.set(marker, "1", nx=True, ex=max(1, post.retention_days) * DAY):
+        return False
+    async with redis.pipeline(transaction=True) as pipe:
+        append_into(pipe, keys, post)
+        await pipe.execute()
+    return True
+
+
 def queue(redis, keys: Keys, posts: list[OutboundPost]) -> None:
     """Append ``posts`` to their platforms' outboxes (one round trip; synchronous client)."""
     pipe = redis.pipeline()

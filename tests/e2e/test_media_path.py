@@ -1,7 +1,8 @@
 """Media across the bridge, through the commands a user starts (`twinbridge worker` and
 `twinbridge run` against a real Redis and the stand-ins): a phone photo loses its GPS
 position on the way and nothing else, albums stay one post each way, a file over Telegram's
-download limit gives a notice with its name and size, voice messages stay voice messages."""
+download limit gives a notice with its name and size (and its sender one notice saying so),
+voice messages stay voice messages."""
 
 from __future__ import annotations
 
@@ -117,7 +118,7 @@ async def test_an_album_of_five_photos_is_one_post_each_way(bridge):
 async def test_a_30_mb_video_gives_a_notice_with_its_name_and_size(bridge):
     telegram, discord = bridge
     video = b"\x00\x00\x00\x18ftypmp42\x00\x00\x00\x00mp42isom" + os.urandom(30_000_000 - 24)
-    telegram.inject_media(LEICESTER, ANNA, "video", video, caption="The concert", file_name="concert.mp4")
+    sent = telegram.inject_media(LEICESTER, ANNA, "video", video, caption="The concert", file_name="concert.mp4")
     await wait_until(
         lambda: any("concert.mp4" in (p.get("content") or "") for p in discord.posts(KREFELD)),
         60,
@@ -126,6 +127,16 @@ async def test_a_30_mb_video_gives_a_notice_with_its_name_and_size(bridge):
     [post] = [p for p in discord.posts(KREFELD) if "concert.mp4" in (p.get("content") or "")]
     assert "30.0 MB" in post["content"] and "too large" in post["content"] and "The concert" in post["content"]
     assert not discord.uploads(KREFELD)
+    # The sender hears of it once, in Leicester's language, as a reply to their message:
+    # the file's name and why, neither the caption nor their name.
+    told = lambda: [m for m in telegram.sent(LEICESTER) if "concert.mp4" in (m.get("text") or "")]  # noqa: E731
+    await wait_until(told, 30, message="the notice in Leicester")
+    [notice] = told()
+    assert notice["text"] == (
+        "Your video concert.mp4 could not be shown in Krefeld: too large for Discord (30.0 MB, limit 10.5 MB)."
+    )
+    assert notice["reply_parameters"]["message_id"] == sent["message_id"]
+    assert "The concert" not in notice["text"] and "Anna" not in notice["text"]
 
 
 async def test_a_voice_message_stays_a_voice_message_each_way(bridge):
