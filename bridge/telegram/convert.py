@@ -7,12 +7,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from aiogram.enums import MessageEntityType
 from aiogram.types import Message
 
 from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent, Shared
 
-from .formatting import spans_from_entities
+from .formatting import read_entities
 
 PLATFORM = "telegram"
 
@@ -300,13 +302,18 @@ def forward_origin_of(message: Message) -> ForwardOrigin | None:
     return ForwardOrigin("message", date=date)  # a kind this version does not know: "forwarded" alone
 
 
-def event_from_message(message: Message, kind: EventKind) -> PlatformEvent | None:
-    """The bridge's event for a member's message (NEW) or its edit (EDIT); None when skipped."""
+def event_from_message(
+    message: Message, kind: EventKind, on_bad_entities: Callable[[int], None] | None = None
+) -> PlatformEvent | None:
+    """The bridge's event for a member's message (NEW) or its edit (EDIT); None when skipped.
+    ``on_bad_entities(n)`` hears of entities whose offsets are impossible (left out)."""
     if skip_reason(message) is not None:
         return None
     text = message.text or message.caption or ""
     # A caption's formatting comes in caption_entities, a text's in entities.
-    formatting = spans_from_entities(text, message.entities if message.text else message.caption_entities)
+    formatting, bad = read_entities(text, message.entities if message.text else message.caption_entities)
+    if bad and on_bad_entities is not None:
+        on_bad_entities(bad)
     if not text:
         text = poll_text(message)
     revision = int(message.edit_date or 0) if kind == EventKind.EDIT else 0

@@ -35,26 +35,71 @@ ENTITY_KINDS = {
 def spans_from_entities(text: str, entities: Iterable[MessageEntity] | None) -> fmt.Spans:
     """The spans of a message's ``entities`` (or ``caption_entities``) over ``text``.
     An entity whose offsets do not fit the text is left out, never raised."""
+    return read_entities(text, entities)[0]
+
+
+def read_entities(text: str, entities: Iterable[MessageEntity] | None) -> tuple[fmt.Spans, int]:
+    """:func:`spans_from_entities` and how many entities were impossible: offsets
+    outside the text, negative, empty, inside an astral character's two UTF-16 units, or
+    formatting nested in a way the Bot API never sends (two marks that cross without one
+    holding the other, anything inside code or pre, a quote in a quote, a link in a
+    link). Each is left out and counted by the caller; the text stays as typed. An
+    entity of a kind that is not formatting (a URL, a mention…) is only checked for its
+    offsets; a link that is not http(s) is formatting Discord cannot show, not an error."""
     if not entities:
-        return ()
+        return (), 0
     index = fmt.utf16_index(text)
-    spans = []
+    size = len(index) - 1
+    bad = 0
+    candidates = []
     for entity in entities:
-        kind = ENTITY_KINDS.get(str(entity.type))
-        if kind is None:
+        start, length = entity.offset, entity.length
+        end = start + length
+        if start < 0 or length <= 0 or end > size or _splits_a_character(text, index, start, end):
+            bad += 1
             continue
-        start, end = entity.offset, entity.offset + entity.length
-        if start < 0 or end > len(index) - 1 or start >= end:
+        kind = ENTITY_KINDS.get(str(entity.type))
+        if kind is not None:
+            candidates.append((index[start], index[end], kind, entity))
+    kept: list[Span] = []
+    for start, end, kind, entity in sorted(candidates, key=lambda c: (c[0], -c[1], fmt.KINDS.index(c[2]))):
+        if not _nests(kept, start, end, kind):
+            bad += 1
             continue
         data = ""
         if kind == fmt.LINK:
             data = entity.url or ""
-            if not data.startswith(("http://", "https://")):
-                continue  # tg://, mailto: and the like: nothing a Discord masked link can be
         elif kind == fmt.PRE:
             data = entity.language or ""
-        spans.append(Span(index[start], index[end], kind, data))
-    return fmt.normalised(spans, len(text))
+        kept.append(Span(start, end, kind, data))
+    # Checked, now dropped: tg://, mailto: and the like are nothing a Discord masked link can be.
+    spans = [s for s in kept if s.kind != fmt.LINK or s.data.startswith(("http://", "https://"))]
+    return fmt.normalised(spans, len(text)), bad
+
+
+def _splits_a_character(text: str, index: list[int], start: int, end: int) -> bool:
+    """True when a UTF-16 offset falls between the two units of one character."""
+    return any(0 < at < len(index) - 1 and index[at] == index[at - 1] for at in (start, end))
+
+
+_QUOTES = (fmt.QUOTE, fmt.EXPANDABLE_QUOTE)
+
+
+def _nests(kept: Sequence[Span], start: int, end: int, kind: str) -> bool:
+    """Whether a mark over ``[start, end)`` fits with the ``kept`` ones the way the Bot API
+    nests entities (``kept`` come outer first: each starts at or before this one)."""
+    for other in kept:
+        if other.end <= start or end <= other.start:
+            continue  # apart
+        if not (other.start <= start and end <= other.end):
+            return False  # crossing
+        if other.kind in fmt.VERBATIM:
+            return False  # nothing inside code or pre
+        if kind in _QUOTES and other.kind in _QUOTES:
+            return False
+        if kind == fmt.LINK and other.kind == fmt.LINK:
+            return False
+    return True
 
 
 _TAG = {

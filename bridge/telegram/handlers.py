@@ -27,14 +27,24 @@ from .middleware import LinkedChatMiddleware, RetryOutages
 
 log = logging.getLogger(__name__)
 
+BAD_ENTITY = "telegram.skipped.bad_entity"  # an entity left out: see bridge/telegram/formatting.read_entities
 
-async def accept(ingress: Ingress, message: Message, kind: EventKind, albums: AlbumCollector | None = None) -> None:
+
+async def accept(
+    ingress: Ingress,
+    message: Message,
+    kind: EventKind,
+    albums: AlbumCollector | None = None,
+    stats: Stats | None = None,
+) -> None:
     """Hand the message to ingress (the poller confirms the update to Telegram only
     after this returns), through the album collector where the adapter runs one (an
     album's parts are kept in Redis until it is whole). An outage is retried by the
     RetryOutages middleware; anything else is a bug and reaches the dispatcher's error
-    handler (build_errors_router)."""
-    event = event_from_message(message, kind)
+    handler (build_errors_router). Entities with impossible offsets are left out and
+    counted (``telegram.skipped.bad_entity``); the text crosses as typed."""
+    on_bad = (lambda n: stats.incr_soon(BAD_ENTITY, n)) if stats is not None else None
+    event = event_from_message(message, kind, on_bad)
     if event is None:  # the LinkedChatMiddleware already counted why
         return
     if albums is not None:
@@ -57,19 +67,19 @@ def build_router(config: LinksConfig, stats: Stats) -> Router:
 
     @router.message()
     async def on_message(message: Message, ingress: Ingress, albums: AlbumCollector | None = None) -> None:
-        await accept(ingress, message, EventKind.NEW, albums)
+        await accept(ingress, message, EventKind.NEW, albums, stats)
 
     @router.edited_message()
     async def on_edited_message(message: Message, ingress: Ingress, albums: AlbumCollector | None = None) -> None:
-        await accept(ingress, message, EventKind.EDIT, albums)
+        await accept(ingress, message, EventKind.EDIT, albums, stats)
 
     @router.channel_post()
     async def on_channel_post(message: Message, ingress: Ingress) -> None:
-        await accept(ingress, message, EventKind.NEW)
+        await accept(ingress, message, EventKind.NEW, stats=stats)
 
     @router.edited_channel_post()
     async def on_edited_channel_post(message: Message, ingress: Ingress) -> None:
-        await accept(ingress, message, EventKind.EDIT)
+        await accept(ingress, message, EventKind.EDIT, stats=stats)
 
     return router
 

@@ -115,6 +115,11 @@ class Poller:
         update_id and exception type only: pydantic's messages quote the input)."""
         parsed = []
         for raw in raw_updates:
+            if dropped := drop_malformed_entities(raw):
+                # Counted like those read_entities leaves out: the message still crosses, as typed.
+                log.warning("telegram update had %d malformed entit(ies); left out", dropped)
+                if self._stats is not None:
+                    self._stats.incr_soon("telegram.skipped.bad_entity", dropped)
             try:
                 parsed.append(Update.model_validate(raw, context={"bot": self._bot}))
             except Exception as exc:  # noqa: BLE001 - pydantic's ValidationError, or whatever a validator raises
@@ -169,6 +174,42 @@ class Poller:
             await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
         except TimeoutError:
             pass
+
+
+_ENTITY_DEPTH = 8  # messages nest (a reply's message, its quote…) but never deeply
+
+
+def drop_malformed_entities(raw: Any, depth: int = 0) -> int:
+    """Take out of the raw update ``raw`` every entity aiogram would reject, which would
+    lose the whole update: one that is not an object, has no type, or whose offset or
+    length is not an integer (a string, a fraction, null, a boolean). Any list named
+    ``…entities`` anywhere in the update is checked; returns how many were taken out.
+    Offsets that are integers but impossible are read_entities' business."""
+    dropped = 0
+    if depth > _ENTITY_DEPTH:
+        return 0
+    if isinstance(raw, dict):
+        for key, value in list(raw.items()):
+            if isinstance(key, str) and key.endswith("entities"):
+                if not isinstance(value, list):
+                    del raw[key]
+                    dropped += 1
+                    continue
+                kept = [entity for entity in value if _well_formed(entity)]
+                dropped += len(value) - len(kept)
+                raw[key] = kept
+                value = kept
+            dropped += drop_malformed_entities(value, depth + 1)
+    elif isinstance(raw, list):
+        for item in raw:
+            dropped += drop_malformed_entities(item, depth + 1)
+    return dropped
+
+
+def _well_formed(entity: Any) -> bool:
+    if not isinstance(entity, dict) or not isinstance(entity.get("type"), str):
+        return False
+    return all(isinstance(entity.get(k), int) and not isinstance(entity.get(k), bool) for k in ("offset", "length"))
 
 
 def _next_offset(raw_updates: list[dict[str, Any]]) -> int | None:

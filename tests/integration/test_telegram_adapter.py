@@ -582,6 +582,43 @@ async def test_an_update_aiogram_cannot_parse_is_skipped_counted_and_confirmed(
     assert str(bad["update_id"]) in logged and "secret words" not in logged
 
 
+async def test_hostile_entities_are_left_out_counted_and_the_text_crosses_as_typed(
+    adapter, standin, aredis, prefix, keys, caplog
+):
+    """A recorded formatted message whose entities were tampered with: offsets that are
+    not integers (aiogram would reject the whole update), outside the text, negative,
+    inside an emoji, crossing or nested as the Bot API never nests them. The message is
+    enqueued with its text as typed and its good formatting; each bad entity is counted."""
+    update = recorded("formatted_text")
+    message = update["message"]
+    text = message["text"]
+    message["entities"] += [
+        {"type": "bold", "offset": "15", "length": 3},  # a string
+        {"type": "italic", "offset": 1.5, "length": 2},  # a fraction
+        {"type": "underline", "offset": None, "length": 2},
+        {"type": "bold", "offset": 0, "length": True},
+        {"type": "spoiler", "offset": -5, "length": 9},  # negative
+        {"type": "bold", "offset": 120, "length": 5000},  # past the end
+        {"type": "strikethrough", "offset": 1, "length": 1},  # between 🎉's two units
+        {"type": "italic", "offset": 29, "length": 4},  # crosses the bold (15..31) and the italic (23..30)
+        {"type": "bold", "offset": 52, "length": 1},  # inside the code "<b>"
+        {"type": "blockquote", "offset": 97, "length": 3},  # a quote in the quote
+    ]
+    standin.inject_update(update)
+    standin.inject_message(TG_CHAT, ANNA, "after")  # a barrier: handled in order
+    events = await wait_for_queue(aredis, prefix, 2)
+    event = PlatformEvent.from_dict(events[0])
+    assert event.text == text and events[1]["text"] == "after"
+    shown = {(s.kind, event.text[s.start : s.end]) for s in event.formatting}
+    assert ("bold", "Samstag im Park!") in shown and ("italic", "im Park") in shown and len(shown) == 9
+    await wait_until(
+        lambda: _stat_is(aredis, keys, "telegram.skipped.bad_entity", 10), timeout=10, message="10 bad entities counted"
+    )
+    stats = await stats_of(aredis, keys)
+    assert "telegram.skipped.unparseable" not in stats and "telegram.skipped.error" not in stats
+    assert "Samstag" not in "\n".join(r.getMessage() for r in caplog.records)
+
+
 async def test_an_update_whose_handling_fails_is_skipped_counted_and_the_chat_goes_on(
     adapter, standin, aredis, prefix, keys, caplog
 ):

@@ -18,7 +18,8 @@ from bridge.discord.convert import event_from_message as discord_event
 from bridge.discord.formatting import parse as parse_markdown
 from bridge.telegram import render as telegram_render
 from bridge.telegram.convert import event_from_message as telegram_event
-from bridge.telegram.formatting import entities_from_spans, spans_from_entities
+from bridge.telegram.formatting import entities_from_spans, read_entities, spans_from_entities
+from bridge.telegram.polling import drop_malformed_entities
 from bridge.telegram.formatting import to_html as telegram_html
 from core import formatting as fmt
 from core.formatting import Span
@@ -130,6 +131,56 @@ def test_entities_outside_the_text_or_with_odd_links_are_left_out():
         ],
     )
     assert spans == (Span(0, 3, "italic"),)
+
+
+def test_impossible_entities_are_left_out_and_counted_the_text_as_typed():
+    """Offsets the Bot API never sends: each is left out and counted, the rest kept."""
+    text = "ab😀cd efgh"  # 😀 is two UTF-16 units: offsets 2..4
+    spans, bad = read_entities(
+        text,
+        [
+            MessageEntity(type="bold", offset=0, length=2),  # kept
+            MessageEntity(type="italic", offset=-1, length=3),  # negative
+            MessageEntity(type="bold", offset=5, length=99),  # past the end
+            MessageEntity(type="underline", offset=3, length=2),  # starts inside 😀
+            MessageEntity(type="strikethrough", offset=1, length=0),  # empty
+            MessageEntity(type="url", offset=40, length=2),  # not formatting, but impossible too
+            MessageEntity(type="code", offset=7, length=4),  # kept: "efgh"
+            MessageEntity(type="bold", offset=8, length=1),  # inside code
+            MessageEntity(type="italic", offset=1, length=4),  # crosses the bold without holding it
+            MessageEntity(type="blockquote", offset=0, length=11),  # kept
+            MessageEntity(type="expandable_blockquote", offset=0, length=6),  # a quote in a quote
+            MessageEntity(type="text_link", offset=0, length=4, url="https://a.example"),  # kept
+            MessageEntity(type="text_link", offset=0, length=2, url="https://b.example"),  # a link in a link
+        ],
+    )
+    assert bad == 9
+    assert {(s.kind, text[s.start : s.end], s.data) for s in spans} == {
+        ("bold", "ab", ""),
+        ("code", "efgh", ""),
+        ("blockquote", text, ""),
+        ("link", "ab😀", "https://a.example"),
+    }
+    assert read_entities(text, None) == ((), 0)
+
+
+def test_malformed_entities_are_taken_out_of_the_raw_update_before_aiogram_reads_it():
+    raw = json.loads((TG_PAYLOADS / "formatted_text.json").read_text(encoding="utf-8"))
+    message = raw["message"]
+    good = copy.deepcopy(message["entities"])
+    message["entities"] += [
+        {"type": "bold", "offset": "3", "length": 2},
+        {"type": "bold", "offset": 2.5, "length": 2},
+        {"type": "italic", "offset": None, "length": 2},
+        {"type": "italic", "offset": True, "length": 2},
+        {"offset": 1, "length": 2},
+        "bold",
+    ]
+    message["reply_to_message"] = {**copy.deepcopy(message), "caption_entities": {"type": "bold"}}
+    assert drop_malformed_entities(raw) == 6 + 6 + 1
+    assert message["entities"] == good and "caption_entities" not in message["reply_to_message"]
+    event = telegram_event(Update.model_validate(raw).message, EventKind.NEW)
+    assert event is not None and len(event.formatting) == 9
 
 
 def test_spans_back_to_telegram_html_give_the_same_entities():
