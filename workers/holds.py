@@ -84,6 +84,7 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
                     allowed.attachments,
                     link.policy.retention_days,
                     event.source,
+                    allowed.shared,  # as the policy lets them cross: withheld where the relay withholds them
                 )
                 for m in link.policy.moderators
             )

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import replace
 
 from core import phrases
-from core.models import Attachment, ChatRef, Command, EventKind, MessageRef, OutboundPost
+from core.descriptions import describe
+from core.models import Attachment, ChatRef, Command, EventKind, MessageRef, OutboundPost, Shared
 
 SYSTEM_LINK = "twinbridge"  # notices belong to no link
 NOTICE_RETENTION_DAYS = 1  # a notice is in flight only; its delivery marker is all that stays
@@ -83,15 +84,20 @@ def held_for_moderator(
     attachments: tuple[Attachment, ...],
     retention_days: int,
     source: MessageRef | None = None,
+    shared: tuple[Shared, ...] = (),
 ) -> OutboundPost | None:
     """The held message, privately to one moderator ("telegram:111"), with buttons. Its
     attachments are the preview: listed by kind and name, and carried by the notice for the
     moderator's platform to show (fetched from ``source``, the held message, as a relayed
-    post's are from its original)."""
+    post's are from its original). ``shared``: its locations, venues, contacts… as the link's
+    policy lets them cross (withheld where it redacts postcodes or phone numbers), one line
+    each as the relayed copy shows them."""
     platform, _, user_id = moderator.partition(":")
     if not user_id:
         return None
     body = [f'Held for approval in link "{link_id}" — ID {hold_id}', f"From: {shown_as}", "", text or "(no text)"]
+    sticker_image = any(a.kind == "sticker" for a in attachments)
+    body += [describe(item, "en") for item in shared if not (item.kind == "sticker" and sticker_image)]
     if attachments:
         body += ["", f"Attachments ({len(attachments)}):"]
         body += [f"• {a.kind}" + (f": {a.file_name}" if a.file_name else "") for a in attachments]

@@ -10,7 +10,8 @@ import textwrap
 import pytest
 
 from core.links import load_links
-from core.models import Attachment, Author, Command, EventKind, MessageRef, PlatformEvent
+from core.descriptions import describe, withheld
+from core.models import Attachment, Author, Command, EventKind, MessageRef, PlatformEvent, Shared
 from workers import command_handlers
 from workers.moderation.events import moderate_event
 from workers.pipeline import Context
@@ -78,3 +79,49 @@ def test_a_text_crosses_without_a_hold(sync_redis, keys, ctx):
     handed = moderate_event(event(2, "See you at 7"), None, ctx, sync_redis, keys)
     assert handed is not None and [p.text for p in handed.drafts.posts] == ["See you at 7"]
     assert not [p for p in outbox(sync_redis, keys, "discord") if p["kind"] == "notice"]
+
+
+HELD_LINKS = """
+version: 1
+communities:
+  leicester: {name: Leicester, language: en, chats: [{telegram: -1001}]}
+  krefeld: {name: Krefeld, language: en, chats: [{discord: 112233445566778899}]}
+  lyon: {name: Lyon, language: en, chats: [{discord: 112233445566778800}]}
+links:
+  - {id: towns, communities: [leicester, krefeld], policy: plain}
+  - {id: classes, communities: [leicester, lyon], policy: guarded}
+policies:
+  plain: {base: open, moderation: approve, moderators: ["discord:222"]}
+  guarded: {base: open, moderation: approve, redact: [postcode, phone], moderators: ["discord:333"]}
+"""
+
+
+def test_the_moderator_sees_the_location_and_contact_lines_the_relay_would_show(sync_redis, keys, tmp_path):
+    """A held message's location, venue and contact reach the moderator's preview as the
+    relayed copy would show them: in full where the link keeps them, withheld where it
+    redacts postcodes (places) and phone numbers (contacts)."""
+    path = tmp_path / "links.yaml"
+    path.write_text(textwrap.dedent(HELD_LINKS))
+    ctx = Context(load_links(path, pseudonym_key="k"), pseudonym_key="k")
+    shared = (
+        Shared("location", latitude=52.636878, longitude=-1.139759),
+        Shared("venue", latitude=1.0, longitude=2.0, title="Victoria Park", address="Granville Rd"),
+        Shared("contact", title="Tom Baker", phone="+447700900123"),
+    )
+    held = PlatformEvent(
+        kind=EventKind.NEW,
+        source=MessageRef("telegram", "-1001", "7"),
+        author=ANNA,
+        text="Meet here",
+        shared=shared,
+        timestamp=1.0,
+    )
+    assert moderate_event(held, None, ctx, sync_redis, keys) is None
+    notices = {p["private_to"]: p["text"] for p in outbox(sync_redis, keys, "discord") if p["kind"] == "notice"}
+    assert set(notices) == {"222", "333"}
+    for line in (describe(item, "en") for item in shared):
+        assert line in notices["222"]
+    assert "52.6369" in notices["222"] and "+447700900123" in notices["222"]
+    guarded = notices["333"]
+    assert "52.6369" not in guarded and "Granville" not in guarded and "+447700900123" not in guarded
+    assert describe(withheld(shared[0]), "en") in guarded and describe(withheld(shared[2]), "en") in guarded
