@@ -52,6 +52,9 @@ _PROVIDERS = {
 }
 
 
+_NAMES_SHOWN = ("full", "first_name")  # the policies whose posts may show a member's face too
+
+
 def _join(items: list[str]) -> str:
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
@@ -75,6 +78,23 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
             "is sent anywhere by this link."
         )
     lines.append("You are shown " + _SENDER[policy.sender].format(community=here.name) + ".")
+    # A Telegram member's profile photo is their avatar on Discord where names are shown (issue 15).
+    photo_shown = (
+        speaks
+        and policy.sender in _NAMES_SHOWN
+        and any(chat.platform == "telegram" for chat in here.chats)
+        and any(
+            chat.platform == "discord"
+            for c in link.communities
+            if c != community_id
+            for chat in config.communities[c].chats
+        )
+    )
+    if photo_shown:
+        lines.append(
+            "If you write from Telegram, your Telegram profile photo is shown as your picture next to your "
+            "messages on Discord (a copy without its metadata; under other policies a neutral picture is shown)."
+        )
     removed = [_REDACTED[kind] for kind in policy.redact]
     if policy.links == "block" and "url" not in policy.redact:
         removed.append(_REDACTED["url"])
@@ -118,6 +138,11 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
         "• Your answer to an event notice (Going, Maybe, Can't) and the community you answered from: "
         f"until {policy.retention_days} days after the event; organisers see the counts per community.",
     ]
+    if photo_shown:
+        lines.append(
+            f"• A copy of your Telegram profile photo, shown as your picture on Discord: {policy.retention_days} "
+            "days; /forgetme deletes it at once."
+        )
     if policy.consent == "opt_in":
         lines.append(
             "• Your consent, while you keep writing here; it lapses after "
@@ -126,6 +151,7 @@ def privacy_notice(config: LinksConfig, link: Link, community_id: str) -> str:
     lines += [
         "",
         "Your rights: /mydata shows everything stored about you (sent to you privately); "
-        "/forgetme deletes it and the relayed copies of your messages where the platform allows.",
+        "/forgetme deletes it (your profile photo's copy too) and the relayed copies of your messages "
+        "where the platform allows.",
     ]
     return "\n".join(lines)

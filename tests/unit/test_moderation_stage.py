@@ -80,6 +80,19 @@ def test_privacy_notice_follows_the_policy(tmp_path):
     assert "first name" in towns and "MyMemory" in towns and "Krefeld" in towns and "30 days" in towns
 
 
+def test_the_privacy_notice_mentions_the_profile_photo_where_it_is_shown(tmp_path):
+    """A Telegram member's profile photo is their avatar on Discord where the policy shows
+    names: /privacy says so, how long it is kept and that /forgetme erases it."""
+    config = ctx(tmp_path).config
+    towns = privacy_notice(config, config.link("towns"), "leicester")
+    assert "your Telegram profile photo is shown as your picture next to your messages on Discord" in towns
+    assert "• A copy of your Telegram profile photo, shown as your picture on Discord: 30 days" in towns
+    assert "/forgetme deletes it (your profile photo's copy too)" in towns
+    # Nothing of the kind where no photo is shown: a pseudonymous link, or from the Discord side.
+    assert "profile photo is shown" not in privacy_notice(config, config.link("classes"), "school-a")
+    assert "profile photo is shown" not in privacy_notice(config, config.link("towns"), "krefeld")
+
+
 def test_a_reserved_range_is_still_a_phone_number(tmp_path):
     # Ofcom keeps 07700 900xxx for drama; phonenumbers calls it invalid, but in a chat it is
     # someone's number (or a typo of one): `redact: [phone]` removes it by its shape.
