@@ -21,8 +21,11 @@ file" keeps all its metadata on both platforms):
   the destination is told the file could not be passed on).
 - MP4, MOV and 3GP videos lose their user data, metadata and XMP boxes in place (where the
   phone recorded them, its make and model: bridge/media/movie.py); no other byte changes.
+- MP3, FLAC and Ogg files (voice messages too) lose their tags through mutagen, WebM and
+  Matroska their Tags, title and recording date in place (bridge/media/tags.py); the audio
+  and video bytes stay as they were.
 - Anything else passes untouched and is never read whole: Pillow identifies a file from its
-  first bytes. Other video and audio formats (WebM, Ogg voice messages, MP3) keep their tags.
+  first bytes.
 
 The result is checked: it must open as the same image (same size), else the picture is
 re-encoded instead. Synchronous (Pillow, file I/O): MediaSource runs it in a thread.
@@ -46,6 +49,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from .files import CHUNK, MediaFile, MediaUnavailable
 from .movie import is_movie, strip_movie_metadata
+from .tags import strip_tags
 
 try:  # HEIC/HEIF (iPhones' photos sent as files): optional, Pillow cannot read them alone
     from pillow_heif import register_heif_opener
@@ -85,6 +89,8 @@ def scrub(file: MediaFile) -> MediaFile:
     if identified is None:
         if is_movie(file.path):
             strip_movie_metadata(file.path)  # in place: the same file, the same size
+        elif strip_tags(file.path):  # audio and WebM/Matroska tags (bridge/media/tags.py)
+            return replace(file, size=file.path.stat().st_size)
         return file
     fmt, orientation, size, readable = identified
     out_path = _new_path(file.path)
