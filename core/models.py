@@ -231,6 +231,8 @@ class OutboundPost:
     # Bold, links, code… over ``text`` (core/formatting.py), moved along with every
     # change moderation and translation make to it.
     formatting: fmt.Spans = ()
+    # The original's formatting, over ``original`` (shown under a translation, kept as written).
+    original_formatting: fmt.Spans = ()
     # The avatar a Discord webhook post shows (issue 15): "" Discord's default, "neutral" one
     # of Discord's default avatars chosen from the label (a pseudonym reveals nothing), or
     # "telegram:USER_ID" the Telegram sender's profile photo (only where the policy shows
@@ -261,6 +263,10 @@ class OutboundPost:
             data["formatting"] = fmt.to_json(self.formatting)
         else:
             data.pop("formatting")  # as before formatting crossed: old readers see the same dict
+        if self.original_formatting:
+            data["original_formatting"] = fmt.to_json(self.original_formatting)
+        else:
+            data.pop("original_formatting")
         return data
 
     @classmethod
@@ -291,6 +297,7 @@ class OutboundPost:
             announcement=dict(data["announcement"]) if data.get("announcement") else None,
             itself=bool(data.get("itself")),
             formatting=fmt.from_json(data.get("formatting")),
+            original_formatting=fmt.from_json(data.get("original_formatting")),
             avatar=data.get("avatar") or "",
         )
 

@@ -147,9 +147,34 @@ def attachment_marker(attachment: Attachment) -> str:
     return _MARKERS.get(attachment.kind, "[attachment]")
 
 
-def quoted_original(header: str, original: str, *, allow_user_mentions: bool = False) -> str:
-    """The original under its header: "*Original (Deutsch), translated by …*" and a quote."""
-    return f"*{escape(_one_line(header))}*\n{_quote(escape(original.strip(), allow_user_mentions=allow_user_mentions))}"
+def quoted_original(header: str, original: str, spans: fmt.Spans = (), *, allow_user_mentions: bool = False) -> str:
+    """The original under its header: "*Original (Deutsch), translated by …*" and a quote.
+    With its formatting (``spans``), the quote is ">>> ", which holds everything to the end
+    of the message (code blocks, headings and lists included): it must come last."""
+    return quoted_original_parts(header, original, spans, allow_user_mentions=allow_user_mentions, limit=0)[0]
+
+
+def quoted_original_parts(
+    header: str,
+    original: str,
+    spans: fmt.Spans = (),
+    *,
+    allow_user_mentions: bool = False,
+    limit: int = MAX_CONTENT,
+) -> list[str]:
+    """:func:`quoted_original` in messages of at most ``limit`` characters (0: one), each
+    a quote of its own; the original's marks a cut falls inside are closed and reopened."""
+    head = f"*{escape(_one_line(header))}*"
+    text, spans = fmt.strip(original, spans)
+    inner = tuple(s for s in spans if s.kind not in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE))  # it is quoted already
+    if not inner:
+        whole = f"{head}\n{_quote(escape(text, allow_user_mentions=allow_user_mentions))}"
+        return [whole] if not limit or len(whole) <= limit else split(whole, limit)
+    if not limit:
+        return [f"{head}\n>>> {formatted(text, inner, allow_user_mentions=allow_user_mentions)}"]
+    first = max(limit - len(head) - 5, 1)
+    bodies = formatted_parts(text, inner, limit - 4, first, allow_user_mentions=allow_user_mentions)
+    return [f"{head}\n>>> {bodies[0]}", *(f">>> {body}" for body in bodies[1:])]
 
 
 def _quote(text: str) -> str:
@@ -233,9 +258,42 @@ def compose_parts(
     allow_user_mentions: bool = False,
     limit: int = MAX_CONTENT,
     first_limit: int | None = None,
+    original_parts: tuple[str, ...] = (),
 ) -> list[str]:
     """:func:`compose` then :func:`split`, for a text with formatting: its parts first
-    (:func:`formatted_parts`), then the markers, notes and original, packed after it."""
+    (:func:`formatted_parts`), then the markers, notes and original, packed after it.
+    ``original_parts`` (:func:`quoted_original_parts`) come last, the first of them packed
+    into the last part where it fits."""
+    parts = _compose_parts(
+        text,
+        spans,
+        attachments,
+        notes,
+        original,
+        allow_user_mentions=allow_user_mentions,
+        limit=limit,
+        first_limit=first_limit,
+    )
+    for index, extra in enumerate(original_parts):
+        room = (first_limit if len(parts) == 1 and first_limit is not None else limit) if parts else 0
+        if index == 0 and parts and len(parts[-1]) + 1 + len(extra) <= room:
+            parts[-1] = parts[-1] + "\n" + extra
+        else:
+            parts.append(extra)
+    return parts
+
+
+def _compose_parts(
+    text: str,
+    spans: fmt.Spans,
+    attachments: tuple[Attachment, ...],
+    notes: tuple[str, ...],
+    original: str,
+    *,
+    allow_user_mentions: bool,
+    limit: int,
+    first_limit: int | None,
+) -> list[str]:
     if not spans:
         body = compose(text, attachments, notes, original, allow_user_mentions=allow_user_mentions)
         return split(body, limit, first_limit=first_limit) if body.strip() else []

@@ -194,10 +194,12 @@ class DiscordSender:
         label = render.webhook_username(post.sender, post.community)
         if prefix is None:
             prefix = await self._reply_prefix(channel_id, reply_to) if reply_to else ""
-        original = ""
-        if post.original.strip():
+        original: list[str] = []
+        if post.original.strip():  # the policy shows it, with its own formatting, in a quote that ends the post
             header = original_header(post.language, post.original_language, post.translated_by)
-            original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
+            original = render.quoted_original_parts(
+                header, post.original, post.original_formatting, allow_user_mentions=post.allow_mentions
+            )
         attachments, notes = post.attachments, post.notes
         if file_notes is not None:
             attachments = media_sending.markers_only(post.attachments)
@@ -208,9 +210,9 @@ class DiscordSender:
             post.formatting,
             attachments,
             notes,
-            original,
             allow_user_mentions=post.allow_mentions,
             first_limit=first,
+            original_parts=tuple(original),
         )
         if not parts:
             if has_files:

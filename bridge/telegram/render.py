@@ -52,8 +52,9 @@ class Piece:
     spans: fmt.Spans = ()  # the body's formatting, relative to ``text``
 
     def html(self) -> str:
-        if self.quote:
-            return f"<blockquote>{esc(self.text)}</blockquote>"
+        if self.quote:  # the original: its own marks inside the quote (Telegram cannot nest quotes)
+            inner = [s for s in self.spans if s.kind not in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE)]
+            return to_html(self.text, (fmt.Span(0, len(self.text), fmt.QUOTE), *inner))
         if self.spans:
             return to_html(self.text, self.spans)
         return f"<i>{esc(self.text)}</i>" if self.italic else esc(self.text)
@@ -84,7 +85,15 @@ def split_text(text: str, first_budget: int, budget: int) -> list[str]:
 def body_pieces(post: OutboundPost, first_budget: int, budget: int) -> list[Piece]:
     """The post's text in chunks with its formatting, each chunk's marks closed
     within it (a mark a cut falls inside goes on in the next chunk)."""
-    text, spans = fmt.strip(post.text, post.formatting)
+    return formatted_pieces(post, post.text, post.formatting, first_budget, budget)
+
+
+def formatted_pieces(
+    post: OutboundPost, text: str, spans: fmt.Spans, first_budget: int, budget: int, *, quote: bool = False
+) -> list[Piece]:
+    """``text`` with its ``spans`` as Telegram can show them, commands (and mentions, unless
+    the policy allows them) defused, in chunks each carrying its own marks."""
+    text, spans = fmt.strip(text, spans)
     text, spans = fmt.for_telegram(text, spans)
     defused = defuse_commands(text)
     if not post.allow_mentions:
@@ -94,7 +103,7 @@ def body_pieces(post: OutboundPost, first_budget: int, budget: int) -> list[Piec
     for chunk in split_text(text, first_budget, budget):
         start = text.find(chunk, position)  # chunks are the text's own stretches, in order
         position = start + len(chunk)
-        pieces.append(Piece(chunk, spans=fmt.clip(spans, start, position)))
+        pieces.append(Piece(chunk, quote=quote, spans=fmt.clip(spans, start, position)))
     return pieces
 
 
@@ -108,15 +117,13 @@ def render_parts(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str]:
     tail = [Piece(note.strip(), italic=True) for note in post.notes if note.strip()]
     if markers := attachment_markers(post):
         tail.append(Piece(markers))
-    original = defuse_commands(post.original.strip())
-    if original:
-        if not post.allow_mentions:
-            original = defuse_mentions(original)
-        tail.append(Piece(original_header(post.language, post.original_language, post.translated_by), italic=True))
-        tail.append(Piece(original, quote=True))
     for piece in tail:  # notes are short, but never trust that
         chunks = split_text(piece.text, limit, limit)
         pieces += [Piece(chunk, piece.italic, piece.quote) for chunk in chunks]
+    if post.original.strip():  # the original with its own formatting, in a quote
+        header = original_header(post.language, post.original_language, post.translated_by)
+        pieces += [Piece(chunk, italic=True) for chunk in split_text(header, limit, limit)]
+        pieces += formatted_pieces(post, post.original, post.original_formatting, limit, limit, quote=True)
 
     # Pack pieces into messages, one piece per line, without exceeding the limit.
     parts: list[list[Piece]] = [[]]

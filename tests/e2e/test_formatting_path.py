@@ -42,6 +42,7 @@ policies:
   translated:
     base: open
     translation: [libre]
+    show_original: true
 """
 ANNA = {"id": 5101, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
 MAX = {"id": "300000000000000311", "username": "max.k", "global_name": "Max Krüger", "discriminator": "0"}
@@ -151,6 +152,15 @@ async def test_a_translated_message_keeps_its_formatting(world):
         ("italic", "amis", ""),
         ("link", "market", "https://example.org/market"),
     ]
+    # The original under the translation keeps its formatting, inside the quote (issue 15).
+    whole = parse_markdown(french)
+    assert whole.text.endswith("\n" + text)
+    assert {(s.kind, whole.text[s.start : s.end], s.data) for s in whole.spans} >= {
+        ("blockquote", text, ""),
+        ("bold", "Good morning friends", ""),
+        ("italic", "friends", ""),
+        ("link", "market", "https://example.org/market"),
+    }
     (call,) = [r for r in libre.requests if r.path == "/translate"]  # the text went as HTML, marks as tags
     assert call.format == "html" and call.target == "fr"
     assert call.q == [

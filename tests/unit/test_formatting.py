@@ -378,3 +378,86 @@ def test_many_marks_are_split_into_parts_that_fit_and_parse():
     again = [parse_markdown(p) for p in parts]
     assert " ".join(p.text for p in again) == parsed.text.strip()
     assert sum(len(p.spans) for p in again) == len(parsed.spans)
+
+
+# -- the original under a translation -----------------------------------------------------
+
+ORIGINAL = "Hello 😀 friends!\nBring <b> & *this*: print(1)\nSee https://x.example and /start"
+
+
+def translated_post(**changes) -> OutboundPost:
+    o = ORIGINAL
+    spans = (
+        Span(o.index("friends"), o.index("friends") + 7, "bold"),
+        Span(o.index("Hello"), o.index("!"), "italic"),
+        Span(o.index("print"), o.index("print") + 8, "code"),
+        Span(o.index("See"), o.index("See") + 3, "link", "https://example.org/see"),
+        Span(0, 5, "blockquote"),  # quoted already: a quote in the quote is left out
+    )
+    base = {
+        "language": "fr",
+        "original": o,
+        "original_language": "en",
+        "translated_by": "LibreTranslate",
+        "original_formatting": spans,
+    }
+    return post("Bonjour amis", [Span(8, 12, "bold")], **{**base, **changes})
+
+
+def utf16_part(text: str, entity: dict) -> str:
+    units = text.encode("utf-16-le")
+    return units[2 * entity["offset"] : 2 * (entity["offset"] + entity["length"])].decode("utf-16-le")
+
+
+def test_the_original_keeps_its_formatting_inside_the_quote_on_telegram():
+    (html,) = telegram_render.render_parts(translated_post())
+    shown, entities = parse_html(html)  # balanced: Telegram accepts it
+    quoted = ORIGINAL.replace("/start", "/\u2060start")  # still not a tappable command
+    assert shown.endswith("\n" + quoted)
+    got = {(e["type"], utf16_part(shown, e), e.get("url", "")) for e in entities}
+    # UTF-16 offsets right after the emoji, inside the one quote; what is not a mark shows as typed
+    assert got == {
+        ("bold", "Anna · Leicester:", ""),
+        ("bold", "amis", ""),
+        ("italic", "Original (English), traduit par LibreTranslate", ""),  # in the reader's language
+        ("blockquote", quoted, ""),
+        ("italic", "Hello 😀 friends", ""),
+        ("bold", "friends", ""),
+        ("code", "print(1)", ""),
+        ("text_link", "See", "https://example.org/see"),
+    }
+
+
+def test_the_original_keeps_its_formatting_inside_the_quote_on_discord():
+    post_ = translated_post()
+    parts = discord_render.quoted_original_parts(
+        "Original (English), translated by LibreTranslate", post_.original, post_.original_formatting
+    )
+    (content,) = discord_render.compose_parts("Bonjour amis", (Span(8, 12, "bold"),), original_parts=tuple(parts))
+    parsed = parse_markdown(content)
+    assert parsed.text == "Bonjour amis\nOriginal (English), translated by LibreTranslate\n" + ORIGINAL
+    got = {(s.kind, parsed.text[s.start : s.end], s.data) for s in parsed.spans}
+    assert got >= {
+        ("bold", "amis", ""),
+        ("blockquote", ORIGINAL, ""),
+        ("bold", "friends", ""),
+        ("italic", "Hello 😀 friends", ""),
+        ("code", "print(1)", ""),
+        ("link", "See", "https://example.org/see"),
+    }
+    assert not any(s.kind == "italic" and "this" in parsed.text[s.start : s.end] for s in parsed.spans)
+
+
+def test_a_long_formatted_original_is_split_each_part_a_quote_with_its_marks_reopened():
+    original = ("word " * 700).strip()
+    parts = discord_render.quoted_original_parts("Original (English)", original, (Span(0, len(original), "bold"),))
+    assert len(parts) == 2 and all(len(p) <= 2000 for p in parts)
+    for part in parts:
+        parsed = parse_markdown(part)
+        kinds = {s.kind for s in parsed.spans}
+        assert {"blockquote", "bold"} <= kinds and "*" not in parsed.text.replace("Original (English)", "")
+    pieces = [parse_markdown(p).text.removeprefix("Original (English)\n") for p in parts]
+    assert " ".join(pieces) == original
+    tg = telegram_render.render_parts(translated_post(original=original, original_formatting=(Span(0, 3000, "bold"),)))
+    shown = [parse_html(part) for part in tg]
+    assert all({"blockquote", "bold"} <= {e["type"] for e in ents} for _, ents in shown[-1:])

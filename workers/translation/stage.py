@@ -46,6 +46,7 @@ def translated(
         if translation.status == TRANSLATED and config.known_link(post.link_id).policy.show_original:
             changes.update(
                 original=post.text,
+                original_formatting=post.formatting,
                 original_language=translation.source,
                 translated_by=DISPLAY_NAMES.get(translation.provider, translation.provider),
             )
