@@ -31,9 +31,10 @@ from .media_sending import FileRefused, PostFiles, Upload, Voice
 from core.idmap import IdMap
 from core.stats import Stats
 from core.intents import DeliveryIntent
+from core.storage.copy_files import CopyFiles, Layout, removed_files
 from core.storage.discord import DiscordState
 from core.storage.keys import Keys
-from core.models import MessageRef, OutboundPost
+from core.models import EventKind, MessageRef, OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
@@ -125,6 +126,7 @@ class DiscordSender:
         self.recent_deletes = recent_deletes or RecentDeletes()
         self._state = DiscordState(redis, keys)
         self._idmap = IdMap(redis, keys)
+        self._copy_files = CopyFiles(redis, keys)
         self._no_webhook_until: dict[int, float] = {}
         self._hooks: dict[int, _Hook] = {}  # Redis holds them for restarts; this saves a round trip per post
         self._guild_of: dict[int, int] = {}
@@ -375,7 +377,25 @@ class DiscordSender:
         except BaseException:
             await self._take_back(channel_id, hook, posted)
             raise
+        layout = {posted[i]: [u.attachment.file_id for u in carried[i]] for i in range(len(parts)) if carried[i]}
+        if voice is not None:
+            layout[posted[-1]] = [voice.upload.attachment.file_id]
+        await self._record_files(post, layout)
         return posted
+
+    async def _record_files(self, post: OutboundPost, layout: Layout) -> None:
+        """Which copy shows which of the source message's files, for an edit that takes
+        files away (only a Discord member can; core/storage/copy_files.py). Best effort:
+        the post is out; without the record such an edit leaves the copies' files."""
+        if post.source.platform != "discord" or post.kind is not EventKind.NEW or not layout:
+            return
+        try:
+            await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
+        except Exception:  # noqa: BLE001 - the post stands; counted, never retried
+            log.warning(
+                "could not record which copies show the files of a post in discord:%s", post.destination.chat_id
+            )
+            await self.count("discord.media.layout_unrecorded")
 
     async def _upload_limit(self, channel_id: int) -> int:
         """The largest file the channel's server takes (its boost level's limit)."""
@@ -580,6 +600,8 @@ class DiscordSender:
         reply_to = None
         if post.reply_to is not None:
             reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
+        if post.source.platform == "discord":
+            message_ids = await self._remove_files(post, channel_id, message_ids)
         with_files = self._relays_files(post)
         if with_files:
             # The content only: the files stay (an edit does not send them again); the
@@ -641,6 +663,80 @@ class DiscordSender:
             return showing
         await self._delete(channel_id, message_ids[len(parts) :])
         return showing
+
+    async def _remove_files(self, post: OutboundPost, channel_id: int, message_ids: list[str]) -> list[str]:
+        """The files the member took off their message (an edit with fewer attachments)
+        go from the copies too: each copy that showed one is edited with the attachments it
+        keeps, or deleted when nothing would be left (a message with no text and no file,
+        or the bot's voice message, which cannot be edited). The copies still showing."""
+        layout = await self._copy_files.layout(post.link_id, post.source, post.destination)
+        removed = removed_files(layout, {a.file_id for a in post.attachments if media_sending.is_file(a)})
+        if not removed:
+            return message_ids
+        hook = await self._cached_webhook(channel_id)
+        showing: list[str] = []
+        for message_id in message_ids:
+            shown = layout.get(message_id) or []
+            if not removed & set(shown):
+                showing.append(message_id)
+                continue
+            keep = [file_id not in removed for file_id in shown]
+            if await self._keep_attachments(channel_id, hook, int(message_id), keep):
+                showing.append(message_id)
+                layout[message_id] = [f for f, k in zip(shown, keep, strict=True) if k]
+            else:
+                layout.pop(message_id, None)
+            await self.count("discord.media.removed")
+        layout = {m: files for m, files in layout.items() if files and m in showing}
+        await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
+        return showing
+
+    async def _keep_attachments(self, channel_id: int, hook: _Hook | None, message_id: int, keep: list[bool]) -> bool:
+        """Edit one copy to keep only the attachments ``keep`` marks (in the order they were
+        posted; Discord's Edit Message with the kept ones in ``attachments``), or delete it
+        when nothing would show. False when the copy is gone (deleted here or before)."""
+        try:
+            data = await self._client.http.get_message(channel_id, message_id)
+        except discord.NotFound:
+            return False
+        attachments = data.get("attachments") or []
+        if len(attachments) != len(keep):
+            # Not as posted (changed on Discord meanwhile): which is which cannot be told.
+            await self.count("discord.media.remove_unmatched")
+            return True
+        kept = [{"id": str(a["id"])} for a, k in zip(attachments, keep, strict=True) if k]
+        voice = int(data.get("flags") or 0) & media_sending.FLAG_IS_VOICE_MESSAGE
+        if voice or (not kept and not (data.get("content") or "").strip()):
+            await self._delete_one(channel_id, hook, message_id)
+            return False
+        if hook is not None and str(data.get("webhook_id") or "") == str(hook.id):
+            await self._patch_webhook_message(channel_id, hook, message_id, {"attachments": kept})
+            return True
+        params = MultipartParameters(payload={"attachments": kept}, multipart=None, files=None)
+        try:
+            await self._client.http.edit_message(channel_id, message_id, params=params)
+        except discord.NotFound:
+            return False
+        return True
+
+    async def _patch_webhook_message(self, channel_id: int, hook: _Hook, message_id: int, payload: dict) -> None:
+        """Edit Webhook Message with a JSON body discord.py's webhook client cannot build
+        (attachments named by id only)."""
+        if self._session is None:
+            self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
+        url = f"{self._api_url or api_base()}/webhooks/{hook.id}/{hook.token}/messages/{message_id}"
+        async with self._session.patch(url, json=payload) as response:
+            status = response.status
+            try:
+                data = await response.json(content_type=None)
+            except ValueError:
+                data = None
+        if 200 <= status < 300:
+            return
+        code = data.get("code", 0) if isinstance(data, dict) else 0
+        if status == 404 and code == UNKNOWN_WEBHOOK:
+            await self._forget_webhook(channel_id)
+        raise error_for(status, code, None)
 
     async def _empty_or_delete(
         self, channel_id: int, hook: _Hook | None, message_id: int, mentions: discord.AllowedMentions

@@ -23,6 +23,7 @@ from aiogram.utils.token import TokenValidationError
 
 from ..adapter import AdapterStartError
 from ..ingress import Ingress
+from core.storage.copy_files import CopyFiles
 from core.storage.keys import Keys
 from ..media.refusals import RefusalNotices
 from ..media.source import MediaSource
@@ -145,7 +146,7 @@ class TelegramAdapter:
         self._consumer = OutboxConsumer(
             self._redis,
             self._keys,
-            TelegramSender(bot, stats=self._stats, media=self._media),
+            TelegramSender(bot, stats=self._stats, media=self._media, copy_files=CopyFiles(self._redis, self._keys)),
             limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
             limits_for=telegram_limits,
             refusals=RefusalNotices(self._redis, self._keys, self._config),

@@ -150,9 +150,16 @@ class MediaSending:
                     announced = True
                     await before_post([caption, *texts] if caption else texts)
                 try:
-                    return await self._send_units(chat_id, units, caption, texts, reply_to)
+                    ids = await self._send_units(chat_id, units, caption, texts, reply_to)
                 except Refused as refused:
                     await self._refused(post, refused.unit)
+                    continue
+                # One file per message: which copy shows which file (files come first).
+                files = [item for unit in units for item in unit]
+                await self._sender.record_files(
+                    post, {ids[i]: [item.attachment.file_id] for i, item in enumerate(files) if i < len(ids)}
+                )
+                return ids
             raise DeliveryError("telegram: the files of a post were refused too often", permanent=True)
         finally:
             for item in items:

@@ -25,8 +25,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, R
 from ..adapter import BeforePost, DeliveryError
 from ..media.source import MediaSource
 from core.intents import DeliveryIntent
-from core.models import ChatRef, OutboundPost
+from core.models import ChatRef, EventKind, OutboundPost
 from core.stats import Stats
+from core.storage.copy_files import CopyFiles, Layout, removed_files
 from .announcing import TelegramAnnouncements
 from .errors import NO_PREVIEW, delivery_error, says as _says, target_chat as _chat_id
 from .media_sending import MediaSending, sendable
@@ -50,6 +51,7 @@ class TelegramSender:
         request_timeout: int = REQUEST_TIMEOUT,
         stats: Stats | None = None,
         media: MediaSource | None = None,
+        copy_files: CopyFiles | None = None,
     ):
         self._bot = bot
         self._timeout = request_timeout
@@ -58,6 +60,8 @@ class TelegramSender:
         # Files of other platforms' members, fetched through their adapters (None: shown as markers).
         self._media = media
         self._files = MediaSending(self, media) if media is not None else None
+        # Which copy shows which file of a Discord member's message (an edit may take files away).
+        self._copy_files = copy_files
 
     async def count(self, name: str) -> None:
         """Count what went differently than asked without failing the post (a pin refused)."""
@@ -127,9 +131,61 @@ class TelegramSender:
         if post.announcement:
             return await self._announcements.edit(post, message_ids)
         chat_id = _chat_id(post)
+        if self._copy_files is not None and post.source.platform == "discord":
+            message_ids = await self._remove_files(post, chat_id, message_ids)
         if self._files is not None and sendable(post, self._media):
             return await self._files.edit(post, chat_id, message_ids)
+        # No file left (or none sent): the text alone, in text messages (sent anew when the
+        # caption of a file taken away carried it).
         return await self.edit_texts(chat_id, render_parts(post), message_ids)
+
+    async def record_files(self, post: OutboundPost, layout: Layout) -> None:
+        """Which copy shows which file of a Discord member's message (one file per message
+        on Telegram), for an edit that takes files away. Best effort: the post is out."""
+        if (
+            self._copy_files is None
+            or post.source.platform != "discord"
+            or post.kind is not EventKind.NEW
+            or not layout
+        ):
+            return
+        try:
+            await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
+        except Exception:  # noqa: BLE001 - the post stands; counted, never retried
+            log.warning(
+                "could not record which copies show the files of a post in telegram:%s", post.destination.chat_id
+            )
+            await self.count("telegram.media.layout_unrecorded")
+
+    async def _remove_files(self, post: OutboundPost, chat_id: int | str, message_ids: list[str]) -> list[str]:
+        """The files the member took off their Discord message go from the copies: each
+        message that showed one (an album's part, or a single file) is deleted, as a bot
+        cannot take a file off a message; the caption moves to the first file left, or the
+        text comes as a message of its own (the edit after this). The ids still showing."""
+        assert self._copy_files is not None
+        layout = await self._copy_files.layout(post.link_id, post.source, post.destination)
+        removed = removed_files(layout, {a.file_id for a in post.attachments})
+        if not removed:
+            return message_ids
+        showing: list[str] = []
+        for message_id in message_ids:
+            shown = layout.get(message_id) or []
+            if not shown or not set(shown) <= removed:
+                showing.append(message_id)
+                continue
+            try:
+                await self._call(DeleteMessage(chat_id=chat_id, message_id=int(message_id)), "deleteMessage")
+            except TelegramBadRequest as exc:
+                if not _says(exc, "message to delete not found"):
+                    # E.g. past Telegram's 48 hours: the file stays, the rest of the edit goes on.
+                    showing.append(message_id)
+                    await self.count("telegram.media.remove_refused")
+                    continue
+            layout.pop(message_id, None)
+            await self.count("telegram.media.removed")
+        layout = {m: files for m, files in layout.items() if m in showing}
+        await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
+        return showing
 
     async def edit_texts(self, chat_id: int | str, parts: list[str], message_ids: list[str]) -> list[str]:
         """Show ``parts`` in the text messages ``message_ids``: edited in place, the

@@ -60,8 +60,14 @@ class DeliveryBook:
         return into
 
     def copies_gone(self, post: OutboundPost, copies: list[str]) -> Writes:
-        """Forget the deleted ``copies`` of ``post`` in its destination."""
-        return lambda pipe: self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+        """Forget the deleted ``copies`` of ``post`` in its destination (and which of its
+        files they showed: core/storage/copy_files.py)."""
+
+        def into(pipe) -> None:
+            self._idmap.forget_into(pipe, post.link_id, post.source, post.destination, copies)
+            pipe.hdel(self._keys.copy_files(post.source.key), IdMap.field(post.link_id, post.destination))
+
+        return into
 
     def quote(self, post: OutboundPost, quoted: MessageRef) -> Writes:
         """Note that the copy of ``post`` (a reply) quotes ``quoted``, so that erasing

@@ -61,6 +61,13 @@ class Keys:
         """Hash: for one source message, the relayed copies per link and destination."""
         return f"{self.prefix}idmap:{source_key}"
 
+    def copy_files(self, source_key: str) -> str:
+        """Hash: for one source message (a Discord member's, whose files an edit can take
+        away), per link and destination, which of its attachments (Discord attachment
+        ids, no names) each relayed copy shows: JSON {copy message id: [attachment id, ...]}.
+        Expires with the link's retention, like the id map."""
+        return f"{self.prefix}copyfiles:{source_key}"
+
     def intents(self, source_key: str) -> str:
         """Hash: for one source message, per link and destination, the intent of a post
         about to be sent whose copy is not recorded yet (time, salted digests of what

@@ -99,6 +99,10 @@ class Files:
                         )
                         attachment["url"] = attachment["proxy_url"] = url
 
+    def attachment_bytes(self, attachment: dict) -> bytes:
+        """The stored bytes of one attachment of a message as it is now (after edits)."""
+        return self._state.attachment_data[int(attachment["id"])]
+
     def uploads(self, channel_id: int | None = None) -> list[dict]:
         """Each file the bot or its webhooks posted, in order: message id, channel id,
         filename, content_type, size, data (the bytes), the message's flags and the

@@ -844,11 +844,22 @@ class DiscordState:
             snapshot["sticker_items"] = copy.deepcopy(target["sticker_items"])
         message["message_snapshots"] = [{"message": snapshot}]
 
-    def inject_edit(self, channel_id: int, message_id: int, content: str) -> dict:
+    def inject_edit(
+        self, channel_id: int, message_id: int, content: str | None, *, remove_attachments: list[str] | None = None
+    ) -> dict:
+        """A member edits their message: new ``content`` (None: unchanged) and/or takes the
+        attachments ``remove_attachments`` (their ids) off it, as Discord lets the author;
+        MESSAGE_UPDATE carries the full message with the attachments left."""
         message = self.get_message(int(channel_id), int(message_id))
         if message is None:
             raise KeyError(f"no message {message_id} in channel {channel_id}")
-        message["content"] = content
+        if content is not None:
+            message["content"] = content
+        if remove_attachments:
+            gone = {str(a) for a in remove_attachments}
+            message["attachments"] = [a for a in message.get("attachments") or [] if a["id"] not in gone]
+            if not message["attachments"] and not (message.get("content") or "").strip():
+                raise ValueError("Discord deletes a message left with no content and no attachment")
         message["edited_timestamp"] = iso(int(time.time() * 1000))
         self.mentions(message, None)
         self.dispatch("MESSAGE_UPDATE", message)

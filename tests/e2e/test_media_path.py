@@ -2,7 +2,8 @@
 `twinbridge run` against a real Redis and the stand-ins): a phone photo loses its GPS
 position on the way and nothing else, albums stay one post each way, a file over Telegram's
 download limit gives a notice with its name and size (and its sender one notice saying so),
-voice messages stay voice messages."""
+voice messages stay voice messages; a photo a Discord member takes off their message goes
+from the Telegram album."""
 
 from __future__ import annotations
 
@@ -107,12 +108,19 @@ async def test_an_album_of_five_photos_is_one_post_each_way(bridge):
     assert all(not Image.open(io.BytesIO(u["data"])).getexif().get_ifd(GPS) for u in uploads)
 
     files = [(f"IMG_{i}.jpg", phone_photo(i)) for i in range(5)]
-    discord.inject_files_message(KREFELD, MAX, "Unsere Stadt", files)
+    message = discord.inject_files_message(KREFELD, MAX, "Unsere Stadt", files)
     await wait_until(lambda: len(telegram.uploads(LEICESTER)) >= 5, 30, message="five photos in Leicester")
     uploads = telegram.uploads(LEICESTER)
     assert {u["method"] for u in uploads} == {"sendMediaGroup"}
     assert len({u["media_group_id"] for u in uploads}) == 1 and uploads[0]["media_group_id"]
     assert all(not Image.open(io.BytesIO(u["data"])).getexif().get_ifd(GPS) for u in uploads)
+
+    # Max takes the second photo off his message: its part of the album goes in Leicester.
+    discord.inject_edit(KREFELD, int(message["id"]), None, remove_attachments=[message["attachments"][1]["id"]])
+    await wait_until(
+        lambda: telegram.message(LEICESTER, uploads[1]["message_id"]) is None, 30, message="the album part deleted"
+    )
+    assert all(telegram.message(LEICESTER, u["message_id"]) is not None for n, u in enumerate(uploads) if n != 1)
 
 
 async def test_a_30_mb_video_gives_a_notice_with_its_name_and_size(bridge):

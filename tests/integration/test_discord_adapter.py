@@ -228,6 +228,23 @@ async def test_member_edit_and_delete_are_enqueued(adapter, standin, aredis, pre
     assert {e["source"]["message_id"] for e in events} == {message["id"]}
 
 
+async def test_an_edit_that_takes_a_file_off_carries_the_files_left(adapter, standin, aredis, prefix):
+    """MESSAGE_UPDATE with fewer attachments (the author took one off): the edit event names
+    the files left, by their attachment ids, so the senders can take the others off the copies."""
+    files = [("a.png", b"\x89PNG" + bytes(100)), ("b.png", b"\x89PNG" + bytes(200))]
+    message = standin.inject_files_message(CHANNEL, JUERGEN, "Zwei Bilder", files)
+    first, second = (a["id"] for a in message["attachments"])
+    standin.inject_edit(CHANNEL, int(message["id"]), None, remove_attachments=[first])
+
+    async def two_events():
+        events = await queued_events(aredis, prefix)
+        return events if len(events) == 2 else None
+
+    new, edit = await wait_until(two_events, message="two tasks")
+    assert [a["file_id"] for a in new["attachments"]] == [first, second]
+    assert (edit["kind"], [a["file_id"] for a in edit["attachments"]]) == ("edit", [second])
+
+
 async def test_unlinked_channel_is_counted_not_enqueued(adapter, standin, aredis, keys, prefix):
     standin.inject_message(UNLINKED, JUERGEN, "Interne Notiz")
     await wait_until(lambda: stat(aredis, keys, "discord.skipped.unknown_chat"), message="the skip counted")

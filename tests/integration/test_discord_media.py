@@ -33,6 +33,7 @@ from core.intents import Intents
 from core.models import Attachment, ChatRef, EventKind, MessageRef, OutboundPost
 from core.settings import Settings
 from core.stats import Stats
+from core.storage.copy_files import CopyFiles
 from core.task_queue import TaskQueue
 from sandbox.discord import DiscordStandIn
 from sandbox.opus import ogg_opus
@@ -309,6 +310,63 @@ async def test_more_than_ten_files_make_two_messages_edited_and_deleted_together
 
     await put_in_outbox(aredis, keys, outbound(message, EventKind.DELETE))
     await wait_until(lambda: standin.transcript(CHANNEL) == [], message="both messages deleted")
+
+
+async def test_files_the_member_takes_off_their_message_go_from_the_copies(adapter, standin, aredis, keys):
+    """A Discord edit with fewer attachments: the copy that showed a removed file is edited
+    with the attachments it keeps (Edit Webhook Message, ``attachments`` by id), one left
+    with nothing to show is deleted, and the id map and the record follow, so a later edit
+    and the delete still reach every copy."""
+    files = [(f"bild_{n:02}.png", payload(n, 20_000)) for n in range(12)]
+    message = standin.inject_files_message(SOURCE, JUERGEN, "Zwölf Bilder", files)
+    await put_in_outbox(aredis, keys, outbound(message))
+    first, second = await wait_until(
+        lambda: (lambda p: p if len(p) == 2 else None)(standin.posts(CHANNEL)), message="2 posts"
+    )
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    source = MessageRef("discord", str(SOURCE), message["id"])
+    destination = ChatRef("discord", str(CHANNEL))
+
+    # The member takes off the 4th file and both files the second message carried.
+    ids = [a["id"] for a in message["attachments"]]
+    edited = standin.inject_edit(SOURCE, int(message["id"]), None, remove_attachments=[ids[3], ids[10], ids[11]])
+    assert len(edited["attachments"]) == 9
+    await put_in_outbox(aredis, keys, outbound(edited, EventKind.EDIT))
+    await wait_until(lambda: standin.message(CHANNEL, int(second["id"])) is None, message="the second message gone")
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    copy = standin.message(CHANNEL, int(first["id"]))
+    assert copy["content"] == "Zwölf Bilder"
+    kept = [standin.attachment_bytes(a) for a in copy["attachments"]]
+    # Through the webhook, the kept attachments by id (then the content, as any edit).
+    assert list(standin.posts(CHANNEL)[0]["edits"][0]) == ["attachments"]
+    assert kept == [data for n, (_, data) in enumerate(files) if n not in (3, 10, 11)]
+    assert await IdMap(aredis, keys).copies(LINK, source, destination) == [first["id"]]
+
+    async def removals():
+        return await stat(aredis, keys, "discord.media.removed") == 2
+
+    await wait_until(removals, message="both copies' removals counted")
+
+    # A later edit takes off one more, and changes the text: both reach the copy.
+    edited = standin.inject_edit(SOURCE, int(message["id"]), "Acht Bilder", remove_attachments=[ids[0]])
+    await put_in_outbox(aredis, keys, outbound(edited, EventKind.EDIT))
+    await wait_until(
+        lambda: standin.message(CHANNEL, int(first["id"]))["content"] == "Acht Bilder", message="the second edit"
+    )
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    copy = standin.message(CHANNEL, int(first["id"]))
+    assert [standin.attachment_bytes(a) for a in copy["attachments"]] == [
+        data for n, (_, data) in enumerate(files) if n not in (0, 3, 10, 11)
+    ]
+    assert await aredis.zcard(keys.dead_letter_index()) == 0
+
+    layout = await CopyFiles(aredis, keys).layout(LINK, source, destination)
+    assert list(layout) == [first["id"]] and len(layout[first["id"]]) == 8
+
+    await put_in_outbox(aredis, keys, outbound(edited, EventKind.DELETE))
+    await wait_until(lambda: standin.transcript(CHANNEL) == [], message="the copy deleted")
+    await wait_until(lambda: outbox_empty(aredis, keys), message="the outbox drained")
+    assert await CopyFiles(aredis, keys).layout(LINK, source, destination) == {}  # forgotten with the copy
 
 
 async def test_a_file_over_the_server_s_limit_gives_the_note(adapter, standin, aredis, keys):

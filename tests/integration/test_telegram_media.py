@@ -15,14 +15,17 @@ from aiogram.client.session.aiohttp import AiohttpSession
 from aiogram.client.telegram import TelegramAPIServer
 from aiogram.types import Message
 
+from bridge.discord.media_fetching import DiscordFetcher
 from bridge.media.files import MediaTooLarge
 from bridge.media.limits import MB
 from bridge.media.source import MediaSource
 from bridge.telegram.convert import event_from_message
 from bridge.telegram.media_fetching import TelegramFetcher
 from bridge.telegram.sender import TelegramSender
-from core.models import Attachment, ChatRef, EventKind, OutboundPost
+from core.models import Attachment, ChatRef, EventKind, MessageRef, OutboundPost
 from core.stats import Stats
+from core.storage.copy_files import CopyFiles
+from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 
 pytestmark = pytest.mark.integration
@@ -293,3 +296,93 @@ async def test_the_source_file_url_with_the_token_is_never_logged(standin, sende
     standin.fail_next("sendPhoto", 400, description="Bad Request: IMAGE_PROCESS_FAILED")
     await sender.send(post_of([member_message(standin, "photo", payload(5000))], "x"), None)
     assert TOKEN.split(":")[1] not in caplog.text
+
+
+# -- files a Discord member takes off their message --------------------------------------
+
+DC_TOKEN = "OTAwMDAwMDAwMDAwMDAwMDAx.standin.S3cr3t-t0ken-for-tests"
+DC_GUILD = 112233445566770000
+DC_CHANNEL = 112233445566778800
+JUERGEN = {"id": 331122334455667788, "username": "juergen.b", "global_name": "Jürgen Becker"}
+
+
+@pytest.fixture
+async def discord_standin():
+    server = DiscordStandIn(DC_TOKEN, {DC_GUILD: {"name": "Krefeld", "channels": {DC_CHANNEL: "fotos"}}})
+    await server.start()
+    yield server
+    await server.stop()
+
+
+@pytest.fixture
+async def from_discord(bot, media, discord_standin, stats, aredis, keys):
+    """A Telegram sender whose files come from the Discord stand-in (the real fetcher),
+    recording which copy shows which file."""
+    fetcher = DiscordFetcher(discord_standin.api_url)
+    media.register("discord", fetcher)
+    yield TelegramSender(bot, stats=stats, media=media, copy_files=CopyFiles(aredis, keys))
+    await fetcher.close()
+
+
+def discord_post(message: dict, kind: EventKind = EventKind.NEW, text: str | None = None) -> OutboundPost:
+    return OutboundPost(
+        kind=kind,
+        link_id="dc-tg",
+        destination=ChatRef("telegram", str(DESTINATION)),
+        source=MessageRef("discord", str(DC_CHANNEL), message["id"]),
+        sender="Jürgen",
+        community="Krefeld",
+        text=message["content"] if text is None else text,
+        attachments=tuple(
+            Attachment(
+                kind="photo",
+                file_id=a["id"],
+                file_name=a["filename"],
+                mime_type=a.get("content_type"),
+                size=a["size"],
+                url=a["url"],
+            )
+            for a in message["attachments"]
+        ),
+        language="en",
+        seq=1,
+    )
+
+
+async def test_files_taken_off_a_discord_message_go_from_the_telegram_copies(
+    standin, discord_standin, from_discord, media, aredis, keys
+):
+    """An album's part whose file the member took off is deleted (the caption moves to the
+    first part left); when the last file goes, the text comes as a message of its own.
+    The ids returned (the id map's) are what shows, so later edits and the delete reach it."""
+    files = [(f"bild_{n}.png", payload(4000, b"png%d" % n)) for n in range(3)]
+    message = discord_standin.inject_files_message(DC_CHANNEL, JUERGEN, "Das Fest", files)
+    post = discord_post(message)
+    ids = await from_discord.send(post, None)
+    assert len(ids) == 3 and standin.message(DESTINATION, int(ids[0]))["caption"] == "Jürgen · Krefeld: Das Fest"
+    layout = await CopyFiles(aredis, keys).layout(post.link_id, post.source, post.destination)
+    assert layout == {copy: [a["id"]] for copy, a in zip(ids, message["attachments"], strict=True)}
+
+    # The first file goes: its part is deleted and the next one carries the caption.
+    attachment_ids = [a["id"] for a in message["attachments"]]
+    edited = discord_standin.inject_edit(DC_CHANNEL, int(message["id"]), None, remove_attachments=[attachment_ids[0]])
+    showing = await from_discord.edit(discord_post(edited, EventKind.EDIT), ids)
+    assert showing == ids[1:]
+    assert standin.message(DESTINATION, int(ids[0])) is None
+    assert standin.message(DESTINATION, int(ids[1]))["caption"] == "Jürgen · Krefeld: Das Fest"
+    assert [u["data"] for u in standin.uploads(DESTINATION) if standin.message(DESTINATION, u["message_id"])] == [
+        files[1][1],
+        files[2][1],
+    ]
+
+    # The other two go: the text stays, as a text message of its own.
+    edited = discord_standin.inject_edit(
+        DC_CHANNEL, int(message["id"]), "Das Fest war schön", remove_attachments=attachment_ids[1:]
+    )
+    showing = await from_discord.edit(discord_post(edited, EventKind.EDIT), showing)
+    assert len(showing) == 1 and showing[0] not in ids
+    assert standin.transcript(DESTINATION) == [("bot", "Jürgen · Krefeld: Das Fest war schön")]
+    assert await CopyFiles(aredis, keys).layout(post.link_id, post.source, post.destination) == {}
+    await from_discord.delete(discord_post(edited, EventKind.DELETE), showing)
+    assert standin.transcript(DESTINATION) == []
+    assert os.listdir(media.directory) == []
