@@ -22,6 +22,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from core import formatting as fmt
 from core.announcements import CANCELLED, SCHEDULED, SENT, Announcement, EventDetails
 from core.event_time import local_when
 from core.links import Community, Link, LinksConfig
@@ -30,6 +31,8 @@ from core.storage import announcements as store
 from core.storage import rsvps
 from core.storage.keys import Keys
 from core.when import WhenError, parse_duration, parse_when
+
+from .discord.formatting import parse as parse_markdown
 
 EXIT_BAD_INPUT = 2
 MAX_TEXT = 20_000  # characters: the renderers split long notices, but this is surely a mistake
@@ -79,7 +82,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "default: the link's first community)",
     )
     parser.add_argument("--at", metavar="WHEN", help='when to send it (default: now), e.g. "tomorrow 09:00" or "in 2h"')
-    parser.add_argument("--file", metavar="PATH", help="read the notice from this text file (UTF-8)")
+    parser.add_argument(
+        "--file",
+        metavar="PATH",
+        help=(
+            "read the notice from this text file (UTF-8, Discord-style markdown: "
+            "**bold**, *italic*, [text](https://…), # headings, - lists)"
+        ),
+    )
     parser.add_argument("--pin", action="store_true", help="pin the notice in every chat (where the bot may)")
     parser.add_argument(
         "--remind",
@@ -132,7 +142,7 @@ class Request:
 def _request(args, config: LinksConfig, now: float) -> Request:
     link = _link(args.link, config)
     community = _community(args.community, link, config)
-    text = _text(args)
+    text, formatting = _formatted(_text(args))
     tz = community.timezone
     at = _when(args.at, tz, now, "--at") if args.at else now
     event = _event(args, tz, now)
@@ -160,6 +170,7 @@ def _request(args, config: LinksConfig, now: float) -> Request:
         reminders=reminders,
         pin=bool(args.pin),
         created=now,
+        formatting=formatting,
     )
     return Request(announcement, "" if args.again else _digest(args, link, community, text))
 
@@ -182,6 +193,18 @@ def _community(community_id: str | None, link: Link, config: LinksConfig) -> Com
             f"--from {community_id!r} is not a community of link {link.id}: {suggest(community_id, link.communities)}"
         )
     return config.communities[community_id.strip()]
+
+
+def _formatted(written: str) -> tuple[str, fmt.Spans]:
+    """The notice as Discord-flavoured markdown (the parser the Discord adapter reads members'
+    messages with): "**bold**", "*italic*", "[text](https://…)", "# heading", "- item",
+    "1. item", "> quote", code. Its plain text is the notice; the marks cross as formatting."""
+    if not written:
+        return "", ()
+    parsed = parse_markdown(written)
+    if parsed.failed:
+        return written, ()
+    return fmt.strip(parsed.text, parsed.spans)
 
 
 def _text(args) -> str:

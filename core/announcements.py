@@ -30,6 +30,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
+from . import formatting as fmt
+
 # What a member can answer to an event notice, in the order the buttons show.
 GOING, MAYBE, CANT = "going", "maybe", "cant"
 RSVP_CHOICES = (GOING, MAYBE, CANT)
@@ -85,11 +87,17 @@ class Announcement:
     pin: bool = False
     created: float = 0.0
     state: str = SCHEDULED
+    # The organiser's formatting over ``text`` (core/formatting.py): bold, links, lists…
+    formatting: fmt.Spans = ()
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["event"] = self.event.to_dict() if self.event else None
         data["reminders"] = list(self.reminders)
+        if self.formatting:
+            data["formatting"] = fmt.to_json(self.formatting)
+        else:
+            data.pop("formatting")  # as before formatting crossed
         return data
 
     @classmethod
@@ -108,6 +116,7 @@ class Announcement:
             pin=bool(data.get("pin")),
             created=float(data.get("created") or 0.0),
             state=str(data.get("state") or SCHEDULED),
+            formatting=fmt.from_json(data.get("formatting")),
         )
 
     def with_state(self, state: str) -> Announcement:

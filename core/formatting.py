@@ -220,6 +220,22 @@ def _opcodes(old: str, new: str) -> list[tuple[str, int, int, int, int]]:
     return ops
 
 
+def lines(text: str, spans: Sequence[Span]) -> list[tuple[int, int]]:
+    """``text``'s lines as (start, end) stretches without their line breaks, but a code
+    block (or code) that holds line breaks is one stretch with the lines around it: what a
+    renderer that goes line by line may format on its own (a mark over several lines is
+    closed at each line's end and reopened on the next)."""
+    blocks = sorted((s.start, s.end) for s in normalised(spans, len(text)) if s.kind in VERBATIM)
+    out: list[tuple[int, int]] = []
+    start = 0
+    for at, char in enumerate(text):
+        if char == "\n" and not any(a <= at < b for a, b in blocks):
+            out.append((start, at))
+            start = at + 1
+    out.append((start, len(text)))
+    return out
+
+
 def strip(text: str, spans: Sequence[Span]) -> tuple[str, Spans]:
     """``text.strip()`` and its spans."""
     lead = len(text) - len(text.lstrip())

@@ -330,6 +330,9 @@ class Command:
     # when that message was written (Unix seconds, as the platform says; 0: unknown).
     reply_to: str = ""
     reply_to_at: float = 0.0
+    # The formatting over ``args`` (core/formatting.py): a /announce keeps the organiser's bold,
+    # links… (Telegram's entities, Discord's markdown read by the adapter). Empty for the others.
+    formatting: fmt.Spans = ()
 
     # Commands that need no place among their chat's messages: an RSVP concerns an
     # announcement, not what the chat said before it, and must not wait behind a backlog.
@@ -371,8 +374,13 @@ class Command:
         return f"{self.platform}:{self.user.id}"
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        data = asdict(self)
+        if self.formatting:
+            data["formatting"] = fmt.to_json(self.formatting)
+        else:
+            data.pop("formatting")
+        return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Command:
-        return cls(**{**data, "user": Author(**data["user"])})
+        return cls(**{**data, "user": Author(**data["user"]), "formatting": fmt.from_json(data.get("formatting"))})

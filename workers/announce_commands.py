@@ -23,6 +23,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from core import announce_phrases, persons
+from core import formatting as fmt
 from core.announcements import CANCELLED, SENT, Announcement, EventDetails
 from core.event_time import local_when
 from core.links import Community, Link, LinksConfig
@@ -211,6 +212,7 @@ def announce(command: Command, config: LinksConfig, redis, keys) -> list[Outboun
         community=community.id,
         organiser=persons.person(redis, keys, command.user_ref),
         text=written.text,
+        formatting=_formatting_of(command, written.text),
         language=community.language,
         event=written.event,
         at=at,
@@ -348,3 +350,13 @@ def _cancel(command: Command, asked: Asked, typed: str, redis, keys) -> Outbound
     if not was:
         return reply(command, announce_phrases.say(language, "cancel_unknown", id=typed))
     return reply(command, announce_phrases.say(language, "cancelled", id=typed))
+
+
+def _formatting_of(command: Command, text: str) -> fmt.Spans:
+    """The organiser's formatting over the notice's ``text``, which is the end of what they
+    typed after the command (the link's name, time, pin and event line come first)."""
+    typed = command.args.rstrip()
+    if not command.formatting or not text or not typed.endswith(text):
+        return ()
+    start = len(typed) - len(text)
+    return fmt.clip(command.formatting, start, start + len(text))

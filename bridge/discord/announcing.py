@@ -75,9 +75,17 @@ class DiscordAnnouncements:
         original = ""
         if post.original.strip():  # the policy shows the original under a translation
             header = original_header(post.language, post.original_language, post.translated_by)
-            original = render.quoted_original(header, post.original, allow_user_mentions=post.allow_mentions)
+            quoted = render.formatted_lines(
+                post.original, post.original_formatting, quote=True, allow_user_mentions=post.allow_mentions
+            )
+            original = "\n".join([render.original_heading(header), *quoted])
         return render.render_announcement(
-            view, post.text, notes=tuple(post.notes), original=original, allow_user_mentions=post.allow_mentions
+            view,
+            post.text,
+            notes=tuple(post.notes),
+            original=original,
+            allow_user_mentions=post.allow_mentions,
+            spans=post.formatting,
         )
 
     async def send(self, post: OutboundPost, before_post: BeforePost | None) -> list[str]:

@@ -27,9 +27,11 @@ from core.chat_commands import (
     pressed,
 )
 from ..ingress import Ingress
+from core import formatting as fmt
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
 from . import convert
+from .formatting import parse as parse_markdown
 
 log = logging.getLogger(__name__)
 
@@ -146,6 +148,7 @@ class CommandsCog(commands.Cog, name="commands"):
         if parsed is None:
             return
         name, args = parsed
+        args, formatting = formatted_args(name, args)
         # The member's permissions in the channel, from their roles in the guild's cache
         # (the message carries the member's roles): no call to Discord.
         admin = (
@@ -163,6 +166,7 @@ class CommandsCog(commands.Cog, name="commands"):
                 user=_author(message.author),
                 private=private,
                 admin=admin,
+                formatting=formatting,
             )
         )
 
@@ -205,10 +209,12 @@ class CommandsCog(commands.Cog, name="commands"):
     async def _hand_over(
         self, interaction: discord.Interaction, name: str, args: str, message_id: str, private: bool, via: str
     ) -> None:
+        args, formatting = formatted_args(name, args.strip())
         await self._ingress.command(
             Command(
                 name=name,
-                args=args.strip(),
+                args=args,
+                formatting=formatting,
                 platform=convert.PLATFORM,
                 chat_id=str(interaction.channel_id),
                 message_id=message_id,
@@ -222,3 +228,14 @@ class CommandsCog(commands.Cog, name="commands"):
                 admin=not private and may_organise(interaction.permissions),
             )
         )
+
+
+def formatted_args(name: str, args: str) -> tuple[str, fmt.Spans]:
+    """A /announce's words as Discord shows them, and the organiser's markdown over them
+    (the notice keeps its bold, links, lists…); other commands' words as typed."""
+    if name != "announce" or not args:
+        return args, ()
+    parsed = parse_markdown(args)
+    if parsed.failed:
+        return args, ()
+    return parsed.text.strip(), fmt.strip(parsed.text, parsed.spans)[1]

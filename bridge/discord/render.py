@@ -147,6 +147,11 @@ def attachment_marker(attachment: Attachment) -> str:
     return _MARKERS.get(attachment.kind, "[attachment]")
 
 
+def original_heading(header: str) -> str:
+    """ "*Original (Deutsch), translated by …*": the italic line over a quoted original."""
+    return f"*{escape(_one_line(header))}*"
+
+
 def quoted_original(header: str, original: str, spans: fmt.Spans = (), *, allow_user_mentions: bool = False) -> str:
     """The original under its header: "*Original (Deutsch), translated by …*" and a quote.
     With its formatting (``spans``), the quote is ">>> ", which holds everything to the end
@@ -164,7 +169,7 @@ def quoted_original_parts(
 ) -> list[str]:
     """:func:`quoted_original` in messages of at most ``limit`` characters (0: one), each
     a quote of its own; the original's marks a cut falls inside are closed and reopened."""
-    head = f"*{escape(_one_line(header))}*"
+    head = original_heading(header)
     text, spans = fmt.strip(original, spans)
     inner = tuple(s for s in spans if s.kind not in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE))  # it is quoted already
     if not inner:
@@ -368,6 +373,38 @@ def _bold(text: str) -> str:
     return f"**{escape(_one_line(text))}**"
 
 
+def formatted_lines(
+    text: str,
+    spans: fmt.Spans = (),
+    *,
+    quote: bool = False,
+    allow_user_mentions: bool = False,
+    limit: int = MAX_CONTENT,
+) -> list[str]:
+    """``text`` with its formatting as Discord markdown, a line at a time (a code block is
+    one), each line's marks closed within it and reopened on the next; a line over
+    ``limit`` is cut the same way (:func:`formatted_parts`). ``quote``: every line quoted
+    ("> "; a code block cannot be, so its text shows plain, escaped, inside the quote)."""
+    text, spans = fmt.strip(text, spans)
+    if quote:
+        spans = tuple(s for s in spans if s.kind not in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE, fmt.PRE))
+    out: list[str] = []
+    for start, end in fmt.lines(text, spans):
+        line = text[start:end].rstrip()
+        line_spans = fmt.clip(spans, start, start + len(line))
+        if quote:
+            if not line.strip():
+                out.append(">")
+                continue
+            line_spans = (fmt.Span(0, len(line), fmt.QUOTE), *line_spans)
+        shown = formatted(line, line_spans, allow_user_mentions=allow_user_mentions)
+        if len(shown) <= limit:
+            out.append(shown)
+        else:
+            out += formatted_parts(line, line_spans, limit, allow_user_mentions=allow_user_mentions)
+    return out if text else []
+
+
 def announcement_lines(
     view: AnnouncementView,
     body: str,
@@ -375,9 +412,13 @@ def announcement_lines(
     notes: tuple[str, ...] = (),
     original: str = "",
     allow_user_mentions: bool = False,
+    spans: fmt.Spans = (),
+    limit: int = MAX_CONTENT,
 ) -> list[str]:
-    """The lines of an announcement's content (Discord markdown), "" between blocks.
-    ``original``: the quoted original where the policy shows it (:func:`quoted_original`)."""
+    """The lines of an announcement's content (Discord markdown), "" between blocks; the
+    body with the organiser's formatting (``spans``), a line at a time (:func:`formatted_lines`).
+    ``original``: the quoted original where the policy shows it (:func:`quoted_original`,
+    or its formatted lines joined)."""
     lines = [_bold(view.header)] if view.header.strip() else []
     event = view.event
     if event is not None:
@@ -393,10 +434,10 @@ def announcement_lines(
             # <url> keeps Discord from unfurling a preview under the notice.
             block.append(f"🔗 <{url}>" if _PLAIN_URL.match(url) else f"🔗 {escape(url)}")
         lines += [""] + block if lines else block
-    text = escape(body.strip(), allow_user_mentions=allow_user_mentions)
+    text = formatted_lines(body, spans, allow_user_mentions=allow_user_mentions, limit=limit)
     if text:
         lines += [""] if lines else []
-        lines += [line.rstrip() for line in text.split("\n")]
+        lines += text
     lines += [f"*{escape(_one_line(note))}*" for note in notes if _one_line(note)]  # e.g. "not translated"
     if original.strip():
         lines += original.strip().split("\n")
@@ -418,11 +459,21 @@ def render_announcement(
     original: str = "",
     allow_user_mentions: bool = False,
     limit: int = MAX_CONTENT,
+    spans: fmt.Spans = (),
 ) -> list[str]:
     """The content of the message(s) showing an announcement, each at most ``limit``:
-    whole lines packed; only a line over the limit alone is split."""
+    whole lines packed; only a line over the limit alone is split (the body's formatted
+    lines are cut already, their marks closed and reopened)."""
     lines: list[str] = []
-    shown = announcement_lines(view, body, notes=notes, original=original, allow_user_mentions=allow_user_mentions)
+    shown = announcement_lines(
+        view,
+        body,
+        notes=notes,
+        original=original,
+        allow_user_mentions=allow_user_mentions,
+        spans=spans,
+        limit=limit,
+    )
     for line in shown:
         lines += split(line, limit) if len(line) > limit else [line]
     parts: list[list[str]] = [[]]

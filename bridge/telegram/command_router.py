@@ -38,6 +38,8 @@ from core.chat_commands import (
     pressed,
 )
 from ..ingress import Ingress
+from core import formatting as fmt
+from .formatting import spans_from_entities
 from core.links import LinksConfig
 from core.models import Author, ChatRef, Command
 from .admins import ChatAdmins
@@ -116,6 +118,7 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 admin=admin,
                 reply_to=str(replied.message_id) if replied is not None else "",
                 reply_to_at=replied.date.timestamp() if replied is not None else 0.0,
+                formatting=_formatting_of_args(message, args) if name == "announce" else (),
             )
         )
 
@@ -188,3 +191,12 @@ async def register_commands(bot: Bot) -> None:
             )
         except TelegramAPIError as exc:
             log.warning("could not register a command menu (%s)", type(exc).__name__)
+
+
+def _formatting_of_args(message: Message, args: str) -> fmt.Spans:
+    """The organiser's entities over a command's ``args`` (the end of what they typed)."""
+    typed = (message.text or "").rstrip()
+    if not args or not typed.endswith(args):
+        return ()
+    start = len(typed) - len(args)
+    return fmt.clip(spans_from_entities(message.text or "", message.entities), start, start + len(args))

@@ -162,12 +162,16 @@ class Line:
     prefix: str = ""
     italic: bool = False
     quote: bool = False  # a line of the original, where the policy shows it (one quote block)
+    spans: fmt.Spans = ()  # the organiser's formatting over ``text`` (a line of the body or original)
 
     @property
     def shown(self) -> str:
         return self.prefix + self.text
 
     def html(self) -> str:
+        if self.spans:  # a quote line sits in the part's one quote block: no quote of its own
+            kept = [s for s in self.spans if not (self.quote and s.kind in (fmt.QUOTE, fmt.EXPANDABLE_QUOTE))]
+            return esc(self.prefix) + to_html(self.text, kept)
         if self.unix is not None:
             inner = f'<tg-time unix="{self.unix}" format="wDT">{esc(self.text)}</tg-time>'
         else:
@@ -179,6 +183,23 @@ class Line:
 def _defused(post: OutboundPost, text: str) -> str:
     text = defuse_commands(text.strip())
     return text if post.allow_mentions else defuse_mentions(text)
+
+
+def _formatted_lines(post: OutboundPost, text: str, spans: fmt.Spans, *, quote: bool = False) -> list[Line]:
+    """``text`` with its formatting as Telegram shows it (lists' markers, headings bold),
+    commands and mentions defused, one Line per line (a code block whole), each with the
+    marks over it: a mark over several lines is closed at each line's end and reopened."""
+    text, spans = fmt.strip(text, spans)
+    text, spans = fmt.for_telegram(text, spans)
+    defused = defuse_commands(text)
+    if not post.allow_mentions:
+        defused = defuse_mentions(defused)
+    spans, text = fmt.remap(text, defused, spans), defused
+    out = []
+    for start, end in fmt.lines(text, spans):
+        line = text[start:end].rstrip()
+        out.append(Line(line, quote=quote, spans=fmt.clip(spans, start, start + len(line))))
+    return out if text else []
 
 
 def announcement_lines(post: OutboundPost, view: AnnouncementView) -> list[Line]:
@@ -194,15 +215,15 @@ def announcement_lines(post: OutboundPost, view: AnnouncementView) -> list[Line]
         if event.url.strip():
             block.append(Line(event.url.strip(), prefix="🔗 "))
         lines += [Line("")] + block if lines else block
-    body = _defused(post, post.text)
+    body = _formatted_lines(post, post.text, post.formatting)
     if body:
         lines += [Line("")] if lines else []
-        lines += [Line(line.rstrip()) for line in body.split("\n")]  # packed by line, never cut mid-line
+        lines += body  # packed by line, never cut mid-line (a code block is one line)
     lines += [Line(note.strip(), italic=True) for note in post.notes if note.strip()]  # e.g. "not translated"
-    original = _defused(post, post.original)
+    original = _formatted_lines(post, post.original, post.original_formatting, quote=True)
     if original:  # the policy shows the original under a translation, as under a member's message
         lines += [Line(original_header(post.language, post.original_language, post.translated_by), italic=True)]
-        lines += [Line(line.rstrip(), quote=True) for line in original.split("\n")]
+        lines += original
     if view.has_rsvp:
         labels = view.labels or rsvp_labels(view.language)
         counts = " · ".join(f"{labels.get(c, c)}: {int(view.counts.get(c) or 0)}" for c in RSVP_CHOICES)
@@ -217,9 +238,15 @@ def render_announcement(post: OutboundPost, limit: int = TEXT_LIMIT) -> list[str
     for line in announcement_lines(post, view):
         if utf16_len(line.shown) <= limit:
             lines.append(line)
-        else:  # only a line over the whole limit is split, keeping its style
+        else:  # only a line over the whole limit is split, keeping its style and marks
             style = {"bold": line.bold, "italic": line.italic, "quote": line.quote}
-            lines += [Line(chunk, **style) for chunk in split_text(line.shown, limit, limit)]
+            position = 0
+            for chunk in split_text(line.shown, limit, limit):
+                start = line.shown.find(chunk, position)
+                position = start + len(chunk)
+                lines.append(
+                    Line(chunk, spans=fmt.clip(fmt.shifted(line.spans, len(line.prefix)), start, position), **style)
+                )
     parts: list[list[Line]] = [[]]
     used = 0
     for line in lines:

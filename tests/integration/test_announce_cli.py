@@ -11,10 +11,16 @@ from datetime import UTC, datetime
 import pytest
 
 from bridge.cli import main
-from core.announcements import CANCELLED, SCHEDULED
+from bridge.discord import render as discord_render
+from bridge.discord.formatting import parse as parse_markdown
+from bridge.telegram import render as telegram_render
+from core.announcements import CANCELLED, SCHEDULED, AnnouncementView
+from core.links import load_links
 from core.storage import announcements as store
 from core.storage import rsvps
 from core.task_queue import MODERATION_QUEUE, TaskQueue, task_arguments
+from sandbox.telegram.formatting import parse_html
+from workers.announcements.compose import drafts_of
 
 pytestmark = pytest.mark.integration
 
@@ -152,3 +158,75 @@ def test_the_help_shows_examples_and_how_a_repeat_is_handled(announce, capsys):
     text = capsys.readouterr().out
     assert "twinbridge announce --link leicester-krefeld" in text and "--remind 1d" in text
     assert "within 10 minutes sends nothing new" in text and "--again" in text
+
+
+def test_a_markdown_file_crosses_with_its_formatting_on_both_platforms(announce, sync_redis, keys, tmp_path):
+    """notice.md is read as Discord-flavoured markdown (the parser the Discord adapter uses):
+    its heading, bold, italic, link and list become the notice's formatting, what is escaped
+    shows as typed; the drafts carry it and both platforms show it (their own parsers read
+    what the renderers made)."""
+    (tmp_path / "notice.md").write_text(
+        "# Summer fair\n\n**Bring** a *dish* to [share](https://example.org/s)!\n- salad\n- cake\n"
+        "\\*not italic\\* & <b>x</b>\n",
+        encoding="utf-8",
+    )
+    code, _, err = announce("--link", "leicester-krefeld", "--file", "notice.md")
+    assert code == 0, err
+    notice = _only(sync_redis, keys)
+    assert notice.text == "Summer fair\n\nBring a dish to share!\nsalad\ncake\n*not italic* & <b>x</b>"
+    spans = {(s.kind, notice.text[s.start : s.end], s.data) for s in notice.formatting}
+    assert spans == {
+        ("heading", "Summer fair", "1"),
+        ("bold", "Bring", ""),
+        ("italic", "dish", ""),
+        ("link", "share", "https://example.org/s"),
+        ("list_item", "salad", "•"),
+        ("list_item", "cake", "•"),
+    }
+    config = load_links(tmp_path / "links.yaml")
+    drafts = drafts_of(notice, "fire", config)
+    tg = next(p for p in drafts.posts if p.destination.platform == "telegram")
+    dc = next(p for p in drafts.posts if p.destination.platform == "discord")
+    assert tg.formatting == notice.formatting == dc.formatting
+    [html] = telegram_render.render_announcement(tg)
+    shown, entities = parse_html(html)
+    body = "Summer fair\n\nBring a dish to share!\n• salad\n• cake\n*not italic* & <b>x</b>"
+    assert shown.endswith(body)
+    units = shown.encode("utf-16-le")  # Telegram's offsets count UTF-16 units (the header's 📢 takes two)
+    got = {
+        (e["type"], units[2 * e["offset"] : 2 * (e["offset"] + e["length"])].decode("utf-16-le"), e.get("url", ""))
+        for e in entities
+    }
+    assert got >= {("bold", "Summer fair", ""), ("bold", "Bring", ""), ("italic", "dish", "")}
+    assert ("text_link", "share", "https://example.org/s") in got
+    [content] = discord_render.render_announcement(
+        AnnouncementView.from_dict(dc.announcement or {}), dc.text, spans=dc.formatting
+    )
+    parsed = parse_markdown(content)
+    assert parsed.text.endswith(notice.text)
+    at = len(parsed.text) - len(notice.text)
+    again = {(s.kind, parsed.text[s.start : s.end], s.data) for s in parsed.spans if s.start >= at}
+    assert again == spans
+
+
+def test_a_formatted_notice_is_split_without_breaking_a_mark(announce, sync_redis, keys, tmp_path):
+    words = " ".join(f"word{n}" for n in range(700))  # ~6,000 characters in one paragraph
+    (tmp_path / "notice.md").write_text(f"**{words}** and *after*", encoding="utf-8")
+    code, _, err = announce("--link", "leicester-krefeld", "--file", "notice.md")
+    assert code == 0, err
+    drafts = drafts_of(_only(sync_redis, keys), "fire", load_links(tmp_path / "links.yaml"))
+    tg = next(p for p in drafts.posts if p.destination.platform == "telegram")
+    tg_parts = telegram_render.render_announcement(tg)
+    assert len(tg_parts) >= 2
+    shown = [parse_html(part) for part in tg_parts]  # each part balanced: Telegram accepts it
+    assert all(any(e["type"] == "bold" for e in entities) for _, entities in shown)  # closed, reopened
+    dc = next(p for p in drafts.posts if p.destination.platform == "discord")
+    dc_parts = discord_render.render_announcement(
+        AnnouncementView.from_dict(dc.announcement or {}), dc.text, spans=dc.formatting
+    )
+    assert len(dc_parts) >= 3 and all(len(part) <= 2000 for part in dc_parts)
+    for part in dc_parts:
+        parsed = parse_markdown(part)
+        assert "bold" in {s.kind for s in parsed.spans} and "*" not in parsed.text
+    read = " ".join(parse_markdown(part).text for part in dc_parts)
+    assert words in read.replace("\n", " ").replace("  ", " ")

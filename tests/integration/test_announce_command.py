@@ -5,11 +5,13 @@ answers (privately, in the community's language, with an example when it is wron
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from core.announcements import CANCELLED, SCHEDULED
+from core.formatting import Span
 from core.models import Author, Command
 from core.storage import announcements as store
 from core.storage import link_control, rsvps
@@ -162,3 +164,20 @@ def test_the_list_shows_the_answers_per_community(config, sync_redis, keys):
     assert any("Dabei: 2" in line and "Vielleicht: 1" in line for line in lines)  # the totals
     assert any(line.strip().startswith("Leicester: Dabei: 1") for line in lines)
     assert any(line.strip().startswith("Krefeld: Dabei: 1 · Vielleicht: 1") for line in lines)
+
+
+def test_an_organisers_formatting_is_kept_on_the_notice(config, sync_redis, keys):
+    """The adapter sends the formatting over the command's words (Telegram's entities, or
+    Discord's markdown read): the notice keeps the part over its text."""
+    plain = "towns pin The summer fair is on Saturday!"
+    spans = (Span(0, 5, "italic"), Span(10, 25, "bold"), Span(32, 40, "link", "https://example.org/sat"))
+    assert plain[10:25] == "The summer fair" and plain[32:40] == "Saturday"
+    command = replace(said("/announce " + plain, admin=True), formatting=spans)
+    assert Command.from_dict(command.to_dict()) == command  # as the ingress queues it
+    announce(command, config, sync_redis, keys)
+    [notice] = store.of_link(sync_redis, keys, "towns", 0)
+    assert notice.text == "The summer fair is on Saturday!"
+    assert [(s.kind, notice.text[s.start : s.end], s.data) for s in notice.formatting] == [
+        ("bold", "The summer fair", ""),
+        ("link", "Saturday", "https://example.org/sat"),
+    ]  # the link's name, pin and the italic over it are not the notice's

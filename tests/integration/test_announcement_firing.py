@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 import pytest
 
 from core.announcements import Announcement, AnnouncementView, EventDetails
+from core.formatting import Span
+from core.models import OutboundPost
 from core.storage import announcement_posts, announcements
 from core.task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue
 from sandbox.translator import LibreTranslateStandIn, fake_translate
@@ -78,6 +80,10 @@ def worker(tmp_path, procs, redis_url, prefix, libre):
     return start
 
 
+# The organiser's formatting (issue 15): kept through translation, the original's too.
+FORMATTING = (Span(0, 13, "bold"), Span(44, 57, "link", "https://example.org/market"))
+
+
 def stored(sync_redis, keys, *, pin: bool = True, reminders: tuple[int, ...] = ()) -> Announcement:
     announcement = Announcement(
         id=announcements.new_id(),
@@ -91,6 +97,7 @@ def stored(sync_redis, keys, *, pin: bool = True, reminders: tuple[int, ...] = (
         reminders=reminders,
         pin=pin,
         created=time.time(),
+        formatting=FORMATTING,
     )
     assert announcements.save(sync_redis, keys, announcement, 30, time.time()) == announcement.id
     return announcement
@@ -154,6 +161,12 @@ async def test_an_event_notice_reaches_every_chat_in_its_language_once(sync_redi
 
     assert krefeld["text"] == fake_translate(BODY, "en", "de") and krefeld["language"] == "de"
     assert krefeld["original"] == BODY and krefeld["original_language"] == "en"  # show_original
+    marks = OutboundPost.from_dict(krefeld)
+    assert [(s.kind, marks.text[s.start : s.end], s.data) for s in marks.formatting] == [
+        ("bold", fake_translate("Bring friends", "en", "de").removeprefix("[de] "), ""),
+        ("link", fake_translate("market square", "en", "de").removeprefix("[de] "), "https://example.org/market"),
+    ]
+    assert marks.original_formatting == FORMATTING and OutboundPost.from_dict(leicester).formatting == FORMATTING
     view = AnnouncementView.from_dict(krefeld["announcement"])
     assert view.header == "📢 Ankündigung · Leicester" and view.timezone == "Europe/Berlin"
     assert view.event.title == fake_translate(TITLE, "en", "de")

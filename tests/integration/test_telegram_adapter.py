@@ -25,7 +25,7 @@ import bridge.telegram
 from bridge.adapter import AdapterStartError
 from core.idmap import IdMap
 from bridge.ingress import Ingress
-from core.models import ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
+from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost, PlatformEvent
 from sandbox.telegram import TelegramStandIn
 from core.settings import Settings
 from core.stats import Stats
@@ -554,6 +554,25 @@ async def test_commands_are_handed_to_the_workers_not_relayed(adapter, standin, 
         ("consent", "withdraw", str(TG_CHAT), str(ANNA["id"])),
     ]
     assert standin.commands()  # the command menu was registered with setMyCommands
+
+
+async def test_an_announce_carries_the_organisers_entities_over_its_words(adapter, standin, aredis, prefix):
+    text = "/announce 🎉 The summer fair is on Saturday!"
+    units = lambda part: len(part.encode("utf-16-le")) // 2  # noqa: E731 - Telegram counts UTF-16 units
+    at = lambda part: units(text[: text.index(part)])  # noqa: E731
+    entities = [
+        {"type": "bold", "offset": at("summer fair"), "length": units("summer fair")},
+        {"type": "text_link", "offset": at("Saturday"), "length": 8, "url": "https://example.org/sat"},
+    ]
+    standin.inject_message(TG_CHAT, ANNA, text, entities=entities)
+    await wait_until(lambda: _length_is(aredis, prefix, 1), timeout=10, message="the queued command")
+    (task,) = [json.loads(raw) for raw in await aredis.lrange(f"{prefix}celery:moderation", 0, -1)]
+    command = Command.from_dict(json.loads(base64.b64decode(task["body"]))[0][0])
+    assert command.name == "announce" and command.args == "🎉 The summer fair is on Saturday!"
+    assert [(s.kind, command.args[s.start : s.end], s.data) for s in command.formatting] == [
+        ("bold", "summer fair", ""),
+        ("link", "Saturday", "https://example.org/sat"),
+    ]
 
 
 # -- one bad update never stalls the others (issue 12, item 7) -----------------------------

@@ -15,6 +15,7 @@ import bridge.discord
 import bridge.telegram
 from bridge.discord import render as discord_render
 from bridge.discord.convert import event_from_message as discord_event
+from bridge.discord.command_cog import formatted_args
 from bridge.discord.formatting import parse as parse_markdown
 from bridge.telegram import render as telegram_render
 from bridge.telegram.convert import event_from_message as telegram_event
@@ -461,3 +462,13 @@ def test_a_long_formatted_original_is_split_each_part_a_quote_with_its_marks_reo
     tg = telegram_render.render_parts(translated_post(original=original, original_formatting=(Span(0, 3000, "bold"),)))
     shown = [parse_html(part) for part in tg]
     assert all({"blockquote", "bold"} <= {e["type"] for e in ents} for _, ents in shown[-1:])
+
+
+def test_a_discord_organisers_announce_is_read_as_markdown():
+    args, spans = formatted_args("announce", "towns pin **The fair** is on [Sat](https://example.org/s) \\*really\\*")
+    assert args == "towns pin The fair is on Sat *really*"
+    assert [(s.kind, args[s.start : s.end], s.data) for s in spans] == [
+        ("bold", "The fair", ""),
+        ("link", "Sat", "https://example.org/s"),
+    ]
+    assert formatted_args("consent", "**withdraw**") == ("**withdraw**", ())  # other commands: as typed

@@ -94,6 +94,7 @@ def drafts_of(
                     sender="",
                     community=organiser,
                     text=text,
+                    formatting=announcement.formatting if text else (),
                     seq=0,
                     retention_days=link.policy.retention_days,
                     language=community.language,
