@@ -230,12 +230,51 @@ async def test_a_formatted_text_translated_by_libre_keeps_its_formatting(libre):
     assert call.format == "html" and "<b>" in call.q[0] and "&lt;" not in call.q[0]  # the literal <b> went as ⟦n⟧
 
 
-async def test_a_provider_without_html_translates_the_plain_text_and_drops_the_marks(endpoints):
+@pytest.mark.parametrize("provider", ["mymemory", "google"])
+async def test_a_provider_without_html_keeps_the_formatting_with_placeholders_in_one_call(endpoints, provider):
+    """MyMemory and Google (deep-translator, plain text) get the whole text in one call with a
+    placeholder (⟦n⟧, which they pass through like the glossary's) at every border of a mark:
+    translated in context, the marks come back between their placeholders."""
     from core.formatting import Span
 
-    done = await run(
-        translator(endpoints=endpoints),
-        Request("good morning", "en", frozenset({"de"}), ("mymemory",), formatting=(Span(0, 4, "bold"),)),
+    text = "Good morning friends, bring <b> & code to the meeting!"
+
+    def over(kind: str, part: str, data: str = "") -> Span:
+        return Span(text.index(part), text.index(part) + len(part), kind, data)
+
+    spans = (
+        over("bold", "Good morning friends"),
+        over("italic", "friends"),
+        over("code", "code"),
+        over("link", "meeting", "https://x.org/f"),
     )
-    assert done["de"].status == TRANSLATED and done["de"].formatting == ()
-    assert "<b>" not in endpoints.requests[0].query_string
+    done = await run(
+        translator(endpoints=endpoints), Request(text, "en", frozenset({"de"}), (provider,), formatting=spans)
+    )
+    result = done["de"]
+    assert result.status == TRANSLATED and result.provider == provider
+    assert result.text == "[de] Guten Morgen Freunde, bring <b> & code to die Treffen!"
+    assert [(s.kind, result.text[s.start : s.end], s.data) for s in result.formatting] == [
+        ("bold", "Guten Morgen Freunde", ""),
+        ("italic", "Freunde", ""),
+        ("code", "code", ""),
+        ("link", "Treffen", "https://x.org/f"),
+    ]
+    (call,) = [r for r in endpoints.requests if r.provider == provider]  # one call: the text in context
+    assert "⟦" in call.q[0] and "<b>" not in call.q[0] and "code" not in call.q[0] and "x.org" not in call.q[0]
+
+
+async def test_marks_whose_placeholders_a_provider_loses_are_dropped_the_words_kept(endpoints):
+    """A provider that drops a placeholder (or swaps a pair) loses that mark only."""
+    from core.formatting import Span
+    from workers.translation.text import mark, protect_formatted, unmark
+
+    text = "good morning friends"
+    spans = (Span(0, 4, "bold"), Span(13, 20, "italic"))
+    protected = protect_formatted(text, spans)
+    marked = mark(protected, spans)
+    assert marked.text == "⟦0⟧good⟦1⟧ morning ⟦2⟧friends⟦3⟧"
+    lost = unmark(marked, "⟦0⟧guten⟦1⟧ Morgen Freunde ⟦3⟧")
+    assert lost == ("guten Morgen Freunde ", (Span(0, 5, "bold"),))
+    swapped = unmark(marked, "⟦1⟧guten ⟦0⟧ Morgen ⟦2⟧ Freunde ⟦3⟧")
+    assert swapped == ("guten Morgen Freunde ", (Span(13, 20, "italic"),))

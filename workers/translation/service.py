@@ -23,7 +23,7 @@ from core.storage.translations import TranslationCache
 from .cache import cache_digest
 from .codes import base
 from .providers import Provider, TranslationFailed
-from .text import Protected, chunks, has_words, protect, protect_formatted, rejoin
+from .text import Protected, chunks, has_words, mark, protect, protect_formatted, rejoin, unmark
 
 log = logging.getLogger(__name__)
 
@@ -146,10 +146,11 @@ class Translator:
 
     def _one(self, protected: Protected, request: Request, target: str, deadline: float) -> Translation:
         digest = None
-        # A formatted text is asked for and cached as HTML (core.formatting.to_html): a
-        # translator that keeps tags keeps the marks; the others get the plain text, and
-        # their translation crosses without formatting.
+        # A formatted text is cached as HTML (core.formatting.to_html) and asked for as HTML
+        # from a translator that keeps tags; the others get the text with a placeholder at
+        # every border of a mark (text.mark), in one call, and the marks come back between them.
         formatted = fmt.to_html(protected.text, protected.spans(request.formatting)) if request.formatting else ""
+        marked = mark(protected, request.formatting) if request.formatting else None
         if self.cache and request.cache_days > 0:
             digest = cache_digest(
                 formatted or request.text, request.source, target, request.providers, request.glossary
@@ -165,11 +166,13 @@ class Translator:
                 reasons.append(f"{name}: {self.unavailable.get(name, 'not configured')}")
                 continue
             as_html = bool(formatted) and getattr(provider, "html", False) and len(formatted) <= provider.max_chars
-            payload = formatted if as_html else protected.text
+            payload = formatted if as_html else marked.text if marked else protected.text
             done = self._with_provider(provider, payload, request.source, target, deadline, reasons, as_html)
             if done is not None:
                 if as_html:
                     text, spans = protected.restore_formatted(*fmt.from_html(done))
+                elif marked:
+                    text, spans = protected.restore_formatted(*unmark(marked, done))
                 else:
                     text, spans = protected.restore(done), ()
                 if digest and self.cache:

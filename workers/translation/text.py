@@ -98,6 +98,65 @@ def protect_formatted(text: str, spans: Sequence[fmt.Span], glossary: Iterable[s
     return Protected(protected_text, kept, tuple(chosen))
 
 
+@dataclass(frozen=True)
+class Marked:
+    """A protected text with a placeholder at every border of its formatting, for a
+    translator without HTML: the placeholders (``⟦n⟧``, numbered after the kept parts')
+    are what every provider is relied on to pass through (glossary terms and links cross
+    them already), so the whole text goes in one call, in context, and the marks come back
+    where the translator put their placeholders (:func:`unmark`)."""
+
+    text: str
+    spans: fmt.Spans  # the formatting over the protected text
+    numbers: dict[int, int]  # a border's position in the protected text -> its placeholder's number
+
+
+def mark(protected: Protected, spans: Sequence[fmt.Span]) -> Marked:
+    """``protected`` with a placeholder at each border of ``spans`` (the original's)."""
+    moved = protected.spans(spans)
+    positions = sorted({at for span in moved for at in (span.start, span.end)})
+    numbers = {at: len(protected.kept) + i for i, at in enumerate(positions)}
+    text = fmt.edit(protected.text, [(at, at, f"⟦{numbers[at]}⟧") for at in positions], ())[0]
+    return Marked(text, moved, numbers)
+
+
+def unmark(marked: Marked, translated: str) -> tuple[str, fmt.Spans]:
+    """The translation without the border placeholders, and the marks between them (still
+    over the protected text: :meth:`Protected.restore_formatted` follows). A mark whose
+    placeholder the translator lost, or put the wrong way round, is left out (its words
+    still cross); whitespace the translator put just inside a mark is left outside it."""
+    borders = set(marked.numbers.values())
+    found: dict[int, int] = {}
+    out: list[str] = []
+    length = at = 0
+    last = ""  # the last character written out
+    for match in _PLACEHOLDER.finditer(translated):
+        number = int(match.group(1))
+        if number not in borders or match.start() < at:
+            continue
+        piece = translated[at : match.start()]
+        out.append(piece)
+        length += len(piece)
+        last = piece[-1:] or last
+        found.setdefault(number, length)
+        at = match.end()
+        if last in ("", " ") and translated[at : at + 1] == " ":
+            at += 1  # "word ⟦7⟧ word": one space, not two; none at the start
+    out.append(translated[at:])
+    text = "".join(out)
+    spans = []
+    for span in marked.spans:
+        start, end = found.get(marked.numbers[span.start]), found.get(marked.numbers[span.end])
+        if start is None or end is None or start >= end:
+            continue
+        while start < end and text[start].isspace():
+            start += 1
+        while end > start and text[end - 1].isspace():
+            end -= 1
+        spans.append(fmt.Span(start, end, span.kind, span.data))
+    return text, fmt.normalised(spans, len(text))
+
+
 def _pattern(glossary: Iterable[str]) -> re.Pattern:
     terms = sorted({t.strip() for t in glossary if t and t.strip()}, key=len, reverse=True)
     patterns = [_KEEP_AS_IS.pattern]
