@@ -42,15 +42,18 @@ async def accept(
     album's parts are kept in Redis until it is whole). An outage is retried by the
     RetryOutages middleware; anything else is a bug and reaches the dispatcher's error
     handler (build_errors_router). Entities with impossible offsets are left out and
-    counted (``telegram.skipped.bad_entity``); the text crosses as typed."""
-    on_bad = (lambda n: stats.incr_soon(BAD_ENTITY, n)) if stats is not None else None
-    event = event_from_message(message, kind, on_bad)
+    counted (``telegram.skipped.bad_entity``) once the message is stored (a retried
+    handler counts them once); the text crosses as typed."""
+    bad: list[int] = []
+    event = event_from_message(message, kind, bad.append)
     if event is None:  # the LinkedChatMiddleware already counted why
         return
     if albums is not None:
         await albums.accept(message, event)
     else:
         await ingress.accept(event)
+    if bad and stats is not None:
+        stats.incr_soon(BAD_ENTITY, sum(bad))
 
 
 def build_router(config: LinksConfig, stats: Stats) -> Router:

@@ -8,6 +8,7 @@ says it did.
 
 from __future__ import annotations
 
+import base64
 import json
 import logging
 import socket
@@ -21,7 +22,7 @@ from bridge.discord.adapter import DiscordAdapter
 from core.idmap import IdMap
 from bridge.ingress import Ingress
 from core.task_queue import TaskQueue
-from core.models import ChatRef, EventKind, MessageRef, OutboundPost
+from core.models import ChatRef, Command, EventKind, MessageRef, OutboundPost
 from sandbox.discord import DiscordStandIn
 from core.settings import Settings
 from core.stats import Stats
@@ -428,6 +429,21 @@ async def test_a_slash_command_is_handed_over_and_discord_py_s_own_tree_stays_qu
         await wait_until(lambda: standin.interaction_responses, message="the acknowledgement")
     # The tree (RelayOnlyTree) turns the command away unlooked-up: no "command not found" error.
     assert not [r for r in caplog.records if r.name.startswith("discord.app_commands")]
+
+
+async def test_an_announce_typed_in_markdown_carries_its_formatting(adapter, standin, aredis, prefix):
+    """The organiser's markdown is read as Discord shows it: the words plain, the marks as
+    the command's formatting (the notice keeps them, workers/announce_commands.py)."""
+    standin.inject_message(CHANNEL, JUERGEN, "/announce **Sommerfest** am [Samstag](https://example.org/sa) \\*echt\\*")
+    tasks = await wait_until(
+        lambda: _tasks_named(aredis, prefix, "twinbridge.process_command"), message="the command handed over"
+    )
+    command = Command.from_dict(json.loads(base64.b64decode(tasks[0]["body"]))[0][0])
+    assert command.name == "announce" and command.args == "Sommerfest am Samstag *echt*"
+    assert [(s.kind, command.args[s.start : s.end], s.data) for s in command.formatting] == [
+        ("bold", "Sommerfest", ""),
+        ("link", "Samstag", "https://example.org/sa"),
+    ]
 
 
 async def _tasks_named(aredis, prefix, name: str) -> list[dict]:
