@@ -148,6 +148,9 @@ class PlatformEvent:
     forwarded_from: ForwardOrigin | None = None
     # Issue 15: what is neither text nor a file (see Shared).
     shared: tuple[Shared, ...] = ()
+    # The thread (Discord) or forum topic (Telegram) of the source chat it was written in;
+    # "" for the chat itself (a Discord channel, a Telegram group's General topic).
+    thread: str = ""
 
     @property
     def dedup_key(self) -> str:
@@ -169,6 +172,8 @@ class PlatformEvent:
             data["formatting"] = fmt.to_json(self.formatting)
         else:
             data.pop("formatting")  # as before formatting crossed: old readers see the same dict
+        if not self.thread:
+            data.pop("thread")  # likewise, as before threads had twins
         return data
 
     @classmethod
@@ -186,6 +191,7 @@ class PlatformEvent:
             formatting=fmt.from_json(data.get("formatting")),
             forwarded_from=ForwardOrigin(**data["forwarded_from"]) if data.get("forwarded_from") else None,
             shared=tuple(Shared(**s) for s in data.get("shared") or ()),
+            thread=str(data.get("thread") or ""),
         )
 
 
@@ -238,6 +244,9 @@ class OutboundPost:
     # "telegram:USER_ID" the Telegram sender's profile photo (only where the policy shows
     # names), served by `twinbridge run` (bridge/avatars) under TWINBRIDGE_PUBLIC_URL.
     avatar: str = ""
+    # The source's thread or forum topic (PlatformEvent.thread): the destination puts the
+    # copy into its twin thread or topic (core/storage/threads.py), "" the chat itself.
+    thread: str = ""
 
     @property
     def label(self) -> str:
@@ -267,6 +276,8 @@ class OutboundPost:
             data["original_formatting"] = fmt.to_json(self.original_formatting)
         else:
             data.pop("original_formatting")
+        if not self.thread:
+            data.pop("thread")  # likewise, as before threads had twins
         return data
 
     @classmethod
@@ -299,6 +310,7 @@ class OutboundPost:
             formatting=fmt.from_json(data.get("formatting")),
             original_formatting=fmt.from_json(data.get("original_formatting")),
             avatar=data.get("avatar") or "",
+            thread=str(data.get("thread") or ""),
         )
 
 

@@ -194,6 +194,7 @@ def moderated(
                 allow_mentions=policy.mentions == "allow",
                 language=language,
                 avatar=avatar_of(event, policy.sender, destination),
+                thread=event.thread,
             )
         )
     language = ""

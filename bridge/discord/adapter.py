@@ -24,6 +24,7 @@ from ..media.source import MediaSource
 from .media_fetching import DiscordFetcher
 from ..avatars.service import AvatarService
 from core.links import LinksConfig
+from core.models import ChatRef
 from ..outbox import OutboxConsumer
 from core.ratelimit import RateLimiter, discord_limits
 from core.settings import Settings
@@ -194,6 +195,7 @@ class DiscordAdapter:
             api_url=api_url,
             media=self._media,
             avatars=self._avatars,
+            config=self._config,
         )
         self._outbox = OutboxConsumer(
             self._redis,
@@ -209,6 +211,32 @@ class DiscordAdapter:
         self._reaction_task = asyncio.create_task(self._reaction_refresher.run(), name="discord-reactions")
         log.info(
             "Discord: connected as bot %s to %d server(s)", client.user.id if client.user else "?", len(client.guilds)
+        )
+        await self._check_forums(client)
+
+    async def _check_forums(self, client: commands.Bot) -> None:
+        """A linked forum channel that receives posts takes them as forum posts (threads.py),
+        which the bot opens through its webhook (Manage Webhooks) or itself (Send Messages,
+        "Create Posts" in a forum): without either, say so now (ids only), and count it."""
+        for chat in self._config.chats("discord"):
+            channel = client.get_channel(int(chat.chat_id))
+            if not isinstance(channel, discord.ForumChannel) or not self._receives(chat):
+                continue
+            allowed = channel.permissions_for(channel.guild.me)
+            if allowed.manage_webhooks or allowed.send_messages:
+                continue
+            log.warning(
+                "discord:%s is a linked forum channel the bot cannot post into: grant it Manage Webhooks "
+                "(or Create Posts) there, or make the forum a one-way link's speaking side",
+                chat.chat_id,
+            )
+            await self._relay_stats.incr("discord.forum.unpostable")
+
+    def _receives(self, chat: ChatRef) -> bool:
+        """Whether posts from another community arrive in ``chat`` (not a one-way link's speaker only)."""
+        return any(
+            m.link.direction == "both" or m.link.communities[0] != m.community.id
+            for m in self._config.memberships(chat)
         )
 
     async def _login(self, client: commands.Bot, token: str, api_url: str) -> None:

@@ -17,6 +17,7 @@ What is skipped on purpose, each with a reason the cog counts as
 from __future__ import annotations
 
 from collections.abc import Callable, Collection
+from dataclasses import replace
 
 import discord
 
@@ -111,6 +112,11 @@ def home_channel_id(channel) -> int:
     if isinstance(channel, discord.Thread):
         return int(channel.parent_id)
     return int(channel.id)
+
+
+def thread_id(channel) -> str:
+    """The thread (or forum post) a message was written in, "" for the channel itself."""
+    return str(channel.id) if isinstance(channel, discord.Thread) else ""
 
 
 def thread_name(channel) -> str:
@@ -256,6 +262,7 @@ def event_from_message(
         formatting=formatting,
         shared=shared,
         forwarded_from=forward_origin_of(message),
+        thread=thread_id(message.channel),
     )
 
 
@@ -272,7 +279,10 @@ def event_from_raw_delete(
 ) -> PlatformEvent:
     """A DELETE event; MESSAGE_DELETE says only which message, not whose. ``home_id``:
     the linked channel, when the message was in one of its threads."""
-    return deleted_event(home_id or payload.channel_id, payload.message_id, payload.cached_message, now=now)
+    event = deleted_event(home_id or payload.channel_id, payload.message_id, payload.cached_message, now=now)
+    if home_id and home_id != payload.channel_id:  # written in a thread of the linked channel
+        return replace(event, thread=str(payload.channel_id))
+    return event
 
 
 def deleted_event(

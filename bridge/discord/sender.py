@@ -42,6 +42,9 @@ from .announcing import DiscordAnnouncements
 from ..avatars.service import AvatarService
 from .render import shown as _shown
 from .endpoints import api_base
+from .threads import WHERE, DiscordThreads, ThreadRefused, Where, target, thread_object, thread_refusal
+from core.links import LinksConfig
+from core.thread_heads import without_head
 
 log = logging.getLogger(__name__)
 
@@ -109,8 +112,11 @@ class DiscordSender:
         api_url: str | None = None,
         media: MediaSource | None = None,
         avatars: AvatarService | None = None,
+        config: LinksConfig | None = None,
     ):
         self._client = client
+        # Twin threads of Telegram topics, and forum posts in a forum destination (threads.py).
+        self._threads = DiscordThreads(self, client, redis, keys, config) if config is not None else None
         # Where the files of a post come from (the source platform's adapter); None: files
         # are shown as markers such as "[photo]" (bridge/discord/media_sending.py).
         self._media = media
@@ -143,9 +149,52 @@ class DiscordSender:
     ) -> list[str]:
         if post.announcement:
             return await self._guarded(self._announcements.send(post, before_post))
+        timeout = MEDIA_OPERATION_TIMEOUT if self._relays_files(post) else OPERATION_TIMEOUT
+        return await self._guarded(self._send_placed(post, reply_to, before_post), timeout)
+
+    async def _send_placed(self, post: OutboundPost, reply_to: str | None, before_post: BeforePost | None) -> list[str]:
+        """Post into the thread ``post`` belongs in (threads.py), or the channel itself."""
+        if self._threads is None:
+            return await self._send_any(post, reply_to, before_post)
+        for _ in range(3):  # an archived thread unarchived, a deleted one made anew: then without it
+            where = await self._threads.where(post, create=True)
+            token = WHERE.set(where)
+            opening = bool(where.new_post)  # the first message opens a forum post (its id then in where.thread)
+            try:
+                ids = await self._send_any(without_head(post) if where.twinned else post, reply_to, before_post)
+                if opening:
+                    await self._threads.opened(post, where)
+                return ids
+            except ThreadRefused as refused:
+                if not await self._threads.refused(post, where, refused.code):
+                    break
+            finally:
+                WHERE.reset(token)
+        fallback = self._threads.fallback(post)
+        where = await self._threads.where(fallback, create=True)
+        token = WHERE.set(where)
+        opening = bool(where.new_post)
+        try:
+            ids = await self._send_any(fallback, reply_to, before_post)
+            if opening:
+                await self._threads.opened(fallback, where)
+            return ids
+        finally:
+            WHERE.reset(token)
+
+    async def _send_any(self, post: OutboundPost, reply_to: str | None, before_post: BeforePost | None) -> list[str]:
         if self._relays_files(post):
-            return await self._guarded(self._send_with_files(post, reply_to, before_post), MEDIA_OPERATION_TIMEOUT)
-        return await self._guarded(self._send(post, reply_to, before_post))
+            return await self._send_with_files(post, reply_to, before_post)
+        return await self._send(post, reply_to, before_post)
+
+    async def _placed(self, post: OutboundPost, operation):
+        """Run an operation on a post's copies where they are (its twin thread, if any)."""
+        where = await self._threads.where(post, create=False) if self._threads is not None else Where()
+        token = WHERE.set(where)
+        try:
+            return await operation()
+        finally:
+            WHERE.reset(token)
 
     async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
         return await self._guarded(self._find_sent(intent))
@@ -158,15 +207,15 @@ class DiscordSender:
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         if post.announcement:
             return await self._guarded(self._announcements.edit(post, message_ids))
-        return await self._guarded(self._edit(post, message_ids))
+        return await self._guarded(self._placed(post, lambda: self._edit(post, message_ids)))
 
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
-        await self._guarded(self._delete_in(post, message_ids))
+        await self._guarded(self._placed(post, lambda: self._delete_in(post, message_ids)))
 
     async def unquote(self, post: OutboundPost, message_ids: list[str]) -> None:
         """Drop the quote (and jump link) of an erased message from the top of a relayed
         reply; the reply itself stays."""
-        await self._guarded(self._unquote(int(post.destination.chat_id), message_ids))
+        await self._guarded(self._placed(post, lambda: self._unquote(int(post.destination.chat_id), message_ids)))
 
     async def notify(self, post: OutboundPost) -> list[str]:
         if post.private_to and self._relays_files(post):
@@ -224,11 +273,11 @@ class DiscordSender:
 
     async def _reply_prefix(self, channel_id: int, reply_to: str) -> str:
         try:
-            replied = await self._client.http.get_message(channel_id, int(reply_to))
+            replied = await self._client.http.get_message(target(channel_id), int(reply_to))
         except (discord.NotFound, discord.Forbidden):
-            return ""  # deleted or unreadable: post without the quote
+            return ""  # deleted or unreadable (or in another thread): post without the quote
         guild_id = await self._guild_id(channel_id)
-        return render.reply_quote(replied.get("content") or "", render.jump_url(guild_id, channel_id, reply_to))
+        return render.reply_quote(replied.get("content") or "", render.jump_url(guild_id, target(channel_id), reply_to))
 
     async def _guild_id(self, channel_id: int) -> int:
         if channel_id not in self._guild_of:
@@ -427,18 +476,32 @@ class DiscordSender:
         reference = None
         if index == 0 and reply_to:
             reference = discord.MessageReference(
-                message_id=int(reply_to), channel_id=channel_id, fail_if_not_exists=False
+                message_id=int(reply_to), channel_id=target(channel_id), fail_if_not_exists=False
             )
+        where = WHERE.get()
+        if where is not None and where.new_post and not files:
+            # A forum post opened by the bot itself (Start Thread in Forum, its first message).
+            forum = self._client.get_channel(channel_id)
+            if not isinstance(forum, discord.ForumChannel):
+                raise DeliveryError("discord: the forum channel is unknown", permanent=True)
+            opened = await forum.create_thread(name=where.new_post, content=content, allowed_mentions=mentions)
+            where.thread, where.new_post = opened.thread.id, ""
+            return str(opened.message.id)
         if not files:
-            message = await self._client.get_partial_messageable(channel_id).send(
-                content, allowed_mentions=mentions, reference=reference
-            )
+            try:
+                message = await self._client.get_partial_messageable(target(channel_id)).send(
+                    content, allowed_mentions=mentions, reference=reference
+                )
+            except discord.HTTPException as exc:
+                if WHERE.get() is not None and thread_object() is not None and thread_refusal(exc.status, exc.code):
+                    raise ThreadRefused(exc.code) from None
+                raise
             return str(message.id)
         # discord.File keeps the open file; discord.py's multipart request streams it.
         with contextlib.ExitStack() as stack:
             uploads = [discord.File(stack.enter_context(open(u.file.path, "rb")), filename=u.filename) for u in files]
             try:
-                message = await self._client.get_partial_messageable(channel_id).send(
+                message = await self._client.get_partial_messageable(target(channel_id)).send(
                     content or None, allowed_mentions=mentions, reference=reference, files=uploads
                 )
             except discord.HTTPException as exc:
@@ -498,6 +561,12 @@ class DiscordSender:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
         # The URL holds the webhook's token: it is never logged (errors name status and code only).
         url = f"{self._api_url or api_base()}/webhooks/{hook.id}/{hook.token}"
+        params = {"wait": "true"}
+        where = WHERE.get()
+        if where is not None and where.thread:
+            params["thread_id"] = str(where.thread)
+        elif where is not None and where.new_post:
+            payload = {**payload, "thread_name": where.new_post}  # a forum post opened by this message
         with contextlib.ExitStack() as stack:
             if files:
                 # As Discord takes files: the JSON in "payload_json", each file a "files[n]"
@@ -512,9 +581,9 @@ class DiscordSender:
                         filename=upload.filename,
                         content_type=upload.mime,
                     )
-                request = self._session.post(url, data=form, params={"wait": "true"}, timeout=UPLOAD_TIMEOUT)
+                request = self._session.post(url, data=form, params=params, timeout=UPLOAD_TIMEOUT)
             else:
-                request = self._session.post(url, json=payload, params={"wait": "true"})
+                request = self._session.post(url, json=payload, params=params)
             async with request as response:
                 try:
                     data = await response.json(content_type=None)
@@ -528,8 +597,12 @@ class DiscordSender:
             except ValueError:
                 pass
         if 200 <= status < 300 and isinstance(data, dict) and "id" in data:
+            if where is not None and where.new_post and data.get("channel_id"):
+                where.thread, where.new_post = int(data["channel_id"]), ""  # the post's further parts follow it in
             return str(data["id"])
         code = data.get("code", 0) if isinstance(data, dict) else 0
+        if where is not None and where.thread and thread_refusal(status, code):
+            raise ThreadRefused(code)
         if files:
             refused = media_sending.refusal(status, code, data)
             if refused is not None:
@@ -597,6 +670,9 @@ class DiscordSender:
 
     async def _edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         channel_id = int(post.destination.chat_id)
+        where = WHERE.get()
+        if where is not None and where.twinned:
+            post = without_head(post)
         reply_to = None
         if post.reply_to is not None:
             reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
@@ -768,7 +844,7 @@ class DiscordSender:
         if hook is not None:
             try:
                 await self._webhook_client(hook).edit_message(
-                    message_id, content=prefix + part, allowed_mentions=mentions
+                    message_id, content=prefix + part, allowed_mentions=mentions, **_in_thread()
                 )
                 return True
             except discord.NotFound as exc:
@@ -777,7 +853,7 @@ class DiscordSender:
                 # Otherwise not a post of this webhook: a fallback post, or gone.
         try:
             await (
-                self._client.get_partial_messageable(channel_id)
+                self._client.get_partial_messageable(target(channel_id))
                 .get_partial_message(message_id)
                 .edit(content=bot_prefix + part, allowed_mentions=mentions)
             )
@@ -801,10 +877,10 @@ class DiscordSender:
         first = int(message_ids[0])  # the quote heads the first part only
         try:
             if hook is not None:
-                message = await self._webhook_client(hook).fetch_message(first)
+                message = await self._webhook_client(hook).fetch_message(first, **_in_thread())
                 content = message.content
             else:
-                content = (await self._client.http.get_message(channel_id, first)).get("content") or ""
+                content = (await self._client.http.get_message(target(channel_id), first)).get("content") or ""
         except discord.NotFound:
             return  # gone already
         kept = render.strip_reply_quote(content)
@@ -829,14 +905,14 @@ class DiscordSender:
         self.recent_deletes.add(message_id)
         if hook is not None:
             try:
-                await self._webhook_client(hook).delete_message(message_id)
+                await self._webhook_client(hook).delete_message(message_id, **_in_thread())
                 return
             except discord.NotFound as exc:
                 if exc.code == UNKNOWN_WEBHOOK:
                     await self._forget_webhook(channel_id)
                 # Otherwise a fallback post (or already gone): delete it as the bot.
         try:
-            await self._client.get_partial_messageable(channel_id).get_partial_message(message_id).delete()
+            await self._client.get_partial_messageable(target(channel_id)).get_partial_message(message_id).delete()
         except discord.NotFound:
             pass  # already deleted: that is what we wanted
 
@@ -1018,6 +1094,12 @@ def _error_body(exc: discord.HTTPException) -> dict:
     field as an "In <field>: ..." line of ``text``."""
     text = exc.text or ""
     return {"errors": {field: True for field in ("attachments", "files") if f"In {field}" in text}}
+
+
+def _in_thread() -> dict:
+    """discord.py's ``thread=`` for a webhook message call in the delivery's thread."""
+    thread = thread_object()
+    return {"thread": thread} if thread is not None else {}
 
 
 def delivery_error(exc: discord.HTTPException) -> DeliveryError:

@@ -146,7 +146,15 @@ class TelegramAdapter:
         self._consumer = OutboxConsumer(
             self._redis,
             self._keys,
-            TelegramSender(bot, stats=self._stats, media=self._media, copy_files=CopyFiles(self._redis, self._keys)),
+            TelegramSender(
+                bot,
+                stats=self._stats,
+                media=self._media,
+                copy_files=CopyFiles(self._redis, self._keys),
+                redis=self._redis,
+                keys=self._keys,
+                config=self._config,
+            ),
             limiter=RateLimiter(self._redis, self._keys.prefix) if self._settings.rate_limits != "off" else None,
             limits_for=telegram_limits,
             refusals=RefusalNotices(self._redis, self._keys, self._config),

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from aiogram.enums import MessageEntityType
 from aiogram.types import Message
 
+from core import formatting as fmt
 from core.models import Attachment, Author, EventKind, ForwardOrigin, MessageRef, PlatformEvent, Shared
 
 from .formatting import read_entities
@@ -317,6 +318,10 @@ def event_from_message(
     if not text:
         text = poll_text(message)
     revision = int(message.edit_date or 0) if kind == EventKind.EDIT else 0
+    thread = topic_of(message)
+    if thread and text and (name := topic_name(message)):
+        head = f"{THREAD_MARK} {name}\n"  # as a Discord thread's messages start (bridge/discord/convert.py)
+        text, formatting = head + text, fmt.shifted(formatting, len(head))
     return PlatformEvent(
         kind=kind,
         source=MessageRef(PLATFORM, str(message.chat.id), str(message.message_id)),
@@ -330,4 +335,24 @@ def event_from_message(
         shared=shared_of(message),
         # An automatic forward of a linked channel speaks as the channel: no "forwarded" line.
         forwarded_from=None if message.is_automatic_forward else forward_origin_of(message),
+        thread=thread,
     )
+
+
+THREAD_MARK = "🧵"
+
+
+def topic_of(message: Message) -> str:
+    """The forum topic a message was written in (its message_thread_id), "" for the
+    General topic or a group without topics (a reply thread's id is no topic)."""
+    if message.is_topic_message and message.message_thread_id:
+        return str(message.message_thread_id)
+    return ""
+
+
+def topic_name(message: Message) -> str:
+    """The topic's name, where the message shows it: a message that is no reply
+    "replies" to the topic's forum_topic_created service message, which names it."""
+    replied = message.reply_to_message
+    created = replied.forum_topic_created if replied is not None else None
+    return created.name if created is not None and created.name else ""

@@ -25,6 +25,9 @@ from aiogram.types import InlineKeyboardButton, InlineKeyboardMarkup, Message, R
 from ..adapter import BeforePost, DeliveryError
 from ..media.source import MediaSource
 from core.intents import DeliveryIntent
+from core.links import LinksConfig
+from core.storage.keys import Keys
+from core.thread_heads import without_head
 from core.models import ChatRef, EventKind, OutboundPost
 from core.stats import Stats
 from core.storage.copy_files import CopyFiles, Layout, removed_files
@@ -32,6 +35,7 @@ from .announcing import TelegramAnnouncements
 from .errors import NO_PREVIEW, delivery_error, says as _says, target_chat as _chat_id
 from .media_sending import MediaSending, sendable
 from .render import TEXT_LIMIT, render_parts, split_text
+from .topics import CURRENT_TOPIC, TelegramTopics, TopicRefused, topic_refusal
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +56,13 @@ class TelegramSender:
         stats: Stats | None = None,
         media: MediaSource | None = None,
         copy_files: CopyFiles | None = None,
+        redis=None,
+        keys: Keys | None = None,
+        config: LinksConfig | None = None,
     ):
         self._bot = bot
+        # Discord threads' twin forum topics (topics.py); without Redis and the links, none.
+        self._topics = TelegramTopics(self, redis, keys, config) if redis is not None and keys and config else None
         self._timeout = request_timeout
         self._stats = stats
         self._announcements = TelegramAnnouncements(self)
@@ -74,9 +83,14 @@ class TelegramSender:
         return await self._call(method, action, timeout)
 
     async def _call(self, method: TelegramMethod[Any], action: str, timeout: int | None = None) -> Any:
+        topic = CURRENT_TOPIC.get()
+        if topic is not None and getattr(method, "message_thread_id", 0) is None:
+            method = method.model_copy(update={"message_thread_id": topic})  # a send into the post's topic
         try:
             return await self._bot(method, request_timeout=timeout or self._timeout)
-        except TelegramBadRequest:
+        except TelegramBadRequest as exc:
+            if topic is not None and (why := topic_refusal(exc)) is not None:
+                raise TopicRefused(why) from exc
             raise  # callers decide which bad requests mean success
         except (TimeoutError, AiogramError, aiohttp.ClientError) as exc:
             raise delivery_error(exc, action) from exc
@@ -103,6 +117,24 @@ class TelegramSender:
     ) -> list[str]:
         if post.announcement:
             return await self._announcements.send(post, before_post)
+        if self._topics is None or not post.thread:
+            return await self._send(post, reply_to, before_post)
+        for _ in range(3):  # a closed topic reopened, a deleted one made anew: then the General topic
+            placement = await self._topics.placement(post)
+            if placement.topic is None:
+                return await self._send(without_head(post) if placement.twinned else post, reply_to, before_post)
+            token = CURRENT_TOPIC.set(placement.topic)
+            try:
+                return await self._send(without_head(post), reply_to, before_post)
+            except TopicRefused as refused:
+                if not await self._topics.refused(post, placement, refused.why):
+                    break
+            finally:
+                CURRENT_TOPIC.reset(token)
+        await self.count("telegram.topics.fallback")
+        return await self._send(post, reply_to, before_post)
+
+    async def _send(self, post: OutboundPost, reply_to: str | None, before_post: BeforePost | None) -> list[str]:
         chat_id = _chat_id(post)
         if self._files is not None and sendable(post, self._media):
             return await self._files.send(post, chat_id, reply_to, before_post)

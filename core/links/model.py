@@ -121,6 +121,13 @@ class LinksConfig:
     communities: dict[str, Community]
     links: tuple[Link, ...]
     policies: dict[str, Policy] = field(default_factory=dict)
+    # Added to the contract (issue 15): chats whose entry says `topics: true|false`.
+    topic_choices: tuple[tuple[ChatRef, bool], ...] = ()
+
+    def topics(self, chat: ChatRef) -> bool | None:
+        """Whether threads and forum topics get their twins in ``chat``: as its entry says,
+        or None (the default: on for a forum group and a Discord channel)."""
+        return dict(self.topic_choices).get(chat)
 
     @cached_property
     def _memberships(self) -> dict[ChatRef, tuple[Membership, ...]]:

@@ -31,12 +31,17 @@ from .schema import (
 from .suggestions import field_key, show, suggest
 
 
+# Optional fields of a chat entry besides its `platform: id` pair.
+CHAT_OPTIONS = ("topics",)
+
+
 class Checker:
     """Collects every problem in a parsed links file and builds the config from what is valid."""
 
     def __init__(self, file: str):
         self.file = file
         self.problems: list[Problem] = []
+        self._topics: dict[ChatRef, bool] = {}  # chats whose entry says `topics:`
 
     def problem(self, where: str, message: str, fix: str) -> None:
         self.problems.append(Problem(self.file, where, message, fix))
@@ -67,7 +72,13 @@ class Checker:
                         "set TWINBRIDGE_PSEUDONYM_KEY to a long random secret (e.g. `openssl rand -hex 32`) "
                         "in the environment or .env",
                     )
-        return LinksConfig(path=Path(self.file), communities=communities, links=tuple(links), policies=policies)
+        return LinksConfig(
+            path=Path(self.file),
+            communities=communities,
+            links=tuple(links),
+            policies=policies,
+            topic_choices=tuple(self._topics.items()),
+        )
 
     def _unknown_keys(self, mapping: dict[str, Any], where: str, allowed: tuple[str, ...]) -> None:
         for key in mapping:
@@ -178,10 +189,19 @@ class Checker:
         chats = []
         for i, entry in enumerate(raw):
             at = f"{where}[{i}]"
-            if not isinstance(entry, dict) or len(entry) != 1:
+            pairs = {k: v for k, v in entry.items() if k not in CHAT_OPTIONS} if isinstance(entry, dict) else {}
+            if not isinstance(entry, dict) or len(pairs) != 1:
                 self.problem(at, "each chat is one `platform: id` pair", "write `- telegram: -1001234567890`")
                 continue
-            platform, value = next(iter(entry.items()))
+            platform, value = next(iter(pairs.items()))
+            if "topics" in entry and not isinstance(entry["topics"], bool):
+                self.problem(
+                    f"{at}.topics",
+                    f"{show(entry['topics'])} is not true or false",
+                    "write `topics: true` (threads and forum topics get their twins here; the default "
+                    "for a forum group or a Discord channel) or `topics: false` (they arrive under a 🧵 line)",
+                )
+                continue
             if platform not in PLATFORMS:
                 self.problem(f"{at}.{field_key(platform)}", "unknown platform", suggest(platform, PLATFORMS))
                 continue
@@ -198,6 +218,8 @@ class Checker:
                 continue
             seen[chat] = cid
             chats.append(chat)
+            if "topics" in entry:
+                self._topics[chat] = entry["topics"]
         return chats
 
     def _chat_id(self, platform: str, value: Any, at: str) -> str | None:

@@ -374,6 +374,12 @@ class Keys:
         a day after the event's end."""
         return f"{self.prefix}discord:guild_event:{announcement_id}:{guild_id}"
 
+    def thread_map(self, chat_key: str, thread: str, other_chat_key: str) -> str:
+        """A thread (Discord) or forum topic (Telegram) of one chat -> its twin in another
+        linked chat ("" names the chat itself: a forum destination's post for that source
+        chat). Ids only; expires with the link's retention, refreshed on each use."""
+        return f"{self.prefix}thread:{chat_key}:{thread}>{other_chat_key}"
+
     STATS_TTL = 90 * DAY
 
     # -- organisers' link control and link activity (issue 14) ----------------------------

@@ -27,12 +27,14 @@ from sandbox.discord.protocol import (
     snowflake,
 )
 from sandbox.discord.state import DiscordState
+from sandbox.discord.threads import Threads
 
 
 class RestRoutes:
-    def __init__(self, state: DiscordState, gateway_url: Callable[[], str]):
+    def __init__(self, state: DiscordState, gateway_url: Callable[[], str], threads: Threads | None = None):
         self._state = state
         self._gateway_url = gateway_url
+        self._threads = threads
 
     def routes(self) -> list[Route]:
         return [
@@ -162,6 +164,10 @@ class RestRoutes:
         body = forms.message_body(request)
         if state.dm_users.get(channel_id) in state.closed_dms:
             raise DiscordError(403, "Cannot send messages to this user", 50007)
+        if channel_id in state.channel_guild and not state.send_messages:
+            raise DiscordError(403, "Missing Permissions", 50013)
+        if self._threads is not None:
+            self._threads.postable(channel_id, via_webhook=False)
         message = state.new_message(channel_id, state.users[state.bot_id], body.get("content") or "", member=True)
         state.check_message_files(channel_id, body, request[FILES], via="bot")
         message["attachments"] = state.uploaded(body, request[FILES], [], channel_id)

@@ -21,6 +21,7 @@ from sandbox.discord.ratelimits import RateLimits
 from sandbox.discord.reactions import Reactions
 from sandbox.discord.rest import RestRoutes
 from sandbox.discord.state import DiscordState
+from sandbox.discord.threads import Threads
 from sandbox.discord.webhooks import Webhooks
 from sandbox.parts import Part
 
@@ -109,6 +110,10 @@ class DiscordStandIn:
     inject_unreaction = Part("message_reactions")
     reactions = Part("message_reactions")
     bot_reactions = Part("message_reactions")
+    # Threads and forum posts the bot makes, archives, deletes (threads.py).
+    archive_thread = Part("threads")
+    delete_thread = Part("threads")
+    threads_of = Part("threads")
     # Webhooks (webhooks.py).
     webhooks = Part("channel_webhooks")
     hold_webhook_answers = Part("channel_webhooks")
@@ -154,8 +159,9 @@ class DiscordStandIn:
         self.app_commands = ApplicationCommands(self.state)
         self.scheduled_events = ScheduledEvents(self.state)
         self.interactions = Interactions(self.state, self.app_commands)
-        self.channel_webhooks = Webhooks(self.state, self.interactions)
-        self.rest = RestRoutes(self.state, lambda: self.gateway_url)
+        self.threads = Threads(self.state)
+        self.channel_webhooks = Webhooks(self.state, self.interactions, self.threads)
+        self.rest = RestRoutes(self.state, lambda: self.gateway_url, self.threads)
         self.message_reactions = Reactions(self.state)
         self.ratelimits = RateLimits(route_limit, global_limit)
         self.faults = Faults(self.ratelimits)
@@ -174,6 +180,7 @@ class DiscordStandIn:
             self.interactions,
             self.app_commands,
             self.scheduled_events,
+            self.threads,
         ):
             for method, template, handler in part.routes():
                 app.router.add_route(method, API_PREFIX + template, handler)

@@ -123,6 +123,7 @@ class DiscordState:
         self.application_id = application_id
         self.bot_name = bot_name
         self.manage_webhooks = manage_webhooks
+        self.send_messages = True  # the bot's role has Send Messages (in a forum: Create Posts)
         self.pin_messages = pin_messages
         self.manage_events = manage_events
         self.receipts = receipts
@@ -297,7 +298,7 @@ class DiscordState:
     def bot_permissions(self) -> int:
         return (
             PERM_VIEW_CHANNEL
-            | PERM_SEND_MESSAGES
+            | (PERM_SEND_MESSAGES if self.send_messages else 0)
             | PERM_MANAGE_MESSAGES
             | PERM_EMBED_LINKS
             | PERM_READ_HISTORY

@@ -14,10 +14,12 @@ from sandbox.discord import forms
 from sandbox.discord.interactions import Interactions
 from sandbox.discord.protocol import FILES, JSON_BODY, MAX_WEBHOOKS_PER_CHANNEL, DiscordError, Route, json_response
 from sandbox.discord.state import DiscordState
+from sandbox.discord.threads import Threads
 
 
 class Webhooks:
-    def __init__(self, state: DiscordState, interactions: Interactions):
+    def __init__(self, state: DiscordState, interactions: Interactions, threads: Threads | None = None):
+        self._threads = threads
         self._state = state
         self._interactions = interactions
         self._hooks: dict[int, dict] = {}
@@ -130,11 +132,24 @@ class Webhooks:
             "bot": True,
             "global_name": None,
         }
-        message = state.new_message(int(hook["channel_id"]), author, body.get("content") or "", member=False)
+        channel_id = int(hook["channel_id"])
+        new_post = None
+        if self._threads is not None:
+            thread_name = body.get("thread_name")
+            if thread_name and channel_id in state.forums and not request.query.get("thread_id"):
+                new_post = thread_name
+            else:
+                channel_id = self._threads.webhook_target(channel_id, request.query.get("thread_id"))
+                self._threads.postable(channel_id, via_webhook=True)
+        state.check_message_files(channel_id, body, request.get(FILES) or {}, via="webhook")
+        if new_post is not None:  # a forum post opened by its first message
+            channel_id = self._threads.open_forum_post(channel_id, str(new_post), int(hook["id"]))
+        message = state.new_message(channel_id, author, body.get("content") or "", member=False)
+        if new_post is not None:
+            message["id"] = str(channel_id)  # a forum post's first message has its thread's id
         message["webhook_id"] = hook["id"]
         message["application_id"] = hook.get("application_id")
-        state.check_message_files(int(hook["channel_id"]), body, request.get(FILES) or {}, via="webhook")
-        message["attachments"] = state.uploaded(body, request.get(FILES) or {}, [], int(hook["channel_id"]))
+        message["attachments"] = state.uploaded(body, request.get(FILES) or {}, [], channel_id)
         message["tts"] = bool(body.get("tts"))
         message["embeds"] = list(body.get("embeds") or [])
         message["components"] = forms.components(body.get("components"))  # the bot's webhooks are app-owned
@@ -154,11 +169,14 @@ class Webhooks:
         if self._is_interaction_webhook(request):
             return await self._interactions.message_route(request)
         hook = self._hook(request)
-        message = self._state.get_message(int(hook["channel_id"]), int(request.match_info["message_id"]))
+        channel_id = int(hook["channel_id"])
+        if self._threads is not None:
+            channel_id = self._threads.webhook_target(channel_id, request.query.get("thread_id"))
+        message = self._state.get_message(channel_id, int(request.match_info["message_id"]))
         if message is None or message.get("webhook_id") != hook["id"]:
             raise DiscordError(404, "Unknown Message", 10008)
         if request.method == "DELETE":
-            self._state.delete_message(int(hook["channel_id"]), int(message["id"]))
+            self._state.delete_message(channel_id, int(message["id"]))
             return web.Response(status=204)
         if request.method == "PATCH":
             self._state.apply_edit(message, request[JSON_BODY] or {}, request.get(FILES) or {})

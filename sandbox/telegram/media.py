@@ -31,6 +31,7 @@ from sandbox.telegram.formatting import parse_html, strip_text, utf16_len
 from sandbox.telegram.keyboards import inline_keyboard
 from sandbox.telegram.protocol import CAPTION_LIMIT, UPLOAD_LIMIT, ApiError, UploadedFile, bad_request, not_modified
 from sandbox.telegram.state import Chat, TelegramState
+from sandbox.telegram.topics import ForumTopics
 from sandbox.telegram.updates import Updates
 
 DOWNLOAD_LIMIT = 20 * 1024 * 1024  # what getFile lets a bot download
@@ -78,9 +79,10 @@ Method = Callable[[dict], Awaitable[Any]]
 class MediaStore:
     """Files known to the stand-in (file_id -> object, bytes, file_path) and the methods on them."""
 
-    def __init__(self, state: TelegramState, updates: Updates):
+    def __init__(self, state: TelegramState, updates: Updates, topics: ForumTopics | None = None):
         self._state = state
         self._updates = updates
+        self._topics = topics
         self._paths: dict[str, str] = {}  # file_path -> file_id
         self._uploads: list[dict[str, Any]] = []
         self._media_groups = 0
@@ -198,6 +200,8 @@ class MediaStore:
         extra = {k: params[k] for k in ("width", "height", "duration", "length") if k in params}
         obj, data = self._input_file(params, kind, kind, extra)
         message = self._message(chat, kind, obj, caption, entities, spoiler=_flag(params.get("has_spoiler")))
+        if self._topics is not None:
+            self._topics.place(chat, params, message)
         if replied is not None:
             message["reply_to_message"] = dict(replied)
         if markup is not None:
@@ -225,6 +229,8 @@ class MediaStore:
             odd = "document" if "document" in classes else "audio"
             raise bad_request(f"{odd} can't be mixed with other media types")
         replied = _replied(self._state, chat, params)
+        if self._topics is not None:
+            self._topics.place(chat, params, {})  # the topic checked before anything is shown
         prepared = []
         for item in media:  # every item checked before any is shown, as Telegram does
             caption, entities = parse_caption(item.get("caption"), item)
@@ -236,6 +242,8 @@ class MediaStore:
         for index, (item, obj, data, caption, entities) in enumerate(prepared):
             message = self._message(chat, item["type"], obj, caption, entities, spoiler=_flag(item.get("has_spoiler")))
             message["media_group_id"] = group_id
+            if self._topics is not None:
+                self._topics.place(chat, params, message)
             if replied is not None and index == 0:
                 message["reply_to_message"] = dict(replied)
             self._state.store(chat, message)

@@ -29,15 +29,17 @@ from sandbox.telegram.protocol import (
     not_modified,
 )
 from sandbox.telegram.state import Chat, StoredMessage, TelegramState
+from sandbox.telegram.topics import ForumTopics
 from sandbox.telegram.updates import Updates
 
 Method = Callable[[dict], Awaitable[Any]]
 
 
 class BotMethods:
-    def __init__(self, state: TelegramState, updates: Updates):
+    def __init__(self, state: TelegramState, updates: Updates, topics: ForumTopics | None = None):
         self._state = state
         self._updates = updates
+        self._topics = topics
         self._commands: dict[str, list[dict[str, Any]]] = {}
         self._answers_held: asyncio.Event | None = None  # see hold_send_answers
 
@@ -196,6 +198,8 @@ class BotMethods:
         }
         if entities:
             message["entities"] = entities
+        if self._topics is not None:
+            self._topics.place(chat, params, message)
         if replied is not None:
             message["reply_to_message"] = dict(replied.message)
         if isinstance(params.get("link_preview_options"), dict):

@@ -21,6 +21,7 @@ from sandbox.telegram.profiles import Profiles
 from sandbox.telegram.ratelimits import LIMITED_METHODS, SendLimits
 from sandbox.telegram.reactions import Reactions
 from sandbox.telegram.state import RECEIVED_AT, TelegramState
+from sandbox.telegram.topics import ForumTopics
 from sandbox.telegram.updates import Updates
 
 
@@ -81,6 +82,15 @@ class TelegramStandIn:
     inject_reaction = Part("reactions")
     inject_reaction_count = Part("reactions")
     bot_reactions = Part("reactions")
+    # Forum topics (topics.py).
+    make_forum = Part("forum_topics")
+    deny_manage_topics = Part("forum_topics")
+    inject_topic = Part("forum_topics")
+    inject_topic_message = Part("forum_topics")
+    close_topic = Part("forum_topics")
+    delete_topic = Part("forum_topics")
+    topics = Part("forum_topics")
+    messages_in = Part("forum_topics")
     # Sending limits (ratelimits.py).
     rate_limited_by = Part("limits")
 
@@ -100,8 +110,9 @@ class TelegramStandIn:
         bot_user = {"id": bot_id, "is_bot": True, "first_name": "twinbridge", "username": bot_username}
         self.updates = Updates()
         self.state = TelegramState(bot_user, self.updates, receipts=receipts)
-        self.methods = BotMethods(self.state, self.updates)
-        self.media = MediaStore(self.state, self.updates)
+        self.forum_topics = ForumTopics(self.state, self.updates)
+        self.methods = BotMethods(self.state, self.updates, self.forum_topics)
+        self.media = MediaStore(self.state, self.updates, self.forum_topics)
         self.limits = SendLimits()
         self.profiles = Profiles(self.media)
         self.reactions = Reactions(self.state, self.updates)
@@ -110,6 +121,7 @@ class TelegramStandIn:
             **self.media.table(),
             **self.profiles.table(),
             **self.reactions.table(),
+            **self.forum_topics.table(),
         }
         self._faults: dict[str, list[ApiError]] = {}
         self._runner: web.AppRunner | None = None

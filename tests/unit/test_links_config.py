@@ -206,3 +206,27 @@ def test_a_wrong_link_organiser_names_the_field_and_the_fix(tmp_path, value):
     (problem,) = err.value.problems
     assert problem.field == "links[0].organisers" and problem.file == str(path)
     assert "telegram:" in problem.fix
+
+
+# -- issue 15: `topics:` on a chat entry (threads and forum topics get twins) ---------------
+
+
+def test_a_chat_entry_may_say_whether_topics_get_twins(tmp_path):
+    text = GOOD.replace("- telegram: -1001234567890", "- telegram: -1001234567890\n        topics: false")
+    config = load_links(write(tmp_path, text))
+    assert config.topics(ChatRef("telegram", "-1001234567890")) is False
+    assert config.topics(ChatRef("discord", "112233445566778899")) is None  # the default: by the chat
+    assert config.memberships(ChatRef("telegram", "-1001234567890"))  # still the same chat
+
+
+def test_topics_of_the_wrong_type_names_the_field_and_the_fix(tmp_path, capsys):
+    from bridge.cli import main
+
+    text = GOOD.replace("- telegram: -1001234567890", "- telegram: -1001234567890\n        topics: sometimes")
+    (msg,) = problems(tmp_path, text)
+    assert "links.yaml: communities.leicester.chats[0].topics" in msg
+    assert "'sometimes' is not true or false" in msg and "write `topics: true`" in msg
+    with pytest.raises(SystemExit) as exited:  # `twinbridge check`
+        main(["check", "--config", str(write(tmp_path, text))])
+    assert exited.value.code == 2
+    assert "chats[0].topics" in capsys.readouterr().err

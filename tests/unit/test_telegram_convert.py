@@ -231,8 +231,10 @@ def test_anonymous_admin_speaks_as_the_group():
 
 def test_forum_topic_root_is_not_a_reply():
     event = convert("forum_topic_message")
-    assert event.text == "Stalls are booked."
+    # Issue 15: a topic's message names its topic, as a Discord thread's does, and says which.
+    assert event.text == "🧵 Spring fair\nStalls are booked."
     assert event.reply_to is None
+    assert event.thread and event.thread.isdigit()
 
 
 def test_a_command_later_in_the_text_is_not_a_command():
