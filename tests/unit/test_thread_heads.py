@@ -31,9 +31,7 @@ def test_the_name_is_the_first_line_after_the_mark():
 
 def test_the_line_goes_with_its_formatting_and_the_original_s():
     bold = fmt.Span(len("🧵 Stammtisch\n"), len("🧵 Stammtisch\nHallo"), "bold")
-    shown = without_head(
-        post("🧵 Summer visit\nHallo there", (bold,), "🧵 Stammtisch\nHallo", (bold,))
-    )
+    shown = without_head(post("🧵 Summer visit\nHallo there", (bold,), "🧵 Stammtisch\nHallo", (bold,)))
     assert shown.text == "Hallo there"
     assert shown.original == "Hallo" and shown.original_formatting == (fmt.Span(0, 5, "bold"),)
     assert without_head(post("no line")).text == "no line"
