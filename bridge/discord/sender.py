@@ -772,7 +772,7 @@ class DiscordSender:
         posted; Discord's Edit Message with the kept ones in ``attachments``), or delete it
         when nothing would show. False when the copy is gone (deleted here or before)."""
         try:
-            data = await self._client.http.get_message(channel_id, message_id)
+            data = await self._client.http.get_message(target(channel_id), message_id)
         except discord.NotFound:
             return False
         attachments = data.get("attachments") or []
@@ -790,7 +790,7 @@ class DiscordSender:
             return True
         params = MultipartParameters(payload={"attachments": kept}, multipart=None, files=None)
         try:
-            await self._client.http.edit_message(channel_id, message_id, params=params)
+            await self._client.http.edit_message(target(channel_id), message_id, params=params)
         except discord.NotFound:
             return False
         return True
@@ -801,7 +801,9 @@ class DiscordSender:
         if self._session is None:
             self._session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=WEBHOOK_TIMEOUT))
         url = f"{self._api_url or api_base()}/webhooks/{hook.id}/{hook.token}/messages/{message_id}"
-        async with self._session.patch(url, json=payload) as response:
+        thread = thread_object()
+        params = {"thread_id": str(thread.id)} if thread is not None else {}
+        async with self._session.patch(url, json=payload, params=params) as response:
             status = response.status
             try:
                 data = await response.json(content_type=None)
