@@ -42,6 +42,7 @@ from .announcing import DiscordAnnouncements
 from ..avatars.service import AvatarService
 from .render import shown as _shown
 from .endpoints import api_base
+from core.storage.threads import CopyThreads
 from .threads import WHERE, DiscordThreads, ThreadRefused, Where, target, thread_object, thread_refusal
 from core.links import LinksConfig
 from core.thread_heads import without_head
@@ -117,6 +118,7 @@ class DiscordSender:
         self._client = client
         # Twin threads of Telegram topics, and forum posts in a forum destination (threads.py).
         self._threads = DiscordThreads(self, client, redis, keys, config) if config is not None else None
+        self._copy_threads = CopyThreads(redis, keys)
         # Where the files of a post come from (the source platform's adapter); None: files
         # are shown as markers such as "[photo]" (bridge/discord/media_sending.py).
         self._media = media
@@ -164,6 +166,7 @@ class DiscordSender:
                 ids = await self._send_any(without_head(post) if where.twinned else post, reply_to, before_post)
                 if opening:
                     await self._threads.opened(post, where)
+                await self._note_thread(post, where, ids)
                 return ids
             except ThreadRefused as refused:
                 if not await self._threads.refused(post, where, refused.code):
@@ -178,6 +181,7 @@ class DiscordSender:
             ids = await self._send_any(fallback, reply_to, before_post)
             if opening:
                 await self._threads.opened(fallback, where)
+            await self._note_thread(post, where, ids)
             return ids
         finally:
             WHERE.reset(token)
@@ -187,9 +191,18 @@ class DiscordSender:
             return await self._send_with_files(post, reply_to, before_post)
         return await self._send(post, reply_to, before_post)
 
-    async def _placed(self, post: OutboundPost, operation):
-        """Run an operation on a post's copies where they are (its twin thread, if any)."""
+    async def _note_thread(self, post: OutboundPost, where: Where, ids: list[str]) -> None:
+        if where.thread:
+            await self._copy_threads.note(post.destination, str(where.thread), ids, post.retention_days)
+
+    async def _placed(self, post: OutboundPost, operation, message_ids: list[str] | None = None):
+        """Run an operation on a post's copies where they are (its twin thread, if any; a
+        delete or edit that names no thread, e.g. an erasure's, finds it by its copies)."""
         where = await self._threads.where(post, create=False) if self._threads is not None else Where()
+        if where.thread is None and message_ids and not post.private_to:
+            found = await self._copy_threads.thread_of(post.destination, message_ids[0])
+            if found:
+                where = Where(int(found))
         token = WHERE.set(where)
         try:
             return await operation()
@@ -207,15 +220,17 @@ class DiscordSender:
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         if post.announcement:
             return await self._guarded(self._announcements.edit(post, message_ids))
-        return await self._guarded(self._placed(post, lambda: self._edit(post, message_ids)))
+        return await self._guarded(self._placed(post, lambda: self._edit(post, message_ids), message_ids))
 
     async def delete(self, post: OutboundPost, message_ids: list[str]) -> None:
-        await self._guarded(self._placed(post, lambda: self._delete_in(post, message_ids)))
+        await self._guarded(self._placed(post, lambda: self._delete_in(post, message_ids), message_ids))
 
     async def unquote(self, post: OutboundPost, message_ids: list[str]) -> None:
         """Drop the quote (and jump link) of an erased message from the top of a relayed
         reply; the reply itself stays."""
-        await self._guarded(self._placed(post, lambda: self._unquote(int(post.destination.chat_id), message_ids)))
+        await self._guarded(
+            self._placed(post, lambda: self._unquote(int(post.destination.chat_id), message_ids), message_ids)
+        )
 
     async def notify(self, post: OutboundPost) -> list[str]:
         if post.private_to and self._relays_files(post):

@@ -380,6 +380,12 @@ class Keys:
         chat). Ids only; expires with the link's retention, refreshed on each use."""
         return f"{self.prefix}thread:{chat_key}:{thread}>{other_chat_key}"
 
+    def copy_thread(self, chat_key: str, message_id: str) -> str:
+        """The thread of a Discord chat that one relayed copy was posted in (its id), so a
+        delete or edit that names no thread (an erasure, a Telegram /delete) finds it.
+        Ids only; expires with the link's retention."""
+        return f"{self.prefix}copythread:{chat_key}:{message_id}"
+
     STATS_TTL = 90 * DAY
 
     # -- organisers' link control and link activity (issue 14) ----------------------------

@@ -42,5 +42,25 @@ class ThreadMap:
         )
 
 
+class CopyThreads:
+    """Which thread of a chat each relayed copy was posted in (Discord: a thread's messages
+    are addressed through the thread, not its channel)."""
+
+    def __init__(self, redis, keys: Keys):
+        self._redis = redis
+        self._keys = keys
+
+    async def note(self, chat: ChatRef, thread: str, message_ids: list[str], retention_days: int) -> None:
+        if not message_ids:
+            return
+        async with self._redis.pipeline(transaction=False) as pipe:
+            for message_id in message_ids:
+                pipe.set(self._keys.copy_thread(chat.key, message_id), thread, ex=_ttl(retention_days))
+            await pipe.execute()
+
+    async def thread_of(self, chat: ChatRef, message_id: str) -> str | None:
+        return await self._redis.get(self._keys.copy_thread(chat.key, message_id))
+
+
 def _ttl(retention_days: int) -> int:
     return max(int(retention_days), 1) * DAY

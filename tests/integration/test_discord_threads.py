@@ -110,7 +110,7 @@ async def test_a_telegram_topic_gets_a_thread_that_its_posts_edits_and_deletes_f
     (thread,) = standin.threads_of(CHANNEL)
     assert thread["name"] == "Summer visit"
     tid = int(thread["id"])
-    await posts.push("🧵 Summer visit\nMe!", thread="77")
+    second = await posts.push("🧵 Summer visit\nMe!", thread="77")
     await posts.push("in General")
     await wait_until(lambda: len(contents(standin, tid)) == 2, message="both posts in the thread")
     await wait_until(lambda: contents(standin, CHANNEL) == ["in General"], message="the General post in the channel")
@@ -124,6 +124,9 @@ async def test_a_telegram_topic_gets_a_thread_that_its_posts_edits_and_deletes_f
     await wait_until(lambda: contents(standin, tid)[0] == "Who is coming? (edited)", message="the edit in the thread")
     await posts.push(thread="77", kind=EventKind.DELETE, source_id=first)
     await wait_until(lambda: contents(standin, tid) == ["Me!"], message="the delete in the thread")
+    # A delete that names no topic (an erasure, a Telegram /delete) finds the copy's thread.
+    await posts.push(kind=EventKind.DELETE, source_id=second)
+    await wait_until(lambda: contents(standin, tid) == [], message="the delete without a topic")
     await wait_until(lambda: _stat_is(aredis, keys, "discord.threads.created", 1), message="one thread made")
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 from core.links import load_links
 from core.models import Attachment, Author, EventKind, MessageRef, PlatformEvent
@@ -121,3 +122,14 @@ def test_formatting_follows_redaction_and_masking_and_a_redacted_link_address_do
         ("link", "the", "https://example.org/plan"),
     ]  # the link's address holds an e-mail address the policy removes: "plan" stays, unlinked
     assert outcome.decisions["towns"]["redacted.link_address"] == 1
+
+
+def test_a_thread_s_message_keeps_its_thread_and_its_name_line_is_moderated(tmp_path):
+    """Issue 15: the post says which thread or topic it came from (its destination puts it
+    into the twin); the "🧵 name" line is text, redacted like the rest."""
+    threaded = replace(event("-1001", "🧵 mail me at anna.smith@example.org\nHello"), thread="77")
+    [post] = plan(threaded, ctx(tmp_path), Outcome())
+    assert post.thread == "77"
+    assert post.text.startswith("🧵 ") and "anna.smith" not in post.text.split("\n")[0]
+    [plain] = plan(event("-1001", "Hello"), ctx(tmp_path), Outcome())
+    assert plain.thread == "" and "thread" not in plain.to_dict()
