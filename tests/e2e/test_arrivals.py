@@ -172,6 +172,7 @@ async def test_discord_threads_forum_posts_polls_stickers_and_forwards_arrive(
     tmp_path, procs, standins, redis_url, prefix, aredis
 ):
     telegram, discord = standins
+    telegram.make_forum(LEICESTER, title="Leicester Twinning")  # a group with topics (issue 15)
     env = bridge_env(tmp_path, LINKS, redis_url, prefix, telegram, discord)
     await start_bridge(procs, env, telegram, discord)
 
@@ -196,14 +197,29 @@ async def test_discord_threads_forum_posts_polls_stickers_and_forwards_arrive(
 
     texts = sent_texts(telegram, LEICESTER)
     assert len(texts) == 5
+    # The thread and the forum post each arrive in a topic the bot made, named after them; the
+    # rest in the General topic.
+    topics = {t["name"]: t["message_thread_id"] for t in telegram.topics(LEICESTER)}
+    assert set(topics) == {"Ausflug nach Leicester", "Fotos vom Stadtfest"}
+    topic_of = {m.get("text") or "": m.get("message_thread_id") for m in telegram.sent(LEICESTER)}
     thread_post = next(t for t in texts if "Bus?" in t)
-    assert "🧵 Ausflug nach Leicester\nWer fährt mit dem Bus?" in thread_post
+    assert "Wer fährt mit dem Bus?" in thread_post and "🧵" not in thread_post
+    assert topic_of[thread_post] == topics["Ausflug nach Leicester"]
     forum_post = next(t for t in texts if "Fotos hin" in t)
-    assert "🧵 Fotos vom Stadtfest\nHier kommen die Fotos hin." in forum_post
+    assert "Hier kommen die Fotos hin." in forum_post and "🧵" not in forum_post
+    assert topic_of[forum_post] == topics["Fotos vom Stadtfest"]
     assert "<b>Max · Krefeld Fotos:</b>" in forum_post or "<b>Max Krüger · Krefeld Fotos:</b>" in forum_post
+    assert sum(1 for m in telegram.sent(LEICESTER) if not m.get("message_thread_id")) == 3
     poll = next(t for t in texts if "Welches Wochenende?" in t)
     assert "• 10.-11. Mai" in poll and "📊 Poll: vote in the original chat" in poll
     assert any("Sticker “Wave”" in t for t in texts)
     forward = next(t for t in texts if "Der Bus fährt um 8 Uhr." in t)  # the forward's content crossed
     assert "↪" in forward  # marked as forwarded (the label's words: workers/privacy.py, core/phrases.py)
     assert await _stat(aredis, prefix, "discord.threads.seen") == 2
+
+    # And back: a member's message in the thread's topic goes into the Discord thread.
+    telegram.inject_topic_message(LEICESTER, topics["Ausflug nach Leicester"], ANNA, "I'm coming too!")
+    await wait_until(lambda: discord.posts(thread), 60, message="the reply in the Discord thread")
+    (reply,) = discord.posts(thread)
+    assert reply.get("webhook_id") and "coming too" in reply["content"] and "🧵" not in reply["content"]
+    assert not any("coming too" in content for _, content in webhook_texts(discord))  # not in the channel
