@@ -40,10 +40,12 @@ class Sender(Protocol):
         Return as soon as the platform answered (the outbox records the copy then).
         ``before_post`` is awaited once, before the first request (the delivery intent)."""
 
-    async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
+    async def find_sent(self, intent: DeliveryIntent, post: OutboundPost | None = None) -> list[str | None] | None:
         """After a crash or an error that may have posted: the ids of the messages the
         intent describes that are on the platform (None for a part not found), or None
-        when the platform does not let the bot look (Telegram: no history for bots)."""
+        when the platform does not let the bot look (Telegram: no history for bots).
+        ``post``: the post the intent was recorded for, when known (where it went, e.g. a
+        thread)."""
 
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         """Show the new text in the copies ``message_ids``; return the ids now showing it."""

@@ -209,7 +209,9 @@ class DiscordSender:
         finally:
             WHERE.reset(token)
 
-    async def find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
+    async def find_sent(self, intent: DeliveryIntent, post: OutboundPost | None = None) -> list[str | None] | None:
+        if post is not None and self._threads is not None:  # a post into a thread is looked for there
+            return await self._guarded(self._placed(post, lambda: self._find_sent(intent)))
         return await self._guarded(self._find_sent(intent))
 
     async def close(self) -> None:
@@ -648,7 +650,7 @@ class DiscordSender:
         for _ in range(HISTORY_PAGES):
             await self._book([DISCORD_GLOBAL])
             try:
-                page = await self._client.http.logs_from(channel_id, HISTORY_PAGE, after=after)
+                page = await self._client.http.logs_from(target(channel_id), HISTORY_PAGE, after=after)
             except discord.Forbidden:
                 # No Read Message History here: we cannot tell, as on Telegram.
                 log.warning(

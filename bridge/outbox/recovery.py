@@ -31,7 +31,7 @@ class Recovery:
         intent = await self._intents.get(post.link_id, post.source, post.destination)
         if intent is None:
             return None
-        found = await self._sender.find_sent(intent)
+        found = await self._sender.find_sent(intent, post)
         platform = self._sender.platform
         if found is None:  # the platform does not let us look (Telegram)
             await self._stats.incr(f"{platform}.intent.unverifiable")

@@ -154,7 +154,7 @@ class TelegramSender:
         log.debug("sent %d part(s) to telegram chat %s", len(ids), chat_id)
         return ids
 
-    async def find_sent(self, intent: DeliveryIntent) -> None:
+    async def find_sent(self, intent: DeliveryIntent, post: OutboundPost | None = None) -> None:
         """A bot cannot read a chat's history on Telegram: whether a post in flight when
         the adapter died arrived cannot be told, so it is sent again (docs/reliability.md)."""
         return None

@@ -242,3 +242,34 @@ async def test_without_manage_webhooks_the_bot_opens_the_forum_post_itself(
         assert [p["via"] for p in standin.posts()] == ["bot", "bot"]
     finally:
         await started.stop()
+
+
+async def test_a_post_in_flight_into_a_thread_at_a_crash_is_found_there_not_posted_again(
+    tmp_path, redis_url, prefix, standin, aredis, keys
+):
+    first = make(tmp_path, redis_url, prefix, standin, aredis, keys, CHANNEL)
+    await first.start()
+    posts = Posts(aredis, keys, CHANNEL)
+    try:
+        await posts.push("🧵 Summer visit\none", thread="77")
+        await wait_until(lambda: standin.threads_of(CHANNEL), message="the thread")
+        tid = int(standin.threads_of(CHANNEL)[0]["id"])
+        await wait_until(lambda: _stat_is(aredis, keys, "discord.delivered.new", 1), message="the first recorded")
+        standin.hold_webhook_answers()  # Discord shows the next post; the adapter never learns its id
+        await posts.push("🧵 Summer visit\ntwo", thread="77")
+        await wait_until(lambda: len(contents(standin, tid)) == 2, message="the held post shown")
+    finally:
+        await first.stop()
+        standin.release_webhook_answers()
+    second = make(tmp_path, redis_url, prefix, standin, aredis, keys, CHANNEL)
+    await second.start()
+    try:
+        await wait_until(lambda: _stat_is(aredis, keys, "discord.intent.found", 1), message="found in the thread")
+        await wait_until(lambda: _drained(aredis, keys), message="the outbox drained")
+        assert contents(standin, tid) == ["one", "two"]  # not posted again
+    finally:
+        await second.stop()
+
+
+async def _drained(aredis, keys) -> bool:
+    return await aredis.xlen(keys.outbox("discord")) == 0
