@@ -162,6 +162,23 @@ class TelegramSender:
     async def edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         if post.announcement:
             return await self._announcements.edit(post, message_ids)
+        if self._topics is None or not post.thread:
+            return await self._edit(post, message_ids)
+        placement = await self._topics.placement(post, create=False)
+        if not placement.twinned:
+            return await self._edit(post, message_ids)
+        # The copies are in the twin topic: without the "🧵 name" line, and a part sent anew goes there too.
+        token = CURRENT_TOPIC.set(placement.topic)
+        try:
+            return await self._edit(without_head(post), message_ids)
+        except TopicRefused:
+            CURRENT_TOPIC.set(None)
+            await self.count("telegram.topics.fallback")
+            return await self._edit(without_head(post), message_ids)
+        finally:
+            CURRENT_TOPIC.reset(token)
+
+    async def _edit(self, post: OutboundPost, message_ids: list[str]) -> list[str]:
         chat_id = _chat_id(post)
         if self._copy_files is not None and post.source.platform == "discord":
             message_ids = await self._remove_files(post, chat_id, message_ids)

@@ -65,8 +65,9 @@ class TelegramTopics:
         self._forum: dict[str, bool] = {}  # chat id -> getChat said is_forum
         self._refused_until: dict[str, float] = {}
 
-    async def placement(self, post: OutboundPost) -> Placement:
-        """Where a post from a thread goes in ``post.destination``."""
+    async def placement(self, post: OutboundPost, *, create: bool = True) -> Placement:
+        """Where a post from a thread goes in ``post.destination`` (``create``: make the
+        twin topic if there is none; else the General topic)."""
         if not post.thread:
             return GENERAL
         destination, source = post.destination, post.source.chat
@@ -76,6 +77,8 @@ class TelegramTopics:
         twin = await self._map.twin(source, post.thread, destination, post.retention_days)
         if twin is not None:
             return Placement(int(twin) if twin else None, True)
+        if not create:
+            return GENERAL
         if choice is None and not await self._is_forum(destination.chat_id):
             return GENERAL
         if time.monotonic() < self._refused_until.get(destination.chat_id, 0.0):

@@ -76,8 +76,7 @@ class Posts:
         self._aredis, self._keys, self._channel, self._seq = aredis, keys, channel, 0
 
     async def push(self, text: str = "", thread: str = "", kind: EventKind = EventKind.NEW, source_id: str = "") -> str:
-        if kind is EventKind.NEW:
-            self._seq += 1
+        self._seq += 1  # every event has its own position in its chat (the ingress gives it)
         source_id = source_id or str(500 + self._seq)
         post = OutboundPost(
             kind=kind,

@@ -64,7 +64,7 @@ class Posts:
         self._aredis, self._keys, self._seq = aredis, keys, 0
 
     async def push(self, text: str, thread: str = "", kind: EventKind = EventKind.NEW, source_id: str = "") -> str:
-        self._seq += 1
+        self._seq += 1  # every event has its own position in its chat (the ingress gives it)
         source_id = source_id or f"9000{self._seq}"
         post = OutboundPost(
             kind=kind,
@@ -93,7 +93,7 @@ def bot_texts(standin, thread_id: int | None) -> list[str]:
 
 async def test_a_discord_thread_gets_its_own_topic_and_keeps_it(adapter, standin, aredis, keys):
     posts = Posts(aredis, keys)
-    await posts.push("🧵 Stammtisch\nHallo aus dem Thread", thread="5001")
+    first = await posts.push("🧵 Stammtisch\nHallo aus dem Thread", thread="5001")
     await wait_until(lambda: len(standin.topics(TG_CHAT)) == 1, message="a topic for the thread")
     topic = standin.topics(TG_CHAT)[0]
     assert topic["name"] == "Stammtisch"  # named after the thread (its crossed "🧵" line)
@@ -114,6 +114,10 @@ async def test_a_discord_thread_gets_its_own_topic_and_keeps_it(adapter, standin
     forward = keys.thread_map(f"discord:{DISCORD_CHAT}", "5001", f"telegram:{TG_CHAT}")
     back = keys.thread_map(f"telegram:{TG_CHAT}", str(tid), f"discord:{DISCORD_CHAT}")
     assert await aredis.get(forward) == str(tid) and await aredis.get(back) == "5001"
+    # An edit of a copy in the topic stays without the line.
+    await posts.push("🧵 Stammtisch\nHallo aus dem Thread!", thread="5001", kind=EventKind.EDIT, source_id=first)
+    await wait_until(lambda: bot_texts(standin, tid)[0].endswith("Thread!"), message="the edited copy")
+    assert bot_texts(standin, tid)[0] == "Jonas · Krefeld: Hallo aus dem Thread!"
     assert 0 < await aredis.ttl(forward) <= 30 * 86400
     await wait_until(lambda: _stat_is(aredis, keys, "telegram.topics.created", 2), message="telegram.topics.created")
 
