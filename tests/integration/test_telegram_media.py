@@ -27,6 +27,7 @@ from core.stats import Stats
 from core.storage.copy_files import CopyFiles
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
+from tests.helpers import two_community_links, write_links
 
 pytestmark = pytest.mark.integration
 
@@ -386,3 +387,28 @@ async def test_files_taken_off_a_discord_message_go_from_the_telegram_copies(
     await from_discord.delete(discord_post(edited, EventKind.DELETE), showing)
     assert standin.transcript(DESTINATION) == []
     assert os.listdir(media.directory) == []
+
+
+async def test_files_from_a_thread_go_into_its_topic_single_and_as_an_album(
+    standin, bot, media, stats, aredis, keys, tmp_path
+):
+    """Issue 15: a thread's photo and album land in the twin topic (message_thread_id on
+    sendPhoto and sendMediaGroup), the caption without its "🧵" line."""
+    config = write_links(tmp_path, two_community_links(DESTINATION, 112233445566778899))
+    sender = TelegramSender(bot, stats=stats, media=media, redis=aredis, keys=keys, config=config)
+    standin.make_forum(DESTINATION)
+    single = post_of([member_message(standin, "photo", payload(5000))], "🧵 Stammtisch\nour table", thread="5001")
+    await sender.send(single, None)
+    album = post_of(
+        [member_message(standin, "photo", payload(5000)) for _ in range(2)], "🧵 Stammtisch\ntwo", thread="5001"
+    )
+    await sender.send(album, None)
+    [topic] = standin.topics(DESTINATION)
+    assert topic["name"] == "Stammtisch"
+    shown = standin.messages_in(DESTINATION, topic["message_thread_id"])
+    assert [("photo" in m, m.get("caption", "")) for m in shown] == [
+        (True, "Anna · Leicester: our table"),
+        (True, "Anna · Leicester: two"),
+        (True, ""),
+    ]
+    assert standin.messages_in(DESTINATION, None) == []  # nothing in General
