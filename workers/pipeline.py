@@ -54,9 +54,12 @@ class Context:
 
 def _described(shared, attachments, language: str) -> tuple[str, ...]:
     """A line per Shared item in the destination's language; a sticker whose image
-    crosses as an attachment needs none."""
+    crosses as an attachment shows its emoji only (a Telegram sticker's), or its name where
+    it has no emoji (a Discord sticker's: the words stay if its picture cannot be fetched)."""
     image = any(a.kind == "sticker" for a in attachments)
-    return tuple(describe(item, language) for item in shared if not (item.kind == "sticker" and image))
+    return tuple(
+        item.emoji if item.kind == "sticker" and image and item.emoji else describe(item, language) for item in shared
+    )
 
 
 def route(event: PlatformEvent, config: LinksConfig) -> list[tuple[str, ChatRef]]:

@@ -16,6 +16,8 @@ What is skipped on purpose, each with a reason the cog counts as
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Callable, Collection
 from dataclasses import replace
 
@@ -157,7 +159,26 @@ def _attachments(message: discord.Message | discord.MessageSnapshot) -> tuple[At
                 spoiler=spoiler,
             )
         )
+    found += [sticker_image(sticker) for sticker in message.stickers if sticker.format in _STICKER_PICTURES]
     return tuple(found)
+
+
+# A sticker's picture crosses as an image (issue 15): PNG and APNG (its first frame shows),
+# GIF; a Lottie sticker (vector animation) has no picture to send: described only.
+_STICKER_PICTURES = {
+    discord.StickerFormatType.png: ("png", "image/png"),
+    discord.StickerFormatType.apng: ("png", "image/png"),
+    discord.StickerFormatType.gif: ("gif", "image/gif"),
+}
+_UNSAFE_NAME = re.compile(r"[^\w .-]+")
+
+
+def sticker_image(sticker) -> Attachment:
+    """The picture of a sticker, fetched by its id from Discord's media host
+    (bridge/discord/media_fetching.py builds the address: the payload carries none)."""
+    extension, mime = _STICKER_PICTURES[sticker.format]
+    name = _UNSAFE_NAME.sub("", sticker.name or "").strip()[:60] or "sticker"
+    return Attachment("sticker", str(sticker.id), f"{name}.{extension}", mime)
 
 
 def _text(message: discord.Message, on_unparsed: Callable[[], None] | None = None) -> tuple[str, fmt.Spans]:

@@ -26,6 +26,9 @@ log = logging.getLogger(__name__)
 
 # Discord's file hosts: attachments (cdn) and their proxied copies (media).
 DISCORD_FILE_HOSTS = frozenset({"cdn.discordapp.com", "media.discordapp.net"})
+# Where Discord serves a sticker's picture, by the sticker's id (issue 15).
+STICKER_BASE = "https://media.discordapp.net"
+DISCORD_API_HOSTS = frozenset({"discord.com", "discordapp.com", "canary.discord.com", "ptb.discord.com"})
 # The attachment exists, so Discord took it: the largest upload Discord allows anyone
 # (a level-3 boosted server). Past it the stream is cut and the file refused.
 SOURCE_LIMIT = 100 * MB
@@ -41,6 +44,8 @@ class DiscordFetcher:
         api = yarl.URL(api_url)
         # The stand-in serves its files at DISCORD_API_URL's host, plain http on loopback.
         self._api_origin = (api.scheme, api.host, api.port)
+        # A sticker's picture: from Discord's media host, or from the stand-in's own.
+        self._sticker_base = STICKER_BASE if api.host in DISCORD_API_HOSTS else str(api.origin())
         self._refresh = refresh
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
@@ -66,6 +71,8 @@ class DiscordFetcher:
         if declared is not None and declared > self._limit:
             raise MediaTooLarge(declared, self._limit)
         url = attachment.url or ""
+        if attachment.kind == "sticker" and not url:
+            url = self.sticker_url(attachment)
         try:
             path, size = await self._download(url, directory)
         except _Gone:
@@ -83,6 +90,12 @@ class DiscordFetcher:
             size=size,
             kind=attachment.kind,
         )
+
+    def sticker_url(self, attachment: Attachment) -> str:
+        """A sticker's picture by its id: /stickers/ID.png (PNG and APNG) or .gif."""
+        extension = "gif" if (attachment.file_name or "").endswith(".gif") else "png"
+        sticker_id = attachment.file_id if attachment.file_id.isdigit() else "0"
+        return f"{self._sticker_base}/stickers/{sticker_id}.{extension}"
 
     async def _refreshed(self, attachment: Attachment, source: MessageRef) -> str | None:
         """The attachment's current URL (its signed link may have expired while the post waited)."""

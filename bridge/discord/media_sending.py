@@ -35,8 +35,8 @@ from . import render
 
 log = logging.getLogger(__name__)
 
-# Kinds that are files the bridge uploads; the others (stickers, "other") stay markers.
-FILE_KINDS = frozenset({"photo", "animation", "document", "video", "video_note", "audio", "voice"})
+# Kinds that are files the bridge uploads (a sticker's picture too); the others stay markers.
+FILE_KINDS = frozenset({"photo", "animation", "document", "video", "video_note", "audio", "voice", "sticker"})
 MAX_FILES_PER_MESSAGE = 10  # Discord's limit of attachments per message
 MAX_FILENAME = 100
 SPOILER_PREFIX = "SPOILER_"
@@ -49,6 +49,7 @@ _UNNAMED = {
     "audio": "audio",
     "voice": "voice-message",
     "document": "file",
+    "sticker": "sticker",
 }
 _EXTENSIONS = {"audio/ogg": ".ogg", "image/jpeg": ".jpg", "audio/mpeg": ".mp3", "video/quicktime": ".mov"}
 _UNSAFE_NAME = re.compile(r"[\x00-\x1f\x7f/\\]+")
@@ -230,6 +231,9 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
                 continue
             except MediaError as exc:
                 log.info("a file of a post to Discord is unavailable (%s)", exc.__class__.__name__)
+                if attachment.kind == "sticker":  # its emoji or name says it: no note
+                    await count("discord.media.sticker_unavailable")
+                    continue
                 files.notes.append(file_unavailable_note(post.language, name))
                 await count("discord.media.unavailable")
                 continue

@@ -237,7 +237,31 @@ def attachments_of(message: Message) -> tuple[Attachment, ...]:
     if message.audio:
         a = message.audio
         found.append(Attachment("audio", a.file_id, a.file_name, a.mime_type, a.file_size, duration=a.duration))
+    if message.sticker:
+        found += sticker_image(message.sticker)
     return tuple(found)
+
+
+def sticker_image(sticker) -> tuple[Attachment, ...]:
+    """A sticker's picture, to cross as an image beside its emoji (issue 15): a static
+    sticker's own WebP; an animated (.tgs) or video (.webm) sticker's thumbnail when the
+    update has one (no picture: only its description crosses, as before)."""
+    if not (sticker.is_animated or sticker.is_video):
+        return (
+            Attachment(
+                "sticker",
+                sticker.file_id,
+                "sticker.webp",
+                "image/webp",
+                sticker.file_size,
+                width=sticker.width,
+                height=sticker.height,
+            ),
+        )
+    thumb = sticker.thumbnail
+    if thumb is None:
+        return ()
+    return (Attachment("sticker", thumb.file_id, None, None, thumb.file_size, width=thumb.width, height=thumb.height),)
 
 
 def author_of(message: Message) -> Author:

@@ -67,8 +67,8 @@ log = logging.getLogger(__name__)
 CAPTION_LIMIT = 1024  # UTF-16 units after entity parsing
 GROUP_LIMIT = 10  # items of one media group
 UPLOAD_TIMEOUT = 300  # seconds for one upload (50 MB on a slow line)
-# The kinds of files the bridge sends as files; others (a sticker) stay a "[sticker]" marker.
-SENDABLE = frozenset({"photo", "animation", "document", "video", "video_note", "audio", "voice"})
+# The kinds of files the bridge sends as files; a sticker's picture (issue 15) goes as a photo.
+SENDABLE = frozenset({"photo", "animation", "document", "video", "video_note", "audio", "voice", "sticker"})
 # Which kinds may share a media group (the Bot API's rule); kinds not listed go alone.
 GROUP_CLASS = {"photo": "visual", "video": "visual", "document": "document", "audio": "audio"}
 _DEFAULT_NAMES = {
@@ -79,6 +79,7 @@ _DEFAULT_NAMES = {
     "voice": "voice.ogg",
     "audio": "audio.mp3",
     "document": "file",
+    "sticker": "sticker.webp",
 }
 # Bad requests that are about the chat or the request, not the file (delivery_error decides).
 _NOT_THE_FILE = ("chat not found", "not enough rights", "message to be replied not found", "can't parse entities")
@@ -140,6 +141,8 @@ class MediaSending:
         try:
             for item in items:
                 await self._fetch(post, item)
+            # A sticker whose picture cannot be had: its emoji or name says it, no note.
+            items = [i for i in items if not (i.attachment.kind == "sticker" and i.file is None)]
             announced = False
             # Each refusal takes one file out (or a group apart, or a photo to a document):
             # the rounds are bounded, and nothing is retried in a loop.
@@ -369,7 +372,7 @@ def single_method(chat_id: int | str, item: Item, caption: str, reply: ReplyPara
     common: dict[str, Any] = {"chat_id": chat_id, "reply_parameters": reply}
     spoiler = a.spoiler or None
     match item.kind:
-        case "photo":
+        case "photo" | "sticker":  # a sticker's picture is shown as a photo
             return SendPhoto(**common, photo=file, has_spoiler=spoiler, **text)
         case "video":
             return SendVideo(

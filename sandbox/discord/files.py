@@ -32,9 +32,23 @@ class Files:
         self._state = state
         # Every download asked for: (attachment id, HTTP status answered).
         self.downloads: list[tuple[int, int]] = []
+        # Stickers' pictures, as Discord's media host serves them at /stickers/ID.png (or .gif).
+        self.sticker_pictures: dict[int, bytes] = {}
+        self.sticker_downloads: list[tuple[int, int]] = []
 
     def add_routes(self, app: web.Application) -> None:
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._download)
+        app.router.add_get("/stickers/{filename}", self._sticker)
+
+    async def _sticker(self, request: web.Request) -> web.Response:
+        stem, _, extension = request.match_info["filename"].partition(".")
+        sticker_id = int(stem) if stem.isdigit() else 0
+        data = self.sticker_pictures.get(sticker_id)
+        if data is None or extension not in ("png", "gif"):
+            self.sticker_downloads.append((sticker_id, 404))
+            return web.Response(status=404, text="Not found")
+        self.sticker_downloads.append((sticker_id, 200))
+        return web.Response(body=data, content_type="image/gif" if extension == "gif" else "image/png")
 
     async def _download(self, request: web.Request) -> web.StreamResponse:
         try:
@@ -69,6 +83,17 @@ class Files:
             for (name, data), more in zip(files, fields, strict=True)
         ]
         return self._state.inject_message(channel_id, author, content, attachments=attachments, **extra)
+
+    def inject_sticker_message(
+        self, channel_id: int, author: dict, sticker_id: int, name: str, picture: bytes | None, *, format_type: int = 1
+    ) -> dict:
+        """A member posts a sticker (format_type 1 PNG, 2 APNG, 3 Lottie, 4 GIF): the message
+        carries ``sticker_items`` only; its picture (``picture``: PNG or GIF bytes, None for a
+        Lottie sticker) is served at /stickers/ID.png, as Discord's media host does."""
+        if picture is not None:
+            self.sticker_pictures[int(sticker_id)] = picture
+        item = {"id": str(sticker_id), "name": name, "format_type": format_type}
+        return self._state.inject_message(channel_id, author, "", sticker_items=[item])
 
     def inject_voice_message(
         self, channel_id: int, author: dict, data: bytes, *, duration_secs: float = 3.0, waveform: bytes | None = None

@@ -87,6 +87,8 @@ class DiscordStandIn:
     downloads = Part("files")
     inject_files_message = Part("files")
     inject_voice_message = Part("files")
+    inject_sticker_message = Part("files")
+    sticker_downloads = Part("files")
     expire_attachment_url = Part("files")
     uploads = Part("files")
     # The gateway (gateway.py): sessions, intents, connections.

@@ -58,6 +58,8 @@ _FOLDERS = {
     "voice": "voice",
     "video_note": "video_notes",
     "document": "documents",
+    "sticker": "stickers",
+    "thumbnail": "thumbnails",
 }
 _ID_PREFIX = {
     "photo": "AgACAgQAAxkBAA",
@@ -67,6 +69,8 @@ _ID_PREFIX = {
     "voice": "AwACAgQAAxkBAA",
     "video_note": "DQACAgQAAxkBAA",
     "document": "BQACAgIAAxkBAA",
+    "sticker": "CAACAgIAAxkBAA",
+    "thumbnail": "AAMCAgADGQEAA",
 }
 _DEFAULT_MIME = {"photo": "image/jpeg", "voice": "audio/ogg", "video_note": "video/mp4", "video": "video/mp4"}
 _SPOILER_KINDS = frozenset({"photo", "video", "animation"})
@@ -374,6 +378,59 @@ class MediaStore:
             message["caption"] = caption
         if spoiler and kind in _SPOILER_KINDS:
             message["has_media_spoiler"] = True
+        self._state.store(chat, message)
+        self._updates.queue({"message": message})
+        return message
+
+    def inject_sticker(
+        self,
+        chat_id: int,
+        user: dict,
+        data: bytes,
+        *,
+        emoji: str = "👍",
+        form: str = "static",
+        thumbnail: bytes | None = None,
+        set_name: str = "HotCherry",
+    ) -> dict:
+        """A member sends a sticker: ``form`` "static" (``data`` is its WebP), "animated" (.tgs)
+        or "video" (.webm); ``thumbnail`` (WebP bytes) is the small picture Telegram may add.
+        getFile and the download route serve the sticker and its thumbnail."""
+        if form not in ("static", "animated", "video"):
+            raise ValueError(f"unknown sticker form {form!r}")
+        chat = self._state.chat(chat_id)
+        author = {"is_bot": False, **user}
+        chat.members.setdefault(int(user["id"]), author)
+        mime = {"static": "image/webp", "animated": "application/x-tgsticker", "video": "video/webm"}[form]
+        own = self.register("sticker", data, mime_type=mime)
+        sticker: dict[str, Any] = {
+            "file_id": own["file_id"],
+            "file_unique_id": own["file_unique_id"],
+            "file_size": own["file_size"],
+            "type": "regular",
+            "width": 512,
+            "height": 512,
+            "is_animated": form == "animated",
+            "is_video": form == "video",
+            "emoji": emoji,
+            "set_name": set_name,
+        }
+        if thumbnail is not None:
+            thumb = self.register("thumbnail", thumbnail, mime_type="image/webp")
+            sticker["thumbnail"] = {
+                "file_id": thumb["file_id"],
+                "file_unique_id": thumb["file_unique_id"],
+                "file_size": thumb["file_size"],
+                "width": 128,
+                "height": 128,
+            }
+        message: dict[str, Any] = {
+            "message_id": chat.take_id(),
+            "from": author,
+            "chat": dict(chat.chat),
+            "date": int(time.time()),
+            "sticker": sticker,
+        }
         self._state.store(chat, message)
         self._updates.queue({"message": message})
         return message

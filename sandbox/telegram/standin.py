@@ -69,6 +69,7 @@ class TelegramStandIn:
     # Files both ways (media.py): uploads, getFile, downloads, members' photos and albums.
     inject_media = Part("media")
     inject_album = Part("media")
+    inject_sticker = Part("media")
     inject_caption_edit = Part("media")
     uploads = Part("media")
     # Updates and long polling (updates.py).

@@ -165,6 +165,46 @@ async def test_a_voice_message_stays_a_voice_message_each_way(bridge):
     assert upload["content_type"].startswith("audio/ogg") and upload["filename"].endswith(".ogg")
     assert upload["data"] == recording
 
+    # Stickers cross as pictures (issue 15). A static Telegram sticker: its WebP, with its emoji.
+    telegram.inject_sticker(LEICESTER, ANNA, sticker_picture("WEBP", with_exif=True), emoji="🎉")
+    await wait_until(lambda: len(discord.uploads(KREFELD)) >= 2, 30, message="the sticker in Krefeld")
+    sticker = discord.uploads(KREFELD)[1]
+    assert sticker["filename"] == "sticker.webp" and Image.open(io.BytesIO(sticker["data"])).size == (64, 64)
+    assert b"Exif" not in sticker["data"]  # scrubbed like any picture
+    [post] = [p for p in discord.posts(KREFELD) if p["id"] == sticker["message_id"]]
+    assert "🎉" in (post.get("content") or "")
+    # An animated one crosses as its thumbnail; without one, as its description.
+    telegram.inject_sticker(
+        LEICESTER, ANNA, b"\x1f\x8b tgs", emoji="🐱", form="animated", thumbnail=sticker_picture("WEBP")
+    )
+    await wait_until(lambda: len(discord.uploads(KREFELD)) >= 3, 30, message="the thumbnail in Krefeld")
+    assert discord.uploads(KREFELD)[2]["data"].startswith(b"RIFF")
+    telegram.inject_sticker(LEICESTER, ANNA, b"\x1aE\xdf\xa3 webm", emoji="🐶", form="video")
+    await wait_until(
+        lambda: any("🐶" in (p.get("content") or "") for p in discord.posts(KREFELD)), 30, message="the description"
+    )
+    assert len(discord.uploads(KREFELD)) == 3
+    # A Discord sticker (PNG) arrives on Telegram as a photo; a Lottie one as its description.
+    discord.inject_sticker_message(KREFELD, MAX, 749054660769218631, "Wave", sticker_picture("PNG"))
+    await wait_until(lambda: len(telegram.uploads(LEICESTER)) >= 2, 30, message="the sticker in Leicester")
+    photo = telegram.uploads(LEICESTER)[1]
+    assert photo["method"] == "sendPhoto" and Image.open(io.BytesIO(photo["data"])).format == "PNG"
+    discord.inject_sticker_message(KREFELD, MAX, 749054660769218632, "Dance", None, format_type=3)
+    await wait_until(
+        lambda: any("Dance" in text for _, text in telegram.transcript(LEICESTER)), 30, message="the Lottie sticker"
+    )
+    assert len(telegram.uploads(LEICESTER)) == 2
+
+
+def sticker_picture(fmt: str, with_exif: bool = False) -> bytes:
+    picture = Image.new("RGBA", (64, 64), (250, 200, 0, 255))
+    out = io.BytesIO()
+    exif = Image.Exif()
+    if with_exif:
+        exif[0x013B] = "Anna Smith"
+    picture.save(out, fmt, **({"exif": exif} if with_exif else {}))
+    return out.getvalue()
+
 
 MODERATOR = {"id": "300000000000000777", "username": "frau.weber", "global_name": "Frau Weber", "discriminator": "0"}
 APPROVE_LINKS = f"""

@@ -82,8 +82,14 @@ def test_the_text_part_is_never_lost_and_a_poll_is_marked(tmp_path):
     assert "📊 Umfrage: abstimmen im ursprünglichen Chat" in post.notes
 
 
-def test_a_sticker_whose_image_crosses_needs_no_words(tmp_path):
+def test_a_sticker_whose_image_crosses_shows_its_emoji_only(tmp_path):
     image = Attachment("sticker", "CAAC", mime_type="image/webp")
     posts = posts_for(tmp_path, Shared("sticker", emoji="👍"), attachments=(image,))
-    assert posts["discord:112233445566778899"].notes == ()
+    assert posts["discord:112233445566778899"].notes == ("👍",)
+    assert posts["discord:112233445566778899"].attachments == (image,)
+    assert posts["telegram:-1004"].attachments == ()  # not carried: no "attachment withheld" note either
+    assert not [n for n in posts["telegram:-1004"].notes if "not shown" in n]
+    # A sticker without an emoji (a Discord one): its name beside the picture.
+    named = posts_for(tmp_path, Shared("sticker", title="Wave"), attachments=(image,))
+    assert named["discord:112233445566778899"].notes == ("Sticker “Wave”",)
     assert posts["telegram:-1004"].notes[0] == "👍 Sticker"  # community: images only, the sticker is words

@@ -46,7 +46,8 @@ def needs_approval(event: PlatformEvent, link: Link) -> bool:
     if event.kind == EventKind.DELETE:
         return False
     policy = link.policy
-    return policy.moderation == "approve" or (policy.media == "approve" and bool(event.attachments))
+    files = any(a.kind != "sticker" for a in event.attachments)  # a sticker crosses described there
+    return policy.moderation == "approve" or (policy.media == "approve" and files)
 
 
 def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated:
@@ -77,12 +78,18 @@ def moderate(event: PlatformEvent, link: Link, config: LinksConfig) -> Moderated
         if unlinked:
             formatting = tuple(s for s in formatting if s not in unlinked)
             decisions["redacted.link_address"] += len(unlinked)
-    kept = event.attachments
+    # A sticker's picture (issue 15) crosses where the policy lets every file cross freely
+    # (allow); elsewhere ("only photos", approve, block) the sticker is described as before,
+    # and nothing counts as withheld.
+    stickers = tuple(a for a in event.attachments if a.kind == "sticker")
+    files = tuple(a for a in event.attachments if a.kind != "sticker")
+    kept = files
     if policy.media == "block":
         kept = ()
     elif policy.media == "images":
-        kept = tuple(a for a in event.attachments if a.kind == "photo")
-    withheld_count = len(event.attachments) - len(kept)
+        kept = tuple(a for a in files if a.kind == "photo")
+    withheld_count = len(files) - len(kept)
+    kept += stickers if policy.media == "allow" else ()
     if withheld_count:
         decisions["media.withheld"] += withheld_count
     shared = tuple(_shared(item, policy.redact, decisions) for item in event.shared)
