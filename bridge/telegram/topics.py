@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 # The topic the post being sent goes to (the sender's calls add it as message_thread_id).
 CURRENT_TOPIC: ContextVar[int | None] = ContextVar("telegram_topic", default=None)
 REFUSAL_PAUSE = 600.0  # seconds before trying again to make topics where the bot was refused
+FORUM_RECHECK = 3600.0  # seconds a group's is_forum is believed
 CLOSED, GONE = "closed", "gone"
 
 
@@ -62,7 +63,7 @@ class TelegramTopics:
         self._sender = sender  # TelegramSender: its call() and count()
         self._map = ThreadMap(redis, keys)
         self._config = config
-        self._forum: dict[str, bool] = {}  # chat id -> getChat said is_forum
+        self._forum: dict[str, tuple[bool, float]] = {}  # chat id -> (getChat said is_forum, until when)
         self._refused_until: dict[str, float] = {}
 
     async def placement(self, post: OutboundPost, *, create: bool = True) -> Placement:
@@ -123,13 +124,16 @@ class TelegramTopics:
         return True
 
     async def _is_forum(self, chat_id: str) -> bool:
-        if chat_id not in self._forum:
+        """Whether the group has topics (getChat), asked again after an hour (topics can be
+        turned on and off)."""
+        known = self._forum.get(chat_id)
+        if known is None or time.monotonic() > known[1]:
             try:
                 chat = await self._sender.call(GetChat(chat_id=int(chat_id)), "getChat")
             except TelegramBadRequest:
                 return False  # asked again next time
-            self._forum[chat_id] = bool(getattr(chat, "is_forum", False))
-        return self._forum[chat_id]
+            known = self._forum[chat_id] = (bool(getattr(chat, "is_forum", False)), time.monotonic() + FORUM_RECHECK)
+        return known[0]
 
 
 def _reason(exc: TelegramBadRequest) -> str:
