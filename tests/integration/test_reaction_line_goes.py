@@ -15,13 +15,15 @@ from aiogram.client.telegram import TelegramAPIServer
 from bridge.reactions import ReactionRefresher
 from bridge.telegram.reactions import TelegramReactionLine
 from core.links import load_links
-from core.models import Author, ChatRef, Command, MessageRef
+from core.models import Author, ChatRef, Command, EventKind, MessageRef, PlatformEvent
 from core.stats import Stats
 from core.storage import members
 from core.storage.reactions import Reactions
 from sandbox.telegram import TelegramStandIn
 from tests.helpers import wait_until
 from workers import deletes, erasure
+from workers.moderation.events import moderate_event
+from workers.pipeline import Context
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
@@ -134,3 +136,27 @@ async def test_a_deleted_original_takes_its_count_line(standin, bot, aredis, syn
 
     await wait_until(line_gone, 10, message="the count line deleted")
     await no_reaction_keys(aredis, keys, original)
+
+
+async def test_a_discord_delete_takes_the_counts_and_schedules_taking_back_the_bots_reactions(
+    aredis, sync_redis, keys, config
+):
+    """A Discord original deleted (a DELETE event through the moderation stage): its counts
+    go, reactions on copies are not counted any more, and a refresh is due at once (the
+    Discord adapter then finds no counts: nothing of the bot's reactions is kept)."""
+    original = MessageRef("discord", DC_CHANNEL, "900000000000000042")
+    reactions = Reactions(aredis, keys)
+    await reactions.change(
+        original, ChatRef("telegram", str(TG_CHAT)), {"👍": 3}, absolute=True, retention_days=7, delay=60
+    )
+    await reactions.set_shown(original, {"👍"}, 86400)
+    deleted = PlatformEvent(
+        kind=EventKind.DELETE, source=original, author=Author(id="300000000000000301", display_name=""), timestamp=1.0
+    )
+    moderate_event(deleted, None, Context(config, pseudonym_key="k"), sync_redis, keys)
+    counts = await reactions.counts(original)
+    assert counts.by_chat == {}
+    assert [m.key for m in await reactions.claim_due("discord", 60)] == [original.key]  # due now
+    assert not await reactions.change(
+        original, ChatRef("telegram", str(TG_CHAT)), {"❤️": 1}, absolute=False, retention_days=7, delay=0
+    )

@@ -7,6 +7,7 @@ from pathlib import Path
 from bridge.discord import media_sending
 from bridge.discord.media_sending import PostFiles, Upload, upload_name
 from bridge.media.files import MediaFile
+from bridge.media.refusals import Refusal, collecting
 from bridge.media.limits import MB
 from core.models import Attachment
 
@@ -61,3 +62,25 @@ def test_refusals():
     assert not media_sending.refusal(400, 50035, invalid).too_large
     assert media_sending.refusal(400, 50035, {"errors": {"content": {}}}) is None
     assert media_sending.refusal(500, 0, None) is None
+
+
+def test_files_discord_refuses_are_recorded_for_the_senders_notice(tmp_path):
+    """A 413 / 40005 (too large) or an invalid attachment: besides the note, a Refusal for
+    the notice to the member who sent it (bridge/media/refusals.py), within a delivery only."""
+
+    def upload(name: str, size: int) -> Upload:
+        path = tmp_path / name
+        path.write_bytes(b"x" * 10)
+        file = MediaFile(path=path, name=name, mime="image/png", size=size, kind="photo")
+        return Upload(Attachment("photo", name), file, name)
+
+    big, odd = upload("plakat.png", 12 * MB), upload("SPOILER_odd.png", 5_000)
+    files = PostFiles(language="de", limit=10 * MB, uploads=[big, odd])
+    with collecting() as found:
+        files.refuse([big], too_large=True)
+        files.refuse([odd], too_large=False)
+    assert found == [
+        Refusal("plakat.png", "photo", "too_large", "discord", 12 * MB, 10 * MB),
+        Refusal("odd.png", "photo", "refused", "discord"),
+    ]
+    assert len(files.notes) == 2 and files.uploads == []
