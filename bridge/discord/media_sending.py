@@ -29,6 +29,7 @@ from core.phrases import file_too_large_note, file_unavailable_note
 from ..media import refusals
 from ..media.files import MediaError, MediaFile, MediaTooLarge
 from ..media.limits import human_size
+from ..media.scrub import shrink_sticker
 from ..media.source import MediaSource
 from ..media.voice import VoiceShape, voice_shape
 from . import render
@@ -243,6 +244,8 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
                 refusals.refused(name, attachment.kind, "too_large", "discord", fetched.size, limit)
                 await count("discord.media.too_large")
                 continue
+            if attachment.kind == "sticker":  # shown small, as Discord shows stickers
+                fetched = await asyncio.to_thread(shrink_sticker, fetched)
             files.uploads.append(Upload(attachment, fetched, upload_name(attachment, fetched.mime)))
     except BaseException:
         files.discard()

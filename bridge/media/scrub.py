@@ -115,6 +115,31 @@ def scrub(file: MediaFile) -> MediaFile:
     return replace(file, path=out_path, size=out_path.stat().st_size, kind=kind, mime=mime)
 
 
+STICKER_SIDE = 160  # Discord shows its own stickers at 160 px: a sticker's picture as small
+
+
+def shrink_sticker(file: MediaFile, side: int = STICKER_SIDE) -> MediaFile:
+    """A sticker's picture (already scrubbed) at most ``side`` pixels a side, as a WebP with
+    no metadata (transparency kept); ``file`` itself when it is small already or no picture
+    Pillow can read (then it goes as it is). A small one keeps its bytes, its type read from them."""
+    try:
+        with Image.open(file.path) as img:
+            if max(img.size) <= side:  # named by what it is (a thumbnail comes without a type)
+                return replace(file, mime=Image.MIME.get(img.format or "", file.mime))
+            img.seek(0)  # an animated picture's first frame
+            small = ImageOps.contain(img.convert("RGBA"), (side, side))
+    except _PILLOW_ERRORS + (UnidentifiedImageError,):
+        return file
+    out_path = _new_path(file.path)
+    try:
+        small.save(out_path, "WEBP", lossless=True)
+    except BaseException:
+        _remove(out_path)
+        raise
+    file.discard()
+    return replace(file, path=out_path, size=out_path.stat().st_size, mime="image/webp")
+
+
 # What Pillow raises for a file it recognised but cannot read.
 _PILLOW_ERRORS = (OSError, SyntaxError, ValueError, struct.error, EOFError, IndexError, Image.DecompressionBombError)
 

@@ -178,7 +178,8 @@ async def test_a_voice_message_stays_a_voice_message_each_way(bridge):
         LEICESTER, ANNA, b"\x1f\x8b tgs", emoji="🐱", form="animated", thumbnail=sticker_picture("WEBP")
     )
     await wait_until(lambda: len(discord.uploads(KREFELD)) >= 3, 30, message="the thumbnail in Krefeld")
-    assert discord.uploads(KREFELD)[2]["data"].startswith(b"RIFF")
+    thumbnail = discord.uploads(KREFELD)[2]
+    assert thumbnail["data"].startswith(b"RIFF") and thumbnail["filename"] == "sticker.webp"
     telegram.inject_sticker(LEICESTER, ANNA, b"\x1aE\xdf\xa3 webm", emoji="🐶", form="video")
     await wait_until(
         lambda: any("🐶" in (p.get("content") or "") for p in discord.posts(KREFELD)), 30, message="the description"

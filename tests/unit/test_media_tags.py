@@ -14,9 +14,10 @@ from mutagen.flac import FLAC, Picture
 from mutagen.id3 import COMM, ID3, TIT2, TPE1, TXXX
 from mutagen.oggopus import OggOpus
 from mutagen.ogg import OggPage
+from PIL import Image
 
 from bridge.media.files import MediaFile
-from bridge.media.scrub import scrub
+from bridge.media.scrub import scrub, shrink_sticker
 from bridge.media.tags import strip_tags
 
 PERSONAL = (b"Anna Smith", b"Birthday at Granville Rd", b"52.6369", b"Grandma's voice")
@@ -212,3 +213,22 @@ def test_other_files_are_left_alone(tmp_path):
     path.write_bytes(b"OggS" + b"\x00" * 40)  # an Ogg mutagen cannot read
     assert strip_tags(path) in (True, False)
     assert path.read_bytes() == b"OggS" + b"\x00" * 40
+
+
+def test_a_sticker_picture_is_shown_small(tmp_path):
+    """A Telegram sticker (512 px WebP) goes to Discord at 160 px, as Discord's own stickers;
+    a small one (a thumbnail) keeps its bytes and is named by its type."""
+    big = tmp_path / "sticker.webp"
+    Image.new("RGBA", (512, 512), (250, 200, 0, 128)).save(big, "WEBP")
+    small = shrink_sticker(MediaFile(path=big, name="sticker.webp", mime="image/webp", size=1, kind="sticker"))
+    with Image.open(small.path) as img:
+        assert img.size == (160, 160) and img.mode == "RGBA" and img.format == "WEBP"
+    assert small.mime == "image/webp" and not big.exists()
+
+    thumb = tmp_path / "thumb"
+    Image.new("RGB", (128, 128), (1, 2, 3)).save(thumb, "JPEG")
+    data = thumb.read_bytes()
+    kept = shrink_sticker(
+        MediaFile(path=thumb, name="", mime="application/octet-stream", size=len(data), kind="sticker")
+    )
+    assert kept.path == thumb and thumb.read_bytes() == data and kept.mime == "image/jpeg"
