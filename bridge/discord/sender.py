@@ -34,7 +34,7 @@ from core.intents import DeliveryIntent
 from core.storage.copy_files import CopyFiles, Layout, removed_files
 from core.storage.discord import DiscordState
 from core.storage.keys import Keys
-from core.models import EventKind, MessageRef, OutboundPost
+from core.models import MessageRef, OutboundPost
 from core.phrases import original_header
 from core.ratelimit import DISCORD_GLOBAL, discord_limits
 from . import render
@@ -453,14 +453,7 @@ class DiscordSender:
         """Which copy shows which of the source message's files, for an edit that takes
         files away (only a Discord member can; core/storage/copy_files.py). Best effort:
         the post is out; without the record such an edit leaves the copies' files."""
-        if post.source.platform != "discord" or post.kind is not EventKind.NEW or not layout:
-            return
-        try:
-            await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
-        except Exception:  # noqa: BLE001 - the post stands; counted, never retried
-            log.warning(
-                "could not record which copies show the files of a post in discord:%s", post.destination.chat_id
-            )
+        if not await self._copy_files.record_post(post, layout):
             await self.count("discord.media.layout_unrecorded")
 
     async def _upload_limit(self, channel_id: int) -> int:

@@ -88,17 +88,24 @@ def body_pieces(post: OutboundPost, first_budget: int, budget: int) -> list[Piec
     return formatted_pieces(post, post.text, post.formatting, first_budget, budget)
 
 
-def formatted_pieces(
-    post: OutboundPost, text: str, spans: fmt.Spans, first_budget: int, budget: int, *, quote: bool = False
-) -> list[Piece]:
-    """``text`` with its ``spans`` as Telegram can show them, commands (and mentions, unless
-    the policy allows them) defused, in chunks each carrying its own marks."""
+def _shown(post: OutboundPost, text: str, spans: fmt.Spans) -> tuple[str, fmt.Spans]:
+    """``text`` and its marks as Telegram can show them, commands (and mentions, unless the
+    policy allows them) defused, the marks moved with the text."""
     text, spans = fmt.strip(text, spans)
     text, spans = fmt.for_telegram(text, spans)
     defused = defuse_commands(text)
     if not post.allow_mentions:
         defused = defuse_mentions(defused)
     spans, text = fmt.remap(text, defused, spans), defused
+    return text, spans
+
+
+def formatted_pieces(
+    post: OutboundPost, text: str, spans: fmt.Spans, first_budget: int, budget: int, *, quote: bool = False
+) -> list[Piece]:
+    """``text`` with its ``spans`` as Telegram can show them, commands (and mentions, unless
+    the policy allows them) defused, in chunks each carrying its own marks."""
+    text, spans = _shown(post, text, spans)
     pieces, position = [], 0
     for chunk in split_text(text, first_budget, budget):
         start = text.find(chunk, position)  # chunks are the text's own stretches, in order
@@ -189,12 +196,7 @@ def _formatted_lines(post: OutboundPost, text: str, spans: fmt.Spans, *, quote: 
     """``text`` with its formatting as Telegram shows it (lists' markers, headings bold),
     commands and mentions defused, one Line per line (a code block whole), each with the
     marks over it: a mark over several lines is closed at each line's end and reopened."""
-    text, spans = fmt.strip(text, spans)
-    text, spans = fmt.for_telegram(text, spans)
-    defused = defuse_commands(text)
-    if not post.allow_mentions:
-        defused = defuse_mentions(defused)
-    spans, text = fmt.remap(text, defused, spans), defused
+    text, spans = _shown(post, text, spans)
     out = []
     for start, end in fmt.lines(text, spans):
         line = text[start:end].rstrip()

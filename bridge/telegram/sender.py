@@ -28,7 +28,7 @@ from core.intents import DeliveryIntent
 from core.links import LinksConfig
 from core.storage.keys import Keys
 from core.thread_heads import without_head
-from core.models import ChatRef, EventKind, OutboundPost
+from core.models import ChatRef, OutboundPost
 from core.stats import Stats
 from core.storage.copy_files import CopyFiles, Layout, removed_files
 from .announcing import TelegramAnnouncements
@@ -191,19 +191,7 @@ class TelegramSender:
     async def record_files(self, post: OutboundPost, layout: Layout) -> None:
         """Which copy shows which file of a Discord member's message (one file per message
         on Telegram), for an edit that takes files away. Best effort: the post is out."""
-        if (
-            self._copy_files is None
-            or post.source.platform != "discord"
-            or post.kind is not EventKind.NEW
-            or not layout
-        ):
-            return
-        try:
-            await self._copy_files.record(post.link_id, post.source, post.destination, layout, post.retention_days)
-        except Exception:  # noqa: BLE001 - the post stands; counted, never retried
-            log.warning(
-                "could not record which copies show the files of a post in telegram:%s", post.destination.chat_id
-            )
+        if self._copy_files is not None and not await self._copy_files.record_post(post, layout):
             await self.count("telegram.media.layout_unrecorded")
 
     async def _remove_files(self, post: OutboundPost, chat_id: int | str, message_ids: list[str]) -> list[str]:

@@ -14,8 +14,12 @@ from __future__ import annotations
 
 import json
 
-from ..models import ChatRef, MessageRef
+import logging
+
+from ..models import ChatRef, EventKind, MessageRef, OutboundPost
 from .keys import DAY, Keys
+
+log = logging.getLogger(__name__)
 
 Layout = dict[str, list[str]]
 
@@ -43,6 +47,19 @@ class CopyFiles:
             else:
                 pipe.hdel(key, field)
             await pipe.execute()
+
+    async def record_post(self, post: OutboundPost, layout: Layout) -> bool:
+        """Record the layout of a new post's copies where an edit may take files away (only
+        a Discord member can). Best effort, for a post that is out: False when Redis failed
+        (the caller counts it; such an edit then leaves the copies' files)."""
+        if post.source.platform != "discord" or post.kind is not EventKind.NEW or not layout:
+            return True
+        try:
+            await self.record(post.link_id, post.source, post.destination, layout, post.retention_days)
+        except Exception:  # noqa: BLE001 - the post stands; never retried
+            log.warning("could not record which copies show the files of a post in %s", post.destination.key)
+            return False
+        return True
 
     async def layout(self, link_id: str, source: MessageRef, destination: ChatRef) -> Layout:
         """{copy message id: [source attachment ids]}; empty when nothing was recorded."""
