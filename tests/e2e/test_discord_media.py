@@ -117,7 +117,7 @@ async def test_photos_an_album_and_a_too_large_video_cross_discord(tmp_path, pro
         ]
 
         # 3. A 30 MB video to a server without boosts: the note with its name and size.
-        discord.inject_files_message(
+        video = discord.inject_files_message(
             KREFELD, JUERGEN, "Der Umzug", [("umzug.mp4", bytes(30_000_000))], attachment_fields=[{}]
         )
         posts = await wait_until(
@@ -127,5 +127,10 @@ async def test_photos_an_album_and_a_too_large_video_cross_discord(tmp_path, pro
             posts[2]["content"] == "Der Umzug\n*📎 umzug.mp4 (30.0 MB) ist zu groß, um hier weitergegeben zu werden.*"
         )
         assert posts[2]["files"] == []
-        # Nothing went the other way (the bridge's own posts are not relayed back).
-        assert discord.posts(KREFELD) == []
+        # Jürgen hears of it once, in German, as a reply to his video; nothing else went the other
+        # way (the bridge's own posts are not relayed back).
+        (notice,) = await wait_until(lambda: discord.posts(KREFELD), 60, message="the notice to the sender")
+        assert notice["content"] == (
+            "Dein Video umzug.mp4 konnte in Moers nicht gezeigt werden: zu groß für Discord (30.0 MB, Grenze 10.5 MB)."
+        )
+        assert str(notice["message_reference"]["message_id"]) == str(video["id"])
