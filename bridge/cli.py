@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
+import logging
 import os
 import sys
 
@@ -98,7 +100,10 @@ def cmd_worker(args, extra: list[str]) -> int:
 
     queues = use_role(app, args.role)  # the role's queues, and only its task modules imported
     # Mingle and gossip only slow start-up down; workers share nothing but Redis.
+    # Structured logs: Celery's banner (text on stdout) is left out; the worker logs its start instead.
+    quiet = ["--quiet"] if settings.log_format == "json" else []
     argv = [
+        *quiet,
         "worker",
         "-Q",
         ",".join(queues),
@@ -108,6 +113,9 @@ def cmd_worker(args, extra: list[str]) -> int:
         "--without-gossip",
         *extra,
     ]
+    logging.getLogger("twinbridge.worker").info(
+        "starting a worker: role %s, queues %s, log level %s", args.role, ",".join(queues), settings.log_level
+    )
     app.worker_main(argv=argv)
     return 0
 
@@ -339,8 +347,12 @@ def main(argv: list[str] | None = None) -> int:
         "export": cmd_rights,
         "forget": cmd_rights,
     }
-    # Every command logs through one privacy-safe formatter (core/logging_setup.py).
-    configure_from_settings(_settings(args))
+    # Every command logs through one privacy-safe formatter (core/logging_setup.py): JSON
+    # lines, but for the demo, which a person watches, unless TWINBRIDGE_LOG_FORMAT is set.
+    settings = _settings(args)
+    if args.command == "demo" and not os.environ.get("TWINBRIDGE_LOG_FORMAT"):
+        settings = dataclasses.replace(settings, log_format="text")
+    configure_from_settings(settings)
     try:
         if args.command == "worker":
             return cmd_worker(args, extra)

@@ -207,6 +207,9 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
         "TWINBRIDGE_TRANSLATOR_URLS": translator_urls(endpoints),
         "TWINBRIDGE_TRANSLATION_TIMEOUT": "10",
         "TWINBRIDGE_LOG_LEVEL": "WARNING",
+        # The logs it shows when something fails are read by a person: the human format,
+        # unless TWINBRIDGE_LOG_FORMAT says otherwise.
+        "TWINBRIDGE_LOG_FORMAT": os.environ.get("TWINBRIDGE_LOG_FORMAT") or "text",
         "PYTHONUNBUFFERED": "1",
     }
     procs = Processes(env, workdir)

@@ -35,6 +35,7 @@ from dataclasses import replace
 from collections.abc import Callable
 
 from core.backoff import Backoff
+from core.correlation import correlated, of_command, of_source
 from core.storage.ingress import SWEEP_PAGE, IngressStore, load_entry
 from core.storage.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
@@ -96,6 +97,10 @@ class Ingress:
 
     async def accept(self, event: PlatformEvent) -> bool:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
+        with correlated(of_source(event.source)):  # the lines about it carry its id (core/correlation.py)
+            return await self._accept(event)
+
+    async def _accept(self, event: PlatformEvent) -> bool:
         chat, ttl = event.source.chat.key, self._ttl(event.source.chat)
         async with self._chat_lock(chat):
             seq = await self._position(
@@ -115,6 +120,10 @@ class Ingress:
         """Hand a member's command to the workers, durably and in its chat's order
         (as :meth:`accept` does for messages); True when enqueued, False for a
         redelivery. A group's command is marked pending until a worker handled it."""
+        with correlated(of_command(command)):
+            return await self._command(command)
+
+    async def _command(self, command: Command) -> bool:
         chat = command.order_key
         # A command with a sequence of its own (a private chat's, which belongs to no link, or
         # a button press that needs no order): its markers live a day (a redelivery comes within one).

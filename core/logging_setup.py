@@ -19,6 +19,14 @@ So every record goes through :class:`PrivacyFormatter`, which
 
 Our own code logs ids, counts and exception types only; the formatter is the net
 under it and under the libraries.
+
+Structured (issue 16): by default every line is one JSON object (python-json-logger),
+``{"ts", "level", "logger", "msg", "pid"}`` plus ``correlation_id`` in every line about
+one message (core/correlation.py, set by :class:`CorrelationFilter`), ``task_id`` in a
+Celery task's lines and ``exc`` for an exception (its stack and types, as above). No
+other attribute of a record is written (a library's ``extra`` may hold a payload:
+Celery's task lines carry the task's arguments in theirs). ``TWINBRIDGE_LOG_FORMAT=text``
+writes the human format instead (`twinbridge demo` uses it unless told otherwise).
 """
 
 from __future__ import annotations
@@ -30,12 +38,21 @@ import traceback
 from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
+from pythonjsonlogger.json import JsonFormatter
+
+from . import correlation
+
 if TYPE_CHECKING:
     from logging import _SysExcInfoType  # typeshed's name for what sys.exc_info() returns
 
     from .settings import Settings
 
 FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+FORMATS = ("json", "text")
+# What a JSON line holds: the record's own fields under these names, and the extras below.
+JSON_FIELDS = {"levelname": "level", "name": "logger", "message": "msg", "process": "pid", "exc_info": "exc"}
+EXTRAS = ("correlation_id", "task_id")
+_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime"}
 OUR_LOGGERS = ("bridge", "workers", "twinbridge")
 REDACTED = "[redacted]"
 
@@ -137,17 +154,28 @@ class PrivacyFormatter(logging.Formatter):
         self._secrets = sorted({s for s in secrets if s and len(s) >= 8}, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
-        safe = logging.makeLogRecord(record.__dict__)
+        # A copy with the standard fields and ours only: a library's extras stay out.
+        safe = logging.makeLogRecord(
+            {k: v for k, v in record.__dict__.items() if k in _STANDARD or (k in EXTRAS and v)}
+        )
         safe.exc_text = None  # formatted again below, without the messages
         try:
             _rewrite(safe)
-            line = super().format(safe)
+            return self.render(safe)
         except Exception as exc:  # noqa: BLE001 - a bad record must not lose the line entirely
-            line = (
-                f"{self.formatTime(record)} {record.levelname} {record.name}: "
-                f"<log record not formatted ({type(exc).__name__})>"
-            )
-        return self.scrub(line)
+            return self.unformatted(record, exc)
+
+    def render(self, safe: logging.LogRecord) -> str:
+        """The line of a record already made safe (its payloads rewritten)."""
+        line = super().format(safe)
+        cid = getattr(safe, "correlation_id", "")
+        return self.scrub(f"{line} [{cid}]" if cid else line)
+
+    def unformatted(self, record: logging.LogRecord, exc: BaseException) -> str:
+        return (
+            f"{self.formatTime(record)} {record.levelname} {record.name}: "
+            f"<log record not formatted ({type(exc).__name__})>"
+        )
 
     def formatException(self, ei: _SysExcInfoType) -> str:
         """The stack and the exception types of the chain, never the messages."""
@@ -178,11 +206,92 @@ class PrivacyFormatter(logging.Formatter):
         return line
 
 
-def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = ()) -> None:
+class _JsonLine(JsonFormatter):
+    """python-json-logger's formatter, writing what :class:`JsonPrivacyFormatter` made safe."""
+
+    def __init__(self, privacy: PrivacyFormatter):
+        super().__init__(
+            "%(levelname)s %(name)s %(message)s %(process)d",
+            rename_fields=JSON_FIELDS,
+            timestamp="ts",
+            json_ensure_ascii=False,
+        )
+        self._privacy = privacy
+
+    def formatException(self, ei: _SysExcInfoType) -> str:
+        return self._privacy.formatException(ei)
+
+    def formatStack(self, stack_info: str) -> str:
+        return stack_info
+
+    def add_fields(self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]) -> None:
+        super().add_fields(log_data, record, message_dict)
+        # "ts" first, as a reader scans it (the library adds it last).
+        ts = log_data.pop("ts")
+        ordered = {"ts": ts.isoformat(timespec="milliseconds") if hasattr(ts, "isoformat") else ts, **log_data}
+        log_data.clear()
+        log_data.update(ordered)
+
+    def process_log_record(self, log_data: dict[str, Any]) -> dict[str, Any]:
+        # Scrubbed value by value, before encoding: a secret is found as written, not as escaped.
+        return {k: self._privacy.scrub(v) if isinstance(v, str) else v for k, v in log_data.items()}
+
+
+class JsonPrivacyFormatter(PrivacyFormatter):
+    """:class:`PrivacyFormatter`'s rules, one JSON object per line (see the module's docstring)."""
+
+    def __init__(self, *, secrets: Iterable[str] = ()):
+        super().__init__(secrets=secrets)
+        self._json = _JsonLine(self)
+
+    def render(self, safe: logging.LogRecord) -> str:
+        return self._json.format(safe)
+
+    def unformatted(self, record: logging.LogRecord, exc: BaseException) -> str:
+        bare = logging.makeLogRecord(
+            {
+                "name": record.name,
+                "levelno": record.levelno,
+                "levelname": record.levelname,
+                "created": record.created,
+                "msecs": record.msecs,
+                "msg": f"<log record not formatted ({type(exc).__name__})>",
+                "correlation_id": getattr(record, "correlation_id", ""),
+            }
+        )
+        return self._json.format(bare)
+
+
+class CorrelationFilter(logging.Filter):
+    """Puts the message's correlation id (core/correlation.py) into every record that
+    has none; records of no message keep none. On the handler, so it sees every
+    logger's records, the libraries' too."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not getattr(record, "correlation_id", ""):
+            cid = correlation.current()
+            if cid:
+                record.correlation_id = cid
+        if not getattr(record, "task_id", ""):
+            task = correlation.current_task()
+            if task:
+                record.task_id = task
+        return True
+
+
+def make_formatter(log_format: str = "json", *, secrets: Iterable[str] = ()) -> PrivacyFormatter:
+    if str(log_format).lower() == "text":
+        return PrivacyFormatter(secrets=secrets)
+    return JsonPrivacyFormatter(secrets=secrets)
+
+
+def configure_logging(level: str = "INFO", *, secrets: Iterable[str] = (), log_format: str = "json") -> None:
     """Route every logger of this process through one stderr handler with the
-    :class:`PrivacyFormatter`; ``secrets`` (the bot tokens) are never printed."""
+    :class:`PrivacyFormatter` (JSON lines, or ``log_format="text"``); ``secrets``
+    (the bot tokens) are never printed."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(PrivacyFormatter(secrets=secrets))
+    handler.setFormatter(make_formatter(log_format, secrets=secrets))
+    handler.addFilter(CorrelationFilter())
     root = logging.getLogger()
     for old in list(root.handlers):
         root.removeHandler(old)
@@ -207,4 +316,8 @@ def configure_from_settings(settings: Settings) -> None:
         getattr(settings, "libretranslate_api_key", None),
         getattr(settings, "pseudonym_key", None),
     )
-    configure_logging(settings.log_level, secrets=[secret for secret in secrets if secret])
+    configure_logging(
+        settings.log_level,
+        secrets=[secret for secret in secrets if secret],
+        log_format=getattr(settings, "log_format", "json"),
+    )

@@ -29,6 +29,7 @@ class Settings:
     # that several deployments (or test runs) can share one Redis database.
     redis_prefix: str = "tb:"
     log_level: str = "INFO"
+    log_format: str = "json"  # json (one object per line) | text (the human format)
     # Added: seconds after which a task a dead worker had taken is handed to
     # another worker (Celery's Redis visibility timeout). Live workers renew the
     # tasks they hold (workers/leases.py), so this bounds recovery after a crash,
@@ -133,6 +134,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         pseudonym_key=_get(env, "TWINBRIDGE_PSEUDONYM_KEY"),
         redis_prefix=_get(env, "TWINBRIDGE_REDIS_PREFIX") or "tb:",
         log_level=(_get(env, "TWINBRIDGE_LOG_LEVEL") or "INFO").upper(),
+        log_format="text" if (_get(env, "TWINBRIDGE_LOG_FORMAT") or "").strip().lower() == "text" else "json",
         visibility_timeout=int(_get(env, "TWINBRIDGE_VISIBILITY_TIMEOUT") or 15),
         translation_timeout=float(_get(env, "TWINBRIDGE_TRANSLATION_TIMEOUT") or 20),
         task_soft_time_limit=float(_get(env, "TWINBRIDGE_TASK_SOFT_TIME_LIMIT") or 0),

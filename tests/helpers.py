@@ -72,11 +72,13 @@ def bridge_env(
 ADAPTER_START = 90.0  # seconds
 
 
-async def start_bridge(procs, env: dict[str, str], telegram, discord, concurrency: int = 2) -> None:
+async def start_bridge(
+    procs, env: dict[str, str], telegram, discord, concurrency: int = 2, *, stderr_apart: bool = False
+) -> None:
     """Start `twinbridge worker` and `twinbridge run`; return once both adapters
-    talk to their stand-ins."""
-    procs.start("worker", ["worker", "--concurrency", str(concurrency)], env)
-    procs.start("run", ["run"], env)
+    talk to their stand-ins. ``stderr_apart``: their logs (stderr) in files of their own."""
+    procs.start("worker", ["worker", "--concurrency", str(concurrency)], env, stderr_apart=stderr_apart)
+    procs.start("run", ["run"], env, stderr_apart=stderr_apart)
     # A deadline, not a wait: on a loaded 2-core machine importing the client libraries
     # alone has taken 20-40 s; an idle one connects in about 2 s.
     await wait_until(lambda: discord.identified.is_set(), ADAPTER_START, message="the Discord adapter to identify")

@@ -33,14 +33,19 @@ class Procs:
         self.tmp_path = tmp_path
         self.procs: dict[str, subprocess.Popen] = {}
 
-    def start(self, name: str, args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    def start(self, name: str, args: list[str], env: dict[str, str], *, stderr_apart: bool = False) -> subprocess.Popen:
+        """``stderr_apart``: the process's stderr (its log lines) in a file of its own
+        (:meth:`stderr`), not mixed with what it prints on stdout."""
         env = {**os.environ, **OFFLINE_TRANSLATORS, **env}
-        with open(self.tmp_path / f"{name}.log", "wb") as log:  # the child keeps its own copy
+        with (
+            open(self.tmp_path / f"{name}.log", "wb") as log,  # the child keeps its own copy
+            open(self.tmp_path / f"{name}.stderr", "wb") as err,
+        ):
             proc = subprocess.Popen(
                 twinbridge_command() + args,
                 env=env,
                 stdout=log,
-                stderr=subprocess.STDOUT,
+                stderr=err if stderr_apart else subprocess.STDOUT,
                 start_new_session=True,
                 cwd=self.tmp_path,
             )
@@ -48,7 +53,13 @@ class Procs:
         return proc
 
     def log(self, name: str) -> str:
-        return (self.tmp_path / f"{name}.log").read_text(errors="replace")
+        """Everything the process wrote (stdout and stderr)."""
+        return (self.tmp_path / f"{name}.log").read_text(errors="replace") + self.stderr(name)
+
+    def stderr(self, name: str) -> str:
+        """What it wrote on stderr when started with ``stderr_apart`` ("" otherwise)."""
+        path = self.tmp_path / f"{name}.stderr"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def stop(self, name: str, sig=signal.SIGTERM, timeout: float = 20) -> int | None:
         proc = self.procs[name]

@@ -25,6 +25,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type, stop_after_attempt
 
 from core.backoff import Backoff, log_retry
+from core.correlation import correlated, of_source
 from core.idmap import IdMap
 from core.storage.discord import DiscordState
 from core.storage.keys import Keys
@@ -349,6 +350,10 @@ class RelayCog(commands.Cog, name="relay"):
     async def _accept_in_order(self, channel_id: int, event: PlatformEvent) -> bool:
         """Hand ``event`` to the ingress (the caller holds the channel's lock); True when
         it was new there (not a redelivery, not dropped)."""
+        with correlated(of_source(event.source)):  # its lines carry its id (core/correlation.py)
+            return await self._accept_retrying(channel_id, event)
+
+    async def _accept_retrying(self, channel_id: int, event: PlatformEvent) -> bool:
         retrying = AsyncRetrying(
             retry=retry_if_exception_type(_TRANSIENT),
             wait=ACCEPT_BACKOFF,

@@ -16,6 +16,7 @@ from tenacity import AsyncRetrying, retry_if_exception_type
 
 from core import deadletters
 from core.backoff import Backoff, log_retry
+from core.correlation import correlated, of_source
 from core.idmap import IdMap
 from core.intents import Intents
 from core.models import EventKind, MessageRef, OutboundPost
@@ -88,7 +89,11 @@ class Delivery:
     async def deliver(self, post: OutboundPost, entry_id=None) -> None:
         """Deliver one post: rate limited, retried, dead-lettered when hopeless; then
         record it (id map, delivery marker, order cursor) and acknowledge ``entry_id``,
-        all in one transaction."""
+        all in one transaction. Its log lines carry its message's correlation id."""
+        with correlated(of_source(post.source)):
+            await self._deliver(post, entry_id)
+
+    async def _deliver(self, post: OutboundPost, entry_id=None) -> None:
         if post.kind in (EventKind.NEW, EventKind.NOTICE) and await self.book.delivered(post):
             await self.stats.incr(f"{self.platform}.delivery.duplicate")
             await self.finish(post, entry_id)
@@ -140,6 +145,7 @@ class Delivery:
                 await asyncio.sleep(delay)
                 continue
             if writes is not SKIPPED:
+                log.debug("delivered a %s post to %s (attempt %d)", post.kind.value, post.destination.key, attempt)
                 # The post is on the platform: its bookkeeping must reach Redis, whatever it takes.
                 await self.after_send(functools.partial(self.finish, post, entry_id, writes, delivered=True))
             else:

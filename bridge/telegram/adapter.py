@@ -37,6 +37,7 @@ from .command_router import build_commands_router, register_commands
 from .albums import AlbumCollector
 from .handlers import build_errors_router, build_router
 from .media_fetching import TelegramFetcher
+from .middleware import Correlated
 from .polling import Poller
 from .profile_photos import profile_photo
 from .reactions import TelegramReactionLine, build_reactions_router
@@ -172,6 +173,8 @@ class TelegramAdapter:
         # ~6 % of the adapter's CPU per update (docs/benchmarks.md, profile). The
         # handlers take the ingress from the workflow data.
         dispatcher = Dispatcher(disable_fsm=True, ingress=self._ingress, albums=self._albums)
+        # Every line about a group's message carries its correlation id (core/correlation.py).
+        dispatcher.update.outer_middleware(Correlated())
         # Commands first: they are answered, never relayed.
         dispatcher.include_router(build_commands_router(self._config, bot_username))
         dispatcher.include_router(build_router(self._config, stats))

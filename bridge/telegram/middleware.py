@@ -7,6 +7,10 @@ Both are counted (never with content or ids).
 
 :class:`RetryOutages` (inner): a handler that meets an outage of Redis or the
 broker is run again, with growing pauses, until the update is stored.
+
+:class:`Correlated` (outer, on the dispatcher's updates): every log line while an
+update about a group's message is handled carries the message's correlation id
+(core/correlation.py), the same the workers and the delivery use.
 """
 
 from __future__ import annotations
@@ -16,15 +20,16 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiogram import BaseMiddleware
-from aiogram.types import Message, TelegramObject
+from aiogram.types import Message, TelegramObject, Update
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type
 
 from core.backoff import Backoff, log_retry
+from core.correlation import correlated, of_source
 
 from core.links import LinksConfig
-from core.models import ChatRef
+from core.models import ChatRef, MessageRef
 from core.stats import Stats
 from .convert import PLATFORM, skip_reason
 
@@ -32,6 +37,30 @@ log = logging.getLogger(__name__)
 
 TRANSIENT_ERRORS = (RedisConnectionError, RedisTimeoutError, OSError, TimeoutError)
 ACCEPT_BACKOFF = Backoff(first=0.5, cap=30.0)  # and on, for as long as the outage lasts
+
+
+class Correlated(BaseMiddleware):
+    """Binds the correlation id of the message an update is about, while it is handled.
+    Only a group's or a channel's message: in a private chat the chat id is the member's
+    (a command's id comes from its dedup key, bound by the ingress)."""
+
+    async def __call__(
+        self,
+        handler: Callable[[TelegramObject, dict[str, Any]], Awaitable[Any]],
+        event: TelegramObject,
+        data: dict[str, Any],
+    ) -> Any:
+        message = _message_of(event)
+        if message is None or message.chat.type == "private":
+            return await handler(event, data)
+        with correlated(of_source(MessageRef(PLATFORM, str(message.chat.id), str(message.message_id)))):
+            return await handler(event, data)
+
+
+def _message_of(event: TelegramObject) -> Message | None:
+    if not isinstance(event, Update):
+        return None
+    return event.message or event.edited_message or event.channel_post or event.edited_channel_post
 
 
 class LinkedChatMiddleware(BaseMiddleware):

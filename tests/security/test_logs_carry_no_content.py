@@ -7,11 +7,22 @@ slash command, a message held for a moderator and approved, and a 429 on each
 platform. Every line either process wrote (stdout and stderr, the libraries'
 own loggers included) is then searched for what members wrote, their names, the
 bot tokens, the webhooks' ids and tokens and the interactions' tokens.
+
+Issue 16: a log capture of that whole exchange is all structured lines: every line
+either process wrote on stderr parses as one JSON object with ts, level, logger and msg, and
+the lines about the first relayed message share one correlation id across both
+processes (the adapter's ingress and delivery, the worker's moderation and
+translation tasks).
 """
 
 from __future__ import annotations
 
+import json
+
 import pytest
+
+from core import correlation
+from core.models import MessageRef
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
@@ -104,7 +115,7 @@ async def world(tmp_path, procs, redis_url, prefix):
             TWINBRIDGE_PSEUDONYM_KEY=PSEUDONYM_KEY,
             TWINBRIDGE_LOG_LEVEL="DEBUG",
         )
-        await start_bridge(procs, env, telegram, discord)
+        await start_bridge(procs, env, telegram, discord, stderr_apart=True)
         yield telegram, discord
         procs.stop_all()
 
@@ -117,7 +128,7 @@ def sent_to(telegram, chat, fragment):
     return [m for m in telegram.sent(chat) if fragment in m.get("text", "")]
 
 
-async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, procs):
+async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, procs, tmp_path):
     telegram, discord = world
     telegram.start_private(TEACHER)  # so the bot may show him held messages
 
@@ -203,8 +214,37 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
         + [f"{process}: {what}: {line}" for process, what, line in found[:10]]
     )
 
+    # All structured: one JSON object per line of the logs (stderr), in both processes, the
+    # libraries' lines too. (stdout holds only what Celery prints for a person at shutdown.)
+    parsed: dict[str, list[dict]] = {}
+    for process in logs:
+        text = procs.stderr(process)
+        parsed[process] = []
+        for number, line in enumerate(text.splitlines(), 1):
+            try:
+                data = json.loads(line)
+            except ValueError:
+                raise AssertionError(f"{process} line {number} is not JSON: {line[:200]}") from None
+            assert isinstance(data, dict) and {"ts", "level", "logger", "msg"} <= data.keys(), (process, line[:200])
+            parsed[process].append(data)
+    printed = {p: [x for x in (tmp_path / f"{p}.log").read_text().splitlines() if x.strip()] for p in logs}
+    assert printed == {"run": [], "worker": ["worker: Warm shutdown (MainProcess)"]}, printed
+    # One correlation id for the first message, from its ingress to its delivery, in both processes.
+    cid = correlation.of_source(MessageRef("telegram", str(TOWN_TG), str(hello["message_id"])))
+    about = {process: [d for d in lines if d.get("correlation_id") == cid] for process, lines in parsed.items()}
+    run_said = " | ".join(d["msg"] for d in about["run"])
+    worker_said = " | ".join(f"{d['logger']}: {d['msg']}" for d in about["worker"])
+    assert "accepted" in run_said and "delivered" in run_said, run_said  # the ingress, the outbox
+    assert "twinbridge.process_event" in worker_said and "twinbridge.translate" in worker_said, worker_said
+    tasks = {d.get("task_id") for d in about["worker"]} - {None}
+    assert len(tasks) >= 2, "the moderation and the translation task's lines carry their task ids"
+    # No line about another message carries it: the tasks' lines are theirs alone.
+    assert all(task and task in d["msg"] for d in about["worker"] if (task := d.get("task_id")) and "[" in d["msg"])
+
 
 def _logger_of(line: str) -> str:
-    """The logger's name in our format ("<date> <time> <LEVEL> <name>: ..."), else the line's start."""
-    parts = line.split(" ", 4)
-    return parts[3].rstrip(":") if len(parts) > 4 and parts[2].isupper() else line[:60]
+    """The logger's name of a JSON line, else the line's start."""
+    try:
+        return str(json.loads(line).get("logger"))
+    except (ValueError, AttributeError):
+        return line[:60]
