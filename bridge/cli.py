@@ -9,9 +9,13 @@ import logging
 import os
 import sys
 
-from core.links import ConfigError, LinksConfig, load_links
+from typing import TYPE_CHECKING
+
 from core.logging_setup import configure_from_settings
 from core.settings import Settings, _strip_password, load_settings
+
+if TYPE_CHECKING:
+    from core.links import LinksConfig
 
 EXIT_CONFIG = 2
 
@@ -23,6 +27,8 @@ def _settings(args) -> Settings:
 def _load_config(settings: Settings, strict_secrets: bool = True) -> LinksConfig:
     """Load the links, or print every problem and exit 2 (never a traceback).
     ``strict_secrets``: also refuse a policy whose secret is not set."""
+    from core.links import ConfigError, load_links  # not at the top: `twinbridge health` must start fast
+
     try:
         return load_links(settings.config_path, pseudonym_key=settings.pseudonym_key, strict_secrets=strict_secrets)
     except ConfigError as exc:
@@ -197,6 +203,72 @@ def cmd_dead_letters(args) -> int:
     return 0
 
 
+def cmd_status(args) -> int:
+    """`twinbridge status [--json]` (bridge/status.py): 0 all is well, 1 something needs attention."""
+    import json
+
+    import redis as redis_lib
+
+    from core.storage.keys import Keys
+
+    from . import status
+
+    settings = _settings(args)
+    config = _load_config(settings, strict_secrets=False)  # reading the state needs no policy secret
+    client = redis_lib.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
+    )
+    try:
+        report = status.gather(client, Keys(settings.redis_prefix), settings, config)
+    except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
+        if not args.json:
+            print(
+                f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
+                file=sys.stderr,
+            )
+        report = status.unreachable_report()
+    finally:
+        client.close()
+    report = status.finish(report, queue_limit=args.queue_limit)
+    if args.json:
+        print(json.dumps(report, indent=2, ensure_ascii=False))
+    else:
+        from rich.console import Console
+
+        status.render(report, Console())
+    return 0 if report["ok"] else 1
+
+
+def cmd_health(args) -> int:
+    """`twinbridge health --role ROLE`: 0 when Redis answers and this host's ROLE process
+    beat within its heartbeat's TTL (a container's health check), 1 otherwise. Fast: no
+    configuration is read, nothing heavy is imported."""
+    import socket
+
+    import redis as redis_lib
+
+    from core.storage import heartbeats
+    from core.storage.keys import Keys
+
+    settings = _settings(args)
+    client = redis_lib.Redis.from_url(
+        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
+    )
+    host = socket.gethostname()
+    try:
+        beats = heartbeats.alive(client, Keys(settings.redis_prefix), role=args.role, host=host)
+    except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
+        print(f"unhealthy: Redis does not answer ({exc.__class__.__name__})")
+        return 1
+    finally:
+        client.close()
+    if not beats:
+        print(f"unhealthy: no `{args.role}` process on {host} has beaten in the last {heartbeats.TTL} s")
+        return 1
+    print(f"healthy: {len(beats)} `{args.role}` process(es) on {host}")
+    return 0
+
+
 def _user_ref(text: str) -> str | None:
     platform, _, user_id = (text or "").partition(":")
     return f"{platform}:{user_id}" if platform in ("telegram", "discord") and user_id.isdigit() else None
@@ -278,6 +350,24 @@ def cmd_announce(args) -> int:
         client.close()
 
 
+def _health_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--role",
+        choices=("run", "worker", "scheduler"),
+        default="run",
+        help="the process this container runs (default: run)",
+    )
+    return parser
+
+
+def _health_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="twinbridge health", description="exit 0 when Redis answers and this host's ROLE process is alive"
+    )
+    parser.add_argument("--config", metavar="PATH", help="accepted for symmetry; health reads no configuration")
+    return _health_arguments(parser)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="twinbridge", description=__doc__)
     common = argparse.ArgumentParser(add_help=False)
@@ -324,6 +414,27 @@ def build_parser() -> argparse.ArgumentParser:
     dead.add_argument("ids", nargs="*", metavar="ID", help="only these entries (default: all; `show`: one)")
     dead.add_argument("--link", metavar="ID", help="only this link's entries")
     dead.add_argument("--text", action="store_true", help="`show`: also the text and the sender (personal data)")
+    status = sub.add_parser(
+        "status",
+        parents=[common],
+        help="what runs, what waits, last message across each link, held, dead letters, "
+        "scheduled notices, Redis; exit 1 when something needs attention",
+    )
+    status.add_argument("--json", action="store_true", help="the report as JSON (keys: docs/operations.md)")
+    status.add_argument(
+        "--queue-limit",
+        type=int,
+        default=500,
+        metavar="N",
+        help="a queue or stream holding more than N items needs attention (default 500)",
+    )
+    _health_arguments(
+        sub.add_parser(
+            "health",
+            parents=[common],
+            help="exit 0 when Redis answers and this host's ROLE process is alive (for container health checks)",
+        )
+    )
     for name, what in (("export", "GDPR access"), ("forget", "GDPR erasure")):
         p = sub.add_parser(name, parents=[common], help=f"{what} for one user")
         p.add_argument("--user", required=True, metavar="PLATFORM:ID")
@@ -332,6 +443,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["health"]:
+        # A container health check runs this every few seconds: parsed apart, so that
+        # the other commands' modules are not imported (it takes a fraction of a second).
+        return cmd_health(_health_parser().parse_args(argv[1:]))
     parser = build_parser()
     # Everything after `worker` that we don't know goes to Celery.
     args, extra = parser.parse_known_args(argv)
@@ -346,6 +461,8 @@ def main(argv: list[str] | None = None) -> int:
         "announce": cmd_announce,
         "export": cmd_rights,
         "forget": cmd_rights,
+        "status": cmd_status,
+        "health": cmd_health,
     }
     # Every command logs through one privacy-safe formatter (core/logging_setup.py): JSON
     # lines, but for the demo, which a person watches, unless TWINBRIDGE_LOG_FORMAT is set.

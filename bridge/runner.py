@@ -29,6 +29,7 @@ from .avatars.server import serve as serve_avatars
 from .avatars.service import AvatarService
 from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
+from .liveness import Liveness
 from .platforms import PLATFORMS, AdapterFactory, Platform
 from core.links import LinksConfig
 from core.settings import Settings, _strip_password
@@ -100,10 +101,16 @@ def adapter_factories(
 
 
 async def supervise(
-    platform: str, build, stop: asyncio.Event, ready: asyncio.Event | None = None, lease: AdapterLease | None = None
+    platform: str,
+    build,
+    stop: asyncio.Event,
+    ready: asyncio.Event | None = None,
+    lease: AdapterLease | None = None,
+    liveness: Liveness | None = None,
 ) -> None:
     """Run one adapter until ``stop``; rebuild it with backoff when it dies. With a
-    ``lease``, only while this process holds it (another `twinbridge run` may)."""
+    ``lease``, only while this process holds it (another `twinbridge run` may); with
+    ``liveness``, its heartbeat says it is connected while it is."""
     delays = RECONNECT_BACKOFF.delays()
     while not stop.is_set():
         if lease is not None and not await lease.acquire(stop):
@@ -113,6 +120,8 @@ async def supervise(
         try:
             await adapter.start()
             log.info("%s adapter connected", platform)
+            if liveness is not None:
+                await liveness.up(platform)
             if ready is not None:
                 ready.set()
             delays = RECONNECT_BACKOFF.delays()  # a good connection resets the backoff
@@ -140,6 +149,8 @@ async def supervise(
         except Exception:  # a crash restarts the adapter instead of the process
             log.exception("%s adapter crashed", platform)
         finally:
+            if liveness is not None:
+                await liveness.down(platform)
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=15)
             except Exception:
@@ -206,7 +217,11 @@ async def run(
         # Discord sender asks for a post's avatar URL; served here under TWINBRIDGE_PUBLIC_URL.
         avatars = AvatarService(redis, keys, settings.public_url, Stats(redis, keys))
         factories = adapter_factories(settings, platforms)  # imports their client libraries
-        tasks = [asyncio.create_task(sweeper.run(stop), name="ingress-sweeper")]
+        liveness = Liveness(redis, keys, identity)  # `twinbridge status` and `health` read it
+        tasks = [
+            asyncio.create_task(sweeper.run(stop), name="ingress-sweeper"),
+            asyncio.create_task(liveness.run(stop), name="heartbeats"),
+        ]
         if avatars.serving:
             tasks.append(
                 asyncio.create_task(
@@ -234,7 +249,9 @@ async def run(
 
             lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
             tasks.append(
-                asyncio.create_task(supervise(platform, build, stop, lease=lease), name=f"supervise-{platform}")
+                asyncio.create_task(
+                    supervise(platform, build, stop, lease=lease, liveness=liveness), name=f"supervise-{platform}"
+                )
             )
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_EXCEPTION)

@@ -39,6 +39,7 @@ from core.task_queue import (
 )
 
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
+from .heartbeat import WorkerHeartbeat
 from .leases import HeldTaskRenewal
 
 log = logging.getLogger(__name__)
@@ -139,6 +140,7 @@ def make_celery(settings: Settings | None = None, role: str = "all") -> Celery:
     app.conf.twinbridge_settings = settings
     use_role(app, role)
     app.steps["consumer"].add(HeldTaskRenewal)
+    app.steps["worker"].add(WorkerHeartbeat)
     return app
 
 

@@ -22,7 +22,9 @@ import time
 import redis as redis_lib
 
 from core.backoff import Backoff
+from core.liveness import Heartbeat
 from core.settings import Settings
+from core.storage import heartbeats
 from core.storage import announcements
 from core.storage.keys import Keys
 
@@ -123,8 +125,12 @@ def main(settings: Settings) -> int:
     client = redis_lib.Redis.from_url(
         settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
     )
+    keys = Keys(settings.redis_prefix)
+    # `twinbridge status` and `twinbridge health --role scheduler` read it.
+    heartbeat = Heartbeat(client, keys, heartbeats.SCHEDULER).start()
     try:
-        Scheduler(client, Keys(settings.redis_prefix)).run(stop)
+        Scheduler(client, keys).run(stop)
     finally:
+        heartbeat.stop()
         client.close()
     return 0

@@ -80,6 +80,18 @@ class Keys:
         holder renews, so a second `twinbridge run` stands by and takes over when it dies."""
         return f"{self.prefix}lease:adapter:{platform}"
 
+    def heartbeat(self, role: str, instance: str) -> str:
+        """A running process's (or connected adapter's) heartbeat: JSON (role, host, pid,
+        since when, nothing personal), renewed every few seconds with a TTL of three
+        periods (core/storage/heartbeats.py), so it vanishes when the process stops or dies."""
+        return f"{self.prefix}heartbeat:{role}:{instance}"
+
+    def heartbeats(self) -> str:
+        """Sorted set indexing the heartbeats (role|instance, scored with when each
+        expires), so that `twinbridge status` finds them without scanning; it expires
+        with the last heartbeat renewed."""
+        return f"{self.prefix}heartbeats"
+
     def origin(self, copy_key: str) -> str:
         """For one relayed copy, the source message it copies (link|source key)."""
         return f"{self.prefix}origin:{copy_key}"

@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import pytest
 
+import asyncio
+import json
 import os
 import signal
 import time
 
 from ..helpers import serving, wait_until
+from ..processes import run_cli
 from .test_whole_path import ANNA
 from .twins import dc_channel, fleet_env, standins, tg_chat
 
@@ -49,6 +52,10 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
+        if not kill:  # `twinbridge status` sees both adapters connected and the worker running
+            report = await wait_until(lambda: _status(env, connected=True, worker=True), 60, message="connected")
+            assert "run" in {p["role"] for p in report["processes"]}, report
+            assert report["attention"] == [] and report["ok"], report
 
         def shown(i: int) -> list[str]:
             return [text for _, text in discord.transcript(dc_channel(i))]
@@ -81,6 +88,13 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         else:
             await _terminate(first)
             assert first.returncode == 0, procs.log("run-1")[-3000:]
+            # Stopped: at once not connected (the heartbeats are deleted), and exit 1.
+            report = await _status(env, connected=False)
+            assert report, "status reports an adapter still connected after its process stopped"
+            assert {"adapter_not_connected:telegram", "adapter_not_connected:discord"} <= {
+                item["what"] for item in report["attention"]
+            }, report
+            assert not report["ok"] and "run" not in {p["role"] for p in report["processes"]}
         stopped_at = time.monotonic()
         at_stop = {i: shown(i) for i in range(PAIRS)}
         delivered_at_stop = sum(len(v) for v in at_stop.values())
@@ -151,6 +165,22 @@ async def _terminate(proc) -> None:
     await wait_until(lambda: proc.poll() is not None, 30, message="run-1 gone")
 
 
+async def _status(env, *, connected: bool, worker: bool = False) -> dict | None:
+    """`twinbridge status --json` (in a thread: the stand-ins run in this event loop) when
+    both adapters are ``connected`` as asked (and, with ``worker``, a worker runs), with
+    the exit code that goes with it; else None."""
+    done = await asyncio.to_thread(run_cli, ["status", "--json"], env)
+    assert done.returncode in (0, 1), done.stderr
+    report = json.loads(done.stdout)
+    assert done.returncode == (0 if report["ok"] else 1)
+    adapters = report["adapters"]
+    if worker and "worker" not in {p["role"] for p in report["processes"]}:
+        return None
+    if all(adapters[p]["configured"] and adapters[p]["connected"] == connected for p in ("telegram", "discord")):
+        return report
+    return None
+
+
 async def _above(counter, floor: int) -> bool:
     return await counter() > floor
 
@@ -183,6 +213,10 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
         procs.start("worker", ["worker", "--concurrency", "2", "-n", "w1@%h"], env)
         first = procs.start("run-1", ["run"], env)
         await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
+        if not kill:  # `twinbridge status` sees both adapters connected and the worker running
+            report = await wait_until(lambda: _status(env, connected=True, worker=True), 60, message="connected")
+            assert "run" in {p["role"] for p in report["processes"]}, report
+            assert report["attention"] == [] and report["ok"], report
 
         def shown(i: int) -> list[str]:
             return [m["text"].rpartition("</b> ")[2] for m in telegram.sent(tg_chat(i))]
@@ -202,6 +236,13 @@ async def _restart_mid_burst_to_telegram(tmp_path, procs, redis_url, prefix, key
         else:
             await _terminate(first)
             assert first.returncode == 0, procs.log("run-1")[-3000:]
+            # Stopped: at once not connected (the heartbeats are deleted), and exit 1.
+            report = await _status(env, connected=False)
+            assert report, "status reports an adapter still connected after its process stopped"
+            assert {"adapter_not_connected:telegram", "adapter_not_connected:discord"} <= {
+                item["what"] for item in report["attention"]
+            }, report
+            assert not report["ok"] and "run" not in {p["role"] for p in report["processes"]}
         stopped_at = time.monotonic()
         delivered_at_stop = delivered()
         assert delivered_at_stop < PAIRS * TG_PER_CHAT
