@@ -20,9 +20,13 @@ if [ ! -x .venv/bin/python ]; then
   "$PYTHON" -m venv .venv
 fi
 if ! .venv/bin/python -c 'import bridge, workers, aiogram, discord, celery, pytest' >/dev/null 2>&1 \
-   || [ pyproject.toml -nt .venv/.twinbridge-installed ]; then
-  say "installing twinbridge and its dependencies into .venv"
-  .venv/bin/python -m pip install --quiet --disable-pip-version-check -e ".[dev]"
+   || [ pyproject.toml -nt .venv/.twinbridge-installed ] \
+   || [ requirements-dev.lock -nt .venv/.twinbridge-installed ]; then
+  # Exactly the locked versions, each file checked against its sha256 (scripts/lock.sh
+  # writes the lock from pyproject.toml), then the package itself without resolving again.
+  say "installing the locked dependencies (requirements-dev.lock) and twinbridge into .venv"
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --require-hashes -r requirements-dev.lock
+  .venv/bin/python -m pip install --quiet --disable-pip-version-check --no-deps -e .
   touch .venv/.twinbridge-installed
 fi
 
