@@ -15,16 +15,18 @@ DEFAULT_DISCORD_API_URL = "https://discord.com/api/v10"
 
 @dataclass(frozen=True)
 class Settings:
+    # The secrets (and the Redis URL, which may carry a password) are left out of repr():
+    # a worker's settings travel in Celery's `inspect conf` answer, which a monitor shows.
     config_path: Path = Path("config/links.yaml")
-    redis_url: str = "redis://127.0.0.1:6379/0"
-    telegram_bot_token: str | None = None
-    discord_bot_token: str | None = None
+    redis_url: str = field(default="redis://127.0.0.1:6379/0", repr=False)
+    telegram_bot_token: str | None = field(default=None, repr=False)
+    discord_bot_token: str | None = field(default=None, repr=False)
     telegram_api_url: str = DEFAULT_TELEGRAM_API_URL
     discord_api_url: str = DEFAULT_DISCORD_API_URL
     discord_gateway_url: str | None = None  # None: ask Discord (GET /gateway/bot)
     libretranslate_url: str | None = None
-    libretranslate_api_key: str | None = None
-    pseudonym_key: str | None = None
+    libretranslate_api_key: str | None = field(default=None, repr=False)
+    pseudonym_key: str | None = field(default=None, repr=False)
     # Added to the contract: a prefix for every Redis key the bridge owns, so
     # that several deployments (or test runs) can share one Redis database.
     redis_prefix: str = "tb:"
@@ -48,7 +50,7 @@ class Settings:
     translator_endpoints: dict[str, str] = field(default_factory=dict)
     # Added: credentials of the deep-translator providers that need them, read
     # from deep-translator's own variable names (DEEPL_API_KEY, …).
-    provider_credentials: dict[str, dict[str, str]] = field(default_factory=dict)
+    provider_credentials: dict[str, dict[str, str]] = field(default_factory=dict, repr=False)
     # Added, for benchmarks only: "off" lifts the bridge's own pacing to the
     # platforms' published limits (to measure the pipeline, not the limits).
     rate_limits: str = "platform"
