@@ -77,6 +77,7 @@ def test_health_checks_of_ours_are_real_twinbridge_commands():
         test = service["healthcheck"]["test"]
         assert test[:2] == ["CMD", "twinbridge"], name
         args, extra = parser.parse_known_args(test[2:])
+        assert args.command == "health", name
         assert extra == [], f"{name}: unknown arguments {extra}"
 
 
