@@ -32,7 +32,8 @@ import time
 import uuid
 import weakref
 from dataclasses import replace
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from core.backoff import Backoff
 from core.correlation import correlated, of_command, of_source
@@ -75,6 +76,11 @@ class Ingress:
         self._retention_days = retention_days
         self._store = IngressStore(redis, keys)
         self._locks: weakref.WeakValueDictionary[str, asyncio.Lock] = weakref.WeakValueDictionary()
+        # Accepts under way (for :meth:`drain`): a platform that does not deliver an event
+        # again (Discord's gateway) loses one cut off at shutdown.
+        self._under_way = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
 
     def _ttl(self, chat: ChatRef) -> int:
         """How long an event's markers may live: never past its chat's links' retention."""
@@ -97,7 +103,7 @@ class Ingress:
 
     async def accept(self, event: PlatformEvent) -> bool:
         """Enqueue ``event`` unless it was accepted before; True when enqueued."""
-        with correlated(of_source(event.source)):  # the lines about it carry its id (core/correlation.py)
+        with correlated(of_source(event.source)), self._tracked():  # its lines carry its id (core/correlation.py)
             return await self._accept(event)
 
     async def _accept(self, event: PlatformEvent) -> bool:
@@ -120,8 +126,28 @@ class Ingress:
         """Hand a member's command to the workers, durably and in its chat's order
         (as :meth:`accept` does for messages); True when enqueued, False for a
         redelivery. A group's command is marked pending until a worker handled it."""
-        with correlated(of_command(command)):
+        with correlated(of_command(command)), self._tracked():
             return await self._command(command)
+
+    @contextmanager
+    def _tracked(self) -> Iterator[None]:
+        self._under_way += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._under_way -= 1
+            if not self._under_way:
+                self._idle.set()
+
+    async def drain(self, timeout: float) -> int:
+        """Wait up to ``timeout`` seconds for the accepts under way to be stored (at
+        shutdown, once the adapters take nothing in any more); the number still under way."""
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            pass
+        return self._under_way
 
     async def _command(self, command: Command) -> bool:
         chat = command.order_key

@@ -43,6 +43,17 @@ log = logging.getLogger("twinbridge.run")
 RECONNECT_BACKOFF = Backoff(first=1.0, cap=60.0, jitter=(0.8, 1.2))
 
 
+# Shutdown (SIGTERM, SIGINT): the adapters stop side by side, each within ADAPTER_STOP:
+# Telegram stops polling first (the batch in hand is stored, no further getUpdates), then
+# its outbox lanes finish the post in hand; Discord's lanes finish the post in hand, then
+# the gateway closes (its events are not delivered again, so it listens to the last).
+# Then what the ingress still has under way is let finish (INGRESS_DRAIN). STOP_DEADLINE
+# is the most that takes: a container's stop grace period must be longer (docs/operations.md).
+ADAPTER_STOP = 15.0
+INGRESS_DRAIN = 5.0
+STOP_DEADLINE = ADAPTER_STOP + INGRESS_DRAIN
+
+
 class FatalStartError(Exception):
     """Raised out of :func:`run` when an adapter can never start (exit code 2)."""
 
@@ -152,7 +163,7 @@ async def supervise(
             if liveness is not None:
                 await liveness.down(platform)
             try:
-                await asyncio.wait_for(adapter.stop(), timeout=15)
+                await asyncio.wait_for(adapter.stop(), timeout=ADAPTER_STOP)
             except Exception:
                 log.debug("error while stopping the %s adapter", platform, exc_info=True)
             keeper.cancel()
@@ -179,9 +190,19 @@ async def run(
     """Run the adapters of the ``platforms`` whose tokens are set until ``stop``."""
     stop = stop or asyncio.Event()
     loop = asyncio.get_running_loop()
+
+    def stopping(sig: signal.Signals) -> None:
+        if not stop.is_set():
+            log.info(
+                "%s: stopping; the adapters take nothing more in and finish what they hold (up to %.0fs)",
+                sig.name,
+                STOP_DEADLINE,
+            )
+        stop.set()
+
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, stopping, sig)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
     # A blocking pool: under a burst, a call waits for a free connection instead of
@@ -261,5 +282,11 @@ async def run(
         finally:
             stop.set()
             await asyncio.gather(*tasks, return_exceptions=True)
+            # The adapters are closed: nothing new comes in. An accept still under way (a
+            # Discord listener's, whose event the gateway will not deliver again) is let
+            # finish before Redis is closed and the loop's tasks are cancelled.
+            left = await ingress.drain(INGRESS_DRAIN)
+            if left:
+                log.warning("stopped with %d accept(s) unfinished (Redis unreachable)", left)
     finally:
         await redis.aclose()

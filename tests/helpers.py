@@ -6,6 +6,8 @@ import asyncio
 import base64
 import inspect
 import json
+import os
+import signal
 import textwrap
 import time
 from contextlib import asynccontextmanager
@@ -70,6 +72,21 @@ def bridge_env(
 
 
 ADAPTER_START = 90.0  # seconds
+
+
+async def terminate(procs, *names: str, deadline: float = 30.0) -> dict[str, int]:
+    """SIGTERM the named processes (all by default) together, then wait for their exits
+    without blocking the event loop: the stand-ins run in it, and a blocking wait would
+    leave the post a stopping adapter has in hand unanswered (its stop grace ran out
+    instead). Returns each one's exit code."""
+    chosen = {name: procs.procs[name] for name in (names or tuple(procs.procs))}
+    for proc in chosen.values():
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+    await wait_until(
+        lambda: all(p.poll() is not None for p in chosen.values()), deadline, message=f"{', '.join(chosen)} to exit"
+    )
+    return {name: proc.returncode for name, proc in chosen.items()}
 
 
 async def start_bridge(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from functools import partial
 
 import aiohttp
@@ -222,14 +223,19 @@ class TelegramAdapter:
         post in hand, within a grace period), close the HTTP session. Safe to call twice."""
         if self._avatars is not None:
             self._avatars.unregister("telegram")
+        began = time.monotonic()
         await self._stop_polling()  # the dispatcher's shutdown flushes the counters
+        log.debug("telegram adapter: polling stopped after %.1fs", time.monotonic() - began)
         if self._albums is not None:
             await self._albums.stop()  # no part comes any more: hand over what is gathered
             self._albums = None
+        log.debug("telegram adapter: albums handed over after %.1fs", time.monotonic() - began)
         if self._reaction_refresher is not None and self._reaction_task is not None:
             self._reaction_refresher.stop()
             await asyncio.gather(self._reaction_task, return_exceptions=True)
+        log.debug("telegram adapter: reactions stopped after %.1fs", time.monotonic() - began)
         await self._stop_consumer()
+        log.debug("telegram adapter: outbox stopped after %.1fs", time.monotonic() - began)
         if self._media is not None:
             self._media.unregister(self.platform)
         if self._bot is not None:

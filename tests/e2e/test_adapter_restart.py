@@ -18,7 +18,7 @@ import os
 import signal
 import time
 
-from ..helpers import serving, wait_until
+from ..helpers import serving, terminate, wait_until
 from ..processes import run_cli
 from .test_whole_path import ANNA
 from .twins import dc_channel, fleet_env, standins, tg_chat
@@ -29,7 +29,9 @@ FIRST_HALF = PER_CHAT // 2
 
 
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
-    """SIGTERM: 0 lost, 0 shown twice, order kept."""
+    """SIGTERM to `run` and to the worker together, mid-burst (issue 16, item 5): both exit
+    0 within their grace; the worker's tasks in hand finish and what it had taken but not
+    begun goes back to the queue; started again: 0 lost, 0 shown twice, order kept."""
     result = await _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, kill=False)
     assert result["doubled"] == 0, result
 
@@ -86,8 +88,19 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             os.killpg(first.pid, signal.SIGKILL)
             await wait_until(lambda: first.poll() is not None, 10, message="run-1 gone")
         else:
-            await _terminate(first)
-            assert first.returncode == 0, procs.log("run-1")[-3000:]
+            # The worker too (issue 16, item 5): warm shutdown mid-burst, side by side with `run`.
+            async with aredis.pipeline(transaction=False) as pipe:
+                pipe.llen(f"{prefix}celery:moderation")
+                pipe.llen(f"{prefix}celery:translation")
+                pipe.hlen(f"{prefix}celery:unacked")
+                worker_work_at_stop = sum(await pipe.execute())
+            codes = await terminate(procs, "run-1", "worker", deadline=30)
+            assert codes == {"run-1": 0, "worker": 0}, (
+                codes,
+                procs.stderr("worker")[-3000:],
+                procs.log("run-1")[-3000:],
+            )
+            assert "Warm shutdown" in procs.log("worker")
             # Stopped: at once not connected (the heartbeats are deleted), and exit 1.
             report = await _status(env, connected=False)
             assert report, "status reports an adapter still connected after its process stopped"
@@ -102,6 +115,8 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         unconfirmed_at_stop = len(telegram.pending_updates())
         assert 0 < delivered_at_stop < PAIRS * PER_CHAT
 
+        if not kill:
+            procs.start("worker-2", ["worker", "--concurrency", "2", "-n", "w2@%h"], env)
         procs.start("run-2", ["run"], env)
 
         async def settled() -> bool:
@@ -153,6 +168,12 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             f"stop found in the channel's history after the restart {stats.get('discord.intent.found', 0)}, "
             f"not found (sent again) {stats.get('discord.intent.not_found', 0)}; "
             f"lost 0, out of order 0, shown twice {doubled}"
+            + (
+                ""
+                if kill
+                else f"; the worker stopped too, with {worker_work_at_stop} task(s) queued or in hand; its "
+                f"successor ran {procs.log('worker-2').count('twinbridge.process_event[')} moderation task(s)"
+            )
         )
         return {"doubled": doubled, "delivered_at_stop": delivered_at_stop}
 

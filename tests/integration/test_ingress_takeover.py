@@ -89,3 +89,17 @@ async def test_a_taken_over_accept_stores_nothing_when_it_finishes_late(aredis, 
     assert await aredis.llen(queue.key) == 1
     assert await aredis.xlen(keys.ingress()) == 1
     assert await aredis.hget(keys.stats(), "ingress.taken_over") == "1"
+
+
+async def test_shutdown_drains_the_accepts_under_way_before_redis_is_closed(aredis, keys, redis_url, prefix):
+    """Issue 16, item 5: `twinbridge run` stopping lets what its listeners were storing be
+    stored (a Discord event is not delivered again), within a deadline; then nothing is left."""
+    queue = TaskQueue.for_settings(Settings(redis_url=redis_url, redis_prefix=prefix))
+    ingress = Ingress(aredis, keys, queue)
+    assert await ingress.drain(0.1) == 0  # nothing under way: at once
+    accepts = [asyncio.create_task(ingress.accept(_event(n))) for n in range(1, 41)]
+    await asyncio.sleep(0)  # each has begun (the chat's lock taken in turn), none stored yet
+    assert await aredis.llen(queue.key) < 40
+    assert await ingress.drain(10) == 0
+    assert all(task.done() and task.result() for task in accepts)
+    assert _queued_texts(list(reversed(await aredis.lrange(queue.key, 0, -1)))) == [f"m{n}" for n in range(1, 41)]

@@ -27,7 +27,7 @@ from core.models import MessageRef
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 
-from ..helpers import bridge_env, serving, start_bridge, wait_until
+from ..helpers import bridge_env, serving, start_bridge, terminate, wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(300)]
 
@@ -186,7 +186,8 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
         message="the approved message on Discord",
     )
 
-    procs.stop_all()  # shutdown lines too
+    # Shutdown lines too; both stop cleanly on SIGTERM, within their grace.
+    assert await terminate(procs, deadline=30) == {"worker": 0, "run": 0}
     logs = {name: procs.log(name) for name in procs.procs}
     assert all(len(text.splitlines()) > 50 for text in logs.values()), "DEBUG logging is on in every process"
     webhooks = discord.webhooks()
