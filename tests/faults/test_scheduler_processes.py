@@ -1,8 +1,9 @@
 """`twinbridge scheduler` as real processes: two side by side hand each due notice over
-once; SIGTERM stops one cleanly; it logs no text."""
+once; SIGTERM stops one cleanly; it logs no text, in structured lines (issue 16)."""
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 
@@ -60,3 +61,6 @@ async def test_two_schedulers_hand_each_notice_over_once(procs, redis_url, prefi
 
     assert procs.stop("scheduler-1", signal.SIGTERM, timeout=10) == 0
     assert "scheduler stopped" in procs.log("scheduler-1")
+    # Every line it wrote (stdout and stderr) is one JSON object (core/logging_setup.py).
+    lines = [json.loads(line) for line in procs.log("scheduler-1").splitlines()]
+    assert lines and all({"ts", "level", "logger", "msg"} <= line.keys() for line in lines)
