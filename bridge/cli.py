@@ -12,7 +12,7 @@ import sys
 from typing import TYPE_CHECKING
 
 from core.logging_setup import configure_from_settings
-from core.settings import Settings, _strip_password, load_settings
+from core.settings import Settings, SettingsError, _strip_password, load_settings
 
 if TYPE_CHECKING:
     from core.links import LinksConfig
@@ -464,9 +464,13 @@ def main(argv: list[str] | None = None) -> int:
         "status": cmd_status,
         "health": cmd_health,
     }
+    try:
+        settings = _settings(args)
+    except SettingsError as exc:
+        print(f"twinbridge: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
     # Every command logs through one privacy-safe formatter (core/logging_setup.py): JSON
     # lines, but for the demo, which a person watches, unless TWINBRIDGE_LOG_FORMAT is set.
-    settings = _settings(args)
     if args.command == "demo" and not os.environ.get("TWINBRIDGE_LOG_FORMAT"):
         settings = dataclasses.replace(settings, log_format="text")
     configure_from_settings(settings)

@@ -20,6 +20,8 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type
 
 from core.backoff import Backoff, log_retry
+from core.metrics import serve as serve_metrics
+from . import metrics
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
 from .media.files import media_dir, remove_stale
@@ -133,6 +135,7 @@ async def supervise(
             log.info("%s adapter connected", platform)
             if liveness is not None:
                 await liveness.up(platform)
+            metrics.connected(platform, True)
             if ready is not None:
                 ready.set()
             delays = RECONNECT_BACKOFF.delays()  # a good connection resets the backoff
@@ -162,6 +165,7 @@ async def supervise(
         finally:
             if liveness is not None:
                 await liveness.down(platform)
+            metrics.connected(platform, False)
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=ADAPTER_STOP)
             except Exception:
@@ -216,6 +220,12 @@ async def run(
         socket_connect_timeout=5,
     )
     redis = aioredis.Redis(connection_pool=pool)
+    # The metrics endpoint answers from the start (Redis down: twinbridge_redis_up 0).
+    metrics.know_links(link.id for link in config.links)
+    for platform in platforms:
+        if platform.token(settings):
+            metrics.connected(platform.name, False)
+    endpoint = serve_metrics(settings, [link.id for link in config.links], "twinbridge run")
     try:
         if not await wait_for_redis(redis, settings.redis_url, stop):
             return
@@ -290,3 +300,5 @@ async def run(
                 log.warning("stopped with %d accept(s) unfinished (Redis unreachable)", left)
     finally:
         await redis.aclose()
+        if endpoint is not None:
+            await asyncio.to_thread(endpoint.close)

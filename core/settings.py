@@ -64,6 +64,11 @@ class Settings:
     public_url: str = ""
     avatar_host: str = "0.0.0.0"
     avatar_port: int = 8095
+    # Issue 16: Prometheus metrics of each long-running process (core/metrics.py) on this
+    # port (0: none), at this address (loopback unless said otherwise: they are for a
+    # Prometheus on the same host or network, not for the internet).
+    metrics_port: int = 0
+    metrics_host: str = "127.0.0.1"
 
     def time_limits(self) -> tuple[float, float]:
         """(soft, hard) time limit of every task, in seconds."""
@@ -149,4 +154,21 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         public_url=(_get(env, "TWINBRIDGE_PUBLIC_URL") or "").rstrip("/"),
         avatar_host=_get(env, "TWINBRIDGE_AVATAR_HOST") or "0.0.0.0",
         avatar_port=int(_get(env, "TWINBRIDGE_AVATAR_PORT") or 8095),
+        metrics_port=_port(env, "TWINBRIDGE_METRICS_PORT"),
+        metrics_host=_get(env, "TWINBRIDGE_METRICS_HOST") or "127.0.0.1",
     )
+
+
+def _port(env: dict[str, str], name: str) -> int:
+    """A TCP port from ``name``, 0 when unset (or "0", "off"): a value that is no port is
+    refused with the variable named, not taken as some other port."""
+    raw = _get(env, name)
+    if raw is None or raw.lower() in ("0", "off"):
+        return 0
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        raise SettingsError(f"{name}={raw!r} is not a TCP port (1-65535; unset or 0 for none)")
+    return int(raw)
+
+
+class SettingsError(ValueError):
+    """An environment variable whose value cannot be used (the message names it)."""

@@ -174,3 +174,29 @@ def handed_to_translation(redis, prefix: str) -> list[dict]:
         _task, args, _kwargs = task_arguments(raw)
         posts += args[0]["posts"]
     return posts
+
+
+def read_metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """One scrape of a process's metrics endpoint over HTTP, parsed as Prometheus parses it:
+    {(sample name, sorted label pairs): value}."""
+    import urllib.request
+
+    from prometheus_client.parser import text_string_to_metric_families
+
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as answer:
+        text = answer.read().decode()
+    return {
+        (sample.name, tuple(sorted(sample.labels.items()))): sample.value
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    }
+
+
+async def scrape_metrics(port: int) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    """:func:`read_metrics` off the event loop (the stand-ins run on it)."""
+    return await asyncio.to_thread(read_metrics, port)
+
+
+def metric(found: dict, name: str, **labels: str) -> float | None:
+    """The value of one sample of a scrape (None: not there)."""
+    return found.get((name, tuple(sorted(labels.items()))))

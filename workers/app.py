@@ -39,6 +39,7 @@ from core.task_queue import (
 )
 
 from . import celery_logging  # noqa: F401 - no task arguments or payloads in Celery's log lines
+from . import metrics  # noqa: F401 - the worker's metrics endpoint (TWINBRIDGE_METRICS_PORT), served from Redis
 from .heartbeat import WorkerHeartbeat
 from .leases import HeldTaskRenewal
 

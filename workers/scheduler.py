@@ -20,9 +20,13 @@ import threading
 import time
 
 import redis as redis_lib
+from prometheus_client import Counter, Gauge
 
 from core.backoff import Backoff
+from core.links import ConfigError, load_links
 from core.liveness import Heartbeat
+from core.metrics import LOCAL, NAMESPACE
+from core.metrics import serve as serve_metrics
 from core.settings import Settings
 from core.storage import heartbeats
 from core.storage import announcements
@@ -38,6 +42,19 @@ BEAT_SECONDS = 10  # how long one round says "a scheduler runs" (`twinbridge ann
 # often per firing (a task that keeps failing is not pushed forever: its marker expires).
 SWEEP_SECONDS = 15.0
 REFIRES = 2
+
+# Its own metrics (core/metrics.py serves them with the Redis ones under TWINBRIDGE_METRICS_PORT).
+HANDED_OVER = Counter(
+    f"{NAMESPACE}_scheduler_handed_over", "Announcements and reminders handed to the fire task", registry=LOCAL
+)
+REFIRED = Counter(
+    f"{NAMESPACE}_scheduler_refired", "Fire tasks found lost and pushed again by this scheduler", registry=LOCAL
+)
+LAST_ROUND = Gauge(
+    f"{NAMESPACE}_scheduler_last_round_timestamp_seconds",
+    "When this scheduler last finished a round (Unix time): an old one means it is stuck or Redis is away",
+    registry=LOCAL,
+)
 
 
 class Scheduler:
@@ -58,6 +75,7 @@ class Scheduler:
             claimed = announcements.claim_due(self._redis, self._keys, self._clock(), BATCH)
             for announcement_id, what, outcome in claimed:
                 if outcome == 1:
+                    HANDED_OVER.inc()
                     log.info("announcement %s: %s handed to the fire task", announcement_id, what)
                 else:  # cancelled or gone meanwhile: its entry is dropped
                     log.info("announcement %s: %s dropped (%s)", announcement_id, what, _OUTCOMES.get(outcome, outcome))
@@ -78,6 +96,7 @@ class Scheduler:
             if announcements.refire(self._redis, self._keys, *firing):
                 self._refired[firing] = self._refired.get(firing, 0) + 1
                 pushed += 1
+                REFIRED.inc()
                 log.warning("announcement %s: %s's fire task was lost; pushed again", firing[0], firing[1])
         # Pushed again, the next look finds it queued; once its marker is gone (published,
         # cancelled) it is forgotten.
@@ -98,6 +117,7 @@ class Scheduler:
                     self._next_sweep = self._clock() + SWEEP_SECONDS
                     self.sweep()
                 failures, wait = 0, self._poll
+                LAST_ROUND.set(self._clock())
             except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
                 wait = backoff.delay(failures)
                 failures += 1
@@ -126,6 +146,11 @@ def main(settings: Settings) -> int:
         settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
     )
     keys = Keys(settings.redis_prefix)
+    try:
+        link_ids = [link.id for link in load_links(settings.config_path).links]
+    except ConfigError:  # it needs no links to fire notices; its metrics then have no per-link series
+        link_ids = []
+    endpoint = serve_metrics(settings, link_ids, "the scheduler")
     # `twinbridge status` and `twinbridge health --role scheduler` read it.
     heartbeat = Heartbeat(client, keys, heartbeats.SCHEDULER).start()
     try:
@@ -133,4 +158,6 @@ def main(settings: Settings) -> int:
     finally:
         heartbeat.stop()
         client.close()
+        if endpoint is not None:
+            endpoint.close()
     return 0

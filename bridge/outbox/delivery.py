@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
 
@@ -25,6 +26,7 @@ from core.storage.deliveries import DeliveryBook
 from core.storage.writes import Writes, together
 from core.storage.keys import Keys
 
+from .. import metrics
 from ..adapter import DeliveryError, Sender
 from ..media.refusals import RefusalNotices, collecting
 from .erasure import ErasureGuard, notice_chat
@@ -112,10 +114,10 @@ class Delivery:
                 await self._refuse_erased(post, entry_id)
                 return
             try:
-                writes = await self.recovery.sent_earlier(post) if look_first else None
+                recovered = await self.recovery.sent_earlier(post) if look_first else None
                 look_first = False
-                if writes is None:
-                    writes = await self._deliver_once(post)
+                writes = recovered if recovered is not None else await self._deliver_once(post)
+                accepted_at = time.time()  # the platform has answered: the copy is there
             except DeliveryError as exc:
                 if post.kind == EventKind.NEW and exc.retry_after is None and not exc.permanent:
                     look_first = True
@@ -144,6 +146,10 @@ class Delivery:
                 log.info("retrying a post to %s in %.1fs (%s)", post.destination.key, delay, exc.reason)
                 await asyncio.sleep(delay)
                 continue
+            if recovered is None and writes is not SKIPPED and writes is not None:
+                # A copy sent now (not found from an earlier attempt: when that was is unknown),
+                # not taken back at once: end-to-end latency (bridge/metrics.py).
+                metrics.accepted(post, accepted_at)
             if writes is not SKIPPED:
                 log.debug("delivered a %s post to %s (attempt %d)", post.kind.value, post.destination.key, attempt)
                 # The post is on the platform: its bookkeeping must reach Redis, whatever it takes.

@@ -7,12 +7,14 @@ event loop, and every assertion is on what they received.
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from sandbox.discord import DiscordStandIn
 from sandbox.telegram import TelegramStandIn
 
-from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, serving, wait_until
+from ..helpers import DC_TOKEN, TG_TOKEN, bridge_env, metric, scrape_metrics, serving, wait_until
 from ..processes import free_port
 
 LEICESTER = -1001000000001
@@ -59,8 +61,10 @@ def webhook_posts(discord, channel_id):
 async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefix, aredis):
     telegram, discord = standins
     env = whole_path_env(tmp_path, redis_url, prefix, telegram, discord)
-    procs.start("worker", ["worker", "--concurrency", "2"], env)
-    procs.start("run", ["run"], env)
+    # Each process serves its metrics (docs/operations.md, "Metrics"); checked at the end.
+    ports = {"worker": free_port(), "run": free_port()}
+    procs.start("worker", ["worker", "--concurrency", "2"], {**env, "TWINBRIDGE_METRICS_PORT": str(ports["worker"])})
+    procs.start("run", ["run"], {**env, "TWINBRIDGE_METRICS_PORT": str(ports["run"])})
     await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter to identify")
     await wait_until(
         lambda: any(m == "getUpdates" for _, m, _ in telegram.requests), 30, message="the Telegram adapter to poll"
@@ -128,6 +132,30 @@ async def test_relay_both_directions(tmp_path, procs, standins, redis_url, prefi
         or await _stat(aredis, prefix, "discord.skipped.own_message") >= 3
     )
 
+    # The metrics of both processes, scraped over HTTP as Prometheus would.
+    run_metrics = await scrape_metrics(ports["run"])
+    worker_metrics = await scrape_metrics(ports["worker"])
+    for found in (run_metrics, worker_metrics):
+        _assert_no_personal_data(found)
+        assert metric(found, "twinbridge_redis_up") == 1
+        assert metric(found, "twinbridge_processed_total") >= 5  # the counters the workers keep in Redis
+        assert metric(found, "twinbridge_dropped_total", stage="telegram", reason="unknown_chat") >= 1
+        assert metric(found, "twinbridge_queue_depth", queue="moderation") is not None
+        assert metric(found, "twinbridge_translations_total", status="same_language") >= 1
+        # Anna's three messages to Krefeld and Masaya, Max's two to Leicester and Masaya; one edit each side.
+        assert metric(found, "twinbridge_relayed_total", platform="discord", kind="new") == 3
+        assert metric(found, "twinbridge_relayed_total", platform="telegram", kind="new") == 7
+        assert metric(found, "twinbridge_relayed_total", platform="discord", kind="edit") == 1
+        assert metric(found, "twinbridge_accepted_total", platform="telegram") >= 4
+    # Only the adapters' process has its adapters, and the latency of the copies they delivered.
+    assert metric(run_metrics, "twinbridge_adapter_connected", platform="telegram") == 1
+    assert metric(run_metrics, "twinbridge_adapter_connected", platform="discord") == 1
+    for direction, copies in (("telegram→discord", 3), ("telegram→telegram", 3), ("discord→telegram", 4)):
+        labels = {"link": "twins", "direction": direction}
+        assert metric(run_metrics, "twinbridge_delivery_latency_seconds_count", **labels) == copies, direction
+        assert 0 <= metric(run_metrics, "twinbridge_delivery_latency_seconds_sum", **labels) < 30 * copies
+        assert metric(worker_metrics, "twinbridge_delivery_latency_seconds_count", **labels) is None
+
 
 def _reply_target(message: dict):
     params = message.get("reply_parameters")
@@ -142,6 +170,34 @@ def _sent_chats(telegram):
 
 async def _stat(aredis, prefix, name) -> int:
     return int(await aredis.hget(f"{prefix}stats", name) or 0)
+
+
+# What a label may hold: configuration (link ids), platform names, and words of the code.
+_PLATFORMS = {"telegram", "discord"}
+_ALLOWED = {
+    "link": {"twins"},
+    "platform": _PLATFORMS,
+    "direction": {f"{a}→{b}" for a in _PLATFORMS for b in _PLATFORMS},
+    "queue": {"ingress", "moderation", "pipeline", "translation", "delivery", "outbox_telegram", "outbox_discord"},
+    "stage": _PLATFORMS | {"ingress", "moderation", "worker"},
+}
+_WORDS = re.compile(r"^[a-z][a-z_]*(\.[a-z][a-z_]*)*$")  # reasons, kinds, statuses, counter names
+_PERSONAL = ("Anna", "Smith", "Max", "Krüger", "max.k", "5001", "300000000000000301", "Hello", "Hallo", "secret")
+
+
+def _assert_no_personal_data(found: dict) -> None:
+    assert found, "the endpoint served nothing"
+    for name, labels in found:
+        for label, value in labels:
+            assert not any(p.lower() in value.lower() for p in _PERSONAL), (name, label, value)
+            assert not any(str(chat) in value for chat in (LEICESTER, MASAYA, UNLINKED, KREFELD)), (name, label, value)
+            if label == "le":
+                float(value)  # a histogram bucket's bound
+            elif label in _ALLOWED:
+                assert value in _ALLOWED[label], (name, label, value)
+            else:
+                assert label in ("reason", "kind", "decision", "status", "counter"), (name, label)
+                assert _WORDS.match(value), (name, label, value)
 
 
 async def test_rejected_token_is_named_and_exits_2(tmp_path, procs, standins, redis_url, prefix):

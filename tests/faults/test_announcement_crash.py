@@ -19,8 +19,8 @@ from core.storage import announcements as store
 from sandbox.translator import LibreTranslateStandIn
 
 from ..e2e.twins import dc_channel, fleet_env, standins, tg_chat, translated_pair_links
-from ..helpers import serving, wait_until
-from ..processes import run_cli
+from ..helpers import metric, scrape_metrics, serving, wait_until
+from ..processes import free_port, run_cli
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(240)]
 
@@ -89,8 +89,10 @@ async def test_two_schedulers_side_by_side_show_each_notice_once(tmp_path, procs
         env = fleet_env(tmp_path, 1, redis_url, prefix, telegram, discord, TWINBRIDGE_LOG_LEVEL="INFO")
         procs.start("run", ["run"], env)
         procs.start("worker", ["worker", "--concurrency", "1"], env)
-        procs.start("scheduler-1", ["scheduler"], env)
-        procs.start("scheduler-2", ["scheduler"], env)
+        # Each scheduler serves its metrics (docs/operations.md, "Metrics").
+        ports = [free_port(), free_port()]
+        for n, port in enumerate(ports, 1):
+            procs.start(f"scheduler-{n}", ["scheduler"], {**env, "TWINBRIDGE_METRICS_PORT": str(port)})
         await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
         await wait_until(lambda: "ready" in procs.log("worker"), 60, message="the worker ready")
         texts = [f"Notice number {n} for the twins" for n in range(5)]
@@ -108,6 +110,12 @@ async def test_two_schedulers_side_by_side_show_each_notice_once(tmp_path, procs
         assert logs.count("handed to the fire task") == len(texts)
         assert not any(text in logs for text in texts)
         assert each_once()
+        scraped = [await scrape_metrics(port) for port in ports]
+        assert sum(metric(found, "twinbridge_scheduler_handed_over_total") for found in scraped) == len(texts)
+        for found in scraped:
+            assert metric(found, "twinbridge_scheduler_last_round_timestamp_seconds") > time.time() - 30
+            assert metric(found, "twinbridge_redis_up") == 1
+            assert metric(found, "twinbridge_queue_depth", queue="moderation") == 0
 
 
 @pytest.mark.slow
