@@ -6,12 +6,15 @@ never shown, and the endpoint answers over HTTP, even with Redis away."""
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from core import deadletters, stats
+from core import deadletters, metrics, stats
 from core.metrics import RedisCollector, serve
 from core.models import Author, ChatRef, EventKind, MessageRef, OutboundPost, PlatformEvent
 from core.settings import Settings
@@ -208,3 +211,17 @@ def test_a_port_taken_is_logged_and_the_process_runs_on(redis_url, prefix, caplo
 
 def test_no_port_no_endpoint(redis_url, prefix):
     assert serve(Settings(redis_url=redis_url, redis_prefix=prefix), LINKS, "a test") is None
+
+
+def test_the_example_dashboard_asks_only_for_series_that_exist(sync_redis, keys):
+    import bridge.metrics  # noqa: F401 - registers the adapters' own metrics
+    import workers.scheduler  # noqa: F401 - and the scheduler's
+
+    served = metrics.served(sync_redis, keys, LINKS)
+    families = {family.name for family in served.collect()}
+    dashboard = json.loads((Path(__file__).parents[2] / "docs" / "grafana-dashboard.json").read_text())
+    exprs = [target["expr"] for panel in dashboard["panels"] for target in panel.get("targets", ())]
+    asked = {re.sub(r"_(total|bucket|count|sum)$", "", name) for e in exprs for name in re.findall(r"\b[a-z_]+", e)}
+    asked = {name for name in asked if name.startswith(("twinbridge_", "process_"))}
+    assert len(asked) > 15
+    assert asked <= families, sorted(asked - families)
