@@ -163,9 +163,9 @@ async def supervise(
         except Exception:  # a crash restarts the adapter instead of the process
             log.exception("%s adapter crashed", platform)
         finally:
+            metrics.connected(platform, False)
             if liveness is not None:
                 await liveness.down(platform)
-            metrics.connected(platform, False)
             try:
                 await asyncio.wait_for(adapter.stop(), timeout=ADAPTER_STOP)
             except Exception:

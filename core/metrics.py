@@ -163,7 +163,7 @@ def counter_families(counters: dict[str, int]) -> list[CounterMetricFamily]:
 
 # -- the collector ---------------------------------------------------------------------------
 class RedisCollector(Collector):
-    """Reads Redis at each scrape (one round trip, two when something is held:
+    """Reads Redis at each scrape (two round trips, three when something is held:
     core/storage/scrape.py). Redis away: ``twinbridge_redis_up 0`` and nothing else of it,
     so the scrape still answers with the process's own metrics."""
 

@@ -1,8 +1,9 @@
-"""What a Prometheus scrape reads (core/metrics.py), in one round trip (sync client):
-the counters' hash (core/stats.py), how much waits in each queue of the path, how many
-tasks workers hold, and per link how many dead letters and held messages wait. Counts
-only: no entry is read, so nothing of a message (text, names, ids) passes through here.
-Read-only: a scrape changes nothing in Redis (it prunes no index, unlike /status)."""
+"""What a Prometheus scrape reads (core/metrics.py), in two round trips (sync client):
+the counters' hash (core/stats.py), how much waits in each queue of the path and how many
+tasks workers hold (as `twinbridge status` reads them), and per link how many dead letters
+and held messages wait. Counts only: no entry is read, so nothing of a message (text,
+names, ids) passes through here. Read-only: a scrape changes nothing in Redis (it prunes no
+index, unlike /status)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ..models import PLATFORMS
 from ..task_queue import STAGE_QUEUES, TaskQueue
+from . import backlog
 from .keys import Keys
 
 INGRESS = "ingress"  # accepted by an adapter, not yet published by the moderation stage
@@ -36,31 +38,25 @@ class Scrape:
 
 
 def read(redis, keys: Keys, link_ids: Iterable[str] = (), now: float | None = None) -> Scrape:
-    """One pipeline: HGETALL of the counters, LLEN of each stage's Celery list, XLEN of the
-    ingress and outbox streams (entries are deleted once dealt with, so the length is what
-    waits), HLEN of the workers' unacknowledged tasks, and per link the ZCOUNT of its dead
-    letters' index and the ids in its holds' index from now on (both scored with their
-    expiry). A second one, only when something is held: which of those holds still exist
-    (a decided hold stays in the index until /status prunes it)."""
+    """The queues' lengths as `twinbridge status` reads them (core/storage/backlog.py: each
+    stage's Celery list with its priority lists, the workers' unacknowledged tasks, the
+    ingress and outbox streams, whose entries are deleted once dealt with); then one
+    pipeline: HGETALL of the counters and per link the ZCOUNT of its dead letters' index and
+    the ids in its holds' index from now on (both scored with their expiry); a third round
+    trip only when something is held: which of those holds still exist (a decided hold stays
+    in the index until /status prunes it)."""
     now = time.time() if now is None else now
     link_ids = list(link_ids)
     celery = {queue: TaskQueue.for_prefix(keys.prefix, queue) for queue in STAGE_QUEUES}
+    depths = backlog.depths(
+        redis, keys, {q: tq.key for q, tq in celery.items()}, str(celery[STAGE_QUEUES[0]].unacked_key), PLATFORMS
+    )
     pipe = redis.pipeline(transaction=False)
     pipe.hgetall(keys.stats())
-    pipe.xlen(keys.ingress())
-    for queue in STAGE_QUEUES:
-        pipe.llen(celery[queue].key)
-    for platform in PLATFORMS:
-        pipe.xlen(keys.outbox(platform))
-    pipe.hlen(celery[STAGE_QUEUES[0]].unacked_key)
     for link_id in link_ids:
         pipe.zcount(keys.dead_letters_of_link(link_id), f"({now}", "+inf")
         pipe.zrangebyscore(keys.held_of_link(link_id), f"({now}", "+inf")
-    replies = pipe.execute()
-    raw, ingress, *rest = replies
-    depths = rest[: len(STAGE_QUEUES) + len(PLATFORMS)]
-    taken = rest[len(depths)]
-    per_link = rest[len(depths) + 1 :]
+    raw, *per_link = pipe.execute()
     held_ids = {link_id: list(per_link[2 * i + 1] or ()) for i, link_id in enumerate(link_ids)}
     held = {link_id: 0 for link_id in link_ids}
     if any(held_ids.values()):
@@ -77,10 +73,12 @@ def read(redis, keys: Keys, link_ids: Iterable[str] = (), now: float | None = No
             counters[_s(name)] = int(value)
         except (TypeError, ValueError):  # not a count (written by something else): left out
             continue
+    queues = {INGRESS: depths["ingress"], **depths["stages"]}
+    queues.update({outbox_queue(p): n for p, n in depths["outbox"].items()})
     return Scrape(
         counters=counters,
-        queues=dict(zip(QUEUES, [int(ingress or 0), *(int(n or 0) for n in depths)], strict=True)),
-        taken=int(taken or 0),
+        queues={queue: queues.get(queue, 0) for queue in QUEUES},
+        taken=depths["in_hand"],
         dead_letters={link_id: int(per_link[2 * i] or 0) for i, link_id in enumerate(link_ids)},
         held=held,
     )
