@@ -41,7 +41,7 @@ def _serve_metrics(sender=None, **_) -> None:
         link_ids = [link.id for link in load_links(settings.config_path).links]
     except ConfigError:  # checked when the worker started; changed since: no per-link series
         link_ids = []
-    endpoint = serve(settings, link_ids, f"the {role} worker")
+    endpoint = serve(settings, link_ids, f"the worker ({role})")
     if endpoint is not None:
         _endpoint.append(endpoint)
 
