@@ -38,6 +38,13 @@ def _load_config(settings: Settings, strict_secrets: bool = True) -> LinksConfig
         raise SystemExit(EXIT_CONFIG) from None
 
 
+def _redis_client(url: str, **kwargs):
+    """A client for REDIS_URL, whatever its form (core/storage/connection.py)."""
+    from core.storage.connection import redis_client
+
+    return redis_client(url, **kwargs)
+
+
 def cmd_check(args) -> int:
     settings = _settings(args)
     config = _load_config(settings)
@@ -148,7 +155,7 @@ def cmd_dead_letters(args) -> int:
     from core.task_queue import TaskQueue
 
     settings = _settings(args)
-    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     keys = Keys(settings.redis_prefix)
     try:
         if args.action == "list":
@@ -215,9 +222,7 @@ def cmd_status(args) -> int:
 
     settings = _settings(args)
     config = _load_config(settings, strict_secrets=False)  # reading the state needs no policy secret
-    client = redis_lib.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
-    )
+    client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10)
     try:
         report = status.gather(client, Keys(settings.redis_prefix), settings, config)
     except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
@@ -251,9 +256,7 @@ def cmd_health(args) -> int:
     from core.storage.keys import Keys
 
     settings = _settings(args)
-    client = redis_lib.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2
-    )
+    client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=2)
     host = socket.gethostname()
     try:
         beats = heartbeats.alive(client, Keys(settings.redis_prefix), role=args.role, host=host)
@@ -295,7 +298,7 @@ def cmd_rights(args) -> int:
         return EXIT_CONFIG
     settings = _settings(args)
     config = _load_config(settings)
-    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     keys = Keys(settings.redis_prefix)
     persons.use_secret(settings.pseudonym_key)
     try:
@@ -336,7 +339,7 @@ def cmd_announce(args) -> int:
 
     settings = _settings(args)
     config = _load_config(settings, strict_secrets=False)  # announcing needs no policy secret
-    client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     try:
         return announce_main(args, config, client, Keys(settings.redis_prefix))
     except redis_lib.exceptions.ConnectionError as exc:

@@ -21,12 +21,12 @@ import time
 import uuid
 from pathlib import Path
 
-import redis.asyncio as aioredis
 import requests
 
 from core.settings import Settings, _strip_password
 from core.stats import Stats
 from core.storage.housekeeping import remove_everything
+from core.storage.connection import redis_client
 from core.storage.keys import Keys
 
 from .demo_event import EventNotice
@@ -163,7 +163,7 @@ async def main(settings: Settings, explicit_config: str | None = None) -> int:
     if explicit_config:
         say(f"(--config {explicit_config} is ignored: the demo uses its own three-community link.)\n")
     redis_where = _strip_password(settings.redis_url)
-    redis = aioredis.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=3)
+    redis = redis_client(settings.redis_url, asyncio=True, decode_responses=True, socket_connect_timeout=3)
     try:
         await redis.ping()
     except Exception as exc:  # noqa: BLE001 - any failure here means: no usable Redis

@@ -14,7 +14,6 @@ import logging
 import signal
 from collections.abc import Sequence
 
-import redis.asyncio as aioredis
 from redis.exceptions import ConnectionError as RedisConnectionError
 from redis.exceptions import TimeoutError as RedisTimeoutError
 from tenacity import AsyncRetrying, retry_if_exception_type
@@ -29,6 +28,7 @@ from .media.scrub import scrub
 from .media.source import MediaSource
 from .avatars.server import serve as serve_avatars
 from .avatars.service import AvatarService
+from core.storage.connection import redis_pool_client
 from core.storage.keys import Keys
 from .lease import AdapterLease, process_identity
 from .liveness import Liveness
@@ -211,7 +211,7 @@ async def run(
             pass
     # A blocking pool: under a burst, a call waits for a free connection instead of
     # failing with MaxConnectionsError (which tore the adapters down under load).
-    pool = aioredis.BlockingConnectionPool.from_url(
+    redis = redis_pool_client(
         settings.redis_url,
         decode_responses=True,
         max_connections=200,
@@ -219,7 +219,6 @@ async def run(
         health_check_interval=30,
         socket_connect_timeout=5,
     )
-    redis = aioredis.Redis(connection_pool=pool)
     # The metrics endpoint answers from the start (Redis down: twinbridge_redis_up 0).
     metrics.know_links(link.id for link in config.links)
     for platform in platforms:

@@ -248,12 +248,11 @@ def serve(settings: Settings, link_ids: Iterable[str], role: str) -> MetricsServ
     logged and the process runs on without metrics: they are not worth a stopped bridge."""
     if not settings.metrics_port:
         return None
-    import redis as redis_lib
 
     # Its own synchronous client: scrapes run in the server's thread, not on an event loop.
-    client = redis_lib.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5
-    )
+    from .storage.connection import redis_client
+
+    client = redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=2, socket_timeout=5)
     collector = served(client, Keys(settings.redis_prefix), link_ids)
     try:
         server, thread = start_http_server(settings.metrics_port, addr=settings.metrics_host, registry=collector)

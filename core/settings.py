@@ -6,6 +6,7 @@ Only this module reads ``os.environ``; everything else receives a :class:`Settin
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -82,8 +83,9 @@ class Settings:
 def _strip_password(url: str) -> str:
     if "@" in url and "://" in url:
         scheme, rest = url.split("://", 1)
-        return f"{scheme}://***@{rest.split('@', 1)[1]}"
-    return url
+        url = f"{scheme}://***@{rest.split('@', 1)[1]}"
+    # A Sentinel URL's sentinels' own password (core/storage/connection.py).
+    return re.sub(r"(sentinel_password=)[^&;]*", r"\1***", url)
 
 
 def _get(env: dict[str, str], name: str) -> str | None:
@@ -130,7 +132,11 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         env = dict(os.environ)
     return Settings(
         config_path=Path(_get(env, "TWINBRIDGE_CONFIG") or "config/links.yaml"),
-        redis_url=_get(env, "REDIS_URL") or "redis://127.0.0.1:6379/0",
+        # A Sentinel URL names its master (?master_name=) or takes it from here (kept in
+        # the URL, so every process, and the ones it starts, reads one value).
+        redis_url=_with_sentinel_master(
+            _get(env, "REDIS_URL") or "redis://127.0.0.1:6379/0", _get(env, "TWINBRIDGE_REDIS_SENTINEL_MASTER")
+        ),
         telegram_bot_token=_get(env, "TELEGRAM_BOT_TOKEN"),
         discord_bot_token=_get(env, "DISCORD_BOT_TOKEN"),
         telegram_api_url=(_get(env, "TELEGRAM_API_URL") or DEFAULT_TELEGRAM_API_URL).rstrip("/"),
@@ -149,7 +155,8 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         translator_endpoints=_endpoints(_get(env, "TWINBRIDGE_TRANSLATOR_URLS")),
         provider_credentials=_credentials(env),
         rate_limits="off" if (_get(env, "TWINBRIDGE_RATE_LIMITS") or "").lower() == "off" else "platform",
-        adapter_lease=max(1.0, float(_get(env, "TWINBRIDGE_ADAPTER_LEASE") or 10)),
+        # At most 25 s: a stand-by polls every second, so it takes over within 30 s of a crash.
+        adapter_lease=min(25.0, max(1.0, float(_get(env, "TWINBRIDGE_ADAPTER_LEASE") or 10))),
         media_dir=_get(env, "TWINBRIDGE_MEDIA_DIR") or "",
         public_url=(_get(env, "TWINBRIDGE_PUBLIC_URL") or "").rstrip("/"),
         avatar_host=_get(env, "TWINBRIDGE_AVATAR_HOST") or "0.0.0.0",
@@ -172,3 +179,16 @@ def _port(env: dict[str, str], name: str) -> int:
 
 class SettingsError(ValueError):
     """An environment variable whose value cannot be used (the message names it)."""
+
+
+def _with_sentinel_master(url: str, master: str | None) -> str:
+    """REDIS_URL, checked (SettingsError: every command exits 2 naming it and the fix),
+    naming the Sentinel master TWINBRIDGE_REDIS_SENTINEL_MASTER gives."""
+    from .storage.connection import RedisUrlError, parse_redis_url, with_sentinel_master
+
+    url = with_sentinel_master(url, master)
+    try:
+        parse_redis_url(url)
+    except RedisUrlError as exc:
+        raise SettingsError(str(exc)) from None
+    return url

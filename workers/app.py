@@ -22,6 +22,7 @@ from celery import Celery, Task, signals
 from celery.exceptions import SoftTimeLimitExceeded
 from celery.worker.control import inspect_command
 
+from core.storage.connection import celery_broker
 from core.settings import Settings, load_settings
 from core.task_queue import (
     DELIVERY_QUEUE,
@@ -102,7 +103,10 @@ class TimeBoundTask(Task):
 
 def make_celery(settings: Settings | None = None, role: str = "all") -> Celery:
     settings = settings or load_settings()
-    app = Celery("twinbridge", broker=settings.redis_url, task_cls=TimeBoundTask)
+    # REDIS_URL in any of its forms (redis, rediss with its certificate options, Sentinel):
+    # read by the one parser every other Redis client uses (core/storage/connection.py).
+    broker_url, transport_options, use_ssl = celery_broker(settings.redis_url)
+    app = Celery("twinbridge", broker=broker_url, task_cls=TimeBoundTask)
     soft_limit, hard_limit = settings.time_limits()
     app.conf.update(
         # A task past its soft limit is run again (TimeBoundTask); past the hard
@@ -130,7 +134,9 @@ def make_celery(settings: Settings | None = None, role: str = "all") -> Celery:
             "unacked_restore_throttle": 1,
             "unacked_mutex_expire": max(5, settings.visibility_timeout),
             "global_keyprefix": broker_key_prefix(settings),
+            **transport_options,
         },
+        broker_use_ssl=use_ssl,
         broker_connection_retry_on_startup=True,
         broker_connection_max_retries=None,
         worker_hijack_root_logger=False,

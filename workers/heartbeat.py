@@ -3,9 +3,9 @@ workers and their stage, `twinbridge health --role worker` checks this host's.""
 
 from __future__ import annotations
 
-import redis as redis_lib
 from celery import bootsteps
 
+from core.storage.connection import redis_client
 from core.liveness import Heartbeat
 from core.storage import heartbeats
 from core.storage.keys import Keys
@@ -19,8 +19,6 @@ class WorkerHeartbeat(bootsteps.StartStopStep):
 
     def create(self, w):
         settings = w.app.conf.twinbridge_settings
-        client = redis_lib.Redis.from_url(
-            settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5
-        )
+        client = redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=5)
         stage = getattr(w.app.conf, "twinbridge_role", "all")
         return Heartbeat(client, Keys(settings.redis_prefix), heartbeats.WORKER, {"stage": stage})

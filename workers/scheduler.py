@@ -22,6 +22,7 @@ import time
 import redis as redis_lib
 from prometheus_client import Counter, Gauge
 
+from core.storage.connection import redis_client
 from core.backoff import Backoff
 from core.links import ConfigError, load_links
 from core.liveness import Heartbeat
@@ -142,9 +143,7 @@ def main(settings: Settings) -> int:
 
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
-    client = redis_lib.Redis.from_url(
-        settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10
-    )
+    client = redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5, socket_timeout=10)
     keys = Keys(settings.redis_prefix)
     try:
         link_ids = [link.id for link in load_links(settings.config_path).links]

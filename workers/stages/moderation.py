@@ -12,6 +12,7 @@ import redis as redis_lib
 from celery.exceptions import Retry
 from celery.signals import worker_ready
 
+from core.storage.connection import redis_client
 from core import persons, stats
 from core.storage.keys import Keys
 from core.links import load_links
@@ -46,7 +47,7 @@ def _wiring():
     this stage translates nothing (approved held messages go to the translation stage too)."""
     settings = app.conf.twinbridge_settings
     config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
-    redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     persons.use_secret(settings.pseudonym_key)
     pseudonyms = PseudonymBook(redis, keys, settings.pseudonym_key) if settings.pseudonym_key else None

@@ -10,9 +10,9 @@ import logging
 from collections import Counter
 from functools import cache
 
-import redis as redis_lib
 from celery.exceptions import Retry
 
+from core.storage.connection import redis_client
 from core import stats
 from core.storage.keys import Keys
 from core.links import load_links
@@ -34,7 +34,7 @@ def _wiring():
     """The translation worker's dependencies, built once per process: no policy secret."""
     settings = app.conf.twinbridge_settings
     config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
-    redis = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True)
+    redis = redis_client(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     return config, build_translator(settings, config, redis, keys), redis, keys
 
