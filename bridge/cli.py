@@ -80,6 +80,32 @@ def cmd_check(args) -> int:
     return 0
 
 
+def _check_schema(settings: Settings) -> None:
+    """The stored formats' version (core/storage/migrations.py), checked by every process at
+    start: an older Redis is migrated; a newer one refuses this process (exit 2). When Redis
+    does not answer yet, the process starts and waits for it as usual (checked next start)."""
+    import redis as redis_lib
+
+    from core.storage import migrations
+    from core.storage.keys import Keys
+
+    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    try:
+        done = migrations.check(client, Keys(settings.redis_prefix))
+    except migrations.SchemaTooNew as exc:
+        print(f"twinbridge: {exc}", file=sys.stderr)
+        raise SystemExit(EXIT_CONFIG) from None
+    except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError):
+        logging.getLogger("twinbridge.schema").warning("Redis does not answer: stored formats' version not checked")
+        return
+    finally:
+        client.close()
+    if done:
+        logging.getLogger("twinbridge.schema").info(
+            "stored formats migrated from version %d to %d", done[0], migrations.CURRENT
+        )
+
+
 def cmd_run(args) -> int:
     settings = _settings(args)
     config = _load_config(settings)
@@ -90,6 +116,7 @@ def cmd_run(args) -> int:
             file=sys.stderr,
         )
         return EXIT_CONFIG
+    _check_schema(settings)
     from .runner import FatalStartError, run
 
     try:
@@ -107,6 +134,7 @@ def cmd_worker(args, extra: list[str]) -> int:
     # Refuse to start on a broken config. Translators hold no policy secrets (a
     # pseudonym is made by the moderation worker): theirs are not asked for.
     _load_config(settings, strict_secrets=args.role in ("all", "moderation"))
+    _check_schema(settings)
     # The Celery app reads its settings at import time; hand it --config.
     os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
     from workers.app import app, use_role
@@ -137,7 +165,9 @@ def cmd_scheduler(args) -> int:
     """Hand announcements to the fire task when they are due (workers/scheduler.py)."""
     from workers.scheduler import main as scheduler_main
 
-    return scheduler_main(_settings(args))
+    settings = _settings(args)
+    _check_schema(settings)
+    return scheduler_main(settings)
 
 
 def cmd_demo(args) -> int:
@@ -353,6 +383,117 @@ def cmd_announce(args) -> int:
         client.close()
 
 
+def cmd_backup(args) -> int:
+    """`twinbridge backup FILE` (core/storage/backup.py)."""
+    import redis as redis_lib
+
+    from core.storage import backup
+    from core.storage.keys import Keys
+
+    settings = _settings(args)
+    path = os.path.abspath(args.file)
+    if not os.path.isdir(os.path.dirname(path)):
+        print(f"twinbridge backup: {os.path.dirname(path)} is not a directory", file=sys.stderr)
+        return EXIT_CONFIG
+    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
+    try:
+        counts = backup.backup(client, Keys(settings.redis_prefix), path)
+    except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
+        print(
+            f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__}); "
+            "no file written",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        client.close()
+    print(
+        f"{path}: {counts['kept']} key(s) of prefix {settings.redis_prefix!r} written; "
+        f"{counts['skipped']} not kept (locks, leases, heartbeats, caches, counters), "
+        f"{counts['gone']} expired while read"
+        + (f", {counts['unclassified']} of no known family (kept)" if counts["unclassified"] else "")
+    )
+    return 0
+
+
+def cmd_restore(args) -> int:
+    """`twinbridge restore FILE [--prefix P] [--replace]` (core/storage/backup.py)."""
+    import redis as redis_lib
+
+    from workers import erasure
+
+    from core import persons
+    from core.storage import backup, migrations
+    from core.storage.keys import Keys
+
+    settings = _settings(args)
+    try:
+        header = backup.read_header(args.file)
+    except backup.BackupError as exc:
+        print(f"twinbridge restore: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    target = args.prefix if args.prefix is not None else settings.redis_prefix
+    if header.get("prefix") != target and args.prefix is None:
+        print(
+            f"twinbridge restore: {args.file} was written under the key prefix {header.get('prefix')!r}; this "
+            f"install uses {target!r}. To restore it under {target!r}, say so: --prefix {target!r}",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    if backup.schema_of_file(header) > migrations.CURRENT:
+        print(
+            f"twinbridge restore: {args.file} was written by a newer twinbridge ({header.get('twinbridge')}, stored "
+            f"formats version {backup.schema_of_file(header)}); upgrade this host",
+            file=sys.stderr,
+        )
+        return EXIT_CONFIG
+    config = _load_config(settings)  # erasures made since the backup are taken back again
+    keys = Keys(target)
+    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
+    text_client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    try:
+        live = migrations.stored_version(client, keys)
+        if live is not None and live != backup.schema_of_file(header):
+            print(
+                f"twinbridge restore: this Redis holds stored formats version {live} under {target!r}, the file "
+                f"version {backup.schema_of_file(header)}; restore into an empty prefix (see docs/operations.md)",
+                file=sys.stderr,
+            )
+            return EXIT_CONFIG
+        tombstones = backup.live_tombstones(client, keys)
+        outcome = backup.restore(client, keys, args.file, replace=args.replace)
+        persons.use_secret(settings.pseudonym_key)
+        erased_again: set[str] = set()
+        for user_ref in sorted(outcome.user_refs):
+            person = persons.person(text_client, keys, user_ref)
+            if person in tombstones:
+                backup.reopen_erasure(client, keys, person, user_ref, tombstones[person])
+                erased_again.add(person)
+        if erased_again:
+            erasure.resume(text_client, keys, config)
+        for person in sorted(outcome.persons & tombstones.keys()):
+            erasure.erase_person_keyed(text_client, keys, person)
+            erased_again.add(person)
+    except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
+        print(
+            f"twinbridge: Redis at {_strip_password(settings.redis_url)} is unreachable ({exc.__class__.__name__})",
+            file=sys.stderr,
+        )
+        return 1
+    finally:
+        client.close()
+        text_client.close()
+    counts = outcome.counts
+    print(
+        f"{args.file}: {counts['restored']} key(s) restored under {target!r}; {counts['expired']} expired since the "
+        f"backup (not restored), {counts['live_kept']} already live (left as they are"
+        + ("" if args.replace else "; --replace overwrites them")
+        + f"), {len(erased_again)} member(s) erased since the backup erased again"
+        + (f"; {counts['failed']} could not be restored" if counts["failed"] else "")
+    )
+    return 1 if counts["failed"] else 0
+
+
 def _health_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--role",
@@ -438,6 +579,18 @@ def build_parser() -> argparse.ArgumentParser:
             help="exit 0 when Redis answers and this host's ROLE process is alive (for container health checks)",
         )
     )
+    saved = sub.add_parser(
+        "backup", parents=[common], help="write the install's Redis state to FILE (gzip JSON lines; no locks, caches)"
+    )
+    saved.add_argument("file", metavar="FILE")
+    back = sub.add_parser(
+        "restore",
+        parents=[common],
+        help="restore a backup FILE (remaining TTLs; live keys and erasures made since win)",
+    )
+    back.add_argument("file", metavar="FILE")
+    back.add_argument("--prefix", metavar="P", help="restore under this key prefix (needed when it is not the file's)")
+    back.add_argument("--replace", action="store_true", help="overwrite keys that exist in Redis")
     for name, what in (("export", "GDPR access"), ("forget", "GDPR erasure")):
         p = sub.add_parser(name, parents=[common], help=f"{what} for one user")
         p.add_argument("--user", required=True, metavar="PLATFORM:ID")
@@ -466,6 +619,8 @@ def main(argv: list[str] | None = None) -> int:
         "forget": cmd_rights,
         "status": cmd_status,
         "health": cmd_health,
+        "backup": cmd_backup,
+        "restore": cmd_restore,
     }
     try:
         settings = _settings(args)

@@ -124,6 +124,19 @@ def resume(redis, keys: Keys, config: LinksConfig) -> int:
     return finished
 
 
+def erase_person_keyed(redis, keys: Keys, person: str) -> None:
+    """What is filed under an erased member's person key alone (their member ref unknown):
+    the bot's notices showing their data, their answers to event notices, their profile
+    photo. `twinbridge restore` runs it for a member erased since the backup whose data
+    the file brings back but names by person key only."""
+    records = ErasureRecords(redis, keys)
+    done: Counter = Counter()
+    while entries := records.notices_batch(person, BATCH):
+        _delete_notices(records, person, entries, done)
+    rsvp.forget(redis, keys, person)
+    avatars.forget(redis, keys, person)
+
+
 def _take_back(
     records: ErasureRecords, config: LinksConfig, user_ref: str, members: list[str], done: Counter, touched: set[str]
 ) -> None:

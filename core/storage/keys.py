@@ -206,6 +206,11 @@ class Keys:
         TWINBRIDGE_PSEUDONYM_KEY is not set. Configuration: no expiry."""
         return f"{self.prefix}config:person_salt"
 
+    def schema(self) -> str:
+        """The version of the stored formats this Redis holds (core/storage/migrations.py):
+        each process checks it at start. Configuration: no expiry."""
+        return f"{self.prefix}config:schema"
+
     def erased(self, person: str) -> str:
         """Tombstone of an erased member (by person key, never a platform id): its
         value is when; what they wrote before is neither published nor sent. Expires
