@@ -31,7 +31,9 @@ FIRST_HALF = PER_CHAT // 2
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
     """SIGTERM to `run` and to the worker together, mid-burst (issue 16, item 5): both exit
     0 within their grace; the worker's tasks in hand finish and what it had taken but not
-    begun goes back to the queue; started again: 0 lost, 0 shown twice, order kept."""
+    begun goes back to the queue. Then the upgrade procedure while everything is stopped
+    (item 8): `twinbridge backup`, the prefix emptied, `twinbridge restore`. Started
+    again: 0 lost, 0 shown twice, order kept."""
     result = await _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, kill=False)
     assert result["doubled"] == 0, result
 
@@ -68,6 +70,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         async def accepted() -> int:
             return int(await aredis.hget(keys.stats(), "telegram.accepted") or 0)
 
+        upgrade: dict = {}
         started = time.monotonic()
         # First half of the burst; wait until Discord shows some of it (the rate limit,
         # 5 posts per 2 s per channel, keeps the rest in the outbox lanes).
@@ -108,6 +111,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
                 item["what"] for item in report["attention"]
             }, report
             assert not report["ok"] and "run" not in {p["role"] for p in report["processes"]}
+            upgrade = await _upgrade(tmp_path, env, aredis, keys, prefix)
         stopped_at = time.monotonic()
         at_stop = {i: shown(i) for i in range(PAIRS)}
         delivered_at_stop = sum(len(v) for v in at_stop.values())
@@ -172,10 +176,44 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
                 ""
                 if kill
                 else f"; the worker stopped too, with {worker_work_at_stop} task(s) queued or in hand; its "
-                f"successor ran {procs.log('worker-2').count('twinbridge.process_event[')} moderation task(s)"
+                f"successor ran {procs.log('worker-2').count('twinbridge.process_event[')} moderation task(s); "
+                f"upgraded while stopped (backup, {upgrade['emptied']} keys removed, restore) with "
+                f"{upgrade['waiting']} item(s) accepted and not yet done, backup file {upgrade['file_bytes']} bytes"
             )
         )
         return {"doubled": doubled, "delivered_at_stop": delivered_at_stop}
+
+
+async def _waiting(aredis, keys, prefix) -> int:
+    """What was accepted and is not yet done: events in the ingress stream, tasks in the
+    broker's queues and hands, posts in the outbox streams."""
+    async with aredis.pipeline(transaction=False) as pipe:
+        pipe.xlen(keys.ingress())
+        pipe.llen(f"{prefix}celery:moderation")
+        pipe.llen(f"{prefix}celery:translation")
+        pipe.hlen(f"{prefix}celery:unacked")
+        pipe.xlen(keys.outbox("discord"))
+        return sum(await pipe.execute())
+
+
+async def _upgrade(tmp_path, env, aredis, keys, prefix) -> dict:
+    """The upgrade procedure of docs/operations.md with every process stopped and work
+    accepted but not yet done: `twinbridge backup`, the prefix emptied (a fresh Redis),
+    `twinbridge restore`; the processes started next must finish that work."""
+    waiting = await _waiting(aredis, keys, prefix)
+    assert waiting > 0, "the upgrade should find work accepted and not yet done"
+    path = tmp_path / "before-upgrade.tb.gz"
+    done = await asyncio.to_thread(run_cli, ["backup", str(path)], env)
+    assert done.returncode == 0, done.stderr
+    emptied = 0
+    async for key in aredis.scan_iter(match=keys.everything(), count=1000):
+        emptied += await aredis.delete(key)
+    assert await _waiting(aredis, keys, prefix) == 0
+    done = await asyncio.to_thread(run_cli, ["restore", str(path)], env)
+    assert done.returncode == 0, done.stderr
+    assert await _waiting(aredis, keys, prefix) == waiting
+    assert await aredis.get(keys.schema()) == "1"
+    return {"waiting": waiting, "emptied": emptied, "file_bytes": path.stat().st_size}
 
 
 async def _terminate(proc) -> None:

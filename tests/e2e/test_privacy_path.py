@@ -191,9 +191,14 @@ async def test_consent_approval_rights_retention_and_logs(world, procs, sync_red
 
     # 7. Every key the bridge keeps expires within the link's retention (configuration aside).
     for key in sync_redis.scan_iter(match=f"{prefix}*"):
-        # Celery's own queue state, the channel webhooks (configuration) and the counters
-        # (numbers only; kept 90 days, see docs/privacy.md) are not the link's data.
-        if key.startswith(f"{prefix}celery:") or key in (f"{prefix}discord:webhooks", f"{prefix}stats"):
+        # Celery's own queue state, the channel webhooks and the stored formats' version
+        # (configuration) and the counters (numbers only; kept 90 days, see docs/privacy.md)
+        # are not the link's data.
+        if key.startswith(f"{prefix}celery:") or key in (
+            f"{prefix}discord:webhooks",
+            f"{prefix}stats",
+            f"{prefix}config:schema",
+        ):
             continue
         # In milliseconds: a lock of a few seconds may be within half a second of its
         # end (TTL rounds that to 0), or gone since the scan saw it (-2).

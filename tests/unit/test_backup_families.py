@@ -40,3 +40,13 @@ def test_what_runs_is_not_kept_and_the_state_is():
         assert kept[name], name
     for name in ("erased", "link_pause", "dead_letter", "thread_map", "avatar_token", "announcement_schedule"):
         assert kept[name], name
+
+
+def test_docs_operations_lists_every_family():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "operations.md").read_text()
+    section = text.split("## Backups and upgrades", 1)[1].split("\n## ", 1)[0]
+    for family in backup.FAMILIES:
+        row = f"| `{family.pattern}` | {'yes' if family.kept else 'no'} | {family.why} |"
+        assert row in section, f"docs/operations.md, Backups and upgrades: the row for {family.name}: {row}"
