@@ -26,6 +26,9 @@ from .twins import dc_channel, fleet_env, standins, tg_chat
 PAIRS = 5
 PER_CHAT = 20  # 5 × 20 = 100 messages
 FIRST_HALF = PER_CHAT // 2
+# Stopped with SIGTERM, the upgrade (issue 16, item 8) sees `run` alone accept this many more
+# per chat, with no worker: the moderation queue is left half full for the upgrade.
+UNPROCESSED = 4
 
 
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
@@ -71,6 +74,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             return int(await aredis.hget(keys.stats(), "telegram.accepted") or 0)
 
         upgrade: dict = {}
+        total = PER_CHAT if kill else PER_CHAT + UNPROCESSED
         started = time.monotonic()
         # First half of the burst; wait until Discord shows some of it (the rate limit,
         # 5 posts per 2 s per channel, keeps the rest in the outbox lanes).
@@ -111,7 +115,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
                 item["what"] for item in report["attention"]
             }, report
             assert not report["ok"] and "run" not in {p["role"] for p in report["processes"]}
-            upgrade = await _upgrade(tmp_path, env, aredis, keys, prefix)
+            upgrade = await _upgrade_with_work_waiting(tmp_path, procs, env, telegram, aredis, keys, prefix, accepted)
         stopped_at = time.monotonic()
         at_stop = {i: shown(i) for i in range(PAIRS)}
         delivered_at_stop = sum(len(v) for v in at_stop.values())
@@ -126,7 +130,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         async def settled() -> bool:
             # Every channel complete, and nothing left anywhere on the way (so a late
             # duplicate would already be visible).
-            if any(len(shown(i)) < PER_CHAT for i in range(PAIRS)):
+            if any(len(shown(i)) < total for i in range(PAIRS)):
                 return False
             if telegram.pending_updates():
                 return False
@@ -145,7 +149,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         completed_after = time.monotonic() - stopped_at
         total = time.monotonic() - started
 
-        expected = [f"m{n:02d}" for n in range(PER_CHAT)]
+        expected = [f"m{n:02d}" for n in range(total)]
         doubled = 0
         for i in range(PAIRS):
             now = shown(i)
@@ -161,7 +165,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         stats = await aredis.hgetall(keys.stats())
         assert await aredis.zcard(keys.dead_letter_index()) == 0
         print(
-            f"\nFIGURES {label}: {PAIRS * PER_CHAT} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
+            f"\nFIGURES {label}: {PAIRS * total} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
             f"channels); delivered before the stop {delivered_at_stop}; accepted before the stop "
             f"{accepted_at_stop}, updates unconfirmed at the stop {unconfirmed_at_stop}, fetched again and "
             f"skipped as duplicates {stats.get('telegram.skipped.duplicate', 0)}, half-done accepts taken over "
@@ -177,8 +181,10 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
                 if kill
                 else f"; the worker stopped too, with {worker_work_at_stop} task(s) queued or in hand; its "
                 f"successor ran {procs.log('worker-2').count('twinbridge.process_event[')} moderation task(s); "
-                f"upgraded while stopped (backup, {upgrade['emptied']} keys removed, restore) with "
-                f"{upgrade['waiting']} item(s) accepted and not yet done, backup file {upgrade['file_bytes']} bytes"
+                f"then `run` alone accepted {PAIRS * UNPROCESSED} more (no worker: {upgrade['queued']} task(s) "
+                f"left in the moderation queue) and was stopped; upgraded while stopped (backup, "
+                f"{upgrade['emptied']} keys removed, restore) with {upgrade['waiting']} item(s) accepted and not "
+                f"yet done, backup file {upgrade['file_bytes']} bytes"
             )
         )
         return {"doubled": doubled, "delivered_at_stop": delivered_at_stop}
@@ -196,12 +202,27 @@ async def _waiting(aredis, keys, prefix) -> int:
         return sum(await pipe.execute())
 
 
-async def _upgrade(tmp_path, env, aredis, keys, prefix) -> dict:
-    """The upgrade procedure of docs/operations.md with every process stopped and work
-    accepted but not yet done: `twinbridge backup`, the prefix emptied (a fresh Redis),
-    `twinbridge restore`; the processes started next must finish that work."""
+async def _upgrade_with_work_waiting(tmp_path, procs, env, telegram, aredis, keys, prefix, accepted) -> dict:
+    """`run` alone (no worker) accepts UNPROCESSED more messages per chat into the ingress
+    stream and the moderation queue and is stopped (SIGTERM); then the upgrade procedure of
+    docs/operations.md: `twinbridge backup`, the prefix emptied (a fresh Redis), `twinbridge
+    restore`. The processes started next must finish all that work."""
+    lone = procs.start("run-alone", ["run"], env)
+    await wait_until(lambda: _status(env, connected=True), 60, message="`run` alone connected")
+    floor = await accepted() + PAIRS * UNPROCESSED
+    for n in range(PER_CHAT, PER_CHAT + UNPROCESSED):
+        for i in range(PAIRS):
+            telegram.inject_message(tg_chat(i), ANNA, f"m{n:02d}")
+
+    async def all_accepted() -> bool:
+        return not telegram.pending_updates() and await accepted() >= floor
+
+    await wait_until(all_accepted, 30, message="the unprocessed batch accepted")
+    await _terminate(lone)
+    assert lone.returncode == 0, procs.log("run-alone")[-3000:]
+    queued = await aredis.llen(f"{prefix}celery:moderation")
+    assert queued >= PAIRS * UNPROCESSED, "no worker ran: the batch waits in the moderation queue"
     waiting = await _waiting(aredis, keys, prefix)
-    assert waiting > 0, "the upgrade should find work accepted and not yet done"
     path = tmp_path / "before-upgrade.tb.gz"
     done = await asyncio.to_thread(run_cli, ["backup", str(path)], env)
     assert done.returncode == 0, done.stderr
@@ -213,7 +234,7 @@ async def _upgrade(tmp_path, env, aredis, keys, prefix) -> dict:
     assert done.returncode == 0, done.stderr
     assert await _waiting(aredis, keys, prefix) == waiting
     assert await aredis.get(keys.schema()) == "1"
-    return {"waiting": waiting, "emptied": emptied, "file_bytes": path.stat().st_size}
+    return {"waiting": waiting, "emptied": emptied, "file_bytes": path.stat().st_size, "queued": queued}
 
 
 async def _terminate(proc) -> None:
@@ -221,7 +242,7 @@ async def _terminate(proc) -> None:
     run in it, and a blocking wait froze them, so that the adapter's post in hand
     went unanswered until its stop grace ran out (the "SIGTERM double" once seen here)."""
     os.killpg(proc.pid, signal.SIGTERM)
-    await wait_until(lambda: proc.poll() is not None, 30, message="run-1 gone")
+    await wait_until(lambda: proc.poll() is not None, 30, message="`run` gone")
 
 
 async def _status(env, *, connected: bool, worker: bool = False) -> dict | None:

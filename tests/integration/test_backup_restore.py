@@ -207,3 +207,9 @@ def test_backup_streams_in_batches(sync_redis, keys, tmp_path, monkeypatch):
     _flush(sync_redis, keys)
     assert backup.restore(client, keys, path).counts["restored"] == 400
     client.close()
+
+
+def test_a_backup_into_a_missing_folder_is_refused_and_leaves_nothing(env, tmp_path, capsys):
+    assert main(["backup", str(tmp_path / "nowhere" / "b.gz")]) == 2
+    assert "is not a directory" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [tmp_path / "links.yaml"]  # no temporary file left either
