@@ -74,7 +74,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             return int(await aredis.hget(keys.stats(), "telegram.accepted") or 0)
 
         upgrade: dict = {}
-        total = PER_CHAT if kill else PER_CHAT + UNPROCESSED
+        per_chat = PER_CHAT if kill else PER_CHAT + UNPROCESSED
         started = time.monotonic()
         # First half of the burst; wait until Discord shows some of it (the rate limit,
         # 5 posts per 2 s per channel, keeps the rest in the outbox lanes).
@@ -115,12 +115,13 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
                 item["what"] for item in report["attention"]
             }, report
             assert not report["ok"] and "run" not in {p["role"] for p in report["processes"]}
-            upgrade = await _upgrade_with_work_waiting(tmp_path, procs, env, telegram, aredis, keys, prefix, accepted)
         stopped_at = time.monotonic()
         at_stop = {i: shown(i) for i in range(PAIRS)}
         delivered_at_stop = sum(len(v) for v in at_stop.values())
         accepted_at_stop = await accepted()
         unconfirmed_at_stop = len(telegram.pending_updates())
+        if not kill:  # counters are not in a backup: the figures above are read before it
+            upgrade = await _upgrade_with_work_waiting(tmp_path, procs, env, telegram, aredis, keys, prefix, accepted)
         assert 0 < delivered_at_stop < PAIRS * PER_CHAT
 
         if not kill:
@@ -130,7 +131,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         async def settled() -> bool:
             # Every channel complete, and nothing left anywhere on the way (so a late
             # duplicate would already be visible).
-            if any(len(shown(i)) < total for i in range(PAIRS)):
+            if any(len(shown(i)) < per_chat for i in range(PAIRS)):
                 return False
             if telegram.pending_updates():
                 return False
@@ -142,14 +143,14 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
             return not any(lengths)
 
         try:
-            await wait_until(settled, 120, interval=0.1, message="all 100 posts, nothing in flight")
+            await wait_until(settled, 120, interval=0.1, message="every post, nothing in flight")
         except AssertionError:
             print("shown", {i: shown(i) for i in range(PAIRS)}, await aredis.hgetall(keys.stats()))
             raise
         completed_after = time.monotonic() - stopped_at
         total = time.monotonic() - started
 
-        expected = [f"m{n:02d}" for n in range(total)]
+        expected = [f"m{n:02d}" for n in range(per_chat)]
         doubled = 0
         for i in range(PAIRS):
             now = shown(i)
@@ -165,7 +166,7 @@ async def _restart_mid_burst(tmp_path, procs, redis_url, prefix, keys, aredis, *
         stats = await aredis.hgetall(keys.stats())
         assert await aredis.zcard(keys.dead_letter_index()) == 0
         print(
-            f"\nFIGURES {label}: {PAIRS * total} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
+            f"\nFIGURES {label}: {PAIRS * per_chat} messages ({PAIRS} Telegram groups -> {PAIRS} Discord "
             f"channels); delivered before the stop {delivered_at_stop}; accepted before the stop "
             f"{accepted_at_stop}, updates unconfirmed at the stop {unconfirmed_at_stop}, fetched again and "
             f"skipped as duplicates {stats.get('telegram.skipped.duplicate', 0)}, half-done accepts taken over "
