@@ -213,3 +213,20 @@ def test_a_backup_into_a_missing_folder_is_refused_and_leaves_nothing(env, tmp_p
     assert main(["backup", str(tmp_path / "nowhere" / "b.gz")]) == 2
     assert "is not a directory" in capsys.readouterr().err
     assert list(tmp_path.iterdir()) == [tmp_path / "links.yaml"]  # no temporary file left either
+
+
+def test_a_key_redis_cannot_restore_is_counted_and_exits_1(env, sync_redis, keys, tmp_path, capsys):
+    _state(sync_redis, keys)
+    path = tmp_path / "b.gz"
+    assert main(["backup", str(path)]) == 0
+
+    def damage(lines):
+        first = next(n for n, line in enumerate(lines) if "k" in line and line["k"].startswith("consent:"))
+        lines[first]["v"] = "AAAA"  # not a DUMP payload (as from another Redis version)
+        return lines
+
+    _rewrite(path, damage)
+    _flush(sync_redis, keys)
+    assert main(["restore", str(path)]) == 1
+    assert "1 could not be restored" in capsys.readouterr().out
+    assert sync_redis.exists(keys.link_pause("classes"))  # the rest is back
