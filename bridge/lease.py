@@ -51,8 +51,10 @@ class LeaseLost(Exception):
 
 
 class AdapterLease:
-    def __init__(self, redis, keys: Keys, platform: str, holder: str, ttl: float = 10.0):
-        self._lease = LeaseKey(redis, keys, platform)
+    def __init__(self, redis, keys: Keys, platform: str, holder: str, ttl: float = 10.0, token: str | None = None):
+        """``token``: the platform's bot token, so that the lease holds across deployments
+        (prefixes) sharing it; only a hash of it is ever stored (Keys.adapter_token_lease)."""
+        self._lease = LeaseKey(redis, keys, platform, token)
         self.platform = platform
         self.holder = holder
         self.ttl = ttl

@@ -113,6 +113,11 @@ def adapter_factories(
     return factories
 
 
+def _token_of(name: str, platforms: Sequence[Platform], settings: Settings) -> str | None:
+    """The bot token of platform ``name`` (its lease is held per token, by a hash)."""
+    return next((p.token(settings) for p in platforms if p.name == name), None)
+
+
 async def supervise(
     platform: str,
     build,
@@ -277,7 +282,14 @@ async def run(
                     avatars=avatars,
                 )
 
-            lease = AdapterLease(redis, keys, platform, identity, ttl=settings.adapter_lease)
+            lease = AdapterLease(
+                redis,
+                keys,
+                platform,
+                identity,
+                ttl=settings.adapter_lease,
+                token=_token_of(platform, platforms, settings),
+            )
             tasks.append(
                 asyncio.create_task(
                     supervise(platform, build, stop, lease=lease, liveness=liveness), name=f"supervise-{platform}"

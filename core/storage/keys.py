@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+
 from dataclasses import dataclass
 
 DAY = 86400
@@ -79,6 +81,15 @@ class Keys:
         """The running adapter of one platform (its consumer name); a short TTL that the
         holder renews, so a second `twinbridge run` stands by and takes over when it dies."""
         return f"{self.prefix}lease:adapter:{platform}"
+
+    @staticmethod
+    def adapter_token_lease(platform: str, token: str) -> str:
+        """The same lease, per bot token and deliberately outside every prefix: two
+        deployments that share a token but not a prefix (or a Redis database's tests)
+        still run one adapter for it (Telegram allows one ``getUpdates`` poller per
+        token). Named by a hash of the token, never the token; a short TTL like the other."""
+        digest = hashlib.sha256(b"twinbridge adapter lease\x00" + token.encode("utf-8")).hexdigest()[:32]
+        return f"twinbridge:lease:token:{platform}:{digest}"
 
     def heartbeat(self, role: str, instance: str) -> str:
         """A running process's (or connected adapter's) heartbeat: JSON (role, host, pid,

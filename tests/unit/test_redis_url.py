@@ -130,3 +130,11 @@ def test_a_password_never_appears_in_the_message():
     with pytest.raises(RedisUrlError) as caught:
         parse_redis_url("redis://user:hunter2@h:bad/0")
     assert "hunter2" not in str(caught.value)
+
+
+def test_the_adapter_lease_keeps_a_takeover_within_30_seconds():
+    """A stand-by polls every second at most; the lease is capped at 25 s, so a holder's
+    death is taken over within 30 s however TWINBRIDGE_ADAPTER_LEASE is set."""
+    assert load_settings({}, dotenv_path=None).adapter_lease == 10
+    assert load_settings({"TWINBRIDGE_ADAPTER_LEASE": "120"}, dotenv_path=None).adapter_lease == 25
+    assert load_settings({"TWINBRIDGE_ADAPTER_LEASE": "0.1"}, dotenv_path=None).adapter_lease == 1
