@@ -138,3 +138,25 @@ def test_the_adapter_lease_keeps_a_takeover_within_30_seconds():
     assert load_settings({}, dotenv_path=None).adapter_lease == 10
     assert load_settings({"TWINBRIDGE_ADAPTER_LEASE": "120"}, dotenv_path=None).adapter_lease == 25
     assert load_settings({"TWINBRIDGE_ADAPTER_LEASE": "0.1"}, dotenv_path=None).adapter_lease == 1
+
+
+def test_every_redis_client_of_the_product_is_made_in_one_place():
+    """No module but core/storage/connection.py builds a Redis client or pool from a URL, so
+    every process reads REDIS_URL's forms alike (the Celery broker: workers/app.py, from
+    celery_broker)."""
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    pattern = re.compile(r"\.from_url\(|\bRedis\(|ConnectionPool\(|Sentinel\(")
+    found = [
+        f"{path.relative_to(root)}:{n}"
+        for package in ("bridge", "core", "workers")
+        for path in sorted((root / package).rglob("*.py"))
+        if path.relative_to(root).as_posix() != "core/storage/connection.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if pattern.search(line)
+    ]
+    assert not found, found
+    app = (root / "workers/app.py").read_text()
+    assert "celery_broker(settings.redis_url)" in app and "broker=broker_url" in app
