@@ -89,7 +89,7 @@ def _check_schema(settings: Settings) -> None:
     from core.storage import migrations
     from core.storage.keys import Keys
 
-    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
+    client = _redis_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=10)
     try:
         done = migrations.check(client, Keys(settings.redis_prefix))
     except migrations.SchemaTooNew as exc:
@@ -395,7 +395,7 @@ def cmd_backup(args) -> int:
     if not os.path.isdir(os.path.dirname(path)):
         print(f"twinbridge backup: {os.path.dirname(path)} is not a directory", file=sys.stderr)
         return EXIT_CONFIG
-    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
+    client = _redis_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
     try:
         counts = backup.backup(client, Keys(settings.redis_prefix), path)
     except (redis_lib.exceptions.ConnectionError, redis_lib.exceptions.TimeoutError) as exc:
@@ -449,8 +449,8 @@ def cmd_restore(args) -> int:
         return EXIT_CONFIG
     config = _load_config(settings)  # erasures made since the backup are taken back again
     keys = Keys(target)
-    client = redis_lib.Redis.from_url(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
-    text_client = redis_lib.Redis.from_url(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
+    client = _redis_client(settings.redis_url, socket_connect_timeout=5, socket_timeout=60)
+    text_client = _redis_client(settings.redis_url, decode_responses=True, socket_connect_timeout=5)
     try:
         live = migrations.stored_version(client, keys)
         if live is not None and live != backup.schema_of_file(header):

@@ -131,7 +131,9 @@ FAMILIES: tuple[Family, ...] = (
     _f("copy_thread", True, "thread/topic twins"),
 )
 # Keys methods that name no key family of their own (patterns and prefixes for SCAN).
-NOT_FAMILIES = frozenset({"erasures", "announcement_firings", "everything", "in_flight_prefix"})
+# adapter_token_lease: outside every prefix (one per bot token, across deployments), so a
+# backup of the prefix never sees it; a running adapter's lease would not be kept anyway.
+NOT_FAMILIES = frozenset({"erasures", "announcement_firings", "everything", "in_flight_prefix", "adapter_token_lease"})
 
 
 # Families named by a member's person key alone ("p:" and hex digits).
