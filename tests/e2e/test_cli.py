@@ -16,6 +16,23 @@ def test_check_accepts_the_example():
     assert "OK" in result.stdout
 
 
+def test_a_malformed_redis_url_stops_check_and_worker_with_exit_2_naming_it():
+    example = str(ROOT / "config" / "links.example.yaml")
+    for url, says in (
+        ("redis://:s3cret@redis.example:port/0", "REDIS_URL is malformed"),
+        (
+            "sentinel://:s3cret@s1:26379;sentinel://s2:26379/0",
+            "?master_name=NAME or set TWINBRIDGE_REDIS_SENTINEL_MASTER",
+        ),
+        ("https://redis.example", "must start with redis://, rediss://, unix:// or sentinel://"),
+    ):
+        for command in (["check"], ["worker", "--role", "delivery"]):
+            result = run_cli([*command, "--config", example], env={"REDIS_URL": url}, timeout=30)
+            assert result.returncode == 2, (command, url, result.stderr)
+            assert says in result.stderr and "Traceback" not in result.stderr, result.stderr
+            assert "s3cret" not in result.stderr + result.stdout
+
+
 def test_check_rejects_a_broken_config_with_file_field_and_fix(tmp_path):
     broken = tmp_path / "links.yaml"
     broken.write_text(
