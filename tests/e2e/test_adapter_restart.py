@@ -31,6 +31,7 @@ FIRST_HALF = PER_CHAT // 2
 UNPROCESSED = 4
 
 
+@pytest.mark.slow
 async def test_adapters_stopped_mid_burst_lose_nothing(tmp_path, procs, redis_url, prefix, keys, aredis):
     """SIGTERM to `run` and to the worker together, mid-burst (issue 16, item 5): both exit
     0 within their grace; the worker's tasks in hand finish and what it had taken but not

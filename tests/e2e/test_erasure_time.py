@@ -27,6 +27,23 @@ ANNA = {"id": 8310000077, "is_bot": False, "first_name": "Quillon", "last_name":
 
 
 @pytest.mark.slow
+def no_trace(redis_url, telegram, discord, needles):
+    found = redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)
+    return True if not found else _NotYet(found)
+
+
+class _NotYet(str):
+    """A falsy value whose repr names the traces, for wait_until's timeout message."""
+
+    def __new__(cls, found):
+        obj = super().__new__(cls, "")
+        obj.found = found
+        return obj
+
+    def __repr__(self) -> str:
+        return f"traces left: {self.found[:10]!r}"
+
+
 async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redis_url, prefix, sync_redis):
     telegram = TelegramStandIn(token=TG_TOKEN)
     discord = DiscordStandIn(
@@ -61,7 +78,7 @@ async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redi
         deleted = time.monotonic() - started
         needles = [str(ANNA["id"]), ANNA["first_name"], ANNA["last_name"], ANNA["username"], "Quillon's note"]
         await wait_until(
-            lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+            lambda: no_trace(redis_url, telegram, discord, needles),
             120,
             interval=1.0,
             message="no trace left",
@@ -135,7 +152,7 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
         calls = [m.lower() for _, m, _ in telegram.requests if m.lower().startswith("deletemessage")][deletes_before:]
         needles = [member["id"], member["username"], member["global_name"], "Ovidia's note"]
         await wait_until(
-            lambda: not (redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)),
+            lambda: no_trace(redis_url, telegram, discord, needles),
             120,
             interval=1.0,
             message="no trace left",
