@@ -27,8 +27,8 @@ ANNA = {"id": 8310000077, "is_bot": False, "first_name": "Quillon", "last_name":
 
 
 @pytest.mark.slow
-def no_trace(redis_url, telegram, discord, needles):
-    found = redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)
+def no_trace(redis_url, prefix, telegram, discord, needles):
+    found = redis_traces(redis_url, needles, prefix) + standin_traces(telegram, discord, needles)
     return True if not found else _NotYet(found)
 
 
@@ -78,7 +78,7 @@ async def test_erasing_a_member_with_1000_relayed_messages(tmp_path, procs, redi
         deleted = time.monotonic() - started
         needles = [str(ANNA["id"]), ANNA["first_name"], ANNA["last_name"], ANNA["username"], "Quillon's note"]
         await wait_until(
-            lambda: no_trace(redis_url, telegram, discord, needles),
+            lambda: no_trace(redis_url, prefix, telegram, discord, needles),
             120,
             interval=1.0,
             message="no trace left",
@@ -152,7 +152,7 @@ async def test_erasing_1000_telegram_copies_in_one_group_with_the_rate_limits_on
         calls = [m.lower() for _, m, _ in telegram.requests if m.lower().startswith("deletemessage")][deletes_before:]
         needles = [member["id"], member["username"], member["global_name"], "Ovidia's note"]
         await wait_until(
-            lambda: no_trace(redis_url, telegram, discord, needles),
+            lambda: no_trace(redis_url, prefix, telegram, discord, needles),
             120,
             interval=1.0,
             message="no trace left",

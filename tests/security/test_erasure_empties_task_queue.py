@@ -60,11 +60,11 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
         held = Connection(redis_url, transport_options=options)
         message = held.channel().basic_get(MODERATION_QUEUE, no_ack=False)
         assert message is not None and sync_redis.hlen(queue.unacked_key) == 1
-        assert redis_traces(redis_url, NEEDLES)  # the scan does see tasks while they wait
+        assert redis_traces(redis_url, NEEDLES, prefix)  # the scan does see tasks while they wait
 
         forgot = run_cli(["forget", "--user", f"telegram:{ERIN['id']}"], env=env)
         assert forgot.returncode == 0, forgot.stderr
-        assert redis_traces(redis_url, NEEDLES) == []
+        assert redis_traces(redis_url, NEEDLES, prefix) == []
         assert sync_redis.llen(queue.key) == 1 and sync_redis.hlen(queue.unacked_key) == 0  # Bob's stays
 
         # A worker starts: Bob's message and one written now arrive; nothing of Erin's ever does.
@@ -77,7 +77,7 @@ async def test_erasure_takes_the_members_tasks_out_of_the_broker(tmp_path, procs
         await wait_until(lambda: sum("Bob" in c for c in relayed()) == 2, 60, message="Bob's two messages")
         assert not any("Ysolde" in c for c in relayed())
         assert standin_traces(telegram, discord, NEEDLES) == []
-        assert redis_traces(redis_url, NEEDLES) == []
+        assert redis_traces(redis_url, NEEDLES, prefix) == []
     finally:
         if held is not None:
             held.release()

@@ -219,7 +219,7 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
     assert not shown_in(discord, TOWN_DC, f"Lane waiting {marker}")
 
     def traces():
-        return redis_traces(redis_url, needles) + standin_traces(telegram, discord, needles)
+        return redis_traces(redis_url, needles, prefix) + standin_traces(telegram, discord, needles)
 
     try:
         await wait_until(lambda: not traces(), 90, interval=1.0, message="no trace of the member")
@@ -235,7 +235,7 @@ async def test_forgetme_leaves_nothing_in_redis_or_any_chat(world, sync_redis, r
         30,
         message="the notice showing Carl's answer alone",
     )
-    assert [t for t in redis_traces(redis_url, [anna_person]) if ":erased:" not in t] == []
+    assert [t for t in redis_traces(redis_url, [anna_person], prefix) if ":erased:" not in t] == []
 
     # The audit log is kept, with nobody named by platform id (members nor moderators).
     for link in ("towns", "year9"):

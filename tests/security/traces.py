@@ -10,6 +10,8 @@ base64 bodies of Celery/kombu messages waiting in a queue.
 
 from __future__ import annotations
 
+import re
+
 import base64
 import binascii
 import json
@@ -79,9 +81,14 @@ def _unescaped(text: str) -> str:
         return text
 
 
-def redis_traces(redis_url: str, needles: list[str]) -> list[str]:
+_TEST_PREFIX = re.compile(r"^tbtest:[0-9a-f]{10}:")
+
+
+def redis_traces(redis_url: str, needles: list[str], prefix: str | None = None) -> list[str]:
     """ "db/key: needle" for every needle found in any key of databases 0..15 of the
-    server at ``redis_url`` (whatever database the URL names)."""
+    server at ``redis_url`` (whatever database the URL names). With ``prefix`` (the
+    test's), keys under another test's prefix are not looked at: a test running beside
+    it, or one killed before its clean-up, is not this test's trace."""
     lowered = [n.lower() for n in needles if n]
     found = []
     parts = urlsplit(redis_url)
@@ -90,6 +97,8 @@ def redis_traces(redis_url: str, needles: list[str]) -> list[str]:
         try:
             for key in client.scan_iter(count=1000):
                 name = _text(key)
+                if prefix is not None and _TEST_PREFIX.match(name) and not name.startswith(prefix):
+                    continue
                 haystack = "\n".join([name] + _values(client, key)).lower()
                 found += [f"{db}/{name}: {n}" for n in lowered if n in haystack]
         finally:
