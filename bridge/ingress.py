@@ -42,6 +42,7 @@ from core.storage.keys import DAY, Keys
 from core.models import ChatRef, Command, PlatformEvent
 from core.stats import Stats
 from core.task_queue import IN_FLIGHT, PROCESS_COMMAND_TASK, PROCESS_EVENT_TASK, TaskQueue, handed_over_id, new_task_id
+from .waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -143,10 +144,7 @@ class Ingress:
     async def drain(self, timeout: float) -> int:
         """Wait up to ``timeout`` seconds for the accepts under way to be stored (at
         shutdown, once the adapters take nothing in any more); the number still under way."""
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            pass
+        await wait_event(self._idle, timeout)
         return self._under_way
 
     async def _command(self, command: Command) -> bool:
@@ -326,7 +324,4 @@ class IngressSweeper:
                 await self.sweep_once()
             except Exception:  # Redis away: the next round tries again
                 log.warning("ingress sweep failed; retrying", exc_info=log.isEnabledFor(logging.DEBUG))
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.interval)
-            except TimeoutError:
-                pass
+            await wait_event(stop, self.interval)

@@ -21,6 +21,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.storage.adapter_lease import LeaseKey
 from core.storage.keys import Keys
+from .waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -87,10 +88,7 @@ class AdapterLease:
                         exc.__class__.__name__,
                     )
                     warned = True
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=min(1.0, self.ttl / 4))
-            except TimeoutError:
-                pass
+            await wait_event(stop, min(1.0, self.ttl / 4))
         return False
 
     async def keep(self) -> None:

@@ -14,6 +14,7 @@ from redis.exceptions import TimeoutError as RedisTimeoutError
 
 from core.storage import heartbeats
 from core.storage.keys import Keys
+from .waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +44,7 @@ class Liveness:
                 await self._beat_all()
             except _REDIS_AWAY:
                 pass  # the next round tries again; meanwhile the heartbeat may expire, rightly
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=self.period)
-            except TimeoutError:
-                pass
+            await wait_event(stop, self.period)
         for platform in list(self.connected):
             await self.down(platform)
         try:

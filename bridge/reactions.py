@@ -27,6 +27,7 @@ from core.models import ChatRef, MessageRef
 from core.stats import Stats
 from core.storage.keys import Keys
 from core.storage.reactions import Counts, Reactions
+from .waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -96,10 +97,7 @@ class ReactionRefresher:
                 raise
             except Exception as exc:  # noqa: BLE001 - Redis away: try again shortly
                 log.warning("%s reactions: refresh round failed (%s)", self._platform, exc.__class__.__name__)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=POLL_INTERVAL)
-            except TimeoutError:
-                pass
+            await wait_event(self._stopping, POLL_INTERVAL)
 
     async def refresh_due(self) -> int:
         originals = await self._reactions.claim_due(self._platform, LEASE)

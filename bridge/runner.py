@@ -37,6 +37,7 @@ from core.links import LinksConfig
 from core.settings import Settings, _strip_password
 from core.stats import Stats
 from core.task_queue import TaskQueue
+from .waiting import wait_event
 
 log = logging.getLogger("twinbridge.run")
 
@@ -68,9 +69,7 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
     """Ping until Redis answers (True) or ``stop`` is set (False)."""
 
     async def sleep_unless_stopped(seconds: float) -> None:
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=seconds)
-        except TimeoutError:
+        if not await wait_event(stop, seconds):
             return
         raise _Stopped
 
@@ -183,10 +182,7 @@ async def supervise(
             break
         delay = next(delays)
         log.info("restarting the %s adapter in %.0fs", platform, delay)
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=delay)
-        except TimeoutError:
-            pass
+        await wait_event(stop, delay)
     log.info("%s adapter stopped", platform)
 
 

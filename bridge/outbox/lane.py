@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from core.models import ChatRef, EventKind, OutboundPost
 
 from .deletes import deletes_in_batches, deliver_deletes, take_deletes_after, take_positioned_deletes_after
+from ..waiting import wait_event
 
 if TYPE_CHECKING:
     from .consumer import OutboxConsumer
@@ -147,10 +148,7 @@ class Lane:
             if item is None:
                 if outbox.stopping.is_set():
                     return
-                try:
-                    await asyncio.wait_for(self._wakeup.wait(), timeout=wait)
-                except TimeoutError:
-                    pass
+                await wait_event(self._wakeup, wait)
                 continue
             entry_id, post, _ = item
             batch = self._deletes_after(post) if post.kind == EventKind.DELETE and deletes_in_batches(delivery) else []

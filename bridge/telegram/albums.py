@@ -32,6 +32,7 @@ from core.storage.albums import AlbumStore
 from core.storage.keys import Keys
 
 from ..ingress import Ingress
+from ..waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -101,10 +102,7 @@ class AlbumCollector:
                         await self._flush(chat_key, group)
             except Exception as exc:  # noqa: BLE001 - Redis away, a bug in one album: next tick
                 log.warning("handing over albums failed (%s); retrying", type(exc).__name__)
-            try:
-                await asyncio.wait_for(self._stopping.wait(), timeout=TICK)
-            except TimeoutError:
-                pass
+            await wait_event(self._stopping, TICK)
 
     # -- parts ----------------------------------------------------------------------------
     async def accept(self, message: Message, event: PlatformEvent) -> None:

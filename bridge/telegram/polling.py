@@ -36,6 +36,7 @@ from aiogram.types import Update
 
 from core.backoff import Backoff
 from core.stats import Stats
+from ..waiting import wait_event
 
 log = logging.getLogger(__name__)
 
@@ -170,10 +171,7 @@ class Poller:
                 )
 
     async def _sleep_unless_stopping(self, seconds: float) -> None:
-        try:
-            await asyncio.wait_for(self._stopping.wait(), timeout=seconds)
-        except TimeoutError:
-            pass
+        await wait_event(self._stopping, seconds)
 
 
 _ENTITY_DEPTH = 8  # messages nest (a reply's message, its quote…) but never deeply
