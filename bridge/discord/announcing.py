@@ -3,7 +3,7 @@ the channel webhook, so the notice can carry the RSVP buttons and be pinned: its
 (render.render_announcement) in one or more messages, the buttons and the .ics attached
 to the last; the first pinned when the organiser asked; and, once per announcement and
 guild, a native scheduled event (external, at the place or link) where the bot has
-Manage Events. A pin or an event Discord refuses (403) does not fail the delivery: it is
+Create Events (or Manage Events). A pin or an event Discord refuses (403) does not fail the delivery: it is
 counted and logged, without text.
 
 The copies recorded are the messages (the .ics is an attachment of the last), so an edit
@@ -180,7 +180,7 @@ class DiscordAnnouncements:
 
     async def _guild_event(self, channel_id: int, post: OutboundPost, view: AnnouncementView) -> None:
         """The guild's own scheduled event, once per announcement and guild, where the bot
-        has Manage Events; a past event or a refusal just goes without."""
+        has Create Events or Manage Events; a past event or a refusal just goes without."""
         event = view.event
         if event is None or event.start <= time.time() + 60:
             return
@@ -216,7 +216,7 @@ class DiscordAnnouncements:
                 guild_id,
                 exc.status,
                 exc.code,
-                "; grant Manage Events" if exc.status == 403 else "",
+                "; grant Create Events" if exc.status == 403 else "",
             )
             await self._sender.count("discord.announcement.event_refused")
             return

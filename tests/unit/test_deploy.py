@@ -166,7 +166,42 @@ def test_the_monitor_is_on_loopback_behind_a_password_and_off_by_default():
             assert str(port).startswith("127.0.0.1:"), f"{name}: {port} is published beyond this machine"
 
 
+def _flower_config(monkeypatch, basic_auth: str | None):
+    if basic_auth is None:
+        monkeypatch.delenv("FLOWER_BASIC_AUTH", raising=False)
+    else:
+        monkeypatch.setenv("FLOWER_BASIC_AUTH", basic_auth)
+    spec = importlib.util.spec_from_file_location("celeryconfig", ROOT / "deploy" / "flower" / "celeryconfig.py")
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_monitor_will_not_start_without_its_password(monkeypatch):
+    for basic_auth in (None, "", "admin", "admin:", ":pw"):
+        with pytest.raises(SystemExit, match="FLOWER_BASIC_AUTH"):
+            _flower_config(monkeypatch, basic_auth)
+    assert _flower_config(monkeypatch, "admin:pw").broker_transport_options
+
+
+def test_no_required_variable_in_a_service_started_only_by_a_profile():
+    """Compose interpolates every service before it applies profiles: a `${X:?}` in the
+    monitor would stop a plain `docker compose up -d` while X is empty (as .env.example has it)."""
+
+    def required(service: dict) -> set[str]:
+        return set(re.findall(r"\$\{([A-Z][A-Z0-9_]*):\?", yaml.safe_dump(service)))
+
+    always = set().union(*(required(s) for s in _services().values() if not s.get("profiles")))
+    assert "REDIS_PASSWORD" in always
+    for name, service in _services().items():
+        if service.get("profiles"):
+            extra = required(service) - always
+            assert not extra, f"{name} is started only by a profile but requires {extra}"
+
+
 def test_the_monitor_uses_the_workers_broker_prefix(monkeypatch):
+    monkeypatch.setenv("FLOWER_BASIC_AUTH", "admin:pw")
     for prefix in (None, "club:"):
         if prefix is None:
             monkeypatch.delenv("TWINBRIDGE_REDIS_PREFIX", raising=False)
