@@ -22,6 +22,8 @@ _EN = {
     "bad_time": 'I could not read "{typed}" as a time. Write it like this: /announce at 2027-03-14 19:30 Text '
     "(a date and a time, {zone} time), /announce in 2h Text, or /announce at tomorrow 19:00 Text.",
     "past": '"{typed}" ({shown}) has already passed. Give a time in the future, e.g. /announce at tomorrow 19:00 Text.',
+    "unknown_zone": '"{typed}" is not a time zone I know. Leave it out to use {zone} time, or write an IANA name '
+    "such as Europe/Berlin, Europe/London or Asia/Kolkata: /announce at 2027-03-14 19:30 Europe/London Text.",
     "no_such_time": '"{typed}" does not exist in {zone}: the clocks skip that hour when summer time begins. '
     "Choose an hour earlier or later.",
     "bad_remind": 'I could not read "{typed}" as a length of time. Write it like this: /announce remind 1d event … '
@@ -75,6 +77,9 @@ _DE = {
     "(Datum und Uhrzeit, Zeit in {zone}), /announce in 2h Text oder /announce at tomorrow 19:00 Text.",
     "past": "„{typed}“ ({shown}) ist schon vorbei. Gib einen Zeitpunkt in der Zukunft an, "
     "z. B. /announce at tomorrow 19:00 Text.",
+    "unknown_zone": "„{typed}“ ist keine Zeitzone, die ich kenne. Lass sie weg (dann gilt die Zeit in {zone}) "
+    "oder schreib einen IANA-Namen wie Europe/Berlin, Europe/London oder Asia/Kolkata: "
+    "/announce at 2027-03-14 19:30 Europe/Berlin Text.",
     "no_such_time": "„{typed}“ gibt es in {zone} nicht: die Uhren überspringen diese Stunde zur Sommerzeit. "
     "Wähle eine Stunde früher oder später.",
     "bad_remind": "„{typed}“ konnte ich nicht als Zeitdauer lesen. Schreib es so: /announce remind 1d event … "
@@ -132,6 +137,9 @@ _FR = {
     "Texte (date et heure, heure de {zone}), /announce in 2h Texte, ou /announce at tomorrow 19:00 Texte.",
     "past": "« {typed} » ({shown}) est déjà passé. Donnez une heure à venir, par ex. /announce at "
     "tomorrow 19:00 Texte.",
+    "unknown_zone": "« {typed} » n'est pas un fuseau horaire que je connais. Omettez-le (l'heure de {zone} "
+    "s'applique alors) ou écrivez un nom IANA comme Europe/Paris, Europe/London ou Asia/Kolkata : "
+    "/announce at 2027-03-14 19:30 Europe/Paris Texte.",
     "no_such_time": "« {typed} » n'existe pas à {zone} : les horloges sautent cette heure au passage à l'heure d'été. "
     "Choisissez une heure plus tôt ou plus tard.",
     "bad_remind": "Je n'ai pas pu lire « {typed} » comme une durée. Écrivez par exemple : /announce remind 1d event … "
@@ -186,6 +194,9 @@ _ES = {
     "bad_time": "No pude leer «{typed}» como una hora. Escríbelo así: /announce at 2027-03-14 19:30 Texto "
     "(fecha y hora, hora de {zone}), /announce in 2h Texto, o /announce at tomorrow 19:00 Texto.",
     "past": "«{typed}» ({shown}) ya pasó. Indica una hora futura, p. ej. /announce at tomorrow 19:00 Texto.",
+    "unknown_zone": "«{typed}» no es una zona horaria que conozca. Omítela (se usa la hora de {zone}) "
+    "o escribe un nombre IANA como America/Managua, Europe/Madrid o Asia/Kolkata: "
+    "/announce at 2027-03-14 19:30 America/Managua Texto.",
     "no_such_time": "«{typed}» no existe en {zone}: los relojes saltan esa hora al empezar el horario de verano. "
     "Elige una hora antes o después.",
     "bad_remind": "No pude leer «{typed}» como una duración. Escríbelo así: /announce remind 1d event … "

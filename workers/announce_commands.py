@@ -31,7 +31,7 @@ from core.models import Command, OutboundPost
 from core.phrases import rsvp_counts_line
 from core.storage import announcements as store
 from core.storage import link_control, rsvps
-from core.when import NO_SUCH_TIME, PAST, WhenError, parse_duration, parse_when, zone
+from core.when import NO_SUCH_TIME, PAST, UNKNOWN_ZONE, WhenError, parse_duration, parse_when, zone
 
 from .organisers import Asked, reply, resolve
 
@@ -133,6 +133,8 @@ def _when(typed: str, tz: str, now: float, allow_past: bool = False) -> float:
             raise BadForm("past", typed=typed[:40], shown=shown.strftime("%Y-%m-%d %H:%M"), zone=tz) from None
         if exc.reason == NO_SUCH_TIME:
             raise BadForm("no_such_time", typed=typed[:40], zone=tz) from None
+        if exc.reason == UNKNOWN_ZONE:  # a zone named after the time ("… 19:30 Europe/Londn"): its last word
+            raise BadForm("unknown_zone", typed=typed.split()[-1][:40], zone=tz) from None
         raise BadForm("bad_time", typed=typed[:40], zone=tz) from None
 
 

@@ -112,6 +112,8 @@ def test_a_listed_organiser_schedules_and_cancels_in_german(config, sync_redis, 
         ("/announce at 2020-01-01 10:00 Hello", "has already passed"),
         ("/announce event Summer fair", "/announce event Summer fair | 2027-06-12 14:00"),
         ("/announce remind 1d Hello", "A reminder needs an event"),
+        ("/announce at 2027-06-12 14:00 Mars/Olympus Hello", '"Mars/Olympus" is not a time zone I know'),
+        ("/announce at 2027-06-12 14:00 Mars/Olympus Hello", "Europe/Berlin"),
     ],
 )
 def test_bad_input_is_answered_with_how_to_write_it(config, sync_redis, keys, text, expected):

@@ -72,6 +72,8 @@ def test_the_event_form():
         ("event X | 2027-06-12 14:00 | a | b", "event_form"),
         ("event X | 2027-06-12 14:00 | 2027-06-11 10:00", "end_before_start"),
         ("event X | yesterday", "bad_time"),
+        ("at 2027-06-12 14:00 Mars/Olympus Hello", "unknown_zone"),
+        ("event X | 2027-06-12 14:00 Europe/Krefeld", "unknown_zone"),
     ],
 )
 def test_what_cannot_be_used_says_how_to_write_it(written, phrase):
