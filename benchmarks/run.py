@@ -42,7 +42,7 @@ from . import report
 from .measure import machine
 from .scenarios import Context
 
-SCENARIOS = ("latency", "throughput", "limits", "translation", "profile", "media")
+SCENARIOS = ("latency", "throughput", "limits", "translation", "profile", "media", "rediscost")
 RESULTS = Path(__file__).resolve().parent / "results"
 LATEST = RESULTS / "latest.json"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -93,7 +93,7 @@ def write_report(results: dict) -> None:
 
 
 async def run_scenario(name: str, ctx: Context) -> dict:
-    from .scenarios import latency, limits, media, profile, throughput, translation
+    from .scenarios import latency, limits, media, profile, rediscost, throughput, translation
 
     if name == "latency":
         return await latency.run(ctx)
@@ -107,6 +107,8 @@ async def run_scenario(name: str, ctx: Context) -> dict:
         return await profile.run(ctx, RESULTS)
     if name == "media":
         return await media.run(ctx)
+    if name == "rediscost":
+        return await rediscost.run(ctx)
     raise ValueError(name)
 
 
