@@ -24,6 +24,12 @@ _EN = {
     "past": '"{typed}" ({shown}) has already passed. Give a time in the future, e.g. /announce at tomorrow 19:00 Text.',
     "unknown_zone": '"{typed}" is not a time zone I know. Leave it out to use {zone} time, or write an IANA name '
     "such as Europe/Berlin, Europe/London or Asia/Kolkata: /announce at 2027-03-14 19:30 Europe/London Text.",
+    "rsvp_not_open": "This event notice is no longer open for answers: it was removed or has expired.",
+    "rsvp_cancelled": "This event was cancelled: answers are no longer counted.",
+    "rsvp_over": "This event is over: answers are no longer counted.",
+    "rsvp_elsewhere": "Answer in a chat of the communities this event notice went to: "
+    "your answer here was not counted.",
+    "rsvp_unreadable": "That button could not be read. Press Going, Maybe or Can't under the event notice again.",
     "no_such_time": '"{typed}" does not exist in {zone}: the clocks skip that hour when summer time begins. '
     "Choose an hour earlier or later.",
     "bad_remind": 'I could not read "{typed}" as a length of time. Write it like this: /announce remind 1d event … '
@@ -80,6 +86,14 @@ _DE = {
     "unknown_zone": "„{typed}“ ist keine Zeitzone, die ich kenne. Lass sie weg (dann gilt die Zeit in {zone}) "
     "oder schreib einen IANA-Namen wie Europe/Berlin, Europe/London oder Asia/Kolkata: "
     "/announce at 2027-03-14 19:30 Europe/Berlin Text.",
+    "rsvp_not_open": "Diese Veranstaltung ist nicht mehr offen für Antworten: "
+    "die Ankündigung wurde entfernt oder ist abgelaufen.",
+    "rsvp_cancelled": "Diese Veranstaltung wurde abgesagt: Antworten werden nicht mehr gezählt.",
+    "rsvp_over": "Diese Veranstaltung ist vorbei: Antworten werden nicht mehr gezählt.",
+    "rsvp_elsewhere": "Antworte in einem Chat der Gemeinschaften, an die diese Ankündigung ging: "
+    "deine Antwort hier wurde nicht gezählt.",
+    "rsvp_unreadable": "Dieser Knopf war nicht lesbar. Drück unter der Ankündigung noch einmal "
+    "Dabei, Vielleicht oder Kann nicht.",
     "no_such_time": "„{typed}“ gibt es in {zone} nicht: die Uhren überspringen diese Stunde zur Sommerzeit. "
     "Wähle eine Stunde früher oder später.",
     "bad_remind": "„{typed}“ konnte ich nicht als Zeitdauer lesen. Schreib es so: /announce remind 1d event … "
@@ -140,6 +154,13 @@ _FR = {
     "unknown_zone": "« {typed} » n'est pas un fuseau horaire que je connais. Omettez-le (l'heure de {zone} "
     "s'applique alors) ou écrivez un nom IANA comme Europe/Paris, Europe/London ou Asia/Kolkata : "
     "/announce at 2027-03-14 19:30 Europe/Paris Texte.",
+    "rsvp_not_open": "Cette annonce d'événement n'accepte plus de réponses : elle a été retirée ou a expiré.",
+    "rsvp_cancelled": "Cet événement a été annulé : les réponses ne sont plus comptées.",
+    "rsvp_over": "Cet événement est terminé : les réponses ne sont plus comptées.",
+    "rsvp_elsewhere": "Répondez dans un chat des communautés qui ont reçu cette annonce : "
+    "votre réponse ici n'a pas été comptée.",
+    "rsvp_unreadable": "Ce bouton n'a pas pu être lu. Appuyez à nouveau sur J'y vais, Peut-être ou "
+    "Je ne peux pas sous l'annonce.",
     "no_such_time": "« {typed} » n'existe pas à {zone} : les horloges sautent cette heure au passage à l'heure d'été. "
     "Choisissez une heure plus tôt ou plus tard.",
     "bad_remind": "Je n'ai pas pu lire « {typed} » comme une durée. Écrivez par exemple : /announce remind 1d event … "
@@ -197,6 +218,12 @@ _ES = {
     "unknown_zone": "«{typed}» no es una zona horaria que conozca. Omítela (se usa la hora de {zone}) "
     "o escribe un nombre IANA como America/Managua, Europe/Madrid o Asia/Kolkata: "
     "/announce at 2027-03-14 19:30 America/Managua Texto.",
+    "rsvp_not_open": "Este aviso de evento ya no admite respuestas: se retiró o ha caducado.",
+    "rsvp_cancelled": "Este evento se canceló: las respuestas ya no se cuentan.",
+    "rsvp_over": "Este evento ya terminó: las respuestas ya no se cuentan.",
+    "rsvp_elsewhere": "Responde en un chat de las comunidades que recibieron este aviso: "
+    "tu respuesta aquí no se ha contado.",
+    "rsvp_unreadable": "No se pudo leer ese botón. Pulsa otra vez Voy, Quizás o No puedo bajo el aviso.",
     "no_such_time": "«{typed}» no existe en {zone}: los relojes saltan esa hora al empezar el horario de verano. "
     "Elige una hora antes o después.",
     "bad_remind": "No pude leer «{typed}» como una duración. Escríbelo así: /announce remind 1d event … "

@@ -10,7 +10,7 @@ The refresh edits every published copy (core/storage/announcement_posts.py) with
 totals across every twin, through the outboxes, whose limiters pace the edits further.
 The member was answered at once by their adapter; only a press that cannot count
 (the notice is gone, cancelled or over, or pressed outside its link) is answered here,
-privately.
+privately, in the language of the chat's community (core/announce_phrases.py).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ import time
 from dataclasses import replace
 from datetime import UTC, datetime
 
-from core import persons
+from core import announce_phrases, persons
 from core.announcements import CANCELLED, RSVP_CHOICES, Announcement, AnnouncementView
 from core.links import LinksConfig
 from core.models import Command, EventKind, OutboundPost
@@ -36,32 +36,34 @@ log = logging.getLogger(__name__)
 REFRESH_DELAY = 3.0
 REFRESH_GATE = 60
 
-NOT_OPEN = "This event notice is no longer open for answers: it was removed or has expired."
-CANCELLED_TEXT = "This event was cancelled: answers are no longer counted."
-OVER = "This event is over: answers are no longer counted."
-ELSEWHERE = "Answer in a chat of the communities this event notice went to: your answer here was not counted."
-UNREADABLE = "That button could not be read. Press Going, Maybe or Can't under the event notice again."
+# The answers to a press that cannot count (English here; core/announce_phrases.py has them all).
+NOT_OPEN = announce_phrases.say("en", "rsvp_not_open")
+CANCELLED_TEXT = announce_phrases.say("en", "rsvp_cancelled")
+OVER = announce_phrases.say("en", "rsvp_over")
+ELSEWHERE = announce_phrases.say("en", "rsvp_elsewhere")
+UNREADABLE = announce_phrases.say("en", "rsvp_unreadable")
 
 
 def handle(command: Command, config: LinksConfig, redis, keys: Keys, now: float | None = None) -> list[OutboundPost]:
     """Record the member's answer (the command "rsvp" with args "ID CHOICE") and schedule
     the refresh of the counts shown; the private answers when it cannot count."""
     started = time.time() if now is None else now
+    community = config.community_of(command.chat)
+    language = community.language if community is not None else "en"
     announcement_id, _, choice = command.args.strip().partition(" ")
     choice = choice.strip()
     if not announcement_id or choice not in RSVP_CHOICES:
-        return [_tell(command, UNREADABLE)]
+        return [_tell(command, language, "rsvp_unreadable")]
     announcement = announcements.load(redis, keys, announcement_id)
     link = config.link(announcement.link_id) if announcement is not None else None
     if announcement is None or announcement.event is None or link is None:
-        return [_tell(command, NOT_OPEN)]
+        return [_tell(command, language, "rsvp_not_open")]
     if announcement.state == CANCELLED:
-        return [_tell(command, CANCELLED_TEXT)]
+        return [_tell(command, language, "rsvp_cancelled")]
     if _over(announcement, started):
-        return [_tell(command, OVER)]
-    community = config.community_of(command.chat)
+        return [_tell(command, language, "rsvp_over")]
     if community is None or community.id not in link.communities:
-        return [_tell(command, ELSEWHERE)]
+        return [_tell(command, language, "rsvp_elsewhere")]
     person = persons.person(redis, keys, command.user_ref)
     ttl = int(announcements.expires_at(announcement, link.policy.retention_days) - started)
     # At the time of the press: of two presses handled in parallel, the later one stands.
@@ -89,10 +91,10 @@ def _erased_since(redis, keys: Keys, person: str, started: float) -> bool:
     return mark is not None and float(mark) >= started
 
 
-def _tell(command: Command, text: str) -> OutboundPost:
+def _tell(command: Command, language: str, phrase: str) -> OutboundPost:
     # Nothing is said in the group when the member cannot be told privately: a notice
     # that is over would otherwise gather a line per press.
-    return tell_privately(command, text, fallback="")
+    return tell_privately(command, announce_phrases.say(language, phrase), fallback="")
 
 
 def schedule_refresh(redis, keys: Keys, announcement_id: str) -> bool:

@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-from core import persons
+from core import announce_phrases, persons
 from core.announcements import (
     ANNOUNCEMENT_CHAT,
     ANNOUNCEMENT_PLATFORM,
@@ -157,7 +157,7 @@ def test_presses_are_counted_and_one_refresh_edits_every_copy(config, sync_redis
         ("unknown", rsvp.NOT_OPEN),
         ("cancelled", rsvp.CANCELLED_TEXT),
         ("over", rsvp.OVER),
-        ("elsewhere", rsvp.ELSEWHERE),
+        ("elsewhere", announce_phrases.say("es", "rsvp_elsewhere")),  # Masaya's chat speaks Spanish
         ("unreadable", rsvp.UNREADABLE),
     ],
 )
@@ -176,6 +176,34 @@ def test_a_press_that_cannot_count_is_answered_privately(config, sync_redis, key
     assert answer.private_to == "5" and answer.fallback == ""  # privately, nothing said in the group
     assert rsvps.totals(sync_redis, keys, "fair01") == {"going": 0, "maybe": 0, "cant": 0}
     assert queued_refreshes(sync_redis, keys) == []
+
+
+@pytest.mark.parametrize(
+    ("setup", "expected"),
+    [
+        ("unknown", "nicht mehr offen"),
+        ("cancelled", "wurde abgesagt"),
+        ("over", "ist vorbei"),
+        ("unreadable", "Dabei, Vielleicht oder Kann nicht"),
+    ],
+)
+def test_a_press_that_cannot_count_is_answered_in_the_chats_language(config, sync_redis, keys, setup, expected):
+    """Krefeld's channel speaks German: so does the answer to a press that cannot count."""
+    if setup == "cancelled":
+        announce(sync_redis, keys, state_cancel=True)
+    elif setup == "over":
+        announce(sync_redis, keys, start_in=-7200)
+    elif setup != "unknown":
+        announce(sync_redis, keys)
+    command = press(8, "going" if setup != "unreadable" else "perhaps", chat=("discord", DC))
+    [answer] = rsvp.handle(command, config, sync_redis, keys)
+    assert expected in answer.text and answer.private_to == "8"
+    # A chat of another link (Masaya, Spanish) is told where to answer, in Spanish.
+    announce(sync_redis, keys, "fair02")
+    [elsewhere] = rsvp.handle(
+        press(9, "going", chat=("telegram", ELSEWHERE_TG), announcement_id="fair02"), config, sync_redis, keys
+    )
+    assert "no se ha contado" in elsewhere.text
 
 
 def test_mydata_lists_the_answers_and_forgetme_takes_them_back(config, sync_redis, keys, prefix):
