@@ -21,9 +21,12 @@ PROVIDERS = ("libre", "google", "mymemory", "microsoft", "deepl", "yandex", "pap
 SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 # Bounds on what the file may make us hold: its size, the nodes its anchors and
 # aliases expand to (a "billion laughs" file is a few hundred bytes that expand
-# to 10^9 strings), how deeply it nests, and the length of each name.
-MAX_FILE_BYTES = 1024 * 1024
-MAX_EXPANDED_NODES = 100_000
+# to 10^9 strings), how deeply it nests, and the length of each name. A link with its
+# two communities is about 33 values and 250 bytes: 10,000 links (issue 17) are 330,000
+# values in 2.5 MB written compactly, twice that in block style. Reading a file builds a
+# node per value first (~300 bytes each), so the values bound the memory a file can take.
+MAX_FILE_BYTES = 8 * 1024 * 1024
+MAX_EXPANDED_NODES = 1_000_000
 MAX_DEPTH = 40
 MAX_NAME = 64  # a community's name (shown in every relayed post's label)
 MAX_USER_ID = 20  # digits of a platform user id (Discord snowflakes have up to 20)
