@@ -345,6 +345,10 @@ class Command:
     # The formatting over ``args`` (core/formatting.py): a /announce keeps the organiser's bold,
     # links… (Telegram's entities, Discord's markdown read by the adapter). Empty for the others.
     formatting: fmt.Spans = ()
+    # The asker's own language as their app reports it (Telegram's ``language_code``, the
+    # locale of a Discord interaction: "de", "en-GB"); "" when the platform does not say.
+    # Answers meant for the asker alone use it where the bridge has words for it.
+    language: str = ""
 
     # Commands that need no place among their chat's messages: an RSVP concerns an
     # announcement, not what the chat said before it, and must not wait behind a backlog.
@@ -391,6 +395,8 @@ class Command:
             data["formatting"] = fmt.to_json(self.formatting)
         else:
             data.pop("formatting")
+        if not self.language:
+            data.pop("language")  # as before the asker's language was carried
         return data
 
     @classmethod

@@ -18,6 +18,13 @@ from core.models import Command, OutboundPost
 from .notices import answer, tell_privately
 
 
+def answer_language(command: Command, community_language: str) -> str:
+    """The language to answer the asker in: their own (as their app reports it) where the
+    bridge has words for it, else their community's ("de-AT" is "de"; "ja" falls back)."""
+    own = command.language.replace("_", "-").split("-")[0].lower()
+    return own if own in organiser_phrases.languages() else community_language
+
+
 def is_organiser(command: Command, config: LinksConfig, link: Link) -> bool:
     """Whether ``command``'s author may use an organiser's command on ``link``."""
     if command.private:
@@ -54,7 +61,7 @@ def resolve(command: Command, config: LinksConfig) -> Asked | OutboundPost:
     rest = (words[1] if len(words) > 1 else "") if named is not None else command.args.strip()
     if command.private:
         mine = [link for link in config.links if is_organiser(command, config, link)]
-        language = _community_for(command, config, mine[0]).language if mine else "en"
+        language = answer_language(command, _community_for(command, config, mine[0]).language if mine else "en")
         listed = ", ".join(link.id for link in mine)
         if not mine:
             return reply(command, organiser_phrases.say(language, "no_links", command=command.name))
@@ -65,7 +72,7 @@ def resolve(command: Command, config: LinksConfig) -> Asked | OutboundPost:
             return reply(command, organiser_phrases.say(language, "unknown_link", typed=first[:40], links=listed))
         return reply(command, organiser_phrases.say(language, "name_link", command=command.name, links=listed))
     community = config.community_of(command.chat)
-    language = community.language if community is not None else "en"
+    language = answer_language(command, community.language if community is not None else "en")
     allowed = tuple(m.link for m in config.memberships(command.chat) if is_organiser(command, config, m.link))
     if community is None or not allowed:
         return refusal(command, language)

@@ -10,7 +10,8 @@ The refresh edits every published copy (core/storage/announcement_posts.py) with
 totals across every twin, through the outboxes, whose limiters pace the edits further.
 The member was answered at once by their adapter; only a press that cannot count
 (the notice is gone, cancelled or over, or pressed outside its link) is answered here,
-privately, in the language of the chat's community (core/announce_phrases.py).
+privately, in the member's own language where the bridge has it, else their chat's
+community's (core/announce_phrases.py).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from core.storage import announcement_posts, announcements, rsvps
 from core.storage.keys import DAY, Keys
 
 from .notices import tell_privately
+from .organisers import answer_language
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +51,7 @@ def handle(command: Command, config: LinksConfig, redis, keys: Keys, now: float 
     the refresh of the counts shown; the private answers when it cannot count."""
     started = time.time() if now is None else now
     community = config.community_of(command.chat)
-    language = community.language if community is not None else "en"
+    language = answer_language(command, community.language if community is not None else "en")
     announcement_id, _, choice = command.args.strip().partition(" ")
     choice = choice.strip()
     if not announcement_id or choice not in RSVP_CHOICES:

@@ -226,6 +226,9 @@ class CommandsCog(commands.Cog, name="commands"):
                 pressed_at=time.time() if via == "button" else 0.0,
                 # The member's permissions in the channel, as the interaction carries them.
                 admin=not private and may_organise(interaction.permissions),
+                # The member's client language, as every interaction carries it ("de", "en-GB");
+                # a typed command (a message) carries none.
+                language=str(getattr(interaction.locale, "value", "") or "")[:16],
             )
         )
 

@@ -57,6 +57,11 @@ def _author(user) -> Author:
     )
 
 
+def _language_of_user(user) -> str:
+    """The IETF tag of the user's app language ("de", "en-GB"); Telegram may leave it out."""
+    return str(getattr(user, "language_code", None) or "")[:16]
+
+
 def _as_group(message: Message) -> bool:
     """An anonymous administrator writing as the group itself (Telegram shows
     @GroupAnonymousBot as the author and the group as ``sender_chat``)."""
@@ -119,6 +124,8 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 reply_to=str(replied.message_id) if replied is not None else "",
                 reply_to_at=replied.date.timestamp() if replied is not None else 0.0,
                 formatting=_formatting_of_args(message, args) if name == "announce" else (),
+                # The member's app language (GroupAnonymousBot's says nothing about the admin).
+                language="" if _as_group(message) else _language_of_user(message.from_user),
             )
         )
 
@@ -155,6 +162,7 @@ def build_commands_router(config: LinksConfig, bot_username: str | None) -> Rout
                 # This press (Going, then Maybe on one message are two); a redelivery is the same.
                 press_id=query.id,
                 pressed_at=pressed_at,
+                language=_language_of_user(query.from_user),
             )
         )
 

@@ -92,12 +92,20 @@ class Interactions:
 
     # -- members' side -----------------------------------------------------------------
     def inject_component_click(
-        self, user: dict, channel_id: int, message_id: int, custom_id: str, *, permissions: int | None = None
+        self,
+        user: dict,
+        channel_id: int,
+        message_id: int,
+        custom_id: str,
+        *,
+        permissions: int | None = None,
+        locale: str | None = None,
     ) -> dict:
         """The member presses the button ``custom_id`` on a message of the bot's (in a
         guild channel or their DM channel); dispatches INTERACTION_CREATE (type 3) and
         returns its payload. Like in the Discord apps, only an enabled button that is
-        on the message can be pressed. ``permissions`` are the member's in the channel."""
+        on the message can be pressed. ``permissions`` are the member's in the channel;
+        ``locale`` their app's language (else the user dict's "locale", else en-US)."""
         channel_id = int(channel_id)
         self._state.require_channel(channel_id)
         member = self._state.remember_user(user)
@@ -119,16 +127,30 @@ class Interactions:
             raise ValueError(f"message {message_id} has no enabled button with custom_id {custom_id!r}")
         data = {"custom_id": custom_id, "component_type": COMPONENT_BUTTON, "id": button.get("id")}
         return self._start(
-            INTERACTION_MESSAGE_COMPONENT, member, channel_id, data, message=message, permissions=permissions
+            INTERACTION_MESSAGE_COMPONENT,
+            member,
+            channel_id,
+            data,
+            message=message,
+            permissions=permissions,
+            locale=locale or user.get("locale") or "en-US",
         )
 
     def inject_slash_command(
-        self, user: dict, channel_id: int, name: str, options: dict | None = None, *, permissions: int | None = None
+        self,
+        user: dict,
+        channel_id: int,
+        name: str,
+        options: dict | None = None,
+        *,
+        permissions: int | None = None,
+        locale: str | None = None,
     ) -> dict:
         """The member runs ``/name`` with ``options`` (option name -> value) in a channel;
         dispatches INTERACTION_CREATE (type 2) and returns its payload. The command must
         have been registered (PUT .../commands) for that guild or globally, and only its
-        declared options (string, integer, boolean or number) can be given."""
+        declared options (string, integer, boolean or number) can be given. ``locale``: the
+        member's app language (else the user dict's "locale", else en-US)."""
         channel_id = int(channel_id)
         self._state.require_channel(channel_id)
         member = self._state.remember_user(user)
@@ -172,7 +194,10 @@ class Interactions:
             data["options"] = data_options
         if command.get("guild_id"):
             data["guild_id"] = command["guild_id"]
-        return self._start(INTERACTION_APPLICATION_COMMAND, member, channel_id, data, permissions=permissions)
+        locale = locale or user.get("locale") or "en-US"  # the member's app language
+        return self._start(
+            INTERACTION_APPLICATION_COMMAND, member, channel_id, data, permissions=permissions, locale=locale
+        )
 
     def _owners(self, channel_id: int) -> dict[str, str]:
         """authorizing_integration_owners of a guild install: the guild, or "0" in the bot's DMs."""
@@ -188,7 +213,9 @@ class Interactions:
         *,
         message: dict | None = None,
         permissions: int | None = None,
+        locale: str = "en-US",
     ) -> dict:
+        """``locale``: the member's client language, which every interaction carries."""
         state = self._state
         interaction_id = state.ids.next()
         secret = secrets.token_urlsafe(72)
@@ -203,7 +230,7 @@ class Interactions:
             "channel_id": str(channel_id),
             "token": token,
             "version": 1,
-            "locale": "en-US",
+            "locale": locale,
             "entitlements": [],
             "authorizing_integration_owners": self._owners(channel_id),
             "context": 0 if guild_id is not None else 1,  # GUILD or BOT_DM

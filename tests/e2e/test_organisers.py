@@ -31,7 +31,8 @@ ANNA = {"id": 5201, "is_bot": False, "first_name": "Anna"}  # Leicester's group 
 TOM = {"id": 5202, "is_bot": False, "first_name": "Tom"}  # a member
 JUERGEN = {"id": "300000000000002001", "username": "juergen", "global_name": "Jürgen", "discriminator": "0"}
 KAI = {"id": "300000000000002002", "username": "kai", "global_name": "Kai", "discriminator": "0"}
-LENA = {"id": "300000000000002003", "username": "lena", "global_name": "Lena", "discriminator": "0"}
+# Lena's Discord app is in German: her interactions say so ("locale"), and she is answered in it.
+LENA = {"id": "300000000000002003", "username": "lena", "global_name": "Lena", "discriminator": "0", "locale": "de"}
 
 LINKS = f"""
 version: 1
@@ -196,6 +197,13 @@ async def test_status_privately_and_refusals(world, sync_redis, prefix):
     assert "Krefeld (de, 1 chat(s) on Discord): last message across:" in status[0]
     assert status[0].count("1 this week") == 2
     assert "Waiting for a moderator: 0" in status[0] and "Could not be delivered: 0" in status[0]
+    # Anna's Telegram app is set to Spanish: the same question is answered in her language.
+    telegram.inject_message(TOWN_TG, {**ANNA, "language_code": "es"}, "/status")
+    await wait_until(
+        lambda: any("Enlace towns" in m.get("text", "") for m in telegram.private_messages(ANNA["id"])),
+        30,
+        message="the status in the asker's own language, privately",
+    )
     # A Discord member whose role may manage the server: the slash command, answered in German.
     role = discord.add_role(GUILD, "Vorstand", MANAGE_GUILD)
     discord.give_role(GUILD, LENA, role)

@@ -18,6 +18,7 @@ from core.storage import link_control, rsvps
 from core.task_queue import FIRE_ANNOUNCEMENT_TASK, MODERATION_QUEUE, TaskQueue, task_arguments
 from tests.helpers import write_links
 from workers.announce_commands import announce, announcements
+from workers.link_commands import pause, status
 
 pytestmark = pytest.mark.integration
 
@@ -38,9 +39,13 @@ links:
 """
 
 
-def said(text: str, *, platform="telegram", chat=TG_GROUP, user="501", message="11", admin=False, private=False):
+def said(
+    text: str, *, platform="telegram", chat=TG_GROUP, user="501", message="11", admin=False, private=False, language=""
+):
     name, _, args = text.removeprefix("/").partition(" ")
-    return Command(name, args, platform, chat, message, Author(user, "Someone"), private=private, admin=admin)
+    return Command(
+        name, args, platform, chat, message, Author(user, "Someone"), private=private, admin=admin, language=language
+    )
 
 
 def fire_tasks(sync_redis, keys) -> list[tuple]:
@@ -183,3 +188,22 @@ def test_an_organisers_formatting_is_kept_on_the_notice(config, sync_redis, keys
         ("bold", "The summer fair", ""),
         ("link", "Saturday", "https://example.org/sat"),
     ]  # the link's name, pin and the italic over it are not the notice's
+
+
+def test_organisers_are_answered_in_their_own_language_where_the_bridge_has_it(config, sync_redis, keys):
+    """The asker's language (their app's, as the platform says) where the bridge has words for
+    it; else their community's. What every chat is told stays in each community's language."""
+    [german] = status(said("/status", admin=True, language="de"), config, sync_redis, keys)
+    assert "Verbindung towns: läuft" in german.text and german.private_to == "501"
+    [english] = status(said("/status", admin=True, language="ja", message="12"), config, sync_redis, keys)
+    assert "Link towns: running" in english.text  # no Japanese words: Leicester's English
+    dc = {"platform": "discord", "chat": DC_CHANNEL, "user": "301"}
+    [french] = status(said("/status", language="fr-FR", message="13", **dc), config, sync_redis, keys)
+    assert "Lien towns: en marche" in french.text
+    [spanish] = announce(said("/announce at soon Hola", language="es-ES", message="14", **dc), config, sync_redis, keys)
+    assert "No pude leer" in spanish.text
+    [refused] = status(said("/status", language="de", message="15"), config, sync_redis, keys)
+    assert "nur die Organisation" in refused.text and refused.private_to == "501"
+    notices = pause(said("/pause 1h", admin=True, language="de", message="16"), config, sync_redis, keys)
+    by_chat = {post.destination.chat_id: post.text for post in notices}
+    assert "paused by an organiser" in by_chat[TG_GROUP] and "angehalten" in by_chat[DC_CHANNEL]
