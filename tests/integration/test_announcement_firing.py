@@ -237,3 +237,35 @@ async def test_a_cancelled_announcement_fires_nothing(sync_redis, keys, libre, w
     assert outbox(sync_redis, keys) == []
     assert translate_calls(libre) == []
     assert announcement_posts.published(sync_redis, keys, handed.id) == []
+
+
+async def test_the_glossary_applies_to_the_body_and_the_title(sync_redis, keys, libre, worker):
+    """The link's glossary (here the communities' names, always in it) is kept as written on an
+    announcement as on a member's message: the translator never sees it, every copy shows it."""
+    announcement = Announcement(
+        id=announcements.new_id(),
+        link_id="twins",
+        community="leicester",
+        organiser="cli",
+        text="The Krefeld choir sings in Leicester on Saturday.",
+        language="en",
+        event=EventDetails("Strasbourg evening", START),
+        at=time.time(),
+        created=time.time(),
+    )
+    assert announcements.save(sync_redis, keys, announcement, 30, time.time()) == announcement.id
+    assert announcements.enqueue_fire(sync_redis, keys, announcement.id) == 1
+    worker()
+    await wait_until(lambda: len(outbox(sync_redis, keys)) >= 4, 60, message="four posts")
+    calls = translate_calls(libre)
+    assert calls and sorted({r.target for r in calls}) == ["de", "fr"]
+    for call in calls:
+        for name in ("Krefeld", "Leicester", "Strasbourg"):
+            assert all(name not in q for q in call.q), (name, call.q)
+    for post in outbox(sync_redis, keys):
+        if post["language"] == "en":
+            continue
+        assert post["text"].startswith(f"[{post['language']}]"), post["text"]  # translated
+        assert "Krefeld" in post["text"] and "Leicester" in post["text"]
+        title = AnnouncementView.from_dict(post["announcement"]).event.title
+        assert "Strasbourg" in title and title != "Strasbourg evening"
