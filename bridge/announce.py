@@ -15,6 +15,7 @@ and a repeat reports that one instead of making another (``--again`` makes a new
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import json
 import sys
@@ -294,7 +295,51 @@ def _digest(args, link: Link, community: Community, text: str) -> str:
     return hashlib.sha256(json.dumps(asked, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
+def from_console(
+    config: LinksConfig,
+    redis,
+    keys: Keys,
+    *,
+    organiser: str,
+    link_id: str,
+    community_id: str,
+    text: str,
+    at: str,
+    now: float,
+) -> tuple[Announcement, bool]:
+    """The web console's "Send" (issue 18): the same checks, store and hand-over as
+    `twinbridge announce --link ID [--from C] [--at WHEN] TEXT`, without printing.
+    ``organiser``: the asker's person key. (the announcement, whether it goes out now);
+    BadInput says what to change."""
+    args = argparse.Namespace(
+        **{name: None for name in ("file", "title", "start", "end", "place", "url")},
+        text=[text],
+        link=link_id,
+        community=community_id or None,
+        at=at or None,
+        event=False,
+        pin=False,
+        remind=[],
+        again=True,  # each press of Send is one notice (the form's CSRF token stops a double post)
+    )
+    request = _request(args, config, now)
+    request = Request(dataclasses.replace(request.announcement, organiser=organiser), request.digest)
+    announcement, _, immediate = _store(request, config, redis, keys, now)
+    return announcement, immediate
+
+
 def _announce(request: Request, config: LinksConfig, redis, keys: Keys, now: float) -> int:
+    announcement, repeat, immediate = _store(request, config, redis, keys, now)
+    if announcement is None:
+        return 0
+    if not repeat:
+        _report(announcement, config, redis, keys, immediate, now)
+    return 0
+
+
+def _store(request: Request, config: LinksConfig, redis, keys: Keys, now: float):
+    """Save the notice and hand it over (now) or schedule it: (the announcement, or None
+    when a repeat of a cancelled one; whether it repeats an earlier command; whether now)."""
     announcement = request.announcement
     retention = config.known_link(announcement.link_id).policy.retention_days
     for _ in range(5):  # a new id taken by another announcement (rare): draw again
@@ -314,16 +359,14 @@ def _announce(request: Request, config: LinksConfig, redis, keys: Keys, now: flo
             "Nothing new was made. To send the same notice again on purpose, add --again."
         )
         if earlier.state == CANCELLED:
-            return 0
+            return None, True, False
         announcement = earlier
     # Handing over and scheduling are safe to repeat: a repeat after a crash finishes the job.
     immediate = announcement.at <= now + NOW_SLACK
     if immediate:
         store.enqueue_fire(redis, keys, announcement.id)
     store.schedule(redis, keys, announcement, retention)
-    if not repeat:
-        _report(announcement, config, redis, keys, immediate, now)
-    return 0
+    return announcement, repeat, immediate
 
 
 def _report(announcement: Announcement, config: LinksConfig, redis, keys: Keys, immediate: bool, now: float) -> None:

@@ -383,6 +383,33 @@ def cmd_announce(args) -> int:
         client.close()
 
 
+def cmd_console(args) -> int:
+    """`twinbridge console` (console/): the web console for organisers and moderators."""
+    import uvicorn
+
+    from console.app import create_app
+
+    settings = _settings(args)
+    config = _load_config(settings, strict_secrets=False)  # it reads and decides; the workers hold the secrets
+    _check_schema(settings)
+    if not settings.console_url:
+        logging.getLogger("twinbridge.console").warning(
+            "TWINBRIDGE_CONSOLE_URL is not set: /console cannot send sign-in links to this console"
+        )
+    logging.getLogger("twinbridge.console").info("the console listens on %s:%d", args.host, args.port)
+    # No access log: a sign-in link's token is in its address. Our own logging stays as configured.
+    uvicorn.run(
+        create_app(settings, config),
+        host=args.host,
+        port=args.port,
+        access_log=False,
+        log_config=None,
+        proxy_headers=True,
+        forwarded_allow_ips=args.forwarded_allow_ips,
+    )
+    return 0
+
+
 def cmd_backup(args) -> int:
     """`twinbridge backup FILE` (core/storage/backup.py)."""
     import redis as redis_lib
@@ -497,7 +524,7 @@ def cmd_restore(args) -> int:
 def _health_arguments(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     parser.add_argument(
         "--role",
-        choices=("run", "worker", "scheduler"),
+        choices=("run", "worker", "scheduler", "console"),
         default="run",
         help="the process this container runs (default: run)",
     )
@@ -579,6 +606,21 @@ def build_parser() -> argparse.ArgumentParser:
             help="exit 0 when Redis answers and this host's ROLE process is alive (for container health checks)",
         )
     )
+    web = sub.add_parser(
+        "console",
+        parents=[common],
+        help="the web console for organisers and moderators (sign in with /console in a private chat with the bot)",
+    )
+    web.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1; 0.0.0.0 in a container)"
+    )
+    web.add_argument("--port", type=int, default=8096, help="port to listen on (default 8096)")
+    web.add_argument(
+        "--forwarded-allow-ips",
+        default="127.0.0.1",
+        metavar="IPS",
+        help="the reverse proxies whose X-Forwarded-Proto (https) is believed (default 127.0.0.1)",
+    )
     saved = sub.add_parser(
         "backup", parents=[common], help="write the install's Redis state to FILE (gzip JSON lines; no locks, caches)"
     )
@@ -621,6 +663,7 @@ def main(argv: list[str] | None = None) -> int:
         "health": cmd_health,
         "backup": cmd_backup,
         "restore": cmd_restore,
+        "console": cmd_console,
     }
     try:
         settings = _settings(args)

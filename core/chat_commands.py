@@ -25,12 +25,13 @@ COMMANDS: dict[str, str] = {
     "status": "Organisers: how the bridge is doing (messages, pause, held, failed)",
     "pause": "Organisers: stop the bridge for a while (/pause 2h; /resume)",
     "resume": "Organisers: start the bridge again after /pause",
+    "console": "Organisers and moderators: a one-time sign-in link to the web console, privately",
 }
 # Who each menu is for (core/chat_commands.py is the one list the adapters read).
-MEMBER_COMMANDS = ("consent", "privacy", "mydata", "forgetme", "delete", "approve", "reject")
+MEMBER_COMMANDS = ("consent", "privacy", "mydata", "forgetme", "delete", "approve", "reject", "console")
 ORGANISER_COMMANDS = ("announce", "announcements", "status", "pause", "resume")
 # What works in a private chat with the bot (organisers then name the link: /status LINK).
-PRIVATE_COMMANDS = ("mydata", "forgetme", "approve", "reject", *ORGANISER_COMMANDS)
+PRIVATE_COMMANDS = ("mydata", "forgetme", "approve", "reject", *ORGANISER_COMMANDS, "console")
 # Telegram's only: its bots get no delete events, so a member asks (as a reply). On Discord
 # deleting the message itself takes its copies with it: no slash command; typed, it is
 # answered with that (workers/deletes.py).
@@ -51,6 +52,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "Organisation: wie es der Brücke geht (Nachrichten, Pause, zurückgehalten, fehlgeschlagen)",
         "pause": "Organisation: die Brücke eine Weile anhalten (/pause 2h; /resume)",
         "resume": "Organisation: die Brücke nach /pause wieder starten",
+        "console": "Organisation und Moderation: ein einmaliger Anmeldelink zur Web-Konsole, privat",
     },
     "fr": {
         "consent": "Laisser vos messages passer aux chats jumelés (/consent withdraw pour arrêter)",
@@ -65,6 +67,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "Organisation : l'état du pont (messages, pause, retenus, en échec)",
         "pause": "Organisation : arrêter le pont un moment (/pause 2h ; /resume)",
         "resume": "Organisation : relancer le pont après /pause",
+        "console": "Organisation et modération : un lien de connexion unique à la console web, en privé",
     },
     "es": {
         "consent": "Dejar que tus mensajes pasen a los chats hermanados (/consent withdraw lo detiene)",
@@ -79,6 +82,7 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
         "status": "Organización: cómo va el puente (mensajes, pausa, retenidos, fallidos)",
         "pause": "Organización: detener el puente un tiempo (/pause 2h; /resume)",
         "resume": "Organización: reanudar el puente después de /pause",
+        "console": "Organización y moderación: un enlace de acceso único a la consola web, en privado",
     },
 }
 

@@ -70,6 +70,10 @@ class Settings:
     # Prometheus on the same host or network, not for the internet).
     metrics_port: int = 0
     metrics_host: str = "127.0.0.1"
+    # Issue 18: the web console's public base URL (`twinbridge console` behind a reverse
+    # proxy, https in production): the one-time sign-in links /console sends start with it.
+    # Empty: /console says the console is not set up.
+    console_url: str = ""
 
     def time_limits(self) -> tuple[float, float]:
         """(soft, hard) time limit of every task, in seconds."""
@@ -163,6 +167,7 @@ def load_settings(env: dict[str, str] | None = None, dotenv_path: str | None = "
         avatar_port=int(_get(env, "TWINBRIDGE_AVATAR_PORT") or 8095),
         metrics_port=_port(env, "TWINBRIDGE_METRICS_PORT"),
         metrics_host=_get(env, "TWINBRIDGE_METRICS_HOST") or "127.0.0.1",
+        console_url=(_get(env, "TWINBRIDGE_CONSOLE_URL") or "").rstrip("/"),
     )
 
 

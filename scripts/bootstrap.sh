@@ -45,3 +45,11 @@ else
   for _ in $(seq 1 50); do redis_answers && break; sleep 0.1; done
   redis_answers || { say "Redis did not start; see /tmp/twinbridge-redis/redis.log"; exit 1; }
 fi
+
+# The web console's browser tests (tests/browser) drive the system's Chromium through
+# Playwright (never a browser download: Debian's package).
+if [ ! -x /usr/bin/chromium ]; then
+  say "installing chromium (apt-get) for the console's browser tests"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi

@@ -18,7 +18,7 @@ from core.storage.keys import Keys
 # `twinbridge` commands as subprocesses). tests/security and tests/faults are groups of
 # their own: their modules say which kind they are (pytestmark), unit when they do not.
 KINDS = ("unit", "integration", "e2e")
-GROUPS = ("security", "faults")
+GROUPS = ("security", "faults", "browser")
 
 
 @pytest.hookimpl(tryfirst=True)  # before `-m` deselects by these marks

@@ -16,7 +16,7 @@ from core.models import Command, OutboundPost
 from core.privacy_notice import privacy_notice
 from core.storage import link_control
 
-from . import announce_commands, deletes, holds, link_commands, rights, rsvp
+from . import announce_commands, console_signin, deletes, holds, link_commands, rights, rsvp
 from .drafts import Outcome
 from .notices import answer, tell_privately
 from .pipeline import Context, moderated
@@ -39,6 +39,7 @@ def handle(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
         "status": _organisers(link_commands.status),
         "pause": _organisers(link_commands.pause),
         "resume": _organisers(link_commands.resume),
+        "console": _console,
     }.get(command.name)
     return handler(command, ctx, redis, keys) if handler else []
 
@@ -51,6 +52,10 @@ def _organisers(handler):
         return handler(command, ctx.config, redis, keys)
 
     return handle_
+
+
+def _console(command: Command, ctx: Context, redis, keys) -> list[OutboundPost]:
+    return console_signin.handle(command, ctx.config, redis, keys, ctx.console_url)
 
 
 def _memberships(command: Command, config: LinksConfig):

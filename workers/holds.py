@@ -67,7 +67,7 @@ def hold(redis, keys: Keys, event: PlatformEvent, link: Link, allowed: Moderated
     (a second call for the same event and link changes nothing). Returns the hold
     ID and the notices queued by this call."""
     author = f"{event.source.platform}:{event.author.id}"
-    record = stored_holds.record(link.id, author, event)
+    record = stored_holds.record(link.id, author, event, shown_as, allowed.text)
     member = person(redis, keys, author)
     while True:
         hold_id = new_hold_id()

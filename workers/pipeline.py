@@ -38,6 +38,8 @@ class Context:
     translator: Translator = field(default_factory=lambda: Translator({}))
     # The workers' allocator of unique pseudonyms; without it (no Redis) they are only derived.
     pseudonyms: PseudonymBook | None = None
+    # The web console's public base URL (TWINBRIDGE_CONSOLE_URL): /console's links start with it.
+    console_url: str = ""
 
     def shown(self, author, platform: str, link) -> str:
         """How ``author`` is shown in ``link`` (a :class:`~core.links.Link`)."""

@@ -57,6 +57,8 @@ FAMILIES: tuple[Family, ...] = (
     _f("person_salt", True, "configuration: person keys depend on it"),
     _f("webhooks", True, "configuration-like: the Discord webhooks made"),
     _f("link_pause", True, "link control (a pause)"),
+    _f("console_signin", False, "a sign-in link of ten minutes"),
+    _f("console_session", False, "a console session of hours: signing in again is the way back"),
     _f("ingress_sweep_lock", False, "a lock of a few seconds"),
     _f("announcement_sweep_lock", False, "a lock of a few seconds"),
     _f("scheduler_alive", False, "a running scheduler's liveness mark"),

@@ -27,6 +27,7 @@ PERIOD = 5.0  # seconds between renewals
 TTL = 15  # seconds a heartbeat outlives its last renewal (three periods)
 
 RUN, WORKER, SCHEDULER = "run", "worker", "scheduler"
+CONSOLE = "console"  # `twinbridge console` (issue 18)
 
 
 def adapter_role(platform: str) -> str:

@@ -13,9 +13,23 @@ from .keys import DAY, Keys
 from .outbox import script_streams
 
 
-def record(link_id: str, author: str, event: PlatformEvent) -> str:
-    """The stored form of a hold."""
-    return json.dumps({"link_id": link_id, "author": author, "event": event.to_dict()}, ensure_ascii=False)
+def record(link_id: str, author: str, event: PlatformEvent, shown_as: str = "", preview: str = "") -> str:
+    """The stored form of a hold. ``shown_as`` and ``preview``: the sender and the text as the
+    moderators are shown them (pseudonymised, redacted), for the web console (issue 18)."""
+    return json.dumps(
+        {"link_id": link_id, "author": author, "event": event.to_dict(), "shown_as": shown_as, "preview": preview},
+        ensure_ascii=False,
+    )
+
+
+def pending_in_link(redis, keys: Keys, link_id: str) -> list[tuple[str, dict]]:
+    """``link_id``'s holds still waiting, oldest first: (hold ID, the stored hold)."""
+    index = keys.held_of_link(link_id)
+    ids = redis.zrangebyscore(index, time.time(), "+inf")
+    if not ids:
+        return []
+    found = [(hold_id, raw) for hold_id, raw in zip(ids, redis.mget([keys.held(i) for i in ids]), strict=True) if raw]
+    return [(hold_id, json.loads(raw)) for hold_id, raw in found]
 
 
 def hold(

@@ -441,3 +441,17 @@ class Keys:
         return f"{self.prefix}heldlink:{link_id}"
 
     LINK_ACTIVITY_TTL = 8 * DAY  # a week of /status figures, and a day's grace
+
+    # -- the web console (issue 18) -----------------------------------------------------
+    def console_signin(self, token_hash: str) -> str:
+        """A one-time sign-in link's token, by its SHA-256 (the token itself is stored
+        nowhere): who it signs in; expires after CONSOLE_SIGNIN_TTL, taken once (GETDEL)."""
+        return f"{self.prefix}console:signin:{token_hash}"
+
+    def console_session(self, session_hash: str) -> str:
+        """A signed-in console session, by the SHA-256 of its cookie: who, their CSRF
+        token, when it started; expires after CONSOLE_SESSION_TTL."""
+        return f"{self.prefix}console:session:{session_hash}"
+
+    CONSOLE_SIGNIN_TTL = 600  # ten minutes
+    CONSOLE_SESSION_TTL = 8 * 3600  # a working day

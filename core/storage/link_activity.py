@@ -46,3 +46,18 @@ def activity(redis, keys: Keys, link_id: str, community_ids, now: float | None =
         last, counts = replies[2 * i], replies[2 * i + 1]
         found[community_id] = (float(last or 0.0), sum(int(c or 0) for c in counts))
     return found
+
+
+def daily(redis, keys: Keys, link_id: str, community_ids, now: float | None = None) -> dict[str, list[tuple[str, int]]]:
+    """Per source community: the last seven UTC days, oldest first, as (YYYY-MM-DD, how many
+    crossed) — the web console's weekly chart (issue 18)."""
+    now = time.time() if now is None else now
+    days = [_day((datetime.fromtimestamp(now, UTC) - timedelta(days=d)).timestamp()) for d in range(WEEK_DAYS)][::-1]
+    pipe = redis.pipeline(transaction=False)
+    for community_id in community_ids:
+        pipe.mget([keys.link_relayed_on(link_id, community_id, day) for day in days])
+    replies = pipe.execute()
+    return {
+        community_id: [(day, int(count or 0)) for day, count in zip(days, counts, strict=True)]
+        for community_id, counts in zip(community_ids, replies, strict=True)
+    }

@@ -32,7 +32,7 @@ def test_buttons_and_slash_commands():
     assert parse_button("approve:a1b2c3") == ("approve", "a1b2c3")
     assert parse_button("reject:") is None and parse_button("delete:1") is None
     names = {c["name"]: c for c in slash_commands()}
-    assert set(names) == {"consent", "privacy", "mydata", "forgetme", "approve", "reject"} | {
+    assert set(names) == {"consent", "privacy", "mydata", "forgetme", "approve", "reject", "console"} | {
         "announce",
         "announcements",
         "status",

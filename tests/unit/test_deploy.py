@@ -47,7 +47,7 @@ def _environment(service: dict) -> dict[str, str]:
 def test_the_stack_has_every_part():
     services = _services()
     assert {"redis", "libretranslate", "adapters", "moderation", "translation", "scheduler", "flower"} <= set(services)
-    assert set(_ours()) == {"adapters", "moderation", "translation", "scheduler"}
+    assert set(_ours()) == {"adapters", "moderation", "translation", "scheduler", "console"}
     for name, service in _ours().items():
         assert service.get("build") == ".", name
 

@@ -51,7 +51,9 @@ def _wiring():
     keys = Keys(settings.redis_prefix)
     persons.use_secret(settings.pseudonym_key)
     pseudonyms = PseudonymBook(redis, keys, settings.pseudonym_key) if settings.pseudonym_key else None
-    ctx = pipeline.Context(config=config, pseudonym_key=settings.pseudonym_key, pseudonyms=pseudonyms)
+    ctx = pipeline.Context(
+        config=config, pseudonym_key=settings.pseudonym_key, pseudonyms=pseudonyms, console_url=settings.console_url
+    )
     return ctx, redis, keys
 
 
