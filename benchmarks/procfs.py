@@ -63,6 +63,11 @@ def rss_mb(pid: int) -> float:
     return _kib_field(f"/proc/{pid}/status", "VmRSS:")
 
 
+def hwm_mb(pid: int) -> float:
+    """VmHWM in MiB: the highest VmRSS the process has had (0 if it is gone)."""
+    return _kib_field(f"/proc/{pid}/status", "VmHWM:")
+
+
 def pss_mb(pid: int) -> float:
     """Proportional set size in MiB: resident pages, each shared page divided among the
     processes sharing it (so a group's PSS sum counts a page once; 0 if gone)."""

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from . import report_scale
+
 REPO = Path(__file__).resolve().parent.parent
 DOC = REPO / "docs" / "benchmarks.md"
 PLOT = REPO / "docs" / "benchmarks-latency.png"
@@ -179,6 +181,7 @@ def headline(scenarios: dict) -> list[list[str]]:
                 ]
             )
     rows += media_headline(scenarios.get("media", {}))
+    rows += report_scale.config_headline(scenarios.get("config_scale", {}))
     return rows
 
 
@@ -707,6 +710,7 @@ def markdown(results: dict) -> str:
         ("latency", "memory_mb", memory_section),
         ("media", "runs", media_section),
         ("profile", "rate", profile_section),
+        ("config_scale", "summary", report_scale.config_section),
     ]
     for name, needs, render in sections:
         data = scenarios.get(name, {})

@@ -42,7 +42,16 @@ from . import report
 from .measure import machine
 from .scenarios import Context
 
-SCENARIOS = ("latency", "throughput", "limits", "translation", "profile", "media", "rediscost")
+SCENARIOS = (
+    "latency",
+    "throughput",
+    "limits",
+    "translation",
+    "profile",
+    "media",
+    "rediscost",
+    "config_scale",
+)
 RESULTS = Path(__file__).resolve().parent / "results"
 LATEST = RESULTS / "latest.json"
 DEFAULT_REDIS = "redis://127.0.0.1:6379/14"
@@ -93,7 +102,7 @@ def write_report(results: dict) -> None:
 
 
 async def run_scenario(name: str, ctx: Context) -> dict:
-    from .scenarios import latency, limits, media, profile, rediscost, throughput, translation
+    from .scenarios import config_scale, latency, limits, media, profile, rediscost, throughput, translation
 
     if name == "latency":
         return await latency.run(ctx)
@@ -107,6 +116,10 @@ async def run_scenario(name: str, ctx: Context) -> dict:
         return await profile.run(ctx, RESULTS)
     if name == "media":
         return await media.run(ctx)
+    if name == "config_scale":
+        return await config_scale.run(ctx)
+    if name == "config_scale":
+        return await config_scale.run(ctx)
     if name == "rediscost":
         return await rediscost.run(ctx)
     raise ValueError(name)

@@ -97,9 +97,12 @@ class RelayCog(commands.Cog, name="relay"):
             if self._state is None:
                 return
             threads = await self._active_threads()
-            for chat in self._config.chats("discord"):
-                await self._catch_up(chat.chat_id, threads.get(int(chat.chat_id), []))
-                await self._reconcile(chat.chat_id)
+            linked = [chat.chat_id for chat in self._config.chats("discord")]
+            marked = await self._state.marked(linked)  # the others have nothing stored: a first start there
+            for chat_id in linked:
+                if chat_id in marked:
+                    await self._catch_up(chat_id, threads.get(int(chat_id), []))
+                    await self._reconcile(chat_id)
         finally:
             self._live.set()
 

@@ -33,6 +33,20 @@ class DiscordState:
     async def last_seen(self, channel_id: str) -> str | None:
         return await self._redis.get(self._keys.discord_last_seen(channel_id))
 
+    async def marked(self, channel_ids: list[str], chunk: int = 1000) -> set[str]:
+        """The channels with a last seen or an accepted message stored: the only ones a new
+        session has anything to catch up or reconcile in. One round trip per ``chunk``
+        channels (a deployment may link 10,000; one at a time took seconds at start-up)."""
+        found: set[str] = set()
+        for start in range(0, len(channel_ids), chunk):
+            part = channel_ids[start : start + chunk]
+            async with self._redis.pipeline(transaction=False) as pipe:
+                for channel_id in part:
+                    pipe.exists(self._keys.discord_last_seen(channel_id), self._keys.discord_accepted(channel_id))
+                counts = await pipe.execute()
+            found.update(channel_id for channel_id, count in zip(part, counts, strict=True) if count)
+        return found
+
     async def note_seen(self, channel_id: str, message_id: str, ttl: int) -> None:
         """Move the channel's last seen message on to ``message_id``, never back
         (snowflakes grow with time: a late event must not move it back), and keep it among
