@@ -87,6 +87,63 @@ DESCRIPTIONS: dict[str, dict[str, str]] = {
 }
 
 
+# The options of Discord's slash commands (Telegram's commands take their words as typed),
+# keyed "command.option", with the same words in each language the menus have.
+OPTIONS: dict[str, dict[str, str]] = {
+    "en": {
+        "approve.id": "the ID of the held message",
+        "reject.id": "the ID of the held message",
+        "consent.action": "say `withdraw` to stop your messages crossing",
+        "announce.text": "the notice, e.g. `in 2h pin See you at the market!` (or `help`)",
+        "announcements.action": "`cancel ID` to cancel a notice",
+        "status.link": "the link's ID (where a chat takes part in several, or in a DM)",
+        "pause.duration": "how long, e.g. `2h`, `30m`, `1d` (none: until /resume)",
+        "pause.link": "the link's ID (where a chat takes part in several, or in a DM)",
+        "resume.link": "the link's ID (where a chat takes part in several, or in a DM)",
+    },
+    "de": {
+        "approve.id": "die ID der zurückgehaltenen Nachricht",
+        "reject.id": "die ID der zurückgehaltenen Nachricht",
+        "consent.action": "`withdraw`, damit deine Nachrichten nicht mehr hinübergehen",
+        "announce.text": "die Ankündigung, z. B. `in 2h pin Bis gleich auf dem Markt!` (oder `help`)",
+        "announcements.action": "`cancel ID`, um eine Ankündigung abzusagen",
+        "status.link": "die ID der Verbindung (wenn ein Chat in mehreren ist, oder privat)",
+        "pause.duration": "wie lange, z. B. `2h`, `30m`, `1d` (ohne: bis /resume)",
+        "pause.link": "die ID der Verbindung (wenn ein Chat in mehreren ist, oder privat)",
+        "resume.link": "die ID der Verbindung (wenn ein Chat in mehreren ist, oder privat)",
+    },
+    "fr": {
+        "approve.id": "l'ID du message retenu",
+        "reject.id": "l'ID du message retenu",
+        "consent.action": "`withdraw` pour que vos messages ne passent plus",
+        "announce.text": "l'annonce, p. ex. `in 2h pin Rendez-vous au marché !` (ou `help`)",
+        "announcements.action": "`cancel ID` pour annuler une annonce",
+        "status.link": "l'ID de la liaison (si le chat est dans plusieurs, ou en privé)",
+        "pause.duration": "combien de temps, p. ex. `2h`, `30m`, `1d` (sans : jusqu'à /resume)",
+        "pause.link": "l'ID de la liaison (si le chat est dans plusieurs, ou en privé)",
+        "resume.link": "l'ID de la liaison (si le chat est dans plusieurs, ou en privé)",
+    },
+    "es": {
+        "approve.id": "el ID del mensaje retenido",
+        "reject.id": "el ID del mensaje retenido",
+        "consent.action": "`withdraw` para que tus mensajes dejen de pasar",
+        "announce.text": "el aviso, p. ej. `in 2h pin ¡Nos vemos en el mercado!` (o `help`)",
+        "announcements.action": "`cancel ID` para cancelar un aviso",
+        "status.link": "el ID del enlace (si el chat está en varios, o en privado)",
+        "pause.duration": "cuánto tiempo, p. ej. `2h`, `30m`, `1d` (sin nada: hasta /resume)",
+        "pause.link": "el ID del enlace (si el chat está en varios, o en privado)",
+        "resume.link": "el ID del enlace (si el chat está en varios, o en privado)",
+    },
+}
+
+
+def option_description(command: str, option: str, language: str = "en") -> str:
+    """A slash command option's description in ``language`` ("" where there is none, English
+    being the default); ``command`` and ``option`` as in OPTIONS' keys."""
+    key = f"{command}.{option}"
+    return OPTIONS.get(language.split("-")[0].lower(), {}).get(key, "" if language != "en" else OPTIONS["en"][key])
+
+
 def description(name: str, language: str = "en") -> str:
     """The menu's description of ``name`` in ``language`` (English where there is none)."""
     return DESCRIPTIONS.get(language.split("-")[0].lower(), {}).get(name) or COMMANDS[name]

@@ -20,6 +20,7 @@ from core.chat_commands import (
     COMMANDS,
     ORGANISER_COMMANDS,
     TELEGRAM_ONLY,
+    option_description,
     description,
     menu_languages,
     parse,
@@ -79,17 +80,16 @@ def slash_commands() -> list[dict]:
     """The application commands, in the shape Discord's bulk overwrite takes. Their names
     are the same words on every platform and in every language (the design's contract);
     their descriptions are in each language the bridge has words for."""
-    held = ("id", "the ID of the held message", True)
-    link = ("link", "the link's ID (where a chat takes part in several, or in a DM)", False)
+    # (option, required) per command; the words are core/chat_commands.py's OPTIONS.
     argument = {
-        "approve": [held],
-        "reject": [held],
-        "consent": [("action", "say `withdraw` to stop your messages crossing", False)],
-        "announce": [("text", "the notice, e.g. `in 2h pin See you at the market!` (or `help`)", True)],
-        "announcements": [("action", "`cancel ID` to cancel a notice", False)],
-        "status": [link],
-        "pause": [("duration", "how long, e.g. `2h`, `30m`, `1d` (none: until /resume)", False), link],
-        "resume": [link],
+        "approve": [("id", True)],
+        "reject": [("id", True)],
+        "consent": [("action", False)],
+        "announce": [("text", True)],
+        "announcements": [("action", False)],
+        "status": [("link", False)],
+        "pause": [("duration", False), ("link", False)],
+        "resume": [("link", False)],
     }
     found = []
     for name in COMMANDS:
@@ -105,8 +105,16 @@ def slash_commands() -> list[dict]:
             entry["default_member_permissions"] = str(MANAGE_GUILD)
         if name in argument:
             entry["options"] = [
-                {"name": option, "description": text, "type": 3, "required": required}
-                for option, text, required in argument[name]
+                {
+                    "name": option,
+                    "description": option_description(name, option)[:100],
+                    "description_localizations": _localized(
+                        lambda language, name=name, option=option: option_description(name, option, language)
+                    ),
+                    "type": 3,
+                    "required": required,
+                }
+                for option, required in argument[name]
             ]
         found.append(entry)
     return found

@@ -265,6 +265,9 @@ async def test_menus_per_scope_and_language(world):
     assert commands["consent"]["default_member_permissions"] is None
     assert commands["pause"]["description_localizations"]["de"].startswith("Organisation:")
     assert commands["privacy"]["description_localizations"]["es-ES"].startswith("Qué comparte")
+    # The options too: "/pause duration" tells a German organiser how to write it.
+    duration = next(o for o in commands["pause"]["options"] if o["name"] == "duration")
+    assert duration["description_localizations"]["de"].startswith("wie lange, z. B. `2h`")
 
 
 async def test_an_organisers_notice_from_a_chat_reaches_both_sides_once(world, sync_redis, prefix):

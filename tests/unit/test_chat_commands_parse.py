@@ -47,3 +47,15 @@ def test_buttons_and_slash_commands():
     assert names["status"]["description_localizations"]["de"].startswith("Organisation:")
     assert set(names["status"]["description_localizations"]) >= {"de", "fr", "es-ES", "es-419"}
     assert all(len(t) <= 100 for c in names.values() for t in c["description_localizations"].values())
+
+
+def test_slash_command_options_are_described_in_each_language_too():
+    names = {c["name"]: c for c in slash_commands()}
+    for command in names.values():
+        for option in command.get("options") or ():
+            localized = option["description_localizations"]
+            assert set(localized) >= {"de", "fr", "es-ES", "es-419"}, (command["name"], option["name"])
+            assert all(0 < len(text) <= 100 for text in localized.values())
+            assert localized["de"] != option["description"]
+    [duration, _link] = names["pause"]["options"]
+    assert duration["description_localizations"]["de"].startswith("wie lange")
