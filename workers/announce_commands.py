@@ -35,7 +35,9 @@ from core.when import NO_SUCH_TIME, PAST, UNKNOWN_ZONE, WhenError, parse_duratio
 
 from .organisers import Asked, reply, resolve
 
-MAX_TEXT = 4000  # characters: a chat message is at most 4096 on Telegram
+# Characters: more than any chat message can carry (Telegram 4096, Discord 4000 with Nitro), as
+# for the command line: whatever an organiser could type is taken, and split where it is shown.
+MAX_TEXT = 20_000
 MAX_FIELD = 300  # an event's title or place
 NOW_SLACK = 5.0  # an "at" this close to now is now
 LIST_LIMIT = 10  # the latest notices /announcements shows

@@ -207,3 +207,14 @@ def test_organisers_are_answered_in_their_own_language_where_the_bridge_has_it(c
     notices = pause(said("/pause 1h", admin=True, language="de", message="16"), config, sync_redis, keys)
     by_chat = {post.destination.chat_id: post.text for post in notices}
     assert "paused by an organiser" in by_chat[TG_GROUP] and "angehalten" in by_chat[DC_CHANNEL]
+
+
+def test_the_longest_notice_a_chat_can_carry_is_accepted_to_be_split_not_refused(config, sync_redis, keys):
+    """A Telegram message holds 4096 characters (a Discord Nitro member's 4000): whatever the
+    organiser could type is taken, and the renderers split it between lines, never cut."""
+    text = " ".join(["Bring a dish to share with the twins."] * 110)[:4080].strip()
+    assert len(f"/announce {text}") <= 4096
+    [answer] = announce(said(f"/announce {text}", admin=True), config, sync_redis, keys)
+    assert "is on its way" in answer.text, answer.text
+    [notice] = store.of_link(sync_redis, keys, "towns", 0)
+    assert notice.text == text
