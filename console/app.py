@@ -26,6 +26,7 @@ from starlette.templating import Jinja2Templates
 
 from core.console_access import named, roles
 from core.links import LinksConfig
+from core.models import PlatformEvent
 from core.settings import Settings
 from core.storage import console as sessions
 from core.storage.keys import Keys
@@ -33,6 +34,7 @@ from core.task_queue import TaskQueue
 
 from . import access, pages, queue
 from .access import SESSION_COOKIE, SIGNIN_COOKIE, Viewer
+from .previews import Previews
 from .words import words
 
 log = logging.getLogger("twinbridge.console")
@@ -174,6 +176,21 @@ async def queue_items(request: Request) -> Response:
     return render(request, "_queue_items.html", {**context, "fragment": True}, who=who)
 
 
+async def translation(request: Request) -> Response:
+    """A held message's translation preview (htmx loads it into its item)."""
+    who = await access.require(request)
+    state = request.app.state
+    link = access.link_for(request, who, request.path_params["link_id"], moderator=True)
+    hold_id = request.path_params["hold_id"][:40]
+    stored = await run_in_threadpool(queue.stored, state.redis, state.keys, hold_id, link.id)
+    found: list[dict] = []
+    if stored is not None and state.previews.available(link) and stored.get("preview"):
+        event = PlatformEvent.from_dict(stored["event"])
+        found = await run_in_threadpool(state.previews.of, link, hold_id, stored["preview"], event)
+    context = {"found": found, "available": state.previews.available(link), "fragment": True}
+    return render(request, "_translation.html", context, who=who)
+
+
 async def _decide(request: Request, who: Viewer, link_id: str, name: str, hold_ids: list[str]) -> int:
     state = request.app.state
     handed = 0
@@ -265,6 +282,7 @@ def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=No
         Route("/queue/{link_id}/items", queue_items),
         Route("/queue/{link_id}/decide", decide, methods=["POST"]),
         Route("/queue/{link_id}/bulk", bulk, methods=["POST"]),
+        Route("/queue/{link_id}/translation/{hold_id}", translation),
         *pages.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
@@ -278,6 +296,7 @@ def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=No
     )
     app.state.ingress = Ingress(app.state.aredis, keys, TaskQueue.for_settings(settings))
     app.state.counts = Counter()
+    app.state.previews = Previews(settings, config)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)
     app.state.templates = Jinja2Templates(env=env)

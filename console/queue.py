@@ -54,9 +54,14 @@ def signature(items: list[HeldItem]) -> str:
     return hashlib.sha256(",".join(i.hold_id for i in items).encode()).hexdigest()[:16]
 
 
+def stored(redis, keys: Keys, hold_id: str, link_id: str) -> dict | None:
+    """The stored hold ``hold_id`` if it waits in ``link_id``."""
+    found = stored_holds.load(redis, keys, hold_id)
+    return found if found is not None and found.get("link_id") == link_id else None
+
+
 def belongs(redis, keys: Keys, hold_id: str, link_id: str) -> bool:
-    stored = stored_holds.load(redis, keys, hold_id)
-    return stored is not None and stored.get("link_id") == link_id
+    return stored(redis, keys, hold_id, link_id) is not None
 
 
 def decision(moderator: str, name: str, hold_id: str) -> Command:

@@ -23,8 +23,9 @@ WORDS: dict[str, dict[str, str]] = {
         "keys_help": "Keys: j next, k previous, a approve, r reject.",
         "sent_approve": "Approved: it is on its way (you are also told in your private chat with the bot).",
         "sent_reject": "Rejected: it will not be passed on.",
-        "will_read": "The other side will read it in: {languages}",
+        "will_read": "Read across this link in: {languages}",
         "held_at": "Written {when}",
+        "read_as": "How the other side will read it:",
     },
     "de": {
         "skip": "Zum Inhalt springen",
@@ -45,8 +46,9 @@ WORDS: dict[str, dict[str, str]] = {
         "keys_help": "Tasten: j weiter, k zurück, a freigeben, r ablehnen.",
         "sent_approve": "Freigegeben: sie ist unterwegs (du erfährst es auch im privaten Chat mit dem Bot).",
         "sent_reject": "Abgelehnt: sie wird nicht weitergegeben.",
-        "will_read": "Die andere Seite liest sie auf: {languages}",
+        "will_read": "Über diese Verbindung gelesen auf: {languages}",
         "held_at": "Geschrieben {when}",
+        "read_as": "So liest es die andere Seite:",
     },
     "fr": {
         "skip": "Aller au contenu",

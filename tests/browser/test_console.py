@@ -36,6 +36,7 @@ TEACHER = {"id": 9001, "is_bot": False, "first_name": "Mrs", "last_name": "Patel
 OTHER_TEACHER = {"id": 9002, "is_bot": False, "first_name": "Mr", "last_name": "Okafor"}
 ORGANISER = {"id": 4242, "is_bot": False, "first_name": "Margaret", "last_name": "Hill"}
 ANNA = {"id": 5001, "is_bot": False, "first_name": "Anna", "last_name": "Smith"}
+JUERGEN = {"id": "300000000000000555", "username": "juergen", "global_name": "Jürgen", "discriminator": "0"}
 
 LINKS = f"""
 version: 1
@@ -45,7 +46,12 @@ communities:
     language: en
     organisers: ["telegram:{ORGANISER["id"]}"]
     chats: [{{telegram: {CLASS_TG}}}]
-  year8_de: {{name: Krefeld Klasse 8b, language: de, timezone: Europe/Berlin, chats: [{{discord: {CLASS_DC}}}]}}
+  year8_de:
+    name: Krefeld Klasse 8b
+    language: de
+    timezone: Europe/Berlin
+    organisers: ["discord:{JUERGEN["id"]}"]
+    chats: [{{discord: {CLASS_DC}}}]
   town_en: {{name: Leicester Town, language: en, chats: [{{telegram: {TOWN_TG}}}]}}
   town_de: {{name: Krefeld Stadt, language: de, chats: [{{discord: {TOWN_DC}}}]}}
 links:
@@ -191,8 +197,14 @@ async def test_a_teacher_signs_in_with_a_one_time_link_and_decides_held_messages
     text = await first.locator("blockquote").inner_text()
     assert "Hello Krefeld!" in text and "[email removed]" in text and "anna.smith" not in text
     assert "Anna" not in await first.locator("h2").inner_text()  # a pseudonym
+    # The translation preview, by the self-hosted translator (the stand-in marks its German "[de]").
+    await expect(first.locator("ul.translations")).to_contain_text("Deutsch: [de]", timeout=30_000)
+    assert "anna.smith" not in await first.locator("ul.translations").inner_text()
     await no_serious_violation(page, "queue")
-    await page.screenshot(path=str((await screenshot(page, "queue")).with_name("approval-queue-phone.png")))
+    # The README's picture (docs/console-approval-queue.png is this one, from a run of this test).
+    await page.set_viewport_size({"width": 1000, "height": 900})
+    await screenshot(page, "approval-queue-desktop")
+    await page.set_viewport_size({"width": 390, "height": 844})
 
     # Keys: j to the first, a approves it; it arrives at the destination (Discord), translated.
     await page.keyboard.press("j")
@@ -272,6 +284,19 @@ async def test_an_organiser_schedules_a_notice_that_fires_and_answers_a_privacy_
     await no_serious_violation(page, "organiser-links")
     # Not a moderator: no queue for her, and its address is refused.
     assert (await page.goto(f"{base}/queue/year8")).status == 403
+
+    # On Discord too: /console as a slash command in the class channel is answered in a DM
+    # only (the channel sees no link); the German organiser's console speaks German.
+    discord.inject_slash_command(JUERGEN, CLASS_DC, "console")
+    [dm] = await wait_until(lambda: discord.dms(JUERGEN["id"]), 60, message="the sign-in link in a Discord DM")
+    assert f"{base}/signin/" in dm["content"]
+    assert not any("/signin/" in text for _, text in discord.transcript(CLASS_DC))
+    german = await browser.new_context()
+    seite = await german.new_page()
+    await sign_in(seite, re.search(r"(http://\S+/signin/\S+)", dm["content"]).group(1))
+    assert await seite.get_by_role("link", name="Verbindungen").count() == 1
+    await no_serious_violation(seite, "links-german")
+    await german.close()
 
     await page.goto(f"{base}/announcements")
     await no_serious_violation(page, "announcements")
