@@ -111,6 +111,11 @@ def link_for(request: Request, who: Viewer, link_id: str, *, moderator: bool = F
     return link
 
 
+async def count(request: Request, name: str) -> None:
+    """Count a refusal or bad input (``console.<name>`` in the counters `twinbridge status` keeps)."""
+    await request.app.state.stats.incr(f"console.{name}")
+
+
 def audited(request: Request, who: Viewer, link_ids, action: str, detail: str = "", subject: str = "") -> None:
     """Note a console action in each of ``link_ids``' audit logs (people by person key only)."""
     state = request.app.state

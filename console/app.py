@@ -103,7 +103,7 @@ async def signin(request: Request) -> Response:
         sessions.take_signin, state.redis, state.keys, token if isinstance(token, str) else ""
     )
     if user is None or not named(state.config, user):
-        state.counts["signin.refused"] += 1
+        await access.count(request, "signin_refused")
         return render(request, "signin_refused.html", {}, status_code=403)
     cookie, session = await run_in_threadpool(sessions.new_session, state.redis, state.keys, user)
     mine = roles(state.config, user)
@@ -197,7 +197,7 @@ async def _decide(request: Request, who: Viewer, link_id: str, name: str, hold_i
     for hold_id in hold_ids:
         if not await run_in_threadpool(queue.belongs, state.redis, state.keys, hold_id, link_id):
             continue  # decided already (or not this link's): nothing to hand over
-        await state.ingress.command(queue.decision(who.user, name, hold_id))
+        await state.ingress.command(queue.decision(who.user, name, hold_id, who.language))
         await run_in_threadpool(access.audited, request, who, [link_id], name, f"id={hold_id}")
         handed += 1
     return handed
@@ -211,7 +211,7 @@ async def decide(request: Request) -> Response:
     access.link_for(request, who, link_id, moderator=True)
     name, hold_id = form.get("decision"), form.get("hold")
     if name not in queue.DECISIONS or not isinstance(hold_id, str) or not hold_id:
-        request.app.state.counts["bad_form"] += 1
+        await access.count(request, "bad_form")
         raise HTTPException(400, "Say approve or reject, for one message.")
     handed = await _decide(request, who, link_id, str(name), [hold_id[:40]])
     if request.headers.get("HX-Request"):
@@ -240,21 +240,23 @@ async def bulk(request: Request) -> Response:
 
 async def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if exc.status_code == 401 and request.headers.get("HX-Request"):
+        # A live update after the session ended: the whole page goes to "please sign in".
+        return Response(status_code=204, headers={**HEADERS, "HX-Redirect": "/"})
     who = await access.viewer(request) if exc.status_code != 401 else None
     if exc.status_code == 403:
         log.info("console: refused %s %s (%s)", request.method, request.url.path.split("/")[1], exc.detail)
-        request.app.state.counts["refused"] += 1
+        await access.count(request, "refused")
     return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code, who=who)
 
 
 def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=None) -> Starlette:
     """The console for ``config``; ``redis`` (sync) and ``aredis`` (asyncio), both decoding
     responses, default to clients of settings.redis_url."""
-    from collections import Counter
-
     from bridge.ingress import Ingress
     from core import persons
     from core.liveness import Heartbeat
+    from core.stats import Stats
     from core.storage import heartbeats
     from core.storage.connection import redis_client
 
@@ -295,7 +297,7 @@ def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=No
         settings.redis_url, decode_responses=True, socket_connect_timeout=5, asyncio=True
     )
     app.state.ingress = Ingress(app.state.aredis, keys, TaskQueue.for_settings(settings))
-    app.state.counts = Counter()
+    app.state.stats = Stats(app.state.aredis, keys)
     app.state.previews = Previews(settings, config)
     env = Environment(loader=FileSystemLoader(HERE / "templates"), autoescape=select_autoescape(["html"]))
     env.filters["tojson_pretty"] = lambda value: json.dumps(value, indent=2, ensure_ascii=False)

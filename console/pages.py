@@ -214,7 +214,7 @@ async def announce(request: Request) -> Response:
             )
         )
     except BadInput as exc:
-        state.counts["bad_form"] += 1
+        await access.count(request, "bad_form")
         return await announcements_page(request, problem=str(exc), form=fields)
     await run_in_threadpool(access.audited, request, who, [link.id], "announce", f"id={announcement.id}")
     said = "is on its way" if now else f"will be sent {local_clock(state.config, who)(announcement.at)}"
@@ -279,7 +279,7 @@ async def privacy_request(request: Request) -> Response:
     state = request.app.state
     user = _user_ref(str(form.get("user") or ""))
     if user is None:
-        state.counts["bad_form"] += 1
+        await access.count(request, "bad_form")
         return await privacy_page(
             request, problem="Write the member as telegram:<number> or discord:<number> (their id, not their name)."
         )

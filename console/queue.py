@@ -30,6 +30,7 @@ class HeldItem:
     preview: str  # redacted, as the policy lets it cross
     written_at: float
     attachments: int
+    position: int = 0  # its place in its chat (the order it was written in)
 
 
 def waiting(redis, keys: Keys, link: Link) -> list[HeldItem]:
@@ -44,9 +45,11 @@ def waiting(redis, keys: Keys, link: Link) -> list[HeldItem]:
                 preview=stored.get("preview", "(open it in your private chat with the bot)"),
                 written_at=event.timestamp,
                 attachments=len(event.attachments),
+                position=event.seq,
             )
         )
-    return items
+    # In the order they were written (two held side by side may be held in either order).
+    return sorted(items, key=lambda item: (item.written_at, item.position))
 
 
 def signature(items: list[HeldItem]) -> str:
@@ -64,7 +67,7 @@ def belongs(redis, keys: Keys, hold_id: str, link_id: str) -> bool:
     return stored(redis, keys, hold_id, link_id) is not None
 
 
-def decision(moderator: str, name: str, hold_id: str) -> Command:
+def decision(moderator: str, name: str, hold_id: str, language: str = "") -> Command:
     """The command a moderator's click stands for: theirs, as if said to the bot."""
     platform, _, user_id = moderator.partition(":")
     return Command(
@@ -78,6 +81,7 @@ def decision(moderator: str, name: str, hold_id: str) -> Command:
         user=Author(id=user_id, display_name=""),
         private=False,
         via="console",
+        language=language,  # the answer in the moderator's language where the bridge has words for it
     )
 
 

@@ -204,6 +204,11 @@ async def test_a_teacher_signs_in_with_a_one_time_link_and_decides_held_messages
     # The README's picture (docs/console-approval-queue.png is this one, from a run of this test).
     await page.set_viewport_size({"width": 1000, "height": 900})
     await screenshot(page, "approval-queue-desktop")
+    # 400 % zoom of a 1280-pixel window (WCAG 1.4.10, reflow): 320 CSS pixels wide, no sideways scrolling.
+    await page.set_viewport_size({"width": 320, "height": 640})
+    assert await page.evaluate("() => document.documentElement.scrollWidth <= window.innerWidth")
+    # The base font is at least 18 px.
+    assert await page.evaluate("() => parseFloat(getComputedStyle(document.body).fontSize)") >= 18
     await page.set_viewport_size({"width": 390, "height": 844})
 
     # Keys: j to the first, a approves it; it arrives at the destination (Discord), translated.
