@@ -38,6 +38,15 @@ def latency_summary(seconds: list[float]) -> dict:
     }
 
 
+CDF_POINTS = (1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95, 97, 98, 99, 99.5, 99.9, 100)
+
+
+def latency_cdf(seconds: list[float]) -> list[tuple[float, float]]:
+    """(percent, ms) at CDF_POINTS: the latency plot's curve, small enough to keep."""
+    ms = [s * 1000 for s in seconds]
+    return [(q, percentile(ms, q)) for q in CDF_POINTS] if ms else []
+
+
 def over_runs(values: list[float | None]) -> dict:
     """Median of several runs with min and max (what the report shows)."""
     present = [v for v in values if v is not None]

@@ -181,7 +181,10 @@ def headline(scenarios: dict) -> list[list[str]]:
                 ]
             )
     rows += media_headline(scenarios.get("media", {}))
+    rows += report_scale.pressure_headline(scenarios.get("limits", {}))
     rows += report_scale.config_headline(scenarios.get("config_scale", {}))
+    rows += report_scale.footprint_headline(scenarios.get("footprint", {}))
+    rows += report_scale.redis_headline(scenarios.get("redis_growth", {}))
     return rows
 
 
@@ -711,6 +714,8 @@ def markdown(results: dict) -> str:
         ("media", "runs", media_section),
         ("profile", "rate", profile_section),
         ("config_scale", "summary", report_scale.config_section),
+        ("footprint", "idle", report_scale.footprint_section),
+        ("redis_growth", "points", report_scale.redis_section),
     ]
     for name, needs, render in sections:
         data = scenarios.get(name, {})
@@ -724,6 +729,7 @@ def markdown(results: dict) -> str:
                 f"`python -m benchmarks.run --only {name}`.)*",
                 "",
             ]
+    out += report_scale.costs_section(scenarios)
     failed = {k: v["error"] for k, v in scenarios.items() if "error" in v}
     if failed:
         out += ["### Scenarios that failed in the last run", ""] + [f"- {k}: `{v}`" for k, v in failed.items()] + [""]

@@ -51,6 +51,8 @@ SCENARIOS = (
     "media",
     "rediscost",
     "config_scale",
+    "footprint",
+    "redis_growth",
 )
 RESULTS = Path(__file__).resolve().parent / "results"
 LATEST = RESULTS / "latest.json"
@@ -95,6 +97,8 @@ def load_latest() -> dict:
 def write_report(results: dict) -> None:
     report.write_markdown(results)
     wrote_plot = report.write_plot(results)
+    for name in report.report_scale.write_plots(results, report.DOC.parent):
+        print(f"plot: docs/{name}")
     print(
         f"report: {report.DOC.relative_to(report.REPO)}"
         + (f", {report.PLOT.relative_to(report.REPO)}" if wrote_plot else "")
@@ -102,7 +106,18 @@ def write_report(results: dict) -> None:
 
 
 async def run_scenario(name: str, ctx: Context) -> dict:
-    from .scenarios import config_scale, latency, limits, media, profile, rediscost, throughput, translation
+    from .scenarios import (
+        config_scale,
+        footprint,
+        latency,
+        limits,
+        media,
+        profile,
+        redis_growth,
+        rediscost,
+        throughput,
+        translation,
+    )
 
     if name == "latency":
         return await latency.run(ctx)
@@ -118,8 +133,16 @@ async def run_scenario(name: str, ctx: Context) -> dict:
         return await media.run(ctx)
     if name == "config_scale":
         return await config_scale.run(ctx)
+    if name == "footprint":
+        return await footprint.run(ctx)
+    if name == "redis_growth":
+        return await redis_growth.run(ctx)
     if name == "config_scale":
         return await config_scale.run(ctx)
+    if name == "footprint":
+        return await footprint.run(ctx)
+    if name == "redis_growth":
+        return await redis_growth.run(ctx)
     if name == "rediscost":
         return await rediscost.run(ctx)
     raise ValueError(name)

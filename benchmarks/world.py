@@ -402,6 +402,11 @@ class World:
 
     async def start_adapters(self, timeout: float = 60.0) -> None:
         self.procs.start_twinbridge("adapters", "run")
+        await self.wait_adapters_connected(timeout)
+
+    async def wait_adapters_connected(self, timeout: float = 60.0) -> None:
+        """Until the started `twinbridge run` has identified to Discord, polled Telegram and
+        made both outbox groups."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if "adapters" in self.procs.dead():

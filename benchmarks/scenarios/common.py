@@ -6,7 +6,7 @@ import time
 
 from .. import procfs
 from ..load import Traffic, pace
-from ..measure import Sampler, latency_summary, redis_commands, redis_cpu
+from ..measure import Sampler, latency_cdf, latency_summary, redis_commands, redis_cpu
 from ..world import World
 
 
@@ -97,6 +97,7 @@ async def measured_run(
         # Posts per second from the first inject to the last receipt.
         "delivered_rate": len(receipts) / (last_receipt - first_inject) if last_receipt else None,
         "latency_ms": latency_summary(latencies),
+        "latency_cdf_ms": latency_cdf(latencies),
         "latency_ms_by_source": {s: latency_summary([r[1] for r in receipts if r[2] == s]) for s in sources},
         "cpu_seconds": used,
         "cpu_ms_per_message": {name: 1000 * v / count for name, v in used.items()},

@@ -16,12 +16,17 @@ T_ideal the last send of the fastest schedule the stand-ins' limits allow
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import os
+import subprocess
+import sys
 import time
 from collections import deque
 
 from sandbox.telegram.ratelimits import BOT_LIMIT, CHAT_LIMIT, GROUP_LIMIT
 
 from ..load import Traffic
+from .. import world as world_module
 from ..world import Layout, World, add_pairs
 from . import Context
 
@@ -241,11 +246,28 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
     return out
 
 
+@contextlib.contextmanager
+def cpu_hogs(count: int):
+    """``count`` processes spinning on a core each (the machine busy with something else),
+    stopped by their id afterwards."""
+    hogs = [subprocess.Popen([sys.executable, "-c", "while True: pass"], start_new_session=True) for _ in range(count)]
+    for hog in hogs:
+        world_module._LIVE_PROCS[hog.pid] = hog  # the exit-time safety net stops them too
+    try:
+        yield [hog.pid for hog in hogs]
+    finally:
+        for hog in hogs:
+            world_module._stop_group(hog, 5)
+            world_module._LIVE_PROCS.pop(hog.pid, None)
+
+
 async def run(ctx: Context) -> dict:
     runs = 1 if ctx.quick else ctx.runs
+    hogs = os.cpu_count() or 2
     layout = Layout()
-    # A fresh set of 50 + 50 chats per run: Telegram's per-group window is a minute long.
-    sets = [add_pairs(layout, CHATS, first=1000 + k * CHATS) for k in range(runs)]
+    # A fresh set of 50 + 50 chats per run: Telegram's per-group window is a minute long;
+    # the last ``runs`` sets are flooded with CPU hogs beside the bridge.
+    sets = [add_pairs(layout, CHATS, first=1000 + k * CHATS) for k in range(2 * runs)]
     async with World(
         layout,
         ctx.redis_url,
@@ -257,7 +279,12 @@ async def run(ctx: Context) -> dict:
     ) as world:
         await world.start_worker(2)
         await world.start_adapters()
-        results = [await flood(ctx, world, pairs, k + 1) for k, pairs in enumerate(sets)]
+        results = [await flood(ctx, world, pairs, k + 1) for k, pairs in enumerate(sets[:runs])]
+        pressured = []
+        for k, pairs in enumerate(sets[runs:]):
+            with cpu_hogs(hogs):
+                ctx.say(f"limits: flood {k + 1} with {hogs} CPU hog(s) beside the bridge")
+                pressured.append(await flood(ctx, world, pairs, k + 1))
     return {
         "setup": {
             "chats_per_platform": CHATS,
@@ -267,6 +294,9 @@ async def run(ctx: Context) -> dict:
             "discord_limits": {"per_route": DISCORD_ROUTE, "global": DISCORD_GLOBAL},
             "rate_limits": "platform (the bridge's own pacing on)",
             "runs": runs,
+            "cpu_hogs": hogs,
         },
         "runs": results,
+        # The same flood while ``cpu_hogs`` processes spin beside the bridge (issue 17 item 4).
+        "pressure_runs": pressured,
     }
