@@ -15,6 +15,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import TimeoutError as RedisTimeoutError
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
@@ -35,7 +37,7 @@ from core.task_queue import TaskQueue
 from . import access, pages, queue
 from .access import SESSION_COOKIE, SIGNIN_COOKIE, Viewer
 from .previews import Previews
-from .words import words
+from .words import best, words
 
 log = logging.getLogger("twinbridge.console")
 HERE = Path(__file__).parent
@@ -53,7 +55,7 @@ HEADERS = {
 
 
 def render(request: Request, name: str, context: dict, status_code: int = 200, who: Viewer | None = None) -> Response:
-    language = who.language if who else "en"
+    language = who.language if who else best(request.headers.get("accept-language", ""))
     response = request.app.state.templates.TemplateResponse(
         request,
         name,
@@ -250,6 +252,18 @@ async def http_error(request: Request, exc: Exception) -> Response:
     return render(request, "error.html", {"status": exc.status_code, "detail": exc.detail}, exc.status_code, who=who)
 
 
+async def redis_away(request: Request, exc: Exception) -> Response:
+    """Redis does not answer: a page saying so (and the status code a proxy understands), not a crash."""
+    log.warning("console: Redis does not answer (%s)", type(exc).__name__)
+    return render(request, "error.html", {"status": 503, "detail": REDIS_AWAY}, 503)
+
+
+REDIS_AWAY = (
+    "The bridge's database (Redis) does not answer right now. "
+    "Try again in a minute; if it lasts, tell whoever runs the bridge."
+)
+
+
 def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=None) -> Starlette:
     """The console for ``config``; ``redis`` (sync) and ``aredis`` (asyncio), both decoding
     responses, default to clients of settings.redis_url."""
@@ -288,7 +302,8 @@ def create_app(settings: Settings, config: LinksConfig, *, redis=None, aredis=No
         *pages.routes(),
         Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
     ]
-    app = Starlette(routes=routes, exception_handlers={HTTPException: http_error}, lifespan=lifespan)
+    handlers = {HTTPException: http_error, RedisConnectionError: redis_away, RedisTimeoutError: redis_away}
+    app = Starlette(routes=routes, exception_handlers=handlers, lifespan=lifespan)
     app.state.settings = settings
     app.state.config = config
     app.state.keys = keys = Keys(settings.redis_prefix)

@@ -301,6 +301,9 @@ async def test_an_organiser_schedules_a_notice_that_fires_and_answers_a_privacy_
     await sign_in(seite, re.search(r"(http://\S+/signin/\S+)", dm["content"]).group(1))
     assert await seite.get_by_role("link", name="Verbindungen").count() == 1
     await no_serious_violation(seite, "links-german")
+    await seite.goto(f"{base}/announcements")
+    assert await seite.get_by_role("button", name="Vorschau").count() == 1
+    await no_serious_violation(seite, "announcements-german")
     await german.close()
 
     await page.goto(f"{base}/announcements")

@@ -8,7 +8,7 @@ import textwrap
 from console.access import language_of
 from console.charts import week_chart
 from console.pages import policy_words
-from console.words import words
+from console.words import best, words
 from core.chat_commands import COMMANDS, MEMBER_COMMANDS, PRIVATE_COMMANDS, description
 from core.console_access import MODERATOR, ORGANISER, named, roles
 
@@ -67,6 +67,12 @@ def test_the_week_chart_is_an_svg_with_a_text_alternative_and_escaped_names():
     assert "Leicester &lt;3" in svg and "<3" not in svg
     assert svg.count("<rect") == 14 and svg.count("<text") == 7
     assert week_chart({}, {}) == ""
+
+
+def test_a_visitor_not_signed_in_reads_their_browser_s_language():
+    assert best("de-DE,de;q=0.9,en;q=0.8") == "de"
+    assert best("ja, fr-CA;q=0.7") == "fr"
+    assert best("") == "en" and best("ja") == "en"
 
 
 def test_words_fall_back_to_english():
