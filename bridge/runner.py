@@ -23,8 +23,7 @@ from core.metrics import serve as serve_metrics
 from . import metrics
 from .adapter import AdapterStartError
 from .ingress import Ingress, IngressSweeper
-from .media.files import media_dir, remove_stale
-from .media.scrub import scrub
+from .media.files import MediaFile, media_dir, remove_stale
 from .media.source import MediaSource
 from .avatars.server import serve as serve_avatars
 from .avatars.service import AvatarService
@@ -91,6 +90,14 @@ async def wait_for_redis(client, url: str, stop: asyncio.Event) -> bool:
     except _Stopped:
         return False
     return True
+
+
+def _scrub(file: MediaFile) -> MediaFile:
+    """bridge.media.scrub.scrub, imported on the first file: Pillow and mutagen are ~4 MB of
+    memory that a process relaying no file never needs."""
+    from .media.scrub import scrub
+
+    return scrub(file)
 
 
 def adapter_factories(
@@ -240,7 +247,7 @@ async def run(
         # One per process: each adapter registers its platform's fetcher, each sender fetches
         # from the source platform's (bridge/media); every fetched file loses its image
         # metadata (GPS, camera serial, …) before it is uploaded, under every policy.
-        media = MediaSource(media_dir(settings.media_dir), scrub=scrub, stats=Stats(redis, keys))
+        media = MediaSource(media_dir(settings.media_dir), scrub=_scrub, stats=Stats(redis, keys))
         stale = remove_stale(media.directory)  # left by a process killed mid-crossing
         if stale:
             log.info("removed %d file(s) left in the media directory by a stopped process", stale)

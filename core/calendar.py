@@ -16,8 +16,6 @@ import time
 import unicodedata
 from datetime import UTC, datetime, timedelta
 
-from icalendar import Calendar, Event
-
 from core.announcements import AnnouncementView, EventDetails
 
 PRODID = "-//twinbridge//announcements//EN"
@@ -59,6 +57,10 @@ def ics_for(
         raise ValueError("the calendar entry needs the announcement's id for its UID")
     start = _utc(event_details.start)
     end = _utc(event_details.end) if event_details.end and event_details.end > event_details.start else None
+
+    # Imported here, not at the top: every adapters process imports this module, few
+    # ever post an event's calendar, and icalendar (with dateutil) is ~3 MB of memory.
+    from icalendar import Calendar, Event
 
     calendar = Calendar()
     calendar.add("prodid", PRODID)

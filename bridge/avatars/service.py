@@ -23,7 +23,6 @@ from core.stats import Stats
 from core.storage.avatars import Avatars, StoredAvatar
 from core.storage.keys import DAY, Keys
 from .neutral import neutral_avatar_url
-from .photos import NotAnImage, scrubbed_avatar
 
 log = logging.getLogger(__name__)
 
@@ -88,6 +87,8 @@ class AvatarService:
             del self._fetching[person]
 
     async def _fetch(self, person: str, user_id: str, fetch: PhotoFetcher, retention_days: int) -> StoredAvatar | None:
+        from .photos import NotAnImage, scrubbed_avatar  # Pillow: imported with the first avatar
+
         try:
             data = await asyncio.wait_for(fetch(user_id), timeout=FETCH_TIMEOUT)
             photo = await asyncio.to_thread(scrubbed_avatar, data) if data is not None else None

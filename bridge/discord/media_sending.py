@@ -22,6 +22,7 @@ import mimetypes
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from core.models import Attachment, OutboundPost
 from core.phrases import file_too_large_note, file_unavailable_note
@@ -29,10 +30,11 @@ from core.phrases import file_too_large_note, file_unavailable_note
 from ..media import refusals
 from ..media.files import MediaError, MediaFile, MediaTooLarge
 from ..media.limits import human_size
-from ..media.scrub import shrink_sticker
 from ..media.source import MediaSource
-from ..media.voice import VoiceShape, voice_shape
 from . import render
+
+if TYPE_CHECKING:
+    from ..media.voice import VoiceShape
 
 log = logging.getLogger(__name__)
 
@@ -193,6 +195,8 @@ async def take_voice(files: PostFiles) -> Voice | None:
     if len(files.uploads) != 1 or files.uploads[0].attachment.kind != "voice":
         return None
     upload = files.uploads[0]
+    from ..media.voice import voice_shape  # mutagen: imported with the first voice message
+
     shape = await asyncio.to_thread(voice_shape, upload.file.path)
     if shape is None:
         return None
@@ -245,6 +249,8 @@ async def fetch_files(media: MediaSource, post: OutboundPost, limit: int, count:
                 await count("discord.media.too_large")
                 continue
             if attachment.kind == "sticker":  # shown small, as Discord shows stickers
+                from ..media.scrub import shrink_sticker  # Pillow: imported with the first sticker
+
                 fetched = await asyncio.to_thread(shrink_sticker, fetched)
             files.uploads.append(Upload(attachment, fetched, upload_name(attachment, fetched.mime)))
     except BaseException:
