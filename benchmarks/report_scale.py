@@ -334,6 +334,27 @@ def redis_section(data: dict) -> list[str]:
     return out
 
 
+# -- Redis commands and round trips per message (the rediscost scenario) ----------------
+def rediscost_headline(data: dict) -> list[list[str]]:
+    if data.get("commands_per_message") is None:
+        return []
+    commands, trips = data["commands_per_message"], data["round_trips_per_message"]
+    return [
+        [
+            "Redis commands per relayed message (private server, scripts' commands included)",
+            "≤ 20",
+            f"{_num(commands, 1)} ({_num(data.get('commands_per_message_net'), 1)} net of idle)",
+            _verdict(commands <= 20),
+        ],
+        [
+            "Redis round trips per relayed message (every process)",
+            "≤ 8",
+            f"{_num(trips, 1)} ({_num(data.get('round_trips_per_message_net'), 1)} net of idle)",
+            _verdict(trips <= 8),
+        ],
+    ]
+
+
 # -- the flood beside CPU hogs ----------------------------------------------------------
 def pressure_headline(limits: dict) -> list[list[str]]:
     runs = limits.get("pressure_runs")
@@ -408,6 +429,26 @@ def costs_section(scenarios: dict) -> list[str]:
 
 
 # -- plots --------------------------------------------------------------------------
+def _plots(scenarios: dict) -> list[tuple[str, str]]:
+    """(file, caption) of the plots the results allow (what write_plots draws)."""
+    found = []
+    latency = scenarios.get("latency", {}).get("rates") or {}
+    if any(run.get("latency_cdf_ms") for block in latency.values() for run in block.get("runs", [])):
+        found.append(("benchmarks-latency-cdf.png", "latency CDF of every run, by offered rate"))
+    if scenarios.get("throughput", {}).get("by_concurrency"):
+        found.append(("benchmarks-throughput.png", "highest sustained rate by worker processes"))
+    if scenarios.get("footprint", {}).get("timeline"):
+        found.append(("benchmarks-memory.png", "memory of the stack over time, example config"))
+    return found
+
+
+def plots_section(scenarios: dict) -> list[str]:
+    found = _plots(scenarios)
+    if not found:
+        return []
+    return ["### Plots", ""] + [f"![{caption}]({name})" for name, caption in found] + [""]
+
+
 def write_plots(results: dict, docs) -> list[str]:
     """The latency CDF, throughput by worker processes and memory over time, as PNGs in
     ``docs``; the names of those written."""

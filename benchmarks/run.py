@@ -199,7 +199,7 @@ async def measure(args) -> tuple[dict, bool]:
     if not args.quick:  # a smoke test never replaces the measured results
         LATEST.write_text(json.dumps(results, indent=1))
     ctx.say(f"all done in {this_run['total_seconds'] / 60:.1f} min; results in {RESULTS.relative_to(report.REPO)}")
-    rows = report.headline(this_run["scenarios"])
+    rows = report.headline(this_run["scenarios"], machine_info.get("cores") or 2)
     if rows:
         print("\n".join(report.table(["what", "target", "measured: median (min–max)", ""], rows)))
     return results, ok
