@@ -489,14 +489,14 @@ def write_plots(results: dict, docs) -> list[str]:
         written.append("benchmarks-latency-cdf.png")
     throughput = scenarios.get("throughput", {}).get("by_concurrency") or {}
     if throughput:
-        workers = sorted(throughput, key=int)
+        workers = sorted(throughput, key=lambda k: (int(k.split("+")[0]), k))  # 1, 2, 2+2 (split adapters), 4
         fig, ax = plt.subplots(figsize=(7, 4.5), dpi=110)
         best = [throughput[w].get("max_sustained") or 0 for w in workers]
         ax.bar(workers, best, color="tab:blue", label="highest rate kept up with")
         for w, b in zip(workers, best, strict=True):
             ax.text(w, b, f"{b:.0f}", ha="center", va="bottom", fontsize=9)
         ax.axhline(250, color="tab:red", linestyle="--", linewidth=0.8, label="target: 250 msg/s per worker core")
-        ax.set_xlabel("worker processes (`twinbridge worker --concurrency N`)")
+        ax.set_xlabel("worker processes (2+2: with 2 adapter processes, one per platform)")
         ax.set_ylabel("messages/s")
         ax.set_title("Sustained throughput by worker processes (all on the same 2 cores)", fontsize=10)
         ax.legend(fontsize=8)

@@ -8,6 +8,12 @@ each ``--concurrency`` a short search over offered rates: up by GROWTH from
 messages, and every post arrived within :data:`DRAIN_LIMIT` seconds after the
 offer stopped. A level that left posts undelivered is followed by a fresh
 world, so its stranded posts do not weigh on the next level.
+
+Scale-out: besides one `twinbridge run` for both platforms, the search runs once more
+with 2 worker processes and **2 adapter processes** sharing Redis, as two hosts would
+(key ``2+2``): one `twinbridge run` with only the Telegram token, one with only the
+Discord token. (Two processes with the same bot token do not add capacity: the second
+stands by for the first, docs/operations.md.)
 """
 
 from __future__ import annotations
@@ -19,6 +25,7 @@ from .common import measured_run
 from .latency import PAIRS
 
 CONCURRENCIES = (1, 2, 4)
+SPLIT = "2+2"  # 2 worker processes, 2 adapter processes (one per platform)
 FIRST_RATE = 250
 GROWTH = 1.4  # 250, 350, 500 (rounded), …
 GRANULARITY = 25  # msg/s: the search stops when the bracket is this narrow
@@ -56,20 +63,29 @@ def next_rate(passed: float, failed: float | None, current: float) -> float | No
 class _Worlds:
     """One world at a time for a search; replaced when a level left it dirty."""
 
-    def __init__(self, ctx: Context, concurrency: int):
-        self.ctx, self.concurrency = ctx, concurrency
+    def __init__(self, ctx: Context, concurrency: int, split: bool = False):
+        self.ctx, self.concurrency, self.split = ctx, concurrency, split
         self.world: World | None = None
         self.traffic: Traffic | None = None
         self.made = 0
 
     async def get(self) -> tuple[World, Traffic]:
         if self.world is None:
-            world = World(pairs_layout(PAIRS), self.ctx.redis_url, name=f"throughput{self.concurrency}")
+            world = World(
+                pairs_layout(PAIRS),
+                self.ctx.redis_url,
+                name=f"throughput{self.concurrency}{'-split' if self.split else ''}",
+            )
             await world.__aenter__()
             self.world = world
             try:
                 await world.start_worker(self.concurrency)
-                await world.start_adapters()
+                if self.split:  # two hosts: one adapter process per platform
+                    world.procs.start_twinbridge("adapters", "run", env={"DISCORD_BOT_TOKEN": ""})
+                    world.procs.start_twinbridge("adapters-discord", "run", env={"TELEGRAM_BOT_TOKEN": ""})
+                    await world.wait_adapters_connected()
+                else:
+                    await world.start_adapters()
                 self.traffic = Traffic(world, pair_ids(0, PAIRS))
                 await self.traffic.warm_up(per_source=max(1, self.concurrency // 2))
             except BaseException as exc:
@@ -84,20 +100,21 @@ class _Worlds:
             await world.close(keep_logs=failed)
 
 
-async def search(ctx: Context, concurrency: int, seconds: float, levels: int) -> dict:
-    worlds = _Worlds(ctx, concurrency)
+async def search(ctx: Context, concurrency: int, seconds: float, levels: int, split: bool = False) -> dict:
+    worlds = _Worlds(ctx, concurrency, split)
     tried = []
     passed, failed = 0.0, None
     rate: float | None = FIRST_RATE
     try:
         while rate is not None and len(tried) < levels:
             world, traffic = await worlds.get()
-            groups = process_groups(world, "adapters", "worker")
+            groups = process_groups(world, "adapters", "worker", *(["adapters-discord"] if split else []))
             result = await measured_run(world, traffic, rate, seconds, groups, drain_timeout=30.0)
             ok, why = verdict(result, rate)
             tried.append({"rate": rate, "keeps_up": ok, "why": why, **result})
             ctx.say(
-                f"throughput: {concurrency} worker process(es), {rate:.0f} msg/s: {why} "
+                f"throughput: {concurrency} worker process(es){', 2 adapter processes' if split else ''}, "
+                f"{rate:.0f} msg/s: {why} "
                 f"(p50 {result['latency_ms']['p50'] or 0:.0f} ms, {result['adapter_restarts']} adapter restarts)"
             )
             if ok:
@@ -110,7 +127,8 @@ async def search(ctx: Context, concurrency: int, seconds: float, levels: int) ->
     finally:
         await worlds.close()
     return {
-        "concurrency": concurrency,
+        "concurrency": SPLIT if split else concurrency,
+        "adapter_processes": 2 if split else 1,
         "max_sustained": passed or None,
         "first_failing": failed,
         "worlds": worlds.made,
@@ -122,6 +140,7 @@ async def run(ctx: Context, concurrencies=CONCURRENCIES) -> dict:
     seconds = 5.0 if ctx.quick else 8.0
     levels = 2 if ctx.quick else 5
     results = [await search(ctx, c, seconds, levels) for c in concurrencies]
+    results.append(await search(ctx, 2, seconds, levels, split=True))
     return {
         "setup": {
             "links": PAIRS,
