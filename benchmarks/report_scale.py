@@ -183,6 +183,16 @@ def footprint_headline(data: dict) -> list[list[str]]:
             _verdict(idle["stack_pss"] <= TARGETS["stack_idle_mb"]),
         ],
     ]
+    small = ((data.get("layouts") or {}).get("small") or {}).get("idle")
+    if small:
+        rows.append(
+            [
+                "the same, small layout (one all-stages worker with one pool process, no console), PSS at idle",
+                f"≤ {TARGETS['stack_idle_mb']:.0f} MB",
+                f"{_num(small['stack_pss'], 0)} MB",
+                _verdict(small["stack_pss"] <= TARGETS["stack_idle_mb"]),
+            ]
+        )
     if flood and flood.get("stack_pss"):
         rows.append(
             [
@@ -246,6 +256,39 @@ def footprint_section(data: dict) -> list[str]:
         ]
     )
     out += _table(["process (group)", "idle RSS MB", "idle PSS MB", "flood RSS MB (peak)", "flood PSS MB (peak)"], rows)
+    small = (data.get("layouts") or {}).get("small")
+    if small and small.get("idle"):
+        out += [
+            "",
+            "The *small* layout (`"
+            + "`, `".join(data["setup"]["layouts"]["small"])
+            + "`: one worker for every stage with one pool process, no console), same config and load:",
+            "",
+        ]
+        rows = []
+        for name, idle in small["idle"]["groups"].items():
+            flood = small["flood"].get("groups", {}).get(name)
+            rows.append(
+                [
+                    f"`{name}`",
+                    " + ".join(_num(r, 0) for r in idle["rss"]),
+                    _num(idle["pss"], 0),
+                    " + ".join(_num(r, 0) for r in flood["rss"]) if flood else "–",
+                    _num(flood["pss"], 0) if flood else "–",
+                ]
+            )
+        rows.append(
+            [
+                "**the stack**",
+                _num(small["idle"]["stack_rss"], 0),
+                f"**{_num(small['idle']['stack_pss'], 0)}**",
+                _num(small["flood"].get("stack_rss"), 0),
+                f"**{_num(small['flood'].get('stack_pss'), 0)}**",
+            ]
+        )
+        out += _table(
+            ["process (group)", "idle RSS MB", "idle PSS MB", "flood RSS MB (peak)", "flood PSS MB (peak)"], rows
+        )
     vps = smallest_vps(data)
     out += [
         "",

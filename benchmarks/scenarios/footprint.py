@@ -141,25 +141,40 @@ def _figures(samples: list[dict], phase: str, pick) -> dict:
     }
 
 
-async def run(ctx: Context) -> dict:
-    layout = FileLayout(EXAMPLE)
+# The processes of each layout: (name, twinbridge arguments, pool processes to wait for).
+# *compose*: docker-compose.yml as shipped; *small*: the least a server needs (one worker
+# for all stages with one pool process, which relays the example config's few messages a
+# minute with room to spare; no console: organisers use chat commands).
+LAYOUTS: dict[str, list[tuple[str, tuple[str, ...], int]]] = {
+    "compose": [
+        ("moderation", ("worker", "--role", "moderation", "--concurrency", "2"), 2),
+        ("translation", ("worker", "--role", "translation", "--concurrency", "2"), 2),
+        ("scheduler", ("scheduler",), 0),
+        ("console", ("console", "--host", "127.0.0.1", "--port", "{port}"), 0),
+        ("adapters", ("run",), 0),
+    ],
+    "small": [
+        ("worker", ("worker", "--role", "all", "--concurrency", "1"), 1),
+        ("scheduler", ("scheduler",), 0),
+        ("adapters", ("run",), 0),
+    ],
+}
+
+
+async def measure_layout(ctx: Context, layout: FileLayout, processes, idle: float, flood: int) -> dict:
     sources = _sources(layout)
     expected = _expected(layout, sources)
-    idle = 4.0 if ctx.quick else IDLE_S
-    flood = 200 if ctx.quick else FLOOD
     env = {"TWINBRIDGE_PSEUDONYM_KEY": PSEUDONYM_KEY, "TWINBRIDGE_CONSOLE_URL": ""}
     async with World(layout, ctx.redis_url, name="footprint", extra_env=env) as world:
         procs = world.procs
-        console_port = _free_port()
-        procs.start_twinbridge("moderation", "worker", "--role", "moderation", "--concurrency", "2")
-        procs.start_twinbridge("translation", "worker", "--role", "translation", "--concurrency", "2")
-        procs.start_twinbridge("scheduler", "scheduler")
-        procs.start_twinbridge("console", "console", "--host", "127.0.0.1", "--port", str(console_port))
-        procs.start_twinbridge("adapters", "run")
-        names = ("adapters", "moderation", "translation", "scheduler", "console")
+        port = str(_free_port())
+        for name, args, _ in processes:
+            procs.start_twinbridge(name, *(port if a == "{port}" else a for a in args))
+        names = tuple(name for name, _, _ in processes)
         timeline = Timeline({name: procs.pid(name) for name in names}).start()
-        await world.wait_worker_ready("moderation", 2)
-        await world.wait_worker_ready("translation", 2)
+        for name, _, pool in processes:
+            if pool:
+                await world.wait_worker_ready(name, pool)
         await world.wait_adapters_connected()
         timeline.phase = "warm-up"
         traffic = Traffic(world, [])
@@ -186,26 +201,47 @@ async def run(ctx: Context) -> dict:
     samples = timeline.samples
     idle_fig = _figures(samples, "idle", lambda s: s[-1])
     flood_fig = _figures(samples, "flood", lambda s: max(s, key=lambda x: sum(g["pss"] for g in x["groups"].values())))
-    ctx.say(
-        f"footprint: idle stack PSS {idle_fig.get('stack_pss', 0):.0f} MB "
-        f"(RSS summed {idle_fig.get('stack_rss', 0):.0f}); "
-        f"flood peak PSS {flood_fig.get('stack_pss', 0):.0f} MB; "
-        + ", ".join(f"{n} {g['largest_rss']:.0f}" for n, g in idle_fig.get("groups", {}).items())
-    )
     return {
-        "setup": {
-            "config": "config/links.example.yaml",
-            "processes": list(names),
-            "idle_s": idle,
-            "flood": flood,
-            "flood_rate": FLOOD_RATE,
-            "interval_s": INTERVAL,
-            "sources": len(sources),
-            "posts_per_round": sum(expected.values()),
-        },
+        "processes": list(names),
         "idle": idle_fig,
         "flood": {**flood_fig, "posts_expected": want, "posts_arrived": delivered, "seconds": flood_seconds},
         "timeline": [
             {"t": s["t"], "phase": s["phase"], **{n: g["pss"] for n, g in s["groups"].items()}} for s in samples
         ],
+        "sources": len(sources),
+        "posts_per_round": sum(expected.values()),
+    }
+
+
+async def run(ctx: Context) -> dict:
+    layout = FileLayout(EXAMPLE)
+    idle = 4.0 if ctx.quick else IDLE_S
+    flood = 200 if ctx.quick else FLOOD
+    layouts = {}
+    for name, processes in LAYOUTS.items():
+        result = layouts[name] = await measure_layout(ctx, layout, processes, idle, flood)
+        ctx.say(
+            f"footprint {name}: idle stack PSS {result['idle'].get('stack_pss', 0):.0f} MB "
+            f"(RSS summed {result['idle'].get('stack_rss', 0):.0f}); "
+            f"flood peak PSS {result['flood'].get('stack_pss', 0):.0f} MB; "
+            + ", ".join(f"{n} {g['largest_rss']:.0f}" for n, g in result["idle"].get("groups", {}).items())
+        )
+    compose = layouts["compose"]
+    return {
+        "setup": {
+            "config": "config/links.example.yaml",
+            "processes": compose["processes"],
+            "layouts": {name: [" ".join(args) for _, args, _ in procs] for name, procs in LAYOUTS.items()},
+            "idle_s": idle,
+            "flood": flood,
+            "flood_rate": FLOOD_RATE,
+            "interval_s": INTERVAL,
+            "sources": compose["sources"],
+            "posts_per_round": compose["posts_per_round"],
+        },
+        # The compose layout's figures (the report's headline), and every layout's.
+        "idle": compose["idle"],
+        "flood": compose["flood"],
+        "timeline": compose["timeline"],
+        "layouts": layouts,
     }
