@@ -306,18 +306,22 @@ def from_console(
     text: str,
     at: str,
     now: float,
+    event: dict[str, str] | None = None,
 ) -> tuple[Announcement, bool]:
     """The web console's "Send" (issue 18): the same checks, store and hand-over as
-    `twinbridge announce --link ID [--from C] [--at WHEN] TEXT`, without printing.
-    ``organiser``: the asker's person key. (the announcement, whether it goes out now);
-    BadInput says what to change."""
+    `twinbridge announce --link ID [--from C] [--at WHEN] [--event --title … --start …] TEXT`,
+    without printing. ``organiser``: the asker's person key; ``event``: title, start, end,
+    place (empty: not an event). (the announcement, whether it goes out now); BadInput says
+    what to change."""
+    given = {name: (event or {}).get(name) or None for name in ("title", "start", "end", "place")}
     args = argparse.Namespace(
-        **{name: None for name in ("file", "title", "start", "end", "place", "url")},
+        **{name: None for name in ("file", "url")},
+        **given,
         text=[text],
         link=link_id,
         community=community_id or None,
         at=at or None,
-        event=False,
+        event=any(given.values()),
         pin=False,
         remind=[],
         again=True,  # each press of Send is one notice (the form's CSRF token stops a double post)

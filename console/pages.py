@@ -129,10 +129,17 @@ def _announcements(state, who: Viewer) -> list[dict]:
     return sorted(found, key=lambda item: item["a"].at, reverse=True)
 
 
-def _previews(config: LinksConfig, link: Link, community_id: str, at: float, language: str) -> list[dict]:
+def _previews(
+    config: LinksConfig, link: Link, community_id: str, at: float, language: str, starts: float | None = None
+) -> list[dict]:
+    from core.event_time import local_when
+
     organiser = config.communities[community_id].name
     return [
         {
+            "event": local_when(starts, None, config.communities[c].timezone, config.communities[c].language)
+            if starts
+            else "",
             "community": config.communities[c].name,
             "language": language_name(config.communities[c].language),
             "header": announcement_header(config.communities[c].language, "announcement", organiser),
@@ -187,16 +194,19 @@ async def announce(request: Request) -> Response:
     state = request.app.state
     link = access.link_for(request, who, str(form.get("link") or ""), organiser=True)
     text, at = str(form.get("text") or "").strip(), str(form.get("at") or "").strip()
+    event = {name: str(form.get(name) or "").strip()[:300] for name in ("title", "start", "end", "place")}
     community = _own_community(state.config, who, link)
-    fields = {"link": link.id, "text": text, "at": at}
+    fields = {"link": link.id, "text": text, "at": at, **event}
     if form.get("action") == "preview":
         from core.when import WhenError, parse_when
 
+        zone = state.config.communities[community].timezone
         try:
-            when = parse_when(at, state.config.communities[community].timezone, time.time()) if at else time.time()
+            when = parse_when(at, zone, time.time()) if at else time.time()
+            starts = parse_when(event["start"], zone, time.time()) if event["start"] else None
         except WhenError as exc:
-            return await announcements_page(request, problem=f"When: {exc}", form=fields)
-        previews = _previews(state.config, link, community, when, who.language)
+            return await announcements_page(request, problem=_in_form_words(str(exc)), form=fields)
+        previews = _previews(state.config, link, community, when, who.language, starts)
         return await announcements_page(request, previews=previews, form=fields)
     person_key = await run_in_threadpool(access.person, state.redis, state.keys, who.user)
     try:
@@ -211,14 +221,27 @@ async def announce(request: Request) -> Response:
                 text=text,
                 at=at,
                 now=time.time(),
+                event=event,
             )
         )
     except BadInput as exc:
         await access.count(request, "bad_form")
-        return await announcements_page(request, problem=str(exc), form=fields)
+        return await announcements_page(request, problem=_in_form_words(str(exc)), form=fields)
     await run_in_threadpool(access.audited, request, who, [link.id], "announce", f"id={announcement.id}")
     said = "is on its way" if now else f"will be sent {local_clock(state.config, who)(announcement.at)}"
     return await announcements_page(request, message=f"Notice {announcement.id} {said}.")
+
+
+# bridge/announce.py's answers name the command line's options: here they are the form's fields.
+_FIELDS = {"--at": "“When to send it”", "--start": "“Starts”", "--end": "“Ends”", "--title": "“Event title”"}
+
+
+def _in_form_words(said: str) -> str:
+    if "the notice has no text" in said:
+        return "Write the notice (or, for an event, its title and when it starts)."
+    for option, field in _FIELDS.items():
+        said = said.replace(option, field)
+    return said
 
 
 async def cancel(request: Request) -> Response:

@@ -9,6 +9,7 @@ serious or critical WCAG 2.1 AA violation on any page. Screenshots: test-artifac
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from datetime import UTC, datetime, timedelta
@@ -16,6 +17,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.async_api import expect
 
+from core.announcements import rsvp_button_data
 from core.storage import announcements as store
 from core.storage import console as sessions
 from core.storage.holds import pending_in_link
@@ -102,6 +104,17 @@ def private_to(telegram, user_id: int, fragment: str) -> list[dict]:
 
 def waiting(redis, keys, link_id: str) -> list[str]:
     return [hold_id for hold_id, _ in pending_in_link(redis, keys, link_id)]
+
+
+def rsvp_message(telegram) -> dict | None:
+    """The event notice's copy in the class's Telegram group (the message with RSVP buttons)."""
+    for sent in telegram.sent(CLASS_TG):
+        markup = sent.get("reply_markup") or {}
+        if isinstance(markup, str):
+            markup = json.loads(markup)
+        if any("rsvp:" in b.get("callback_data", "") for row in markup.get("inline_keyboard", []) for b in row):
+            return sent
+    return None
 
 
 def relayed(discord, channel: int) -> list[dict]:
@@ -335,6 +348,26 @@ async def test_an_organiser_schedules_a_notice_that_fires_and_answers_a_privacy_
     )
     await wait_until(lambda: any("📢" in t for _, t in discord.transcript(CLASS_DC)), 60, message="on Discord")
     assert not any("cancelled" in t for _, t in telegram.transcript(CLASS_TG))
+
+    # An event notice, now: members answer with its buttons; the console counts the answers.
+    await page.goto(f"{base}/announcements")
+    await page.get_by_label("Notice", exact=True).fill("Bring a friend")
+    await page.get_by_label("Event title").fill("Summer picnic")
+    await page.get_by_label("Starts").fill("in 2d")
+    await page.get_by_role("button", name="Preview").click()
+    assert "Summer picnic" in await page.locator("#preview").locator("..").inner_text()
+    await page.get_by_role("button", name="Send").click()
+    assert "is on its way" in await page.locator("p.ok").inner_text()
+    [picnic] = [a for a in store.of_link(sync_redis, keys, "year8", time.time()) if a.event is not None]
+    notice = await wait_until(lambda: rsvp_message(telegram), 60, message="the event notice with its buttons")
+    telegram.inject_callback(ANNA, CLASS_TG, notice["message_id"], rsvp_button_data(picnic.id, "going"))
+
+    async def counted() -> bool:
+        await page.goto(f"{base}/announcements")
+        return "1 going" in await page.locator("table").inner_text()
+
+    await wait_until(counted, 60, interval=1.0, message="the answer counted in the console")
+    await no_serious_violation(page, "announcements-answers")
 
     # A privacy request: a member's data, and the audit trail.
     await page.goto(f"{base}/privacy")
