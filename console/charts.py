@@ -9,7 +9,7 @@ from html import escape
 # Two colours with at least 3:1 contrast against white and telling apart without colour
 # (the legend names them and each bar has a title).
 COLOURS = ("#1d4f91", "#b3541e", "#2f6b3a", "#6b2f6b")
-WIDTH, HEIGHT, TOP, BOTTOM = 420, 160, 10, 28
+WIDTH, HEIGHT, TOP, BOTTOM = 420, 190, 34, 28
 
 
 def week_chart(series: dict[str, list[tuple[str, int]]], names: dict[str, str]) -> str:
@@ -45,5 +45,17 @@ def week_chart(series: dict[str, list[tuple[str, int]]], names: dict[str, str]) 
             f'<text x="{x0 + group / 2 - 5:.1f}" y="{HEIGHT - 8}" text-anchor="middle" font-size="14" '
             f'fill="#222">{label}</text>'
         )
+    baseline = TOP + plot
+    parts.append(f'<line x1="0" y1="{baseline}" x2="{WIDTH}" y2="{baseline}" stroke="#6b7280" stroke-width="1"/>')
+    parts.append(
+        f'<text x="{WIDTH - 4}" y="{TOP - 4}" text-anchor="end" font-size="12" fill="#222">max {highest}</text>'
+    )
+    # The legend: a square of each colour and the community the messages came from.
+    x = 0.0
+    for j, community in enumerate(series):
+        name = escape(f"from {names.get(community, community)}")
+        parts.append(f'<rect x="{x:.1f}" y="4" width="12" height="12" fill="{COLOURS[j % len(COLOURS)]}"/>')
+        parts.append(f'<text x="{x + 16:.1f}" y="15" font-size="13" fill="#222">{name}</text>')
+        x += 24 + 7.5 * len(name)
     parts.append("</svg>")
     return "".join(parts)

@@ -19,6 +19,7 @@ from core.announcements import CANCELLED, SCHEDULED
 from core.links import Link, LinksConfig
 from core.organiser_phrases import local_time
 from core.phrases import announcement_header, language_name
+from core.privacy_notice import provider_words
 from core.storage import announcements as store
 from core.storage import link_activity, rsvps
 
@@ -61,7 +62,11 @@ def policy_words(link: Link) -> list[str]:
     if policy.redact:
         said.append("Removed before anything crosses: " + ", ".join(policy.redact) + ".")
     said.append(MODERATION_WORDS.get(policy.moderation, policy.moderation))
-    said.append("Who translates: " + (", ".join(policy.translation) or "nobody (no translation)") + ".")
+    said.append(
+        "Who may translate: "
+        + ("; ".join(provider_words(p) for p in policy.translation) or "nobody (no translation)")
+        + "."
+    )
     if policy.consent == "opt_in":
         said.append("Members' messages cross only after they say /consent.")
     said.append(f"What the bridge keeps about a message is deleted after {policy.retention_days} days.")

@@ -52,6 +52,11 @@ _PROVIDERS = {
 }
 
 
+def provider_words(name: str) -> str:
+    """A translation provider in plain words ("LibreTranslate, run by the organisers themselves …")."""
+    return _PROVIDERS.get(name, name)
+
+
 _NAMES_SHOWN = ("full", "first_name")  # the policies whose posts may show a member's face too
 
 

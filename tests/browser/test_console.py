@@ -252,6 +252,13 @@ async def test_a_teacher_signs_in_with_a_one_time_link_and_decides_held_messages
         await box.check()
     await page.get_by_role("button", name="Approve the selected messages").click()
     await wait_until(lambda: len(relayed(discord, CLASS_DC)) == 3, 60, message="both approved messages")
+    # The links page counts them: three crossed from Leicester this week, drawn in the chart.
+    await page.goto(f"{base}/links")
+    row = page.get_by_role("row").filter(has_text="Leicester Year 8")
+    await expect(row).to_contain_text("3")
+    assert "Messages across in the last 7 days: 3" in await page.locator("svg.chart title").first.inner_html()
+    await no_serious_violation(page, "links-after-approvals")
+    await page.goto(f"{base}/queue/year8")
 
     # Another link's queue: refused, by its address and by a hand-made decision.
     csrf = await page.locator("#bulk input[name=csrf]").get_attribute("value")

@@ -55,7 +55,7 @@ def test_the_viewer_reads_their_community_s_language(tmp_path):
 def test_the_policy_in_plain_words(tmp_path):
     config = write_links(tmp_path, LINKS)
     said = " ".join(policy_words(config.known_link("school")))
-    assert "pseudonym" in said and "A moderator approves each message" in said and "libre" in said
+    assert "pseudonym" in said and "A moderator approves each message" in said and "LibreTranslate" in said
     assert "/consent" in said and "deleted after" in said
 
 
@@ -65,7 +65,8 @@ def test_the_week_chart_is_an_svg_with_a_text_alternative_and_escaped_names():
     assert svg.startswith("<svg") and 'role="img"' in svg
     assert "<title>Messages across in the last 7 days: 28" in svg
     assert "Leicester &lt;3" in svg and "<3" not in svg
-    assert svg.count("<rect") == 14 and svg.count("<text") == 7
+    assert svg.count("<rect") == 14 + 2 and svg.count("<text") == 7 + 1 + 2  # bars and legend; days, max, legend
+    assert "from Krefeld" in svg
     assert week_chart({}, {}) == ""
 
 
