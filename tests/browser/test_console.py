@@ -274,7 +274,7 @@ async def test_a_teacher_signs_in_with_a_one_time_link_and_decides_held_messages
     assert decided.status == 403
     # A form without its CSRF token: refused, and nothing is decided.
     # (What a pupil writes is shown as text, never as markup: no script of theirs runs here.)
-    telegram.inject_message(CLASS_TG, ANNA, "Without a token <b>bold</b><img src=x onerror=\"window.pwned=1\">")
+    telegram.inject_message(CLASS_TG, ANNA, 'Without a token <b>bold</b><img src=x onerror="window.pwned=1">')
     held = await wait_until(lambda: waiting(sync_redis, keys, "year8"), 30, message="held")
     await expect(page.locator("article.item blockquote")).to_contain_text("<b>bold</b>", timeout=30_000)
     assert await page.locator("article.item blockquote b, article.item img").count() == 0
