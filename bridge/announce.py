@@ -307,12 +307,13 @@ def from_console(
     at: str,
     now: float,
     event: dict[str, str] | None = None,
-) -> tuple[Announcement, bool]:
+) -> tuple[Announcement, bool, bool]:
     """The web console's "Send" (issue 18): the same checks, store and hand-over as
     `twinbridge announce --link ID [--from C] [--at WHEN] [--event --title … --start …] TEXT`,
     without printing. ``organiser``: the asker's person key; ``event``: title, start, end,
-    place (empty: not an event). (the announcement, whether it goes out now); BadInput says
-    what to change."""
+    place (empty: not an event). (the announcement, whether it goes out now, whether the
+    same was sent in the last 10 minutes: a second press or a reload sends nothing new);
+    BadInput says what to change."""
     given = {name: (event or {}).get(name) or None for name in ("title", "start", "end", "place")}
     args = argparse.Namespace(
         **{name: None for name in ("file", "url")},
@@ -324,26 +325,30 @@ def from_console(
         event=any(given.values()),
         pin=False,
         remind=[],
-        again=True,  # each press of Send is one notice (the form's CSRF token stops a double post)
+        again=False,
     )
     request = _request(args, config, now)
     request = Request(dataclasses.replace(request.announcement, organiser=organiser), request.digest)
-    announcement, _, immediate = _store(request, config, redis, keys, now)
-    return announcement, immediate
+    announcement, repeat, immediate = _store(request, config, redis, keys, now)
+    return announcement, immediate, repeat
 
 
 def _announce(request: Request, config: LinksConfig, redis, keys: Keys, now: float) -> int:
     announcement, repeat, immediate = _store(request, config, redis, keys, now)
-    if announcement is None:
-        return 0
-    if not repeat:
+    if repeat:
+        print(
+            f"The same command was run in the last 10 minutes: that notice is {announcement.id} "
+            f"({announcement.state}). Nothing new was made. To send the same notice again on purpose, add --again."
+        )
+    else:
         _report(announcement, config, redis, keys, immediate, now)
     return 0
 
 
-def _store(request: Request, config: LinksConfig, redis, keys: Keys, now: float):
-    """Save the notice and hand it over (now) or schedule it: (the announcement, or None
-    when a repeat of a cancelled one; whether it repeats an earlier command; whether now)."""
+def _store(request: Request, config: LinksConfig, redis, keys: Keys, now: float) -> tuple[Announcement, bool, bool]:
+    """Save the notice and hand it over (now) or schedule it: (the announcement, the earlier
+    one when the same was asked in the last 10 minutes; whether it is that repeat; whether
+    it goes out now). A cancelled earlier one stays cancelled."""
     announcement = request.announcement
     retention = config.known_link(announcement.link_id).policy.retention_days
     for _ in range(5):  # a new id taken by another announcement (rare): draw again
@@ -358,12 +363,8 @@ def _store(request: Request, config: LinksConfig, redis, keys: Keys, now: float)
         earlier = store.load(redis, keys, saved)
         if earlier is None:
             raise BadInput("the same command was run moments ago but its notice is gone; add --again to send it")
-        print(
-            f"The same command was run in the last 10 minutes: that notice is {saved} ({earlier.state}). "
-            "Nothing new was made. To send the same notice again on purpose, add --again."
-        )
         if earlier.state == CANCELLED:
-            return None, True, False
+            return earlier, True, False
         announcement = earlier
     # Handing over and scheduling are safe to repeat: a repeat after a crash finishes the job.
     immediate = announcement.at <= now + NOW_SLACK

@@ -215,7 +215,7 @@ async def announce(request: Request) -> Response:
         return await announcements_page(request, previews=previews, form=fields)
     person_key = await run_in_threadpool(access.person, state.redis, state.keys, who.user)
     try:
-        announcement, now = await run_in_threadpool(
+        announcement, immediate, repeat = await run_in_threadpool(
             lambda: from_console(
                 state.config,
                 state.redis,
@@ -232,8 +232,11 @@ async def announce(request: Request) -> Response:
     except BadInput as exc:
         await access.count(request, "bad_form")
         return await announcements_page(request, problem=_in_form_words(str(exc)), form=fields)
-    await run_in_threadpool(access.audited, request, who, [link.id], "announce", f"id={announcement.id}")
-    said = "is on its way" if now else f"will be sent {local_clock(state.config, who)(announcement.at)}"
+    if repeat:
+        said = f"was made moments ago ({announcement.state}): nothing new was sent"
+    else:
+        await run_in_threadpool(access.audited, request, who, [link.id], "announce", f"id={announcement.id}")
+        said = "is on its way" if immediate else f"will be sent {local_clock(state.config, who)(announcement.at)}"
     return await announcements_page(request, message=f"Notice {announcement.id} {said}.")
 
 
