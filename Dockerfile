@@ -14,6 +14,7 @@ COPY bridge ./bridge
 COPY workers ./workers
 # The stand-ins, so that `twinbridge demo` also runs in the image (sandbox/README.md).
 COPY sandbox ./sandbox
+COPY console ./console
 RUN pip install --no-deps . && rm -rf build *.egg-info
 # Only the examples: the real config/links.yaml is mounted read-only by docker-compose.yml.
 COPY config ./config

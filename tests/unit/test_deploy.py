@@ -92,6 +92,17 @@ def test_every_image_is_pinned_to_a_version():
     assert bases and all(re.search(r":\d+\.\d+\.\d+", base) for base in bases), bases
 
 
+def test_the_image_holds_every_package_of_ours():
+    """Each package pyproject.toml installs is copied into the image (the console's was not, at first)."""
+    import tomllib
+
+    found = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
+    packages = {name.rstrip("*") for name in found["tool"]["setuptools"]["packages"]["find"]["include"]}
+    dockerfile = (ROOT / "Dockerfile").read_text(encoding="utf-8")
+    copied = set(re.findall(r"^COPY\s+(\w+)\s+\./\1\s*$", dockerfile, flags=re.M))
+    assert packages <= copied, f"Dockerfile: COPY {sorted(packages - copied)}"
+
+
 def test_redis_is_durable_bounded_protected_and_not_published():
     redis = _services()["redis"]
     assert "ports" not in redis and "network_mode" not in redis
