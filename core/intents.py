@@ -84,7 +84,8 @@ class Intents:
             post.link_id, post.source, post.destination, time.time(), salt, tuple(mark(salt, s) for s in shown)
         )
         key = self._keys.intents(post.source.key)
-        async with self._redis.pipeline(transaction=True) as pipe:
+        # One write: no other client reads an intent between the two, so no MULTI/EXEC.
+        async with self._redis.pipeline(transaction=False) as pipe:
             pipe.hset(
                 key,
                 field_of(post.link_id, post.destination),
@@ -98,6 +99,14 @@ class Intents:
         field = field_of(link_id, destination)
         raw = await self._redis.hget(self._keys.intents(source.key), field)
         return DeliveryIntent.load(source, field, raw) if raw else None
+
+    def get_into(self, pipe, link_id: str, source: MessageRef, destination: ChatRef) -> None:
+        """Add to ``pipe`` the read of :meth:`get`; :meth:`loaded` makes its reply an intent."""
+        pipe.hget(self._keys.intents(source.key), field_of(link_id, destination))
+
+    @staticmethod
+    def loaded(link_id: str, source: MessageRef, destination: ChatRef, raw) -> DeliveryIntent | None:
+        return DeliveryIntent.load(source, field_of(link_id, destination), raw) if raw else None
 
     async def of_source(self, source: MessageRef) -> list[DeliveryIntent]:
         raw = await self._redis.hgetall(self._keys.intents(source.key))

@@ -31,11 +31,6 @@ from .publishing import tagged
 LOOKBACK = 1000
 
 
-def pending_command_before(redis, keys: Keys, chat_key: str, seq: int) -> int:
-    """The position of a command of ``chat_key`` written before ``seq`` and not yet handled, or 0."""
-    return stored_order.pending_command_before(redis, keys, chat_key, seq)
-
-
 def event_in_flight_before(redis, keys: Keys, chat_key: str, seq: int) -> int:
     """The position of an event of ``chat_key`` written before ``seq`` and still in flight, or 0."""
     return stored_order.event_in_flight_before(redis, keys, chat_key, seq, LOOKBACK)

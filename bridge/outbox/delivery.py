@@ -30,7 +30,7 @@ from .. import metrics
 from ..adapter import DeliveryError, Sender
 from ..media.refusals import RefusalNotices, collecting
 from .erasure import ErasureGuard, notice_chat
-from .recovery import Recovery
+from .recovery import UNREAD, Recovery
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,8 @@ MAX_RATE_LIMITED = 1000  # 429s in a row before a post counts them as failed att
 SKIPPED = object()  # an edit or delete of a post that has no copy in the destination
 # After a 5xx, a timeout or a network error (a 429 waits its retry_after instead).
 RETRY_BACKOFF = Backoff(first=0.5, cap=30.0, jitter=(0.5, 1.0))
+# How old the first look's tombstone read may be at the first attempt (else read again).
+FIRST_LOOK_FRESH = 0.05
 # Recording a sent post while Redis is away: for as long as it takes.
 RECORD_BACKOFF = Backoff(first=0.25, cap=5.0)
 
@@ -96,7 +98,9 @@ class Delivery:
             await self._deliver(post, entry_id)
 
     async def _deliver(self, post: OutboundPost, entry_id=None) -> None:
-        if post.kind in (EventKind.NEW, EventKind.NOTICE) and await self.book.delivered(post):
+        # The reads before a NEW post's (or a notice's) first attempt, in one round trip.
+        first = await self.book.first_look(post) if post.kind in (EventKind.NEW, EventKind.NOTICE) else None
+        if first is not None and first.delivered:
             await self.stats.incr(f"{self.platform}.delivery.duplicate")
             await self.finish(post, entry_id)
             return
@@ -107,14 +111,20 @@ class Delivery:
         look_first = post.kind == EventKind.NEW
         while True:
             attempt += 1
+            paced_from = time.monotonic()
             await self.pace(post)
-            if await self.erasure.author_erased(post):
-                # Its author was erased while it waited (in the lane, for its turn, for a
-                # retry): it must not go out now. Checked right before each attempt.
+            # Its author was erased while it waited (in the lane, for its turn, for a
+            # retry): it must not go out now. Checked right before each attempt: the first
+            # look counts as that unless pacing kept the post waiting.
+            fresh = first is not None and time.monotonic() - paced_from < FIRST_LOOK_FRESH
+            erased = first.erased if first is not None and fresh else await self.erasure.author_erased(post)
+            if erased:
                 await self._refuse_erased(post, entry_id)
                 return
+            intent = first.intent if first is not None else UNREAD  # only this lane writes it
+            first = None
             try:
-                recovered = await self.recovery.sent_earlier(post) if look_first else None
+                recovered = await self.recovery.sent_earlier(post, intent) if look_first else None
                 look_first = False
                 writes = recovered if recovered is not None else await self._deliver_once(post)
                 accepted_at = time.time()  # the platform has answered: the copy is there

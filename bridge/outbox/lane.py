@@ -43,6 +43,8 @@ class Lane:
         # source chat key -> {seq: [(entry_id, post, monotonic time taken), ...]}
         self.held: dict[str, dict[int, list[tuple[object, OutboundPost, float]]]] = {}
         self.cursors: dict[str, int] = {}
+        # Source chats whose cursor above was read from Redis (not moved on by this lane) since.
+        self._cursor_read: set[str] = set()
         # source chat key -> what was seen of its missing position (_Gap)
         self._gaps: dict[str, _Gap] = {}
         self._wakeup = asyncio.Event()
@@ -66,13 +68,15 @@ class Lane:
         soonest = None
         for source, by_seq in self.held.items():
             if not by_seq:
-                # Read the cursor again when this chat speaks next: it may have expired
-                # with its counter meanwhile (a long idle), and the counter restarted.
-                self.cursors.pop(source, None)
                 continue
-            if source not in self.cursors:
-                self.cursors[source] = await self.outbox.book.last_delivered(self.destination, source)
             seq = min(by_seq)
+            # The cursor this lane moved on stands for the next position only: any other
+            # one reads it again (it may have expired with its counter after a long idle,
+            # and the counter restarted; or another process delivered meanwhile). Not a
+            # round trip per message to read what this lane wrote.
+            if source not in self.cursors or (seq != self.cursors[source] + 1 and source not in self._cursor_read):
+                self.cursors[source] = await self.outbox.book.last_delivered(self.destination, source)
+                self._cursor_read.add(source)
             items = by_seq[seq]
             expected = self.cursors[source] + 1
             waited = now - items[0][2]
@@ -160,5 +164,6 @@ class Lane:
             if last:
                 source = post.source.chat.key
                 self.cursors[source] = max(self.cursors.get(source, 0), last)
+                self._cursor_read.discard(source)
             if outbox.stopping.is_set():
                 return

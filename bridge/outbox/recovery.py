@@ -16,6 +16,8 @@ from ..adapter import Sender
 
 log = logging.getLogger(__name__)
 
+UNREAD = object()  # the intent is read from Redis (else: the caller read it, None or one)
+
 
 class Recovery:
     def __init__(self, sender: Sender, book: DeliveryBook, intents: Intents, stats: Stats):
@@ -24,11 +26,13 @@ class Recovery:
         self._intents = intents
         self._stats = stats
 
-    async def find_intended(self, post: OutboundPost) -> tuple[list[str], bool, bool] | None:
+    async def find_intended(self, post: OutboundPost, intent=UNREAD) -> tuple[list[str], bool, bool] | None:
         """Look on the platform for the messages of the intent ``post`` left unrecorded:
         None without such an intent, else (ids found, whether all parts were found,
-        whether the platform let us look at all)."""
-        intent = await self._intents.get(post.link_id, post.source, post.destination)
+        whether the platform let us look at all). ``intent``: already read (a
+        :class:`~core.intents.DeliveryIntent` or None), else read here."""
+        if intent is UNREAD:
+            intent = await self._intents.get(post.link_id, post.source, post.destination)
         if intent is None:
             return None
         found = await self._sender.find_sent(intent, post)
@@ -41,10 +45,10 @@ class Recovery:
         await self._stats.incr(f"{platform}.intent.{'found' if complete else 'partly_found' if ids else 'not_found'}")
         return ids, complete, True
 
-    async def sent_earlier(self, post: OutboundPost) -> Writes | None:
+    async def sent_earlier(self, post: OutboundPost, intent=UNREAD) -> Writes | None:
         """The id-map writes of ``post`` if an earlier attempt did post it, else None (send it).
         A split post found only in part is taken back, so that sending it again shows it once."""
-        looked = await self.find_intended(post)
+        looked = await self.find_intended(post, intent)
         if looked is None:
             return None
         ids, complete, _ = looked

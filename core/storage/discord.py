@@ -28,7 +28,6 @@ class DiscordState:
     def __init__(self, redis, keys: Keys):
         self._redis = redis
         self._keys = keys
-        self._keep_largest = scripts.register(redis, "discord_keep_largest")
 
     async def last_seen(self, channel_id: str) -> str | None:
         return await self._redis.get(self._keys.discord_last_seen(channel_id))
@@ -54,7 +53,7 @@ class DiscordState:
         key = self._keys.discord_accepted(channel_id)
         async with self._redis.pipeline(transaction=False) as pipe:
             last_seen = self._keys.discord_last_seen(channel_id)
-            await self._keep_largest(keys=[last_seen], args=[message_id, ttl], client=pipe)
+            scripts.queue(pipe, "discord_keep_largest", keys=[last_seen], args=[message_id, ttl])
             pipe.zadd(key, {message_id: snowflake_ms(message_id)})
             pipe.zremrangebyrank(key, 0, -(self.TRACKED + 1))
             pipe.expire(key, ttl)

@@ -58,9 +58,23 @@ def paused_links(redis, keys: Keys, link_ids, now: float | None = None) -> dict[
     link_ids = list(dict.fromkeys(link_ids))
     if not link_ids:
         return {}
+    return pauses_in_force(link_ids, redis.mget([keys.link_pause(i) for i in link_ids]), now)
+
+
+def paused_links_into(pipe, keys: Keys, link_ids) -> list[str]:
+    """Queue on ``pipe`` the read of :func:`paused_links` (none for no links); the links
+    read, for :func:`pauses_in_force` with the reply."""
+    link_ids = list(dict.fromkeys(link_ids))
+    if link_ids:
+        pipe.mget([keys.link_pause(i) for i in link_ids])
+    return link_ids
+
+
+def pauses_in_force(link_ids: list[str], raws, now: float | None = None) -> dict[str, Pause]:
+    """The pauses in force among ``link_ids``, from their stored values ``raws``."""
     now = time.time() if now is None else now
     found = {}
-    for link_id, raw in zip(link_ids, redis.mget([keys.link_pause(i) for i in link_ids]), strict=True):
+    for link_id, raw in zip(link_ids, raws, strict=True):
         pause_ = _pause(raw)
         if pause_ is not None and (pause_.open_ended or pause_.until > now):
             found[link_id] = pause_

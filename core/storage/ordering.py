@@ -18,6 +18,13 @@ def pending_command_before(redis, keys: Keys, chat_key: str, seq: int) -> int:
     )
 
 
+def pending_command_before_into(pipe, keys: Keys, chat_key: str, seq: int) -> None:
+    """Queue :func:`pending_command_before` on ``pipe`` (its reply: the same)."""
+    scripts.queue(
+        pipe, "pending_command_before", [keys.pending_commands(chat_key)], [seq, keys.in_flight_prefix(chat_key)]
+    )
+
+
 def event_in_flight_before(redis, keys: Keys, chat_key: str, seq: int, lookback: int) -> int:
     """The highest position of ``chat_key`` before ``seq`` (at most ``lookback`` back)
     still in flight, or 0."""

@@ -236,9 +236,12 @@ async def test_a_whole_exchange_at_debug_logs_no_text_names_or_secrets(world, pr
     run_said = " | ".join(d["msg"] for d in about["run"])
     worker_said = " | ".join(f"{d['logger']}: {d['msg']}" for d in about["worker"])
     assert "accepted" in run_said and "delivered" in run_said, run_said  # the ingress, the outbox
-    assert "twinbridge.process_event" in worker_said and "twinbridge.translate" in worker_said, worker_said
+    # A worker with every role translates in the moderation task (no hand-over: issue 17);
+    # the approved held message below still goes through the translation task.
+    assert "twinbridge.process_event" in worker_said and "workers.stages.translation" in worker_said, worker_said
+    assert any("twinbridge.translate" in d["msg"] for d in parsed["worker"]), "the translation task ran too"
     tasks = {d.get("task_id") for d in about["worker"]} - {None}
-    assert len(tasks) >= 2, "the moderation and the translation task's lines carry their task ids"
+    assert tasks, "the moderation task's lines carry its task id"
     # No line about another message carries it: the tasks' lines are theirs alone.
     assert all(task and task in d["msg"] for d in about["worker"] if (task := d.get("task_id")) and "[" in d["msg"])
 

@@ -21,7 +21,7 @@ def _names_run() -> set[str]:
             if (
                 isinstance(node, ast.Call)
                 and isinstance(node.func, ast.Attribute)
-                and node.func.attr in ("register", "run")
+                and node.func.attr in ("register", "run", "queue")
                 and ast.unparse(node.func.value) == "scripts"
                 and len(node.args) >= 2
                 and isinstance(node.args[1], ast.Constant)

@@ -39,27 +39,36 @@ def _wiring():
     return config, build_translator(settings, config, redis, keys), redis, keys
 
 
+def translate_and_publish(drafts_data: dict, ingress_id: str | None, after: dict | None) -> None:
+    """The stage's work, plain (the task below, and a worker that runs every stage right
+    after moderating: workers/stages/moderation.py): translate moderated drafts, publish
+    them (the atomic script that retires the event's ingress entry, or an approved
+    message's release mark), then the records. Raises what failed."""
+    config, translator, redis, keys = _wiring()
+    drafts = Drafts.from_dict(drafts_data)
+    outcome = Outcome()
+    posts = translated(drafts, config, translator, outcome)
+    after = dict(after or {})
+    counts = Counter(after.get("counts") or {})
+    counts.update(outcome.counts)
+    after["counts"] = dict(counts)
+    _published, erased_meanwhile = publish_and_record(redis, keys, config, drafts, posts, ingress_id, after)
+    if erased_meanwhile:
+        # The author was erased while this event was being published: the moderation
+        # worker takes it back (erasure needs what only it holds).
+        app.send_task(ERASE_AGAIN_TASK, args=[after["author"]], argsrepr="", kwargsrepr="")
+    log.debug("event -> %d posts", len(posts))
+
+
 @app.task(name=TRANSLATE_TASK, bind=True, acks_late=True, max_retries=None)
 def translate(
     self, drafts_data: dict, ingress_id: str | None = None, after: dict | None = None, failed: int = 0
 ) -> None:
     """Translate moderated drafts and publish them (the atomic script that retires the
     event's ingress entry, or an approved message's release mark), then the records."""
-    config, translator, redis, keys = _wiring()
+    config, _translator, redis, keys = _wiring()
     try:
-        drafts = Drafts.from_dict(drafts_data)
-        outcome = Outcome()
-        posts = translated(drafts, config, translator, outcome)
-        after = dict(after or {})
-        counts = Counter(after.get("counts") or {})
-        counts.update(outcome.counts)
-        after["counts"] = dict(counts)
-        _published, erased_meanwhile = publish_and_record(redis, keys, config, drafts, posts, ingress_id, after)
-        if erased_meanwhile:
-            # The author was erased while this event was being published: the moderation
-            # worker takes it back (erasure needs what only it holds).
-            app.send_task(ERASE_AGAIN_TASK, args=[after["author"]], argsrepr="", kwargsrepr="")
-        log.debug("event -> %d posts", len(posts))
+        translate_and_publish(drafts_data, ingress_id, after)
     except Retry:
         raise
     except Exception as exc:  # one bad event must neither stall its chat nor stop the worker

@@ -3,7 +3,8 @@ folder (its first lines say what its KEYS and ARGV are), loaded here once.
 
 Scripts run by EVALSHA: the server keeps them, so only the SHA1 travels with each call;
 after a Redis restart (or SCRIPT FLUSH) the server answers NOSCRIPT and redis-py loads
-the text again by itself."""
+the text again by itself. Inside a pipeline, :func:`queue` sends the text (EVAL): a
+redis-py Script queued there costs a SCRIPT EXISTS round trip before every pipeline."""
 
 from __future__ import annotations
 
@@ -39,6 +40,14 @@ def register(redis, name: str):
     """The script ``name`` for ``redis`` (a client, sync or asyncio): call it with
     ``keys=``, ``args=`` and, to queue it in a pipeline, ``client=``."""
     return redis.register_script(text(name))
+
+
+def queue(pipe, name: str, keys: list, args: list) -> None:
+    """Queue the script ``name`` on ``pipe`` (sync or asyncio, transaction or not) as
+    EVAL of its text. One round trip with the pipeline's other commands: no SCRIPT
+    EXISTS before it (what a queued Script does, for its NOSCRIPT that a MULTI could not
+    take back), and the server compiles a text once and caches it by its SHA1."""
+    pipe.eval(text(name), len(keys), *keys, *args)
 
 
 _REGISTERED: dict[str, Script] = {}  # name -> redis-py Script (its SHA1 computed once)
