@@ -37,10 +37,10 @@ from pathlib import Path
 
 import redis.asyncio as aioredis
 
-from .. import redis_probe, world as world_module
+from .. import procfs, redis_probe, world as world_module
 from ..load import Traffic, pace
 from ..world import REPO, World, pairs_layout
-from . import Context, pair_ids
+from . import Context, pair_ids, process_groups
 from .latency import CONCURRENCY, PAIRS
 
 RATE = 50
@@ -192,6 +192,10 @@ def describe(result: dict) -> list[str]:
         + "; round trips "
         + ", ".join(f"{k} {v:.1f}" for k, v in result["idle_round_trips_per_second"].items()),
     ]
+    lines.append(
+        "  CPU per message (ms, includes the settle time): "
+        + ", ".join(f"{k} {v:.2f}" for k, v in result.get("cpu_ms_per_message", {}).items())
+    )
     for role, r in result["by_role"].items():
         lines.append(
             f"  {role}: {r['round_trips_per_message']:.2f} round trips/message "
@@ -220,12 +224,17 @@ async def run(ctx: Context) -> dict:
         await asyncio.sleep(IDLE_SECONDS)
         idle_end = await _snapshot(world, probe_dir)
         traffic.begin()
+        cpu = procfs.CpuMeter(process_groups(world, "adapters", "worker"))
+        cpu.start()
         await pace(RATE, count, traffic.inject)
         if await traffic.wait_delivered(count, 60.0, stall=10.0) is None:
             raise RuntimeError(f"rediscost: only {traffic.delivered()} of {count} posts arrived")
         await asyncio.sleep(SETTLE_SECONDS)
         end = await _snapshot(world, probe_dir)
+        used = cpu.stop()
         result = _summary(_delta(end, idle_end), _delta(idle_end, start), count)
+        # Load-dependent, unlike the counts (the machine's other work slows every step).
+        result["cpu_ms_per_message"] = {name: round(1000 * v / count, 3) for name, v in used.items()}
     result["setup"] = {
         "rate": RATE,
         "links": PAIRS,
@@ -236,3 +245,28 @@ async def run(ctx: Context) -> dict:
     for line in describe(result):
         ctx.say(line)
     return result
+
+
+def main(argv=None) -> int:
+    """``python -m benchmarks.scenarios.rediscost [--revision REV]``: this scenario alone,
+    printed, nothing saved; with ``--revision``, that revision's `twinbridge` processes
+    (checked out into a temporary git worktree, as ``benchmarks.run --compare-with``)."""
+    import argparse
+    import json
+
+    from ..run import older_revision
+
+    parser = argparse.ArgumentParser(prog="python -m benchmarks.scenarios.rediscost")
+    parser.add_argument("--revision", help="measure this git revision's worker and adapters")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON too")
+    args = parser.parse_args(argv)
+    ctx = Context(redis_url="")  # the scenario starts its own Redis
+    with older_revision(args.revision) if args.revision else contextlib.nullcontext():
+        result = asyncio.run(run(ctx))
+    if args.json:
+        print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
