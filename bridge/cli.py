@@ -73,6 +73,11 @@ def cmd_check(args) -> int:
                     f"  note: {link.id}: moderators {', '.join(on_telegram)} receive held messages only after "
                     "opening a private chat with the bot and saying /start (Telegram does not let bots write first)"
                 )
+    if not settings.console_url and any(link.policy.moderators or config.organisers(link) for link in config.links):
+        print(
+            "  note: TWINBRIDGE_CONSOLE_URL is not set: /console answers that the web console is not set up "
+            "(set it to the console's public https address; docs/deploy.md)"
+        )
     from workers.translation.wiring import translation_report
 
     for line in translation_report(settings, config):
