@@ -65,12 +65,12 @@ def config_headline(data: dict) -> list[list[str]]:
                 _verdict(ratio is not None and ratio <= 1.5),
             ]
         )
-        grown = max(added.get("adapters_mb", 0.0), added.get("worker_main_mb", 0.0))
+        grown = max(added.get("adapters_mb", 0.0), added.get("worker_pss_mb", 0.0))
         rows.append(
             [
-                "memory added by 10,000 links (adapters; worker main)",
-                f"≤ {TARGETS['config_added_mb']:.0f} MB",
-                f"{_num(added.get('adapters_mb'), 0)} MB; {_num(added.get('worker_main_mb'), 0)} MB",
+                "memory added by 10,000 links (adapters RSS; worker main + pool PSS)",
+                f"≤ {TARGETS['config_added_mb']:.0f} MB each",
+                f"{_num(added.get('adapters_mb'), 0)} MB; {_num(added.get('worker_pss_mb'), 0)} MB",
                 _verdict(grown <= TARGETS["config_added_mb"]),
             ]
         )

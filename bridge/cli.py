@@ -138,11 +138,14 @@ def cmd_worker(args, extra: list[str]) -> int:
     settings = _settings(args)
     # Refuse to start on a broken config. Translators hold no policy secrets (a
     # pseudonym is made by the moderation worker): theirs are not asked for.
-    _load_config(settings, strict_secrets=args.role in ("all", "moderation"))
+    config = _load_config(settings, strict_secrets=args.role in ("all", "moderation"))
     _check_schema(settings)
     # The Celery app reads its settings at import time; hand it --config.
     os.environ["TWINBRIDGE_CONFIG"] = str(settings.config_path)
     from workers.app import app, use_role
+    from workers.links_config import keep
+
+    keep(settings, config)  # the stages use this one, and the pool's processes share it
 
     queues = use_role(app, args.role)  # the role's queues, and only its task modules imported
     # Mingle and gossip only slow start-up down; workers share nothing but Redis.

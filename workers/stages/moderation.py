@@ -15,7 +15,6 @@ from celery.signals import worker_ready
 from core.storage.connection import redis_client
 from core import persons, stats
 from core.storage.keys import Keys
-from core.links import load_links
 from core.models import Command, PlatformEvent
 from core.task_queue import (
     ERASE_AGAIN_TASK,
@@ -31,6 +30,7 @@ from core.task_queue import (
 from .. import command_handlers, erasure, failures, ordering, pipeline, rsvp
 from ..announcements import firing
 from ..app import ROLES, app, preload
+from ..links_config import links_config
 from ..moderation import profanity, redaction
 from ..moderation.events import HandOver, TakeBack, first_reads, moderate_event
 from ..privacy import PseudonymBook
@@ -46,7 +46,7 @@ def _wiring():
     """The moderation worker's dependencies, built once per process. No translator:
     this stage translates nothing (approved held messages go to the translation stage too)."""
     settings = app.conf.twinbridge_settings
-    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    config = links_config(settings)  # the one the main process loaded before the fork
     redis = redis_client(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     persons.use_secret(settings.pseudonym_key)
@@ -65,7 +65,7 @@ def load_shared_data() -> None:
     each loading its own copy. Pure data only: nothing here may open a connection
     (``_wiring`` does, and its sockets must not be shared across a fork)."""
     settings = app.conf.twinbridge_settings
-    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    config = links_config(settings)  # kept: the pool's processes use this one (workers/links_config.py)
     detection.preload()
     redaction.preload()
     profanity.preload([config.languages(link) for link in config.links if link.policy.moderation == "profanity"])

@@ -15,11 +15,11 @@ from celery.exceptions import Retry
 from core.storage.connection import redis_client
 from core import stats
 from core.storage.keys import Keys
-from core.links import load_links
 from core.task_queue import ERASE_AGAIN_TASK, TRANSLATE_TASK
 
 from .. import failures
-from ..app import app
+from ..app import app, preload
+from ..links_config import links_config
 from ..drafts import Drafts, Outcome
 from ..publishing import publish_and_record
 from ..translation.stage import translated
@@ -29,11 +29,18 @@ from .retrying import retry_failed, retry_later
 log = logging.getLogger(__name__)
 
 
+@preload
+def load_shared_config() -> None:
+    """The links config, before the pool forks (workers/app.py): the pool's processes
+    share it instead of each loading a copy (workers/links_config.py)."""
+    links_config(app.conf.twinbridge_settings)
+
+
 @cache
 def _wiring():
     """The translation worker's dependencies, built once per process: no policy secret."""
     settings = app.conf.twinbridge_settings
-    config = load_links(settings.config_path, pseudonym_key=settings.pseudonym_key)
+    config = links_config(settings)  # the one the main process loaded before the fork
     redis = redis_client(settings.redis_url, decode_responses=True)
     keys = Keys(settings.redis_prefix)
     return config, build_translator(settings, config, redis, keys), redis, keys
