@@ -179,6 +179,11 @@ async def test_a_teacher_signs_in_with_a_one_time_link_and_decides_held_messages
     cookie = next(c for c in await context.cookies() if c["name"] == "tb_console")
     assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and cookie["expires"] > time.time()
     await no_serious_violation(page, "links")
+    # Keyboard: the first Tab reaches "Skip to the content", which moves the focus to the page's content.
+    await page.keyboard.press("Tab")
+    assert await page.evaluate("() => document.activeElement.textContent") == "Skip to the content"
+    await page.keyboard.press("Enter")
+    assert await page.evaluate("() => document.activeElement.id") == "main"
     assert "town" not in await page.locator("main").inner_text()  # not a link of hers
 
     # The same link again: refused. So is an expired one.
