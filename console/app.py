@@ -59,7 +59,7 @@ def render(request: Request, name: str, context: dict, status_code: int = 200, w
     response = request.app.state.templates.TemplateResponse(
         request,
         name,
-        {"who": who, "t": words(language), "language": language, "fragment": False, **context},
+        {"who": who, "t": words(language), "language": language, **context},
         status_code=status_code,
     )
     response.headers.update(HEADERS)
@@ -175,7 +175,7 @@ async def queue_items(request: Request) -> Response:
     context = await _queue_context(request, who, request.path_params["link_id"])
     if request.query_params.get("known") == context["signature"]:
         return Response(status_code=204, headers=HEADERS)
-    return render(request, "_queue_items.html", {**context, "fragment": True}, who=who)
+    return render(request, "_queue_items.html", context, who=who)
 
 
 async def translation(request: Request) -> Response:
@@ -189,7 +189,7 @@ async def translation(request: Request) -> Response:
     if stored is not None and state.previews.available(link) and stored.get("preview"):
         event = PlatformEvent.from_dict(stored["event"])
         found = await run_in_threadpool(state.previews.of, link, hold_id, stored["preview"], event)
-    context = {"found": found, "available": state.previews.available(link), "fragment": True}
+    context = {"found": found, "available": state.previews.available(link)}
     return render(request, "_translation.html", context, who=who)
 
 
@@ -220,7 +220,7 @@ async def decide(request: Request) -> Response:
         return render(
             request,
             "_decided.html",
-            {"hold_id": hold_id[:40], "name": name, "handed": handed, "fragment": True},
+            {"hold_id": hold_id[:40], "name": name, "handed": handed},
             who=who,
         )
     return RedirectResponse(f"/queue/{link_id}", 303)
