@@ -278,7 +278,9 @@ def _trail(state, who: Viewer) -> list[dict]:
     return sorted(entries, key=lambda e: e["id"], reverse=True)[:100]
 
 
-async def privacy_page(request: Request, result=None, problem: str = "", done: str = "") -> Response:
+async def privacy_page(
+    request: Request, result=None, problem: str = "", done: str = "", status_code: int | None = None
+) -> Response:
     from .app import render
 
     who = await access.require(request)
@@ -289,7 +291,7 @@ async def privacy_page(request: Request, result=None, problem: str = "", done: s
         request,
         "privacy.html",
         {"trail": trail, "result": result, "problem": problem, "done": done},
-        status_code=400 if problem else 200,
+        status_code=status_code or (400 if problem else 200),
         who=who,
     )
 
@@ -315,27 +317,49 @@ async def privacy_request(request: Request) -> Response:
             request, problem="Write the member as telegram:<number> or discord:<number> (their id, not their name)."
         )
     subject = await run_in_threadpool(access.person, state.redis, state.keys, user)
+    mine = who.organised
+
+    def export() -> dict:
+        # Only what belongs to the viewer's links: what the member does elsewhere is not theirs to see.
+        return rights.export_user(state.redis, state.keys, state.config, user, state.settings.pseudonym_key, links=mine)
+
     if form.get("action") == "erase":
         if form.get("confirm") != "yes":
             return await privacy_page(request, problem="Tick the box to confirm the erasure: it cannot be undone.")
+        # Only a member with something in the viewer's links; the erasure itself is the
+        # member's whole one, as /forgetme's (docs/privacy.md says why).
+        theirs = await run_in_threadpool(export)
+        if not rights.has_footprint(theirs):
+            await access.count(request, "erase_refused")
+            await run_in_threadpool(access.audited, request, who, mine, "erase.refused", "", subject)
+            # The same words whether the member is known elsewhere or nowhere.
+            return await privacy_page(request, problem=NOT_IN_YOUR_LINKS, status_code=403)
 
-        def erase() -> dict:
-            done = rights.erase_user(state.redis, state.keys, state.config, user)
+        def erase() -> None:
+            rights.erase_user(state.redis, state.keys, state.config, user)
             erasure.resume(state.redis, state.keys, state.config)
-            return done
 
-        done = await run_in_threadpool(erase)
-        await run_in_threadpool(access.audited, request, who, who.organised, "erase", "", subject)
+        await run_in_threadpool(erase)
+        # Named as the erasure names them ("erased"): their person key must not come back.
+        await run_in_threadpool(access.audited, request, who, mine, "erase", "", rights.ERASED)
+        # The counts of the viewer's links only (taken before): the erasure's own counts would
+        # tell what the member had in other links.
         return await privacy_page(
             request,
-            done=f"Erased: {done['consents']} consent record(s), {done['held']} held message(s); "
-            f"{done['copies_to_delete']} relayed cop(ies) are being deleted where the platforms still allow it.",
+            done=f"Erased everything twinbridge kept about them, in every link (as /forgetme does). "
+            f"In your links: {len(theirs['consent'])} consent record(s), {len(theirs['held_for_approval'])} held "
+            f"message(s), {len(theirs['messages_relayed'])} relayed message(s) whose copies are being deleted "
+            "where the platforms still allow it.",
         )
-    data = await run_in_threadpool(
-        rights.export_user, state.redis, state.keys, state.config, user, state.settings.pseudonym_key
-    )
-    await run_in_threadpool(access.audited, request, who, who.organised, "export", "", subject)
+    data = await run_in_threadpool(export)
+    await run_in_threadpool(access.audited, request, who, mine, "export", "", subject)
     return await privacy_page(request, result=data)
+
+
+NOT_IN_YOUR_LINKS = (
+    "This member has no data in your links, so there is nothing for you to erase. "
+    "If they are a member elsewhere, they can say /forgetme themselves, or ask that link's organiser."
+)
 
 
 # -- health ----------------------------------------------------------------------------------

@@ -11,11 +11,12 @@ core/persons.py). Erasure (:mod:`.erasure`) takes all of it back.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import datetime, UTC
 
 from core import audit, persons
 from core.storage import holds as holds_store
-from core.storage import avatars, members
+from core.storage import announcements, avatars, members
 from core.storage.keys import Keys
 from core.links import LinksConfig
 from core.models import MessageRef
@@ -82,8 +83,25 @@ def note_crossed_into(pipe, keys: Keys, user_ref: str, link_id: str, source: Mes
     note_authored_into(pipe, keys, user_ref, f"{link_id}|{source.key}", retention_days)
 
 
-def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym_key: str | None) -> dict:
-    """Everything stored about ``user_ref`` ("telegram:5001"), as a JSON-ready dict."""
+def export_user(
+    redis,
+    keys: Keys,
+    config: LinksConfig,
+    user_ref: str,
+    pseudonym_key: str | None,
+    links: Collection[str] | None = None,
+) -> dict:
+    """Everything stored about ``user_ref`` ("telegram:5001"), as a JSON-ready dict.
+
+    ``links``: only what belongs to these links (the web console's export, for an organiser
+    of them: what a member does in a link they do not organise is none of their business).
+    None (/mydata, `twinbridge export`): every link, and the profile photo kept for the
+    member, which belongs to no link in particular (so a scoped export leaves it out)."""
+    wanted = None if links is None else frozenset(links)
+
+    def ours(link_id: str) -> bool:
+        return wanted is None or link_id in wanted
+
     data: dict = {
         "user": user_ref,
         "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
@@ -96,13 +114,19 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         "pseudonyms": {},
         "event_answers": [],
     }
+    if wanted is not None:
+        data["links"] = sorted(wanted)
     me = person(redis, keys, user_ref)
     # Their answers to event notices (Going / Maybe / Can't), kept until the link's
     # retention after the event.
-    data["event_answers"] = rsvp.answers_of(redis, keys, me)
-    # A copy of their Telegram profile photo, kept as their avatar on Discord (issue 15).
-    data["profile_photo_kept"] = avatars.kept(redis, keys, me)
+    answers = rsvp.answers_of(redis, keys, me)
+    data["event_answers"] = [a for a in answers if wanted is None or _answered_in(redis, keys, a, wanted)]
+    if wanted is None:
+        # A copy of their Telegram profile photo, kept as their avatar on Discord (issue 15).
+        data["profile_photo_kept"] = avatars.kept(redis, keys, me)
     for link in config.links:
+        if not ours(link.id):
+            continue
         if members.has_consent(redis, keys, link.id, user_ref):
             data["consent"].append(
                 {
@@ -128,10 +152,12 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
         kind, _, rest = member.partition("|")
         if kind == "held":
             held = holds_store.load(redis, keys, rest)
-            if held is not None:
+            if held is not None and ours(held["link_id"]):
                 data["held_for_approval"].append(
                     {"id": rest, "link": held["link_id"], "text": held["event"].get("text", "")}
                 )
+            continue
+        if not ours(kind):
             continue
         copies, kept_for_days = members.relayed_copies(redis, keys, rest)
         data["messages_relayed"].append(
@@ -143,6 +169,32 @@ def export_user(redis, keys: Keys, config: LinksConfig, user_ref: str, pseudonym
             }
         )
     return data
+
+
+def _answered_in(redis, keys: Keys, answer: dict, wanted: frozenset[str]) -> bool:
+    """Whether an answer to an event notice belongs to one of ``wanted`` (the notice's link);
+    a notice no longer stored belongs to none we can name."""
+    announcement = announcements.load(redis, keys, answer["announcement"])
+    return announcement is not None and announcement.link_id in wanted
+
+
+# The console's own entries about a request (console.export, console.erase.refused, …)
+# name the member as its subject, but they are not the member's doing in the link.
+CONSOLE_ACTION = "console."
+
+
+def has_footprint(data: dict) -> bool:
+    """Whether an export (scoped or not) holds anything the member did or has in its links:
+    a consent, a pseudonym, a relayed or held message, an event answer, or an audit entry
+    other than the console's own notes of earlier requests about them."""
+    return bool(
+        data["consent"]
+        or data["pseudonyms"]
+        or data["messages_relayed"]
+        or data["held_for_approval"]
+        or data["event_answers"]
+        or any(not entry["action"].startswith(CONSOLE_ACTION) for entry in data["audit_entries"])
+    )
 
 
 def _when(entry_id: str) -> str:

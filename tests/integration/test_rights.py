@@ -129,3 +129,26 @@ def test_audit_names_people_only_by_a_salted_key_that_export_still_finds(tmp_pat
         assert persons.person(sync_redis, keys, USER) not in (member, persons.person_of(b"other", USER))
     finally:
         persons.use_secret(None)
+
+
+def test_an_export_for_some_links_holds_only_theirs_and_every_link_by_default(tmp_path, sync_redis, keys):
+    """The web console's export (``links=``) against `twinbridge export` and /mydata (every link)."""
+    path = tmp_path / "links.yaml"
+    path.write_text(
+        textwrap.dedent(CONFIG).replace("links:\n", "links:\n  - {id: other, communities: [a, b], policy: school}\n")
+    )
+    cfg = load_links(path, pseudonym_key="k")
+    for link_id, message in (("classes", "41"), ("other", "42")):
+        rights.give_consent(sync_redis, keys, link_id, USER, 7)
+        PseudonymBook(sync_redis, keys, "k").name("telegram", "5001", link_id, 7)
+        rights.note_crossed(sync_redis, keys, USER, link_id, MessageRef("telegram", "-1002", message), 7)
+
+    everything = rights.export_user(sync_redis, keys, cfg, USER, "k")
+    assert {c["link"] for c in everything["consent"]} == {"classes", "other"} and "links" not in everything
+    assert set(everything["pseudonyms"]) == {"classes", "other"} and "profile_photo_kept" in everything
+    mine = rights.export_user(sync_redis, keys, cfg, USER, "k", links=["other"])
+    assert mine["links"] == ["other"] and [c["link"] for c in mine["consent"]] == ["other"]
+    assert set(mine["pseudonyms"]) == {"other"} and [m["link"] for m in mine["messages_relayed"]] == ["other"]
+    assert {e["link"] for e in mine["audit_entries"]} == {"other"} and "profile_photo_kept" not in mine
+    assert rights.has_footprint(mine)
+    assert not rights.has_footprint(rights.export_user(sync_redis, keys, cfg, USER, "k", links=[]))
