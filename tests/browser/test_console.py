@@ -392,6 +392,14 @@ async def test_an_organiser_schedules_a_notice_that_fires_and_answers_a_privacy_
     assert f"telegram:{ANNA['id']}" in await page.locator("pre").inner_text()
     await no_serious_violation(page, "privacy")
     assert "console.export" in await page.locator("main").inner_text()
+    # Erasing somebody with nothing in her links is refused, calmly and readably (whether the
+    # id is known in another link or nowhere: tests/integration/test_console_privacy_scope.py).
+    await page.get_by_label("The member").fill("discord:300000000000000999")
+    await page.get_by_label("Erase everything").check()
+    await page.get_by_label("I confirm the erasure").check()
+    await page.get_by_role("button", name="Do it").click()
+    assert "no data in your links" in await page.get_by_role("alert").inner_text()
+    await no_serious_violation(page, "privacy-erase-refused")
     await page.goto(f"{base}/health")
     await no_serious_violation(page, "organiser-health")
     await context.close()
