@@ -7,6 +7,7 @@ import base64
 import inspect
 import json
 import os
+import secrets
 import signal
 import textwrap
 import time
@@ -45,9 +46,12 @@ async def serving(*standins):
             await standin.stop()
 
 
-# The bot tokens the end-to-end tests give the stand-ins (and so the bridge).
-TG_TOKEN = "7000001:TEST-token"
-DC_TOKEN = "dGVzdA.e2e.token"
+# The bot tokens the end-to-end tests give the stand-ins (and so the bridge). Each test
+# process has its own: `twinbridge run` holds a lease per bot token outside every key prefix
+# (one poller per token across deployments), so two test runs sharing a Redis database (a
+# developer's run beside CI's) would otherwise make each other's adapters stand by.
+TG_TOKEN = f"7000001:TEST-token-{secrets.token_hex(4)}"
+DC_TOKEN = f"dGVzdA.e2e.token-{secrets.token_hex(4)}"
 
 
 def bridge_env(
