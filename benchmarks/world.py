@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import secrets
 import shutil
 import signal
 import subprocess
@@ -38,8 +39,11 @@ REPO = Path(__file__).resolve().parent.parent
 # this checkout, or an older revision's (`python -m benchmarks.run --compare-with REV`).
 # The stand-ins, the load and the floor worker are always this checkout's.
 CODE_UNDER_TEST = REPO
-TG_TOKEN = "7000001:BENCH-sandbox-token-not-a-real-one"
-DC_TOKEN = "YmVuY2g.sandbox.token-not-a-real-one"
+# Each benchmark run has its own: `twinbridge run` holds a lease per bot token outside
+# every key prefix, so two runs on one Redis (or a test run beside one) would otherwise make
+# each other's adapters stand by (seen as a start-up of a minute).
+TG_TOKEN = f"7000001:BENCH-sandbox-token-{secrets.token_hex(4)}"
+DC_TOKEN = f"YmVuY2g.sandbox.token-{secrets.token_hex(4)}"
 GUILD = 112233445566770000
 CLOSED = "http://127.0.0.1:9"  # internet providers point here: nothing leaves the machine
 # Very high: the Discord stand-in's own route buckets must not be what is measured.
