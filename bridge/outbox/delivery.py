@@ -21,6 +21,7 @@ from core.correlation import correlated, of_source
 from core.idmap import IdMap
 from core.intents import Intents
 from core.models import EventKind, MessageRef, OutboundPost
+from core.ratelimit import Booking
 from core.stats import Stats
 from core.storage.deliveries import DeliveryBook
 from core.storage.writes import Writes, together
@@ -43,6 +44,17 @@ RETRY_BACKOFF = Backoff(first=0.5, cap=30.0, jitter=(0.5, 1.0))
 FIRST_LOOK_FRESH = 0.05
 # Recording a sent post while Redis is away: for as long as it takes.
 RECORD_BACKOFF = Backoff(first=0.25, cap=5.0)
+# A post wakes a lead before its rate-limit slot to check what must be checked right
+# before it is sent (its author not erased, no earlier attempt's copy), so the request
+# leaves at the slot: the lead follows what those checks take (LEAD_FACTOR times,
+# decaying by LEAD_DECAY a post), at most MAX_LEAD.
+LEAD_FACTOR, LEAD_DECAY, MAX_LEAD = 1.5, 0.95, 0.25
+
+
+async def on_time(booking: Booking | None) -> None:
+    """Right before a request: keep the post's rate-limit slot, or move it if late."""
+    if booking is not None:
+        await booking.on_time()
 
 
 class Delivery:
@@ -70,6 +82,7 @@ class Delivery:
         self.limiter = limiter
         self.limits_for = limits_for
         self.max_attempts = max_attempts
+        self._lead = 0.0  # seconds between waking for a slot and the request (estimated)
         self._idmap = IdMap(redis, keys)
         self._intents = Intents(redis, keys)
         self.recovery = Recovery(sender, book, self._intents, stats)
@@ -79,10 +92,26 @@ class Delivery:
     def platform(self) -> str:
         return self.sender.platform
 
-    async def pace(self, post: OutboundPost) -> None:
-        """Wait for this post's turn under the shared rate limits of its destination."""
-        if self.limiter is not None and self.limits_for is not None:
-            await self.limiter.acquire(self.limits_for(post.destination.chat_id))
+    async def pace(self, post: OutboundPost, *, lead: float = 0.0) -> Booking | None:
+        """Wait for this post's turn under the shared rate limits of its destination,
+        or only until ``lead`` seconds before it: the caller then does what must come
+        right before the request and calls :func:`on_time`, which waits for the rest.
+        Each waits until the booked moment, and a send that would leave late (a busy
+        machine) has its booking moved instead (core/ratelimit.py)."""
+        if self.limiter is None or self.limits_for is None:
+            return None
+        booking = await self.limiter.book(self.limits_for(post.destination.chat_id))
+        if lead > 0:
+            await booking.wait(lead)
+        else:
+            await booking.on_time()
+        return booking
+
+    def _prepared(self, booking: Booking | None, since: float) -> None:
+        """Note how long the checks between waking and the request took (the lead)."""
+        if booking is not None:
+            took = time.monotonic() - since
+            self._lead = min(MAX_LEAD, max(LEAD_FACTOR * took, LEAD_DECAY * self._lead))
 
     async def pause_destination(self, post: OutboundPost, delay: float) -> None:
         """The platform said "later": everyone sending to this chat waits, not just this lane."""
@@ -112,11 +141,12 @@ class Delivery:
         while True:
             attempt += 1
             paced_from = time.monotonic()
-            await self.pace(post)
+            booking = await self.pace(post, lead=self._lead)
+            woke = time.monotonic()
             # Its author was erased while it waited (in the lane, for its turn, for a
             # retry): it must not go out now. Checked right before each attempt: the first
             # look counts as that unless pacing kept the post waiting.
-            fresh = first is not None and time.monotonic() - paced_from < FIRST_LOOK_FRESH
+            fresh = first is not None and woke - paced_from < FIRST_LOOK_FRESH
             erased = first.erased if first is not None and fresh else await self.erasure.author_erased(post)
             if erased:
                 await self._refuse_erased(post, entry_id)
@@ -126,7 +156,14 @@ class Delivery:
             try:
                 recovered = await self.recovery.sent_earlier(post, intent) if look_first else None
                 look_first = False
-                writes = recovered if recovered is not None else await self._deliver_once(post)
+                self._prepared(booking, woke)
+                await on_time(booking)
+                try:
+                    writes = recovered if recovered is not None else await self._deliver_once(post, booking)
+                finally:
+                    if booking is not None and booking.moves:
+                        # Sent late by a busy process: its slot was moved (core/ratelimit.py).
+                        self.stats.incr_soon(f"{self.platform}.delivery.slot_moved", booking.moves)
                 accepted_at = time.time()  # the platform has answered: the copy is there
             except DeliveryError as exc:
                 if post.kind == EventKind.NEW and exc.retry_after is None and not exc.permanent:
@@ -168,10 +205,12 @@ class Delivery:
                 await self.finish(post, entry_id)
             return
 
-    async def _deliver_once(self, post: OutboundPost):
+    async def _deliver_once(self, post: OutboundPost, booking: Booking | None = None):
         """Send ``post``; return the id-map writes it calls for (or None), or SKIPPED
-        when there was nothing to change."""
+        when there was nothing to change. ``booking``: its slot under the rate limits,
+        kept (or moved) right before the request."""
         if post.kind == EventKind.NOTICE:
+            await on_time(booking)
             ids = await self.sender.notify(post)
             if not (post.author and ids) or (post.private_to and post.fallback):
                 # Nothing of a member's, or no telling where it went: a private notice with
@@ -194,10 +233,13 @@ class Delivery:
                 reply_to = await self._idmap.reply_target(post.link_id, post.reply_to, post.destination)
                 if reply_to is not None and hasattr(self.sender, "unquote"):
                     quoted = await self._original_of(post)
+
+            async def before_post(shown) -> None:
+                await self._intents.record(post, shown)
+                await on_time(booking)
+
             with collecting() as refused:
-                ids = await self.sender.send(
-                    post, reply_to, before_post=lambda shown: self._intents.record(post, shown)
-                )
+                ids = await self.sender.send(post, reply_to, before_post=before_post)
             if await self.erasure.author_erased(post) and await self.erasure.take_back(post, ids):
                 return None
             if refused and self.refusals is not None:
@@ -205,6 +247,7 @@ class Delivery:
                 await self.after_send(lambda: tell(post, refused))
             return together(self.book.copies(post, ids), self.book.quote(post, quoted) if quoted is not None else None)
         copies = await self.copies_of(post)
+        await on_time(booking)
         if post.itself:
             return await self._delete_itself(post, copies)
         if not copies:
