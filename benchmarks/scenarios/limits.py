@@ -230,13 +230,17 @@ async def flood(ctx: Context, world: World, pairs: list[tuple[int, int]], run: i
             "achieved_rate": n / took if took else None,
             "allowed_rate": CHATS * PER_CHAT / ideal[destination] if ideal[destination] else None,
             "share_of_allowed": ideal[destination] / took if took else None,
+            # The pacing alone: the same ideal from the first post on (the pipeline's
+            # latency to that first post left out; the ideal schedule starts with a send).
+            "share_while_pacing": ideal[destination] / spread if spread else None,
             # Where the time went: a slow start (posts still in the pipeline) or the pacing.
             "arrived_per_half_second": _histogram([t - flood_at for t in times], 0.5),
         }
         ctx.say(
             f"limits run {run}: {destination}: {n}/{CHATS * PER_CHAT} posts in {took or 0:.2f}s "
             f"(ideal {ideal[destination]:.2f}s, "
-            f"share {out['platforms'][destination]['share_of_allowed'] or 0:.0%})"
+            f"share {out['platforms'][destination]['share_of_allowed'] or 0:.0%}; from the first post "
+            f"{out['platforms'][destination]['share_while_pacing'] or 0:.0%})"
         )
     ctx.say(
         f"limits run {run}: 429s: telegram {counts['telegram_429']} (per chat {counts['telegram_429_chat']}, "
