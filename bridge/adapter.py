@@ -22,11 +22,13 @@ BeforePost = Callable[[Sequence[str]], Awaitable[None]]
 class DeliveryError(Exception):
     """A post could not be delivered."""
 
-    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False):
+    def __init__(self, reason: str, *, retry_after: float | None = None, permanent: bool = False, shared: bool = False):
         super().__init__(reason)
         self.reason = reason
         self.retry_after = retry_after
         self.permanent = permanent
+        # A 429 of a limit every destination shares (Discord's global one): all wait.
+        self.shared = shared
 
 
 class Sender(Protocol):

@@ -622,12 +622,17 @@ class DiscordSender:
             await self._forget_webhook(channel_id)
             raise DeliveryError("the channel webhook was deleted", retry_after=0.0)
         retry_after = None
+        shared = False
         if status == 429:
             try:
                 retry_after = float(data.get("retry_after") if isinstance(data, dict) else headers.get("Retry-After"))
             except (TypeError, ValueError):
                 retry_after = 1.0
-        raise error_for(status, code, retry_after)
+            # The global limit (body "global", X-RateLimit-Global / -Scope): every channel waits.
+            shared = (isinstance(data, dict) and data.get("global") is True) or (
+                headers.get("X-RateLimit-Global", "").lower() == "true" or headers.get("X-RateLimit-Scope") == "global"
+            )
+        raise error_for(status, code, retry_after, shared=shared)
 
     # -- looking for a post after a crash ------------------------------------------
     async def _find_sent(self, intent: DeliveryIntent) -> list[str | None] | None:
@@ -1126,10 +1131,10 @@ def delivery_error(exc: discord.HTTPException) -> DeliveryError:
     return error_for(exc.status, exc.code, retry_after)
 
 
-def error_for(status: int, code: int, retry_after: float | None) -> DeliveryError:
+def error_for(status: int, code: int, retry_after: float | None, *, shared: bool = False) -> DeliveryError:
     reason = f"Discord answered HTTP {status} (code {code})"
     if status == 429:
-        return DeliveryError(reason, retry_after=retry_after)
+        return DeliveryError(reason, retry_after=retry_after, shared=shared)
     if status >= 500 or status in (401, 408):
         return DeliveryError(reason)  # transient (401: a token being rotated)
     if status == 404 and code == UNKNOWN_CHANNEL:

@@ -51,7 +51,7 @@ async def deliver_deletes(delivery: Delivery, batch: list[tuple[object, Outbound
             attempt += 1
             if exc.retry_after is not None and not exc.permanent and attempt <= MAX_RATE_LIMITED:
                 await delivery.stats.incr(f"{platform}.delivery.rate_limited")
-                await delivery.pause_destination(first, exc.retry_after)
+                await delivery.pause_destination(first, exc.retry_after, shared=exc.shared)
                 await asyncio.sleep(exc.retry_after)
                 continue
             log.info("a batch of deletes in %s failed (%s); deleting one by one", first.destination.key, exc.reason)

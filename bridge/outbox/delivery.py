@@ -113,10 +113,13 @@ class Delivery:
             took = time.monotonic() - since
             self._lead = min(MAX_LEAD, max(LEAD_FACTOR * took, LEAD_DECAY * self._lead))
 
-    async def pause_destination(self, post: OutboundPost, delay: float) -> None:
-        """The platform said "later": everyone sending to this chat waits, not just this lane."""
+    async def pause_destination(self, post: OutboundPost, delay: float, *, shared: bool = False) -> None:
+        """The platform said "later": everyone sending to this chat waits, not just this
+        lane; after a 429 of a limit all chats share (``shared``: Discord's global one),
+        everyone sending anywhere (its per-bot bucket is paused too)."""
         if self.limiter is not None and self.limits_for is not None:
-            for limit in self.limits_for(post.destination.chat_id)[:1]:
+            limits = self.limits_for(post.destination.chat_id)
+            for limit in limits if shared else limits[:1]:
                 await self.limiter.pause(limit.bucket, delay)
 
     async def deliver(self, post: OutboundPost, entry_id=None) -> None:
@@ -186,7 +189,7 @@ class Delivery:
                 if exc.retry_after is not None:
                     delay = exc.retry_after
                     await self.stats.incr(f"{self.platform}.delivery.rate_limited")
-                    await self.pause_destination(post, delay)
+                    await self.pause_destination(post, delay, shared=exc.shared)
                 else:
                     delay = RETRY_BACKOFF.delay(attempt)
                     await self.stats.incr(f"{self.platform}.delivery.retried")

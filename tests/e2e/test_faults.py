@@ -104,3 +104,40 @@ async def test_429_for_30s_then_5xx_for_30s_delivers_everything_in_order(
             f"dead letters {stats.get('discord.delivery.dead_lettered', 0)}; "
             f"complete {max(0.0, recovered):.1f}s after the outage ended; lost 0, doubled 0, out of order 0"
         )
+
+
+GLOBAL_RETRY = 3.0  # seconds Discord's global 429 below asks for
+
+
+async def test_a_global_429_from_discord_holds_every_channel_for_its_retry_after(tmp_path, procs, redis_url, prefix):
+    """Discord's global limit is every channel's: after its 429 the other channels wait
+    too (the per-bot bucket is paused, not only the channel's), instead of running into it."""
+    telegram, discord = standins(2)
+    async with serving(telegram, discord):
+        env = fleet_env(tmp_path, 2, redis_url, prefix, telegram, discord)
+        procs.start("worker", ["worker", "--concurrency", "2"], env)
+        procs.start("run", ["run"], env)
+        await wait_until(lambda: discord.identified.is_set(), 90, message="the Discord adapter")
+
+        def shown(i: int) -> list[str]:
+            return [text for _, text in discord.transcript(dc_channel(i))]
+
+        # Webhooks made and connections open first: the flood's posts are one request each.
+        for i in range(2):
+            telegram.inject_message(tg_chat(i), ANNA, "warm")
+        await wait_until(lambda: all(shown(i) == ["warm"] for i in range(2)), 90, message="the warm-up posts")
+
+        mark = len(discord.requests)
+        body = {"message": "You are being rate limited.", "retry_after": GLOBAL_RETRY, "global": True}
+        discord.fail_next("POST /webhooks/*", 429, retry_after=GLOBAL_RETRY, body=body)
+        telegram.inject_message(tg_chat(0), ANNA, "first")
+        await wait_until(lambda: discord.rate_limited_responses >= 1, 60, message="the global 429")
+        telegram.inject_message(tg_chat(1), ANNA, "second")
+        await wait_until(
+            lambda: shown(0) == ["warm", "first"] and shown(1) == ["warm", "second"], 90, message="both posts"
+        )
+        posts = [at for at, method, path, _ in discord.requests[mark:] if method == "POST" and "/webhooks/" in path]
+        limited_at, *after = posts
+        assert len(after) == 2  # the retry and the other channel's post, once each
+        # Both waited out the retry_after (the stand-in's own clock; a busy machine only adds).
+        assert min(after) - limited_at >= GLOBAL_RETRY - 0.1, [t - limited_at for t in after]
