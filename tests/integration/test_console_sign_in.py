@@ -4,7 +4,6 @@ hash is stored, a link works once and for ten minutes, the link is said only pri
 from __future__ import annotations
 
 import hashlib
-import textwrap
 from concurrent.futures import ThreadPoolExecutor
 
 from core.models import Author, Command
@@ -12,20 +11,9 @@ from core.storage import console
 from core.storage.keys import Keys
 from workers import console_signin
 
-from ..helpers import write_links
+from ..helpers import SCHOOL_CLASSES_LINKS, write_links
 
-LINKS = textwrap.dedent(
-    """
-    version: 1
-    communities:
-      a: {name: Year 8, language: en, chats: [{telegram: -1002}]}
-      b: {name: Klasse 8b, language: de, chats: [{discord: 112233445566778811}]}
-    links:
-      - {id: classes, communities: [a, b], policy: school}
-    policies:
-      school: {moderators: ["telegram:9001"], retention_days: 7}
-    """
-)
+LINKS = SCHOOL_CLASSES_LINKS
 
 
 def _command(user_id: str, *, private: bool) -> Command:

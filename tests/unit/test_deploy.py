@@ -212,16 +212,12 @@ def test_no_required_variable_in_a_service_started_only_by_a_profile():
 
 
 def test_the_monitor_uses_the_workers_broker_prefix(monkeypatch):
-    monkeypatch.setenv("FLOWER_BASIC_AUTH", "admin:pw")
     for prefix in (None, "club:"):
         if prefix is None:
             monkeypatch.delenv("TWINBRIDGE_REDIS_PREFIX", raising=False)
         else:
             monkeypatch.setenv("TWINBRIDGE_REDIS_PREFIX", prefix)
-        spec = importlib.util.spec_from_file_location("celeryconfig", ROOT / "deploy" / "flower" / "celeryconfig.py")
-        assert spec and spec.loader
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        module = _flower_config(monkeypatch, "admin:pw")
         expected = Keys(load_settings(env={} if prefix is None else {"TWINBRIDGE_REDIS_PREFIX": prefix}).redis_prefix)
         assert module.broker_transport_options["global_keyprefix"] == expected.broker_prefix()
 
