@@ -119,32 +119,21 @@ async def run_scenario(name: str, ctx: Context) -> dict:
         translation,
     )
 
-    if name == "latency":
-        return await latency.run(ctx)
-    if name == "throughput":
-        return await throughput.run(ctx)
-    if name == "limits":
-        return await limits.run(ctx)
-    if name == "translation":
-        return await translation.run(ctx)
     if name == "profile":
         return await profile.run(ctx, RESULTS)
-    if name == "media":
-        return await media.run(ctx)
-    if name == "config_scale":
-        return await config_scale.run(ctx)
-    if name == "footprint":
-        return await footprint.run(ctx)
-    if name == "redis_growth":
-        return await redis_growth.run(ctx)
-    if name == "config_scale":
-        return await config_scale.run(ctx)
-    if name == "footprint":
-        return await footprint.run(ctx)
-    if name == "redis_growth":
-        return await redis_growth.run(ctx)
-    if name == "rediscost":
-        return await rediscost.run(ctx)
+    scenarios = {
+        "latency": latency,
+        "throughput": throughput,
+        "limits": limits,
+        "translation": translation,
+        "media": media,
+        "config_scale": config_scale,
+        "footprint": footprint,
+        "redis_growth": redis_growth,
+        "rediscost": rediscost,
+    }
+    if name in scenarios:
+        return await scenarios[name].run(ctx)
     raise ValueError(name)
 
 
